@@ -1,0 +1,92 @@
+// Command securesend sends scanned health documents over TLS-enforced,
+// OpenPGP-protected e-mail, and verifies what it receives.
+//
+// With no arguments it opens the desktop app. With a subcommand it works
+// headless, for scripts, admins and tests; "securesend help" lists them.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// env is what a command may touch of the outside world; tests replace it.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+// commands lists every subcommand. Each lives in its own file.
+func commands() []command {
+	return []command{
+		sendCommand(),
+	}
+}
+
+func main() {
+	os.Exit(mainExit())
+}
+
+func mainExit() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	return run(ctx, e, os.Args[1:])
+}
+
+// run dispatches args to a subcommand, or opens the GUI when there are none.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		return runGUI(ctx, e)
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		usage(e.stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "securesend: unknown command %q\n\n", name)
+	usage(e.stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: securesend [command] [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "With no command, securesend opens the desktop app.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	cs := commands()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'securesend COMMAND --help' for the flags of a command.")
+	fmt.Fprintln(w, "State lives in $SECURESEND_HOME (default: the user config directory/securesend).")
+}
+
+// errorf prints a one-line error for the user and returns exit code 1.
+func errorf(e *env, format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "securesend: "+strings.TrimSuffix(format, "\n")+"\n", a...)
+	return 1
+}
