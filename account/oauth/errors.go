@@ -1,0 +1,54 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/oauth2"
+)
+
+// Error kinds; every error from Login and from a TokenSource wraps one of
+// them (or a context error), so callers branch with errors.Is.
+var (
+	// ErrSignInAgain: there is no refresh token, or the provider says it
+	// expired or was revoked. The user must sign in again in the browser.
+	ErrSignInAgain = errors.New("the sign-in for this account has expired or was revoked; sign in again with 'securesend account login'")
+	// ErrDenied: the user (or the organisation's policy) declined the
+	// sign-in at the provider.
+	ErrDenied = errors.New("the sign-in was declined at the identity provider")
+	// ErrState: the browser came back with a state that does not belong to
+	// this sign-in (a forged or stale redirect). Nothing was exchanged.
+	ErrState = errors.New("the sign-in response did not match this sign-in attempt (state mismatch), so it was refused; try again")
+	// ErrUnreachable: the provider's token endpoint could not be reached.
+	ErrUnreachable = errors.New("could not reach the identity provider's token endpoint; check the network and try again")
+	// ErrProvider: the provider answered with an error other than the above.
+	ErrProvider = errors.New("the identity provider refused the request")
+)
+
+// classify maps an error from golang.org/x/oauth2 to one of the kinds above,
+// keeping only the provider's error code and description (the raw response
+// body is dropped: it is not ours to print).
+func classify(op string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		detail := re.ErrorCode
+		if re.ErrorDescription != "" {
+			detail += ": " + re.ErrorDescription
+		}
+		if detail == "" && re.Response != nil {
+			detail = re.Response.Status
+		}
+		switch re.ErrorCode {
+		case "invalid_grant":
+			return fmt.Errorf("oauth: %s: %w (%s)", op, ErrSignInAgain, detail)
+		}
+		if re.Response != nil && re.Response.StatusCode >= 500 {
+			return fmt.Errorf("oauth: %s: %w (%s)", op, ErrUnreachable, detail)
+		}
+		return fmt.Errorf("oauth: %s: %w (%s)", op, ErrProvider, detail)
+	}
+	if errors.Is(err, ErrSignInAgain) {
+		return err
+	}
+	return fmt.Errorf("oauth: %s: %w: %w", op, ErrUnreachable, err)
+}
