@@ -1,0 +1,231 @@
+package send
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+)
+
+// WriteHeader writes the outer RFC 5322 header fields of m: Date, From, To,
+// Cc (if any), Subject, Message-ID and MIME-Version: 1.0, with CRLF line
+// endings and non-ASCII text encoded per RFC 2047. It writes no
+// Content-Type and no terminating blank line: the entity that follows
+// (WriteContent, or an OpenPGP/MIME wrapper of it) brings its own.
+//
+// subject is the Subject to write; callers pass m.Subject, or a neutral
+// subject when the real one travels encrypted. m.MessageID must be set (see
+// NewMessageID); the Date is m.Date, or now when zero. Values containing CR
+// or LF are refused, never written.
+func WriteHeader(w io.Writer, m *Message, subject string) error {
+	if m.MessageID == "" {
+		return errors.New("send: header: the message has no Message-ID (see NewMessageID)")
+	}
+	if !validMessageID(m.MessageID) {
+		return fmt.Errorf("send: header: message id %q is not of the form local@domain", m.MessageID)
+	}
+	if err := validateText("subject", subject, maxSubjectLen, true); err != nil {
+		return fmt.Errorf("send: header: %w", err)
+	}
+	for _, a := range append(append([]mailAddr{{"From", m.From}}, tag("To", m.To)...), tag("Cc", m.Cc)...) {
+		if err := validateAddress(a.field, a.addr); err != nil {
+			return fmt.Errorf("send: header: %w", err)
+		}
+	}
+	date := m.Date
+	if date.IsZero() {
+		date = time.Now()
+	}
+	fields := [][2]string{
+		{"Date", date.Format("Mon, 02 Jan 2006 15:04:05 -0700")},
+		{"From", formatAddress(m.From)},
+		{"To", formatAddressList(m.To)},
+	}
+	if len(m.Cc) > 0 {
+		fields = append(fields, [2]string{"Cc", formatAddressList(m.Cc)})
+	}
+	fields = append(fields,
+		[2]string{"Subject", encodeText(subject)},
+		[2]string{"Message-Id", "<" + m.MessageID + ">"},
+		[2]string{"MIME-Version", "1.0"},
+	)
+	var h textproto.Header
+	for i := len(fields) - 1; i >= 0; i-- { // Add inserts at the top
+		h.Add(fields[i][0], fields[i][1])
+	}
+	var buf bytes.Buffer
+	if err := textproto.WriteHeader(&buf, h); err != nil {
+		return fmt.Errorf("send: header: %w", err)
+	}
+	_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\r\n")))
+	return err
+}
+
+type mailAddr struct {
+	field string
+	addr  mail.Address
+}
+
+func tag(field string, as []mail.Address) []mailAddr {
+	out := make([]mailAddr, len(as))
+	for i, a := range as {
+		out[i] = mailAddr{field, a}
+	}
+	return out
+}
+
+// WriteContent writes the body of m as one self-contained MIME entity: its
+// own "Content-Type: multipart/mixed; boundary=..." header, a blank line,
+// then the note as text/plain; charset=utf-8 (quoted-printable) followed by
+// every document as a base64 attachment with its file name (RFC 2231 when
+// not ASCII). Content types left empty are detected from the file's first
+// bytes (PDF, TIFF, JPEG, PNG) and its name.
+//
+// Documents are streamed from disk in small buffers; their size and SHA-256
+// are computed on the way and returned in document order. Lines end in CRLF.
+func WriteContent(w io.Writer, m *Message) ([]DocumentInfo, error) {
+	bw := bufio.NewWriterSize(w, 32*1024)
+	mw := textproto.NewMultipartWriter(bw)
+	var top textproto.Header
+	top.Set("Content-Type", formatParams("multipart/mixed", map[string]string{"boundary": mw.Boundary()}))
+	if err := textproto.WriteHeader(bw, top); err != nil {
+		return nil, fmt.Errorf("send: content: %w", err)
+	}
+
+	var th textproto.Header
+	th.Add("Content-Transfer-Encoding", "quoted-printable")
+	th.Add("Content-Type", "text/plain; charset=utf-8")
+	pw, err := mw.CreatePart(th)
+	if err != nil {
+		return nil, fmt.Errorf("send: content: note: %w", err)
+	}
+	qp := quotedprintable.NewWriter(pw)
+	if _, err := io.WriteString(qp, m.Note); err != nil {
+		return nil, fmt.Errorf("send: content: note: %w", err)
+	}
+	if err := qp.Close(); err != nil {
+		return nil, fmt.Errorf("send: content: note: %w", err)
+	}
+
+	infos := make([]DocumentInfo, 0, len(m.Documents))
+	for i := range m.Documents {
+		info, err := writeDocument(mw, &m.Documents[i])
+		if err != nil {
+			return infos, err
+		}
+		infos = append(infos, info)
+	}
+	if err := mw.Close(); err != nil {
+		return infos, fmt.Errorf("send: content: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return infos, fmt.Errorf("send: content: %w", err)
+	}
+	return infos, nil
+}
+
+// writeDocument streams one document into a new part of mw.
+func writeDocument(mw *textproto.MultipartWriter, d *Document) (DocumentInfo, error) {
+	name := documentName(d)
+	if err := validateText(fmt.Sprintf("file name %q", name), name, maxFileNameLen, false); err != nil {
+		return DocumentInfo{}, err
+	}
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
+	}
+	defer f.Close()
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
+	}
+	head = head[:n]
+	ct := d.ContentType
+	if ct == "" {
+		ct = detectType(name, head)
+	}
+
+	var h textproto.Header
+	h.Add("Content-Transfer-Encoding", "base64")
+	h.Add("Content-Disposition", formatParams("attachment", map[string]string{"filename": name}))
+	h.Add("Content-Type", formatParams(ct, map[string]string{"name": name}))
+	pw, err := mw.CreatePart(h)
+	if err != nil {
+		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
+	}
+	lw := &lineWrapper{w: pw}
+	enc := base64.NewEncoder(base64.StdEncoding, lw)
+	sum := sha256.New()
+	size, err := io.Copy(enc, io.TeeReader(io.MultiReader(bytes.NewReader(head), f), sum))
+	if err != nil {
+		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
+	}
+	if err := enc.Close(); err != nil {
+		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
+	}
+	if err := lw.end(); err != nil {
+		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
+	}
+	return DocumentInfo{Name: name, ContentType: ct, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}, nil
+}
+
+// Compose writes the complete RFC 5322 message: WriteHeader with m.Subject
+// followed by WriteContent. It returns the documents' sizes and hashes.
+func Compose(w io.Writer, m *Message) ([]DocumentInfo, error) {
+	if err := WriteHeader(w, m, m.Subject); err != nil {
+		return nil, err
+	}
+	return WriteContent(w, m)
+}
+
+// lineWrapper breaks base64 output into 76-character CRLF lines
+// (RFC 2045 section 6.8).
+type lineWrapper struct {
+	w io.Writer
+	n int // characters on the current line
+}
+
+const base64Line = 76
+
+var crlf = []byte("\r\n")
+
+func (l *lineWrapper) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		chunk := min(base64Line-l.n, len(p))
+		if _, err := l.w.Write(p[:chunk]); err != nil {
+			return written, err
+		}
+		l.n += chunk
+		written += chunk
+		p = p[chunk:]
+		if l.n == base64Line {
+			if _, err := l.w.Write(crlf); err != nil {
+				return written, err
+			}
+			l.n = 0
+		}
+	}
+	return written, nil
+}
+
+// end terminates a partial last line.
+func (l *lineWrapper) end() error {
+	if l.n == 0 {
+		return nil
+	}
+	l.n = 0
+	_, err := l.w.Write(crlf)
+	return err
+}
