@@ -86,7 +86,7 @@ func formatAddressList(as []mail.Address) string {
 }
 
 // formatParams formats a Content-Type or Content-Disposition value with
-// parameters; non-ASCII values use RFC 2231 (name*=utf-8”...).
+// parameters; non-ASCII values use RFC 2231 extended notation (name*=utf-8).
 func formatParams(value string, params map[string]string) string {
 	return mime.FormatMediaType(value, params)
 }
