@@ -1,0 +1,234 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/securesend/securesend/crypto/keychain"
+)
+
+// Options tune a Log. The zero value is ready to use.
+type Options struct {
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Log is an open audit log. It is safe for concurrent use.
+type Log struct {
+	path     string
+	kc       *keychain.Keychain
+	headName string
+	now      func() time.Time
+	mu       sync.Mutex
+}
+
+// Open opens (creating if needed, mode 0600) the audit log at path, whose
+// head is kept in kc under a name derived from the absolute path.
+func Open(path string, kc *keychain.Keychain, opts Options) (*Log, error) {
+	if kc == nil {
+		return nil, errors.New("audit: a keychain is required to anchor the log")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open log: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("audit: open log: %w", err)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return &Log{
+		path:     abs,
+		kc:       kc,
+		headName: "audit-head-" + hex.EncodeToString(sum[:6]),
+		now:      now,
+	}, nil
+}
+
+// Path is the log file.
+func (l *Log) Path() string { return l.path }
+
+// head is the keychain anchor: the last entry's sequence number and hash.
+type head struct {
+	Seq  uint64
+	Hash string
+}
+
+func (h head) String() string { return strconv.FormatUint(h.Seq, 10) + " " + h.Hash }
+
+// readHead returns the keychain head; ok is false when there is none.
+func (l *Log) readHead() (h head, ok bool, err error) {
+	s, err := l.kc.Get(l.headName)
+	if errors.Is(err, keychain.ErrNotFound) {
+		return head{}, false, nil
+	}
+	if err != nil {
+		return head{}, false, fmt.Errorf("audit: read head: %w", err)
+	}
+	seqStr, hash, found := strings.Cut(s, " ")
+	seq, perr := strconv.ParseUint(seqStr, 10, 64)
+	if !found || perr != nil || len(hash) != 64 {
+		return head{}, false, fmt.Errorf("audit: the keychain head entry is malformed")
+	}
+	return head{Seq: seq, Hash: hash}, true, nil
+}
+
+// lock opens the file and takes the in-process and cross-process locks.
+func (l *Log) lock() (*os.File, func(), error) {
+	l.mu.Lock()
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		l.mu.Unlock()
+		return nil, nil, fmt.Errorf("audit: open log: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		l.mu.Unlock()
+		return nil, nil, fmt.Errorf("audit: lock log: %w", err)
+	}
+	return f, func() {
+		_ = unlockFile(f)
+		f.Close()
+		l.mu.Unlock()
+	}, nil
+}
+
+// tail describes the end of the file.
+type tail struct {
+	empty  bool
+	torn   bool   // the file does not end with a newline
+	last   Entry  // the last line as decoded (may be unverified)
+	parsed bool   // last decoded as JSON
+	valid  bool   // last is in canonical form with the right hash
+	raw    []byte // the last line
+}
+
+// readTail reads the last line of f, reading backwards from the end.
+func readTail(f *os.File) (tail, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return tail{}, err
+	}
+	off := st.Size()
+	if off == 0 {
+		return tail{empty: true}, nil
+	}
+	var buf, raw []byte
+	for {
+		n := min(int64(4096), off)
+		off -= n
+		chunk := make([]byte, n)
+		if _, err := f.ReadAt(chunk, off); err != nil {
+			return tail{}, err
+		}
+		buf = append(chunk, buf...)
+		body := bytes.TrimSuffix(buf, []byte("\n"))
+		if i := bytes.LastIndexByte(body, '\n'); i >= 0 {
+			raw = body[i+1:]
+			break
+		}
+		if off == 0 {
+			raw = body
+			break
+		}
+		if len(buf) > maxLine {
+			return tail{torn: true}, nil
+		}
+	}
+	t := tail{raw: raw, torn: buf[len(buf)-1] != '\n'}
+	e, perr := parseLine(raw)
+	t.last, t.parsed, t.valid = e, e.Hash != "", perr == nil
+	return t, nil
+}
+
+// Append adds ev to the log, fsyncs it and moves the keychain head to it.
+// It returns the entry written.
+func (l *Log) Append(ev Event) (Entry, error) {
+	if err := ev.validate(); err != nil {
+		return Entry{}, err
+	}
+	f, unlock, err := l.lock()
+	if err != nil {
+		return Entry{}, err
+	}
+	defer unlock()
+
+	t, err := readTail(f)
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit: read log: %w", err)
+	}
+	h, hasHead, err := l.readHead()
+	if err != nil {
+		return Entry{}, err
+	}
+	prev := Entry{Seq: 0, Hash: genesis}
+	if t.parsed {
+		prev = t.last
+	}
+	var out bytes.Buffer
+	if t.torn {
+		out.WriteByte('\n')
+	}
+	consistent := (t.empty && !hasHead) ||
+		(hasHead && t.valid && !t.torn && t.last.Seq == h.Seq && t.last.Hash == h.Hash)
+	if !consistent {
+		f := Fields{"found_seq": strconv.FormatUint(prev.Seq, 10), "found_hash": prev.Hash}
+		if hasHead {
+			f["expected_seq"], f["expected_hash"] = strconv.FormatUint(h.Seq, 10), h.Hash
+		} else {
+			f["expected_seq"], f["expected_hash"] = "none", "none"
+		}
+		brk := Entry{Seq: prev.Seq + 1, Time: l.now().UTC(), Kind: Break, Fields: f, PrevHash: prev.Hash}
+		if err := brk.seal(); err != nil {
+			return Entry{}, err
+		}
+		b, err := brk.line()
+		if err != nil {
+			return Entry{}, err
+		}
+		out.Write(b)
+		prev = brk
+	}
+	when := ev.Time
+	if when.IsZero() {
+		when = l.now()
+	}
+	e := Entry{Seq: prev.Seq + 1, Time: when.UTC(), Kind: ev.Kind, Fields: ev.Fields, PrevHash: prev.Hash}
+	if len(e.Fields) == 0 {
+		e.Fields = nil
+	}
+	if err := e.seal(); err != nil {
+		return Entry{}, err
+	}
+	b, err := e.line()
+	if err != nil {
+		return Entry{}, err
+	}
+	out.Write(b)
+	if _, err := f.Write(out.Bytes()); err != nil {
+		return Entry{}, fmt.Errorf("audit: write log: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return Entry{}, fmt.Errorf("audit: sync log: %w", err)
+	}
+	if err := l.kc.Set(l.headName, head{Seq: e.Seq, Hash: e.Hash}.String()); err != nil {
+		return Entry{}, fmt.Errorf("audit: store head: %w", err)
+	}
+	return e, nil
+}
