@@ -1,0 +1,101 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"golang.org/x/oauth2"
+
+	"github.com/securesend/securesend/account/oauth"
+	"github.com/securesend/securesend/account/xoauth2"
+	"github.com/securesend/securesend/send"
+)
+
+// Authenticator returns how a signs in to server (host:port), as a
+// send.Authenticator that both SMTP and IMAP use: PLAIN or LOGIN with the
+// keychain password, or OAUTHBEARER/XOAUTH2 with an access token refreshed
+// from the keychain's refresh token. For OAuth accounts a fresh access
+// token is fetched now, so an expired sign-in is reported here (as
+// oauth.ErrSignInAgain) rather than as a refused login.
+func (a *Account) Authenticator(ctx context.Context, secrets Secrets, server string) (send.Authenticator, error) {
+	if !a.IsOAuth() {
+		pw, err := password(a, secrets)
+		if err != nil {
+			return nil, err
+		}
+		return passwordAuth(a.Login(), pw), nil
+	}
+	ts, err := a.TokenSource(ctx, secrets)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ts.Token(); err != nil {
+		return nil, fmt.Errorf("account %s: %w", a.Name, err)
+	}
+	host, portStr, _ := net.SplitHostPort(server)
+	port, _ := strconv.Atoi(portStr)
+	return OAuthAuth(a.Login(), ts, host, port), nil
+}
+
+// TokenSource returns the account's OAuth access tokens, refreshed when
+// needed with the refresh token in the keychain (and the rotated one saved
+// back). ctx bounds every refresh.
+func (a *Account) TokenSource(ctx context.Context, secrets Secrets) (oauth2.TokenSource, error) {
+	cs, err := clientSecret(a, secrets)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", a.Name, err)
+	}
+	cfg, err := a.OAuthConfig(cs)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", a.Name, err)
+	}
+	return oauth.TokenSource(ctx, cfg, RefreshStore(a, secrets), nil)
+}
+
+// OAuthAuth returns a send.Authenticator that signs user in with an access
+// token from ts: OAUTHBEARER (RFC 7628) when the server offers it, else
+// XOAUTH2. host and port are sent in OAUTHBEARER's initial response.
+func OAuthAuth(user string, ts oauth2.TokenSource, host string, port int) send.Authenticator {
+	return func(mechs []string) (sasl.Client, string, error) {
+		var mech string
+		switch {
+		case hasMech(mechs, sasl.OAuthBearer):
+			mech = sasl.OAuthBearer
+		case hasMech(mechs, xoauth2.Mechanism):
+			mech = xoauth2.Mechanism
+		default:
+			return nil, "", fmt.Errorf("%w: the server offers neither OAUTHBEARER nor XOAUTH2 (it offers %s)", ErrAuth, strings.Join(mechs, ", "))
+		}
+		tok, err := ts.Token()
+		if err != nil {
+			return nil, "", err
+		}
+		if mech == sasl.OAuthBearer {
+			return sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: tok.AccessToken, Host: host, Port: port}), mech, nil
+		}
+		return xoauth2.NewClient(user, tok.AccessToken), mech, nil
+	}
+}
+
+// passwordAuth signs in with PLAIN, or LOGIN when PLAIN is not offered.
+func passwordAuth(user, pass string) send.Authenticator {
+	return func(mechs []string) (sasl.Client, string, error) {
+		switch {
+		case hasMech(mechs, sasl.Plain):
+			return sasl.NewPlainClient("", user, pass), sasl.Plain, nil
+		case hasMech(mechs, sasl.Login):
+			return sasl.NewLoginClient(user, pass), sasl.Login, nil
+		}
+		return nil, "", errors.Join(ErrAuth, fmt.Errorf("the server offers no password mechanism (it offers %s)", strings.Join(mechs, ", ")))
+	}
+}
+
+func hasMech(mechs []string, m string) bool {
+	return slices.ContainsFunc(mechs, func(x string) bool { return strings.EqualFold(x, m) })
+}
