@@ -53,7 +53,15 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("send: %s: %s", e.Stage, e.Kind.Error())
-	if e.Reply.Code != 0 {
+	if errors.Is(e.Kind, ErrRecipientsRejected) && e.Result != nil && len(e.Result.Rejected) > 0 {
+		for i, r := range e.Result.Rejected {
+			sep := ", "
+			if i == 0 {
+				sep = ": "
+			}
+			msg += fmt.Sprintf("%s%s (server said: %d %s)", sep, r.Address, r.Reply.Code, r.Reply.Text)
+		}
+	} else if e.Reply.Code != 0 {
 		msg += fmt.Sprintf(" (server said: %d %s)", e.Reply.Code, e.Reply.Text)
 	} else if e.Err != nil {
 		msg += ": " + e.Err.Error()

@@ -1,0 +1,340 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/securesend/securesend/send"
+)
+
+// SubmitFunc submits an already composed message; send.Submit with the
+// account's options bound is one:
+//
+//	func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
+//		return send.Submit(ctx, opts, env, body)
+//	}
+//
+// Failures should be *send.Error values, which say whether they are
+// temporary and at which stage they happened. Any other error is taken to
+// mean that nothing reached the server, and the job is deferred.
+type SubmitFunc func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error)
+
+// errNotDue is returned by claim for a job whose time has not come.
+var errNotDue = errors.New("outbox: not due")
+
+// Deliver makes one delivery attempt of job id now, whatever its
+// NextAttempt, and records the outcome. It returns the updated record
+// (also on error, when the job exists) and, when the job was not sent,
+// an error: the SubmitFunc's error (errors.Is(err, send.ErrTemporary)
+// tells a deferral) or ErrNeedsConfirmation, ErrBusy, ErrState,
+// ErrExpired.
+func (o *Outbox) Deliver(ctx context.Context, id string, submit SubmitFunc) (*Record, error) {
+	rec, release, err := o.claim(id, false)
+	if err != nil {
+		return rec, err
+	}
+	defer release()
+	return o.attempt(ctx, rec, submit)
+}
+
+// RunDue delivers every job that is due (queued, deferred whose
+// NextAttempt has come, possibly-sent when confirmed or allowed by
+// policy), one after the other, oldest first, and fails deferred jobs
+// older than MaxAge. It skips jobs another process is delivering. It
+// returns the records it changed; a delivery failure of one job is in its
+// record, not in the error, which is only for failures of the outbox
+// itself.
+func (o *Outbox) RunDue(ctx context.Context, submit SubmitFunc) ([]*Record, error) {
+	recs, err := o.List()
+	if err != nil {
+		return nil, err
+	}
+	var changed []*Record
+	var errs []error
+	for _, r := range recs {
+		if err := ctx.Err(); err != nil {
+			return changed, err
+		}
+		if r.Done() {
+			continue
+		}
+		rec, release, err := o.claim(r.ID, true)
+		switch {
+		case errors.Is(err, ErrExpired):
+			changed = append(changed, rec)
+			continue
+		case errors.Is(err, errNotDue), errors.Is(err, ErrBusy), errors.Is(err, ErrNeedsConfirmation),
+			errors.Is(err, ErrState), errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		}
+		rec, err = o.attempt(ctx, rec, submit)
+		release()
+		changed = append(changed, rec)
+		if errors.Is(err, ErrAudit) {
+			errs = append(errs, err)
+		}
+	}
+	return changed, errors.Join(errs...)
+}
+
+// NextDue returns the earliest NextAttempt among queued and deferred jobs;
+// ok is false when none is waiting.
+func (o *Outbox) NextDue() (t time.Time, ok bool, err error) {
+	recs, err := o.List()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, r := range recs {
+		if r.State != Queued && r.State != Deferred {
+			continue
+		}
+		if !ok || r.NextAttempt.Before(t) {
+			t, ok = r.NextAttempt, true
+		}
+	}
+	return t, ok, nil
+}
+
+// Watch runs RunDue until ctx is done: at once, then whenever the next job
+// is due, and at least every poll (for jobs enqueued by other processes;
+// one minute when zero). Errors of single rounds go to report (if non-nil)
+// and do not stop it.
+func (o *Outbox) Watch(ctx context.Context, submit SubmitFunc, poll time.Duration, report func(error)) error {
+	if poll <= 0 {
+		poll = time.Minute
+	}
+	for {
+		if _, err := o.RunDue(ctx, submit); err != nil && report != nil && ctx.Err() == nil {
+			report(err)
+		}
+		wait := poll
+		if next, ok, err := o.NextDue(); err == nil && ok {
+			wait = min(poll, max(next.Sub(o.now()), time.Second))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// claim checks that job id may be attempted now, takes its delivery lock
+// and records it as sending. With due set, a job whose NextAttempt has not
+// come is refused with errNotDue.
+func (o *Outbox) claim(id string, due bool) (*Record, func(), error) {
+	unlock, err := o.lockDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	rec, err := o.load(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	release, ok, err := o.tryLockMsg(id)
+	if err != nil {
+		return rec, nil, err
+	}
+	if !ok {
+		return rec, nil, ErrBusy
+	}
+	fail := func(err error) (*Record, func(), error) {
+		release()
+		return rec, nil, err
+	}
+	if err := o.recoverInterrupted(rec); err != nil {
+		return fail(err)
+	}
+	now := o.now().UTC()
+	switch rec.State {
+	case Queued, Deferred:
+	case PossiblySent:
+		if !rec.ResendConfirmed && !o.opts.AutoResend {
+			return fail(ErrNeedsConfirmation)
+		}
+	default:
+		return fail(fmt.Errorf("%w: the job is %s", ErrState, rec.State))
+	}
+	if rec.Attempts > 0 && now.Sub(rec.Since) >= o.maxAge() {
+		reason := fmt.Sprintf("not delivered within %s after %d attempts", o.maxAge(), rec.Attempts)
+		if rec.LastError != "" {
+			reason += "; last error: " + rec.LastError
+		}
+		rec.State, rec.LastError, rec.NextAttempt = Failed, reason, time.Time{}
+		if err := o.save(rec); err != nil {
+			return fail(err)
+		}
+		o.notify(rec)
+		if err := o.audit(rec, eventFailed); err != nil {
+			return fail(err)
+		}
+		return fail(fmt.Errorf("%w: %s", ErrExpired, reason))
+	}
+	if due && now.Before(rec.NextAttempt) {
+		return fail(errNotDue)
+	}
+	// Log the attempt before making it: a send that cannot be audited does
+	// not happen.
+	rec.Attempts++
+	if err := o.audit(rec, eventAttempt); err != nil {
+		rec.Attempts--
+		return fail(err)
+	}
+	rec.State, rec.LastAttempt = Sending, now
+	if err := o.save(rec); err != nil {
+		return fail(err)
+	}
+	o.notify(rec)
+	return rec, release, nil
+}
+
+// recoverInterrupted turns a job left in Sending by a process that no
+// longer holds its lock into PossiblySent. The caller holds the directory
+// lock and the job's delivery lock.
+func (o *Outbox) recoverInterrupted(rec *Record) error {
+	if rec.State != Sending {
+		return nil
+	}
+	rec.State = PossiblySent
+	rec.ResendConfirmed = false
+	rec.LastError = "securesend stopped while this message was being sent; the server may have received it"
+	if err := o.save(rec); err != nil {
+		return err
+	}
+	o.notify(rec)
+	return o.audit(rec, eventPossiblySent)
+}
+
+// attempt submits the stored message of a claimed job and records the
+// outcome.
+func (o *Outbox) attempt(ctx context.Context, rec *Record, submit SubmitFunc) (*Record, error) {
+	res, subErr := o.submitStored(ctx, rec, submit)
+	if o.opts.AfterSubmit != nil {
+		o.opts.AfterSubmit(rec.ID, subErr)
+	}
+	unlock, err := o.lockDir()
+	if err != nil {
+		return rec, err
+	}
+	defer unlock()
+	kind := o.classify(rec, res, subErr)
+	if err := o.save(rec); err != nil {
+		return rec, errors.Join(err, subErr)
+	}
+	o.notify(rec)
+	if err := o.audit(rec, kind); err != nil {
+		return rec, errors.Join(err, subErr)
+	}
+	switch rec.State {
+	case Sent:
+		return rec, nil
+	case PossiblySent:
+		return rec, errors.Join(ErrNeedsConfirmation, subErr)
+	}
+	return rec, subErr
+}
+
+// errDamaged marks a stored message that failed its integrity check.
+var errDamaged = errors.New("the stored message is damaged or was altered, so it was not sent")
+
+// submitStored checks the stored message end to end (authentication tag
+// included) before any network I/O, then streams it to submit.
+func (o *Outbox) submitStored(ctx context.Context, rec *Record, submit SubmitFunc) (*send.Result, error) {
+	check, err := os.Open(o.msgPath(rec.ID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errDamaged, err)
+	}
+	err = o.decryptTo(io.Discard, check)
+	check.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errDamaged, err)
+	}
+	f, err := os.Open(o.msgPath(rec.ID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errDamaged, err)
+	}
+	defer f.Close()
+	body, err := o.decrypt(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errDamaged, err)
+	}
+	return submit(ctx, rec.Envelope, body)
+}
+
+// classify sets rec's state from an attempt's outcome and returns the
+// audit event to log.
+func (o *Outbox) classify(rec *Record, res *send.Result, err error) eventKind {
+	now := o.now().UTC()
+	rec.NextAttempt = time.Time{}
+	var se *send.Error
+	switch {
+	case err == nil:
+		rec.State, rec.LastError = Sent, ""
+		rec.Result = o.fill(rec, res)
+		return eventSent
+	case errors.Is(err, errDamaged), errors.Is(err, ErrWrongKey):
+		rec.State, rec.LastError = Failed, err.Error()
+		return eventFailed
+	case errors.As(err, &se) && errors.Is(err, send.ErrRecipientsRejected):
+		// Accepted for some recipients: resending would duplicate it for
+		// them, so it is sent, with the rejections noted.
+		rec.State, rec.LastError = Sent, err.Error()
+		rec.Result = o.fill(rec, se.Result)
+		return eventSent
+	case errors.As(err, &se) && se.Temporary() && se.Stage == "data" && se.Reply.Code == 0:
+		// The connection broke while or after the data went out, before
+		// the server's reply: it may have accepted the message.
+		rec.State = PossiblySent
+		rec.ResendConfirmed = false
+		rec.LastError = "the connection was lost after the message was transmitted, before the server confirmed it; it may have been received: " + err.Error()
+		return eventPossiblySent
+	case se != nil && !se.Temporary():
+		rec.State, rec.LastError = Failed, err.Error()
+		return eventFailed
+	default:
+		rec.State, rec.LastError = Deferred, err.Error()
+		rec.NextAttempt = now.Add(o.opts.Backoff.Delay(rec.Attempts))
+		if deadline := rec.Since.Add(o.maxAge()); rec.NextAttempt.After(deadline) {
+			rec.NextAttempt = deadline
+		}
+		return eventDeferred
+	}
+}
+
+// fill copies res and completes it from the job.
+func (o *Outbox) fill(rec *Record, res *send.Result) *send.Result {
+	var out send.Result
+	if res != nil {
+		out = *res
+	}
+	if out.MessageID == "" {
+		out.MessageID = rec.MessageID
+	}
+	if len(out.Documents) == 0 {
+		out.Documents = rec.Documents
+	}
+	return &out
+}
+
+func (o *Outbox) maxAge() time.Duration {
+	if o.opts.MaxAge > 0 {
+		return o.opts.MaxAge
+	}
+	return DefaultMaxAge
+}
+
+func (o *Outbox) notify(rec *Record) {
+	if o.opts.Notify != nil {
+		o.opts.Notify(*rec)
+	}
+}

@@ -1,0 +1,40 @@
+// Package outbox is securesend's durable, encrypted outbox: every message is
+// written to disk as a job before any network I/O, delivered (and retried)
+// from there, and kept until the user removes it, so that quitting the app,
+// a crash or a pulled network cable never loses a document.
+//
+// It is its own package below send, rather than part of send, because send
+// is the pure protocol layer (compose, submit over TLS, no state), while the
+// outbox owns state on disk, locking, retry policy, the keychain key and the
+// audit trail; send stays testable without any of that, and the outbox
+// takes the submission as a function (SubmitFunc), so it can be driven by
+// send.Submit, by a stored account, or by a fault-injecting test double.
+//
+// Promises:
+//   - Enqueue stores the composed message and the job's metadata encrypted
+//     at rest (crypto/atrest, key from the OS keychain) under random file
+//     names, crash-safely: temporary file, fsync, atomic rename, fsync of
+//     the directory (as Postfix's queue does). Nothing about the patient or
+//     the recipients is visible in the directory.
+//   - States: queued → sending → sent | deferred (temporary failure: 4xx,
+//     network down; retried with exponential backoff) | failed (permanent:
+//     5xx, TLS or sign-in refused, or not delivered within MaxAge) |
+//     cancelled; possibly-sent when delivery was interrupted after the
+//     message data may have reached the server.
+//   - Exactly once as far as SMTP allows: a job is marked sending durably
+//     before submission; a job found in sending with no process holding its
+//     lock (a crash) becomes possibly-sent and is resent only after
+//     ConfirmResend, or automatically when Options.AutoResend (policy) says
+//     so. A resend always uses the same stored bytes and so the same
+//     Message-ID, so receivers can de-duplicate.
+//   - One process at a time delivers a given job (an exclusive lock on its
+//     message file); metadata changes are serialised by a lock on the
+//     directory, so the GUI, "securesend send" and "outbox run --watch" can
+//     share one outbox.
+//   - With an audit log, every enqueue, attempt and outcome is recorded:
+//     addresses, Message-ID, document hashes, server reply, never content.
+//
+// It refuses: removing a job that is still to be delivered (cancel it
+// first), resending a possibly-sent job without confirmation, and reading a
+// store encrypted with another key (ErrWrongKey).
+package outbox

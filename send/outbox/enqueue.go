@@ -1,0 +1,98 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/securesend/securesend/send"
+)
+
+// ComposeFunc writes the complete RFC 5322 message (already signed and
+// encrypted when it is) to w and describes its documents, e.g.
+//
+//	func(w io.Writer) ([]send.DocumentInfo, error) { return send.Compose(w, msg) }
+type ComposeFunc func(w io.Writer) ([]send.DocumentInfo, error)
+
+// Enqueue composes the message straight into an encrypted file in the
+// outbox and records the job as queued, due now. Only when it returns
+// without error is the job durable; on error nothing is left behind and
+// the caller's documents are untouched (they are only read). No network
+// I/O happens here; call Deliver or RunDue next.
+func (o *Outbox) Enqueue(ctx context.Context, job Job, compose ComposeFunc) (string, error) {
+	if job.MessageID == "" {
+		return "", errors.New("outbox: the job has no Message-ID (see send.NewMessageID)")
+	}
+	if job.Envelope.From == "" || len(job.Envelope.To) == 0 {
+		return "", errors.New("outbox: the job needs a sender and at least one recipient")
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("outbox: %w", err)
+	}
+	id, err := newID()
+	if err != nil {
+		return "", err
+	}
+	var docs []send.DocumentInfo
+	var size int64
+	err = o.writeFile(id+msgExt, func(w io.Writer) error {
+		cw := &countingWriter{w: w, ctx: ctx}
+		var cerr error
+		docs, cerr = compose(cw)
+		if cerr != nil {
+			return fmt.Errorf("outbox: compose: %w", cerr)
+		}
+		size = cw.n
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	now := o.now().UTC()
+	rec := &Record{
+		ID: id, Job: job, Documents: docs, Size: size, State: Queued,
+		Created: now, Since: now, NextAttempt: now,
+	}
+	unlock, err := o.lockDir()
+	if err != nil {
+		o.discard(id)
+		return "", err
+	}
+	defer unlock()
+	if err := o.save(rec); err != nil {
+		o.discard(id)
+		return "", err
+	}
+	if err := o.audit(rec, eventQueued); err != nil {
+		// A send that cannot be audited does not happen.
+		o.discard(id)
+		return "", err
+	}
+	o.notify(rec)
+	return id, nil
+}
+
+// discard removes a job's files after a failed Enqueue.
+func (o *Outbox) discard(id string) {
+	os.Remove(o.jobPath(id))
+	os.Remove(o.msgPath(id))
+	_ = o.syncDir()
+}
+
+// countingWriter counts bytes and stops writing when ctx is done.
+type countingWriter struct {
+	w   io.Writer
+	ctx context.Context
+	n   int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

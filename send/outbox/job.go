@@ -1,0 +1,79 @@
+package outbox
+
+import (
+	"time"
+
+	"github.com/securesend/securesend/send"
+)
+
+// State is where a job is in its life.
+type State string
+
+// Job states.
+const (
+	// Queued: waiting for its first (or a confirmed) attempt.
+	Queued State = "queued"
+	// Sending: an attempt is under way.
+	Sending State = "sending"
+	// Sent: the server accepted the message; Record.Result says how.
+	Sent State = "sent"
+	// Deferred: the last attempt failed temporarily; it is retried at
+	// Record.NextAttempt.
+	Deferred State = "deferred"
+	// Failed: delivery failed for good (Record.LastError says why). The
+	// message is kept until removed; Retry queues it again.
+	Failed State = "failed"
+	// PossiblySent: an attempt was interrupted after the server may have
+	// accepted the message. It is resent only after ConfirmResend (or by
+	// policy, Options.AutoResend).
+	PossiblySent State = "possibly-sent"
+	// Cancelled: the user cancelled it. The message is kept until removed.
+	Cancelled State = "cancelled"
+)
+
+// Job is what to send: the envelope and the identity of an already
+// composed (and, when it is, signed and encrypted) message.
+type Job struct {
+	// Account names the stored mail account to send with ("" for the
+	// default); the outbox only records it.
+	Account string `json:"account,omitempty"`
+	// Envelope is the SMTP envelope (MAIL FROM, RCPT TO).
+	Envelope send.Envelope `json:"envelope"`
+	// MessageID is the composed message's Message-ID, without angle
+	// brackets. It is required: every resend reuses it.
+	MessageID string `json:"message_id"`
+}
+
+// Record is a stored job with its delivery state.
+type Record struct {
+	// ID is the job's opaque identifier (32 hex digits).
+	ID string `json:"id"`
+	Job
+	// Documents describes the attached documents (from the compose step).
+	Documents []send.DocumentInfo `json:"documents,omitempty"`
+	// Size is the composed message's size in bytes.
+	Size  int64 `json:"size"`
+	State State `json:"state"`
+	// Attempts counts delivery attempts started.
+	Attempts int       `json:"attempts"`
+	Created  time.Time `json:"created"`
+	// Since starts the MaxAge window: Created, or the last Retry or
+	// ConfirmResend.
+	Since       time.Time `json:"since"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	// NextAttempt is when a queued or deferred job is due.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// LastError is the reason of the last failure, deferral or
+	// interruption, in plain words with the server's reply.
+	LastError string `json:"last_error,omitempty"`
+	// Result is the transmission result once sent (Documents filled in).
+	Result *send.Result `json:"result,omitempty"`
+	// ResendConfirmed is set by ConfirmResend.
+	ResendConfirmed bool `json:"resend_confirmed,omitempty"`
+}
+
+// Done reports whether the job needs nothing more from the outbox
+// (sent, failed, cancelled).
+func (r *Record) Done() bool {
+	return r.State == Sent || r.State == Failed || r.State == Cancelled
+}

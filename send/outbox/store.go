@@ -1,0 +1,183 @@
+package outbox
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/securesend/securesend/crypto/atrest"
+)
+
+// newID returns a random job id: 32 hex digits, telling nothing.
+func newID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("outbox: random id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// validID reports whether id looks like a job id (and so is a safe file
+// name).
+func validID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
+func (o *Outbox) msgPath(id string) string { return filepath.Join(o.dir, id+msgExt) }
+func (o *Outbox) jobPath(id string) string { return filepath.Join(o.dir, id+jobExt) }
+
+// writeFile stores, encrypted and crash-safely, what fill writes under
+// name: temporary file, fsync, rename, fsync of the directory.
+func (o *Outbox) writeFile(name string, fill func(w io.Writer) error) (err error) {
+	f, err := os.CreateTemp(o.dir, tmpPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("outbox: create file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	enc, err := atrest.Encrypt(f, o.key)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if err := fill(enc); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("outbox: write: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("outbox: write: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("outbox: write: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(o.dir, name)); err != nil {
+		return fmt.Errorf("outbox: write: %w", err)
+	}
+	return o.syncDir()
+}
+
+// syncDir makes renames and removals in the directory durable.
+func (o *Outbox) syncDir() error {
+	d, err := os.Open(o.dir)
+	if err != nil {
+		return fmt.Errorf("outbox: sync directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("outbox: sync directory: %w", err)
+	}
+	return nil
+}
+
+// save stores rec.
+func (o *Outbox) save(rec *Record) error {
+	return o.writeFile(rec.ID+jobExt, func(w io.Writer) error {
+		if err := json.NewEncoder(w).Encode(rec); err != nil {
+			return fmt.Errorf("outbox: encode job: %w", err)
+		}
+		return nil
+	})
+}
+
+// load reads the record of id.
+func (o *Outbox) load(id string) (*Record, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("%w: %q is not a job id", ErrNotFound, id)
+	}
+	f, err := os.Open(o.jobPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if err := o.decryptTo(&buf, f); err != nil {
+		return nil, fmt.Errorf("job %s: %w", id, err)
+	}
+	var rec Record
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		return nil, fmt.Errorf("outbox: job %s: %w", id, err)
+	}
+	if rec.ID != id {
+		return nil, fmt.Errorf("outbox: job %s: the file holds job %s (files were swapped)", id, rec.ID)
+	}
+	return &rec, nil
+}
+
+// ids lists the stored job ids.
+func (o *Outbox) ids() ([]string, error) {
+	ents, err := os.ReadDir(o.dir)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	var ids []string
+	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), jobExt); ok && validID(id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// lockDir takes the in-process and cross-process directory lock that
+// serialises metadata changes.
+func (o *Outbox) lockDir() (func(), error) {
+	o.mu.Lock()
+	f, err := os.OpenFile(filepath.Join(o.dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		o.mu.Unlock()
+		return nil, fmt.Errorf("outbox: lock: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		o.mu.Unlock()
+		return nil, fmt.Errorf("outbox: lock: %w", err)
+	}
+	return func() {
+		_ = unlockFile(f)
+		f.Close()
+		o.mu.Unlock()
+	}, nil
+}
+
+// tryLockMsg takes the delivery lock of id without waiting; ok is false
+// when another holder has it.
+func (o *Outbox) tryLockMsg(id string) (release func(), ok bool, err error) {
+	f, err := os.Open(o.msgPath(id))
+	if err != nil {
+		return nil, false, fmt.Errorf("outbox: job %s: message: %w", id, err)
+	}
+	got, err := tryLockFile(f)
+	if err != nil || !got {
+		f.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("outbox: lock job %s: %w", id, err)
+		}
+		return nil, false, nil
+	}
+	return func() {
+		_ = unlockFile(f)
+		f.Close()
+	}, true, nil
+}

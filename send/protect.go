@@ -1,0 +1,228 @@
+package send
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgpmime"
+)
+
+// PlaceholderSubject is the outer Subject of an encrypted message; the real
+// one travels inside the encrypted part (header protection).
+const PlaceholderSubject = "Secure message"
+
+// Protection says how ComposeProtected protects a message.
+type Protection struct {
+	// Signer is the sender's unlocked key. Nil sends the message plain
+	// (neither signed nor encrypted).
+	Signer *pgp.Key
+	// Recipients are the keys to encrypt to, one per To/Cc address.
+	Recipients []*pgp.PublicKey
+	// Encrypt selects multipart/encrypted (signed and encrypted) instead
+	// of multipart/signed. It needs Signer and Recipients.
+	Encrypt bool
+}
+
+// EncryptMode is the --encrypt policy of securesend send.
+type EncryptMode string
+
+const (
+	// EncryptAlways refuses to send unless every recipient has a usable
+	// key (and the sender has a key to sign with): nothing leaves.
+	EncryptAlways EncryptMode = "always"
+	// EncryptAuto encrypts when every recipient has a usable key, and only
+	// signs otherwise.
+	EncryptAuto EncryptMode = "auto"
+	// EncryptNever only signs.
+	EncryptNever EncryptMode = "never"
+)
+
+// ParseEncryptMode parses "always", "auto" or "never".
+func ParseEncryptMode(s string) (EncryptMode, error) {
+	switch m := EncryptMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case EncryptAlways, EncryptAuto, EncryptNever:
+		return m, nil
+	}
+	return "", fmt.Errorf("send: --encrypt must be always, auto or never, not %q", s)
+}
+
+// ErrNoRecipientKey is wrapped by *MissingKeysError.
+var ErrNoRecipientKey = errors.New("not every recipient has a usable OpenPGP key, and encryption is required, so nothing was sent")
+
+// ErrNoSenderKey: encryption is required but the sender has no key to sign
+// with.
+var ErrNoSenderKey = errors.New("encryption is required but you have no OpenPGP key of your own; create one with 'securesend keys generate'")
+
+// MissingKeysError lists the recipients without a usable key and why
+// (pgp.ErrNotFound, pgp.ErrExpired, pgp.ErrRevoked...).
+type MissingKeysError struct {
+	Missing map[string]error
+}
+
+func (e *MissingKeysError) Error() string {
+	addrs := make([]string, 0, len(e.Missing))
+	for a := range e.Missing {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	var b strings.Builder
+	b.WriteString("send: ")
+	b.WriteString(ErrNoRecipientKey.Error())
+	b.WriteString(":")
+	for _, a := range addrs {
+		reason := "no key"
+		switch err := e.Missing[a]; {
+		case errors.Is(err, pgp.ErrRevoked):
+			reason = "key revoked"
+		case errors.Is(err, pgp.ErrExpired):
+			reason = "key expired"
+		case errors.Is(err, pgp.ErrNotUsable):
+			reason = "key cannot encrypt"
+		}
+		fmt.Fprintf(&b, " %s (%s);", a, reason)
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap returns ErrNoRecipientKey.
+func (e *MissingKeysError) Unwrap() error { return ErrNoRecipientKey }
+
+// KeyLookup finds the key to encrypt to an address; *pgp.Store implements
+// it. It returns an error wrapping pgp.ErrNotFound, pgp.ErrExpired,
+// pgp.ErrRevoked or pgp.ErrNotUsable when there is no usable key.
+type KeyLookup interface {
+	Lookup(addr string) (*pgp.PublicKey, pgp.Entry, error)
+}
+
+// PlanProtection applies the --encrypt policy to m: with signer (nil when
+// the user has no key) and the recipients' keys from keys, it returns the
+// Protection to pass to ComposeProtected, or an error when the policy
+// forbids sending (EncryptAlways without a key for every To/Cc address,
+// *MissingKeysError; or without a signer, ErrNoSenderKey).
+func PlanProtection(m *Message, mode EncryptMode, signer *pgp.Key, keys KeyLookup) (Protection, error) {
+	if mode == "" {
+		mode = EncryptAuto
+	}
+	if signer == nil {
+		if mode == EncryptAlways {
+			return Protection{}, ErrNoSenderKey
+		}
+		return Protection{}, nil
+	}
+	p := Protection{Signer: signer}
+	if mode == EncryptNever {
+		return p, nil
+	}
+	missing := map[string]error{}
+	for _, r := range append(append([]mail.Address{}, m.To...), m.Cc...) {
+		a := r.Address
+		if keys == nil {
+			missing[a] = pgp.ErrNotFound
+			continue
+		}
+		k, _, err := keys.Lookup(a)
+		if err != nil {
+			missing[a] = err
+			continue
+		}
+		p.Recipients = append(p.Recipients, k)
+	}
+	switch {
+	case len(missing) == 0 && len(p.Recipients) > 0:
+		p.Encrypt = true
+		return p, nil
+	case mode == EncryptAlways:
+		return Protection{}, &MissingKeysError{Missing: missing}
+	default:
+		p.Recipients = nil
+		return p, nil
+	}
+}
+
+// ComposeProtected writes the complete message m protected as p says:
+//   - no Signer: exactly Compose;
+//   - Signer only: the outer header with the real Subject and a
+//     multipart/signed entity (RFC 3156) over WriteContent's entity;
+//   - Encrypt: the outer header with PlaceholderSubject and a
+//     multipart/encrypted entity holding WriteContent's entity, signed and
+//     encrypted to the recipients and the sender.
+//
+// In both protected forms the inner entity carries the real Date, From,
+// To, Cc, Subject and Message-Id with protected-headers="v1". Documents are
+// streamed from disk through the signer/encryptor, never held whole.
+func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, error) {
+	if p.Signer == nil {
+		return Compose(w, m)
+	}
+	mm := *m
+	if mm.Date.IsZero() {
+		mm.Date = time.Now()
+	}
+	var inner bytes.Buffer
+	if err := WriteHeader(&inner, &mm, mm.Subject); err != nil {
+		return nil, err
+	}
+	protected := dropField(inner.Bytes(), "MIME-Version")
+
+	var infos []DocumentInfo
+	content := func(cw io.Writer) error {
+		pw := pgpmime.ProtectHeaders(cw, protected)
+		var err error
+		infos, err = WriteContent(pw, &mm)
+		if err != nil {
+			return err
+		}
+		return pw.Close()
+	}
+	opts := pgpmime.Options{Signer: p.Signer, Recipients: p.Recipients}
+	if p.Encrypt {
+		if len(p.Recipients) == 0 {
+			return nil, errors.New("send: encryption requested without recipient keys")
+		}
+		if err := WriteHeader(w, &mm, PlaceholderSubject); err != nil {
+			return nil, err
+		}
+		if err := pgpmime.WriteEncrypted(w, opts, content); err != nil {
+			return infos, fmt.Errorf("send: encrypt: %w", err)
+		}
+		return infos, nil
+	}
+	if err := WriteHeader(w, &mm, mm.Subject); err != nil {
+		return nil, err
+	}
+	if err := pgpmime.WriteSigned(w, opts, content); err != nil {
+		return infos, fmt.Errorf("send: sign: %w", err)
+	}
+	return infos, nil
+}
+
+// dropField removes the header field name (and its continuation lines)
+// from a raw CRLF header block.
+func dropField(h []byte, name string) []byte {
+	var out bytes.Buffer
+	skipping := false
+	for _, line := range strings.SplitAfter(string(h), "\r\n") {
+		if line == "" {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if !skipping {
+				out.WriteString(line)
+			}
+			continue
+		}
+		field, _, _ := strings.Cut(line, ":")
+		skipping = strings.EqualFold(strings.TrimSpace(field), name)
+		if !skipping {
+			out.WriteString(line)
+		}
+	}
+	return out.Bytes()
+}

@@ -1,0 +1,411 @@
+package send
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Envelope is the SMTP envelope (RFC 5321): the reverse path and the
+// forward paths, which need not match the header fields (Bcc).
+type Envelope struct {
+	From string
+	To   []string
+}
+
+// DefaultTimeout bounds each network step when Options.Timeout is zero.
+const DefaultTimeout = 60 * time.Second
+
+// Submit submits body, a complete RFC 5322 message, over TLS-enforced SMTP
+// and returns the transmission result.
+//
+// Order of events: connect (Options.Dial or a TCP dialer), TLS (implicit,
+// or STARTTLS which must be offered), EHLO inside TLS, check of the
+// negotiated version and of REQUIRETLS, AUTH (only ever inside TLS), MAIL
+// (with REQUIRETLS when the server offers it), RCPT for every recipient,
+// DATA streaming body. If any TLS step fails, nothing else is sent. If the
+// body cannot be read, or ctx ends, during DATA, the connection is dropped
+// without the final dot, so the server discards the partial message.
+//
+// Every error is an *Error wrapping one of the Err* kinds, except
+// ErrInvalidMessage for a bad envelope or an unreadable body. When the
+// server accepted the message for some recipients but not all, Submit
+// returns the Result and an *Error of kind ErrRecipientsRejected. Each
+// network step is bounded by Options.Timeout; ctx bounds the whole
+// submission and cancelling it aborts it at once.
+func Submit(ctx context.Context, opts Options, env Envelope, body io.Reader) (*Result, error) {
+	host, _, err := net.SplitHostPort(opts.Server)
+	if err != nil || host == "" {
+		return nil, fmt.Errorf("send: server %q must be host:port: %w", opts.Server, ErrInvalidMessage)
+	}
+	if env.From == "" || len(env.To) == 0 {
+		return nil, fmt.Errorf("send: the envelope needs a sender and at least one recipient: %w", ErrInvalidMessage)
+	}
+	for _, a := range append([]string{env.From}, env.To...) {
+		if a == "" || strings.ContainsAny(a, "\r\n<> ") || hasControl(a) {
+			return nil, fmt.Errorf("send: envelope address %q is not valid: %w", a, ErrInvalidMessage)
+		}
+	}
+	s := &submission{opts: opts, env: env, host: host}
+	s.init()
+	return s.run(ctx, body)
+}
+
+// submission is the state of one Submit call.
+type submission struct {
+	opts    Options
+	env     Envelope
+	host    string
+	timeout time.Duration
+	now     func() time.Time
+	res     *Result
+
+	mu       sync.Mutex
+	verified bool // the TLS handshake verified the peer
+}
+
+func (s *submission) init() {
+	s.timeout = s.opts.Timeout
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	s.now = s.opts.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	sec := "tls"
+	if s.opts.Security == StartTLS {
+		sec = "starttls"
+	}
+	s.res = &Result{Server: s.opts.Server, Security: sec, Started: s.now()}
+}
+
+// fail builds the *Error for a failure at stage, classifying err.
+func (s *submission) fail(ctx context.Context, stage string, err error) *Error {
+	e := &Error{Stage: stage, Server: s.opts.Server, Err: err}
+	if s.res.TLS.Version != "" {
+		e.Result = s.res
+	}
+	if ctx.Err() != nil {
+		e.Kind = ErrTemporary
+		e.Err = fmt.Errorf("%w (%v)", context.Cause(ctx), err)
+		return e
+	}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		e.Reply = replyOf(se)
+		e.Err = nil
+		switch {
+		case stage == "starttls":
+			e.Kind = ErrNoTLS
+		case se.Code/100 == 4:
+			e.Kind = ErrTemporary
+		case stage == "auth":
+			e.Kind = ErrAuth
+		default:
+			e.Kind = ErrPermanent
+		}
+		return e
+	}
+	if stage == "tls" {
+		if k := tlsKind(err); k != nil {
+			e.Kind = k
+			return e
+		}
+	}
+	e.Kind = ErrTemporary
+	return e
+}
+
+func (s *submission) setVerified() {
+	s.mu.Lock()
+	s.verified = true
+	s.mu.Unlock()
+}
+
+func (s *submission) isVerified() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.verified
+}
+
+func (s *submission) run(ctx context.Context, body io.Reader) (*Result, error) {
+	cfg, err := tlsConfig(s.opts, s.host, s.now, func(tls.ConnectionState) { s.setVerified() })
+	if err != nil {
+		return nil, &Error{Kind: ErrCertificate, Stage: "tls", Server: s.opts.Server, Err: err}
+	}
+
+	dial := s.opts.Dial
+	if dial == nil {
+		d := &net.Dialer{}
+		dial = d.DialContext
+	}
+	dctx, cancel := context.WithTimeout(ctx, s.timeout)
+	raw, err := dial(dctx, "tcp", s.opts.Server)
+	cancel()
+	if err != nil {
+		return nil, s.fail(ctx, "dial", err)
+	}
+	conn := &deadlineConn{Conn: raw, max: s.timeout}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	c, err := s.connect(ctx, conn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+
+	cs, ok := c.TLSConnectionState()
+	if !ok || !cs.HandshakeComplete {
+		return nil, s.fail(ctx, "tls", errors.New("no TLS session"))
+	}
+	s.res.TLS = tlsInfo(cs, s.host)
+	if cs.Version < minVersion(s.opts) {
+		return nil, &Error{Kind: ErrTLSVersion, Stage: "tls", Server: s.opts.Server, Result: s.res,
+			Err: fmt.Errorf("negotiated %s, at least %s is required", tls.VersionName(cs.Version), tls.VersionName(minVersion(s.opts)))}
+	}
+
+	requireTLS, _ := c.Extension("REQUIRETLS")
+	if !requireTLS && s.opts.RequireTLS {
+		return nil, &Error{Kind: ErrRequireTLS, Stage: "mail", Server: s.opts.Server, Result: s.res}
+	}
+
+	if s.opts.Auth != nil {
+		if err := s.auth(c); err != nil {
+			if ee, ok := err.(*Error); ok {
+				return nil, ee
+			}
+			return nil, s.fail(ctx, "auth", err)
+		}
+	}
+
+	if err := c.Mail(s.env.From, &smtp.MailOptions{RequireTLS: requireTLS}); err != nil {
+		return nil, s.fail(ctx, "mail", err)
+	}
+	s.res.RequireTLS = requireTLS
+
+	for _, rcpt := range s.env.To {
+		err := c.Rcpt(rcpt, nil)
+		var se *smtp.SMTPError
+		switch {
+		case err == nil:
+			s.res.Accepted = append(s.res.Accepted, RecipientResult{Address: rcpt, Reply: Reply{Code: 250, EnhancedCode: "2.1.5", Text: "OK"}})
+		case errors.As(err, &se):
+			s.res.Rejected = append(s.res.Rejected, RecipientResult{Address: rcpt, Reply: replyOf(se)})
+		default:
+			return nil, s.fail(ctx, "rcpt", err)
+		}
+	}
+	if len(s.res.Accepted) == 0 {
+		kind := ErrTemporary
+		for _, r := range s.res.Rejected {
+			if r.Reply.Code/100 != 4 {
+				kind = ErrPermanent
+			}
+		}
+		return nil, &Error{Kind: kind, Stage: "rcpt", Server: s.opts.Server, Reply: s.res.Rejected[0].Reply, Result: s.res}
+	}
+
+	if err := s.data(ctx, c, conn, body); err != nil {
+		return nil, err
+	}
+	_ = c.Quit()
+	s.res.Finished = s.now()
+	if len(s.res.Rejected) > 0 {
+		return s.res, &Error{Kind: ErrRecipientsRejected, Stage: "rcpt", Server: s.opts.Server, Reply: s.res.Rejected[0].Reply, Result: s.res}
+	}
+	return s.res, nil
+}
+
+// connect sets up TLS (implicit or STARTTLS) and says EHLO inside it.
+func (s *submission) connect(ctx context.Context, conn *deadlineConn, cfg *tls.Config) (*smtp.Client, error) {
+	localName := s.opts.LocalName
+	if localName == "" {
+		localName = "localhost"
+	}
+	var c *smtp.Client
+	if s.opts.Security == StartTLS {
+		var err error
+		c, err = smtp.NewClientStartTLS(conn, cfg)
+		if err != nil {
+			switch {
+			case conn.sawStartTLS():
+				return nil, s.fail(ctx, "starttls", err)
+			case strings.Contains(err.Error(), "doesn't support STARTTLS"):
+				return nil, &Error{Kind: ErrNoTLS, Stage: "starttls", Server: s.opts.Server}
+			default:
+				return nil, s.fail(ctx, "greeting", err)
+			}
+		}
+	} else {
+		tc := tls.Client(conn, cfg)
+		hctx, cancel := context.WithTimeout(ctx, s.timeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			return nil, s.fail(ctx, "tls", err)
+		}
+		c = smtp.NewClient(tc)
+	}
+	c.CommandTimeout = s.timeout
+	c.SubmissionTimeout = s.timeout
+	if err := c.Hello(localName); err != nil {
+		c.Close()
+		// With STARTTLS the handshake happens on this first write.
+		if !s.isVerified() {
+			return nil, s.fail(ctx, "tls", err)
+		}
+		return nil, s.fail(ctx, "greeting", err)
+	}
+	return c, nil
+}
+
+// auth authenticates with the mechanism the Authenticator picks.
+func (s *submission) auth(c *smtp.Client) error {
+	_, list := c.Extension("AUTH")
+	mechs := strings.Fields(list)
+	client, mech, err := s.opts.Auth(mechs)
+	if err != nil {
+		return &Error{Kind: ErrAuth, Stage: "auth", Server: s.opts.Server, Result: s.res, Err: err}
+	}
+	if err := c.Auth(client); err != nil {
+		return err
+	}
+	s.res.AuthMechanism = mech
+	return nil
+}
+
+// data sends DATA and streams body.
+func (s *submission) data(ctx context.Context, c *smtp.Client, conn *deadlineConn, body io.Reader) error {
+	w, err := c.Data()
+	if err != nil {
+		return s.fail(ctx, "data", err)
+	}
+	cw := &countingWriter{w: w, conn: conn, timeout: s.timeout, progress: s.opts.Progress}
+	buf := make([]byte, 32*1024)
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if _, err := cw.Write(buf[:n]); err != nil {
+				c.Close() // no final dot: the server must discard the message
+				return s.fail(ctx, "data", err)
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			c.Close()
+			if ctx.Err() != nil {
+				return s.fail(ctx, "data", rerr)
+			}
+			return &Error{Kind: ErrInvalidMessage, Stage: "data", Server: s.opts.Server, Result: s.res, Err: rerr}
+		}
+	}
+	s.res.Size = cw.n
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return s.fail(ctx, "data", err)
+	}
+	s.res.Reply = parseReply(250, resp.StatusText)
+	s.res.QueueID = queueID(s.res.Reply.Text)
+	return nil
+}
+
+// replyOf converts a go-smtp error to a Reply.
+func replyOf(se *smtp.SMTPError) Reply {
+	r := Reply{Code: se.Code, Text: se.Message}
+	if ec := se.EnhancedCode; ec != (smtp.EnhancedCode{}) && ec != smtp.NoEnhancedCode {
+		r.EnhancedCode = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+	}
+	return r
+}
+
+var enhancedCodeRE = regexp.MustCompile(`^([245]\.\d{1,3}\.\d{1,3}) `)
+
+// parseReply splits an enhanced status code off a reply text.
+func parseReply(code int, text string) Reply {
+	r := Reply{Code: code, Text: text}
+	if m := enhancedCodeRE.FindStringSubmatch(text); m != nil && strings.HasPrefix(m[1], strconv.Itoa(code/100)) {
+		r.EnhancedCode = m[1]
+		r.Text = text[len(m[0]):]
+	}
+	return r
+}
+
+var queueIDRE = regexp.MustCompile(`(?i)queued as ([A-Za-z0-9._-]+)`)
+
+// queueID finds the queue identifier in a final reply, as Postfix
+// ("Ok: queued as 4ABC123"), Exim and others write it.
+func queueID(text string) string {
+	if m := queueIDRE.FindStringSubmatch(text); m != nil {
+		return strings.TrimRight(m[1], ".")
+	}
+	return ""
+}
+
+// deadlineConn caps every deadline go-smtp sets at max from now, and
+// notes whether the STARTTLS command went out.
+type deadlineConn struct {
+	net.Conn
+	max time.Duration
+
+	mu       sync.Mutex
+	startTLS bool
+}
+
+func (d *deadlineConn) SetDeadline(t time.Time) error {
+	if limit := time.Now().Add(d.max); !t.IsZero() && t.After(limit) {
+		t = limit
+	}
+	return d.Conn.SetDeadline(t)
+}
+
+func (d *deadlineConn) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	if !d.startTLS && len(p) >= 8 && strings.EqualFold(string(p[:8]), "STARTTLS") {
+		d.startTLS = true
+	}
+	d.mu.Unlock()
+	return d.Conn.Write(p)
+}
+
+func (d *deadlineConn) sawStartTLS() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.startTLS
+}
+
+// countingWriter counts the message bytes, reports progress and keeps a
+// fresh write deadline while the body streams.
+type countingWriter struct {
+	w        io.Writer
+	conn     *deadlineConn
+	timeout  time.Duration
+	progress func(int64)
+	n        int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if err := c.conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if c.progress != nil && n > 0 {
+		c.progress(c.n)
+	}
+	return n, err
+}
