@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/account/oauth"
+	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/send"
+)
+
+func accountCommand() command {
+	return command{
+		name:    "account",
+		summary: "add, list, sign in to, test and remove mail accounts",
+		run:     runAccount,
+	}
+}
+
+const accountUsage = `Usage: securesend account SUBCOMMAND [flags]
+
+Subcommands:
+  add      add an account (settings to accounts.json, secrets to the OS keychain)
+  list     list accounts
+  login    sign in to an OAuth account (Microsoft 365, Google, other) in the browser
+  test     connect to both servers over enforced TLS and sign in; sends no mail
+  remove   remove an account and its keychain entries
+
+Run 'securesend account SUBCOMMAND --help' for its flags.
+`
+
+func runAccount(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(e.stdout, accountUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "add":
+		return accountAdd(ctx, e, args)
+	case "list":
+		return accountList(e, args)
+	case "login":
+		return accountLogin(ctx, e, args)
+	case "test":
+		return accountTest(ctx, e, args)
+	case "remove":
+		return accountRemove(e, args)
+	}
+	fmt.Fprintf(e.stderr, "securesend account: unknown subcommand %q\n\n%s", sub, accountUsage)
+	return 2
+}
+
+// accountStore opens the account store of the current home with the OS
+// keychain.
+func accountStore(e *env) (*account.Store, error) {
+	h, err := home.Resolve(e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Ensure(); err != nil {
+		return nil, err
+	}
+	return account.NewStore(h, keychain.New(h.KeychainService())), nil
+}
+
+// isTerminal reports whether r is an interactive terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func accountAdd(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("account add", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var (
+		a              account.Account
+		smtpSec        = fs.String("smtp-security", "", "tls (implicit TLS, port 465) or starttls (port 587)")
+		imapSec        = fs.String("imap-security", "", "tls (port 993) or starttls (port 143)")
+		auth           = fs.String("auth", "password", "sign-in: password, microsoft, google or oauth (custom identity provider)")
+		pwStdin        = fs.Bool("password-stdin", false, "read the password from standard input (first line)")
+		secretStdin    = fs.Bool("client-secret-stdin", false, "read the OAuth client secret from standard input (first line)")
+		clientID       = fs.String("client-id", "", "OAuth client (application) ID registered with the identity provider")
+		tenant         = fs.String("tenant", "", "Microsoft 365 tenant ID or domain (default: organizations)")
+		authURL        = fs.String("auth-url", "", "OAuth authorization endpoint (custom provider)")
+		tokenURL       = fs.String("token-url", "", "OAuth token endpoint (custom provider)")
+		scopes         = fs.String("scopes", "", "OAuth scopes, space-separated (custom provider)")
+		login          = fs.Bool("login", true, "for OAuth accounts, sign in in the browser right away")
+		interactiveOff = fs.Bool("no-prompt", false, "never ask on the terminal; fail when something is missing")
+	)
+	fs.StringVar(&a.Name, "name", "", "short account name, used as --account NAME")
+	fs.StringVar(&a.Email, "email", "", "the mailbox's e-mail address")
+	fs.StringVar(&a.SMTP.Address, "smtp", "", "submission server host:port")
+	fs.StringVar(&a.IMAP.Address, "imap", "", "IMAP server host:port (empty: send-only account)")
+	fs.StringVar(&a.CAFile, "ca-file", "", "PEM file of an extra trusted CA (private CA)")
+	fs.StringVar(&a.User, "user", "", "sign-in name (default: the e-mail address)")
+	fs.BoolVar(&a.RequireTLS, "require-tls", false, "refuse to send through a server without REQUIRETLS")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: securesend account add --name NAME --email ADDR [flags]")
+		fmt.Fprintln(e.stderr, "Secrets are never taken as flags: use --password-stdin, or answer the prompt on a terminal.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		return errorf(e, "account add: unexpected argument %q", fs.Arg(0))
+	}
+	if *pwStdin && *secretStdin {
+		return errorf(e, "account add: --password-stdin and --client-secret-stdin both read standard input; use one")
+	}
+	a.Auth = account.AuthMethod(*auth)
+	a.SMTP.Security = account.Security(*smtpSec)
+	a.IMAP.Security = account.Security(*imapSec)
+	if a.IsOAuth() {
+		a.OAuth = &account.OAuthSettings{ClientID: *clientID, Tenant: *tenant, AuthURL: *authURL, TokenURL: *tokenURL, Scopes: strings.Fields(*scopes)}
+	}
+	a.ApplyPreset()
+	defaultSecurity(&a.SMTP, "465")
+	defaultSecurity(&a.IMAP, "993")
+
+	interactive := !*interactiveOff && isTerminal(e.stdin)
+	in := bufio.NewReader(e.stdin)
+	var creds account.Credentials
+	if *pwStdin || *secretStdin {
+		line, err := in.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return errorf(e, "account add: read standard input: %v", err)
+		}
+		v := strings.TrimRight(line, "\r\n")
+		if v == "" {
+			return errorf(e, "account add: standard input is empty")
+		}
+		if *pwStdin {
+			creds.Password = v
+		} else {
+			creds.ClientSecret = v
+		}
+	}
+	if interactive {
+		ask := func(p *string, q string) {
+			if *p == "" {
+				fmt.Fprintf(e.stderr, "%s: ", q)
+				line, _ := in.ReadString('\n')
+				*p = strings.TrimSpace(line)
+			}
+		}
+		ask(&a.Name, "Account name")
+		ask(&a.Email, "E-mail address")
+		ask(&a.SMTP.Address, "SMTP server (host:port)")
+		if a.IsOAuth() {
+			ask(&a.OAuth.ClientID, "OAuth client ID")
+		}
+		defaultSecurity(&a.SMTP, "465")
+		if a.Auth == account.AuthPassword && creds.Password == "" {
+			pw, err := readHidden(e, "Password")
+			if err != nil {
+				return errorf(e, "account add: %v (use --password-stdin)", err)
+			}
+			creds.Password = pw
+		}
+	}
+	if a.Auth == account.AuthPassword && creds.Password == "" {
+		return errorf(e, "account add: a password account needs its password: pipe it with --password-stdin")
+	}
+	s, err := accountStore(e)
+	if err != nil {
+		return errorf(e, "account add: %v", err)
+	}
+	if err := s.Add(a, creds); err != nil {
+		return errorf(e, "account add: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Added account %s (%s); secrets are in the OS keychain.\n", a.Name, a.Email)
+	if a.IsOAuth() {
+		if !*login || !interactive {
+			fmt.Fprintf(e.stdout, "Sign in with: securesend account login %s\n", a.Name)
+			return 0
+		}
+		return signIn(ctx, e, s, a.Name)
+	}
+	return 0
+}
+
+// defaultSecurity picks the security mode from the port when none is given:
+// implicitPort means implicit TLS, anything else STARTTLS.
+func defaultSecurity(s *account.Server, implicitPort string) {
+	if s.Security != "" || s.Address == "" {
+		return
+	}
+	s.Security = account.StartTLS
+	if strings.HasSuffix(s.Address, ":"+implicitPort) {
+		s.Security = account.ImplicitTLS
+	}
+}
+
+// readHidden asks for a secret on the terminal with echo off (stty).
+func readHidden(e *env, prompt string) (string, error) {
+	f, ok := e.stdin.(*os.File)
+	if !ok {
+		return "", errors.New("not a terminal")
+	}
+	stty := func(arg string) error {
+		cmd := exec.Command("stty", arg)
+		cmd.Stdin = f
+		return cmd.Run()
+	}
+	if err := stty("-echo"); err != nil {
+		return "", errors.New("cannot turn off echo on this terminal")
+	}
+	defer stty("echo") //nolint:errcheck // best effort restore
+	fmt.Fprintf(e.stderr, "%s: ", prompt)
+	line, err := bufio.NewReader(f).ReadString('\n')
+	fmt.Fprintln(e.stderr)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func accountList(e *env, args []string) int {
+	fs := flag.NewFlagSet("account list", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	s, err := accountStore(e)
+	if err != nil {
+		return errorf(e, "account list: %v", err)
+	}
+	accts, err := s.List()
+	if err != nil {
+		return errorf(e, "account list: %v", err)
+	}
+	if *asJSON {
+		if accts == nil {
+			accts = []account.Account{}
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(accts); err != nil {
+			return errorf(e, "account list: %v", err)
+		}
+		return 0
+	}
+	if len(accts) == 0 {
+		fmt.Fprintln(e.stdout, "No accounts. Add one with 'securesend account add'.")
+		return 0
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tEMAIL\tSMTP\tIMAP\tAUTH")
+	for _, a := range accts {
+		imapDesc := "-"
+		if a.IMAP.Address != "" {
+			imapDesc = a.IMAP.Address + " (" + string(a.IMAP.Security) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%s\t%s\n", a.Name, a.Email, a.SMTP.Address, a.SMTP.Security, imapDesc, a.Auth)
+	}
+	tw.Flush()
+	return 0
+}
+
+func accountLogin(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("account login", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		return errorf(e, "account login: give the account name")
+	}
+	s, err := accountStore(e)
+	if err != nil {
+		return errorf(e, "account login: %v", err)
+	}
+	return signIn(ctx, e, s, fs.Arg(0))
+}
+
+func signIn(ctx context.Context, e *env, s *account.Store, name string) int {
+	browser := oauth.SystemBrowser(e.getenv)
+	open := func(u string) error {
+		fmt.Fprintf(e.stderr, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
+		if err := browser(u); err != nil {
+			fmt.Fprintf(e.stderr, "(could not open a browser: %v)\n", err)
+		}
+		return nil
+	}
+	if err := s.SignIn(ctx, name, oauth.LoginOptions{OpenBrowser: open}); err != nil {
+		return errorf(e, "account login: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Signed in to %s; the sign-in is kept in the OS keychain.\n", name)
+	return 0
+}
+
+func accountTest(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("account test", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		return errorf(e, "account test: give the account name")
+	}
+	s, err := accountStore(e)
+	if err != nil {
+		return errorf(e, "account test: %v", err)
+	}
+	a, err := s.Get(fs.Arg(0))
+	if err != nil {
+		return errorf(e, "account test: %v", err)
+	}
+	rep, err := a.Test(ctx, s.Secrets(), account.TestOptions{})
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep) //nolint:errcheck // stdout
+	} else {
+		printServerReport(e.stdout, "SMTP", &rep.SMTP)
+		if rep.IMAP != nil {
+			printServerReport(e.stdout, "IMAP", rep.IMAP)
+		}
+	}
+	if err != nil {
+		return errorf(e, "account test: %s: %v", a.Name, err)
+	}
+	fmt.Fprintf(e.stdout, "Account %s works. No mail was sent.\n", a.Name)
+	return 0
+}
+
+func printServerReport(w io.Writer, what string, r *account.ServerReport) {
+	fmt.Fprintf(w, "%s %s (%s)\n", what, r.Address, r.Security)
+	if r.TLS.Version != "" {
+		fmt.Fprintf(w, "  TLS:        %s, %s, certificate verified for %s\n", r.TLS.Version, r.TLS.CipherSuite, r.TLS.ServerName)
+	}
+	if len(r.AuthMechanisms) > 0 {
+		fmt.Fprintf(w, "  AUTH:       %s\n", strings.Join(r.AuthMechanisms, " "))
+	}
+	if r.SignedInWith != "" {
+		fmt.Fprintf(w, "  Signed in:  yes (%s)\n", r.SignedInWith)
+	}
+	if what == "SMTP" && r.Error == "" {
+		fmt.Fprintf(w, "  REQUIRETLS: %s\n", yesNo(r.RequireTLS))
+	}
+	if what == "IMAP" && r.Error == "" {
+		fmt.Fprintf(w, "  IDLE:       %s\n", yesNo(r.IDLE))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  FAILED:     %s\n", r.Error)
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func accountRemove(e *env, args []string) int {
+	fs := flag.NewFlagSet("account remove", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		return errorf(e, "account remove: give the account name")
+	}
+	s, err := accountStore(e)
+	if err != nil {
+		return errorf(e, "account remove: %v", err)
+	}
+	if err := s.Remove(fs.Arg(0)); err != nil {
+		return errorf(e, "account remove: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Removed account %s and its keychain entries.\n", fs.Arg(0))
+	return 0
+}
+
+// accountSendOptions returns account name and the send.Options to submit
+// through it, for 'securesend send --account NAME': the account's server,
+// TLS mode, CA file, REQUIRETLS and sign-in, with secrets from the keychain.
+// The From address is the account's Email.
+func accountSendOptions(ctx context.Context, e *env, name string) (*account.Account, send.Options, error) {
+	s, err := accountStore(e)
+	if err != nil {
+		return nil, send.Options{}, err
+	}
+	a, err := s.Get(name)
+	if err != nil {
+		return nil, send.Options{}, err
+	}
+	opts, err := a.SendOptions(ctx, s.Secrets())
+	if err != nil {
+		return nil, send.Options{}, err
+	}
+	return a, opts, nil
+}
