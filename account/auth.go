@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -83,16 +82,16 @@ func OAuthAuth(user string, ts oauth2.TokenSource, host string, port int) send.A
 	}
 }
 
-// passwordAuth signs in with PLAIN, or LOGIN when PLAIN is not offered.
+// passwordAuth is send.PasswordAuth (PLAIN, or LOGIN when PLAIN is not
+// offered) whose refusal also matches ErrAuth.
 func passwordAuth(user, pass string) send.Authenticator {
+	inner := send.PasswordAuth(user, pass)
 	return func(mechs []string) (sasl.Client, string, error) {
-		switch {
-		case hasMech(mechs, sasl.Plain):
-			return sasl.NewPlainClient("", user, pass), sasl.Plain, nil
-		case hasMech(mechs, sasl.Login):
-			return sasl.NewLoginClient(user, pass), sasl.Login, nil
+		c, m, err := inner(mechs)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %w", ErrAuth, err)
 		}
-		return nil, "", errors.Join(ErrAuth, fmt.Errorf("the server offers no password mechanism (it offers %s)", strings.Join(mechs, ", ")))
+		return c, m, nil
 	}
 }
 
