@@ -146,7 +146,10 @@ func TestTamper(t *testing.T) {
 		{"duplicate a line", func(ls []string) []string { return append(ls[:3], ls[2:]...) }, 3, "reordered or duplicated"},
 		{"rewrite the chain from entry 3", func(ls []string) []string { return rechain(t, ls, 2, edit) }, 6, "rewritten"},
 		{"empty the file", func(ls []string) []string { return nil }, 1, "truncated"},
-		{"add a line", func(ls []string) []string { return append(ls[:6], forgeNext(t, ls[5]), "") }, 7, "not written by securesend"},
+		{"add two lines", func(ls []string) []string {
+			l7 := forgeNext(t, ls[5])
+			return append(ls[:6], l7, forgeNext(t, l7), "")
+		}, 7, "not written by securesend"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,6 +224,25 @@ func sealLine(t *testing.T, e map[string]any, prev string) string {
 		t.Fatal(err)
 	}
 	return audit.SealForTest(ent)
+}
+
+// TestCrashBeforeHead: a process killed after writing an entry but before
+// moving the keychain head leaves one extra, well-linked entry; that is not
+// reported, and appending continues normally.
+func TestCrashBeforeHead(t *testing.T) {
+	kc := newKeychain(t)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openLog(t, kc, path)
+	fill(t, l, 3)
+	ls := readLines(t, path)
+	writeLines(t, path, append(ls[:3], forgeNext(t, ls[2]), ""))
+	if s, err := l.Verify(); err != nil || s.Entries != 4 {
+		t.Fatalf("one entry ahead of the head: %+v, %v", s, err)
+	}
+	fill(t, l, 1)
+	if s, err := l.Verify(); err != nil || s.Entries != 5 {
+		t.Fatalf("after append: %+v, %v", s, err)
+	}
 }
 
 // TestTruncateThenAppend: deleting the last entry and then using the log

@@ -16,6 +16,10 @@
 //   - Append is safe for concurrent use by goroutines and by processes
 //     (an exclusive lock on the file), and each entry is fsynced before
 //     Append returns.
+//   - A process killed between writing an entry and moving the keychain
+//     head leaves the file one entry ahead of the head; that one entry is
+//     accepted (by Verify and Append) when it links to the head. Anything
+//     else at the end is reported.
 //   - If Append finds that the file no longer ends where the keychain head
 //     says (lines were removed or rewritten), it first records a
 //     "audit.break" entry describing the gap, so the damage stays visible

@@ -186,7 +186,9 @@ func (l *Log) Append(ev Event) (Entry, error) {
 		out.WriteByte('\n')
 	}
 	consistent := (t.empty && !hasHead) ||
-		(hasHead && t.valid && !t.torn && t.last.Seq == h.Seq && t.last.Hash == h.Hash)
+		(hasHead && t.valid && !t.torn && t.last.Seq == h.Seq && t.last.Hash == h.Hash) ||
+		// A crash between writing the last entry and moving the head.
+		(hasHead && t.valid && !t.torn && t.last.Seq == h.Seq+1 && t.last.PrevHash == h.Hash)
 	if !consistent {
 		f := Fields{"found_seq": strconv.FormatUint(prev.Seq, 10), "found_hash": prev.Hash}
 		if hasHead {

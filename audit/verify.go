@@ -104,6 +104,9 @@ func (l *Log) Verify() (Summary, error) {
 		return Summary{}, &BrokenError{Seq: prev.Seq, Reason: "the keychain holds no head for this log, so its end cannot be checked (the keychain entry was removed, or the log was copied from elsewhere)"}
 	case h.Seq > prev.Seq:
 		return Summary{}, &BrokenError{Seq: prev.Seq + 1, Reason: fmt.Sprintf("entries %d to %d are missing from the end of the file (the keychain head is entry %d): the log was truncated", prev.Seq+1, h.Seq, h.Seq)}
+	case h.Seq+1 == prev.Seq && prev.PrevHash == h.Hash:
+		// The last entry was written but the process stopped before it
+		// moved the head: accepted, as Append does.
 	case h.Seq < prev.Seq:
 		return Summary{}, &BrokenError{Seq: h.Seq + 1, Reason: fmt.Sprintf("entries after %d were not written by securesend's last append (the keychain head is entry %d): added outside securesend, or a crash just after writing", h.Seq, h.Seq)}
 	case h.Hash != prev.Hash:
