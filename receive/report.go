@@ -1,8 +1,15 @@
 package receive
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Verdict is the one-word outcome of verifying a received message. Its
@@ -53,6 +60,9 @@ type Report struct {
 	// Note is the text/plain note, as text (never HTML).
 	Note      string     `json:"note,omitempty"`
 	Documents []Document `json:"documents"`
+	// Omitted lists parts that were not shown, in plain language
+	// (e.g. "HTML part not displayed").
+	Omitted []string `json:"omitted,omitempty"`
 }
 
 // Document is one attachment of a received message.
@@ -73,3 +83,83 @@ type Document struct {
 // is known may belong to a message that turns out not Verified, so callers
 // show the verdict next to the files (or extract to a staging directory).
 type DocumentSink func(name, contentType string, r io.Reader) (path string, err error)
+
+// SanitizeName turns a file name from a message into one that is safe to
+// join to a directory: no directory components, no control or bidi
+// override characters, no characters Windows forbids, no leading dots, not
+// a reserved device name, at most 200 bytes. An empty result becomes
+// "document".
+func SanitizeName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
+			continue
+		case strings.ContainsRune(`<>:"|?*`, r):
+			b.WriteRune('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	name = strings.Trim(b.String(), " .")
+	if name == "" {
+		return "document"
+	}
+	base := strings.ToUpper(strings.TrimSuffix(name, filepath.Ext(name)))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9":
+		name = "_" + name
+	}
+	if len(name) > 200 {
+		ext := filepath.Ext(name)
+		if len(ext) > 20 {
+			ext = ""
+		}
+		cut := 200 - len(ext)
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + ext
+	}
+	return name
+}
+
+// DirSink returns a DocumentSink that writes each document into dir (which
+// must exist) under its sanitized name, never overwriting: when the name is
+// taken it tries "name (2).ext", "name (3).ext", and so on. Files are
+// created with mode 0600.
+func DirSink(dir string) DocumentSink {
+	return func(name, _ string, r io.Reader) (string, error) {
+		name = SanitizeName(name)
+		ext := filepath.Ext(name)
+		stem := strings.TrimSuffix(name, ext)
+		for i := 1; i < 10000; i++ {
+			candidate := name
+			if i > 1 {
+				candidate = fmt.Sprintf("%s (%d)%s", stem, i, ext)
+			}
+			path := filepath.Join(dir, candidate)
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, os.ErrExist) {
+				continue
+			}
+			if err != nil {
+				return "", fmt.Errorf("receive: extract %s: %w", candidate, err)
+			}
+			if _, err := io.Copy(f, r); err != nil {
+				f.Close()
+				os.Remove(path)
+				return "", fmt.Errorf("receive: extract %s: %w", candidate, err)
+			}
+			if err := f.Close(); err != nil {
+				return "", fmt.Errorf("receive: extract %s: %w", candidate, err)
+			}
+			return path, nil
+		}
+		return "", fmt.Errorf("receive: extract %s: too many files with that name", name)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/securesend/securesend/crypto/pgp"
 )
 
@@ -115,5 +117,24 @@ func Armored(t testing.TB, k *pgp.PublicKey) []byte {
 	if err := k.WriteArmored(&b); err != nil {
 		t.Fatal(err)
 	}
+	return b.Bytes()
+}
+
+// ArmoredSecret returns k's secret key, armored and UNPROTECTED: for TEST
+// ONLY keys in testdata.
+func ArmoredSecret(t testing.TB, k *pgp.Key) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := armor.Encode(&b, openpgp.PrivateKeyType, map[string]string{"Comment": "TEST ONLY - never use for real mail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Entity().SerializePrivateWithoutSigning(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteByte('\n')
 	return b.Bytes()
 }

@@ -1,0 +1,19 @@
+// Package pgpmime is securesend's RFC 3156 (OpenPGP/MIME) layer: it writes
+// multipart/signed and multipart/encrypted entities around a MIME entity
+// produced by a callback, streaming, and splits received multipart bodies
+// into their exact raw parts so a detached signature can be checked over
+// the very bytes that are displayed.
+//
+// Writing: the signed entity is canonicalized to CRLF line endings before
+// it is hashed and written (RFC 3156 section 5), and signed with a detached
+// binary signature, micalg=pgp-sha256. Encryption is the combined form of
+// RFC 3156 section 6.2: one OpenPGP message that is signed and encrypted
+// (what "gpg --sign --encrypt" produces), inside the standard
+// multipart/encrypted structure, so one pass over the data does both.
+// Header protection: ProtectHeaders copies the real header fields into
+// the inner entity and marks it protected-headers="v1".
+//
+// Reading: RawReader yields each part of a multipart body byte for byte
+// (the CRLF before a boundary delimiter belongs to the delimiter, RFC 2046
+// 5.1.1), and reports a missing close delimiter as truncation.
+package pgpmime

@@ -1,0 +1,166 @@
+package pgpmime
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrMalformed is wrapped by RawReader errors about the structure (missing
+// boundary, truncated message).
+var ErrMalformed = errors.New("malformed MIME multipart structure")
+
+// RawReader splits a multipart body into its raw parts.
+type RawReader struct {
+	br       *bufio.Reader
+	dash     []byte // "--" + boundary
+	started  bool
+	done     bool
+	cur      *rawPart
+	maxParts int
+	parts    int
+}
+
+// NewRawReader reads the multipart body r whose boundary is boundary.
+func NewRawReader(r io.Reader, boundary string) *RawReader {
+	return &RawReader{br: bufio.NewReaderSize(r, 64<<10), dash: []byte("--" + boundary), maxParts: 1000}
+}
+
+// NextPart returns a reader of the next part's exact bytes (header, blank
+// line, body; without the line break before the next delimiter). The
+// previous part is drained first. It returns io.EOF after the close
+// delimiter, and an error wrapping ErrMalformed if the body ends before it.
+func (m *RawReader) NextPart() (io.Reader, error) {
+	if m.done {
+		return nil, io.EOF
+	}
+	if !m.started {
+		if err := m.skipPreamble(); err != nil {
+			return nil, err
+		}
+		m.started = true
+	} else if m.cur != nil {
+		if _, err := io.Copy(io.Discard, m.cur); err != nil {
+			return nil, err
+		}
+		if m.cur.closing {
+			m.done = true
+			return nil, io.EOF
+		}
+	}
+	m.parts++
+	if m.parts > m.maxParts {
+		return nil, fmt.Errorf("pgpmime: more than %d parts: %w", m.maxParts, ErrMalformed)
+	}
+	m.cur = &rawPart{m: m}
+	return m.cur, nil
+}
+
+func (m *RawReader) skipPreamble() error {
+	midLine := false
+	for {
+		line, err := m.br.ReadSlice('\n')
+		if !midLine && len(line) > 0 {
+			if closing, ok := m.delimiter(line); ok {
+				if closing {
+					m.done = true
+					return io.EOF
+				}
+				return nil
+			}
+		}
+		midLine = errors.Is(err, bufio.ErrBufferFull)
+		if err != nil && !midLine {
+			if err == io.EOF {
+				return fmt.Errorf("pgpmime: no boundary delimiter: %w", ErrMalformed)
+			}
+			return err
+		}
+	}
+}
+
+// delimiter reports whether line is a delimiter line of this multipart,
+// and whether it is the close delimiter.
+func (m *RawReader) delimiter(line []byte) (closing, ok bool) {
+	if !bytes.HasPrefix(line, m.dash) {
+		return false, false
+	}
+	rest := line[len(m.dash):]
+	if bytes.HasPrefix(rest, []byte("--")) {
+		closing = true
+		rest = rest[2:]
+	}
+	// Only transport padding (linear white space) may follow.
+	if len(bytes.TrimRight(rest, " \t\r\n")) != 0 {
+		return false, false
+	}
+	return closing, true
+}
+
+type rawPart struct {
+	m       *RawReader
+	pending []byte // line break held back: it belongs to a delimiter if one follows
+	chunk   []byte // bytes ready to return
+	midLine bool   // the previous read ended inside a long line
+	end     bool
+	closing bool
+	err     error
+}
+
+func (p *rawPart) Read(b []byte) (int, error) {
+	for len(p.chunk) == 0 {
+		if p.end {
+			return 0, io.EOF
+		}
+		if p.err != nil {
+			return 0, p.err
+		}
+		p.fill()
+	}
+	n := copy(b, p.chunk)
+	p.chunk = p.chunk[n:]
+	return n, nil
+}
+
+// fill reads one line (or a piece of a long one) into chunk.
+func (p *rawPart) fill() {
+	line, err := p.m.br.ReadSlice('\n')
+	if !p.midLine && len(line) > 0 {
+		if closing, ok := p.m.delimiter(line); ok {
+			p.end, p.closing, p.pending = true, closing, nil
+			return
+		}
+	}
+	if errors.Is(err, bufio.ErrBufferFull) {
+		p.chunk = append(append(p.chunk[:0], p.pending...), line...)
+		p.pending = p.pending[:0]
+		p.midLine = true
+		return
+	}
+	p.midLine = false
+	if err != nil {
+		if err == io.EOF {
+			err = fmt.Errorf("pgpmime: message ends before the closing boundary (truncated?): %w", ErrMalformed)
+		}
+		p.err = err
+		p.chunk = append(append(p.chunk[:0], p.pending...), line...)
+		p.pending = p.pending[:0]
+		return
+	}
+	body, brk := splitBreak(line)
+	p.chunk = append(append(p.chunk[:0], p.pending...), body...)
+	p.pending = append(p.pending[:0], brk...)
+}
+
+// splitBreak splits the line break (CRLF or LF) off line.
+func splitBreak(line []byte) (body, brk []byte) {
+	if bytes.HasSuffix(line, []byte("\r\n")) {
+		return line[:len(line)-2], line[len(line)-2:]
+	}
+	if bytes.HasSuffix(line, []byte("\n")) {
+		return line[:len(line)-1], line[len(line)-1:]
+	}
+	return line, nil
+}

@@ -1,0 +1,79 @@
+package receive_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
+)
+
+var update = flag.Bool("update", false, "regenerate the committed fixtures in testdata/")
+
+// The cast of the fixtures. All keys are TEST ONLY, committed unprotected
+// in testdata/keys/.
+//   - alice: a clinician whose key the user pinned (the good sender)
+//   - bob: the user (pharmacist); his secret key decrypts
+//   - carol: a key imported but not pinned (unverified)
+//   - dave: a pinned key of someone else (for sender mismatch)
+//   - mallory: a key the user has never seen
+var cast = []struct{ name, uid, email string }{
+	{"alice", "Dr Alice Test", "alice@clinic.test"},
+	{"bob", "Bob Pharmacist Test", "bob@pharmacy.test"},
+	{"carol", "Carol Unverified Test", "carol@clinic.test"},
+	{"dave", "Dave Pinned Test", "dave@lab.test"},
+	{"mallory", "Mallory Unknown Test", "mallory@evil.test"},
+}
+
+type keys map[string]*pgp.Key
+
+// loadKeys reads the TEST ONLY keys, generating them with -update.
+func loadKeys(t testing.TB) keys {
+	t.Helper()
+	ks := keys{}
+	for _, c := range cast {
+		path := filepath.Join("testdata", "keys", "test_only_"+c.name+".sec.asc")
+		if *update {
+			k, err := pgp.Generate(c.uid, c.email, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, pgptest.ArmoredSecret(t, k), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run with -update to generate)", err)
+		}
+		k, err := pgp.ReadSecretKey(bytes.NewReader(data), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks[c.name] = k
+	}
+	return ks
+}
+
+// bobStore is the user's key store: alice and dave pinned, carol
+// unverified, bob's own public key; mallory absent.
+func bobStore(t testing.TB, ks keys) *pgp.Store {
+	t.Helper()
+	s, err := pgp.OpenStore(t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pin := range map[string]bool{"alice": true, "dave": true, "carol": false, "bob": true} {
+		if _, err := s.Import(bytes.NewReader(pgptest.Armored(t, ks[name].Public())), pgp.ImportOptions{Pin: pin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}

@@ -1,0 +1,195 @@
+package receive_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/receive"
+)
+
+// The fixture document, as composed by TestGenerateFixtures.
+func fixtureDocSHA256() string {
+	sum := sha256.Sum256([]byte("%PDF-1.4\n% TEST ONLY fake prescription\n" + strings.Repeat("0123456789", 300) + "\n%%EOF\n"))
+	return hex.EncodeToString(sum[:])
+}
+
+func TestVerifyFixtures(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	tests := []struct {
+		file      string
+		verdict   receive.Verdict
+		encrypted bool
+		signer    string // cast name whose fingerprint is reported, "" for none
+		docs      int    // documents expected, -1 to skip the check
+		subject   string // "" to skip
+	}{
+		{"good_signed.eml", receive.Verified, false, "alice", 1, "Prescription for J. Test (NHI ZZZ0016)"},
+		{"good_encrypted.eml", receive.Verified, true, "alice", 1, "Prescription for J. Test (NHI ZZZ0016)"},
+		{"not_signed.eml", receive.NotSigned, false, "", 1, ""},
+		{"unknown_signer.eml", receive.UnknownSigner, false, "mallory", 1, ""},
+		{"unknown_signer_encrypted.eml", receive.UnknownSigner, true, "mallory", 1, ""},
+		{"unverified_signer.eml", receive.UnknownSigner, false, "carol", 1, ""},
+		{"sender_mismatch.eml", receive.SenderMismatch, false, "dave", 1, ""},
+		{"sender_mismatch_encrypted.eml", receive.SenderMismatch, true, "dave", 1, ""},
+		{"cannot_decrypt_wrong_key.eml", receive.CannotDecrypt, true, "", 0, ""},
+		{"cannot_decrypt_tampered_ciphertext.eml", receive.CannotDecrypt, true, "", -1, ""},
+		{"cannot_decrypt_garbage_armor.eml", receive.CannotDecrypt, true, "", 0, ""},
+		{"compression_bomb_encrypted.eml", receive.CannotDecrypt, true, "", -1, ""},
+		{"bad_signature_body_altered.eml", receive.BadSignature, false, "", -1, ""},
+		{"bad_signature_note_altered.eml", receive.BadSignature, false, "", -1, ""},
+		{"bad_signature_different_key.eml", receive.BadSignature, false, "", -1, ""},
+		{"bad_signature_truncated.eml", receive.BadSignature, false, "", -1, ""},
+		{"unsigned_part_appended.eml", receive.BadSignature, false, "", -1, ""},
+		{"unsigned_part_wrapping_signed.eml", receive.BadSignature, false, "", -1, ""},
+		{"deeply_nested.eml", receive.NotSigned, false, "", 0, ""},
+		{"html_and_hostile_filename.eml", receive.NotSigned, false, "", 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rep, err := receive.Verify(context.Background(), f, receive.VerifyOptions{
+				Store: store, Secret: []*pgp.Key{ks["bob"]}, MaxDecompressed: 8 << 20,
+			})
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if rep.Verdict != tt.verdict {
+				t.Errorf("verdict %s (%s), want %s", rep.Verdict, rep.Reason, tt.verdict)
+			}
+			if rep.Reason == "" {
+				t.Errorf("no reason")
+			}
+			if rep.Encrypted != tt.encrypted {
+				t.Errorf("encrypted = %v, want %v", rep.Encrypted, tt.encrypted)
+			}
+			if tt.signer != "" && rep.SignerFingerprint != string(ks[tt.signer].Public().Fingerprint()) {
+				t.Errorf("signer %q, want %s's %s", rep.SignerFingerprint, tt.signer, ks[tt.signer].Public().Fingerprint())
+			}
+			if tt.docs >= 0 && len(rep.Documents) != tt.docs {
+				t.Errorf("%d documents, want %d: %+v", len(rep.Documents), tt.docs, rep.Documents)
+			}
+			if tt.subject != "" && rep.Subject != tt.subject {
+				t.Errorf("subject %q, want %q", rep.Subject, tt.subject)
+			}
+			for _, d := range rep.Documents {
+				if strings.ContainsAny(d.Name, "/\\\x00\x01") || strings.HasPrefix(d.Name, ".") {
+					t.Errorf("unsafe document name %q", d.Name)
+				}
+			}
+			if strings.Contains(rep.Note, "<script>") {
+				t.Errorf("HTML shown as note: %q", rep.Note)
+			}
+		})
+	}
+}
+
+func TestVerifyGoodContent(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	for _, file := range []string{"good_signed.eml", "good_encrypted.eml"} {
+		f, err := os.Open(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		rep, err := receive.Verify(context.Background(), f, receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}, Sink: receive.DirSink(dir)})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.From != "alice@clinic.test" || rep.MessageID != "fixture-alice@clinic.test" || rep.Date.IsZero() {
+			t.Errorf("%s: header fields %q %q %v", file, rep.From, rep.MessageID, rep.Date)
+		}
+		if rep.Note != "Please dispense as written.\nTEST ONLY." {
+			t.Errorf("%s: note %q", file, rep.Note)
+		}
+		if rep.SignerUserID != "Dr Alice Test <alice@clinic.test>" {
+			t.Errorf("%s: signer user ID %q", file, rep.SignerUserID)
+		}
+		d := rep.Documents[0]
+		if d.Name != "prescription.pdf" || d.ContentType != "application/pdf" || d.SHA256 != fixtureDocSHA256() {
+			t.Errorf("%s: document %+v", file, d)
+		}
+		data, err := os.ReadFile(d.Path)
+		if err != nil || int64(len(data)) != d.Size {
+			t.Errorf("%s: extracted %d bytes (%v), want %d", file, len(data), err, d.Size)
+		}
+	}
+}
+
+func TestVerifyNeverEncryptedWithoutKeys(t *testing.T) {
+	// No store, no secret key: the good messages are not Verified.
+	for file, want := range map[string]receive.Verdict{
+		"good_signed.eml":    receive.UnknownSigner,
+		"good_encrypted.eml": receive.CannotDecrypt,
+	} {
+		f, err := os.Open(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := receive.Verify(context.Background(), f, receive.VerifyOptions{})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != want {
+			t.Errorf("%s: %s (%s), want %s", file, rep.Verdict, rep.Reason, want)
+		}
+	}
+}
+
+func TestSanitizeName(t *testing.T) {
+	tests := map[string]string{
+		"report.pdf":                      "report.pdf",
+		"../../etc/passwd":                "passwd",
+		`..\..\windows\x.exe`:             "x.exe",
+		".bashrc":                         "bashrc",
+		"":                                "document",
+		"..":                              "document",
+		"a\x00b\x1bc.pdf":                 "abc.pdf",
+		"CON.txt":                         "_CON.txt",
+		"in\u202Efdp.exe":                 "infdp.exe",
+		`what?<>:"|*.pdf`:                 "what_______.pdf",
+		"ordonnance é.pdf":                "ordonnance é.pdf",
+		strings.Repeat("a", 300) + ".pdf": strings.Repeat("a", 196) + ".pdf",
+	}
+	for in, want := range tests {
+		if got := receive.SanitizeName(in); got != want {
+			t.Errorf("SanitizeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDirSinkNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	sink := receive.DirSink(dir)
+	var paths []string
+	for _, content := range []string{"one", "two", "three"} {
+		p, err := sink("scan.pdf", "application/pdf", strings.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, filepath.Base(p))
+	}
+	want := []string{"scan.pdf", "scan (2).pdf", "scan (3).pdf"}
+	for i := range want {
+		if paths[i] != want[i] {
+			t.Errorf("paths = %v, want %v", paths, want)
+			break
+		}
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "scan.pdf")); string(data) != "one" {
+		t.Errorf("first file overwritten: %q", data)
+	}
+}
