@@ -1,0 +1,643 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/packaging"
+	"github.com/securesend/securesend/profile"
+)
+
+func adminCommand() command {
+	return command{
+		name:    "admin",
+		summary: "organisation admin: admin key, signed profile, preconfigured installers",
+		run:     runAdmin,
+	}
+}
+
+const adminUsage = `Usage: securesend admin COMMAND [flags]
+
+Commands for the organisation's administrator (see docs/admin.md):
+  key generate          create the organisation admin key (Ed25519, OpenPGP)
+  profile init          write a commented example profile
+  profile add-recipient add a directory entry with its OpenPGP key
+  profile sign          sign a profile with the admin key
+  profile verify        check a profile's signature and content
+  profile show          show the profile in force (--embedded: the baked one)
+  policy check          dry-run the policy for a message
+  package               build a preconfigured installer (--os linux|windows)
+
+Run 'securesend admin COMMAND --help' for the flags.
+`
+
+func runAdmin(ctx context.Context, e *env, args []string) int {
+	sub := func(n int) string {
+		if len(args) > n {
+			return args[n]
+		}
+		return ""
+	}
+	switch sub(0) + " " + sub(1) {
+	case "key generate":
+		return adminKeyGenerate(e, args[2:])
+	case "profile init":
+		return adminProfileInit(e, args[2:])
+	case "profile add-recipient":
+		return adminProfileAddRecipient(e, args[2:])
+	case "profile sign":
+		return adminProfileSign(e, args[2:])
+	case "profile verify":
+		return adminProfileVerify(e, args[2:])
+	case "profile show":
+		return adminProfileShow(e, args[2:])
+	case "policy check":
+		return adminPolicyCheck(e, args[2:])
+	}
+	if sub(0) == "package" {
+		return adminPackage(ctx, e, args[1:])
+	}
+	switch sub(0) {
+	case "", "help", "-h", "-help", "--help":
+		fmt.Fprint(e.stdout, adminUsage)
+		return 0
+	}
+	fmt.Fprintf(e.stderr, "securesend: admin: unknown command %q\n\n%s", strings.TrimSpace(sub(0)+" "+sub(1)), adminUsage)
+	return 2
+}
+
+// adminFlags makes a flag set that prints to stderr.
+func adminFlags(e *env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: securesend admin %s\n\n%s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// adminParse parses flags; it returns -1 to continue, or an exit code.
+func adminParse(fs *flag.FlagSet, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	return -1
+}
+
+// adminList is a repeatable string flag.
+type adminList []string
+
+func (l *adminList) String() string     { return strings.Join(*l, ",") }
+func (l *adminList) Set(v string) error { *l = append(*l, v); return nil }
+
+// adminPassphraseKey is the keychain entry holding an admin key's passphrase.
+func adminPassphraseKey(fingerprint string) string { return "admin-key-passphrase/" + fingerprint }
+
+func adminKeychain(e *env) (*keychain.Keychain, error) {
+	h, err := home.Resolve(e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return keychain.New(h.KeychainService()), nil
+}
+
+// adminReadPassphrase reads one line from stdin.
+func adminReadPassphrase(e *env) ([]byte, error) {
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read passphrase from stdin: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return nil, errors.New("empty passphrase on stdin")
+	}
+	return []byte(line), nil
+}
+
+// adminWriteNew writes data to path, refusing to overwrite unless force.
+func adminWriteNew(path string, data []byte, mode os.FileMode, force bool) error {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if !force {
+		flags |= os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, mode)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s already exists (use --force to replace it)", path)
+		}
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func adminKeyGenerate(e *env, args []string) int {
+	fs := adminFlags(e, "key generate", "Creates the organisation admin key: admin-key.asc (public, pinned into installers)\nand admin-key.private.asc (private, passphrase-protected; keep it offline).\nThe passphrase is read from stdin with --passphrase-stdin, otherwise a random one\nis generated and kept in this computer's OS keychain.")
+	name := fs.String("name", "", "organisation or admin name (required)")
+	email := fs.String("email", "", "admin e-mail address (required)")
+	out := fs.String("out", ".", "directory to write the key files to")
+	stdinPass := fs.Bool("passphrase-stdin", false, "read the passphrase from the first line of stdin")
+	force := fs.Bool("force", false, "replace existing key files")
+	if c := adminParse(fs, args); c >= 0 {
+		return c
+	}
+	if *name == "" || *email == "" {
+		return errorf(e, "admin key generate: --name and --email are required")
+	}
+	var pass []byte
+	var kc *keychain.Keychain
+	var err error
+	if *stdinPass {
+		if pass, err = adminReadPassphrase(e); err != nil {
+			return errorf(e, "admin key generate: %v", err)
+		}
+	} else {
+		if kc, err = adminKeychain(e); err != nil {
+			return errorf(e, "admin key generate: %v", err)
+		}
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return errorf(e, "admin key generate: %v", err)
+		}
+		pass = []byte(base64.RawStdEncoding.EncodeToString(raw))
+	}
+	k, err := profile.GenerateAdminKey(*name, *email, pass)
+	if err != nil {
+		return errorf(e, "admin key generate: %v", err)
+	}
+	if kc != nil {
+		if err := kc.Set(adminPassphraseKey(k.Fingerprint), string(pass)); err != nil {
+			return errorf(e, "admin key generate: keep the passphrase in the keychain: %v (or use --passphrase-stdin)", err)
+		}
+	}
+	pubPath, privPath := filepath.Join(*out, "admin-key.asc"), filepath.Join(*out, "admin-key.private.asc")
+	if err := adminWriteNew(privPath, k.Private, 0o600, *force); err != nil {
+		return errorf(e, "admin key generate: %v", err)
+	}
+	if err := adminWriteNew(pubPath, k.Public, 0o644, *force); err != nil {
+		return errorf(e, "admin key generate: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Organisation admin key created.\n  fingerprint: %s\n  public key:  %s (goes into installers)\n  private key: %s (passphrase-protected; keep it offline and backed up)\n", k.Fingerprint, pubPath, privPath)
+	if kc != nil {
+		fmt.Fprintln(e.stdout, "  passphrase:  kept in this computer's OS keychain")
+	}
+	return 0
+}
+
+func adminProfileInit(e *env, args []string) int {
+	fs := adminFlags(e, "profile init", "Writes a commented example profile to edit (reference: docs/profile.md).")
+	out := fs.String("out", "profile.toml", "file to write")
+	org := fs.String("org", "Example Medical Centre", "organisation name")
+	force := fs.Bool("force", false, "replace an existing file")
+	if c := adminParse(fs, args); c >= 0 {
+		return c
+	}
+	if err := adminWriteNew(*out, profile.Example(*org), 0o644, *force); err != nil {
+		return errorf(e, "admin profile init: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Wrote %s. Edit it, add recipients, then sign it.\n", *out)
+	return 0
+}
+
+func adminProfileAddRecipient(e *env, args []string) int {
+	fs := adminFlags(e, "profile add-recipient", "Appends a directory entry to a profile. The key must be the recipient's\narmored OpenPGP public key with an identity for --email and an encryption subkey.\nSign the profile again afterwards (and raise its serial).")
+	path := fs.String("profile", "profile.toml", "profile file")
+	email := fs.String("email", "", "recipient address (required)")
+	name := fs.String("name", "", "display name (required)")
+	keyFile := fs.String("key", "", "armored OpenPGP public key file (required)")
+	org := fs.String("org", "", "recipient organisation")
+	hpiOrg := fs.String("hpi-org", "", "HPI organisation id")
+	hpiFac := fs.String("hpi-facility", "", "HPI facility id")
+	if c := adminParse(fs, args); c >= 0 {
+		return c
+	}
+	if *email == "" || *name == "" || *keyFile == "" {
+		return errorf(e, "admin profile add-recipient: --email, --name and --key are required")
+	}
+	data, err := os.ReadFile(*path)
+	if err != nil {
+		return errorf(e, "admin profile add-recipient: %v", err)
+	}
+	key, err := os.ReadFile(*keyFile)
+	if err != nil {
+		return errorf(e, "admin profile add-recipient: %v", err)
+	}
+	if _, err := profile.Parse(data); err != nil {
+		return errorf(e, "admin profile add-recipient: fix the profile first: %v", err)
+	}
+	next := append(append([]byte(nil), data...), profile.RecipientTOML(profile.Recipient{
+		Name: *name, Email: *email, Organisation: *org, HPIOrgID: *hpiOrg, HPIFacilityID: *hpiFac, PublicKey: string(key),
+	})...)
+	p, err := profile.Parse(next)
+	if err != nil {
+		return errorf(e, "admin profile add-recipient: not added: %v", err)
+	}
+	if err := os.WriteFile(*path, next, 0o644); err != nil {
+		return errorf(e, "admin profile add-recipient: %v", err)
+	}
+	r := p.Recipients[len(p.Recipients)-1]
+	fmt.Fprintf(e.stdout, "Added %s <%s>, key %s. The profile now has %d recipients; raise its serial and sign it again.\n", r.Name, r.Email, r.Fingerprint, len(p.Recipients))
+	return 0
+}
+
+func adminProfileSign(e *env, args []string) int {
+	fs := adminFlags(e, "profile sign", "Checks the profile and writes a detached OpenPGP signature next to it.\nThe passphrase comes from stdin with --passphrase-stdin, otherwise from the\nOS keychain where 'admin key generate' put it.")
+	path := fs.String("profile", "profile.toml", "profile file")
+	keyFile := fs.String("key", "admin-key.private.asc", "private admin key file")
+	out := fs.String("out", "", "signature file (default: PROFILE.sig)")
+	stdinPass := fs.Bool("passphrase-stdin", false, "read the passphrase from the first line of stdin")
+	if c := adminParse(fs, args); c >= 0 {
+		return c
+	}
+	if *out == "" {
+		*out = *path + ".sig"
+	}
+	data, err := os.ReadFile(*path)
+	if err != nil {
+		return errorf(e, "admin profile sign: %v", err)
+	}
+	key, err := os.ReadFile(*keyFile)
+	if err != nil {
+		return errorf(e, "admin profile sign: %v", err)
+	}
+	var pass []byte
+	if *stdinPass {
+		if pass, err = adminReadPassphrase(e); err != nil {
+			return errorf(e, "admin profile sign: %v", err)
+		}
+	} else {
+		_, fp, err := profile.ParsePublicKey(key)
+		if err != nil {
+			return errorf(e, "admin profile sign: %v", err)
+		}
+		kc, err := adminKeychain(e)
+		if err != nil {
+			return errorf(e, "admin profile sign: %v", err)
+		}
+		s, err := kc.Get(adminPassphraseKey(fp))
+		if err != nil {
+			return errorf(e, "admin profile sign: no passphrase for key %s in the keychain (%v); use --passphrase-stdin", fp, err)
+		}
+		pass = []byte(s)
+	}
+	sig, err := profile.Sign(data, key, pass)
+	if err != nil {
+		return errorf(e, "admin profile sign: %v", err)
+	}
+	if err := os.WriteFile(*out, sig, 0o644); err != nil {
+		return errorf(e, "admin profile sign: %v", err)
+	}
+	p, _ := profile.Parse(data)
+	fmt.Fprintf(e.stdout, "Signed %s (serial %d) -> %s\n", *path, p.Serial, *out)
+	return 0
+}
+
+// adminVerifyFlags adds the flags that name a profile bundle on disk.
+type adminBundleFlags struct {
+	profile, sig, key, fingerprint *string
+}
+
+func adminBundle(fs *flag.FlagSet, profileDefault string) adminBundleFlags {
+	return adminBundleFlags{
+		profile:     fs.String("profile", profileDefault, "profile file"),
+		sig:         fs.String("sig", "", "signature file (default: PROFILE.sig)"),
+		key:         fs.String("key", "admin-key.asc", "public admin key file"),
+		fingerprint: fs.String("fingerprint", "", "expected admin key fingerprint (default: trust the --key file's own)"),
+	}
+}
+
+// read loads the bundle named by the flags.
+func (b adminBundleFlags) read() (profile.Baked, error) {
+	sigPath := *b.sig
+	if sigPath == "" {
+		sigPath = *b.profile + ".sig"
+	}
+	data, err := os.ReadFile(*b.profile)
+	if err != nil {
+		return profile.Baked{}, err
+	}
+	sig, err := os.ReadFile(sigPath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return profile.Baked{}, err
+	}
+	key, err := os.ReadFile(*b.key)
+	if err != nil {
+		return profile.Baked{}, err
+	}
+	fp := *b.fingerprint
+	if fp == "" {
+		_, fp, err = profile.ParsePublicKey(key)
+		if err != nil {
+			return profile.Baked{}, err
+		}
+	}
+	return profile.Baked{Profile: data, Signature: sig, AdminKey: key, Fingerprint: profile.NormalizeFingerprint(fp)}, nil
+}
+
+func adminProfileVerify(e *env, args []string) int {
+	fs := adminFlags(e, "profile verify", "Checks that a profile is valid and signed by the admin key.")
+	b := adminBundle(fs, "profile.toml")
+	if c := adminParse(fs, args); c >= 0 {
+		return c
+	}
+	bundle, err := b.read()
+	if err != nil {
+		return errorf(e, "admin profile verify: %v", err)
+	}
+	p, err := profile.Verify(bundle.Profile, bundle.Signature, bundle.AdminKey, bundle.Fingerprint)
+	if err != nil {
+		return errorf(e, "admin profile verify: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "OK: %s is signed by %s; serial %d, %q, %d recipients\n", *b.profile, bundle.Fingerprint, p.Serial, p.Organisation.Name, len(p.Recipients))
+	return 0
+}
+
+// adminUserFlags are the user's own security settings as CLI flags; they
+// may only tighten the organisation's policy.
+func adminUserFlags(fs *flag.FlagSet) func() profile.UserSettings {
+	minTLS := fs.String("min-tls", "", `user setting: minimum TLS version ("1.2" or "1.3")`)
+	enc := fs.String("encryption", "", "user setting: auto, domains or always")
+	var encDomains, allow adminList
+	fs.Var(&encDomains, "encrypt-domain", "user setting: also require encryption for this domain (repeatable)")
+	fs.Var(&allow, "allow-domain", "user setting: only send to this domain (repeatable)")
+	reqTLS := fs.Bool("require-requiretls", false, "user setting: require REQUIRETLS")
+	maxMB := fs.Int("max-attachment-mb", 0, "user setting: lower attachment limit")
+	return func() profile.UserSettings {
+		return profile.UserSettings{MinTLS: *minTLS, Encryption: profile.Encryption(*enc), EncryptDomains: encDomains,
+			AllowedRecipientDomains: allow, RequireREQUIRETLS: *reqTLS, MaxAttachmentMB: *maxMB}
+	}
+}
+
+// adminLoadFor loads the profile a show/check command works on: the one in
+// force (as the app loads it), only the baked one, or a bundle on disk.
+func adminLoadFor(e *env, embedded bool, b adminBundleFlags) (*profile.Loaded, error) {
+	switch {
+	case *b.profile != "":
+		bundle, err := b.read()
+		if err != nil {
+			return nil, err
+		}
+		l, err := profile.Load(profile.LoadOptions{Baked: bundle})
+		if err != nil {
+			return nil, err
+		}
+		l.Source = *b.profile
+		return l, nil
+	case embedded:
+		baked, err := bakedProfile()
+		if err != nil {
+			return nil, err
+		}
+		if len(baked.Profile) == 0 {
+			return nil, errors.New("this securesend build has no baked organisation profile (it was not built by 'securesend admin package')")
+		}
+		return profile.Load(profile.LoadOptions{Baked: baked})
+	default:
+		return loadOrgProfile(e)
+	}
+}
+
+func adminProfileShow(e *env, args []string) int {
+	fs := adminFlags(e, "profile show", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user settings given as flags (they can only tighten it).")
+	embedded := fs.Bool("embedded", false, "show only the profile baked into this binary")
+	effective := fs.Bool("effective", false, "show the effective policy")
+	b := adminBundle(fs, "")
+	user := adminUserFlags(fs)
+	if c := adminParse(fs, args); c >= 0 {
+		return c
+	}
+	l, err := adminLoadFor(e, *embedded, b)
+	if err != nil {
+		return errorf(e, "admin profile show: %v", err)
+	}
+	w := e.stdout
+	if !l.Managed() {
+		fmt.Fprintf(w, "No organisation profile: this installation is not managed (system-wide directory: %s).\n", profile.SystemDir(runtime.GOOS, e.getenv))
+	} else {
+		adminPrintProfile(w, l)
+	}
+	if *effective {
+		adminPrintPolicy(w, profile.Effective(l.Profile, user()))
+	}
+	return 0
+}
+
+func adminPrintProfile(w io.Writer, l *profile.Loaded) {
+	p := l.Profile
+	fmt.Fprintf(w, "Organisation: %s\n", p.Organisation.Name)
+	fmt.Fprintf(w, "Profile: serial %d, from %s, verified: signed by pinned admin key %s\n", p.Serial, l.Source, l.Fingerprint)
+	op := p.Policy
+	fmt.Fprintf(w, "Policy: min TLS %s; encryption %s", op.MinTLS, op.Encryption)
+	if len(op.EncryptDomains) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(op.EncryptDomains, ", "))
+	}
+	fmt.Fprintf(w, "; REQUIRETLS required: %t; max attachment: %s\n", op.RequireREQUIRETLS, adminMB(op.MaxAttachmentMB))
+	allowed := "any"
+	if len(op.AllowedRecipientDomains) > 0 {
+		allowed = strings.Join(op.AllowedRecipientDomains, ", ")
+	}
+	fmt.Fprintf(w, "Allowed recipient domains: %s\n", allowed)
+	fmt.Fprintf(w, "Users may add recipients: %t; users may add keys: %t\n", op.UsersMayAddRecipients, op.UsersMayAddKeys)
+	var locked []string
+	for _, s := range p.Locked {
+		locked = append(locked, string(s))
+	}
+	fmt.Fprintf(w, "Locked settings: %s\n", adminOrNone(strings.Join(locked, ", ")))
+	fmt.Fprintf(w, "Account templates: %d\n", len(p.Accounts))
+	for _, a := range p.Accounts {
+		fmt.Fprintf(w, "  %s: smtp %s:%d (%s), auth %s", a.Name, a.SMTPHost, a.SMTPPort, a.SMTPSecurity, a.Auth)
+		if a.OAuthProvider != "" {
+			fmt.Fprintf(w, " (%s)", a.OAuthProvider)
+		}
+		if a.IMAPHost != "" {
+			fmt.Fprintf(w, ", imap %s:%d (%s)", a.IMAPHost, a.IMAPPort, a.IMAPSecurity)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Directory: %d recipients (keys pinned)\n", len(p.Recipients))
+	for _, r := range p.Recipients {
+		fmt.Fprintf(w, "  %s <%s>", r.Name, r.Email)
+		if r.Organisation != "" {
+			fmt.Fprintf(w, ", %s", r.Organisation)
+		}
+		if r.HPIOrgID != "" {
+			fmt.Fprintf(w, ", HPI %s", r.HPIOrgID)
+		}
+		fmt.Fprintf(w, ", key %s\n", r.Fingerprint)
+	}
+}
+
+func adminPrintPolicy(w io.Writer, pol profile.Policy) {
+	tlsv := "1.2"
+	if pol.MinTLS() == 0x0304 {
+		tlsv = "1.3"
+	}
+	fmt.Fprintf(w, "Effective policy:\n  min TLS: %s\n  encryption: %s", tlsv, pol.Encryption())
+	if d := pol.EncryptDomains(); len(d) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(d, ", "))
+	}
+	fmt.Fprintf(w, "\n  REQUIRETLS required: %t\n", pol.RequireTLS())
+	if d, ok := pol.AllowedDomains(); ok {
+		fmt.Fprintf(w, "  allowed domains: %s\n", adminOrNone(strings.Join(d, ", ")))
+	} else {
+		fmt.Fprintln(w, "  allowed domains: any")
+	}
+	fmt.Fprintf(w, "  max attachment: %s\n  users may add recipients: %t\n  users may add keys: %t\n",
+		adminMB(int(pol.MaxAttachmentBytes()>>20)), pol.MayAddRecipients(), pol.MayAddKeys())
+	for _, n := range pol.Notes() {
+		fmt.Fprintf(w, "  ignored: %s\n", n)
+	}
+}
+
+func adminMB(n int) string {
+	if n == 0 {
+		return "no limit"
+	}
+	return fmt.Sprintf("%d MB", n)
+}
+
+func adminOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func adminPolicyCheck(e *env, args []string) int {
+	fs := adminFlags(e, "policy check", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Only directory keys\ncount as available keys here.")
+	from := fs.String("from", "", "sender address (required)")
+	var to, docs adminList
+	fs.Var(&to, "to", "recipient address (repeatable)")
+	fs.Var(&docs, "doc", "document file (repeatable)")
+	embedded := fs.Bool("embedded", false, "use only the profile baked into this binary")
+	b := adminBundle(fs, "")
+	user := adminUserFlags(fs)
+	if c := adminParse(fs, args); c >= 0 {
+		return c
+	}
+	l, err := adminLoadFor(e, *embedded, b)
+	if err != nil {
+		return errorf(e, "admin policy check: %v", err)
+	}
+	pol := profile.Effective(l.Profile, user())
+	out := profile.Outgoing{From: *from, To: to, HaveKey: func(a string) bool { _, ok := l.Profile.Recipient(a); return ok }}
+	for _, d := range docs {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return errorf(e, "admin policy check: %v", err)
+		}
+		out.Documents = append(out.Documents, profile.Document{Name: filepath.Base(d), Size: fi.Size()})
+	}
+	if err := pol.CheckSend(out); err != nil {
+		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(e.stderr, "  "+line)
+		}
+		return 1
+	}
+	must := "no"
+	if pol.MustEncrypt(to) {
+		must = "yes"
+	}
+	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s\n", must)
+	return 0
+}
+
+func adminPackage(ctx context.Context, e *env, args []string) int {
+	fs := adminFlags(e, "package", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go; Linux packages need\nthe fyne tool (go install fyne.io/tools/cmd/fyne@v1.7.4); Windows needs\nmingw-w64 and, to sign, osslsigncode.")
+	b := adminBundle(fs, "profile.toml")
+	goos := fs.String("os", "linux", "target: linux or windows")
+	arch := fs.String("arch", "amd64", "target architecture")
+	src := fs.String("src", "", "securesend source directory (default: found from the current directory)")
+	out := fs.String("out", "dist", "output directory")
+	version := fs.String("app-version", "1.0.0", "application version")
+	deb := fs.Bool("deb", true, "also build a .deb on Linux (when dpkg-deb is installed)")
+	cert := fs.String("sign-cert", "", "Windows: Authenticode certificate (.pfx/.p12, or PEM with --sign-key)")
+	certKey := fs.String("sign-key", "", "Windows: PEM private key for a PEM --sign-cert")
+	certPass := fs.Bool("sign-pass-stdin", false, "Windows: read the certificate password from stdin")
+	ts := fs.String("timestamp-url", "", "Windows: RFC 3161 time-stamping server")
+	verbose := fs.Bool("v", false, "print the build commands and their output")
+	if c := adminParse(fs, args); c >= 0 {
+		return c
+	}
+	bundle, err := b.read()
+	if err != nil {
+		return errorf(e, "admin package: %v", err)
+	}
+	if *src == "" {
+		if *src, err = adminFindSource(); err != nil {
+			return errorf(e, "admin package: %v", err)
+		}
+	}
+	o := packaging.Options{OS: *goos, Arch: *arch, ModuleDir: *src, OutDir: *out, Baked: bundle, Version: *version, Deb: *deb}
+	if *verbose {
+		o.Log = e.stderr
+	}
+	if *cert != "" {
+		a := &packaging.Authenticode{TimestampURL: *ts}
+		if *certKey != "" {
+			a.CertFile, a.KeyFile = *cert, *certKey
+		} else {
+			a.PKCS12 = *cert
+		}
+		if *certPass {
+			if a.Password, err = adminReadPassphrase(e); err != nil {
+				return errorf(e, "admin package: %v", err)
+			}
+		}
+		o.Authenticode = a
+	}
+	res, err := packaging.Build(ctx, o)
+	if err != nil {
+		return errorf(e, "admin package: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Built for %s/%s with %q profile serial %d, admin key %s pinned (build %s, package %s):\n",
+		*goos, *arch, res.Profile.Organisation.Name, res.Profile.Serial, bundle.Fingerprint, res.BuildTime.Round(100e6), res.PackageTime.Round(100e6))
+	for _, a := range res.Artifacts {
+		fmt.Fprintf(e.stdout, "  %s\n    sha256 %s\n", a, res.SHA256[filepath.Base(a)])
+	}
+	return 0
+}
+
+// adminFindSource walks up from the current directory to the securesend
+// module root.
+func adminFindSource() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(data), "module github.com/securesend/securesend\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("the securesend source was not found above the current directory; give it with --src")
+		}
+		dir = parent
+	}
+}

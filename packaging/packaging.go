@@ -1,0 +1,391 @@
+// Package packaging builds preconfigured securesend installers: the
+// organisation's signed profile and pinned admin key are baked into the
+// binary (go build -overlay adds them to cmd/securesend/baked for that one
+// build; the source tree is never modified), then the binary is packaged:
+//
+//   - linux: a .tar.xz made by the fyne packaging tool (binary, .desktop
+//     file, icon, Makefile for "make install"), and a .deb when dpkg-deb is
+//     available;
+//   - windows: a .exe cross-compiled with mingw-w64, Authenticode-signed
+//     with osslsigncode when a certificate is given.
+//
+// It refuses to package a profile that does not verify against the admin key
+// being pinned, so a broken or tampered profile never reaches staff.
+package packaging
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/securesend/securesend/profile"
+)
+
+// Options says what to build. The zero values of the optional fields are
+// safe defaults.
+type Options struct {
+	// OS is "linux" or "windows".
+	OS string
+	// Arch is the GOARCH; "amd64" when empty.
+	Arch string
+	// ModuleDir is the root of the securesend source (holding go.mod).
+	ModuleDir string
+	// OutDir receives the artifacts; created if missing.
+	OutDir string
+	// Baked is the signed profile and the admin key to pin. It must verify.
+	Baked profile.Baked
+	// AppID is the reverse-DNS application id; "nz.securesend.app" when
+	// empty.
+	AppID string
+	// Version is the app version (x.y.z); "1.0.0" when empty. The build
+	// number is the profile's serial.
+	Version string
+	// Icon is a PNG; ModuleDir/packaging/Icon.png when empty.
+	Icon string
+	// Authenticode, when set, signs the Windows .exe.
+	Authenticode *Authenticode
+	// Fyne is the fyne packaging tool; looked up in PATH and GOBIN/GOPATH
+	// when empty.
+	Fyne string
+	// Deb also builds a .deb on Linux when dpkg-deb is available.
+	Deb bool
+	// Log receives the commands run and their output; discarded when nil.
+	Log io.Writer
+}
+
+// Authenticode is a code-signing certificate for osslsigncode.
+type Authenticode struct {
+	// PKCS12 is a .pfx/.p12 file with certificate and key, or
+	// CertFile and KeyFile are PEM files (one of the two forms).
+	PKCS12, CertFile, KeyFile string
+	// Password unlocks the key; it is handed to osslsigncode in a private
+	// temporary file, never on the command line.
+	Password []byte
+	// TimestampURL is an RFC 3161 time-stamping server (optional; needs
+	// network access).
+	TimestampURL string
+}
+
+// Result describes what was built.
+type Result struct {
+	// Artifacts are the files written to OutDir.
+	Artifacts []string
+	// SHA256 maps each artifact's base name to its hex SHA-256.
+	SHA256 map[string]string
+	// Profile is the verified profile that was baked in.
+	Profile *profile.Profile
+	// BuildTime is the go build time, PackageTime the rest.
+	BuildTime, PackageTime time.Duration
+}
+
+// Build produces the installer for o.OS.
+func Build(ctx context.Context, o Options) (*Result, error) {
+	if o.OS != "linux" && o.OS != "windows" {
+		return nil, fmt.Errorf("packaging: --os %q: only linux and windows can be built here (macOS needs a Mac, see docs/admin.md)", o.OS)
+	}
+	if o.Arch == "" {
+		o.Arch = "amd64"
+	}
+	if o.AppID == "" {
+		o.AppID = "nz.securesend.app"
+	}
+	if o.Version == "" {
+		o.Version = "1.0.0"
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Icon == "" {
+		o.Icon = filepath.Join(o.ModuleDir, "packaging", "Icon.png")
+	}
+	p, err := profile.Verify(o.Baked.Profile, o.Baked.Signature, o.Baked.AdminKey, o.Baked.Fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("packaging: the profile does not verify against the admin key to pin: %w", err)
+	}
+	mod, err := filepath.Abs(o.ModuleDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(mod, "cmd", "securesend", "baked")); err != nil {
+		return nil, fmt.Errorf("packaging: %s is not the securesend source (no cmd/securesend/baked): %w", mod, err)
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("packaging: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "securesend-package-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+
+	overlay, err := writeOverlay(tmp, filepath.Join(mod, "cmd", "securesend", "baked"), o.Baked)
+	if err != nil {
+		return nil, err
+	}
+	exe := filepath.Join(tmp, "securesend")
+	if o.OS == "windows" {
+		exe += ".exe"
+	}
+	res := &Result{Profile: p, SHA256: map[string]string{}}
+	start := time.Now()
+	if err := goBuild(ctx, o, mod, overlay, exe); err != nil {
+		return nil, err
+	}
+	res.BuildTime = time.Since(start)
+	start = time.Now()
+	base := fmt.Sprintf("securesend-%s-%d-%s-%s", slug(p.Organisation.Name), p.Serial, o.OS, o.Arch)
+	var arts []string
+	switch o.OS {
+	case "linux":
+		arts, err = packageLinux(ctx, o, mod, tmp, exe, base, p.Serial)
+	case "windows":
+		arts, err = packageWindows(ctx, o, tmp, exe, base)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.PackageTime = time.Since(start)
+	for _, a := range arts {
+		sum, err := fileSHA256(a)
+		if err != nil {
+			return nil, err
+		}
+		res.Artifacts = append(res.Artifacts, a)
+		res.SHA256[filepath.Base(a)] = sum
+	}
+	return res, nil
+}
+
+// writeOverlay writes the baked files into tmp and a go build -overlay file
+// that adds them to bakedDir.
+func writeOverlay(tmp, bakedDir string, b profile.Baked) (string, error) {
+	files := map[string][]byte{
+		profile.FingerprintFile: []byte(b.Fingerprint + "\n"),
+		profile.AdminKeyFile:    b.AdminKey,
+		profile.ProfileFile:     b.Profile,
+		profile.SignatureFile:   b.Signature,
+	}
+	repl := map[string]string{}
+	for name, data := range files {
+		p := filepath.Join(tmp, "baked-"+name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return "", fmt.Errorf("packaging: %w", err)
+		}
+		repl[filepath.Join(bakedDir, name)] = p
+	}
+	js, err := json.Marshal(map[string]any{"Replace": repl})
+	if err != nil {
+		return "", err
+	}
+	ov := filepath.Join(tmp, "overlay.json")
+	return ov, os.WriteFile(ov, js, 0o644)
+}
+
+func goBuild(ctx context.Context, o Options, mod, overlay, exe string) error {
+	ldflags := "-s -w"
+	env := append(os.Environ(), "GOOS="+o.OS, "GOARCH="+o.Arch, "CGO_ENABLED=1")
+	if o.OS == "windows" {
+		ldflags += " -H windowsgui"
+		cc := "x86_64-w64-mingw32-gcc"
+		if o.Arch != "amd64" {
+			return fmt.Errorf("packaging: windows/%s: only amd64 is cross-compiled here", o.Arch)
+		}
+		if _, err := exec.LookPath(cc); err != nil {
+			return fmt.Errorf("packaging: the Windows build needs the mingw-w64 cross-compiler (%s; on Debian: apt-get install gcc-mingw-w64-x86-64): %w", cc, err)
+		}
+		env = append(env, "CC="+cc)
+	} else if o.OS != runtime.GOOS || o.Arch != runtime.GOARCH {
+		env = append(env, "CGO_ENABLED=0")
+	}
+	return run(ctx, o.Log, mod, env, "go", "build", "-overlay", overlay, "-trimpath", "-ldflags", ldflags, "-o", exe, "./cmd/securesend")
+}
+
+func packageLinux(ctx context.Context, o Options, mod, tmp, exe, base string, serial int64) ([]string, error) {
+	fyne, err := fyneTool(o.Fyne)
+	if err != nil {
+		return nil, err
+	}
+	work := filepath.Join(tmp, "pkg")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	err = run(ctx, o.Log, work, nil, fyne, "package", "--os", "linux",
+		"--src", filepath.Join(mod, "cmd", "securesend"), "--exe", exe,
+		"--name", "securesend", "--icon", o.Icon, "--app-id", o.AppID,
+		"--app-version", o.Version, "--app-build", strconv.FormatInt(serial, 10), "--release")
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(o.OutDir, base+".tar.xz")
+	if err := moveFile(filepath.Join(work, "securesend.tar.xz"), out); err != nil {
+		return nil, err
+	}
+	arts := []string{out}
+	if o.Deb {
+		deb, err := buildDeb(ctx, o, tmp, exe, base, serial)
+		if err != nil {
+			return nil, err
+		}
+		if deb != "" {
+			arts = append(arts, deb)
+		}
+	}
+	return arts, nil
+}
+
+// fyneTool finds the fyne packaging command.
+func fyneTool(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	if p, err := exec.LookPath("fyne"); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{os.Getenv("GOBIN"), filepath.Join(goPath(), "bin")} {
+		if dir == "" {
+			continue
+		}
+		if p := filepath.Join(dir, "fyne"); isFile(p) {
+			return p, nil
+		}
+	}
+	return "", errors.New("packaging: the fyne packaging tool is not installed; run: go install fyne.io/tools/cmd/fyne@v1.7.4")
+}
+
+func goPath() string {
+	if p := os.Getenv("GOPATH"); p != "" {
+		return strings.Split(p, string(os.PathListSeparator))[0]
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, "go")
+}
+
+func packageWindows(ctx context.Context, o Options, tmp, exe, base string) ([]string, error) {
+	out := filepath.Join(o.OutDir, base+".exe")
+	if a := o.Authenticode; a != nil {
+		signed := exe + ".signed"
+		args := []string{"sign", "-h", "sha256", "-n", "securesend", "-i", "https://securesend.nz"}
+		switch {
+		case a.PKCS12 != "":
+			args = append(args, "-pkcs12", a.PKCS12)
+		case a.CertFile != "" && a.KeyFile != "":
+			args = append(args, "-certs", a.CertFile, "-key", a.KeyFile)
+		default:
+			return nil, errors.New("packaging: Authenticode signing needs a .pfx (--sign-cert) or a PEM certificate and key")
+		}
+		if len(a.Password) > 0 {
+			pf := filepath.Join(tmp, "sign-pass")
+			if err := os.WriteFile(pf, a.Password, 0o600); err != nil {
+				return nil, err
+			}
+			defer os.Remove(pf)
+			args = append(args, "-readpass", pf)
+		}
+		if a.TimestampURL != "" {
+			args = append(args, "-ts", a.TimestampURL)
+		}
+		args = append(args, "-in", exe, "-out", signed)
+		if err := run(ctx, o.Log, tmp, nil, "osslsigncode", args...); err != nil {
+			return nil, fmt.Errorf("packaging: Authenticode signing failed: %w", err)
+		}
+		exe = signed
+	}
+	if err := moveFile(exe, out); err != nil {
+		return nil, err
+	}
+	return []string{out}, nil
+}
+
+// run runs name with args in dir, logging the command line and its output.
+// env nil means the current environment.
+func run(ctx context.Context, log io.Writer, dir string, env []string, name string, args ...string) error {
+	fmt.Fprintf(log, "$ %s %s\n", name, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	log.Write(out)
+	if err != nil {
+		tail := strings.TrimSpace(string(out))
+		if len(tail) > 2000 {
+			tail = "..." + tail[len(tail)-2000:]
+		}
+		return fmt.Errorf("packaging: %s: %w\n%s", name, err, tail)
+	}
+	return nil
+}
+
+// slug makes an organisation name safe for a file name.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	out := strings.TrimSuffix(b.String(), "-")
+	if out == "" {
+		return "org"
+	}
+	if len(out) > 40 {
+		out = strings.TrimSuffix(out[:40], "-")
+	}
+	return out
+}
+
+func moveFile(from, to string) error {
+	if err := os.Rename(from, to); err == nil {
+		return nil
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return fmt.Errorf("packaging: %w", err)
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm())
+	if err != nil {
+		return fmt.Errorf("packaging: %w", err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("packaging: %w", err)
+	}
+	return out.Close()
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
