@@ -1,21 +1,368 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/securesend/securesend/send"
 )
+
+// sendFlags holds the parsed flags of 'securesend send'.
+type sendFlags struct {
+	server        string
+	security      string
+	caFile        string
+	user          string
+	passwordStdin bool
+	from          string
+	to, cc        addrList
+	subject       string
+	note          string
+	requireTLS    bool
+	minTLS        string
+	receipt       string
+	timeout       time.Duration
+	json          bool
+	docs          []string
+}
+
+// addrList is a repeatable flag of addresses ("Name <a@b>" or "a@b",
+// several per flag separated by commas).
+type addrList []string
+
+func (l *addrList) String() string     { return strings.Join(*l, ", ") }
+func (l *addrList) Set(v string) error { *l = append(*l, v); return nil }
 
 func sendCommand() command {
 	return command{
 		name:    "send",
 		summary: "send documents securely over TLS-enforced SMTP",
-		run: func(ctx context.Context, e *env, args []string) int {
-			fs := flag.NewFlagSet("send", flag.ContinueOnError)
-			fs.SetOutput(e.stderr)
-			if err := fs.Parse(args); err != nil {
-				return 2
-			}
-			return errorf(e, "send: not implemented yet")
-		},
+		run:     runSend,
 	}
+}
+
+const sendUsage = `Usage: securesend send --server HOST:PORT --from ADDRESS --to ADDRESS [flags] DOCUMENT...
+
+Sends the documents (scanned PDFs, TIFFs, ...) as one e-mail over an
+encrypted, verified connection. Nothing is sent if the server does not offer
+TLS 1.2 or later with a valid certificate. Prints a fax-style confirmation.
+Exit status: 0 when every recipient was accepted, 1 otherwise, 2 for usage
+errors.
+
+Flags:
+`
+
+// newSendFlagSet defines the flags of 'securesend send' on f.
+func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&f.server, "server", "", "mail submission server as `host:port` (required), e.g. smtp.example.org:465")
+	fs.StringVar(&f.security, "security", "tls", "how to encrypt: `tls` (implicit TLS, port 465) or starttls (port 587)")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust besides the system's")
+	fs.StringVar(&f.user, "user", "", "user `name` to sign in with (needs --password-stdin)")
+	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	fs.StringVar(&f.from, "from", "", "sender `address`, e.g. \"Dr A Ngata <a.ngata@clinic.example.nz>\" (required)")
+	fs.Var(&f.to, "to", "recipient `address`; repeat for several (at least one required)")
+	fs.Var(&f.cc, "cc", "copy recipient `address`; repeatable")
+	fs.StringVar(&f.subject, "subject", "", "subject `text`")
+	fs.StringVar(&f.note, "note", "", "short covering note `text` sent with the documents")
+	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689), so the message is never relayed without TLS")
+	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
+	fs.StringVar(&f.receipt, "receipt", "", "write the transmission result as JSON to `file`")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
+	fs.BoolVar(&f.json, "json", false, "print the result as JSON instead of the summary")
+	fs.Usage = func() {} // parseSendFlags prints help or a hint itself
+	return fs
+}
+
+// parseSendFlags parses args; flags and documents may be mixed, and "--"
+// ends the flags. It returns an exit code >= 0 when the command should end.
+func parseSendFlags(e *env, args []string) (*sendFlags, int) {
+	f := &sendFlags{}
+	fs := newSendFlagSet(e, f)
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(e.stdout, sendUsage)
+				fs.SetOutput(e.stdout)
+				fs.PrintDefaults()
+				return nil, 0
+			}
+			fmt.Fprintln(e.stderr, "Run 'securesend send --help' for the flags.")
+			return nil, 2
+		}
+		consumed := len(rest) - len(fs.Args())
+		if consumed > 0 && rest[consumed-1] == "--" {
+			f.docs = append(f.docs, fs.Args()...)
+			break
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		f.docs = append(f.docs, rest[0])
+		rest = rest[1:]
+	}
+	var missing []string
+	if f.server == "" {
+		missing = append(missing, "--server")
+	}
+	if f.from == "" {
+		missing = append(missing, "--from")
+	}
+	if len(f.to) == 0 {
+		missing = append(missing, "--to")
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(e.stderr, "securesend send: missing %s (see 'securesend send --help')\n", strings.Join(missing, ", "))
+		return nil, 2
+	}
+	if len(f.docs) == 0 {
+		fmt.Fprintln(e.stderr, "securesend send: no documents given; name the files to send after the flags")
+		return nil, 2
+	}
+	if f.user != "" && !f.passwordStdin {
+		fmt.Fprintln(e.stderr, "securesend send: --user needs --password-stdin (the password is never accepted on the command line)")
+		return nil, 2
+	}
+	if f.passwordStdin && f.user == "" {
+		fmt.Fprintln(e.stderr, "securesend send: --password-stdin needs --user")
+		return nil, 2
+	}
+	return f, -1
+}
+
+// message builds the send.Message from the flags.
+func (f *sendFlags) message() (*send.Message, error) {
+	from, err := mail.ParseAddress(f.from)
+	if err != nil {
+		return nil, fmt.Errorf("--from %q is not an e-mail address: %v", f.from, err)
+	}
+	m := &send.Message{From: *from, Subject: f.subject, Note: f.note}
+	if m.To, err = parseAddrs("--to", f.to); err != nil {
+		return nil, err
+	}
+	if m.Cc, err = parseAddrs("--cc", f.cc); err != nil {
+		return nil, err
+	}
+	for _, p := range f.docs {
+		m.Documents = append(m.Documents, send.Document{Path: p, Name: filepath.Base(p)})
+	}
+	return m, nil
+}
+
+func parseAddrs(flagName string, values []string) ([]mail.Address, error) {
+	var out []mail.Address
+	for _, v := range values {
+		list, err := mail.ParseAddressList(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q is not an e-mail address: %v", flagName, v, err)
+		}
+		for _, a := range list {
+			out = append(out, *a)
+		}
+	}
+	return out, nil
+}
+
+// options builds send.Options from the flags; stdin supplies the password.
+func (f *sendFlags) options(stdin io.Reader) (send.Options, error) {
+	opts := send.Options{Server: f.server, RequireTLS: f.requireTLS, Timeout: f.timeout}
+	switch f.security {
+	case "tls", "":
+		opts.Security = send.ImplicitTLS
+	case "starttls":
+		opts.Security = send.StartTLS
+	default:
+		return opts, fmt.Errorf("--security must be tls or starttls, not %q", f.security)
+	}
+	switch f.minTLS {
+	case "1.2", "":
+		opts.MinTLSVersion = tls.VersionTLS12
+	case "1.3":
+		opts.MinTLSVersion = tls.VersionTLS13
+	default:
+		return opts, fmt.Errorf("--min-tls must be 1.2 or 1.3, not %q", f.minTLS)
+	}
+	if f.timeout <= 0 {
+		return opts, fmt.Errorf("--timeout must be positive")
+	}
+	if f.caFile != "" {
+		pem, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return opts, fmt.Errorf("cannot read --ca-file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return opts, fmt.Errorf("--ca-file %s contains no PEM certificates", f.caFile)
+		}
+		opts.RootCAs = pool
+	}
+	if f.passwordStdin {
+		pw, err := readPassword(stdin)
+		if err != nil {
+			return opts, err
+		}
+		opts.Auth = send.PasswordAuth(f.user, pw)
+	}
+	return opts, nil
+}
+
+// readPassword reads one line from r, without its line ending.
+func readPassword(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("--password-stdin: no standard input")
+	}
+	line, err := bufio.NewReaderSize(io.LimitReader(r, 4096), 4096).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("--password-stdin: cannot read standard input: %v", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("--password-stdin: standard input is empty; pipe the password in, e.g. from a password manager")
+	}
+	return pw, nil
+}
+
+func runSend(ctx context.Context, e *env, args []string) int {
+	f, code := parseSendFlags(e, args)
+	if code >= 0 {
+		return code
+	}
+	m, err := f.message()
+	if err != nil {
+		return errorf(e, "send: %v", err)
+	}
+	if err := m.Validate(); err != nil {
+		return errorf(e, "%s", plainError(err))
+	}
+	opts, err := f.options(e.stdin)
+	if err != nil {
+		return errorf(e, "send: %v", err)
+	}
+	res, sendErr := send.Send(ctx, opts, m)
+	return reportSend(e, f, res, sendErr)
+}
+
+// reportSend prints the outcome, writes the receipt and picks the exit code.
+func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
+	var se *send.Error
+	if res == nil && errors.As(sendErr, &se) && se.Result != nil {
+		res = se.Result // partial, for the record
+	}
+	if f.json {
+		out := struct {
+			Result *send.Result `json:"result"`
+			Error  *jsonError   `json:"error"`
+		}{Result: res, Error: toJSONError(sendErr)}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else if res != nil {
+		printSummary(e.stdout, res, sendErr)
+	}
+	code := 0
+	if sendErr != nil {
+		fmt.Fprintf(e.stderr, "securesend: %s\n", plainError(sendErr))
+		code = 1
+	}
+	if f.receipt != "" && res != nil && len(res.Accepted) > 0 && (sendErr == nil || errors.Is(sendErr, send.ErrRecipientsRejected)) {
+		if err := writeReceipt(f.receipt, res); err != nil {
+			fmt.Fprintf(e.stderr, "securesend: the message WAS sent, but the receipt could not be written: %v\n", err)
+			code = 1
+		}
+	}
+	return code
+}
+
+// plainError is the message for people: the send package's texts without
+// the Go-style "send: stage:" prefix.
+func plainError(err error) string {
+	s := err.Error()
+	var se *send.Error
+	if errors.As(err, &se) {
+		s = strings.TrimPrefix(s, "send: "+se.Stage+": ")
+	} else if errors.Is(err, send.ErrInvalidMessage) {
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "send: "), ": "+send.ErrInvalidMessage.Error())
+	}
+	return s
+}
+
+// jsonError is the machine-readable form of a failure.
+type jsonError struct {
+	Kind    string      `json:"kind"`
+	Stage   string      `json:"stage,omitempty"`
+	Message string      `json:"message"`
+	Reply   *send.Reply `json:"reply,omitempty"`
+}
+
+var errorKinds = []struct {
+	err  error
+	name string
+}{
+	{send.ErrRecipientsRejected, "recipients_rejected"},
+	{send.ErrNoTLS, "no_tls"},
+	{send.ErrTLSVersion, "tls_version"},
+	{send.ErrCertificate, "certificate"},
+	{send.ErrAuth, "auth"},
+	{send.ErrRequireTLS, "requiretls"},
+	{send.ErrTemporary, "temporary"},
+	{send.ErrPermanent, "permanent"},
+	{send.ErrInvalidMessage, "invalid_message"},
+}
+
+func toJSONError(err error) *jsonError {
+	if err == nil {
+		return nil
+	}
+	je := &jsonError{Kind: "other", Message: plainError(err)}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			je.Kind = k.name
+			break
+		}
+	}
+	var se *send.Error
+	if errors.As(err, &se) {
+		je.Stage = se.Stage
+		if se.Reply.Code != 0 {
+			r := se.Reply
+			je.Reply = &r
+		}
+	}
+	return je
+}
+
+// writeReceipt writes res as JSON to path atomically, readable by the user only.
+func writeReceipt(path string, res *send.Result) error {
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".receipt-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary act as the securesend command inside
+// testscript scenarios.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"securesend": func() { os.Exit(mainExit()) },
+	})
+}
+
+// TestScripts runs the CLI scenarios in testdata/*.txtar as a user types
+// them. Each runs in its own work directory with its own SECURESEND_HOME.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("SECURESEND_HOME", env.WorkDir+"/home")
+			return nil
+		},
+	})
+}
