@@ -22,11 +22,11 @@ import (
 type reply int
 
 const (
-	accept  reply = iota // 250
-	temp                 // 451 4.3.0
-	perm                 // 554 5.7.1
-	drop                 // read the data, then drop the connection without a reply
-	tempRcpt             // 450 to RCPT TO
+	accept   reply = iota // 250
+	temp                  // 451 4.3.0
+	perm                  // 554 5.7.1
+	drop                  // read the data, then drop the connection without a reply
+	tempRcpt              // 450 to RCPT TO
 )
 
 // server is an in-process SMTP server with implicit TLS on 127.0.0.1 that
