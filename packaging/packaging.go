@@ -106,15 +106,21 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	if o.Icon == "" {
-		o.Icon = filepath.Join(o.ModuleDir, "packaging", "Icon.png")
-	}
 	p, err := profile.Verify(o.Baked.Profile, o.Baked.Signature, o.Baked.AdminKey, o.Baked.Fingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("packaging: the profile does not verify against the admin key to pin: %w", err)
 	}
 	mod, err := filepath.Abs(o.ModuleDir)
 	if err != nil {
+		return nil, err
+	}
+	if o.Icon == "" {
+		o.Icon = filepath.Join(mod, "packaging", "Icon.png")
+	}
+	if o.Icon, err = filepath.Abs(o.Icon); err != nil {
+		return nil, err
+	}
+	if o.OutDir, err = filepath.Abs(o.OutDir); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(mod, "cmd", "securesend", "baked")); err != nil {

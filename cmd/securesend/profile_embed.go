@@ -55,14 +55,3 @@ func loadOrgProfile(e *env) (*profile.Loaded, error) {
 	}
 	return l, nil
 }
-
-// effectivePolicy loads the organisation profile and combines it with the
-// user's settings (config file first, then CLI flags); users may only
-// tighten. See profile.Effective.
-func effectivePolicy(e *env, user ...profile.UserSettings) (profile.Policy, *profile.Loaded, error) {
-	l, err := loadOrgProfile(e)
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	return profile.Effective(l.Profile, user...), l, nil
-}
