@@ -35,7 +35,9 @@ func commands() []command {
 	return []command{
 		sendCommand(),
 		accountCommand(),
+		inboxCommand(),
 		adminCommand(),
+		keysCommand(), verifyCommand(),
 	}
 }
 
