@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/securesend/securesend/send"
 )
@@ -47,6 +48,9 @@ func (o *Outbox) Enqueue(ctx context.Context, job Job, compose ComposeFunc) (str
 		size = cw.n
 		return nil
 	})
+	if errors.Is(err, syscall.ENOSPC) {
+		return "", diskFullError{err}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -96,3 +100,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// diskFullError says only ErrDiskFull's plain words (the underlying error
+// names file paths) but matches both.
+type diskFullError struct{ err error }
+
+func (e diskFullError) Error() string   { return ErrDiskFull.Error() }
+func (e diskFullError) Unwrap() []error { return []error{ErrDiskFull, e.err} }

@@ -45,6 +45,8 @@ var (
 	// one given (the keychain entry was replaced or belongs to another
 	// home).
 	ErrWrongKey = errors.New("outbox: the outbox was encrypted with a different key than the one in the keychain, so it cannot be read")
+	// ErrDiskFull means the disk is full; nothing was queued.
+	ErrDiskFull = errors.New("outbox: not enough disk space to queue the message; free some space and send again (the documents are unchanged)")
 	// ErrAudit means the audit log could not be written.
 	ErrAudit = errors.New("outbox: the audit log could not be written")
 )
