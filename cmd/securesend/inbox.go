@@ -1,0 +1,457 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/receive"
+)
+
+func inboxCommand() command {
+	return command{
+		name:    "inbox",
+		summary: "fetch, list, show and open received documents with their verdicts",
+		run:     runInbox,
+	}
+}
+
+const inboxUsage = `Usage: securesend inbox SUBCOMMAND [flags]
+
+Subcommands:
+  fetch [--account NAME]          download new mail over enforced TLS and verify it
+                                  (server mail is never deleted or marked read)
+  list                            list received items with verdicts and duplicate warnings
+  show ID                         show an item: verdict banner, sender, documents, warnings
+  open ID [--doc N] [--out DIR]   decrypt a document and open it in the system viewer,
+                                  or write it to DIR
+
+Received messages and documents are stored encrypted; the key is in the OS keychain.
+`
+
+func runInbox(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(e.stdout, inboxUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "fetch":
+		return inboxFetch(ctx, e, args)
+	case "list":
+		return inboxList(e, args)
+	case "show":
+		return inboxShow(e, args)
+	case "open":
+		return inboxOpen(ctx, e, args)
+	}
+	fmt.Fprintf(e.stderr, "securesend inbox: unknown subcommand %q\n\n%s", sub, inboxUsage)
+	return 2
+}
+
+// openInbox opens the inbox store of the home with its at-rest key from
+// the keychain.
+func openInbox(e *env) (*receive.Store, home.Home, *keychain.Keychain, error) {
+	h, err := home.Resolve(e.getenv)
+	if err != nil {
+		return nil, h, nil, err
+	}
+	if err := h.Ensure(); err != nil {
+		return nil, h, nil, err
+	}
+	kc := keychain.New(h.KeychainService())
+	key, err := kc.Key("inbox")
+	if err != nil {
+		return nil, h, nil, err
+	}
+	st, err := receive.OpenStore(h.Path("inbox"), key, nil)
+	if err != nil {
+		return nil, h, nil, err
+	}
+	return st, h, kc, nil
+}
+
+// inboxVerifier is receive.Verify with the home's key store ("keys") and
+// the user's own secret key, when there is one, for decryption.
+func inboxVerifier(h home.Home, kc *keychain.Keychain) (receive.VerifyFunc, error) {
+	dir, err := h.Sub("keys")
+	if err != nil {
+		return nil, err
+	}
+	ks, err := pgp.OpenStore(dir, kc, nil)
+	if err != nil {
+		return nil, err
+	}
+	var secret []*pgp.Key
+	k, err := ks.SecretKey("")
+	switch {
+	case err == nil:
+		secret = []*pgp.Key{k}
+	case errors.Is(err, pgp.ErrNoSecretKey):
+		// No own key yet: encrypted mail will be "cannot decrypt".
+	default:
+		return nil, err
+	}
+	return func(ctx context.Context, raw io.Reader, sink receive.DocumentSink) (*receive.Report, error) {
+		return receive.Verify(ctx, raw, receive.VerifyOptions{Store: ks, Secret: secret, Sink: sink})
+	}, nil
+}
+
+// pickAccount returns the named account, or the only account with an IMAP
+// server when name is empty.
+func pickAccount(s *account.Store, name string) (*account.Account, error) {
+	if name != "" {
+		return s.Get(name)
+	}
+	accts, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	var withIMAP []account.Account
+	for _, a := range accts {
+		if a.IMAP.Address != "" {
+			withIMAP = append(withIMAP, a)
+		}
+	}
+	switch len(withIMAP) {
+	case 0:
+		return nil, errors.New("no account with an IMAP server; add one with 'securesend account add --imap HOST:PORT'")
+	case 1:
+		return &withIMAP[0], nil
+	}
+	return nil, errors.New("several accounts have an IMAP server; choose one with --account NAME")
+}
+
+func inboxFetch(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox fetch", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	name := fs.String("account", "", "account to fetch (default: the only account with an IMAP server)")
+	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
+	asJSON := fs.Bool("json", false, "print the new items as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	accts, err := accountStore(e)
+	if err != nil {
+		return errorf(e, "inbox fetch: %v", err)
+	}
+	a, err := pickAccount(accts, *name)
+	if err != nil {
+		return errorf(e, "inbox fetch: %v", err)
+	}
+	st, h, kc, err := openInbox(e)
+	if err != nil {
+		return errorf(e, "inbox fetch: %v", err)
+	}
+	verify, err := inboxVerifier(h, kc)
+	if err != nil {
+		return errorf(e, "inbox fetch: %v", err)
+	}
+	conn, err := a.DialIMAP(ctx, accts.Secrets(), account.IMAPOptions{})
+	if err != nil {
+		return errorf(e, "inbox fetch: %s: %v", a.Name, err)
+	}
+	defer conn.Close()
+	in := &receive.Inbox{Store: st, Verify: verify}
+	res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name, Mailbox: *mailbox})
+	if res != nil && *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(res) //nolint:errcheck // stdout
+	} else if res != nil {
+		for _, it := range res.New {
+			printItemLine(e.stdout, &it)
+		}
+		fmt.Fprintf(e.stdout, "%d new, %d already stored (%s over %s).\n", len(res.New), res.Known, a.IMAP.Address, conn.TLS.Version)
+		if res.UIDValidityChanged {
+			fmt.Fprintln(e.stdout, "The server renumbered the mailbox (UIDVALIDITY changed); it was checked again from the start.")
+		}
+	}
+	if err != nil {
+		return errorf(e, "inbox fetch: %v", err)
+	}
+	return 0
+}
+
+// verdictLabel is the short label of a verdict for lists.
+func verdictLabel(v receive.Verdict) string {
+	switch v {
+	case receive.Verified:
+		return "VERIFIED"
+	case receive.UnknownSigner:
+		return "UNKNOWN SIGNER"
+	case receive.NotSigned:
+		return "NOT SIGNED"
+	case receive.BadSignature:
+		return "BAD SIGNATURE"
+	case receive.CannotDecrypt:
+		return "CANNOT DECRYPT"
+	case receive.SenderMismatch:
+		return "SENDER MISMATCH"
+	}
+	return strings.ToUpper(string(v))
+}
+
+func duplicateNote(it *receive.Item) string {
+	if len(it.Duplicates) == 0 {
+		return ""
+	}
+	var of []string
+	seen := map[string]bool{}
+	for _, d := range it.Duplicates {
+		if !seen[d.Of] {
+			seen[d.Of] = true
+			of = append(of, "#"+d.Of)
+		}
+	}
+	return "DUPLICATE of " + strings.Join(of, ", ")
+}
+
+func printItemLine(w io.Writer, it *receive.Item) {
+	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), it.From, len(it.Documents))
+	if d := duplicateNote(it); d != "" {
+		line += "  " + d
+	}
+	fmt.Fprintln(w, line)
+}
+
+func inboxList(e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox list", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	st, _, _, err := openInbox(e)
+	if err != nil {
+		return errorf(e, "inbox list: %v", err)
+	}
+	items, err := st.List()
+	if err != nil {
+		return errorf(e, "inbox list: %v", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(items); err != nil {
+			return errorf(e, "inbox list: %v", err)
+		}
+		return 0
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
+		return 0
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCS\tWARNING")
+	for i := range items {
+		it := &items[i]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), it.From, len(it.Documents), duplicateNote(it))
+	}
+	tw.Flush()
+	return 0
+}
+
+// banner is the line that cannot be mistaken.
+func banner(rep *receive.Report) string {
+	switch rep.Verdict {
+	case receive.Verified:
+		who := rep.SignerUserID
+		if who == "" {
+			who = rep.From
+		}
+		return fmt.Sprintf("VERIFIED: signed by %s (key %s), not altered", who, rep.SignerFingerprint)
+	case receive.UnknownSigner:
+		return fmt.Sprintf("CAUTION, SIGNED BY AN UNKNOWN KEY %s: compare its fingerprint with the sender before trusting it", rep.SignerFingerprint)
+	}
+	return "WARNING, " + verdictLabel(rep.Verdict) + ": " + rep.Reason
+}
+
+func inboxShow(e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox show", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print the item and its report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		return errorf(e, "inbox show: give the item ID (see 'securesend inbox list')")
+	}
+	id := strings.TrimPrefix(fs.Arg(0), "#")
+	st, _, _, err := openInbox(e)
+	if err != nil {
+		return errorf(e, "inbox show: %v", err)
+	}
+	it, err := st.Get(id)
+	if err != nil {
+		return errorf(e, "inbox show: %v", err)
+	}
+	rep, err := st.Report(id)
+	if err != nil {
+		return errorf(e, "inbox show: %v", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(struct { //nolint:errcheck // stdout
+			Item   *receive.Item   `json:"item"`
+			Report *receive.Report `json:"report"`
+		}{it, rep})
+		return 0
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "%s\n\n", banner(rep))
+	fmt.Fprintf(w, "Item:        #%s, received %s\n", it.ID, it.Received.Local().Format(time.RFC1123))
+	fmt.Fprintf(w, "From:        %s\n", rep.From)
+	fmt.Fprintf(w, "Subject:     %s\n", rep.Subject)
+	if !rep.Date.IsZero() {
+		fmt.Fprintf(w, "Date:        %s\n", rep.Date.Format(time.RFC1123Z))
+	}
+	fmt.Fprintf(w, "Message-ID:  %s\n", it.MessageID)
+	fmt.Fprintf(w, "Encrypted:   %s\n", yesNo(rep.Encrypted))
+	if rep.Note != "" {
+		fmt.Fprintf(w, "\nNote:\n  %s\n", strings.ReplaceAll(strings.TrimSpace(rep.Note), "\n", "\n  "))
+	}
+	fmt.Fprintln(w, "\nDocuments:")
+	for i, d := range rep.Documents {
+		fmt.Fprintf(w, "  %d. %s (%s, %d bytes)\n     SHA-256 %s\n", i+1, d.Name, d.ContentType, d.Size, d.SHA256)
+	}
+	for _, d := range it.Duplicates {
+		earlier, err := st.Get(d.Of)
+		when := ""
+		if err == nil {
+			when = fmt.Sprintf(", received %s from %s", earlier.Received.Local().Format("2006-01-02 15:04"), earlier.From)
+		}
+		switch d.Kind {
+		case "message-id":
+			fmt.Fprintf(w, "\nDUPLICATE: this message (same Message-ID) arrived before as item #%s%s.\n", d.Of, when)
+		default:
+			fmt.Fprintf(w, "\nDUPLICATE: a document with SHA-256 %s arrived before in item #%s%s. Do not dispense twice.\n", d.SHA256, d.Of, when)
+		}
+	}
+	return 0
+}
+
+func inboxOpen(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox open", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	doc := fs.Int("doc", 1, "document number (see 'securesend inbox show')")
+	out := fs.String("out", "", "write the document into this directory instead of opening it")
+	// Flags may follow the ID.
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	}
+	if id == "" {
+		return errorf(e, "inbox open: give the item ID (see 'securesend inbox list')")
+	}
+	id = strings.TrimPrefix(id, "#")
+	st, _, _, err := openInbox(e)
+	if err != nil {
+		return errorf(e, "inbox open: %v", err)
+	}
+	it, err := st.Get(id)
+	if err != nil {
+		return errorf(e, "inbox open: %v", err)
+	}
+	rep, err := st.Report(id)
+	if err != nil {
+		return errorf(e, "inbox open: %v", err)
+	}
+	n := *doc - 1
+	if n < 0 || n >= len(rep.Documents) {
+		return errorf(e, "inbox open: item #%s has %d document(s)", id, len(rep.Documents))
+	}
+	dir := *out
+	viewer := dir == ""
+	if viewer {
+		if dir, err = os.MkdirTemp("", "securesend-open-"); err != nil {
+			return errorf(e, "inbox open: %v", err)
+		}
+	}
+	name := filepath.Base(rep.Documents[n].Name)
+	if name == "." || name == "/" || name == "" {
+		name = "document-" + strconv.Itoa(*doc)
+	}
+	path := filepath.Join(dir, name)
+	if err := writeDocument(st, id, n, path); err != nil {
+		return errorf(e, "inbox open: %v", err)
+	}
+	fmt.Fprintln(e.stderr, banner(rep))
+	if d := duplicateNote(it); d != "" {
+		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", d, id)
+	}
+	fmt.Fprintln(e.stdout, path)
+	if viewer {
+		if err := openViewer(ctx, path); err != nil {
+			return errorf(e, "inbox open: the document is at %s but no viewer could be started: %v", path, err)
+		}
+	}
+	return 0
+}
+
+// writeDocument decrypts document n of item id to path (never overwriting),
+// removing the file again if the stored copy turns out damaged.
+func writeDocument(st *receive.Store, id string, n int, path string) error {
+	r, err := st.OpenDocument(id, n)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// openViewer opens path in the system's viewer for its type.
+func openViewer(_ context.Context, path string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", path)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", path)
+	default:
+		cmd = exec.Command("xdg-open", path)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait() //nolint:errcheck // the viewer outlives this command
+	return nil
+}
