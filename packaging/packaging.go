@@ -123,6 +123,15 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.OutDir, err = filepath.Abs(o.OutDir); err != nil {
 		return nil, err
 	}
+	if a := o.Authenticode; a != nil {
+		for _, f := range []*string{&a.PKCS12, &a.CertFile, &a.KeyFile} {
+			if *f != "" {
+				if *f, err = filepath.Abs(*f); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	if _, err := os.Stat(filepath.Join(mod, "cmd", "securesend", "baked")); err != nil {
 		return nil, fmt.Errorf("packaging: %s is not the securesend source (no cmd/securesend/baked): %w", mod, err)
 	}
