@@ -183,6 +183,14 @@ func TestAccountKeychainUnavailableCLI(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(ae.vars[home.EnvVar], "accounts.json")); err == nil {
 			t.Fatal("accounts.json written without a keychain")
 		}
+		// The inbox needs its at-rest key: it stops and says why.
+		_, errOut, code = ae.run(t, "", "inbox", "list")
+		if code != 1 || !strings.Contains(errOut, "keychain is not available or is locked") {
+			t.Fatalf("inbox list without keychain: exit %d, %s", code, errOut)
+		}
+		if _, err := os.Stat(filepath.Join(ae.vars[home.EnvVar], "inbox")); err == nil {
+			t.Fatal("inbox directory created without a keychain")
+		}
 		return
 	}
 	cmd := execSelf(t, "^TestAccountKeychainUnavailableCLI$", "SECURESEND_CHILD_NOKEYCHAIN=1",
