@@ -78,27 +78,36 @@ func runAdmin(ctx context.Context, e *env, args []string) int {
 	return 2
 }
 
-// adminFlags makes a flag set that prints to stderr.
-func adminFlags(e *env, name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: securesend admin %s\n\n%s\n\nFlags:\n", name, usage)
-		fs.PrintDefaults()
-	}
-	return fs
+// adminFlagSet is a subcommand's flags with its help text.
+type adminFlagSet struct {
+	*flag.FlagSet
+	e           *env
+	name, usage string
 }
 
-// adminParse parses flags; it returns -1 to continue, or an exit code.
-func adminParse(fs *flag.FlagSet, args []string) int {
+// adminFlags makes the flag set of "admin name"; usage is its help text.
+func adminFlags(e *env, name, usage string) adminFlagSet {
+	fs := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {} // adminParse prints help or a hint itself
+	return adminFlagSet{FlagSet: fs, e: e, name: name, usage: usage}
+}
+
+// adminParse parses flags; it returns -1 to continue, or an exit code:
+// 0 after --help (printed on stdout), 2 for a usage error.
+func adminParse(fs adminFlagSet, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(fs.e.stdout, "Usage: securesend admin %s [flags]\n\n%s\n\nFlags:\n", fs.name, fs.usage)
+			fs.SetOutput(fs.e.stdout)
+			fs.PrintDefaults()
 			return 0
 		}
+		fmt.Fprintf(fs.e.stderr, "Run 'securesend admin %s --help' for usage.\n", fs.name)
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(fs.e.stderr, "securesend: admin %s: unexpected argument %q\n", fs.name, fs.Arg(0))
 		return 2
 	}
 	return -1
@@ -320,7 +329,7 @@ type adminBundleFlags struct {
 	profile, sig, key, fingerprint *string
 }
 
-func adminBundle(fs *flag.FlagSet, profileDefault string) adminBundleFlags {
+func adminBundle(fs adminFlagSet, profileDefault string) adminBundleFlags {
 	return adminBundleFlags{
 		profile:     fs.String("profile", profileDefault, "profile file"),
 		sig:         fs.String("sig", "", "signature file (default: PROFILE.sig)"),
@@ -377,7 +386,7 @@ func adminProfileVerify(e *env, args []string) int {
 
 // adminUserFlags are the user's own security settings as CLI flags; they
 // may only tighten the organisation's policy.
-func adminUserFlags(fs *flag.FlagSet) func() profile.UserSettings {
+func adminUserFlags(fs adminFlagSet) func() profile.UserSettings {
 	minTLS := fs.String("min-tls", "", `user setting: minimum TLS version ("1.2" or "1.3")`)
 	enc := fs.String("encryption", "", "user setting: auto, domains or always")
 	var encDomains, allow adminList
