@@ -222,7 +222,7 @@ func clientSecret(a *Account, secrets Secrets) (string, error) {
 func password(a *Account, secrets Secrets) (string, error) {
 	v, err := secrets.Get(a.passwordKey())
 	if errors.Is(err, keychain.ErrNotFound) {
-		return "", fmt.Errorf("account %s: no password in the keychain; set it with 'securesend account add' again: %w", a.Name, err)
+		return "", fmt.Errorf("account %s: no password in the keychain; set it with 'securesend account password %s --password-stdin': %w", a.Name, a.Name, err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("account %s: %w", a.Name, err)

@@ -35,6 +35,7 @@ Subcommands:
   list     list accounts
   login    sign in to an OAuth account (Microsoft 365, Google, other) in the browser
   test     connect to both servers over enforced TLS and sign in; sends no mail
+  password replace the password of a password account (--password-stdin)
   remove   remove an account and its keychain entries
 
 Run 'securesend account SUBCOMMAND --help' for its flags.
@@ -60,6 +61,8 @@ func runAccount(ctx context.Context, e *env, args []string) int {
 		return accountTest(ctx, e, args)
 	case "remove":
 		return accountRemove(e, args)
+	case "password":
+		return accountPassword(e, args)
 	}
 	fmt.Fprintf(e.stderr, "securesend account: unknown subcommand %q\n\n%s", sub, accountUsage)
 	return 2
@@ -392,6 +395,57 @@ func accountRemove(e *env, args []string) int {
 		return errorf(e, "account remove: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "Removed account %s and its keychain entries.\n", fs.Arg(0))
+	return 0
+}
+
+func accountPassword(e *env, args []string) int {
+	fs := flag.NewFlagSet("account password", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	pwStdin := fs.Bool("password-stdin", false, "read the new password from standard input (first line)")
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if name == "" && fs.NArg() == 1 {
+		name = fs.Arg(0)
+	}
+	if name == "" {
+		return errorf(e, "account password: give the account name")
+	}
+	var pw string
+	var err error
+	switch {
+	case *pwStdin:
+		line, rerr := bufio.NewReader(e.stdin).ReadString('\n')
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return errorf(e, "account password: read standard input: %v", rerr)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	case isTerminal(e.stdin):
+		if pw, err = readHidden(e, "New password"); err != nil {
+			return errorf(e, "account password: %v (use --password-stdin)", err)
+		}
+	default:
+		return errorf(e, "account password: pipe the password with --password-stdin")
+	}
+	s, err := accountStore(e)
+	if err != nil {
+		return errorf(e, "account password: %v", err)
+	}
+	a, err := s.Get(name)
+	if err != nil {
+		return errorf(e, "account password: %v", err)
+	}
+	if a.IsOAuth() {
+		return errorf(e, "account password: %s signs in with %s; use 'securesend account login %s'", name, a.Auth, name)
+	}
+	if err := s.SetPassword(name, pw); err != nil {
+		return errorf(e, "account password: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Replaced the password of %s in the OS keychain.\n", name)
 	return 0
 }
 

@@ -116,6 +116,18 @@ func TestAccountLifecycleCLI(t *testing.T) {
 		t.Fatalf("accountSendOptions = %+v, %+v, %v", a, opts, err)
 	}
 
+	// Replace the password: a wrong one is refused by the server, the
+	// right one works again.
+	const wrongPW = "not-the-password-42"
+	step(wrongPW+"\n", 0, "account", "password", "clinic", "--password-stdin")
+	out = step("", 1, "account", "test", "clinic")
+	if !strings.Contains(out, "rejected the sign-in") {
+		t.Errorf("test with a wrong password:\n%s", out)
+	}
+	step(pw+"\n", 0, "account", "password", "clinic", "--password-stdin")
+	step("", 0, "account", "test", "clinic")
+	step("x\n", 1, "account", "password", "m365", "--password-stdin")
+
 	step("", 0, "account", "remove", "clinic")
 	step("", 0, "account", "remove", "m365")
 	step("", 1, "account", "remove", "m365")
@@ -130,7 +142,7 @@ func TestAccountLifecycleCLI(t *testing.T) {
 		}
 	}
 
-	secrets := append(idp.Issued(), pw)
+	secrets := append(idp.Issued(), pw, wrongPW)
 	for _, s := range secrets {
 		if strings.Contains(transcript.String(), s) {
 			t.Errorf("a secret appears in the command output")
