@@ -38,6 +38,7 @@ func commands() []command {
 		inboxCommand(),
 		adminCommand(),
 		keysCommand(), verifyCommand(),
+		outboxCommand(), auditCommand(),
 	}
 }
 
