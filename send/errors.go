@@ -5,8 +5,9 @@ import (
 	"fmt"
 )
 
-// Error kinds. Every error returned by Submit wraps exactly one of these, so
-// callers branch with errors.Is; errors.As with *Error gives the details.
+// Error kinds. Every error returned by Submit wraps exactly one of these
+// (or ErrInvalidMessage for bad input), so callers branch with errors.Is;
+// errors.As with *Error gives the details.
 var (
 	// ErrNoTLS: the server offered no STARTTLS, or STARTTLS failed. Nothing
 	// (no AUTH, no content) was sent.

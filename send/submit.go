@@ -197,11 +197,16 @@ func (s *submission) run(ctx context.Context, body io.Reader) (*Result, error) {
 	s.res.RequireTLS = requireTLS
 
 	for _, rcpt := range s.env.To {
+		// go-smtp returns no text for a successful RCPT; read it off the
+		// wire. Only RCPT traffic is captured (never AUTH), in memory.
+		capture := &replyCapture{}
+		c.DebugWriter = capture
 		err := c.Rcpt(rcpt, nil)
+		c.DebugWriter = nil
 		var se *smtp.SMTPError
 		switch {
 		case err == nil:
-			s.res.Accepted = append(s.res.Accepted, RecipientResult{Address: rcpt, Reply: Reply{Code: 250, EnhancedCode: "2.1.5", Text: "OK"}})
+			s.res.Accepted = append(s.res.Accepted, RecipientResult{Address: rcpt, Reply: capture.reply(250)})
 		case errors.As(err, &se):
 			s.res.Rejected = append(s.res.Rejected, RecipientResult{Address: rcpt, Reply: replyOf(se)})
 		default:
@@ -408,4 +413,36 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 		c.progress(c.n)
 	}
 	return n, err
+}
+
+// replyCapture collects the bytes of one command exchange (go-smtp's
+// DebugWriter sees both directions) to recover the server's reply text.
+type replyCapture struct {
+	buf []byte
+}
+
+func (r *replyCapture) Write(p []byte) (int, error) {
+	if len(r.buf) < 4096 {
+		r.buf = append(r.buf, p[:min(len(p), 4096-len(r.buf))]...)
+	}
+	return len(p), nil
+}
+
+var replyLineRE = regexp.MustCompile(`^(\d{3})[ -](.*)$`)
+
+// reply returns the last reply line with the given code, or a bare Reply
+// with that code if there is none.
+func (r *replyCapture) reply(code int) Reply {
+	var text string
+	found := false
+	for _, line := range strings.Split(string(r.buf), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if m := replyLineRE.FindStringSubmatch(line); m != nil && m[1] == strconv.Itoa(code) {
+			text, found = m[2], true
+		}
+	}
+	if !found {
+		return Reply{Code: code}
+	}
+	return parseReply(code, text)
 }

@@ -58,6 +58,11 @@ func TestSendHappyPath(t *testing.T) {
 			if len(res.Accepted) != 3 || len(res.Rejected) != 0 {
 				t.Errorf("accepted %v rejected %v", res.Accepted, res.Rejected)
 			}
+			for _, a := range res.Accepted {
+				if want := (Reply{Code: 250, EnhancedCode: "2.0.0", Text: "I'll make sure <" + a.Address + "> gets this"}); a.Reply != want {
+					t.Errorf("RCPT reply %+v, want %+v", a.Reply, want)
+				}
+			}
 			if res.Size != be.lastLen || res.Size == 0 {
 				t.Errorf("size %d, server received %d", res.Size, be.lastLen)
 			}

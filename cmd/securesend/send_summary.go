@@ -20,7 +20,7 @@ func printSummary(w io.Writer, res *send.Result, sendErr error) {
 		status = "NOT SENT"
 	}
 	p := func(label, format string, a ...any) {
-		fmt.Fprintf(w, "%-13s %s\n", label+":", fmt.Sprintf(format, a...))
+		fmt.Fprintf(w, "%-14s %s\n", label+":", fmt.Sprintf(format, a...))
 	}
 	fmt.Fprintln(w, "securesend transmission report")
 	fmt.Fprintln(w, strings.Repeat("=", 30))

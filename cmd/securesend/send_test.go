@@ -49,7 +49,7 @@ func TestSendCLI(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	for _, want := range []string{"SENT: accepted by the server for every recipient", "Accepted:", "ward3@example.org", "triage@example.org",
-		"Encryption:   TLS 1.3", "REQUIRETLS:   yes", "Signed in:    yes (PLAIN)", "referral.pdf (application/pdf", "scan.tiff (image/tiff, 20,004 bytes)", "SHA-256"} {
+		"Encryption:    TLS 1.3", "REQUIRETLS:    yes", "Signed in:     yes (PLAIN)", "referral.pdf (application/pdf", "scan.tiff (image/tiff, 20,004 bytes)", "SHA-256"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
