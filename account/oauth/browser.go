@@ -8,14 +8,24 @@ import (
 )
 
 // SystemBrowser returns an OpenBrowser function that opens a URL in the
-// user's default browser (the browser is not stopped when the caller ends): the command in $BROWSER (as getenv reports it)
-// when set, otherwise xdg-open, open (macOS) or the Windows URL handler.
+// user's default browser: the command in $BROWSER (as getenv reports it),
+// with the URL in place of %s or appended, when set; otherwise xdg-open,
+// open (macOS) or the Windows URL handler. The browser is not stopped when
+// the caller ends.
 func SystemBrowser(getenv func(string) string) func(url string) error {
 	return func(url string) error {
 		var cmd *exec.Cmd
 		if b := strings.TrimSpace(getenv("BROWSER")); b != "" {
 			f := strings.Fields(b)
-			cmd = exec.Command(f[0], append(f[1:], url)...)
+			args := f[1:]
+			if strings.Contains(b, "%s") {
+				for i := range args {
+					args[i] = strings.ReplaceAll(args[i], "%s", url)
+				}
+			} else {
+				args = append(args, url)
+			}
+			cmd = exec.Command(f[0], args...)
 		} else {
 			switch runtime.GOOS {
 			case "darwin":
