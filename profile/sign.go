@@ -107,10 +107,10 @@ func ParsePublicKey(armored []byte) (*openpgp.Entity, string, error) {
 	return l[0], fingerprintHex(l[0].PrimaryKey.Fingerprint), nil
 }
 
-// NormalizeFingerprint upper-cases fp and drops spaces and colons, so that
-// fingerprints copied from gpg output compare equal.
+// NormalizeFingerprint upper-cases fp and drops white space and colons, so
+// that fingerprints copied from gpg output or a file compare equal.
 func NormalizeFingerprint(fp string) string {
-	return strings.ToUpper(strings.NewReplacer(" ", "", ":", "", "\t", "").Replace(fp))
+	return strings.ToUpper(strings.ReplaceAll(strings.Join(strings.Fields(fp), ""), ":", ""))
 }
 
 // Verify checks that signature is a good detached signature of profileData
