@@ -282,7 +282,7 @@ func (o *Outbox) classify(rec *Record, res *send.Result, err error) eventKind {
 		rec.State, rec.LastError = Sent, ""
 		rec.Result = o.fill(rec, res)
 		return eventSent
-	case errors.Is(err, errDamaged), errors.Is(err, ErrWrongKey):
+	case errors.Is(err, errDamaged), errors.Is(err, ErrWrongKey), errors.Is(err, send.ErrInvalidMessage):
 		rec.State, rec.LastError = Failed, err.Error()
 		return eventFailed
 	case errors.As(err, &se) && errors.Is(err, send.ErrRecipientsRejected):
@@ -333,8 +333,11 @@ func (o *Outbox) maxAge() time.Duration {
 	return DefaultMaxAge
 }
 
+// notify queues a copy of rec for Options.Notify, which is called once the
+// locks are released (so it may call back into the Outbox). The caller
+// holds the directory lock.
 func (o *Outbox) notify(rec *Record) {
 	if o.opts.Notify != nil {
-		o.opts.Notify(*rec)
+		o.pending = append(o.pending, *rec)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/securesend/securesend/send"
@@ -28,6 +29,11 @@ func (o *Outbox) Enqueue(ctx context.Context, job Job, compose ComposeFunc) (str
 	}
 	if job.Envelope.From == "" || len(job.Envelope.To) == 0 {
 		return "", errors.New("outbox: the job needs a sender and at least one recipient")
+	}
+	for _, a := range append([]string{job.Envelope.From}, job.Envelope.To...) {
+		if a == "" || strings.ContainsAny(a, "\r\n<> \t") {
+			return "", fmt.Errorf("outbox: envelope address %q is not valid", a)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("outbox: %w", err)

@@ -66,7 +66,8 @@ type Options struct {
 	// Audit, when non-nil, receives send.* events.
 	Audit *audit.Log
 	// Notify, when non-nil, is called after every state change with the
-	// new record (GUI progress, "securesend send" waiting for its job).
+	// new record (GUI progress, "securesend send" waiting for its job),
+	// outside the outbox's locks, from the goroutine that made the change.
 	Notify func(Record)
 	// AfterSubmit, when non-nil, is called when the SubmitFunc has
 	// returned and before the outcome is recorded: a seam for crash tests.
@@ -105,6 +106,8 @@ type Outbox struct {
 	opts Options
 	now  func() time.Time
 	mu   sync.Mutex // serialises this process's holders of the directory lock
+
+	pending []Record // notifications to send when the directory lock is released; guarded by mu
 }
 
 // keyCheckName holds a known plaintext encrypted with the outbox key, so a

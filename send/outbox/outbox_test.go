@@ -2,6 +2,8 @@ package outbox_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -527,5 +529,77 @@ func checkEmpty(t *testing.T, f *fixture) {
 		if e.Name() != "key-check" && e.Name() != ".lock" {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+// TestWatch: a watcher delivers a job that another opener (another
+// process) enqueues while it runs, and stops when its context ends.
+func TestWatch(t *testing.T) {
+	sent := make(chan outbox.Record, 1)
+	f := newFixture(t, outbox.Options{Notify: func(r outbox.Record) {
+		if r.State == outbox.Sent {
+			sent <- r
+		}
+	}})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- f.ob.Watch(ctx, f.srv.submit, 20*time.Millisecond, func(err error) { t.Error(err) }) }()
+
+	m, _ := f.message(1000)
+	other := f.open(outbox.Options{})
+	id, err := other.Enqueue(t.Context(), jobOf(m), composer(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := <-sent; r.ID != id {
+		t.Fatalf("sent %s, want %s", r.ID, id)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Watch = %v", err)
+	}
+}
+
+// TestNotifyMayCallBack: Notify runs outside the locks.
+func TestNotifyMayCallBack(t *testing.T) {
+	var ob *outbox.Outbox
+	var states []outbox.State
+	f := newFixture(t, outbox.Options{})
+	f.ob = f.open(outbox.Options{Notify: func(r outbox.Record) {
+		got, err := ob.Get(r.ID)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		states = append(states, got.State)
+	}})
+	ob = f.ob
+	m, _ := f.message(1000)
+	id := f.enqueue(m)
+	if _, err := ob.Deliver(t.Context(), id, f.srv.submit); err != nil {
+		t.Fatal(err)
+	}
+	if want := []outbox.State{outbox.Queued, outbox.Sending, outbox.Sent}; !slices.Equal(states, want) {
+		t.Fatalf("states seen = %v, want %v", states, want)
+	}
+}
+
+// TestInvalidEnvelope: bad addresses are refused at Enqueue, and a message
+// the submitter calls invalid fails at once instead of being retried.
+func TestInvalidEnvelope(t *testing.T) {
+	f := newFixture(t, outbox.Options{})
+	m, _ := f.message(1000)
+	job := jobOf(m)
+	job.Envelope.To = []string{"a@b.example\r\nRCPT TO:<x@evil.example>"}
+	if _, err := f.ob.Enqueue(t.Context(), job, composer(m)); err == nil {
+		t.Fatal("CRLF in an address accepted")
+	}
+	id := f.enqueue(m)
+	invalid := func(context.Context, send.Envelope, io.Reader) (*send.Result, error) {
+		return nil, fmt.Errorf("send: bad: %w", send.ErrInvalidMessage)
+	}
+	rec, err := f.ob.Deliver(t.Context(), id, invalid)
+	if !errors.Is(err, send.ErrInvalidMessage) || rec.State != outbox.Failed {
+		t.Fatalf("invalid message: %v, %+v", err, rec)
 	}
 }

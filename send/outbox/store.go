@@ -155,9 +155,16 @@ func (o *Outbox) lockDir() (func(), error) {
 		return nil, fmt.Errorf("outbox: lock: %w", err)
 	}
 	return func() {
+		pending := o.pending
+		o.pending = nil
 		_ = unlockFile(f)
 		f.Close()
 		o.mu.Unlock()
+		if o.opts.Notify != nil {
+			for _, r := range pending {
+				o.opts.Notify(r)
+			}
+		}
 	}, nil
 }
 
