@@ -17,20 +17,20 @@ import (
 // back with exactly one of each header and the same values: a CR or LF can
 // never smuggle in another header field.
 func FuzzHeaders(f *testing.F) {
-	f.Add("Referral", "Dr Who", "scan.pdf")
-	f.Add("hi\r\nBcc: evil@example.org", "A\r\nTo: x@y", "a\r\nContent-Type: text/html.pdf")
-	f.Add("=?utf-8?q?encoded?=", "=?utf-8?b?QQ==?=", "résumé \"final\".pdf")
-	f.Add("  leading and trailing  ", `quote " and \ backslash`, "日本語のファイル.tiff")
-	f.Add(strings.Repeat("long subject without spaces", 20), "Ngā", "x;y=z.pdf")
+	f.Add("Referral", "Dr Who", "scan.pdf", "ward3@example.org")
+	f.Add("hi\r\nBcc: evil@example.org", "A\r\nTo: x@y", "a\r\nContent-Type: text/html.pdf", "a@b\r\nBcc: c@d")
+	f.Add("=?utf-8?q?encoded?=", "=?utf-8?b?QQ==?=", "résumé \"final\".pdf", "\"quoted local\"@example.org")
+	f.Add("  leading and trailing  ", `quote " and \ backslash`, "日本語のファイル.tiff", "x@[127.0.0.1]")
+	f.Add(strings.Repeat("long subject without spaces", 20), "Ngā", "x;y=z.pdf", "a.b+tag@sub.example.org")
 	dir := f.TempDir()
 	doc := filepath.Join(dir, "doc")
 	if err := os.WriteFile(doc, []byte("%PDF-1.7 test"), 0o600); err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, subject, name, fileName string) {
+	f.Fuzz(func(t *testing.T, subject, name, fileName, to string) {
 		m := &Message{
 			From:      netmail.Address{Name: name, Address: "from@example.org"},
-			To:        []netmail.Address{{Name: name, Address: "to@example.org"}},
+			To:        []netmail.Address{{Name: name, Address: to}},
 			Subject:   subject,
 			Documents: []Document{{Path: doc, Name: fileName}},
 			MessageID: "id@example.org",
@@ -67,6 +67,9 @@ func FuzzHeaders(f *testing.F) {
 			as, err := mr.Header.AddressList(k)
 			if err != nil || len(as) != 1 || as[0].Name != name {
 				t.Fatalf("%s with name %q read back as %v (%v)", k, name, as, err)
+			}
+			if want := map[string]string{"From": "from@example.org", "To": to}[k]; as[0].Address != want {
+				t.Errorf("%s address %q read back as %q", k, want, as[0].Address)
 			}
 		}
 		if _, err := mr.NextPart(); err != nil { // the note

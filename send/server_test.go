@@ -40,6 +40,7 @@ type backend struct {
 	onMail   func()                                // called in MAIL
 	onData   func(c *smtp.Conn, r io.Reader) error // replaces reading the data
 	password string                                // accepted password; testPassword if ""
+	cleanup  func()                                // run before the server closes
 }
 
 func (b *backend) counts() (auths, mails, datas int) {

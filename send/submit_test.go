@@ -190,6 +190,15 @@ func TestSubmitFaults(t *testing.T) {
 					return errors.New("cut")
 				}
 			}, want: ErrTemporary, stage: "data", noData: true},
+		{name: "server stops reading during DATA", docSize: 16 << 20,
+			backend: func(b *backend) {
+				stall := make(chan struct{})
+				b.cleanup = func() { close(stall) }
+				b.onData = func(c *smtp.Conn, r io.Reader) error {
+					<-stall
+					return errors.New("stalled")
+				}
+			}, opts: func(o *Options) { o.Timeout = 500 * time.Millisecond }, want: ErrTemporary, stage: "data", noData: true},
 		{name: "552 message too big", server: serverConfig{maxBytes: 50_000}, docSize: 200_000,
 			want: ErrPermanent, stage: "data", replyCode: 552, noData: true},
 		{name: "451 after DATA", backend: func(b *backend) {
@@ -215,6 +224,9 @@ func TestSubmitFaults(t *testing.T) {
 				tt.backend(be)
 			}
 			opts := startServer(t, be, tt.server)
+			if be.cleanup != nil {
+				t.Cleanup(be.cleanup) // before the server's Close
+			}
 			if tt.addr != nil {
 				opts.Server = tt.addr(t)
 			}
@@ -361,5 +373,29 @@ func TestParseReply(t *testing.T) {
 		if r.EnhancedCode != tt.ec || r.Text != tt.rest || queueID(r.Text) != tt.queue {
 			t.Errorf("parseReply(%q) = %+v, queue %q", tt.text, r, queueID(r.Text))
 		}
+	}
+}
+
+func TestSendKeepsMessageID(t *testing.T) {
+	be := &backend{keep: true}
+	opts := startServer(t, be, serverConfig{implicit: true})
+	m, _ := testMessage(t)
+	const id = "stable-for-retries@clinic.example.nz"
+	m.MessageID = id
+	for range 2 {
+		res, err := Send(context.Background(), opts, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mr, err := mail.CreateReader(bytes.NewReader(be.last))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := mr.Header.MessageID(); got != id || res.MessageID != id {
+			t.Errorf("Message-ID sent %q, result %q; want %q", got, res.MessageID, id)
+		}
+	}
+	if m.MessageID != id {
+		t.Error("Send changed the caller's message")
 	}
 }
