@@ -399,3 +399,52 @@ func TestSendKeepsMessageID(t *testing.T) {
 		t.Error("Send changed the caller's message")
 	}
 }
+
+// failingReader yields n bytes of a message and then an error.
+type failingReader struct {
+	n   int
+	err error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, r.err
+	}
+	k := min(len(p), r.n)
+	for i := range p[:k] {
+		p[i] = 'x'
+	}
+	if k > 0 {
+		p[k-1] = '\n'
+	}
+	r.n -= k
+	return k, nil
+}
+
+func TestSubmitUnreadableBodyIsNotDelivered(t *testing.T) {
+	be := &backend{}
+	opts := startServer(t, be, serverConfig{implicit: true})
+	readErr := errors.New("disk went away")
+	_, err := Submit(context.Background(), opts, Envelope{From: "a@test", To: []string{"b@test"}}, &failingReader{n: 300_000, err: readErr})
+	if !errors.Is(err, ErrInvalidMessage) || !errors.Is(err, readErr) {
+		t.Fatalf("Submit = %v, want ErrInvalidMessage wrapping the read error", err)
+	}
+	if _, _, datas := be.counts(); datas != 0 {
+		t.Error("a truncated message was delivered: the final dot must not be sent")
+	}
+}
+
+func TestSubmitRefusesBadEnvelope(t *testing.T) {
+	for _, env := range []Envelope{
+		{From: "", To: []string{"b@test"}},
+		{From: "a@test"},
+		{From: "a@test", To: []string{"b@test>\r\nRCPT TO:<c@test"}},
+	} {
+		if _, err := Submit(context.Background(), Options{Server: "127.0.0.1:1"}, env, strings.NewReader("x")); !errors.Is(err, ErrInvalidMessage) {
+			t.Errorf("envelope %q: %v", env, err)
+		}
+	}
+	if _, err := Submit(context.Background(), Options{Server: "no-port"}, Envelope{From: "a@test", To: []string{"b@test"}}, strings.NewReader("x")); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("server without port: %v", err)
+	}
+}
