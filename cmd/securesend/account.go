@@ -15,6 +15,7 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
+	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/send"
@@ -191,6 +192,7 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	if err := s.Add(a, creds); err != nil {
 		return errorf(e, "account add: %v", err)
 	}
+	auditAccount(e, a.Name, a.Email, "add")
 	fmt.Fprintf(e.stdout, "Added account %s (%s); secrets are in the OS keychain.\n", a.Name, a.Email)
 	if a.IsOAuth() {
 		if !*login || !interactive {
@@ -309,6 +311,9 @@ func signIn(ctx context.Context, e *env, s *account.Store, name string) int {
 	if err := s.SignIn(ctx, name, oauth.LoginOptions{OpenBrowser: open}); err != nil {
 		return errorf(e, "account login: %v", err)
 	}
+	if a, err := s.Get(name); err == nil {
+		auditAccount(e, a.Name, a.Email, "sign-in")
+	}
 	fmt.Fprintf(e.stdout, "Signed in to %s; the sign-in is kept in the OS keychain.\n", name)
 	return 0
 }
@@ -391,9 +396,14 @@ func accountRemove(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "account remove: %v", err)
 	}
-	if err := s.Remove(fs.Arg(0)); err != nil {
+	a, err := s.Get(fs.Arg(0))
+	if err != nil {
 		return errorf(e, "account remove: %v", err)
 	}
+	if err := s.Remove(a.Name); err != nil {
+		return errorf(e, "account remove: %v", err)
+	}
+	auditAccount(e, a.Name, a.Email, "remove")
 	fmt.Fprintf(e.stdout, "Removed account %s and its keychain entries.\n", fs.Arg(0))
 	return 0
 }
@@ -445,8 +455,23 @@ func accountPassword(e *env, args []string) int {
 	if err := s.SetPassword(name, pw); err != nil {
 		return errorf(e, "account password: %v", err)
 	}
+	auditAccount(e, a.Name, a.Email, "password")
 	fmt.Fprintf(e.stdout, "Replaced the password of %s in the OS keychain.\n", name)
 	return 0
+}
+
+// auditAccount appends an account.change event to the home's audit log.
+// The change has already happened, so a failure is reported, not undone.
+func auditAccount(e *env, name, email, change string) {
+	l, err := openAudit(e)
+	if err == nil {
+		_, err = l.Append(audit.Event{Kind: audit.AccountChange, Fields: audit.Fields{
+			"account": name, "address": email, "setting": change,
+		}})
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record this change: %v\n", err)
+	}
 }
 
 // accountSendOptions returns account name and the send.Options to submit

@@ -142,6 +142,11 @@ func TestAccountLifecycleCLI(t *testing.T) {
 		}
 	}
 
+	logData, err := os.ReadFile(filepath.Join(ae.vars[home.EnvVar], "audit.log"))
+	if err != nil || strings.Count(string(logData), `"kind":"account.change"`) != 7 {
+		t.Errorf("audit log: want 7 account changes (2 add, sign-in, 2 password, 2 remove): %v\n%s", err, logData)
+	}
+
 	secrets := append(idp.Issued(), pw, wrongPW)
 	for _, s := range secrets {
 		if strings.Contains(transcript.String(), s) {

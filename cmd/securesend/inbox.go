@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/home"
@@ -172,6 +173,9 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	defer conn.Close()
 	in := &receive.Inbox{Store: st, Verify: verify}
 	res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name, Mailbox: *mailbox})
+	if res != nil {
+		auditReceived(e, a.Name, res.New)
+	}
 	if res != nil && *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -189,6 +193,34 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "inbox fetch: %v", err)
 	}
 	return 0
+}
+
+// auditReceived appends a receive.verified event per new item: sender,
+// Message-ID, document hashes, verdict and signer; no content.
+func auditReceived(e *env, acct string, items []receive.Item) {
+	if len(items) == 0 {
+		return
+	}
+	l, err := openAudit(e)
+	for i := 0; err == nil && i < len(items); i++ {
+		it := &items[i]
+		var hashes []string
+		for _, d := range it.Documents {
+			hashes = append(hashes, d.SHA256)
+		}
+		f := audit.Fields{
+			"account": acct, "from": it.From, "message_id": it.MessageID,
+			"sha256": strings.Join(hashes, " "), "verdict": string(it.Verdict),
+			"fingerprint": it.SignerFingerprint,
+		}
+		if d := duplicateNote(it); d != "" {
+			f["state"] = d
+		}
+		_, err = l.Append(audit.Event{Kind: audit.ReceiveVerified, Time: it.Received, Fields: f})
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record the received mail: %v\n", err)
+	}
 }
 
 // verdictLabel is the short label of a verdict for lists.

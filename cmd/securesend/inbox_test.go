@@ -140,4 +140,19 @@ func TestInboxCLI(t *testing.T) {
 	if ch := srv.Changes(); len(ch) != 0 {
 		t.Errorf("the inbox commands changed the server mailbox: %v", ch)
 	}
+
+	// Each received message is in the audit log, without content.
+	logData, err := os.ReadFile(h.Path("audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(logData), `"kind":"receive.verified"`); n != 4 {
+		t.Errorf("audit log has %d receive.verified entries, want 4", n)
+	}
+	for _, leak := range []string{"prescription.pdf", pw} {
+		if strings.Contains(string(logData), leak) {
+			t.Errorf("audit log holds %q", leak)
+		}
+	}
+	step(0, "audit", "verify")
 }
