@@ -31,6 +31,21 @@ Subcommands:
   export --csv|--json [--since DATE]    write the entries (from DATE, e.g. 2026-01-02) to standard output
 `
 
+// auditRecord appends one event to the home's audit log. Commands call it
+// once a change has been made: key.import and key.pin (fields address,
+// fingerprint, key_uid), account.change (account, setting, old, new,
+// never a secret), policy.change (setting, old, new, actor),
+// receive.verified (from, message_id, verdict, signer, fingerprint,
+// sha256). Fields outside audit.FieldNames are refused.
+func auditRecord(e *env, kind audit.Kind, fields audit.Fields) error {
+	log, err := openAudit(e)
+	if err != nil {
+		return err
+	}
+	_, err = log.Append(audit.Event{Kind: kind, Fields: fields})
+	return err
+}
+
 func runAudit(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(e.stderr, auditUsage)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -105,6 +106,20 @@ func TestOutboxAuditCLI(t *testing.T) {
 	code, out, _ = homeCLI(t, dir, "", "audit", "export", "--json", "--since", "2099-01-01")
 	if code != 0 || out != "[]\n" {
 		t.Fatalf("export json since 2099: %d %q", code, out)
+	}
+
+	// Other commands log through auditRecord.
+	if err := auditRecord(&env{getenv: func(k string) string {
+		if k == home.EnvVar {
+			return dir
+		}
+		return ""
+	}}, audit.KeyPin, audit.Fields{"address": "pharmacy@example.org", "fingerprint": "F5031FE5E06F85A7A26DA826CA15238D97486A71"}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = homeCLI(t, dir, "", "audit", "export", "--json")
+	if code != 0 || !strings.Contains(out, `"kind": "key.pin"`) && !strings.Contains(out, `"kind":"key.pin"`) {
+		t.Fatalf("export json: %d\n%s", code, out)
 	}
 
 	// The server is unreachable: deferred, kept, then cancelled and removed.
