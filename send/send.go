@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -39,7 +40,7 @@ func Send(ctx context.Context, opts Options, m *Message) (*Result, error) {
 			msg.Date = opts.Now()
 		}
 	}
-	env := Envelope{From: msg.From.Address}
+	env := Envelope{From: msg.From.Address, Size: sizeBound(&msg)}
 	for _, a := range msg.To {
 		env.To = append(env.To, a.Address)
 	}
@@ -82,4 +83,22 @@ func domainOf(addr string) string {
 		return addr[i+1:]
 	}
 	return ""
+}
+
+// sizeBound is an upper bound of the composed size of m, for SIZE: the
+// documents' base64 size with line breaks, the note quoted-printable at
+// worst, and generous room for the header fields and part headers. It is
+// 0 (undeclared) if a document cannot be examined.
+func sizeBound(m *Message) int64 {
+	const headerRoom, partRoom = 4096, 2048
+	n := int64(headerRoom + 3*len(m.Subject) + 3*len(m.Note) + 2*len(m.Note)/76 + partRoom)
+	for _, d := range m.Documents {
+		fi, err := os.Stat(d.Path)
+		if err != nil {
+			return 0
+		}
+		b64 := (fi.Size() + 2) / 3 * 4
+		n += b64 + (b64/base64Line+1)*2 + partRoom + 6*int64(len(documentName(&d)))
+	}
+	return n
 }

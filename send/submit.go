@@ -21,6 +21,11 @@ import (
 type Envelope struct {
 	From string
 	To   []string
+	// Size, when > 0, is declared with the SIZE extension (RFC 1870) if the
+	// server offers it, so a server with a lower limit refuses at MAIL
+	// instead of after the whole upload. It should not be below the real
+	// size; Send uses an upper bound.
+	Size int64
 }
 
 // DefaultTimeout bounds each network step when Options.Timeout is zero.
@@ -191,7 +196,7 @@ func (s *submission) run(ctx context.Context, body io.Reader) (*Result, error) {
 		}
 	}
 
-	if err := c.Mail(s.env.From, &smtp.MailOptions{RequireTLS: requireTLS}); err != nil {
+	if err := c.Mail(s.env.From, &smtp.MailOptions{RequireTLS: requireTLS, Size: s.env.Size}); err != nil {
 		return nil, s.fail(ctx, "mail", err)
 	}
 	s.res.RequireTLS = requireTLS

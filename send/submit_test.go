@@ -199,8 +199,8 @@ func TestSubmitFaults(t *testing.T) {
 					return errors.New("stalled")
 				}
 			}, opts: func(o *Options) { o.Timeout = 500 * time.Millisecond }, want: ErrTemporary, stage: "data", noData: true},
-		{name: "552 message too big", server: serverConfig{maxBytes: 50_000}, docSize: 200_000,
-			want: ErrPermanent, stage: "data", replyCode: 552, noData: true},
+		{name: "552 message too big (declared SIZE)", server: serverConfig{maxBytes: 50_000}, docSize: 200_000,
+			want: ErrPermanent, stage: "mail", replyCode: 552, noData: true},
 		{name: "451 after DATA", backend: func(b *backend) {
 			b.dataErr = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Queue file write error"}
 		}, want: ErrTemporary, stage: "data", replyCode: 451},
@@ -413,9 +413,9 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	k := min(len(p), r.n)
 	for i := range p[:k] {
 		p[i] = 'x'
-	}
-	if k > 0 {
-		p[k-1] = '\n'
+		if i%78 == 77 {
+			p[i] = '\n'
+		}
 	}
 	r.n -= k
 	return k, nil
@@ -441,10 +441,35 @@ func TestSubmitRefusesBadEnvelope(t *testing.T) {
 		{From: "a@test", To: []string{"b@test>\r\nRCPT TO:<c@test"}},
 	} {
 		if _, err := Submit(context.Background(), Options{Server: "127.0.0.1:1"}, env, strings.NewReader("x")); !errors.Is(err, ErrInvalidMessage) {
-			t.Errorf("envelope %q: %v", env, err)
+			t.Errorf("envelope %+v: %v", env, err)
 		}
 	}
 	if _, err := Submit(context.Background(), Options{Server: "no-port"}, Envelope{From: "a@test", To: []string{"b@test"}}, strings.NewReader("x")); !errors.Is(err, ErrInvalidMessage) {
 		t.Errorf("server without port: %v", err)
+	}
+}
+
+func TestSubmit552AfterData(t *testing.T) {
+	be := &backend{}
+	opts := startServer(t, be, serverConfig{implicit: true, maxBytes: 50_000})
+	body := strings.Repeat("0123456789012345678901234567890123456789\r\n", 5000)
+	_, err := Submit(context.Background(), opts, Envelope{From: "a@test", To: []string{"b@test"}}, strings.NewReader(body))
+	var se *Error
+	if !errors.Is(err, ErrPermanent) || !errors.As(err, &se) || se.Stage != "data" || se.Reply.Code != 552 {
+		t.Fatalf("Submit = %v, want a permanent 552 after DATA", err)
+	}
+}
+
+func TestSizeBound(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 57, 76, 1000, 123_457} {
+		m, _ := testMessage(t)
+		m.Documents = append(m.Documents, Document{Path: writeFile(t, t.TempDir(), "x.pdf", randomBytes(9, "%PDF", size))})
+		var buf bytes.Buffer
+		if _, err := Compose(&buf, m); err != nil {
+			t.Fatal(err)
+		}
+		if bound := sizeBound(m); bound < int64(buf.Len()) || bound > int64(buf.Len())+20_000 {
+			t.Errorf("document of %d bytes: bound %d for a message of %d bytes", size, bound, buf.Len())
+		}
 	}
 }
