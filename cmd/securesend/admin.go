@@ -400,6 +400,20 @@ func adminUserFlags(fs adminFlagSet) func() profile.UserSettings {
 	}
 }
 
+// adminUserLayers returns the user's settings in the order they apply: the
+// security settings file in the home, then the CLI flags.
+func adminUserLayers(e *env, flags profile.UserSettings) ([]profile.UserSettings, error) {
+	h, err := home.Resolve(e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	file, err := profile.ReadUserSettings(h.Path(profile.UserSettingsFile))
+	if err != nil {
+		return nil, err
+	}
+	return []profile.UserSettings{file, flags}, nil
+}
+
 // adminLoadFor loads the profile a show/check command works on: the one in
 // force (as the app loads it), only the baked one, or a bundle on disk.
 func adminLoadFor(e *env, embedded bool, b adminBundleFlags) (*profile.Loaded, error) {
@@ -430,7 +444,7 @@ func adminLoadFor(e *env, embedded bool, b adminBundleFlags) (*profile.Loaded, e
 }
 
 func adminProfileShow(e *env, args []string) int {
-	fs := adminFlags(e, "profile show", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user settings given as flags (they can only tighten it).")
+	fs := adminFlags(e, "profile show", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user's settings (the security.toml file in the securesend\nhome, then the flags below), which can only tighten it.")
 	embedded := fs.Bool("embedded", false, "show only the profile baked into this binary")
 	effective := fs.Bool("effective", false, "show the effective policy")
 	b := adminBundle(fs, "")
@@ -449,7 +463,11 @@ func adminProfileShow(e *env, args []string) int {
 		adminPrintProfile(w, l)
 	}
 	if *effective {
-		adminPrintPolicy(w, profile.Effective(l.Profile, user()))
+		layers, err := adminUserLayers(e, user())
+		if err != nil {
+			return errorf(e, "admin profile show: %v", err)
+		}
+		adminPrintPolicy(w, profile.Effective(l.Profile, layers...))
 	}
 	return 0
 }
@@ -551,7 +569,11 @@ func adminPolicyCheck(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "admin policy check: %v", err)
 	}
-	pol := profile.Effective(l.Profile, user())
+	layers, err := adminUserLayers(e, user())
+	if err != nil {
+		return errorf(e, "admin policy check: %v", err)
+	}
+	pol := profile.Effective(l.Profile, layers...)
 	out := profile.Outgoing{From: *from, To: to, HaveKey: func(a string) bool { _, ok := l.Profile.Recipient(a); return ok }}
 	for _, d := range docs {
 		fi, err := os.Stat(d)
