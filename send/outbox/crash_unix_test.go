@@ -38,7 +38,23 @@ const (
 	envServer  = "OUTBOX_CRASH_SERVER"
 	envCA      = "OUTBOX_CRASH_CA"
 	envDoc     = "OUTBOX_CRASH_DOC"
+	envUser    = "OUTBOX_CRASH_USER" // the password comes on stdin
+	envTo      = "OUTBOX_CRASH_TO"
+	envFrom    = "OUTBOX_CRASH_FROM"
 )
+
+// target is where the child delivers.
+type target struct {
+	addr     string
+	caPEM    []byte
+	user     string
+	password string
+	from, to string
+}
+
+func (f *fixture) target() target {
+	return target{addr: f.srv.addr, caPEM: f.srv.ca.PEM, from: testFrom, to: testTo}
+}
 
 // crashChild is the child side.
 func TestCrashChild(t *testing.T) {
@@ -78,18 +94,24 @@ func TestCrashChild(t *testing.T) {
 	must(err)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
+	sopts := send.Options{Server: os.Getenv(envServer), RootCAs: pool, Timeout: 30 * time.Second}
+	if user := os.Getenv(envUser); user != "" {
+		pw, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		must(err)
+		sopts.Auth = send.PasswordAuth(user, strings.TrimSpace(pw))
+	}
 	submit := func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
 		if mode == "during-data" {
 			body = &killingReader{r: body, after: 20_000, kill: kill}
 		}
-		return send.Submit(ctx, send.Options{Server: os.Getenv(envServer), RootCAs: pool, Timeout: 10 * time.Second}, env, body)
+		return send.Submit(ctx, sopts, env, body)
 	}
 	fmt.Println("ready")
 
 	msgID, err := send.NewMessageID("clinic.example")
 	must(err)
 	m := &send.Message{
-		From: mail.Address{Address: testFrom}, To: []mail.Address{{Address: testTo}},
+		From: mail.Address{Address: os.Getenv(envFrom)}, To: []mail.Address{{Address: os.Getenv(envTo)}},
 		Subject: testSubject, Note: testNote, MessageID: msgID,
 		Documents: []send.Document{{Path: os.Getenv(envDoc), ContentType: "application/pdf"}},
 	}
@@ -129,10 +151,10 @@ type crashRun struct {
 
 // runChild starts the child in mode on outbox dir; with killAfter >= 0 the
 // parent kills it that long after it is ready. It waits for the child.
-func runChild(t *testing.T, f *fixture, mode, dir string, killAfter time.Duration) crashRun {
+func runChild(t *testing.T, f *fixture, tg target, mode, dir string, killAfter time.Duration) crashRun {
 	t.Helper()
 	caFile := filepath.Join(f.docs, "ca.pem")
-	if err := os.WriteFile(caFile, f.srv.ca.PEM, 0o600); err != nil {
+	if err := os.WriteFile(caFile, tg.caPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	doc := filepath.Join(f.docs, "scan.pdf")
@@ -146,7 +168,9 @@ func runChild(t *testing.T, f *fixture, mode, dir string, killAfter time.Duratio
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(),
 		envMode+"="+mode, envDir+"="+dir, envService+"="+f.kc.Service(),
-		envAudit+"="+f.log.Path(), envServer+"="+f.srv.addr, envCA+"="+caFile, envDoc+"="+doc)
+		envAudit+"="+f.log.Path(), envServer+"="+tg.addr, envCA+"="+caFile, envDoc+"="+doc,
+		envUser+"="+tg.user, envFrom+"="+tg.from, envTo+"="+tg.to)
+	cmd.Stdin = strings.NewReader(tg.password + "\n")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +222,7 @@ func TestCrashAtEachPoint(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
 			f := newFixture(t, outbox.Options{})
-			run := runChild(t, f, tt.mode, f.dir, -1)
+			run := runChild(t, f, f.target(), tt.mode, f.dir, -1)
 			if !run.enqueued || run.done {
 				t.Fatalf("child did not stop where expected (enqueued %v, done %v)", run.enqueued, run.done)
 			}
@@ -271,7 +295,7 @@ func TestCrashRandom(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), fmt.Sprint("outbox", i))
 		delay := time.Duration(rand.IntN(120)) * time.Millisecond
 		before := len(f.srv.messages())
-		run := runChild(t, f, "random", dir, delay)
+		run := runChild(t, f, f.target(), "random", dir, delay)
 		if _, err := os.Stat(dir); err != nil {
 			outcomes["killed before the outbox existed"]++
 			continue
