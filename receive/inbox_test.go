@@ -337,3 +337,46 @@ func TestStoreAtRest(t *testing.T) {
 		t.Errorf("tampered document: err %v, want ErrTampered", err)
 	}
 }
+
+// TestArchive moves one message on the server at the user's request and
+// nothing else; a renumbered mailbox is refused.
+func TestArchive(t *testing.T) {
+	s := newInboxServer(t)
+	in, _ := newInbox(t)
+	s.srv.Deliver(t, plainMessage("keep@clinic.test", "Keep", "note", []byte("%PDF keep")))
+	s.srv.Deliver(t, plainMessage("done@clinic.test", "Done", "note", []byte("%PDF done")))
+	c := s.dial(t)
+	res := fetch(t, in, c)
+	if len(res.New) != 2 {
+		t.Fatalf("%d new", len(res.New))
+	}
+	done := res.New[1].ID
+	ctx := context.Background()
+	if err := in.Archive(ctx, c, done, ""); err != nil {
+		t.Fatalf("Archive: %v", err)
+	}
+	if n := s.srv.Count(t, "INBOX"); n != 1 {
+		t.Errorf("INBOX holds %d messages after archiving one of two", n)
+	}
+	if n := s.srv.Count(t, "Archive"); n != 1 {
+		t.Errorf("Archive holds %d messages, want 1", n)
+	}
+	if ch := s.srv.Changes(); len(ch) != 1 || ch[0] != "MOVE Archive" {
+		t.Errorf("server changes %v, want one MOVE", ch)
+	}
+	it, err := in.Store.Get(done)
+	if err != nil || it.Archived != "Archive" {
+		t.Errorf("item after archive: %+v, %v", it, err)
+	}
+	if err := in.Archive(ctx, c, done, ""); err == nil {
+		t.Error("archiving twice succeeded")
+	}
+	if res := fetch(t, in, c); len(res.New)+res.Known != 0 {
+		t.Errorf("fetch after archive: %+v", res)
+	}
+
+	s.srv.RecreateInbox(t)
+	if err := in.Archive(ctx, s.dial(t), res.New[0].ID, ""); !errors.Is(err, receive.ErrCannotArchive) {
+		t.Errorf("archive after UIDVALIDITY change = %v, want ErrCannotArchive", err)
+	}
+}

@@ -75,6 +75,9 @@ type Item struct {
 	// Duplicates is non-empty when this message or one of its documents
 	// arrived before.
 	Duplicates []Duplicate `json:"duplicates,omitempty"`
+	// Archived is the server mailbox the message was moved to at the
+	// user's request (see Inbox.Archive); "" while it is where it arrived.
+	Archived string `json:"archived,omitempty"`
 }
 
 // index is inbox/index.json.
@@ -325,6 +328,23 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 		return nil, false, err
 	}
 	return &it, true, nil
+}
+
+// setArchived records that item id was moved to mailbox on the server.
+func (s *Store) setArchived(id, mailbox string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	for i := range idx.Items {
+		if idx.Items[i].ID == id {
+			idx.Items[i].Archived = mailbox
+			return s.writeIndex(idx)
+		}
+	}
+	return fmt.Errorf("inbox: item %q: %w", id, ErrNoItem)
 }
 
 // duplicates finds the earliest earlier item with the same Message-ID and,

@@ -291,7 +291,7 @@ func StartIMAP(t testing.TB, p *PKI, creds Credentials, o Options) *IMAPServer {
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return &imapSession{Session: mem.NewSession(), srv: s, creds: creds, mechs: o.mechanisms()}, nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}},
+		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}},
 		InsecureAuth: o.NoTLS,
 		Logger:       discard{},
 	}
@@ -330,6 +330,16 @@ func (s *IMAPServer) RecreateInbox(t testing.TB) {
 	if err := s.user.Create("INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Count returns the number of messages in mailbox.
+func (s *IMAPServer) Count(t testing.TB, mailbox string) uint32 {
+	t.Helper()
+	st, err := s.user.Status(mailbox, &imap.StatusOptions{NumMessages: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *st.NumMessages
 }
 
 // Status returns the INBOX's message and unseen counts.
@@ -405,6 +415,11 @@ func (s *imapSession) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) er
 func (s *imapSession) Copy(ns imap.NumSet, dest string) (*imap.CopyData, error) {
 	s.srv.change("COPY")
 	return s.Session.Copy(ns, dest)
+}
+
+func (s *imapSession) Move(w *imapserver.MoveWriter, ns imap.NumSet, dest string) error {
+	s.srv.change("MOVE " + dest)
+	return s.Session.(imapserver.SessionMove).Move(w, ns, dest)
 }
 
 func (s *imapSession) Delete(mbox string) error {
