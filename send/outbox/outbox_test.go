@@ -3,12 +3,12 @@ package outbox_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
