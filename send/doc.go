@@ -10,8 +10,11 @@
 //   - AUTH happens only inside TLS. REQUIRETLS (RFC 8689) is requested when the
 //     server offers it; Options.RequireTLS makes its absence an error.
 //   - Documents are streamed from disk; a 200 MB scan is never held in memory.
+//     Send declares an upper bound of the size (SIZE, RFC 1870), so a server
+//     with a lower limit refuses before the upload.
 //   - Errors are typed (see Error and the Err* kinds) and carry the server's
-//     text, never a password or token.
+//     text, never a password or token. Bad input is refused before any
+//     connection with an error wrapping ErrInvalidMessage.
 //
 // It refuses: plaintext servers, TLS below 1.2, untrusted or mismatched
 // certificates, header values containing CR or LF.
