@@ -1,0 +1,47 @@
+package outbox_test
+
+import (
+	"crypto/rand"
+	"io"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
+)
+
+// BenchmarkEnqueue composes a message with a 10 MB scan straight into the
+// encrypted outbox (compose, base64, encrypt, fsync, rename).
+func BenchmarkEnqueue(b *testing.B) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	ob, err := outbox.Open(filepath.Join(b.TempDir(), "outbox"), key, outbox.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc := make([]byte, 10<<20)
+	copy(doc, "%PDF-1.4\n")
+	rand.Read(doc[9:])
+	path := filepath.Join(b.TempDir(), "scan.pdf")
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	m := &send.Message{
+		From: mail.Address{Address: testFrom}, To: []mail.Address{{Address: testTo}},
+		Subject: testSubject, MessageID: "bench@clinic.example",
+		Documents: []send.Document{{Path: path, ContentType: "application/pdf"}},
+	}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		id, err := ob.Enqueue(b.Context(), jobOf(m), func(w io.Writer) ([]send.DocumentInfo, error) { return send.Compose(w, m) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		ob.Cancel(id)
+		ob.Remove(id)
+		b.StartTimer()
+	}
+}
