@@ -191,22 +191,38 @@ func Start(ctx context.Context, opts Options) (s *Server, err error) {
 // Stop stops Postfix and Dovecot and removes the directory if Start made
 // it. It is safe to call more than once.
 func (s *Server) Stop() error {
-	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Both take a second or more to wind down; stop them side by side.
+	errc := make(chan error, 2)
+	stops := 0
 	if s.postfixUp {
-		if err := run(ctx, postfixBin, "-c", s.postfixDir, "stop"); err != nil {
-			errs = append(errs, fmt.Errorf("stop postfix: %w", err))
-		}
-		waitPidGone(ctx, filepath.Join(s.queueDir, "pid", "master.pid"))
+		stops++
+		go func() {
+			err := run(ctx, postfixBin, "-c", s.postfixDir, "stop")
+			waitPidGone(ctx, filepath.Join(s.queueDir, "pid", "master.pid"))
+			if err != nil {
+				err = fmt.Errorf("stop postfix: %w", err)
+			}
+			errc <- err
+		}()
 		s.postfixUp = false
 	}
 	if s.dovecotUp {
-		if err := run(ctx, doveadmBin, "-c", s.dovecotConf, "stop"); err != nil {
-			errs = append(errs, fmt.Errorf("stop dovecot: %w", err))
-		}
-		waitPidGone(ctx, filepath.Join(s.Dir, "dovecot", "run", "master.pid"))
+		stops++
+		go func() {
+			err := run(ctx, doveadmBin, "-c", s.dovecotConf, "stop")
+			waitPidGone(ctx, filepath.Join(s.Dir, "dovecot", "run", "master.pid"))
+			if err != nil {
+				err = fmt.Errorf("stop dovecot: %w", err)
+			}
+			errc <- err
+		}()
 		s.dovecotUp = false
+	}
+	var errs []error
+	for range stops {
+		errs = append(errs, <-errc)
 	}
 	if s.removeDir && s.Dir != "" {
 		if err := os.RemoveAll(s.Dir); err != nil {
