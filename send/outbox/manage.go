@@ -167,18 +167,22 @@ func (o *Outbox) Remove(id string) error {
 	if !rec.Done() {
 		return fmt.Errorf("%w: the job is %s; cancel it first", ErrState, rec.State)
 	}
-	release, ok, err := o.tryLockMsg(id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return ErrBusy
-	}
-	release() // Windows cannot remove an open file.
-	// The message goes first: a crash in between leaves a record without
-	// content rather than content without a record.
-	if err := os.Remove(o.msgPath(id)); err != nil {
-		return fmt.Errorf("outbox: remove job %s: %w", id, err)
+	// A record without its message is what a crash in an earlier Remove
+	// leaves; it is removed all the same.
+	if exists(o.msgPath(id)) {
+		release, ok, err := o.tryLockMsg(id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrBusy
+		}
+		release() // Windows cannot remove an open file.
+		// The message goes first: a crash in between leaves a record
+		// without content rather than content without a record.
+		if err := os.Remove(o.msgPath(id)); err != nil {
+			return fmt.Errorf("outbox: remove job %s: %w", id, err)
+		}
 	}
 	if err := os.Remove(o.jobPath(id)); err != nil {
 		return fmt.Errorf("outbox: remove job %s: %w", id, err)

@@ -142,7 +142,7 @@ func Open(dir string, key []byte, opts Options) (*Outbox, error) {
 	if err := o.checkKey(); err != nil {
 		return nil, err
 	}
-	o.removeStaleTemps()
+	o.removeLeftovers()
 	return o, nil
 }
 
@@ -197,19 +197,30 @@ func (o *Outbox) decrypt(r io.Reader) (io.Reader, error) {
 	return pr, nil
 }
 
-// removeStaleTemps deletes temporary files left by a crash more than an
-// hour ago (younger ones may belong to a writer in another process).
-func (o *Outbox) removeStaleTemps() {
+// removeLeftovers deletes what a crash can leave behind, once it is more
+// than an hour old (younger files may belong to a writer in another
+// process): temporary files, and messages whose job record was never
+// written (Enqueue did not return, so no one knows their id).
+func (o *Outbox) removeLeftovers() {
 	ents, err := os.ReadDir(o.dir)
 	if err != nil {
 		return
 	}
+	old := func(e os.DirEntry) bool {
+		info, err := e.Info()
+		return err == nil && time.Since(info.ModTime()) > time.Hour
+	}
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), tmpPrefix) {
-			continue
-		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
-			os.Remove(filepath.Join(o.dir, e.Name()))
+		name := e.Name()
+		id, isMsg := strings.CutSuffix(name, msgExt)
+		orphan := isMsg && validID(id) && !exists(o.jobPath(id))
+		if (strings.HasPrefix(name, tmpPrefix) || orphan) && old(e) {
+			os.Remove(filepath.Join(o.dir, name))
 		}
 	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

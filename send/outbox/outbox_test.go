@@ -603,3 +603,36 @@ func TestInvalidEnvelope(t *testing.T) {
 		t.Fatalf("invalid message: %v, %+v", err, rec)
 	}
 }
+
+// TestLeftovers: what a crash leaves behind is cleaned up once old: a
+// temporary file, a message whose record was never written; and a record
+// whose message is gone can still be removed.
+func TestLeftovers(t *testing.T) {
+	f := newFixture(t, outbox.Options{})
+	m, _ := f.message(1000)
+	id := f.enqueue(m)
+	orphan := filepath.Join(f.dir, strings.Repeat("ab", 16)+".msg")
+	tmp := filepath.Join(f.dir, ".tmp-123")
+	fresh := filepath.Join(f.dir, strings.Repeat("cd", 16)+".msg")
+	for _, p := range []string{orphan, tmp, fresh} {
+		os.WriteFile(p, []byte("x"), 0o600)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(orphan, old, old)
+	os.Chtimes(tmp, old, old)
+	os.Chtimes(filepath.Join(f.dir, id+".msg"), old, old)
+	f.ob = f.open(outbox.Options{})
+	for p, want := range map[string]bool{orphan: false, tmp: false, fresh: true, filepath.Join(f.dir, id+".msg"): true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+	// A record whose message vanished (a crash inside Remove).
+	if _, err := f.ob.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(f.dir, id+".msg"))
+	if err := f.ob.Remove(id); err != nil {
+		t.Fatalf("Remove without message: %v", err)
+	}
+}
