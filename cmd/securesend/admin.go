@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +20,7 @@ import (
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/packaging"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/send"
 )
 
 func adminCommand() command {
@@ -400,18 +403,22 @@ func adminUserFlags(fs adminFlagSet) func() profile.UserSettings {
 	}
 }
 
-// adminUserLayers returns the user's settings in the order they apply: the
-// security settings file in the home, then the CLI flags.
-func adminUserLayers(e *env, flags profile.UserSettings) ([]profile.UserSettings, error) {
-	h, err := home.Resolve(e.getenv)
-	if err != nil {
-		return nil, err
+// adminPolicy loads the profile a show/check command works on (see
+// adminLoadFor) and its effective policy: the user's security.toml, then the
+// flags.
+func adminPolicy(e *env, embedded bool, b adminBundleFlags, flags profile.UserSettings) (profile.Policy, *profile.Loaded, error) {
+	if !embedded && *b.profile == "" {
+		return policyForCommand(e, flags)
 	}
-	file, err := profile.ReadUserSettings(h.Path(profile.UserSettingsFile))
+	l, err := adminLoadFor(e, embedded, b)
 	if err != nil {
-		return nil, err
+		return profile.Policy{}, nil, err
 	}
-	return []profile.UserSettings{file, flags}, nil
+	file, err := userSecuritySettings(e)
+	if err != nil {
+		return profile.Policy{}, nil, err
+	}
+	return profile.Effective(l.Profile, file, flags), l, nil
 }
 
 // adminLoadFor loads the profile a show/check command works on: the one in
@@ -452,7 +459,7 @@ func adminProfileShow(e *env, args []string) int {
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
-	l, err := adminLoadFor(e, *embedded, b)
+	pol, l, err := adminPolicy(e, *embedded, b, user())
 	if err != nil {
 		return errorf(e, "admin profile show: %v", err)
 	}
@@ -463,11 +470,7 @@ func adminProfileShow(e *env, args []string) int {
 		adminPrintProfile(w, l)
 	}
 	if *effective {
-		layers, err := adminUserLayers(e, user())
-		if err != nil {
-			return errorf(e, "admin profile show: %v", err)
-		}
-		adminPrintPolicy(w, profile.Effective(l.Profile, layers...))
+		adminPrintPolicy(w, pol)
 	}
 	return 0
 }
@@ -519,7 +522,7 @@ func adminPrintProfile(w io.Writer, l *profile.Loaded) {
 
 func adminPrintPolicy(w io.Writer, pol profile.Policy) {
 	tlsv := "1.2"
-	if pol.MinTLS() == 0x0304 {
+	if pol.MinTLS() == tls.VersionTLS13 {
 		tlsv = "1.3"
 	}
 	fmt.Fprintf(w, "Effective policy:\n  min TLS: %s\n  encryption: %s", tlsv, pol.Encryption())
@@ -565,38 +568,49 @@ func adminPolicyCheck(e *env, args []string) int {
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
-	l, err := adminLoadFor(e, *embedded, b)
+	pol, l, err := adminPolicy(e, *embedded, b, user())
 	if err != nil {
 		return errorf(e, "admin policy check: %v", err)
 	}
-	layers, err := adminUserLayers(e, user())
+	m := &send.Message{}
+	sender, err := mail.ParseAddress(*from)
 	if err != nil {
-		return errorf(e, "admin policy check: %v", err)
+		return errorf(e, "admin policy check: --from %q: %v", *from, err)
 	}
-	pol := profile.Effective(l.Profile, layers...)
-	out := profile.Outgoing{From: *from, To: to, HaveKey: func(a string) bool { _, ok := l.Profile.Recipient(a); return ok }}
-	for _, d := range docs {
-		fi, err := os.Stat(d)
+	m.From = *sender
+	for _, a := range to {
+		addr, err := mail.ParseAddress(a)
 		if err != nil {
-			return errorf(e, "admin policy check: %v", err)
+			return errorf(e, "admin policy check: --to %q: %v", a, err)
 		}
-		out.Documents = append(out.Documents, profile.Document{Name: filepath.Base(d), Size: fi.Size()})
+		m.To = append(m.To, *addr)
 	}
-	if err := pol.CheckSend(out); err != nil {
+	for _, d := range docs {
+		m.Documents = append(m.Documents, send.Document{Path: d})
+	}
+	var opts send.Options
+	must, err := enforceSendPolicy(pol, m, &opts, func(a string) bool { _, ok := l.Profile.Recipient(a); return ok })
+	if err != nil {
 		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintln(e.stderr, "  "+line)
 		}
 		return 1
 	}
-	must := "no"
-	if pol.MustEncrypt(to) {
-		must = "yes"
+	tlsv := "1.2"
+	if opts.MinTLSVersion == tls.VersionTLS13 {
+		tlsv = "1.3"
 	}
-	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s\n", must)
+	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s; connection: TLS %s or later, REQUIRETLS required: %t\n", adminYesNo(must), tlsv, opts.RequireTLS)
 	return 0
 }
 
+func adminYesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
 func adminPackage(ctx context.Context, e *env, args []string) int {
 	fs := adminFlags(e, "package", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go; Linux packages need\nthe fyne tool (go install fyne.io/tools/cmd/fyne@v1.7.4); Windows needs\nmingw-w64 and, to sign, osslsigncode.")
 	b := adminBundle(fs, "profile.toml")

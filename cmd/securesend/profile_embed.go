@@ -4,10 +4,14 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"net/mail"
+	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/send"
 )
 
 // bakedFiles is the organisation profile and pinned admin key that
@@ -54,4 +58,60 @@ func loadOrgProfile(e *env) (*profile.Loaded, error) {
 		return nil, fmt.Errorf("organisation profile: %w", err)
 	}
 	return l, nil
+}
+
+// policyForCommand loads the organisation profile (an error means the
+// command must stop: the profile is tampered, unsigned, wrongly signed or
+// rolled back) and returns the effective policy: the profile's policy
+// tightened by the user's security.toml, then by the command's flags.
+func policyForCommand(e *env, flags profile.UserSettings) (profile.Policy, *profile.Loaded, error) {
+	l, err := loadOrgProfile(e)
+	if err != nil {
+		return profile.Policy{}, nil, err
+	}
+	file, err := userSecuritySettings(e)
+	if err != nil {
+		return profile.Policy{}, nil, err
+	}
+	return profile.Effective(l.Profile, file, flags), l, nil
+}
+
+// userSecuritySettings reads security.toml from the securesend home; a
+// missing file is no preference.
+func userSecuritySettings(e *env) (profile.UserSettings, error) {
+	h, err := home.Resolve(e.getenv)
+	if err != nil {
+		return profile.UserSettings{}, err
+	}
+	return profile.ReadUserSettings(h.Path(profile.UserSettingsFile))
+}
+
+// enforceSendPolicy is the policy gate of every sending path: it refuses m
+// when the policy does (domains, directory, missing keys where encryption is
+// required, document sizes), raises opts to the policy's minimum TLS version
+// and REQUIRETLS, and reports whether the message must be encrypted. haveKey
+// says whether a key the policy accepts exists for an address (see
+// profile.Policy.KeyAllowed); nil means none.
+func enforceSendPolicy(pol profile.Policy, m *send.Message, opts *send.Options, haveKey func(addr string) bool) (mustEncrypt bool, err error) {
+	out := profile.Outgoing{From: m.From.Address, HaveKey: haveKey}
+	for _, a := range append(append([]mail.Address(nil), m.To...), m.Cc...) {
+		out.To = append(out.To, a.Address)
+	}
+	for _, d := range m.Documents {
+		fi, err := os.Stat(d.Path)
+		if err != nil {
+			return false, fmt.Errorf("policy: %w", err)
+		}
+		name := d.Name
+		if name == "" {
+			name = filepath.Base(d.Path)
+		}
+		out.Documents = append(out.Documents, profile.Document{Name: name, Size: fi.Size()})
+	}
+	if err := pol.CheckSend(out); err != nil {
+		return false, err
+	}
+	opts.MinTLSVersion = max(opts.MinTLSVersion, pol.MinTLS())
+	opts.RequireTLS = opts.RequireTLS || pol.RequireTLS()
+	return pol.MustEncrypt(out.To), nil
 }
