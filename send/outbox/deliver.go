@@ -31,7 +31,9 @@ var errNotDue = errors.New("outbox: not due")
 // (also on error, when the job exists) and, when the job was not sent,
 // an error: the SubmitFunc's error (errors.Is(err, send.ErrTemporary)
 // tells a deferral) or ErrNeedsConfirmation, ErrBusy, ErrState,
-// ErrExpired.
+// ErrExpired. A job accepted for some recipients only is sent (resending
+// would duplicate it for the others) and the error wraps
+// send.ErrRecipientsRejected.
 func (o *Outbox) Deliver(ctx context.Context, id string, submit SubmitFunc) (*Record, error) {
 	rec, release, err := o.claim(id, false)
 	if err != nil {
@@ -237,7 +239,7 @@ func (o *Outbox) attempt(ctx context.Context, rec *Record, submit SubmitFunc) (*
 	}
 	switch rec.State {
 	case Sent:
-		return rec, nil
+		return rec, subErr // nil, or ErrRecipientsRejected when sent to some
 	case PossiblySent:
 		return rec, errors.Join(ErrNeedsConfirmation, subErr)
 	}

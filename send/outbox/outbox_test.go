@@ -636,3 +636,27 @@ func TestLeftovers(t *testing.T) {
 		t.Fatalf("Remove without message: %v", err)
 	}
 }
+
+// TestSomeRecipientsRejected: accepted for one recipient, refused for the
+// other: sent (never resent), with the rejection reported.
+func TestSomeRecipientsRejected(t *testing.T) {
+	f := newFixture(t, outbox.Options{})
+	m, _ := f.message(1000)
+	job := jobOf(m)
+	job.Envelope.To = append(job.Envelope.To, "nobody@pharmacy.example")
+	id, err := f.ob.Enqueue(t.Context(), job, composer(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := f.ob.Deliver(t.Context(), id, f.srv.submit)
+	if !errors.Is(err, send.ErrRecipientsRejected) || rec.State != outbox.Sent {
+		t.Fatalf("Deliver: %v, %+v", err, rec)
+	}
+	if r := rec.Result; r == nil || len(r.Accepted) != 1 || len(r.Rejected) != 1 || r.Rejected[0].Reply.Code != 550 || !strings.Contains(rec.LastError, "rejected") {
+		t.Fatalf("result = %+v, last error %q", rec.Result, rec.LastError)
+	}
+	f.clock.Advance(time.Hour)
+	if recs := f.runDue(); len(recs) != 0 || len(f.srv.messages()) != 1 {
+		t.Fatalf("resent: %+v", recs)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,7 +170,10 @@ func (ss *session) Mail(string, *smtp.MailOptions) error {
 	return nil
 }
 
-func (ss *session) Rcpt(string, *smtp.RcptOptions) error {
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasPrefix(to, "nobody@") {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+	}
 	if ss.reply == tempRcpt {
 		return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "Mailbox busy, try later"}
 	}
