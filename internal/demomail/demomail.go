@@ -11,6 +11,11 @@
 //     run only; AUTH is refused before TLS.
 //   - The passwords are random per run and live in memory only.
 //
+//   - Two demo identities (clinician and pharmacy) each get an OpenPGP key,
+//     pinned in the other's store, so a demo send is signed, encrypted and
+//     Verified on receipt. The keys live in a temporary directory removed
+//     on Close, their passphrases in memory.
+//
 // It refuses: unauthenticated submission, a MAIL FROM that is not the
 // signed-in account, recipients outside the demo domain.
 package demomail
@@ -24,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -75,7 +81,9 @@ type System struct {
 	seq     sync.Mutex
 	queueNo int
 
-	listeners []net.Listener
+	identities map[string]*Identity
+	keyDir     string
+	listeners  []net.Listener
 	closeOnce sync.Once
 	done      chan struct{}
 }
@@ -103,7 +111,7 @@ func Start(ctx context.Context) (*System, error) {
 		done:  make(chan struct{}),
 	}
 	for _, a := range []Account{
-		{Address: Clinician, Name: "Dr Demo Clinician (Demo Medical Centre)"},
+		{Address: Clinician, Name: "Dr Demo Clinician, Demo Medical Centre"},
 		{Address: Pharmacy, Name: "Demo Pharmacy"},
 	} {
 		if a.Password, err = randomPassword(); err != nil {
@@ -116,6 +124,14 @@ func Start(ctx context.Context) (*System, error) {
 		s.mem.AddUser(u)
 		s.users[a.Address] = u
 		s.Accounts = append(s.Accounts, a)
+	}
+
+	if s.keyDir, err = os.MkdirTemp("", "securesend-demo-keys-"); err != nil {
+		return nil, fmt.Errorf("demomail: %w", err)
+	}
+	if s.identities, err = makeIdentities(s.keyDir, s.Accounts, time.Now); err != nil {
+		removeAll(s.keyDir)
+		return nil, err
 	}
 
 	newSMTP := func() *smtp.Server {
@@ -141,17 +157,20 @@ func Start(ctx context.Context) (*System, error) {
 
 	lnSMTPS, err := tls.Listen("tcp", "127.0.0.1:0", tlsConfig)
 	if err != nil {
+		removeAll(s.keyDir)
 		return nil, fmt.Errorf("demomail: listen: %w", err)
 	}
 	lnStart, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		lnSMTPS.Close()
+		removeAll(s.keyDir)
 		return nil, fmt.Errorf("demomail: listen: %w", err)
 	}
 	lnIMAP, err := tls.Listen("tcp", "127.0.0.1:0", tlsConfig)
 	if err != nil {
 		lnSMTPS.Close()
 		lnStart.Close()
+		removeAll(s.keyDir)
 		return nil, fmt.Errorf("demomail: listen: %w", err)
 	}
 	s.listeners = []net.Listener{lnSMTPS, lnStart, lnIMAP}
@@ -183,6 +202,7 @@ func (s *System) Close() error {
 		for _, l := range s.listeners {
 			l.Close()
 		}
+		removeAll(s.keyDir)
 	})
 	return nil
 }
