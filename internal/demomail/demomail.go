@@ -4,11 +4,14 @@
 // server with TLS, all on 127.0.0.1, in this process.
 //
 // Promises:
+//
 //   - Nothing listens on anything but the loopback interface, and nothing
 //     is relayed: mail for an address outside the demo domain is refused
 //     with 550 and mail is only ever delivered into the in-memory mailboxes.
+//
 //   - Every listener speaks TLS with a certificate from a CA made for this
 //     run only; AUTH is refused before TLS.
+//
 //   - The passwords are random per run and live in memory only.
 //
 //   - Two demo identities (clinician and pharmacy) each get an OpenPGP key,
@@ -84,8 +87,8 @@ type System struct {
 	identities map[string]*Identity
 	keyDir     string
 	listeners  []net.Listener
-	closeOnce sync.Once
-	done      chan struct{}
+	closeOnce  sync.Once
+	done       chan struct{}
 }
 
 // Start starts the demo mail system on 127.0.0.1 (random ports). It stops
