@@ -4,16 +4,12 @@
 // server with TLS, all on 127.0.0.1, in this process.
 //
 // Promises:
-//
 //   - Nothing listens on anything but the loopback interface, and nothing
 //     is relayed: mail for an address outside the demo domain is refused
 //     with 550 and mail is only ever delivered into the in-memory mailboxes.
-//
 //   - Every listener speaks TLS with a certificate from a CA made for this
 //     run only; AUTH is refused before TLS.
-//
 //   - The passwords are random per run and live in memory only.
-//
 //   - Two demo identities (clinician and pharmacy) each get an OpenPGP key,
 //     pinned in the other's store, so a demo send is signed, encrypted and
 //     Verified on receipt. The keys live in a temporary directory removed
