@@ -41,6 +41,8 @@ Subcommands:
   show ID                         show an item: verdict banner, sender, documents, warnings
   open ID [--doc N] [--out DIR]   decrypt a document and open it in the system viewer,
                                   or write it to DIR
+  archive ID [--to MAILBOX]       move the server copy to MAILBOX (default Archive);
+                                  the only command that changes server mail
 
 Received messages and documents are stored encrypted; the key is in the OS keychain.
 `
@@ -63,6 +65,8 @@ func runInbox(ctx context.Context, e *env, args []string) int {
 		return inboxShow(e, args)
 	case "open":
 		return inboxOpen(ctx, e, args)
+	case "archive":
+		return inboxArchive(ctx, e, args)
 	}
 	fmt.Fprintf(e.stderr, "securesend inbox: unknown subcommand %q\n\n%s", sub, inboxUsage)
 	return 2
@@ -296,7 +300,11 @@ func inboxList(e *env, args []string) int {
 	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCS\tWARNING")
 	for i := range items {
 		it := &items[i]
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), it.From, len(it.Documents), duplicateNote(it))
+		warn := duplicateNote(it)
+		if it.Archived != "" {
+			warn = strings.TrimSpace(warn + " (archived to " + it.Archived + ")")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), it.From, len(it.Documents), warn)
 	}
 	tw.Flush()
 	return 0
@@ -443,6 +451,53 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 			return errorf(e, "inbox open: the document is at %s but no viewer could be started: %v", path, err)
 		}
 	}
+	return 0
+}
+
+func inboxArchive(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox archive", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	to := fs.String("to", "Archive", "server mailbox to move the message to")
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	}
+	if id == "" {
+		return errorf(e, "inbox archive: give the item ID (see 'securesend inbox list')")
+	}
+	id = strings.TrimPrefix(id, "#")
+	st, _, _, err := openInbox(e)
+	if err != nil {
+		return errorf(e, "inbox archive: %v", err)
+	}
+	it, err := st.Get(id)
+	if err != nil {
+		return errorf(e, "inbox archive: %v", err)
+	}
+	accts, err := accountStore(e)
+	if err != nil {
+		return errorf(e, "inbox archive: %v", err)
+	}
+	a, err := accts.Get(it.Source.Account)
+	if err != nil {
+		return errorf(e, "inbox archive: %v", err)
+	}
+	conn, err := a.DialIMAP(ctx, accts.Secrets(), account.IMAPOptions{})
+	if err != nil {
+		return errorf(e, "inbox archive: %s: %v", a.Name, err)
+	}
+	defer conn.Close()
+	in := &receive.Inbox{Store: st}
+	if err := in.Archive(ctx, conn.Client, id, *to); err != nil {
+		return errorf(e, "inbox archive: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Moved item #%s to %s on %s. The local copy is kept.\n", id, *to, a.IMAP.Address)
 	return 0
 }
 

@@ -140,6 +140,15 @@ func TestInboxCLI(t *testing.T) {
 	if ch := srv.Changes(); len(ch) != 0 {
 		t.Errorf("the inbox commands changed the server mailbox: %v", ch)
 	}
+	// Archiving is the one command that changes server mail.
+	step(0, "inbox", "archive", "3")
+	if ch := srv.Changes(); len(ch) != 1 || ch[0] != "MOVE Archive" {
+		t.Errorf("archive: server changes %v", ch)
+	}
+	if out := step(0, "inbox", "list"); !strings.Contains(out, "archived to Archive") {
+		t.Errorf("list does not show the archived item:\n%s", out)
+	}
+	step(1, "inbox", "archive", "3")
 
 	// Each received message is in the audit log, without content.
 	logData, err := os.ReadFile(h.Path("audit.log"))
