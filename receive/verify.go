@@ -35,6 +35,7 @@ const (
 	maxHeaderSize = 1 << 20 // one header block
 	maxNote       = 1 << 20 // note text kept
 	maxSigPart    = 1 << 20 // the application/pgp-signature part
+	maxParts      = 1000    // MIME parts in one message
 )
 
 // VerifyOptions are the keys and the document sink used by Verify.
@@ -91,6 +92,7 @@ type verifier struct {
 	trust map[pgp.Fingerprint]pgp.Entry
 
 	sinkErr       error
+	parts         int
 	decryptFailed string // reason, when decryption failed
 	partial       bool   // a signed or encrypted part nested in unsigned content
 	protectedFrom string
@@ -228,6 +230,9 @@ func (v *verifier) entity(h textproto.Header, body io.Reader, depth int, root bo
 func (v *verifier) collect(e *message.Entity, depth int, root bool) error {
 	if depth > maxDepth {
 		return errors.New("nested too deeply")
+	}
+	if v.parts++; v.parts > maxParts {
+		return fmt.Errorf("more than %d parts", maxParts)
 	}
 	mt, params, _ := e.Header.ContentType()
 	if mr := e.MultipartReader(); mr != nil {
