@@ -187,12 +187,14 @@ func (o *Outbox) claim(id string, due bool) (*Record, func(), error) {
 	}
 	// Log the attempt before making it: a send that cannot be audited does
 	// not happen.
+	prevState, prevAttempt := rec.State, rec.LastAttempt
 	rec.Attempts++
+	rec.State, rec.LastAttempt = Sending, now
 	if err := o.audit(rec, eventAttempt); err != nil {
 		rec.Attempts--
+		rec.State, rec.LastAttempt = prevState, prevAttempt
 		return fail(err)
 	}
-	rec.State, rec.LastAttempt = Sending, now
 	if err := o.save(rec); err != nil {
 		return fail(err)
 	}
