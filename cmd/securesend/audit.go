@@ -79,7 +79,7 @@ func auditVerify(e *env, args []string) int {
 	}
 	log, err := openAudit(e)
 	if err != nil {
-		return errorf(e, "audit: %v", err)
+		return errorf(e, "audit: %v", outboxTrim(err, "audit: "))
 	}
 	sum, err := log.Verify()
 	var be *audit.BrokenError
@@ -89,7 +89,7 @@ func auditVerify(e *env, args []string) int {
 		return 1
 	}
 	if err != nil {
-		return errorf(e, "audit: %v", err)
+		return errorf(e, "audit: %v", outboxTrim(err, "audit: "))
 	}
 	if sum.Entries == 0 {
 		fmt.Fprintln(e.stdout, "Audit log OK: no entries yet.")
@@ -136,7 +136,7 @@ func auditExport(e *env, args []string) int {
 	}
 	log, err := openAudit(e)
 	if err != nil {
-		return errorf(e, "audit: %v", err)
+		return errorf(e, "audit: %v", outboxTrim(err, "audit: "))
 	}
 	if err := log.Export(e.stdout, format, from); err != nil {
 		return errorf(e, "%v", err)

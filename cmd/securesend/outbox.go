@@ -237,11 +237,11 @@ func outboxList(e *env, args []string) int {
 	}
 	ob, err := openOutbox(e, outbox.Options{})
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	recs, err := ob.List()
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	if asJSON {
 		return outboxJSON(e, recs)
@@ -286,15 +286,15 @@ func outboxShow(e *env, args []string) int {
 	}
 	ob, err := openOutbox(e, outbox.Options{})
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	id, err := outboxResolveID(ob, rest[0])
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	r, err := ob.Get(id)
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	if asJSON {
 		return outboxJSON(e, r)
@@ -344,11 +344,11 @@ func outboxChange(e *env, sub string, args []string) int {
 	}
 	ob, err := openOutbox(e, outbox.Options{})
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	id, err := outboxResolveID(ob, rest[0])
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	var rec *outbox.Record
 	switch sub {
@@ -365,7 +365,7 @@ func outboxChange(e *env, sub string, args []string) int {
 		}
 	}
 	if err != nil {
-		return errorf(e, "%v", strings.TrimPrefix(err.Error(), "outbox: "))
+		return errorf(e, "%v", outboxTrim(err, "outbox: "))
 	}
 	switch sub {
 	case "retry", "confirm":
@@ -427,7 +427,7 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 	}
 	ob, err := openOutbox(e, outbox.Options{Notify: func(r outbox.Record) { outboxReportJob(e.stdout, &r) }})
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	submit := submitWith(opts)
 	if watch {
@@ -435,11 +435,11 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		if errors.Is(err, context.Canceled) {
 			return 0
 		}
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	recs, err := ob.RunDue(ctx, submit)
 	if err != nil {
-		return errorf(e, "outbox: %v", err)
+		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(e.stdout, "Nothing is due.")
@@ -473,6 +473,10 @@ func outboxReportJob(w io.Writer, r *outbox.Record) {
 		fmt.Fprintf(w, "%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend\n", r.ID[:12], r.LastError, r.ID[:12])
 	}
 }
+
+// outboxTrim is err's message without a leading prefix, so that
+// "outbox: outbox: ..." does not reach the user.
+func outboxTrim(err error, prefix string) string { return strings.TrimPrefix(err.Error(), prefix) }
 
 // outboxJSON writes v indented to stdout.
 func outboxJSON(e *env, v any) int {

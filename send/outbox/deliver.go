@@ -19,9 +19,23 @@ import (
 //	}
 //
 // Failures should be *send.Error values, which say whether they are
-// temporary and at which stage they happened. Any other error is taken to
-// mean that nothing reached the server, and the job is deferred.
+// temporary and at which stage they happened; errors wrapping
+// send.ErrInvalidMessage fail the job. Any other error is taken to mean
+// that nothing reached the server, and the job is deferred.
+//
+// The job's account name is in ctx (JobAccount), so one SubmitFunc can
+// serve several stored accounts.
 type SubmitFunc func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error)
+
+// accountKey is the context key of JobAccount.
+type accountKey struct{}
+
+// JobAccount returns, inside a SubmitFunc, the Account of the job being
+// delivered.
+func JobAccount(ctx context.Context) string {
+	s, _ := ctx.Value(accountKey{}).(string)
+	return s
+}
 
 // errNotDue is returned by claim for a job whose time has not come.
 var errNotDue = errors.New("outbox: not due")
@@ -272,7 +286,7 @@ func (o *Outbox) submitStored(ctx context.Context, rec *Record, submit SubmitFun
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errDamaged, err)
 	}
-	return submit(ctx, rec.Envelope, body)
+	return submit(context.WithValue(ctx, accountKey{}, rec.Account), rec.Envelope, body)
 }
 
 // classify sets rec's state from an attempt's outcome and returns the

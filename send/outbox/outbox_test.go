@@ -660,3 +660,18 @@ func TestSomeRecipientsRejected(t *testing.T) {
 		t.Fatalf("resent: %+v", recs)
 	}
 }
+
+// TestJobAccount: the SubmitFunc learns the job's account from its context.
+func TestJobAccount(t *testing.T) {
+	f := newFixture(t, outbox.Options{})
+	m, _ := f.message(1000)
+	id := f.enqueue(m) // account "clinic"
+	var got string
+	_, err := f.ob.Deliver(t.Context(), id, func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
+		got = outbox.JobAccount(ctx)
+		return f.srv.submit(ctx, env, body)
+	})
+	if err != nil || got != "clinic" {
+		t.Fatalf("account %q, %v", got, err)
+	}
+}
