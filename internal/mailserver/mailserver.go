@@ -115,10 +115,26 @@ const (
 // Start makes the configuration, starts Dovecot and then Postfix, and waits
 // until every listener accepts connections. On error everything started is
 // stopped again.
-func Start(ctx context.Context, opts Options) (s *Server, err error) {
+//
+// The free ports are found before the servers bind them, so another process
+// may take one in between; Start then tries again with new ports, up to
+// three times.
+func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
+	for attempt := 1; ; attempt++ {
+		s, err := start(ctx, opts)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == 3 || opts.Dir != "" {
+			return s, err
+		}
+	}
+}
+
+// errPortTaken: a server could not bind a port found free a moment before.
+var errPortTaken = errors.New("a port was taken by another process")
+
+func start(ctx context.Context, opts Options) (s *Server, err error) {
 	s = &Server{Domain: opts.Domain, Dir: opts.Dir}
 	if s.Domain == "" {
 		s.Domain = "example.test"
@@ -172,17 +188,23 @@ func Start(ctx context.Context, opts Options) (s *Server, err error) {
 		return nil, err
 	}
 	if err := run(ctx, dovecotBin, "-c", s.dovecotConf); err != nil {
+		if strings.Contains(err.Error(), "Address already in use") {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
 		return nil, fmt.Errorf("mailserver: start dovecot: %w", err)
 	}
 	s.dovecotUp = true
-	if err := waitListening(ctx, s.IMAPS, s.LMTP); err != nil {
+	if err := s.waitListening(ctx, s.IMAPS, s.LMTP); err != nil {
 		return nil, fmt.Errorf("mailserver: dovecot: %w", err)
 	}
 	if err := run(ctx, postfixBin, "-c", s.postfixDir, "start"); err != nil {
+		if strings.Contains(s.PostfixLog(), "Address already in use") {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
 		return nil, fmt.Errorf("mailserver: start postfix: %w", err)
 	}
 	s.postfixUp = true
-	if err := waitListening(ctx, s.Submission, s.SMTPS, s.Plain); err != nil {
+	if err := s.waitListening(ctx, s.Submission, s.SMTPS, s.Plain); err != nil {
 		return nil, fmt.Errorf("mailserver: postfix: %w", err)
 	}
 	return s, nil
@@ -291,8 +313,9 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// waitListening waits until each port accepts a TCP connection.
-func waitListening(ctx context.Context, ports ...int) error {
+// waitListening waits until each port accepts a TCP connection. It fails
+// early with errPortTaken when a log says a port could not be bound.
+func (s *Server) waitListening(ctx context.Context, ports ...int) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for _, p := range ports {
@@ -302,6 +325,9 @@ func waitListening(ctx context.Context, ports ...int) error {
 			if err == nil {
 				c.Close()
 				break
+			}
+			if strings.Contains(s.Logs(), "Address already in use") {
+				return fmt.Errorf("port %d: %w", p, errPortTaken)
 			}
 			select {
 			case <-ctx.Done():

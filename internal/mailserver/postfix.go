@@ -42,7 +42,6 @@ readme_directory = no
 smtputf8_enable = yes
 maillog_file = {{.Dir}}/logs/postfix.log
 maillog_file_prefixes = /var, /dev/stdout, {{.Dir}}
-maillog_file_permissions = 0644
 smtpd_banner = $myhostname ESMTP securesend test Postfix
 smtpd_tls_cert_file = {{.Dir}}/pki/cert.pem
 smtpd_tls_key_file = {{.Dir}}/pki/key.pem
