@@ -2,7 +2,9 @@ package send_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -165,5 +167,47 @@ func TestPlanProtection(t *testing.T) {
 	}
 	if _, err := send.ParseEncryptMode("sometimes"); err == nil {
 		t.Error("ParseEncryptMode accepted nonsense")
+	}
+}
+
+// BenchmarkComposeProtected50MB measures sign+encrypt (and sign only) of
+// a 50 MB random document, the whole MIME message written to io.Discard.
+func BenchmarkComposeProtected50MB(b *testing.B) {
+	alice := pgptest.Key(b, "Alice", "alice@clinic.test")
+	bob := pgptest.Key(b, "Bob", "bob@pharmacy.test")
+	doc := filepath.Join(b.TempDir(), "scan.pdf")
+	writeRandomFile(b, doc, 50<<20)
+	m := &send.Message{
+		From: mail.Address{Address: "alice@clinic.test"}, To: []mail.Address{{Address: "bob@pharmacy.test"}},
+		Subject: "bench", Documents: []send.Document{{Path: doc}}, MessageID: "bench@clinic.test",
+	}
+	for _, tc := range []struct {
+		name string
+		p    send.Protection
+	}{
+		{"sign+encrypt", send.Protection{Signer: alice, Recipients: []*pgp.PublicKey{bob.Public()}, Encrypt: true}},
+		{"sign", send.Protection{Signer: alice}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(50 << 20)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := send.ComposeProtected(io.Discard, m, tc.p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func writeRandomFile(tb testing.TB, path string, size int64) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.CopyN(f, rand.Reader, size); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -1,31 +1,47 @@
 package pgpmime
 
-import "io"
+import (
+	"bytes"
+	"io"
+)
 
 // CRLFWriter returns a writer that forwards to w with every bare LF turned
-// into CRLF, the canonical form that OpenPGP/MIME signatures cover.
+// into CRLF, the canonical form that OpenPGP/MIME signatures cover. Input
+// that is already CRLF passes through without copying.
 func CRLFWriter(w io.Writer) io.Writer { return &crlfWriter{w: w} }
 
 type crlfWriter struct {
 	w      io.Writer
-	lastCR bool
-	buf    []byte
+	lastCR bool // the previous Write ended in CR
 }
 
+var cr = []byte{'\r'}
+
 func (c *crlfWriter) Write(p []byte) (int, error) {
-	c.buf = c.buf[:0]
-	for _, b := range p {
-		if b == '\n' && !c.lastCR {
-			c.buf = append(c.buf, '\r')
-		}
-		c.buf = append(c.buf, b)
-		c.lastCR = b == '\r'
+	if len(p) == 0 {
+		return 0, nil
 	}
-	if _, err := c.w.Write(c.buf); err != nil {
+	start := 0
+	for i := 0; i < len(p); {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			break
+		}
+		j += i
+		if !(j > 0 && p[j-1] == '\r' || j == 0 && c.lastCR) {
+			if _, err := c.w.Write(p[start:j]); err != nil {
+				return 0, err
+			}
+			if _, err := c.w.Write(cr); err != nil {
+				return 0, err
+			}
+			start = j
+		}
+		i = j + 1
+	}
+	if _, err := c.w.Write(p[start:]); err != nil {
 		return 0, err
 	}
-	if cap(c.buf) > 256<<10 {
-		c.buf = nil
-	}
+	c.lastCR = p[len(p)-1] == '\r'
 	return len(p), nil
 }

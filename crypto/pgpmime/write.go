@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/securesend/securesend/crypto/pgp"
 )
 
@@ -138,10 +137,7 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	io.WriteString(bw, "Content-Description: OpenPGP encrypted message\r\n")
 	io.WriteString(bw, "Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n")
 
-	aw, err := armor.Encode(CRLFWriter(bw), "PGP MESSAGE", nil)
-	if err != nil {
-		return fmt.Errorf("pgpmime: encrypt: %w", err)
-	}
+	aw := newArmorWriter(bw, "PGP MESSAGE")
 	cfg := pgp.Config(func() time.Time { return now })
 	pt, err := openpgp.Encrypt(aw, to, opts.Signer.Entity(), &openpgp.FileHints{IsBinary: true}, cfg)
 	if err != nil {
@@ -160,7 +156,7 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	if err := aw.Close(); err != nil {
 		return fmt.Errorf("pgpmime: encrypt: %w", err)
 	}
-	fmt.Fprintf(bw, "\r\n\r\n--%s--\r\n", boundary)
+	fmt.Fprintf(bw, "\r\n--%s--\r\n", boundary)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("pgpmime: encrypt: %w", err)
 	}
