@@ -120,3 +120,72 @@ func TestOutboxRunKilled(t *testing.T) {
 	}
 	t.Logf("outcomes: %v", outcomes)
 }
+
+// TestSendKilled kills 'securesend send' itself at 20 random moments, then
+// runs 'securesend outbox run': every message the server has must belong
+// to a job in the outbox; every job ends sent exactly once or possibly
+// sent (resent only after 'outbox confirm'); none is lost once queued.
+// It needs 'securesend send' to go through the outbox (--queue-only).
+func TestSendKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	if _, help, _ := homeCLI(t, t.TempDir(), "", "send", "--help"); !strings.Contains(help, "queue-only") {
+		t.Skip("'securesend send' does not go through the outbox yet (no --queue-only)")
+	}
+	dir := filepath.Join(t.TempDir(), "home")
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "pw"}, accounttest.Options{})
+	server := []string{"--server", srv.Addr, "--ca-file", pki.CAFile, "--user", "clinic", "--password-stdin"}
+	doc := filepath.Join(t.TempDir(), "scan.pdf")
+	os.WriteFile(doc, append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("scan data "), 40_000)...), 0o600)
+
+	for i := range 20 {
+		args := append([]string{"send", "--from", "clinic@example.org", "--to", "pharmacy@example.org", "--subject", fmt.Sprint("script ", i)}, server...)
+		argsJSON, _ := json.Marshal(append(args, doc))
+		cmd := exec.Command(os.Args[0], "-test.run=^TestOutboxCLIChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), envCLIChild+"="+string(argsJSON), home.EnvVar+"="+dir)
+		cmd.Stdin = strings.NewReader("pw\n")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(time.Duration(rand.IntN(300))*time.Millisecond, func() { cmd.Process.Kill() })
+		cmd.Wait()
+		homeCLI(t, dir, "pw\n", append([]string{"outbox", "run"}, server...)...)
+	}
+	// Every job: sent once, or possibly sent and then confirmed.
+	code, out, errOut := homeCLI(t, dir, "", "outbox", "list", "--json")
+	if code != 0 {
+		t.Fatalf("list: %s%s", out, errOut)
+	}
+	var recs []outbox.Record
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, m := range srv.Messages() {
+		msg, err := mail.ReadMessage(bytes.NewReader(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		count[strings.Trim(msg.Header.Get("Message-Id"), "<>")]++
+	}
+	jobs := map[string]bool{}
+	outcomes := map[outbox.State]int{}
+	for _, r := range recs {
+		jobs[r.MessageID] = true
+		outcomes[r.State]++
+		switch {
+		case r.State == outbox.Sent && count[r.MessageID] == 1:
+		case r.State == outbox.PossiblySent && count[r.MessageID] <= 1:
+		default:
+			t.Errorf("job %s: %s, server has it %d times", r.ID, r.State, count[r.MessageID])
+		}
+	}
+	for id := range count {
+		if !jobs[id] {
+			t.Errorf("the server has message %s, which is in no outbox job: it was sent before it was queued", id)
+		}
+	}
+	t.Logf("%d jobs: %v", len(recs), outcomes)
+}
