@@ -21,8 +21,10 @@ import (
 // read-only (EXAMINE) and bodies are fetched with BODY.PEEK[]. Fetching is
 // incremental: the mailbox's UIDVALIDITY and the next UID to fetch are kept
 // per account in the store's state.json. When UIDVALIDITY changes, the
-// whole mailbox is listed again; messages whose bytes are already stored
-// are not stored twice.
+// whole mailbox is listed again; a message whose bytes are already stored,
+// or that has the Message-ID and documents of an item fetched before the
+// renumbering, is not stored twice (the item takes its new UID). A message
+// sent again is still stored and flagged as a duplicate.
 type Inbox struct {
 	Store *Store
 	// Verify checks each message; required.

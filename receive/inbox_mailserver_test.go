@@ -23,12 +23,12 @@ import (
 // verified; a second fetch downloads nothing; a resent prescription is
 // flagged as a duplicate of the first.
 func TestInboxPostfixDovecot(t *testing.T) {
-	srv := mailserver.StartT(t, mailserver.Options{})
 	kc := keychain.New("securesend-test:" + t.Name())
 	if err := kc.Set("probe", "x"); err != nil {
 		t.Fatalf("the tests need a running, unlocked Secret Service (scripts/with-keyring.sh): %v", err)
 	}
 	kc.Delete("probe")
+	srv := mailserver.StartT(t, mailserver.Options{})
 	store := account.NewStore(home.Home{Dir: t.TempDir()}, kc)
 	doctor := account.Account{
 		Name: "doctor", Email: "doctor@" + srv.Domain, Auth: account.AuthPassword, CAFile: srv.CAFile,

@@ -250,9 +250,9 @@ func (s *Store) Stage(raw io.Reader) (*Staged, error) {
 // Commit verifies a staged message with verify, whose documents are
 // streamed to encrypted files, stores the report (encrypted) and adds the
 // item to the index with its duplicate warnings. If the very same bytes
-// were stored before (the server listed the message again, for example
-// after a UIDVALIDITY change), nothing is added and the earlier item is
-// returned with added == false.
+// were stored before, or the message is a re-listing after a UIDVALIDITY
+// change (see Inbox), nothing is added and the earlier item is returned
+// with added == false, its Source updated to src.
 func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify VerifyFunc) (item *Item, added bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -264,7 +264,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	}
 	for i := range idx.Items {
 		if idx.Items[i].RawSHA256 == st.rawHash {
-			return &idx.Items[i], false, nil
+			return s.reseen(idx, i, src)
 		}
 	}
 
@@ -314,6 +314,9 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 		d.SHA256 = sd.SHA256
 		it.Documents = append(it.Documents, sd)
 	}
+	if i := relisted(idx.Items, &it); i >= 0 {
+		return s.reseen(idx, i, src)
+	}
 	it.Duplicates = duplicates(idx.Items, &it)
 
 	if err := s.writeEncryptedJSON(filepath.Join(tmp, "report.json.enc"), rep); err != nil {
@@ -328,6 +331,50 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 		return nil, false, err
 	}
 	return &it, true, nil
+}
+
+// relisted finds the item that it is a re-listing of after the server
+// renumbered the mailbox (a restore or migration can change a message's
+// bytes, for example by adding a header): an item from the same account and
+// mailbox, fetched under another UIDVALIDITY, with the same Message-ID and
+// the same documents. It returns -1 when there is none. A message sent
+// again arrives under the current UIDVALIDITY, or finds its original
+// already re-seen, so it is stored and flagged, never dropped.
+func relisted(items []Item, it *Item) int {
+	src := it.Source
+	if it.MessageID == "" || src.UIDValidity == 0 {
+		return -1
+	}
+	for i := range items {
+		e := &items[i]
+		if e.Source.Account != src.Account || e.Source.Mailbox != src.Mailbox || e.Source.UIDValidity == src.UIDValidity {
+			continue
+		}
+		if e.MessageID != it.MessageID || len(e.Documents) != len(it.Documents) {
+			continue
+		}
+		same := true
+		for j := range e.Documents {
+			same = same && e.Documents[j].SHA256 == it.Documents[j].SHA256
+		}
+		if same {
+			return i
+		}
+	}
+	return -1
+}
+
+// reseen records that item i is on the server again at src (new UIDs after
+// a UIDVALIDITY change), so that Archive finds it, and returns it as known.
+func (s *Store) reseen(idx *index, i int, src Source) (*Item, bool, error) {
+	e := &idx.Items[i]
+	if src.UIDValidity != 0 && e.Source.Account == src.Account && e.Source.Mailbox == src.Mailbox && e.Source != src {
+		e.Source = src
+		if err := s.writeIndex(idx); err != nil {
+			return nil, false, err
+		}
+	}
+	return e, false, nil
 }
 
 // setArchived records that item id was moved to mailbox on the server.
