@@ -1,0 +1,184 @@
+// Package app is the securesend desktop app (Fyne): a Send tab for
+// clinicians, an Inbox tab for pharmacists and a Settings tab.
+//
+// The UI holds no protocol, cryptography or policy: everything it does goes
+// through the functions in Config (send, fetch, verify), which the caller
+// wires to the core packages, and through internal/doccheck and internal/nhi
+// for checking what the user enters. Long work runs off the UI goroutine and
+// reports back through fyne.Do.
+package app
+
+import (
+	"context"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/receive"
+	"github.com/securesend/securesend/send"
+)
+
+// Recipient is an address the Send tab offers.
+type Recipient struct {
+	Name    string
+	Address string
+	// KeyState says whether the recipient's key is "pinned", "unverified"
+	// or "none"; shown beside the name.
+	KeyState string
+}
+
+// String is how the recipient is shown in the picker.
+func (r Recipient) String() string {
+	a := mail.Address{Name: r.Name, Address: r.Address}
+	s := a.String()
+	if r.Name == "" {
+		s = r.Address
+	}
+	if r.KeyState != "" {
+		s += " — key " + r.KeyState
+	}
+	return s
+}
+
+// Received is one message in the inbox with its verification report.
+type Received struct {
+	// Key identifies the message (e.g. UIDVALIDITY/UID or a file path).
+	Key      string
+	Received time.Time
+	Report   *receive.Report
+	// Source says where it came from ("mailbox", or the .eml file's path).
+	Source string
+}
+
+// Setting is one line of the Settings tab.
+type Setting struct {
+	Name, Value string
+	// Locked marks a setting that the organisation's policy fixes.
+	Locked bool
+}
+
+// Config is what the app needs from the rest of the program. Send and
+// Fetch may be called on any goroutine; they must honour ctx.
+type Config struct {
+	Home home.Home
+	// Demo selects demo mode (banner, test NHIs accepted, samples offered).
+	Demo bool
+	// From is the sender.
+	From mail.Address
+	// Recipients are offered in the picker; any address can also be typed.
+	Recipients []Recipient
+	// Send submits m, calling progress with the bytes written so far.
+	Send func(ctx context.Context, m *send.Message, progress func(sent int64)) (*send.Result, error)
+	// InboxOwner names the mailbox the Inbox tab shows.
+	InboxOwner string
+	// Fetch returns every message in the inbox with its report.
+	Fetch func(ctx context.Context) ([]Received, error)
+	// Verify verifies one message read from r (a dropped .eml file).
+	Verify func(ctx context.Context, r io.Reader) (*receive.Report, error)
+	// Samples are documents the demo offers with "Add sample documents".
+	Samples []string
+	// Settings are shown on the Settings tab.
+	Settings []Setting
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// TempDir is where combined PDFs are written; os.TempDir when empty.
+	TempDir string
+}
+
+// UI is the app's main window and its tabs.
+type UI struct {
+	app      fyne.App
+	win      fyne.Window
+	cfg      Config
+	tabs     *container.AppTabs
+	send     *sendTab
+	inbox    *inboxTab
+	settings *settingsTab
+}
+
+// New builds the main window of a on the given configuration. Call
+// ShowAndRun (or Window().Show()) to display it.
+func New(a fyne.App, cfg Config) *UI {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	title := "securesend"
+	if cfg.Demo {
+		title += " — demo mode"
+	}
+	a.SetIcon(assets.Icon)
+	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title)}
+	u.win.SetIcon(assets.Icon)
+	u.send = newSendTab(u)
+	u.inbox = newInboxTab(u)
+	u.settings = newSettingsTab(u)
+	u.tabs = container.NewAppTabs(u.send.tabItem(), u.inbox.tabItem(), u.settings.tabItem())
+	content := fyne.CanvasObject(u.tabs)
+	if cfg.Demo {
+		content = container.NewBorder(demoBanner(), nil, nil, nil, u.tabs)
+	}
+	u.win.SetContent(content)
+	u.win.Resize(fyne.NewSize(1024, 720))
+	u.win.SetOnDropped(u.onDropped)
+	u.addShortcuts()
+	return u
+}
+
+// Window returns the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// ShowAndRun shows the window and runs the app until it is closed.
+func (u *UI) ShowAndRun() {
+	u.inbox.startPolling()
+	u.win.ShowAndRun()
+}
+
+// onDropped routes dropped files: .eml files open in the Inbox, everything
+// else is added to the Send tab.
+func (u *UI) onDropped(_ fyne.Position, uris []fyne.URI) {
+	var docs []string
+	for _, uri := range uris {
+		if uri.Scheme() != "file" {
+			continue
+		}
+		if strings.EqualFold(uri.Extension(), ".eml") {
+			u.tabs.Select(u.inbox.item)
+			u.inbox.openFile(uri.Path())
+			continue
+		}
+		docs = append(docs, uri.Path())
+	}
+	if len(docs) > 0 {
+		u.tabs.Select(u.send.item)
+		u.send.addPaths(docs)
+	}
+}
+
+func (u *UI) addShortcuts() {
+	c := u.win.Canvas()
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
+		u.tabs.Select(u.send.item)
+		u.send.openFileDialog()
+	})
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
+		if u.tabs.Selected() == u.send.item {
+			u.send.onSend()
+		}
+	})
+}
+
+// demoBanner says plainly that this is a demo and nothing leaves the
+// machine.
+func demoBanner() fyne.CanvasObject {
+	return banner(theme.InfoIcon(), theme.ColorNamePrimary,
+		"Demo mode: nothing leaves this computer.",
+		"Mail goes to a practice and a pharmacy mailbox running inside the app, over TLS with a certificate made for this session. Add an account in Settings to send for real.")
+}

@@ -1,0 +1,378 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"net/mail"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/internal/demomail"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/receive"
+	"github.com/securesend/securesend/send"
+)
+
+type demoUI struct {
+	*UI
+	sys     *demomail.System
+	samples []string
+}
+
+func newDemoUI(t *testing.T, edit func(*Config)) *demoUI {
+	t.Helper()
+	sys, err := demomail.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sys.Close() })
+	samples, err := assets.WriteSamples(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DemoConfig(sys, samples, t.TempDir())
+	cfg.Home = home.Home{Dir: t.TempDir()}
+	cfg.TempDir = t.TempDir()
+	if edit != nil {
+		edit(&cfg)
+	}
+	u := New(test.NewTempApp(t), cfg)
+	return &demoUI{UI: u, sys: sys, samples: samples}
+}
+
+// texts collects the text of every label, entry and form label below o.
+func texts(o fyne.CanvasObject) string {
+	var b strings.Builder
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		switch v := o.(type) {
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case *widget.Label:
+			b.WriteString(v.Text + "\n")
+		case *widget.Entry:
+			b.WriteString(v.Text + "\n")
+		case *widget.Form:
+			for _, it := range v.Items {
+				b.WriteString(it.Text + ": ")
+				walk(it.Widget)
+			}
+		case *container.Scroll:
+			walk(v.Content)
+		case *container.Split:
+			walk(v.Leading)
+			walk(v.Trailing)
+		}
+	}
+	walk(o)
+	return b.String()
+}
+
+// waitFor waits for done to be called; the limit only stops a hung test.
+func waitFor(t *testing.T, what string, hook *func()) {
+	t.Helper()
+	ch := make(chan struct{}, 1)
+	*hook = func() { ch <- struct{}{} }
+	select {
+	case <-ch:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s did not finish", what)
+	}
+}
+
+func TestDemoWindow(t *testing.T) {
+	u := newDemoUI(t, nil)
+	if got := u.win.Title(); got != "securesend — demo mode" {
+		t.Errorf("title %q", got)
+	}
+	if !strings.Contains(texts(u.win.Content()), "nothing leaves this computer") {
+		t.Error("no demo banner")
+	}
+}
+
+func TestAddDocumentsAndRefuseBadFile(t *testing.T) {
+	u := newDemoUI(t, nil)
+	s := u.send
+	test.Tap(s.samplesBtn)
+	if len(s.docs) != 2 || len(s.docBox.Objects) != 2 {
+		t.Fatalf("%d documents listed after adding the samples", len(s.docs))
+	}
+	list := texts(s.docBox)
+	if !strings.Contains(list, "sample-prescription.pdf") || !strings.Contains(list, "PDF · 2 pages") || !strings.Contains(list, "TIFF ·") {
+		t.Errorf("document list:\n%s", list)
+	}
+	// Adding the same file again does not list it twice.
+	s.addPaths(u.samples[:1])
+	if len(s.docs) != 2 {
+		t.Errorf("duplicate added: %d documents", len(s.docs))
+	}
+
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "letter.docx")
+	if err := os.WriteFile(bad, []byte("PK\x03\x04 word document"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "blank.pdf")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Dropping files onto the window adds them to the Send tab.
+	u.onDropped(fyne.NewPos(10, 10), []fyne.URI{storage.NewFileURI(bad), storage.NewFileURI(empty)})
+	if len(s.docs) != 2 {
+		t.Errorf("bad files were added: %d documents", len(s.docs))
+	}
+	refused := texts(s.refused)
+	if !strings.Contains(refused, "Not added: letter.docx — this type of file is not supported") ||
+		!strings.Contains(refused, "Not added: blank.pdf — the file is empty") {
+		t.Errorf("refusals:\n%s", refused)
+	}
+
+	// Remove a document.
+	row := s.docBox.Objects[0].(*fyne.Container)
+	for _, o := range row.Objects {
+		if b, ok := o.(*widget.Button); ok {
+			test.Tap(b)
+		}
+	}
+	if len(s.docs) != 1 || len(s.docBox.Objects) != 1 {
+		t.Errorf("after remove: %d documents, %d rows", len(s.docs), len(s.docBox.Objects))
+	}
+}
+
+func TestNHIValidatedAsTyped(t *testing.T) {
+	u := newDemoUI(t, nil)
+	s := u.send
+	test.Type(s.nhiEntry, "ZZZ0017")
+	if !strings.Contains(s.nhiMsg.Text, "check digit") {
+		t.Errorf("wrong check digit: message %q", s.nhiMsg.Text)
+	}
+	s.nhiEntry.SetText("")
+	test.Type(s.nhiEntry, "ZZZ0016")
+	if s.nhiMsg.Text != "" {
+		t.Errorf("valid test NHI in demo mode: message %q", s.nhiMsg.Text)
+	}
+	s.nhiEntry.SetText("")
+	test.Type(s.nhiEntry, "ZIZ0016")
+	if !strings.Contains(s.nhiMsg.Text, "I and O") {
+		t.Errorf("letter I: message %q", s.nhiMsg.Text)
+	}
+	// A wrong NHI stops the send with the reason.
+	test.Tap(s.samplesBtn)
+	test.Tap(s.sendBtn)
+	if got := texts(s.problem); !strings.Contains(got, "the NHI is not valid") {
+		t.Errorf("send with a bad NHI: %q", got)
+	}
+
+	real := newDemoUI(t, func(c *Config) { c.Demo = false })
+	test.Type(real.send.nhiEntry, "ZZZ0016")
+	if !strings.Contains(real.send.nhiMsg.Text, "Warning: this is a test NHI") {
+		t.Errorf("test NHI outside demo mode: message %q", real.send.nhiMsg.Text)
+	}
+}
+
+func TestSendThenVerifiedInInbox(t *testing.T) {
+	u := newDemoUI(t, nil)
+	s := u.send
+	test.Tap(s.samplesBtn)
+	test.Type(s.nhiEntry, "ZZZ00AC")
+	test.Type(s.note, "Please dispense today.")
+	s.docType.SetSelected("Prescription")
+	test.Tap(s.sendBtn)
+	waitFor(t, "send", &s.sendDone)
+
+	if !s.confirm.root.Visible() || s.form.Visible() {
+		t.Fatalf("confirmation not shown; problem: %s", texts(s.problem))
+	}
+	conf := texts(s.confirm.root)
+	for _, want := range []string{"Sent securely to pharmacy@demo.test", "Queue ID: DEMO", "Connection: TLS 1.3", "REQUIRETLS: yes", "sample-prescription.pdf", "SHA-256"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("confirmation lacks %q:\n%s", want, conf)
+		}
+	}
+	test.Tap(findButton(t, s.confirm.root, "Copy"))
+	if got := u.app.Clipboard().Content(); !strings.Contains(got, "Queue ID:") {
+		t.Errorf("clipboard: %q", got)
+	}
+
+	in := u.inbox
+	test.Tap(in.check)
+	waitFor(t, "fetch", &in.fetchDone)
+	if len(in.items) != 1 {
+		t.Fatalf("inbox has %d messages; status %q", len(in.items), in.status.Text)
+	}
+	rep := in.items[0].Report
+	if rep.Verdict != receive.Verified {
+		t.Fatalf("verdict %s: %s", rep.Verdict, rep.Reason)
+	}
+	in.list.Select(0)
+	detail := texts(in.detail)
+	for _, want := range []string{"Verified — signed by", "not altered", "Patient NHI: ZZZ00AC", "Please dispense today.", "Subject: Prescription", "sample-referral.pdf"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail lacks %q:\n%s", want, detail)
+		}
+	}
+
+	// Send another: the form is back and empty.
+	test.Tap(findButton(t, s.confirm.root, "Send another"))
+	if !s.form.Visible() || len(s.docs) != 0 {
+		t.Error("form not reset")
+	}
+}
+
+func TestSendFailureKeepsDocuments(t *testing.T) {
+	u := newDemoUI(t, func(c *Config) {
+		c.Send = func(context.Context, *send.Message, func(int64)) (*send.Result, error) {
+			return nil, &send.Error{Kind: send.ErrNoTLS, Stage: "starttls", Server: "mail.example.test:587"}
+		}
+	})
+	s := u.send
+	test.Tap(s.samplesBtn)
+	test.Tap(s.sendBtn)
+	waitFor(t, "send", &s.sendDone)
+	got := texts(s.problem)
+	if !strings.Contains(got, "Not sent: The mail server did not offer encryption (STARTTLS), so nothing was sent.") {
+		t.Errorf("problem shown:\n%s", got)
+	}
+	if len(s.docs) != 2 || s.confirm.root.Visible() {
+		t.Error("documents not kept or confirmation shown")
+	}
+}
+
+func TestCancelSend(t *testing.T) {
+	started := make(chan struct{})
+	u := newDemoUI(t, func(c *Config) {
+		c.Send = func(ctx context.Context, _ *send.Message, _ func(int64)) (*send.Result, error) {
+			close(started)
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+	})
+	s := u.send
+	test.Tap(s.samplesBtn)
+	test.Tap(s.sendBtn)
+	<-started
+	if !s.busy.Visible() || !s.sendBtn.Disabled() {
+		t.Error("progress not shown while sending")
+	}
+	ch := make(chan struct{})
+	s.sendDone = func() { close(ch) }
+	test.Tap(s.cancel)
+	<-ch
+	if got := texts(s.problem); !strings.Contains(got, "Sending was cancelled.") {
+		t.Errorf("after cancel:\n%s", got)
+	}
+	if len(s.docs) != 2 || s.sendBtn.Disabled() {
+		t.Error("documents lost or Send still disabled after cancel")
+	}
+}
+
+func TestDroppedTamperedEMLShowsBadVerdict(t *testing.T) {
+	u := newDemoUI(t, nil)
+	m := &send.Message{
+		From:      u.cfg.From,
+		To:        []mail.Address{{Address: demomail.Pharmacy}},
+		Subject:   "Referral",
+		Documents: []send.Document{{Path: u.samples[0]}},
+	}
+	if _, err := u.sys.Send(context.Background(), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := u.sys.Fetch(context.Background(), demomail.Pharmacy)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("fetch: %v", err)
+	}
+	raw := bytes.Clone(got[0].Raw)
+	i := bytes.Index(raw, []byte("-----BEGIN PGP MESSAGE-----")) + 200
+	raw[i] ^= 0x01
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.eml")
+	bad := filepath.Join(dir, "tampered.eml")
+	os.WriteFile(good, got[0].Raw, 0o600)
+	os.WriteFile(bad, raw, 0o600)
+
+	in := u.inbox
+	ch := make(chan struct{}, 1)
+	in.fetchDone = func() { ch <- struct{}{} }
+	u.onDropped(fyne.NewPos(1, 1), []fyne.URI{storage.NewFileURI(good)})
+	<-ch
+	if d := texts(in.detail); !strings.Contains(d, "Verified — signed by") {
+		t.Errorf("good .eml:\n%s", d)
+	}
+	u.onDropped(fyne.NewPos(1, 1), []fyne.URI{storage.NewFileURI(bad)})
+	<-ch
+	d := texts(in.detail)
+	if strings.Contains(d, "Verified") || !strings.Contains(d, " — ") {
+		t.Errorf("tampered .eml:\n%s", d)
+	}
+	if u.tabs.Selected() != in.item {
+		t.Error("dropping an .eml did not switch to the Inbox")
+	}
+}
+
+func TestLockedSettingNotEditable(t *testing.T) {
+	u := newDemoUI(t, nil)
+	var locked, editable int
+	for _, it := range u.settings.form.Items {
+		c, ok := it.Widget.(*fyne.Container)
+		if !ok {
+			continue
+		}
+		for _, o := range c.Objects {
+			if e, ok := o.(*widget.Entry); ok {
+				if e.Disabled() {
+					locked++
+				} else {
+					editable++
+				}
+			}
+		}
+	}
+	if locked == 0 || editable != 0 {
+		t.Errorf("locked settings: %d disabled, %d editable", locked, editable)
+	}
+	u.tabs.Select(u.settings.item)
+	if !strings.Contains(texts(u.settings.item.Content), "Locked by your organisation") {
+		t.Error("no lock note")
+	}
+}
+
+func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
+	t.Helper()
+	var found *widget.Button
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch v := o.(type) {
+		case *widget.Button:
+			if v.Text == text {
+				found = v
+			}
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case *container.Scroll:
+			walk(v.Content)
+		}
+	}
+	walk(o)
+	if found == nil {
+		t.Fatalf("no %q button", text)
+	}
+	return found
+}

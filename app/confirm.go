@@ -1,0 +1,122 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securesend/securesend/send"
+)
+
+// confirmView is the transmission confirmation: the fax machine's "OK"
+// report, in plain words.
+type confirmView struct {
+	ui     *UI
+	root   *fyne.Container
+	body   *fyne.Container
+	text   string
+	onDone func()
+}
+
+func newConfirmView(u *UI, onDone func()) *confirmView {
+	c := &confirmView{ui: u, onDone: onDone}
+	c.body = container.NewVBox()
+	copyBtn := &widget.Button{Text: "Copy", Icon: theme.ContentCopyIcon(), OnTapped: c.onCopy}
+	another := &widget.Button{Text: "Send another", Icon: theme.MailSendIcon(), Importance: widget.HighImportance, OnTapped: onDone}
+	c.root = container.NewBorder(nil, container.NewPadded(container.NewHBox(copyBtn, another)), nil, nil,
+		container.NewVScroll(container.NewPadded(c.body)))
+	return c
+}
+
+// show fills the view from res and shows it.
+func (c *confirmView) show(res *send.Result) {
+	c.body.RemoveAll()
+	c.text = confirmationText(res)
+	to := recipientsText(res)
+	c.body.Add(banner(theme.ConfirmIcon(), theme.ColorNameSuccess,
+		"Sent securely to "+to+".",
+		"The mail server accepted the message over an encrypted connection. This is your transmission confirmation."))
+	form := widget.NewForm()
+	for _, l := range confirmationLines(res) {
+		form.Append(l[0], &widget.Label{Text: l[1], Wrapping: fyne.TextWrapBreak, Selectable: true})
+	}
+	c.body.Add(form)
+	c.body.Add(heading("Documents"))
+	for _, d := range res.Documents {
+		c.body.Add(&widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", d.Name, d.ContentType, sizeText(d.Size), d.SHA256), Wrapping: fyne.TextWrapBreak, Selectable: true})
+	}
+	c.root.Show()
+}
+
+func (c *confirmView) onCopy() {
+	c.ui.app.Clipboard().SetContent(c.text)
+}
+
+func recipientsText(res *send.Result) string {
+	var to []string
+	for _, a := range res.Accepted {
+		to = append(to, a.Address)
+	}
+	if len(to) == 0 {
+		return "the recipient"
+	}
+	return strings.Join(to, ", ")
+}
+
+// confirmationLines are the label/value pairs of the confirmation.
+func confirmationLines(res *send.Result) [][2]string {
+	when := res.Finished
+	if when.IsZero() {
+		when = res.Started
+	}
+	queue := res.QueueID
+	if queue == "" {
+		queue = "(the server gave none)"
+	}
+	security := "TLS from the first byte (implicit TLS)"
+	if res.Security == "starttls" {
+		security = "STARTTLS (upgraded to TLS before signing in)"
+	}
+	requiretls := "not requested"
+	if res.RequireTLS {
+		requiretls = "yes: onward delivery must also use TLS (REQUIRETLS)"
+	}
+	lines := [][2]string{
+		{"Sent at", when.Local().Format("Mon 2 Jan 2006, 15:04:05 MST")},
+		{"To", recipientsText(res)},
+		{"Server", res.Server},
+		{"Server reply", strings.TrimSpace(fmt.Sprintf("%d %s %s", res.Reply.Code, res.Reply.EnhancedCode, res.Reply.Text))},
+		{"Queue ID", queue},
+		{"Connection", fmt.Sprintf("%s, %s", res.TLS.Version, res.TLS.CipherSuite)},
+		{"Security", security},
+		{"Certificate", fmt.Sprintf("%s, issued by %s, valid until %s", res.TLS.CertSubject, res.TLS.CertIssuer, res.TLS.CertExpiry.Format("2 Jan 2006"))},
+		{"Certificate SHA-256", res.TLS.CertSHA256},
+		{"REQUIRETLS", requiretls},
+		{"Size", sizeText(res.Size)},
+		{"Message-ID", res.MessageID},
+		{"Took", res.Finished.Sub(res.Started).Round(time.Millisecond).String()},
+	}
+	for _, r := range res.Rejected {
+		lines = append(lines, [2]string{"Refused", fmt.Sprintf("%s: %d %s", r.Address, r.Reply.Code, r.Reply.Text)})
+	}
+	return lines
+}
+
+// confirmationText is the confirmation as plain text, for Copy.
+func confirmationText(res *send.Result) string {
+	var b strings.Builder
+	b.WriteString("securesend transmission confirmation\n\n")
+	for _, l := range confirmationLines(res) {
+		fmt.Fprintf(&b, "%-20s %s\n", l[0]+":", l[1])
+	}
+	b.WriteString("\nDocuments:\n")
+	for _, d := range res.Documents {
+		fmt.Fprintf(&b, "  %s (%s, %d bytes)\n    SHA-256 %s\n", d.Name, d.ContentType, d.Size, d.SHA256)
+	}
+	return b.String()
+}

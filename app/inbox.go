@@ -1,0 +1,330 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securesend/securesend/receive"
+)
+
+// pollEvery is how often the inbox checks for new mail while the app runs.
+const pollEvery = 2 * time.Minute
+
+// inboxTab is the pharmacist's tab: received messages with their verdicts,
+// newest first, and the detail of the selected one.
+type inboxTab struct {
+	ui   *UI
+	item *container.TabItem
+
+	items  []Received
+	list   *widget.List
+	status *widget.Label
+	check  *widget.Button
+	detail *fyne.Container
+
+	mu       sync.Mutex
+	fetching bool
+	// fetchDone, when set (tests), is called on the UI goroutine after a
+	// fetch has been shown.
+	fetchDone func()
+}
+
+func newInboxTab(u *UI) *inboxTab {
+	t := &inboxTab{ui: u}
+	t.buildUI()
+	return t
+}
+
+func (t *inboxTab) tabItem() *container.TabItem { return t.item }
+
+func (t *inboxTab) buildUI() {
+	t.status = &widget.Label{Text: "Not checked yet.", Wrapping: fyne.TextWrapWord}
+	t.check = &widget.Button{Text: "Check now", Icon: theme.ViewRefreshIcon(), Importance: widget.HighImportance, OnTapped: t.checkNow}
+	open := &widget.Button{Text: "Open .eml file…", Icon: theme.FolderOpenIcon(), OnTapped: t.openDialog}
+	if t.ui.cfg.Fetch == nil {
+		t.check.Disable()
+	}
+	t.list = widget.NewList(
+		func() int { return len(t.items) },
+		func() fyne.CanvasObject {
+			return container.NewBorder(nil, nil, widget.NewIcon(theme.ConfirmIcon()), nil,
+				container.NewVBox(
+					&widget.Label{Text: "verdict", TextStyle: fyne.TextStyle{Bold: true}},
+					&widget.Label{Text: "from — subject", Truncation: fyne.TextTruncateEllipsis},
+				))
+		},
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id >= len(t.items) {
+				return
+			}
+			it := t.items[id]
+			c := o.(*fyne.Container)
+			var icon *widget.Icon
+			var text *fyne.Container
+			for _, obj := range c.Objects {
+				switch v := obj.(type) {
+				case *widget.Icon:
+					icon = v
+				case *fyne.Container:
+					text = v
+				}
+			}
+			look := lookOf(it.Report.Verdict)
+			icon.SetResource(look.Icon)
+			text.Objects[0].(*widget.Label).SetText(look.Short + " · " + it.Received.Local().Format("2 Jan 15:04"))
+			text.Objects[1].(*widget.Label).SetText(it.Report.From + " — " + it.Report.Subject)
+		},
+	)
+	t.list.OnSelected = func(id widget.ListItemID) {
+		if id < len(t.items) {
+			t.showDetail(t.items[id])
+		}
+	}
+	owner := t.ui.cfg.InboxOwner
+	if owner == "" {
+		owner = "your mailbox"
+	}
+	top := container.NewVBox(
+		heading("Inbox of "+owner),
+		container.NewHBox(t.check, open),
+		t.status,
+	)
+	t.detail = container.NewVBox(&widget.Label{Text: "Select a message to see its verdict and documents, or drop an .eml file onto the window.", Wrapping: fyne.TextWrapWord})
+	split := container.NewHSplit(
+		container.NewBorder(top, nil, nil, nil, t.list),
+		container.NewVScroll(container.NewPadded(t.detail)))
+	split.Offset = 0.4
+	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(), split)
+}
+
+// startPolling checks now and then every pollEvery while the app runs.
+func (t *inboxTab) startPolling() {
+	if t.ui.cfg.Fetch == nil {
+		return
+	}
+	t.checkNow()
+	go func() {
+		tick := time.NewTicker(pollEvery)
+		defer tick.Stop()
+		for range tick.C {
+			fyne.Do(t.checkNow)
+		}
+	}()
+}
+
+func (t *inboxTab) checkNow() {
+	t.mu.Lock()
+	if t.fetching || t.ui.cfg.Fetch == nil {
+		t.mu.Unlock()
+		return
+	}
+	t.fetching = true
+	t.mu.Unlock()
+	t.check.Disable()
+	t.status.SetText("Checking for new messages…")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		items, err := t.ui.cfg.Fetch(ctx)
+		fyne.Do(func() {
+			t.mu.Lock()
+			t.fetching = false
+			t.mu.Unlock()
+			t.check.Enable()
+			if err != nil {
+				t.status.SetText("Could not check for messages: " + err.Error())
+			} else {
+				t.setItems(items)
+				t.status.SetText(fmt.Sprintf("%s. Checked at %s.", countText(len(items)), t.ui.cfg.Now().Format("15:04:05")))
+			}
+			if t.fetchDone != nil {
+				t.fetchDone()
+			}
+		})
+	}()
+}
+
+func countText(n int) string {
+	switch n {
+	case 0:
+		return "No messages"
+	case 1:
+		return "1 message"
+	}
+	return fmt.Sprintf("%d messages", n)
+}
+
+// setItems replaces the fetched items (keeping opened files), newest first.
+func (t *inboxTab) setItems(items []Received) {
+	var kept []Received
+	for _, it := range t.items {
+		if it.Source != "mailbox" {
+			kept = append(kept, it)
+		}
+	}
+	t.items = append(kept, items...)
+	sort.SliceStable(t.items, func(i, j int) bool { return t.items[i].Received.After(t.items[j].Received) })
+	t.list.UnselectAll()
+	t.list.Refresh()
+}
+
+func (t *inboxTab) openDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		t.openFile(path)
+	}, t.ui.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".eml", ".EML"}))
+	d.Show()
+}
+
+// openFile verifies a .eml file and shows it in the detail view.
+func (t *inboxTab) openFile(path string) {
+	if t.ui.cfg.Verify == nil {
+		t.status.SetText("Opening .eml files needs a key store; set up your key in Settings.")
+		return
+	}
+	t.status.SetText("Checking " + filepath.Base(path) + "…")
+	go func() {
+		rep, err := verifyFile(t.ui.cfg, path)
+		fyne.Do(func() {
+			if err != nil {
+				t.status.SetText("Could not open " + filepath.Base(path) + ": " + err.Error())
+			} else {
+				it := Received{Key: path, Received: t.ui.cfg.Now(), Report: rep, Source: path}
+				t.items = append([]Received{it}, t.items...)
+				t.list.Refresh()
+				t.status.SetText("Opened " + filepath.Base(path) + ".")
+				t.showDetail(it)
+			}
+			if t.fetchDone != nil {
+				t.fetchDone()
+			}
+		})
+	}()
+}
+
+func verifyFile(cfg Config, path string) (*receive.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return cfg.Verify(ctx, f)
+}
+
+// showDetail shows the verdict banner, the message's fields, its note as
+// plain text and its documents.
+func (t *inboxTab) showDetail(it Received) {
+	r := it.Report
+	look := lookOf(r.Verdict)
+	t.detail.RemoveAll()
+	reason := r.Reason
+	if r.SignerFingerprint != "" {
+		reason = strings.TrimSpace(reason + "\nSigner's key fingerprint: " + groupFingerprint(r.SignerFingerprint))
+	}
+	t.detail.Add(banner(look.Icon, look.Tint, bannerTitle(r), reason))
+	enc := "no — it travelled readable by the mail servers"
+	if r.Encrypted {
+		enc = "yes — only you could read it"
+	}
+	form := widget.NewForm(
+		widget.NewFormItem("From", &widget.Label{Text: r.From, Wrapping: fyne.TextWrapBreak}),
+		widget.NewFormItem("Subject", &widget.Label{Text: r.Subject, Wrapping: fyne.TextWrapWord}),
+		widget.NewFormItem("Date", &widget.Label{Text: dateText(r.Date)}),
+		widget.NewFormItem("Encrypted", &widget.Label{Text: enc}),
+		widget.NewFormItem("Message-ID", &widget.Label{Text: r.MessageID, Wrapping: fyne.TextWrapBreak}),
+	)
+	if it.Source != "mailbox" && it.Source != "" {
+		form.Append("Opened from", &widget.Label{Text: it.Source, Wrapping: fyne.TextWrapBreak})
+	}
+	t.detail.Add(form)
+	if r.Note != "" {
+		t.detail.Add(heading("Note"))
+		// Plain text only: mail HTML is never rendered.
+		t.detail.Add(&widget.Label{Text: r.Note, Wrapping: fyne.TextWrapWord, Selectable: true})
+	}
+	t.detail.Add(heading(fmt.Sprintf("Documents (%d)", len(r.Documents))))
+	for _, d := range r.Documents {
+		t.detail.Add(t.documentRow(d))
+	}
+	for _, o := range r.Omitted {
+		t.detail.Add(&widget.Label{Text: "Not shown: " + o, Wrapping: fyne.TextWrapWord})
+	}
+}
+
+func (t *inboxTab) documentRow(d receive.Document) fyne.CanvasObject {
+	info := &widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", d.Name, d.ContentType, sizeText(d.Size), d.SHA256), Wrapping: fyne.TextWrapBreak}
+	if d.Path == "" {
+		return info
+	}
+	openBtn := &widget.Button{Text: "Open", Icon: theme.FileIcon(), OnTapped: func() {
+		if err := t.ui.app.OpenURL(&url.URL{Scheme: "file", Path: d.Path}); err != nil {
+			t.status.SetText("Could not open " + d.Name + ": " + err.Error())
+		}
+	}}
+	saveBtn := &widget.Button{Text: "Save as…", Icon: theme.DocumentSaveIcon(), OnTapped: func() { t.saveAs(d) }}
+	return container.NewBorder(nil, nil, nil, container.NewHBox(openBtn, saveBtn), info)
+}
+
+// saveAs copies a received document to where the user chooses.
+func (t *inboxTab) saveAs(d receive.Document) {
+	dlg := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		defer w.Close()
+		f, err := os.Open(d.Path)
+		if err == nil {
+			_, err = io.Copy(w, f)
+			f.Close()
+		}
+		if err != nil {
+			t.status.SetText("Could not save " + d.Name + ": " + err.Error())
+			return
+		}
+		t.status.SetText("Saved " + d.Name + ".")
+	}, t.ui.win)
+	dlg.SetFileName(d.Name)
+	dlg.Show()
+}
+
+func dateText(t time.Time) string {
+	if t.IsZero() {
+		return "(none)"
+	}
+	return t.Local().Format("Mon 2 Jan 2006, 15:04")
+}
+
+// groupFingerprint writes a fingerprint in groups of four for comparing
+// aloud.
+func groupFingerprint(f string) string {
+	var b strings.Builder
+	for i, r := range f {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

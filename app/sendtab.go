@@ -1,0 +1,484 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securesend/securesend/internal/doccheck"
+	"github.com/securesend/securesend/internal/nhi"
+	"github.com/securesend/securesend/send"
+)
+
+// Document types offered in the Send tab; the chosen one is the subject.
+var docTypes = []string{"Prescription", "Referral", "Results", "Other"}
+
+// sendTab is the clinician's tab: documents, recipient, optional details,
+// Send securely, progress, then the transmission confirmation.
+type sendTab struct {
+	ui   *UI
+	item *container.TabItem
+
+	docs    []*doccheck.Info
+	docBox  *fyne.Container // one row per accepted document
+	refused *fyne.Container // one row per refused file
+	combine *widget.Check
+	// samplesBtn adds the sample documents (demo mode only).
+	samplesBtn *widget.Button
+	to         *widget.SelectEntry
+	nhiEntry   *widget.Entry
+	nhiMsg     *widget.Label
+	docType    *widget.Select
+	note       *widget.Entry
+	problem    *fyne.Container // why the last attempt did not send
+	sendBtn    *widget.Button
+	progress   *widget.ProgressBar
+	cancel     *widget.Button
+	status     *widget.Label
+	busy       *fyne.Container
+
+	form    fyne.CanvasObject
+	confirm *confirmView
+	stack   *fyne.Container
+
+	mu         sync.Mutex
+	cancelSend context.CancelFunc
+	sending    bool
+	// sendDone, when set (tests), is called on the UI goroutine after a
+	// send attempt has been shown.
+	sendDone func()
+}
+
+func newSendTab(u *UI) *sendTab {
+	s := &sendTab{ui: u}
+	s.buildUI()
+	return s
+}
+
+func (s *sendTab) tabItem() *container.TabItem { return s.item }
+
+func (s *sendTab) buildUI() {
+	s.docBox = container.NewVBox()
+	s.refused = container.NewVBox()
+	s.combine = widget.NewCheck("Combine images and scanned pages into one PDF", nil)
+	s.combine.SetChecked(true)
+
+	var options []string
+	for _, r := range s.ui.cfg.Recipients {
+		options = append(options, r.String())
+	}
+	s.to = widget.NewSelectEntry(options)
+	s.to.PlaceHolder = "Pick a recipient or type an e-mail address"
+	if len(options) > 0 {
+		s.to.SetText(options[0])
+	}
+	s.nhiEntry = &widget.Entry{PlaceHolder: "e.g. ZZZ0016 (optional)"}
+	s.nhiMsg = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
+	s.nhiEntry.OnChanged = s.onNHIChanged
+	s.docType = &widget.Select{Options: docTypes, Selected: docTypes[0]}
+	s.note = widget.NewMultiLineEntry()
+	s.note.PlaceHolder = "A short note for the recipient (optional)"
+	s.note.SetMinRowsVisible(3)
+	s.note.Wrapping = fyne.TextWrapWord
+
+	s.problem = container.NewVBox()
+	s.sendBtn = &widget.Button{Text: "Send securely", Icon: theme.MailSendIcon(), Importance: widget.HighImportance, OnTapped: s.onSend}
+	s.progress = widget.NewProgressBar()
+	s.cancel = &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: s.onCancel}
+	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.busy = container.NewBorder(nil, s.status, nil, s.cancel, s.progress)
+	s.busy.Hide()
+
+	addBtn := &widget.Button{Text: "Add documents…", Icon: theme.ContentAddIcon(), OnTapped: s.openFileDialog}
+	buttons := container.NewHBox(addBtn)
+	if s.ui.cfg.Demo && len(s.ui.cfg.Samples) > 0 {
+		s.samplesBtn = &widget.Button{Text: "Add sample documents", Icon: theme.DocumentIcon(), OnTapped: func() { s.addPaths(s.ui.cfg.Samples) }}
+		buttons.Add(s.samplesBtn)
+	}
+	drop := dropZone(buttons)
+
+	details := widget.NewForm(
+		widget.NewFormItem("To", s.to),
+		widget.NewFormItem("Patient NHI", container.NewVBox(s.nhiEntry, s.nhiMsg)),
+		widget.NewFormItem("Document type", s.docType),
+		widget.NewFormItem("Note", s.note),
+	)
+	from := s.ui.cfg.From.String()
+	left := container.NewVBox(
+		heading("1. Documents"),
+		drop,
+		s.docBox,
+		s.refused,
+		s.combine,
+	)
+	right := container.NewVBox(
+		heading("2. Recipient and details"),
+		&widget.Label{Text: "From: " + from, Wrapping: fyne.TextWrapWord},
+		details,
+		s.problem,
+		s.sendBtn,
+		s.busy,
+	)
+	s.form = container.NewGridWithColumns(2,
+		container.NewVScroll(container.NewPadded(left)),
+		container.NewVScroll(container.NewPadded(right)))
+	s.confirm = newConfirmView(s.ui, s.reset)
+	s.confirm.root.Hide()
+	s.stack = container.NewStack(s.form, s.confirm.root)
+	s.item = container.NewTabItemWithIcon("Send", theme.MailSendIcon(), s.stack)
+}
+
+func heading(text string) *widget.Label {
+	return &widget.Label{Text: text, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
+}
+
+// dropZone is the large target that invites dragging scans onto the window
+// (the whole window accepts drops; this says so).
+func dropZone(buttons fyne.CanvasObject) fyne.CanvasObject {
+	border := canvas.NewRectangle(withAlpha(theme.Color(theme.ColorNamePrimary), 0x18))
+	border.StrokeColor = theme.Color(theme.ColorNamePrimary)
+	border.StrokeWidth = 2
+	border.CornerRadius = 8
+	border.SetMinSize(fyne.NewSize(300, 150))
+	text := container.NewVBox(
+		container.NewCenter(widget.NewIcon(theme.UploadIcon())),
+		&widget.Label{Text: "Drop scans here", Alignment: fyne.TextAlignCenter, TextStyle: fyne.TextStyle{Bold: true}},
+		&widget.Label{Text: "PDF, TIFF (also multi-page), JPEG or PNG", Alignment: fyne.TextAlignCenter},
+		container.NewCenter(buttons),
+	)
+	return container.NewStack(border, container.NewPadded(text))
+}
+
+// openFileDialog lets the user pick one document (Fyne's dialog picks one
+// file at a time; dropping takes many).
+func (s *sendTab) openFileDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		s.addPaths([]string{path})
+	}, s.ui.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".PDF", ".TIF", ".TIFF", ".JPG", ".JPEG", ".PNG"}))
+	d.Resize(fyne.NewSize(800, 560))
+	d.Show()
+}
+
+// addPaths checks each file and lists it, or lists why it was refused.
+func (s *sendTab) addPaths(paths []string) {
+	for _, p := range paths {
+		if s.hasPath(p) {
+			continue
+		}
+		info, err := doccheck.Check(p)
+		if err != nil {
+			s.addRefused(filepath.Base(p), reasonOf(err))
+			continue
+		}
+		s.docs = append(s.docs, info)
+		s.docBox.Add(s.docRow(info))
+	}
+	s.problem.RemoveAll()
+}
+
+func (s *sendTab) hasPath(p string) bool {
+	for _, d := range s.docs {
+		if d.Path == p {
+			return true
+		}
+	}
+	return false
+}
+
+func reasonOf(err error) string {
+	var de *doccheck.Error
+	if errors.As(err, &de) {
+		return de.Reason
+	}
+	return err.Error()
+}
+
+func (s *sendTab) addRefused(name, reason string) {
+	var row *fyne.Container
+	dismiss := &widget.Button{Icon: theme.CancelIcon(), Importance: widget.LowImportance}
+	row = container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), dismiss,
+		&widget.Label{Text: "Not added: " + name + " — " + reason, Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance})
+	dismiss.OnTapped = func() { s.refused.Remove(row) }
+	s.refused.Add(row)
+}
+
+// docRow shows one document: thumbnail (or type icon), name, type, pages,
+// size, and a remove button.
+func (s *sendTab) docRow(info *doccheck.Info) fyne.CanvasObject {
+	var thumb fyne.CanvasObject = widget.NewIcon(theme.FileIcon())
+	if info.Kind.IsImage() {
+		if img, err := doccheck.Thumbnail(info, 96); err == nil {
+			ci := canvas.NewImageFromImage(img)
+			ci.FillMode = canvas.ImageFillContain
+			ci.SetMinSize(fyne.NewSize(48, 48))
+			thumb = ci
+		}
+	}
+	thumbBox := container.NewGridWrap(fyne.NewSize(48, 48), thumb)
+	detail := fmt.Sprintf("%s · %s · %s", info.Kind, pagesText(info.Pages), sizeText(info.Size))
+	var row *fyne.Container
+	remove := &widget.Button{Icon: theme.DeleteIcon(), Importance: widget.LowImportance, OnTapped: func() { s.removeDoc(info, row) }}
+	row = container.NewBorder(nil, nil, thumbBox, remove, container.NewVBox(
+		&widget.Label{Text: info.Name, TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
+		&widget.Label{Text: detail},
+	))
+	return row
+}
+
+func (s *sendTab) removeDoc(info *doccheck.Info, row fyne.CanvasObject) {
+	for i, d := range s.docs {
+		if d == info {
+			s.docs = append(s.docs[:i], s.docs[i+1:]...)
+			break
+		}
+	}
+	s.docBox.Remove(row)
+}
+
+func pagesText(n int) string {
+	if n == 1 {
+		return "1 page"
+	}
+	return fmt.Sprintf("%d pages", n)
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", (n+512)>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func (s *sendTab) onNHIChanged(text string) {
+	if strings.TrimSpace(text) == "" {
+		s.nhiMsg.SetText("")
+		return
+	}
+	msg := s.nhiProblem(text)
+	s.nhiMsg.SetText(msg)
+}
+
+// nhiProblem returns what is wrong with the NHI as typed, or "" when it is
+// acceptable. Test NHIs are accepted in demo mode and warned about
+// otherwise.
+func (s *sendTab) nhiProblem(text string) string {
+	_, err := nhi.Check(text, s.ui.cfg.Demo)
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, nhi.ErrTestNumber) {
+		return "Warning: " + err.Error() + "."
+	}
+	return "NHI not valid: " + err.Error() + "."
+}
+
+// recipient parses the To field: a picker entry or a typed address.
+func (s *sendTab) recipient() (mail.Address, error) {
+	text := strings.TrimSpace(s.to.Text)
+	for _, r := range s.ui.cfg.Recipients {
+		if text == r.String() {
+			return mail.Address{Name: r.Name, Address: r.Address}, nil
+		}
+	}
+	if text == "" {
+		return mail.Address{}, errors.New("choose who to send to")
+	}
+	a, err := mail.ParseAddress(text)
+	if err != nil {
+		return mail.Address{}, fmt.Errorf("%q is not an e-mail address", text)
+	}
+	return *a, nil
+}
+
+// showProblem replaces the problem area with one plain message.
+func (s *sendTab) showProblem(title, detail string) {
+	s.problem.RemoveAll()
+	s.problem.Add(banner(theme.ErrorIcon(), theme.ColorNameError, title, detail))
+}
+
+func (s *sendTab) onSend() {
+	s.mu.Lock()
+	busy := s.sending
+	s.mu.Unlock()
+	if busy || !s.confirm.root.Hidden {
+		return
+	}
+	to, err := s.recipient()
+	if err != nil {
+		s.showProblem("Not sent: "+err.Error()+".", "")
+		return
+	}
+	if len(s.docs) == 0 {
+		s.showProblem("Not sent: add at least one document.", "Drop scans onto the window or use Add documents.")
+		return
+	}
+	nhiText := strings.TrimSpace(s.nhiEntry.Text)
+	if nhiText != "" {
+		if n, err := nhi.Parse(nhiText); err != nil {
+			s.showProblem("Not sent: the NHI is not valid.", err.Error()+". Correct it or leave the field empty.")
+			return
+		} else if n.Test && !s.ui.cfg.Demo {
+			s.showProblem("Not sent: "+nhi.ErrTestNumber.Error()+".", "Test NHIs are only accepted in demo mode.")
+			return
+		} else {
+			nhiText = n.Value
+		}
+	}
+	s.problem.RemoveAll()
+	m := &send.Message{
+		From:    s.ui.cfg.From,
+		To:      []mail.Address{to},
+		Subject: s.docType.Selected,
+		Note:    composeNote(nhiText, s.note.Text),
+	}
+	docs := append([]*doccheck.Info(nil), s.docs...)
+	combine := s.combine.Checked
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.sending, s.cancelSend = true, cancel
+	s.mu.Unlock()
+	s.sendBtn.Disable()
+	s.progress.SetValue(0)
+	s.status.SetText("Connecting securely…")
+	s.busy.Show()
+
+	go s.run(ctx, cancel, m, docs, combine)
+}
+
+// composeNote puts the NHI, when given, on the note's first line.
+func composeNote(nhiValue, note string) string {
+	note = strings.TrimSpace(note)
+	if nhiValue == "" {
+		return note
+	}
+	if note == "" {
+		return "Patient NHI: " + nhiValue
+	}
+	return "Patient NHI: " + nhiValue + "\n\n" + note
+}
+
+// run prepares the documents and sends, off the UI goroutine.
+func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, m *send.Message, docs []*doccheck.Info, combine bool) {
+	defer cancel()
+	var tmp string
+	defer func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}()
+	var images []*doccheck.Info
+	for _, d := range docs {
+		if combine && d.Kind.IsImage() {
+			images = append(images, d)
+			continue
+		}
+		m.Documents = append(m.Documents, send.Document{Path: d.Path, Name: d.Name, ContentType: d.ContentType})
+	}
+	if len(images) > 0 {
+		var err error
+		tmp, err = os.MkdirTemp(s.ui.cfg.TempDir, "securesend-combine-")
+		if err == nil {
+			name := strings.TrimSuffix(images[0].Name, filepath.Ext(images[0].Name)) + ".pdf"
+			out := filepath.Join(tmp, name)
+			fyne.Do(func() { s.status.SetText("Combining images into one PDF…") })
+			if err = doccheck.CombineToFile(ctx, out, images...); err == nil {
+				m.Documents = append(m.Documents, send.Document{Path: out, Name: name, ContentType: "application/pdf"})
+			}
+		}
+		if err != nil {
+			s.finish(nil, fmt.Errorf("the images could not be combined into a PDF: %w", err))
+			return
+		}
+	}
+	total := estimateSize(m)
+	res, err := s.ui.cfg.Send(ctx, m, func(sent int64) {
+		fyne.Do(func() {
+			v := float64(sent) / float64(total)
+			if v > 0.99 {
+				v = 0.99
+			}
+			s.progress.SetValue(v)
+			s.status.SetText(fmt.Sprintf("Sending… %s of about %s", sizeText(sent), sizeText(total)))
+		})
+	})
+	s.finish(res, err)
+}
+
+// estimateSize is roughly the message size on the wire: documents in
+// base64 plus room for headers and signatures.
+func estimateSize(m *send.Message) int64 {
+	n := int64(8192 + len(m.Note))
+	for _, d := range m.Documents {
+		if fi, err := os.Stat(d.Path); err == nil {
+			n += fi.Size() * 137 / 100
+		}
+	}
+	return n
+}
+
+// finish shows the outcome on the UI goroutine.
+func (s *sendTab) finish(res *send.Result, err error) {
+	fyne.Do(func() {
+		s.mu.Lock()
+		s.sending, s.cancelSend = false, nil
+		s.mu.Unlock()
+		s.busy.Hide()
+		s.sendBtn.Enable()
+		if err != nil {
+			title, detail := explainSendError(err)
+			s.showProblem(title, detail)
+		} else {
+			s.progress.SetValue(1)
+			s.confirm.show(res)
+			s.form.Hide()
+		}
+		if s.sendDone != nil {
+			s.sendDone()
+		}
+	})
+}
+
+func (s *sendTab) onCancel() {
+	s.mu.Lock()
+	cancel := s.cancelSend
+	s.mu.Unlock()
+	if cancel != nil {
+		s.status.SetText("Cancelling…")
+		cancel()
+	}
+}
+
+// reset clears the form after a confirmed send, for the next one.
+func (s *sendTab) reset() {
+	s.docs = nil
+	s.docBox.RemoveAll()
+	s.refused.RemoveAll()
+	s.problem.RemoveAll()
+	s.nhiEntry.SetText("")
+	s.note.SetText("")
+	s.confirm.root.Hide()
+	s.form.Show()
+}

@@ -1,0 +1,57 @@
+package app
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// settingsTab shows the account in use and the preferences. Locked
+// settings (fixed by the organisation's policy) are marked and not
+// editable.
+type settingsTab struct {
+	ui   *UI
+	item *container.TabItem
+	form *widget.Form
+}
+
+func newSettingsTab(u *UI) *settingsTab {
+	t := &settingsTab{ui: u}
+	t.buildUI()
+	return t
+}
+
+func (t *settingsTab) tabItem() *container.TabItem { return t.item }
+
+func (t *settingsTab) buildUI() {
+	t.form = widget.NewForm()
+	t.form.Append("Sending as", &widget.Label{Text: t.ui.cfg.From.String(), Wrapping: fyne.TextWrapBreak})
+	t.form.Append("Home folder", &widget.Label{Text: t.ui.cfg.Home.Dir, Wrapping: fyne.TextWrapBreak, Selectable: true})
+	for _, s := range t.ui.cfg.Settings {
+		t.form.Append(s.Name, settingValue(s))
+	}
+	intro := "These settings come from your account and your organisation's profile."
+	if t.ui.cfg.Demo {
+		intro = "Demo mode: the mail system below runs inside this app and disappears when you close it. Its password was made for this session and is kept in memory only."
+	}
+	content := container.NewVBox(
+		heading("Account"),
+		&widget.Label{Text: intro, Wrapping: fyne.TextWrapWord},
+		t.form,
+	)
+	t.item = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), container.NewVScroll(container.NewPadded(content)))
+}
+
+// settingValue shows a setting; a locked one as a disabled entry with a
+// lock note, so it is visibly not editable.
+func settingValue(s Setting) fyne.CanvasObject {
+	if !s.Locked {
+		return &widget.Label{Text: s.Value, Wrapping: fyne.TextWrapBreak, Selectable: true}
+	}
+	e := widget.NewEntry()
+	e.SetText(s.Value)
+	e.Disable()
+	return container.NewBorder(nil, nil, nil,
+		container.NewHBox(widget.NewIcon(theme.VisibilityOffIcon()), &widget.Label{Text: "Locked by your organisation"}), e)
+}
