@@ -222,7 +222,8 @@ func checkDelivered(t *testing.T, raw []byte, res *send.Result) {
 
 // TestRefusals checks that securesend sends nothing when it cannot send
 // securely or cannot sign in: the plaintext-only port (no STARTTLS), implicit
-// TLS against a plaintext server, and a wrong password.
+// TLS against a plaintext server, a wrong password, and --require-tls with a
+// server that does not offer REQUIRETLS.
 func TestRefusals(t *testing.T) {
 	srv := mailserver.StartT(t, mailserver.Options{})
 	doctor, pharmacy := srv.Users[0], srv.Users[1]
@@ -234,15 +235,21 @@ func TestRefusals(t *testing.T) {
 		{"no-starttls-offered", "starttls", srv.Password, "did not offer encryption", srv.Plain, "no_tls"},
 		{"implicit-tls-to-plain-port", "tls", srv.Password, "nothing was sent", srv.Plain, ""},
 		{"wrong-password", "starttls", "not-the-password", "rejected the sign-in", srv.Submission, "auth"},
+		// Postfix 3.7 does not offer REQUIRETLS (RFC 8689).
+		{"requiretls-required", "tls", srv.Password, "REQUIRETLS", srv.SMTPS, "requiretls"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			receipt := filepath.Join(t.TempDir(), "receipt.json")
-			r := securesend(t, tc.password+"\n", "send",
+			args := []string{"send",
 				"--server", mailserver.Addr(tc.port), "--security", tc.security,
 				"--ca-file", srv.CAFile, "--user", doctor, "--password-stdin",
 				"--from", doctor, "--to", pharmacy, "--subject", "must not arrive",
-				"--receipt", receipt, "--timeout", "30s", "--json", samples[0])
+				"--receipt", receipt, "--timeout", "30s", "--json"}
+			if tc.wantKind == "requiretls" {
+				args = append(args, "--require-tls")
+			}
+			r := securesend(t, tc.password+"\n", append(args, samples[0])...)
 			if r.code == 0 {
 				t.Fatal("securesend send exited 0; want a failure")
 			}
