@@ -76,10 +76,33 @@ func OAuthAuth(user string, ts oauth2.TokenSource, host string, port int) send.A
 			return nil, "", err
 		}
 		if mech == sasl.OAuthBearer {
-			return sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: tok.AccessToken, Host: host, Port: port}), mech, nil
+			c := sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: tok.AccessToken, Host: host, Port: port})
+			return &oauthBearer{Client: c}, mech, nil
 		}
 		return xoauth2.NewClient(user, tok.AccessToken), mech, nil
 	}
+}
+
+// oauthBearer is go-sasl's OAUTHBEARER client, answering the server's
+// error challenge with the dummy response %x01 as RFC 7628 section 3.2.3
+// requires (go-sasl returns an error instead, which aborts the exchange
+// with "*" and turns a refused token into a protocol error). The server
+// then fails the exchange with its own reply (535 on SMTP, NO on IMAP).
+type oauthBearer struct {
+	sasl.Client
+	failed error
+}
+
+func (o *oauthBearer) Next(challenge []byte) ([]byte, error) {
+	if o.failed != nil {
+		return nil, o.failed
+	}
+	_, err := o.Client.Next(challenge)
+	if err == nil {
+		err = fmt.Errorf("%w: unexpected OAUTHBEARER challenge", ErrAuth)
+	}
+	o.failed = err
+	return []byte{0x01}, nil
 }
 
 // passwordAuth is send.PasswordAuth (PLAIN, or LOGIN when PLAIN is not

@@ -98,6 +98,8 @@ func TestAccountTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrongCert := &tls.Config{Certificates: []tls.Certificate{otherLeaf.TLS}}
+	otherIdP := oauthtest.New(user) // knows none of the fixture's tokens
+	defer otherIdP.Close()
 
 	tests := []struct {
 		name     string
@@ -119,6 +121,8 @@ func TestAccountTest(t *testing.T) {
 		{name: "TLS 1.1 only", smtp: accounttest.Options{MaxTLSVersion: tls.VersionTLS11}, imap: accounttest.Options{MaxTLSVersion: tls.VersionTLS11}, wantErr: account.ErrTLSVersion, noAuth: true},
 		{name: "wrong password", mutate: func(f *fixture) { f.creds.Password = "something else" }, wantErr: account.ErrAuth},
 		{name: "no usable mechanism", oauth: true, smtp: accounttest.Options{Mechanisms: []string{"PLAIN", "CRAM-MD5"}}, imap: accounttest.Options{Mechanisms: []string{"PLAIN"}}, wantErr: account.ErrAuth, noAuth: true},
+		{name: "token refused by the servers", oauth: true, smtp: accounttest.Options{Mechanisms: []string{"OAUTHBEARER"}}, imap: accounttest.Options{Mechanisms: []string{"XOAUTH2"}},
+			mutate: func(f *fixture) { f.creds.OAuth = otherIdP }, wantErr: account.ErrAuth},
 		{name: "sign-in expired", oauth: true, mutate: func(f *fixture) { f.idp.Advance(90 * 24 * time.Hour) }, wantErr: oauth.ErrSignInAgain, noAuth: true},
 	}
 	for _, tt := range tests {

@@ -110,3 +110,39 @@ func scan(t *testing.T) string {
 	}
 	return p
 }
+
+// TestAccessTokenRefusedByServer: the server refuses the access token (it
+// expired by the server's clock); XOAUTH2 answers the JSON error challenge
+// with an empty response and OAUTHBEARER aborts, and either way the send
+// fails as a sign-in problem without showing the token.
+func TestAccessTokenRefusedByServer(t *testing.T) {
+	for _, mech := range []string{"XOAUTH2", "OAUTHBEARER"} {
+		t.Run(mech, func(t *testing.T) {
+			f := newFixture(t)
+			a := oauthAccount("acct", f.idp.URL)
+			a.CAFile = f.pki.CAFile
+			srv := accounttest.StartSMTP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{mech}})
+			a.SMTP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
+			acct := f.add(t, a)
+			opts, err := acct.SendOptions(context.Background(), f.kc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.idp.Advance(2 * time.Hour) // the cached access token is now stale at the server
+			_, err = send.Send(context.Background(), opts, &send.Message{
+				From: mail.Address{Address: acct.Email}, To: []mail.Address{{Address: "pharmacy@example.test"}}, Subject: "x", Note: "y",
+				Documents: []send.Document{{Path: scan(t)}},
+			})
+			if !errors.Is(err, send.ErrAuth) {
+				t.Fatalf("send = %v, want ErrAuth", err)
+			}
+			mustNotLeak(t, err.Error(), f.secrets()...)
+			if got := srv.Attempts(); len(got) != 1 || got[0] != mech {
+				t.Errorf("attempts %v", got)
+			}
+			if len(srv.SignIns()) != 0 || len(srv.Messages()) != 0 {
+				t.Error("the server accepted a stale token")
+			}
+		})
+	}
+}

@@ -219,7 +219,27 @@ type smtpSession struct {
 
 func (s *smtpSession) AuthMechanisms() []string { return s.mechs }
 
+// smtpSASL makes every failed exchange a 535 reply, as real submission
+// servers answer (go-smtp would say 454 for other errors).
+type smtpSASL struct{ sasl.Server }
+
+func (s smtpSASL) Next(resp []byte) ([]byte, bool, error) {
+	ch, done, err := s.Server.Next(resp)
+	if err != nil {
+		err = errAuth
+	}
+	return ch, done, err
+}
+
 func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
+	srv, err := s.auth(mech)
+	if err != nil {
+		return nil, err
+	}
+	return smtpSASL{srv}, nil
+}
+
+func (s *smtpSession) auth(mech string) (sasl.Server, error) {
 	s.srv.attempt(mech)
 	done := func(err error) error {
 		if err == nil {
