@@ -123,6 +123,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
+	reapStale(ctx)
 	for attempt := 1; ; attempt++ {
 		s, err := start(ctx, opts)
 		if err == nil || !errors.Is(err, errPortTaken) || attempt == 3 || opts.Dir != "" {
@@ -155,6 +156,9 @@ func start(ctx context.Context, opts Options) (s *Server, err error) {
 			return nil, fmt.Errorf("mailserver: %w", err)
 		}
 		s.removeDir = true
+		if err := s.writeOwner(); err != nil {
+			return nil, fmt.Errorf("mailserver: %w", err)
+		}
 	}
 	defer func() {
 		if err != nil {
