@@ -571,12 +571,7 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	br := bufio.NewReaderSize(pe.Body, 64<<10)
 	var ct io.Reader = br
 	if head, _ := br.Peek(64); bytes.Contains(head, []byte("-----BEGIN PGP")) {
-		block, err := armor.Decode(br)
-		if err != nil {
-			v.decryptFailed = damaged
-			return signature{}, ""
-		}
-		ct = block.Body
+		ct = pgpmime.ArmorReader(br)
 	}
 	if len(v.opts.Secret) == 0 {
 		v.decryptFailed = "The message is encrypted, and you have no key of your own to decrypt it with."

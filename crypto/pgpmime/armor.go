@@ -1,7 +1,11 @@
 package pgpmime
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 )
 
@@ -80,4 +84,101 @@ func (l *lineWrapper) Write(p []byte) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// ArmorReader returns a reader of the binary data of the first ASCII
+// armored block in r (RFC 9580 section 6.2). It decodes line by line
+// without allocating per line; armor headers and the optional CRC-24 line
+// are skipped (RFC 9580 says to ignore the checksum). A malformed block is
+// an error wrapping ErrMalformed.
+func ArmorReader(r io.Reader) io.Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok || br.Size() < 4096 {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	return &armorReader{br: br}
+}
+
+type armorReader struct {
+	br    *bufio.Reader
+	state int // 0 before BEGIN, 1 headers, 2 data, 3 done
+	out   []byte
+	buf   []byte
+	err   error
+}
+
+func (a *armorReader) Read(p []byte) (int, error) {
+	for len(a.out) == 0 {
+		if a.err != nil {
+			return 0, a.err
+		}
+		a.next()
+	}
+	n := copy(p, a.out)
+	a.out = a.out[n:]
+	return n, nil
+}
+
+func (a *armorReader) fail(format string, args ...any) {
+	a.err = fmt.Errorf("pgpmime: armor: "+format+": %w", append(args, ErrMalformed)...)
+}
+
+// next processes one line.
+func (a *armorReader) next() {
+	line, err := a.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		a.fail("line too long")
+		return
+	}
+	if err != nil && (err != io.EOF || len(line) == 0) {
+		if err == io.EOF {
+			a.fail("no END line (truncated?)")
+		} else {
+			a.err = err
+		}
+		return
+	}
+	text := bytes.TrimRight(line, " \t\r\n")
+	switch a.state {
+	case 0:
+		if bytes.HasPrefix(text, []byte("-----BEGIN PGP ")) && bytes.HasSuffix(text, []byte("-----")) {
+			a.state = 1
+		}
+	case 1:
+		if len(text) == 0 {
+			a.state = 2
+		} else if !bytes.Contains(text, []byte(": ")) {
+			// No header block: this is already data.
+			a.state = 2
+			a.decode(text)
+		}
+	case 2:
+		a.decode(text)
+	}
+}
+
+func (a *armorReader) decode(text []byte) {
+	switch {
+	case len(text) == 0:
+		return
+	case text[0] == '=':
+		return // CRC-24, ignored
+	case text[0] == '-':
+		if bytes.HasPrefix(text, []byte("-----END PGP ")) {
+			a.state, a.err = 3, io.EOF
+			return
+		}
+		a.fail("unexpected line")
+		return
+	}
+	need := base64.StdEncoding.DecodedLen(len(text))
+	if cap(a.buf) < need {
+		a.buf = make([]byte, need, max(need, 1024))
+	}
+	n, err := base64.StdEncoding.Decode(a.buf[:need], text)
+	if err != nil {
+		a.fail("bad base64")
+		return
+	}
+	a.out = a.buf[:n]
 }

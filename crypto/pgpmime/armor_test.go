@@ -40,3 +40,35 @@ func TestArmorWriter(t *testing.T) {
 		}
 	}
 }
+
+func TestArmorReader(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 56, 57, 58, 1000, 100000} {
+		data := bytes.Repeat([]byte("abcdefghijklm\x00\xff"), n/15+1)[:n]
+		// go-crypto's armor (LF, headers, CRC) and ours (CRLF, no CRC).
+		var theirs, ours bytes.Buffer
+		aw, _ := armor.Encode(&theirs, "PGP MESSAGE", map[string]string{"Comment": "x"})
+		aw.Write(data)
+		aw.Close()
+		w := newArmorWriter(&ours, "PGP MESSAGE")
+		w.Write(data)
+		w.Close()
+		for name, enc := range map[string][]byte{"go-crypto": theirs.Bytes(), "ours": ours.Bytes()} {
+			got, err := io.ReadAll(ArmorReader(bytes.NewReader(append([]byte("preamble\r\n"), enc...))))
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("n=%d %s: %v, round trip equal=%v", n, name, err, bytes.Equal(got, data))
+			}
+		}
+	}
+	bad := map[string]string{
+		"truncated":  "-----BEGIN PGP MESSAGE-----\n\nAAAA\n",
+		"bad base64": "-----BEGIN PGP MESSAGE-----\n\n!!!!\n-----END PGP MESSAGE-----\n",
+		"no begin":   "AAAA\n",
+		"odd line":   "-----BEGIN PGP MESSAGE-----\n\nAAAA\n-- x\n",
+		"long line":  "-----BEGIN PGP MESSAGE-----\n\n" + strings.Repeat("A", 100000) + "\n",
+	}
+	for name, in := range bad {
+		if _, err := io.ReadAll(ArmorReader(strings.NewReader(in))); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -102,7 +102,8 @@ func (m *RawReader) delimiter(line []byte) (closing, ok bool) {
 type rawPart struct {
 	m       *RawReader
 	pending []byte // line break held back: it belongs to a delimiter if one follows
-	chunk   []byte // bytes ready to return
+	chunk   []byte // bytes ready to return (a slice of buf)
+	buf     []byte
 	midLine bool   // the previous read ended inside a long line
 	end     bool
 	closing bool
@@ -110,17 +111,28 @@ type rawPart struct {
 }
 
 func (p *rawPart) Read(b []byte) (int, error) {
-	for len(p.chunk) == 0 {
-		if p.end {
-			return 0, io.EOF
+	n := 0
+	for n < len(b) {
+		if len(p.chunk) == 0 {
+			if p.end {
+				break
+			}
+			if p.err != nil {
+				if n > 0 {
+					return n, nil
+				}
+				return 0, p.err
+			}
+			p.fill()
+			continue
 		}
-		if p.err != nil {
-			return 0, p.err
-		}
-		p.fill()
+		k := copy(b[n:], p.chunk)
+		p.chunk = p.chunk[k:]
+		n += k
 	}
-	n := copy(b, p.chunk)
-	p.chunk = p.chunk[n:]
+	if n == 0 && p.end {
+		return 0, io.EOF
+	}
 	return n, nil
 }
 
@@ -134,8 +146,7 @@ func (p *rawPart) fill() {
 		}
 	}
 	if errors.Is(err, bufio.ErrBufferFull) {
-		p.chunk = append(append(p.chunk[:0], p.pending...), line...)
-		p.pending = p.pending[:0]
+		p.setChunk(line, nil)
 		p.midLine = true
 		return
 	}
@@ -145,12 +156,18 @@ func (p *rawPart) fill() {
 			err = fmt.Errorf("pgpmime: message ends before the closing boundary (truncated?): %w", ErrMalformed)
 		}
 		p.err = err
-		p.chunk = append(append(p.chunk[:0], p.pending...), line...)
-		p.pending = p.pending[:0]
+		p.setChunk(line, nil)
 		return
 	}
 	body, brk := splitBreak(line)
-	p.chunk = append(append(p.chunk[:0], p.pending...), body...)
+	p.setChunk(body, brk)
+}
+
+// setChunk makes the held-back line break plus body the next bytes to
+// return, and holds back brk.
+func (p *rawPart) setChunk(body, brk []byte) {
+	p.buf = append(append(p.buf[:0], p.pending...), body...)
+	p.chunk = p.buf
 	p.pending = append(p.pending[:0], brk...)
 }
 
