@@ -104,7 +104,7 @@ type rawPart struct {
 	pending []byte // line break held back: it belongs to a delimiter if one follows
 	chunk   []byte // bytes ready to return (a slice of buf)
 	buf     []byte
-	midLine bool   // the previous read ended inside a long line
+	midLine bool // the previous read ended inside a long line
 	end     bool
 	closing bool
 	err     error
