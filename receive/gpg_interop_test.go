@@ -65,6 +65,9 @@ func TestVerifyGnuPGMessages(t *testing.T) {
 		if rep.Note != "Signed by GnuPG." || len(rep.Documents) != 1 || rep.Documents[0].Name != "referral.pdf" {
 			t.Errorf("%s: note %q, documents %+v", name, rep.Note, rep.Documents)
 		}
+		if rep.Subject != "from gpg" || rep.SubjectSigned {
+			t.Errorf("%s: subject %q signed=%v; the outer subject is not covered by gpg's signature", name, rep.Subject, rep.SubjectSigned)
+		}
 		if rep.SignerFingerprint != string(ks["alice"].Public().Fingerprint()) {
 			t.Errorf("%s: signer %s", name, rep.SignerFingerprint)
 		}

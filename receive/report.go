@@ -54,9 +54,14 @@ type Report struct {
 	// message is encrypted and carries protected headers).
 	From string `json:"from"`
 	// Subject is the protected subject when encrypted, else the outer one.
-	Subject   string    `json:"subject"`
-	MessageID string    `json:"message_id,omitempty"`
-	Date      time.Time `json:"date,omitempty"`
+	Subject string `json:"subject"`
+	// SubjectSigned reports that Subject came from inside the signed (or
+	// encrypted and signed) content (header protection). When false on a
+	// Verified message, the Subject was not covered by the signature:
+	// show it as unverified.
+	SubjectSigned bool      `json:"subject_signed"`
+	MessageID     string    `json:"message_id,omitempty"`
+	Date          time.Time `json:"date,omitempty"`
 	// Note is the text/plain note, as text (never HTML).
 	Note      string     `json:"note,omitempty"`
 	Documents []Document `json:"documents"`

@@ -403,6 +403,7 @@ func (v *verifier) content(r io.Reader, depth int) (signature, string) {
 	if h.Has("Subject") {
 		if s, err := mh.Text("Subject"); err == nil {
 			v.rep.Subject = s
+			v.rep.SubjectSigned = true
 		}
 	}
 	if h.Has("From") {
@@ -652,6 +653,9 @@ func (v *verifier) messageSignature(md *openpgp.MessageDetails) signature {
 func (v *verifier) judge(sig signature, structErr string) {
 	r := v.rep
 	r.SignerFingerprint = string(sig.fpr)
+	if !sig.present || sig.bad != "" || sig.unknown {
+		r.SubjectSigned = false // nothing vouches for it
+	}
 	switch {
 	case !sig.present && v.partial:
 		r.Verdict, r.Reason = BadSignature, "Only part of this message is signed or encrypted; the rest could have been added by anyone."

@@ -114,6 +114,9 @@ func TestVerifyGoodContent(t *testing.T) {
 		if rep.Note != "Please dispense as written.\nTEST ONLY." {
 			t.Errorf("%s: note %q", file, rep.Note)
 		}
+		if !rep.SubjectSigned || rep.Subject != "Prescription for J. Test (NHI ZZZ0016)" {
+			t.Errorf("%s: subject %q signed=%v", file, rep.Subject, rep.SubjectSigned)
+		}
 		if rep.SignerUserID != "Dr Alice Test <alice@clinic.test>" {
 			t.Errorf("%s: signer user ID %q", file, rep.SignerUserID)
 		}
