@@ -2,6 +2,7 @@ package send
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -225,4 +226,80 @@ func dropField(h []byte, name string) []byte {
 		}
 	}
 	return out.Bytes()
+}
+
+// SendProtected is Send with the message protected as p says: it
+// validates m, gives it a Message-ID if it has none, and streams
+// ComposeProtected(m, p) into Submit through a pipe (nothing is buffered
+// whole). Use PlanProtection to get p from the --encrypt policy; when it
+// returns an error, call nothing: no byte must leave. The envelope
+// recipients are To and Cc.
+func SendProtected(ctx context.Context, opts Options, m *Message, p Protection) (*Result, error) {
+	if p.Signer == nil {
+		return Send(ctx, opts, m)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	msg := *m
+	if msg.MessageID == "" {
+		id, err := NewMessageID(domainOf(msg.From.Address))
+		if err != nil {
+			if id, err = NewMessageID(""); err != nil {
+				return nil, err
+			}
+		}
+		msg.MessageID = id
+	}
+	if msg.Date.IsZero() {
+		msg.Date = time.Now()
+		if opts.Now != nil {
+			msg.Date = opts.Now()
+		}
+	}
+	env := Envelope{From: msg.From.Address, Size: protectedSizeBound(&msg, p)}
+	for _, a := range append(append([]mail.Address{}, msg.To...), msg.Cc...) {
+		env.To = append(env.To, a.Address)
+	}
+	pr, pw := io.Pipe()
+	var (
+		infos []DocumentInfo
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		var err error
+		infos, err = ComposeProtected(pw, &msg, p)
+		pw.CloseWithError(err)
+	}()
+	res, err := Submit(ctx, opts, env, pr)
+	pr.CloseWithError(errSubmitEnded)
+	<-done
+	fill := func(r *Result) {
+		if r != nil {
+			r.MessageID = msg.MessageID
+			r.Documents = infos
+		}
+	}
+	fill(res)
+	var se *Error
+	if errors.As(err, &se) && se.Result != res {
+		fill(se.Result)
+	}
+	return res, err
+}
+
+// protectedSizeBound bounds the size of ComposeProtected's output: the
+// plain bound, plus the signature and protected headers, times the armor's
+// 4/3 base64 and line-break overhead when encrypted.
+func protectedSizeBound(m *Message, p Protection) int64 {
+	n := sizeBound(m)
+	if n == 0 {
+		return 0
+	}
+	n += 8192
+	if p.Encrypt {
+		n = n*4/3*78/76 + 8192
+	}
+	return n
 }
