@@ -37,15 +37,19 @@ type Recipient struct {
 
 // String is how the recipient is shown in the picker.
 func (r Recipient) String() string {
-	a := mail.Address{Name: r.Name, Address: r.Address}
-	s := a.String()
-	if r.Name == "" {
-		s = r.Address
-	}
+	s := displayAddress(mail.Address{Name: r.Name, Address: r.Address})
 	if r.KeyState != "" {
-		s += " — key " + r.KeyState
+		s += " (key " + r.KeyState + ")"
 	}
 	return s
+}
+
+// displayAddress is an address as people write it: Name <address>.
+func displayAddress(a mail.Address) string {
+	if a.Name == "" {
+		return a.Address
+	}
+	return a.Name + " <" + a.Address + ">"
 }
 
 // Received is one message in the inbox with its verification report.
@@ -63,6 +67,9 @@ type Setting struct {
 	Name, Value string
 	// Locked marks a setting that the organisation's policy fixes.
 	Locked bool
+	// LockNote says why it is locked; "Locked by your organisation" when
+	// empty.
+	LockNote string
 }
 
 // Config is what the app needs from the rest of the program. Send and
@@ -85,6 +92,10 @@ type Config struct {
 	Verify func(ctx context.Context, r io.Reader) (*receive.Report, error)
 	// Samples are documents the demo offers with "Add sample documents".
 	Samples []string
+	// Protection says in words how the Send function protects content
+	// (e.g. "Signed and encrypted with OpenPGP"); shown on the
+	// confirmation when set.
+	Protection string
 	// Settings are shown on the Settings tab.
 	Settings []Setting
 	// Now is the clock; time.Now when nil.

@@ -200,7 +200,7 @@ func TestSendThenVerifiedInInbox(t *testing.T) {
 		t.Fatalf("confirmation not shown; problem: %s", texts(s.problem))
 	}
 	conf := texts(s.confirm.root)
-	for _, want := range []string{"Sent securely to pharmacy@demo.test", "Queue ID: DEMO", "Connection: TLS 1.3", "REQUIRETLS: yes", "sample-prescription.pdf", "SHA-256"} {
+	for _, want := range []string{"Sent securely to pharmacy@demo.test", "Queue ID: DEMO", "Content: Signed with your key and encrypted", "Connection: TLS 1.3", "REQUIRETLS: yes", "sample-prescription.pdf", "SHA-256"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("confirmation lacks %q:\n%s", want, conf)
 		}
@@ -347,7 +347,7 @@ func TestLockedSettingNotEditable(t *testing.T) {
 		t.Errorf("locked settings: %d disabled, %d editable", locked, editable)
 	}
 	u.tabs.Select(u.settings.item)
-	if !strings.Contains(texts(u.settings.item.Content), "Locked by your organisation") {
+	if !strings.Contains(texts(u.settings.item.Content), "Fixed in demo mode") {
 		t.Error("no lock note")
 	}
 }

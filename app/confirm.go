@@ -36,13 +36,13 @@ func newConfirmView(u *UI, onDone func()) *confirmView {
 // show fills the view from res and shows it.
 func (c *confirmView) show(res *send.Result) {
 	c.body.RemoveAll()
-	c.text = confirmationText(res)
+	c.text = confirmationText(res, c.ui.cfg.Protection)
 	to := recipientsText(res)
 	c.body.Add(banner(theme.ConfirmIcon(), theme.ColorNameSuccess,
 		"Sent securely to "+to+".",
 		"The mail server accepted the message over an encrypted connection. This is your transmission confirmation."))
 	form := widget.NewForm()
-	for _, l := range confirmationLines(res) {
+	for _, l := range confirmationLines(res, c.ui.cfg.Protection) {
 		form.Append(l[0], &widget.Label{Text: l[1], Wrapping: fyne.TextWrapBreak, Selectable: true})
 	}
 	c.body.Add(form)
@@ -69,7 +69,7 @@ func recipientsText(res *send.Result) string {
 }
 
 // confirmationLines are the label/value pairs of the confirmation.
-func confirmationLines(res *send.Result) [][2]string {
+func confirmationLines(res *send.Result, protectionLine string) [][2]string {
 	when := res.Finished
 	if when.IsZero() {
 		when = res.Started
@@ -101,6 +101,9 @@ func confirmationLines(res *send.Result) [][2]string {
 		{"Message-ID", res.MessageID},
 		{"Took", res.Finished.Sub(res.Started).Round(time.Millisecond).String()},
 	}
+	if c := protectionLine; c != "" {
+		lines = append(lines[:3], append([][2]string{{"Content", c}}, lines[3:]...)...)
+	}
 	for _, r := range res.Rejected {
 		lines = append(lines, [2]string{"Refused", fmt.Sprintf("%s: %d %s", r.Address, r.Reply.Code, r.Reply.Text)})
 	}
@@ -108,10 +111,10 @@ func confirmationLines(res *send.Result) [][2]string {
 }
 
 // confirmationText is the confirmation as plain text, for Copy.
-func confirmationText(res *send.Result) string {
+func confirmationText(res *send.Result, protection string) string {
 	var b strings.Builder
 	b.WriteString("securesend transmission confirmation\n\n")
-	for _, l := range confirmationLines(res) {
+	for _, l := range confirmationLines(res, protection) {
 		fmt.Fprintf(&b, "%-20s %s\n", l[0]+":", l[1])
 	}
 	b.WriteString("\nDocuments:\n")

@@ -62,11 +62,12 @@ func DemoConfig(sys *demomail.System, samples []string, docDir string) Config {
 		Verify: func(ctx context.Context, r io.Reader) (*receive.Report, error) {
 			return sys.Verify(ctx, demomail.Pharmacy, r, nil)
 		},
-		Samples: samples,
+		Samples:    samples,
+		Protection: "Signed with your key and encrypted to the pharmacy's pinned key (OpenPGP, PGP/MIME); the subject is inside the encryption",
 		Settings: []Setting{
-			{Name: "Mail server (sending)", Value: sys.SMTPAddr + " — implicit TLS, sign-in required, REQUIRETLS", Locked: true},
-			{Name: "Mail server (inbox)", Value: sys.IMAPAddr + " — IMAP over TLS", Locked: true},
-			{Name: "Encryption", Value: "Always: sign and encrypt every message", Locked: true},
+			{Name: "Mail server (sending)", Value: sys.SMTPAddr + " — implicit TLS, sign-in required, REQUIRETLS", Locked: true, LockNote: "Fixed in demo mode"},
+			{Name: "Mail server (inbox)", Value: sys.IMAPAddr + " — IMAP over TLS", Locked: true, LockNote: "Fixed in demo mode"},
+			{Name: "Encryption", Value: "Always: sign and encrypt every message", Locked: true, LockNote: "Fixed in demo mode"},
 			{Name: "Your key", Value: "Made for this session; the pharmacy's key is pinned"},
 		},
 	}

@@ -240,6 +240,9 @@ func (t *inboxTab) showDetail(it Received) {
 	look := lookOf(r.Verdict)
 	t.detail.RemoveAll()
 	reason := r.Reason
+	if r.Verdict == receive.Verified {
+		reason = "" // the title says it all; the fingerprint follows
+	}
 	if r.SignerFingerprint != "" {
 		reason = strings.TrimSpace(reason + "\nSigner's key fingerprint: " + groupFingerprint(r.SignerFingerprint))
 	}
@@ -284,7 +287,7 @@ func (t *inboxTab) documentRow(d receive.Document) fyne.CanvasObject {
 		}
 	}}
 	saveBtn := &widget.Button{Text: "Save as…", Icon: theme.DocumentSaveIcon(), OnTapped: func() { t.saveAs(d) }}
-	return container.NewBorder(nil, nil, nil, container.NewHBox(openBtn, saveBtn), info)
+	return container.NewVBox(info, container.NewHBox(openBtn, saveBtn))
 }
 
 // saveAs copies a received document to where the user chooses.

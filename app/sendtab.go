@@ -87,6 +87,7 @@ func (s *sendTab) buildUI() {
 	}
 	s.nhiEntry = &widget.Entry{PlaceHolder: "e.g. ZZZ0016 (optional)"}
 	s.nhiMsg = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
+	s.nhiMsg.Hide()
 	s.nhiEntry.OnChanged = s.onNHIChanged
 	s.docType = &widget.Select{Options: docTypes, Selected: docTypes[0]}
 	s.note = widget.NewMultiLineEntry()
@@ -116,7 +117,7 @@ func (s *sendTab) buildUI() {
 		widget.NewFormItem("Document type", s.docType),
 		widget.NewFormItem("Note", s.note),
 	)
-	from := s.ui.cfg.From.String()
+	from := displayAddress(s.ui.cfg.From)
 	left := container.NewVBox(
 		heading("1. Documents"),
 		drop,
@@ -272,12 +273,16 @@ func sizeText(n int64) string {
 }
 
 func (s *sendTab) onNHIChanged(text string) {
-	if strings.TrimSpace(text) == "" {
-		s.nhiMsg.SetText("")
-		return
+	msg := ""
+	if strings.TrimSpace(text) != "" {
+		msg = s.nhiProblem(text)
 	}
-	msg := s.nhiProblem(text)
 	s.nhiMsg.SetText(msg)
+	if msg == "" {
+		s.nhiMsg.Hide()
+	} else {
+		s.nhiMsg.Show()
+	}
 }
 
 // nhiProblem returns what is wrong with the NHI as typed, or "" when it is

@@ -26,7 +26,7 @@ func (t *settingsTab) tabItem() *container.TabItem { return t.item }
 
 func (t *settingsTab) buildUI() {
 	t.form = widget.NewForm()
-	t.form.Append("Sending as", &widget.Label{Text: t.ui.cfg.From.String(), Wrapping: fyne.TextWrapBreak})
+	t.form.Append("Sending as", &widget.Label{Text: displayAddress(t.ui.cfg.From), Wrapping: fyne.TextWrapBreak})
 	t.form.Append("Home folder", &widget.Label{Text: t.ui.cfg.Home.Dir, Wrapping: fyne.TextWrapBreak, Selectable: true})
 	for _, s := range t.ui.cfg.Settings {
 		t.form.Append(s.Name, settingValue(s))
@@ -49,9 +49,13 @@ func settingValue(s Setting) fyne.CanvasObject {
 	if !s.Locked {
 		return &widget.Label{Text: s.Value, Wrapping: fyne.TextWrapBreak, Selectable: true}
 	}
+	note := s.LockNote
+	if note == "" {
+		note = "Locked by your organisation"
+	}
 	e := widget.NewEntry()
 	e.SetText(s.Value)
 	e.Disable()
 	return container.NewBorder(nil, nil, nil,
-		container.NewHBox(widget.NewIcon(theme.VisibilityOffIcon()), &widget.Label{Text: "Locked by your organisation"}), e)
+		container.NewHBox(widget.NewIcon(lockIcon), &widget.Label{Text: note}), e)
 }

@@ -49,7 +49,9 @@ for step in 1-send-empty 2-send-documents 3-confirmation 4-inbox-verified 5-sett
 		sleep 0.1
 	done
 	[ -e "$work/tour/$step.ready" ] || { echo "screenshot.sh: step $step never came" >&2; exit 1; }
-	import -display "$display" -window root "$out/$step.png"
+	# The window (1024x720, the app's default size) sits at the top left of
+	# the 1280x800 screen, with no window manager to decorate it.
+	import -display "$display" -window root -crop 1024x720+0+0 +repage "$out/$step.png"
 	echo "saved $out/$step.png"
 	touch "$work/tour/$step.done"
 done
