@@ -305,3 +305,78 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestPartlyRejected sends to one real and one unknown mailbox: Postfix
+// rejects the unknown one at RCPT, securesend must exit non-zero saying so,
+// the receipt must list both outcomes, and the real mailbox gets the message.
+func TestPartlyRejected(t *testing.T) {
+	srv := mailserver.StartT(t, mailserver.Options{})
+	doctor, pharmacy := srv.Users[0], srv.Users[1]
+	unknown := "nobody-here@" + srv.Domain
+	receipt := filepath.Join(t.TempDir(), "receipt.json")
+	r := securesend(t, srv.Password+"\n", "send",
+		"--server", mailserver.Addr(srv.Submission), "--security", "starttls",
+		"--ca-file", srv.CAFile, "--user", doctor, "--password-stdin",
+		"--from", doctor, "--to", pharmacy, "--to", unknown, "--subject", "partly rejected",
+		"--receipt", receipt, samples[0])
+	if r.code == 0 {
+		t.Fatal("securesend send exited 0 although a recipient was rejected")
+	}
+	if !strings.Contains(r.stderr, "rejected") {
+		t.Error("stderr does not say a recipient was rejected")
+	}
+	res := readReceipt(t, receipt)
+	if len(res.Accepted) != 1 || res.Accepted[0].Address != pharmacy {
+		t.Errorf("accepted = %+v, want only %s", res.Accepted, pharmacy)
+	}
+	if len(res.Rejected) != 1 || res.Rejected[0].Address != unknown || res.Rejected[0].Reply.Code != 550 {
+		t.Errorf("rejected = %+v, want %s with 550", res.Rejected, unknown)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	msgs, err := srv.WaitForMessages(ctx, pharmacy, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, atts := attachments(t, msgs[0])
+	want, err := os.ReadFile(samples[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 1 || !bytes.Equal(atts[0].data, want) {
+		t.Error("the accepted recipient did not get the document intact")
+	}
+}
+
+// TestSenderNotOwned signs in as one user and sends as another: Postfix
+// refuses the sender (reject_sender_login_mismatch), securesend must fail
+// with the server's reason and nothing is delivered.
+func TestSenderNotOwned(t *testing.T) {
+	srv := mailserver.StartT(t, mailserver.Options{})
+	doctor, pharmacy := srv.Users[0], srv.Users[1]
+	r := securesend(t, srv.Password+"\n", "send",
+		"--server", mailserver.Addr(srv.SMTPS), "--security", "tls",
+		"--ca-file", srv.CAFile, "--user", doctor, "--password-stdin",
+		"--from", pharmacy, "--to", pharmacy, "--subject", "spoofed sender",
+		"--json", samples[0])
+	if r.code == 0 {
+		t.Fatal("securesend send exited 0 for a sender the account does not own")
+	}
+	if !strings.Contains(r.stderr, "not owned by user") {
+		t.Error("stderr lacks the server's reason (not owned by user)")
+	}
+	var out struct {
+		Error *struct{ Kind string } `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Error == nil || out.Error.Kind != "permanent" {
+		t.Errorf("--json error: got %+v (%v), want kind permanent", out.Error, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.WaitQueueEmpty(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := srv.FetchAll(ctx, pharmacy); err != nil || len(msgs) != 0 {
+		t.Errorf("%s has %d messages (%v); want none", pharmacy, len(msgs), err)
+	}
+}

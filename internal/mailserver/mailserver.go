@@ -5,7 +5,8 @@
 // Postfix offers three listeners: submission with STARTTLS required and SASL
 // authentication through Dovecot, implicit TLS ("smtps", RFC 8314) with the
 // same authentication, and a plaintext-only port that offers no STARTTLS at
-// all (to prove a client refuses it). Mail for the test domain goes over LMTP
+// all (to prove a client refuses it). It accepts only the listed users as
+// recipients, and an authenticated user only as their own sender address. Mail for the test domain goes over LMTP
 // to Dovecot, which stores it in maildirs and serves it over IMAPS. Both use a
 // certificate for 127.0.0.1 and localhost signed by a private CA made for
 // each server.

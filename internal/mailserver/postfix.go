@@ -55,6 +55,8 @@ smtpd_sasl_path = {{.Dir}}/dovecot/auth-postfix
 smtpd_sasl_auth_enable = no
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_recipient_restrictions = reject_unlisted_recipient
+# Authenticated users may send only as themselves.
+smtpd_sender_login_maps = inline:{ {{- range $i, $u := .Users}}{{if $i}}, {{end}}{{$u}}={{$u}}{{end -}} }
 lmtp_tls_security_level = none
 queue_run_delay = 10s
 minimal_backoff_time = 10s
@@ -65,6 +67,7 @@ var postfixMaster = template.Must(template.New("master.cf").Parse(`# Generated b
 # service type  private unpriv  chroot  wakeup  maxproc command
 {{.Submission}}  inet  n  -  n  -  -  smtpd
   -o syslog_name=postfix/submission
+  -o smtpd_sender_restrictions=reject_sender_login_mismatch
   -o smtpd_tls_security_level=encrypt
   -o smtpd_tls_auth_only=yes
   -o smtpd_sasl_auth_enable=yes
@@ -72,6 +75,7 @@ var postfixMaster = template.Must(template.New("master.cf").Parse(`# Generated b
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 {{.SMTPS}}  inet  n  -  n  -  -  smtpd
   -o syslog_name=postfix/smtps
+  -o smtpd_sender_restrictions=reject_sender_login_mismatch
   -o smtpd_tls_wrappermode=yes
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
