@@ -11,7 +11,7 @@
 set -euo pipefail
 
 mode=${1:-run}
-run_pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev gnome-keyring dbus dbus-x11 libsecret-tools ca-certificates)
+run_pkgs=(make gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev gnome-keyring dbus dbus-x11 libsecret-tools ca-certificates)
 test_pkgs=(postfix dovecot-core dovecot-imapd dovecot-lmtpd xvfb gnupg time curl)
 
 case "$mode" in
