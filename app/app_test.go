@@ -19,6 +19,7 @@ import (
 
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/internal/demomail"
+	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
@@ -208,6 +209,16 @@ func TestSendThenVerifiedInInbox(t *testing.T) {
 	test.Tap(findButton(t, s.confirm.root, "Copy"))
 	if got := u.app.Clipboard().Content(); !strings.Contains(got, "Queue ID:") {
 		t.Errorf("clipboard: %q", got)
+	}
+
+	pdf := filepath.Join(t.TempDir(), "confirmation.pdf")
+	f, err := os.Create(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.confirm.savePDF(f, "confirmation.pdf")
+	if info, err := doccheck.Check(pdf); err != nil || info.Kind != doccheck.PDF {
+		t.Errorf("saved confirmation: %v (%s)", err, s.confirm.status.Text)
 	}
 
 	in := u.inbox

@@ -1,15 +1,19 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/send"
 )
 
@@ -20,6 +24,7 @@ type confirmView struct {
 	root   *fyne.Container
 	body   *fyne.Container
 	text   string
+	status *widget.Label
 	onDone func()
 }
 
@@ -27,8 +32,10 @@ func newConfirmView(u *UI, onDone func()) *confirmView {
 	c := &confirmView{ui: u, onDone: onDone}
 	c.body = container.NewVBox()
 	copyBtn := &widget.Button{Text: "Copy", Icon: theme.ContentCopyIcon(), OnTapped: c.onCopy}
+	saveBtn := &widget.Button{Text: "Save as PDF…", Icon: theme.DocumentSaveIcon(), OnTapped: c.onSavePDF}
+	c.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	another := &widget.Button{Text: "Send another", Icon: theme.MailSendIcon(), Importance: widget.HighImportance, OnTapped: onDone}
-	c.root = container.NewBorder(nil, container.NewPadded(container.NewHBox(copyBtn, another)), nil, nil,
+	c.root = container.NewBorder(nil, container.NewPadded(container.NewBorder(nil, nil, container.NewHBox(copyBtn, saveBtn, another), nil, c.status)), nil, nil,
 		container.NewVScroll(container.NewPadded(c.body)))
 	return c
 }
@@ -50,11 +57,37 @@ func (c *confirmView) show(res *send.Result) {
 	for _, d := range res.Documents {
 		c.body.Add(&widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", d.Name, d.ContentType, sizeText(d.Size), d.SHA256), Wrapping: fyne.TextWrapBreak, Selectable: true})
 	}
+	c.status.SetText("")
 	c.root.Show()
 }
 
 func (c *confirmView) onCopy() {
 	c.ui.app.Clipboard().SetContent(c.text)
+	c.status.SetText("Copied.")
+}
+
+func (c *confirmView) onSavePDF() {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		c.savePDF(w, w.URI().Name())
+	}, c.ui.win)
+	d.SetFileName("transmission-confirmation-" + c.ui.cfg.Now().Format("2006-01-02-1504") + ".pdf")
+	d.Show()
+}
+
+// savePDF writes the confirmation as PDF to w and closes it.
+func (c *confirmView) savePDF(w io.WriteCloser, name string) {
+	err := doccheck.TextToPDF(context.Background(), w, strings.Split(c.text, "\n"))
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		c.status.SetText("Could not save the PDF: " + err.Error())
+		return
+	}
+	c.status.SetText("Saved " + name + ".")
 }
 
 func recipientsText(res *send.Result) string {
