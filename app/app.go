@@ -137,10 +137,40 @@ func New(a fyne.App, cfg Config) *UI {
 		content = container.NewBorder(demoBanner(), nil, nil, nil, u.tabs)
 	}
 	u.win.SetContent(content)
-	u.win.Resize(fyne.NewSize(1024, 720))
+	u.restoreSize()
+	u.win.SetOnClosed(u.saveSize)
 	u.win.SetOnDropped(u.onDropped)
 	u.addShortcuts()
 	return u
+}
+
+// Window size preferences: the size the user left the window at.
+const (
+	prefWidth  = "window.width"
+	prefHeight = "window.height"
+)
+
+// restoreSize sizes the window as the user last left it (at least
+// 1024×700, the smallest layout designed for).
+func (u *UI) restoreSize() {
+	p := u.app.Preferences()
+	w := float32(p.FloatWithFallback(prefWidth, 1024))
+	h := float32(p.FloatWithFallback(prefHeight, 720))
+	u.win.Resize(fyne.NewSize(max(w, 1024), max(h, 700)))
+}
+
+func (u *UI) saveSize() {
+	s := u.win.Canvas().Size()
+	if s.Width > 0 && s.Height > 0 {
+		u.app.Preferences().SetFloat(prefWidth, float64(s.Width))
+		u.app.Preferences().SetFloat(prefHeight, float64(s.Height))
+	}
+}
+
+// notify shows a desktop notification. It never carries patient details:
+// only who and the outcome.
+func (u *UI) notify(title, content string) {
+	u.app.SendNotification(fyne.NewNotification(title, content))
 }
 
 // Window returns the main window.

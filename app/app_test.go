@@ -254,8 +254,11 @@ func TestSendFailureKeepsDocuments(t *testing.T) {
 	})
 	s := u.send
 	test.Tap(s.samplesBtn)
-	test.Tap(s.sendBtn)
-	waitFor(t, "send", &s.sendDone)
+	want := &fyne.Notification{Title: "Not sent", Content: "Not sent: The mail server did not offer encryption (STARTTLS), so nothing was sent."}
+	test.AssertNotificationSent(t, want, func() {
+		test.Tap(s.sendBtn)
+		waitFor(t, "send", &s.sendDone)
+	})
 	got := texts(s.problem)
 	if !strings.Contains(got, "Not sent: The mail server did not offer encryption (STARTTLS), so nothing was sent.") {
 		t.Errorf("problem shown:\n%s", got)

@@ -37,6 +37,8 @@ type inboxTab struct {
 	check  *widget.Button
 	detail *fyne.Container
 
+	known map[string]bool // keys already announced
+
 	mu       sync.Mutex
 	fetching bool
 	// fetchDone, when set (tests), is called on the UI goroutine after a
@@ -169,8 +171,29 @@ func countText(n int) string {
 	return fmt.Sprintf("%d messages", n)
 }
 
-// setItems replaces the fetched items (keeping opened files), newest first.
+// setItems replaces the fetched items (keeping opened files), newest
+// first, and announces messages not seen before (after the first check).
 func (t *inboxTab) setItems(items []Received) {
+	if t.known == nil {
+		t.known = map[string]bool{}
+		for _, it := range items {
+			t.known[it.Key] = true
+		}
+	}
+	var fresh []Received
+	for _, it := range items {
+		if !t.known[it.Key] {
+			t.known[it.Key] = true
+			fresh = append(fresh, it)
+		}
+	}
+	switch len(fresh) {
+	case 0:
+	case 1:
+		t.ui.notify("New message: "+lookOf(fresh[0].Report.Verdict).Short, "From "+fresh[0].Report.From)
+	default:
+		t.ui.notify(fmt.Sprintf("%d new messages", len(fresh)), "Open securesend to see their verdicts.")
+	}
 	var kept []Received
 	for _, it := range t.items {
 		if it.Source != "mailbox" {

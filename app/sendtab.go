@@ -455,9 +455,11 @@ func (s *sendTab) finish(res *send.Result, err error) {
 		if err != nil {
 			title, detail := explainSendError(err)
 			s.showProblem(title, detail)
+			s.ui.notify("Not sent", title)
 		} else {
 			s.progress.SetValue(1)
 			s.confirm.show(res)
+			s.ui.notify("Sent securely", "Accepted for "+recipientsText(res)+". Queue ID "+res.QueueID+".")
 			s.form.Hide()
 		}
 		if s.sendDone != nil {

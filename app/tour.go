@@ -48,6 +48,7 @@ func (u *UI) Tour(dir string) {
 	}
 	settle := func() { time.Sleep(700 * time.Millisecond) } // let the window repaint
 
+	fyne.Do(func() { u.win.Resize(fyne.NewSize(1024, 720)) })
 	settle()
 	step("1-send-empty")
 	fyne.Do(func() {
