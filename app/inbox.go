@@ -279,8 +279,10 @@ func (t *inboxTab) showDetail(it Received) {
 		widget.NewFormItem("Subject", &widget.Label{Text: r.Subject, Wrapping: fyne.TextWrapWord}),
 		widget.NewFormItem("Date", &widget.Label{Text: dateText(r.Date)}),
 		widget.NewFormItem("Encrypted", &widget.Label{Text: enc}),
-		widget.NewFormItem("Message-ID", &widget.Label{Text: r.MessageID, Wrapping: fyne.TextWrapBreak}),
 	)
+	if r.MessageID != "" {
+		form.Append("Message-ID", &widget.Label{Text: r.MessageID, Wrapping: fyne.TextWrapBreak})
+	}
 	if it.Source != "mailbox" && it.Source != "" {
 		form.Append("Opened from", &widget.Label{Text: it.Source, Wrapping: fyne.TextWrapBreak})
 	}

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"net/mail"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/receive"
+	"github.com/securesend/securesend/send"
+)
+
+// goldenUI is a demo-like window with fixed addresses and no live server,
+// so its pictures do not change from run to run.
+func goldenUI(t *testing.T) *UI {
+	t.Helper()
+	samples, err := assets.WriteSamples(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	cfg := Config{
+		Home:       home.Home{Dir: "/home/demo/.config/securesend"},
+		Demo:       true,
+		From:       mail.Address{Name: "Dr Demo Clinician, Demo Medical Centre", Address: "clinician@demo.test"},
+		Recipients: []Recipient{{Name: "Demo Pharmacy", Address: "pharmacy@demo.test", KeyState: "pinned"}},
+		Send: func(context.Context, *send.Message, func(int64)) (*send.Result, error) {
+			return nil, context.Canceled
+		},
+		InboxOwner: "pharmacy@demo.test",
+		Samples:    samples,
+		Protection: "Signed and encrypted (OpenPGP)",
+		Settings:   []Setting{{Name: "Mail server (sending)", Value: "127.0.0.1:465", Locked: true, LockNote: "Fixed in demo mode"}},
+		Now:        func() time.Time { return fixed },
+		TempDir:    t.TempDir(),
+	}
+	u := New(test.NewTempApp(t), cfg)
+	u.win.Resize(fyne.NewSize(1024, 720))
+	return u
+}
+
+// relayout lays the whole window out again, as the desktop driver does on
+// its next frame when sizes change (the test driver does not).
+func relayout(u *UI) {
+	s := u.win.Canvas().Size()
+	u.win.Resize(s.AddWidthHeight(1, 1))
+	u.win.Resize(s)
+}
+
+func fixedResult() *send.Result {
+	start := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	return &send.Result{
+		MessageID: "3gbsrjjrfbvnsg6cc6wj6ca5da@demo.test",
+		Server:    "127.0.0.1:465", Security: "tls",
+		Started: start, Finished: start.Add(42 * time.Millisecond),
+		Reply:    send.Reply{Code: 250, EnhancedCode: "2.0.0", Text: "Ok: queued as DEMOABC1"},
+		QueueID:  "DEMOABC1",
+		Accepted: []send.RecipientResult{{Address: "pharmacy@demo.test", Reply: send.Reply{Code: 250}}},
+		TLS: send.TLSInfo{Version: "TLS 1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ServerName: "127.0.0.1",
+			CertSubject: "CN=localhost", CertIssuer: "CN=securesend demo CA", CertSHA256: "6fc705350fdd3831d29d864b080ca929ee718daefab649dd6b8e6f1ec424cccf",
+			CertExpiry: start.AddDate(1, 0, 0)},
+		RequireTLS: true, AuthMechanism: "PLAIN", Size: 36868,
+		Documents: []send.DocumentInfo{{Name: "sample-prescription.pdf", ContentType: "application/pdf", Size: 2547, SHA256: "749299c0139afb3746f9eb36c07e65a820afcf0f75f5304d7b69a37639bd5154"}},
+	}
+}
+
+func TestGoldenScreens(t *testing.T) {
+	local := time.Local
+	time.Local = time.UTC
+	t.Cleanup(func() { time.Local = local })
+
+	u := goldenUI(t)
+	test.AssertRendersToImage(t, "send_empty.png", u.win.Canvas())
+
+	u.send.addPaths(u.cfg.Samples)
+	test.Type(u.send.nhiEntry, "ZZZ0017")
+	relayout(u)
+	test.AssertRendersToImage(t, "send_documents_bad_nhi.png", u.win.Canvas())
+
+	u.send.form.Hide()
+	u.send.confirm.show(fixedResult())
+	relayout(u)
+	test.AssertRendersToImage(t, "confirmation.png", u.win.Canvas())
+
+	u.tabs.Select(u.inbox.item)
+	date := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	u.inbox.setItems([]Received{
+		{Key: "2", Received: date, Source: "mailbox", Report: &receive.Report{
+			Verdict: receive.BadSignature, Reason: "The signature does not match the content: the message was changed after it was signed.",
+			SignerFingerprint: "8DF7D71A707A6353D6D77A395EDD4D4F66D5BE8F", From: "someone@example.test", Subject: "Prescription", Date: date}},
+		{Key: "1", Received: date.Add(-time.Hour), Source: "mailbox", Report: &receive.Report{
+			Verdict: receive.Verified, Encrypted: true, SignerUserID: "Dr Demo Clinician <clinician@demo.test>",
+			SignerFingerprint: "C512C5B599A93A7536E40D9458065227 38FE618E", From: "clinician@demo.test", Subject: "Prescription",
+			MessageID: "x@demo.test", Date: date.Add(-time.Hour), Note: "Patient NHI: ZZZ0016",
+			Documents: []receive.Document{{Name: "sample-prescription.pdf", ContentType: "application/pdf", Size: 2547, SHA256: "749299c0139afb3746f9eb36c07e65a820afcf0f75f5304d7b69a37639bd5154"}}}},
+	})
+	u.inbox.list.Select(1)
+	relayout(u)
+	test.AssertRendersToImage(t, "inbox_verified.png", u.win.Canvas())
+	u.inbox.list.Select(0)
+	relayout(u)
+	test.AssertRendersToImage(t, "inbox_bad_signature.png", u.win.Canvas())
+
+	u.tabs.Select(u.settings.item)
+	relayout(u)
+	test.AssertRendersToImage(t, "settings_locked.png", u.win.Canvas())
+}
