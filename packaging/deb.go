@@ -57,7 +57,7 @@ Description: securesend, preconfigured for your organisation
 		}
 	}
 	out := filepath.Join(o.OutDir, base+".deb")
-	if err := run(ctx, o.Log, tmp, nil, "dpkg-deb", "--root-owner-group", "--build", root, out); err != nil {
+	if err := run(ctx, o.Log, tmp, nil, "dpkg-deb", "--root-owner-group", "-Zgzip", "--build", root, out); err != nil {
 		return "", err
 	}
 	return out, nil

@@ -80,7 +80,9 @@ func TestLinuxPackageEndToEnd(t *testing.T) {
 	needFyne(t)
 	ctx := context.Background()
 	out := t.TempDir()
-	res, err := Build(ctx, Options{OS: "linux", ModuleDir: "..", OutDir: out, Baked: signedBundle(t, "3"), Deb: true})
+	// KeepBuildPaths: reuse the build cache of the rest of the suite (see
+	// Options.KeepBuildPaths); the release build differs only by -trimpath.
+	res, err := Build(ctx, Options{OS: "linux", ModuleDir: "..", OutDir: out, Baked: signedBundle(t, "3"), Deb: true, KeepBuildPaths: true})
 	if err != nil {
 		t.Fatal(err)
 	}
