@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -26,23 +27,27 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	sendSample := fs.Bool("send-sample", false, "send the sample documents from the clinician to the pharmacy, show the confirmation and the verdict on receipt, then stop")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: securesend demo [--send-sample]")
-		fmt.Fprintln(fs.Output())
-		fmt.Fprintln(fs.Output(), "Starts a mail system on 127.0.0.1 with a demo clinician and a demo pharmacy")
-		fmt.Fprintln(fs.Output(), "(SMTP submission with TLS, IMAP with TLS, a certificate authority made for this")
-		fmt.Fprintln(fs.Output(), "run, one-time passwords) and serves until Ctrl-C. Nothing is relayed anywhere.")
-		fmt.Fprintln(fs.Output())
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "Usage: securesend demo [--send-sample]")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Starts a mail system on 127.0.0.1 with a demo clinician and a demo pharmacy")
+		fmt.Fprintln(w, "(SMTP submission with TLS, IMAP with TLS, a certificate authority made for this")
+		fmt.Fprintln(w, "run, one-time passwords) and serves until Ctrl-C. Nothing is relayed anywhere.")
+		fmt.Fprintln(w)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
+			usage(e.stdout)
 			return 0
 		}
+		usage(e.stderr)
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
+		usage(e.stderr)
 		return 2
 	}
 	sys, err := demomail.Start(ctx)
