@@ -60,6 +60,10 @@ type Received struct {
 	Report   *receive.Report
 	// Source says where it came from ("mailbox", or the .eml file's path).
 	Source string
+	// Duplicate, when set, says that this message or one of its documents
+	// arrived before (e.g. "the same document arrived before as message
+	// 3"); shown as a warning.
+	Duplicate string
 }
 
 // Setting is one line of the Settings tab.
@@ -88,6 +92,11 @@ type Config struct {
 	InboxOwner string
 	// Fetch returns every message in the inbox with its report.
 	Fetch func(ctx context.Context) ([]Received, error)
+	// Document, when set, returns a local file holding document n of the
+	// received message with the given key, for Open and Save as… (for
+	// stores that keep documents encrypted). When nil, the report's
+	// Document.Path is used.
+	Document func(key string, n int) (path string, err error)
 	// Verify verifies one message read from r (a dropped .eml file).
 	Verify func(ctx context.Context, r io.Reader) (*receive.Report, error)
 	// Samples are documents the demo offers with "Add sample documents".

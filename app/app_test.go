@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -389,4 +390,33 @@ func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 		t.Fatalf("no %q button", text)
 	}
 	return found
+}
+
+func TestDuplicateWarningAndStoredDocument(t *testing.T) {
+	doc := filepath.Join(t.TempDir(), "rx.pdf")
+	os.WriteFile(doc, []byte("%PDF-1.4\n"), 0o600)
+	var asked []string
+	u := newDemoUI(t, func(c *Config) {
+		c.Fetch = func(context.Context) ([]Received, error) {
+			return []Received{{Key: "7", Received: time.Now(), Source: "mailbox", Duplicate: "The same document arrived before as #3.",
+				Report: &receive.Report{Verdict: receive.Verified, From: "clinician@demo.test", Subject: "Prescription",
+					Documents: []receive.Document{{Name: "rx.pdf", ContentType: "application/pdf", Size: 9}}}}}, nil
+		}
+		c.Document = func(key string, n int) (string, error) {
+			asked = append(asked, fmt.Sprintf("%s/%d", key, n))
+			return doc, nil
+		}
+	})
+	in := u.inbox
+	test.Tap(in.check)
+	waitFor(t, "fetch", &in.fetchDone)
+	in.list.Select(0)
+	d := texts(in.detail)
+	if !strings.Contains(d, "Arrived before") || !strings.Contains(d, "#3") {
+		t.Errorf("no duplicate warning:\n%s", d)
+	}
+	test.Tap(findButton(t, in.detail, "Open"))
+	if len(asked) != 1 || asked[0] != "7/0" {
+		t.Errorf("document asked for: %v", asked)
+	}
 }

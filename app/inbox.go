@@ -89,7 +89,11 @@ func (t *inboxTab) buildUI() {
 			look := lookOf(it.Report.Verdict)
 			icon.SetResource(look.Icon)
 			text.Objects[0].(*widget.Label).SetText(look.Short + " · " + it.Received.Local().Format("2 Jan 15:04"))
-			text.Objects[1].(*widget.Label).SetText(it.Report.From + " — " + it.Report.Subject)
+			line := it.Report.From + " — " + it.Report.Subject
+			if it.Duplicate != "" {
+				line = "Duplicate · " + line
+			}
+			text.Objects[1].(*widget.Label).SetText(line)
 		},
 	)
 	t.list.OnSelected = func(id widget.ListItemID) {
@@ -270,6 +274,9 @@ func (t *inboxTab) showDetail(it Received) {
 		reason = strings.TrimSpace(reason + "\nSigner's key fingerprint: " + groupFingerprint(r.SignerFingerprint))
 	}
 	t.detail.Add(banner(look.Icon, look.Tint, bannerTitle(r), reason))
+	if it.Duplicate != "" {
+		t.detail.Add(banner(theme.WarningIcon(), theme.ColorNameWarning, "Arrived before — check that it is not dispensed twice", it.Duplicate))
+	}
 	enc := "no — it travelled readable by the mail servers"
 	if r.Encrypted {
 		enc = "yes — only you could read it"
@@ -293,47 +300,66 @@ func (t *inboxTab) showDetail(it Received) {
 		t.detail.Add(&widget.Label{Text: r.Note, Wrapping: fyne.TextWrapWord, Selectable: true})
 	}
 	t.detail.Add(heading(fmt.Sprintf("Documents (%d)", len(r.Documents))))
-	for _, d := range r.Documents {
-		t.detail.Add(t.documentRow(d))
+	for n, d := range r.Documents {
+		t.detail.Add(t.documentRow(it.Key, n, d))
 	}
 	for _, o := range r.Omitted {
 		t.detail.Add(&widget.Label{Text: "Not shown: " + o, Wrapping: fyne.TextWrapWord})
 	}
 }
 
-func (t *inboxTab) documentRow(d receive.Document) fyne.CanvasObject {
+func (t *inboxTab) documentRow(key string, n int, d receive.Document) fyne.CanvasObject {
 	info := &widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", d.Name, d.ContentType, sizeText(d.Size), d.SHA256), Wrapping: fyne.TextWrapBreak}
-	if d.Path == "" {
+	if d.Path == "" && t.ui.cfg.Document == nil {
 		return info
 	}
+	// path finds the document on disk (decrypting it from the store when
+	// the store keeps it encrypted).
+	path := func() (string, error) {
+		if d.Path != "" {
+			return d.Path, nil
+		}
+		return t.ui.cfg.Document(key, n)
+	}
 	openBtn := &widget.Button{Text: "Open", Icon: theme.FileIcon(), OnTapped: func() {
-		if err := t.ui.app.OpenURL(&url.URL{Scheme: "file", Path: d.Path}); err != nil {
+		p, err := path()
+		if err == nil {
+			err = t.ui.app.OpenURL(&url.URL{Scheme: "file", Path: p})
+		}
+		if err != nil {
 			t.status.SetText("Could not open " + d.Name + ": " + err.Error())
 		}
 	}}
-	saveBtn := &widget.Button{Text: "Save as…", Icon: theme.DocumentSaveIcon(), OnTapped: func() { t.saveAs(d) }}
+	saveBtn := &widget.Button{Text: "Save as…", Icon: theme.DocumentSaveIcon(), OnTapped: func() {
+		p, err := path()
+		if err != nil {
+			t.status.SetText("Could not read " + d.Name + ": " + err.Error())
+			return
+		}
+		t.saveAs(d.Name, p)
+	}}
 	return container.NewVBox(info, container.NewHBox(openBtn, saveBtn))
 }
 
 // saveAs copies a received document to where the user chooses.
-func (t *inboxTab) saveAs(d receive.Document) {
+func (t *inboxTab) saveAs(name, src string) {
 	dlg := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
 			return
 		}
 		defer w.Close()
-		f, err := os.Open(d.Path)
+		f, err := os.Open(src)
 		if err == nil {
 			_, err = io.Copy(w, f)
 			f.Close()
 		}
 		if err != nil {
-			t.status.SetText("Could not save " + d.Name + ": " + err.Error())
+			t.status.SetText("Could not save " + name + ": " + err.Error())
 			return
 		}
-		t.status.SetText("Saved " + d.Name + ".")
+		t.status.SetText("Saved " + name + ".")
 	}, t.ui.win)
-	dlg.SetFileName(d.Name)
+	dlg.SetFileName(name)
 	dlg.Show()
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"os"
+	"path/filepath"
+	"strings"
 
 	fyneapp "fyne.io/fyne/v2/app"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 )
 
@@ -34,6 +38,11 @@ func runGUI(ctx context.Context, e *env) int {
 		return errorf(e, "%v", err)
 	}
 	fa := fyneapp.NewWithID(appID)
+	tmp, err := os.MkdirTemp("", "securesend-app-")
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	defer os.RemoveAll(tmp)
 	var cfg app.Config
 	if len(accounts) == 0 || e.getenv("SECURESEND_DEMO") == "1" {
 		sys, err := demomail.Start(ctx)
@@ -41,22 +50,19 @@ func runGUI(ctx context.Context, e *env) int {
 			return errorf(e, "demo mode: %v", err)
 		}
 		defer sys.Close()
-		tmp, err := os.MkdirTemp("", "securesend-demo-")
+		samples, err := assets.WriteSamples(filepath.Join(tmp, "samples"))
 		if err != nil {
 			return errorf(e, "demo mode: %v", err)
 		}
-		defer os.RemoveAll(tmp)
-		samples, err := assets.WriteSamples(tmp + "/samples")
-		if err != nil {
-			return errorf(e, "demo mode: %v", err)
-		}
-		cfg = app.DemoConfig(sys, samples, tmp+"/received")
-		cfg.TempDir = tmp
+		cfg = app.DemoConfig(sys, samples, filepath.Join(tmp, "received"))
 		fmt.Fprintln(e.stderr, "securesend: no account set up, so the app opens in demo mode (nothing leaves this computer)")
 	} else {
-		cfg = accountConfig(h, accounts[0])
+		if cfg, err = accountConfig(e, h, accounts[0], tmp); err != nil {
+			return errorf(e, "%v", err)
+		}
 	}
 	cfg.Home = h
+	cfg.TempDir = tmp
 	u := app.New(fa, cfg)
 	if dir := e.getenv("SECURESEND_SCREENSHOT_TOUR"); dir != "" {
 		go u.Tour(dir)
@@ -79,10 +85,20 @@ func configuredAccounts(h home.Home) ([]account.Account, error) {
 }
 
 // accountConfig wires the app to a real account: sending through it with
-// the send package. The inbox and signing are not wired to the GUI yet.
-func accountConfig(h home.Home, a account.Account) app.Config {
+// the send package, the inbox through receive.Inbox into the home's
+// encrypted store, verification with the home's key store. Received
+// documents are decrypted into tmp only when the user opens or saves one.
+func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Config, error) {
 	secrets := keychain.New(h.KeychainService())
-	return app.Config{
+	st, _, kc, err := openInbox(e)
+	if err != nil {
+		return app.Config{}, err
+	}
+	verify, err := inboxVerifier(h, kc)
+	if err != nil {
+		return app.Config{}, err
+	}
+	cfg := app.Config{
 		From: mail.Address{Address: a.Email},
 		Send: func(ctx context.Context, m *send.Message, progress func(int64)) (*send.Result, error) {
 			opts, err := a.SendOptions(ctx, secrets)
@@ -93,6 +109,32 @@ func accountConfig(h home.Home, a account.Account) app.Config {
 			return send.Send(ctx, opts, m)
 		},
 		InboxOwner: a.Email,
+		Verify: func(ctx context.Context, r io.Reader) (*receive.Report, error) {
+			return verify(ctx, r, nil)
+		},
+		Document: func(id string, n int) (string, error) {
+			it, err := st.Get(id)
+			if err != nil {
+				return "", err
+			}
+			if n < 0 || n >= len(it.Documents) {
+				return "", fmt.Errorf("no document %d", n+1)
+			}
+			dir, err := os.MkdirTemp(tmp, "doc-")
+			if err != nil {
+				return "", err
+			}
+			rep, err := st.Report(id)
+			if err != nil {
+				return "", err
+			}
+			name := fmt.Sprintf("document-%d", n+1)
+			if n < len(rep.Documents) {
+				name = receive.SanitizeName(rep.Documents[n].Name)
+			}
+			p := filepath.Join(dir, name)
+			return p, writeDocument(st, id, n, p)
+		},
 		Settings: []app.Setting{
 			{Name: "Account", Value: a.Name},
 			{Name: "Mail server (sending)", Value: fmt.Sprintf("%s (%s)", a.SMTP.Address, a.SMTP.Security)},
@@ -100,4 +142,45 @@ func accountConfig(h home.Home, a account.Account) app.Config {
 			{Name: "REQUIRETLS required", Value: fmt.Sprint(a.RequireTLS)},
 		},
 	}
+	if a.IMAP.Address != "" {
+		cfg.Fetch = func(ctx context.Context) ([]app.Received, error) {
+			conn, err := a.DialIMAP(ctx, secrets, account.IMAPOptions{})
+			if err != nil {
+				return nil, err
+			}
+			defer conn.Close()
+			in := &receive.Inbox{Store: st, Verify: verify}
+			res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name})
+			if res != nil {
+				auditReceived(e, a.Name, res.New)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return storedItems(st)
+		}
+	}
+	return cfg, nil
+}
+
+// storedItems lists the store with each item's report.
+func storedItems(st *receive.Store) ([]app.Received, error) {
+	items, err := st.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []app.Received
+	for i := range items {
+		it := &items[i]
+		rep, err := st.Report(it.ID)
+		if err != nil {
+			return nil, err
+		}
+		dup := ""
+		if note := duplicateNote(it); note != "" {
+			dup = "This message or one of its documents arrived before (" + strings.TrimPrefix(note, "DUPLICATE of ") + " in the inbox)."
+		}
+		out = append(out, app.Received{Key: it.ID, Received: it.Received, Report: rep, Source: "mailbox", Duplicate: dup})
+	}
+	return out, nil
 }
