@@ -86,6 +86,9 @@ type Config struct {
 	From mail.Address
 	// Recipients are offered in the picker; any address can also be typed.
 	Recipients []Recipient
+	// RequireEncryption is the policy that every recipient must have a
+	// key: recipients whose KeyState is "none" are marked and refused.
+	RequireEncryption bool
 	// Send submits m, calling progress with the bytes written so far.
 	Send func(ctx context.Context, m *send.Message, progress func(sent int64)) (*send.Result, error)
 	// InboxOwner names the mailbox the Inbox tab shows.

@@ -420,3 +420,34 @@ func TestDuplicateWarningAndStoredDocument(t *testing.T) {
 		t.Errorf("document asked for: %v", asked)
 	}
 }
+
+func TestRecipientWithoutKeyRefusedWhenEncryptionRequired(t *testing.T) {
+	sent := false
+	u := newDemoUI(t, func(c *Config) {
+		c.RequireEncryption = true
+		c.Recipients = append(c.Recipients, Recipient{Name: "Old Pharmacy", Address: "old@pharmacy.test", KeyState: "none"})
+		c.Send = func(context.Context, *send.Message, func(int64)) (*send.Result, error) {
+			sent = true
+			return nil, context.Canceled
+		}
+	})
+	s := u.send
+	test.Tap(s.samplesBtn)
+	s.to.SetText("old@pharmacy.test")
+	test.Tap(s.sendBtn)
+	if got := texts(s.problem); !strings.Contains(got, "old@pharmacy.test has no key, and your organisation requires every message to be encrypted") {
+		t.Errorf("problem:\n%s", got)
+	}
+	if sent {
+		t.Error("sent to a recipient without a key")
+	}
+	found := false
+	for _, o := range s.toOptions {
+		if strings.Contains(o, "Old Pharmacy <old@pharmacy.test> (no key: cannot send, encryption is required)") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("picker options: %q", s.toOptions)
+	}
+}

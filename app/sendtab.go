@@ -39,16 +39,18 @@ type sendTab struct {
 	// samplesBtn adds the sample documents (demo mode only).
 	samplesBtn *widget.Button
 	to         *widget.SelectEntry
-	nhiEntry   *widget.Entry
-	nhiMsg     *widget.Label
-	docType    *widget.Select
-	note       *widget.Entry
-	problem    *fyne.Container // why the last attempt did not send
-	sendBtn    *widget.Button
-	progress   *widget.ProgressBar
-	cancel     *widget.Button
-	status     *widget.Label
-	busy       *fyne.Container
+	// toOptions are the picker's entries.
+	toOptions []string
+	nhiEntry  *widget.Entry
+	nhiMsg    *widget.Label
+	docType   *widget.Select
+	note      *widget.Entry
+	problem   *fyne.Container // why the last attempt did not send
+	sendBtn   *widget.Button
+	progress  *widget.ProgressBar
+	cancel    *widget.Button
+	status    *widget.Label
+	busy      *fyne.Container
 
 	form    fyne.CanvasObject
 	confirm *confirmView
@@ -78,8 +80,9 @@ func (s *sendTab) buildUI() {
 
 	var options []string
 	for _, r := range s.ui.cfg.Recipients {
-		options = append(options, r.String())
+		options = append(options, s.optionText(r))
 	}
+	s.toOptions = options
 	s.to = widget.NewSelectEntry(options)
 	s.to.PlaceHolder = "Pick a recipient or type an e-mail address"
 	if len(options) > 0 {
@@ -299,11 +302,27 @@ func (s *sendTab) nhiProblem(text string) string {
 	return "NHI not valid: " + err.Error() + "."
 }
 
+// optionText is how r appears in the picker; when the policy requires
+// encryption and r has no key, it says that r cannot be chosen and why.
+func (s *sendTab) optionText(r Recipient) string {
+	if s.blocked(r) {
+		return displayAddress(mail.Address{Name: r.Name, Address: r.Address}) + " (no key: cannot send, encryption is required)"
+	}
+	return r.String()
+}
+
+func (s *sendTab) blocked(r Recipient) bool {
+	return s.ui.cfg.RequireEncryption && (r.KeyState == "none" || r.KeyState == "")
+}
+
 // recipient parses the To field: a picker entry or a typed address.
 func (s *sendTab) recipient() (mail.Address, error) {
 	text := strings.TrimSpace(s.to.Text)
 	for _, r := range s.ui.cfg.Recipients {
-		if text == r.String() {
+		if text == s.optionText(r) || strings.EqualFold(text, r.Address) {
+			if s.blocked(r) {
+				return mail.Address{}, fmt.Errorf("%s has no key, and your organisation requires every message to be encrypted; import and pin their key first", r.Address)
+			}
 			return mail.Address{Name: r.Name, Address: r.Address}, nil
 		}
 	}
