@@ -214,3 +214,24 @@ func (o *Outbox) OpenMessage(id string) (io.ReadCloser, error) {
 		io.Closer
 	}{r, f}, nil
 }
+
+// Prune removes sent jobs (record and message) whose last attempt was
+// before cutoff, and returns how many it removed. Failed and cancelled
+// jobs are left for the user to decide about.
+func (o *Outbox) Prune(cutoff time.Time) (int, error) {
+	recs, err := o.List()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		if r.State != Sent || !r.LastAttempt.Before(cutoff) {
+			continue
+		}
+		if err := o.Remove(r.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

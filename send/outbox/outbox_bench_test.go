@@ -45,3 +45,28 @@ func BenchmarkEnqueue(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkList lists an outbox of 200 jobs (each record decrypted).
+func BenchmarkList(b *testing.B) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	ob, err := outbox.Open(filepath.Join(b.TempDir(), "outbox"), key, outbox.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	job := outbox.Job{Envelope: send.Envelope{From: testFrom, To: []string{testTo}}, MessageID: "bench@clinic.example"}
+	for range 200 {
+		if _, err := ob.Enqueue(b.Context(), job, func(w io.Writer) ([]send.DocumentInfo, error) {
+			_, err := io.WriteString(w, "Subject: x\r\n\r\nbody\r\n")
+			return nil, err
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		recs, err := ob.List()
+		if err != nil || len(recs) != 200 {
+			b.Fatal(len(recs), err)
+		}
+	}
+}

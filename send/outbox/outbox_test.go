@@ -675,3 +675,29 @@ func TestJobAccount(t *testing.T) {
 		t.Fatalf("account %q, %v", got, err)
 	}
 }
+
+func TestPrune(t *testing.T) {
+	f := newFixture(t, outbox.Options{})
+	m1, _ := f.message(1000)
+	old := f.enqueue(m1)
+	f.runDue()
+	f.clock.Advance(48 * time.Hour)
+	m2, _ := f.message(1000)
+	recent := f.enqueue(m2)
+	f.runDue()
+	m3, _ := f.message(1000)
+	cancelled := f.enqueue(m3)
+	f.ob.Cancel(cancelled)
+	n, err := f.ob.Prune(f.clock.Now().Add(-24 * time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	if _, err := f.ob.Get(old); !errors.Is(err, outbox.ErrNotFound) {
+		t.Errorf("old sent job still there: %v", err)
+	}
+	for _, id := range []string{recent, cancelled} {
+		if _, err := f.ob.Get(id); err != nil {
+			t.Errorf("job %s: %v", id, err)
+		}
+	}
+}
