@@ -108,6 +108,21 @@ func TestOutboxAuditCLI(t *testing.T) {
 		t.Fatalf("export json since 2099: %d %q", code, out)
 	}
 
+	// No file under the home holds the subject, the note, the document's
+	// bytes or its name in clear.
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(path)
+		for _, s := range []string{"Jane Doe", "Please dispense", "prescription body", "script.pdf"} {
+			if bytes.Contains(b, []byte(s)) || strings.Contains(path, s) {
+				t.Errorf("%q in clear in %s", s, path)
+			}
+		}
+		return nil
+	})
+
 	// Other commands log through auditRecord.
 	if err := auditRecord(&env{getenv: func(k string) string {
 		if k == home.EnvVar {
