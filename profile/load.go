@@ -107,6 +107,11 @@ type Loaded struct {
 	Source string
 	// Fingerprint is the pinned admin key that verified it.
 	Fingerprint string
+	// PreviousSerial is the highest serial this user had used before (0:
+	// none), and Changed reports that this load recorded a new, higher
+	// serial: a policy change the caller should append to the audit log.
+	PreviousSerial int64
+	Changed        bool
 }
 
 // Managed reports whether an organisation profile is in force.
@@ -168,21 +173,23 @@ func Load(o LoadOptions) (*Loaded, error) {
 		}
 	}
 	if o.StateFile != "" {
-		if err := checkSerial(o.StateFile, best.Fingerprint, best.Profile.Serial); err != nil {
+		prev, err := checkSerial(o.StateFile, best.Fingerprint, best.Profile.Serial)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", best.Source, err)
 		}
+		best.PreviousSerial, best.Changed = prev, prev != best.Profile.Serial
 	}
 	return best, nil
 }
 
 // checkSerial refuses serial if a higher one was recorded for fingerprint,
-// and records it if it is the highest so far. The file has one
-// "FINGERPRINT SERIAL" line per admin key.
-func checkSerial(path, fingerprint string, serial int64) error {
+// and records it if it is the highest so far; it returns the serial recorded
+// before (0: none). The file has one "FINGERPRINT SERIAL" line per admin key.
+func checkSerial(path, fingerprint string, serial int64) (int64, error) {
 	seen := map[string]int64{}
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("profile: read %s: %w", path, err)
+		return 0, fmt.Errorf("profile: read %s: %w", path, err)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
@@ -197,9 +204,9 @@ func checkSerial(path, fingerprint string, serial int64) error {
 	prev, ok := seen[fingerprint]
 	switch {
 	case ok && serial < prev:
-		return fmt.Errorf("profile: serial %d, but serial %d was already used here: %w", serial, prev, ErrRollback)
+		return prev, fmt.Errorf("profile: serial %d, but serial %d was already used here: %w", serial, prev, ErrRollback)
 	case ok && serial == prev:
-		return nil
+		return prev, nil
 	}
 	seen[fingerprint] = serial
 	var out bytes.Buffer
@@ -208,14 +215,14 @@ func checkSerial(path, fingerprint string, serial int64) error {
 		fmt.Fprintf(&out, "%s %d\n", fp, n)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("profile: %w", err)
+		return prev, fmt.Errorf("profile: %w", err)
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, out.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("profile: record serial: %w", err)
+		return prev, fmt.Errorf("profile: record serial: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("profile: record serial: %w", err)
+		return prev, fmt.Errorf("profile: record serial: %w", err)
 	}
-	return nil
+	return prev, nil
 }

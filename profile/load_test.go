@@ -119,27 +119,29 @@ func TestLoad(t *testing.T) {
 func TestLoadRefusesRollback(t *testing.T) {
 	admin, other := loadAdmin(t, "admin"), loadAdmin(t, "other_admin")
 	state := filepath.Join(t.TempDir(), "home", "profile-serials")
-	load := func(a testAdmin, serial int) error {
-		_, err := Load(LoadOptions{Baked: baked(t, a, withSerial(t, serial)), StateFile: state})
-		return err
-	}
 	steps := []struct {
-		admin  testAdmin
-		serial int
-		want   error
+		admin   testAdmin
+		serial  int
+		want    error
+		prev    int64
+		changed bool
 	}{
-		{admin, 4, nil},
-		{admin, 4, nil},         // same version again
-		{admin, 6, nil},         // update
-		{admin, 5, ErrRollback}, // rollback
-		{other, 1, nil},         // another organisation's key has its own count
-		{admin, 6, nil},         // still fine
-		{admin, 2, ErrRollback}, // still refused
-		{other, 1, nil},
+		{admin, 4, nil, 0, true},
+		{admin, 4, nil, 4, false},         // same version again
+		{admin, 6, nil, 4, true},          // update
+		{admin, 5, ErrRollback, 0, false}, // rollback
+		{other, 1, nil, 0, true},          // another organisation's key has its own count
+		{admin, 6, nil, 6, false},         // still fine
+		{admin, 2, ErrRollback, 0, false}, // still refused
+		{other, 1, nil, 1, false},
 	}
 	for i, s := range steps {
-		if err := load(s.admin, s.serial); !errors.Is(err, s.want) || (s.want == nil && err != nil) {
+		l, err := Load(LoadOptions{Baked: baked(t, s.admin, withSerial(t, s.serial)), StateFile: state})
+		if !errors.Is(err, s.want) || (s.want == nil && err != nil) {
 			t.Fatalf("step %d (serial %d): got %v, want %v", i, s.serial, err, s.want)
+		}
+		if err == nil && (l.PreviousSerial != s.prev || l.Changed != s.changed) {
+			t.Fatalf("step %d: previous %d changed %v, want %d %v", i, l.PreviousSerial, l.Changed, s.prev, s.changed)
 		}
 	}
 	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o600 {
