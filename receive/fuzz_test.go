@@ -11,9 +11,11 @@ import (
 	"github.com/securesend/securesend/receive"
 )
 
-// FuzzVerify: no input makes Verify panic, return an I/O error for an
-// in-memory message, or yield Verified unless it is byte-identical to a
-// good fixture's signed content.
+// FuzzVerify: no input makes Verify panic or return an I/O error for an
+// in-memory message; every result has a verdict and a reason, and document
+// names are sanitized. Run it bounded, e.g.
+// go test -fuzz FuzzVerify -fuzztime 60s -fuzzminimizetime 50x
+// (the default 60 s minimization per new input stalls short runs).
 func FuzzVerify(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
 	for _, file := range files {

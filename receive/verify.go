@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"mime"
+	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ import (
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	message "github.com/emersion/go-message"
-	_ "github.com/emersion/go-message/charset" // decode the common charsets of notes
+	"github.com/emersion/go-message/charset"
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 
@@ -215,62 +216,100 @@ func (v *verifier) entity(h textproto.Header, body io.Reader, depth int, root bo
 		}
 		return v.encrypted(params, body, depth)
 	}
-	e, err := message.New(message.Header{Header: h}, body)
-	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
-		return signature{}, "The message structure could not be read."
-	}
-	if err := v.collect(e, depth, root); err != nil {
+	if err := v.collect(h, body, depth, root); err != nil {
 		return signature{}, "The message could not be read completely: " + plainError(err)
 	}
 	return signature{}, ""
 }
 
-// collect walks a (decoded) entity and records the note, documents and
-// omitted parts.
-func (v *verifier) collect(e *message.Entity, depth int, root bool) error {
+// collect walks the entity with header h and raw body, and records the
+// note, documents and omitted parts. Multipart bodies are split with
+// pgpmime.RawReader and transfer encodings decoded here, streaming.
+func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root bool) error {
 	if depth > maxDepth {
 		return errors.New("nested too deeply")
 	}
 	if v.parts++; v.parts > maxParts {
 		return fmt.Errorf("more than %d parts", maxParts)
 	}
-	mt, params, _ := e.Header.ContentType()
-	if mr := e.MultipartReader(); mr != nil {
+	mh := message.Header{Header: h}
+	mt, params := "text/plain", map[string]string{}
+	if h.Has("Content-Type") {
+		var err error
+		if mt, params, err = mime.ParseMediaType(h.Get("Content-Type")); err != nil {
+			mt, params = "application/octet-stream", map[string]string{}
+		}
+	}
+	if strings.HasPrefix(mt, "multipart/") {
 		if (mt == "multipart/signed" || mt == "multipart/encrypted") && !root {
 			v.partial = true
 		}
+		if params["boundary"] == "" {
+			return errors.New("a multipart part has no boundary")
+		}
+		rr := pgpmime.NewRawReader(body, params["boundary"])
 		for {
-			p, err := mr.NextPart()
+			part, err := rr.NextPart()
 			if err == io.EOF {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			if err := v.collect(p, depth+1, false); err != nil {
+			lr := &io.LimitedReader{R: part, N: maxHeaderSize}
+			br := bufio.NewReaderSize(lr, 16<<10)
+			ph, err := textproto.ReadHeader(br)
+			if err != nil {
+				return fmt.Errorf("part header: %w", err)
+			}
+			lr.N = 1 << 62
+			if err := v.collect(ph, br, depth+1, false); err != nil {
 				return err
 			}
 		}
 	}
-	disp, dparams, _ := e.Header.ContentDisposition()
-	name := dparams["filename"]
+	decoded := transferDecoder(h.Get("Content-Transfer-Encoding"), body)
+	disp, _, _ := mh.ContentDisposition()
+	ah := gomail.AttachmentHeader{Header: mh}
+	name, _ := ah.Filename()
 	if name == "" {
 		name = params["name"]
+		if d, err := new(mime.WordDecoder).DecodeHeader(name); err == nil {
+			name = d
+		}
 	}
 	switch {
 	case mt == "application/pgp-signature" || mt == "application/pgp-encrypted":
 		v.partial = true
-		_, err := io.Copy(io.Discard, e.Body)
+		_, err := io.Copy(io.Discard, decoded)
 		return err
-	case (mt == "text/plain" || mt == "") && name == "" && disp != "attachment":
-		return v.note(e.Body)
+	case mt == "text/plain" && name == "" && disp != "attachment":
+		r := decoded
+		if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" && cs != "us-ascii" {
+			if cr, err := charset.Reader(cs, decoded); err == nil {
+				r = cr
+			}
+		}
+		return v.note(r)
 	case mt == "text/html" && name == "":
 		v.rep.Omitted = append(v.rep.Omitted, "HTML part not displayed")
-		_, err := io.Copy(io.Discard, e.Body)
+		_, err := io.Copy(io.Discard, decoded)
 		return err
 	default:
-		return v.document(name, mt, e.Body)
+		return v.document(name, mt, decoded)
 	}
+}
+
+// transferDecoder decodes a Content-Transfer-Encoding (RFC 2045); unknown
+// encodings are passed through undecoded.
+func transferDecoder(cte string, r io.Reader) io.Reader {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		return pgpmime.Base64Reader(r)
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	}
+	return r
 }
 
 func (v *verifier) note(r io.Reader) error {

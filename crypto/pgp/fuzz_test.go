@@ -10,6 +10,7 @@ import (
 
 // FuzzImport: key import never panics, and what it accepts is bound only
 // to addresses of the key's own user IDs.
+// Run it bounded: go test -fuzz FuzzImport -fuzztime 60s -fuzzminimizetime 50x
 func FuzzImport(f *testing.F) {
 	k := pgptest.Key(f, "Fuzz Seed", "seed@test.invalid")
 	f.Add(pgptest.Armored(f, k.Public()))

@@ -8,6 +8,7 @@ import (
 
 // FuzzRawReader: splitting never panics and parts never contain a
 // delimiter line of their own boundary.
+// Run it bounded: go test -fuzz FuzzRawReader -fuzztime 60s -fuzzminimizetime 50x
 func FuzzRawReader(f *testing.F) {
 	f.Add("--b\r\nA: 1\r\n\r\nx\r\n--b\r\ny\r\n--b--\r\n", "b")
 	f.Add("--b\nx\n--b--", "b")

@@ -1,0 +1,62 @@
+package pgpmime
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestBase64Reader(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 4, 56, 57, 58, 100000} {
+		data := bytes.Repeat([]byte("\x00\xffsecuresend"), n/12+1)[:n]
+		enc := base64.StdEncoding.EncodeToString(data)
+		var lines strings.Builder
+		for i := 0; i < len(enc); i += 76 {
+			lines.WriteString(enc[i:min(i+76, len(enc))] + "\r\n")
+		}
+		for name, in := range map[string]string{
+			"76-char CRLF lines": lines.String(),
+			"one line":           enc,
+			"LF and spaces":      strings.ReplaceAll(lines.String(), "\r\n", " \n\t"),
+			"unpadded":           strings.TrimRight(enc, "="),
+			"odd line lengths":   insertEvery(enc, 7, "\r\n"),
+		} {
+			got, err := io.ReadAll(Base64Reader(iotest.HalfReader(strings.NewReader(in))))
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("n=%d %s: err=%v equal=%v", n, name, err, bytes.Equal(got, data))
+			}
+		}
+	}
+	for _, bad := range []string{"AAA*", "AA==AAAA", "A"} {
+		if _, err := io.ReadAll(Base64Reader(strings.NewReader(bad))); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: err = %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func insertEvery(s string, n int, sep string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i += n {
+		b.WriteString(s[i:min(i+n, len(s))] + sep)
+	}
+	return b.String()
+}
+
+func FuzzBase64Reader(f *testing.F) {
+	f.Add([]byte("aGVsbG8=\r\n"), 3)
+	f.Fuzz(func(t *testing.T, data []byte, split int) {
+		enc := base64.StdEncoding.EncodeToString(data)
+		if split > 0 {
+			enc = insertEvery(enc, split%100+1, "\r\n")
+		}
+		got, err := io.ReadAll(Base64Reader(strings.NewReader(enc)))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("round trip: %v", err)
+		}
+		io.ReadAll(Base64Reader(bytes.NewReader(data))) // arbitrary input: no panic
+	})
+}
