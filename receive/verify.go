@@ -410,7 +410,7 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 	}
 	h := algo.New()
 	tee := &trackingReader{r: io.TeeReader(part, pgpmime.CRLFWriter(h))}
-	_, structErr := v.content(tee, depth+1)
+	_, structErr := v.content(tee, depth+1, false)
 	if _, err := io.Copy(io.Discard, tee); err != nil || tee.err != nil {
 		return badSig("The signed message is malformed or truncated."), structErr
 	}
@@ -429,8 +429,10 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 }
 
 // content parses the raw entity (header and body) in r: the root of what
-// is displayed. Protected header fields in it replace the outer ones.
-func (v *verifier) content(r io.Reader, depth int) (signature, string) {
+// is displayed. Protected header fields in it replace the outer ones. root
+// is true for the plaintext of an encrypted message, which may itself be a
+// multipart/signed entity (RFC 3156 section 6.1, sign then encrypt).
+func (v *verifier) content(r io.Reader, depth int, root bool) (signature, string) {
 	lr := &io.LimitedReader{R: r, N: maxHeaderSize}
 	br := bufio.NewReaderSize(lr, 32<<10)
 	h, err := textproto.ReadHeader(br)
@@ -451,7 +453,7 @@ func (v *verifier) content(r io.Reader, depth int) (signature, string) {
 			v.protectedFrom = "(unreadable)"
 		}
 	}
-	return v.entity(h, br, depth, false)
+	return v.entity(h, br, depth, root)
 }
 
 func micalgHash(micalg string) (crypto.Hash, bool) {
@@ -635,7 +637,7 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		return signature{}, ""
 	}
 	dec := &decryptingReader{r: md.UnverifiedBody}
-	inner, structErr := v.content(dec, depth+1)
+	inner, structErr := v.content(dec, depth+1, true)
 	if _, err := io.Copy(io.Discard, dec); err != nil || dec.err != nil {
 		v.decryptFailed = "The encrypted message was altered or damaged in transit (integrity check failed); its content cannot be trusted."
 		if errors.Is(dec.err, pgperrors.ErrMessageTooLarge) || errors.Is(err, pgperrors.ErrMessageTooLarge) {

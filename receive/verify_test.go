@@ -1,14 +1,18 @@
 package receive_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/receive"
 )
@@ -194,5 +198,48 @@ func TestDirSinkNeverOverwrites(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, "scan.pdf")); string(data) != "one" {
 		t.Errorf("first file overwritten: %q", data)
+	}
+}
+
+// TestVerifySignThenEncrypt: RFC 3156 section 6.1, a multipart/signed
+// entity encrypted (without an OpenPGP-level signature), as some clients
+// send, is Verified; the same with the signed entity altered is not.
+func TestVerifySignThenEncrypt(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	signed, err := os.ReadFile(filepath.Join("testdata", "good_signed.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdrEnd := bytes.Index(signed, []byte("Content-Type: multipart/signed"))
+	outer, inner := signed[:hdrEnd], signed[hdrEnd:]
+	build := func(plain []byte) []byte {
+		var ct bytes.Buffer
+		aw, _ := armor.Encode(&ct, "PGP MESSAGE", nil)
+		w, err := openpgp.Encrypt(aw, openpgp.EntityList{ks["bob"].Entity()}, nil, &openpgp.FileHints{IsBinary: true}, pgp.Config(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(plain)
+		w.Close()
+		aw.Close()
+		return []byte(fmt.Sprintf("%sContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\r\n\r\n"+
+			"--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e\r\nContent-Type: application/octet-stream\r\n\r\n%s\r\n--e--\r\n",
+			outer, ct.String()))
+	}
+	for name, tc := range map[string]struct {
+		plain []byte
+		want  receive.Verdict
+	}{
+		"nested signed":  {inner, receive.Verified},
+		"nested altered": {bytes.Replace(inner, []byte("dispense as written"), []byte("dispense x10 written"), 1), receive.BadSignature},
+	} {
+		rep, err := receive.Verify(context.Background(), bytes.NewReader(build(tc.plain)), receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != tc.want || !rep.Encrypted {
+			t.Errorf("%s: %s (%s), encrypted=%v; want %s", name, rep.Verdict, rep.Reason, rep.Encrypted, tc.want)
+		}
 	}
 }
