@@ -90,6 +90,8 @@ type Result struct {
 	Artifacts []string
 	// SHA256 maps each artifact's base name to its hex SHA-256.
 	SHA256 map[string]string
+	// SumsFile lists the artifacts' SHA-256 sums in sha256sum format.
+	SumsFile string
 	// Profile is the verified profile that was baked in.
 	Profile *profile.Profile
 	// BuildTime is the go build time, PackageTime the rest.
@@ -178,6 +180,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res.PackageTime = time.Since(start)
+	var sums strings.Builder
 	for _, a := range arts {
 		sum, err := fileSHA256(a)
 		if err != nil {
@@ -185,7 +188,15 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 		res.Artifacts = append(res.Artifacts, a)
 		res.SHA256[filepath.Base(a)] = sum
+		fmt.Fprintf(&sums, "%s  %s\n", sum, filepath.Base(a))
 	}
+	// base.sha256 in sha256sum format, to publish with the downloads
+	// ("sha256sum -c" checks it).
+	sumFile := filepath.Join(o.OutDir, base+".sha256")
+	if err := os.WriteFile(sumFile, []byte(sums.String()), 0o644); err != nil {
+		return nil, fmt.Errorf("packaging: %w", err)
+	}
+	res.SumsFile = sumFile
 	return res, nil
 }
 

@@ -91,6 +91,11 @@ func TestLinuxPackageEndToEnd(t *testing.T) {
 	if res.Artifacts[0] != tarball || len(res.SHA256[filepath.Base(tarball)]) != 64 {
 		t.Fatalf("artifacts %v %v", res.Artifacts, res.SHA256)
 	}
+	sums := exec.Command("sha256sum", "-c", filepath.Base(res.SumsFile))
+	sums.Dir = out
+	if got, err := sums.CombinedOutput(); err != nil || strings.Count(string(got), ": OK") != len(res.Artifacts) {
+		t.Fatalf("sha256sum -c %s: %v\n%s", res.SumsFile, err, got)
+	}
 	unpacked := t.TempDir()
 	if out, err := exec.Command("tar", "-xJf", tarball, "-C", unpacked).CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v\n%s", err, out)
@@ -131,7 +136,7 @@ func TestLinuxPackageEndToEnd(t *testing.T) {
 	})
 	t.Run("locked policy holds against user flags", func(t *testing.T) {
 		out, err := staff(t, bin, "admin", "profile", "show", "--embedded", "--effective", "--min-tls", "1.0", "--encryption", "auto")
-		if err != nil || !strings.Contains(out, "min TLS: 1.2") || !strings.Contains(out, "encryption: domains") || !strings.Contains(out, "ignored:") {
+		if err != nil || !strings.Contains(out, "Minimum TLS version: 1.2 (locked)") || !strings.Contains(out, "Encryption: required for mainst-pharmacy.example.nz") || !strings.Contains(out, "ignored:") {
 			t.Fatalf("%v\n%s", err, out)
 		}
 		out, err = staff(t, bin, "admin", "policy", "check", "--from", "dr@kowhai.example.nz", "--to", "scripts@harbour-pharmacy.example.nz", "--encryption", "auto")

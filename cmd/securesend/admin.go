@@ -521,22 +521,14 @@ func adminPrintProfile(w io.Writer, l *profile.Loaded) {
 }
 
 func adminPrintPolicy(w io.Writer, pol profile.Policy) {
-	tlsv := "1.2"
-	if pol.MinTLS() == tls.VersionTLS13 {
-		tlsv = "1.3"
+	fmt.Fprintln(w, "Effective policy:")
+	for _, l := range pol.Summary() {
+		locked := ""
+		if l.Locked {
+			locked = " (locked)"
+		}
+		fmt.Fprintf(w, "  %s: %s%s\n", l.Label, l.Value, locked)
 	}
-	fmt.Fprintf(w, "Effective policy:\n  min TLS: %s\n  encryption: %s", tlsv, pol.Encryption())
-	if d := pol.EncryptDomains(); len(d) > 0 {
-		fmt.Fprintf(w, " (%s)", strings.Join(d, ", "))
-	}
-	fmt.Fprintf(w, "\n  REQUIRETLS required: %t\n", pol.RequireTLS())
-	if d, ok := pol.AllowedDomains(); ok {
-		fmt.Fprintf(w, "  allowed domains: %s\n", adminOrNone(strings.Join(d, ", ")))
-	} else {
-		fmt.Fprintln(w, "  allowed domains: any")
-	}
-	fmt.Fprintf(w, "  max attachment: %s\n  users may add recipients: %t\n  users may add keys: %t\n",
-		adminMB(int(pol.MaxAttachmentBytes()>>20)), pol.MayAddRecipients(), pol.MayAddKeys())
 	for _, n := range pol.Notes() {
 		fmt.Fprintf(w, "  ignored: %s\n", n)
 	}
@@ -664,6 +656,7 @@ func adminPackage(ctx context.Context, e *env, args []string) int {
 	for _, a := range res.Artifacts {
 		fmt.Fprintf(e.stdout, "  %s\n    sha256 %s\n", a, res.SHA256[filepath.Base(a)])
 	}
+	fmt.Fprintf(e.stdout, "  %s (publish it with the downloads)\n", res.SumsFile)
 	return 0
 }
 
