@@ -61,6 +61,10 @@ var ErrNoRecipientKey = errors.New("not every recipient has a usable OpenPGP key
 // with.
 var ErrNoSenderKey = errors.New("encryption is required but you have no OpenPGP key of your own; create one with 'securesend keys generate'")
 
+// ErrSignerNotSender: the signing key has no user ID with the From
+// address, so every recipient would see "sender mismatch".
+var ErrSignerNotSender = errors.New("your OpenPGP key is not for the From address, so recipients could not verify the message; use the key made for that address")
+
 // MissingKeysError lists the recipients without a usable key and why
 // (pgp.ErrNotFound, pgp.ErrExpired, pgp.ErrRevoked...).
 type MissingKeysError struct {
@@ -106,7 +110,8 @@ type KeyLookup interface {
 // the user has no key) and the recipients' keys from keys, it returns the
 // Protection to pass to ComposeProtected, or an error when the policy
 // forbids sending (EncryptAlways without a key for every To/Cc address,
-// *MissingKeysError; or without a signer, ErrNoSenderKey).
+// *MissingKeysError; or without a signer, ErrNoSenderKey) or the signer's
+// key is not for m.From (ErrSignerNotSender).
 func PlanProtection(m *Message, mode EncryptMode, signer *pgp.Key, keys KeyLookup) (Protection, error) {
 	if mode == "" {
 		mode = EncryptAuto
@@ -116,6 +121,9 @@ func PlanProtection(m *Message, mode EncryptMode, signer *pgp.Key, keys KeyLooku
 			return Protection{}, ErrNoSenderKey
 		}
 		return Protection{}, nil
+	}
+	if !signer.Public().HasEmail(m.From.Address) {
+		return Protection{}, fmt.Errorf("send: key %s, From %s: %w", signer.Public().Fingerprint().Grouped(), m.From.Address, ErrSignerNotSender)
 	}
 	p := Protection{Signer: signer}
 	if mode == EncryptNever {

@@ -125,9 +125,10 @@ func TestPlanProtection(t *testing.T) {
 		}
 		return nil, pgp.Entry{}, pgp.ErrNotFound
 	})
-	withKey := &send.Message{To: []mail.Address{{Address: "bob@pharmacy.test"}}}
-	without := &send.Message{To: []mail.Address{{Address: "bob@pharmacy.test"}}, Cc: []mail.Address{{Address: "nokey@pharmacy.test"}}}
-	revoked := &send.Message{To: []mail.Address{{Address: "revoked@pharmacy.test"}}}
+	from := mail.Address{Address: "alice@clinic.test"}
+	withKey := &send.Message{From: from, To: []mail.Address{{Address: "bob@pharmacy.test"}}}
+	without := &send.Message{From: from, To: []mail.Address{{Address: "bob@pharmacy.test"}}, Cc: []mail.Address{{Address: "nokey@pharmacy.test"}}}
+	revoked := &send.Message{From: from, To: []mail.Address{{Address: "revoked@pharmacy.test"}}}
 	tests := []struct {
 		name    string
 		m       *send.Message
@@ -164,6 +165,10 @@ func TestPlanProtection(t *testing.T) {
 	_, err = send.PlanProtection(revoked, send.EncryptAlways, alice, keys)
 	if !strings.Contains(err.Error(), "key revoked") {
 		t.Errorf("revoked error = %v", err)
+	}
+	other := &send.Message{From: mail.Address{Address: "someone@else.test"}, To: withKey.To}
+	if _, err := send.PlanProtection(other, send.EncryptAuto, alice, keys); !errors.Is(err, send.ErrSignerNotSender) {
+		t.Errorf("signer not sender: err = %v", err)
 	}
 	if _, err := send.ParseEncryptMode("sometimes"); err == nil {
 		t.Error("ParseEncryptMode accepted nonsense")
