@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/securesend/securesend/crypto/pgp"
@@ -41,6 +42,12 @@ func TestVerifyGnuPGMessages(t *testing.T) {
 		"--sig\r\n%s\r\n--sig\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n%s\r\n--sig--\r\n",
 		gpgHeader, gpgEntity, bytes.ReplaceAll(sig, []byte("\n"), []byte("\r\n")))
 
+	sig512 := g.Run(nil, "--armor", "--detach-sign", "--digest-algo", "SHA512", "--local-user", "alice@clinic.test", "--output", "-", entity)
+	signed512 := strings.Replace(strings.Replace(signed, "pgp-sha256", "pgp-sha512", 1),
+		string(bytes.ReplaceAll(sig, []byte("\n"), []byte("\r\n"))), string(bytes.ReplaceAll(sig512, []byte("\n"), []byte("\r\n"))), 1)
+	// The signature is SHA-512 but micalg claims SHA-256: refused.
+	mislabelled := strings.Replace(signed512, "pgp-sha512", "pgp-sha256", 1)
+
 	ct := g.Run(nil, "--armor", "--sign", "--encrypt", "--local-user", "alice@clinic.test", "--recipient", "bob@pharmacy.test", "--output", "-", entity)
 	encrypted := fmt.Sprintf("%sContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n\r\n"+
 		"--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\nContent-Type: application/octet-stream\r\n\r\n%s\r\n--enc--\r\n",
@@ -51,6 +58,7 @@ func TestVerifyGnuPGMessages(t *testing.T) {
 		encrypted bool
 	}{
 		"gpg signed":           {signed, false},
+		"gpg signed, SHA-512":  {signed512, false},
 		"gpg signed+encrypted": {encrypted, true},
 		// mbox files often hold LF line endings: canonicalized before hashing.
 		"gpg signed, LF line endings": {string(bytes.ReplaceAll([]byte(signed), []byte("\r\n"), []byte("\n"))), false},
@@ -71,6 +79,10 @@ func TestVerifyGnuPGMessages(t *testing.T) {
 		if rep.SignerFingerprint != string(ks["alice"].Public().Fingerprint()) {
 			t.Errorf("%s: signer %s", name, rep.SignerFingerprint)
 		}
+	}
+
+	if rep, err := receive.Verify(context.Background(), strings.NewReader(mislabelled), receive.VerifyOptions{Store: store}); err != nil || rep.Verdict != receive.BadSignature {
+		t.Errorf("micalg not matching the signature: %v, %v", rep, err)
 	}
 
 	// The same gpg signature over altered content is a bad signature.
