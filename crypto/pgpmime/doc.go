@@ -16,4 +16,9 @@
 // Reading: RawReader yields each part of a multipart body byte for byte
 // (the CRLF before a boundary delimiter belongs to the delimiter, RFC 2046
 // 5.1.1), and reports a missing close delimiter as truncation.
+// ArmorReader and Base64Reader decode ASCII armor and MIME base64 in large
+// chunks without per-line allocation.
+//
+// Armor is written with CRLF line endings and without the optional CRC-24
+// line (RFC 9580 section 6.1; GnuPG 2.2 reads it), and read ignoring it.
 package pgpmime
