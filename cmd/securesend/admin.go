@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/packaging"
 	"github.com/securesend/securesend/profile"
@@ -549,7 +550,7 @@ func adminOrNone(s string) string {
 }
 
 func adminPolicyCheck(e *env, args []string) int {
-	fs := adminFlags(e, "policy check", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Only directory keys\ncount as available keys here.")
+	fs := adminFlags(e, "policy check", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Keys are the\ndirectory's and, when the policy lets users add keys, the key store's.")
 	from := fs.String("from", "", "sender address (required)")
 	var to, docs adminList
 	fs.Var(&to, "to", "recipient address (repeatable)")
@@ -560,7 +561,7 @@ func adminPolicyCheck(e *env, args []string) int {
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
-	pol, l, err := adminPolicy(e, *embedded, b, user())
+	pol, _, err := adminPolicy(e, *embedded, b, user())
 	if err != nil {
 		return errorf(e, "admin policy check: %v", err)
 	}
@@ -580,8 +581,14 @@ func adminPolicyCheck(e *env, args []string) int {
 	for _, d := range docs {
 		m.Documents = append(m.Documents, send.Document{Path: d})
 	}
+	var store *pgp.Store
+	if pol.MayAddKeys() {
+		if store, err = openKeyStore(e); err != nil {
+			return errorf(e, "admin policy check: %v", err)
+		}
+	}
 	var opts send.Options
-	must, err := enforceSendPolicy(pol, m, &opts, func(a string) bool { _, ok := l.Profile.Recipient(a); return ok })
+	must, err := enforceSendPolicy(pol, m, &opts, policyKeys{pol: pol, store: store}.Has)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
 		for _, line := range strings.Split(err.Error(), "\n") {
