@@ -12,7 +12,10 @@ import (
 	"github.com/securesend/securesend/crypto/pgp/pgptest"
 )
 
-var update = flag.Bool("update", false, "regenerate the committed fixtures in testdata/")
+var (
+	update     = flag.Bool("update", false, "regenerate the committed .eml fixtures in testdata/ (keeping the keys)")
+	updateKeys = flag.Bool("update-keys", false, "also regenerate the TEST ONLY keys in testdata/keys (changes every fingerprint)")
+)
 
 // The cast of the fixtures. All keys are TEST ONLY, committed unprotected
 // in testdata/keys/.
@@ -31,13 +34,14 @@ var cast = []struct{ name, uid, email string }{
 
 type keys map[string]*pgp.Key
 
-// loadKeys reads the TEST ONLY keys, generating them with -update.
+// loadKeys reads the TEST ONLY keys, generating missing ones (all of them
+// with -update-keys).
 func loadKeys(t testing.TB) keys {
 	t.Helper()
 	ks := keys{}
 	for _, c := range cast {
 		path := filepath.Join("testdata", "keys", "test_only_"+c.name+".sec.asc")
-		if *update {
+		if _, err := os.Stat(path); err != nil || *updateKeys {
 			k, err := pgp.Generate(c.uid, c.email, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			if err != nil {
 				t.Fatal(err)

@@ -50,6 +50,11 @@ type Report struct {
 	// SignerUserID is the user ID of the signing key that matched (or the
 	// primary one), "" if unknown.
 	SignerUserID string `json:"signer_user_id,omitempty"`
+	// SignerKey is the armored public key of an UnknownSigner that the
+	// message carried (Autocrypt header) and that made the good signature:
+	// after the user compares SignerFingerprint with the sender, it can be
+	// imported pinned (pgp.Store.Import with Pin). "" otherwise.
+	SignerKey string `json:"signer_key,omitempty"`
 	// From is the address from the From header (the protected one when the
 	// message is encrypted and carries protected headers).
 	From string `json:"from"`

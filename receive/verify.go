@@ -94,8 +94,9 @@ type verifier struct {
 
 	sinkErr       error
 	parts         int
-	decryptFailed string // reason, when decryption failed
-	partial       bool   // a signed or encrypted part nested in unsigned content
+	carried       *pgp.PublicKey // the sender's key from the Autocrypt header, not in the store
+	decryptFailed string         // reason, when decryption failed
+	partial       bool           // a signed or encrypted part nested in unsigned content
 	protectedFrom string
 }
 
@@ -188,6 +189,16 @@ func (v *verifier) outerHeader(h textproto.Header) {
 		v.rep.Subject = subj
 	}
 	v.rep.From = fromAddress(h)
+	// A key the message carries (Autocrypt) is only ever used to tell a
+	// good signature by an unknown key from a bad one; it is never trusted.
+	if ac := h.Get("Autocrypt"); ac != "" {
+		if addr, k, err := pgp.ParseAutocrypt(ac); err == nil && addr == v.rep.From {
+			if _, known := v.keys[k.Fingerprint()]; !known {
+				v.carried = k
+				v.ring = append(v.ring, k.Entity())
+			}
+		}
+	}
 	v.rep.MessageID = strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
 	if d, err := mail.ParseDate(h.Get("Date")); err == nil {
 		v.rep.Date = d
@@ -736,6 +747,21 @@ func (v *verifier) judgeSigner(sig signature) {
 	}
 	if pub == nil {
 		r.Verdict, r.Reason = UnknownSigner, fmt.Sprintf("Signed by a key that is not in your address book (fingerprint %s).", sig.fpr.Grouped())
+		if c := v.carried; c != nil && c.Fingerprint() == sig.fpr {
+			var b strings.Builder
+			if err := c.WriteArmored(&b); err == nil {
+				r.SignerKey = b.String()
+			}
+			r.SignerUserID = c.UserIDFor(r.From)
+			r.Reason = fmt.Sprintf("Good signature by %s, but with a key that is not in your address book. Compare its fingerprint %s with the sender (by phone), then add and pin it.", r.SignerUserID, sig.fpr.Grouped())
+		}
+		for fpr, e := range v.trust {
+			if fpr != sig.fpr && e.Trust == pgp.Pinned && containsAddr(e.Emails, r.From) {
+				r.Reason = fmt.Sprintf("WARNING: you have a different, pinned key for %s, but this message was signed with another key (fingerprint %s). It may come from an impostor; do not act on it before calling the sender.", r.From, sig.fpr.Grouped())
+				r.SignerKey = ""
+				break
+			}
+		}
 		return
 	}
 	r.SignerUserID = pub.UserIDFor(r.From)

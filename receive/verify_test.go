@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,9 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/receive"
+	"github.com/securesend/securesend/send"
 )
 
 // The fixture document, as composed by TestGenerateFixtures.
@@ -241,5 +244,52 @@ func TestVerifySignThenEncrypt(t *testing.T) {
 		if rep.Verdict != tc.want || !rep.Encrypted {
 			t.Errorf("%s: %s (%s), encrypted=%v; want %s", name, rep.Verdict, rep.Reason, rep.Encrypted, tc.want)
 		}
+	}
+}
+
+// TestVerifyCarriedKey: a good signature by a key the message carries
+// (Autocrypt) but the store lacks is UnknownSigner with the key offered
+// for pinning; once pinned the same message is Verified. A carried key for
+// an address that already has a different pinned key is flagged as a
+// possible impostor and not offered.
+func TestVerifyCarriedKey(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	raw, err := os.ReadFile(filepath.Join("testdata", "unknown_signer.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}}
+	rep, err := receive.Verify(context.Background(), bytes.NewReader(raw), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != receive.UnknownSigner || rep.SignerKey == "" || !strings.Contains(rep.Reason, "Good signature") {
+		t.Fatalf("%s (%s), key offered: %v", rep.Verdict, rep.Reason, rep.SignerKey != "")
+	}
+	e, err := store.Import(strings.NewReader(rep.SignerKey), pgp.ImportOptions{Email: rep.From, Pin: true})
+	if err != nil || e.Fingerprint != ks["mallory"].Public().Fingerprint() {
+		t.Fatalf("import offered key: %+v, %v", e, err)
+	}
+	if rep, _ := receive.Verify(context.Background(), bytes.NewReader(raw), opts); rep.Verdict != receive.Verified {
+		t.Errorf("after pinning: %s (%s)", rep.Verdict, rep.Reason)
+	}
+
+	// An impostor's key for alice's address, carried in the message.
+	fake := pgptest.Key(t, "Dr Alice Test", "alice@clinic.test")
+	doc := filepath.Join(t.TempDir(), "x.pdf")
+	os.WriteFile(doc, []byte("%PDF-1.4 TEST ONLY"), 0o600)
+	var b bytes.Buffer
+	m := &send.Message{From: mail.Address{Address: "alice@clinic.test"}, To: []mail.Address{{Address: "bob@pharmacy.test"}},
+		Subject: "urgent", Documents: []send.Document{{Path: doc}}, MessageID: "fake@clinic.test"}
+	if _, err := send.ComposeProtected(&b, m, send.Protection{Signer: fake}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = receive.Verify(context.Background(), &b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != receive.UnknownSigner || rep.SignerKey != "" || !strings.Contains(rep.Reason, "impostor") {
+		t.Errorf("impostor: %s (%s), key offered: %v", rep.Verdict, rep.Reason, rep.SignerKey != "")
 	}
 }

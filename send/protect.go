@@ -164,7 +164,8 @@ func PlanProtection(m *Message, mode EncryptMode, signer *pgp.Key, keys KeyLooku
 //     encrypted to the recipients and the sender.
 //
 // In both protected forms the inner entity carries the real Date, From,
-// To, Cc, Subject and Message-Id with protected-headers="v1". Documents are
+// To, Cc, Subject and Message-Id with protected-headers="v1", and the
+// outer header an Autocrypt field with the sender's public key. Documents are
 // streamed from disk through the signer/encryptor, never held whole.
 func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, error) {
 	if p.Signer == nil {
@@ -198,6 +199,9 @@ func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, er
 		if err := WriteHeader(w, &mm, PlaceholderSubject); err != nil {
 			return nil, err
 		}
+		if err := writeAutocrypt(w, &mm, p.Signer); err != nil {
+			return nil, err
+		}
 		if err := pgpmime.WriteEncrypted(w, opts, content); err != nil {
 			return infos, fmt.Errorf("send: encrypt: %w", err)
 		}
@@ -206,10 +210,25 @@ func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, er
 	if err := WriteHeader(w, &mm, mm.Subject); err != nil {
 		return nil, err
 	}
+	if err := writeAutocrypt(w, &mm, p.Signer); err != nil {
+		return nil, err
+	}
 	if err := pgpmime.WriteSigned(w, opts, content); err != nil {
 		return infos, fmt.Errorf("send: sign: %w", err)
 	}
 	return infos, nil
+}
+
+// writeAutocrypt writes the Autocrypt header field (Autocrypt Level 1) with
+// the signer's public key, so a recipient who does not have it yet can
+// check the signature and, after comparing the fingerprint, pin it.
+func writeAutocrypt(w io.Writer, m *Message, signer *pgp.Key) error {
+	v, err := signer.Public().AutocryptHeader(m.From.Address)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	_, err = io.WriteString(w, "Autocrypt: "+v+"\r\n")
+	return err
 }
 
 // dropField removes the header field name (and its continuation lines)

@@ -53,6 +53,7 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	}
 	extract := fs.String("extract", "", "write the documents into `DIR` (created if needed; existing files are never overwritten)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	saveKey := fs.String("save-key", "", "when signed by a key you do not have but the message carries, write that public key to `FILE` (to import with 'keys import --pin' after comparing its fingerprint)")
 	pos, code := parseFlags(e, fs, args)
 	if code >= 0 {
 		return code
@@ -100,6 +101,18 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "verify: %v", err)
 	}
+	if *saveKey != "" && rep.SignerKey != "" {
+		f, err := os.OpenFile(*saveKey, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = f.WriteString(rep.SignerKey)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return errorf(e, "verify: --save-key: %v", err)
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -136,6 +149,10 @@ func printReport(e *env, r *receive.Report) {
 	}
 	if r.SignerUserID != "" {
 		fmt.Fprintf(w, "Signer:      %s\n", r.SignerUserID)
+	}
+	if r.SignerKey != "" {
+		fmt.Fprintln(w, "The message carries the signer's key: save it with --save-key FILE and,")
+		fmt.Fprintln(w, "after comparing the fingerprint with the sender, run 'securesend keys import --pin FILE'.")
 	}
 	if r.Note != "" {
 		fmt.Fprintln(w, "Note:")
