@@ -380,14 +380,14 @@ func keysDelete(e *env, args []string) int {
 	return 0
 }
 
-//lint:ignore U1000 called by 'securesend send --encrypt' (wired by the send command's owner)
-//
 // protectionFor applies 'send --encrypt MODE' (always, auto or never; ""
 // means auto) to m with the home's key store: it unlocks the user's own
 // key for m.From from the OS keychain and looks up a usable key for every
 // To/Cc address. A returned error means nothing may be sent. A user who
 // has a key that cannot be unlocked gets an error, never a silent
 // unsigned message.
+//
+//lint:ignore U1000 called by 'securesend send --encrypt' (wired by the send command's owner)
 func protectionFor(e *env, m *send.Message, mode string) (send.Protection, error) {
 	em, err := send.ParseEncryptMode(mode)
 	if mode == "" {
