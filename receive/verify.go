@@ -95,6 +95,7 @@ type verifier struct {
 	sinkErr       error
 	parts         int
 	carried       *pgp.PublicKey // the sender's key from the Autocrypt header, not in the store
+	fromAmbiguous bool           // more than one From field or address
 	decryptFailed string         // reason, when decryption failed
 	partial       bool           // a signed or encrypted part nested in unsigned content
 	protectedFrom string
@@ -189,6 +190,10 @@ func (v *verifier) outerHeader(h textproto.Header) {
 		v.rep.Subject = subj
 	}
 	v.rep.From = fromAddress(h)
+	gh := gomail.Header{Header: mh}
+	if list, err := gh.AddressList("From"); len(h.Values("From")) > 1 || (err == nil && len(list) > 1) {
+		v.fromAmbiguous = true
+	}
 	// A key the message carries (Autocrypt) is only ever used to tell a
 	// good signature by an unknown key from a bad one; it is never trusted.
 	if ac := h.Get("Autocrypt"); ac != "" {
@@ -775,6 +780,8 @@ func (v *verifier) judgeSigner(sig signature) {
 		r.Verdict, r.Reason = UnknownSigner, fmt.Sprintf("Good signature by %s, but that key is not pinned: compare its fingerprint %s with the sender (by phone) and pin it.", r.SignerUserID, sig.fpr.Grouped())
 	case r.From == "" || !pub.HasEmail(r.From) || !containsAddr(entry.Emails, r.From):
 		r.Verdict, r.Reason = SenderMismatch, fmt.Sprintf("Good signature by %s, but the message claims to be from %q.", r.SignerUserID, r.From)
+	case v.fromAmbiguous:
+		r.Verdict, r.Reason = SenderMismatch, fmt.Sprintf("Good signature by %s, but the message names more than one sender.", r.SignerUserID)
 	case v.protectedFrom != "" && v.protectedFrom != r.From:
 		r.Verdict, r.Reason = SenderMismatch, fmt.Sprintf("The signed sender %q differs from the visible sender %q.", v.protectedFrom, r.From)
 	default:

@@ -293,3 +293,26 @@ func TestVerifyCarriedKey(t *testing.T) {
 		t.Errorf("impostor: %s (%s), key offered: %v", rep.Verdict, rep.Reason, rep.SignerKey != "")
 	}
 }
+
+// TestVerifyAmbiguousFrom: a good, pinned signature is not Verified when
+// the message names several senders (the reader may see the other one).
+func TestVerifyAmbiguousFrom(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	raw, err := os.ReadFile(filepath.Join("testdata", "good_signed.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, msg := range map[string][]byte{
+		"two From fields":    append([]byte("From: mallory@evil.test\r\n"), raw...),
+		"two From addresses": bytes.Replace(raw, []byte("From: \"Sender\" <alice@clinic.test>"), []byte("From: \"Sender\" <alice@clinic.test>, mallory@evil.test"), 1),
+	} {
+		rep, err := receive.Verify(context.Background(), bytes.NewReader(msg), receive.VerifyOptions{Store: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict == receive.Verified {
+			t.Errorf("%s: verified (%s)", name, rep.Reason)
+		}
+	}
+}
