@@ -14,6 +14,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -86,11 +87,16 @@ func texts(o fyne.CanvasObject) string {
 	return b.String()
 }
 
-// waitFor waits for done to be called; the limit only stops a hung test.
-func waitFor(t *testing.T, what string, hook *func()) {
-	t.Helper()
+// expect arms hook (set it before starting the work it reports).
+func expect(hook *func()) chan struct{} {
 	ch := make(chan struct{}, 1)
 	*hook = func() { ch <- struct{}{} }
+	return ch
+}
+
+// await waits for an armed hook; the limit only stops a hung test.
+func await(t *testing.T, what string, ch chan struct{}) {
+	t.Helper()
 	select {
 	case <-ch:
 	case <-time.After(2 * time.Minute):
@@ -195,8 +201,9 @@ func TestSendThenVerifiedInInbox(t *testing.T) {
 	test.Type(s.nhiEntry, "ZZZ00AC")
 	test.Type(s.note, "Please dispense today.")
 	s.docType.SetSelected("Prescription")
+	sent := expect(&s.sendDone)
 	test.Tap(s.sendBtn)
-	waitFor(t, "send", &s.sendDone)
+	await(t, "send", sent)
 
 	if !s.confirm.root.Visible() || s.form.Visible() {
 		t.Fatalf("confirmation not shown; problem: %s", texts(s.problem))
@@ -223,8 +230,9 @@ func TestSendThenVerifiedInInbox(t *testing.T) {
 	}
 
 	in := u.inbox
+	fetched := expect(&in.fetchDone)
 	test.Tap(in.check)
-	waitFor(t, "fetch", &in.fetchDone)
+	await(t, "fetch", fetched)
 	if len(in.items) != 1 {
 		t.Fatalf("inbox has %d messages; status %q", len(in.items), in.status.Text)
 	}
@@ -257,8 +265,9 @@ func TestSendFailureKeepsDocuments(t *testing.T) {
 	test.Tap(s.samplesBtn)
 	want := &fyne.Notification{Title: "Not sent", Content: "Not sent: The mail server did not offer encryption (STARTTLS), so nothing was sent."}
 	test.AssertNotificationSent(t, want, func() {
+		sent := expect(&s.sendDone)
 		test.Tap(s.sendBtn)
-		waitFor(t, "send", &s.sendDone)
+		await(t, "send", sent)
 	})
 	got := texts(s.problem)
 	if !strings.Contains(got, "Not sent: The mail server did not offer encryption (STARTTLS), so nothing was sent.") {
@@ -408,8 +417,9 @@ func TestDuplicateWarningAndStoredDocument(t *testing.T) {
 		}
 	})
 	in := u.inbox
+	fetched := expect(&in.fetchDone)
 	test.Tap(in.check)
-	waitFor(t, "fetch", &in.fetchDone)
+	await(t, "fetch", fetched)
 	in.list.Select(0)
 	d := texts(in.detail)
 	if !strings.Contains(d, "Arrived before") || !strings.Contains(d, "#3") {
@@ -449,5 +459,27 @@ func TestRecipientWithoutKeyRefusedWhenEncryptionRequired(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("picker options: %q", s.toOptions)
+	}
+}
+
+func TestCtrlEnterSends(t *testing.T) {
+	var got *send.Message
+	u := newDemoUI(t, func(c *Config) {
+		c.Send = func(_ context.Context, m *send.Message, _ func(int64)) (*send.Result, error) {
+			got = m
+			return nil, context.Canceled
+		}
+	})
+	s := u.send
+	test.Tap(s.samplesBtn)
+	sc, ok := u.win.Canvas().(fyne.Shortcutable)
+	if !ok {
+		t.Skip("test canvas takes no shortcuts")
+	}
+	sent := expect(&s.sendDone)
+	sc.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault})
+	await(t, "send", sent)
+	if got == nil || len(got.Documents) != 2 || got.To[0].Address != demomail.Pharmacy {
+		t.Errorf("Ctrl+Enter sent %+v", got)
 	}
 }
