@@ -9,14 +9,19 @@ import (
 	"golang.org/x/image/draw"
 )
 
+// maxThumbPixels bounds the images Thumbnail decodes (it holds the whole
+// decoded image in memory: 4 bytes a pixel).
+const maxThumbPixels = 50_000_000
+
 // Thumbnail decodes the image (the first page of a TIFF) at path and scales
 // it to fit within max×max pixels, keeping its proportions. PDFs have no
-// thumbnail (rendering PDF is beyond this package); the error says so.
+// thumbnail (rendering PDF is beyond this package), nor have images of more
+// than 50 million pixels; the error says so.
 func Thumbnail(info *Info, max int) (image.Image, error) {
 	if !info.Kind.IsImage() {
 		return nil, fmt.Errorf("doccheck: no thumbnail for %s files", info.Kind)
 	}
-	if int64(info.Width)*int64(info.Height) > MaxPixels {
+	if int64(info.Width)*int64(info.Height) > maxThumbPixels {
 		return nil, fmt.Errorf("doccheck: image too large for a thumbnail")
 	}
 	f, err := os.Open(info.Path)
