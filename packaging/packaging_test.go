@@ -86,7 +86,12 @@ func TestLinuxPackageEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("go build %v, packaging %v, artifacts %v", res.BuildTime, res.PackageTime, res.Artifacts)
+	for _, a := range res.Artifacts {
+		if fi, err := os.Stat(a); err == nil {
+			t.Logf("%s: %.1f MB", filepath.Base(a), float64(fi.Size())/1e6)
+		}
+	}
+	t.Logf("go build %v, packaging %v", res.BuildTime, res.PackageTime)
 	tarball := filepath.Join(out, "securesend-kowhai-medical-centre-3-linux-amd64.tar.xz")
 	if res.Artifacts[0] != tarball || len(res.SHA256[filepath.Base(tarball)]) != 64 {
 		t.Fatalf("artifacts %v %v", res.Artifacts, res.SHA256)
