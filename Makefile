@@ -10,14 +10,25 @@ GO ?= go
 TEST_TIMEOUT ?= 25m
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null)
 
-.PHONY: run test build bench lint deps-run deps-test e2e
+# Fuzz targets run for a bounded time in every test run (package:Target).
+FUZZTIME ?= 15s
+FUZZ_TARGETS := receive:FuzzVerify crypto/pgp:FuzzImport send:FuzzHeaders crypto/pgpmime:FuzzRawReader profile:FuzzParse
+
+.PHONY: run test build bench lint fuzz deps-run deps-test e2e
 
 run: deps-run
 	$(GO) run ./cmd/securesend
 
-test: deps-test
-	$(GO) vet ./...
-	scripts/with-keyring.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+test: deps-test lint
+	SECURESEND_PACKAGE_TEST=1 scripts/with-keyring.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz: $$fn in ./$$pkg for $(FUZZTIME)"; \
+		scripts/with-keyring.sh $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=50x ./$$pkg/ ; \
+	done
 
 # Only the end-to-end tests against a private Postfix and Dovecot.
 e2e: deps-test

@@ -77,4 +77,14 @@ fi
 # --- Go modules -----------------------------------------------------------------
 cd "$(dirname "$0")/.."
 go mod download
+
+# --- Go tools for the tests -------------------------------------------------------
+# staticcheck (lint) and the fyne packaging tool (the packaging test builds a
+# real .tar.xz). Installed as tools, not module dependencies: fyne.io/tools
+# would pull Fyne 2.8 into go.mod.
+if [ "$mode" = test ]; then
+	gobin=$(go env GOPATH)/bin
+	[ -x "$gobin/staticcheck" ] || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	[ -x "$gobin/fyne" ] || go install fyne.io/tools/cmd/fyne@v1.7.4
+fi
 echo "install-deps: ready for '$mode' (Go $have_go)"
