@@ -104,6 +104,15 @@ func await(t *testing.T, what string, ch chan struct{}) {
 	}
 }
 
+// addSamples adds the sample documents as the user does and waits until
+// they are checked.
+func addSamples(t *testing.T, s *sendTab) {
+	t.Helper()
+	added := expect(&s.addDone)
+	test.Tap(s.samplesBtn)
+	await(t, "add", added)
+}
+
 func TestDemoWindow(t *testing.T) {
 	u := newDemoUI(t, nil)
 	if got := u.win.Title(); got != "securesend — demo mode" {
@@ -117,7 +126,7 @@ func TestDemoWindow(t *testing.T) {
 func TestAddDocumentsAndRefuseBadFile(t *testing.T) {
 	u := newDemoUI(t, nil)
 	s := u.send
-	test.Tap(s.samplesBtn)
+	addSamples(t, s)
 	if len(s.docs) != 2 || len(s.docBox.Objects) != 2 {
 		t.Fatalf("%d documents listed after adding the samples", len(s.docs))
 	}
@@ -126,7 +135,9 @@ func TestAddDocumentsAndRefuseBadFile(t *testing.T) {
 		t.Errorf("document list:\n%s", list)
 	}
 	// Adding the same file again does not list it twice.
+	added := expect(&s.addDone)
 	s.addPaths(u.samples[:1])
+	await(t, "add", added)
 	if len(s.docs) != 2 {
 		t.Errorf("duplicate added: %d documents", len(s.docs))
 	}
@@ -141,7 +152,9 @@ func TestAddDocumentsAndRefuseBadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Dropping files onto the window adds them to the Send tab.
+	added = expect(&s.addDone)
 	u.onDropped(fyne.NewPos(10, 10), []fyne.URI{storage.NewFileURI(bad), storage.NewFileURI(empty)})
+	await(t, "add", added)
 	if len(s.docs) != 2 {
 		t.Errorf("bad files were added: %d documents", len(s.docs))
 	}
@@ -181,7 +194,7 @@ func TestNHIValidatedAsTyped(t *testing.T) {
 		t.Errorf("letter I: message %q", s.nhiMsg.Text)
 	}
 	// A wrong NHI stops the send with the reason.
-	test.Tap(s.samplesBtn)
+	addSamples(t, s)
 	test.Tap(s.sendBtn)
 	if got := texts(s.problem); !strings.Contains(got, "the NHI is not valid") {
 		t.Errorf("send with a bad NHI: %q", got)
@@ -197,7 +210,7 @@ func TestNHIValidatedAsTyped(t *testing.T) {
 func TestSendThenVerifiedInInbox(t *testing.T) {
 	u := newDemoUI(t, nil)
 	s := u.send
-	test.Tap(s.samplesBtn)
+	addSamples(t, s)
 	test.Type(s.nhiEntry, "ZZZ00AC")
 	test.Type(s.note, "Please dispense today.")
 	s.docType.SetSelected("Prescription")
@@ -262,7 +275,7 @@ func TestSendFailureKeepsDocuments(t *testing.T) {
 		}
 	})
 	s := u.send
-	test.Tap(s.samplesBtn)
+	addSamples(t, s)
 	want := &fyne.Notification{Title: "Not sent", Content: "Not sent: The mail server did not offer encryption (STARTTLS), so nothing was sent."}
 	test.AssertNotificationSent(t, want, func() {
 		sent := expect(&s.sendDone)
@@ -288,7 +301,7 @@ func TestCancelSend(t *testing.T) {
 		}
 	})
 	s := u.send
-	test.Tap(s.samplesBtn)
+	addSamples(t, s)
 	test.Tap(s.sendBtn)
 	<-started
 	if !s.busy.Visible() || !s.sendBtn.Disabled() {
@@ -442,7 +455,7 @@ func TestRecipientWithoutKeyRefusedWhenEncryptionRequired(t *testing.T) {
 		}
 	})
 	s := u.send
-	test.Tap(s.samplesBtn)
+	addSamples(t, s)
 	s.to.SetText("old@pharmacy.test")
 	test.Tap(s.sendBtn)
 	if got := texts(s.problem); !strings.Contains(got, "old@pharmacy.test has no key, and your organisation requires every message to be encrypted") {
@@ -471,7 +484,7 @@ func TestCtrlEnterSends(t *testing.T) {
 		}
 	})
 	s := u.send
-	test.Tap(s.samplesBtn)
+	addSamples(t, s)
 	sc, ok := u.win.Canvas().(fyne.Shortcutable)
 	if !ok {
 		t.Skip("test canvas takes no shortcuts")

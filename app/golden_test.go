@@ -77,7 +77,9 @@ func TestGoldenScreens(t *testing.T) {
 	u := goldenUI(t)
 	test.AssertRendersToImage(t, "send_empty.png", u.win.Canvas())
 
+	added := expect(&u.send.addDone)
 	u.send.addPaths(u.cfg.Samples)
+	await(t, "add", added)
 	test.Type(u.send.nhiEntry, "ZZZ0017")
 	relayout(u)
 	test.AssertRendersToImage(t, "send_documents_bad_nhi.png", u.win.Canvas())

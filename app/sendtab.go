@@ -36,6 +36,13 @@ type sendTab struct {
 	docBox  *fyne.Container // one row per accepted document
 	refused *fyne.Container // one row per refused file
 	combine *widget.Check
+	// checkMsg says documents are being checked; checking counts the
+	// checks under way.
+	checkMsg *widget.Label
+	checking int
+	// addDone, when set (tests), is called on the UI goroutine after
+	// added files have been checked and listed.
+	addDone func()
 	// samplesBtn adds the sample documents (demo mode only).
 	samplesBtn *widget.Button
 	to         *widget.SelectEntry
@@ -75,6 +82,8 @@ func (s *sendTab) tabItem() *container.TabItem { return s.item }
 func (s *sendTab) buildUI() {
 	s.docBox = container.NewVBox()
 	s.refused = container.NewVBox()
+	s.checkMsg = &widget.Label{Text: "Checking…"}
+	s.checkMsg.Hide()
 	s.combine = widget.NewCheck("Combine images and scanned pages into one PDF", nil)
 	s.combine.SetChecked(true)
 
@@ -124,6 +133,7 @@ func (s *sendTab) buildUI() {
 	left := container.NewVBox(
 		heading("1. Documents"),
 		drop,
+		s.checkMsg,
 		s.docBox,
 		s.refused,
 		s.combine,
@@ -182,21 +192,48 @@ func (s *sendTab) openFileDialog() {
 	d.Show()
 }
 
-// addPaths checks each file and lists it, or lists why it was refused.
+// addPaths checks the files off the UI goroutine (a large PDF takes a
+// while to validate), then lists each one, or why it was refused.
 func (s *sendTab) addPaths(paths []string) {
+	var todo []string
 	for _, p := range paths {
-		if s.hasPath(p) {
-			continue
+		if !s.hasPath(p) {
+			todo = append(todo, p)
 		}
-		info, err := doccheck.Check(p)
-		if err != nil {
-			s.addRefused(filepath.Base(p), reasonOf(err))
-			continue
-		}
-		s.docs = append(s.docs, info)
-		s.docBox.Add(s.docRow(info))
 	}
 	s.problem.RemoveAll()
+	s.checking++
+	s.checkMsg.SetText(fmt.Sprintf("Checking %d document(s)…", len(todo)))
+	s.checkMsg.Show()
+	go func() {
+		type checked struct {
+			path string
+			info *doccheck.Info
+			err  error
+		}
+		var results []checked
+		for _, p := range todo {
+			info, err := doccheck.Check(p)
+			results = append(results, checked{p, info, err})
+		}
+		fyne.Do(func() {
+			for _, r := range results {
+				switch {
+				case r.err != nil:
+					s.addRefused(filepath.Base(r.path), reasonOf(r.err))
+				case !s.hasPath(r.path):
+					s.docs = append(s.docs, r.info)
+					s.docBox.Add(s.docRow(r.info))
+				}
+			}
+			if s.checking--; s.checking == 0 {
+				s.checkMsg.Hide()
+			}
+			if s.addDone != nil {
+				s.addDone()
+			}
+		})
+	}()
 }
 
 func (s *sendTab) hasPath(p string) bool {
@@ -352,6 +389,10 @@ func (s *sendTab) onSend() {
 	to, err := s.recipient()
 	if err != nil {
 		s.showProblem("Not sent: "+err.Error()+".", "")
+		return
+	}
+	if s.checking > 0 {
+		s.showProblem("Not sent yet: the documents are still being checked.", "Press Send securely again in a moment.")
 		return
 	}
 	if len(s.docs) == 0 {

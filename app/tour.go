@@ -51,8 +51,8 @@ func (u *UI) Tour(dir string) {
 	fyne.Do(func() { u.win.Resize(fyne.NewSize(1024, 720)) })
 	settle()
 	step("1-send-empty")
+	wait(&u.send.addDone, func() { u.send.addPaths(u.cfg.Samples) })
 	fyne.Do(func() {
-		u.send.addPaths(u.cfg.Samples)
 		u.send.nhiEntry.SetText("ZZZ0016")
 		u.send.note.SetText("Repeat prescription as discussed. Please call if anything is unclear.")
 	})
