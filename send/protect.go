@@ -306,6 +306,7 @@ func SendProtected(ctx context.Context, opts Options, m *Message, p Protection) 
 		if r != nil {
 			r.MessageID = msg.MessageID
 			r.Documents = infos
+			r.SetProtection(p)
 		}
 	}
 	fill(res)

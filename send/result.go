@@ -28,6 +28,27 @@ type Result struct {
 	Size int64 `json:"size"`
 
 	Documents []DocumentInfo `json:"documents"`
+
+	// Encrypted reports that the message was OpenPGP-encrypted (PGP/MIME
+	// multipart/encrypted) to every recipient; Signed that it was signed,
+	// by the key with SignerFingerprint (40 hex digits).
+	Encrypted         bool   `json:"encrypted"`
+	Signed            bool   `json:"signed"`
+	SignerFingerprint string `json:"signer_fingerprint,omitempty"`
+}
+
+// SetProtection records on r how p protected the message (Encrypted,
+// Signed, SignerFingerprint). r may be nil.
+func (r *Result) SetProtection(p Protection) {
+	if r == nil {
+		return
+	}
+	r.Encrypted = p.Encrypt && p.Signer != nil
+	r.Signed = p.Signer != nil
+	r.SignerFingerprint = ""
+	if p.Signer != nil {
+		r.SignerFingerprint = string(p.Signer.Public().Fingerprint())
+	}
 }
 
 // Reply is one SMTP reply.

@@ -29,6 +29,9 @@ const appID = "nz.securesend.app"
 // with SECURESEND_DEMO=1) it starts the loopback demo mail system and opens
 // the app in demo mode.
 func runGUI(ctx context.Context, e *env) int {
+	if _, err := loadOrgProfile(e); err != nil {
+		return errorf(e, "%v", err)
+	}
 	h, err := home.Resolve(e.getenv)
 	if err != nil {
 		return errorf(e, "%v", err)

@@ -381,14 +381,13 @@ func keysDelete(e *env, args []string) int {
 }
 
 // protectionFor applies 'send --encrypt MODE' (always, auto or never; ""
-// means auto) to m with the home's key store: it unlocks the user's own
-// key for m.From from the OS keychain and looks up a usable key for every
-// To/Cc address. A returned error means nothing may be sent. A user who
-// has a key that cannot be unlocked gets an error, never a silent
-// unsigned message.
-//
-//lint:ignore U1000 called by 'securesend send --encrypt' (wired by the send command's owner)
-func protectionFor(e *env, m *send.Message, mode string) (send.Protection, error) {
+// means auto) to m with the key store ks: it unlocks the user's own key
+// for m.From from the OS keychain and looks up a usable key for every
+// To/Cc address with keys (the policy's view of the key store, see
+// policyKeys; nil means ks itself). A returned error means nothing may be
+// sent. A user who has a key that cannot be unlocked gets an error, never
+// a silent unsigned message.
+func protectionFor(ks *pgp.Store, m *send.Message, mode string, keys send.KeyLookup) (send.Protection, error) {
 	em, err := send.ParseEncryptMode(mode)
 	if mode == "" {
 		em, err = send.EncryptAuto, nil
@@ -396,9 +395,8 @@ func protectionFor(e *env, m *send.Message, mode string) (send.Protection, error
 	if err != nil {
 		return send.Protection{}, err
 	}
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return send.Protection{}, err
+	if keys == nil {
+		keys = ks
 	}
 	es, err := ks.List()
 	if err != nil {
@@ -421,7 +419,7 @@ func protectionFor(e *env, m *send.Message, mode string) (send.Protection, error
 		return send.Protection{}, fmt.Errorf("none of your keys is for %s (yours: %s); create one with 'securesend keys generate --email %s': %w",
 			m.From.Address, strings.Join(own[0].Emails, ", "), m.From.Address, send.ErrSignerNotSender)
 	}
-	return send.PlanProtection(m, em, signer, ks)
+	return send.PlanProtection(m, em, signer, keys)
 }
 
 func containsFold(list []string, s string) bool {

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/securesend/securesend/profile"
 )
 
 // env is what a command may touch of the outside world; tests replace it.
@@ -21,6 +23,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// baked, when non-nil, replaces the profile baked into the binary
+	// (tests: a TEST ONLY pinned admin key without an -overlay build).
+	baked func() (profile.Baked, error)
 }
 
 // command is one subcommand.
@@ -64,6 +69,13 @@ func run(ctx context.Context, e *env, args []string) int {
 	case "help", "-h", "-help", "--help":
 		usage(e.stdout)
 		return 0
+	}
+	// A tampered, unsigned, wrongly signed or rolled-back organisation
+	// profile stops every command but admin (which is how it gets fixed).
+	if name != "admin" {
+		if _, err := loadOrgProfile(e); err != nil {
+			return errorf(e, "%v", err)
+		}
 	}
 	for _, c := range commands() {
 		if c.name == name {

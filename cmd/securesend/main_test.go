@@ -23,6 +23,11 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SECURESEND_HOME", env.WorkDir+"/home")
+			// the keychain (scripts/with-keyring.sh): send queues in the
+			// outbox, whose key is in the keychain
+			for _, k := range []string{"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "XDG_DATA_HOME"} {
+				env.Setenv(k, os.Getenv(k))
+			}
 			return nil
 		},
 	})

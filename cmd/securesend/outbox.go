@@ -137,7 +137,26 @@ func outboxJob(m *send.Message, account string, now time.Time) (outbox.Job, erro
 // or leaves it to 'outbox run'.
 func outboxEnqueue(ctx context.Context, e *env, m *send.Message, account string,
 	compose func(io.Writer, *send.Message) ([]send.DocumentInfo, error), opts outbox.Options) (ob *outbox.Outbox, id string, err error) {
-	ob, err = openOutbox(e, opts)
+	return outboxEnqueueJob(ctx, e, m, account, compose, nil, opts)
+}
+
+// outboxEnqueueProtected is outboxEnqueue with the message composed by
+// send.ComposeProtected(prot); the job records how it is protected, so
+// that the confirmation of every delivery says so.
+func outboxEnqueueProtected(ctx context.Context, e *env, m *send.Message, account string, prot send.Protection, opts outbox.Options) (*outbox.Outbox, string, error) {
+	compose := func(w io.Writer, m *send.Message) ([]send.DocumentInfo, error) {
+		return send.ComposeProtected(w, m, prot)
+	}
+	return outboxEnqueueJob(ctx, e, m, account, compose, func(j *outbox.Job) {
+		var r send.Result
+		r.SetProtection(prot)
+		j.Encrypted, j.Signed, j.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
+	}, opts)
+}
+
+func outboxEnqueueJob(ctx context.Context, e *env, m *send.Message, account string,
+	compose func(io.Writer, *send.Message) ([]send.DocumentInfo, error), mark func(*outbox.Job), opts outbox.Options) (*outbox.Outbox, string, error) {
+	ob, err := openOutbox(e, opts)
 	if err != nil {
 		return nil, "", err
 	}
@@ -145,7 +164,10 @@ func outboxEnqueue(ctx context.Context, e *env, m *send.Message, account string,
 	if err != nil {
 		return nil, "", err
 	}
-	id, err = ob.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) { return compose(w, m) })
+	if mark != nil {
+		mark(&job)
+	}
+	id, err := ob.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) { return compose(w, m) })
 	if err != nil {
 		return nil, "", err
 	}

@@ -44,7 +44,11 @@ func profileStateFile(h home.Home) string { return h.Path("profile-serials") }
 // must call it first and stop on error: a tampered, unsigned or wrongly
 // signed profile means nothing may be sent.
 func loadOrgProfile(e *env) (*profile.Loaded, error) {
-	b, err := bakedProfile()
+	baked := bakedProfile
+	if e.baked != nil {
+		baked = e.baked
+	}
+	b, err := baked()
 	if err != nil {
 		return nil, err
 	}

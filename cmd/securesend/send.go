@@ -10,13 +10,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/mail"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
 )
 
 // sendFlags holds the parsed flags of 'securesend send'.
@@ -36,6 +41,9 @@ type sendFlags struct {
 	timeout       time.Duration
 	json          bool
 	docs          []string
+	encrypt       string
+	queueOnly     bool
+	account       string
 }
 
 // addrList is a repeatable flag of addresses ("Name <a@b>" or "a@b",
@@ -54,10 +62,15 @@ func sendCommand() command {
 }
 
 const sendUsage = `Usage: securesend send --server HOST:PORT --from ADDRESS --to ADDRESS [flags] DOCUMENT...
+       securesend send --account NAME --to ADDRESS [flags] DOCUMENT...
 
 Sends the documents (scanned PDFs, TIFFs, ...) as one e-mail over an
 encrypted, verified connection. Nothing is sent if the server does not offer
-TLS 1.2 or later with a valid certificate. Prints a fax-style confirmation.
+TLS 1.2 or later with a valid certificate. The message is signed with your
+OpenPGP key and, when every recipient has a key (or --encrypt always, or
+your organisation's policy requires it), encrypted. It is written to the
+outbox first, so nothing is lost if the connection fails; the organisation
+policy is checked before that. Prints a fax-style confirmation.
 Exit status: 0 when every recipient was accepted, 1 otherwise, 2 for usage
 errors.
 
@@ -83,6 +96,9 @@ func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
 	fs.StringVar(&f.receipt, "receipt", "", "write the transmission result as JSON to `file`")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON instead of the summary")
+	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
+	fs.BoolVar(&f.queueOnly, "queue-only", false, "only write the message to the outbox; 'securesend outbox run' delivers it")
+	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
 	fs.Usage = func() {} // parseSendFlags prints help or a hint itself
 	return fs
 }
@@ -117,10 +133,24 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 		rest = rest[1:]
 	}
 	var missing []string
-	if f.server == "" {
+	if f.account != "" {
+		var conflict []string
+		for _, c := range []struct {
+			set  bool
+			name string
+		}{{f.server != "", "--server"}, {f.caFile != "", "--ca-file"}, {f.user != "", "--user"}, {f.passwordStdin, "--password-stdin"}} {
+			if c.set {
+				conflict = append(conflict, c.name)
+			}
+		}
+		if len(conflict) > 0 {
+			fmt.Fprintf(e.stderr, "securesend send: --account sets the server and sign-in; drop %s\n", strings.Join(conflict, ", "))
+			return nil, 2
+		}
+	} else if f.server == "" {
 		missing = append(missing, "--server")
 	}
-	if f.from == "" {
+	if f.from == "" && f.account == "" {
 		missing = append(missing, "--from")
 	}
 	if len(f.to) == 0 {
@@ -189,14 +219,11 @@ func (f *sendFlags) options(stdin io.Reader) (send.Options, error) {
 	default:
 		return opts, fmt.Errorf("--security must be tls or starttls, not %q", f.security)
 	}
-	switch f.minTLS {
-	case "1.2", "":
-		opts.MinTLSVersion = tls.VersionTLS12
-	case "1.3":
-		opts.MinTLSVersion = tls.VersionTLS13
-	default:
-		return opts, fmt.Errorf("--min-tls must be 1.2 or 1.3, not %q", f.minTLS)
+	v, err := f.minTLSVersion()
+	if err != nil {
+		return opts, err
 	}
+	opts.MinTLSVersion = v
 	if f.timeout <= 0 {
 		return opts, fmt.Errorf("--timeout must be positive")
 	}
@@ -221,6 +248,36 @@ func (f *sendFlags) options(stdin io.Reader) (send.Options, error) {
 	return opts, nil
 }
 
+// minTLSVersion parses --min-tls.
+func (f *sendFlags) minTLSVersion() (uint16, error) {
+	switch f.minTLS {
+	case "1.2", "":
+		return tls.VersionTLS12, nil
+	case "1.3":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("--min-tls must be 1.2 or 1.3, not %q", f.minTLS)
+}
+
+// tighten applies --timeout, --min-tls and --require-tls on top of an
+// account's options: they may only make it stricter (a shorter time-out,
+// a higher TLS version, REQUIRETLS on).
+func (f *sendFlags) tighten(opts *send.Options) error {
+	v, err := f.minTLSVersion()
+	if err != nil {
+		return err
+	}
+	if f.timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive")
+	}
+	opts.MinTLSVersion = max(opts.MinTLSVersion, v)
+	opts.RequireTLS = opts.RequireTLS || f.requireTLS
+	if opts.Timeout <= 0 || f.timeout < opts.Timeout {
+		opts.Timeout = f.timeout
+	}
+	return nil
+}
+
 // readPassword reads one line from r, without its line ending.
 func readPassword(r io.Reader) (string, error) {
 	if r == nil {
@@ -242,6 +299,23 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
+	if _, err := send.ParseEncryptMode(f.encrypt); err != nil {
+		fmt.Fprintf(e.stderr, "securesend send: --encrypt must be always, auto or never, not %q\n", f.encrypt)
+		return 2
+	}
+	var (
+		acct *account.Account
+		opts send.Options
+		err  error
+	)
+	if f.account != "" {
+		if acct, opts, err = accountSendOptions(ctx, e, f.account); err != nil {
+			return errorf(e, "send: %v", err)
+		}
+		if f.from == "" {
+			f.from = acct.Email
+		}
+	}
 	m, err := f.message()
 	if err != nil {
 		return errorf(e, "send: %v", err)
@@ -249,12 +323,103 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	if err := m.Validate(); err != nil {
 		return errorf(e, "%s", plainError(err))
 	}
-	opts, err := f.options(e.stdin)
+	if acct != nil {
+		err = f.tighten(&opts)
+	} else {
+		opts, err = f.options(e.stdin)
+	}
 	if err != nil {
 		return errorf(e, "send: %v", err)
 	}
-	res, sendErr := send.Send(ctx, opts, m)
-	return reportSend(e, f, res, sendErr)
+
+	// The organisation policy gate: nothing is queued or sent that it
+	// refuses, and it may only raise the flags' settings.
+	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS, Encryption: encryptionPreference(f.encrypt)})
+	if err != nil {
+		return errorf(e, "send: %v", err)
+	}
+	if acct != nil {
+		if err := pol.CheckAccount(accountPolicySettings(acct)); err != nil {
+			return errorf(e, "send: account %s: %v", acct.Name, err)
+		}
+	}
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return errorf(e, "send: %v", err)
+	}
+	keys := policyKeys{pol: pol, store: ks}
+	must, err := enforceSendPolicy(pol, m, &opts, keys.Has)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "securesend: refused by your organisation's policy, so nothing was sent:")
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(e.stderr, "  "+line)
+		}
+		return 1
+	}
+	mode := f.encrypt
+	if must {
+		mode = string(send.EncryptAlways) // --encrypt never cannot win
+	}
+	prot, err := protectionFor(ks, m, mode, keys)
+	if err != nil {
+		return errorf(e, "send: %v", plainError(err))
+	}
+
+	accountName := ""
+	if acct != nil {
+		accountName = acct.Name
+	}
+	ob, id, err := outboxEnqueueProtected(ctx, e, m, accountName, prot, outbox.Options{})
+	if err != nil {
+		return errorf(e, "send: %v", outboxTrim(err, "outbox: "))
+	}
+	if f.queueOnly {
+		fmt.Fprintf(e.stdout, "Queued as job %s; 'securesend outbox run' delivers it.\n", id)
+		return 0
+	}
+	rec, sendErr := ob.Deliver(ctx, id, submitWith(opts))
+	var res *send.Result
+	if rec != nil {
+		res = rec.Result
+	}
+	var se *send.Error
+	if errors.Is(sendErr, outbox.ErrNeedsConfirmation) && errors.As(sendErr, &se) {
+		sendErr = se // the explanation follows from outboxExplain
+	}
+	code = reportSend(e, f, res, sendErr)
+	outboxExplain(e.stderr, rec)
+	return code
+}
+
+// encryptionPreference is the policy preference of --encrypt: "always"
+// tightens the policy; auto and never express none (never cannot loosen a
+// policy that requires encryption).
+func encryptionPreference(mode string) profile.Encryption {
+	if m, _ := send.ParseEncryptMode(mode); m == send.EncryptAlways {
+		return profile.EncryptAlways
+	}
+	return ""
+}
+
+// accountPolicySettings is the server side of a for Policy.CheckAccount.
+func accountPolicySettings(a *account.Account) profile.AccountSettings {
+	port := func(addr string) int {
+		_, p, _ := net.SplitHostPort(addr)
+		n, _ := strconv.Atoi(p)
+		return n
+	}
+	auth := string(a.Auth)
+	if auth == "" {
+		auth = string(account.AuthPassword)
+	}
+	s := profile.AccountSettings{
+		SMTPHost: a.SMTP.Host(), SMTPPort: port(a.SMTP.Address), SMTPSecurity: string(a.SMTP.Security),
+		Auth: auth,
+	}
+	if a.IMAP.Address != "" {
+		s.IMAPHost, s.IMAPPort, s.IMAPSecurity = a.IMAP.Host(), port(a.IMAP.Address), string(a.IMAP.Security)
+	}
+	return s
 }
 
 // reportSend prints the outcome, writes the receipt and picks the exit code.

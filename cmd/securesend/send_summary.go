@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/send"
 )
 
@@ -54,6 +55,16 @@ func printSummary(w io.Writer, res *send.Result, sendErr error) {
 	}
 	yes := map[bool]string{true: "yes (the message may only be relayed over TLS)", false: "no (not offered by the server)"}
 	p("REQUIRETLS", "%s", yes[res.RequireTLS])
+	if res.Encrypted {
+		p("Encrypted", "yes (OpenPGP, for every recipient; the subject travels inside)")
+	} else {
+		p("Encrypted", "no (the content is protected by TLS in transit only)")
+	}
+	if res.Signed {
+		p("Signed", "yes, by your key %s", pgp.Fingerprint(res.SignerFingerprint).Grouped())
+	} else {
+		p("Signed", "no")
+	}
 	if res.AuthMechanism != "" {
 		p("Signed in", "yes (%s)", res.AuthMechanism)
 	} else {

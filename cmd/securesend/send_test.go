@@ -13,6 +13,8 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 )
 
@@ -21,7 +23,16 @@ import (
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	dir := t.TempDir()
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: func(k string) string {
+		switch k {
+		case home.EnvVar:
+			return filepath.Join(dir, "home")
+		case profile.SystemDirEnv:
+			return filepath.Join(dir, "no-system-profile")
+		}
+		return ""
+	}}
 	code := run(context.Background(), e, args)
 	return code, out.String(), errOut.String()
 }

@@ -341,6 +341,7 @@ func (o *Outbox) fill(rec *Record, res *send.Result) *send.Result {
 	if len(out.Documents) == 0 {
 		out.Documents = rec.Documents
 	}
+	out.Encrypted, out.Signed, out.SignerFingerprint = rec.Encrypted, rec.Signed, rec.SignerFingerprint
 	return &out
 }
 

@@ -42,6 +42,12 @@ type Job struct {
 	// MessageID is the composed message's Message-ID, without angle
 	// brackets. It is required: every resend reuses it.
 	MessageID string `json:"message_id"`
+	// Encrypted, Signed and SignerFingerprint say how the composed
+	// message is protected (see send.Result); the outbox copies them into
+	// the Result of every delivery.
+	Encrypted         bool   `json:"encrypted,omitempty"`
+	Signed            bool   `json:"signed,omitempty"`
+	SignerFingerprint string `json:"signer_fingerprint,omitempty"`
 }
 
 // Record is a stored job with its delivery state.
