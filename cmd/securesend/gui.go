@@ -145,6 +145,9 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 			{Name: "REQUIRETLS required", Value: fmt.Sprint(a.RequireTLS)},
 		},
 	}
+	if cfg.Recipients, err = keyRecipients(e, a.Email); err != nil {
+		return app.Config{}, err
+	}
 	if a.IMAP.Address != "" {
 		cfg.Fetch = func(ctx context.Context) ([]app.Received, error) {
 			conn, err := a.DialIMAP(ctx, secrets, account.IMAPOptions{})
@@ -164,6 +167,38 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 		}
 	}
 	return cfg, nil
+}
+
+// keyRecipients offers every correspondent in the home's key store (not
+// the user's own keys), with the key's trust as its state.
+func keyRecipients(e *env, self string) ([]app.Recipient, error) {
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := ks.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []app.Recipient
+	for _, en := range entries {
+		if en.Secret {
+			continue
+		}
+		for _, addr := range en.Emails {
+			if strings.EqualFold(addr, self) {
+				continue
+			}
+			name := ""
+			if len(en.UserIDs) > 0 {
+				if a, err := mail.ParseAddress(en.UserIDs[0]); err == nil {
+					name = a.Name
+				}
+			}
+			out = append(out, app.Recipient{Name: name, Address: addr, KeyState: string(en.Trust)})
+		}
+	}
+	return out, nil
 }
 
 // storedItems lists the store with each item's report.
