@@ -38,7 +38,16 @@ type Error struct {
 	// Kind is one of the Err* values above.
 	Kind error
 	// Stage names the protocol step that failed: "dial", "greeting",
-	// "starttls", "tls", "auth", "mail", "rcpt", "data".
+	// "starttls", "tls", "auth", "mail", "rcpt", "data", "data-reply".
+	//
+	// "data" means the failure came before the whole message and its
+	// final "." had been handed to the connection (a mid-upload break or
+	// time-out, or a refused DATA command): the server discards what it
+	// got, so retrying is safe. "data-reply" means everything went out and
+	// the failure came while waiting for the server's final reply: either
+	// its reply (Reply.Code set: a 4xx or 5xx refusal of the message) or,
+	// with Reply.Code 0, a lost connection or time-out, after which the
+	// server may have accepted the message ("possibly sent").
 	Stage string
 	// Server is the host:port that was contacted.
 	Server string

@@ -327,7 +327,14 @@ func (s *submission) data(ctx context.Context, c *smtp.Client, conn *deadlineCon
 	s.res.Size = cw.n
 	resp, err := w.CloseWithResponse()
 	if err != nil {
-		return s.fail(ctx, "data", err)
+		if conn.writeFailed() {
+			// The end of the body or the final "." did not go out: the
+			// server discards the message.
+			return s.fail(ctx, "data", err)
+		}
+		// Everything, final "." included, was handed over: the server
+		// may have accepted the message even if its reply never came.
+		return s.fail(ctx, "data-reply", err)
 	}
 	s.res.Reply = parseReply(250, resp.StatusText)
 	s.res.QueueID = queueID(s.res.Reply.Text)
@@ -374,6 +381,7 @@ type deadlineConn struct {
 
 	mu       sync.Mutex
 	startTLS bool
+	writeErr bool // a write to the connection failed
 }
 
 func (d *deadlineConn) SetDeadline(t time.Time) error {
@@ -389,7 +397,20 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 		d.startTLS = true
 	}
 	d.mu.Unlock()
-	return d.Conn.Write(p)
+	n, err := d.Conn.Write(p)
+	if err != nil {
+		d.mu.Lock()
+		d.writeErr = true
+		d.mu.Unlock()
+	}
+	return n, err
+}
+
+// writeFailed reports whether any write to the connection failed.
+func (d *deadlineConn) writeFailed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.writeErr
 }
 
 func (d *deadlineConn) sawStartTLS() bool {

@@ -190,6 +190,14 @@ func TestSubmitFaults(t *testing.T) {
 					return errors.New("cut")
 				}
 			}, want: ErrTemporary, stage: "data", noData: true},
+		{name: "connection dropped after the final dot, before the reply",
+			backend: func(b *backend) {
+				b.onData = func(c *smtp.Conn, r io.Reader) error {
+					io.Copy(io.Discard, r)
+					c.Conn().Close()
+					return errors.New("dropped")
+				}
+			}, want: ErrTemporary, stage: "data-reply", noData: true},
 		{name: "server stops reading during DATA", docSize: 16 << 20,
 			backend: func(b *backend) {
 				stall := make(chan struct{})
@@ -203,7 +211,7 @@ func TestSubmitFaults(t *testing.T) {
 			want: ErrPermanent, stage: "mail", replyCode: 552, noData: true},
 		{name: "451 after DATA", backend: func(b *backend) {
 			b.dataErr = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Queue file write error"}
-		}, want: ErrTemporary, stage: "data", replyCode: 451},
+		}, want: ErrTemporary, stage: "data-reply", replyCode: 451},
 		{name: "nothing listening", addr: func(t *testing.T) string {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -455,7 +463,7 @@ func TestSubmit552AfterData(t *testing.T) {
 	body := strings.Repeat("0123456789012345678901234567890123456789\r\n", 5000)
 	_, err := Submit(context.Background(), opts, Envelope{From: "a@test", To: []string{"b@test"}}, strings.NewReader(body))
 	var se *Error
-	if !errors.Is(err, ErrPermanent) || !errors.As(err, &se) || se.Stage != "data" || se.Reply.Code != 552 {
+	if !errors.Is(err, ErrPermanent) || !errors.As(err, &se) || se.Stage != "data-reply" || se.Reply.Code != 552 {
 		t.Fatalf("Submit = %v, want a permanent 552 after DATA", err)
 	}
 }

@@ -309,9 +309,11 @@ func (o *Outbox) classify(rec *Record, res *send.Result, err error) eventKind {
 		rec.State, rec.LastError = Sent, err.Error()
 		rec.Result = o.fill(rec, se.Result)
 		return eventSent
-	case errors.As(err, &se) && se.Temporary() && se.Stage == "data" && se.Reply.Code == 0:
-		// The connection broke while or after the data went out, before
-		// the server's reply: it may have accepted the message.
+	case errors.As(err, &se) && se.Temporary() && se.Stage == "data-reply" && se.Reply.Code == 0:
+		// The connection broke after the whole message and its final "."
+		// went out, before the server's reply: it may have accepted it.
+		// (A break mid-upload, stage "data", is deferred: the server
+		// discards an unterminated message, so a retry is safe.)
 		rec.State = PossiblySent
 		rec.ResendConfirmed = false
 		rec.LastError = "the connection was lost after the message was transmitted, before the server confirmed it; it may have been received: " + err.Error()

@@ -342,6 +342,32 @@ func TestDroppedAfterData(t *testing.T) {
 	}
 }
 
+// TestCutDuringData: the connection breaks while the message is still
+// being uploaded (no final "."): the server discards it, so the job is
+// deferred, not possibly sent, and the next run delivers it once.
+func TestCutDuringData(t *testing.T) {
+	f := newFixture(t, outbox.Options{})
+	f.srv.setScript(cut)
+	m, _ := f.message(8 << 20)
+	id := f.enqueue(m)
+	rec, err := f.ob.Deliver(t.Context(), id, f.srv.submit)
+	var se *send.Error
+	if !errors.Is(err, send.ErrTemporary) || !errors.As(err, &se) || se.Stage != "data" || rec.State != outbox.Deferred {
+		t.Fatalf("after a mid-upload cut: %v, %+v", err, rec)
+	}
+	f.clock.Advance(time.Hour)
+	if recs := f.runDue(); len(recs) != 1 || recs[0].State != outbox.Sent {
+		t.Fatalf("retry: %+v", recs)
+	}
+	if got := f.srv.messageIDs(); !slices.Equal(got, []string{"<" + m.MessageID + ">"}) {
+		t.Fatalf("server got %q", got)
+	}
+	want := []audit.Kind{audit.SendQueued, audit.SendAttempt, audit.SendDeferred, audit.SendAttempt, audit.SendSent}
+	if got := f.auditKinds(); !slices.Equal(got, want) {
+		t.Fatalf("audit = %v", got)
+	}
+}
+
 // TestAutoResendPolicy: with the policy flag, a possibly-sent job is resent
 // by RunDue without asking.
 func TestAutoResendPolicy(t *testing.T) {

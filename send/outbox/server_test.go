@@ -28,6 +28,7 @@ const (
 	perm                  // 554 5.7.1
 	drop                  // read the data, then drop the connection without a reply
 	tempRcpt              // 450 to RCPT TO
+	cut                   // read 64 KiB of the data, then drop the connection mid-upload
 )
 
 // server is an in-process SMTP server with implicit TLS on 127.0.0.1 that
@@ -186,6 +187,11 @@ func (ss *session) Data(r io.Reader) error {
 	ss.s.mu.Unlock()
 	if hook != nil {
 		hook()
+	}
+	if ss.reply == cut {
+		io.CopyN(io.Discard, r, 64<<10)
+		ss.c.Conn().Close()
+		return errors.New("cut")
 	}
 	b, err := io.ReadAll(r)
 	if err != nil {
