@@ -3,10 +3,8 @@ package demomail
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,11 +90,8 @@ func (s *System) SendOptions(address string) (send.Options, error) {
 
 // Send signs m with the sender's demo key, encrypts it to the recipients'
 // pinned demo keys (to all of them, or refuses), and submits it to the demo
-// server as the sender, streaming, with progress as for send.Options. m.From
-// must be a demo identity. It gives m a Message-ID when it has none.
-//
-// It is how the demo's Send tab sends until the send package offers the
-// same protected send for real accounts.
+// server as the sender with send.SendProtected, streaming, with progress as
+// for send.Options. m.From must be a demo identity.
 func (s *System) Send(ctx context.Context, m *send.Message, progress func(sent int64)) (*send.Result, error) {
 	id, ok := s.Identity(m.From.Address)
 	if !ok {
@@ -107,59 +102,15 @@ func (s *System) Send(ctx context.Context, m *send.Message, progress func(sent i
 		return nil, err
 	}
 	opts.Progress = progress
-	if err := m.Validate(); err != nil {
-		return nil, err
-	}
-	msg := *m
-	if msg.MessageID == "" {
-		if msg.MessageID, err = send.NewMessageID(Domain); err != nil {
-			return nil, err
-		}
-	}
-	if msg.Date.IsZero() {
-		msg.Date = time.Now()
-	}
 	signer, err := id.Store.SecretKey(id.Fingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("demomail: signing key: %w", err)
 	}
-	prot, err := send.PlanProtection(&msg, send.EncryptAlways, signer, id.Store)
+	prot, err := send.PlanProtection(m, send.EncryptAlways, signer, id.Store)
 	if err != nil {
 		return nil, err
 	}
-	env := send.Envelope{From: msg.From.Address}
-	for _, a := range append(append([]mail.Address{}, msg.To...), msg.Cc...) {
-		env.To = append(env.To, a.Address)
-	}
-	pr, pw := io.Pipe()
-	var (
-		infos []send.DocumentInfo
-		done  = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		var err error
-		infos, err = send.ComposeProtected(pw, &msg, prot)
-		pw.CloseWithError(err)
-	}()
-	res, err := send.Submit(ctx, opts, env, pr)
-	pr.CloseWithError(errors.New("demomail: submission ended"))
-	<-done
-	for _, r := range []*send.Result{res, resultOf(err)} {
-		if r != nil {
-			r.MessageID = msg.MessageID
-			r.Documents = infos
-		}
-	}
-	return res, err
-}
-
-func resultOf(err error) *send.Result {
-	var se *send.Error
-	if errors.As(err, &se) {
-		return se.Result
-	}
-	return nil
+	return send.SendProtected(ctx, opts, m, prot)
 }
 
 // Verify verifies a received message as the identity with the given

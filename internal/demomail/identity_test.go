@@ -37,6 +37,9 @@ func TestSendProtectedThenVerified(t *testing.T) {
 	if res.TLS.Version == "" || !res.RequireTLS || res.MessageID == "" || len(res.Documents) != 1 {
 		t.Errorf("result: %+v", res)
 	}
+	if !res.Encrypted || !res.Signed || res.SignerFingerprint == "" {
+		t.Errorf("protection not recorded: encrypted %v, signed %v, signer %q", res.Encrypted, res.Signed, res.SignerFingerprint)
+	}
 	if progressed == 0 {
 		t.Error("progress never reported")
 	}
