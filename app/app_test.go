@@ -222,7 +222,7 @@ func TestSendThenVerifiedInInbox(t *testing.T) {
 		t.Fatalf("confirmation not shown; problem: %s", texts(s.problem))
 	}
 	conf := texts(s.confirm.root)
-	for _, want := range []string{"Sent securely to pharmacy@demo.test", "Queue ID: DEMO", "Content: Signed with your key and encrypted", "Connection: TLS 1.3", "REQUIRETLS: yes", "sample-prescription.pdf", "SHA-256"} {
+	for _, want := range []string{"Sent securely to pharmacy@demo.test", "Queue ID: DEMO", "Content: Signed and encrypted with OpenPGP", "Signed with key: ", "Connection: TLS 1.3", "REQUIRETLS: yes", "sample-prescription.pdf", "SHA-256"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("confirmation lacks %q:\n%s", want, conf)
 		}

@@ -134,9 +134,20 @@ func confirmationLines(res *send.Result, protectionLine string) [][2]string {
 		{"Message-ID", res.MessageID},
 		{"Took", res.Finished.Sub(res.Started).Round(time.Millisecond).String()},
 	}
-	if c := protectionLine; c != "" {
-		lines = append(lines[:3], append([][2]string{{"Content", c}}, lines[3:]...)...)
+	content := protectionLine
+	switch {
+	case res.Encrypted:
+		content = "Signed and encrypted with OpenPGP (PGP/MIME): only the recipient can read it, and any change would show"
+	case res.Signed:
+		content = "Signed with OpenPGP (PGP/MIME), not encrypted: any change would show, but the mail servers could read it"
+	case content == "":
+		content = "Neither signed nor encrypted: protected by TLS on the way to your mail server only"
 	}
+	extra := [][2]string{{"Content", content}}
+	if res.SignerFingerprint != "" {
+		extra = append(extra, [2]string{"Signed with key", groupFingerprint(res.SignerFingerprint)})
+	}
+	lines = append(lines[:3], append(extra, lines[3:]...)...)
 	for _, r := range res.Rejected {
 		lines = append(lines, [2]string{"Refused", fmt.Sprintf("%s: %d %s", r.Address, r.Reply.Code, r.Reply.Text)})
 	}

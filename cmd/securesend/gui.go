@@ -18,6 +18,7 @@ import (
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 )
@@ -104,12 +105,7 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 	cfg := app.Config{
 		From: mail.Address{Address: a.Email},
 		Send: func(ctx context.Context, m *send.Message, progress func(int64)) (*send.Result, error) {
-			opts, err := a.SendOptions(ctx, secrets)
-			if err != nil {
-				return nil, err
-			}
-			opts.Progress = progress
-			return send.Send(ctx, opts, m)
+			return guiSend(ctx, e, &a, secrets, m, progress)
 		},
 		InboxOwner: a.Email,
 		Verify: func(ctx context.Context, r io.Reader) (*receive.Report, error) {
@@ -148,6 +144,7 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 	if cfg.Recipients, err = keyRecipients(e, a.Email); err != nil {
 		return app.Config{}, err
 	}
+	cfg.Settings = append(cfg.Settings, app.Setting{Name: "Your key", Value: ownKeyText(e)})
 	if a.IMAP.Address != "" {
 		cfg.Fetch = func(ctx context.Context) ([]app.Received, error) {
 			conn, err := a.DialIMAP(ctx, secrets, account.IMAPOptions{})
@@ -167,6 +164,45 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 		}
 	}
 	return cfg, nil
+}
+
+// guiSend sends m from the app as 'securesend send --account' does: the
+// organisation policy gate (nothing leaves that it refuses; it may raise
+// the TLS settings and require encryption), then signed with the user's
+// key for From and encrypted when every recipient has a key the policy
+// accepts (always, when the policy says so), streamed to the account's
+// server.
+func guiSend(ctx context.Context, e *env, a *account.Account, secrets account.Secrets, m *send.Message, progress func(int64)) (*send.Result, error) {
+	opts, err := a.SendOptions(ctx, secrets)
+	if err != nil {
+		return nil, err
+	}
+	opts.Progress = progress
+	pol, _, err := policyForCommand(e, profile.UserSettings{})
+	if err != nil {
+		return nil, err
+	}
+	if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
+		return nil, fmt.Errorf("your organisation's policy does not allow account %s: %w", a.Name, err)
+	}
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return nil, err
+	}
+	keys := policyKeys{pol: pol, store: ks}
+	must, err := enforceSendPolicy(pol, m, &opts, keys.Has)
+	if err != nil {
+		return nil, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
+	}
+	mode := ""
+	if must {
+		mode = string(send.EncryptAlways)
+	}
+	prot, err := protectionFor(ks, m, mode, keys)
+	if err != nil {
+		return nil, err
+	}
+	return send.SendProtected(ctx, opts, m, prot)
 }
 
 // keyRecipients offers every correspondent in the home's key store (not
@@ -199,6 +235,19 @@ func keyRecipients(e *env, self string) ([]app.Recipient, error) {
 		}
 	}
 	return out, nil
+}
+
+// ownKeyText describes the user's own key for the Settings tab.
+func ownKeyText(e *env) string {
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return "cannot open the key store: " + err.Error()
+	}
+	own, err := ks.Own()
+	if err != nil {
+		return "none yet: run 'securesend keys generate' to make one (messages are sent unsigned until then)"
+	}
+	return own.Fingerprint.Grouped()
 }
 
 // storedItems lists the store with each item's report.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/send"
@@ -65,6 +66,20 @@ func TestGUIAccountConfig(t *testing.T) {
 		t.Fatalf("config: %+v", cfg)
 	}
 
+	// The user has a key for the account's address: sends are signed.
+	keysDir, err := h.Sub("keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := pgp.OpenStore(keysDir, kc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := ks.Generate("Demo Pharmacy", ph.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Sending goes out through the account.
 	doc := filepath.Join(dir, "note.pdf")
 	os.WriteFile(doc, []byte("%PDF-1.4\n"), 0o600)
@@ -77,6 +92,9 @@ func TestGUIAccountConfig(t *testing.T) {
 	}
 	if !strings.HasPrefix(res.QueueID, "DEMO") && !strings.Contains(res.Reply.Text, "queued as DEMO") {
 		t.Errorf("reply %+v", res.Reply)
+	}
+	if !res.Signed || res.SignerFingerprint != string(own.Fingerprint) {
+		t.Errorf("not signed with the user's key: signed %v by %q", res.Signed, res.SignerFingerprint)
 	}
 
 	// A message for the pharmacy arrives in the inbox with a verdict.
