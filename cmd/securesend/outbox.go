@@ -14,7 +14,9 @@ import (
 
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -345,6 +347,12 @@ func outboxShow(e *env, args []string) int {
 	for _, d := range r.Documents {
 		fmt.Fprintf(w, "Document:     %s (%s, %d bytes) SHA-256 %s\n", d.Name, d.ContentType, d.Size, d.SHA256)
 	}
+	fmt.Fprintf(w, "Encrypted:    %s\n", yesNo(r.Encrypted))
+	if r.Signed {
+		fmt.Fprintf(w, "Signed:       yes, by %s\n", pgp.Fingerprint(r.SignerFingerprint).Grouped())
+	} else {
+		fmt.Fprintln(w, "Signed:       no")
+	}
 	if res := r.Result; res != nil {
 		fmt.Fprintf(w, "Server:       %s replied %d %s %s\n", res.Server, res.Reply.Code, res.Reply.EnhancedCode, res.Reply.Text)
 		fmt.Fprintf(w, "Encryption:   %s %s\n", res.TLS.Version, res.TLS.CipherSuite)
@@ -425,6 +433,7 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689)")
 	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
+	fs.StringVar(&f.account, "account", "", "deliver with the stored account `name` (jobs queued with an account always use their own)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), outboxRunUsage)
 		fs.PrintDefaults()
@@ -435,23 +444,62 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		}
 		return 2
 	}
-	if fs.NArg() != 0 || f.server == "" {
-		fmt.Fprintln(e.stderr, "securesend outbox run: --server is required (see 'securesend outbox run --help')")
+	if fs.NArg() != 0 || (f.server == "") == (f.account == "") {
+		fmt.Fprintln(e.stderr, "securesend outbox run: give --server or --account (see 'securesend outbox run --help')")
 		return 2
 	}
 	if (f.user != "") != f.passwordStdin {
 		fmt.Fprintln(e.stderr, "securesend outbox run: --user and --password-stdin go together (the password is never accepted on the command line)")
 		return 2
 	}
-	opts, err := f.options(e.stdin)
+	if f.account != "" && (f.user != "" || f.caFile != "") {
+		fmt.Fprintln(e.stderr, "securesend outbox run: --account sets the sign-in and CA; drop --user, --password-stdin and --ca-file")
+		return 2
+	}
+	// The policy's transport floor applies to every delivery, as in 'send'.
+	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
 	if err != nil {
+		return errorf(e, "outbox run: %v", err)
+	}
+	raise := func(opts *send.Options) {
+		opts.MinTLSVersion = max(opts.MinTLSVersion, pol.MinTLS())
+		opts.RequireTLS = opts.RequireTLS || pol.RequireTLS()
+	}
+	var opts send.Options
+	if f.server != "" {
+		if opts, err = f.options(e.stdin); err != nil {
+			return errorf(e, "outbox run: %v", err)
+		}
+		raise(&opts)
+	} else if err := f.tighten(&opts); err != nil {
 		return errorf(e, "outbox run: %v", err)
 	}
 	ob, err := openOutbox(e, outbox.Options{Notify: func(r outbox.Record) { outboxReportJob(e.stdout, &r) }})
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
-	submit := submitWith(opts)
+	submit := func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
+		name := outbox.JobAccount(ctx)
+		if name == "" {
+			name = f.account
+		}
+		if name == "" {
+			return send.Submit(ctx, opts, env, body)
+		}
+		// The account's options once per attempt, so OAuth tokens refresh.
+		a, aopts, err := accountSendOptions(ctx, e, name)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", name, err)
+		}
+		if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
+			return nil, fmt.Errorf("account %s: %w", name, err) // nothing was sent; deferred
+		}
+		if err := f.tighten(&aopts); err != nil {
+			return nil, err
+		}
+		raise(&aopts)
+		return send.Submit(ctx, aopts, env, body)
+	}
 	if watch {
 		err := ob.Watch(ctx, submit, poll, func(err error) { fmt.Fprintf(e.stderr, "securesend: outbox: %v\n", err) })
 		if errors.Is(err, context.Canceled) {
