@@ -333,8 +333,11 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	}
 
 	// The organisation policy gate: nothing is queued or sent that it
-	// refuses, and it may only raise the flags' settings.
-	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS, Encryption: encryptionPreference(f.encrypt)})
+	// refuses, and the flags may only tighten it. --encrypt is not passed
+	// as a policy preference: "always" is enforced by protectionFor, which
+	// names each recipient without a usable key and why, and "never"
+	// cannot loosen a policy that requires encryption (mode below).
+	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
 	if err != nil {
 		return errorf(e, "send: %v", err)
 	}
@@ -389,16 +392,6 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	code = reportSend(e, f, res, sendErr)
 	outboxExplain(e.stderr, rec)
 	return code
-}
-
-// encryptionPreference is the policy preference of --encrypt: "always"
-// tightens the policy; auto and never express none (never cannot loosen a
-// policy that requires encryption).
-func encryptionPreference(mode string) profile.Encryption {
-	if m, _ := send.ParseEncryptMode(mode); m == send.EncryptAlways {
-		return profile.EncryptAlways
-	}
-	return ""
 }
 
 // accountPolicySettings is the server side of a for Policy.CheckAccount.
