@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	_ "github.com/securesend/securesend/internal/clocale" // before Fyne: see its doc
 	"io"
 	"os"
 	"os/signal"
