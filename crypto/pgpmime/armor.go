@@ -104,6 +104,7 @@ type armorReader struct {
 	state int // 0 before BEGIN, 1 headers, 2 data, 3 done
 	out   []byte
 	buf   []byte
+	clean []byte // nextLines: the data lines without line breaks
 	err   error
 }
 
@@ -123,8 +124,12 @@ func (a *armorReader) fail(format string, args ...any) {
 	a.err = fmt.Errorf("pgpmime: armor: "+format+": %w", append(args, ErrMalformed)...)
 }
 
-// next processes one line.
+// next processes one line, or in the data, every complete line already
+// buffered when none of them can be anything but data.
 func (a *armorReader) next() {
+	if a.state == 2 && a.nextLines() {
+		return
+	}
 	line, err := a.br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		a.fail("line too long")
@@ -155,6 +160,44 @@ func (a *armorReader) next() {
 	case 2:
 		a.decode(text)
 	}
+}
+
+// nextLines is the fast path of next in the data: when the complete lines
+// already buffered contain no '-' (END line) and no '=' (padding or the
+// CRC-24 line), and each holds a multiple of 4 characters, they are decoded
+// in one call. It reports false, consuming nothing, otherwise (or if the
+// decoding fails), and next goes line by line with the same result.
+func (a *armorReader) nextLines() bool {
+	buf, _ := a.br.Peek(a.br.Buffered())
+	end := bytes.LastIndexByte(buf, '\n') + 1
+	if end == 0 {
+		return false
+	}
+	lines := buf[:end]
+	if bytes.IndexByte(lines, '-') >= 0 || bytes.IndexByte(lines, '=') >= 0 {
+		return false
+	}
+	a.clean = a.clean[:0]
+	for rest := lines; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		line := bytes.TrimRight(rest[:i], " \t\r")
+		if len(line)%4 != 0 || bytes.IndexByte(line, '\r') >= 0 {
+			return false
+		}
+		a.clean = append(a.clean, line...)
+		rest = rest[i+1:]
+	}
+	need := base64.StdEncoding.DecodedLen(len(a.clean))
+	if cap(a.buf) < need {
+		a.buf = make([]byte, need, max(need, 1024))
+	}
+	n, err := base64.StdEncoding.Decode(a.buf[:need], a.clean)
+	if err != nil {
+		return false
+	}
+	a.out = a.buf[:n]
+	a.br.Discard(end)
+	return true
 }
 
 func (a *armorReader) decode(text []byte) {

@@ -2,6 +2,7 @@ package pgpmime
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ func Base64Reader(r io.Reader) io.Reader {
 type b64Reader struct {
 	br    *bufio.Reader
 	clean []byte // carried-over and newly cleaned characters
+	lines []byte // nextLines: buffered lines without their line breaks
 	dec   []byte
 	out   []byte
 	err   error
@@ -37,6 +39,9 @@ func (r *b64Reader) Read(p []byte) (int, error) {
 }
 
 func (r *b64Reader) next() {
+	if len(r.clean) == 0 && r.nextLines() {
+		return
+	}
 	chunk, err := r.br.ReadSlice('\n')
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		r.err = err
@@ -90,6 +95,42 @@ func (r *b64Reader) next() {
 	if err == io.EOF {
 		r.err = io.EOF
 	}
+}
+
+// nextLines is the fast path of next: it decodes all complete lines
+// already buffered in one call, when they hold only alphabet characters
+// (and CR), a multiple of 4 of them. It reports false, consuming nothing,
+// for anything else (white space, padding inside, a partial quantum),
+// which next then handles line by line.
+func (r *b64Reader) nextLines() bool {
+	buf, _ := r.br.Peek(r.br.Buffered())
+	end := bytes.LastIndexByte(buf, '\n') + 1
+	if end == 0 {
+		return false
+	}
+	r.lines = r.lines[:0]
+	for rest := buf[:end]; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		line := rest[:i]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		r.lines = append(r.lines, line...)
+		rest = rest[i+1:]
+	}
+	if len(r.lines)%4 != 0 {
+		return false
+	}
+	if need := base64.StdEncoding.DecodedLen(len(r.lines)); cap(r.dec) < need {
+		r.dec = make([]byte, need)
+	}
+	m, err := base64.StdEncoding.Decode(r.dec[:cap(r.dec)], r.lines)
+	if err != nil {
+		return false // let the line-by-line path judge (or report) it
+	}
+	r.out = r.dec[:m]
+	r.br.Discard(end)
+	return true
 }
 
 const (

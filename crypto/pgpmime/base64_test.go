@@ -57,6 +57,12 @@ func FuzzBase64Reader(f *testing.F) {
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("round trip: %v", err)
 		}
-		io.ReadAll(Base64Reader(bytes.NewReader(data))) // arbitrary input: no panic
+		// Arbitrary input: no panic, and the bulk path (whole buffered
+		// lines) agrees with the line-by-line one (one byte at a time).
+		bulk, berr := io.ReadAll(Base64Reader(bytes.NewReader(data)))
+		slow, serr := io.ReadAll(Base64Reader(iotest.OneByteReader(bytes.NewReader(data))))
+		if !bytes.Equal(bulk, slow) || (berr == nil) != (serr == nil) {
+			t.Fatalf("bulk %q (%v), byte-wise %q (%v)", bulk, berr, slow, serr)
+		}
 	})
 }

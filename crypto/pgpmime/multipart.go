@@ -16,6 +16,7 @@ var ErrMalformed = errors.New("malformed MIME multipart structure")
 type RawReader struct {
 	br       *bufio.Reader
 	dash     []byte // "--" + boundary
+	nlDash   []byte // "\n--" + boundary
 	started  bool
 	done     bool
 	cur      *rawPart
@@ -25,7 +26,7 @@ type RawReader struct {
 
 // NewRawReader reads the multipart body r whose boundary is boundary.
 func NewRawReader(r io.Reader, boundary string) *RawReader {
-	return &RawReader{br: bufio.NewReaderSize(r, 64<<10), dash: []byte("--" + boundary), maxParts: 1000}
+	return &RawReader{br: bufio.NewReaderSize(r, 64<<10), dash: []byte("--" + boundary), nlDash: []byte("\n--" + boundary), maxParts: 1000}
 }
 
 // NextPart returns a reader of the next part's exact bytes (header, blank
@@ -102,8 +103,10 @@ func (m *RawReader) delimiter(line []byte) (closing, ok bool) {
 type rawPart struct {
 	m       *RawReader
 	pending []byte // line break held back: it belongs to a delimiter if one follows
-	chunk   []byte // bytes ready to return (a slice of buf)
-	buf     []byte
+	head    []byte // the released line break, returned before chunk
+	chunk   []byte // bytes ready to return: a slice of m.br's buffer, valid until its next read
+	pend    [2]byte
+	out     [2]byte
 	midLine bool // the previous read ended inside a long line
 	end     bool
 	closing bool
@@ -113,6 +116,12 @@ type rawPart struct {
 func (p *rawPart) Read(b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
+		if len(p.head) > 0 {
+			k := copy(b[n:], p.head)
+			p.head = p.head[k:]
+			n += k
+			continue
+		}
 		if len(p.chunk) == 0 {
 			if p.end {
 				break
@@ -136,8 +145,13 @@ func (p *rawPart) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// fill reads one line (or a piece of a long one) into chunk.
+// fill makes the next bytes of the part ready: every complete line already
+// buffered up to the first that could be a delimiter, or else one line (or
+// a piece of a long one).
 func (p *rawPart) fill() {
+	if !p.midLine && p.fillLines() {
+		return
+	}
 	line, err := p.m.br.ReadSlice('\n')
 	if !p.midLine && len(line) > 0 {
 		if closing, ok := p.m.delimiter(line); ok {
@@ -163,12 +177,35 @@ func (p *rawPart) fill() {
 	p.setChunk(body, brk)
 }
 
+// fillLines is the fast path of fill, at the start of a line: it takes
+// the complete lines already buffered, up to the first one that starts
+// with the delimiter's "--boundary" (which the slow path then checks), in
+// one chunk without copying. It reports whether it found any.
+func (p *rawPart) fillLines() bool {
+	br := p.m.br
+	buf, _ := br.Peek(br.Buffered())
+	end := bytes.LastIndexByte(buf, '\n') + 1
+	if end == 0 || bytes.HasPrefix(buf, p.m.dash) {
+		return false
+	}
+	lines := buf[:end]
+	if i := bytes.Index(lines, p.m.nlDash); i >= 0 {
+		lines = lines[:i+1]
+	}
+	body, brk := splitBreak(lines)
+	p.setChunk(body, brk)
+	br.Discard(len(lines))
+	return true
+}
+
 // setChunk makes the held-back line break plus body the next bytes to
-// return, and holds back brk.
+// return, and holds back brk. body is not copied: it must stay valid until
+// the chunk is read.
 func (p *rawPart) setChunk(body, brk []byte) {
-	p.buf = append(append(p.buf[:0], p.pending...), body...)
-	p.chunk = p.buf
-	p.pending = append(p.pending[:0], brk...)
+	p.out = p.pend
+	p.head = p.out[:len(p.pending)]
+	p.chunk = body
+	p.pending = p.pend[:copy(p.pend[:], brk)]
 }
 
 // splitBreak splits the line break (CRLF or LF) off line.
