@@ -24,6 +24,7 @@ import (
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
 )
 
 // Recipient is an address the Send tab offers.
@@ -114,6 +115,10 @@ type Config struct {
 	Now func() time.Time
 	// TempDir is where combined PDFs are written; os.TempDir when empty.
 	TempDir string
+	// Outbox, when set, is where sends go (instead of Send): queued
+	// before any network I/O, delivered and retried from there, and
+	// listed in the Sent tab.
+	Outbox *OutboxConfig
 }
 
 // UI is the app's main window and its tabs.
@@ -125,6 +130,7 @@ type UI struct {
 	send     *sendTab
 	inbox    *inboxTab
 	settings *settingsTab
+	sent     *sentTab
 }
 
 // New builds the main window of a on the given configuration. Call
@@ -143,7 +149,17 @@ func New(a fyne.App, cfg Config) *UI {
 	u.send = newSendTab(u)
 	u.inbox = newInboxTab(u)
 	u.settings = newSettingsTab(u)
-	u.tabs = container.NewAppTabs(u.send.tabItem(), u.inbox.tabItem(), u.settings.tabItem())
+	u.sent = newSentTab(u)
+	items := []*container.TabItem{u.send.tabItem()}
+	if cfg.Outbox != nil {
+		items = append(items, u.sent.tabItem())
+		if cfg.Outbox.Events != nil {
+			cfg.Outbox.Events.set(func(outbox.Record) { fyne.Do(u.sent.reload) })
+		}
+		u.sent.reload()
+	}
+	items = append(items, u.inbox.tabItem(), u.settings.tabItem())
+	u.tabs = container.NewAppTabs(items...)
 	content := fyne.CanvasObject(u.tabs)
 	if cfg.Demo {
 		content = container.NewBorder(demoBanner(), nil, nil, nil, u.tabs)
@@ -191,6 +207,9 @@ func (u *UI) Window() fyne.Window { return u.win }
 // ShowAndRun shows the window and runs the app until it is closed.
 func (u *UI) ShowAndRun() {
 	u.inbox.startPolling()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	u.sent.watch(ctx)
 	u.win.ShowAndRun()
 }
 

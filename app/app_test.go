@@ -45,6 +45,9 @@ func newDemoUI(t *testing.T, edit func(*Config)) *demoUI {
 		t.Fatal(err)
 	}
 	cfg := DemoConfig(sys, samples, t.TempDir())
+	if cfg.Outbox, err = DemoOutbox(sys, filepath.Join(t.TempDir(), "outbox")); err != nil {
+		t.Fatal(err)
+	}
 	cfg.Home = home.Home{Dir: t.TempDir()}
 	cfg.TempDir = t.TempDir()
 	if edit != nil {
@@ -270,6 +273,7 @@ func TestSendThenVerifiedInInbox(t *testing.T) {
 
 func TestSendFailureKeepsDocuments(t *testing.T) {
 	u := newDemoUI(t, func(c *Config) {
+		c.Outbox = nil // the direct path
 		c.Send = func(context.Context, *send.Message, func(int64)) (*send.Result, error) {
 			return nil, &send.Error{Kind: send.ErrNoTLS, Stage: "starttls", Server: "mail.example.test:587"}
 		}
@@ -294,6 +298,7 @@ func TestSendFailureKeepsDocuments(t *testing.T) {
 func TestCancelSend(t *testing.T) {
 	started := make(chan struct{})
 	u := newDemoUI(t, func(c *Config) {
+		c.Outbox = nil // the direct path
 		c.Send = func(ctx context.Context, _ *send.Message, _ func(int64)) (*send.Result, error) {
 			close(started)
 			<-ctx.Done()
@@ -449,6 +454,7 @@ func TestRecipientWithoutKeyRefusedWhenEncryptionRequired(t *testing.T) {
 	u := newDemoUI(t, func(c *Config) {
 		c.RequireEncryption = true
 		c.Recipients = append(c.Recipients, Recipient{Name: "Old Pharmacy", Address: "old@pharmacy.test", KeyState: "none"})
+		c.Outbox = nil // the direct path
 		c.Send = func(context.Context, *send.Message, func(int64)) (*send.Result, error) {
 			sent = true
 			return nil, context.Canceled
@@ -478,6 +484,7 @@ func TestRecipientWithoutKeyRefusedWhenEncryptionRequired(t *testing.T) {
 func TestCtrlEnterSends(t *testing.T) {
 	var got *send.Message
 	u := newDemoUI(t, func(c *Config) {
+		c.Outbox = nil // the direct path
 		c.Send = func(_ context.Context, m *send.Message, _ func(int64)) (*send.Result, error) {
 			got = m
 			return nil, context.Canceled

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -21,6 +22,7 @@ import (
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/nhi"
 	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
 )
 
 // Document types offered in the Send tab; the chosen one is the subject.
@@ -479,7 +481,7 @@ func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, m *send.Me
 		}
 	}
 	total := estimateSize(m)
-	res, err := s.ui.cfg.Send(ctx, m, func(sent int64) {
+	progress := func(sent int64) {
 		fyne.Do(func() {
 			v := float64(sent) / float64(total)
 			if v > 0.99 {
@@ -488,8 +490,138 @@ func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, m *send.Me
 			s.progress.SetValue(v)
 			s.status.SetText(fmt.Sprintf("Sending… %s of about %s", sizeText(sent), sizeText(total)))
 		})
-	})
+	}
+	if ob := s.ui.cfg.Outbox; ob != nil {
+		s.runOutbox(ctx, ob, m, progress)
+		return
+	}
+	res, err := s.ui.cfg.Send(ctx, m, progress)
 	s.finish(res, err)
+}
+
+// runOutbox queues m in the outbox (composed, protected and encrypted at
+// rest, before any network I/O), then makes the first delivery attempt.
+// Once queued, the message belongs to the outbox: it is retried from there
+// and followed in the Sent tab.
+func (s *sendTab) runOutbox(ctx context.Context, ob *OutboxConfig, m *send.Message, progress func(int64)) {
+	fyne.Do(func() { s.status.SetText("Putting the message in the outbox (encrypted on this computer)…") })
+	id, err := ob.Enqueue(ctx, m)
+	if err != nil {
+		s.finish(nil, err) // nothing was queued; the documents stay
+		return
+	}
+	fyne.Do(func() { s.status.SetText("Connecting securely…") })
+	rec, err := ob.Box.Deliver(ctx, id, ob.Submit(progress))
+	if errors.Is(err, outbox.ErrBusy) {
+		// The outbox's own loop picked it up first: follow it.
+		rec, err = waitJob(ctx, ob.Box, id)
+	}
+	if ctx.Err() != nil && rec != nil && (rec.State == outbox.Deferred || rec.State == outbox.Queued) {
+		// The user cancelled before the message went out: it stays out.
+		if r, cerr := ob.Box.Cancel(id); cerr == nil {
+			rec = r
+		}
+	}
+	s.finishJob(id, rec, err)
+}
+
+// waitJob waits until job id is no longer being sent.
+func waitJob(ctx context.Context, box *outbox.Outbox, id string) (*outbox.Record, error) {
+	for {
+		rec, err := box.Get(id)
+		if err != nil {
+			return rec, err
+		}
+		if rec.State != outbox.Sending && rec.State != outbox.Queued {
+			return rec, nil
+		}
+		select {
+		case <-ctx.Done():
+			return rec, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// finishJob shows the outcome of a queued send on the UI goroutine: the
+// confirmation when sent; otherwise what the outbox will do, with the
+// documents cleared (they are in the outbox, and sending them again would
+// duplicate the message).
+func (s *sendTab) finishJob(id string, rec *outbox.Record, err error) {
+	if rec == nil {
+		s.finish(nil, err)
+		return
+	}
+	fyne.Do(func() {
+		s.mu.Lock()
+		s.sending, s.cancelSend = false, nil
+		s.mu.Unlock()
+		s.busy.Hide()
+		s.sendBtn.Enable()
+		s.ui.sent.reload()
+		if rec.State == outbox.Sent && rec.Result != nil {
+			s.progress.SetValue(1)
+			s.confirm.show(rec.Result)
+			s.ui.notify("Sent securely", "Accepted for "+recipientsText(rec.Result)+". Queue ID "+rec.Result.QueueID+".")
+			s.form.Hide()
+		} else {
+			title, detail := queuedOutcome(rec, err, s.ui.cfg.Now())
+			s.clearDocuments()
+			s.problem.RemoveAll()
+			s.problem.Add(banner(outcomeIcon(rec), outcomeColour(rec), title, detail))
+			s.problem.Add(&widget.Button{Text: "Show in the Sent tab", Icon: theme.MailForwardIcon(), OnTapped: func() {
+				s.ui.tabs.Select(s.ui.sent.item)
+				s.ui.sent.selectJob(id)
+			}})
+			s.ui.notify("Not sent yet", title)
+		}
+		if s.sendDone != nil {
+			s.sendDone()
+		}
+	})
+}
+
+// queuedOutcome says in plain words what happened to a queued message that
+// was not sent, and what the outbox will do with it.
+func queuedOutcome(rec *outbox.Record, err error, now time.Time) (title, detail string) {
+	cause := ""
+	if err != nil && !errors.Is(err, context.Canceled) {
+		cause, _ = explainSendError(err)
+		cause = strings.TrimPrefix(strings.TrimPrefix(cause, "Not sent: "), "Only partly sent: ")
+	}
+	if cause == "" && rec.LastError != "" {
+		cause = sentence(plainReason(rec.LastError))
+	}
+	switch rec.State {
+	case outbox.Deferred:
+		return "Not sent yet: the mail server could not be reached, or asked to try again later.",
+			"The message is safe in the outbox (encrypted on this computer) and will be tried again " + whenText(rec.NextAttempt, now) + ", automatically while the app is open. Do not send it again; follow it in the Sent tab. (Reason: " + plainReason(rec.LastError) + ".)"
+	case outbox.PossiblySent:
+		return "May have been sent: the connection broke after the message went out.",
+			"The recipient may already have it. Check with them before sending it again; the Sent tab has Confirm resend, which sends the very same message."
+	case outbox.Cancelled:
+		return "Sending was cancelled; the message was not sent.",
+			"It is kept in the Sent tab, where you can retry or remove it."
+	case outbox.Failed:
+		return "Not sent: " + cause,
+			"The message is kept in the outbox. Fix the cause (for example the account settings), then press Retry in the Sent tab, or remove it there."
+	}
+	return "The message is in the outbox (" + string(rec.State) + ").", "Follow it in the Sent tab."
+}
+
+func outcomeIcon(rec *outbox.Record) fyne.Resource {
+	icon, _ := stateText(rec, time.Time{})
+	return icon
+}
+
+func outcomeColour(rec *outbox.Record) fyne.ThemeColorName {
+	switch rec.State {
+	case outbox.Failed:
+		return theme.ColorNameError
+	case outbox.Cancelled:
+		return theme.ColorNamePrimary
+	}
+	return theme.ColorNameWarning
 }
 
 // estimateSize is roughly the message size on the wire: documents in
@@ -540,12 +672,17 @@ func (s *sendTab) onCancel() {
 
 // reset clears the form after a confirmed send, for the next one.
 func (s *sendTab) reset() {
+	s.clearDocuments()
+	s.problem.RemoveAll()
+	s.confirm.root.Hide()
+	s.form.Show()
+}
+
+// clearDocuments empties the documents, NHI and note.
+func (s *sendTab) clearDocuments() {
 	s.docs = nil
 	s.docBox.RemoveAll()
 	s.refused.RemoveAll()
-	s.problem.RemoveAll()
 	s.nhiEntry.SetText("")
 	s.note.SetText("")
-	s.confirm.root.Hide()
-	s.form.Show()
 }

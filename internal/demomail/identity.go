@@ -102,15 +102,27 @@ func (s *System) Send(ctx context.Context, m *send.Message, progress func(sent i
 		return nil, err
 	}
 	opts.Progress = progress
-	signer, err := id.Store.SecretKey(id.Fingerprint)
-	if err != nil {
-		return nil, fmt.Errorf("demomail: signing key: %w", err)
-	}
-	prot, err := send.PlanProtection(m, send.EncryptAlways, signer, id.Store)
+	prot, err := s.Protect(m)
 	if err != nil {
 		return nil, err
 	}
 	return send.SendProtected(ctx, opts, m, prot)
+}
+
+// Protect plans how a demo send of m is protected: signed with the
+// sender's demo key and encrypted to the recipients' pinned demo keys (to
+// all of them, or refused). m.From must be a demo identity. Compose the
+// message with send.ComposeProtected (e.g. into the outbox).
+func (s *System) Protect(m *send.Message) (send.Protection, error) {
+	id, ok := s.Identity(m.From.Address)
+	if !ok {
+		return send.Protection{}, fmt.Errorf("demomail: %s is not a demo identity", m.From.Address)
+	}
+	signer, err := id.Store.SecretKey(id.Fingerprint)
+	if err != nil {
+		return send.Protection{}, fmt.Errorf("demomail: signing key: %w", err)
+	}
+	return send.PlanProtection(m, send.EncryptAlways, signer, id.Store)
 }
 
 // Verify verifies a received message as the identity with the given

@@ -1,0 +1,470 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
+)
+
+// OutboxConfig sends through the durable outbox (send/outbox), as
+// 'securesend send' does: the message is composed, protected and written
+// to the outbox, encrypted at rest, before any network I/O; then delivered,
+// and retried by the outbox's Watch loop while the app runs. The Sent tab
+// lists its jobs.
+type OutboxConfig struct {
+	// Box is the open outbox. Open it with Options.Notify set to
+	// Events.Notify so that the Sent tab follows every change.
+	Box *outbox.Outbox
+	// Events forwards the outbox's notifications to the UI.
+	Events *OutboxEvents
+	// Enqueue composes and protects m (signing, encryption, policy) and
+	// queues it, returning the job id. It does no network I/O.
+	Enqueue func(ctx context.Context, m *send.Message) (id string, err error)
+	// Submit returns the function that delivers a stored message,
+	// reporting the bytes written to progress when it is not nil.
+	Submit func(progress func(sent int64)) outbox.SubmitFunc
+	// Poll is how often the outbox is looked at for jobs that are due
+	// (also those queued by 'securesend send'); a minute when zero.
+	Poll time.Duration
+}
+
+// OutboxEvents passes the outbox's notifications (outbox.Options.Notify)
+// to the app once its window exists. The zero value drops them.
+type OutboxEvents struct {
+	mu sync.Mutex
+	fn func(outbox.Record)
+}
+
+// Notify is the outbox.Options.Notify function; it may be called on any
+// goroutine.
+func (e *OutboxEvents) Notify(r outbox.Record) {
+	e.mu.Lock()
+	fn := e.fn
+	e.mu.Unlock()
+	if fn != nil {
+		fn(r)
+	}
+}
+
+func (e *OutboxEvents) set(fn func(outbox.Record)) {
+	e.mu.Lock()
+	e.fn = fn
+	e.mu.Unlock()
+}
+
+// stateText says in words where a job is, with an icon (never colour
+// alone).
+func stateText(r *outbox.Record, now time.Time) (fyne.Resource, string) {
+	switch r.State {
+	case outbox.Queued:
+		return theme.HistoryIcon(), "Waiting to be sent"
+	case outbox.Sending:
+		return theme.UploadIcon(), "Sending now…"
+	case outbox.Sent:
+		return theme.ConfirmIcon(), "Sent"
+	case outbox.Deferred:
+		return theme.WarningIcon(), "Not sent yet — next try " + whenText(r.NextAttempt, now)
+	case outbox.Failed:
+		return theme.ErrorIcon(), "Failed — not sent"
+	case outbox.PossiblySent:
+		return theme.QuestionIcon(), "May have been sent — needs your decision"
+	case outbox.Cancelled:
+		return theme.CancelIcon(), "Cancelled — not sent"
+	}
+	return theme.QuestionIcon(), string(r.State)
+}
+
+// whenText is a time as people say it: "at 10:42" today, or with the date.
+func whenText(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	if t.YearDay() == now.YearDay() && t.Year() == now.Year() {
+		return "at " + t.Format("15:04")
+	}
+	return "on " + t.Format("Mon 2 Jan at 15:04")
+}
+
+// stateExplanation tells the user what the state means and what they can
+// do.
+func stateExplanation(r *outbox.Record, now time.Time) string {
+	switch r.State {
+	case outbox.Queued:
+		return "The message is safe in the outbox (encrypted on this computer) and is about to be sent."
+	case outbox.Sending:
+		return fmt.Sprintf("Attempt %d is under way.", r.Attempts)
+	case outbox.Sent:
+		return "The mail server accepted the message. The transmission confirmation is below."
+	case outbox.Deferred:
+		return fmt.Sprintf("The last attempt failed for a reason that is usually temporary: %s. The message is safe in the outbox and will be tried again %s, automatically while the app is open. Retry now tries at once.",
+			plainReason(r.LastError), whenText(r.NextAttempt, now))
+	case outbox.Failed:
+		return fmt.Sprintf("The message was not sent: %s. It is kept in the outbox; fix the cause (for example the account settings) and press Retry, or remove it.",
+			plainReason(r.LastError))
+	case outbox.PossiblySent:
+		return fmt.Sprintf("The connection was interrupted after the message went out, so the recipient may already have it (%s). Check with the recipient before sending it again: Confirm resend sends the same message again (same Message-ID, so their system can spot the duplicate).",
+			plainReason(r.LastError))
+	case outbox.Cancelled:
+		return "You cancelled this message; it was not sent. Retry queues it again, Remove deletes it."
+	}
+	return ""
+}
+
+// sentTab lists the outbox: every message sent from this computer, with
+// its state, and what can be done with it.
+type sentTab struct {
+	ui   *UI
+	item *container.TabItem
+
+	recs   []*outbox.Record
+	list   *widget.List
+	status *widget.Label
+	detail *fyne.Container
+	// selected is the id of the job shown in the detail.
+	selected string
+
+	retryBtn, cancelBtn, confirmBtn, removeBtn *widget.Button
+
+	// reloadDone, when set (tests), is called on the UI goroutine after
+	// the list has been reloaded.
+	reloadDone func()
+	// actionDone, when set (tests), is called on the UI goroutine after a
+	// button's action (and the delivery it starts) has finished.
+	actionDone func()
+
+	mu        sync.Mutex
+	reloading bool
+	again     bool
+}
+
+func newSentTab(u *UI) *sentTab {
+	t := &sentTab{ui: u}
+	t.buildUI()
+	return t
+}
+
+func (t *sentTab) tabItem() *container.TabItem { return t.item }
+
+func (t *sentTab) buildUI() {
+	t.status = &widget.Label{Text: "Every message you send goes through the outbox first, encrypted on this computer, so nothing is lost if the network or the computer goes down.", Wrapping: fyne.TextWrapWord}
+	t.list = widget.NewList(
+		func() int { return len(t.recs) },
+		func() fyne.CanvasObject {
+			return container.NewBorder(nil, nil, widget.NewIcon(theme.ConfirmIcon()), nil, container.NewVBox(
+				&widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
+				&widget.Label{Truncation: fyne.TextTruncateEllipsis},
+			))
+		},
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id >= len(t.recs) {
+				return
+			}
+			r := t.recs[id]
+			c := o.(*fyne.Container)
+			icon, state := stateText(r, t.ui.cfg.Now())
+			var text *fyne.Container
+			for _, obj := range c.Objects {
+				switch v := obj.(type) {
+				case *widget.Icon:
+					v.SetResource(icon)
+				case *fyne.Container:
+					text = v
+				}
+			}
+			text.Objects[0].(*widget.Label).SetText(state)
+			text.Objects[1].(*widget.Label).SetText(jobSummary(r))
+		},
+	)
+	t.list.OnSelected = func(id widget.ListItemID) {
+		if id < len(t.recs) {
+			t.selected = t.recs[id].ID
+			t.showDetail(t.recs[id])
+		}
+	}
+	t.retryBtn = &widget.Button{Text: "Retry now", Icon: theme.ViewRefreshIcon(), OnTapped: func() { t.act("retry") }}
+	t.cancelBtn = &widget.Button{Text: "Cancel sending", Icon: theme.CancelIcon(), OnTapped: func() { t.act("cancel") }}
+	t.confirmBtn = &widget.Button{Text: "Confirm resend", Icon: theme.MailForwardIcon(), Importance: widget.WarningImportance, OnTapped: func() { t.act("confirm") }}
+	t.removeBtn = &widget.Button{Text: "Remove", Icon: theme.DeleteIcon(), OnTapped: func() { t.act("remove") }}
+	t.detail = container.NewVBox(&widget.Label{Text: "Select a message to see its state and transmission confirmation.", Wrapping: fyne.TextWrapWord})
+	buttons := container.NewHBox(t.retryBtn, t.confirmBtn, t.cancelBtn, t.removeBtn)
+	t.setButtons(nil)
+	left := container.NewBorder(container.NewVBox(heading("Sent and outbox"), t.status), nil, nil, nil, t.list)
+	right := container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(t.detail)))
+	split := container.NewHSplit(container.NewPadded(left), right)
+	split.SetOffset(0.4)
+	t.item = container.NewTabItemWithIcon("Sent", theme.MailForwardIcon(), split)
+}
+
+// jobSummary is the second line of a job in the list: to whom, what, when.
+func jobSummary(r *outbox.Record) string {
+	docs := "no documents"
+	if n := len(r.Documents); n == 1 {
+		docs = r.Documents[0].Name
+	} else if n > 1 {
+		docs = fmt.Sprintf("%d documents", n)
+	}
+	return fmt.Sprintf("To %s · %s · queued %s", strings.Join(r.Envelope.To, ", "), docs, r.Created.Local().Format("2 Jan 15:04"))
+}
+
+// setButtons enables the actions that apply to r's state.
+func (t *sentTab) setButtons(r *outbox.Record) {
+	enable := func(b *widget.Button, on bool) {
+		if on {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+	var st outbox.State
+	if r != nil {
+		st = r.State
+	}
+	enable(t.retryBtn, st == outbox.Deferred || st == outbox.Failed || st == outbox.Cancelled)
+	enable(t.cancelBtn, st == outbox.Queued || st == outbox.Deferred || st == outbox.PossiblySent || st == outbox.Failed)
+	enable(t.confirmBtn, st == outbox.PossiblySent)
+	enable(t.removeBtn, st == outbox.Sent || st == outbox.Failed || st == outbox.Cancelled)
+	if st == outbox.PossiblySent {
+		t.confirmBtn.Show()
+	} else {
+		t.confirmBtn.Hide()
+	}
+}
+
+// showDetail fills the detail pane from r.
+func (t *sentTab) showDetail(r *outbox.Record) {
+	t.detail.RemoveAll()
+	now := t.ui.cfg.Now()
+	icon, state := stateText(r, now)
+	colour := theme.ColorNamePrimary
+	switch r.State {
+	case outbox.Sent:
+		colour = theme.ColorNameSuccess
+	case outbox.Deferred, outbox.PossiblySent:
+		colour = theme.ColorNameWarning
+	case outbox.Failed:
+		colour = theme.ColorNameError
+	}
+	t.detail.Add(banner(icon, colour, state+": to "+strings.Join(r.Envelope.To, ", ")+".", stateExplanation(r, now)))
+	form := widget.NewForm()
+	add := func(k, v string) {
+		form.Append(k, &widget.Label{Text: v, Wrapping: fyne.TextWrapBreak, Selectable: true})
+	}
+	add("Queued", r.Created.Local().Format("Mon 2 Jan 2006, 15:04:05"))
+	add("Attempts", fmt.Sprint(r.Attempts))
+	if !r.LastAttempt.IsZero() {
+		add("Last attempt", r.LastAttempt.Local().Format("Mon 2 Jan 2006, 15:04:05"))
+	}
+	if r.LastError != "" && r.State != outbox.Sent {
+		add("Reason", sentence(plainReason(r.LastError)))
+	}
+	add("Message-ID", r.MessageID)
+	add("Job", r.ID)
+	t.detail.Add(form)
+	if r.Result != nil && r.State == outbox.Sent {
+		t.detail.Add(heading("Transmission confirmation"))
+		conf := widget.NewForm()
+		for _, l := range confirmationLines(r.Result, t.ui.cfg.Protection) {
+			conf.Append(l[0], &widget.Label{Text: l[1], Wrapping: fyne.TextWrapBreak, Selectable: true})
+		}
+		t.detail.Add(conf)
+		copyBtn := &widget.Button{Text: "Copy confirmation", Icon: theme.ContentCopyIcon()}
+		res := r.Result
+		copyBtn.OnTapped = func() {
+			t.ui.app.Clipboard().SetContent(confirmationText(res, t.ui.cfg.Protection))
+			t.status.SetText("Transmission confirmation copied.")
+		}
+		t.detail.Add(container.NewHBox(copyBtn))
+	}
+	if len(r.Documents) > 0 {
+		t.detail.Add(heading("Documents"))
+		for _, d := range r.Documents {
+			t.detail.Add(&widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", d.Name, d.ContentType, sizeText(d.Size), d.SHA256), Wrapping: fyne.TextWrapBreak, Selectable: true})
+		}
+	}
+	t.setButtons(r)
+}
+
+// reload lists the outbox off the UI goroutine and shows it. Calls while
+// one is under way run once more after it.
+func (t *sentTab) reload() {
+	ob := t.ui.cfg.Outbox
+	if ob == nil || ob.Box == nil {
+		return
+	}
+	t.mu.Lock()
+	if t.reloading {
+		t.again = true
+		t.mu.Unlock()
+		return
+	}
+	t.reloading = true
+	t.mu.Unlock()
+	go func() {
+		for {
+			recs, err := ob.Box.List()
+			fyne.Do(func() { t.apply(recs, err) })
+			t.mu.Lock()
+			if !t.again {
+				t.reloading = false
+				t.mu.Unlock()
+				return
+			}
+			t.again = false
+			t.mu.Unlock()
+		}
+	}()
+}
+
+// apply shows a fresh listing, newest first, keeping the selection.
+func (t *sentTab) apply(recs []*outbox.Record, err error) {
+	if err != nil {
+		t.status.SetText("The outbox could not be read: " + plainOutboxError(err))
+	} else {
+		for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
+			recs[i], recs[j] = recs[j], recs[i]
+		}
+		t.recs = recs
+		t.list.Refresh()
+		found := false
+		for i, r := range t.recs {
+			if r.ID == t.selected {
+				found = true
+				t.list.Select(i) // shows the detail again (no-op when already selected)
+				t.showDetail(r)
+			}
+		}
+		if !found && t.selected != "" {
+			t.selected = ""
+			t.list.UnselectAll()
+			t.detail.RemoveAll()
+			t.setButtons(nil)
+		}
+		t.item.Text = "Sent" + t.attentionCount()
+	}
+	t.mu.Lock()
+	done := t.reloadDone
+	t.mu.Unlock()
+	if done != nil {
+		done()
+	}
+}
+
+// plainReason is an outbox record's LastError without the Go-style
+// prefixes ("send: dial: ").
+func plainReason(s string) string {
+	if rest, ok := strings.CutPrefix(s, "send: "); ok {
+		if i := strings.Index(rest, ": "); i > 0 && !strings.Contains(rest[:i], " ") {
+			rest = rest[i+2:]
+		}
+		s = rest
+	}
+	return strings.TrimSuffix(s, ".")
+}
+
+// attentionCount is " (n)" when n jobs need the user (possibly sent or
+// failed), else "".
+func (t *sentTab) attentionCount() string {
+	n := 0
+	for _, r := range t.recs {
+		if r.State == outbox.PossiblySent || r.State == outbox.Failed {
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d)", n)
+}
+
+// selectJob shows job id (after a send from the Send tab).
+func (t *sentTab) selectJob(id string) {
+	t.selected = id
+	for i, r := range t.recs {
+		if r.ID == id {
+			t.list.Select(i)
+			t.showDetail(r)
+		}
+	}
+}
+
+// act runs a button's action on the selected job off the UI goroutine;
+// Retry and Confirm resend deliver at once.
+func (t *sentTab) act(what string) {
+	ob := t.ui.cfg.Outbox
+	id := t.selected
+	if ob == nil || id == "" {
+		return
+	}
+	t.status.SetText("Working…")
+	go func() {
+		var err error
+		deliver := false
+		switch what {
+		case "retry":
+			_, err = ob.Box.Retry(id)
+			deliver = true
+		case "confirm":
+			_, err = ob.Box.ConfirmResend(id)
+			deliver = true
+		case "cancel":
+			_, err = ob.Box.Cancel(id)
+		case "remove":
+			err = ob.Box.Remove(id)
+		}
+		msg := ""
+		if err == nil && deliver {
+			var rec *outbox.Record
+			rec, err = ob.Box.Deliver(context.Background(), id, ob.Submit(nil))
+			if rec != nil {
+				_, msg = stateText(rec, t.ui.cfg.Now())
+				msg += "."
+			}
+			if err != nil && rec != nil && rec.State != outbox.Sending {
+				err = nil // the record says what happened
+			}
+		}
+		if err != nil {
+			msg = "Could not " + map[string]string{"retry": "retry", "confirm": "resend", "cancel": "cancel", "remove": "remove"}[what] + ": " + plainOutboxError(err)
+		} else if msg == "" {
+			msg = map[string]string{"cancel": "Cancelled; the message was not sent.", "remove": "Removed from the outbox."}[what]
+		}
+		fyne.Do(func() {
+			t.status.SetText(msg)
+			t.reload()
+			if t.actionDone != nil {
+				t.actionDone()
+			}
+		})
+	}()
+}
+
+// plainOutboxError is an outbox error without the package prefix.
+func plainOutboxError(err error) string {
+	if errors.Is(err, outbox.ErrBusy) {
+		return "the message is being sent right now; wait a moment."
+	}
+	return sentence(strings.ReplaceAll(err.Error(), "outbox: ", ""))
+}
+
+// watch delivers due jobs while the app runs (outbox.Watch) until ctx is
+// done.
+func (t *sentTab) watch(ctx context.Context) {
+	ob := t.ui.cfg.Outbox
+	if ob == nil || ob.Box == nil {
+		return
+	}
+	go func() {
+		_ = ob.Box.Watch(ctx, ob.Submit(nil), ob.Poll, func(err error) {
+			fyne.Do(func() { t.status.SetText("The outbox could not deliver: " + plainOutboxError(err)) })
+		})
+	}()
+}
