@@ -42,6 +42,9 @@ type IMAPOptions struct {
 	Timeout time.Duration
 	// Dial replaces the network dialer (tests, proxies).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// MinTLSVersion raises the lowest TLS version accepted (the
+	// organisation policy's, e.g. tls.VersionTLS13); never below TLS 1.2.
+	MinTLSVersion uint16
 }
 
 // DialIMAP connects to the account's IMAP server with the same TLS rules as
@@ -71,6 +74,7 @@ func (a *Account) dialIMAPTLS(ctx context.Context, opts IMAPOptions) (*IMAPConn,
 	if err != nil {
 		return nil, err
 	}
+	cfg.MinVersion = max(cfg.MinVersion, opts.MinTLSVersion)
 	var state tls.ConnectionState
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		state = cs // called after the certificate was verified

@@ -275,3 +275,27 @@ func TestDialIMAPRefreshesToken(t *testing.T) {
 		t.Errorf("sign-ins %v", got)
 	}
 }
+
+// TestDialIMAPMinTLS: the policy's minimum TLS version applies to IMAP: a
+// server that stops at TLS 1.2 is refused before any sign-in when 1.3 is
+// required, and accepted otherwise.
+func TestDialIMAPMinTLS(t *testing.T) {
+	f := newFixture(t)
+	a := oauthAccount("m365", f.idp.URL)
+	a.CAFile = f.pki.CAFile
+	acct := f.add(t, a)
+	srv := accounttest.StartIMAP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{"XOAUTH2"}, MaxTLSVersion: tls.VersionTLS12})
+	acct.IMAP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
+	if c, err := acct.DialIMAP(context.Background(), f.kc, account.IMAPOptions{MinTLSVersion: tls.VersionTLS13}); err == nil {
+		c.Close()
+		t.Fatal("TLS 1.2 accepted with a 1.3 minimum")
+	}
+	if got := srv.SignIns(); len(got) != 0 {
+		t.Fatalf("signed in over a refused connection: %v", got)
+	}
+	c, err := acct.DialIMAP(context.Background(), f.kc, account.IMAPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}

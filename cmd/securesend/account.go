@@ -18,6 +18,7 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 )
 
@@ -184,6 +185,13 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	}
 	if a.Auth == account.AuthPassword && creds.Password == "" {
 		return errorf(e, "account add: a password account needs its password: pipe it with --password-stdin")
+	}
+	pol, _, err := policyForCommand(e, profile.UserSettings{})
+	if err != nil {
+		return errorf(e, "account add: %v", err)
+	}
+	if err := pol.CheckAccount(accountPolicySettings(&a)); err != nil {
+		return errorf(e, "account add: %v", err)
 	}
 	s, err := accountStore(e)
 	if err != nil {

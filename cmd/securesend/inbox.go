@@ -166,11 +166,23 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "inbox fetch: %v", err)
 	}
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return errorf(e, "inbox fetch: %v", err)
+	}
+	pol, err := receivePolicy(e, ks) // pins the directory's keys
+	if err != nil {
+		return errorf(e, "inbox fetch: %v", err)
+	}
 	verify, err := inboxVerifier(h, kc)
 	if err != nil {
 		return errorf(e, "inbox fetch: %v", err)
 	}
-	conn, err := a.DialIMAP(ctx, accts.Secrets(), account.IMAPOptions{})
+	iopts, err := imapOptions(pol, a)
+	if err != nil {
+		return errorf(e, "inbox fetch: %v", err)
+	}
+	conn, err := a.DialIMAP(ctx, accts.Secrets(), iopts)
 	if err != nil {
 		return errorf(e, "inbox fetch: %s: %v", a.Name, err)
 	}
@@ -488,7 +500,15 @@ func inboxArchive(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "inbox archive: %v", err)
 	}
-	conn, err := a.DialIMAP(ctx, accts.Secrets(), account.IMAPOptions{})
+	pol, err := receivePolicy(e, nil)
+	if err != nil {
+		return errorf(e, "inbox archive: %v", err)
+	}
+	iopts, err := imapOptions(pol, a)
+	if err != nil {
+		return errorf(e, "inbox archive: %v", err)
+	}
+	conn, err := a.DialIMAP(ctx, accts.Secrets(), iopts)
 	if err != nil {
 		return errorf(e, "inbox archive: %s: %v", a.Name, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/home"
@@ -278,6 +279,7 @@ func keysImport(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "keys import: %v", err)
 	}
+	auditKey(e, audit.KeyImport, ent)
 	fmt.Fprintf(e.stdout, "Imported %s for %s (%s).\n", ent.Fingerprint.Grouped(), strings.Join(ent.Emails, ", "), ent.Trust)
 	if ent.Trust != pgp.Pinned {
 		fmt.Fprintln(e.stdout, "Compare the fingerprint with its owner (by phone, in person), then run 'securesend keys pin' with it.")
@@ -303,6 +305,8 @@ func keysPin(e *env, args []string) int {
 		return errorf(e, "keys pin: %v", err)
 	}
 	ent, _ := s.Entry(fpr)
+	ent.Fingerprint = fpr
+	auditKey(e, audit.KeyPin, ent)
 	fmt.Fprintf(e.stdout, "Pinned %s for %s.\n", fpr.Grouped(), strings.Join(ent.Emails, ", "))
 	return 0
 }
@@ -420,6 +424,18 @@ func protectionFor(ks *pgp.Store, m *send.Message, mode string, keys send.KeyLoo
 			m.From.Address, strings.Join(own[0].Emails, ", "), m.From.Address, send.ErrSignerNotSender)
 	}
 	return send.PlanProtection(m, em, signer, keys)
+}
+
+// auditKey records a key import or pin in the audit log (address,
+// fingerprint, trust); a failure to record is a warning: the change is
+// made.
+func auditKey(e *env, kind audit.Kind, ent pgp.Entry) {
+	err := auditRecord(e, kind, audit.Fields{
+		"address": strings.Join(ent.Emails, " "), "fingerprint": string(ent.Fingerprint), "state": string(ent.Trust),
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record this: %v\n", err)
+	}
 }
 
 func containsFold(list []string, s string) bool {

@@ -109,6 +109,30 @@ func TestSendPolicyCLI(t *testing.T) {
 		t.Errorf("a refused message was queued (%d jobs, %d before) or sent", n, before)
 	}
 
+	// the profile locks accounts (to its templates, none here): adding
+	// one is refused
+	code, _, stderr := clinic.run(t, "pw\n", "account", "add", "--name", "own", "--email", "clinic@example.org",
+		"--smtp", srv.Addr, "--ca-file", pki.CAFile, "--auth", "password", "--password-stdin")
+	if code != 1 || !strings.Contains(stderr, "locks the mail accounts") {
+		t.Errorf("account add under a locking profile: exit %d %s", code, stderr)
+	}
+
+	// at another desk of the same organisation, with no keys imported,
+	// mail signed by the pharmacy verifies: the directory key is pinned
+	reception := newUser(t, "reception")
+	reception.system, reception.baked = clinic.system, clinic.baked
+	pharmacy.must(t, 0, "pw\n", "send", "--server", srv.Addr, "--ca-file", pki.CAFile, "--user", "clinic", "--password-stdin",
+		"--from", "pharmacy@example.org", "--to", "reception@example.org", "--encrypt", "never", "--subject", "Dispensed", doc)
+	msgs = srv.Messages()
+	signed := filepath.Join(t.TempDir(), "signed.eml")
+	os.WriteFile(signed, msgs[len(msgs)-1], 0o600)
+	if out := reception.must(t, 0, "", "verify", signed); !strings.Contains(out, "VERIFIED") {
+		t.Errorf("verify with the directory key:\n%s", out)
+	}
+	if out := reception.must(t, 0, "", "keys", "list"); !strings.Contains(out, "pinned") || !strings.Contains(out, "pharmacy@example.org") {
+		t.Errorf("directory key not pinned:\n%s", out)
+	}
+
 	// a tampered profile: nothing but admin starts
 	p := filepath.Join(clinic.system, profile.ProfileFile)
 	data, _ := os.ReadFile(p)
@@ -124,7 +148,7 @@ func TestSendPolicyCLI(t *testing.T) {
 			t.Errorf("securesend %s with a tampered profile: exit %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
 		}
 	}
-	if len(srv.Messages()) != 1 {
+	if len(srv.Messages()) != 2 {
 		t.Error("sent with a tampered profile")
 	}
 	if code, _, stderr := clinic.run(t, "", "admin", "profile", "init", "--out", filepath.Join(t.TempDir(), "new.toml")); code != 0 {

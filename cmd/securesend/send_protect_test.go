@@ -162,6 +162,18 @@ func TestSendEncryptCLI(t *testing.T) {
 	if !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "Referral NHI ZZZ0016") {
 		t.Errorf("pharmacy's verify:\n%s", out)
 	}
+	// the pharmacy's key import, pin (by import --pin) and verification
+	// are in its audit log, without the subject
+	out = pharmacy.must(t, 0, "", "audit", "export", "--json")
+	for _, want := range []string{`"key.import"`, `"receive.verified"`, `"verified"`, "clinic@example.org"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "ZZZ0016") {
+		t.Error("the subject (an NHI) is in the audit log")
+	}
+	pharmacy.must(t, 0, "", "audit", "verify")
 
 	// auto without a key for every recipient: signed only
 	out = sendAs(0, "--encrypt", "auto", "--to", "nokey@example.org", "--subject", "Note")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/receive"
 )
@@ -66,6 +67,9 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
+	if _, err := receivePolicy(e, store); err != nil {
+		return errorf(e, "verify: %v", err)
+	}
 	opts := receive.VerifyOptions{Store: store}
 	if es, err := store.List(); err == nil {
 		for _, ent := range es {
@@ -112,6 +116,11 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return errorf(e, "verify: --save-key: %v", err)
 		}
+	}
+	if err := auditRecord(e, audit.ReceiveVerified, audit.Fields{
+		"from": rep.From, "message_id": rep.MessageID, "verdict": string(rep.Verdict), "fingerprint": rep.SignerFingerprint,
+	}); err != nil {
+		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record the verification: %v\n", err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
