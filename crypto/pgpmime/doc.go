@@ -19,6 +19,7 @@
 // ArmorReader and Base64Reader decode ASCII armor and MIME base64 in large
 // chunks without per-line allocation.
 //
-// Armor is written with CRLF line endings and without the optional CRC-24
-// line (RFC 9580 section 6.1; GnuPG 2.2 reads it), and read ignoring it.
+// Armor is written with CRLF line endings and with the CRC-24 line (RFC
+// 9580 section 6.1 makes it optional, but GnuPG 2.2 misreads an unpadded
+// block without it), and read ignoring it.
 package pgpmime
