@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	fyneapp "fyne.io/fyne/v2/app"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
 )
 
 // appID is the application identifier (also in FyneApp.toml).
@@ -59,6 +61,10 @@ func runGUI(ctx context.Context, e *env) int {
 			return errorf(e, "demo mode: %v", err)
 		}
 		cfg = app.DemoConfig(sys, samples, filepath.Join(tmp, "received"))
+		// The demo's outbox lives in its temporary home, with a key in memory.
+		if cfg.Outbox, err = app.DemoOutbox(sys, filepath.Join(tmp, "home", "outbox")); err != nil {
+			return errorf(e, "demo mode: %v", err)
+		}
 		fmt.Fprintln(e.stderr, "securesend: no account set up, so the app opens in demo mode (nothing leaves this computer)")
 	} else {
 		if cfg, err = accountConfig(e, h, accounts[0], tmp); err != nil {
@@ -102,11 +108,16 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 	if err != nil {
 		return app.Config{}, err
 	}
+	ob, err := guiOutbox(e, a)
+	if err != nil {
+		return app.Config{}, err
+	}
 	cfg := app.Config{
 		From: mail.Address{Address: a.Email},
 		Send: func(ctx context.Context, m *send.Message, progress func(int64)) (*send.Result, error) {
 			return guiSend(ctx, e, &a, secrets, m, progress)
 		},
+		Outbox:     ob,
 		InboxOwner: a.Email,
 		Verify: func(ctx context.Context, r io.Reader) (*receive.Report, error) {
 			return verify(ctx, r, nil)
@@ -166,6 +177,94 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 	return cfg, nil
 }
 
+// guiOutbox wires the app to the home's outbox (encrypted, key in the
+// keychain, audited), as 'securesend send --account' uses it: Enqueue runs
+// the organisation policy gate and signs/encrypts (guiProtect) and queues
+// the job for account a; Submit delivers each job with its own account's
+// options, fetched per attempt (so OAuth tokens refresh), checked against
+// the policy and raised to its TLS floor. Jobs queued without an account
+// (securesend send --server) are delivered with a only when they are from
+// a's address; others are left deferred for 'securesend outbox run'.
+func guiOutbox(e *env, a account.Account) (*app.OutboxConfig, error) {
+	ev := &app.OutboxEvents{}
+	ob, err := openOutbox(e, outbox.Options{Notify: ev.Notify})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %s", outboxTrim(err, "outbox: "))
+	}
+	enqueue := func(ctx context.Context, m *send.Message) (string, error) {
+		prot, err := guiProtect(e, &a, m, &send.Options{})
+		if err != nil {
+			return "", err
+		}
+		job, err := outboxJob(m, a.Name, time.Now())
+		if err != nil {
+			return "", err
+		}
+		var r send.Result
+		r.SetProtection(prot)
+		job.Encrypted, job.Signed, job.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
+		return ob.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) {
+			return send.ComposeProtected(w, m, prot)
+		})
+	}
+	submit := func(progress func(int64)) outbox.SubmitFunc {
+		return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
+			name := outbox.JobAccount(ctx)
+			if name == "" {
+				if !strings.EqualFold(env.From, a.Email) {
+					return nil, fmt.Errorf("this message was queued by 'securesend send --server' from %s; deliver it with 'securesend outbox run'", env.From)
+				}
+				name = a.Name
+			}
+			acct, opts, err := accountSendOptions(ctx, e, name)
+			if err != nil {
+				return nil, fmt.Errorf("account %s: %w", name, err)
+			}
+			pol, _, err := policyForCommand(e, profile.UserSettings{})
+			if err != nil {
+				return nil, err
+			}
+			if err := pol.CheckAccount(accountPolicySettings(acct)); err != nil {
+				return nil, fmt.Errorf("your organisation's policy does not allow account %s: %w", name, err)
+			}
+			opts.MinTLSVersion = max(opts.MinTLSVersion, pol.MinTLS())
+			opts.RequireTLS = opts.RequireTLS || pol.RequireTLS()
+			opts.Progress = progress
+			return send.Submit(ctx, opts, env, body)
+		}
+	}
+	return &app.OutboxConfig{Box: ob, Events: ev, Enqueue: enqueue, Submit: submit}, nil
+}
+
+// guiProtect is the policy gate and protection of every GUI send: nothing
+// leaves that the organisation policy refuses (it may raise opts' TLS
+// settings and require encryption); the message is signed with the user's
+// key for From and encrypted when every recipient has a key the policy
+// accepts (always, when the policy says so).
+func guiProtect(e *env, a *account.Account, m *send.Message, opts *send.Options) (send.Protection, error) {
+	pol, _, err := policyForCommand(e, profile.UserSettings{})
+	if err != nil {
+		return send.Protection{}, err
+	}
+	if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
+		return send.Protection{}, fmt.Errorf("your organisation's policy does not allow account %s: %w", a.Name, err)
+	}
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return send.Protection{}, err
+	}
+	keys := policyKeys{pol: pol, store: ks}
+	must, err := enforceSendPolicy(pol, m, opts, keys.Has)
+	if err != nil {
+		return send.Protection{}, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
+	}
+	mode := ""
+	if must {
+		mode = string(send.EncryptAlways)
+	}
+	return protectionFor(ks, m, mode, keys)
+}
+
 // guiSend sends m from the app as 'securesend send --account' does: the
 // organisation policy gate (nothing leaves that it refuses; it may raise
 // the TLS settings and require encryption), then signed with the user's
@@ -178,27 +277,7 @@ func guiSend(ctx context.Context, e *env, a *account.Account, secrets account.Se
 		return nil, err
 	}
 	opts.Progress = progress
-	pol, _, err := policyForCommand(e, profile.UserSettings{})
-	if err != nil {
-		return nil, err
-	}
-	if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
-		return nil, fmt.Errorf("your organisation's policy does not allow account %s: %w", a.Name, err)
-	}
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return nil, err
-	}
-	keys := policyKeys{pol: pol, store: ks}
-	must, err := enforceSendPolicy(pol, m, &opts, keys.Has)
-	if err != nil {
-		return nil, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
-	}
-	mode := ""
-	if must {
-		mode = string(send.EncryptAlways)
-	}
-	prot, err := protectionFor(ks, m, mode, keys)
+	prot, err := guiProtect(e, a, m, &opts)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
 )
 
 // TestGUIAccountConfig wires the app's functions to a real account (the
@@ -95,6 +96,29 @@ func TestGUIAccountConfig(t *testing.T) {
 	}
 	if !res.Signed || res.SignerFingerprint != string(own.Fingerprint) {
 		t.Errorf("not signed with the user's key: signed %v by %q", res.Signed, res.SignerFingerprint)
+	}
+
+	// The app sends through the home's outbox: queued (signed, encrypted
+	// at rest), then delivered with the account.
+	if cfg.Outbox == nil {
+		t.Fatal("no outbox wired")
+	}
+	id, err := cfg.Outbox.Enqueue(context.Background(), &send.Message{
+		From: cfg.From, To: []mail.Address{{Address: demomail.Clinician}}, Subject: "Acknowledgement",
+		Documents: []send.Document{{Path: doc}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := cfg.Outbox.Box.Deliver(context.Background(), id, cfg.Outbox.Submit(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != outbox.Sent || rec.Account != "pharmacy" || !rec.Signed || rec.Result == nil || rec.Result.SignerFingerprint != string(own.Fingerprint) {
+		t.Errorf("outbox job: %+v", rec)
+	}
+	if _, err := os.Stat(h.Path("outbox")); err != nil {
+		t.Errorf("the outbox is not in the home: %v", err)
 	}
 
 	// A message for the pharmacy arrives in the inbox with a verdict.
