@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/profile"
 )
 
 func auditCommand() command {
@@ -44,6 +46,21 @@ func auditRecord(e *env, kind audit.Kind, fields audit.Fields) error {
 	}
 	_, err = log.Append(audit.Event{Kind: kind, Fields: fields})
 	return err
+}
+
+// auditProfileChange records a newly seen organisation profile serial (a
+// policy change) in the audit log; a failure to record is a warning.
+func auditProfileChange(e *env, l *profile.Loaded) {
+	if !l.Managed() || !l.Changed {
+		return
+	}
+	err := auditRecord(e, audit.PolicyChange, audit.Fields{
+		"setting": "organisation profile serial", "old": strconv.FormatInt(l.PreviousSerial, 10),
+		"new": strconv.FormatInt(l.Profile.Serial, 10), "actor": l.Fingerprint,
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record the new organisation profile: %v\n", err)
+	}
 }
 
 func runAudit(ctx context.Context, e *env, args []string) int {

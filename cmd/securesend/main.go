@@ -74,9 +74,11 @@ func run(ctx context.Context, e *env, args []string) int {
 	// A tampered, unsigned, wrongly signed or rolled-back organisation
 	// profile stops every command but admin (which is how it gets fixed).
 	if name != "admin" {
-		if _, err := loadOrgProfile(e); err != nil {
+		l, err := loadOrgProfile(e)
+		if err != nil {
 			return errorf(e, "%v", err)
 		}
+		auditProfileChange(e, l)
 	}
 	for _, c := range commands() {
 		if c.name == name {

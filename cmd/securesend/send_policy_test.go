@@ -109,6 +109,12 @@ func TestSendPolicyCLI(t *testing.T) {
 		t.Errorf("a refused message was queued (%d jobs, %d before) or sent", n, before)
 	}
 
+	// the new profile was recorded as a policy change, once
+	out = clinic.must(t, 0, "", "audit", "export", "--csv")
+	if n := strings.Count(out, "policy.change"); n != 1 || !strings.Contains(out, clinic.baked.Fingerprint) {
+		t.Errorf("%d policy.change events:\n%s", n, out)
+	}
+
 	// the profile locks accounts (to its templates, none here): adding
 	// one is refused
 	code, _, stderr := clinic.run(t, "pw\n", "account", "add", "--name", "own", "--email", "clinic@example.org",
