@@ -377,6 +377,12 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "send: %v", outboxTrim(err, "outbox: "))
 	}
 	if f.queueOnly {
+		if f.json {
+			return outboxJSON(e, struct {
+				Job   string       `json:"job"`
+				State outbox.State `json:"state"`
+			}{id, outbox.Queued})
+		}
 		fmt.Fprintf(e.stdout, "Queued as job %s; 'securesend outbox run' delivers it.\n", id)
 		return 0
 	}

@@ -217,8 +217,13 @@ func TestSendQueueOnlyCLI(t *testing.T) {
 	if n := len(srv.Messages()); n != 0 {
 		t.Fatalf("--queue-only sent %d messages", n)
 	}
+	var queued struct{ Job, State string }
+	out = clinic.must(t, 0, "pw\n", append(append([]string{"send", "--queue-only", "--json", "--from", "clinic@example.org", "--to", "pharmacy@example.org"}, server...), doc)...)
+	if err := json.Unmarshal([]byte(out), &queued); err != nil || len(queued.Job) != 32 || queued.State != "queued" {
+		t.Fatalf("--queue-only --json: %v\n%s", err, out)
+	}
 	out = clinic.must(t, 0, "pw\n", append([]string{"outbox", "run"}, server...)...)
-	if !strings.Contains(out, "SENT to pharmacy@example.org") || len(srv.Messages()) != 1 {
+	if !strings.Contains(out, "SENT to pharmacy@example.org") || len(srv.Messages()) != 2 {
 		t.Fatalf("outbox run:\n%s", out)
 	}
 	if ctype, _ := contentType(t, srv.Messages()[0]); !strings.HasPrefix(ctype, "multipart/encrypted") {
