@@ -119,6 +119,12 @@ type Config struct {
 	// before any network I/O, delivered and retried from there, and
 	// listed in the Sent tab.
 	Outbox *OutboxConfig
+	// Keys, when set, lets the Settings tab manage the user's key and
+	// correspondents' keys.
+	Keys *KeysConfig
+	// Accounts, when set, lets the Settings tab add and test mail
+	// accounts.
+	Accounts *AccountsConfig
 }
 
 // UI is the app's main window and its tabs.

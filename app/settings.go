@@ -14,6 +14,9 @@ type settingsTab struct {
 	ui   *UI
 	item *container.TabItem
 	form *widget.Form
+	// keys and accounts are shown when the configuration has them.
+	keys     *keysSection
+	accounts *accountsSection
 }
 
 func newSettingsTab(u *UI) *settingsTab {
@@ -40,6 +43,16 @@ func (t *settingsTab) buildUI() {
 		&widget.Label{Text: intro, Wrapping: fyne.TextWrapWord},
 		t.form,
 	)
+	if t.ui.cfg.Accounts != nil {
+		t.accounts = newAccountsSection(t.ui, t.ui.cfg.Accounts)
+		content.Add(widget.NewSeparator())
+		content.Add(t.accounts.root)
+	}
+	if t.ui.cfg.Keys != nil {
+		t.keys = newKeysSection(t.ui, t.ui.cfg.Keys)
+		content.Add(widget.NewSeparator())
+		content.Add(t.keys.root)
+	}
 	t.item = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), container.NewVScroll(container.NewPadded(content)))
 }
 

@@ -14,9 +14,12 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/app"
 	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
@@ -73,6 +76,7 @@ func runGUI(ctx context.Context, e *env) int {
 	}
 	cfg.Home = h
 	cfg.TempDir = tmp
+	guiSettings(e, h, &cfg)
 	u := app.New(fa, cfg)
 	if dir := e.getenv("SECURESEND_SCREENSHOT_TOUR"); dir != "" {
 		go u.Tour(dir)
@@ -83,6 +87,35 @@ func runGUI(ctx context.Context, e *env) int {
 	}()
 	u.ShowAndRun()
 	return 0
+}
+
+// guiSettings lets the Settings tab manage the home's key store and
+// accounts (the ones 'securesend keys' and 'securesend account' use), also
+// in demo mode, so that a new user can set up for real from the demo.
+// Imports and pins go to the audit log as on the command line.
+func guiSettings(e *env, h home.Home, cfg *app.Config) {
+	if ks, err := openKeyStore(e); err == nil {
+		cfg.Keys = &app.KeysConfig{Store: ks, Changed: func(what string, ent pgp.Entry) {
+			switch what {
+			case "import":
+				auditKey(e, audit.KeyImport, ent)
+			case "pin":
+				auditKey(e, audit.KeyPin, ent)
+			}
+		}}
+		if cfg.Demo {
+			cfg.Keys.Note = "These are your real keys, kept after the demo ends (the demo's own keys are made for this session)."
+		}
+	}
+	restart := "Start the app again to send and receive with it."
+	if cfg.Demo {
+		restart = "Close the app and start it again: it then opens with this account instead of the demo."
+	}
+	cfg.Accounts = &app.AccountsConfig{
+		Store:       account.NewStore(h, keychain.New(h.KeychainService())),
+		OpenBrowser: oauth.SystemBrowser(e.getenv),
+		Restart:     restart,
+	}
 }
 
 // configuredAccounts lists the accounts in h; none when accounts.json does

@@ -1,0 +1,323 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securesend/securesend/crypto/pgp"
+)
+
+// KeysConfig gives the Settings tab the user's OpenPGP key store (the
+// one 'securesend keys' uses).
+type KeysConfig struct {
+	Store *pgp.Store
+	// Changed, when set, is called after a key was generated ("generate"),
+	// imported ("import") or pinned ("pin"), e.g. for the audit log. It
+	// runs off the UI goroutine.
+	Changed func(what string, e pgp.Entry)
+	// Note, when set, is shown above the keys (e.g. in demo mode, that
+	// these are the user's real keys).
+	Note string
+}
+
+// keysSection is the Settings tab's part about keys: the user's own key
+// (generate, fingerprint, export) and correspondents' keys (import,
+// compare the fingerprint, pin).
+type keysSection struct {
+	ui  *UI
+	cfg *KeysConfig
+
+	root    *fyne.Container
+	own     *fyne.Container // the user's key, or how to make one
+	name    *widget.Entry
+	email   *widget.Entry
+	genBtn  *widget.Button
+	compare *fyne.Container // the fingerprint to compare before pinning
+	list    *fyne.Container // correspondents' keys
+	status  *widget.Label
+
+	// pending is the key whose fingerprint is shown for comparison.
+	pending *pgp.Entry
+
+	mu   sync.Mutex // one store operation at a time (the store has no locking)
+	busy bool
+	// done, when set (tests), is called on the UI goroutine after each
+	// key operation has been shown.
+	done func()
+}
+
+func newKeysSection(u *UI, cfg *KeysConfig) *keysSection {
+	k := &keysSection{ui: u, cfg: cfg}
+	k.buildUI()
+	return k
+}
+
+func (k *keysSection) buildUI() {
+	k.own = container.NewVBox()
+	k.name = &widget.Entry{PlaceHolder: "Your name, e.g. Dr Jane Smith, Harbour Medical Centre", Text: k.ui.cfg.From.Name}
+	k.email = &widget.Entry{PlaceHolder: "your e-mail address", Text: k.ui.cfg.From.Address}
+	k.genBtn = &widget.Button{Text: "Create my key", Icon: theme.ContentAddIcon(), OnTapped: k.onGenerate}
+	k.compare = container.NewVBox()
+	k.list = container.NewVBox()
+	k.status = &widget.Label{Wrapping: fyne.TextWrapWord}
+	exportBtn := &widget.Button{Text: "Export my public key…", Icon: theme.DocumentSaveIcon(), OnTapped: k.onExport}
+	importBtn := &widget.Button{Text: "Import a correspondent's key…", Icon: theme.FolderOpenIcon(), OnTapped: k.onImport}
+	note := &widget.Label{Text: k.cfg.Note, Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
+	if k.cfg.Note == "" {
+		note.Hide()
+	}
+	k.root = container.NewVBox(
+		heading("Your key"),
+		&widget.Label{Text: "Your key signs what you send (so recipients can tell it is from you and unaltered) and decrypts what is sent to you. Its secret part is locked on this computer; the passphrase is in the system keychain.", Wrapping: fyne.TextWrapWord},
+		k.own,
+		note,
+		widget.NewForm(widget.NewFormItem("Name", k.name), widget.NewFormItem("E-mail", k.email)),
+		container.NewHBox(k.genBtn, exportBtn),
+		heading("Correspondents' keys"),
+		&widget.Label{Text: "Import the public key a pharmacy or practice gave you. Before relying on it, compare its fingerprint with them by phone or in person, then pin it.", Wrapping: fyne.TextWrapWord},
+		container.NewHBox(importBtn),
+		k.compare,
+		k.list,
+		k.status,
+	)
+	k.refresh()
+}
+
+// start runs op off the UI goroutine unless another key operation is
+// under way, lists the store again, then runs the function op returned on
+// the UI goroutine.
+func (k *keysSection) start(working string, op func() (show func())) {
+	k.mu.Lock()
+	if k.busy {
+		k.mu.Unlock()
+		k.status.SetText("Please wait: the previous key operation is still running.")
+		return
+	}
+	k.busy = true
+	k.mu.Unlock()
+	k.status.SetText(working)
+	go func() {
+		show := op()
+		entries, err := k.cfg.Store.List()
+		fyne.Do(func() {
+			k.mu.Lock()
+			k.busy = false
+			k.mu.Unlock()
+			k.showEntries(entries, err)
+			if show != nil {
+				show()
+			}
+			if k.done != nil {
+				k.done()
+			}
+		})
+	}()
+}
+
+// refresh lists the store again (off the UI goroutine).
+func (k *keysSection) refresh() {
+	go func() {
+		entries, err := k.cfg.Store.List()
+		fyne.Do(func() { k.showEntries(entries, err) })
+	}()
+}
+
+func (k *keysSection) showEntries(entries []pgp.Entry, err error) {
+	k.own.RemoveAll()
+	k.list.RemoveAll()
+	if err != nil {
+		k.own.Add(&widget.Label{Text: "The key store could not be read: " + sentence(err.Error()), Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance})
+		return
+	}
+	hasOwn := false
+	for _, e := range entries {
+		e := e
+		if e.Secret {
+			if !hasOwn {
+				k.own.Add(fingerprintBox(theme.AccountIcon(), "Your key ("+strings.Join(e.UserIDs, ", ")+")", e.Fingerprint))
+			}
+			hasOwn = true
+			continue
+		}
+		state := "Pinned: you compared the fingerprint"
+		icon := theme.ConfirmIcon()
+		var action fyne.CanvasObject
+		if e.Trust != pgp.Pinned {
+			state = "Not verified yet: compare the fingerprint, then pin"
+			icon = theme.WarningIcon()
+			action = &widget.Button{Text: "Compare and pin…", Icon: theme.VisibilityIcon(), OnTapped: func() { k.showCompare(e) }}
+		}
+		text := container.NewVBox(
+			&widget.Label{Text: strings.Join(e.Emails, ", ") + " — " + state, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
+			&widget.Label{Text: e.Fingerprint.Grouped(), TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true},
+		)
+		k.list.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), action, text))
+	}
+	if !hasOwn {
+		k.own.Add(&widget.Label{Text: "You have no key yet, so what you send is not signed. Enter your name and address below and create one.", Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance})
+		k.genBtn.SetText("Create my key")
+	} else {
+		k.genBtn.SetText("Create a new key")
+	}
+	if len(k.list.Objects) == 0 {
+		k.list.Add(&widget.Label{Text: "No correspondents' keys yet."})
+	}
+}
+
+// fingerprintBox shows a fingerprint in groups of four, large enough to
+// read out over the phone.
+func fingerprintBox(icon fyne.Resource, title string, fpr pgp.Fingerprint) fyne.CanvasObject {
+	return container.NewBorder(nil, nil, widget.NewIcon(icon), nil, container.NewVBox(
+		&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
+		&widget.Label{Text: "Fingerprint: " + fpr.Grouped(), TextStyle: fyne.TextStyle{Monospace: true}, SizeName: theme.SizeNameSubHeadingText, Selectable: true},
+	))
+}
+
+func (k *keysSection) onGenerate() {
+	name, email := strings.TrimSpace(k.name.Text), strings.TrimSpace(k.email.Text)
+	if name == "" || !strings.Contains(email, "@") {
+		k.status.SetText("Enter your name and your e-mail address first.")
+		return
+	}
+	k.start("Creating your key…", func() func() {
+		e, err := k.cfg.Store.Generate(name, email)
+		if err == nil && k.cfg.Changed != nil {
+			k.cfg.Changed("generate", e)
+		}
+		return func() {
+			if err != nil {
+				k.status.SetText("Your key could not be created: " + sentence(err.Error()))
+				return
+			}
+			k.status.SetText("Your key is ready. Export your public key and give it to your correspondents; read them its fingerprint.")
+		}
+	})
+}
+
+func (k *keysSection) onExport() {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		k.exportTo(w, w.URI().Name())
+	}, k.ui.win)
+	d.SetFileName("my-public-key.asc")
+	d.Show()
+}
+
+// exportTo writes the user's public key, armored, to w and closes it.
+func (k *keysSection) exportTo(w io.WriteCloser, name string) {
+	k.start("Exporting…", func() func() {
+		err := func() error {
+			own, err := k.cfg.Store.Own()
+			if err != nil {
+				return fmt.Errorf("you have no key yet; create one first")
+			}
+			pub, err := k.cfg.Store.Public(own.Fingerprint)
+			if err != nil {
+				return err
+			}
+			return pub.WriteArmored(w)
+		}()
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return func() {
+			if err != nil {
+				k.status.SetText("Not exported: " + sentence(err.Error()))
+				return
+			}
+			k.status.SetText("Saved your public key as " + name + ". It holds no secret: send it to your correspondents.")
+		}
+	})
+}
+
+func (k *keysSection) onImport() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		k.importFile(path)
+	}, k.ui.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".asc", ".pgp", ".gpg", ".key", ".txt"}))
+	d.Resize(fyne.NewSize(800, 560))
+	d.Show()
+}
+
+// importFile imports a correspondent's public key, unverified, and shows
+// its fingerprint to compare.
+func (k *keysSection) importFile(path string) {
+	k.start("Importing…", func() func() {
+		var e pgp.Entry
+		f, err := os.Open(path)
+		if err == nil {
+			e, err = k.cfg.Store.Import(f, pgp.ImportOptions{})
+			f.Close()
+		}
+		if err == nil && k.cfg.Changed != nil {
+			k.cfg.Changed("import", e)
+		}
+		return func() {
+			if err != nil {
+				k.status.SetText("Not imported: " + sentence(err.Error()))
+				return
+			}
+			k.status.SetText("Imported the key for " + strings.Join(e.Emails, ", ") + ".")
+			if e.Trust != pgp.Pinned {
+				k.showCompare(e)
+			}
+		}
+	})
+}
+
+// showCompare shows e's fingerprint with the instruction to compare it
+// before pinning.
+func (k *keysSection) showCompare(e pgp.Entry) {
+	k.pending = &e
+	k.compare.RemoveAll()
+	pin := &widget.Button{Text: "It matches — pin this key", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: k.onPin}
+	later := &widget.Button{Text: "Not now", OnTapped: func() {
+		k.pending = nil
+		k.compare.RemoveAll()
+	}}
+	k.compare.Add(banner(theme.WarningIcon(), theme.ColorNameWarning,
+		"Compare this fingerprint with "+strings.Join(e.Emails, ", ")+" before pinning it.",
+		"Phone them on a number you already know (not one from the same e-mail) and have them read their fingerprint to you. Pin only if every group matches; if not, someone may be trying to read their mail."))
+	k.compare.Add(fingerprintBox(theme.VisibilityIcon(), strings.Join(e.UserIDs, ", "), e.Fingerprint))
+	k.compare.Add(container.NewHBox(pin, later))
+}
+
+func (k *keysSection) onPin() {
+	if k.pending == nil {
+		return
+	}
+	e := *k.pending
+	k.start("Pinning…", func() func() {
+		err := k.cfg.Store.Pin(e.Fingerprint)
+		if err == nil && k.cfg.Changed != nil {
+			e.Trust = pgp.Pinned
+			k.cfg.Changed("pin", e)
+		}
+		return func() {
+			if err != nil {
+				k.status.SetText("Not pinned: " + sentence(err.Error()))
+				return
+			}
+			k.pending = nil
+			k.compare.RemoveAll()
+			k.status.SetText("Pinned the key for " + strings.Join(e.Emails, ", ") + ". Messages to them are encrypted to it, and theirs are checked against it.")
+		}
+	})
+}

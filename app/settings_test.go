@@ -1,0 +1,202 @@
+package app
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/demomail"
+	"github.com/securesend/securesend/internal/home"
+)
+
+// testKeychain is the real system keychain under a service name of the
+// test's own (scripts/with-keyring.sh provides one without a desktop).
+func testKeychain(t *testing.T) *keychain.Keychain {
+	t.Helper()
+	k := keychain.New("securesend-test:" + t.Name())
+	if err := k.Set("probe", "x"); err != nil {
+		if os.Getenv("SECURESEND_NO_KEYCHAIN_OK") == "1" {
+			t.Skipf("no keychain: %v", err)
+		}
+		t.Fatalf("the tests need a running, unlocked Secret Service (scripts/with-keyring.sh): %v", err)
+	}
+	k.Delete("probe")
+	return k
+}
+
+type memWriter struct {
+	bytes.Buffer
+	closed bool
+}
+
+func (m *memWriter) Close() error { m.closed = true; return nil }
+
+func TestSettingsKeysGenerateExportImportPin(t *testing.T) {
+	kc := testKeychain(t)
+	st, err := pgp.OpenStore(t.TempDir(), kc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	u := newDemoUI(t, func(c *Config) {
+		c.Keys = &KeysConfig{Store: st, Changed: func(what string, _ pgp.Entry) { changed = append(changed, what) }}
+	})
+	k := u.settings.keys
+	if k == nil {
+		t.Fatal("no keys section")
+	}
+	// Generate: name and address from the form.
+	k.name.SetText("Dr Test Clinician")
+	k.email.SetText("clinician@demo.test")
+	done := expect(&k.done)
+	test.Tap(k.genBtn)
+	await(t, "generate", done)
+	own, err := st.Own()
+	if err != nil {
+		t.Fatalf("no own key after Create my key: %v (%s)", err, k.status.Text)
+	}
+	if got := texts(k.own); !strings.Contains(got, own.Fingerprint.Grouped()) || !strings.Contains(got, "Dr Test Clinician <clinician@demo.test>") {
+		t.Errorf("own key shown as:\n%s", got)
+	}
+
+	// Export: an armored public key, nothing secret.
+	var w memWriter
+	done = expect(&k.done)
+	k.exportTo(&w, "my-public-key.asc")
+	await(t, "export", done)
+	if !w.closed || !strings.Contains(w.String(), "BEGIN PGP PUBLIC KEY BLOCK") || strings.Contains(w.String(), "PRIVATE") {
+		t.Fatalf("exported %q (closed %v); status %q", w.String()[:min(60, w.Len())], w.closed, k.status.Text)
+	}
+
+	// Import the demo pharmacy's key: unverified, with its fingerprint
+	// shown to compare, and pinned only after the user says it matches.
+	ph, _ := u.sys.Identity(demomail.Pharmacy)
+	pub, err := ph.Store.Public(ph.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var armored bytes.Buffer
+	if err := pub.WriteArmored(&armored); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "pharmacy.asc")
+	if err := os.WriteFile(file, armored.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done = expect(&k.done)
+	k.importFile(file)
+	await(t, "import", done)
+	e, err := st.Entry(ph.Fingerprint)
+	if err != nil || e.Trust != pgp.Unverified {
+		t.Fatalf("imported entry %+v, %v", e, err)
+	}
+	cmp := texts(k.compare)
+	for _, want := range []string{"Compare this fingerprint with pharmacy@demo.test", ph.Fingerprint.Grouped()} {
+		if !strings.Contains(cmp, want) {
+			t.Errorf("compare panel lacks %q:\n%s", want, cmp)
+		}
+	}
+	if !strings.Contains(texts(k.list), "Not verified yet") {
+		t.Errorf("list:\n%s", texts(k.list))
+	}
+	done = expect(&k.done)
+	test.Tap(findButton(t, k.compare, "It matches — pin this key"))
+	await(t, "pin", done)
+	if e, _ := st.Entry(ph.Fingerprint); e.Trust != pgp.Pinned {
+		t.Fatalf("not pinned: %+v (%s)", e, k.status.Text)
+	}
+	if got := texts(k.list); !strings.Contains(got, "pharmacy@demo.test — Pinned") {
+		t.Errorf("list after pin:\n%s", got)
+	}
+	if len(k.compare.Objects) != 0 {
+		t.Error("compare panel still shown after pinning")
+	}
+	if strings.Join(changed, ",") != "generate,import,pin" {
+		t.Errorf("changes reported: %v", changed)
+	}
+
+	// A file that is not a key is refused in plain words.
+	bad := filepath.Join(t.TempDir(), "bad.asc")
+	os.WriteFile(bad, []byte("hello"), 0o600)
+	done = expect(&k.done)
+	k.importFile(bad)
+	await(t, "import", done)
+	if !strings.HasPrefix(k.status.Text, "Not imported: ") {
+		t.Errorf("bad key: %q", k.status.Text)
+	}
+}
+
+func TestSettingsAccountsAddAndTest(t *testing.T) {
+	kc := testKeychain(t)
+	h := home.Home{Dir: t.TempDir()}
+	store := account.NewStore(h, kc)
+	u := newDemoUI(t, func(c *Config) { c.Accounts = &AccountsConfig{Store: store} })
+	a := u.settings.accounts
+	if a == nil {
+		t.Fatal("no accounts section")
+	}
+	// The Microsoft preset fills the servers; it needs the client ID.
+	a.preset.SetSelected(presetMicrosoft)
+	a.name.SetText("practice")
+	a.email.SetText("reception@practice.test")
+	test.Tap(a.addBtn)
+	if !strings.Contains(a.status.Text, "OAuth client ID") {
+		t.Errorf("without a client ID: %q", a.status.Text)
+	}
+	a.clientID.SetText("00000000-1111-2222-3333-444444444444")
+	done := expect(&a.done)
+	test.Tap(a.addBtn)
+	await(t, "add", done)
+	got, err := store.Get("practice")
+	if err != nil {
+		t.Fatalf("not added: %v (%s)", err, a.status.Text)
+	}
+	if got.Auth != account.AuthMicrosoft || got.SMTP.Address != "smtp.office365.com:587" {
+		t.Errorf("added %+v", got)
+	}
+	findButton(t, a.list, "Sign in with Microsoft")
+	t.Cleanup(func() { store.Remove("practice") })
+
+	// A custom account against the demo servers (its CA added as the
+	// command line does), then Test connection.
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, u.sys.CAPEM, 0o600)
+	ph, _ := u.sys.Account(demomail.Pharmacy)
+	if err := store.Add(account.Account{
+		Name: "pharmacy", Email: ph.Address, Auth: account.AuthPassword, CAFile: ca,
+		SMTP: account.Server{Address: u.sys.SMTPAddr, Security: account.ImplicitTLS},
+		IMAP: account.Server{Address: u.sys.IMAPAddr, Security: account.ImplicitTLS},
+	}, account.Credentials{Password: ph.Password}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Remove("pharmacy") })
+	reloaded := make(chan struct{})
+	a.reload(func() { close(reloaded) })
+	<-reloaded
+	done = expect(&a.done)
+	// The pharmacy account (listed first, by name): Test connection.
+	row := a.list.Objects[0]
+	test.Tap(findButton(t, row, "Test connection"))
+	await(t, "test", done)
+	for _, want := range []string{"Account pharmacy works.", "Sending server " + u.sys.SMTPAddr + ": OK, TLS 1.3, signed in, REQUIRETLS offered", "Inbox server"} {
+		if !strings.Contains(a.status.Text, want) {
+			t.Errorf("test result lacks %q:\n%s", want, a.status.Text)
+		}
+	}
+
+	// A custom account with a bad server address is refused before saving.
+	a.preset.SetSelected(presetCustom)
+	a.name.SetText("other")
+	a.smtp.SetText("no-port")
+	test.Tap(a.addBtn)
+	if !strings.Contains(a.status.Text, "Not added: Sending server") {
+		t.Errorf("bad server: %q", a.status.Text)
+	}
+}
