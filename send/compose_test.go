@@ -251,6 +251,8 @@ func TestValidate(t *testing.T) {
 		{"no to", func(m *Message) { m.To = nil }, "no recipient"},
 		{"bad to", func(m *Message) { m.To[0].Address = "not an address" }, "not a valid e-mail address"},
 		{"to with bracket", func(m *Message) { m.To[0].Address = "b@example.org>" }, "not a valid e-mail address"},
+		{"to too long", func(m *Message) { m.To[0].Address = "b@" + strings.Repeat("y", 1000) + ".org" }, "longer than an e-mail address can be"},
+		{"local part too long", func(m *Message) { m.To[0].Address = strings.Repeat("b", 65) + "@example.org" }, "longer than an e-mail address can be"},
 		{"non-ascii address", func(m *Message) { m.To[0].Address = "ä@example.org" }, "non-ASCII"},
 		{"bad cc", func(m *Message) { m.Cc = []netmail.Address{{Address: "@"}} }, "copy recipient 1 (Cc)"},
 		{"CRLF subject", func(m *Message) { m.Subject = "hi\r\nBcc: evil@example.org" }, "subject contains a line break"},

@@ -78,6 +78,12 @@ func validateAddress(what string, a mail.Address) error {
 	if strings.ContainsAny(a.Address, "\r\n<>\" \t") || hasControl(a.Address) {
 		return invalid("the %s address %q is not a valid e-mail address", what, a.Address)
 	}
+	// RFC 5321 4.5.3.1: a local part of at most 64 octets, a path of at
+	// most 256 with its angle brackets. Longer ones no server accepts, and
+	// they cannot be folded into a header line.
+	if local, _, _ := strings.Cut(a.Address, "@"); len(a.Address) > 254 || len(local) > 64 {
+		return invalid("the %s address %.40q... is longer than an e-mail address can be (254 characters, 64 before the @)", what, a.Address)
+	}
 	for _, r := range a.Address {
 		if r > 0x7e {
 			return invalid("the %s address %q contains non-ASCII characters, which are not supported yet", what, a.Address)
