@@ -54,6 +54,7 @@ func newDemoUI(t *testing.T, edit func(*Config)) *demoUI {
 		edit(&cfg)
 	}
 	u := New(test.NewTempApp(t), cfg)
+	u.buildAll()
 	return &demoUI{UI: u, sys: sys, samples: samples}
 }
 

@@ -40,6 +40,7 @@ func goldenUI(t *testing.T) *UI {
 		TempDir:    t.TempDir(),
 	}
 	u := New(test.NewTempApp(t), cfg)
+	u.buildAll()
 	u.win.Resize(fyne.NewSize(1024, 720))
 	return u
 }

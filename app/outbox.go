@@ -146,10 +146,20 @@ type sentTab struct {
 	again     bool
 }
 
+// newSentTab makes the tab; its content is built when it is first shown
+// (ensureBuilt), which keeps startup short.
 func newSentTab(u *UI) *sentTab {
 	t := &sentTab{ui: u}
-	t.buildUI()
+	t.item = container.NewTabItemWithIcon("Sent", theme.MailForwardIcon(), container.NewStack())
 	return t
+}
+
+// ensureBuilt builds the content the first time the tab is shown.
+func (t *sentTab) ensureBuilt() {
+	if t.list == nil {
+		t.buildUI()
+		t.reload()
+	}
 }
 
 func (t *sentTab) tabItem() *container.TabItem { return t.item }
@@ -201,7 +211,9 @@ func (t *sentTab) buildUI() {
 	right := container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(t.detail)))
 	split := container.NewHSplit(container.NewPadded(left), right)
 	split.SetOffset(0.4)
-	t.item = container.NewTabItemWithIcon("Sent", theme.MailForwardIcon(), split)
+	stack := t.item.Content.(*fyne.Container)
+	stack.Objects = []fyne.CanvasObject{split}
+	stack.Refresh()
 }
 
 // jobSummary is the second line of a job in the list: to whom, what, when.
@@ -326,7 +338,12 @@ func (t *sentTab) reload() {
 
 // apply shows a fresh listing, newest first, keeping the selection.
 func (t *sentTab) apply(recs []*outbox.Record, err error) {
-	if err != nil {
+	if t.list == nil { // not shown yet: only the tab's title
+		if err == nil {
+			t.recs = recs
+			t.item.Text = "Sent" + t.attentionCount()
+		}
+	} else if err != nil {
 		t.status.SetText("The outbox could not be read: " + plainOutboxError(err))
 	} else {
 		for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
@@ -387,6 +404,7 @@ func (t *sentTab) attentionCount() string {
 
 // selectJob shows job id (after a send from the Send tab).
 func (t *sentTab) selectJob(id string) {
+	t.ensureBuilt()
 	t.selected = id
 	for i, r := range t.recs {
 		if r.ID == id {
@@ -464,7 +482,11 @@ func (t *sentTab) watch(ctx context.Context) {
 	}
 	go func() {
 		_ = ob.Box.Watch(ctx, ob.Submit(nil), ob.Poll, func(err error) {
-			fyne.Do(func() { t.status.SetText("The outbox could not deliver: " + plainOutboxError(err)) })
+			fyne.Do(func() {
+				if t.status != nil {
+					t.status.SetText("The outbox could not deliver: " + plainOutboxError(err))
+				}
+			})
 		})
 	}()
 }

@@ -19,13 +19,22 @@ type settingsTab struct {
 	accounts *accountsSection
 }
 
+// newSettingsTab makes the tab; its content is built when it is first
+// shown (ensureBuilt), which keeps startup short.
 func newSettingsTab(u *UI) *settingsTab {
 	t := &settingsTab{ui: u}
-	t.buildUI()
+	t.item = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), container.NewStack())
 	return t
 }
 
 func (t *settingsTab) tabItem() *container.TabItem { return t.item }
+
+// ensureBuilt builds the content the first time the tab is shown.
+func (t *settingsTab) ensureBuilt() {
+	if t.form == nil {
+		t.buildUI()
+	}
+}
 
 func (t *settingsTab) buildUI() {
 	t.form = widget.NewForm()
@@ -53,7 +62,9 @@ func (t *settingsTab) buildUI() {
 		content.Add(widget.NewSeparator())
 		content.Add(t.keys.root)
 	}
-	t.item = container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), container.NewVScroll(container.NewPadded(content)))
+	stack := t.item.Content.(*fyne.Container)
+	stack.Objects = []fyne.CanvasObject{container.NewVScroll(container.NewPadded(content))}
+	stack.Refresh()
 }
 
 // settingValue shows a setting; a locked one as a disabled entry with a

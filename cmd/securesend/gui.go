@@ -8,6 +8,8 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -81,12 +83,60 @@ func runGUI(ctx context.Context, e *env) int {
 	if dir := e.getenv("SECURESEND_SCREENSHOT_TOUR"); dir != "" {
 		go u.Tour(dir)
 	}
+	guiDiagnostics(e, u)
 	go func() {
 		<-ctx.Done()
 		fa.Quit()
 	}()
 	u.ShowAndRun()
 	return 0
+}
+
+// guiDiagnostics serves bench/gui-startup (hidden options, not for users):
+//
+//   - SECURESEND_REPORT_FIRST_FRAME=1 prints, when the first frame is
+//     drawn, "securesend: first-frame unix-ns=N" (the wall clock, which
+//     the script compares with its own reading just before it started the
+//     process) and, 5 s later, the Go runtime's view of memory next to
+//     the process's RSS, so the part that is not Go (the GL driver, C
+//     libraries) can be told apart.
+//   - SECURESEND_HEAPPROFILE=FILE writes a Go heap profile 5 s after the
+//     first frame (go tool pprof FILE).
+func guiDiagnostics(e *env, u *app.UI) {
+	report := e.getenv("SECURESEND_REPORT_FIRST_FRAME") == "1"
+	profile := e.getenv("SECURESEND_HEAPPROFILE")
+	if !report && profile == "" {
+		return
+	}
+	u.OnFirstFrame(func() {
+		if report {
+			fmt.Fprintf(e.stderr, "securesend: first-frame unix-ns=%d\n", time.Now().UnixNano())
+		}
+		go func() {
+			time.Sleep(5 * time.Second)
+			if report {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				rss := ""
+				if b, err := os.ReadFile("/proc/self/status"); err == nil {
+					for _, l := range strings.Split(string(b), "\n") {
+						if strings.HasPrefix(l, "VmRSS:") {
+							rss = strings.Join(strings.Fields(l)[1:], " ")
+						}
+					}
+				}
+				fmt.Fprintf(e.stderr, "securesend: idle go-sys=%d go-heap-inuse=%d go-heap-released=%d go-stack=%d go-gc=%d rss=%q\n",
+					ms.Sys, ms.HeapInuse, ms.HeapReleased, ms.StackSys, ms.NumGC, rss)
+			}
+			if profile != "" {
+				runtime.GC()
+				if f, err := os.Create(profile); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
+		}()
+	})
 }
 
 // guiSettings lets the Settings tab manage the home's key store and
