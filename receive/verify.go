@@ -575,6 +575,13 @@ func (v *verifier) keyProblem(key openpgp.Key, sig *packet.Signature) string {
 	return ""
 }
 
+// Read-ahead of the encrypted path: chunk size and how many chunks a
+// stage may run ahead of the next (about 1 MB in all).
+const (
+	aheadSize  = 128 << 10
+	aheadDepth = 3
+)
+
 // decryptingReader records errors from the decrypted stream: any error
 // there (integrity check, damaged packets) means the ciphertext is bad.
 type decryptingReader struct {
@@ -639,7 +646,12 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	if v.opts.MaxDecompressed > 0 {
 		cfg.MaxDecompressedMessageSize = &v.opts.MaxDecompressed
 	}
-	md, err := openpgp.ReadMessage(ct, v.ring, nil, cfg)
+	// Three stages on as many cores as there are: reading and de-armoring
+	// the ciphertext; decrypting and hashing it (go-crypto); parsing and
+	// hashing the plaintext (v.content).
+	armored := readAhead(ct, aheadSize, aheadDepth)
+	defer armored.Close()
+	md, err := openpgp.ReadMessage(armored, v.ring, nil, cfg)
 	if err != nil {
 		if errors.Is(err, pgperrors.ErrKeyIncorrect) {
 			v.decryptFailed = "The message was not encrypted to your key, so it cannot be decrypted."
@@ -653,8 +665,12 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		return signature{}, ""
 	}
 	dec := &decryptingReader{r: md.UnverifiedBody}
-	inner, structErr := v.content(dec, depth+1, true)
-	if _, err := io.Copy(io.Discard, dec); err != nil || dec.err != nil {
+	plain := readAhead(dec, aheadSize, aheadDepth)
+	inner, structErr := v.content(plain, depth+1, true)
+	_, err = io.Copy(io.Discard, plain)
+	plain.Close()
+	armored.Close() // before the outer reader is used again (rr.NextPart)
+	if err != nil || dec.err != nil {
 		v.decryptFailed = "The encrypted message was altered or damaged in transit (integrity check failed); its content cannot be trusted."
 		if errors.Is(dec.err, pgperrors.ErrMessageTooLarge) || errors.Is(err, pgperrors.ErrMessageTooLarge) {
 			v.decryptFailed = "The encrypted message expands to more data than allowed (a compression bomb?); it was not read."
