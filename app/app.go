@@ -294,5 +294,5 @@ func (u *UI) addShortcuts() {
 func demoBanner() fyne.CanvasObject {
 	return banner(theme.InfoIcon(), theme.ColorNamePrimary,
 		"Demo mode: nothing leaves this computer.",
-		"Mail goes to a practice and a pharmacy mailbox running inside the app, over TLS with a certificate made for this session. To send for real, set up your practice's mail account (securesend account add) and start the app again.")
+		"Mail goes to a practice and a pharmacy mailbox running inside the app, over TLS with a certificate made for this session. To send for real, add your practice's mail account under Settings (or with securesend account add) and start the app again.")
 }

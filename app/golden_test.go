@@ -13,6 +13,7 @@ import (
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
 )
 
 // goldenUI is a demo-like window with fixed addresses and no live server,
@@ -38,6 +39,7 @@ func goldenUI(t *testing.T) *UI {
 		Settings:   []Setting{{Name: "Mail server (sending)", Value: "127.0.0.1:465", Locked: true, LockNote: "Fixed in demo mode"}},
 		Now:        func() time.Time { return fixed },
 		TempDir:    t.TempDir(),
+		Outbox:     &OutboxConfig{}, // the Sent tab, fed by hand below
 	}
 	u := New(test.NewTempApp(t), cfg)
 	u.buildAll()
@@ -89,6 +91,29 @@ func TestGoldenScreens(t *testing.T) {
 	u.send.confirm.show(fixedResult())
 	relayout(u)
 	test.AssertRendersToImage(t, "confirmation.png", u.win.Canvas())
+
+	// The Sent tab (the outbox lists oldest first): one that may have been
+	// sent, one deferred, and a sent job with its confirmation.
+	u.tabs.Select(u.sent.item)
+	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	docs := fixedResult().Documents
+	env := send.Envelope{From: "clinician@demo.test", To: []string{"pharmacy@demo.test"}}
+	u.sent.apply([]*outbox.Record{
+		{ID: "9b8a7c6d5e4f40312a1b2c3d4e5f6071", Job: outbox.Job{Envelope: env, MessageID: "k3@demo.test"},
+			Documents: docs, State: outbox.PossiblySent, Attempts: 1, Created: at.Add(-time.Hour), LastAttempt: at.Add(-time.Hour),
+			LastError: "the connection was lost after the message was transmitted, before the server confirmed it; it may have been received"},
+		{ID: "7a0e4f2b9c1d4e3f8a6b5c4d3e2f1a0b", Job: outbox.Job{Envelope: send.Envelope{From: env.From, To: []string{"dispensary@pharmacy.test"}}, MessageID: "k2@demo.test"},
+			Documents: docs, State: outbox.Deferred, Attempts: 2, Created: at.Add(-20 * time.Minute), LastAttempt: at.Add(-2 * time.Minute), NextAttempt: at.Add(2 * time.Minute),
+			LastError: "send: dial: temporary failure; the message can be retried later: dial tcp 10.0.0.5:465: connect: connection refused"},
+		{ID: "3f1c0b6e9a2d4c8b8e5f7a1d2c3b4a59", Job: outbox.Job{Envelope: env, MessageID: "3gbsrjjrfbvnsg6cc6wj6ca5da@demo.test", Encrypted: true, Signed: true},
+			Documents: docs, State: outbox.Sent, Attempts: 1, Created: at, LastAttempt: at, Result: fixedResult()},
+	}, nil)
+	u.sent.selectJob("9b8a7c6d5e4f40312a1b2c3d4e5f6071")
+	relayout(u)
+	test.AssertRendersToImage(t, "sent_possibly_sent.png", u.win.Canvas())
+	u.sent.selectJob("3f1c0b6e9a2d4c8b8e5f7a1d2c3b4a59")
+	relayout(u)
+	test.AssertRendersToImage(t, "sent_confirmation.png", u.win.Canvas())
 
 	u.tabs.Select(u.inbox.item)
 	date := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)

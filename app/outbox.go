@@ -111,8 +111,7 @@ func stateExplanation(r *outbox.Record, now time.Time) string {
 		return fmt.Sprintf("The message was not sent: %s. It is kept in the outbox; fix the cause (for example the account settings) and press Retry, or remove it.",
 			plainReason(r.LastError))
 	case outbox.PossiblySent:
-		return fmt.Sprintf("The connection was interrupted after the message went out, so the recipient may already have it (%s). Check with the recipient before sending it again: Confirm resend sends the same message again (same Message-ID, so their system can spot the duplicate).",
-			plainReason(r.LastError))
+		return "The connection was interrupted after the message went out, so the recipient may already have it. Check with the recipient before sending it again: Confirm resend sends the very same message (same Message-ID, so their system can spot the duplicate)."
 	case outbox.Cancelled:
 		return "You cancelled this message; it was not sent. Retry queues it again, Remove deletes it."
 	}
