@@ -73,5 +73,16 @@ func (u *UI) Tour(dir string) {
 	fyne.Do(func() { u.tabs.Select(u.settings.item) })
 	settle()
 	step("5-settings")
+	if u.cfg.Outbox != nil {
+		fyne.Do(func() { u.tabs.Select(u.sent.item) })
+		settle() // the outbox is listed off the UI goroutine
+		fyne.Do(func() {
+			if len(u.sent.recs) > 0 {
+				u.sent.selectJob(u.sent.recs[0].ID)
+			}
+		})
+		settle()
+		step("6-sent")
+	}
 	fyne.Do(u.app.Quit)
 }

@@ -4,7 +4,8 @@
 # Builds the binary, starts Xvfb at 1280x800, runs the app with an empty
 # home (so it opens in demo mode) and its hidden screenshot tour, which adds
 # the sample documents, sends them, shows the confirmation, fetches the
-# pharmacy's inbox and opens the Verified message. At each step the app
+# pharmacy's inbox and opens the Verified message, shows Settings, then the
+# Sent tab with the job the outbox delivered. At each step the app
 # waits; this script photographs the whole X screen with ImageMagick's
 # `import -window root` and lets the app go on.
 #
@@ -38,7 +39,7 @@ DISPLAY=$display SECURESEND_HOME="$work/home" SECURESEND_SCREENSHOT_TOUR="$work/
 	LANG=en_NZ.UTF-8 "$work/securesend" >"$work/app.log" 2>&1 &
 app_pid=$!
 
-for step in 1-send-empty 2-send-documents 3-confirmation 4-inbox-verified 5-settings; do
+for step in 1-send-empty 2-send-documents 3-confirmation 4-inbox-verified 5-settings 6-sent; do
 	for _ in $(seq 600); do
 		[ -e "$work/tour/$step.ready" ] && break
 		if ! kill -0 "$app_pid" 2>/dev/null; then
