@@ -16,8 +16,6 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/crypto/keychain"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 )
@@ -44,43 +42,24 @@ Run 'securesend account SUBCOMMAND --help' for its flags.
 `
 
 func runAccount(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(e.stdout, accountUsage)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "add":
-		return accountAdd(ctx, e, args)
-	case "list":
-		return accountList(e, args)
-	case "login":
-		return accountLogin(ctx, e, args)
-	case "test":
-		return accountTest(ctx, e, args)
-	case "remove":
-		return accountRemove(e, args)
-	case "password":
-		return accountPassword(e, args)
-	}
-	fmt.Fprintf(e.stderr, "securesend account: unknown subcommand %q\n\n%s", sub, accountUsage)
-	return 2
+	return subcommands(e, "account", accountUsage, args, map[string]func([]string) int{
+		"add":      func(a []string) int { return accountAdd(ctx, e, a) },
+		"list":     func(a []string) int { return accountList(e, a) },
+		"login":    func(a []string) int { return accountLogin(ctx, e, a) },
+		"test":     func(a []string) int { return accountTest(ctx, e, a) },
+		"remove":   func(a []string) int { return accountRemove(e, a) },
+		"password": func(a []string) int { return accountPassword(e, a) },
+	})
 }
 
 // accountStore opens the account store of the current home with the OS
 // keychain.
 func accountStore(e *env) (*account.Store, error) {
-	h, err := home.Resolve(e.getenv)
+	h, kc, err := openHome(e)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.Ensure(); err != nil {
-		return nil, err
-	}
-	return account.NewStore(h, keychain.New(h.KeychainService())), nil
+	return account.NewStore(h, kc), nil
 }
 
 // isTerminal reports whether r is an interactive terminal.

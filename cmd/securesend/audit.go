@@ -64,21 +64,10 @@ func auditProfileChange(e *env, l *profile.Loaded) {
 }
 
 func runAudit(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, auditUsage)
-		return 2
-	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, auditUsage)
-		return 0
-	case "verify":
-		return auditVerify(e, args[1:])
-	case "export":
-		return auditExport(e, args[1:])
-	}
-	fmt.Fprintf(e.stderr, "securesend audit: unknown subcommand %q\n\n%s", args[0], auditUsage)
-	return 2
+	return subcommands(e, "audit", auditUsage, args, map[string]func([]string) int{
+		"verify": func(a []string) int { return auditVerify(e, a) },
+		"export": func(a []string) int { return auditExport(e, a) },
+	})
 }
 
 func auditVerify(e *env, args []string) int {

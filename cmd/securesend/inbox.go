@@ -48,41 +48,22 @@ Received messages and documents are stored encrypted; the key is in the OS keych
 `
 
 func runInbox(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(e.stdout, inboxUsage)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "fetch":
-		return inboxFetch(ctx, e, args)
-	case "list":
-		return inboxList(e, args)
-	case "show":
-		return inboxShow(e, args)
-	case "open":
-		return inboxOpen(ctx, e, args)
-	case "archive":
-		return inboxArchive(ctx, e, args)
-	}
-	fmt.Fprintf(e.stderr, "securesend inbox: unknown subcommand %q\n\n%s", sub, inboxUsage)
-	return 2
+	return subcommands(e, "inbox", inboxUsage, args, map[string]func([]string) int{
+		"fetch":   func(a []string) int { return inboxFetch(ctx, e, a) },
+		"list":    func(a []string) int { return inboxList(e, a) },
+		"show":    func(a []string) int { return inboxShow(e, a) },
+		"open":    func(a []string) int { return inboxOpen(ctx, e, a) },
+		"archive": func(a []string) int { return inboxArchive(ctx, e, a) },
+	})
 }
 
 // openInbox opens the inbox store of the home with its at-rest key from
 // the keychain.
 func openInbox(e *env) (*receive.Store, home.Home, *keychain.Keychain, error) {
-	h, err := home.Resolve(e.getenv)
+	h, kc, err := openHome(e)
 	if err != nil {
 		return nil, h, nil, err
 	}
-	if err := h.Ensure(); err != nil {
-		return nil, h, nil, err
-	}
-	kc := keychain.New(h.KeychainService())
 	key, err := kc.Key("inbox")
 	if err != nil {
 		return nil, h, nil, err

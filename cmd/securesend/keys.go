@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/send"
 )
 
@@ -49,39 +47,21 @@ func keysCommand() command {
 }
 
 func runKeys(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, keysUsage)
-		return 2
-	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, keysUsage)
-		return 0
-	case "generate":
-		return keysGenerate(e, rest)
-	case "list":
-		return keysList(e, rest)
-	case "export":
-		return keysExport(e, rest)
-	case "import":
-		return keysImport(e, rest)
-	case "pin":
-		return keysPin(e, rest)
-	case "show":
-		return keysShow(e, rest)
-	case "delete":
-		return keysDelete(e, rest)
-	}
-	fmt.Fprintf(e.stderr, "securesend keys: unknown command %q\n\n", sub)
-	fmt.Fprint(e.stderr, keysUsage)
-	return 2
+	return subcommands(e, "keys", keysUsage, args, map[string]func([]string) int{
+		"generate": func(a []string) int { return keysGenerate(e, a) },
+		"list":     func(a []string) int { return keysList(e, a) },
+		"export":   func(a []string) int { return keysExport(e, a) },
+		"import":   func(a []string) int { return keysImport(e, a) },
+		"pin":      func(a []string) int { return keysPin(e, a) },
+		"show":     func(a []string) int { return keysShow(e, a) },
+		"delete":   func(a []string) int { return keysDelete(e, a) },
+	})
 }
 
 // openKeyStore opens the key store of the securesend home, with the OS
 // keychain for the secret key passphrases.
 func openKeyStore(e *env) (*pgp.Store, error) {
-	h, err := home.Resolve(e.getenv)
+	h, kc, err := openHome(e)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +69,7 @@ func openKeyStore(e *env) (*pgp.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgp.OpenStore(dir, keychain.New(h.KeychainService()), nil)
+	return pgp.OpenStore(dir, kc, nil)
 }
 
 // keysFlagSet returns a flag set for 'keys name' whose usage is the keys

@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -48,52 +46,35 @@ ID may be shortened to its first 6 or more characters.
 `
 
 func runOutbox(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, outboxUsage)
-		return 2
-	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, outboxUsage)
-		return 0
-	case "list":
-		return outboxList(e, rest)
-	case "show":
-		return outboxShow(e, rest)
-	case "run":
-		return outboxRun(ctx, e, rest)
-	case "retry", "confirm", "cancel", "remove":
-		return outboxChange(e, sub, rest)
-	}
-	fmt.Fprintf(e.stderr, "securesend outbox: unknown subcommand %q\n\n%s", sub, outboxUsage)
-	return 2
+	return subcommands(e, "outbox", outboxUsage, args, map[string]func([]string) int{
+		"list":    func(a []string) int { return outboxList(e, a) },
+		"show":    func(a []string) int { return outboxShow(e, a) },
+		"run":     func(a []string) int { return outboxRun(ctx, e, a) },
+		"retry":   func(a []string) int { return outboxChange(e, "retry", a) },
+		"confirm": func(a []string) int { return outboxChange(e, "confirm", a) },
+		"cancel":  func(a []string) int { return outboxChange(e, "cancel", a) },
+		"remove":  func(a []string) int { return outboxChange(e, "remove", a) },
+	})
 }
 
 // openAudit opens the home's audit log (home/audit.log, head in the
 // keychain).
 func openAudit(e *env) (*audit.Log, error) {
-	h, err := home.Resolve(e.getenv)
+	h, kc, err := openHome(e)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.Ensure(); err != nil {
-		return nil, err
-	}
-	return audit.Open(h.Path("audit.log"), keychain.New(h.KeychainService()), audit.Options{})
+	return audit.Open(h.Path("audit.log"), kc, audit.Options{})
 }
 
 // openOutbox opens the home's outbox (home/outbox, key "outbox" in the
 // keychain), writing send.* events to the home's audit log.
 func openOutbox(e *env, opts outbox.Options) (*outbox.Outbox, error) {
-	h, err := home.Resolve(e.getenv)
+	h, kc, err := openHome(e)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.Ensure(); err != nil {
-		return nil, err
-	}
-	key, err := keychain.New(h.KeychainService()).Key("outbox")
+	key, err := kc.Key("outbox")
 	if err != nil {
 		return nil, err
 	}

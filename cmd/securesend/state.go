@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/internal/home"
+)
+
+// openHome resolves the securesend home of e, creates it (0700) and returns
+// it with its keychain namespace. Every command that touches state starts
+// here.
+func openHome(e *env) (home.Home, *keychain.Keychain, error) {
+	h, err := home.Resolve(e.getenv)
+	if err != nil {
+		return h, nil, err
+	}
+	if err := h.Ensure(); err != nil {
+		return h, nil, err
+	}
+	return h, keychain.New(h.KeychainService()), nil
+}
+
+// subcommands dispatches args to one of subs for the command group (e.g.
+// "keys"). No subcommand prints usage to stderr (exit 2); help prints it to
+// stdout (exit 0); an unknown one names it (exit 2).
+func subcommands(e *env, group, usage string, args []string, subs map[string]func(args []string) int) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	}
+	if run, ok := subs[sub]; ok {
+		return run(rest)
+	}
+	names := make([]string, 0, len(subs))
+	for n := range subs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(e.stderr, "securesend %s: unknown subcommand %q (one of: %s)\n\n%s", group, sub, strings.Join(names, ", "), usage)
+	return 2
+}
