@@ -137,21 +137,30 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	io.WriteString(bw, "Content-Description: OpenPGP encrypted message\r\n")
 	io.WriteString(bw, "Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n")
 
+	// Three stages on as many cores as there are: content writes the
+	// entity; go-crypto signs and encrypts it (behind plain); the
+	// ciphertext is armored and written out (behind ct). bw and w are
+	// used by the armoring goroutine until ct is closed.
 	aw := newArmorWriter(bw, "PGP MESSAGE")
+	ct := newWriteBehind(aw, behindSize, behindDepth)
 	cfg := pgp.Config(func() time.Time { return now })
-	pt, err := openpgp.Encrypt(aw, to, opts.Signer.Entity(), &openpgp.FileHints{IsBinary: true}, cfg)
+	pt, err := openpgp.Encrypt(ct, to, opts.Signer.Entity(), &openpgp.FileHints{IsBinary: true}, cfg)
 	if err != nil {
+		ct.Close()
 		return fmt.Errorf("pgpmime: encrypt: %w", err)
 	}
-	ew := bufio.NewWriterSize(pt, 64<<10)
-	if err := content(CRLFWriter(ew)); err != nil {
+	plain := newWriteBehind(pt, behindSize, behindDepth)
+	err = content(CRLFWriter(plain))
+	perr := plain.Close()
+	if err == nil && perr == nil {
+		perr = pt.Close()
+	}
+	cerr := ct.Close()
+	if err != nil {
 		return err
 	}
-	if err := ew.Flush(); err != nil {
-		return fmt.Errorf("pgpmime: encrypt: %w", err)
-	}
-	if err := pt.Close(); err != nil {
-		return fmt.Errorf("pgpmime: encrypt: %w", err)
+	if perr != nil || cerr != nil {
+		return fmt.Errorf("pgpmime: encrypt: %w", errors.Join(perr, cerr))
 	}
 	if err := aw.Close(); err != nil {
 		return fmt.Errorf("pgpmime: encrypt: %w", err)
@@ -162,6 +171,13 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	}
 	return nil
 }
+
+// Write-behind of WriteEncrypted: chunk size and how many chunks a stage
+// may lag behind the one before (about 1 MB in all).
+const (
+	behindSize  = 128 << 10
+	behindDepth = 3
+)
 
 // ProtectHeaders returns a writer that passes a MIME entity through to w,
 // adding the header fields in protected (raw, CRLF-terminated "Name: value"
