@@ -175,3 +175,30 @@ func TestOutboxPossiblySentNeedsConfirmation(t *testing.T) {
 		t.Errorf("tab says %q", st.item.Text)
 	}
 }
+
+func TestOutboxCancelKeepsDocuments(t *testing.T) {
+	started := make(chan struct{})
+	u := newDemoUI(t, func(c *Config) {
+		c.Outbox.Submit = func(func(int64)) outbox.SubmitFunc {
+			return func(ctx context.Context, _ send.Envelope, _ io.Reader) (*send.Result, error) {
+				close(started)
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+		}
+	})
+	s := u.send
+	addSamples(t, s)
+	sent := expect(&s.sendDone)
+	test.Tap(s.sendBtn)
+	<-started
+	test.Tap(s.cancel)
+	await(t, "send", sent)
+	if got := texts(s.problem); !strings.Contains(got, "Sending was cancelled.") {
+		t.Errorf("after cancel:\n%s", got)
+	}
+	if len(s.docs) != 2 {
+		t.Error("documents not kept after cancel")
+	}
+	reloadSent(t, u.sent, func(recs []*outbox.Record) bool { return len(recs) == 0 })
+}

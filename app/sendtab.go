@@ -517,8 +517,17 @@ func (s *sendTab) runOutbox(ctx context.Context, ob *OutboxConfig, m *send.Messa
 		rec, err = waitJob(ctx, ob.Box, id)
 	}
 	if ctx.Err() != nil && rec != nil && (rec.State == outbox.Deferred || rec.State == outbox.Queued) {
-		// The user cancelled before the message went out: it stays out.
-		if r, cerr := ob.Box.Cancel(id); cerr == nil {
+		// The user cancelled before the message went out: it is taken
+		// out of the outbox, and the documents stay in the form, as if
+		// Send had not been pressed.
+		if _, cerr := ob.Box.Cancel(id); cerr == nil {
+			if ob.Box.Remove(id) == nil {
+				s.finish(nil, context.Canceled)
+				fyne.Do(s.ui.sent.reload)
+				return
+			}
+		}
+		if r, gerr := ob.Box.Get(id); gerr == nil {
 			rec = r
 		}
 	}
