@@ -163,7 +163,10 @@ func New(a fyne.App, cfg Config) *UI {
 	if cfg.Outbox != nil {
 		items = append(items, u.sent.tabItem())
 		if cfg.Outbox.Events != nil {
-			cfg.Outbox.Events.set(func(outbox.Record) { fyne.Do(u.sent.reload) })
+			cfg.Outbox.Events.set(func(r outbox.Record) {
+				u.sent.announce(r)
+				fyne.Do(u.sent.reload)
+			})
 		}
 		u.sent.reload()
 	}

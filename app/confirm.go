@@ -79,15 +79,19 @@ func (c *confirmView) onSavePDF() {
 
 // savePDF writes the confirmation as PDF to w and closes it.
 func (c *confirmView) savePDF(w io.WriteCloser, name string) {
-	err := doccheck.TextToPDF(context.Background(), w, strings.Split(c.text, "\n"))
+	c.status.SetText(savePDF(w, name, c.text))
+}
+
+// savePDF writes text as a PDF to w, closes it and says how it went.
+func savePDF(w io.WriteCloser, name, text string) string {
+	err := doccheck.TextToPDF(context.Background(), w, strings.Split(text, "\n"))
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		c.status.SetText("Could not save the PDF: " + err.Error())
-		return
+		return "Could not save the PDF: " + err.Error()
 	}
-	c.status.SetText("Saved " + name + ".")
+	return "Saved " + name + "."
 }
 
 func recipientsText(res *send.Result) string {

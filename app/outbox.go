@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -293,7 +294,18 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 			t.ui.app.Clipboard().SetContent(confirmationText(res, t.ui.cfg.Protection))
 			t.status.SetText("Transmission confirmation copied.")
 		}
-		t.detail.Add(container.NewHBox(copyBtn))
+		saveBtn := &widget.Button{Text: "Save as PDF…", Icon: theme.DocumentSaveIcon()}
+		saveBtn.OnTapped = func() {
+			d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+				if err != nil || w == nil {
+					return
+				}
+				t.status.SetText(savePDF(w, w.URI().Name(), confirmationText(res, t.ui.cfg.Protection)))
+			}, t.ui.win)
+			d.SetFileName("transmission-confirmation-" + res.Finished.Local().Format("2006-01-02-1504") + ".pdf")
+			d.Show()
+		}
+		t.detail.Add(container.NewHBox(copyBtn, saveBtn))
 	}
 	if len(r.Documents) > 0 {
 		t.detail.Add(heading("Documents"))
@@ -302,6 +314,29 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 		}
 	}
 	t.setButtons(r)
+}
+
+// announce notifies the user when a job the Send tab is not following
+// (retried by the outbox, or from the Sent tab) is sent, fails or may have
+// been sent. Only who and the outcome: never patient details. It may be
+// called on any goroutine.
+func (t *sentTab) announce(r outbox.Record) {
+	if t.ui.send.ownsJob(r.ID) {
+		return
+	}
+	to := strings.Join(r.Envelope.To, ", ")
+	var title, text string
+	switch r.State {
+	case outbox.Sent:
+		title, text = "Sent securely", "The outbox delivered a message to "+to+"."
+	case outbox.Failed:
+		title, text = "Not sent", "A message to "+to+" could not be delivered; see the Sent tab."
+	case outbox.PossiblySent:
+		title, text = "May have been sent", "A message to "+to+" needs your decision; see the Sent tab."
+	default:
+		return
+	}
+	fyne.Do(func() { t.ui.notify(title, text) })
 }
 
 // reload lists the outbox off the UI goroutine and shows it. Calls while

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/securesend/securesend/send"
@@ -164,9 +165,12 @@ func TestOutboxPossiblySentNeedsConfirmation(t *testing.T) {
 	if st.item.Text != "Sent (1)" {
 		t.Errorf("tab says %q", st.item.Text)
 	}
-	done := expect(&st.actionDone)
-	test.Tap(st.confirmBtn)
-	await(t, "confirm resend", done)
+	// Delivered from the Sent tab, not the Send tab: a notification says so.
+	test.AssertNotificationSent(t, &fyne.Notification{Title: "Sent securely", Content: "The outbox delivered a message to pharmacy@demo.test."}, func() {
+		done := expect(&st.actionDone)
+		test.Tap(st.confirmBtn)
+		await(t, "confirm resend", done)
+	})
 	reloadSent(t, st, oneIn(outbox.Sent))
 	if r := st.recs[0]; r.Attempts != 2 || !r.ResendConfirmed {
 		t.Errorf("after confirm: attempts %d, confirmed %v", r.Attempts, r.ResendConfirmed)

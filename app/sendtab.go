@@ -67,6 +67,9 @@ type sendTab struct {
 
 	mu         sync.Mutex
 	cancelSend context.CancelFunc
+	// job is the outbox job the tab is sending now (it announces its own
+	// outcome); guarded by mu.
+	job string
 	sending    bool
 	// sendDone, when set (tests), is called on the UI goroutine after a
 	// send attempt has been shown.
@@ -510,6 +513,14 @@ func (s *sendTab) runOutbox(ctx context.Context, ob *OutboxConfig, m *send.Messa
 		s.finish(nil, err) // nothing was queued; the documents stay
 		return
 	}
+	s.mu.Lock()
+	s.job = id
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.job = ""
+		s.mu.Unlock()
+	}()
 	fyne.Do(func() { s.status.SetText("Connecting securely…") })
 	rec, err := ob.Box.Deliver(ctx, id, ob.Submit(progress))
 	if errors.Is(err, outbox.ErrBusy) {
@@ -532,6 +543,13 @@ func (s *sendTab) runOutbox(ctx context.Context, ob *OutboxConfig, m *send.Messa
 		}
 	}
 	s.finishJob(id, rec, err)
+}
+
+// ownsJob reports whether the tab is sending job id itself.
+func (s *sendTab) ownsJob(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.job == id
 }
 
 // waitJob waits until job id is no longer being sent.
