@@ -106,7 +106,8 @@ func (a *accountsSection) buildUI() {
 		a.status,
 	)
 	a.preset.SetSelected(presetMicrosoft)
-	a.reload(nil)
+	accts, err := a.cfg.Store.List() // a small file
+	a.showAccounts(accts, err)
 }
 
 // onPreset shows the fields the chosen provider needs.
@@ -143,19 +144,6 @@ func (a *accountsSection) start(working string, op func() (msg string)) {
 			a.status.SetText(msg)
 			if a.done != nil {
 				a.done()
-			}
-		})
-	}()
-}
-
-// reload lists the accounts off the UI goroutine.
-func (a *accountsSection) reload(then func()) {
-	go func() {
-		accts, err := a.cfg.Store.List()
-		fyne.Do(func() {
-			a.showAccounts(accts, err)
-			if then != nil {
-				then()
 			}
 		})
 	}()

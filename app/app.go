@@ -15,6 +15,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -140,6 +141,8 @@ type UI struct {
 	inbox    *inboxTab
 	settings *settingsTab
 	sent     *sentTab
+	// listening is set while the app follows the outbox (listenOutbox).
+	listening atomic.Bool
 }
 
 // New builds the main window of a on the given configuration. Call
@@ -162,13 +165,6 @@ func New(a fyne.App, cfg Config) *UI {
 	items := []*container.TabItem{u.send.tabItem()}
 	if cfg.Outbox != nil {
 		items = append(items, u.sent.tabItem())
-		if cfg.Outbox.Events != nil {
-			cfg.Outbox.Events.set(func(r outbox.Record) {
-				u.sent.announce(r)
-				fyne.Do(u.sent.reload)
-			})
-		}
-		u.sent.reload()
 	}
 	items = append(items, u.inbox.tabItem(), u.settings.tabItem())
 	u.tabs = container.NewAppTabs(items...)
@@ -254,8 +250,27 @@ func (u *UI) ShowAndRun() {
 	u.inbox.startPolling()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	u.listenOutbox()
 	u.sent.watch(ctx)
 	u.win.ShowAndRun()
+}
+
+// listenOutbox follows the outbox while the app runs: every change
+// refreshes the Sent tab (off the UI goroutine) and may notify the user.
+// (Tests, which drive the UI from their own goroutine, reload by hand.)
+func (u *UI) listenOutbox() {
+	ob := u.cfg.Outbox
+	if ob == nil {
+		return
+	}
+	u.listening.Store(true)
+	if ob.Events != nil {
+		ob.Events.set(func(r outbox.Record) {
+			u.sent.announce(r)
+			fyne.Do(u.sent.reload)
+		})
+	}
+	u.sent.reload()
 }
 
 // onDropped routes dropped files: .eml files open in the Inbox, everything

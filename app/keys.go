@@ -124,12 +124,10 @@ func (k *keysSection) start(working string, op func() (show func())) {
 	}()
 }
 
-// refresh lists the store again (off the UI goroutine).
+// refresh lists the store again (a small index file).
 func (k *keysSection) refresh() {
-	go func() {
-		entries, err := k.cfg.Store.List()
-		fyne.Do(func() { k.showEntries(entries, err) })
-	}()
+	entries, err := k.cfg.Store.List()
+	k.showEntries(entries, err)
 }
 
 func (k *keysSection) showEntries(entries []pgp.Entry, err error) {

@@ -158,8 +158,22 @@ func newSentTab(u *UI) *sentTab {
 func (t *sentTab) ensureBuilt() {
 	if t.list == nil {
 		t.buildUI()
+		t.refreshSoon()
+	}
+}
+
+// refreshSoon lists the outbox again (off the UI goroutine) while the app
+// follows it; for changes the outbox does not notify (Remove).
+func (t *sentTab) refreshSoon() {
+	if t.ui.listening.Load() {
 		t.reload()
 	}
+}
+
+// reloadNow lists the outbox on the calling goroutine (tests).
+func (t *sentTab) reloadNow() {
+	recs, err := t.ui.cfg.Outbox.Box.List()
+	t.apply(recs, err)
 }
 
 func (t *sentTab) tabItem() *container.TabItem { return t.item }
@@ -491,7 +505,7 @@ func (t *sentTab) act(what string) {
 		}
 		fyne.Do(func() {
 			t.status.SetText(msg)
-			t.reload()
+			t.refreshSoon()
 			if t.actionDone != nil {
 				t.actionDone()
 			}

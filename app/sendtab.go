@@ -69,8 +69,8 @@ type sendTab struct {
 	cancelSend context.CancelFunc
 	// job is the outbox job the tab is sending now (it announces its own
 	// outcome); guarded by mu.
-	job string
-	sending    bool
+	job     string
+	sending bool
 	// sendDone, when set (tests), is called on the UI goroutine after a
 	// send attempt has been shown.
 	sendDone func()
@@ -534,7 +534,7 @@ func (s *sendTab) runOutbox(ctx context.Context, ob *OutboxConfig, m *send.Messa
 		if _, cerr := ob.Box.Cancel(id); cerr == nil {
 			if ob.Box.Remove(id) == nil {
 				s.finish(nil, context.Canceled)
-				fyne.Do(s.ui.sent.reload)
+				fyne.Do(s.ui.sent.refreshSoon)
 				return
 			}
 		}
@@ -585,7 +585,7 @@ func (s *sendTab) finishJob(id string, rec *outbox.Record, err error) {
 		s.mu.Unlock()
 		s.busy.Hide()
 		s.sendBtn.Enable()
-		s.ui.sent.reload()
+		s.ui.sent.refreshSoon()
 		if rec.State == outbox.Sent && rec.Result != nil {
 			s.progress.SetValue(1)
 			s.confirm.show(rec.Result)

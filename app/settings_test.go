@@ -177,9 +177,8 @@ func TestSettingsAccountsAddAndTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Remove("pharmacy") })
-	reloaded := make(chan struct{})
-	a.reload(func() { close(reloaded) })
-	<-reloaded
+	accts, err := store.List()
+	a.showAccounts(accts, err)
 	done = expect(&a.done)
 	// The pharmacy account (listed first, by name): Test connection.
 	row := a.list.Objects[0]
