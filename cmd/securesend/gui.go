@@ -414,7 +414,7 @@ func ownKeyText(e *env) string {
 	}
 	own, err := ks.Own()
 	if err != nil {
-		return "none yet: run 'securesend keys generate' to make one (messages are sent unsigned until then)"
+		return "none yet: create one below under Your key (messages are sent unsigned until then)"
 	}
 	return own.Fingerprint.Grouped()
 }
