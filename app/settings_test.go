@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/account/oauth/oauthtest"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/demomail"
@@ -197,5 +198,37 @@ func TestSettingsAccountsAddAndTest(t *testing.T) {
 	test.Tap(a.addBtn)
 	if !strings.Contains(a.status.Text, "Not added: Sending server") {
 		t.Errorf("bad server: %q", a.status.Text)
+	}
+}
+
+func TestSettingsAccountSignIn(t *testing.T) {
+	kc := testKeychain(t)
+	store := account.NewStore(home.Home{Dir: t.TempDir()}, kc)
+	const user = "reception@practice.test"
+	idp := oauthtest.New(user)
+	defer idp.Close()
+	if err := store.Add(account.Account{
+		Name: "practice", Email: user, Auth: account.AuthOAuth,
+		SMTP:  account.Server{Address: "smtp.practice.test:465", Security: account.ImplicitTLS},
+		OAuth: &account.OAuthSettings{ClientID: oauthtest.ClientID, AuthURL: idp.AuthURL, TokenURL: idp.TokenURL, Scopes: []string{"mail", "offline_access"}},
+	}, account.Credentials{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Remove("practice") })
+	// The "browser" plays the user on the provider's page.
+	u := newDemoUI(t, func(c *Config) { c.Accounts = &AccountsConfig{Store: store, OpenBrowser: idp.Browser()} })
+	a := u.settings.accounts
+	done := expect(&a.done)
+	test.Tap(findButton(t, a.list, "Sign in"))
+	await(t, "sign-in", done)
+	if !strings.HasPrefix(a.status.Text, "Signed in to practice.") {
+		t.Fatalf("status %q", a.status.Text)
+	}
+	acct, err := store.Get("practice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt, err := account.RefreshStore(acct, kc).Load(); err != nil || rt == "" {
+		t.Errorf("no refresh token in the keychain after signing in: %v", err)
 	}
 }
