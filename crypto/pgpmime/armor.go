@@ -185,7 +185,10 @@ func (a *armorReader) nextLines() bool {
 	a.clean = a.clean[:0]
 	for rest := lines; len(rest) > 0; {
 		i := bytes.IndexByte(rest, '\n')
-		line := bytes.TrimRight(rest[:i], " \t\r")
+		line := rest[:i]
+		for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
+			line = line[:len(line)-1]
+		}
 		if len(line)%4 != 0 || bytes.IndexByte(line, '\r') >= 0 {
 			return false
 		}
