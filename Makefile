@@ -4,11 +4,12 @@
 # Both work on a fresh Debian/Ubuntu machine (root or sudo).
 
 SHELL := /usr/bin/env bash
-export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+export PATH := /usr/local/go/bin:$(PATH)
+# Tools that install-deps puts in GOPATH/bin (staticcheck, fyne).
+export PATH := $(shell PATH="/usr/local/go/bin:$$PATH" go env GOPATH)/bin:$(PATH)
 
 GO ?= go
 TEST_TIMEOUT ?= 25m
-STATICCHECK := $(shell command -v staticcheck 2>/dev/null)
 
 # Fuzz targets run for a bounded time in every test run (package:Target).
 FUZZTIME ?= 15s
@@ -44,11 +45,8 @@ bench: deps-test
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-ifneq ($(STATICCHECK),)
-	$(STATICCHECK) ./...
-else
-	@echo "staticcheck not installed; skipped (go install honnef.co/go/tools/cmd/staticcheck@latest)"
-endif
+	@command -v staticcheck >/dev/null || { echo "staticcheck is not installed: run scripts/install-deps.sh test"; exit 1; }
+	staticcheck ./...
 
 deps-run:
 	scripts/install-deps.sh run
