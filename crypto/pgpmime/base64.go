@@ -20,7 +20,6 @@ func Base64Reader(r io.Reader) io.Reader {
 type b64Reader struct {
 	br    *bufio.Reader
 	clean []byte // carried-over and newly cleaned characters
-	lines []byte // nextLines: buffered lines without their line breaks
 	dec   []byte
 	out   []byte
 	err   error
@@ -98,33 +97,25 @@ func (r *b64Reader) next() {
 }
 
 // nextLines is the fast path of next: it decodes all complete lines
-// already buffered in one call, when they hold only alphabet characters
-// (and CR), a multiple of 4 of them. It reports false, consuming nothing,
-// for anything else (white space, padding inside, a partial quantum),
-// which next then handles line by line.
+// already buffered in one call (encoding/base64 skips CR and LF), when
+// they hold only alphabet characters and line breaks, a multiple of 4 of
+// the former. It reports false, consuming nothing, for anything else
+// (white space, padding inside, a partial quantum), which next then
+// handles line by line with the same result.
 func (r *b64Reader) nextLines() bool {
 	buf, _ := r.br.Peek(r.br.Buffered())
 	end := bytes.LastIndexByte(buf, '\n') + 1
 	if end == 0 {
 		return false
 	}
-	r.lines = r.lines[:0]
-	for rest := buf[:end]; len(rest) > 0; {
-		i := bytes.IndexByte(rest, '\n')
-		line := rest[:i]
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		r.lines = append(r.lines, line...)
-		rest = rest[i+1:]
-	}
-	if len(r.lines)%4 != 0 {
+	lines := buf[:end]
+	if (len(lines)-bytes.Count(lines, lf)-bytes.Count(lines, cr))%4 != 0 {
 		return false
 	}
-	if need := base64.StdEncoding.DecodedLen(len(r.lines)); cap(r.dec) < need {
+	if need := base64.StdEncoding.DecodedLen(len(lines)); cap(r.dec) < need {
 		r.dec = make([]byte, need)
 	}
-	m, err := base64.StdEncoding.Decode(r.dec[:cap(r.dec)], r.lines)
+	m, err := base64.StdEncoding.Decode(r.dec[:cap(r.dec)], lines)
 	if err != nil {
 		return false // let the line-by-line path judge (or report) it
 	}
@@ -132,6 +123,8 @@ func (r *b64Reader) nextLines() bool {
 	r.br.Discard(end)
 	return true
 }
+
+var lf = []byte{'\n'}
 
 const (
 	b64Invalid = iota

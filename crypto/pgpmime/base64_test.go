@@ -66,3 +66,19 @@ func FuzzBase64Reader(f *testing.F) {
 		}
 	})
 }
+
+// TestBase64ReaderBulkMatchesLines: odd but legal MIME base64 (padding
+// inside, bare CR, white space, short lines) decodes the same in bulk as
+// line by line.
+func TestBase64ReaderBulkMatchesLines(t *testing.T) {
+	for _, in := range []string{
+		"QQ==\r\nQUJD\r\n", "QQ=\r\n=\r\nQUJD\r\n", "QU\rJD\nREVG\n", "QUJD \r\nREVG\r\n", "QUJ\r\nDREVG\r\n",
+		"QUJD\r\n\r\n\r\nREVG", "QUJD\r\nRE", "QUJD\t\r\nREVG==\r\n", "QUJD\r\n!!!!\r\n", "====\r\n",
+	} {
+		bulk, berr := io.ReadAll(Base64Reader(strings.NewReader(in)))
+		slow, serr := io.ReadAll(Base64Reader(iotest.OneByteReader(strings.NewReader(in))))
+		if !bytes.Equal(bulk, slow) || (berr == nil) != (serr == nil) {
+			t.Errorf("%q: bulk %q (%v), byte-wise %q (%v)", in, bulk, berr, slow, serr)
+		}
+	}
+}

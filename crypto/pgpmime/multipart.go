@@ -16,7 +16,6 @@ var ErrMalformed = errors.New("malformed MIME multipart structure")
 type RawReader struct {
 	br       *bufio.Reader
 	dash     []byte // "--" + boundary
-	nlDash   []byte // "\n--" + boundary
 	started  bool
 	done     bool
 	cur      *rawPart
@@ -26,7 +25,7 @@ type RawReader struct {
 
 // NewRawReader reads the multipart body r whose boundary is boundary.
 func NewRawReader(r io.Reader, boundary string) *RawReader {
-	return &RawReader{br: bufio.NewReaderSize(r, 64<<10), dash: []byte("--" + boundary), nlDash: []byte("\n--" + boundary), maxParts: 1000}
+	return &RawReader{br: bufio.NewReaderSize(r, 64<<10), dash: []byte("--" + boundary), maxParts: 1000}
 }
 
 // NextPart returns a reader of the next part's exact bytes (header, blank
@@ -189,8 +188,18 @@ func (p *rawPart) fillLines() bool {
 		return false
 	}
 	lines := buf[:end]
-	if i := bytes.Index(lines, p.m.nlDash); i >= 0 {
-		lines = lines[:i+1]
+	// Look for the dashes rather than for line breaks: base64 has none,
+	// so the search runs through a whole chunk at vector speed.
+	for off := 0; ; {
+		i := bytes.Index(lines[off:], p.m.dash)
+		if i < 0 {
+			break
+		}
+		if i += off; lines[i-1] == '\n' { // i > 0: buf does not start with dash
+			lines = lines[:i]
+			break
+		}
+		off = i + 1
 	}
 	body, brk := splitBreak(lines)
 	p.setChunk(body, brk)
