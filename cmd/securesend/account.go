@@ -399,15 +399,9 @@ func accountPassword(e *env, args []string) int {
 	fs := flag.NewFlagSet("account password", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	pwStdin := fs.Bool("password-stdin", false, "read the new password from standard input (first line)")
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	name, ok := parseOneArg(fs, args)
+	if !ok {
 		return 2
-	}
-	if name == "" && fs.NArg() == 1 {
-		name = fs.Arg(0)
 	}
 	if name == "" {
 		return errorf(e, "account password: give the account name")

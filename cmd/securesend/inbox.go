@@ -389,15 +389,9 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	doc := fs.Int("doc", 1, "document number (see 'securesend inbox show')")
 	out := fs.String("out", "", "write the document into this directory instead of opening it")
 	// Flags may follow the ID.
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	id, ok := parseOneArg(fs, args)
+	if !ok {
 		return 2
-	}
-	if id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
 	}
 	if id == "" {
 		return errorf(e, "inbox open: give the item ID (see 'securesend inbox list')")
@@ -451,15 +445,9 @@ func inboxArchive(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("inbox archive", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	to := fs.String("to", "Archive", "server mailbox to move the message to")
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	id, ok := parseOneArg(fs, args)
+	if !ok {
 		return 2
-	}
-	if id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
 	}
 	if id == "" {
 		return errorf(e, "inbox archive: give the item ID (see 'securesend inbox list')")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"sort"
 	"strings"
@@ -47,4 +48,20 @@ func subcommands(e *env, group, usage string, args []string, subs map[string]fun
 	sort.Strings(names)
 	fmt.Fprintf(e.stderr, "securesend %s: unknown subcommand %q (one of: %s)\n\n%s", group, sub, strings.Join(names, ", "), usage)
 	return 2
+}
+
+// parseOneArg parses args with fs, allowing the one positional argument
+// (an ID or a name) before or after the flags. It returns the argument
+// ("" when none was given) and ok=false when the flags did not parse (exit 2).
+func parseOneArg(fs *flag.FlagSet, args []string) (arg string, ok bool) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		arg, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	if arg == "" && fs.NArg() == 1 {
+		arg = fs.Arg(0)
+	}
+	return arg, true
 }
