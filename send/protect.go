@@ -255,16 +255,12 @@ func dropField(h []byte, name string) []byte {
 	return out.Bytes()
 }
 
-// SendProtected is Send with the message protected as p says: it
-// validates m, gives it a Message-ID if it has none, and streams
-// ComposeProtected(m, p) into Submit through a pipe (nothing is buffered
-// whole). Use PlanProtection to get p from the --encrypt policy; when it
-// returns an error, call nothing: no byte must leave. The envelope
-// recipients are To and Cc.
+// SendProtected validates m, gives it a Message-ID if it has none, and
+// streams ComposeProtected(m, p) into Submit through a pipe (nothing is
+// buffered whole). Use PlanProtection to get p from the --encrypt policy;
+// when it returns an error, call nothing: no byte must leave. A zero p
+// sends m unprotected (Send). The envelope recipients are To and Cc.
 func SendProtected(ctx context.Context, opts Options, m *Message, p Protection) (*Result, error) {
-	if p.Signer == nil {
-		return Send(ctx, opts, m)
-	}
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -297,7 +293,7 @@ func SendProtected(ctx context.Context, opts Options, m *Message, p Protection) 
 		defer close(done)
 		var err error
 		infos, err = ComposeProtected(pw, &msg, p)
-		pw.CloseWithError(err)
+		pw.CloseWithError(err) // nil: the reader sees io.EOF
 	}()
 	res, err := Submit(ctx, opts, env, pr)
 	pr.CloseWithError(errSubmitEnded)
@@ -318,12 +314,12 @@ func SendProtected(ctx context.Context, opts Options, m *Message, p Protection) 
 }
 
 // protectedSizeBound bounds the size of ComposeProtected's output: the
-// plain bound, plus the signature and protected headers, times the armor's
+// plain bound (all of it when p is zero), plus the signature and protected headers, times the armor's
 // 4/3 base64 and line-break overhead when encrypted.
 func protectedSizeBound(m *Message, p Protection) int64 {
 	n := sizeBound(m)
-	if n == 0 {
-		return 0
+	if n == 0 || p.Signer == nil {
+		return n
 	}
 	n += 8192
 	if p.Encrypt {

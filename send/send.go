@@ -3,7 +3,6 @@ package send
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"strings"
 )
@@ -19,62 +18,10 @@ var errSubmitEnded = errors.New("send: submission ended before the message was r
 // there is one) carries the Message-ID and each document's size and SHA-256.
 //
 // Invalid messages are refused before any connection with an error
-// wrapping ErrInvalidMessage; everything else is as for Submit.
+// wrapping ErrInvalidMessage; everything else is as for Submit. Send is
+// SendProtected without OpenPGP protection.
 func Send(ctx context.Context, opts Options, m *Message) (*Result, error) {
-	if err := m.Validate(); err != nil {
-		return nil, err
-	}
-	msg := *m
-	if msg.MessageID == "" {
-		id, err := NewMessageID(domainOf(msg.From.Address))
-		if err != nil {
-			id, err = NewMessageID("")
-			if err != nil {
-				return nil, err
-			}
-		}
-		msg.MessageID = id
-	}
-	if msg.Date.IsZero() {
-		if opts.Now != nil {
-			msg.Date = opts.Now()
-		}
-	}
-	env := Envelope{From: msg.From.Address, Size: sizeBound(&msg)}
-	for _, a := range msg.To {
-		env.To = append(env.To, a.Address)
-	}
-	for _, a := range msg.Cc {
-		env.To = append(env.To, a.Address)
-	}
-
-	pr, pw := io.Pipe()
-	var (
-		infos []DocumentInfo
-		done  = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		var err error
-		infos, err = Compose(pw, &msg)
-		pw.CloseWithError(err) // nil: the reader sees io.EOF
-	}()
-	res, err := Submit(ctx, opts, env, pr)
-	pr.CloseWithError(errSubmitEnded)
-	<-done
-
-	fill := func(r *Result) {
-		if r != nil {
-			r.MessageID = msg.MessageID
-			r.Documents = infos
-		}
-	}
-	fill(res)
-	var se *Error
-	if errors.As(err, &se) && se.Result != res {
-		fill(se.Result)
-	}
-	return res, err
+	return SendProtected(ctx, opts, m, Protection{})
 }
 
 // domainOf returns the domain of an address.

@@ -118,6 +118,25 @@ func fingerprintArg(e *env, args []string) (pgp.Fingerprint, int) {
 	return fpr, -1
 }
 
+// keyArgs parses the flags of 'keys NAME' (defined on fs) and its
+// FINGERPRINT argument, and opens the key store. A code >= 0 means the
+// command ends with it (the error is already reported).
+func keyArgs(e *env, fs *flag.FlagSet, args []string) (pgp.Fingerprint, *pgp.Store, int) {
+	pos, code := parseFlags(e, fs, args)
+	if code >= 0 {
+		return "", nil, code
+	}
+	fpr, code := fingerprintArg(e, pos)
+	if code >= 0 {
+		return "", nil, code
+	}
+	s, err := openKeyStore(e)
+	if err != nil {
+		return "", nil, errorf(e, "%v", err)
+	}
+	return fpr, s, -1
+}
+
 func keysGenerate(e *env, args []string) int {
 	fs := keysFlagSet(e, "generate")
 	name := fs.String("name", "", "your `name` as correspondents should see it (required)")
@@ -268,18 +287,9 @@ func keysImport(e *env, args []string) int {
 }
 
 func keysPin(e *env, args []string) int {
-	fs := keysFlagSet(e, "pin")
-	pos, code := parseFlags(e, fs, args)
+	fpr, s, code := keyArgs(e, keysFlagSet(e, "pin"), args)
 	if code >= 0 {
 		return code
-	}
-	fpr, code := fingerprintArg(e, pos)
-	if code >= 0 {
-		return code
-	}
-	s, err := openKeyStore(e)
-	if err != nil {
-		return errorf(e, "%v", err)
 	}
 	if err := s.Pin(fpr); err != nil {
 		return errorf(e, "keys pin: %v", err)
@@ -292,18 +302,9 @@ func keysPin(e *env, args []string) int {
 }
 
 func keysShow(e *env, args []string) int {
-	fs := keysFlagSet(e, "show")
-	pos, code := parseFlags(e, fs, args)
+	fpr, s, code := keyArgs(e, keysFlagSet(e, "show"), args)
 	if code >= 0 {
 		return code
-	}
-	fpr, code := fingerprintArg(e, pos)
-	if code >= 0 {
-		return code
-	}
-	s, err := openKeyStore(e)
-	if err != nil {
-		return errorf(e, "%v", err)
 	}
 	ent, err := s.Entry(fpr)
 	if err != nil {
@@ -338,17 +339,9 @@ func keysShow(e *env, args []string) int {
 func keysDelete(e *env, args []string) int {
 	fs := keysFlagSet(e, "delete")
 	yes := fs.Bool("yes", false, "confirm deleting your own secret key (it cannot be recovered)")
-	pos, code := parseFlags(e, fs, args)
+	fpr, s, code := keyArgs(e, fs, args)
 	if code >= 0 {
 		return code
-	}
-	fpr, code := fingerprintArg(e, pos)
-	if code >= 0 {
-		return code
-	}
-	s, err := openKeyStore(e)
-	if err != nil {
-		return errorf(e, "%v", err)
 	}
 	ent, err := s.Entry(fpr)
 	if err != nil {
