@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/internal/filelock"
 )
 
 // VerifyFunc verifies one raw RFC 5322 message, handing each document to
@@ -92,7 +93,9 @@ type index struct {
 // holds only what de-duplication and listing need (addresses, hashes,
 // verdicts, Message-IDs).
 //
-// One process at a time may write a store.
+// Writers in one process and in several (the GUI and a CLI command) take
+// turns: each read-modify-write of the index holds the store's lock file.
+// Readers need no lock, as the index is replaced atomically.
 type Store struct {
 	dir string
 	key []byte
@@ -116,6 +119,21 @@ func OpenStore(dir string, key []byte, now func() time.Time) (*Store, error) {
 		now = time.Now
 	}
 	return &Store{dir: dir, key: key, now: now}, nil
+}
+
+// lock takes the store's write lock: the mutex for this process, the
+// lock file for the others.
+func (s *Store) lock() (unlock func(), err error) {
+	s.mu.Lock()
+	release, err := filelock.Path(filepath.Join(s.dir, "lock"))
+	if err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	return func() {
+		release()
+		s.mu.Unlock()
+	}, nil
 }
 
 // Dir is the store's directory.
@@ -254,8 +272,12 @@ func (s *Store) Stage(raw io.Reader) (*Staged, error) {
 // change (see Inbox), nothing is added and the earlier item is returned
 // with added == false, its Source updated to src.
 func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify VerifyFunc) (item *Item, added bool, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	unlock, err := s.lock()
+	if err != nil {
+		st.Discard()
+		return nil, false, err
+	}
+	defer unlock()
 	defer st.Discard() // after a successful rename there is nothing left
 	tmp := st.dir
 	idx, err := s.readIndex()
@@ -379,8 +401,11 @@ func (s *Store) reseen(idx *index, i int, src Source) (*Item, bool, error) {
 
 // setArchived records that item id was moved to mailbox on the server.
 func (s *Store) setArchived(id, mailbox string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	idx, err := s.readIndex()
 	if err != nil {
 		return err

@@ -1,0 +1,75 @@
+package receive_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/receive"
+)
+
+// TestStoreWritersTakeTurns commits messages from two Store values on one
+// directory at once, as the GUI and a CLI 'inbox fetch' would from two
+// processes (each Store has its own mutex; only the lock file orders
+// them). Every message must end up as its own item with its own report.
+func TestStoreWritersTakeTurns(t *testing.T) {
+	key := make([]byte, atrest.KeySize)
+	rand.Read(key)
+	dir := filepath.Join(t.TempDir(), "inbox")
+	var stores [2]*receive.Store
+	for i := range stores {
+		st, err := receive.OpenStore(dir, key, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[i] = st
+	}
+	verify := inboxVerifier(t)
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := stores[i%2]
+			doc := fmt.Appendf(nil, "%%PDF-1.4 document %d", i)
+			msg := plainMessage(fmt.Sprintf("m%d@clinic.test", i), fmt.Sprintf("subject %d", i), "note", doc)
+			staged, err := st.Stage(bytes.NewReader(msg))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, added, err := st.Commit(context.Background(), staged, receive.Source{Account: "pharmacy"}, verify); err != nil || !added {
+				t.Errorf("Commit %d: added %v, %v", i, added, err)
+			}
+		}()
+	}
+	wg.Wait()
+	items, err := stores[0].List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != n {
+		t.Fatalf("%d items in the index, want %d", len(items), n)
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		if seen[it.ID] {
+			t.Fatalf("item ID %s used twice", it.ID)
+		}
+		seen[it.ID] = true
+		rep, err := stores[1].Report(it.ID)
+		if err != nil {
+			t.Fatalf("report of item %s: %v", it.ID, err)
+		}
+		if it.MessageID == "" || !strings.Contains(rep.MessageID, it.MessageID) {
+			t.Errorf("item %s has Message-ID %q but its report %q", it.ID, it.MessageID, rep.MessageID)
+		}
+	}
+}
