@@ -3,12 +3,16 @@ package atrest_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
+	"os"
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/ProtonMail/go-crypto/openpgp/s2k"
 
 	"github.com/securesend/securesend/crypto/atrest"
 )
@@ -36,6 +40,39 @@ func seal(t testing.TB, key, plain []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// sealOCB writes plain the way atrest did before it switched to GCM:
+// the same configuration with AES-OCB. Files like this are still on disk.
+func sealOCB(t testing.TB, key, plain []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := openpgp.SymmetricallyEncrypt(&buf, key, &openpgp.FileHints{IsBinary: true}, &packet.Config{
+		DefaultCipher:          packet.CipherAES256,
+		DefaultCompressionAlgo: packet.CompressionNone,
+		AEADConfig:             &packet.AEADConfig{DefaultMode: packet.AEADModeOCB},
+		S2KConfig:              &s2k.Config{S2KMode: s2k.SaltedS2K, PassphraseIsHighEntropy: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// sealers are the formats Decrypt must read: what Encrypt writes now, and
+// what it wrote before.
+var sealers = []struct {
+	name string
+	seal func(testing.TB, []byte, []byte) []byte
+}{
+	{"gcm", seal},
+	{"ocb", sealOCB},
 }
 
 func open(key, sealed []byte) ([]byte, error) {
@@ -94,11 +131,24 @@ func TestKeySize(t *testing.T) {
 
 // TestTamper flips one byte at many positions and truncates at many
 // lengths; every variant must fail, none may return the full plaintext.
+// It runs on both formats Decrypt reads (GCM now, OCB before).
 func TestTamper(t *testing.T) {
+	for _, s := range sealers {
+		t.Run(s.name, func(t *testing.T) { testTamper(t, s.seal) })
+	}
+}
+
+func testTamper(t *testing.T, seal func(testing.TB, []byte, []byte) []byte) {
 	key := newKey(t)
 	plain := make([]byte, 600<<10) // three chunks
 	rand.Read(plain)
 	sealed := seal(t, key, plain)
+	if got, err := open(key, sealed); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("intact: %v", err)
+	}
+	if _, err := open(newKey(t), sealed); !errors.Is(err, atrest.ErrWrongKey) {
+		t.Errorf("wrong key: err = %v, want ErrWrongKey", err)
+	}
 
 	positions := []int{0, 1, 5, 20, 40, 60, 100, 1000, len(sealed) / 2, len(sealed) - 20, len(sealed) - 1}
 	for _, pos := range positions {
@@ -119,17 +169,200 @@ func TestTamper(t *testing.T) {
 			t.Errorf("truncated to %d of %d: no error", n, len(sealed))
 		}
 	}
-	// Flips in the body must be reported as tampering.
-	bad := bytes.Clone(sealed)
-	bad[len(sealed)/2] ^= 1
-	if _, err := open(key, bad); !errors.Is(err, atrest.ErrTampered) {
-		t.Errorf("body flip: err = %v, want ErrTampered", err)
+	// Flips in the body must be reported as tampering, also in the first
+	// chunk (which Decrypt itself reads, before returning the reader).
+	for _, pos := range []int{1000, len(sealed) / 2, len(sealed) - 1} {
+		bad := bytes.Clone(sealed)
+		bad[pos] ^= 1
+		if _, err := open(key, bad); !errors.Is(err, atrest.ErrTampered) {
+			t.Errorf("body flip at %d: err = %v, want ErrTampered", pos, err)
+		}
 	}
 	if _, err := open(key, sealed[:len(sealed)-1]); !errors.Is(err, atrest.ErrTampered) {
 		t.Errorf("truncation: err = %v, want ErrTampered", err)
 	}
 	if _, err := open(key, append(bytes.Clone(sealed), 0xc0, 1, 0)); err == nil {
 		t.Errorf("extended file: no error")
+	}
+}
+
+// seipd returns the version 2 SEIPD packet of sealed (its header fields;
+// Contents is not read).
+func seipd(t *testing.T, sealed []byte) *packet.SymmetricallyEncrypted {
+	t.Helper()
+	pr := packet.NewReader(bytes.NewReader(sealed))
+	for {
+		p, err := pr.Next()
+		if err != nil {
+			t.Fatalf("no SEIPD packet: %v", err)
+		}
+		if se, ok := p.(*packet.SymmetricallyEncrypted); ok {
+			return se
+		}
+	}
+}
+
+// TestWritesGCM: new files are SEIPDv2, AES-256, GCM, 256 KiB chunks.
+func TestWritesGCM(t *testing.T) {
+	se := seipd(t, seal(t, newKey(t), []byte("hello")))
+	if se.Version != 2 || se.Cipher != packet.CipherAES256 || se.Mode != packet.AEADModeGCM || se.ChunkSizeByte != 12 {
+		t.Fatalf("SEIPD v%d cipher %d mode %d chunk byte %d, want v2 AES-256 (9) GCM (3) 12 (256 KiB)",
+			se.Version, se.Cipher, se.Mode, se.ChunkSizeByte)
+	}
+}
+
+// fixtureKey is the (test-only) key of testdata/ocb-v1.atrest.
+const fixtureKey = "030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dc"
+
+// TestReadsOCBFixture: a file written by atrest before the switch to GCM
+// (AES-256-OCB, committed in testdata) still decrypts, and still detects
+// tampering and a wrong key.
+func TestReadsOCBFixture(t *testing.T) {
+	key, _ := hex.DecodeString(fixtureKey)
+	sealed, err := os.ReadFile("testdata/ocb-v1.atrest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/ocb-v1.plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se := seipd(t, sealed); se.Version != 2 || se.Mode != packet.AEADModeOCB {
+		t.Fatalf("fixture is SEIPD v%d mode %d, want v2 OCB", se.Version, se.Mode)
+	}
+	got, err := open(key, sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the OCB fixture decrypts to something else")
+	}
+	if _, err := open(newKey(t), sealed); !errors.Is(err, atrest.ErrWrongKey) {
+		t.Errorf("wrong key: %v", err)
+	}
+	for _, pos := range []int{len(sealed) / 2, len(sealed) - 1} {
+		bad := bytes.Clone(sealed)
+		bad[pos] ^= 1
+		if _, err := open(key, bad); !errors.Is(err, atrest.ErrTampered) {
+			t.Errorf("flip at %d: %v", pos, err)
+		}
+	}
+	if _, err := open(key, sealed[:len(sealed)-16]); !errors.Is(err, atrest.ErrTampered) {
+		t.Errorf("truncated: %v", err)
+	}
+}
+
+// splitPacket splits the first OpenPGP packet (new format) off b.
+func splitPacket(t *testing.T, b []byte) (tag byte, body, rest []byte) {
+	t.Helper()
+	if len(b) < 2 || b[0]&0xc0 != 0xc0 {
+		t.Fatalf("not a new-format packet: % x", b[:min(len(b), 2)])
+	}
+	tag, b = b[0]&0x3f, b[1:]
+	for {
+		l0 := int(b[0])
+		switch {
+		case l0 < 192:
+			return tag, append(body, b[1:1+l0]...), b[1+l0:]
+		case l0 < 224:
+			n := (l0-192)<<8 + int(b[1]) + 192
+			return tag, append(body, b[2:2+n]...), b[2+n:]
+		case l0 == 255:
+			n := int(binary.BigEndian.Uint32(b[1:5]))
+			return tag, append(body, b[5:5+n]...), b[5+n:]
+		default: // partial body length; more follows
+			n := 1 << (l0 & 0x1f)
+			body = append(body, b[1:1+n]...)
+			b = b[1+n:]
+		}
+	}
+}
+
+// packetBytes serialises a new-format packet with a five-octet length.
+func packetBytes(tag byte, body []byte) []byte {
+	out := []byte{0xc0 | tag, 255, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(out[2:], uint32(len(body)))
+	return append(out, body...)
+}
+
+// TestChunkForgery rearranges whole authenticated chunks of a sealed file
+// (dropping the last or a middle one, swapping two, dropping the final tag)
+// and re-frames the packet so that it parses. Each chunk still carries a
+// valid tag, so only the chunk index in the nonce and the final tag over
+// the total length can tell. The reader must fail with ErrTampered, never
+// report io.EOF, and return only a prefix of the real plaintext before the
+// error: what send.Submit relies on to abort the upload without the final
+// ".", so that the server discards the message.
+func TestChunkForgery(t *testing.T) {
+	const tagLen, headerLen = 16, 4 + 32 // version, cipher, mode, chunk size; salt
+	for _, s := range sealers {
+		t.Run(s.name, func(t *testing.T) {
+			key := newKey(t)
+			plain := make([]byte, 900<<10) // four chunks, the last one short
+			rand.Read(plain)
+			sealed := s.seal(t, key, plain)
+			tag1, skesk, rest := splitPacket(t, sealed)
+			tag2, body, rest := splitPacket(t, rest)
+			if tag1 != 3 || tag2 != 18 || len(rest) != 0 {
+				t.Fatalf("packets %d, %d, %d bytes after", tag1, tag2, len(rest))
+			}
+			head, data, final := body[:headerLen], body[headerLen:len(body)-tagLen], body[len(body)-tagLen:]
+			var chunks [][]byte
+			for len(data) > 0 {
+				n := min(len(data), atrest.ChunkSize+tagLen)
+				chunks, data = append(chunks, data[:n]), data[n:]
+			}
+			if len(chunks) != 4 {
+				t.Fatalf("%d chunks, want 4", len(chunks))
+			}
+			build := func(cs [][]byte, final []byte) []byte {
+				b := bytes.Clone(head)
+				for _, c := range cs {
+					b = append(b, c...)
+				}
+				b = append(b, final...)
+				return append(packetBytes(3, skesk), packetBytes(18, b)...)
+			}
+			if got, err := open(key, build(chunks, final)); err != nil || !bytes.Equal(got, plain) {
+				t.Fatalf("re-framed intact file: %v", err)
+			}
+			forgeries := map[string][]byte{
+				"drop last chunk":   build(chunks[:3], final),
+				"drop two chunks":   build(chunks[:2], final),
+				"drop middle chunk": build([][]byte{chunks[0], chunks[2], chunks[3]}, final),
+				"swap chunks":       build([][]byte{chunks[0], chunks[2], chunks[1], chunks[3]}, final),
+				"drop final tag":    build(chunks, nil),
+				"chunk as final":    build(chunks[:3], chunks[3][len(chunks[3])-tagLen:]),
+			}
+			for name, forged := range forgeries {
+				r, err := atrest.Decrypt(bytes.NewReader(forged), key)
+				if err != nil {
+					if !errors.Is(err, atrest.ErrTampered) {
+						t.Errorf("%s: Decrypt: %v, want ErrTampered", name, err)
+					}
+					continue
+				}
+				var got []byte
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := r.Read(buf)
+					got = append(got, buf[:n]...)
+					if err == io.EOF {
+						t.Errorf("%s: io.EOF after %d bytes", name, len(got))
+						break
+					}
+					if err != nil {
+						if !errors.Is(err, atrest.ErrTampered) {
+							t.Errorf("%s: %v, want ErrTampered", name, err)
+						}
+						break
+					}
+				}
+				if len(got) >= len(plain) || !bytes.Equal(got, plain[:len(got)]) {
+					t.Errorf("%s: %d bytes read before the error are not a proper prefix of the plaintext", name, len(got))
+				}
+			}
+		})
 	}
 }
 
@@ -168,21 +401,48 @@ type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
 
-func BenchmarkEncryptDecrypt(b *testing.B) {
+// benchSize is the plaintext size of the throughput benchmarks: large
+// enough that per-message costs (S2K, HKDF, headers) do not matter.
+const benchSize = 16 << 20
+
+// BenchmarkEncrypt measures sealing throughput (MB/s of plaintext) to
+// io.Discard, written in 32 KiB pieces as io.Copy would.
+func BenchmarkEncrypt(b *testing.B) {
 	key := newKey(b)
-	plain := make([]byte, 8<<20)
+	plain := make([]byte, benchSize)
 	rand.Read(plain)
-	b.SetBytes(int64(len(plain)))
+	b.SetBytes(benchSize)
 	for b.Loop() {
-		var buf bytes.Buffer
-		w, _ := atrest.Encrypt(&buf, key)
-		w.Write(plain)
-		w.Close()
-		r, err := atrest.Decrypt(&buf, key)
+		w, err := atrest.Encrypt(io.Discard, key)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := io.Copy(io.Discard, r); err != nil {
+		for p := plain; len(p) > 0; p = p[min(len(p), 32<<10):] {
+			if _, err := w.Write(p[:min(len(p), 32<<10)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecrypt measures opening throughput (MB/s of plaintext) read
+// in 32 KiB pieces, the way send.Submit reads the outbox.
+func BenchmarkDecrypt(b *testing.B) {
+	key := newKey(b)
+	plain := make([]byte, benchSize)
+	rand.Read(plain)
+	sealed := seal(b, key, plain)
+	buf := make([]byte, 32<<10)
+	b.SetBytes(benchSize)
+	for b.Loop() {
+		r, err := atrest.Decrypt(bytes.NewReader(sealed), key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, buf); err != nil {
 			b.Fatal(err)
 		}
 	}

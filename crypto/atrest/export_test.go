@@ -1,0 +1,4 @@
+package atrest
+
+// ChunkSize exports chunkSize to the tests.
+const ChunkSize = chunkSize
