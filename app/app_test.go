@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"net/mail"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
@@ -502,5 +505,77 @@ func TestCtrlEnterSends(t *testing.T) {
 	await(t, "send", sent)
 	if got == nil || len(got.Documents) != 2 || got.To[0].Address != demomail.Pharmacy {
 		t.Errorf("Ctrl+Enter sent %+v", got)
+	}
+}
+
+// thumbOf is the picture (or type icon) at the left of a document row.
+func thumbOf(t *testing.T, row fyne.CanvasObject) fyne.CanvasObject {
+	t.Helper()
+	for _, o := range row.(*fyne.Container).Objects {
+		if c, ok := o.(*fyne.Container); ok && len(c.Objects) == 1 {
+			switch c.Objects[0].(type) {
+			case *canvas.Image, *widget.Icon:
+				return c.Objects[0]
+			}
+		}
+	}
+	t.Fatal("no thumbnail in the document row")
+	return nil
+}
+
+// TestPDFThumbnailOrPageCountTile: a PDF is listed with its rendered first
+// page when one can be made (pdftoppm), and with the type icon and its
+// page count when not.
+func TestPDFThumbnailOrPageCountTile(t *testing.T) {
+	samples, err := assets.WriteSamples(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pdf string
+	for _, p := range samples {
+		if strings.HasSuffix(p, ".pdf") {
+			pdf = p
+		}
+	}
+	add := func(thumbnail func(*doccheck.Info, int) (image.Image, error)) (fyne.CanvasObject, string) {
+		t.Helper()
+		u := New(test.NewTempApp(t), Config{Demo: true, Home: home.Home{Dir: t.TempDir()}, TempDir: t.TempDir()})
+		u.send.thumbnail = thumbnail
+		added := expect(&u.send.addDone)
+		u.send.addPaths([]string{pdf})
+		await(t, "add", added)
+		if len(u.send.docBox.Objects) != 1 {
+			t.Fatalf("%d rows: %s", len(u.send.docBox.Objects), texts(u.send.refused))
+		}
+		row := u.send.docBox.Objects[0]
+		return thumbOf(t, row), texts(row)
+	}
+
+	// No renderer, or a failing one: the icon and the page count.
+	thumb, text := add(func(*doccheck.Info, int) (image.Image, error) { return nil, doccheck.ErrNoPDFRenderer })
+	if _, ok := thumb.(*widget.Icon); !ok || !strings.Contains(text, "PDF · 2 pages") {
+		t.Errorf("without a rendered page: %T\n%s", thumb, text)
+	}
+
+	// A rendered first page is shown, with the page count beside it.
+	page := image.NewRGBA(image.Rect(0, 0, 68, 96))
+	thumb, text = add(func(info *doccheck.Info, max int) (image.Image, error) {
+		if info.Kind != doccheck.PDF || max < 48 {
+			t.Errorf("thumbnail asked for %s at %d", info.Kind, max)
+		}
+		return page, nil
+	})
+	if ci, ok := thumb.(*canvas.Image); !ok || ci.Image != page || !strings.Contains(text, "PDF · 2 pages") {
+		t.Errorf("with a rendered page: %T\n%s", thumb, text)
+	}
+
+	// The real renderer, when installed.
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Skipf("pdftoppm (poppler-utils) is not installed: %v", err)
+	}
+	if thumb, _ = add(doccheck.Thumbnail); thumb == nil {
+		t.Fatal("no thumbnail")
+	} else if _, ok := thumb.(*canvas.Image); !ok {
+		t.Errorf("pdftoppm is installed but the PDF shows %T", thumb)
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"image"
 	"net/mail"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
@@ -43,6 +45,14 @@ func goldenUI(t *testing.T) *UI {
 	}
 	u := New(test.NewTempApp(t), cfg)
 	u.buildAll()
+	// The same pictures whether or not pdftoppm is installed: PDFs show
+	// the page-count tile.
+	u.send.thumbnail = func(info *doccheck.Info, max int) (image.Image, error) {
+		if info.Kind == doccheck.PDF {
+			return nil, doccheck.ErrNoPDFRenderer
+		}
+		return doccheck.Thumbnail(info, max)
+	}
 	u.win.Resize(fyne.NewSize(1024, 720))
 	return u
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -45,6 +46,9 @@ type sendTab struct {
 	// addDone, when set (tests), is called on the UI goroutine after
 	// added files have been checked and listed.
 	addDone func()
+	// thumbnail makes a document's picture (doccheck.Thumbnail; tests
+	// replace it). It runs off the UI goroutine.
+	thumbnail func(info *doccheck.Info, max int) (image.Image, error)
 	// samplesBtn adds the sample documents (demo mode only).
 	samplesBtn *widget.Button
 	to         *widget.SelectEntry
@@ -77,7 +81,7 @@ type sendTab struct {
 }
 
 func newSendTab(u *UI) *sendTab {
-	s := &sendTab{ui: u}
+	s := &sendTab{ui: u, thumbnail: doccheck.Thumbnail}
 	s.buildUI()
 	return s
 }
@@ -197,8 +201,9 @@ func (s *sendTab) openFileDialog() {
 	d.Show()
 }
 
-// addPaths checks the files off the UI goroutine (a large PDF takes a
-// while to validate), then lists each one, or why it was refused.
+// addPaths checks the files and makes their thumbnails off the UI
+// goroutine (a large PDF takes a while to validate and to render), then
+// lists each one, or why it was refused.
 func (s *sendTab) addPaths(paths []string) {
 	var todo []string
 	for _, p := range paths {
@@ -210,16 +215,22 @@ func (s *sendTab) addPaths(paths []string) {
 	s.checking++
 	s.checkMsg.SetText(fmt.Sprintf("Checking %d document(s)…", len(todo)))
 	s.checkMsg.Show()
+	thumbnail := s.thumbnail
 	go func() {
 		type checked struct {
-			path string
-			info *doccheck.Info
-			err  error
+			path  string
+			info  *doccheck.Info
+			thumb image.Image // nil: none (e.g. a PDF without pdftoppm)
+			err   error
 		}
 		var results []checked
 		for _, p := range todo {
 			info, err := doccheck.Check(p)
-			results = append(results, checked{p, info, err})
+			var thumb image.Image
+			if err == nil && thumbnail != nil {
+				thumb, _ = thumbnail(info, 96) // none: the type icon
+			}
+			results = append(results, checked{p, info, thumb, err})
 		}
 		fyne.Do(func() {
 			for _, r := range results {
@@ -228,7 +239,7 @@ func (s *sendTab) addPaths(paths []string) {
 					s.addRefused(filepath.Base(r.path), reasonOf(r.err))
 				case !s.hasPath(r.path):
 					s.docs = append(s.docs, r.info)
-					s.docBox.Add(s.docRow(r.info))
+					s.docBox.Add(s.docRow(r.info, r.thumb))
 				}
 			}
 			if s.checking--; s.checking == 0 {
@@ -267,17 +278,16 @@ func (s *sendTab) addRefused(name, reason string) {
 	s.refused.Add(row)
 }
 
-// docRow shows one document: thumbnail (or type icon), name, type, pages,
-// size, and a remove button.
-func (s *sendTab) docRow(info *doccheck.Info) fyne.CanvasObject {
+// docRow shows one document: its thumbnail (the picture, or a PDF's
+// rendered first page; the type icon when there is none), name, type,
+// pages, size, and a remove button.
+func (s *sendTab) docRow(info *doccheck.Info, img image.Image) fyne.CanvasObject {
 	var thumb fyne.CanvasObject = widget.NewIcon(theme.FileIcon())
-	if info.Kind.IsImage() {
-		if img, err := doccheck.Thumbnail(info, 96); err == nil {
-			ci := canvas.NewImageFromImage(img)
-			ci.FillMode = canvas.ImageFillContain
-			ci.SetMinSize(fyne.NewSize(48, 48))
-			thumb = ci
-		}
+	if img != nil {
+		ci := canvas.NewImageFromImage(img)
+		ci.FillMode = canvas.ImageFillContain
+		ci.SetMinSize(fyne.NewSize(48, 48))
+		thumb = ci
 	}
 	thumbBox := container.NewGridWrap(fyne.NewSize(48, 48), thumb)
 	detail := fmt.Sprintf("%s · %s · %s", info.Kind, pagesText(info.Pages), sizeText(info.Size))
