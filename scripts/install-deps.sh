@@ -2,7 +2,8 @@
 # Installs what securesend needs on Debian/Ubuntu, and nothing that is
 # already there.
 #
-#   scripts/install-deps.sh run    # build and run the app: Fyne's C headers, keychain
+#   scripts/install-deps.sh run    # build and run the app: Fyne's C headers, keychain,
+#                                  # poppler-utils (pdftoppm: PDF first-page thumbnails)
 #   scripts/install-deps.sh test   # also Postfix, Dovecot, gpg, Xvfb for the tests
 #
 # Idempotent: when every package is installed it does not touch apt at all.
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 mode=${1:-run}
-run_pkgs=(make gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev gnome-keyring dbus dbus-x11 libsecret-tools ca-certificates)
+run_pkgs=(make gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev gnome-keyring dbus dbus-x11 libsecret-tools ca-certificates poppler-utils)
 test_pkgs=(postfix dovecot-core dovecot-imapd dovecot-lmtpd xvfb gnupg time curl)
 
 case "$mode" in
