@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/securesend/securesend/send"
@@ -17,6 +18,11 @@ import (
 //	func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
 //		return send.Submit(ctx, opts, env, body)
 //	}
+//
+// body is decrypted while it is read. When a Read returns an error other
+// than io.EOF, the stored message is damaged: the SubmitFunc must not
+// complete the message (send.Submit closes the connection without the
+// final "."), and the job fails as damaged whatever it returns.
 //
 // Failures should be *send.Error values, which say whether they are
 // temporary and at which stage they happened; errors wrapping
@@ -265,28 +271,72 @@ func (o *Outbox) attempt(ctx context.Context, rec *Record, submit SubmitFunc) (*
 // errDamaged marks a stored message that failed its integrity check.
 var errDamaged = errors.New("the stored message is damaged or was altered, so it was not sent")
 
-// submitStored checks the stored message end to end (authentication tag
-// included) before any network I/O, then streams it to submit.
+// submitStored streams the stored message to submit, decrypting it on the
+// way: one pass over the file, no copy of the plaintext on disk or in
+// memory.
+//
+// Damage is still never sent. atrest.Decrypt authenticates the header and
+// the first chunk (256 KiB) before it returns, so damage there stops the
+// job before any network I/O. Every later chunk is authenticated before
+// its plaintext is read, and the reader returns io.EOF only after the
+// final tag (over the total length) has been checked; damage or
+// truncation further in makes a Read fail instead, and the SubmitFunc
+// must then abandon the message: send.Submit drops the connection without
+// the final ".", so the server discards what it received. Either way the
+// job fails as damaged (errDamaged, no retry), with the same text as when
+// the whole file was checked before the upload.
 func (o *Outbox) submitStored(ctx context.Context, rec *Record, submit SubmitFunc) (*send.Result, error) {
-	check, err := os.Open(o.msgPath(rec.ID))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errDamaged, err)
-	}
-	err = o.decryptTo(io.Discard, check)
-	check.Close()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errDamaged, err)
-	}
 	f, err := os.Open(o.msgPath(rec.ID))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errDamaged, err)
 	}
 	defer f.Close()
-	body, err := o.decrypt(f)
+	pr, err := o.decrypt(f)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errDamaged, err)
 	}
-	return submit(context.WithValue(ctx, accountKey{}, rec.Account), rec.Envelope, body)
+	body := &storedBody{r: pr}
+	res, err := submit(context.WithValue(ctx, accountKey{}, rec.Account), rec.Envelope, body)
+	if rerr := body.readErr(); rerr != nil {
+		// Whatever submit made of it (send.Submit: an *send.Error of kind
+		// ErrInvalidMessage at stage "data" wrapping rerr), the cause is
+		// the stored message.
+		if err == nil {
+			// A SubmitFunc that completed the message anyway (send.Submit
+			// never does) may have delivered a truncated copy.
+			return nil, fmt.Errorf("%w: outbox: %v (but the submission completed; the recipient may have received an incomplete message)", errDamaged, rerr)
+		}
+		return nil, fmt.Errorf("%w: outbox: %v", errDamaged, rerr)
+	}
+	return res, err
+}
+
+// storedBody is the decrypting reader of a stored message handed to the
+// SubmitFunc; it remembers the first read error other than io.EOF (the
+// stored data failed authentication: atrest.ErrTampered).
+type storedBody struct {
+	r io.Reader
+
+	mu  sync.Mutex
+	err error
+}
+
+func (b *storedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *storedBody) readErr() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 // classify sets rec's state from an attempt's outcome and returns the

@@ -16,6 +16,12 @@
 //     names, crash-safely: temporary file, fsync, atomic rename, fsync of
 //     the directory (as Postfix's queue does). Nothing about the patient or
 //     the recipients is visible in the directory.
+//   - Delivery reads the stored message once, decrypting it while it is
+//     uploaded. A message altered or damaged on disk is never completed
+//     on the server: damage in its first chunk is found before any network
+//     I/O; later damage makes the body reader fail, and send.Submit then
+//     drops the connection without the final ".", so the server discards
+//     it. Either way the job fails as damaged and is not retried.
 //   - States: queued → sending → sent | deferred (temporary failure: 4xx,
 //     network down; retried with exponential backoff) | failed (permanent:
 //     5xx, TLS or sign-in refused, or not delivered within MaxAge) |

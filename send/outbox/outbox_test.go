@@ -395,7 +395,9 @@ func TestWrongKey(t *testing.T) {
 	}
 }
 
-// TestTamperedMessage: a stored message altered on disk is not sent.
+// TestTamperedMessage: a stored message altered on disk is not sent. This
+// one is a single chunk, so atrest.Decrypt finds the damage before any
+// network I/O; damage found during the upload is TestDamagedMidUpload.
 func TestTamperedMessage(t *testing.T) {
 	f := newFixture(t, outbox.Options{})
 	m, _ := f.message(10_000)

@@ -44,6 +44,7 @@ type server struct {
 	script   []reply // consumed one per message; accept when empty
 	accepted [][]byte
 	attempts int
+	aborted  []int  // bytes received of each DATA that ended without the final "."
 	onData   func() // called when DATA starts, before the body is read
 }
 
@@ -131,6 +132,14 @@ func (s *server) messages() [][]byte {
 	return append([][]byte(nil), s.accepted...)
 }
 
+// abortedUploads returns, for every DATA the client abandoned before the
+// final ".", how many bytes had arrived.
+func (s *server) abortedUploads() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.aborted...)
+}
+
 // messageIDs returns the Message-ID of every accepted message.
 func (s *server) messageIDs() []string {
 	var ids []string
@@ -195,6 +204,11 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	b, err := io.ReadAll(r)
 	if err != nil {
+		// The client went away before the final ".": go-smtp's reader
+		// fails, and the message is discarded.
+		ss.s.mu.Lock()
+		ss.s.aborted = append(ss.s.aborted, len(b))
+		ss.s.mu.Unlock()
 		return err
 	}
 	switch ss.reply {
