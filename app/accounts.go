@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -23,9 +24,6 @@ type AccountsConfig struct {
 	Store *account.Store
 	// OpenBrowser shows an OAuth sign-in page (oauth.SystemBrowser).
 	OpenBrowser func(url string) error
-	// Restart, when set, is said after an account is added when the app
-	// must be started again to use it.
-	Restart string
 }
 
 // Presets offered when adding an account.
@@ -122,7 +120,8 @@ func (a *accountsSection) onPreset(p string) {
 }
 
 // start runs op off the UI goroutine (one at a time), reloads the account
-// list and shows the outcome.
+// list, shows the outcome and has the app take the accounts as they are
+// now into use (UI.reload).
 func (a *accountsSection) start(working string, op func() (msg string)) {
 	a.mu.Lock()
 	if a.busy {
@@ -142,6 +141,7 @@ func (a *accountsSection) start(working string, op func() (msg string)) {
 			a.mu.Unlock()
 			a.showAccounts(accts, err)
 			a.status.SetText(msg)
+			a.ui.reload()
 			if a.done != nil {
 				a.done()
 			}
@@ -174,6 +174,7 @@ func (a *accountsSection) showAccounts(accts []account.Account, err error) {
 		case account.AuthOAuth:
 			buttons.Add(&widget.Button{Text: "Sign in", Icon: theme.LoginIcon(), OnTapped: func() { a.signIn(acct) }})
 		}
+		buttons.Add(&widget.Button{Text: "Remove…", Icon: theme.DeleteIcon(), Importance: widget.LowImportance, OnTapped: func() { a.confirmRemove(acct) }})
 		a.list.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.MailComposeIcon()), nil, container.NewVBox(
 			&widget.Label{Text: acct.Name + " — " + acct.Email, TextStyle: fyne.TextStyle{Bold: true}},
 			&widget.Label{Text: detail, Wrapping: fyne.TextWrapWord},
@@ -264,10 +265,28 @@ func (a *accountsSection) onAdd() {
 		} else {
 			msg += " Press Test connection to check it."
 		}
-		if a.cfg.Restart != "" {
-			msg += " " + a.cfg.Restart
-		}
 		return msg
+	})
+}
+
+// confirmRemove asks before removing an account.
+func (a *accountsSection) confirmRemove(acct account.Account) {
+	dialog.ShowConfirm("Remove account "+acct.Name+"?",
+		"securesend forgets the account and its password or sign-in (kept in the system keychain). Mail already received stays in the inbox; messages waiting in the outbox for this account are not sent until it is added again.",
+		func(ok bool) {
+			if ok {
+				a.remove(acct.Name)
+			}
+		}, a.ui.win)
+}
+
+// remove removes an account from the store, with its secrets.
+func (a *accountsSection) remove(name string) {
+	a.start("Removing "+name+"…", func() string {
+		if err := a.cfg.Store.Remove(name); err != nil {
+			return "Not removed: " + sentence(err.Error())
+		}
+		return "Removed account " + name + "."
 	})
 }
 

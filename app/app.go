@@ -129,6 +129,20 @@ type Config struct {
 	// Accounts, when set, lets the Settings tab add and test mail
 	// accounts.
 	Accounts *AccountsConfig
+	// Account names the mail account in use; empty in demo mode.
+	Account string
+	// OwnKey is the fingerprint, in groups of four, of the user's key that
+	// signs what is sent from From; empty when there is none (what is sent
+	// is then not signed). The Send tab shows it.
+	OwnKey string
+	// Reload, when set, returns the configuration as it is now. The app
+	// calls it (off the UI goroutine) whenever Settings has added, removed
+	// or signed in a mail account or created, imported or pinned a key,
+	// and switches to what it returns at once, without a restart: the
+	// sender and signing key, recipients, inbox, outbox, Settings rows
+	// and demo mode. Home, Now, TempDir, Keys, Accounts and Reload are
+	// kept from the configuration the app was started with.
+	Reload func() (Config, error)
 }
 
 // UI is the app's main window and its tabs.
@@ -143,6 +157,17 @@ type UI struct {
 	sent     *sentTab
 	// listening is set while the app follows the outbox (listenOutbox).
 	listening atomic.Bool
+	// banner holds the demo banner (shown in demo mode only).
+	banner *fyne.Container
+	// running is the context of ShowAndRun (nil before); stopWatch ends
+	// the outbox delivery loop of the outbox in use.
+	running   context.Context
+	stopWatch context.CancelFunc
+	// reloadMu makes reloads run one after the other; reloadDone, when
+	// set (tests), is called on the UI goroutine after each reload has
+	// been applied (or has failed).
+	reloadMu   sync.Mutex
+	reloadDone func()
 }
 
 // New builds the main window of a on the given configuration. Call
@@ -156,7 +181,7 @@ func New(a fyne.App, cfg Config) *UI {
 		title += " — demo mode"
 	}
 	a.SetIcon(assets.Icon)
-	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title)}
+	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: container.NewVBox(demoBanner())}
 	u.win.SetIcon(assets.Icon)
 	u.send = newSendTab(u)
 	u.inbox = newInboxTab(u)
@@ -169,11 +194,10 @@ func New(a fyne.App, cfg Config) *UI {
 	items = append(items, u.inbox.tabItem(), u.settings.tabItem())
 	u.tabs = container.NewAppTabs(items...)
 	u.tabs.OnSelected = func(it *container.TabItem) { u.ensureBuilt(it) }
-	content := fyne.CanvasObject(u.tabs)
-	if cfg.Demo {
-		content = container.NewBorder(demoBanner(), nil, nil, nil, u.tabs)
+	if !cfg.Demo {
+		u.banner.Hide()
 	}
-	u.win.SetContent(content)
+	u.win.SetContent(container.NewBorder(u.banner, nil, nil, nil, u.tabs))
 	u.restoreSize()
 	u.win.SetOnClosed(u.saveSize)
 	u.win.SetOnDropped(u.onDropped)
@@ -247,12 +271,29 @@ func (u *UI) Window() fyne.Window { return u.win }
 
 // ShowAndRun shows the window and runs the app until it is closed.
 func (u *UI) ShowAndRun() {
-	u.inbox.startPolling()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	u.running = ctx
+	u.inbox.startPolling(ctx)
+	u.followOutbox()
+	u.win.ShowAndRun()
+}
+
+// followOutbox follows the outbox in use while the app runs: its changes
+// are shown (listenOutbox) and its due jobs delivered (sentTab.watch),
+// until the app ends or switches to another outbox.
+func (u *UI) followOutbox() {
+	if u.stopWatch != nil {
+		u.stopWatch()
+		u.stopWatch = nil
+	}
+	if u.running == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(u.running)
+	u.stopWatch = cancel
 	u.listenOutbox()
 	u.sent.watch(ctx)
-	u.win.ShowAndRun()
 }
 
 // listenOutbox follows the outbox while the app runs: every change
@@ -312,5 +353,5 @@ func (u *UI) addShortcuts() {
 func demoBanner() fyne.CanvasObject {
 	return banner(theme.InfoIcon(), theme.ColorNamePrimary,
 		"Demo mode: nothing leaves this computer.",
-		"Mail goes to a practice and a pharmacy mailbox running inside the app, over TLS with a certificate made for this session. To send for real, add your practice's mail account under Settings (or with securesend account add) and start the app again.")
+		"Mail goes to a practice and a pharmacy mailbox running inside the app, over TLS with a certificate made for this session. To send for real, add your practice's mail account under Settings: the app switches to it at once.")
 }

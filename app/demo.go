@@ -32,6 +32,7 @@ func DemoConfig(sys *demomail.System, samples []string, docDir string) Config {
 	return Config{
 		Demo:       true,
 		From:       mail.Address{Name: clin.Name, Address: clin.Address},
+		OwnKey:     clin.Fingerprint.Grouped(),
 		Recipients: []Recipient{{Name: pharm.Name, Address: pharm.Address, KeyState: "pinned"}},
 		Send:       sys.Send,
 		InboxOwner: pharm.Address + " (the demo pharmacy)",

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/receive"
@@ -32,6 +33,7 @@ func goldenUI(t *testing.T) *UI {
 		Demo:       true,
 		From:       mail.Address{Name: "Dr Demo Clinician, Demo Medical Centre", Address: "clinician@demo.test"},
 		Recipients: []Recipient{{Name: "Demo Pharmacy", Address: "pharmacy@demo.test", KeyState: "pinned"}},
+		OwnKey:     pgp.Fingerprint("C512C5B599A93A7536E40D945806522738FE618E").Grouped(),
 		Send: func(context.Context, *send.Message, func(int64)) (*send.Result, error) {
 			return nil, context.Canceled
 		},

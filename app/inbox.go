@@ -32,6 +32,7 @@ type inboxTab struct {
 	item *container.TabItem
 
 	items  []Received
+	title  *widget.Label
 	list   *widget.List
 	status *widget.Label
 	check  *widget.Button
@@ -44,6 +45,37 @@ type inboxTab struct {
 	// fetchDone, when set (tests), is called on the UI goroutine after a
 	// fetch has been shown.
 	fetchDone func()
+	// afterFetch are called once, on the UI goroutine, after the fetch
+	// under way has been shown (CheckInbox).
+	afterFetch []func()
+}
+
+// CheckInbox checks for new mail now, as Check now does, and calls done
+// (when not nil) on the UI goroutine once the outcome is shown, or at once
+// when there is no mailbox to check. Tools and tests that drive the window
+// use it; call it on the UI goroutine.
+func (u *UI) CheckInbox(done func()) {
+	t := u.inbox
+	if done != nil {
+		t.afterFetch = append(t.afterFetch, done)
+	}
+	if !t.startCheck() && !t.isFetching() {
+		t.runAfterFetch()
+	}
+}
+
+func (t *inboxTab) isFetching() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.fetching
+}
+
+func (t *inboxTab) runAfterFetch() {
+	fns := t.afterFetch
+	t.afterFetch = nil
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 func newInboxTab(u *UI) *inboxTab {
@@ -61,6 +93,8 @@ func (t *inboxTab) buildUI() {
 	if t.ui.cfg.Fetch == nil {
 		t.check.Disable()
 	}
+	t.title = heading("")
+	t.showOwner()
 	t.list = widget.NewList(
 		func() int { return len(t.items) },
 		func() fyne.CanvasObject {
@@ -101,16 +135,13 @@ func (t *inboxTab) buildUI() {
 			t.showDetail(t.items[id])
 		}
 	}
-	owner := t.ui.cfg.InboxOwner
-	if owner == "" {
-		owner = "your mailbox"
-	}
 	top := container.NewVBox(
-		heading("Inbox of "+owner),
+		t.title,
 		container.NewHBox(t.check, open),
 		t.status,
 	)
-	t.detail = container.NewVBox(&widget.Label{Text: "Select a message to see its verdict and documents, or drop an .eml file onto the window.", Wrapping: fyne.TextWrapWord})
+	t.detail = container.NewVBox()
+	t.clearDetail()
 	split := container.NewHSplit(
 		container.NewBorder(top, nil, nil, nil, t.list),
 		container.NewVScroll(container.NewPadded(t.detail)))
@@ -118,51 +149,118 @@ func (t *inboxTab) buildUI() {
 	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(), split)
 }
 
-// startPolling checks now and then every pollEvery while the app runs.
-func (t *inboxTab) startPolling() {
-	if t.ui.cfg.Fetch == nil {
-		return
+// showOwner shows whose mailbox this is.
+func (t *inboxTab) showOwner() {
+	owner := t.ui.cfg.InboxOwner
+	if owner == "" {
+		owner = "your mailbox"
 	}
+	t.title.SetText("Inbox of " + owner)
+}
+
+func (t *inboxTab) clearDetail() {
+	t.detail.RemoveAll()
+	t.detail.Add(&widget.Label{Text: "Select a message to see its verdict and documents, or drop an .eml file onto the window.", Wrapping: fyne.TextWrapWord})
+}
+
+// startPolling checks now and then every pollEvery until ctx is done (the
+// app ends); while no account can fetch, the checks do nothing.
+func (t *inboxTab) startPolling(ctx context.Context) {
 	t.checkNow()
 	go func() {
 		tick := time.NewTicker(pollEvery)
 		defer tick.Stop()
-		for range tick.C {
-			fyne.Do(t.checkNow)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				fyne.Do(t.checkNow)
+			}
 		}
 	}()
 }
 
-func (t *inboxTab) checkNow() {
+// applyConfig shows the configuration after a reload. When the mailbox
+// changed (another account, or out of or into demo mode), the messages
+// fetched from the old one go and the new one is checked at once.
+func (t *inboxTab) applyConfig(mailboxChanged bool) {
+	t.showOwner()
 	t.mu.Lock()
-	if t.fetching || t.ui.cfg.Fetch == nil {
-		t.mu.Unlock()
+	fetching := t.fetching
+	t.mu.Unlock()
+	if t.ui.cfg.Fetch == nil {
+		t.check.Disable()
+	} else if !fetching {
+		t.check.Enable()
+	}
+	if !mailboxChanged {
 		return
+	}
+	var kept []Received
+	for _, it := range t.items {
+		if it.Source != "mailbox" {
+			kept = append(kept, it)
+		}
+	}
+	t.items, t.known = kept, nil
+	t.list.UnselectAll()
+	t.list.Refresh()
+	t.clearDetail()
+	if t.ui.cfg.Fetch == nil {
+		t.status.SetText("No mail account with an inbox server: add one under Settings.")
+		return
+	}
+	t.status.SetText("Not checked yet.")
+	if t.ui.running != nil {
+		t.checkNow()
+	}
+}
+
+func (t *inboxTab) checkNow() { t.startCheck() }
+
+// startCheck starts a fetch unless one is under way or there is no
+// mailbox; it reports whether it started one.
+func (t *inboxTab) startCheck() bool {
+	t.mu.Lock()
+	fetch := t.ui.cfg.Fetch
+	if t.fetching || fetch == nil {
+		t.mu.Unlock()
+		return false
 	}
 	t.fetching = true
 	t.mu.Unlock()
 	t.check.Disable()
 	t.status.SetText("Checking for new messages…")
+	owner := t.ui.cfg.InboxOwner
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		items, err := t.ui.cfg.Fetch(ctx)
+		items, err := fetch(ctx)
 		fyne.Do(func() {
 			t.mu.Lock()
 			t.fetching = false
 			t.mu.Unlock()
-			t.check.Enable()
-			if err != nil {
+			if t.ui.cfg.Fetch != nil {
+				t.check.Enable()
+			}
+			switch {
+			case owner != t.ui.cfg.InboxOwner:
+				// The app switched to another mailbox meanwhile: this
+				// result is not the new mailbox's.
+			case err != nil:
 				t.status.SetText("Could not check for messages: " + err.Error())
-			} else {
+			default:
 				t.setItems(items)
 				t.status.SetText(fmt.Sprintf("%s. Checked at %s.", countText(len(items)), t.ui.cfg.Now().Format("15:04:05")))
 			}
+			t.runAfterFetch()
 			if t.fetchDone != nil {
 				t.fetchDone()
 			}
 		})
 	}()
+	return true
 }
 
 func countText(n int) string {
@@ -230,8 +328,9 @@ func (t *inboxTab) openFile(path string) {
 		return
 	}
 	t.status.SetText("Checking " + filepath.Base(path) + "…")
+	verify := t.ui.cfg.Verify
 	go func() {
-		rep, err := verifyFile(t.ui.cfg, path)
+		rep, err := verifyFile(verify, path)
 		fyne.Do(func() {
 			if err != nil {
 				t.status.SetText("Could not open " + filepath.Base(path) + ": " + err.Error())
@@ -249,7 +348,7 @@ func (t *inboxTab) openFile(path string) {
 	}()
 }
 
-func verifyFile(cfg Config, path string) (*receive.Report, error) {
+func verifyFile(verify func(context.Context, io.Reader) (*receive.Report, error), path string) (*receive.Report, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -257,7 +356,7 @@ func verifyFile(cfg Config, path string) (*receive.Report, error) {
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return cfg.Verify(ctx, f)
+	return verify(ctx, f)
 }
 
 // showDetail shows the verdict banner, the message's fields, its note as

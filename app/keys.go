@@ -72,6 +72,7 @@ func (k *keysSection) buildUI() {
 	k.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	exportBtn := &widget.Button{Text: "Export my public key…", Icon: theme.DocumentSaveIcon(), OnTapped: k.onExport}
 	importBtn := &widget.Button{Text: "Import a correspondent's key…", Icon: theme.FolderOpenIcon(), OnTapped: k.onImport}
+	importOwnBtn := &widget.Button{Text: "Import my existing key…", Icon: theme.FolderOpenIcon(), OnTapped: k.onImportOwn}
 	note := &widget.Label{Text: k.cfg.Note, Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 	if k.cfg.Note == "" {
 		note.Hide()
@@ -82,7 +83,7 @@ func (k *keysSection) buildUI() {
 		k.own,
 		note,
 		widget.NewForm(widget.NewFormItem("Name", k.name), widget.NewFormItem("E-mail", k.email)),
-		container.NewHBox(k.genBtn, exportBtn),
+		container.NewHBox(k.genBtn, importOwnBtn, exportBtn),
 		heading("Correspondents' keys"),
 		&widget.Label{Text: "Import the public key a pharmacy or practice gave you. Before relying on it, compare its fingerprint with them by phone or in person, then pin it.", Wrapping: fyne.TextWrapWord},
 		container.NewHBox(importBtn),
@@ -95,7 +96,9 @@ func (k *keysSection) buildUI() {
 
 // start runs op off the UI goroutine unless another key operation is
 // under way, lists the store again, then runs the function op returned on
-// the UI goroutine.
+// the UI goroutine, and has the app take the keys as they are now into
+// use (UI.reload: the Settings rows, the Send tab's signing key and
+// recipients).
 func (k *keysSection) start(working string, op func() (show func())) {
 	k.mu.Lock()
 	if k.busy {
@@ -117,6 +120,7 @@ func (k *keysSection) start(working string, op func() (show func())) {
 			if show != nil {
 				show()
 			}
+			k.ui.reload()
 			if k.done != nil {
 				k.done()
 			}
@@ -276,6 +280,53 @@ func (k *keysSection) importFile(path string) {
 			if e.Trust != pgp.Pinned {
 				k.showCompare(e)
 			}
+		}
+	})
+}
+
+// onImportOwn imports the user's existing secret key (e.g. exported from
+// GnuPG) after asking for its passphrase.
+func (k *keysSection) onImportOwn() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		pass := widget.NewPasswordEntry()
+		dialog.ShowForm("Import your key", "Import", "Cancel",
+			[]*widget.FormItem{widget.NewFormItem("Its passphrase", pass)},
+			func(ok bool) {
+				if ok {
+					k.importOwnFile(path, pass.Text)
+				}
+			}, k.ui.win)
+	}, k.ui.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".asc", ".pgp", ".gpg", ".key", ".txt"}))
+	d.Resize(fyne.NewSize(800, 560))
+	d.Show()
+}
+
+// importOwnFile imports the user's secret key from path, unlocked with
+// passphrase; it is then locked with a new passphrase kept in the
+// keychain.
+func (k *keysSection) importOwnFile(path, passphrase string) {
+	k.start("Importing your key…", func() func() {
+		var e pgp.Entry
+		f, err := os.Open(path)
+		if err == nil {
+			e, err = k.cfg.Store.ImportSecret(f, []byte(passphrase))
+			f.Close()
+		}
+		if err == nil && k.cfg.Changed != nil {
+			k.cfg.Changed("import", e)
+		}
+		return func() {
+			if err != nil {
+				k.status.SetText("Your key was not imported: " + sentence(err.Error()))
+				return
+			}
+			k.status.SetText("Imported your key " + e.Fingerprint.Grouped() + ". It is now locked with a new passphrase kept in the system keychain.")
 		}
 	})
 }

@@ -51,7 +51,11 @@ type sendTab struct {
 	thumbnail func(info *doccheck.Info, max int) (image.Image, error)
 	// samplesBtn adds the sample documents (demo mode only).
 	samplesBtn *widget.Button
-	to         *widget.SelectEntry
+	// from says who sends; signing says whether what is sent is signed,
+	// and with which key.
+	from    *widget.Label
+	signing *widget.Label
+	to      *widget.SelectEntry
 	// toOptions are the picker's entries.
 	toOptions []string
 	nhiEntry  *widget.Entry
@@ -96,16 +100,9 @@ func (s *sendTab) buildUI() {
 	s.combine = widget.NewCheck("Combine images and scanned pages into one PDF", nil)
 	s.combine.SetChecked(true)
 
-	var options []string
-	for _, r := range s.ui.cfg.Recipients {
-		options = append(options, s.optionText(r))
-	}
-	s.toOptions = options
-	s.to = widget.NewSelectEntry(options)
+	s.to = widget.NewSelectEntry(nil)
 	s.to.PlaceHolder = "Pick a recipient or type an e-mail address"
-	if len(options) > 0 {
-		s.to.SetText(options[0])
-	}
+	s.setRecipients("")
 	s.nhiEntry = &widget.Entry{PlaceHolder: "e.g. ZZZ0016 (optional)"}
 	s.nhiMsg = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	s.nhiMsg.Hide()
@@ -125,11 +122,8 @@ func (s *sendTab) buildUI() {
 	s.busy.Hide()
 
 	addBtn := &widget.Button{Text: "Add documents…", Icon: theme.ContentAddIcon(), OnTapped: s.openFileDialog}
-	buttons := container.NewHBox(addBtn)
-	if s.ui.cfg.Demo && len(s.ui.cfg.Samples) > 0 {
-		s.samplesBtn = &widget.Button{Text: "Add sample documents", Icon: theme.DocumentIcon(), OnTapped: func() { s.addPaths(s.ui.cfg.Samples) }}
-		buttons.Add(s.samplesBtn)
-	}
+	s.samplesBtn = &widget.Button{Text: "Add sample documents", Icon: theme.DocumentIcon(), OnTapped: func() { s.addPaths(s.ui.cfg.Samples) }}
+	buttons := container.NewHBox(addBtn, s.samplesBtn)
 	drop := dropZone(buttons)
 
 	details := widget.NewForm(
@@ -138,7 +132,9 @@ func (s *sendTab) buildUI() {
 		widget.NewFormItem("Document type", s.docType),
 		widget.NewFormItem("Note", s.note),
 	)
-	from := displayAddress(s.ui.cfg.From)
+	s.from = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.signing = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.showSender()
 	left := container.NewVBox(
 		heading("1. Documents"),
 		drop,
@@ -149,7 +145,8 @@ func (s *sendTab) buildUI() {
 	)
 	right := container.NewVBox(
 		heading("2. Recipient and details"),
-		&widget.Label{Text: "From: " + from, Wrapping: fyne.TextWrapWord},
+		s.from,
+		s.signing,
 		details,
 		s.problem,
 		s.sendBtn,
@@ -162,6 +159,74 @@ func (s *sendTab) buildUI() {
 	s.confirm.root.Hide()
 	s.stack = container.NewStack(s.form, s.confirm.root)
 	s.item = container.NewTabItemWithIcon("Send", theme.MailSendIcon(), s.stack)
+}
+
+// showSender shows who sends, whether it is signed and which sample
+// documents are offered, as the configuration says now.
+func (s *sendTab) showSender() {
+	s.from.SetText("From: " + displayAddress(s.ui.cfg.From))
+	if k := s.ui.cfg.OwnKey; k != "" {
+		s.signing.Importance = widget.MediumImportance
+		s.signing.SetText("Signed with your key " + k)
+	} else {
+		s.signing.Importance = widget.WarningImportance
+		s.signing.SetText("Not signed: you have no key for this address yet. Create one under Settings, Your key.")
+	}
+	if s.ui.cfg.Demo && len(s.ui.cfg.Samples) > 0 {
+		s.samplesBtn.Show()
+	} else {
+		s.samplesBtn.Hide()
+	}
+}
+
+// setRecipients fills the picker from the configuration; the recipient
+// with address picked stays chosen when it is still offered, else the
+// first one is (or none).
+func (s *sendTab) setRecipients(picked string) {
+	var options []string
+	choose := ""
+	for _, r := range s.ui.cfg.Recipients {
+		o := s.optionText(r)
+		options = append(options, o)
+		if picked != "" && strings.EqualFold(r.Address, picked) && choose == "" {
+			choose = o
+		}
+	}
+	if choose == "" && len(options) > 0 {
+		choose = options[0]
+	}
+	s.toOptions = options
+	s.to.SetOptions(options)
+	s.to.SetText(choose)
+}
+
+// pickedAddress is the address of the picker entry chosen now; "" when the
+// To field holds something else (a typed address, or nothing).
+func (s *sendTab) pickedAddress() string {
+	text := strings.TrimSpace(s.to.Text)
+	for _, r := range s.ui.cfg.Recipients {
+		if text == s.optionText(r) {
+			return r.Address
+		}
+	}
+	return ""
+}
+
+// applyConfig shows the configuration after a reload: sender, signing key,
+// recipients (keeping a typed address, and the picked recipient when it
+// is still offered).
+func (s *sendTab) applyConfig(picked string) {
+	s.showSender()
+	typed := strings.TrimSpace(s.to.Text)
+	if picked == "" && typed != "" {
+		s.toOptions = nil
+		for _, r := range s.ui.cfg.Recipients {
+			s.toOptions = append(s.toOptions, s.optionText(r))
+		}
+		s.to.SetOptions(s.toOptions)
+		return
+	}
+	s.setRecipients(picked)
 }
 
 func heading(text string) *widget.Label {
@@ -445,7 +510,10 @@ func (s *sendTab) onSend() {
 	s.status.SetText("Connecting securely…")
 	s.busy.Show()
 
-	go s.run(ctx, cancel, m, docs, combine)
+	// The functions in use now: a reload while sending does not change
+	// where this message goes.
+	via := sendVia{outbox: s.ui.cfg.Outbox, send: s.ui.cfg.Send, tempDir: s.ui.cfg.TempDir}
+	go s.run(ctx, cancel, via, m, docs, combine)
 }
 
 // composeNote puts the NHI, when given, on the note's first line.
@@ -460,8 +528,16 @@ func composeNote(nhiValue, note string) string {
 	return "Patient NHI: " + nhiValue + "\n\n" + note
 }
 
+// sendVia is how one message is sent: the configuration's outbox or Send
+// function, and where combined PDFs are written.
+type sendVia struct {
+	outbox  *OutboxConfig
+	send    func(ctx context.Context, m *send.Message, progress func(sent int64)) (*send.Result, error)
+	tempDir string
+}
+
 // run prepares the documents and sends, off the UI goroutine.
-func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, m *send.Message, docs []*doccheck.Info, combine bool) {
+func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, via sendVia, m *send.Message, docs []*doccheck.Info, combine bool) {
 	defer cancel()
 	var tmp string
 	defer func() {
@@ -479,7 +555,7 @@ func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, m *send.Me
 	}
 	if len(images) > 0 {
 		var err error
-		tmp, err = os.MkdirTemp(s.ui.cfg.TempDir, "securesend-combine-")
+		tmp, err = os.MkdirTemp(via.tempDir, "securesend-combine-")
 		if err == nil {
 			name := strings.TrimSuffix(images[0].Name, filepath.Ext(images[0].Name)) + ".pdf"
 			out := filepath.Join(tmp, name)
@@ -504,11 +580,15 @@ func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, m *send.Me
 			s.status.SetText(fmt.Sprintf("Sending… %s of about %s", sizeText(sent), sizeText(total)))
 		})
 	}
-	if ob := s.ui.cfg.Outbox; ob != nil {
-		s.runOutbox(ctx, ob, m, progress)
+	if via.outbox != nil {
+		s.runOutbox(ctx, via.outbox, m, progress)
 		return
 	}
-	res, err := s.ui.cfg.Send(ctx, m, progress)
+	if via.send == nil {
+		s.finish(nil, errors.New("no mail account is set up to send with; add one under Settings"))
+		return
+	}
+	res, err := via.send(ctx, m, progress)
 	s.finish(res, err)
 }
 

@@ -11,9 +11,10 @@ import (
 // settings (fixed by the organisation's policy) are marked and not
 // editable.
 type settingsTab struct {
-	ui   *UI
-	item *container.TabItem
-	form *widget.Form
+	ui    *UI
+	item  *container.TabItem
+	form  *widget.Form
+	intro *widget.Label
 	// keys and accounts are shown when the configuration has them.
 	keys     *keysSection
 	accounts *accountsSection
@@ -38,18 +39,11 @@ func (t *settingsTab) ensureBuilt() {
 
 func (t *settingsTab) buildUI() {
 	t.form = widget.NewForm()
-	t.form.Append("Sending as", &widget.Label{Text: displayAddress(t.ui.cfg.From), Wrapping: fyne.TextWrapBreak})
-	t.form.Append("Home folder", &widget.Label{Text: t.ui.cfg.Home.Dir, Wrapping: fyne.TextWrapBreak, Selectable: true})
-	for _, s := range t.ui.cfg.Settings {
-		t.form.Append(s.Name, settingValue(s))
-	}
-	intro := "These settings come from your account and your organisation's profile."
-	if t.ui.cfg.Demo {
-		intro = "Demo mode: the mail system below runs inside this app and disappears when you close it. Its password was made for this session and is kept in memory only."
-	}
+	t.intro = &widget.Label{Wrapping: fyne.TextWrapWord}
+	t.fill()
 	content := container.NewVBox(
 		heading("Account"),
-		&widget.Label{Text: intro, Wrapping: fyne.TextWrapWord},
+		t.intro,
 		t.form,
 	)
 	if t.ui.cfg.Accounts != nil {
@@ -65,6 +59,31 @@ func (t *settingsTab) buildUI() {
 	stack := t.item.Content.(*fyne.Container)
 	stack.Objects = []fyne.CanvasObject{container.NewVScroll(container.NewPadded(content))}
 	stack.Refresh()
+}
+
+// fill shows the account in use and the settings as the configuration
+// says now.
+func (t *settingsTab) fill() {
+	t.form.Items = nil
+	t.form.Append("Sending as", &widget.Label{Text: displayAddress(t.ui.cfg.From), Wrapping: fyne.TextWrapBreak})
+	t.form.Append("Home folder", &widget.Label{Text: t.ui.cfg.Home.Dir, Wrapping: fyne.TextWrapBreak, Selectable: true})
+	for _, s := range t.ui.cfg.Settings {
+		t.form.Append(s.Name, settingValue(s))
+	}
+	t.form.Refresh()
+	intro := "These settings come from your account and your organisation's profile."
+	if t.ui.cfg.Demo {
+		intro = "Demo mode: the mail system below runs inside this app and disappears when you close it. Its password was made for this session and is kept in memory only."
+	}
+	t.intro.SetText(intro)
+}
+
+// applyConfig shows the configuration after a reload (when the tab has
+// been built; otherwise it is built from it when first shown).
+func (t *settingsTab) applyConfig() {
+	if t.form != nil {
+		t.fill()
+	}
 }
 
 // settingValue shows a setting; a locked one as a disabled entry with a

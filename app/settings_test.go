@@ -2,10 +2,13 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/receive"
 )
 
 // testKeychain is the real system keychain under a service name of the
@@ -230,5 +234,144 @@ func TestSettingsAccountSignIn(t *testing.T) {
 	}
 	if rt, err := account.RefreshStore(acct, kc).Load(); err != nil || rt == "" {
 		t.Errorf("no refresh token in the keychain after signing in: %v", err)
+	}
+}
+
+// TestSettingsChangesTakeEffectAtOnce: an account added under Settings is
+// used at once (demo mode ends; the Send tab, the Inbox and the outbox
+// follow it), a key created there is shown as the signing key on the Send
+// tab and in the Your key row, and removing the account goes back to the
+// demo, all without a restart. Reload is played by the test as
+// cmd/securesend's guiConfig does it: from the account and key stores.
+func TestSettingsChangesTakeEffectAtOnce(t *testing.T) {
+	kc := testKeychain(t)
+	h := home.Home{Dir: t.TempDir()}
+	accts := account.NewStore(h, kc)
+	keys, err := pgp.OpenStore(t.TempDir(), kc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var demo Config
+	var realOutbox *OutboxConfig
+	var fetchedFor []string
+	reload := func() (Config, error) {
+		list, err := accts.List()
+		if err != nil || len(list) == 0 {
+			return demo, err
+		}
+		a := list[0]
+		cfg := Config{
+			Account: a.Name, From: mail.Address{Address: a.Email}, InboxOwner: a.Email, Outbox: realOutbox,
+			Recipients: []Recipient{{Address: "dispensary@pharmacy.test", KeyState: "none"}},
+			Fetch: func(context.Context) ([]Received, error) {
+				fetchedFor = append(fetchedFor, a.Name)
+				return []Received{{Key: "1", Source: "mailbox", Received: time.Now(), Report: &receive.Report{
+					Verdict: receive.NotSigned, From: "dispensary@pharmacy.test", Subject: "Dispensed"}}}, nil
+			},
+		}
+		own := "none yet"
+		if es, err := keys.List(); err == nil {
+			for _, e := range es {
+				if e.Secret && len(e.Emails) > 0 && e.Emails[0] == a.Email {
+					cfg.OwnKey, own = e.Fingerprint.Grouped(), e.Fingerprint.Grouped()
+				}
+			}
+		}
+		cfg.Settings = []Setting{{Name: "Account", Value: a.Name}, {Name: "Your key", Value: own}}
+		return cfg, nil
+	}
+	u := newDemoUI(t, func(c *Config) {
+		demo = *c
+		c.Accounts = &AccountsConfig{Store: accts}
+		c.Keys = &KeysConfig{Store: keys}
+		c.Reload = reload
+	})
+	if realOutbox, err = DemoOutbox(u.sys, filepath.Join(t.TempDir(), "home-outbox")); err != nil {
+		t.Fatal(err)
+	}
+	if !u.banner.Visible() || u.cfg.Outbox != demo.Outbox {
+		t.Fatal("not in demo mode at start")
+	}
+
+	// Add an account under Settings: the app switches to it.
+	a := u.settings.accounts
+	a.preset.SetSelected(presetCustom)
+	a.name.SetText("practice")
+	a.email.SetText("reception@practice.test")
+	a.smtp.SetText("smtp.practice.test:465")
+	a.imap.SetText("imap.practice.test:993")
+	a.password.SetText("pw")
+	done, reloaded := expect(&a.done), expect(&u.reloadDone)
+	test.Tap(a.addBtn)
+	await(t, "add", done)
+	await(t, "reload", reloaded)
+	t.Cleanup(func() { accts.Remove("practice") })
+	if u.banner.Visible() || u.cfg.Demo || u.send.samplesBtn.Visible() {
+		t.Error("still in demo mode after adding an account")
+	}
+	if got := u.send.from.Text; got != "From: reception@practice.test" {
+		t.Errorf("Send tab: %q", got)
+	}
+	if got := u.send.signing.Text; !strings.HasPrefix(got, "Not signed") {
+		t.Errorf("signing without a key: %q", got)
+	}
+	if u.send.to.Text != "dispensary@pharmacy.test (key none)" {
+		t.Errorf("recipient picked: %q", u.send.to.Text)
+	}
+	if got := u.inbox.title.Text; got != "Inbox of reception@practice.test" {
+		t.Errorf("Inbox: %q", got)
+	}
+	if u.cfg.Outbox != realOutbox {
+		t.Error("the outbox did not switch to the account's")
+	}
+	if !strings.Contains(a.status.Text, "Demo mode has ended: the app now sends and receives with account practice.") {
+		t.Errorf("status: %q", a.status.Text)
+	}
+	if got := texts(u.settings.form); !strings.Contains(got, "Account: practice") || !strings.Contains(got, "Sending as: reception@practice.test") {
+		t.Errorf("Settings rows:\n%s", got)
+	}
+	// The Inbox fetches the account's mailbox.
+	fetched := expect(&u.inbox.fetchDone)
+	test.Tap(u.inbox.check)
+	await(t, "fetch", fetched)
+	if strings.Join(fetchedFor, ",") != "practice" || len(u.inbox.items) != 1 {
+		t.Errorf("fetched for %v: %d items (%s)", fetchedFor, len(u.inbox.items), u.inbox.status.Text)
+	}
+
+	// Create the user's key: the Your key row and the Send tab show it.
+	k := u.settings.keys
+	if k.email.Text != "reception@practice.test" {
+		t.Errorf("key form address: %q", k.email.Text)
+	}
+	k.name.SetText("Reception TEST ONLY")
+	done, reloaded = expect(&k.done), expect(&u.reloadDone)
+	test.Tap(k.genBtn)
+	await(t, "generate", done)
+	await(t, "reload", reloaded)
+	own, err := keys.Own()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := own.Fingerprint.Grouped()
+	if got := texts(u.settings.form); !strings.Contains(got, "Your key: "+g) {
+		t.Errorf("Your key row after creating the key %s:\n%s", g, got)
+	}
+	if got := u.send.signing.Text; got != "Signed with your key "+g {
+		t.Errorf("Send tab after creating the key: %q", got)
+	}
+
+	// Remove the account: back to the demo.
+	done, reloaded = expect(&a.done), expect(&u.reloadDone)
+	a.remove("practice")
+	await(t, "remove", done)
+	await(t, "reload", reloaded)
+	if !u.banner.Visible() || !u.cfg.Demo || u.cfg.Outbox != demo.Outbox || !u.send.samplesBtn.Visible() {
+		t.Error("not back in demo mode after removing the account")
+	}
+	if !strings.Contains(u.send.from.Text, "clinician@demo.test") || !strings.Contains(a.status.Text, "demo mode again") {
+		t.Errorf("after removing: %q, %q", u.send.from.Text, a.status.Text)
+	}
+	if len(u.inbox.items) != 0 {
+		t.Errorf("the account's messages are still listed: %d", len(u.inbox.items))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	fyneapp "fyne.io/fyne/v2/app"
@@ -45,41 +46,23 @@ func runGUI(ctx context.Context, e *env) int {
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
-	accounts, err := configuredAccounts(h)
-	if err != nil {
-		return errorf(e, "%v", err)
-	}
 	fa := fyneapp.NewWithID(appID)
 	tmp, err := os.MkdirTemp("", "securesend-app-")
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
 	defer os.RemoveAll(tmp)
-	var cfg app.Config
-	if len(accounts) == 0 || e.getenv("SECURESEND_DEMO") == "1" {
-		sys, err := demomail.Start(ctx)
-		if err != nil {
-			return errorf(e, "demo mode: %v", err)
-		}
-		defer sys.Close()
-		samples, err := assets.WriteSamples(filepath.Join(tmp, "samples"))
-		if err != nil {
-			return errorf(e, "demo mode: %v", err)
-		}
-		cfg = app.DemoConfig(sys, samples, filepath.Join(tmp, "received"))
-		// The demo's outbox lives in its temporary home, with a key in memory.
-		if cfg.Outbox, err = app.DemoOutbox(sys, filepath.Join(tmp, "home", "outbox")); err != nil {
-			return errorf(e, "demo mode: %v", err)
-		}
-		fmt.Fprintln(e.stderr, "securesend: no account set up, so the app opens in demo mode (nothing leaves this computer)")
-	} else {
-		if cfg, err = accountConfig(e, h, accounts[0], tmp); err != nil {
-			return errorf(e, "%v", err)
-		}
+	g := newGUIConfig(ctx, e, h, tmp)
+	defer g.close()
+	cfg, err := g.Reload()
+	if err != nil {
+		return errorf(e, "%v", err)
 	}
-	cfg.Home = h
-	cfg.TempDir = tmp
+	if cfg.Demo {
+		fmt.Fprintln(e.stderr, "securesend: no account set up, so the app opens in demo mode (nothing leaves this computer)")
+	}
 	guiSettings(e, h, &cfg)
+	cfg.Reload = g.Reload
 	u := app.New(fa, cfg)
 	if dir := e.getenv("SECURESEND_SCREENSHOT_TOUR"); dir != "" {
 		go u.Tour(dir)
@@ -164,15 +147,117 @@ func guiSettings(e *env, h home.Home, cfg *app.Config) {
 			cfg.Keys.Note = "These are your real keys, kept after the demo ends (the demo's own keys are made for this session)."
 		}
 	}
-	restart := "Start the app again to send and receive with it."
-	if cfg.Demo {
-		restart = "Close the app and start it again: it then opens with this account instead of the demo."
-	}
 	cfg.Accounts = &app.AccountsConfig{
 		Store:       account.NewStore(h, keychain.New(h.KeychainService())),
 		OpenBrowser: oauth.SystemBrowser(e.getenv),
-		Restart:     restart,
 	}
+}
+
+// guiConfig makes the app's configuration from the home as it is each time
+// it is asked (its Reload method is app.Config.Reload): the account in use
+// while it exists, else the first one, or demo mode when there is none
+// (always with SECURESEND_DEMO=1). So an account added, removed or signed
+// in under Settings, or a key created, imported or pinned there, is used
+// at once. What must exist once is made when first needed and kept: the
+// demo mail system, the home's outbox and inbox store.
+type guiConfig struct {
+	ctx       context.Context
+	e         *env
+	h         home.Home
+	tmp       string
+	forceDemo bool
+	secrets   *keychain.Keychain
+
+	mu    sync.Mutex
+	inUse string // the name of the account in use; "" in demo mode
+	demo  *app.Config
+	sys   *demomail.System
+	ob    *app.OutboxConfig
+	inbox *receive.Store
+}
+
+func newGUIConfig(ctx context.Context, e *env, h home.Home, tmp string) *guiConfig {
+	return &guiConfig{ctx: ctx, e: e, h: h, tmp: tmp, forceDemo: e.getenv("SECURESEND_DEMO") == "1", secrets: keychain.New(h.KeychainService())}
+}
+
+// close stops the demo mail system, if it was started.
+func (g *guiConfig) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.sys != nil {
+		g.sys.Close()
+		g.sys = nil
+	}
+}
+
+// Reload is the configuration for the accounts and keys as they are now.
+func (g *guiConfig) Reload() (app.Config, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	accounts, err := configuredAccounts(g.h)
+	if err != nil {
+		return app.Config{}, err
+	}
+	var cfg app.Config
+	if len(accounts) == 0 || g.forceDemo {
+		if cfg, err = g.demoConfig(); err != nil {
+			return app.Config{}, err
+		}
+		g.inUse = ""
+	} else {
+		a := accounts[0]
+		for _, x := range accounts {
+			if x.Name == g.inUse {
+				a = x
+			}
+		}
+		if cfg, err = g.accountConfig(a); err != nil {
+			return app.Config{}, err
+		}
+		g.inUse = a.Name
+	}
+	cfg.Home, cfg.TempDir = g.h, g.tmp
+	return cfg, nil
+}
+
+// current is the account in use, as the account store has it now.
+func (g *guiConfig) current() (*account.Account, error) {
+	g.mu.Lock()
+	name := g.inUse
+	g.mu.Unlock()
+	if name == "" {
+		return nil, errors.New("no mail account is in use")
+	}
+	a, err := account.NewStore(g.h, g.secrets).Get(name)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", name, err)
+	}
+	return a, nil
+}
+
+// demoConfig starts the loopback demo mail system the first time and
+// returns its configuration (the same each time, so the demo's inbox and
+// outbox stay).
+func (g *guiConfig) demoConfig() (app.Config, error) {
+	if g.demo == nil {
+		sys, err := demomail.Start(g.ctx)
+		if err != nil {
+			return app.Config{}, fmt.Errorf("demo mode: %w", err)
+		}
+		samples, err := assets.WriteSamples(filepath.Join(g.tmp, "samples"))
+		if err != nil {
+			sys.Close()
+			return app.Config{}, fmt.Errorf("demo mode: %w", err)
+		}
+		cfg := app.DemoConfig(sys, samples, filepath.Join(g.tmp, "received"))
+		// The demo's outbox lives in its temporary home, with a key in memory.
+		if cfg.Outbox, err = app.DemoOutbox(sys, filepath.Join(g.tmp, "home", "outbox")); err != nil {
+			sys.Close()
+			return app.Config{}, fmt.Errorf("demo mode: %w", err)
+		}
+		g.sys, g.demo = sys, &cfg
+	}
+	return *g.demo, nil
 }
 
 // configuredAccounts lists the accounts in h; none when accounts.json does
@@ -185,31 +270,54 @@ func configuredAccounts(h home.Home) ([]account.Account, error) {
 }
 
 // accountConfig wires the app to a real account: sending through it with
-// the send package, the inbox through receive.Inbox into the home's
-// encrypted store, verification with the home's key store. Received
-// documents are decrypted into tmp only when the user opens or saves one.
-func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Config, error) {
-	secrets := keychain.New(h.KeychainService())
-	st, _, kc, err := openInbox(e)
-	if err != nil {
-		return app.Config{}, err
+// the send package and the home's outbox, the inbox through receive.Inbox
+// into the home's encrypted store, verification as 'securesend inbox
+// fetch' and 'securesend verify' do it (guiVerifier). The functions look
+// the account up in the store each time they run, so its current settings
+// are used. Received documents are decrypted into g.tmp only when the user
+// opens or saves one.
+func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
+	e, secrets, tmp := g.e, g.secrets, g.tmp
+	if g.inbox == nil {
+		st, _, _, err := openInbox(e)
+		if err != nil {
+			return app.Config{}, err
+		}
+		g.inbox = st
 	}
-	verify, err := inboxVerifier(h, kc)
-	if err != nil {
-		return app.Config{}, err
+	st := g.inbox
+	if g.ob == nil {
+		ob, err := guiOutbox(e, g.current)
+		if err != nil {
+			return app.Config{}, err
+		}
+		g.ob = ob
 	}
-	ob, err := guiOutbox(e, a)
-	if err != nil {
-		return app.Config{}, err
+	name := a.Name
+	get := func() (*account.Account, error) {
+		acct, err := account.NewStore(g.h, secrets).Get(name)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", name, err)
+		}
+		return acct, nil
 	}
 	cfg := app.Config{
-		From: mail.Address{Address: a.Email},
+		Account: a.Name,
+		From:    mail.Address{Address: a.Email},
 		Send: func(ctx context.Context, m *send.Message, progress func(int64)) (*send.Result, error) {
-			return guiSend(ctx, e, &a, secrets, m, progress)
+			acct, err := get()
+			if err != nil {
+				return nil, err
+			}
+			return guiSend(ctx, e, acct, secrets, m, progress)
 		},
-		Outbox:     ob,
+		Outbox:     g.ob,
 		InboxOwner: a.Email,
 		Verify: func(ctx context.Context, r io.Reader) (*receive.Report, error) {
+			verify, _, err := guiVerifier(e)
+			if err != nil {
+				return nil, err
+			}
 			return verify(ctx, r, nil)
 		},
 		Document: func(id string, n int) (string, error) {
@@ -242,21 +350,36 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 			{Name: "REQUIRETLS required", Value: fmt.Sprint(a.RequireTLS)},
 		},
 	}
+	var err error
 	if cfg.Recipients, err = keyRecipients(e, a.Email); err != nil {
 		return app.Config{}, err
 	}
-	cfg.Settings = append(cfg.Settings, app.Setting{Name: "Your key", Value: ownKeyText(e)})
+	var keyText string
+	cfg.OwnKey, keyText = ownKey(e, a.Email)
+	cfg.Settings = append(cfg.Settings, app.Setting{Name: "Your key", Value: keyText})
 	if a.IMAP.Address != "" {
 		cfg.Fetch = func(ctx context.Context) ([]app.Received, error) {
-			conn, err := a.DialIMAP(ctx, secrets, account.IMAPOptions{})
+			acct, err := get()
+			if err != nil {
+				return nil, err
+			}
+			verify, pol, err := guiVerifier(e)
+			if err != nil {
+				return nil, err
+			}
+			iopts, err := imapOptions(pol, acct)
+			if err != nil {
+				return nil, err
+			}
+			conn, err := acct.DialIMAP(ctx, secrets, iopts)
 			if err != nil {
 				return nil, err
 			}
 			defer conn.Close()
 			in := &receive.Inbox{Store: st, Verify: verify}
-			res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name})
+			res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: acct.Name})
 			if res != nil {
-				auditReceived(e, a.Name, res.New)
+				auditReceived(e, acct.Name, res.New)
 			}
 			if err != nil {
 				return nil, err
@@ -267,22 +390,57 @@ func accountConfig(e *env, h home.Home, a account.Account, tmp string) (app.Conf
 	return cfg, nil
 }
 
+// guiVerifier is the inbox's verifier, built as 'securesend inbox fetch'
+// and 'securesend verify' build it: the organisation profile is loaded
+// and verified and its directory keys pinned in the home's key store
+// (receivePolicy), then messages are verified against that store, and
+// decrypted with the user's own key (inboxVerifier). It also returns the
+// effective policy, whose IMAP settings fetching must use. It is made
+// afresh for each use, so keys changed in Settings count at once.
+func guiVerifier(e *env) (receive.VerifyFunc, profile.Policy, error) {
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return nil, profile.Policy{}, err
+	}
+	pol, err := receivePolicy(e, ks) // pins the directory's keys
+	if err != nil {
+		return nil, profile.Policy{}, err
+	}
+	h, kc, err := openHome(e)
+	if err != nil {
+		return nil, profile.Policy{}, err
+	}
+	verify, err := inboxVerifier(h, kc)
+	if err != nil {
+		return nil, profile.Policy{}, err
+	}
+	return verify, pol, nil
+}
+
 // guiOutbox wires the app to the home's outbox (encrypted, key in the
 // keychain, audited), as 'securesend send --account' uses it: Enqueue runs
 // the organisation policy gate and signs/encrypts (guiProtect) and queues
-// the job for account a; Submit delivers each job with its own account's
-// options, fetched per attempt (so OAuth tokens refresh), checked against
-// the policy and raised to its TLS floor. Jobs queued without an account
-// (securesend send --server) are delivered with a only when they are from
-// a's address; others are left deferred for 'securesend outbox run'.
-func guiOutbox(e *env, a account.Account) (*app.OutboxConfig, error) {
+// the job for the account in use (current, asked each time); Submit
+// delivers each job with its own account's options, fetched per attempt
+// (so OAuth tokens refresh), checked against the policy and raised to its
+// TLS floor. Jobs queued without an account (securesend send --server) are
+// delivered with the account in use only when they are from its address;
+// others are left deferred for 'securesend outbox run'.
+func guiOutbox(e *env, current func() (*account.Account, error)) (*app.OutboxConfig, error) {
 	ev := &app.OutboxEvents{}
 	ob, err := openOutbox(e, outbox.Options{Notify: ev.Notify})
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %s", outboxTrim(err, "outbox: "))
 	}
 	enqueue := func(ctx context.Context, m *send.Message) (string, error) {
-		prot, err := guiProtect(e, &a, m, &send.Options{})
+		a, err := current()
+		if err != nil {
+			return "", err
+		}
+		if !strings.EqualFold(m.From.Address, a.Email) {
+			return "", fmt.Errorf("the message is from %s but the account in use, %s, sends as %s; check the account under Settings", m.From.Address, a.Name, a.Email)
+		}
+		prot, err := guiProtect(e, a, m, &send.Options{})
 		if err != nil {
 			return "", err
 		}
@@ -301,7 +459,8 @@ func guiOutbox(e *env, a account.Account) (*app.OutboxConfig, error) {
 		return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
 			name := outbox.JobAccount(ctx)
 			if name == "" {
-				if !strings.EqualFold(env.From, a.Email) {
+				a, err := current()
+				if err != nil || !strings.EqualFold(env.From, a.Email) {
 					return nil, fmt.Errorf("this message was queued by 'securesend send --server' from %s; deliver it with 'securesend outbox run'", env.From)
 				}
 				name = a.Name
@@ -406,17 +565,33 @@ func keyRecipients(e *env, self string) ([]app.Recipient, error) {
 	return out, nil
 }
 
-// ownKeyText describes the user's own key for the Settings tab.
-func ownKeyText(e *env) string {
+// ownKey finds the user's own key for addr: its fingerprint in groups of
+// four (empty when there is none, so messages are sent unsigned) and how
+// the Settings tab describes it.
+func ownKey(e *env, addr string) (grouped, text string) {
 	ks, err := openKeyStore(e)
 	if err != nil {
-		return "cannot open the key store: " + err.Error()
+		return "", "cannot open the key store: " + err.Error()
 	}
-	own, err := ks.Own()
+	entries, err := ks.List()
 	if err != nil {
-		return "none yet: create one below under Your key (messages are sent unsigned until then)"
+		return "", "cannot read the key store: " + err.Error()
 	}
-	return own.Fingerprint.Grouped()
+	var other []string
+	for _, en := range entries {
+		if !en.Secret {
+			continue
+		}
+		if containsFold(en.Emails, addr) {
+			g := en.Fingerprint.Grouped()
+			return g, g
+		}
+		other = append(other, en.Fingerprint.Grouped()+" ("+strings.Join(en.Emails, ", ")+")")
+	}
+	if len(other) > 0 {
+		return "", "none for " + addr + " (yours: " + strings.Join(other, "; ") + "): create one below under Your key"
+	}
+	return "", "none yet: create one below under Your key (messages are sent unsigned until then)"
 }
 
 // storedItems lists the store with each item's report.

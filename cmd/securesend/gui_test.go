@@ -2,17 +2,30 @@ package main
 
 import (
 	"context"
+	"image/color"
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/app"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -59,7 +72,9 @@ func TestGUIAccountConfig(t *testing.T) {
 		}
 		return ""
 	}}
-	cfg, err := accountConfig(e, h, accts[0], t.TempDir())
+	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	defer g.close()
+	cfg, err := g.Reload()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,5 +154,339 @@ func TestGUIAccountConfig(t *testing.T) {
 	// Fetching again adds nothing.
 	if again, err := cfg.Fetch(context.Background()); err != nil || len(again) != 1 {
 		t.Errorf("second fetch: %d items, %v", len(again), err)
+	}
+}
+
+// guiEnv is the environment runGUI gets when u starts the app.
+func guiEnv(u *user) *env {
+	e := &env{stdin: strings.NewReader(""), stdout: new(strings.Builder), stderr: new(strings.Builder), getenv: func(k string) string {
+		switch k {
+		case home.EnvVar:
+			return u.home
+		case profile.SystemDirEnv:
+			return u.system
+		}
+		return ""
+	}}
+	if u.baked != nil {
+		b := *u.baked
+		e.baked = func() (profile.Baked, error) { return b, nil }
+	}
+	return e
+}
+
+// TestGUIConfigFollowsAccountsAndKeys: the app's configuration is made
+// from the home as it is each time it is reloaded: demo mode without an
+// account, the account once one is added (and the same one while it
+// exists), the user's key once it is created, demo mode again when the
+// last account is removed; the outbox sends only for the account in use.
+func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
+	requireKeychain(t)
+	desk := newUser(t, "desk")
+	e := guiEnv(desk)
+	h, err := home.Resolve(e.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	defer g.close()
+	cfg, err := g.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Demo || cfg.Account != "" || cfg.Outbox == nil {
+		t.Fatalf("without an account: demo %v, account %q", cfg.Demo, cfg.Account)
+	}
+	demoOutbox := cfg.Outbox
+
+	store := account.NewStore(h, keychain.New(h.KeychainService()))
+	add := func(name string) {
+		t.Helper()
+		if err := store.Add(account.Account{
+			Name: name, Email: name + "@example.org", Auth: account.AuthPassword,
+			SMTP: account.Server{Address: "smtp.example.org:465", Security: account.ImplicitTLS},
+			IMAP: account.Server{Address: "imap.example.org:993", Security: account.ImplicitTLS},
+		}, account.Credentials{Password: "pw"}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Remove(name) })
+	}
+	setting := func(cfg app.Config, name string) string {
+		for _, s := range cfg.Settings {
+			if s.Name == name {
+				return s.Value
+			}
+		}
+		return ""
+	}
+
+	add("desk")
+	if cfg, err = g.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Demo || cfg.Account != "desk" || cfg.From.Address != "desk@example.org" || cfg.InboxOwner != "desk@example.org" ||
+		cfg.Fetch == nil || cfg.Outbox == nil || cfg.Outbox == demoOutbox || cfg.Home != h {
+		t.Fatalf("after adding an account: %+v", cfg)
+	}
+	if cfg.OwnKey != "" || !strings.HasPrefix(setting(cfg, "Your key"), "none yet") {
+		t.Errorf("own key before creating one: %q, %q", cfg.OwnKey, setting(cfg, "Your key"))
+	}
+	homeOutbox := cfg.Outbox
+
+	ks, err := openKeyStore(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := ks.Generate("Desk TEST ONLY", "desk@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = g.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if g := own.Fingerprint.Grouped(); cfg.OwnKey != g || setting(cfg, "Your key") != g {
+		t.Errorf("own key after creating it: %q, %q, want %q", cfg.OwnKey, setting(cfg, "Your key"), g)
+	}
+
+	// Another account (listed first, by name) does not take over the one
+	// in use; when that one is removed, the other is used.
+	add("another")
+	if cfg, err = g.Reload(); err != nil || cfg.Account != "desk" {
+		t.Fatalf("after adding a second account: %q, %v", cfg.Account, err)
+	}
+	store.Remove("desk")
+	if cfg, err = g.Reload(); err != nil || cfg.Account != "another" || cfg.From.Address != "another@example.org" || cfg.Outbox != homeOutbox {
+		t.Fatalf("after removing the account in use: %q, %v", cfg.Account, err)
+	}
+	if cfg.OwnKey != "" || !strings.Contains(setting(cfg, "Your key"), "none for another@example.org") {
+		t.Errorf("own key for another address: %q, %q", cfg.OwnKey, setting(cfg, "Your key"))
+	}
+	// The outbox queues for the account in use only.
+	doc := writeDoc(t)
+	_, err = cfg.Outbox.Enqueue(context.Background(), &send.Message{
+		From: mail.Address{Address: "desk@example.org"}, To: []mail.Address{{Address: "pharmacy@example.org"}},
+		Subject: "Referral", Documents: []send.Document{{Path: doc}},
+	})
+	if err == nil || !strings.Contains(err.Error(), "the account in use, another") {
+		t.Errorf("queued from a removed account's address: %v", err)
+	}
+
+	store.Remove("another")
+	if cfg, err = g.Reload(); err != nil || !cfg.Demo || cfg.Outbox != demoOutbox {
+		t.Fatalf("after removing every account: demo %v, %v", cfg.Demo, err)
+	}
+}
+
+// installDirectoryProfile installs for u, as installProfile does, a signed
+// organisation profile whose directory has the pharmacy with its key, but
+// that leaves the mail accounts to the user.
+func installDirectoryProfile(t *testing.T, u *user, pharmacyKey string) {
+	t.Helper()
+	admin := newUser(t, "admin")
+	dir := t.TempDir()
+	const pass = "TEST ONLY admin passphrase\n"
+	out := admin.must(t, 0, pass, "admin", "key", "generate", "--name", "Kowhai IT", "--email", "it@kowhai.example.nz", "--passphrase-stdin", "--out", dir)
+	fpr := regexp.MustCompile(`fingerprint: ([0-9A-F]{40})`).FindStringSubmatch(out)
+	if fpr == nil {
+		t.Fatalf("no fingerprint: %s", out)
+	}
+	prof := filepath.Join(dir, profile.ProfileFile)
+	admin.must(t, 0, "", "admin", "profile", "init", "--org", "Kowhai Medical Centre", "--out", prof)
+	data, _ := os.ReadFile(prof)
+	const locked = `locked = ["policy.min_tls", "policy.encryption", "accounts"]`
+	if !strings.Contains(string(data), locked) {
+		t.Fatalf("the example profile changed: no %s", locked)
+	}
+	os.WriteFile(prof, []byte(strings.Replace(string(data), locked, `locked = ["policy.min_tls", "policy.encryption"]`, 1)), 0o600)
+	admin.must(t, 0, "", "admin", "profile", "add-recipient", "--profile", prof, "--email", "pharmacy@example.org", "--name", "Main St Pharmacy", "--key", pharmacyKey)
+	admin.must(t, 0, pass, "admin", "profile", "sign", "--profile", prof, "--key", filepath.Join(dir, "admin-key.private.asc"), "--passphrase-stdin")
+	u.system = t.TempDir()
+	for _, name := range []string{profile.ProfileFile, profile.SignatureFile} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(u.system, name), b, 0o644)
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "admin-key.asc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.baked = &profile.Baked{Fingerprint: fpr[1], AdminKey: pub}
+}
+
+// walk calls fn for o and everything shown below it (containers, tabs,
+// splits, scrolls, forms).
+func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
+	if o == nil {
+		return
+	}
+	fn(o)
+	switch v := o.(type) {
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			walk(c, fn)
+		}
+	case *container.AppTabs:
+		for _, it := range v.Items {
+			walk(it.Content, fn)
+		}
+	case *container.Split:
+		walk(v.Leading, fn)
+		walk(v.Trailing, fn)
+	case *container.Scroll:
+		walk(v.Content, fn)
+	case *widget.Form:
+		for _, it := range v.Items {
+			walk(it.Widget, fn)
+		}
+	}
+}
+
+// shownBanner is a verdict banner: its bold title and its border colour.
+type shownBanner struct {
+	title  string
+	colour color.Color
+}
+
+// inboxVerdicts selects each message in the Inbox tab in turn, as the
+// pharmacist does, and returns the verdict banner shown for it.
+func inboxVerdicts(t *testing.T, u *app.UI) []shownBanner {
+	t.Helper()
+	var list *widget.List
+	var detail fyne.CanvasObject
+	walk(u.Window().Content(), func(o fyne.CanvasObject) {
+		if tabs, ok := o.(*container.AppTabs); ok {
+			for _, it := range tabs.Items {
+				if it.Text == "Inbox" {
+					split := it.Content.(*container.Split)
+					detail = split.Trailing
+					walk(split.Leading, func(o fyne.CanvasObject) {
+						if l, ok := o.(*widget.List); ok {
+							list = l
+						}
+					})
+				}
+			}
+		}
+	})
+	if list == nil || detail == nil {
+		t.Fatal("no Inbox tab with a message list")
+	}
+	var out []shownBanner
+	for i := 0; i < list.Length(); i++ {
+		list.Select(i)
+		var found []shownBanner
+		walk(detail, func(o fyne.CanvasObject) {
+			c, ok := o.(*fyne.Container)
+			if !ok || len(c.Objects) != 3 {
+				return
+			}
+			border, ok := c.Objects[1].(*canvas.Rectangle)
+			if !ok || border.StrokeWidth == 0 {
+				return
+			}
+			b := shownBanner{colour: border.StrokeColor}
+			walk(c.Objects[2], func(o fyne.CanvasObject) {
+				if l, ok := o.(*widget.Label); ok && l.TextStyle.Bold && b.title == "" {
+					b.title = l.Text
+				}
+			})
+			found = append(found, b)
+		})
+		if len(found) == 0 {
+			t.Fatalf("message %d: no verdict banner", i)
+		}
+		out = append(out, found[0])
+	}
+	return out
+}
+
+// TestGUIInboxDirectoryKeyVerified: in the app's Inbox, as on the command
+// line, mail signed with a key from the organisation's signed directory is
+// Verified (the directory pins it) without the user importing anything,
+// while mail signed with a key nobody pinned gets the amber "unknown
+// key" verdict.
+func TestGUIInboxDirectoryKeyVerified(t *testing.T) {
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	creds := accounttest.Credentials{User: "reception", Password: "pw"}
+	smtpSrv := accounttest.StartSMTP(t, pki, creds, accounttest.Options{})
+	imapSrv := accounttest.StartIMAP(t, pki, creds, accounttest.Options{})
+
+	pharmacy, stranger, reception := newUser(t, "pharmacy"), newUser(t, "stranger"), newUser(t, "reception")
+	pharmacy.must(t, 0, "", "keys", "generate", "--name", "Main St Pharmacy TEST ONLY", "--email", "pharmacy@example.org")
+	stranger.must(t, 0, "", "keys", "generate", "--name", "Stranger TEST ONLY", "--email", "stranger@example.org")
+	pharmacyKey := filepath.Join(t.TempDir(), "pharmacy.asc")
+	os.WriteFile(pharmacyKey, []byte(pharmacy.must(t, 0, "", "keys", "export")), 0o600)
+	installDirectoryProfile(t, reception, pharmacyKey)
+	reception.must(t, 0, "pw\n", "account", "add", "--name", "desk", "--email", "reception@example.org", "--user", "reception",
+		"--smtp", smtpSrv.Addr, "--smtp-security", "tls", "--imap", imapSrv.Addr, "--imap-security", "tls",
+		"--ca-file", pki.CAFile, "--auth", "password", "--password-stdin")
+	t.Cleanup(func() { reception.run(t, "", "account", "remove", "desk") })
+	doc := writeDoc(t)
+	// from sends a signed (not encrypted) message to the reception's
+	// mailbox.
+	deliver := func(from *user, addr string) {
+		t.Helper()
+		from.must(t, 0, "pw\n", "send", "--server", smtpSrv.Addr, "--ca-file", pki.CAFile, "--user", "reception", "--password-stdin",
+			"--from", addr, "--to", "reception@example.org", "--encrypt", "never", "--subject", "Dispensed", doc)
+		msgs := smtpSrv.Messages()
+		imapSrv.Deliver(t, msgs[len(msgs)-1])
+	}
+
+	e := guiEnv(reception)
+	h, err := home.Resolve(e.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	defer g.close()
+	cfg, err := g.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Demo || cfg.Account != "desk" {
+		t.Fatalf("not the reception's account: demo %v, %q", cfg.Demo, cfg.Account)
+	}
+	cfg.Reload = g.Reload
+	u := app.New(test.NewTempApp(t), cfg)
+	u.Window().Resize(fyne.NewSize(1024, 720))
+	check := func() {
+		t.Helper()
+		done := make(chan struct{})
+		u.CheckInbox(func() { close(done) })
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("the inbox check did not finish")
+		}
+	}
+	green, amber := theme.Color(theme.ColorNameSuccess), theme.Color(theme.ColorNameWarning)
+
+	deliver(pharmacy, "pharmacy@example.org")
+	check()
+	got := inboxVerdicts(t, u)
+	if len(got) != 1 || !strings.HasPrefix(got[0].title, "Verified — signed by Main St Pharmacy TEST ONLY <pharmacy@example.org>") || got[0].colour != green {
+		t.Fatalf("mail signed with the directory's key: %+v", got)
+	}
+
+	deliver(stranger, "stranger@example.org")
+	check()
+	got = inboxVerdicts(t, u)
+	var verified, unknown int
+	for _, b := range got {
+		switch {
+		case strings.HasPrefix(b.title, "Verified — signed by Main St Pharmacy") && b.colour == green:
+			verified++
+		case strings.HasPrefix(b.title, "Signed by an unknown key") && b.colour == amber:
+			unknown++
+		}
+	}
+	if len(got) != 2 || verified != 1 || unknown != 1 {
+		t.Errorf("inbox verdicts: %+v", got)
 	}
 }
