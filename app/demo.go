@@ -74,7 +74,7 @@ func DemoConfig(sys *demomail.System, samples []string, docDir string) Config {
 			{Name: "Mail server (sending)", Value: sys.SMTPAddr + " — implicit TLS, sign-in required, REQUIRETLS", Locked: true, LockNote: "Fixed in demo mode"},
 			{Name: "Mail server (inbox)", Value: sys.IMAPAddr + " — IMAP over TLS", Locked: true, LockNote: "Fixed in demo mode"},
 			{Name: "Encryption", Value: "Always: sign and encrypt every message", Locked: true, LockNote: "Fixed in demo mode"},
-			{Name: "Your key", Value: "Made for this session; the pharmacy's key is pinned"},
+			{Name: "Your key", Value: clin.Fingerprint.Grouped() + " (made for this session; the pharmacy's key is pinned)"},
 		},
 	}
 }
