@@ -16,6 +16,7 @@ import (
 	"github.com/securesend/securesend/account/oauth/oauthtest"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/receive"
@@ -373,5 +374,60 @@ func TestSettingsChangesTakeEffectAtOnce(t *testing.T) {
 	}
 	if len(u.inbox.items) != 0 {
 		t.Errorf("the account's messages are still listed: %d", len(u.inbox.items))
+	}
+}
+
+// TestSettingsImportOwnKey: the user's existing key (exported from GnuPG)
+// is imported under Settings with its passphrase; Your key and the Send
+// tab's signing line show it at once. A wrong passphrase imports nothing.
+func TestSettingsImportOwnKey(t *testing.T) {
+	kc := testKeychain(t)
+	st, err := pgp.OpenStore(t.TempDir(), kc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := pgptest.New(t)
+	fpr := g.GenerateKey("Dr Test Clinician <clinician@demo.test>", "gpg pass")
+	file := filepath.Join(t.TempDir(), "my-key.asc")
+	if err := os.WriteFile(file, g.Run(nil, "--passphrase", "gpg pass", "--armor", "--export-secret-keys", string(fpr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var demo Config
+	u := newDemoUI(t, func(c *Config) {
+		demo = *c
+		c.Keys = &KeysConfig{Store: st}
+		c.Reload = func() (Config, error) {
+			cfg := demo
+			cfg.OwnKey = ""
+			if own, err := st.Own(); err == nil {
+				cfg.OwnKey = own.Fingerprint.Grouped()
+			}
+			return cfg, nil
+		}
+	})
+	k := u.settings.keys
+
+	done, reloaded := expect(&k.done), expect(&u.reloadDone)
+	k.importOwnFile(file, "wrong")
+	await(t, "import", done)
+	await(t, "reload", reloaded)
+	if _, err := st.Own(); err == nil || !strings.HasPrefix(k.status.Text, "Your key was not imported") {
+		t.Errorf("wrong passphrase: %v, %q", err, k.status.Text)
+	}
+	if !strings.HasPrefix(u.send.signing.Text, "Not signed") {
+		t.Errorf("Send tab without a key: %q", u.send.signing.Text)
+	}
+
+	done, reloaded = expect(&k.done), expect(&u.reloadDone)
+	k.importOwnFile(file, "gpg pass")
+	await(t, "import", done)
+	await(t, "reload", reloaded)
+	t.Cleanup(func() { st.Delete(fpr) })
+	grouped := fpr.Grouped()
+	if !strings.Contains(texts(k.own), grouped) || !strings.Contains(k.status.Text, "Imported your key "+grouped) {
+		t.Errorf("after importing: %q\n%s", k.status.Text, texts(k.own))
+	}
+	if got := u.send.signing.Text; got != "Signed with your key "+grouped {
+		t.Errorf("Send tab after importing: %q", got)
 	}
 }
