@@ -26,8 +26,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/fault"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/validate"
 	_ "golang.org/x/image/tiff" // register decoder
 )
 
@@ -138,7 +140,7 @@ func Check(path string) (*Info, error) {
 	info := &Info{Path: path, Name: name, Kind: kind, ContentType: kind.ContentType(), Size: st.Size(), Pages: 1}
 	switch kind {
 	case PDF:
-		ctx, err := api.ReadAndValidate(f, model.NewDefaultConfiguration())
+		ctx, err := readAndValidate(f)
 		if err != nil {
 			if isPasswordError(err) {
 				return fail("the PDF is password-protected; save an unprotected copy and add that", err)
@@ -190,6 +192,26 @@ func sniff(b []byte) (Kind, string) {
 		return PNG, ""
 	}
 	return "", "this type of file is not supported; send PDF, TIFF, JPEG or PNG"
+}
+
+// readAndValidate reads a PDF and validates its whole cross-reference table
+// (every object reachable from the trailer) with pdfcpu's default
+// configuration (relaxed validation mode), as pdfcpu's api.ReadAndValidate
+// does. It calls pdfcpu's reader and validator directly because package api
+// also links pdfcpu's form filling and, through it, go-runewidth, whose
+// init builds megabytes of lookup tables (~40 ms and ~2 MB resident at
+// every start of the app, which only ever reads and writes plain PDFs).
+func readAndValidate(rs io.ReadSeeker) (ctx *model.Context, err error) {
+	// pdfcpu reports some failures by panicking with a fault.Panic; Catch
+	// turns those into the returned error (other panics propagate).
+	defer fault.Catch(&err)
+	if ctx, err = pdfcpu.Read(rs, model.NewDefaultConfiguration()); err != nil {
+		return nil, fmt.Errorf("read context: %w", err)
+	}
+	if err := validate.XRefTable(ctx); err != nil {
+		return nil, fmt.Errorf("validation error (obj#:%d): %w", ctx.CurObj, err)
+	}
+	return ctx, nil
 }
 
 func isPasswordError(err error) bool {

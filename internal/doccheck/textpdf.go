@@ -11,9 +11,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gomono"
 	"golang.org/x/image/font/opentype"
@@ -82,9 +79,7 @@ func TextToPDF(ctx context.Context, w io.Writer, lines []string) error {
 			break
 		}
 	}
-	imp := pdfcpu.DefaultImportConfig()
-	imp.Scale = 1.0
-	if err := api.ImportImages(nil, w, pages, imp, model.NewDefaultConfiguration()); err != nil {
+	if err := imagesToPDF(w, pages); err != nil {
 		return fmt.Errorf("doccheck: write PDF: %w", err)
 	}
 	return nil
