@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/internal/filelock"
 )
 
 // Trust is how far the user trusts that a key belongs to its addresses.
@@ -56,11 +58,30 @@ type Secrets interface {
 //	secret/FPR.asc        own secret keys, locked with a random passphrase
 //
 // The passphrase of each secret key is in the keychain under
-// "pgp-passphrase:FPR". A Store is not safe for concurrent writers.
+// "pgp-passphrase:FPR". Writers take turns, in one process and across
+// processes (the GUI and a CLI command): every change of the index holds
+// the lock file "lock". Readers need no lock: the index is replaced
+// atomically.
 type Store struct {
 	dir     string
 	secrets Secrets
 	now     func() time.Time
+	mu      sync.Mutex
+}
+
+// lock takes the store's write lock: the mutex for this process, the lock
+// file for the others.
+func (s *Store) lock() (unlock func(), err error) {
+	s.mu.Lock()
+	release, err := filelock.Path(filepath.Join(s.dir, "lock"))
+	if err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("pgp: key store: %w", err)
+	}
+	return func() {
+		release()
+		s.mu.Unlock()
+	}, nil
 }
 
 // OpenStore opens (creating if needed, mode 0700) the key store in dir.
@@ -158,6 +179,11 @@ func (s *Store) add(k *PublicKey, opts ImportOptions, secret bool) (Entry, error
 	if err := k.WriteArmored(&buf); err != nil {
 		return Entry{}, err
 	}
+	unlock, err := s.lock()
+	if err != nil {
+		return Entry{}, err
+	}
+	defer unlock()
 	es, err := s.load()
 	if err != nil {
 		return Entry{}, err
@@ -192,6 +218,11 @@ func (s *Store) add(k *PublicKey, opts ImportOptions, secret bool) (Entry, error
 
 // Pin marks fpr pinned: the user compared its fingerprint with the owner.
 func (s *Store) Pin(fpr Fingerprint) error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	es, err := s.load()
 	if err != nil {
 		return err
@@ -208,6 +239,11 @@ func (s *Store) Pin(fpr Fingerprint) error {
 // Delete removes fpr, and for an own key also the locked secret key and
 // its keychain passphrase.
 func (s *Store) Delete(fpr Fingerprint) error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	es, err := s.load()
 	if err != nil {
 		return err

@@ -3,9 +3,11 @@ package pgp_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +184,44 @@ func TestStoreImportSecretFromGnuPG(t *testing.T) {
 	}
 	if _, err := s.SecretKey(fpr); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStoreWritersTakeTurns imports keys through two Store values on one
+// directory at once, as the GUI and a CLI command would from two
+// processes; each Store has its own mutex, so only the lock file orders
+// them. No import may be lost.
+func TestStoreWritersTakeTurns(t *testing.T) {
+	dir := t.TempDir()
+	var stores [2]*pgp.Store
+	for i := range stores {
+		s, err := pgp.OpenStore(dir, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[i] = s
+	}
+	const n = 16
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = pgptest.Armored(t, pgptest.Key(t, "Recipient", fmt.Sprintf("r%d@pharmacy.test", i)).Public())
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := stores[i%2].Import(bytes.NewReader(keys[i]), pgp.ImportOptions{Pin: i%3 == 0}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	es, err := stores[0].List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != n {
+		t.Fatalf("%d keys in the store after %d concurrent imports", len(es), n)
 	}
 }
