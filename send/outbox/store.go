@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/internal/filelock"
 )
 
 // newID returns a random job id: 32 hex digits, telling nothing.
@@ -144,21 +145,15 @@ func (o *Outbox) ids() ([]string, error) {
 // serialises metadata changes.
 func (o *Outbox) lockDir() (func(), error) {
 	o.mu.Lock()
-	f, err := os.OpenFile(filepath.Join(o.dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	release, err := filelock.Path(filepath.Join(o.dir, lockName))
 	if err != nil {
 		o.mu.Unlock()
-		return nil, fmt.Errorf("outbox: lock: %w", err)
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		o.mu.Unlock()
-		return nil, fmt.Errorf("outbox: lock: %w", err)
+		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return func() {
 		pending := o.pending
 		o.pending = nil
-		_ = unlockFile(f)
-		f.Close()
+		release()
 		o.mu.Unlock()
 		if o.opts.Notify != nil {
 			for _, r := range pending {
@@ -175,7 +170,7 @@ func (o *Outbox) tryLockMsg(id string) (release func(), ok bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("outbox: job %s: message: %w", id, err)
 	}
-	got, err := tryLockFile(f)
+	got, err := filelock.TryLock(f)
 	if err != nil || !got {
 		f.Close()
 		if err != nil {
@@ -184,7 +179,7 @@ func (o *Outbox) tryLockMsg(id string) (release func(), ok bool, err error) {
 		return nil, false, nil
 	}
 	return func() {
-		_ = unlockFile(f)
+		_ = filelock.Unlock(f)
 		f.Close()
 	}, true, nil
 }
