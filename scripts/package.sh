@@ -21,5 +21,5 @@ case " $* " in
 esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -C "$root" -o "$tmp/securesend" ./cmd/securesend
+go build -C "$root" -tags no_emoji -o "$tmp/securesend" ./cmd/securesend
 "$tmp/securesend" admin package --src "$root" "$@"

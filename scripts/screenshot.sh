@@ -24,7 +24,7 @@ if ! import -version 2>/dev/null | grep -q ImageMagick; then
 	exit 1
 fi
 
-go build -o "$work/securesend" ./cmd/securesend
+go build -tags no_emoji -o "$work/securesend" ./cmd/securesend
 
 display=:$((90 + RANDOM % 9))
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
