@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/securesend/securesend/crypto/atrest"
@@ -97,10 +96,10 @@ type index struct {
 // turns: each read-modify-write of the index holds the store's lock file.
 // Readers need no lock, as the index is replaced atomically.
 type Store struct {
-	dir string
-	key []byte
-	now func() time.Time
-	mu  sync.Mutex
+	dir    string
+	key    []byte
+	now    func() time.Time
+	writer *filelock.Mutex // the lock file "lock"
 }
 
 // ErrNoItem is returned for an unknown item ID.
@@ -118,22 +117,16 @@ func OpenStore(dir string, key []byte, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{dir: dir, key: key, now: now}, nil
+	return &Store{dir: dir, key: key, now: now, writer: &filelock.Mutex{Path: filepath.Join(dir, "lock")}}, nil
 }
 
-// lock takes the store's write lock: the mutex for this process, the
-// lock file for the others.
+// lock takes the store's write lock, for this process and the others.
 func (s *Store) lock() (unlock func(), err error) {
-	s.mu.Lock()
-	release, err := filelock.Path(filepath.Join(s.dir, "lock"))
+	unlock, err = s.writer.Lock()
 	if err != nil {
-		s.mu.Unlock()
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
-	return func() {
-		release()
-		s.mu.Unlock()
-	}, nil
+	return unlock, nil
 }
 
 // Dir is the store's directory.
@@ -141,8 +134,6 @@ func (s *Store) Dir() string { return s.dir }
 
 // List returns all items, oldest first.
 func (s *Store) List() ([]Item, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	idx, err := s.readIndex()
 	if err != nil {
 		return nil, err

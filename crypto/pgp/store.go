@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/securesend/securesend/crypto/keychain"
@@ -66,22 +65,16 @@ type Store struct {
 	dir     string
 	secrets Secrets
 	now     func() time.Time
-	mu      sync.Mutex
+	writer  *filelock.Mutex // the lock file "lock"
 }
 
-// lock takes the store's write lock: the mutex for this process, the lock
-// file for the others.
+// lock takes the store's write lock, for this process and the others.
 func (s *Store) lock() (unlock func(), err error) {
-	s.mu.Lock()
-	release, err := filelock.Path(filepath.Join(s.dir, "lock"))
+	unlock, err = s.writer.Lock()
 	if err != nil {
-		s.mu.Unlock()
 		return nil, fmt.Errorf("pgp: key store: %w", err)
 	}
-	return func() {
-		release()
-		s.mu.Unlock()
-	}, nil
+	return unlock, nil
 }
 
 // OpenStore opens (creating if needed, mode 0700) the key store in dir.
@@ -95,7 +88,7 @@ func OpenStore(dir string, secrets Secrets, now func() time.Time) (*Store, error
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{dir: dir, secrets: secrets, now: now}, nil
+	return &Store{dir: dir, secrets: secrets, now: now, writer: &filelock.Mutex{Path: filepath.Join(dir, "lock")}}, nil
 }
 
 // ImportOptions controls Import.

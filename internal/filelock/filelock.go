@@ -9,6 +9,7 @@ package filelock
 import (
 	"fmt"
 	"os"
+	"sync"
 )
 
 // Lock takes an exclusive lock on f, waiting for other holders.
@@ -35,5 +36,29 @@ func Path(path string) (release func(), err error) {
 	return func() {
 		_ = unlock(f)
 		f.Close()
+	}, nil
+}
+
+// Mutex is a lock for one process and for all others at once: a
+// sync.Mutex in front of the lock file at Path. The zero value with Path
+// set is ready to use; a Mutex must not be copied after first use.
+type Mutex struct {
+	// Path is the lock file, created (mode 0600) when first locked.
+	Path string
+	mu   sync.Mutex
+}
+
+// Lock waits for the mutex and the lock file, and returns the function
+// that releases both.
+func (m *Mutex) Lock() (unlock func(), err error) {
+	m.mu.Lock()
+	release, err := Path(m.Path)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
+	return func() {
+		release()
+		m.mu.Unlock()
 	}, nil
 }

@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/internal/filelock"
 )
 
 // Defaults for Options.
@@ -101,13 +101,13 @@ func (b Backoff) Delay(attempt int) time.Duration {
 // Outbox is an open outbox directory. It is safe for concurrent use, and
 // several processes may open the same directory.
 type Outbox struct {
-	dir  string
-	key  []byte
-	opts Options
-	now  func() time.Time
-	mu   sync.Mutex // serialises this process's holders of the directory lock
+	dir     string
+	key     []byte
+	opts    Options
+	now     func() time.Time
+	dirLock *filelock.Mutex // serialises metadata changes in this process and the others
 
-	pending []Record // notifications to send when the directory lock is released; guarded by mu
+	pending []Record // notifications to send when the directory lock is released; guarded by dirLock
 }
 
 // keyCheckName holds a known plaintext encrypted with the outbox key, so a
@@ -130,7 +130,7 @@ func Open(dir string, key []byte, opts Options) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: create %s: %w", dir, err)
 	}
-	o := &Outbox{dir: dir, key: bytes.Clone(key), opts: opts, now: opts.Now}
+	o := &Outbox{dir: dir, key: bytes.Clone(key), opts: opts, now: opts.Now, dirLock: &filelock.Mutex{Path: filepath.Join(dir, lockName)}}
 	if o.now == nil {
 		o.now = time.Now
 	}

@@ -144,17 +144,14 @@ func (o *Outbox) ids() ([]string, error) {
 // lockDir takes the in-process and cross-process directory lock that
 // serialises metadata changes.
 func (o *Outbox) lockDir() (func(), error) {
-	o.mu.Lock()
-	release, err := filelock.Path(filepath.Join(o.dir, lockName))
+	release, err := o.dirLock.Lock()
 	if err != nil {
-		o.mu.Unlock()
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return func() {
 		pending := o.pending
 		o.pending = nil
 		release()
-		o.mu.Unlock()
 		if o.opts.Notify != nil {
 			for _, r := range pending {
 				o.opts.Notify(r)
