@@ -42,6 +42,9 @@ func (k *Keychain) Service() string { return k.service }
 
 // Get returns the secret stored under name.
 func (k *Keychain) Get(name string) (string, error) {
+	if err := checkSessionBus(); err != nil {
+		return "", fmt.Errorf("keychain: read %q: %w", name, err)
+	}
 	s, err := keyring.Get(k.service, name)
 	if err != nil {
 		return "", k.wrap("read", name, err)
@@ -51,6 +54,9 @@ func (k *Keychain) Get(name string) (string, error) {
 
 // Set stores secret under name, replacing any earlier value.
 func (k *Keychain) Set(name, secret string) error {
+	if err := checkSessionBus(); err != nil {
+		return fmt.Errorf("keychain: store %q: %w", name, err)
+	}
 	if err := keyring.Set(k.service, name, secret); err != nil {
 		return k.wrap("store", name, err)
 	}
@@ -60,6 +66,9 @@ func (k *Keychain) Set(name, secret string) error {
 // Delete removes the secret under name. Deleting a missing secret is not an
 // error.
 func (k *Keychain) Delete(name string) error {
+	if err := checkSessionBus(); err != nil {
+		return fmt.Errorf("keychain: delete %q: %w", name, err)
+	}
 	err := keyring.Delete(k.service, name)
 	if err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		return k.wrap("delete", name, err)
