@@ -24,6 +24,10 @@ type AccountsConfig struct {
 	Store *account.Store
 	// OpenBrowser shows an OAuth sign-in page (oauth.SystemBrowser).
 	OpenBrowser func(url string) error
+	// Use, when set, makes the named account the one the app sends and
+	// receives with (remembered across restarts); Settings then offers
+	// "Use this account" on every other account.
+	Use func(name string) error
 }
 
 // Presets offered when adding an account.
@@ -174,9 +178,16 @@ func (a *accountsSection) showAccounts(accts []account.Account, err error) {
 		case account.AuthOAuth:
 			buttons.Add(&widget.Button{Text: "Sign in", Icon: theme.LoginIcon(), OnTapped: func() { a.signIn(acct) }})
 		}
+		title := acct.Name + " — " + acct.Email
+		switch {
+		case acct.Name == a.ui.cfg.Account:
+			title += " (in use for sending and the inbox)"
+		case a.cfg.Use != nil:
+			buttons.Add(&widget.Button{Text: "Use this account", Icon: theme.ConfirmIcon(), OnTapped: func() { a.use(acct.Name) }})
+		}
 		buttons.Add(&widget.Button{Text: "Remove…", Icon: theme.DeleteIcon(), Importance: widget.LowImportance, OnTapped: func() { a.confirmRemove(acct) }})
 		a.list.Add(container.NewBorder(nil, nil, widget.NewIcon(theme.MailComposeIcon()), nil, container.NewVBox(
-			&widget.Label{Text: acct.Name + " — " + acct.Email, TextStyle: fyne.TextStyle{Bold: true}},
+			&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}},
 			&widget.Label{Text: detail, Wrapping: fyne.TextWrapWord},
 			buttons,
 		)))
@@ -278,6 +289,21 @@ func (a *accountsSection) confirmRemove(acct account.Account) {
 				a.remove(acct.Name)
 			}
 		}, a.ui.win)
+}
+
+// use makes name the account in use; the app switches to it (UI.reload).
+func (a *accountsSection) use(name string) {
+	a.start("Switching to account "+name+"…", func() string {
+		if err := a.cfg.Use(name); err != nil {
+			return "Not switched: " + sentence(err.Error())
+		}
+		return ""
+	})
+}
+
+// relist shows the accounts as the store has them now.
+func (a *accountsSection) relist() {
+	a.showAccounts(a.cfg.Store.List())
 }
 
 // remove removes an account from the store, with its secrets.

@@ -92,6 +92,7 @@ func (u *UI) apply(n Config) {
 		}
 	}
 	if a := u.settings.accounts; a != nil && old.Account != n.Account {
+		a.relist() // mark the account in use
 		switch {
 		case n.Account == "":
 			a.status.SetText(joinLines(a.status.Text, "No mail account is left, so the app is in demo mode again."))

@@ -431,3 +431,68 @@ func TestSettingsImportOwnKey(t *testing.T) {
 		t.Errorf("Send tab after importing: %q", got)
 	}
 }
+
+// TestSettingsUseAnotherAccount: with two accounts, Settings marks the one
+// in use and offers "Use this account" on the other, which switches the
+// app to it.
+func TestSettingsUseAnotherAccount(t *testing.T) {
+	kc := testKeychain(t)
+	h := home.Home{Dir: t.TempDir()}
+	accts := account.NewStore(h, kc)
+	for _, name := range []string{"branch", "main"} {
+		if err := accts.Add(account.Account{
+			Name: name, Email: name + "@practice.test", Auth: account.AuthPassword,
+			SMTP: account.Server{Address: "smtp.practice.test:465", Security: account.ImplicitTLS},
+		}, account.Credentials{Password: "pw"}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { accts.Remove(name) })
+	}
+	inUse := "branch"
+	var used []string
+	reload := func() (Config, error) {
+		a, err := accts.Get(inUse)
+		if err != nil {
+			return Config{}, err
+		}
+		return Config{Account: a.Name, From: mail.Address{Address: a.Email}, InboxOwner: a.Email,
+			Recipients: []Recipient{{Address: "dispensary@pharmacy.test", KeyState: "none"}}}, nil
+	}
+	u := newDemoUI(t, func(c *Config) {
+		c.Accounts = &AccountsConfig{Store: accts, Use: func(name string) error {
+			if _, err := accts.Get(name); err != nil {
+				return err
+			}
+			used = append(used, name)
+			inUse = name
+			return nil
+		}}
+		c.Reload = reload
+	})
+	// Take the accounts into use as the app does at start.
+	reloaded := expect(&u.reloadDone)
+	u.reload()
+	await(t, "reload", reloaded)
+	a := u.settings.accounts
+	list := texts(a.list)
+	if !strings.Contains(list, "branch — branch@practice.test (in use for sending and the inbox)") ||
+		strings.Contains(list, "main — main@practice.test (in use") {
+		t.Fatalf("account list:\n%s", list)
+	}
+	done, reloaded := expect(&a.done), expect(&u.reloadDone)
+	test.Tap(findButton(t, a.list, "Use this account"))
+	await(t, "use", done)
+	await(t, "reload", reloaded)
+	if len(used) != 1 || used[0] != "main" || u.cfg.Account != "main" {
+		t.Fatalf("used %v, account in use %q", used, u.cfg.Account)
+	}
+	if got := u.send.from.Text; got != "From: main@practice.test" {
+		t.Errorf("Send tab: %q", got)
+	}
+	if list := texts(a.list); !strings.Contains(list, "main — main@practice.test (in use for sending and the inbox)") {
+		t.Errorf("account list after switching:\n%s", list)
+	}
+	if !strings.Contains(a.status.Text, "The app now sends and receives with account main.") {
+		t.Errorf("status: %q", a.status.Text)
+	}
+}

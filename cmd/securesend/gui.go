@@ -63,6 +63,9 @@ func runGUI(ctx context.Context, e *env) int {
 	}
 	guiSettings(e, h, &cfg)
 	cfg.Reload = g.Reload
+	if cfg.Accounts != nil {
+		cfg.Accounts.Use = g.use
+	}
 	u := app.New(fa, cfg)
 	if dir := e.getenv("SECURESEND_SCREENSHOT_TOUR"); dir != "" {
 		go u.Tour(dir)
@@ -176,8 +179,31 @@ type guiConfig struct {
 	inbox *receive.Store
 }
 
+// accountInUseFile, in the home, names the account the user chose under
+// Settings ("Use this account"); without it the app uses the first one.
+const accountInUseFile = "account-in-use"
+
 func newGUIConfig(ctx context.Context, e *env, h home.Home, tmp string) *guiConfig {
-	return &guiConfig{ctx: ctx, e: e, h: h, tmp: tmp, forceDemo: e.getenv("SECURESEND_DEMO") == "1", secrets: keychain.New(h.KeychainService())}
+	g := &guiConfig{ctx: ctx, e: e, h: h, tmp: tmp, forceDemo: e.getenv("SECURESEND_DEMO") == "1", secrets: keychain.New(h.KeychainService())}
+	if b, err := os.ReadFile(h.Path(accountInUseFile)); err == nil {
+		g.inUse = strings.TrimSpace(string(b))
+	}
+	return g
+}
+
+// use makes the account name the one in use, now and after a restart
+// (Settings' "Use this account"; the app reloads after it).
+func (g *guiConfig) use(name string) error {
+	if _, err := account.NewStore(g.h, g.secrets).Get(name); err != nil {
+		return err
+	}
+	if err := os.WriteFile(g.h.Path(accountInUseFile), []byte(name+"\n"), 0o600); err != nil {
+		return fmt.Errorf("remember the account in use: %w", err)
+	}
+	g.mu.Lock()
+	g.inUse = name
+	g.mu.Unlock()
+	return nil
 }
 
 // close stops the demo mail system, if it was started.

@@ -257,6 +257,24 @@ func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
 	if cfg, err = g.Reload(); err != nil || cfg.Account != "desk" {
 		t.Fatalf("after adding a second account: %q, %v", cfg.Account, err)
 	}
+	// "Use this account" switches, and the choice outlives a restart.
+	if err := g.use("nonexistent"); err == nil {
+		t.Error("use of an unknown account: no error")
+	}
+	if err := g.use("another"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = g.Reload(); err != nil || cfg.Account != "another" || cfg.From.Address != "another@example.org" {
+		t.Fatalf("after using the second account: %q, %v", cfg.Account, err)
+	}
+	restarted := newGUIConfig(context.Background(), e, h, t.TempDir())
+	if cfg, err = restarted.Reload(); err != nil || cfg.Account != "another" {
+		t.Fatalf("after a restart: %q, %v", cfg.Account, err)
+	}
+	restarted.close()
+	if err := g.use("desk"); err != nil {
+		t.Fatal(err)
+	}
 	store.Remove("desk")
 	if cfg, err = g.Reload(); err != nil || cfg.Account != "another" || cfg.From.Address != "another@example.org" || cfg.Outbox != homeOutbox {
 		t.Fatalf("after removing the account in use: %q, %v", cfg.Account, err)
