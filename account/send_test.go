@@ -146,3 +146,40 @@ func TestAccessTokenRefusedByServer(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionsRefreshPerSubmission: the outbox ('outbox run --watch', the
+// app) makes an account's send options once and submits with them for as
+// long as it runs. Each submission must sign in with a current access
+// token, refreshed with the refresh token when the one it had expired,
+// not with the token the options were made with.
+func TestOptionsRefreshPerSubmission(t *testing.T) {
+	f := newFixture(t)
+	a := oauthAccount("acct", f.idp.URL)
+	a.CAFile = f.pki.CAFile
+	srv := accounttest.StartSMTP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{"XOAUTH2"}})
+	a.SMTP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
+	acct := f.add(t, a)
+	// Access tokens that are stale at once (oauth2 refreshes tokens due
+	// within 10 s): every sign-in needs a refresh.
+	f.idp.SetAccessTTL(5 * time.Second)
+	ctx := context.Background()
+	opts, err := acct.SendOptions(ctx, f.kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		before := f.idp.Refreshes()
+		if _, err := send.Send(ctx, opts, &send.Message{
+			From: mail.Address{Address: acct.Email}, To: []mail.Address{{Address: "pharmacy@example.test"}},
+			Subject: "test", Note: "hello", Documents: []send.Document{{Path: scan(t)}},
+		}); err != nil {
+			t.Fatalf("submission %d with options made once: %v", i, err)
+		}
+		if f.idp.Refreshes() <= before {
+			t.Errorf("submission %d signed in without refreshing the stale access token", i)
+		}
+	}
+	if n := len(srv.Messages()); n != 3 {
+		t.Errorf("server got %d messages, want 3", n)
+	}
+}
