@@ -275,6 +275,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	if err != nil {
 		return nil, false, err
 	}
+	s.removeStaging()
 	for i := range idx.Items {
 		if idx.Items[i].RawSHA256 == st.rawHash {
 			return s.reseen(idx, i, src)
@@ -305,7 +306,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	}
 
 	it := Item{
-		ID:                nextID(idx.Items),
+		ID:                s.freeID(idx.Items),
 		Received:          s.now().UTC(),
 		Source:            src,
 		MessageID:         strings.Trim(strings.TrimSpace(rep.MessageID), "<>"),
@@ -441,11 +442,46 @@ func duplicates(earlier []Item, it *Item) []Duplicate {
 	return out
 }
 
-func nextID(items []Item) string {
+// staleAfter is how old a staging directory must be before another
+// writer removes it: staging runs without the lock, so a younger one may
+// be a fetch under way in another process.
+const staleAfter = time.Hour
+
+// removeStaging deletes, under the write lock, staging directories
+// (items/.new-*) that a killed fetch left behind more than staleAfter ago.
+// Their content is encrypted; removing them only frees the space.
+func (s *Store) removeStaging() {
+	ents, err := os.ReadDir(filepath.Join(s.dir, "items"))
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".new-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
+			os.RemoveAll(filepath.Join(s.dir, "items", e.Name()))
+		}
+	}
+}
+
+// freeID is the item number after every one in use: in the index, and in
+// items/ (a writer killed between renaming an item into place and
+// writing the index leaves a directory that the index does not know; its
+// message was not recorded, so the next fetch stores it again, under a
+// new number, and the old directory is left alone).
+func (s *Store) freeID(items []Item) string {
 	max := 0
 	for _, it := range items {
 		if n, err := strconv.Atoi(it.ID); err == nil && n > max {
 			max = n
+		}
+	}
+	if ents, err := os.ReadDir(filepath.Join(s.dir, "items")); err == nil {
+		for _, e := range ents {
+			if n, err := strconv.Atoi(e.Name()); err == nil && n > max {
+				max = n
+			}
 		}
 	}
 	return strconv.Itoa(max + 1)

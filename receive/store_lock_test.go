@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/securesend/securesend/crypto/atrest"
 	"github.com/securesend/securesend/receive"
@@ -71,5 +73,62 @@ func TestStoreWritersTakeTurns(t *testing.T) {
 		if it.MessageID == "" || !strings.Contains(rep.MessageID, it.MessageID) {
 			t.Errorf("item %s has Message-ID %q but its report %q", it.ID, it.MessageID, rep.MessageID)
 		}
+	}
+}
+
+// TestStoreAfterKilledWriter: a writer killed between renaming an item
+// into place and writing the index leaves a directory the index does not
+// know, and a killed fetch leaves a staging directory. The next commit
+// must still succeed (under a new number), and stale staging is removed
+// while a fresh one (maybe another process's fetch under way) is kept.
+func TestStoreAfterKilledWriter(t *testing.T) {
+	key := make([]byte, atrest.KeySize)
+	rand.Read(key)
+	dir := filepath.Join(t.TempDir(), "inbox")
+	st, err := receive.OpenStore(dir, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := inboxVerifier(t)
+	commit := func(i int) *receive.Item {
+		t.Helper()
+		msg := plainMessage(fmt.Sprintf("k%d@clinic.test", i), "subject", "note", fmt.Appendf(nil, "%%PDF-1.4 doc %d", i))
+		staged, err := st.Stage(bytes.NewReader(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, added, err := st.Commit(context.Background(), staged, receive.Source{Account: "pharmacy"}, verify)
+		if err != nil || !added {
+			t.Fatalf("Commit %d: added %v, %v", i, added, err)
+		}
+		return it
+	}
+	first := commit(1)
+	items := filepath.Join(dir, "items")
+	// The crash leftovers.
+	orphan := filepath.Join(items, "2")
+	stale := filepath.Join(items, ".new-stale")
+	fresh := filepath.Join(items, ".new-fresh")
+	for _, d := range []string{orphan, stale, fresh} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, "message.eml.enc"), []byte("encrypted leftovers"), 0o600)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+
+	second := commit(2)
+	if second.ID == first.ID || second.ID == "2" {
+		t.Fatalf("second item got ID %q (first %q, orphan directory 2)", second.ID, first.ID)
+	}
+	if _, err := st.Report(second.ID); err != nil {
+		t.Fatalf("report of the item after the crash: %v", err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale staging directory kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh staging directory removed: %v", err)
 	}
 }
