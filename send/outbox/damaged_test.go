@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +38,7 @@ func TestDamagedMidUpload(t *testing.T) {
 			b[len(b)-1] ^= 0x80
 			return b
 		},
-		"truncate": func(_ *testing.T, b []byte) []byte { return b[:len(b)-100] },
+		"truncate": truncate100,
 		// Whole chunks, each with a valid tag, in a re-framed packet:
 		// only the final tag over the length tells.
 		"drop last chunk": func(t *testing.T, b []byte) []byte {
@@ -55,16 +53,7 @@ func TestDamagedMidUpload(t *testing.T) {
 	for name, spoil := range damage {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, outbox.Options{})
-			m, _ := f.message(2 << 20) // about 2.7 MB stored: 11 chunks
-			id := f.enqueue(m)
-			path := filepath.Join(f.dir, id+".msg")
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, spoil(t, b), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			id := f.enqueueSpoiled(2<<20, spoil) // about 2.7 MB stored: 11 chunks
 			rec, err := f.ob.Deliver(t.Context(), id, f.srv.submit)
 			if err == nil || rec.State != outbox.Failed {
 				t.Fatalf("damaged: %v, %+v", err, rec)
@@ -109,12 +98,7 @@ func TestDamagedMidUpload(t *testing.T) {
 // I/O, with the same text.
 func TestDamagedFirstChunk(t *testing.T) {
 	f := newFixture(t, outbox.Options{})
-	m, _ := f.message(2 << 20)
-	id := f.enqueue(m)
-	path := filepath.Join(f.dir, id+".msg")
-	b, _ := os.ReadFile(path)
-	b[1000] ^= 1
-	os.WriteFile(path, b, 0o600)
+	id := f.enqueueSpoiled(2<<20, func(_ *testing.T, b []byte) []byte { b[1000] ^= 1; return b })
 	rec, err := f.ob.Deliver(t.Context(), id, f.srv.submit)
 	if err == nil || rec.State != outbox.Failed || !strings.HasPrefix(rec.LastError, damagedPrefix) {
 		t.Fatalf("damaged: %v, %+v", err, rec)
@@ -129,11 +113,7 @@ func TestDamagedFirstChunk(t *testing.T) {
 // sent.
 func TestDamagedSubmitIgnoresError(t *testing.T) {
 	f := newFixture(t, outbox.Options{})
-	m, _ := f.message(2 << 20)
-	id := f.enqueue(m)
-	path := filepath.Join(f.dir, id+".msg")
-	b, _ := os.ReadFile(path)
-	os.WriteFile(path, b[:len(b)-100], 0o600)
+	id := f.enqueueSpoiled(2<<20, truncate100)
 	sloppy := func(_ context.Context, _ send.Envelope, body io.Reader) (*send.Result, error) {
 		io.Copy(io.Discard, body) // error ignored
 		return &send.Result{}, nil
@@ -150,11 +130,7 @@ func TestDamagedSubmitIgnoresError(t *testing.T) {
 // which is what the outbox recognises.
 func TestDamagedErrorFromSubmit(t *testing.T) {
 	f := newFixture(t, outbox.Options{})
-	m, _ := f.message(2 << 20)
-	id := f.enqueue(m)
-	path := filepath.Join(f.dir, id+".msg")
-	b, _ := os.ReadFile(path)
-	os.WriteFile(path, b[:len(b)-100], 0o600)
+	id := f.enqueueSpoiled(2<<20, truncate100)
 	var subErr error
 	spy := func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
 		res, err := f.srv.submit(ctx, env, body)

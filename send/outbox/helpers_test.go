@@ -140,6 +140,26 @@ func (f *fixture) enqueue(m *send.Message) string {
 	return id
 }
 
+// enqueueSpoiled stores a message with a document of size bytes and
+// replaces its stored (encrypted) file with what spoil makes of it.
+func (f *fixture) enqueueSpoiled(size int, spoil func(*testing.T, []byte) []byte) string {
+	f.t.Helper()
+	m, _ := f.message(size)
+	id := f.enqueue(m)
+	path := filepath.Join(f.dir, id+".msg")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, spoil(f.t, b), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+// truncate100 cuts the last 100 bytes off a stored file (see enqueueSpoiled).
+func truncate100(_ *testing.T, b []byte) []byte { return b[:len(b)-100] }
+
 func jobOf(m *send.Message) outbox.Job {
 	var to []string
 	for _, a := range m.To {

@@ -400,17 +400,7 @@ func TestWrongKey(t *testing.T) {
 // network I/O; damage found during the upload is TestDamagedMidUpload.
 func TestTamperedMessage(t *testing.T) {
 	f := newFixture(t, outbox.Options{})
-	m, _ := f.message(10_000)
-	id := f.enqueue(m)
-	path := filepath.Join(f.dir, id+".msg")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 1
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	id := f.enqueueSpoiled(10_000, func(_ *testing.T, b []byte) []byte { b[len(b)/2] ^= 1; return b })
 	rec, err := f.ob.Deliver(t.Context(), id, f.srv.submit)
 	if err == nil || rec.State != outbox.Failed || !strings.Contains(rec.LastError, "damaged") {
 		t.Fatalf("tampered: %v, %+v", err, rec)
@@ -420,7 +410,7 @@ func TestTamperedMessage(t *testing.T) {
 	}
 	// A tampered job record gives a clear error.
 	jp := filepath.Join(f.dir, id+".job")
-	b, _ = os.ReadFile(jp)
+	b, _ := os.ReadFile(jp)
 	b[len(b)-5] ^= 1
 	os.WriteFile(jp, b, 0o600)
 	if _, err := f.ob.Get(id); !errors.Is(err, atrest.ErrTampered) {
