@@ -179,22 +179,7 @@ func (a *armorReader) nextLines() bool {
 		a.buf = make([]byte, need, max(need, 1024))
 	}
 	dst := a.buf[:cap(a.buf)]
-	consumed, n := 0, 0
-	for {
-		i := bytes.IndexByte(buf[consumed:], '\n')
-		if i < 0 {
-			break
-		}
-		line := buf[consumed : consumed+i]
-		for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
-			line = line[:len(line)-1]
-		}
-		if !decodeQuanta(dst[n:], line) {
-			break
-		}
-		n += len(line) / 4 * 3
-		consumed += i + 1
-	}
+	n, consumed := decodeLines(dst, buf, true)
 	if consumed == 0 {
 		return false
 	}

@@ -110,28 +110,42 @@ func (r *b64Reader) nextLines() bool {
 		r.dec = make([]byte, need)
 	}
 	dst := r.dec[:cap(r.dec)]
-	consumed, n := 0, 0
-	for {
-		i := bytes.IndexByte(buf[consumed:], '\n')
-		if i < 0 {
-			break
-		}
-		line := buf[consumed : consumed+i]
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		if !decodeQuanta(dst[n:], line) {
-			break
-		}
-		n += len(line) / 4 * 3
-		consumed += i + 1
-	}
+	n, consumed := decodeLines(dst, buf, false)
 	if consumed == 0 {
 		return false
 	}
 	r.out = dst[:n]
 	r.br.Discard(consumed)
 	return true
+}
+
+// decodeLines is the loop of both nextLines (base64 bodies and armor): it
+// decodes into dst, each line on its own with decodeQuanta, the complete
+// lines at the start of buf, as long as each is a multiple of 4 alphabet
+// characters once its LF and what precedes the LF is cut off: one CR, or
+// with armored any CRs, spaces and tabs. It stops at the first line that
+// is anything else and returns the bytes written to dst and the bytes of
+// buf consumed. dst must have room for len(buf)/4*3 bytes.
+func decodeLines(dst, buf []byte, armored bool) (n, consumed int) {
+	for {
+		i := bytes.IndexByte(buf[consumed:], '\n')
+		if i < 0 {
+			return n, consumed
+		}
+		line := buf[consumed : consumed+i]
+		if armored {
+			for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
+				line = line[:len(line)-1]
+			}
+		} else if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if !decodeQuanta(dst[n:], line) {
+			return n, consumed
+		}
+		n += len(line) / 4 * 3
+		consumed += i + 1
+	}
 }
 
 const (
