@@ -183,9 +183,23 @@ func tamperCiphertext(t *testing.T, msg []byte) []byte {
 func compressionBomb(t *testing.T, ks keys, template []byte) []byte {
 	t.Helper()
 	start, end, _ := armoredMessage(t, template)
+	ct := encryptZLIB(t, ks, flate.BestCompression, func(w io.Writer) {
+		io.WriteString(w, "Content-Type: text/plain\r\n\r\n")
+		zeros := make([]byte, 1<<20)
+		for range 64 {
+			w.Write(zeros)
+		}
+	})
+	return rearmor(t, template, start, end, ct)
+}
+
+// encryptZLIB returns what write writes, signed by alice, ZLIB-compressed
+// at level and encrypted to bob, as a binary OpenPGP message.
+func encryptZLIB(t *testing.T, ks keys, level int, write func(io.Writer)) []byte {
+	t.Helper()
 	cfg := pgp.Config(nil)
 	cfg.DefaultCompressionAlgo = packet.CompressionZLIB
-	cfg.CompressionConfig = &packet.CompressionConfig{Level: flate.BestCompression}
+	cfg.CompressionConfig = &packet.CompressionConfig{Level: level}
 	// Our keys advertise no compression; pretend bob's does so that
 	// Encrypt compresses (nothing is re-signed or written back).
 	for _, id := range ks["bob"].Entity().Identities {
@@ -196,13 +210,9 @@ func compressionBomb(t *testing.T, ks keys, template []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(w, "Content-Type: text/plain\r\n\r\n")
-	zeros := make([]byte, 1<<20)
-	for range 64 {
-		w.Write(zeros)
-	}
+	write(w)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return rearmor(t, template, start, end, ct.Bytes())
+	return ct.Bytes()
 }

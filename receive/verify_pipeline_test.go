@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/receive"
@@ -56,22 +55,8 @@ func compressedMessage(t *testing.T, ks keys, msg []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := pgp.Config(nil)
-	cfg.DefaultCompressionAlgo = packet.CompressionZLIB
-	cfg.CompressionConfig = &packet.CompressionConfig{Level: flate.DefaultCompression}
-	for _, id := range ks["bob"].Entity().Identities {
-		id.SelfSignature.PreferredCompression = []uint8{uint8(packet.CompressionZLIB)}
-	}
-	var ct bytes.Buffer
-	w, err := openpgp.Encrypt(&ct, openpgp.EntityList{ks["bob"].Entity()}, ks["alice"].Entity(), &openpgp.FileHints{IsBinary: true}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(plain)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return rearmor(t, msg, start, end, ct.Bytes())
+	ct := encryptZLIB(t, ks, flate.DefaultCompression, func(w io.Writer) { w.Write(plain) })
+	return rearmor(t, msg, start, end, ct)
 }
 
 func pgpArmorBody(t *testing.T, armored []byte) io.Reader {

@@ -28,8 +28,15 @@ func newKey(t testing.TB) []byte {
 
 func seal(t testing.TB, key, plain []byte) []byte {
 	t.Helper()
+	return sealWith(t, plain, func(w io.Writer) (io.WriteCloser, error) { return atrest.Encrypt(w, key) })
+}
+
+// sealWith writes plain through the encrypting writer that encrypt opens
+// and returns the result.
+func sealWith(t testing.TB, plain []byte, encrypt func(io.Writer) (io.WriteCloser, error)) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w, err := atrest.Encrypt(&buf, key)
+	w, err := encrypt(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,23 +53,14 @@ func seal(t testing.TB, key, plain []byte) []byte {
 // the same configuration with AES-OCB. Files like this are still on disk.
 func sealOCB(t testing.TB, key, plain []byte) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := openpgp.SymmetricallyEncrypt(&buf, key, &openpgp.FileHints{IsBinary: true}, &packet.Config{
-		DefaultCipher:          packet.CipherAES256,
-		DefaultCompressionAlgo: packet.CompressionNone,
-		AEADConfig:             &packet.AEADConfig{DefaultMode: packet.AEADModeOCB},
-		S2KConfig:              &s2k.Config{S2KMode: s2k.SaltedS2K, PassphraseIsHighEntropy: true},
+	return sealWith(t, plain, func(w io.Writer) (io.WriteCloser, error) {
+		return openpgp.SymmetricallyEncrypt(w, key, &openpgp.FileHints{IsBinary: true}, &packet.Config{
+			DefaultCipher:          packet.CipherAES256,
+			DefaultCompressionAlgo: packet.CompressionNone,
+			AEADConfig:             &packet.AEADConfig{DefaultMode: packet.AEADModeOCB},
+			S2KConfig:              &s2k.Config{S2KMode: s2k.SaltedS2K, PassphraseIsHighEntropy: true},
+		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(plain); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // sealers are the formats Decrypt must read: what Encrypt writes now, and
