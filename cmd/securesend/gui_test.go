@@ -6,7 +6,6 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,6 @@ import (
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
-	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -72,12 +70,8 @@ func TestGUIAccountConfig(t *testing.T) {
 		}
 		return ""
 	}}
-	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	g, cfg := loadGUIConfig(t, e, h)
 	defer g.close()
-	cfg, err := g.Reload()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if cfg.From.Address != ph.Address || cfg.Fetch == nil || cfg.Verify == nil || cfg.Document == nil {
 		t.Fatalf("config: %+v", cfg)
 	}
@@ -157,22 +151,22 @@ func TestGUIAccountConfig(t *testing.T) {
 	}
 }
 
+// loadGUIConfig makes the app's configuration for e and h, as the GUI does
+// at start, and loads it once. The caller closes it.
+func loadGUIConfig(t *testing.T, e *env, h home.Home) (*guiConfig, app.Config) {
+	t.Helper()
+	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	cfg, err := g.Reload()
+	if err != nil {
+		g.close()
+		t.Fatal(err)
+	}
+	return g, cfg
+}
+
 // guiEnv is the environment runGUI gets when u starts the app.
 func guiEnv(u *user) *env {
-	e := &env{stdin: strings.NewReader(""), stdout: new(strings.Builder), stderr: new(strings.Builder), getenv: func(k string) string {
-		switch k {
-		case home.EnvVar:
-			return u.home
-		case profile.SystemDirEnv:
-			return u.system
-		}
-		return ""
-	}}
-	if u.baked != nil {
-		b := *u.baked
-		e.baked = func() (profile.Baked, error) { return b, nil }
-	}
-	return e
+	return u.env(strings.NewReader(""), new(strings.Builder), new(strings.Builder))
 }
 
 // TestGUIConfigFollowsAccountsAndKeys: the app's configuration is made
@@ -191,12 +185,8 @@ func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
 	if err := h.Ensure(); err != nil {
 		t.Fatal(err)
 	}
-	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	g, cfg := loadGUIConfig(t, e, h)
 	defer g.close()
-	cfg, err := g.Reload()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if !cfg.Demo || cfg.Account != "" || cfg.Outbox == nil {
 		t.Fatalf("without an account: demo %v, account %q", cfg.Demo, cfg.Account)
 	}
@@ -303,37 +293,13 @@ func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
 // that leaves the mail accounts to the user.
 func installDirectoryProfile(t *testing.T, u *user, pharmacyKey string) {
 	t.Helper()
-	admin := newUser(t, "admin")
-	dir := t.TempDir()
-	const pass = "TEST ONLY admin passphrase\n"
-	out := admin.must(t, 0, pass, "admin", "key", "generate", "--name", "Kowhai IT", "--email", "it@kowhai.example.nz", "--passphrase-stdin", "--out", dir)
-	fpr := regexp.MustCompile(`fingerprint: ([0-9A-F]{40})`).FindStringSubmatch(out)
-	if fpr == nil {
-		t.Fatalf("no fingerprint: %s", out)
-	}
-	prof := filepath.Join(dir, profile.ProfileFile)
-	admin.must(t, 0, "", "admin", "profile", "init", "--org", "Kowhai Medical Centre", "--out", prof)
-	data, _ := os.ReadFile(prof)
-	const locked = `locked = ["policy.min_tls", "policy.encryption", "accounts"]`
-	if !strings.Contains(string(data), locked) {
-		t.Fatalf("the example profile changed: no %s", locked)
-	}
-	os.WriteFile(prof, []byte(strings.Replace(string(data), locked, `locked = ["policy.min_tls", "policy.encryption"]`, 1)), 0o600)
-	admin.must(t, 0, "", "admin", "profile", "add-recipient", "--profile", prof, "--email", "pharmacy@example.org", "--name", "Main St Pharmacy", "--key", pharmacyKey)
-	admin.must(t, 0, pass, "admin", "profile", "sign", "--profile", prof, "--key", filepath.Join(dir, "admin-key.private.asc"), "--passphrase-stdin")
-	u.system = t.TempDir()
-	for _, name := range []string{profile.ProfileFile, profile.SignatureFile} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
+	installEditedProfile(t, u, pharmacyKey, func(t *testing.T, data string) string {
+		const locked = `locked = ["policy.min_tls", "policy.encryption", "accounts"]`
+		if !strings.Contains(data, locked) {
+			t.Fatalf("the example profile changed: no %s", locked)
 		}
-		os.WriteFile(filepath.Join(u.system, name), b, 0o644)
-	}
-	pub, err := os.ReadFile(filepath.Join(dir, "admin-key.asc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.baked = &profile.Baked{Fingerprint: fpr[1], AdminKey: pub}
+		return strings.Replace(data, locked, `locked = ["policy.min_tls", "policy.encryption"]`, 1)
+	})
 }
 
 // walk calls fn for o and everything shown below it (containers, tabs,
@@ -461,12 +427,8 @@ func TestGUIInboxDirectoryKeyVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	g, cfg := loadGUIConfig(t, e, h)
 	defer g.close()
-	cfg, err := g.Reload()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if cfg.Demo || cfg.Account != "desk" {
 		t.Fatalf("not the reception's account: demo %v, %q", cfg.Demo, cfg.Account)
 	}

@@ -18,6 +18,19 @@ import (
 // u's baked admin key pin is set as an installer build would carry it.
 func installProfile(t *testing.T, u *user, pharmacyKey string) {
 	t.Helper()
+	installEditedProfile(t, u, pharmacyKey, func(_ *testing.T, data string) string {
+		return strings.NewReplacer(`min_tls = "1.2"`, `min_tls = "1.3"`,
+			`allowed_recipient_domains = []`, `allowed_recipient_domains = ["example.org"]`,
+			`users_may_add_recipients = false`, `users_may_add_recipients = true`).Replace(data)
+	})
+}
+
+// installEditedProfile installs for u, signed with a TEST ONLY admin key,
+// the example organisation profile as edit rewrites it, with the pharmacy
+// and its key added to the directory; u's baked admin key pin is set as an
+// installer build would carry it.
+func installEditedProfile(t *testing.T, u *user, pharmacyKey string, edit func(t *testing.T, data string) string) {
+	t.Helper()
 	admin := newUser(t, "admin")
 	dir := t.TempDir()
 	const pass = "TEST ONLY admin passphrase\n"
@@ -29,13 +42,9 @@ func installProfile(t *testing.T, u *user, pharmacyKey string) {
 	prof := filepath.Join(dir, profile.ProfileFile)
 	admin.must(t, 0, "", "admin", "profile", "init", "--org", "Kowhai Medical Centre", "--out", prof)
 	data, _ := os.ReadFile(prof)
-	s := strings.NewReplacer(`min_tls = "1.2"`, `min_tls = "1.3"`,
-		`allowed_recipient_domains = []`, `allowed_recipient_domains = ["example.org"]`,
-		`users_may_add_recipients = false`, `users_may_add_recipients = true`).Replace(string(data))
-	os.WriteFile(prof, []byte(s), 0o600)
+	os.WriteFile(prof, []byte(edit(t, string(data))), 0o600)
 	admin.must(t, 0, "", "admin", "profile", "add-recipient", "--profile", prof, "--email", "pharmacy@example.org", "--name", "Main St Pharmacy", "--key", pharmacyKey)
 	admin.must(t, 0, pass, "admin", "profile", "sign", "--profile", prof, "--key", filepath.Join(dir, "admin-key.private.asc"), "--passphrase-stdin")
-
 	u.system = t.TempDir()
 	for _, name := range []string{profile.ProfileFile, profile.SignatureFile} {
 		b, err := os.ReadFile(filepath.Join(dir, name))

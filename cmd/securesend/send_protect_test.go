@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -32,11 +33,10 @@ func newUser(t *testing.T, name string) *user {
 	return &user{home: filepath.Join(dir, name), system: filepath.Join(dir, "no-system-profile")}
 }
 
-// run runs "securesend args..." in-process as u.
-func (u *user) run(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: func(k string) string {
+// env is the environment the program gets when u runs it: u's home, u's
+// system profile directory and, if set, u's baked admin key pin.
+func (u *user) env(stdin io.Reader, stdout, stderr io.Writer) *env {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: func(k string) string {
 		switch k {
 		case home.EnvVar:
 			return u.home
@@ -49,7 +49,14 @@ func (u *user) run(t *testing.T, stdin string, args ...string) (int, string, str
 		b := *u.baked
 		e.baked = func() (profile.Baked, error) { return b, nil }
 	}
-	code := run(context.Background(), e, args)
+	return e
+}
+
+// run runs "securesend args..." in-process as u.
+func (u *user) run(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), u.env(strings.NewReader(stdin), &out, &errOut), args)
 	return code, out.String(), errOut.String()
 }
 
