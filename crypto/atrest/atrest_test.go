@@ -3,7 +3,6 @@ package atrest_test
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/s2k"
 
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 )
 
 func newKey(t testing.TB) []byte {
@@ -250,39 +250,6 @@ func TestReadsOCBFixture(t *testing.T) {
 	}
 }
 
-// splitPacket splits the first OpenPGP packet (new format) off b.
-func splitPacket(t *testing.T, b []byte) (tag byte, body, rest []byte) {
-	t.Helper()
-	if len(b) < 2 || b[0]&0xc0 != 0xc0 {
-		t.Fatalf("not a new-format packet: % x", b[:min(len(b), 2)])
-	}
-	tag, b = b[0]&0x3f, b[1:]
-	for {
-		l0 := int(b[0])
-		switch {
-		case l0 < 192:
-			return tag, append(body, b[1:1+l0]...), b[1+l0:]
-		case l0 < 224:
-			n := (l0-192)<<8 + int(b[1]) + 192
-			return tag, append(body, b[2:2+n]...), b[2+n:]
-		case l0 == 255:
-			n := int(binary.BigEndian.Uint32(b[1:5]))
-			return tag, append(body, b[5:5+n]...), b[5+n:]
-		default: // partial body length; more follows
-			n := 1 << (l0 & 0x1f)
-			body = append(body, b[1:1+n]...)
-			b = b[1+n:]
-		}
-	}
-}
-
-// packetBytes serialises a new-format packet with a five-octet length.
-func packetBytes(tag byte, body []byte) []byte {
-	out := []byte{0xc0 | tag, 255, 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(out[2:], uint32(len(body)))
-	return append(out, body...)
-}
-
 // TestChunkForgery rearranges whole authenticated chunks of a sealed file
 // (dropping the last or a middle one, swapping two, dropping the final tag)
 // and re-frames the packet so that it parses. Each chunk still carries a
@@ -299,8 +266,8 @@ func TestChunkForgery(t *testing.T) {
 			plain := make([]byte, 900<<10) // four chunks, the last one short
 			rand.Read(plain)
 			sealed := s.seal(t, key, plain)
-			tag1, skesk, rest := splitPacket(t, sealed)
-			tag2, body, rest := splitPacket(t, rest)
+			tag1, skesk, rest := pgptest.SplitPacket(t, sealed)
+			tag2, body, rest := pgptest.SplitPacket(t, rest)
 			if tag1 != 3 || tag2 != 18 || len(rest) != 0 {
 				t.Fatalf("packets %d, %d, %d bytes after", tag1, tag2, len(rest))
 			}
@@ -319,7 +286,7 @@ func TestChunkForgery(t *testing.T) {
 					b = append(b, c...)
 				}
 				b = append(b, final...)
-				return append(packetBytes(3, skesk), packetBytes(18, b)...)
+				return append(pgptest.PacketBytes(3, skesk), pgptest.PacketBytes(18, b)...)
 			}
 			if got, err := open(key, build(chunks, final)); err != nil || !bytes.Equal(got, plain) {
 				t.Fatalf("re-framed intact file: %v", err)

@@ -3,7 +3,6 @@ package outbox_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -47,7 +47,7 @@ func TestDamagedMidUpload(t *testing.T) {
 			data := body[36 : len(body)-tagLen]
 			last := (len(data) - 1) / chunk * chunk // start of the last chunk
 			forged := append(bytes.Clone(body[:36+last-chunk]), body[36+last:]...)
-			return append(packetBytes(3, skesk), packetBytes(18, forged)...)
+			return append(pgptest.PacketBytes(3, skesk), pgptest.PacketBytes(18, forged)...)
 		},
 	}
 	for name, spoil := range damage {
@@ -150,43 +150,10 @@ func TestDamagedErrorFromSubmit(t *testing.T) {
 // session key packet and the SEIPD packet.
 func splitMessage(t *testing.T, b []byte) (skesk, seipd []byte) {
 	t.Helper()
-	tag1, skesk, rest := splitPacket(t, b)
-	tag2, seipd, rest := splitPacket(t, rest)
+	tag1, skesk, rest := pgptest.SplitPacket(t, b)
+	tag2, seipd, rest := pgptest.SplitPacket(t, rest)
 	if tag1 != 3 || tag2 != 18 || len(rest) != 0 {
 		t.Fatalf("packets %d, %d, %d bytes after", tag1, tag2, len(rest))
 	}
 	return skesk, seipd
-}
-
-// splitPacket splits the first OpenPGP packet (new format) off b.
-func splitPacket(t *testing.T, b []byte) (tag byte, body, rest []byte) {
-	t.Helper()
-	if len(b) < 2 || b[0]&0xc0 != 0xc0 {
-		t.Fatalf("not a new-format packet")
-	}
-	tag, b = b[0]&0x3f, b[1:]
-	for {
-		l0 := int(b[0])
-		switch {
-		case l0 < 192:
-			return tag, append(body, b[1:1+l0]...), b[1+l0:]
-		case l0 < 224:
-			n := (l0-192)<<8 + int(b[1]) + 192
-			return tag, append(body, b[2:2+n]...), b[2+n:]
-		case l0 == 255:
-			n := int(binary.BigEndian.Uint32(b[1:5]))
-			return tag, append(body, b[5:5+n]...), b[5+n:]
-		default: // partial body length; more follows
-			n := 1 << (l0 & 0x1f)
-			body = append(body, b[1:1+n]...)
-			b = b[1+n:]
-		}
-	}
-}
-
-// packetBytes serialises a new-format packet with a five-octet length.
-func packetBytes(tag byte, body []byte) []byte {
-	out := []byte{0xc0 | tag, 255, 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(out[2:], uint32(len(body)))
-	return append(out, body...)
 }

@@ -1,9 +1,11 @@
 // Package pgptest runs the real GnuPG (gpg 2.2) for interoperability tests,
-// each in its own temporary GNUPGHOME, and builds TEST ONLY keys.
+// each in its own temporary GNUPGHOME, builds TEST ONLY keys, and splits
+// and frames raw OpenPGP packets (to forge damaged messages).
 package pgptest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"strings"
@@ -137,4 +139,39 @@ func ArmoredSecret(t testing.TB, k *pgp.Key) []byte {
 	}
 	b.WriteByte('\n')
 	return b.Bytes()
+}
+
+// SplitPacket splits the first OpenPGP packet (new format) off b and
+// returns its tag and body (partial body lengths joined); it fails the test
+// if b does not start with a new-format packet.
+func SplitPacket(t testing.TB, b []byte) (tag byte, body, rest []byte) {
+	t.Helper()
+	if len(b) < 2 || b[0]&0xc0 != 0xc0 {
+		t.Fatalf("not a new-format packet: % x", b[:min(len(b), 2)])
+	}
+	tag, b = b[0]&0x3f, b[1:]
+	for {
+		l0 := int(b[0])
+		switch {
+		case l0 < 192:
+			return tag, append(body, b[1:1+l0]...), b[1+l0:]
+		case l0 < 224:
+			n := (l0-192)<<8 + int(b[1]) + 192
+			return tag, append(body, b[2:2+n]...), b[2+n:]
+		case l0 == 255:
+			n := int(binary.BigEndian.Uint32(b[1:5]))
+			return tag, append(body, b[5:5+n]...), b[5+n:]
+		default: // partial body length; more follows
+			n := 1 << (l0 & 0x1f)
+			body = append(body, b[1:1+n]...)
+			b = b[1+n:]
+		}
+	}
+}
+
+// PacketBytes serialises a new-format packet with a five-octet length.
+func PacketBytes(tag byte, body []byte) []byte {
+	out := []byte{0xc0 | tag, 255, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(out[2:], uint32(len(body)))
+	return append(out, body...)
 }
