@@ -49,6 +49,22 @@ func sealWith(t testing.TB, plain []byte, encrypt func(io.Writer) (io.WriteClose
 	return buf.Bytes()
 }
 
+// wantTampered checks that open reports ErrTampered for sealed with one
+// bit flipped at each of flips, and for sealed without its last cut bytes.
+func wantTampered(t *testing.T, key, sealed []byte, cut int, flips ...int) {
+	t.Helper()
+	for _, pos := range flips {
+		bad := bytes.Clone(sealed)
+		bad[pos] ^= 1
+		if _, err := open(key, bad); !errors.Is(err, atrest.ErrTampered) {
+			t.Errorf("flip at %d: err = %v, want ErrTampered", pos, err)
+		}
+	}
+	if _, err := open(key, sealed[:len(sealed)-cut]); !errors.Is(err, atrest.ErrTampered) {
+		t.Errorf("last %d bytes cut: err = %v, want ErrTampered", cut, err)
+	}
+}
+
 // sealOCB writes plain the way atrest did before it switched to GCM:
 // the same configuration with AES-OCB. Files like this are still on disk.
 func sealOCB(t testing.TB, key, plain []byte) []byte {
@@ -169,16 +185,7 @@ func testTamper(t *testing.T, seal func(testing.TB, []byte, []byte) []byte) {
 	}
 	// Flips in the body must be reported as tampering, also in the first
 	// chunk (which Decrypt itself reads, before returning the reader).
-	for _, pos := range []int{1000, len(sealed) / 2, len(sealed) - 1} {
-		bad := bytes.Clone(sealed)
-		bad[pos] ^= 1
-		if _, err := open(key, bad); !errors.Is(err, atrest.ErrTampered) {
-			t.Errorf("body flip at %d: err = %v, want ErrTampered", pos, err)
-		}
-	}
-	if _, err := open(key, sealed[:len(sealed)-1]); !errors.Is(err, atrest.ErrTampered) {
-		t.Errorf("truncation: err = %v, want ErrTampered", err)
-	}
+	wantTampered(t, key, sealed, 1, 1000, len(sealed)/2, len(sealed)-1)
 	if _, err := open(key, append(bytes.Clone(sealed), 0xc0, 1, 0)); err == nil {
 		t.Errorf("extended file: no error")
 	}
@@ -238,16 +245,7 @@ func TestReadsOCBFixture(t *testing.T) {
 	if _, err := open(newKey(t), sealed); !errors.Is(err, atrest.ErrWrongKey) {
 		t.Errorf("wrong key: %v", err)
 	}
-	for _, pos := range []int{len(sealed) / 2, len(sealed) - 1} {
-		bad := bytes.Clone(sealed)
-		bad[pos] ^= 1
-		if _, err := open(key, bad); !errors.Is(err, atrest.ErrTampered) {
-			t.Errorf("flip at %d: %v", pos, err)
-		}
-	}
-	if _, err := open(key, sealed[:len(sealed)-16]); !errors.Is(err, atrest.ErrTampered) {
-		t.Errorf("truncated: %v", err)
-	}
+	wantTampered(t, key, sealed, 16, len(sealed)/2, len(sealed)-1)
 }
 
 // TestChunkForgery rearranges whole authenticated chunks of a sealed file
