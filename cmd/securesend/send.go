@@ -303,78 +303,17 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "securesend send: --encrypt must be always, auto or never, not %q\n", f.encrypt)
 		return 2
 	}
-	var (
-		acct *account.Account
-		opts send.Options
-		err  error
-	)
-	if f.account != "" {
-		if acct, opts, err = accountSendOptions(ctx, e, f.account); err != nil {
-			return errorf(e, "send: %v", err)
-		}
-		if f.from == "" {
-			f.from = acct.Email
-		}
-	}
-	m, err := f.message()
-	if err != nil {
-		return errorf(e, "send: %v", err)
-	}
-	if err := m.Validate(); err != nil {
-		return errorf(e, "%s", plainError(err))
-	}
-	if acct != nil {
-		err = f.tighten(&opts)
-	} else {
-		opts, err = f.options(e.stdin)
-	}
-	if err != nil {
-		return errorf(e, "send: %v", err)
-	}
-
-	// The organisation policy gate: nothing is queued or sent that it
-	// refuses, and the flags may only tighten it. --encrypt is not passed
-	// as a policy preference: "always" is enforced by protectionFor, which
-	// names each recipient without a usable key and why, and "never"
-	// cannot loosen a policy that requires encryption (mode below).
-	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
-	if err != nil {
-		return errorf(e, "send: %v", err)
-	}
-	if acct != nil {
-		if err := pol.CheckAccount(accountPolicySettings(acct)); err != nil {
-			return errorf(e, "send: account %s: %v", acct.Name, err)
-		}
-	}
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return errorf(e, "send: %v", err)
-	}
-	keys := policyKeys{pol: pol, store: ks}
-	must, err := enforceSendPolicy(pol, m, &opts, keys.Has)
-	if err != nil {
+	ob, id, opts, err := queueSend(ctx, e, f, "")
+	var refused *sendRefused
+	if errors.As(err, &refused) && refused.policy {
 		fmt.Fprintln(e.stderr, "securesend: refused by your organisation's policy, so nothing was sent:")
-		for _, line := range strings.Split(err.Error(), "\n") {
+		for _, line := range strings.Split(refused.err.Error(), "\n") {
 			fmt.Fprintln(e.stderr, "  "+line)
 		}
 		return 1
 	}
-	mode := f.encrypt
-	if must {
-		mode = string(send.EncryptAlways) // --encrypt never cannot win
-	}
-	prot, err := protectionFor(ks, m, mode, keys)
 	if err != nil {
-		return errorf(e, "send: %v", plainError(err))
-	}
-
-	accountName := ""
-	if acct != nil {
-		accountName = acct.Name
-	}
-	ob, id, err := outboxEnqueueProtected(ctx, e, m, accountName, prot, outbox.Options{})
-	if err != nil {
-		return errorf(e, "send: %v", outboxTrim(err, "outbox: "))
+		return errorf(e, "%s", err)
 	}
 	if f.queueOnly {
 		if f.json {
@@ -399,6 +338,114 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	outboxExplain(e.stderr, rec)
 	return code
 }
+
+// sendRefused is a message queueSend refuses for what it is (incomplete,
+// not allowed by the policy, or without the keys its protection needs), as
+// opposed to a failure of the machinery (keychain, account, outbox) that
+// may pass. Its text is the user's message.
+type sendRefused struct {
+	msg    string
+	err    error
+	policy bool // refused by the organisation policy: err lists why, one reason a line
+}
+
+func (r *sendRefused) Error() string { return r.msg }
+func (r *sendRefused) Unwrap() error { return r.err }
+
+// queueSend does what 'securesend send' does before delivery, for the
+// flags f: the account's options, the message, its validation, the
+// organisation policy, the protection (--encrypt) and the outbox job. It
+// returns the outbox, the job id and the options to deliver with
+// (ob.Deliver(ctx, id, submitWith(opts))). messageID, when not empty, is
+// the message's Message-ID (a caller that may have to queue the same
+// message again after a crash looks for it in the outbox). An error's text
+// is for the user; a *sendRefused is a refusal of the message itself.
+func queueSend(ctx context.Context, e *env, f *sendFlags, messageID string) (*outbox.Outbox, string, send.Options, error) {
+	var (
+		acct *account.Account
+		opts send.Options
+		err  error
+	)
+	if f.account != "" {
+		if acct, opts, err = accountSendOptions(ctx, e, f.account); err != nil {
+			return nil, "", opts, fmt.Errorf("send: %w", err)
+		}
+		if f.from == "" {
+			f.from = acct.Email
+		}
+	}
+	m, err := f.message()
+	if err != nil {
+		return nil, "", opts, &sendRefused{msg: "send: " + err.Error(), err: err}
+	}
+	m.MessageID = messageID
+	if err := m.Validate(); err != nil {
+		return nil, "", opts, &sendRefused{msg: plainError(err), err: err}
+	}
+	if acct != nil {
+		err = f.tighten(&opts)
+	} else {
+		opts, err = f.options(e.stdin)
+	}
+	if err != nil {
+		return nil, "", opts, fmt.Errorf("send: %w", err)
+	}
+
+	// The organisation policy gate: nothing is queued or sent that it
+	// refuses, and the flags may only tighten it. --encrypt is not passed
+	// as a policy preference: "always" is enforced by protectionFor, which
+	// names each recipient without a usable key and why, and "never"
+	// cannot loosen a policy that requires encryption (mode below).
+	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
+	if err != nil {
+		return nil, "", opts, fmt.Errorf("send: %w", err)
+	}
+	if acct != nil {
+		if err := pol.CheckAccount(accountPolicySettings(acct)); err != nil {
+			return nil, "", opts, &sendRefused{msg: fmt.Sprintf("send: account %s: %v", acct.Name, err), err: err}
+		}
+	}
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return nil, "", opts, fmt.Errorf("send: %w", err)
+	}
+	keys := policyKeys{pol: pol, store: ks}
+	must, err := enforceSendPolicy(pol, m, &opts, keys.Has)
+	if err != nil {
+		return nil, "", opts, &sendRefused{msg: "refused by your organisation's policy, so nothing was sent: " + strings.ReplaceAll(err.Error(), "\n", "; "), err: err, policy: true}
+	}
+	mode := f.encrypt
+	if must {
+		mode = string(send.EncryptAlways) // --encrypt never cannot win
+	}
+	prot, err := protectionFor(ks, m, mode, keys)
+	if err != nil {
+		msg := "send: " + plainError(err)
+		if errors.Is(err, send.ErrNoRecipientKey) || errors.Is(err, send.ErrNoSenderKey) || errors.Is(err, send.ErrSignerNotSender) {
+			return nil, "", opts, &sendRefused{msg: msg, err: err}
+		}
+		return nil, "", opts, &wrapped{msg, err}
+	}
+
+	accountName := ""
+	if acct != nil {
+		accountName = acct.Name
+	}
+	ob, id, err := outboxEnqueueProtected(ctx, e, m, accountName, prot, outbox.Options{})
+	if err != nil {
+		return nil, "", opts, &wrapped{"send: " + outboxTrim(err, "outbox: "), err}
+	}
+	return ob, id, opts, nil
+}
+
+// wrapped is err with another text for the user.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 // accountPolicySettings is the server side of a for Policy.CheckAccount.
 func accountPolicySettings(a *account.Account) profile.AccountSettings {
