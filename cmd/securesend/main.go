@@ -46,6 +46,7 @@ func commands() []command {
 		adminCommand(),
 		keysCommand(), verifyCommand(),
 		outboxCommand(), auditCommand(),
+		hotfolderCommand(),
 	}
 }
 

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/mail"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/hotfolder"
+	"github.com/securesend/securesend/send/outbox"
+)
+
+func hotfolderCommand() command {
+	return command{
+		name:    "hotfolder",
+		summary: "send scans saved into a folder automatically to a set recipient",
+		run:     runHotfolder,
+	}
+}
+
+const hotfolderUsage = `Usage: securesend hotfolder --dir DIR --to ADDRESS --account NAME [flags]
+       securesend hotfolder --dir DIR --to ADDRESS --server HOST:PORT --from ADDRESS [flags]
+
+Watches DIR (e.g. the folder a scanner saves to) and sends every PDF, TIFF,
+JPEG or PNG that appears there to the recipient, one message per file, the
+way 'securesend send' does: signed, encrypted when possible or required,
+checked against your organisation's policy, written to the outbox first.
+A file is taken once it has not changed for --settle. Sent files are moved
+to DIR/sent; files that cannot be sent (empty, damaged, refused) are moved
+to DIR/failed with NAME.reason.txt saying why. Nothing is deleted. Hidden
+and temporary files and subfolders are left alone.
+With --once it sends what is in DIR and exits: 0 when nothing failed,
+1 otherwise. Without, it runs until interrupted.
+
+Flags:
+`
+
+// hotfolderDocTypes are the document types (the message's Subject), as in
+// the app's Send tab.
+var hotfolderDocTypes = []string{"Prescription", "Referral", "Results", "Other"}
+
+func runHotfolder(ctx context.Context, e *env, args []string) int {
+	var (
+		f        sendFlags
+		dir      string
+		docType  string
+		once     bool
+		interval time.Duration
+		settle   time.Duration
+	)
+	fs := flag.NewFlagSet("hotfolder", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&dir, "dir", "", "the hot `folder` to watch (required)")
+	fs.Var(&f.to, "to", "recipient `address` of every file (required); repeat for several")
+	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add')")
+	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
+	fs.StringVar(&docType, "doc-type", "Other", "document type, the message's subject: "+strings.Join(hotfolderDocTypes, ", "))
+	fs.StringVar(&f.note, "note", "", "short covering note `text` sent with every file")
+	fs.BoolVar(&once, "once", false, "send what is in the folder now, then exit")
+	fs.DurationVar(&interval, "interval", 10*time.Second, "how often to look in the folder (`duration`)")
+	fs.DurationVar(&settle, "settle", 5*time.Second, "how long a file must stay unchanged before it is sent (`duration`)")
+	fs.StringVar(&f.server, "server", "", "without --account: mail submission server as `host:port`")
+	fs.StringVar(&f.security, "security", "tls", "without --account: `tls` (implicit TLS, port 465) or starttls (port 587)")
+	fs.StringVar(&f.caFile, "ca-file", "", "without --account: PEM `file` of extra CA certificates to trust")
+	fs.StringVar(&f.user, "user", "", "without --account: user `name` to sign in with (needs --password-stdin)")
+	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input, once")
+	fs.StringVar(&f.from, "from", "", "sender `address` (default with --account: the account's)")
+	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689)")
+	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), hotfolderUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "securesend hotfolder: "+format+" (see 'securesend hotfolder --help')\n", a...)
+		return 2
+	}
+	switch {
+	case fs.NArg() != 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case dir == "":
+		return usageErr("missing --dir")
+	case len(f.to) == 0:
+		return usageErr("missing --to")
+	case (f.account == "") == (f.server == ""):
+		return usageErr("give --account or --server")
+	case f.account != "" && (f.user != "" || f.passwordStdin || f.caFile != ""):
+		return usageErr("--account sets the server and sign-in; drop --user, --password-stdin and --ca-file")
+	case f.account == "" && f.from == "":
+		return usageErr("--server needs --from")
+	case (f.user != "") != f.passwordStdin:
+		return usageErr("--user and --password-stdin go together (the password is never accepted on the command line)")
+	case interval <= 0 || settle < 0:
+		return usageErr("--interval must be positive and --settle not negative")
+	}
+	if _, err := send.ParseEncryptMode(f.encrypt); err != nil {
+		return usageErr("--encrypt must be always, auto or never, not %q", f.encrypt)
+	}
+	f.subject = ""
+	for _, t := range hotfolderDocTypes {
+		if strings.EqualFold(t, docType) {
+			f.subject = t
+		}
+	}
+	if f.subject == "" {
+		return usageErr("--doc-type must be one of %s, not %q", strings.Join(hotfolderDocTypes, ", "), docType)
+	}
+	if _, err := parseAddrs("--to", f.to); err != nil {
+		return usageErr("%v", err)
+	}
+	// Read once; every file is queued with a copy.
+	password := ""
+	if f.passwordStdin {
+		pw, err := readPassword(e.stdin)
+		if err != nil {
+			return errorf(e, "hotfolder: %v", err)
+		}
+		password = pw
+	}
+	if f.account != "" {
+		a, _, err := accountSendOptions(ctx, e, f.account)
+		if err != nil {
+			return errorf(e, "hotfolder: %v", err)
+		}
+		if f.from == "" {
+			f.from = a.Email
+		}
+	}
+	if _, err := mail.ParseAddress(f.from); err != nil {
+		return usageErr("--from %q is not an e-mail address: %v", f.from, err)
+	}
+
+	h := &hotfolderRun{e: e, flags: f, password: password, queued: map[string]hotfolderJob{}}
+	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: h.handle, Report: h.report, Settle: settle, Interval: interval})
+	if err != nil {
+		return errorf(e, "%v", strings.TrimPrefix(err.Error(), "hotfolder: "))
+	}
+	if once {
+		_, err := w.Drain(ctx)
+		if err != nil {
+			return errorf(e, "hotfolder: %v", strings.TrimPrefix(err.Error(), "hotfolder: "))
+		}
+		if h.failures > 0 {
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", dir, f.to.String())
+	for {
+		if _, err := w.Scan(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(e.stderr, "securesend: hotfolder: %v\n", strings.TrimPrefix(err.Error(), "hotfolder: "))
+		}
+		h.retryDeferred(ctx)
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0
+		case <-t.C:
+		}
+	}
+}
+
+// hotfolderRun queues and delivers the files of one 'securesend hotfolder'.
+type hotfolderRun struct {
+	e        *env
+	flags    sendFlags
+	password string
+	// queued are the jobs this run queued, until sent or given up: what
+	// is needed to deliver them.
+	queued   map[string]hotfolderJob
+	failures int
+}
+
+type hotfolderJob struct {
+	name string
+	ob   *outbox.Outbox
+	opts send.Options
+}
+
+// messageID is the Message-ID of the file with the hot folder's
+// idempotency key: the same after a crash, so the file's job can be found.
+func (h *hotfolderRun) messageID(key string) string {
+	domain := "localhost"
+	if a, err := mail.ParseAddress(h.flags.from); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			domain = a.Address[i+1:]
+		}
+	}
+	return "hotfolder." + key + "@" + domain
+}
+
+// handle queues one file as 'securesend send' would (hotfolder.Handler).
+func (h *hotfolderRun) handle(ctx context.Context, it hotfolder.Item) (string, error) {
+	f := h.flags // a copy: queueSend fills in From
+	f.to = append(addrList(nil), h.flags.to...)
+	f.docs = []string{it.Path}
+	e := *h.e
+	if f.passwordStdin {
+		e.stdin = strings.NewReader(h.password + "\n")
+	}
+	mid := h.messageID(it.Key)
+	// Queued before a crash that came before the journal recorded it?
+	if ob, err := openOutbox(&e, outbox.Options{}); err == nil {
+		if recs, err := ob.List(); err == nil {
+			for _, r := range recs {
+				if r.MessageID == mid {
+					return r.ID, nil
+				}
+			}
+		}
+	}
+	ob, id, opts, err := queueSend(ctx, &e, &f, mid)
+	if err != nil {
+		var refused *sendRefused
+		if errors.As(err, &refused) {
+			return "", hotfolder.Permanent(errors.New(strings.TrimPrefix(err.Error(), "send: ")))
+		}
+		return "", errors.New(strings.TrimPrefix(err.Error(), "send: "))
+	}
+	h.queued[id] = hotfolderJob{name: it.Name, ob: ob, opts: opts}
+	return id, nil
+}
+
+// report prints one line per file and delivers what was queued.
+func (h *hotfolderRun) report(ctx context.Context, ev hotfolder.Event) {
+	w := h.e.stdout
+	switch ev.Outcome {
+	case hotfolder.Failed:
+		h.failures++
+		fmt.Fprintf(w, "%s: FAILED: %s; moved to %s\n", ev.Name, ev.Reason, filepath.Join(hotfolder.FailedDir, filepath.Base(ev.Dest)))
+	case hotfolder.Retry:
+		h.failures++
+		fmt.Fprintf(w, "%s: not sent yet, will try again: %s\n", ev.Name, ev.Reason)
+	case hotfolder.AlreadyQueued:
+		fmt.Fprintf(w, "%s: queued before a restart as job %s; moved to %s; 'securesend outbox run' delivers it if it is not sent yet\n",
+			ev.Name, shortID(ev.JobID), hotfolder.SentDir)
+	case hotfolder.Queued:
+		j, ok := h.queued[ev.JobID]
+		if !ok { // found in the outbox after a crash: not ours to deliver
+			fmt.Fprintf(w, "%s: queued before a restart as job %s; moved to %s; 'securesend outbox run' delivers it if it is not sent yet\n",
+				ev.Name, shortID(ev.JobID), hotfolder.SentDir)
+			return
+		}
+		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", ev.Name, shortID(ev.JobID), hotfolder.SentDir)
+		h.deliver(ctx, ev.JobID, j)
+	}
+}
+
+// deliver makes one delivery attempt of a job this run queued and prints
+// the outcome.
+func (h *hotfolderRun) deliver(ctx context.Context, id string, j hotfolderJob) {
+	w := h.e.stdout
+	rec, err := j.ob.Deliver(ctx, id, submitWith(j.opts))
+	switch {
+	case err == nil && rec != nil && rec.State == outbox.Sent:
+		delete(h.queued, id)
+		fmt.Fprintf(w, "%s: sent to %s (job %s)\n", j.name, h.flags.to.String(), shortID(id))
+	case rec != nil && rec.State == outbox.Deferred:
+		fmt.Fprintf(w, "%s: queued, not sent yet: %s; retried from %s\n", j.name, plainError(err), rec.NextAttempt.Local().Format("15:04 Mon 2 Jan"))
+	default:
+		delete(h.queued, id)
+		h.failures++
+		reason := "not sent"
+		if err != nil {
+			reason = plainError(err)
+		}
+		fmt.Fprintf(w, "%s: FAILED to send (job %s): %s\n", j.name, shortID(id), reason)
+		outboxExplain(w, rec)
+	}
+}
+
+// retryDeferred delivers the deferred jobs of this run whose time has come.
+func (h *hotfolderRun) retryDeferred(ctx context.Context) {
+	for id, j := range h.queued {
+		if ctx.Err() != nil {
+			return
+		}
+		rec, err := j.ob.Get(id)
+		if err != nil || rec.State != outbox.Deferred && rec.State != outbox.Queued {
+			delete(h.queued, id) // handled elsewhere ('outbox run', the app)
+			continue
+		}
+		if time.Now().Before(rec.NextAttempt) {
+			continue
+		}
+		h.deliver(ctx, id, j)
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/securesend/securesend/account/accounttest"
+)
+
+func testPNG(t *testing.T, seed byte) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 16, 16))
+	for i := range img.Pix {
+		img.Pix[i] = seed + byte(i)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestHotfolderCLI runs 'securesend hotfolder --once' against an
+// in-process STARTTLS server: the good scan arrives and moves to sent/, the
+// empty one moves to failed/ with its reason, hidden files stay.
+func TestHotfolderCLI(t *testing.T) {
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "s3cret pass"},
+		accounttest.Options{StartTLS: true})
+	dir := t.TempDir()
+	scan := testPNG(t, 1)
+	os.WriteFile(filepath.Join(dir, "scan.PNG"), scan, 0o600)
+	os.WriteFile(filepath.Join(dir, "empty.pdf"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, ".partial.pdf"), []byte("%PDF-"), 0o600)
+	args := []string{"hotfolder", "--once", "--settle", "0", "--dir", dir, "--doc-type", "referral",
+		"--server", srv.Addr, "--security", "starttls", "--ca-file", pki.CAFile,
+		"--user", "clinic", "--password-stdin", "--from", "Clinic <clinic@example.org>", "--to", "ward3@example.org"}
+
+	code, stdout, stderr := runCLI(t, "s3cret pass\n", args...)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (one file failed)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"scan.PNG: queued as job ", "scan.PNG: sent to ward3@example.org",
+		"empty.pdf: FAILED: the file is empty; moved to failed/empty.pdf",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout+stderr, "s3cret") {
+		t.Error("the password is in the output")
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "sent", "scan.PNG")); err != nil || !bytes.Equal(got, scan) {
+		t.Errorf("sent/scan.PNG: %v", err)
+	}
+	if reason, err := os.ReadFile(filepath.Join(dir, "failed", "empty.pdf.reason.txt")); err != nil || !strings.Contains(string(reason), "empty") {
+		t.Errorf("reason %q, %v", reason, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".partial.pdf")); err != nil {
+		t.Error("the hidden file was touched")
+	}
+
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("server got %d messages", len(msgs))
+	}
+	if !bytes.Contains(msgs[0], []byte("Message-Id: <hotfolder.")) {
+		t.Errorf("Message-ID not from the hot folder's key:\n%.600s", msgs[0])
+	}
+	mr, err := mail.CreateReader(bytes.NewReader(msgs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subj, _ := mr.Header.Subject(); subj != "Referral" {
+		t.Errorf("Subject %q, want the document type", subj)
+	}
+	mr.NextPart()
+	p, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(p.Body)
+	if !bytes.Equal(got, scan) {
+		t.Error("the scan differs on arrival")
+	}
+
+	// Nothing left that fails: exit 0, nothing sent again.
+	code, stdout, stderr = runCLI(t, "s3cret pass\n", args...)
+	if code != 0 || stdout != "" || len(srv.Messages()) != 1 {
+		t.Errorf("second run: exit %d, %d messages\nstdout:\n%s\nstderr:\n%s", code, len(srv.Messages()), stdout, stderr)
+	}
+}
+
+func TestHotfolderUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--to", "a@example.org", "--account", "x"}, "missing --dir"},
+		{[]string{"--dir", dir, "--account", "x"}, "missing --to"},
+		{[]string{"--dir", dir, "--to", "a@example.org"}, "give --account or --server"},
+		{[]string{"--dir", dir, "--to", "a@example.org", "--server", "h:465"}, "--server needs --from"},
+		{[]string{"--dir", dir, "--to", "a@", "--server", "h:465", "--from", "b@example.org"}, `--to "a@" is not an e-mail address`},
+		{[]string{"--dir", dir, "--to", "a@example.org", "--server", "h:465", "--from", "b@example.org", "--encrypt", "maybe"}, "--encrypt must be always, auto or never"},
+		{[]string{"--dir", dir, "--to", "a@example.org", "--server", "h:465", "--from", "b@example.org", "--doc-type", "Letter"}, "--doc-type must be one of Prescription, Referral, Results, Other"},
+	} {
+		code, _, stderr := runCLI(t, "", append([]string{"hotfolder"}, tt.args...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	code, stdout, stderr := runCLI(t, "", "hotfolder", "--help")
+	if code != 0 || !strings.Contains(stdout+stderr, "Usage: securesend hotfolder --dir DIR --to ADDRESS") || !strings.Contains(stdout+stderr, "-settle") {
+		t.Errorf("--help: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "", "hotfolder", "--dir", filepath.Join(dir, "missing"), "--to", "a@example.org", "--server", "h:465", "--from", "b@example.org", "--once")
+	if code != 1 || !strings.Contains(stderr, "no such file or directory") {
+		t.Errorf("missing folder: exit %d, %q", code, stderr)
+	}
+}
