@@ -35,7 +35,9 @@ to DIR/sent; files that cannot be sent (empty, damaged, refused) are moved
 to DIR/failed with NAME.reason.txt saying why. Nothing is deleted. Hidden
 and temporary files and subfolders are left alone.
 With --once it sends what is in DIR and exits: 0 when nothing failed,
-1 otherwise. Without, it runs until interrupted.
+1 otherwise (a file the server could not take yet stays queued in the
+outbox for 'securesend outbox run' and is not a failure). Without --once
+it runs until interrupted, retrying such messages itself.
 
 Flags:
 `
@@ -137,6 +139,14 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		if f.from == "" {
 			f.from = a.Email
 		}
+	}
+	// The server settings, checked once here rather than for every file.
+	if f.account == "" {
+		if _, err := f.options(strings.NewReader(password + "\n")); err != nil {
+			return errorf(e, "hotfolder: %v", err)
+		}
+	} else if err := f.tighten(&send.Options{}); err != nil {
+		return errorf(e, "hotfolder: %v", err)
 	}
 	if _, err := mail.ParseAddress(f.from); err != nil {
 		return usageErr("--from %q is not an e-mail address: %v", f.from, err)

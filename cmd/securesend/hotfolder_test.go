@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -9,10 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-message/mail"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/send/hotfolder"
 )
 
 func testPNG(t *testing.T, seed byte) []byte {
@@ -127,5 +133,64 @@ func TestHotfolderUsage(t *testing.T) {
 	code, _, stderr = runCLI(t, "", "hotfolder", "--dir", filepath.Join(dir, "missing"), "--to", "a@example.org", "--server", "h:465", "--from", "b@example.org", "--once")
 	if code != 1 || !strings.Contains(stderr, "no such file or directory") {
 		t.Errorf("missing folder: exit %d, %q", code, stderr)
+	}
+}
+
+// TestHotfolderCLIAfterCrash: a run queued a scan in the outbox and died
+// before its journal recorded the job. The next run finds the job by its
+// Message-ID (the hot folder's key) and moves the file to sent/ without
+// queueing it again; and a server that is down leaves a new scan queued.
+func TestHotfolderCLIAfterCrash(t *testing.T) {
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "pw"}, accounttest.Options{StartTLS: true})
+	ae := newAcctEnv(t)
+	dir := t.TempDir()
+	scan := testPNG(t, 2)
+	path := filepath.Join(dir, "scan.png")
+	os.WriteFile(path, scan, 0o600)
+	sum := sha256.Sum256(scan)
+	const key = "0123456789abcdef0123456789abcdef"
+	os.WriteFile(filepath.Join(dir, hotfolder.JournalName), fmt.Appendf(nil,
+		`{"version":1,"entries":{%q:{"key":%q,"name":"scan.png","time":"2026-01-01T00:00:00Z"}}}`, hex.EncodeToString(sum[:]), key), 0o600)
+
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader("pw\n"), stdout: &out, stderr: &errb, getenv: func(k string) string { return ae.vars[k] }}
+	f := &sendFlags{server: srv.Addr, security: "starttls", caFile: pki.CAFile, user: "clinic", passwordStdin: true,
+		from: "clinic@example.org", to: addrList{"ward3@example.org"}, subject: "Other", minTLS: "1.2", timeout: time.Minute,
+		encrypt: "auto", docs: []string{path}}
+	ob, first, _, err := queueSend(context.Background(), e, f, "hotfolder."+key+"@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	args := []string{"hotfolder", "--once", "--settle", "0", "--dir", dir,
+		"--server", srv.Addr, "--security", "starttls", "--ca-file", pki.CAFile,
+		"--user", "clinic", "--password-stdin", "--from", "clinic@example.org", "--to", "ward3@example.org"}
+	stdout, stderr, code := ae.run(t, "pw\n", args...)
+	if code != 0 || !strings.Contains(stdout, "scan.png: queued before a restart as job "+first[:12]) {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sent", "scan.png")); err != nil {
+		t.Error("not moved to sent/")
+	}
+	recs, err := ob.List()
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("outbox has %d jobs (%v), want the one", len(recs), err)
+	}
+
+	// The server is down: the scan is queued (and moved), not failed.
+	os.WriteFile(filepath.Join(dir, "second.png"), testPNG(t, 3), 0o600)
+	down := append([]string(nil), args...)
+	down[7] = "127.0.0.1:1"
+	stdout, stderr, code = ae.run(t, "pw\n", down...)
+	if code != 0 || !strings.Contains(stdout, "second.png: queued, not sent yet: ") {
+		t.Fatalf("server down: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if recs, _ := ob.List(); len(recs) != 2 {
+		t.Errorf("outbox has %d jobs, want 2", len(recs))
+	}
+	if len(srv.Messages()) != 0 {
+		t.Error("a message was delivered")
 	}
 }
