@@ -140,19 +140,23 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 			f.from = a.Email
 		}
 	}
-	// The server settings, checked once here rather than for every file.
-	if f.account == "" {
-		if _, err := f.options(strings.NewReader(password + "\n")); err != nil {
-			return errorf(e, "hotfolder: %v", err)
-		}
-	} else if err := f.tighten(&send.Options{}); err != nil {
+	// How the queued messages are delivered, as 'outbox run' does; this
+	// also checks the server settings once, rather than for every file.
+	pe := *e
+	pe.stdin = strings.NewReader(password + "\n")
+	submit, err := outboxSubmit(&pe, &f)
+	if err != nil {
 		return errorf(e, "hotfolder: %v", err)
+	}
+	ob, err := openOutbox(e, outbox.Options{})
+	if err != nil {
+		return errorf(e, "hotfolder: %v", outboxTrim(err, "outbox: "))
 	}
 	if _, err := mail.ParseAddress(f.from); err != nil {
 		return usageErr("--from %q is not an e-mail address: %v", f.from, err)
 	}
 
-	h := &hotfolderRun{e: e, flags: f, password: password, queued: map[string]hotfolderJob{}}
+	h := &hotfolderRun{e: e, flags: f, password: password, ob: ob, submit: submit, queued: map[string]string{}}
 	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: h.handle, Report: h.report, Settle: settle, Interval: interval})
 	if err != nil {
 		return errorf(e, "%v", strings.TrimPrefix(err.Error(), "hotfolder: "))
@@ -188,16 +192,12 @@ type hotfolderRun struct {
 	e        *env
 	flags    sendFlags
 	password string
-	// queued are the jobs this run queued, until sent or given up: what
-	// is needed to deliver them.
-	queued   map[string]hotfolderJob
+	ob       *outbox.Outbox
+	submit   outbox.SubmitFunc
+	// queued are the jobs this run queued or found, by id, with their
+	// file names, until sent or given up.
+	queued   map[string]string
 	failures int
-}
-
-type hotfolderJob struct {
-	name string
-	ob   *outbox.Outbox
-	opts send.Options
 }
 
 // messageID is the Message-ID of the file with the hot folder's
@@ -223,16 +223,16 @@ func (h *hotfolderRun) handle(ctx context.Context, it hotfolder.Item) (string, e
 	}
 	mid := h.messageID(it.Key)
 	// Queued before a crash that came before the journal recorded it?
-	if ob, err := openOutbox(&e, outbox.Options{}); err == nil {
-		if recs, err := ob.List(); err == nil {
-			for _, r := range recs {
-				if r.MessageID == mid {
-					return r.ID, nil
-				}
-			}
+	recs, err := h.ob.List()
+	if err != nil {
+		return "", errors.New(outboxTrim(err, "outbox: "))
+	}
+	for _, r := range recs {
+		if r.MessageID == mid {
+			return r.ID, nil
 		}
 	}
-	ob, id, opts, err := queueSend(ctx, &e, &f, mid)
+	_, id, _, err := queueSend(ctx, &e, &f, mid)
 	if err != nil {
 		var refused *sendRefused
 		if errors.As(err, &refused) {
@@ -240,7 +240,6 @@ func (h *hotfolderRun) handle(ctx context.Context, it hotfolder.Item) (string, e
 		}
 		return "", errors.New(strings.TrimPrefix(err.Error(), "send: "))
 	}
-	h.queued[id] = hotfolderJob{name: it.Name, ob: ob, opts: opts}
 	return id, nil
 }
 
@@ -254,32 +253,43 @@ func (h *hotfolderRun) report(ctx context.Context, ev hotfolder.Event) {
 	case hotfolder.Retry:
 		h.failures++
 		fmt.Fprintf(w, "%s: not sent yet, will try again: %s\n", ev.Name, ev.Reason)
-	case hotfolder.AlreadyQueued:
-		fmt.Fprintf(w, "%s: queued before a restart as job %s; moved to %s; 'securesend outbox run' delivers it if it is not sent yet\n",
-			ev.Name, shortID(ev.JobID), hotfolder.SentDir)
-	case hotfolder.Queued:
-		j, ok := h.queued[ev.JobID]
-		if !ok { // found in the outbox after a crash: not ours to deliver
-			fmt.Fprintf(w, "%s: queued before a restart as job %s; moved to %s; 'securesend outbox run' delivers it if it is not sent yet\n",
-				ev.Name, shortID(ev.JobID), hotfolder.SentDir)
-			return
-		}
-		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", ev.Name, shortID(ev.JobID), hotfolder.SentDir)
-		h.deliver(ctx, ev.JobID, j)
+	case hotfolder.Queued, hotfolder.AlreadyQueued:
+		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", ev.Name, shortID(ev.JobID), filepath.Join(hotfolder.SentDir, filepath.Base(ev.Dest)))
+		h.queued[ev.JobID] = ev.Name
+		h.deliver(ctx, ev.JobID, false)
 	}
 }
 
-// deliver makes one delivery attempt of a job this run queued and prints
-// the outcome.
-func (h *hotfolderRun) deliver(ctx context.Context, id string, j hotfolderJob) {
+// deliver makes one delivery attempt of a job of this run (when it is
+// queued, or deferred and, with dueOnly, due) and prints the outcome.
+func (h *hotfolderRun) deliver(ctx context.Context, id string, dueOnly bool) {
 	w := h.e.stdout
-	rec, err := j.ob.Deliver(ctx, id, submitWith(j.opts))
+	name := h.queued[id]
+	rec, err := h.ob.Get(id)
+	if err != nil {
+		fmt.Fprintf(w, "%s: job %s: %s\n", name, shortID(id), outboxTrim(err, "outbox: "))
+		delete(h.queued, id)
+		return
+	}
+	switch {
+	case rec.State == outbox.Sent: // a job found after a restart
+		delete(h.queued, id)
+		fmt.Fprintf(w, "%s: was already sent (job %s)\n", name, shortID(id))
+		return
+	case rec.State != outbox.Queued && rec.State != outbox.Deferred:
+		delete(h.queued, id) // someone else's now: 'outbox run', the app
+		outboxExplain(w, rec)
+		return
+	case dueOnly && time.Now().Before(rec.NextAttempt):
+		return
+	}
+	rec, err = h.ob.Deliver(ctx, id, h.submit)
 	switch {
 	case err == nil && rec != nil && rec.State == outbox.Sent:
 		delete(h.queued, id)
-		fmt.Fprintf(w, "%s: sent to %s (job %s)\n", j.name, h.flags.to.String(), shortID(id))
+		fmt.Fprintf(w, "%s: sent to %s (job %s)\n", name, strings.Join(rec.Envelope.To, ", "), shortID(id))
 	case rec != nil && rec.State == outbox.Deferred:
-		fmt.Fprintf(w, "%s: queued, not sent yet: %s; retried from %s\n", j.name, plainError(err), rec.NextAttempt.Local().Format("15:04 Mon 2 Jan"))
+		fmt.Fprintf(w, "%s: queued, not sent yet: %s; retried from %s\n", name, plainError(err), rec.NextAttempt.Local().Format("15:04 Mon 2 Jan"))
 	default:
 		delete(h.queued, id)
 		h.failures++
@@ -287,26 +297,18 @@ func (h *hotfolderRun) deliver(ctx context.Context, id string, j hotfolderJob) {
 		if err != nil {
 			reason = plainError(err)
 		}
-		fmt.Fprintf(w, "%s: FAILED to send (job %s): %s\n", j.name, shortID(id), reason)
+		fmt.Fprintf(w, "%s: FAILED to send (job %s): %s\n", name, shortID(id), reason)
 		outboxExplain(w, rec)
 	}
 }
 
 // retryDeferred delivers the deferred jobs of this run whose time has come.
 func (h *hotfolderRun) retryDeferred(ctx context.Context) {
-	for id, j := range h.queued {
+	for id := range h.queued {
 		if ctx.Err() != nil {
 			return
 		}
-		rec, err := j.ob.Get(id)
-		if err != nil || rec.State != outbox.Deferred && rec.State != outbox.Queued {
-			delete(h.queued, id) // handled elsewhere ('outbox run', the app)
-			continue
-		}
-		if time.Now().Before(rec.NextAttempt) {
-			continue
-		}
-		h.deliver(ctx, id, j)
+		h.deliver(ctx, id, true)
 	}
 }
 

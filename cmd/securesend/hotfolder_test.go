@@ -138,8 +138,9 @@ func TestHotfolderUsage(t *testing.T) {
 
 // TestHotfolderCLIAfterCrash: a run queued a scan in the outbox and died
 // before its journal recorded the job. The next run finds the job by its
-// Message-ID (the hot folder's key) and moves the file to sent/ without
-// queueing it again; and a server that is down leaves a new scan queued.
+// Message-ID (the hot folder's key), moves the file to sent/ and delivers
+// that job, without queueing it again; and a server that is down leaves a
+// new scan queued.
 func TestHotfolderCLIAfterCrash(t *testing.T) {
 	requireKeychain(t)
 	pki := accounttest.NewPKI(t)
@@ -168,7 +169,7 @@ func TestHotfolderCLIAfterCrash(t *testing.T) {
 		"--server", srv.Addr, "--security", "starttls", "--ca-file", pki.CAFile,
 		"--user", "clinic", "--password-stdin", "--from", "clinic@example.org", "--to", "ward3@example.org"}
 	stdout, stderr, code := ae.run(t, "pw\n", args...)
-	if code != 0 || !strings.Contains(stdout, "scan.png: queued before a restart as job "+first[:12]) {
+	if code != 0 || !strings.Contains(stdout, "scan.png: queued as job "+first[:12]) || !strings.Contains(stdout, "scan.png: sent to ward3@example.org") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sent", "scan.png")); err != nil {
@@ -190,7 +191,51 @@ func TestHotfolderCLIAfterCrash(t *testing.T) {
 	if recs, _ := ob.List(); len(recs) != 2 {
 		t.Errorf("outbox has %d jobs, want 2", len(recs))
 	}
-	if len(srv.Messages()) != 0 {
-		t.Error("a message was delivered")
+	if len(srv.Messages()) != 1 {
+		t.Errorf("server got %d messages, want 1", len(srv.Messages()))
+	}
+}
+
+// TestHotfolderCLIAccount sends through a stored account, as a clinic's
+// scanner PC would run it.
+func TestHotfolderCLIAccount(t *testing.T) {
+	requireKeychain(t)
+	const user, pw = "clinic@example.org", "account pass"
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: user, Password: pw}, accounttest.Options{})
+	ae := newAcctEnv(t)
+	if out, errOut, code := ae.run(t, pw+"\n", "account", "add", "--name", "clinic", "--email", user,
+		"--smtp", srv.Addr, "--smtp-security", "tls", "--ca-file", pki.CAFile, "--auth", "password", "--password-stdin"); code != 0 {
+		t.Fatalf("account add: exit %d\n%s%s", code, out, errOut)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rx.png"), testPNG(t, 4), 0o600)
+	stdout, stderr, code := ae.run(t, "", "hotfolder", "--once", "--settle", "10ms", "--dir", dir, "--account", "clinic",
+		"--to", "pharmacy@example.org", "--doc-type", "Prescription", "--encrypt", "auto")
+	if code != 0 || !strings.Contains(stdout, "rx.png: sent to pharmacy@example.org") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || !bytes.Contains(msgs[0], []byte("From: <clinic@example.org>")) || !bytes.Contains(msgs[0], []byte("Subject: Prescription")) {
+		t.Fatalf("server got %d messages: %.400s", len(msgs), bytes.Join(msgs, nil))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sent", "rx.png")); err != nil {
+		t.Error("not moved to sent/")
+	}
+	// --encrypt always without a key for the recipient: refused, so the
+	// file goes to failed/ with the reason, and exit 1.
+	os.WriteFile(filepath.Join(dir, "rx2.png"), testPNG(t, 5), 0o600)
+	stdout, stderr, code = ae.run(t, "", "hotfolder", "--once", "--settle", "0", "--dir", dir, "--account", "clinic",
+		"--to", "pharmacy@example.org", "--encrypt", "always")
+	if code != 1 || !strings.Contains(stdout, "rx2.png: FAILED: ") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	reason, err := os.ReadFile(filepath.Join(dir, "failed", "rx2.png.reason.txt"))
+	if err != nil || !strings.Contains(string(reason), "rx2.png could not be sent: ") {
+		t.Errorf("reason %q, %v", reason, err)
+	}
+	t.Logf("refusal: %s", reason)
+	if len(srv.Messages()) != 1 {
+		t.Error("the refused file was sent")
 	}
 }

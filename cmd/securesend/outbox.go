@@ -437,49 +437,13 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend outbox run: --account sets the sign-in and CA; drop --user, --password-stdin and --ca-file")
 		return 2
 	}
-	// The policy's transport floor applies to every delivery, as in 'send'.
-	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
+	submit, err := outboxSubmit(e, &f)
 	if err != nil {
-		return errorf(e, "outbox run: %v", err)
-	}
-	raise := func(opts *send.Options) {
-		opts.MinTLSVersion = max(opts.MinTLSVersion, pol.MinTLS())
-		opts.RequireTLS = opts.RequireTLS || pol.RequireTLS()
-	}
-	var opts send.Options
-	if f.server != "" {
-		if opts, err = f.options(e.stdin); err != nil {
-			return errorf(e, "outbox run: %v", err)
-		}
-		raise(&opts)
-	} else if err := f.tighten(&opts); err != nil {
 		return errorf(e, "outbox run: %v", err)
 	}
 	ob, err := openOutbox(e, outbox.Options{Notify: func(r outbox.Record) { outboxReportJob(e.stdout, &r) }})
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
-	}
-	submit := func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
-		name := outbox.JobAccount(ctx)
-		if name == "" {
-			name = f.account
-		}
-		if name == "" {
-			return send.Submit(ctx, opts, env, body)
-		}
-		// The account's options once per attempt, so OAuth tokens refresh.
-		a, aopts, err := accountSendOptions(ctx, e, name)
-		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", name, err)
-		}
-		if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
-			return nil, fmt.Errorf("account %s: %w", name, err) // nothing was sent; deferred
-		}
-		if err := f.tighten(&aopts); err != nil {
-			return nil, err
-		}
-		raise(&aopts)
-		return send.Submit(ctx, aopts, env, body)
 	}
 	if watch {
 		err := ob.Watch(ctx, submit, poll, func(err error) { fmt.Fprintf(e.stderr, "securesend: outbox: %v\n", err) })
@@ -502,6 +466,55 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	return code
+}
+
+// outboxSubmit returns the SubmitFunc that delivers outbox jobs for
+// 'outbox run' (and the hot folder) with the flags f: a job queued with an
+// account through that account (its options read at every attempt, so
+// OAuth tokens refresh), others through f's server or f.account. The
+// flags may only tighten the transport, and the organisation policy's
+// floor (TLS version, REQUIRETLS, allowed accounts) applies to every
+// delivery, as in 'send'. With --password-stdin it reads e.stdin.
+func outboxSubmit(e *env, f *sendFlags) (outbox.SubmitFunc, error) {
+	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
+	if err != nil {
+		return nil, err
+	}
+	raise := func(opts *send.Options) {
+		opts.MinTLSVersion = max(opts.MinTLSVersion, pol.MinTLS())
+		opts.RequireTLS = opts.RequireTLS || pol.RequireTLS()
+	}
+	var opts send.Options
+	if f.server != "" {
+		if opts, err = f.options(e.stdin); err != nil {
+			return nil, err
+		}
+		raise(&opts)
+	} else if err := f.tighten(&opts); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
+		name := outbox.JobAccount(ctx)
+		if name == "" {
+			name = f.account
+		}
+		if name == "" {
+			return send.Submit(ctx, opts, env, body)
+		}
+		// The account's options once per attempt, so OAuth tokens refresh.
+		a, aopts, err := accountSendOptions(ctx, e, name)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", name, err)
+		}
+		if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
+			return nil, fmt.Errorf("account %s: %w", name, err) // nothing was sent; deferred
+		}
+		if err := f.tighten(&aopts); err != nil {
+			return nil, err
+		}
+		raise(&aopts)
+		return send.Submit(ctx, aopts, env, body)
+	}, nil
 }
 
 // outboxReportJob prints one line per state change during 'outbox run'.
