@@ -24,6 +24,8 @@
 //     failed/ gets a numeric suffix ("scan-1.pdf").
 //   - A Handler error leaves the file where it is for the next round,
 //     unless it wraps ErrPermanent: then the file goes to failed/.
+//   - One round at a time per folder, across processes (a lock file), so
+//     two Watchers on one folder do not both take a file.
 //   - No silent double send after a crash. Before the Handler runs, the
 //     file's SHA-256 and an idempotency key are written to the journal
 //     (DIR/.securesend-hotfolder.json, atomically: temporary file, fsync,
@@ -51,10 +53,16 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/internal/doccheck"
+	"github.com/securesend/securesend/internal/filelock"
 )
 
 // JournalName is the journal's file name inside the folder.
 const JournalName = ".securesend-hotfolder.json"
+
+// LockName is the lock file inside the folder: each Scan holds it, so two
+// Watchers (two processes) on one folder take turns and never queue a file
+// twice.
+const LockName = ".securesend-hotfolder.lock"
 
 // The subfolders files are moved to.
 const (
@@ -246,6 +254,11 @@ type candidate struct {
 // not retried until the next call.
 func (w *Watcher) Scan(ctx context.Context) (Stats, error) {
 	var st Stats
+	release, err := filelock.Path(filepath.Join(w.cfg.Dir, LockName))
+	if err != nil {
+		return st, fmt.Errorf("hotfolder: %w", err)
+	}
+	defer release()
 	ents, err := os.ReadDir(w.cfg.Dir)
 	if err != nil {
 		return st, fmt.Errorf("hotfolder: %w", err)

@@ -409,3 +409,39 @@ func TestCancel(t *testing.T) {
 		t.Error("New accepted a missing folder")
 	}
 }
+
+// TestTwoWatchersOneFolder: two Watchers (as two processes would) scanning
+// one folder at once handle every file exactly once.
+func TestTwoWatchersOneFolder(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 6 {
+		writeFile(t, dir, fmt.Sprintf("scan%d.png", i), pngBytes(t, 10+i), time.Hour)
+	}
+	r := &recorder{}
+	var wg sync.WaitGroup
+	for range 2 {
+		w, err := New(Config{Dir: dir, Handle: r.handle})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := w.Drain(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	names := r.names()
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			t.Errorf("%s handled twice", n)
+		}
+		seen[n] = true
+	}
+	if len(seen) != 6 {
+		t.Errorf("handled %v", names)
+	}
+}
