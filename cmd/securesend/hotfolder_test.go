@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,5 +238,68 @@ func TestHotfolderCLIAccount(t *testing.T) {
 	t.Logf("refusal: %s", reason)
 	if len(srv.Messages()) != 1 {
 		t.Error("the refused file was sent")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestHotfolderCLIWatch runs the hot folder without --once: a scan saved
+// while it runs is sent, and cancelling (Ctrl-C) ends it with exit 0.
+func TestHotfolderCLIWatch(t *testing.T) {
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "pw"}, accounttest.Options{StartTLS: true})
+	ae := newAcctEnv(t)
+	dir := t.TempDir()
+	var out, errb syncBuffer
+	e := &env{stdin: strings.NewReader("pw\n"), stdout: &out, stderr: &errb, getenv: func(k string) string { return ae.vars[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, e, []string{"hotfolder", "--interval", "50ms", "--settle", "100ms", "--dir", dir,
+			"--server", srv.Addr, "--security", "starttls", "--ca-file", pki.CAFile,
+			"--user", "clinic", "--password-stdin", "--from", "clinic@example.org", "--to", "ward3@example.org"})
+	}()
+	time.Sleep(100 * time.Millisecond)
+	os.WriteFile(filepath.Join(dir, "late.tif.part"), []byte("II*\x00partial"), 0o600)
+	os.WriteFile(filepath.Join(dir, "late.png"), testPNG(t, 6), 0o600)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "late.png: sent to ward3@example.org") {
+		if time.Now().After(deadline) {
+			t.Fatalf("not sent in time\nstdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d after cancel\n%s", code, errb.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not stop when cancelled")
+	}
+	if !strings.HasPrefix(out.String(), "Watching "+dir) || len(srv.Messages()) != 1 {
+		t.Errorf("%d messages\n%s", len(srv.Messages()), out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "late.tif.part")); err != nil {
+		t.Error("the partial file was touched")
 	}
 }
