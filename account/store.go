@@ -12,6 +12,7 @@ import (
 
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/home"
 )
 
@@ -257,23 +258,7 @@ func (s *Store) write(f *file) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("account: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".accounts-*.json")
-	if err != nil {
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
+	if err := atomicfile.WriteFile(s.path, append(data, '\n')); err != nil {
 		return fmt.Errorf("account: write settings: %w", err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package receive
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/filelock"
 )
 
@@ -553,16 +553,10 @@ func (s *Store) writeIndex(idx *index) error {
 	return writeFileAtomic(filepath.Join(s.dir, "index.json"), append(data, '\n'))
 }
 
-// writeFileAtomic replaces p with data (mode 0600) via a rename.
+// writeFileAtomic replaces p with data (mode 0600), atomically and
+// durably.
 func writeFileAtomic(p string, data []byte) error {
-	b := make([]byte, 6)
-	rand.Read(b) //nolint:errcheck // never fails
-	tmp := p + ".tmp-" + hex.EncodeToString(b)
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("inbox: %w", err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(p, data); err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
 	return nil

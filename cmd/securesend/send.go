@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -563,17 +564,5 @@ func writeReceipt(path string, res *send.Result) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".receipt-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, append(data, '\n'))
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/filelock"
 )
 
@@ -472,26 +473,10 @@ func (s *Store) save(es []Entry) error {
 	return writeFileAtomic(s.indexPath(), append(data, '\n'))
 }
 
-// writeFileAtomic writes data to path via a temporary file and rename, mode
-// 0600.
+// writeFileAtomic replaces path with data (mode 0600), atomically and
+// durably.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("pgp: key store: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("pgp: key store: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("pgp: key store: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("pgp: key store: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, data); err != nil {
 		return fmt.Errorf("pgp: key store: %w", err)
 	}
 	return nil

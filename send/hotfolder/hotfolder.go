@@ -52,6 +52,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/filelock"
 )
@@ -556,26 +557,9 @@ func writeJournal(path string, j *journal) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), JournalName+".*.tmp")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("hotfolder: journal: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("hotfolder: journal: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("hotfolder: journal: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("hotfolder: journal: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("hotfolder: journal: %w", err)
-	}
-	syncDir(filepath.Dir(path))
 	return nil
 }
 
