@@ -314,8 +314,9 @@ func SendProtected(ctx context.Context, opts Options, m *Message, p Protection) 
 }
 
 // protectedSizeBound bounds the size of ComposeProtected's output: the
-// plain bound (all of it when p is zero), plus the signature and protected headers, times the armor's
-// 4/3 base64 and line-break overhead when encrypted.
+// plain bound (all of it when p is zero), plus the signature and protected
+// headers, times the armor's 4/3 base64 and line-break overhead when
+// encrypted.
 func protectedSizeBound(m *Message, p Protection) int64 {
 	n := sizeBound(m)
 	if n == 0 || p.Signer == nil {
