@@ -360,6 +360,9 @@ func (w *Watcher) process(ctx context.Context, c candidate) (Event, error) {
 		return Event{}, nil // gone or changed: the next round sees it again
 	}
 	info, err := doccheck.Check(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Event{}, nil // gone since the Lstat: nothing to move
+	}
 	if err != nil {
 		reason := err.Error()
 		var de *doccheck.Error
