@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"net/mail"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/hotfolder"
@@ -246,16 +249,17 @@ func (h *hotfolderRun) handle(ctx context.Context, it hotfolder.Item) (string, e
 // report prints one line per file and delivers what was queued.
 func (h *hotfolderRun) report(ctx context.Context, ev hotfolder.Event) {
 	w := h.e.stdout
+	name := displayName(ev.Name)
 	switch ev.Outcome {
 	case hotfolder.Failed:
 		h.failures++
-		fmt.Fprintf(w, "%s: FAILED: %s; moved to %s\n", ev.Name, ev.Reason, filepath.Join(hotfolder.FailedDir, filepath.Base(ev.Dest)))
+		fmt.Fprintf(w, "%s: FAILED: %s; moved to %s\n", name, ev.Reason, displayName(filepath.Join(hotfolder.FailedDir, filepath.Base(ev.Dest))))
 	case hotfolder.Retry:
 		h.failures++
-		fmt.Fprintf(w, "%s: not sent yet, will try again: %s\n", ev.Name, ev.Reason)
+		fmt.Fprintf(w, "%s: not sent yet, will try again: %s\n", name, ev.Reason)
 	case hotfolder.Queued, hotfolder.AlreadyQueued:
-		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", ev.Name, shortID(ev.JobID), filepath.Join(hotfolder.SentDir, filepath.Base(ev.Dest)))
-		h.queued[ev.JobID] = ev.Name
+		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", name, shortID(ev.JobID), displayName(filepath.Join(hotfolder.SentDir, filepath.Base(ev.Dest))))
+		h.queued[ev.JobID] = name
 		h.deliver(ctx, ev.JobID, false)
 	}
 }
@@ -310,6 +314,18 @@ func (h *hotfolderRun) retryDeferred(ctx context.Context) {
 		}
 		h.deliver(ctx, id, true)
 	}
+}
+
+// displayName is a file name from the hot folder as printed: quoted, with
+// escapes, when it has characters that would act on the terminal (a
+// newline, an escape sequence, a bidi override) instead of showing.
+func displayName(name string) string {
+	if strings.IndexFunc(name, func(r rune) bool {
+		return r == utf8.RuneError || !unicode.IsPrint(r) || unicode.Is(unicode.Bidi_Control, r)
+	}) < 0 {
+		return name
+	}
+	return strconv.Quote(name)
 }
 
 func shortID(id string) string {

@@ -47,6 +47,8 @@ func TestHotfolderCLI(t *testing.T) {
 	scan := testPNG(t, 1)
 	os.WriteFile(filepath.Join(dir, "scan.PNG"), scan, 0o600)
 	os.WriteFile(filepath.Join(dir, "empty.pdf"), nil, 0o600)
+	const evil = "evil\x1b[2J\n.pdf" // shown quoted, never as a terminal escape or a new line
+	os.WriteFile(filepath.Join(dir, evil), nil, 0o600)
 	os.WriteFile(filepath.Join(dir, ".partial.pdf"), []byte("%PDF-"), 0o600)
 	args := []string{"hotfolder", "--once", "--settle", "0", "--dir", dir, "--doc-type", "referral",
 		"--server", srv.Addr, "--security", "starttls", "--ca-file", pki.CAFile,
@@ -59,10 +61,14 @@ func TestHotfolderCLI(t *testing.T) {
 	for _, want := range []string{
 		"scan.PNG: queued as job ", "scan.PNG: sent to ward3@example.org",
 		"empty.pdf: FAILED: the file is empty; moved to failed/empty.pdf",
+		`"evil\x1b[2J\n.pdf": FAILED: the file is empty; moved to "failed/evil\x1b[2J\n.pdf"`,
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
+	}
+	if strings.Contains(stdout, "\x1b") {
+		t.Error("an escape sequence from a file name reached the terminal")
 	}
 	if strings.Contains(stdout+stderr, "s3cret") {
 		t.Error("the password is in the output")
@@ -105,6 +111,21 @@ func TestHotfolderCLI(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "s3cret pass\n", args...)
 	if code != 0 || stdout != "" || len(srv.Messages()) != 1 {
 		t.Errorf("second run: exit %d, %d messages\nstdout:\n%s\nstderr:\n%s", code, len(srv.Messages()), stdout, stderr)
+	}
+}
+
+func TestHotfolderDisplayName(t *testing.T) {
+	for in, want := range map[string]string{
+		"scan 1.pdf":      "scan 1.pdf",
+		"Überweisung.pdf": "Überweisung.pdf",
+		"a\nb.pdf":        `"a\nb.pdf"`,
+		"\x1b[31mred.png": `"\x1b[31mred.png"`,
+		"fdp.\u202egnp":   `"fdp.\u202egnp"`,
+		"bad\xffutf8.tif": `"bad\xffutf8.tif"`,
+	} {
+		if got := displayName(in); got != want {
+			t.Errorf("displayName(%q) = %s, want %s", in, got, want)
+		}
 	}
 }
 
