@@ -125,15 +125,6 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if _, err := parseAddrs("--to", f.to); err != nil {
 		return usageErr("%v", err)
 	}
-	// Read once; every file is queued with a copy.
-	password := ""
-	if f.passwordStdin {
-		pw, err := readPassword(e.stdin)
-		if err != nil {
-			return errorf(e, "hotfolder: %v", err)
-		}
-		password = pw
-	}
 	if f.account != "" {
 		a, _, err := accountSendOptions(ctx, e, f.account)
 		if err != nil {
@@ -142,6 +133,19 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		if f.from == "" {
 			f.from = a.Email
 		}
+	}
+	from, err := mail.ParseAddress(f.from)
+	if err != nil {
+		return usageErr("--from %q is not an e-mail address: %v", f.from, err)
+	}
+	// Read once; every file is queued with a copy.
+	password := ""
+	if f.passwordStdin {
+		pw, err := readPassword(e.stdin)
+		if err != nil {
+			return errorf(e, "hotfolder: %v", err)
+		}
+		password = pw
 	}
 	// How the queued messages are delivered, as 'outbox run' does; this
 	// also checks the server settings once, rather than for every file.
@@ -155,11 +159,9 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "hotfolder: %v", outboxTrim(err, "outbox: "))
 	}
-	if _, err := mail.ParseAddress(f.from); err != nil {
-		return usageErr("--from %q is not an e-mail address: %v", f.from, err)
-	}
 
-	h := &hotfolderRun{e: e, flags: f, password: password, ob: ob, submit: submit, queued: map[string]string{}}
+	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	h := &hotfolderRun{e: e, flags: f, password: password, domain: domain, ob: ob, submit: submit, queued: map[string]string{}}
 	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: h.handle, Report: h.report, Settle: settle, Interval: interval})
 	if err != nil {
 		return errorf(e, "%v", strings.TrimPrefix(err.Error(), "hotfolder: "))
@@ -195,6 +197,7 @@ type hotfolderRun struct {
 	e        *env
 	flags    sendFlags
 	password string
+	domain   string // of the sender, for Message-IDs
 	ob       *outbox.Outbox
 	submit   outbox.SubmitFunc
 	// queued are the jobs this run queued or found, by id, with their
@@ -206,13 +209,7 @@ type hotfolderRun struct {
 // messageID is the Message-ID of the file with the hot folder's
 // idempotency key: the same after a crash, so the file's job can be found.
 func (h *hotfolderRun) messageID(key string) string {
-	domain := "localhost"
-	if a, err := mail.ParseAddress(h.flags.from); err == nil {
-		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
-			domain = a.Address[i+1:]
-		}
-	}
-	return "hotfolder." + key + "@" + domain
+	return "hotfolder." + key + "@" + h.domain
 }
 
 // handle queues one file as 'securesend send' would (hotfolder.Handler).

@@ -141,6 +141,7 @@ func TestHotfolderUsage(t *testing.T) {
 		{[]string{"--dir", dir, "--to", "a@example.org", "--server", "h:465"}, "--server needs --from"},
 		{[]string{"--dir", dir, "--to", "a@", "--server", "h:465", "--from", "b@example.org"}, `--to "a@" is not an e-mail address`},
 		{[]string{"--dir", dir, "--to", "a@example.org", "--server", "h:465", "--from", "b@example.org", "--encrypt", "maybe"}, "--encrypt must be always, auto or never"},
+		{[]string{"--dir", dir, "--to", "a@example.org", "--server", "h:465", "--from", "nobody", "--user", "u", "--password-stdin"}, `--from "nobody" is not an e-mail address`},
 		{[]string{"--dir", dir, "--to", "a@example.org", "--server", "h:465", "--from", "b@example.org", "--doc-type", "Letter"}, "--doc-type must be one of Prescription, Referral, Results, Other"},
 	} {
 		code, _, stderr := runCLI(t, "", append([]string{"hotfolder"}, tt.args...)...)
