@@ -35,14 +35,27 @@ func testPNG(t *testing.T, seed byte) []byte {
 	return b.Bytes()
 }
 
+// hotfolderSMTP starts an in-process STARTTLS server that takes user
+// "clinic" with password pw, and returns it with its CA and the hotfolder
+// flags that send through it (the password then goes on stdin).
+func hotfolderSMTP(t *testing.T, pw string) (*accounttest.SMTPServer, *accounttest.PKI, []string) {
+	t.Helper()
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: pw}, accounttest.Options{StartTLS: true})
+	return srv, pki, serverFlags(srv.Addr, pki)
+}
+
+// serverFlags are the hotfolder flags that send through addr as "clinic".
+func serverFlags(addr string, pki *accounttest.PKI) []string {
+	return []string{"--server", addr, "--security", "starttls", "--ca-file", pki.CAFile, "--user", "clinic", "--password-stdin"}
+}
+
 // TestHotfolderCLI runs 'securesend hotfolder --once' against an
 // in-process STARTTLS server: the good scan arrives and moves to sent/, the
 // empty one moves to failed/ with its reason, hidden files stay.
 func TestHotfolderCLI(t *testing.T) {
-	requireKeychain(t)
-	pki := accounttest.NewPKI(t)
-	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "s3cret pass"},
-		accounttest.Options{StartTLS: true})
+	srv, _, serverArgs := hotfolderSMTP(t, "s3cret pass")
 	dir := t.TempDir()
 	scan := testPNG(t, 1)
 	os.WriteFile(filepath.Join(dir, "scan.PNG"), scan, 0o600)
@@ -50,9 +63,8 @@ func TestHotfolderCLI(t *testing.T) {
 	const evil = "evil\x1b[2J\n.pdf" // shown quoted, never as a terminal escape or a new line
 	os.WriteFile(filepath.Join(dir, evil), nil, 0o600)
 	os.WriteFile(filepath.Join(dir, ".partial.pdf"), []byte("%PDF-"), 0o600)
-	args := []string{"hotfolder", "--once", "--settle", "0", "--dir", dir, "--doc-type", "referral",
-		"--server", srv.Addr, "--security", "starttls", "--ca-file", pki.CAFile,
-		"--user", "clinic", "--password-stdin", "--from", "Clinic <clinic@example.org>", "--to", "ward3@example.org"}
+	args := append([]string{"hotfolder", "--once", "--settle", "0", "--dir", dir, "--doc-type", "referral",
+		"--from", "Clinic <clinic@example.org>", "--to", "ward3@example.org"}, serverArgs...)
 
 	code, stdout, stderr := runCLI(t, "s3cret pass\n", args...)
 	if code != 1 {
@@ -165,9 +177,7 @@ func TestHotfolderUsage(t *testing.T) {
 // that job, without queueing it again; and a server that is down leaves a
 // new scan queued.
 func TestHotfolderCLIAfterCrash(t *testing.T) {
-	requireKeychain(t)
-	pki := accounttest.NewPKI(t)
-	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "pw"}, accounttest.Options{StartTLS: true})
+	srv, pki, serverArgs := hotfolderSMTP(t, "pw")
 	ae := newAcctEnv(t)
 	dir := t.TempDir()
 	scan := testPNG(t, 2)
@@ -188,10 +198,8 @@ func TestHotfolderCLIAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := []string{"hotfolder", "--once", "--settle", "0", "--dir", dir,
-		"--server", srv.Addr, "--security", "starttls", "--ca-file", pki.CAFile,
-		"--user", "clinic", "--password-stdin", "--from", "clinic@example.org", "--to", "ward3@example.org"}
-	stdout, stderr, code := ae.run(t, "pw\n", args...)
+	args := []string{"hotfolder", "--once", "--settle", "0", "--dir", dir, "--from", "clinic@example.org", "--to", "ward3@example.org"}
+	stdout, stderr, code := ae.run(t, "pw\n", append(args, serverArgs...)...)
 	if code != 0 || !strings.Contains(stdout, "scan.png: queued as job "+first[:12]) || !strings.Contains(stdout, "scan.png: sent to ward3@example.org") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -205,9 +213,7 @@ func TestHotfolderCLIAfterCrash(t *testing.T) {
 
 	// The server is down: the scan is queued (and moved), not failed.
 	os.WriteFile(filepath.Join(dir, "second.png"), testPNG(t, 3), 0o600)
-	down := append([]string(nil), args...)
-	down[7] = "127.0.0.1:1"
-	stdout, stderr, code = ae.run(t, "pw\n", down...)
+	stdout, stderr, code = ae.run(t, "pw\n", append(args, serverFlags("127.0.0.1:1", pki)...)...)
 	if code != 0 || !strings.Contains(stdout, "second.png: queued, not sent yet: ") {
 		t.Fatalf("server down: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -284,9 +290,7 @@ func (s *syncBuffer) String() string {
 // TestHotfolderCLIWatch runs the hot folder without --once: a scan saved
 // while it runs is sent, and cancelling (Ctrl-C) ends it with exit 0.
 func TestHotfolderCLIWatch(t *testing.T) {
-	requireKeychain(t)
-	pki := accounttest.NewPKI(t)
-	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "pw"}, accounttest.Options{StartTLS: true})
+	srv, _, serverArgs := hotfolderSMTP(t, "pw")
 	ae := newAcctEnv(t)
 	dir := t.TempDir()
 	var out, errb syncBuffer
@@ -295,9 +299,8 @@ func TestHotfolderCLIWatch(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, e, []string{"hotfolder", "--interval", "50ms", "--settle", "100ms", "--dir", dir,
-			"--server", srv.Addr, "--security", "starttls", "--ca-file", pki.CAFile,
-			"--user", "clinic", "--password-stdin", "--from", "clinic@example.org", "--to", "ward3@example.org"})
+		done <- run(ctx, e, append([]string{"hotfolder", "--interval", "50ms", "--settle", "100ms", "--dir", dir,
+			"--from", "clinic@example.org", "--to", "ward3@example.org"}, serverArgs...))
 	}()
 	time.Sleep(100 * time.Millisecond)
 	os.WriteFile(filepath.Join(dir, "late.tif.part"), []byte("II*\x00partial"), 0o600)
