@@ -87,6 +87,19 @@ func newWatcher(t *testing.T, dir string, r *recorder, settle time.Duration, eve
 	return w
 }
 
+// drain runs one Drain of a new Watcher (no settle time) over dir with a
+// recorder, and returns the recorder, the events and the stats.
+func drain(t *testing.T, dir string) (*recorder, []Event, Stats) {
+	t.Helper()
+	r := &recorder{}
+	var evs []Event
+	st, err := newWatcher(t, dir, r, 0, &evs).Drain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, evs, st
+}
+
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
 
 func TestQueuesOldestFirstAndIgnoresOthers(t *testing.T) {
@@ -100,13 +113,7 @@ func TestQueuesOldestFirstAndIgnoresOthers(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "sub.pdf"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	r := &recorder{}
-	var evs []Event
-	w := newWatcher(t, dir, r, 0, &evs)
-	st, err := w.Drain(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, evs, st := drain(t, dir)
 	if got := strings.Join(r.names(), ","); got != "a-old.png,b-new.PNG" {
 		t.Errorf("handled %q, want oldest first and nothing else", got)
 	}
@@ -187,13 +194,7 @@ func TestInvalidFilesGoToFailedWithReason(t *testing.T) {
 	writeFile(t, dir, "corrupt.png", []byte("\x89PNG\r\n\x1a\nnot really"), time.Hour)
 	writeFile(t, dir, "word.pdf", []byte("PK\x03\x04 a zip, not a PDF"), time.Hour)
 	writeFile(t, dir, "broken.pdf", []byte("%PDF-1.7\nnothing else\n"), time.Hour)
-	r := &recorder{}
-	var evs []Event
-	w := newWatcher(t, dir, r, 0, &evs)
-	st, err := w.Drain(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, evs, st := drain(t, dir)
 	if st.Failed != 4 || len(r.names()) != 0 {
 		t.Fatalf("stats %+v, handled %v", st, r.names())
 	}
@@ -335,13 +336,7 @@ func TestRestartAfterEnqueueBeforeMove(t *testing.T) {
 	}
 	os.Remove(filepath.Join(dir, SentDir))
 
-	r2 := &recorder{}
-	var evs []Event
-	w2 := newWatcher(t, dir, r2, 0, &evs)
-	st, err := w2.Drain(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r2, evs, st := drain(t, dir)
 	if len(r2.names()) != 0 {
 		t.Fatalf("queued again: %v", r2.names())
 	}
