@@ -177,19 +177,13 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		return 0
 	}
 	fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", dir, f.to.String())
-	for {
-		if _, err := w.Scan(ctx); err != nil && ctx.Err() == nil {
+	w.Run(ctx, func(err error) {
+		if err != nil {
 			fmt.Fprintf(e.stderr, "securesend: hotfolder: %v\n", strings.TrimPrefix(err.Error(), "hotfolder: "))
 		}
 		h.retryDeferred(ctx)
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0
-		case <-t.C:
-		}
-	}
+	})
+	return 0 // interrupted
 }
 
 // hotfolderRun queues and delivers the files of one 'securesend hotfolder'.

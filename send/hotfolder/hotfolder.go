@@ -201,12 +201,14 @@ type Stats struct {
 }
 
 // Run scans the folder every Interval until ctx is cancelled, and returns
-// ctx's error. Errors of a round (an unreadable folder) are passed to
-// onError, when set, and the next round tries again.
-func (w *Watcher) Run(ctx context.Context, onError func(error)) error {
+// ctx's error. After every round that was not cut short by the
+// cancellation, afterRound, when set, is called with the round's error (nil
+// when it went well; an unreadable folder, say): the next round tries
+// again.
+func (w *Watcher) Run(ctx context.Context, afterRound func(error)) error {
 	for {
-		if _, err := w.Scan(ctx); err != nil && ctx.Err() == nil && onError != nil {
-			onError(err)
+		if _, err := w.Scan(ctx); ctx.Err() == nil && afterRound != nil {
+			afterRound(err)
 		}
 		t := time.NewTimer(w.cfg.Interval)
 		select {

@@ -389,8 +389,16 @@ func TestCancel(t *testing.T) {
 	w := newWatcher(t, dir, &recorder{}, 0, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, nil) }()
-	time.Sleep(20 * time.Millisecond)
+	rounds := make(chan error, 10)
+	go func() { done <- w.Run(ctx, func(err error) { rounds <- err }) }()
+	select {
+	case err := <-rounds:
+		if err != nil {
+			t.Errorf("first round: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no round reported")
+	}
 	cancel()
 	select {
 	case err := <-done:
