@@ -571,6 +571,10 @@ func TestPDFThumbnailOrPageCountTile(t *testing.T) {
 
 	// The real renderer, when installed.
 	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		// scripts/install-deps.sh installs poppler-utils: CI must run this.
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pdftoppm (poppler-utils) is not installed (CI=true, so this is a failure, not a skip): %v", err)
+		}
 		t.Skipf("pdftoppm (poppler-utils) is not installed: %v", err)
 	}
 	if thumb, _ = add(doccheck.Thumbnail); thumb == nil {

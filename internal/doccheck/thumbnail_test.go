@@ -44,7 +44,11 @@ func usePdftoppm(t *testing.T, prog string) {
 
 func TestPDFThumbnailRendered(t *testing.T) {
 	if _, err := exec.LookPath("pdftoppm"); err != nil {
-		t.Skipf("pdftoppm (poppler-utils) is not installed, so PDF first pages cannot be rendered here: %v", err)
+		// scripts/install-deps.sh installs poppler-utils: CI must run this.
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pdftoppm (poppler-utils) is not installed (CI=true, so this is a failure, not a skip): %v", err)
+		}
+		t.Skipf("pdftoppm (poppler-utils) is not installed, so PDF first pages cannot be rendered here; install with scripts/install-deps.sh: %v", err)
 	}
 	info := textPDF(t)
 	th, err := Thumbnail(info, 128)
