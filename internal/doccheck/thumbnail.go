@@ -108,8 +108,10 @@ func pdfThumbnail(ctx context.Context, path string, max int) (image.Image, error
 	}
 	var out limitedBuffer
 	out.max = maxPDFThumbBytes
+	// Its complaints about a damaged PDF are kept up to 4 KiB and the rest
+	// dropped: a long list of warnings must not fail the rendering.
 	var stderr limitedBuffer
-	stderr.max = 4 << 10
+	stderr.max, stderr.truncate = 4<<10, true
 	cmd := exec.CommandContext(ctx, prog, "-f", "1", "-l", "1", "-singlefile", "-png", "-scale-to", strconv.Itoa(max), abs)
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	cmd.WaitDelay = time.Second // do not wait for children holding the pipes
@@ -137,18 +139,24 @@ func pdfThumbnail(ctx context.Context, path string, max int) (image.Image, error
 }
 
 // limitedBuffer keeps what is written up to max bytes; beyond that writes
-// fail (and the writing process gets a broken pipe).
+// fail (and the writing process gets a broken pipe), or with truncate are
+// dropped.
 // (Not an embedded bytes.Buffer: io.Copy would use its ReadFrom and pass
 // the limit by.)
 type limitedBuffer struct {
-	buf  bytes.Buffer
-	max  int
-	over bool
+	buf      bytes.Buffer
+	max      int
+	over     bool
+	truncate bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.buf.Len()+len(p) > b.max {
 		b.over = true
+		if b.truncate {
+			b.buf.Write(p[:max(0, b.max-b.buf.Len())])
+			return len(p), nil
+		}
 		return 0, errors.New("output too large")
 	}
 	return b.buf.Write(p)

@@ -124,6 +124,7 @@ func TestPDFThumbnailFallback(t *testing.T) {
 
 	for _, c := range []struct{ name, script, want string }{
 		{"fails", "echo 'Syntax Error: broken' >&2; exit 99", "broken"},
+		{"fails after many warnings", "i=0; while [ $i -lt 2000 ]; do echo 'Syntax Warning: damaged' >&2; i=$((i+1)); done; exit 98", "exit status 98"},
 		{"garbage", "echo not a png", "output"},
 		{"too much", "while :; do echo 0000000000000000000000000000000000000000000000000000000000000000; done", "too much"},
 		{"huge picture", "printf '" + octal(big) + "'", "picture"},
