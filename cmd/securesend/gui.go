@@ -24,6 +24,7 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
@@ -197,7 +198,7 @@ func (g *guiConfig) use(name string) error {
 	if _, err := account.NewStore(g.h, g.secrets).Get(name); err != nil {
 		return err
 	}
-	if err := os.WriteFile(g.h.Path(accountInUseFile), []byte(name+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(g.h.Path(accountInUseFile), []byte(name+"\n")); err != nil {
 		return fmt.Errorf("remember the account in use: %w", err)
 	}
 	g.mu.Lock()
