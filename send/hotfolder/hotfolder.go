@@ -92,7 +92,9 @@ func (p permanentError) Is(target error) bool { return target == ErrPermanent }
 
 // Item is a settled, valid file handed to the Handler.
 type Item struct {
-	Path string // the file, inside the folder
+	// Path is a private copy of the file (in a 0700 temporary folder,
+	// under the same base name), removed once the Handler returns.
+	Path string
 	Name string // its base name
 	// SHA256 is the hex SHA-256 of the content.
 	SHA256 string
@@ -361,10 +363,16 @@ func (w *Watcher) process(ctx context.Context, c candidate) (Event, error) {
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != c.size || !fi.ModTime().Equal(c.mtime) {
 		return Event{}, nil // gone or changed: the next round sees it again
 	}
-	info, err := doccheck.Check(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return Event{}, nil // gone since the Lstat: nothing to move
+	// Everything from here on reads a private copy, taken through one
+	// open file that is the regular file just checked: whoever can write
+	// to the folder cannot swap the name for a link to another of the
+	// user's files between the check and the sending.
+	priv, sum, err := privateCopy(path, fi)
+	if err != nil {
+		return Event{}, nil // gone, swapped or unreadable now; next round
 	}
+	defer os.RemoveAll(filepath.Dir(priv))
+	info, err := doccheck.Check(priv)
 	if err != nil {
 		reason := err.Error()
 		var de *doccheck.Error
@@ -372,10 +380,6 @@ func (w *Watcher) process(ctx context.Context, c candidate) (Event, error) {
 			reason = de.Reason
 		}
 		return w.fail(c.name, reason, err)
-	}
-	sum, err := hashFile(path)
-	if err != nil {
-		return Event{}, nil // unreadable now; next round
 	}
 	j, err := readJournal(w.journalPath())
 	if err != nil {
@@ -401,7 +405,7 @@ func (w *Watcher) process(ctx context.Context, c candidate) (Event, error) {
 			return Event{}, err
 		}
 	}
-	id, herr := w.cfg.Handle(ctx, Item{Path: path, Name: c.name, SHA256: sum, Key: ent.Key, Info: info})
+	id, herr := w.cfg.Handle(ctx, Item{Path: priv, Name: c.name, SHA256: sum, Key: ent.Key, Info: info})
 	if herr != nil {
 		if errors.Is(herr, ErrPermanent) {
 			ev, err := w.fail(c.name, herr.Error(), herr)
@@ -503,17 +507,41 @@ func (w *Watcher) move(name, sub string) (string, error) {
 	return "", fmt.Errorf("hotfolder: no free name for %s in %s", name, dir)
 }
 
-func hashFile(path string) (string, error) {
+// privateCopy copies the regular file at path, which Lstat described as
+// fi, into a new private (0700) temporary folder under the same base name,
+// and returns the copy's path and the hex SHA-256 of the content. It reads
+// through one open file and refuses it unless it is the very file fi
+// describes (not a link put in its place since). The caller removes the
+// copy's folder.
+func privateCopy(path string, fi os.FileInfo) (string, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	if ofi, err := f.Stat(); err != nil || !ofi.Mode().IsRegular() || !os.SameFile(fi, ofi) {
+		return "", "", fmt.Errorf("hotfolder: %s changed while it was being read", filepath.Base(path))
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	dir, err := os.MkdirTemp("", "securesend-hotfolder-")
+	if err != nil {
+		return "", "", err
+	}
+	dst := filepath.Join(dir, filepath.Base(path))
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(out, h), f)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dst, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func newKey() (string, error) {

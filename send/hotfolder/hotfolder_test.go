@@ -3,6 +3,7 @@ package hotfolder
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"image"
@@ -446,5 +447,48 @@ func TestTwoWatchersOneFolder(t *testing.T) {
 	}
 	if len(seen) != 6 {
 		t.Errorf("handled %v", names)
+	}
+}
+
+// TestPrivateCopyRefusesSwappedFile: a file checked as regular and then
+// replaced by a link to another of the user's files (anyone who can write
+// to a shared scan folder could try) is not read; a file that stays is
+// copied whole, with its hash.
+func TestPrivateCopyRefusesSwappedFile(t *testing.T) {
+	dir := t.TempDir()
+	scan := filepath.Join(dir, "scan.png")
+	content := pngBytes(t, 1)
+	if err := os.WriteFile(scan, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(scan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, sum, err := privateCopy(scan, fi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(priv)
+	if !bytes.Equal(got, content) || filepath.Base(priv) != "scan.png" || filepath.Dir(priv) == dir {
+		t.Fatalf("copy %s: %d bytes", priv, len(got))
+	}
+	if want := fmt.Sprintf("%x", sha256.Sum256(content)); sum != want {
+		t.Errorf("hash %s, want %s", sum, want)
+	}
+	if st, _ := os.Stat(filepath.Dir(priv)); st.Mode().Perm() != 0o700 {
+		t.Errorf("copy folder mode %v", st.Mode().Perm())
+	}
+	os.RemoveAll(filepath.Dir(priv))
+
+	secret := filepath.Join(t.TempDir(), "private.png")
+	os.WriteFile(secret, pngBytes(t, 2), 0o600)
+	os.Remove(scan)
+	if err := os.Symlink(secret, scan); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	if p, _, err := privateCopy(scan, fi); err == nil {
+		os.RemoveAll(filepath.Dir(p))
+		t.Fatal("a link swapped in after the check was read")
 	}
 }
