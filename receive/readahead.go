@@ -49,9 +49,16 @@ func (a *aheadReader) run(r io.Reader) {
 		case <-a.done:
 			return
 		}
-		n, err := io.ReadAtLeast(r, buf, len(buf))
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF
+		// Fill buf, passing the source's error on as it is: not
+		// io.ReadFull, which would report a source's io.EOF after a
+		// partial chunk as io.ErrUnexpectedEOF (and turning that back
+		// into io.EOF would also hide a source's own truncation error).
+		n := 0
+		var err error
+		for n < len(buf) && err == nil {
+			var k int
+			k, err = r.Read(buf[n:])
+			n += k
 		}
 		select {
 		case a.ch <- aheadChunk{buf[:n], err}:
