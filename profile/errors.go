@@ -69,3 +69,7 @@ var (
 	// pinned organisation key to verify it with.
 	ErrNoPinnedKey = errors.New("an organisation profile is installed on this computer, but this copy of securesend has no pinned organisation key to verify it; install the package your administrator built")
 )
+
+// ErrNoProfile: this build pins an organisation admin key, but no
+// organisation profile was found, neither baked in nor system-wide.
+var ErrNoProfile = errors.New("this copy of securesend is built for an organisation (its admin key is pinned), but no organisation profile was found; securesend will not run without the organisation's policy. Ask your administrator to install the profile")

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
@@ -34,12 +35,20 @@ func bakedProfile() (profile.Baked, error) {
 	return profile.BakedFromFS(sub)
 }
 
-// profileStateFile is where the highest profile serial seen is remembered.
+// profileStateFile is where the home remembers the highest profile serial
+// seen. It is one of four floors (see loadOrgProfile): deleting it, or
+// starting from a fresh home, does not reset the others.
 func profileStateFile(h home.Home) string { return h.Path("profile-serials") }
 
 // loadOrgProfile finds and verifies the organisation profile as the app does
-// at start: the profile baked into this binary and the system-wide one, each
-// verified against the pinned admin key, highest serial wins, no rollback.
+// at start: the profile baked into this binary, the one in the OS's
+// system-wide directory and the one in $SECURESEND_SYSTEM_DIR, each verified
+// against the pinned admin key, highest serial wins. A build that pins an
+// admin key refuses to run without a profile. No rollback: the serial must
+// not be lower than the highest recorded in the home (profile-serials) or
+// in the OS keychain (profile.SerialKeychainService, shared by all homes of
+// this OS user), and a profile in $SECURESEND_SYSTEM_DIR must not be lower
+// than the baked or OS system-wide one either.
 // Every command that sends, receives or configures accounts, and the GUI,
 // must call it first and stop on error: a tampered, unsigned or wrongly
 // signed profile means nothing may be sent.
@@ -57,9 +66,11 @@ func loadOrgProfile(e *env) (*profile.Loaded, error) {
 		return nil, err
 	}
 	l, err := profile.Load(profile.LoadOptions{
-		Baked:     b,
-		SystemDir: profile.SystemDir(runtime.GOOS, e.getenv),
-		StateFile: profileStateFile(h),
+		Baked:       b,
+		SystemDir:   profile.SystemDir(runtime.GOOS, e.getenv),
+		OSSystemDir: profile.OSSystemDir(runtime.GOOS, e.getenv),
+		StateFile:   profileStateFile(h),
+		Serials:     profile.KeychainSerials(keychain.New(profile.SerialKeychainService)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("organisation profile: %w", err)
