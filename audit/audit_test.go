@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -51,7 +52,7 @@ func openLog(t *testing.T, kc *keychain.Keychain, path string) *audit.Log {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { kc.Delete(audit.HeadNameForTest(l)) })
+	t.Cleanup(func() { kc.Delete(audit.HeadNameForTest(l)); kc.Delete(audit.KeyNameForTest(l)) })
 	return l
 }
 
@@ -137,19 +138,36 @@ func TestTamper(t *testing.T) {
 		want    string
 	}{
 		{"edit middle line", func(ls []string) []string { ls[2] = edit(ls[2]); return ls }, 3, "edited"},
-		{"edit and rehash middle line", func(ls []string) []string { ls[2] = rehash(t, edit(ls[2])); return ls }, 4, "does not follow entry 3"},
+		{"edit and rehash middle line, MAC dropped", func(ls []string) []string { ls[2] = rehash(t, edit(ls[2]), false); return ls }, 3, "has no MAC"},
+		{"edit and rehash middle line, MAC kept", func(ls []string) []string { ls[2] = rehash(t, edit(ls[2]), true); return ls }, 3, "does not authenticate"},
 		{"delete middle line", func(ls []string) []string { return append(ls[:2], ls[3:]...) }, 3, "entry 3 is missing"},
 		{"delete first line", func(ls []string) []string { return ls[1:] }, 1, "entry 1 is missing"},
 		{"truncate last line", func(ls []string) []string { return append(ls[:5], "") }, 6, "truncated"},
+		{"truncate two lines", func(ls []string) []string { return append(ls[:4], "") }, 5, "truncated"},
 		{"cut last line in half", func(ls []string) []string { ls[5] = ls[5][:40]; return ls }, 6, "incomplete"},
 		{"swap two lines", func(ls []string) []string { ls[2], ls[3] = ls[3], ls[2]; return ls }, 3, "missing"},
+		{"swap two lines and renumber them", func(ls []string) []string {
+			ls[2], ls[3] = renumber(t, ls[3], 3), renumber(t, ls[2], 4)
+			return ls
+		}, 3, "does not follow entry 2"},
 		{"duplicate a line", func(ls []string) []string { return append(ls[:3], ls[2:]...) }, 3, "reordered or duplicated"},
-		{"rewrite the chain from entry 3", func(ls []string) []string { return rechain(t, ls, 2, edit) }, 6, "rewritten"},
+		{"rewrite the chain from entry 3, MACs dropped", func(ls []string) []string { return rechain(t, ls, 2, edit, false) }, 3, "has no MAC"},
+		{"rewrite the chain from entry 3, MACs kept", func(ls []string) []string { return rechain(t, ls, 2, edit, true) }, 3, "does not authenticate"},
+		{"replace the whole file with a consistent unkeyed chain", func(ls []string) []string { return rechain(t, ls, 0, edit, false) }, 6, "rewritten"},
 		{"empty the file", func(ls []string) []string { return nil }, 1, "truncated"},
+		{"append a plain SHA-256 entry", func(ls []string) []string {
+			return append(ls[:6], forgeNext(t, ls[5]), "")
+		}, 7, "has no MAC"},
+		{"append an entry with a made-up MAC", func(ls []string) []string {
+			return append(ls[:6], withMAC(t, forgeNext(t, ls[5]), strings.Repeat("5a", 32)), "")
+		}, 7, "does not authenticate"},
+		{"append an entry keyed with another key", func(ls []string) []string {
+			return append(ls[:6], forgeKeyed(t, ls[5], bytes.Repeat([]byte{7}, 32)), "")
+		}, 7, "does not authenticate"},
 		{"add two lines", func(ls []string) []string {
 			l7 := forgeNext(t, ls[5])
 			return append(ls[:6], l7, forgeNext(t, l7), "")
-		}, 7, "not written by securesend"},
+		}, 7, "has no MAC"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,55 +188,103 @@ func TestTamper(t *testing.T) {
 	}
 }
 
-// rehash recomputes a line's own hash (an attacker who knows the format).
-func rehash(t *testing.T, line string) string {
+// decode unmarshals a log line into a map.
+func decode(t *testing.T, line string) map[string]any {
 	t.Helper()
 	var e map[string]any
 	if err := json.Unmarshal([]byte(line), &e); err != nil {
 		t.Fatal(err)
 	}
-	return sealLine(t, e, e["prev_hash"].(string))
+	return e
 }
 
-// rechain applies edit to line i and recomputes every hash from there on.
-func rechain(t *testing.T, lines []string, i int, edit func(string) string) []string {
+// rehash recomputes a line's own hash (an attacker who knows the format);
+// keepMAC leaves its old MAC in place.
+func rehash(t *testing.T, line string, keepMAC bool) string {
+	t.Helper()
+	e := decode(t, line)
+	mac, _ := e["mac"].(string)
+	out := sealLine(t, e, e["prev_hash"].(string))
+	if keepMAC {
+		out = withMAC(t, out, mac)
+	}
+	return out
+}
+
+// renumber gives a line another sequence number and rehashes it, keeping
+// its MAC.
+func renumber(t *testing.T, line string, seq int) string {
+	t.Helper()
+	e := decode(t, line)
+	mac := e["mac"].(string)
+	e["seq"] = seq
+	return withMAC(t, sealLine(t, e, e["prev_hash"].(string)), mac)
+}
+
+// withMAC sets a line's mac field.
+func withMAC(t *testing.T, line, mac string) string {
+	t.Helper()
+	var ent audit.Entry
+	if err := json.Unmarshal([]byte(line), &ent); err != nil {
+		t.Fatal(err)
+	}
+	ent.MAC = mac
+	b, err := json.Marshal(ent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b) + "\n"
+}
+
+// rechain applies edit to line i and recomputes every hash from there on,
+// linking each line to the one before; keepMAC leaves the old MACs.
+func rechain(t *testing.T, lines []string, i int, edit func(string) string, keepMAC bool) []string {
 	t.Helper()
 	out := append([]string(nil), lines...)
 	out[i] = edit(out[i])
 	var prev string
 	for j := i; j < len(out) && out[j] != ""; j++ {
-		var e map[string]any
-		if err := json.Unmarshal([]byte(out[j]), &e); err != nil {
-			t.Fatal(err)
-		}
+		e := decode(t, out[j])
 		if j > i {
 			e["prev_hash"] = prev
 		}
+		mac, _ := e["mac"].(string)
 		out[j] = sealLine(t, e, e["prev_hash"].(string))
-		var again map[string]any
-		json.Unmarshal([]byte(out[j]), &again)
-		prev = again["hash"].(string)
+		if keepMAC {
+			out[j] = withMAC(t, out[j], mac)
+		}
+		prev = decode(t, out[j])["hash"].(string)
 	}
 	return out
 }
 
-// forgeNext makes a well-formed entry that follows last.
+// forgeNext makes a well-formed entry that follows last, with a plain
+// SHA-256 hash and no MAC.
 func forgeNext(t *testing.T, last string) string {
 	t.Helper()
-	var e map[string]any
-	if err := json.Unmarshal([]byte(last), &e); err != nil {
-		t.Fatal(err)
-	}
+	e := decode(t, last)
 	e["seq"] = e["seq"].(float64) + 1
 	return sealLine(t, e, e["hash"].(string))
 }
 
-// sealLine re-encodes an entry the way audit does and sets its hash.
+// forgeKeyed makes an entry that follows last, keyed with key.
+func forgeKeyed(t *testing.T, last string, key []byte) string {
+	t.Helper()
+	var ent audit.Entry
+	if err := json.Unmarshal([]byte(forgeNext(t, last)), &ent); err != nil {
+		t.Fatal(err)
+	}
+	return audit.SealKeyedForTest(ent, key)
+}
+
+// sealLine re-encodes an entry the way an older securesend did (plain
+// SHA-256, no MAC) and sets its hash.
 func sealLine(t *testing.T, e map[string]any, prev string) string {
 	t.Helper()
 	var ent audit.Entry
 	e["prev_hash"] = prev
 	delete(e, "hash")
+	delete(e, "mac")
 	b, _ := json.Marshal(e)
 	if err := json.Unmarshal(b, &ent); err != nil {
 		t.Fatal(err)
@@ -227,21 +293,223 @@ func sealLine(t *testing.T, e map[string]any, prev string) string {
 }
 
 // TestCrashBeforeHead: a process killed after writing an entry but before
-// moving the keychain head leaves one extra, well-linked entry; that is not
+// moving the keychain head leaves one extra, keyed entry; that is not
 // reported, and appending continues normally.
 func TestCrashBeforeHead(t *testing.T) {
 	kc := newKeychain(t)
 	path := filepath.Join(t.TempDir(), "audit.log")
 	l := openLog(t, kc, path)
 	fill(t, l, 3)
-	ls := readLines(t, path)
-	writeLines(t, path, append(ls[:3], forgeNext(t, ls[2]), ""))
+	h3, err := kc.Get(audit.HeadNameForTest(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, l, 1)
+	if err := kc.Set(audit.HeadNameForTest(l), h3); err != nil { // the head as the crash left it
+		t.Fatal(err)
+	}
 	if s, err := l.Verify(); err != nil || s.Entries != 4 {
 		t.Fatalf("one entry ahead of the head: %+v, %v", s, err)
 	}
 	fill(t, l, 1)
-	if s, err := l.Verify(); err != nil || s.Entries != 5 {
+	if s, err := l.Verify(); err != nil || s.Entries != 5 || s.KeyedFrom != 1 || s.Legacy != 0 {
 		t.Fatalf("after append: %+v, %v", s, err)
+	}
+}
+
+// TestForgedEntryNotAdopted: an entry made up and appended one past the
+// head is not taken for a crash in progress: Verify reports it, and the
+// next real Append records the break instead of chaining onto it.
+func TestForgedEntryNotAdopted(t *testing.T) {
+	forgeries := map[string]func(t *testing.T, last string) string{
+		"plain SHA-256": forgeNext,
+		"made-up MAC": func(t *testing.T, last string) string {
+			return withMAC(t, forgeNext(t, last), strings.Repeat("5a", 32))
+		},
+		"MAC of another key": func(t *testing.T, last string) string { return forgeKeyed(t, last, bytes.Repeat([]byte{7}, 32)) },
+	}
+	for name, forge := range forgeries {
+		t.Run(name, func(t *testing.T) {
+			kc := newKeychain(t)
+			path := filepath.Join(t.TempDir(), "audit.log")
+			l := openLog(t, kc, path)
+			fill(t, l, 3)
+			ls := readLines(t, path)
+			writeLines(t, path, append(ls[:3], forge(t, ls[2]), ""))
+			var be *audit.BrokenError
+			if _, err := l.Verify(); !errors.As(err, &be) || be.Seq != 4 {
+				t.Fatalf("forged entry 4: Verify = %v", err)
+			}
+			fill(t, l, 2)
+			if _, err := l.Verify(); !errors.As(err, &be) || be.Seq != 4 {
+				t.Fatalf("after two real appends: Verify = %v, want the forged entry 4 still reported", err)
+			}
+			last := decode(t, readLines(t, path)[4])
+			if last["kind"] != string(audit.Break) || last["fields"].(map[string]any)["found_seq"] != "4" {
+				t.Fatalf("entry 5 = %v, want the break naming entry 4", last)
+			}
+		})
+	}
+}
+
+// TestKeyMissing: keyed entries cannot pass without the keychain key.
+func TestKeyMissing(t *testing.T) {
+	kc := newKeychain(t)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openLog(t, kc, path)
+	fill(t, l, 2)
+	if err := kc.Delete(audit.KeyNameForTest(l)); err != nil {
+		t.Fatal(err)
+	}
+	var be *audit.BrokenError
+	if _, err := l.Verify(); !errors.As(err, &be) || be.Seq != 1 || !strings.Contains(be.Reason, "holds no key") {
+		t.Fatalf("Verify = %v", err)
+	}
+	// Appending makes a new key; the old entries still do not pass.
+	fill(t, l, 1)
+	if _, err := l.Verify(); !errors.As(err, &be) || be.Seq != 1 || !strings.Contains(be.Reason, "does not authenticate") {
+		t.Fatalf("after a new key: Verify = %v", err)
+	}
+}
+
+// TestNoKeyMaterialInLog: the HMAC key is in the keychain and nowhere in
+// the file or an export.
+func TestNoKeyMaterialInLog(t *testing.T) {
+	kc := newKeychain(t)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openLog(t, kc, path)
+	fill(t, l, 5)
+	key, err := kc.LookupKey(audit.KeyNameForTest(l))
+	if err != nil || len(key) != 32 {
+		t.Fatalf("key: %v", err)
+	}
+	var exp bytes.Buffer
+	if err := l.Export(&exp, audit.JSON, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	file, _ := os.ReadFile(path)
+	for _, data := range [][]byte{file, exp.Bytes()} {
+		for _, enc := range [][]byte{key, []byte(hex.EncodeToString(key)), []byte(base64.StdEncoding.EncodeToString(key)), []byte(base64.RawURLEncoding.EncodeToString(key))} {
+			if bytes.Contains(data, enc) {
+				t.Fatal("key material in the log or its export")
+			}
+		}
+	}
+	if !bytes.Contains(file, []byte(`"mac":"`)) {
+		t.Fatal("entries carry no MAC")
+	}
+}
+
+// TestLegacyLogUpgrade: a log written before keying keeps verifying; the
+// first append marks where the keyed part starts, and from then on the
+// legacy part cannot be rewritten either (the marker's MAC pins it).
+func TestLegacyLogUpgrade(t *testing.T) {
+	kc := newKeychain(t)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openLog(t, kc, path)
+	var lines []string
+	prev := strings.Repeat("0", 64)
+	for i := 1; i <= 3; i++ {
+		line := sealLine(t, map[string]any{"seq": i, "time": "2025-06-01T09:00:00Z", "kind": "send.sent", "fields": map[string]any{"to": "pharmacy@example.org"}}, prev)
+		lines = append(lines, line)
+		prev = decode(t, line)["hash"].(string)
+	}
+	writeLines(t, path, append(lines, ""))
+	if err := kc.Set(audit.HeadNameForTest(l), "3 "+prev); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := l.Verify(); err != nil || s.Entries != 3 || s.Legacy != 3 || s.KeyedFrom != 0 {
+		t.Fatalf("legacy log: %+v, %v", s, err)
+	}
+	fill(t, l, 2)
+	s, err := l.Verify()
+	if err != nil || s.Entries != 6 || s.Legacy != 3 || s.KeyedFrom != 4 {
+		t.Fatalf("after upgrade: %+v, %v", s, err)
+	}
+	ls := readLines(t, path)
+	if m := decode(t, ls[3]); m["kind"] != string(audit.Keyed) || m["mac"] == nil {
+		t.Fatalf("entry 4 = %v, want the keyed marker", m)
+	}
+	f, _ := os.Open(path)
+	fs, err := audit.VerifyFile(f)
+	f.Close()
+	if err != nil || fs.Legacy != 3 || fs.Keyed != 3 {
+		t.Fatalf("VerifyFile: %+v, %v", fs, err)
+	}
+
+	// rewrite the legacy part consistently: the marker no longer follows
+	edited := rechain(t, ls, 0, func(s string) string { return strings.Replace(s, "pharmacy@", "attacker@", 1) }, false)
+	writeLines(t, path, append(edited[:3], ls[3:]...))
+	var be *audit.BrokenError
+	if _, err := l.Verify(); !errors.As(err, &be) || be.Seq != 4 || !strings.Contains(be.Reason, "does not follow entry 3") {
+		t.Fatalf("rewritten legacy part: Verify = %v", err)
+	}
+	// a keyed entry right after legacy ones must be the marker
+	writeLines(t, path, append(ls[:3], ls[4:]...))
+	if _, err := l.Verify(); err == nil {
+		t.Fatal("marker removed: Verify passed")
+	}
+}
+
+// TestVerifyFile: without the key, a copy or a JSON export is checked for
+// chain integrity; a made-up MAC is what it cannot see.
+func TestVerifyFile(t *testing.T) {
+	kc := newKeychain(t)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openLog(t, kc, path)
+	fill(t, l, 6) // 09:01 .. 09:06
+	verify := func(data string) (audit.FileSummary, error) { return audit.VerifyFile(strings.NewReader(data)) }
+	file, _ := os.ReadFile(path)
+	if s, err := verify(string(file)); err != nil || s.Entries != 6 || s.First.Seq != 1 || s.Last.Seq != 6 || s.Keyed != 6 {
+		t.Fatalf("copy: %+v, %v", s, err)
+	}
+	var all, since bytes.Buffer
+	if err := l.Export(&all, audit.JSON, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Export(&since, audit.JSON, time.Date(2026, 1, 1, 9, 3, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := verify(all.String()); err != nil || s.Entries != 6 {
+		t.Fatalf("JSON export: %+v, %v", s, err)
+	}
+	if s, err := verify(since.String()); err != nil || s.Entries != 4 || s.First.Seq != 3 {
+		t.Fatalf("JSON export --since: %+v, %v", s, err)
+	}
+	if s, err := verify("[]\n"); err != nil || s.Entries != 0 {
+		t.Fatalf("empty export: %+v, %v", s, err)
+	}
+	ls := readLines(t, path)
+	edit := func(s string) string { return strings.Replace(s, "pharmacy@", "attacker@", 1) }
+	broken := map[string][]string{
+		"edited":                  append(append(append([]string{}, ls[:2]...), edit(ls[2])), ls[3:]...),
+		"rehashed, MAC kept":      rechain(t, ls, 2, edit, true)[:2],
+		"reordered":               {ls[0], ls[2], ls[1]},
+		"unkeyed entry appended":  append(append([]string{}, ls[:6]...), forgeNext(t, ls[5])),
+		"middle entry deleted":    {ls[0], ls[2]},
+		"not canonical":           {strings.Replace(ls[0], `"seq":1`, `"seq": 1`, 1)},
+		"export with edited line": nil,
+	}
+	broken["rehashed, MAC kept"] = append(append([]string{}, ls[:2]...), rechain(t, ls, 2, edit, true)[2:]...)
+	for name, lines := range broken {
+		data := strings.Join(lines, "")
+		if name == "export with edited line" {
+			data = strings.Replace(all.String(), "pharmacy@", "attacker@", 1)
+		}
+		var be *audit.BrokenError
+		if s, err := verify(data); !errors.As(err, &be) {
+			if name == "rehashed, MAC kept" && err == nil {
+				// The limit of a check without the key: a consistent
+				// chain with made-up MACs passes. Verify catches it.
+				writeLines(t, path, lines)
+				if _, err := l.Verify(); !errors.As(err, &be) || !strings.Contains(be.Reason, "does not authenticate") {
+					t.Fatalf("Verify with the key missed the rewrite: %v", err)
+				}
+				writeLines(t, path, ls)
+				continue
+			}
+			t.Errorf("%s: VerifyFile = %+v, %v; want *BrokenError", name, s, err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,9 +21,24 @@ type Entry struct {
 	Kind     Kind      `json:"kind"`
 	Fields   Fields    `json:"fields,omitempty"`
 	PrevHash string    `json:"prev_hash"`
-	// Hash is the hex SHA-256 of the entry's canonical JSON without Hash.
+	// Hash is the hex SHA-256 of the entry's canonical JSON without Hash
+	// and MAC. Anyone can recompute it: it shows the entry is unchanged
+	// relative to the chain, not who wrote it.
 	Hash string `json:"hash,omitempty"`
+	// MAC is the hex HMAC-SHA-256, under the log's key (kept only in the
+	// keychain), of macDomain and the entry's canonical JSON without MAC:
+	// it covers the entry, its Hash and, through PrevHash, the entry
+	// before. Empty only in legacy entries, written before the log was
+	// keyed.
+	MAC string `json:"mac,omitempty"`
 }
+
+// macDomain separates this use of the key from any other.
+const macDomain = "securesend audit log entry, HMAC-SHA-256, v2\n"
+
+// Keyed reports whether the entry carries a MAC (written by a securesend
+// that keys the log); a legacy entry has only its hash.
+func (e Entry) Keyed() bool { return e.MAC != "" }
 
 // canonical is the JSON encoding of e (Go's encoder is deterministic:
 // struct fields in order, map keys sorted).
@@ -34,9 +50,9 @@ func (e Entry) canonical() ([]byte, error) {
 	return b, nil
 }
 
-// seal sets e.Hash.
+// seal sets e.Hash and clears e.MAC (a legacy entry; see sealKeyed).
 func (e *Entry) seal() error {
-	e.Hash = ""
+	e.Hash, e.MAC = "", ""
 	b, err := e.canonical()
 	if err != nil {
 		return err
@@ -44,6 +60,42 @@ func (e *Entry) seal() error {
 	sum := sha256.Sum256(b)
 	e.Hash = hex.EncodeToString(sum[:])
 	return nil
+}
+
+// sealKeyed sets e.Hash and e.MAC under key.
+func (e *Entry) sealKeyed(key []byte) error {
+	if err := e.seal(); err != nil {
+		return err
+	}
+	mac, err := e.mac(key)
+	if err != nil {
+		return err
+	}
+	e.MAC = hex.EncodeToString(mac)
+	return nil
+}
+
+// mac computes the entry's MAC under key (e.MAC is ignored).
+func (e Entry) mac(key []byte) ([]byte, error) {
+	e.MAC = ""
+	b, err := e.canonical()
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(macDomain))
+	m.Write(b)
+	return m.Sum(nil), nil
+}
+
+// authentic reports whether e carries a valid MAC under key.
+func (e Entry) authentic(key []byte) bool {
+	got, err := hex.DecodeString(e.MAC)
+	if err != nil || len(got) != sha256.Size || len(key) == 0 {
+		return false
+	}
+	want, err := e.mac(key)
+	return err == nil && hmac.Equal(got, want)
 }
 
 // line is the entry as written to the file, with the newline.

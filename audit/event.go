@@ -37,6 +37,11 @@ const (
 	// Break is written by Append itself when the file did not end where the
 	// keychain head said; Verify reports it.
 	Break Kind = "audit.break"
+	// Keyed is written by Append itself before its first entry in a log
+	// that an older securesend wrote without a key: the entries before it
+	// are legacy (hash chain only), it and every entry after it carry a
+	// MAC.
+	Keyed Kind = "audit.keyed"
 )
 
 // Fields are an event's details. Keys must be among FieldNames; values are

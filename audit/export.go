@@ -17,7 +17,7 @@ type Format string
 // Export formats.
 const (
 	// CSV: one header row, then one row per entry; columns seq, time, kind,
-	// every name of FieldNames, prev_hash, hash.
+	// every name of FieldNames, prev_hash, hash, mac.
 	CSV Format = "csv"
 	// JSON: a JSON array of entries, as they are stored.
 	JSON Format = "json"
@@ -25,7 +25,8 @@ const (
 
 // Export writes the entries at or after since (all when zero) to w in
 // format. It streams; it does not verify the chain (see Verify), but fails
-// on a line that is not an entry.
+// on a line that is not an entry. The JSON export keeps every entry exactly
+// as stored, so VerifyFile can check its chain without the key.
 func (l *Log) Export(w io.Writer, format Format, since time.Time) error {
 	if format != CSV && format != JSON {
 		return fmt.Errorf("audit: unknown export format %q (want csv or json)", format)
@@ -85,7 +86,7 @@ func newCSVWriter(w io.Writer) *csvWriter { return &csvWriter{w: csv.NewWriter(w
 func (c *csvWriter) writeHeader() error {
 	c.header = true
 	row := append([]string{"seq", "time", "kind"}, fieldNames[:]...)
-	return c.w.Write(append(row, "prev_hash", "hash"))
+	return c.w.Write(append(row, "prev_hash", "hash", "mac"))
 }
 
 func (c *csvWriter) write(e Entry) error {
@@ -98,7 +99,7 @@ func (c *csvWriter) write(e Entry) error {
 	for _, name := range fieldNames {
 		row = append(row, csvSafe(e.Fields[name]))
 	}
-	return c.w.Write(append(row, e.PrevHash, e.Hash))
+	return c.w.Write(append(row, e.PrevHash, e.Hash, e.MAC))
 }
 
 func (c *csvWriter) close() error {

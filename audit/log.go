@@ -27,12 +27,15 @@ type Log struct {
 	path     string
 	kc       *keychain.Keychain
 	headName string
+	keyName  string
 	now      func() time.Time
 	mu       sync.Mutex
 }
 
 // Open opens (creating if needed, mode 0600) the audit log at path, whose
-// head is kept in kc under a name derived from the absolute path.
+// head and HMAC key are kept in kc under names derived from the absolute
+// path ("audit-head-HASH" and "audit-hmac:HASH"). The key is created by the
+// first Append; it never leaves the keychain.
 func Open(path string, kc *keychain.Keychain, opts Options) (*Log, error) {
 	if kc == nil {
 		return nil, errors.New("audit: a keychain is required to anchor the log")
@@ -53,10 +56,12 @@ func Open(path string, kc *keychain.Keychain, opts Options) (*Log, error) {
 		now = time.Now
 	}
 	sum := sha256.Sum256([]byte(abs))
+	id := hex.EncodeToString(sum[:6])
 	return &Log{
 		path:     abs,
 		kc:       kc,
-		headName: "audit-head-" + hex.EncodeToString(sum[:6]),
+		headName: "audit-head-" + id,
+		keyName:  "audit-hmac:" + id,
 		now:      now,
 	}, nil
 }
@@ -87,6 +92,18 @@ func (l *Log) readHead() (h head, ok bool, err error) {
 		return head{}, false, fmt.Errorf("audit: the keychain head entry is malformed")
 	}
 	return head{Seq: seq, Hash: hash}, true, nil
+}
+
+// readKey returns the log's HMAC key, nil when the keychain holds none.
+func (l *Log) readKey() ([]byte, error) {
+	key, err := l.kc.LookupKey(l.keyName)
+	if errors.Is(err, keychain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: read the log's key: %w", err)
+	}
+	return key, nil
 }
 
 // lock opens the file and takes the in-process and cross-process locks.
@@ -169,6 +186,12 @@ func (l *Log) Append(ev Event) (Entry, error) {
 	}
 	defer unlock()
 
+	// The key is created under the file lock, so two processes appending
+	// for the first time cannot each make one.
+	key, err := l.kc.Key(l.keyName)
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit: the log's key: %w", err)
+	}
 	t, err := readTail(f)
 	if err != nil {
 		return Entry{}, fmt.Errorf("audit: read log: %w", err)
@@ -181,31 +204,52 @@ func (l *Log) Append(ev Event) (Entry, error) {
 	if t.parsed {
 		prev = t.last
 	}
+	// A keyed last entry counts only if it authenticates; a legacy one only
+	// if it is exactly the head (written by an older securesend).
+	intact := t.valid && !t.torn && (!t.last.Keyed() || t.last.authentic(key))
+	consistent := (t.empty && !hasHead) ||
+		(hasHead && intact && t.last.Seq == h.Seq && t.last.Hash == h.Hash) ||
+		// A crash between writing the last entry and moving the head:
+		// only an entry securesend wrote, so keyed and authentic.
+		(hasHead && intact && t.last.Keyed() && t.last.Seq == h.Seq+1 && t.last.PrevHash == h.Hash)
 	var out bytes.Buffer
 	if t.torn {
 		out.WriteByte('\n')
 	}
-	consistent := (t.empty && !hasHead) ||
-		(hasHead && t.valid && !t.torn && t.last.Seq == h.Seq && t.last.Hash == h.Hash) ||
-		// A crash between writing the last entry and moving the head.
-		(hasHead && t.valid && !t.torn && t.last.Seq == h.Seq+1 && t.last.PrevHash == h.Hash)
+	add := func(e Entry) (Entry, error) {
+		if err := e.sealKeyed(key); err != nil {
+			return Entry{}, err
+		}
+		b, err := e.line()
+		if err != nil {
+			return Entry{}, err
+		}
+		out.Write(b)
+		return e, nil
+	}
+	if consistent && prev.Seq > 0 && !prev.Keyed() {
+		// The first entry of this securesend in a log an older one wrote:
+		// mark where the keyed part begins. (When the log is not intact
+		// the break entry below comes first and is the mark.)
+		if prev, err = add(Entry{Seq: prev.Seq + 1, Time: l.now().UTC(), Kind: Keyed, Fields: Fields{
+			"reason": "entries from here on are authenticated with the log's keychain key; the ones before only by their hash chain",
+		}, PrevHash: prev.Hash}); err != nil {
+			return Entry{}, err
+		}
+	}
 	if !consistent {
-		f := Fields{"found_seq": strconv.FormatUint(prev.Seq, 10), "found_hash": prev.Hash}
+		f := Fields{"found_seq": strconv.FormatUint(t.last.Seq, 10), "found_hash": t.last.Hash}
+		if !t.parsed {
+			f["found_seq"], f["found_hash"] = "0", genesis
+		}
 		if hasHead {
 			f["expected_seq"], f["expected_hash"] = strconv.FormatUint(h.Seq, 10), h.Hash
 		} else {
 			f["expected_seq"], f["expected_hash"] = "none", "none"
 		}
-		brk := Entry{Seq: prev.Seq + 1, Time: l.now().UTC(), Kind: Break, Fields: f, PrevHash: prev.Hash}
-		if err := brk.seal(); err != nil {
+		if prev, err = add(Entry{Seq: prev.Seq + 1, Time: l.now().UTC(), Kind: Break, Fields: f, PrevHash: prev.Hash}); err != nil {
 			return Entry{}, err
 		}
-		b, err := brk.line()
-		if err != nil {
-			return Entry{}, err
-		}
-		out.Write(b)
-		prev = brk
 	}
 	when := ev.Time
 	if when.IsZero() {
@@ -215,14 +259,9 @@ func (l *Log) Append(ev Event) (Entry, error) {
 	if len(e.Fields) == 0 {
 		e.Fields = nil
 	}
-	if err := e.seal(); err != nil {
+	if e, err = add(e); err != nil {
 		return Entry{}, err
 	}
-	b, err := e.line()
-	if err != nil {
-		return Entry{}, err
-	}
-	out.Write(b)
 	if _, err := f.Write(out.Bytes()); err != nil {
 		return Entry{}, fmt.Errorf("audit: write log: %w", err)
 	}

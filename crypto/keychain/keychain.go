@@ -76,21 +76,31 @@ func (k *Keychain) Delete(name string) error {
 	return nil
 }
 
+// LookupKey returns the 32-byte key stored under name by Key, or an error
+// wrapping ErrNotFound when there is none; unlike Key it never creates one.
+func (k *Keychain) LookupKey(name string) ([]byte, error) {
+	s, err := k.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	key, derr := base64.StdEncoding.DecodeString(s)
+	if derr != nil || len(key) != 32 {
+		return nil, fmt.Errorf("keychain: entry %q is not a 32-byte key", name)
+	}
+	return key, nil
+}
+
 // Key returns the 32-byte random key stored under name, creating and storing
 // a new one on first use. It is meant for at-rest encryption keys.
 func (k *Keychain) Key(name string) ([]byte, error) {
-	s, err := k.Get(name)
+	key, err := k.LookupKey(name)
 	if err == nil {
-		key, derr := base64.StdEncoding.DecodeString(s)
-		if derr != nil || len(key) != 32 {
-			return nil, fmt.Errorf("keychain: entry %q is not a 32-byte key", name)
-		}
 		return key, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	key := make([]byte, 32)
+	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("keychain: random key: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -68,6 +69,30 @@ func TestKeyStable(t *testing.T) {
 	}
 	if len(k1) != 32 || !bytes.Equal(k1, k2) {
 		t.Fatalf("Key not stable: %x vs %x", k1, k2)
+	}
+}
+
+// TestLookupKey: LookupKey finds what Key made and never creates a key.
+func TestLookupKey(t *testing.T) {
+	k := newTestKeychain(t)
+	defer k.Delete("audit-key")
+	if _, err := k.LookupKey("audit-key"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("before Key: %v, want ErrNotFound", err)
+	}
+	if _, err := k.Get("audit-key"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("LookupKey created a key: %v", err)
+	}
+	made, err := k.Key("audit-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k.LookupKey("audit-key")
+	if err != nil || !bytes.Equal(got, made) {
+		t.Fatalf("LookupKey = %x, %v; want %x", got, err, made)
+	}
+	k.Set("audit-key", "not a key")
+	if _, err := k.LookupKey("audit-key"); err == nil || strings.Contains(err.Error(), "not a key") {
+		t.Fatalf("malformed entry: %v", err)
 	}
 }
 
