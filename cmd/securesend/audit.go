@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -26,11 +27,20 @@ The audit log records every send attempt and outcome, every verification
 of received mail, key imports and pins, account and policy changes:
 addresses, hashes, fingerprints, verdicts and times, never document
 content, subjects or secrets. Each entry is chained to the previous one by
-its hash, and the last one is also kept in the OS keychain.
+its hash and authenticated with a key (HMAC-SHA-256) that is kept only in
+this computer's OS keychain, with the last entry; nobody can add, change or
+remove entries without that keychain.
 
 Subcommands:
-  verify                                check the whole chain; names the first broken entry (exit 1)
+  verify                                check every entry with the keychain key; names the first broken entry (exit 1)
+  verify --export FILE                  check a copy of the log or a JSON export without the key (auditors; see below)
   export --csv|--json [--since DATE]    write the entries (from DATE, e.g. 2026-01-02) to standard output
+
+Without the key (verify --export) only the chain can be checked: that the
+entries are unchanged relative to each other and in order. It cannot tell
+whether securesend wrote them, nor whether entries are missing at the end.
+For that, run 'securesend audit verify' on the computer that keeps the log
+and compare the last hash it prints with the one for the copy.
 `
 
 // auditRecord appends one event to the home's audit log. Commands call it
@@ -73,6 +83,7 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 func auditVerify(e *env, args []string) int {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	file := fs.String("export", "", "check this `file` (a copy of audit.log, or 'audit export --json' output) without the keychain")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -80,8 +91,11 @@ func auditVerify(e *env, args []string) int {
 		return 2
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintln(e.stderr, "securesend audit verify: takes no arguments")
+		fmt.Fprintln(e.stderr, "securesend audit verify: takes no arguments (a file goes after --export)")
 		return 2
+	}
+	if *file != "" {
+		return auditVerifyFile(e, *file)
 	}
 	log, err := openAudit(e)
 	if err != nil {
@@ -103,6 +117,48 @@ func auditVerify(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Audit log OK: %d entries, the last (#%d, %s) matches the keychain; hash %s\n",
 		sum.Entries, sum.Last.Seq, sum.Last.Time.Local().Format(time.RFC1123), sum.Last.Hash)
+	switch {
+	case sum.Legacy == 0:
+		fmt.Fprintln(e.stdout, "Every entry is authenticated with this computer's audit key.")
+	case sum.KeyedFrom == 0:
+		fmt.Fprintf(e.stdout, "All %d entries were written before the log was keyed: their hash chain is intact and ends where the keychain says, but nothing shows who wrote them. The next entry starts the keyed part.\n", sum.Legacy)
+	default:
+		fmt.Fprintf(e.stdout, "Entries 1 to %d were written before the log was keyed (hash chain only); entries %d to %d are authenticated with this computer's audit key, and entry %d pins the earlier chain: those entries have not changed since, but nothing shows who wrote them.\n",
+			sum.Legacy, sum.KeyedFrom, sum.Last.Seq, sum.KeyedFrom)
+	}
+	return 0
+}
+
+// auditVerifyFile checks a copy or a JSON export without the keychain and
+// says exactly what that does and does not prove.
+func auditVerifyFile(e *env, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return errorf(e, "audit verify: %v", err)
+	}
+	defer f.Close()
+	sum, err := audit.VerifyFile(f)
+	var be *audit.BrokenError
+	if errors.As(err, &be) {
+		fmt.Fprintf(e.stderr, "securesend: %s: %v\n", path, be)
+		fmt.Fprintln(e.stderr, "This copy is not what securesend wrote: entries were changed, removed, reordered or added.")
+		return 1
+	}
+	if err != nil {
+		return errorf(e, "audit verify: %s: %v", path, outboxTrim(err, "audit: "))
+	}
+	if sum.Entries == 0 {
+		fmt.Fprintf(e.stdout, "%s holds no entries.\n", path)
+		return 0
+	}
+	fmt.Fprintf(e.stdout, "Chain OK: entries %d to %d (%d) of %s each match their hash, follow each other in order and link to the one before", sum.First.Seq, sum.Last.Seq, sum.Entries, path)
+	if sum.First.Seq > 1 {
+		fmt.Fprintf(e.stdout, " (entry %d's link to the entries before it is not in the file)", sum.First.Seq)
+	}
+	fmt.Fprintf(e.stdout, ".\nLast entry: #%d, %s, hash %s\n", sum.Last.Seq, sum.Last.Time.Local().Format(time.RFC1123), sum.Last.Hash)
+	fmt.Fprintf(e.stdout, "%d entries carry a MAC, %d were written before the log was keyed.\n", sum.Keyed, sum.Legacy)
+	fmt.Fprintln(e.stdout, "Checked without the audit key, so NOT proven: that securesend wrote these entries (anyone who knows the format can build a consistent chain with made-up MACs), that no entries are missing after the last one, or that this is the log's current state.")
+	fmt.Fprintln(e.stdout, "To prove those, run 'securesend audit verify' on the computer that keeps the log: it checks every MAC with the key in its keychain; its last hash must match the one above.")
 	return 0
 }
 
