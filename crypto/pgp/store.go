@@ -332,7 +332,16 @@ func (s *Store) Pin(fpr Fingerprint) error {
 // is moved to fpr when replace is set, else *PinConflictError is returned.
 // The addresses of the user's own keys are never moved.
 func (s *Store) PinAddress(fpr Fingerprint, addr string, replace bool) error {
-	return s.pin(fpr, []string{addr}, replace)
+	return s.PinAddresses(fpr, []string{addr}, replace)
+}
+
+// PinAddresses is PinAddress for several addresses at once: all are
+// pinned, or (on any error) none.
+func (s *Store) PinAddresses(fpr Fingerprint, addrs []string, replace bool) error {
+	if len(addrs) == 0 {
+		return fmt.Errorf("pgp: pin %s: no address named: %w", fpr.Grouped(), ErrAddressNotInKey)
+	}
+	return s.pin(fpr, addrs, replace)
 }
 
 func (s *Store) pin(fpr Fingerprint, addrs []string, replace bool) error {
