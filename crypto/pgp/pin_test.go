@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/crypto/pgp/pgptest"
@@ -270,5 +271,41 @@ func TestLookupOnlyBoundAddresses(t *testing.T) {
 	}
 	if _, _, err := s.Lookup("alice@clinic.test"); !errors.Is(err, pgp.ErrNotFound) {
 		t.Errorf("Lookup claimed address: err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestLookupSkipsRevokedUserID: a key bound to two addresses, refreshed
+// with a copy (made by gpg) in which the owner revoked one user ID, keeps
+// its bindings but is no longer used to encrypt to the revoked address.
+func TestLookupSkipsRevokedUserID(t *testing.T) {
+	g := pgptest.New(t)
+	fpr := g.GenerateKey("Rx Old <old@pharmacy.test>", "")
+	g.Run(nil, "--passphrase", "", "--quick-add-uid", string(fpr), "Rx New <new@pharmacy.test>")
+	s := openStore(t)
+	opts := pgp.ImportOptions{Pin: true, Emails: []string{"old@pharmacy.test", "new@pharmacy.test"}}
+	if _, err := s.Import(bytes.NewReader(g.Run(nil, "--armor", "--export", string(fpr))), opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"old@pharmacy.test", "new@pharmacy.test"} {
+		if _, _, err := s.Lookup(a); err != nil {
+			t.Fatalf("Lookup(%s) before the revocation: %v", a, err)
+		}
+	}
+	// gpg dates a new self-signature at least a second after the last
+	// one, which may be in the future for us: let the clock pass them.
+	time.Sleep(2 * time.Second)
+	g.Run(nil, "--passphrase", "", "--quick-revoke-uid", string(fpr), "Rx Old <old@pharmacy.test>")
+	e, err := s.Import(bytes.NewReader(g.Run(nil, "--armor", "--export", string(fpr))), pgp.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(e.Claimed, "old@pharmacy.test") {
+		t.Errorf("revoked user ID still claimed: %v", e.Claimed)
+	}
+	if _, _, err := s.Lookup("old@pharmacy.test"); !errors.Is(err, pgp.ErrNotUsable) {
+		t.Errorf("Lookup(revoked address) err = %v, want ErrNotUsable", err)
+	}
+	if _, _, err := s.Lookup("new@pharmacy.test"); err != nil {
+		t.Errorf("Lookup(new) after the revocation: %v", err)
 	}
 }
