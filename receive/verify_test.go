@@ -267,7 +267,7 @@ func TestVerifyCarriedKey(t *testing.T) {
 	if rep.Verdict != receive.UnknownSigner || rep.SignerKey == "" || !strings.Contains(rep.Reason, "Good signature") {
 		t.Fatalf("%s (%s), key offered: %v", rep.Verdict, rep.Reason, rep.SignerKey != "")
 	}
-	e, err := store.Import(strings.NewReader(rep.SignerKey), pgp.ImportOptions{Email: rep.From, Pin: true})
+	e, err := store.Import(strings.NewReader(rep.SignerKey), pgp.ImportOptions{Emails: []string{rep.From}, Pin: true})
 	if err != nil || e.Fingerprint != ks["mallory"].Public().Fingerprint() {
 		t.Fatalf("import offered key: %+v, %v", e, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-message/textproto"
@@ -69,6 +70,68 @@ func WriteHeader(w io.Writer, m *Message, subject string) error {
 	}
 	_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\r\n")))
 	return err
+}
+
+// headerBlocks returns, for a signed (encrypted false) or signed and
+// encrypted message m, the outer header block (WriteHeader's fields) and
+// the protected header fields for the Cryptographic Payload (RFC 9788
+// section 2.1): Date, From, To, Cc (if any), Subject and Message-Id with
+// their real values. When encrypted, the outer Subject is obscured to
+// PlaceholderSubject (the "[...]" of RFC 9788's baseline header
+// confidentiality policy, hcp_baseline) and the payload also records each
+// outer field in an HP-Outer field ("HP-Outer: Subject: [...]"), so a
+// receiver can tell what travelled in the clear. m.Date must be set.
+func headerBlocks(m *Message, encrypted bool) (outer, protected []byte, err error) {
+	var inner, out bytes.Buffer
+	if err := WriteHeader(&inner, m, m.Subject); err != nil {
+		return nil, nil, err
+	}
+	subject := m.Subject
+	if encrypted {
+		subject = PlaceholderSubject
+	}
+	if err := WriteHeader(&out, m, subject); err != nil {
+		return nil, nil, err
+	}
+	var p bytes.Buffer
+	for _, f := range headerFields(inner.Bytes()) {
+		if !isStructural(f) {
+			p.WriteString(f)
+		}
+	}
+	if encrypted {
+		for _, f := range headerFields(out.Bytes()) {
+			if !isStructural(f) {
+				p.WriteString("HP-Outer: " + f)
+			}
+		}
+	}
+	return out.Bytes(), p.Bytes(), nil
+}
+
+// isStructural reports whether the header field f is a structural one
+// (MIME-Version, Content-*) that describes the MIME entity rather than
+// the message, and is therefore never protected (RFC 9788 section 1.1).
+func isStructural(f string) bool {
+	name, _, _ := strings.Cut(f, ":")
+	name = strings.ToLower(strings.TrimSpace(name))
+	return name == "mime-version" || strings.HasPrefix(name, "content-")
+}
+
+// headerFields splits a raw CRLF header block into its fields, each with
+// its continuation lines and final CRLF.
+func headerFields(h []byte) []string {
+	var fields []string
+	for _, line := range strings.SplitAfter(string(h), "\r\n") {
+		switch {
+		case line == "":
+		case (line[0] == ' ' || line[0] == '\t') && len(fields) > 0:
+			fields[len(fields)-1] += line
+		default:
+			fields = append(fields, line)
+		}
+	}
+	return fields
 }
 
 type mailAddr struct {

@@ -1,7 +1,6 @@
 package send
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +14,10 @@ import (
 	"github.com/securesend/securesend/crypto/pgpmime"
 )
 
-// PlaceholderSubject is the outer Subject of an encrypted message; the real
-// one travels inside the encrypted part (header protection).
-const PlaceholderSubject = "Secure message"
+// PlaceholderSubject is the outer Subject of an encrypted message: "[...]",
+// as RFC 9788's baseline header confidentiality policy (hcp_baseline)
+// obscures it; the real one travels inside the encrypted part.
+const PlaceholderSubject = "[...]"
 
 // Protection says how ComposeProtected protects a message.
 type Protection struct {
@@ -163,9 +163,12 @@ func PlanProtection(m *Message, mode EncryptMode, signer *pgp.Key, keys KeyLooku
 //     multipart/encrypted entity holding WriteContent's entity, signed and
 //     encrypted to the recipients and the sender.
 //
-// In both protected forms the inner entity carries the real Date, From,
-// To, Cc, Subject and Message-Id with protected-headers="v1", and the
-// outer header an Autocrypt field with the sender's public key. Documents are
+// In both protected forms the inner entity (the Cryptographic Payload)
+// carries the real Date, From, To, Cc, Subject and Message-Id, and its
+// Content-Type hp="clear" (signed) or hp="cipher" (encrypted, with
+// HP-Outer fields recording the outer header) per RFC 9788, plus
+// protected-headers="v1" for older readers; the outer header carries an
+// Autocrypt field with the sender's public key. Documents are
 // streamed from disk through the signer/encryptor, never held whole.
 func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, error) {
 	if p.Signer == nil {
@@ -175,15 +178,18 @@ func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, er
 	if mm.Date.IsZero() {
 		mm.Date = time.Now()
 	}
-	var inner bytes.Buffer
-	if err := WriteHeader(&inner, &mm, mm.Subject); err != nil {
+	outer, protected, err := headerBlocks(&mm, p.Encrypt)
+	if err != nil {
 		return nil, err
 	}
-	protected := dropField(inner.Bytes(), "MIME-Version")
+	hp := pgpmime.HPClear
+	if p.Encrypt {
+		hp = pgpmime.HPCipher
+	}
 
 	var infos []DocumentInfo
 	content := func(cw io.Writer) error {
-		pw := pgpmime.ProtectHeaders(cw, protected)
+		pw := pgpmime.ProtectHeaders(cw, protected, hp)
 		var err error
 		infos, err = WriteContent(pw, &mm)
 		if err != nil {
@@ -196,7 +202,7 @@ func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, er
 		if len(p.Recipients) == 0 {
 			return nil, errors.New("send: encryption requested without recipient keys")
 		}
-		if err := WriteHeader(w, &mm, PlaceholderSubject); err != nil {
+		if _, err := w.Write(outer); err != nil {
 			return nil, err
 		}
 		if err := writeAutocrypt(w, &mm, p.Signer); err != nil {
@@ -207,7 +213,7 @@ func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, er
 		}
 		return infos, nil
 	}
-	if err := WriteHeader(w, &mm, mm.Subject); err != nil {
+	if _, err := w.Write(outer); err != nil {
 		return nil, err
 	}
 	if err := writeAutocrypt(w, &mm, p.Signer); err != nil {
@@ -229,30 +235,6 @@ func writeAutocrypt(w io.Writer, m *Message, signer *pgp.Key) error {
 	}
 	_, err = io.WriteString(w, "Autocrypt: "+v+"\r\n")
 	return err
-}
-
-// dropField removes the header field name (and its continuation lines)
-// from a raw CRLF header block.
-func dropField(h []byte, name string) []byte {
-	var out bytes.Buffer
-	skipping := false
-	for _, line := range strings.SplitAfter(string(h), "\r\n") {
-		if line == "" {
-			continue
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if !skipping {
-				out.WriteString(line)
-			}
-			continue
-		}
-		field, _, _ := strings.Cut(line, ":")
-		skipping = strings.EqualFold(strings.TrimSpace(field), name)
-		if !skipping {
-			out.WriteString(line)
-		}
-	}
-	return out.Bytes()
 }
 
 // SendProtected validates m, gives it a Message-ID if it has none, and

@@ -2,14 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
@@ -26,12 +29,23 @@ unlocks it lives only in the OS keychain.
 Commands:
   generate --name NAME --email ADDRESS   create your key (Ed25519/X25519)
   list                                   list all keys with their trust
-  export [FINGERPRINT]                   print a public key (yours by default)
-  import FILE [--email ADDRESS] [--pin]  add a correspondent's public key
+  export [FINGERPRINT | ADDRESS]         print a public key (yours by default;
+                                         for an ADDRESS, the keys bound to it)
+  import FILE [--email ADDRESS]... [--pin [--replace]]
+                                         add a correspondent's public key
   import --secret FILE [--passphrase-stdin]
                                          import your existing key (from gpg)
-  pin FINGERPRINT                        mark a key pinned, after comparing
-                                         its fingerprint with its owner
+  pin FINGERPRINT [--email ADDRESS]... [--replace]
+                                         mark a key pinned for ADDRESS, after
+                                         comparing its fingerprint with its
+                                         owner
+
+A key is bound only to the addresses you name with --email (repeat it for
+more than one). A key may claim any address about itself; pin it only for
+the addresses whose owner read you its fingerprint. Without --email a key
+with one address is bound to it; for a key with more, securesend asks
+about each on a terminal and refuses otherwise. --replace moves an address
+pinned to another key to this one (the owner confirmed the new key).
   show FINGERPRINT                       show a key's details
   delete FINGERPRINT [--yes]             remove a key (--yes for your own)
 
@@ -159,7 +173,7 @@ func keysGenerate(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "keys generate: %v", err)
 	}
-	fmt.Fprintf(e.stdout, "Created your key for %s\n", strings.Join(ent.UserIDs, ", "))
+	fmt.Fprintf(e.stdout, "Created your key for %s\n", keyText(strings.Join(ent.UserIDs, ", ")))
 	fmt.Fprintf(e.stdout, "Fingerprint: %s\n", ent.Fingerprint.Grouped())
 	fmt.Fprintln(e.stdout, "The secret key is locked on disk; its passphrase is in the OS keychain.")
 	fmt.Fprintln(e.stdout, "Give your correspondents 'securesend keys export' and read them the fingerprint.")
@@ -191,9 +205,18 @@ func keysList(e *env, args []string) int {
 		if ent.Secret {
 			trust = "yours"
 		}
-		fmt.Fprintf(e.stdout, "%-10s %s  %s\n", trust, ent.Fingerprint.Grouped(), strings.Join(ent.Emails, ", "))
+		fmt.Fprintf(e.stdout, "%-10s %s  %s\n", trust, ent.Fingerprint.Grouped(), boundText(ent))
 	}
 	return 0
+}
+
+// boundText describes the addresses ent is bound to, or what it claims
+// when it is bound to none.
+func boundText(ent pgp.Entry) string {
+	if len(ent.Emails) > 0 {
+		return keyText(strings.Join(ent.Emails, ", "))
+	}
+	return "(not bound to any address; claims " + keyText(strings.Join(ent.Claimed, ", ")) + ")"
 }
 
 func keysExport(e *env, args []string) int {
@@ -206,38 +229,87 @@ func keysExport(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
-	var fpr pgp.Fingerprint
-	if len(pos) == 0 {
+	var fprs []pgp.Fingerprint
+	switch {
+	case len(pos) == 0:
 		own, err := s.Own()
 		if err != nil {
 			return errorf(e, "keys export: %v", err)
 		}
-		fpr = own.Fingerprint
-	} else if fpr, code = fingerprintArg(e, pos); code >= 0 {
-		return code
+		fprs = append(fprs, own.Fingerprint)
+	case len(pos) == 1 && strings.Contains(pos[0], "@"):
+		if fprs, err = boundKeys(s, pos[0]); err != nil {
+			return errorf(e, "keys export: %v", err)
+		}
+	default:
+		fpr, code := fingerprintArg(e, pos)
+		if code >= 0 {
+			return code
+		}
+		fprs = append(fprs, fpr)
 	}
-	k, err := s.Public(fpr)
-	if err != nil {
-		return errorf(e, "keys export: %v", err)
-	}
-	if err := k.WriteArmored(e.stdout); err != nil {
-		return errorf(e, "keys export: %v", err)
+	for _, fpr := range fprs {
+		k, err := s.Public(fpr)
+		if err != nil {
+			return errorf(e, "keys export: %v", err)
+		}
+		if err := k.WriteArmored(e.stdout); err != nil {
+			return errorf(e, "keys export: %v", err)
+		}
 	}
 	return 0
+}
+
+// boundKeys returns the fingerprints of the keys bound to addr (as 'gpg
+// --export ADDRESS' finds them), pinned ones first; an error when there is
+// none, saying so when a key merely claims addr.
+func boundKeys(s *pgp.Store, addr string) ([]pgp.Fingerprint, error) {
+	a := pgp.NormalizeAddress(addr)
+	if a == "" {
+		return nil, fmt.Errorf("%q is not an e-mail address or a fingerprint", addr)
+	}
+	es, err := s.BoundTo(a)
+	if err != nil {
+		return nil, err
+	}
+	var fprs []pgp.Fingerprint
+	for _, ent := range es {
+		fprs = append(fprs, ent.Fingerprint)
+	}
+	if len(fprs) > 0 {
+		return fprs, nil
+	}
+	all, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, ent := range all {
+		if containsFold(ent.Claimed, a) {
+			return nil, fmt.Errorf("no key is bound to %s; key %s claims it but is not bound to it (bind it with 'securesend keys pin %s --email %s' after comparing its fingerprint with the owner)",
+				a, ent.Fingerprint.Grouped(), ent.Fingerprint, a)
+		}
+	}
+	return nil, fmt.Errorf("no key is bound to %s: %w", a, pgp.ErrNotFound)
 }
 
 func keysImport(e *env, args []string) int {
 	fs := keysFlagSet(e, "import")
 	secret := fs.Bool("secret", false, "the file is your own secret key (e.g. from 'gpg --export-secret-keys --armor')")
 	passStdin := fs.Bool("passphrase-stdin", false, "read the secret key's current passphrase from the first line of standard input")
-	email := fs.String("email", "", "the `address` the key is for; refused unless one of the key's user IDs has it")
-	pin := fs.Bool("pin", false, "mark the key pinned: you compared its fingerprint with its owner")
+	var emails emailFlags
+	fs.Var(&emails, "email", "an `address` to bind the key to (repeatable); refused unless one of the key's user IDs has it")
+	pin := fs.Bool("pin", false, "mark the key pinned for its addresses: you compared its fingerprint with their owner")
+	replace := fs.Bool("replace", false, "with --pin: move an address pinned to another key to this one")
 	pos, code := parseFlags(e, fs, args)
 	if code >= 0 {
 		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(e.stderr, "securesend keys import: need exactly one FILE ('-' for standard input)")
+		return 2
+	}
+	if *replace && !*pin {
+		fmt.Fprintln(e.stderr, "securesend keys import: --replace needs --pin")
 		return 2
 	}
 	s, err := openKeyStore(e)
@@ -270,34 +342,116 @@ func keysImport(e *env, args []string) int {
 		if err != nil {
 			return errorf(e, "keys import: %v", err)
 		}
-		fmt.Fprintf(e.stdout, "Imported your key %s (%s).\n", ent.Fingerprint.Grouped(), strings.Join(ent.UserIDs, ", "))
+		fmt.Fprintf(e.stdout, "Imported your key %s (%s).\n", ent.Fingerprint.Grouped(), keyText(strings.Join(ent.UserIDs, ", ")))
 		fmt.Fprintln(e.stdout, "It is now locked with a new random passphrase kept in the OS keychain.")
 		return 0
 	}
-	ent, err := s.Import(in, pgp.ImportOptions{Email: *email, Pin: *pin})
+	data, err := io.ReadAll(io.LimitReader(in, maxKeyFile+1))
+	if err != nil {
+		return errorf(e, "keys import: %v", err)
+	}
+	if len(data) > maxKeyFile {
+		return errorf(e, "keys import: the key file is larger than %d bytes", maxKeyFile)
+	}
+	opts := pgp.ImportOptions{Emails: emails, Pin: *pin, Replace: *replace}
+	ent, err := s.Import(bytes.NewReader(data), opts)
+	if errors.Is(err, pgp.ErrPinNeedsAddress) && isTerminal(e.stdin) && pos[0] != "-" {
+		k, kerr := pgp.ReadPublicKey(bytes.NewReader(data))
+		if kerr != nil {
+			return errorf(e, "keys import: %v", kerr)
+		}
+		if opts.Emails, err = confirmAddresses(e, k); err == nil {
+			ent, err = s.Import(bytes.NewReader(data), opts)
+		}
+	}
 	if err != nil {
 		return errorf(e, "keys import: %v", err)
 	}
 	auditKey(e, audit.KeyImport, ent)
-	fmt.Fprintf(e.stdout, "Imported %s for %s (%s).\n", ent.Fingerprint.Grouped(), strings.Join(ent.Emails, ", "), ent.Trust)
+	if len(ent.Emails) == 0 {
+		fmt.Fprintf(e.stdout, "Imported %s (%s), not bound to any address; it claims %s.\n",
+			ent.Fingerprint.Grouped(), ent.Trust, keyText(strings.Join(ent.Claimed, ", ")))
+		fmt.Fprintf(e.stdout, "Compare the fingerprint with its owner (by phone, in person), then run 'securesend keys pin %s --email ADDRESS' for each address they confirm.\n", ent.Fingerprint)
+		return 0
+	}
+	fmt.Fprintf(e.stdout, "Imported %s for %s (%s).\n", ent.Fingerprint.Grouped(), keyText(strings.Join(ent.Emails, ", ")), ent.Trust)
 	if ent.Trust != pgp.Pinned {
-		fmt.Fprintln(e.stdout, "Compare the fingerprint with its owner (by phone, in person), then run 'securesend keys pin' with it.")
+		fmt.Fprintf(e.stdout, "Compare the fingerprint with its owner (by phone, in person), then run 'securesend keys pin %s --email %s'.\n", ent.Fingerprint, ent.Emails[0])
 	}
 	return 0
 }
 
+// maxKeyFile bounds a key file read by keys import.
+const maxKeyFile = 1 << 20
+
+// emailFlags is the repeatable --email flag of keys import and keys pin.
+type emailFlags []string
+
+func (l *emailFlags) String() string { return strings.Join(*l, ", ") }
+func (l *emailFlags) Set(v string) error {
+	if pgp.NormalizeAddress(v) == "" {
+		return fmt.Errorf("%q is not an e-mail address", v)
+	}
+	*l = append(*l, v)
+	return nil
+}
+
+// confirmAddresses asks on the terminal, address by address, which of k's
+// addresses its owner confirmed, and returns those (an error when none).
+func confirmAddresses(e *env, k *pgp.PublicKey) ([]string, error) {
+	fmt.Fprintf(e.stderr, "Key %s claims %d addresses. A key can claim any address about itself:\n", k.Fingerprint().Grouped(), len(k.Emails()))
+	fmt.Fprintln(e.stderr, "pin it only for those whose owner read you this fingerprint.")
+	in := bufio.NewReader(e.stdin)
+	var yes []string
+	for _, a := range k.Emails() {
+		fmt.Fprintf(e.stderr, "Pin it for %s? [y/N] ", keyText(k.UserIDFor(a)))
+		line, err := in.ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
+			fmt.Fprintln(e.stderr)
+			return nil, fmt.Errorf("no answer; nothing pinned")
+		}
+		if ans := strings.ToLower(strings.TrimSpace(line)); ans == "y" || ans == "yes" {
+			yes = append(yes, a)
+		}
+	}
+	if len(yes) == 0 {
+		return nil, fmt.Errorf("no address confirmed; nothing pinned")
+	}
+	return yes, nil
+}
+
 func keysPin(e *env, args []string) int {
-	fpr, s, code := keyArgs(e, keysFlagSet(e, "pin"), args)
+	fs := keysFlagSet(e, "pin")
+	var emails emailFlags
+	fs.Var(&emails, "email", "an `address` to pin the key for (repeatable); its owner confirmed the fingerprint")
+	replace := fs.Bool("replace", false, "move an address pinned to another key to this one (the owner confirmed the new key replaces it)")
+	fpr, s, code := keyArgs(e, fs, args)
 	if code >= 0 {
 		return code
 	}
-	if err := s.Pin(fpr); err != nil {
+	var err error
+	if len(emails) > 0 {
+		err = s.PinAddresses(fpr, emails, *replace)
+	} else if err = s.Pin(fpr); errors.Is(err, pgp.ErrPinNeedsAddress) && *replace {
+		err = fmt.Errorf("%w (--replace needs the addresses named with --email)", err)
+	} else if errors.Is(err, pgp.ErrPinNeedsAddress) && isTerminal(e.stdin) {
+		var k *pgp.PublicKey
+		var addrs []string
+		if k, err = s.Public(fpr); err == nil {
+			if addrs, err = confirmAddresses(e, k); err == nil {
+				err = s.PinAddresses(fpr, addrs, false)
+			}
+		}
+	}
+	if err != nil {
 		return errorf(e, "keys pin: %v", err)
 	}
-	ent, _ := s.Entry(fpr)
-	ent.Fingerprint = fpr
+	ent, err := s.Entry(fpr)
+	if err != nil {
+		return errorf(e, "keys pin: %v", err)
+	}
 	auditKey(e, audit.KeyPin, ent)
-	fmt.Fprintf(e.stdout, "Pinned %s for %s.\n", fpr.Grouped(), strings.Join(ent.Emails, ", "))
+	fmt.Fprintf(e.stdout, "Pinned %s for %s.\n", fpr.Grouped(), keyText(strings.Join(ent.Emails, ", ")))
 	return 0
 }
 
@@ -320,9 +474,9 @@ func keysShow(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Fingerprint: %s\n", fpr.Grouped())
 	for _, id := range k.UserIDs() {
-		fmt.Fprintf(e.stdout, "User ID:     %s\n", id)
+		fmt.Fprintf(e.stdout, "User ID:     %s\n", keyText(id))
 	}
-	fmt.Fprintf(e.stdout, "Bound to:    %s\n", strings.Join(ent.Emails, ", "))
+	fmt.Fprintf(e.stdout, "Bound to:    %s\n", boundText(ent))
 	fmt.Fprintf(e.stdout, "Trust:       %s\n", trust)
 	fmt.Fprintf(e.stdout, "Created:     %s\n", k.Created().UTC().Format("2006-01-02"))
 	if exp := k.Expires(); !exp.IsZero() {
@@ -418,4 +572,22 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// keyText makes text from a key (user IDs, addresses) safe to print on a
+// terminal: control, bidi and other invisible format characters are shown
+// as <U+XXXX>, invalid UTF-8 as U+FFFD.
+func keyText(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			b.WriteRune(utf8.RuneError)
+		case strconv.IsGraphic(r):
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		}
+	}
+	return b.String()
 }

@@ -18,7 +18,11 @@ func importDirectoryKeys(l *profile.Loaded, ks *pgp.Store) error {
 		return nil
 	}
 	for _, r := range l.Profile.Recipients {
-		if _, err := ks.Import(strings.NewReader(r.PublicKey), pgp.ImportOptions{Email: r.Email, Pin: true}); err != nil {
+		// Bound to exactly the directory's address, whatever else the key
+		// claims; the directory is authoritative for it, so it replaces a
+		// key pinned there before (e.g. the previous directory key).
+		opts := pgp.ImportOptions{Emails: []string{r.Email}, Pin: true, Replace: true}
+		if _, err := ks.Import(strings.NewReader(r.PublicKey), opts); err != nil {
 			return fmt.Errorf("organisation directory key for %s: %w", r.Email, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/send"
 )
 
 // installProfile writes, signs with a TEST ONLY admin key and installs
@@ -100,7 +101,7 @@ func TestSendPolicyCLI(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("server got %d messages", len(msgs))
 	}
-	if ctype, subject := contentType(t, msgs[0]); !strings.HasPrefix(ctype, "multipart/encrypted") || subject != "Secure message" {
+	if ctype, subject := contentType(t, msgs[0]); !strings.HasPrefix(ctype, "multipart/encrypted") || subject != send.PlaceholderSubject {
 		t.Errorf("sent %q %q despite the policy", ctype, subject)
 	}
 

@@ -54,7 +54,7 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	}
 	extract := fs.String("extract", "", "write the documents into `DIR` (created if needed; existing files are never overwritten)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	saveKey := fs.String("save-key", "", "when signed by a key you do not have but the message carries, write that public key to `FILE` (to import with 'keys import --pin' after comparing its fingerprint)")
+	saveKey := fs.String("save-key", "", "when signed by a key you do not have but the message carries, write that public key to `FILE` (to import with 'keys import --pin --email ADDRESS FILE' after comparing its fingerprint)")
 	pos, code := parseFlags(e, fs, args)
 	if code >= 0 {
 		return code
@@ -161,7 +161,7 @@ func printReport(e *env, r *receive.Report) {
 	}
 	if r.SignerKey != "" {
 		fmt.Fprintln(w, "The message carries the signer's key: save it with --save-key FILE and,")
-		fmt.Fprintln(w, "after comparing the fingerprint with the sender, run 'securesend keys import --pin FILE'.")
+		fmt.Fprintln(w, "after comparing the fingerprint with the sender, run 'securesend keys import --pin --email ADDRESS FILE'.")
 	}
 	if r.Note != "" {
 		fmt.Fprintln(w, "Note:")

@@ -23,7 +23,7 @@ func FuzzImport(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := s.Import(bytes.NewReader(data), pgp.ImportOptions{Email: "seed@test.invalid"})
+		e, err := s.Import(bytes.NewReader(data), pgp.ImportOptions{Emails: []string{"seed@test.invalid"}})
 		if err != nil {
 			return
 		}

@@ -33,8 +33,14 @@ const (
 // Entry is one key in the store's index.
 type Entry struct {
 	Fingerprint Fingerprint `json:"fingerprint"`
-	// Emails are the addresses the key is bound to (lower case).
-	Emails  []string  `json:"emails"`
+	// Emails are the addresses the key is bound to (lower case): the
+	// ones the user named or confirmed. Only these count, to verify a
+	// sender (when Trust is Pinned) and to choose a key to encrypt to. A
+	// key is never bound to an address its user IDs do not carry.
+	Emails []string `json:"emails"`
+	// Claimed are all the addresses of the key's user IDs, bound or not:
+	// what the key says about itself, which proves nothing.
+	Claimed []string  `json:"claimed,omitempty"`
 	UserIDs []string  `json:"user_ids"`
 	Trust   Trust     `json:"trust"`
 	Added   time.Time `json:"added"`
@@ -94,12 +100,22 @@ func OpenStore(dir string, secrets Secrets, now func() time.Time) (*Store, error
 
 // ImportOptions controls Import.
 type ImportOptions struct {
-	// Email, when set, is the address the key is to be used for; the key
-	// is refused (ErrAddressNotInKey) unless one of its user IDs carries
-	// it. When empty the key is bound to all addresses of its user IDs.
-	Email string
-	// Pin marks the key pinned (the user compared the fingerprint).
+	// Emails are the addresses to bind the key to; each must be carried
+	// by one of the key's self-signed user IDs (else ErrAddressNotInKey).
+	// With Pin, exactly these are pinned (plus those already pinned);
+	// without, a key with exactly one address is bound (unverified) to it
+	// on its first import, and a key with more addresses to none of them.
+	// A re-import never binds more than it names.
+	Emails []string
+	// Pin marks the key pinned for Emails: the user compared the
+	// fingerprint with the owner of each address. Without Emails, a key
+	// with one address is pinned for it; one with more is refused
+	// (*PinNeedsAddressError) unless it is already bound.
 	Pin bool
+	// Replace, with Pin, moves an address pinned to another key to this
+	// one (the owner confirmed the new key replaces the old). Without it
+	// such an address is refused (*PinConflictError).
+	Replace bool
 }
 
 // List returns all entries, own keys first, then by first address.
@@ -112,9 +128,16 @@ func (s *Store) List() ([]Entry, error) {
 		if es[i].Secret != es[j].Secret {
 			return es[i].Secret
 		}
-		return strings.Join(es[i].Emails, ",") < strings.Join(es[j].Emails, ",")
+		return sortKey(es[i]) < sortKey(es[j])
 	})
 	return es, nil
+}
+
+func sortKey(e Entry) string {
+	if len(e.Emails) > 0 {
+		return strings.Join(e.Emails, ",")
+	}
+	return "~" + strings.Join(e.Claimed, ",")
 }
 
 // Entry returns the index entry of fpr.
@@ -144,10 +167,11 @@ func (s *Store) Public(fpr Fingerprint) (*PublicKey, error) {
 	return ReadPublicKey(f)
 }
 
-// Import adds a correspondent's public key (armored or binary). A key
-// already present is replaced (refreshing signatures, revocations) and
-// keeps its trust unless Pin is set. Keys that are revoked or expired are
-// stored but never used to encrypt.
+// Import adds a correspondent's public key (armored or binary) and binds
+// it to the addresses opts names (see ImportOptions). A key already
+// present is replaced (refreshing signatures, revocations) and keeps its
+// trust and its bound addresses: a re-import never widens them. Keys that
+// are revoked or expired are stored but never used to encrypt.
 func (s *Store) Import(r io.Reader, opts ImportOptions) (Entry, error) {
 	k, err := ReadPublicKey(r)
 	if err != nil {
@@ -156,18 +180,34 @@ func (s *Store) Import(r io.Reader, opts ImportOptions) (Entry, error) {
 	return s.add(k, opts, false)
 }
 
+// namedAddresses normalizes the addresses named for k, refusing any that
+// is not an address or that none of k's user IDs carries.
+func namedAddresses(k *PublicKey, names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		addr := normalizeAddress(n)
+		if addr == "" {
+			return nil, fmt.Errorf("pgp: bind %s to %q: not an e-mail address: %w", k.Fingerprint().Grouped(), n, ErrAddressNotInKey)
+		}
+		if !k.HasEmail(addr) {
+			return nil, fmt.Errorf("pgp: bind %s to %s (key has %s): %w",
+				k.Fingerprint().Grouped(), addr, strings.Join(k.Emails(), ", "), ErrAddressNotInKey)
+		}
+		if !contains(out, addr) {
+			out = append(out, addr)
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) add(k *PublicKey, opts ImportOptions, secret bool) (Entry, error) {
-	emails := k.Emails()
-	if len(emails) == 0 {
+	claimed := k.Emails()
+	if len(claimed) == 0 {
 		return Entry{}, fmt.Errorf("pgp: import %s: %w", k.Fingerprint().Grouped(), ErrNoAddress)
 	}
-	if opts.Email != "" {
-		addr := normalizeAddress(opts.Email)
-		if !k.HasEmail(addr) {
-			return Entry{}, fmt.Errorf("pgp: import %s for %s (key has %s): %w",
-				k.Fingerprint().Grouped(), opts.Email, strings.Join(emails, ", "), ErrAddressNotInKey)
-		}
-		emails = []string{addr}
+	named, err := namedAddresses(k, opts.Emails)
+	if err != nil {
+		return Entry{}, err
 	}
 	var buf bytes.Buffer
 	if err := k.WriteArmored(&buf); err != nil {
@@ -182,36 +222,137 @@ func (s *Store) add(k *PublicKey, opts ImportOptions, secret bool) (Entry, error
 	if err != nil {
 		return Entry{}, err
 	}
-	e := Entry{Fingerprint: k.Fingerprint(), Emails: emails, UserIDs: k.UserIDs(), Trust: Unverified, Added: s.now().UTC(), Secret: secret}
-	if opts.Pin || secret {
-		e.Trust = Pinned
-	}
-	replaced := false
-	for i, old := range es {
-		if old.Fingerprint == e.Fingerprint {
-			if old.Trust == Pinned {
-				e.Trust = Pinned
-			}
-			e.Secret = old.Secret || secret
-			e.Added = old.Added
-			es[i] = e
-			replaced = true
+	i := indexOf(es, k.Fingerprint())
+	if i < 0 {
+		es = append(es, Entry{Fingerprint: k.Fingerprint(), Trust: Unverified, Added: s.now().UTC()})
+		i = len(es) - 1
+		if !opts.Pin && !secret && len(named) == 0 && len(claimed) == 1 {
+			// A key with a single address, first imported: bound to it,
+			// unverified (to encrypt to; never Verified until pinned).
+			named = claimed
 		}
 	}
-	if !replaced {
-		es = append(es, e)
+	e := &es[i]
+	e.UserIDs, e.Claimed = k.UserIDs(), claimed
+	e.Emails = append([]string(nil), e.Emails...)
+	switch {
+	case secret:
+		// The user's own key: they hold it, so all its addresses are theirs.
+		e.Secret, e.Trust = true, Pinned
+		e.Emails = union(e.Emails, claimed)
+	case opts.Pin:
+		if err := pinEntry(es, i, k, named, opts.Replace); err != nil {
+			return Entry{}, err
+		}
+	case pinned(*e):
+		for _, a := range named {
+			if !contains(e.Emails, a) {
+				return Entry{}, fmt.Errorf("pgp: import %s for %s (pinned for %s): %w",
+					k.Fingerprint().Grouped(), a, strings.Join(e.Emails, ", "), ErrBindNeedsPin)
+			}
+		}
+	default:
+		e.Emails = union(e.Emails, named)
 	}
-	if err := writeFileAtomic(s.publicPath(e.Fingerprint), buf.Bytes()); err != nil {
+	out := *e
+	if err := writeFileAtomic(s.publicPath(out.Fingerprint), buf.Bytes()); err != nil {
 		return Entry{}, err
 	}
 	if err := s.save(es); err != nil {
 		return Entry{}, err
 	}
-	return e, nil
+	return out, nil
 }
 
-// Pin marks fpr pinned: the user compared its fingerprint with the owner.
+// pinned reports whether e counts as pinned: pinned by the user, or the
+// user's own key.
+func pinned(e Entry) bool { return e.Trust == Pinned || e.Secret }
+
+// pinEntry pins es[i] (the entry of k) for named, the addresses the user
+// confirmed: with none named, the addresses it is already bound to, or
+// else the key's only address. An entry that was not pinned before is
+// bound to exactly these; a pinned one keeps its addresses and gains
+// these. An address pinned to another key is a *PinConflictError unless
+// replace, which unbinds it from the other key (never from an own key).
+func pinEntry(es []Entry, i int, k *PublicKey, named []string, replace bool) error {
+	e := &es[i]
+	if len(named) == 0 {
+		var bound []string // still carried by a user ID
+		for _, a := range e.Emails {
+			if k.HasEmail(a) {
+				bound = append(bound, a)
+			}
+		}
+		switch claimed := k.Emails(); {
+		case len(bound) > 0:
+			named = bound
+		case len(claimed) == 1:
+			named = claimed
+		default:
+			return &PinNeedsAddressError{Fingerprint: e.Fingerprint, Addresses: claimed}
+		}
+	}
+	var before []string // addresses pinned to this key already
+	if pinned(*e) {
+		before = e.Emails
+	}
+	for _, a := range named {
+		for j := range es {
+			o := &es[j]
+			if j == i || !pinned(*o) || !contains(o.Emails, a) {
+				continue
+			}
+			conflict := &PinConflictError{Address: a, Other: o.Fingerprint, OtherIsOwn: o.Secret}
+			if o.Secret || (!replace && !contains(before, a)) {
+				return conflict
+			}
+			if replace {
+				o.Emails = remove(o.Emails, a)
+			}
+		}
+	}
+	e.Emails = union(append([]string(nil), before...), named)
+	e.Trust = Pinned
+	return nil
+}
+
+// Pin marks fpr pinned, the user having compared its fingerprint with its
+// owner, for the addresses it is bound to (a key imported with Emails),
+// or else for its only address. A key with more than one address and none
+// bound is refused with *PinNeedsAddressError: use PinAddress. An address
+// pinned to another key is refused with *PinConflictError.
 func (s *Store) Pin(fpr Fingerprint) error {
+	return s.pin(fpr, nil, false)
+}
+
+// PinAddress pins fpr for addr, which one of its user IDs must carry
+// (else ErrAddressNotInKey): the user compared the fingerprint with the
+// owner of addr. The key's other pinned addresses stay; an unpinned key's
+// unconfirmed bindings are dropped. If addr is pinned to another key, it
+// is moved to fpr when replace is set, else *PinConflictError is returned.
+// The addresses of the user's own keys are never moved.
+func (s *Store) PinAddress(fpr Fingerprint, addr string, replace bool) error {
+	return s.PinAddresses(fpr, []string{addr}, replace)
+}
+
+// PinAddresses is PinAddress for several addresses at once: all are
+// pinned, or (on any error) none.
+func (s *Store) PinAddresses(fpr Fingerprint, addrs []string, replace bool) error {
+	if len(addrs) == 0 {
+		return fmt.Errorf("pgp: pin %s: no address named: %w", fpr.Grouped(), ErrAddressNotInKey)
+	}
+	return s.pin(fpr, addrs, replace)
+}
+
+func (s *Store) pin(fpr Fingerprint, addrs []string, replace bool) error {
+	k, err := s.Public(fpr)
+	if err != nil {
+		return err
+	}
+	named, err := namedAddresses(k, addrs)
+	if err != nil {
+		return err
+	}
 	unlock, err := s.lock()
 	if err != nil {
 		return err
@@ -221,13 +362,80 @@ func (s *Store) Pin(fpr Fingerprint) error {
 	if err != nil {
 		return err
 	}
-	for i := range es {
-		if es[i].Fingerprint == fpr {
-			es[i].Trust = Pinned
-			return s.save(es)
+	i := indexOf(es, fpr)
+	if i < 0 {
+		return fmt.Errorf("pgp: pin %s: %w", fpr.Grouped(), ErrNotFound)
+	}
+	if err := pinEntry(es, i, k, named, replace); err != nil {
+		return err
+	}
+	return s.save(es)
+}
+
+// PinnedFor returns the entries pinned for addr (own keys included). More
+// than one means a conflict the user must resolve (PinAddress with
+// replace, or Delete) before mail from addr can be Verified.
+func (s *Store) PinnedFor(addr string) ([]Entry, error) {
+	addr = normalizeAddress(addr)
+	es, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, e := range es {
+		if addr != "" && pinned(e) && contains(e.Emails, addr) {
+			out = append(out, e)
 		}
 	}
-	return fmt.Errorf("pgp: pin %s: %w", fpr.Grouped(), ErrNotFound)
+	return out, nil
+}
+
+// BoundTo returns the entries bound to addr, pinned or not (what
+// "keys export ADDRESS" exports), pinned ones first.
+func (s *Store) BoundTo(addr string) ([]Entry, error) {
+	addr = normalizeAddress(addr)
+	es, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, e := range es {
+		if addr != "" && contains(e.Emails, addr) {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return pinned(out[i]) && !pinned(out[j]) })
+	return out, nil
+}
+
+func indexOf(es []Entry, fpr Fingerprint) int {
+	for i, e := range es {
+		if e.Fingerprint == fpr {
+			return i
+		}
+	}
+	return -1
+}
+
+// union returns list with the elements of add not yet in it appended.
+func union(list, add []string) []string {
+	for _, a := range add {
+		if !contains(list, a) {
+			list = append(list, a)
+		}
+	}
+	return list
+}
+
+// remove returns a copy of list without s.
+func remove(list []string, s string) []string {
+	var out []string
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Delete removes fpr, and for an own key also the locked secret key and
@@ -367,8 +575,10 @@ func (s *Store) SecretKey(fpr Fingerprint) (*Key, error) {
 	return ReadSecretKey(f, []byte(pass))
 }
 
-// Lookup returns the key to encrypt to addr: a key bound to addr that is
-// usable for encryption now, preferring pinned keys, then the newest. It
+// Lookup returns the key to encrypt to addr: a key bound to addr (see
+// Entry.Emails; claimed is not enough) whose user ID for addr is not
+// revoked and that is usable for encryption now, preferring pinned keys,
+// then the newest. It
 // returns ErrNotFound when the store has no key for addr, or the reason
 // (ErrRevoked, ErrExpired, ErrNotUsable) when keys exist but none is
 // usable.
@@ -392,6 +602,10 @@ func (s *Store) Lookup(addr string) (*PublicKey, Entry, error) {
 		k, err := s.Public(e.Fingerprint)
 		if err != nil {
 			lastErr = err
+			continue
+		}
+		if !k.HasEmail(addr) {
+			lastErr = fmt.Errorf("pgp: key %s no longer has a valid user ID for %s: %w", e.Fingerprint.Grouped(), addr, ErrNotUsable)
 			continue
 		}
 		if err := k.UsableForEncryption(s.now()); err != nil {

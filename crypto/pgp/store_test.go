@@ -48,10 +48,10 @@ func TestStoreImportBindsAddress(t *testing.T) {
 	k := pgptest.Key(t, "Pharmacy", "rx@pharmacy.test")
 	pub := pgptest.Armored(t, k.Public())
 
-	if _, err := s.Import(bytes.NewReader(pub), pgp.ImportOptions{Email: "other@pharmacy.test"}); !errors.Is(err, pgp.ErrAddressNotInKey) {
+	if _, err := s.Import(bytes.NewReader(pub), pgp.ImportOptions{Emails: []string{"other@pharmacy.test"}}); !errors.Is(err, pgp.ErrAddressNotInKey) {
 		t.Fatalf("import for a foreign address: err = %v, want ErrAddressNotInKey", err)
 	}
-	e, err := s.Import(bytes.NewReader(pub), pgp.ImportOptions{Email: "RX@pharmacy.test"})
+	e, err := s.Import(bytes.NewReader(pub), pgp.ImportOptions{Emails: []string{"RX@pharmacy.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,8 @@
 // (what "gpg --sign --encrypt" produces), inside the standard
 // multipart/encrypted structure, so one pass over the data does both.
 // Header protection: ProtectHeaders copies the real header fields into
-// the inner entity and marks it protected-headers="v1".
+// the inner entity and marks it hp="clear" or hp="cipher" (RFC 9788) and
+// protected-headers="v1" (the earlier scheme).
 //
 // Reading: RawReader yields each part of a multipart body byte for byte
 // (the CRLF before a boundary delimiter belongs to the delimiter, RFC 2046

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/emersion/go-message"
 )
 
 func readParts(t *testing.T, body, boundary string, wrap func(io.Reader) io.Reader) ([]string, error) {
@@ -133,22 +135,59 @@ func TestCRLFWriter(t *testing.T) {
 }
 
 func TestProtectHeaders(t *testing.T) {
-	var b bytes.Buffer
-	w := ProtectHeaders(&b, []byte("Subject: real\r\nFrom: a@b.test\r\n"))
 	entity := "Content-Type: multipart/mixed;\r\n boundary=\"x\"\r\n\r\n--x\r\n\r\nbody\r\n--x--\r\n"
-	for _, chunk := range []string{entity[:10], entity[10:40], entity[40:]} {
-		if _, err := w.Write([]byte(chunk)); err != nil {
-			t.Fatal(err)
-		}
+	tests := []struct {
+		name    string
+		hp      HeaderProtection
+		entity  string
+		want    string
+		wantErr bool
+	}{
+		{"signed", HPClear, entity, "Content-Type: multipart/mixed;\r\n boundary=\"x\";\r\n hp=\"clear\";\r\n protected-headers=\"v1\"\r\nSubject: real\r\nFrom: a@b.test\r\n\r\n--x\r\n\r\nbody\r\n--x--\r\n", false},
+		{"encrypted", HPCipher, entity, "Content-Type: multipart/mixed;\r\n boundary=\"x\";\r\n hp=\"cipher\";\r\n protected-headers=\"v1\"\r\nSubject: real\r\nFrom: a@b.test\r\n\r\n--x\r\n\r\nbody\r\n--x--\r\n", false},
+		{"unknown hp", HeaderProtection("v1"), entity, "", true},
+		{"no Content-Type", HPClear, "X-Other: 1\r\n\r\nbody\r\n", "", true},
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			w := ProtectHeaders(&b, []byte("Subject: real\r\nFrom: a@b.test\r\n"), tt.hp)
+			var err error
+			for _, chunk := range []string{tt.entity[:10], tt.entity[10:20], tt.entity[20:]} {
+				if _, err = w.Write([]byte(chunk)); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = w.Close()
+			}
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("accepted; wrote %q", b.String())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tt.want {
+				t.Errorf("got\n%q\nwant\n%q", b.String(), tt.want)
+			}
+			// go-message reads the parameters and the protected fields.
+			ent, err := message.Read(strings.NewReader(b.String()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, params, err := ent.Header.ContentType()
+			if err != nil || params["hp"] != string(tt.hp) || params["protected-headers"] != "v1" || params["boundary"] != "x" {
+				t.Errorf("go-message Content-Type params %v, %v", params, err)
+			}
+			if ent.Header.Get("Subject") != "real" || ent.Header.Get("From") != "a@b.test" {
+				t.Errorf("go-message protected fields: Subject %q From %q", ent.Header.Get("Subject"), ent.Header.Get("From"))
+			}
+		})
 	}
-	want := "Content-Type: multipart/mixed;\r\n boundary=\"x\";\r\n protected-headers=\"v1\"\r\nSubject: real\r\nFrom: a@b.test\r\n\r\n--x\r\n\r\nbody\r\n--x--\r\n"
-	if b.String() != want {
-		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
-	}
-	if err := ProtectHeaders(io.Discard, nil).Close(); err == nil {
+	if err := ProtectHeaders(io.Discard, nil, HPClear).Close(); err == nil {
 		t.Error("Close without a header accepted")
 	}
 }

@@ -179,20 +179,38 @@ const (
 	behindDepth = 3
 )
 
-// ProtectHeaders returns a writer that passes a MIME entity through to w,
-// adding the header fields in protected (raw, CRLF-terminated "Name: value"
-// lines, e.g. Subject, From, To, Date, Message-Id) to the entity's header
-// and the parameter protected-headers="v1" to its Content-Type (the
-// "Header Protection for Cryptographically Protected Email" scheme, as
-// Thunderbird and others read it). Close must be called after the entity
-// is written. The entity's header may be at most 64 KiB.
-func ProtectHeaders(w io.Writer, protected []byte) io.WriteCloser {
-	return &protector{w: w, protected: protected}
+// HeaderProtection is the value of the "hp" Content-Type parameter that
+// marks a Cryptographic Payload carrying protected header fields (RFC 9788
+// section 2.1.1).
+type HeaderProtection string
+
+const (
+	// HPClear marks a signed-only payload: its header fields are signed,
+	// and the outer header carries the same values in the clear.
+	HPClear HeaderProtection = "clear"
+	// HPCipher marks a payload that is encrypted (and, here, signed): the
+	// outer header may hide some fields (header confidentiality), and the
+	// payload records what the outer header carried in HP-Outer fields.
+	HPCipher HeaderProtection = "cipher"
+)
+
+// ProtectHeaders returns a writer that passes a MIME entity (the
+// Cryptographic Payload) through to w, adding the header fields in
+// protected (raw, CRLF-terminated "Name: value" lines, e.g. Date, From,
+// To, Cc, Subject, Message-Id and, with HPCipher, HP-Outer) to the
+// entity's header, and to its Content-Type the parameters hp="clear" or
+// hp="cipher" (RFC 9788) and protected-headers="v1" (the earlier scheme
+// Thunderbird and K-9 Mail read; RFC 9788 receivers ignore it). Close must
+// be called after the entity is written. The entity's header may be at
+// most 64 KiB.
+func ProtectHeaders(w io.Writer, protected []byte, hp HeaderProtection) io.WriteCloser {
+	return &protector{w: w, protected: protected, hp: hp}
 }
 
 type protector struct {
 	w         io.Writer
 	protected []byte
+	hp        HeaderProtection
 	head      []byte
 	passing   bool
 }
@@ -220,12 +238,20 @@ func (p *protector) Write(b []byte) (int, error) {
 // flushHeader rewrites the header head[:end] (ending in CRLF) and passes
 // on the rest.
 func (p *protector) flushHeader(end int) error {
+	if p.hp != HPClear && p.hp != HPCipher {
+		return fmt.Errorf("pgpmime: header protection %q is neither %q nor %q", p.hp, HPClear, HPCipher)
+	}
 	var out bytes.Buffer
+	typed := false
 	for _, field := range splitFields(p.head[:end]) {
 		if strings.EqualFold(fieldName(field), "Content-Type") {
-			field = strings.TrimRight(field, "\r\n") + ";\r\n protected-headers=\"v1\"\r\n"
+			field = strings.TrimRight(field, "\r\n") + ";\r\n hp=\"" + string(p.hp) + "\";\r\n protected-headers=\"v1\"\r\n"
+			typed = true
 		}
 		out.WriteString(field)
+	}
+	if !typed {
+		return errors.New("pgpmime: the protected entity has no Content-Type to mark")
 	}
 	out.Write(p.protected)
 	out.Write(p.head[end:])

@@ -56,7 +56,7 @@ func makeIdentities(dir string, accounts []Account, now func() time.Time) (map[s
 			if b == a {
 				continue
 			}
-			if _, err := b.Store.Import(bytes.NewReader(armored.Bytes()), pgp.ImportOptions{Email: a.Address, Pin: true}); err != nil {
+			if _, err := b.Store.Import(bytes.NewReader(armored.Bytes()), pgp.ImportOptions{Emails: []string{a.Address}, Pin: true}); err != nil {
 				return nil, fmt.Errorf("demomail: pin key: %w", err)
 			}
 		}
