@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -255,5 +258,45 @@ func TestAccountTestTLSFloor(t *testing.T) {
 	}
 	if n := len(old.SignIns()); n != signIns {
 		t.Errorf("signed in over TLS 1.2 under a TLS 1.3 policy (%d sign-ins, %d before)", n, signIns)
+	}
+}
+
+// TestGUIDeliveryRechecksPolicy: the desktop app's delivery (guiOutbox's
+// Submit, as the Outbox tab and its watcher use it) re-checks every job
+// against the policy in force now: a job queued unencrypted with an
+// account while unmanaged fails with the reason once a profile requiring
+// encryption is installed, and the account's server receives nothing.
+func TestGUIDeliveryRechecksPolicy(t *testing.T) {
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic@example.org", Password: "pw"}, accounttest.Options{})
+	clinic, pharmacy := newUser(t, "clinic"), newUser(t, "pharmacy")
+	pharmacyKey := keyPair(t, clinic, pharmacy)
+	clinic.must(t, 0, "pw\n", "account", "add", "--name", "practice", "--email", "clinic@example.org",
+		"--smtp", srv.Addr, "--smtp-security", "tls", "--ca-file", pki.CAFile, "--auth", "password", "--password-stdin")
+	out := clinic.must(t, 0, "", "send", "--queue-only", "--account", "practice", "--to", "pharmacy@example.org", "--encrypt", "never", writeDoc(t))
+	id := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(out, "Queued as job "))[0], ";")
+
+	installEditedProfile(t, clinic, pharmacyKey, func(t *testing.T, data string) string {
+		return strings.NewReplacer(`locked = ["policy.min_tls", "policy.encryption", "accounts"]`, `locked = ["policy.min_tls", "policy.encryption"]`).Replace(data)
+	})
+	e := clinic.env(strings.NewReader(""), io.Discard, io.Discard)
+	cfg, err := guiOutbox(e, func() (*account.Account, error) {
+		_, a, err := storedAccount(e, "practice")
+		return a, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := cfg.Box.Deliver(t.Context(), id, cfg.Submit(nil))
+	if !errors.Is(err, outbox.ErrRefused) || rec.State != outbox.Failed ||
+		!strings.Contains(rec.LastError, "pharmacy@example.org: your organisation's policy requires encryption, and this message was queued unencrypted") {
+		t.Errorf("GUI delivery of a job the policy now forbids: %v; %s %q", err, rec.State, rec.LastError)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("the server received %d messages", n)
+	}
+	if got := srv.SignIns(); len(got) != 0 {
+		t.Errorf("signed in although the job was refused: %v", got)
 	}
 }
