@@ -44,6 +44,9 @@ type TestOptions struct {
 	Timeout time.Duration
 	// LocalName is the EHLO name; "localhost" when empty.
 	LocalName string
+	// MinTLSVersion raises the lowest TLS version accepted (the
+	// organisation policy's floor); TLS 1.2 is the minimum anyway.
+	MinTLSVersion uint16
 }
 
 // Test connects to the account's SMTP and IMAP servers over enforced TLS,
@@ -81,6 +84,7 @@ func (a *Account) testSMTP(ctx context.Context, secrets Secrets, opts TestOption
 	if err != nil {
 		return err
 	}
+	cfg.MinVersion = max(cfg.MinVersion, opts.MinTLSVersion)
 	var state tls.ConnectionState
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error { state = cs; return nil }
 	d := &net.Dialer{Timeout: opts.Timeout}
@@ -142,7 +146,7 @@ func (a *Account) testSMTP(ctx context.Context, secrets Secrets, opts TestOption
 
 func (a *Account) testIMAP(ctx context.Context, secrets Secrets, opts TestOptions, r *ServerReport) error {
 	r.Address, r.Security = a.IMAP.Address, a.IMAP.Security
-	c, err := a.dialIMAPTLS(ctx, IMAPOptions{Timeout: opts.Timeout})
+	c, err := a.dialIMAPTLS(ctx, IMAPOptions{Timeout: opts.Timeout, MinTLSVersion: opts.MinTLSVersion})
 	if err != nil {
 		return err
 	}

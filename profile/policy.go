@@ -7,6 +7,8 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+
+	"github.com/securesend/securesend/internal/maildomain"
 )
 
 // Kinds of policy violation. CheckSend returns errors that wrap these, so
@@ -271,6 +273,21 @@ func (p Policy) MustEncrypt(to []string) bool {
 	return slices.ContainsFunc(to, p.EncryptFor)
 }
 
+// Template returns the profile's account template that a matches in
+// servers, ports, security and sign-in method (as CheckAccount compares
+// them); ok is false when none does or there is no profile.
+func (p Policy) Template(a AccountSettings) (t AccountTemplate, ok bool) {
+	if p.org == nil {
+		return AccountTemplate{}, false
+	}
+	for _, t := range p.org.Accounts {
+		if t.matches(a) {
+			return t, true
+		}
+	}
+	return AccountTemplate{}, false
+}
+
 // KeyAllowed checks that the key with fingerprint may be used for addr: a
 // directory recipient's key is pinned, and when users may not add keys no
 // other key may be used for anyone.
@@ -317,13 +334,21 @@ func (p Policy) CheckSend(o Outgoing) error {
 	}
 	var errs []error
 	if _, err := plainAddress(o.From); err != nil {
-		errs = append(errs, &Violation{Kind: ErrInvalidAddress, Subject: "From " + o.From})
+		v := &Violation{Kind: ErrInvalidAddress, Subject: "From " + o.From}
+		if errors.Is(err, ErrNotDomainName) {
+			v.Detail = ErrNotDomainName.Error()
+		}
+		errs = append(errs, v)
 	}
 	must := false
 	for _, a := range o.To {
 		addr, err := plainAddress(a)
 		if err != nil {
-			errs = append(errs, &Violation{Kind: ErrInvalidAddress, Subject: a})
+			v := &Violation{Kind: ErrInvalidAddress, Subject: a}
+			if errors.Is(err, ErrNotDomainName) {
+				v.Detail = ErrNotDomainName.Error()
+			}
+			errs = append(errs, v)
 			continue
 		}
 		if !p.Allowed(addr) {
@@ -352,23 +377,55 @@ func (p Policy) CheckSend(o Outgoing) error {
 	return errors.Join(errs...)
 }
 
+// ErrNotDomainName: an address's domain is not a domain name: an address
+// literal (dr@[192.0.2.10], dr@[IPv6:2001:db8::1]), a bare IP address
+// (dr@192.0.2.10), a name with a trailing dot or without one at all. The
+// policy's domain rules (allowed domains, encrypt_domains) can only be
+// applied to domain names, so such an address is refused everywhere.
+var ErrNotDomainName = errors.New("the part after the @ must be a domain name such as pharmacy.example.nz, not an IP address or address literal")
+
 // plainAddress accepts "a@b" or "Name <a@b>" and returns the lower-cased
-// address.
+// address. Its domain must be a domain name (see ErrNotDomainName).
 func plainAddress(s string) (string, error) {
 	a, err := mail.ParseAddress(s)
 	if err != nil {
 		return "", err
 	}
-	return strings.ToLower(a.Address), nil
+	addr := strings.ToLower(a.Address)
+	if err := CheckAddressDomain(addr); err != nil {
+		return "", err
+	}
+	return addr, nil
 }
 
+// CheckAddressDomain reports whether the plain address addr (local@domain)
+// has a domain name after its last @, as every rule of the policy needs;
+// otherwise the error wraps ErrNotDomainName. It does not check the local
+// part.
+func CheckAddressDomain(addr string) error {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return fmt.Errorf("%q has no @: %w", addr, ErrNotDomainName)
+	}
+	if !maildomain.Valid(addr[i+1:]) {
+		return fmt.Errorf("%q: %w", addr, ErrNotDomainName)
+	}
+	return nil
+}
+
+// domainOf is addr's lower-cased domain; "" when addr has none that is a
+// domain name, which no domain rule matches (and which CheckSend refuses).
 func domainOf(addr string) string {
-	if a, err := plainAddress(addr); err == nil {
-		addr = a
+	if a, err := mail.ParseAddress(addr); err == nil {
+		addr = a.Address
 	}
 	i := strings.LastIndex(addr, "@")
 	if i < 0 {
 		return ""
 	}
-	return strings.ToLower(addr[i+1:])
+	d := strings.ToLower(addr[i+1:])
+	if !maildomain.Valid(d) {
+		return ""
+	}
+	return d
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/securesend/securesend/internal/maildomain"
 )
 
 // validator checks a decoded profile and keeps the first error.
@@ -152,21 +153,11 @@ func (v *validator) domains(field string, in []string) []string {
 	return out
 }
 
+// validDomain reports whether d is a lower-case domain name of at least two
+// labels (maildomain.Valid): no IP address, address literal or trailing
+// dot. Domains in the profile and the user's settings must pass it.
 func validDomain(d string) bool {
-	if len(d) == 0 || len(d) > 253 || !strings.Contains(d, ".") {
-		return false
-	}
-	for _, label := range strings.Split(d, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
+	return d == strings.ToLower(d) && strings.Contains(d, ".") && maildomain.Valid(d)
 }
 
 func (v *validator) account(field string, r rawAccount) AccountTemplate {

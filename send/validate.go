@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/securesend/securesend/internal/maildomain"
 )
 
 // Limits on what reaches a header, so folding never has to alter a value.
@@ -22,7 +24,8 @@ const (
 var ErrInvalidMessage = errors.New("the message is not complete or not valid")
 
 // Validate checks the message before anything is composed or sent: every
-// address parses, there is a sender and at least one To recipient, no text
+// address parses and ends in a domain name (no address literal or IP
+// address), there is a sender and at least one To recipient, no text
 // that ends up in a header (subject, display names, file names) contains a
 // control character such as CR or LF, the Message-ID (if set) is well
 // formed, and every document is an existing, readable, non-empty regular
@@ -92,6 +95,12 @@ func validateAddress(what string, a mail.Address) error {
 	p, err := mail.ParseAddress("<" + a.Address + ">")
 	if err != nil || p.Address != a.Address {
 		return invalid("the %s address %q is not a valid e-mail address", what, a.Address)
+	}
+	// Only domain names: the organisation's policy decides by domain, and
+	// an address literal (dr@[192.0.2.10]) or bare IP address would slip
+	// past every domain rule.
+	if d, ok := maildomain.OfAddress(a.Address); !ok {
+		return invalid("the %s address %q does not end in a domain name: %q is an IP address, an address literal or not a complete domain (write it like pharmacy.example.nz)", what, a.Address, d)
 	}
 	return nil
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/gate"
 	"github.com/securesend/securesend/profile"
-	"github.com/securesend/securesend/send"
 )
 
 func accountCommand() command {
@@ -315,15 +315,22 @@ func accountTest(ctx context.Context, e *env, args []string) int {
 	if fs.NArg() != 1 {
 		return errorf(e, "account test: give the account name")
 	}
-	s, err := accountStore(e)
+	s, a, err := storedAccount(e, fs.Arg(0))
 	if err != nil {
 		return errorf(e, "account test: %v", err)
 	}
-	a, err := s.Get(fs.Arg(0))
+	// The policy gate, as for sending: an account the organisation does
+	// not allow is refused before its secrets are read, and the test signs
+	// in only over the policy's lowest TLS version or later.
+	pol, _, err := policyForCommand(e, profile.UserSettings{})
 	if err != nil {
 		return errorf(e, "account test: %v", err)
 	}
-	rep, err := a.Test(ctx, s.Secrets(), account.TestOptions{})
+	g := gate.New(pol, nil)
+	if err := g.CheckRoute(gate.AccountRoute(a)); err != nil {
+		return errorf(e, "account test: %v", err)
+	}
+	rep, err := a.Test(ctx, s.Secrets(), account.TestOptions{MinTLSVersion: pol.MinTLS()})
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -455,22 +462,18 @@ func auditAccount(e *env, name, email, change string) {
 	}
 }
 
-// accountSendOptions returns account name and the send.Options to submit
-// through it, for 'securesend send --account NAME': the account's server,
-// TLS mode, CA file, REQUIRETLS and sign-in, with secrets from the keychain.
-// The From address is the account's Email.
-func accountSendOptions(ctx context.Context, e *env, name string) (*account.Account, send.Options, error) {
+// storedAccount returns the store and the stored account name, for
+// 'securesend send --account NAME' and the deliveries of its jobs. It reads
+// no secret: the policy gate checks the account first, then the caller
+// reads its sign-in with a.SendOptions(ctx, store.Secrets()).
+func storedAccount(e *env, name string) (*account.Store, *account.Account, error) {
 	s, err := accountStore(e)
 	if err != nil {
-		return nil, send.Options{}, err
+		return nil, nil, err
 	}
 	a, err := s.Get(name)
 	if err != nil {
-		return nil, send.Options{}, err
+		return nil, nil, err
 	}
-	opts, err := a.SendOptions(ctx, s.Secrets())
-	if err != nil {
-		return nil, send.Options{}, err
-	}
-	return a, opts, nil
+	return s, a, nil
 }

@@ -111,9 +111,13 @@ func TestAccountLifecycleCLI(t *testing.T) {
 	}
 
 	// The hook for 'send --account'.
-	a, opts, err := accountSendOptions(context.Background(), &env{getenv: func(k string) string { return ae.vars[k] }}, "m365")
+	s, a, err := storedAccount(&env{getenv: func(k string) string { return ae.vars[k] }}, "m365")
+	if err != nil {
+		t.Fatalf("storedAccount: %v", err)
+	}
+	opts, err := a.SendOptions(context.Background(), s.Secrets())
 	if err != nil || a.Email != user || opts.Server != smtpXO.Addr || opts.Auth == nil {
-		t.Fatalf("accountSendOptions = %+v, %+v, %v", a, opts, err)
+		t.Fatalf("storedAccount = %+v, SendOptions = %+v, %v", a, opts, err)
 	}
 
 	// Replace the password: a wrong one is refused by the server, the

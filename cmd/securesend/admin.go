@@ -18,6 +18,7 @@ import (
 
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/gate"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/packaging"
 	"github.com/securesend/securesend/profile"
@@ -588,7 +589,9 @@ func adminPolicyCheck(e *env, args []string) int {
 		}
 	}
 	var opts send.Options
-	must, err := enforceSendPolicy(pol, m, &opts, policyKeys{pol: pol, store: store}.Has)
+	g := gate.New(pol, store)
+	must, err := g.CheckMessage(m)
+	g.Transport(gate.Route{}, &opts)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -24,6 +24,7 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/gate"
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
@@ -448,11 +449,13 @@ func guiVerifier(e *env) (receive.VerifyFunc, profile.Policy, error) {
 // keychain, audited), as 'securesend send --account' uses it: Enqueue runs
 // the organisation policy gate and signs/encrypts (guiProtect) and queues
 // the job for the account in use (current, asked each time); Submit
-// delivers each job with its own account's options, fetched per attempt
-// (so OAuth tokens refresh), checked against the policy and raised to its
-// TLS floor. Jobs queued without an account (securesend send --server) are
-// delivered with the account in use only when they are from its address;
-// others are left deferred for 'securesend outbox run'.
+// delivers each job through the policy gate in force at that moment
+// (gate.Guard: a job the current policy forbids fails with the reasons,
+// nothing is sent) with its own account's options, read per attempt after
+// the gate allowed the account (so OAuth tokens refresh) and raised to the
+// policy's TLS floor. Jobs queued without an account (securesend send
+// --server) are delivered with the account in use only when they are from
+// its address; others are left deferred for 'securesend outbox run'.
 func guiOutbox(e *env, current func() (*account.Account, error)) (*app.OutboxConfig, error) {
 	ev := &app.OutboxEvents{}
 	ob, err := openOutbox(e, outbox.Options{Notify: ev.Notify})
@@ -467,7 +470,7 @@ func guiOutbox(e *env, current func() (*account.Account, error)) (*app.OutboxCon
 		if !strings.EqualFold(m.From.Address, a.Email) {
 			return "", fmt.Errorf("the message is from %s but the account in use, %s, sends as %s; check the account under Settings", m.From.Address, a.Name, a.Email)
 		}
-		prot, err := guiProtect(e, a, m, &send.Options{})
+		prot, _, _, err := guiProtect(e, a, m)
 		if err != nil {
 			return "", err
 		}
@@ -478,85 +481,99 @@ func guiOutbox(e *env, current func() (*account.Account, error)) (*app.OutboxCon
 		var r send.Result
 		r.SetProtection(prot)
 		job.Encrypted, job.Signed, job.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
+		job.EncryptedTo = gate.EncryptedTo(m, prot)
 		return ob.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) {
 			return send.ComposeProtected(w, m, prot)
 		})
 	}
+	policyNow := func() (*gate.Gate, error) {
+		pol, _, err := policyForCommand(e, profile.UserSettings{})
+		if err != nil {
+			return nil, err
+		}
+		return gate.New(pol, nil), nil
+	}
+	route := func(_ context.Context, job outbox.Record) (gate.Route, error) {
+		name := job.Account
+		if name == "" {
+			a, err := current()
+			if err != nil || !strings.EqualFold(job.Envelope.From, a.Email) {
+				return gate.Route{}, fmt.Errorf("this message was queued by 'securesend send --server' from %s; deliver it with 'securesend outbox run'", job.Envelope.From)
+			}
+			name = a.Name
+		}
+		_, a, err := storedAccount(e, name)
+		if err != nil {
+			return gate.Route{}, fmt.Errorf("account %s: %w", name, err)
+		}
+		return gate.AccountRoute(a), nil
+	}
 	submit := func(progress func(int64)) outbox.SubmitFunc {
-		return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
-			name := outbox.JobAccount(ctx)
-			if name == "" {
-				a, err := current()
-				if err != nil || !strings.EqualFold(env.From, a.Email) {
-					return nil, fmt.Errorf("this message was queued by 'securesend send --server' from %s; deliver it with 'securesend outbox run'", env.From)
-				}
-				name = a.Name
-			}
-			acct, opts, err := accountSendOptions(ctx, e, name)
-			if err != nil {
-				return nil, fmt.Errorf("account %s: %w", name, err)
-			}
-			pol, _, err := policyForCommand(e, profile.UserSettings{})
+		return gate.Guard(policyNow, route, func(ctx context.Context, g *gate.Gate, r gate.Route, env send.Envelope, body io.Reader) (*send.Result, error) {
+			s, err := accountStore(e)
 			if err != nil {
 				return nil, err
 			}
-			if err := pol.CheckAccount(accountPolicySettings(acct)); err != nil {
-				return nil, fmt.Errorf("your organisation's policy does not allow account %s: %w", name, err)
+			opts, err := r.Stored.SendOptions(ctx, s.Secrets())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r, err)
 			}
-			opts.MinTLSVersion = max(opts.MinTLSVersion, pol.MinTLS())
-			opts.RequireTLS = opts.RequireTLS || pol.RequireTLS()
+			g.Transport(r, &opts)
 			opts.Progress = progress
 			return send.Submit(ctx, opts, env, body)
-		}
+		})
 	}
 	return &app.OutboxConfig{Box: ob, Events: ev, Enqueue: enqueue, Submit: submit}, nil
 }
 
 // guiProtect is the policy gate and protection of every GUI send: nothing
-// leaves that the organisation policy refuses (it may raise opts' TLS
-// settings and require encryption); the message is signed with the user's
-// key for From and encrypted when every recipient has a key the policy
-// accepts (always, when the policy says so).
-func guiProtect(e *env, a *account.Account, m *send.Message, opts *send.Options) (send.Protection, error) {
+// leaves that the organisation policy refuses; the account is checked
+// before its secrets are read. The message is signed with the user's key
+// for From and encrypted when every recipient has a key the policy accepts
+// (always, when the policy says so). The caller applies g.Transport(r,
+// &opts) to the options it sends with.
+func guiProtect(e *env, a *account.Account, m *send.Message) (send.Protection, *gate.Gate, gate.Route, error) {
 	pol, _, err := policyForCommand(e, profile.UserSettings{})
 	if err != nil {
-		return send.Protection{}, err
-	}
-	if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
-		return send.Protection{}, fmt.Errorf("your organisation's policy does not allow account %s: %w", a.Name, err)
+		return send.Protection{}, nil, gate.Route{}, err
 	}
 	ks, err := openKeyStore(e)
 	if err != nil {
-		return send.Protection{}, err
+		return send.Protection{}, nil, gate.Route{}, err
 	}
-	keys := policyKeys{pol: pol, store: ks}
-	must, err := enforceSendPolicy(pol, m, opts, keys.Has)
+	g, r := gate.New(pol, ks), gate.AccountRoute(a)
+	if err := g.CheckRoute(r); err != nil {
+		return send.Protection{}, nil, gate.Route{}, fmt.Errorf("your organisation's policy does not allow account %s: %w", a.Name, err)
+	}
+	must, err := g.CheckMessage(m)
 	if err != nil {
-		return send.Protection{}, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
+		return send.Protection{}, nil, gate.Route{}, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
 	}
 	mode := ""
 	if must {
 		mode = string(send.EncryptAlways)
 	}
-	return protectionFor(ks, m, mode, keys)
+	prot, err := protectionFor(ks, m, mode, g.Keys())
+	return prot, g, r, err
 }
 
 // guiSend sends m from the app as 'securesend send --account' does: the
-// organisation policy gate (nothing leaves that it refuses; it may raise
-// the TLS settings and require encryption), then signed with the user's
-// key for From and encrypted when every recipient has a key the policy
-// accepts (always, when the policy says so), streamed to the account's
-// server.
+// organisation policy gate (nothing leaves that it refuses; the account is
+// checked before its secrets are read, the TLS settings are raised to the
+// policy's floor and encryption is required where it says so), then signed
+// with the user's key for From and encrypted when every recipient has a
+// key the policy accepts, streamed to the account's server.
 func guiSend(ctx context.Context, e *env, a *account.Account, secrets account.Secrets, m *send.Message, progress func(int64)) (*send.Result, error) {
+	prot, g, r, err := guiProtect(e, a, m)
+	if err != nil {
+		return nil, err
+	}
 	opts, err := a.SendOptions(ctx, secrets)
 	if err != nil {
 		return nil, err
 	}
+	g.Transport(r, &opts)
 	opts.Progress = progress
-	prot, err := guiProtect(e, a, m, &opts)
-	if err != nil {
-		return nil, err
-	}
 	return send.SendProtected(ctx, opts, m, prot)
 }
 

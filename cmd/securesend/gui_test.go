@@ -288,7 +288,7 @@ func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
 	}
 }
 
-// installDirectoryProfile installs for u, as installProfile does, a signed
+// installDirectoryProfile installs for u, as installLockedProfile does, a signed
 // organisation profile whose directory has the pharmacy with its key, but
 // that leaves the mail accounts to the user.
 func installDirectoryProfile(t *testing.T, u *user, pharmacyKey string) {

@@ -126,7 +126,7 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		return usageErr("%v", err)
 	}
 	if f.account != "" {
-		a, _, err := accountSendOptions(ctx, e, f.account)
+		_, a, err := storedAccount(e, f.account)
 		if err != nil {
 			return errorf(e, "hotfolder: %v", err)
 		}
@@ -137,6 +137,13 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	from, err := mail.ParseAddress(f.from)
 	if err != nil {
 		return usageErr("--from %q is not an e-mail address: %v", f.from, err)
+	}
+	// The policy gate checks the server before the password is read
+	// (outboxSubmit checks it again, and every job at delivery).
+	if f.server != "" {
+		if _, err := checkServerRoute(e, &f); err != nil {
+			return errorf(e, "hotfolder: %v", err)
+		}
 	}
 	// Read once; every file is queued with a copy.
 	password := ""

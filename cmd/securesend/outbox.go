@@ -14,7 +14,7 @@ import (
 
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/gate"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -125,7 +125,8 @@ func outboxEnqueue(ctx context.Context, e *env, m *send.Message, account string,
 
 // outboxEnqueueProtected is outboxEnqueue with the message composed by
 // send.ComposeProtected(prot); the job records how it is protected, so
-// that the confirmation of every delivery says so.
+// that the confirmation of every delivery says so, and which key each
+// recipient's copy is encrypted to, for the policy check at delivery.
 func outboxEnqueueProtected(ctx context.Context, e *env, m *send.Message, account string, prot send.Protection, opts outbox.Options) (*outbox.Outbox, string, error) {
 	compose := func(w io.Writer, m *send.Message) ([]send.DocumentInfo, error) {
 		return send.ComposeProtected(w, m, prot)
@@ -134,6 +135,7 @@ func outboxEnqueueProtected(ctx context.Context, e *env, m *send.Message, accoun
 		var r send.Result
 		r.SetProtection(prot)
 		j.Encrypted, j.Signed, j.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
+		j.EncryptedTo = gate.EncryptedTo(m, prot)
 	}, opts)
 }
 
@@ -471,50 +473,73 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 // outboxSubmit returns the SubmitFunc that delivers outbox jobs for
 // 'outbox run' (and the hot folder) with the flags f: a job queued with an
 // account through that account (its options read at every attempt, so
-// OAuth tokens refresh), others through f's server or f.account. The
-// flags may only tighten the transport, and the organisation policy's
-// floor (TLS version, REQUIRETLS, allowed accounts) applies to every
-// delivery, as in 'send'. With --password-stdin it reads e.stdin.
+// OAuth tokens refresh), others through f's server or f.account. Every
+// attempt goes through the policy gate in force at that moment
+// (gate.Guard): a job the current policy forbids (its recipients, its
+// missing encryption, the server or account) fails with the reasons and
+// nothing is sent; the flags may only tighten the transport, and the
+// policy's floor (TLS version, REQUIRETLS) applies to every delivery. The
+// --server route is checked before the password is read; with
+// --password-stdin it reads e.stdin.
 func outboxSubmit(e *env, f *sendFlags) (outbox.SubmitFunc, error) {
-	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
-	if err != nil {
-		return nil, err
+	current := func() (*gate.Gate, error) {
+		g, _, err := sendGate(e, f, false)
+		return g, err
 	}
-	raise := func(opts *send.Options) {
-		opts.MinTLSVersion = max(opts.MinTLSVersion, pol.MinTLS())
-		opts.RequireTLS = opts.RequireTLS || pol.RequireTLS()
-	}
-	var opts send.Options
+	var (
+		server gate.Route
+		opts   send.Options
+		err    error
+	)
 	if f.server != "" {
+		if server, err = checkServerRoute(e, f); err != nil {
+			return nil, err
+		}
 		if opts, err = f.options(e.stdin); err != nil {
 			return nil, err
 		}
-		raise(&opts)
-	} else if err := f.tighten(&opts); err != nil {
-		return nil, err
+	} else {
+		if _, err := current(); err != nil {
+			return nil, err // a tampered or missing profile stops the command
+		}
+		if err := f.tighten(&opts); err != nil {
+			return nil, err
+		}
 	}
-	return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
-		name := outbox.JobAccount(ctx)
+	route := func(_ context.Context, job outbox.Record) (gate.Route, error) {
+		name := job.Account
 		if name == "" {
 			name = f.account
 		}
 		if name == "" {
-			return send.Submit(ctx, opts, env, body)
+			return server, nil
 		}
-		// The account's options once per attempt, so OAuth tokens refresh.
-		a, aopts, err := accountSendOptions(ctx, e, name)
+		_, a, err := storedAccount(e, name)
 		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", name, err)
+			return gate.Route{}, fmt.Errorf("account %s: %w", name, err)
 		}
-		if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
-			return nil, fmt.Errorf("account %s: %w", name, err) // nothing was sent; deferred
+		return gate.AccountRoute(a), nil
+	}
+	submit := func(ctx context.Context, g *gate.Gate, r gate.Route, env send.Envelope, body io.Reader) (*send.Result, error) {
+		o := opts
+		if r.Stored != nil {
+			// The account's options once per attempt, so OAuth tokens
+			// refresh; read only now that the gate allowed the account.
+			s, err := accountStore(e)
+			if err != nil {
+				return nil, err
+			}
+			if o, err = r.Stored.SendOptions(ctx, s.Secrets()); err != nil {
+				return nil, fmt.Errorf("%s: %w", r, err)
+			}
+			if err := f.tighten(&o); err != nil {
+				return nil, err
+			}
 		}
-		if err := f.tighten(&aopts); err != nil {
-			return nil, err
-		}
-		raise(&aopts)
-		return send.Submit(ctx, aopts, env, body)
-	}, nil
+		g.Transport(r, &o)
+		return send.Submit(ctx, o, env, body)
+	}
+	return gate.Guard(current, route, submit), nil
 }
 
 // outboxReportJob prints one line per state change during 'outbox run'.

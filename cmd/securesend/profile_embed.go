@@ -4,18 +4,11 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"net/mail"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
-	"time"
 
 	"github.com/securesend/securesend/crypto/keychain"
-	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
-	"github.com/securesend/securesend/send"
 )
 
 // bakedFiles is the organisation profile and pinned admin key that
@@ -102,76 +95,4 @@ func userSecuritySettings(e *env) (profile.UserSettings, error) {
 		return profile.UserSettings{}, err
 	}
 	return profile.ReadUserSettings(h.Path(profile.UserSettingsFile))
-}
-
-// enforceSendPolicy is the policy gate of every sending path: it refuses m
-// when the policy does (domains, directory, missing keys where encryption is
-// required, document sizes), raises opts to the policy's minimum TLS version
-// and REQUIRETLS, and reports whether the message must be encrypted. haveKey
-// says whether a key the policy accepts exists for an address (see
-// profile.Policy.KeyAllowed); nil means none.
-func enforceSendPolicy(pol profile.Policy, m *send.Message, opts *send.Options, haveKey func(addr string) bool) (mustEncrypt bool, err error) {
-	out := profile.Outgoing{From: m.From.Address, HaveKey: haveKey}
-	for _, a := range append(append([]mail.Address(nil), m.To...), m.Cc...) {
-		out.To = append(out.To, a.Address)
-	}
-	for _, d := range m.Documents {
-		fi, err := os.Stat(d.Path)
-		if err != nil {
-			return false, fmt.Errorf("policy: %w", err)
-		}
-		name := d.Name
-		if name == "" {
-			name = filepath.Base(d.Path)
-		}
-		out.Documents = append(out.Documents, profile.Document{Name: name, Size: fi.Size()})
-	}
-	if err := pol.CheckSend(out); err != nil {
-		return false, err
-	}
-	opts.MinTLSVersion = max(opts.MinTLSVersion, pol.MinTLS())
-	opts.RequireTLS = opts.RequireTLS || pol.RequireTLS()
-	return pol.MustEncrypt(out.To), nil
-}
-
-// policyKeys finds encryption keys as the policy allows: for a directory
-// recipient always the directory's key (pinned by the signed profile); for
-// anyone else the key store's key, and only when the policy lets users add
-// keys. It implements send.KeyLookup, so the send path passes it to
-// send.PlanProtection, and its Has method to enforceSendPolicy.
-type policyKeys struct {
-	pol   profile.Policy
-	store *pgp.Store // nil: no user keys
-	now   func() time.Time
-}
-
-var _ send.KeyLookup = policyKeys{}
-
-// Lookup returns the key to encrypt to addr (send.KeyLookup).
-func (k policyKeys) Lookup(addr string) (*pgp.PublicKey, pgp.Entry, error) {
-	now := time.Now
-	if k.now != nil {
-		now = k.now
-	}
-	if r, ok := k.pol.Profile().Recipient(addr); ok {
-		key, err := pgp.ReadPublicKey(strings.NewReader(r.PublicKey))
-		if err != nil {
-			return nil, pgp.Entry{}, fmt.Errorf("directory key for %s: %w", addr, err)
-		}
-		if err := key.UsableForEncryption(now()); err != nil {
-			return nil, pgp.Entry{}, fmt.Errorf("directory key for %s: %w", addr, err)
-		}
-		return key, pgp.Entry{Fingerprint: key.Fingerprint(), Emails: []string{r.Email}, Trust: pgp.Pinned}, nil
-	}
-	if !k.pol.MayAddKeys() || k.store == nil {
-		return nil, pgp.Entry{}, fmt.Errorf("%s: %w: %w", addr, profile.ErrKeyNotPinned, pgp.ErrNotFound)
-	}
-	return k.store.Lookup(addr)
-}
-
-// Has reports whether Lookup finds a usable key for addr (CheckSend's
-// HaveKey).
-func (k policyKeys) Has(addr string) bool {
-	_, _, err := k.Lookup(addr)
-	return err == nil
 }

@@ -10,15 +10,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/mail"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/gate"
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
@@ -212,14 +212,11 @@ func parseAddrs(flagName string, values []string) ([]mail.Address, error) {
 // options builds send.Options from the flags; stdin supplies the password.
 func (f *sendFlags) options(stdin io.Reader) (send.Options, error) {
 	opts := send.Options{Server: f.server, RequireTLS: f.requireTLS, Timeout: f.timeout}
-	switch f.security {
-	case "tls", "":
-		opts.Security = send.ImplicitTLS
-	case "starttls":
-		opts.Security = send.StartTLS
-	default:
-		return opts, fmt.Errorf("--security must be tls or starttls, not %q", f.security)
+	sec, err := f.securityMode()
+	if err != nil {
+		return opts, err
 	}
+	opts.Security = sec
 	v, err := f.minTLSVersion()
 	if err != nil {
 		return opts, err
@@ -363,12 +360,13 @@ func (r *sendRefused) Unwrap() error { return r.err }
 // is for the user; a *sendRefused is a refusal of the message itself.
 func queueSend(ctx context.Context, e *env, f *sendFlags, messageID string) (*outbox.Outbox, string, send.Options, error) {
 	var (
-		acct *account.Account
-		opts send.Options
-		err  error
+		store *account.Store
+		acct  *account.Account
+		opts  send.Options
+		err   error
 	)
 	if f.account != "" {
-		if acct, opts, err = accountSendOptions(ctx, e, f.account); err != nil {
+		if store, acct, err = storedAccount(e, f.account); err != nil {
 			return nil, "", opts, fmt.Errorf("send: %w", err)
 		}
 		if f.from == "" {
@@ -383,7 +381,31 @@ func queueSend(ctx context.Context, e *env, f *sendFlags, messageID string) (*ou
 	if err := m.Validate(); err != nil {
 		return nil, "", opts, &sendRefused{msg: plainError(err), err: err}
 	}
+
+	// The organisation policy gate: nothing is queued or sent that it
+	// refuses, and the flags may only tighten it. The route (server or
+	// account) is checked before any password or token is read. --encrypt
+	// is not passed as a policy preference: "always" is enforced by
+	// protectionFor, which names each recipient without a usable key and
+	// why, and "never" cannot loosen a policy that requires encryption
+	// (mode below).
+	g, ks, err := sendGate(e, f, true)
+	if err != nil {
+		return nil, "", opts, fmt.Errorf("send: %w", err)
+	}
+	var route gate.Route
 	if acct != nil {
+		route = gate.AccountRoute(acct)
+	} else if route, err = f.route(); err != nil {
+		return nil, "", opts, fmt.Errorf("send: %w", err)
+	}
+	if err := g.CheckRoute(route); err != nil {
+		return nil, "", opts, policyRefusal(err)
+	}
+	if acct != nil {
+		if opts, err = acct.SendOptions(ctx, store.Secrets()); err != nil {
+			return nil, "", opts, fmt.Errorf("send: %w", err)
+		}
 		err = f.tighten(&opts)
 	} else {
 		opts, err = f.options(e.stdin)
@@ -391,35 +413,16 @@ func queueSend(ctx context.Context, e *env, f *sendFlags, messageID string) (*ou
 	if err != nil {
 		return nil, "", opts, fmt.Errorf("send: %w", err)
 	}
-
-	// The organisation policy gate: nothing is queued or sent that it
-	// refuses, and the flags may only tighten it. --encrypt is not passed
-	// as a policy preference: "always" is enforced by protectionFor, which
-	// names each recipient without a usable key and why, and "never"
-	// cannot loosen a policy that requires encryption (mode below).
-	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
+	must, err := g.CheckMessage(m)
 	if err != nil {
-		return nil, "", opts, fmt.Errorf("send: %w", err)
+		return nil, "", opts, policyRefusal(err)
 	}
-	if acct != nil {
-		if err := pol.CheckAccount(accountPolicySettings(acct)); err != nil {
-			return nil, "", opts, &sendRefused{msg: fmt.Sprintf("send: account %s: %v", acct.Name, err), err: err}
-		}
-	}
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return nil, "", opts, fmt.Errorf("send: %w", err)
-	}
-	keys := policyKeys{pol: pol, store: ks}
-	must, err := enforceSendPolicy(pol, m, &opts, keys.Has)
-	if err != nil {
-		return nil, "", opts, &sendRefused{msg: "refused by your organisation's policy, so nothing was sent: " + strings.ReplaceAll(err.Error(), "\n", "; "), err: err, policy: true}
-	}
+	g.Transport(route, &opts)
 	mode := f.encrypt
 	if must {
 		mode = string(send.EncryptAlways) // --encrypt never cannot win
 	}
-	prot, err := protectionFor(ks, m, mode, keys)
+	prot, err := protectionFor(ks, m, mode, g.Keys())
 	if err != nil {
 		msg := "send: " + plainError(err)
 		if errors.Is(err, send.ErrNoRecipientKey) || errors.Is(err, send.ErrNoSenderKey) || errors.Is(err, send.ErrSignerNotSender) {
@@ -439,6 +442,75 @@ func queueSend(ctx context.Context, e *env, f *sendFlags, messageID string) (*ou
 	return ob, id, opts, nil
 }
 
+// policyRefusal is the *sendRefused of a message the policy gate refuses.
+func policyRefusal(err error) *sendRefused {
+	return &sendRefused{msg: "refused by your organisation's policy, so nothing was sent: " + strings.ReplaceAll(err.Error(), "\n", "; "), err: err, policy: true}
+}
+
+// sendGate is the policy gate in force now for a command with the flags f:
+// the organisation profile (an error means the command must stop: it is
+// tampered, unsigned, wrongly signed or rolled back), tightened by the
+// user's security.toml and f's --min-tls and --require-tls. With keys set
+// it opens the home's key store (returned too, for the signing key), whose
+// keys the gate uses where the policy lets users add keys; delivery checks
+// need none.
+func sendGate(e *env, f *sendFlags, keys bool) (*gate.Gate, *pgp.Store, error) {
+	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
+	if err != nil {
+		return nil, nil, err
+	}
+	var ks *pgp.Store
+	if keys {
+		if ks, err = openKeyStore(e); err != nil {
+			return nil, nil, err
+		}
+	}
+	return gate.New(pol, ks), ks, nil
+}
+
+// checkServerRoute loads the policy gate in force now and checks f's
+// --server route with it, before any password is read; it returns the
+// route.
+func checkServerRoute(e *env, f *sendFlags) (gate.Route, error) {
+	g, _, err := sendGate(e, f, false)
+	if err != nil {
+		return gate.Route{}, err
+	}
+	r, err := f.route()
+	if err != nil {
+		return gate.Route{}, err
+	}
+	if err := g.CheckRoute(r); err != nil {
+		return gate.Route{}, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
+	}
+	return r, nil
+}
+
+// route is the policy gate's view of --server, --security, --user and
+// --ca-file; it reads no password.
+func (f *sendFlags) route() (gate.Route, error) {
+	sec, err := f.securityMode()
+	if err != nil {
+		return gate.Route{}, err
+	}
+	r, err := gate.ServerRoute(f.server, sec, f.user, f.caFile != "")
+	if err != nil {
+		return gate.Route{}, fmt.Errorf("--server: %w", err)
+	}
+	return r, nil
+}
+
+// securityMode parses --security.
+func (f *sendFlags) securityMode() (send.Security, error) {
+	switch f.security {
+	case "tls", "":
+		return send.ImplicitTLS, nil
+	case "starttls":
+		return send.StartTLS, nil
+	}
+	return send.ImplicitTLS, fmt.Errorf("--security must be tls or starttls, not %q", f.security)
+}
+
 // wrapped is err with another text for the user.
 type wrapped struct {
 	msg string
@@ -448,25 +520,10 @@ type wrapped struct {
 func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
 
-// accountPolicySettings is the server side of a for Policy.CheckAccount.
+// accountPolicySettings is the server side of a for Policy.CheckAccount
+// (gate.AccountRoute(a).Server).
 func accountPolicySettings(a *account.Account) profile.AccountSettings {
-	port := func(addr string) int {
-		_, p, _ := net.SplitHostPort(addr)
-		n, _ := strconv.Atoi(p)
-		return n
-	}
-	auth := string(a.Auth)
-	if auth == "" {
-		auth = string(account.AuthPassword)
-	}
-	s := profile.AccountSettings{
-		SMTPHost: a.SMTP.Host(), SMTPPort: port(a.SMTP.Address), SMTPSecurity: string(a.SMTP.Security),
-		Auth: auth,
-	}
-	if a.IMAP.Address != "" {
-		s.IMAPHost, s.IMAPPort, s.IMAPSecurity = a.IMAP.Host(), port(a.IMAP.Address), string(a.IMAP.Security)
-	}
-	return s
+	return gate.AccountRoute(a).Server
 }
 
 // reportSend prints the outcome, writes the receipt and picks the exit code.

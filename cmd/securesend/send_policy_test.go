@@ -13,19 +13,6 @@ import (
 	"github.com/securesend/securesend/send"
 )
 
-// installProfile writes, signs with a TEST ONLY admin key and installs
-// system-wide for u an organisation profile: TLS 1.3, encryption always,
-// mail only to example.org, the pharmacy in the directory with its key.
-// u's baked admin key pin is set as an installer build would carry it.
-func installProfile(t *testing.T, u *user, pharmacyKey string) {
-	t.Helper()
-	installEditedProfile(t, u, pharmacyKey, func(_ *testing.T, data string) string {
-		return strings.NewReplacer(`min_tls = "1.2"`, `min_tls = "1.3"`,
-			`allowed_recipient_domains = []`, `allowed_recipient_domains = ["example.org"]`,
-			`users_may_add_recipients = false`, `users_may_add_recipients = true`).Replace(data)
-	})
-}
-
 // installEditedProfile installs for u, signed with a TEST ONLY admin key,
 // the example organisation profile as edit rewrites it, with the pharmacy
 // and its key added to the directory; u's baked admin key pin is set as an
@@ -74,11 +61,11 @@ func TestSendPolicyCLI(t *testing.T) {
 	old := accounttest.StartSMTP(t, pki, creds, accounttest.Options{MaxTLSVersion: tls.VersionTLS12})
 	clinic, pharmacy := newUser(t, "clinic"), newUser(t, "pharmacy")
 	pharmacyKey := keyPair(t, clinic, pharmacy)
-	installProfile(t, clinic, pharmacyKey)
+	installLockedProfile(t, clinic, pharmacyKey, pki, srv.Addr, old.Addr) // accounts locked to these two
 	doc := writeDoc(t)
 	sendVia := func(addr string, want int, args ...string) string {
 		t.Helper()
-		base := []string{"send", "--server", addr, "--ca-file", pki.CAFile, "--user", "clinic", "--password-stdin", "--from", "clinic@example.org"}
+		base := []string{"send", "--server", addr, "--user", "clinic", "--password-stdin", "--from", "clinic@example.org"}
 		return clinic.must(t, want, "pw\n", append(append(base, args...), doc)...)
 	}
 
@@ -125,8 +112,8 @@ func TestSendPolicyCLI(t *testing.T) {
 		t.Errorf("%d policy.change events:\n%s", n, out)
 	}
 
-	// the profile locks accounts (to its templates, none here): adding
-	// one is refused
+	// the profile locks accounts (to its templates): adding another is
+	// refused
 	code, _, stderr := clinic.run(t, "pw\n", "account", "add", "--name", "own", "--email", "clinic@example.org",
 		"--smtp", srv.Addr, "--ca-file", pki.CAFile, "--auth", "password", "--password-stdin")
 	if code != 1 || !strings.Contains(stderr, "locks the mail accounts") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -26,21 +27,46 @@ import (
 //
 // Failures should be *send.Error values, which say whether they are
 // temporary and at which stage they happened; errors wrapping
-// send.ErrInvalidMessage fail the job. Any other error is taken to mean
-// that nothing reached the server, and the job is deferred.
+// send.ErrInvalidMessage or ErrRefused fail the job. Any other error is
+// taken to mean that nothing reached the server, and the job is deferred.
 //
-// The job's account name is in ctx (JobAccount), so one SubmitFunc can
-// serve several stored accounts.
+// The job being delivered is in ctx (JobAccount, JobRecord), so one
+// SubmitFunc can serve several stored accounts and check each job against
+// the organisation's policy in force now before it connects.
 type SubmitFunc func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error)
 
-// accountKey is the context key of JobAccount.
-type accountKey struct{}
+// ErrRefused is wrapped by a SubmitFunc's error when it refuses to send the
+// job at all, before connecting: the organisation's policy in force at
+// delivery forbids it (a recipient's domain, missing encryption, the
+// server). The job fails with the error's text as its reason (no retry; the
+// message is kept, and Retry queues it again once the cause is fixed).
+var ErrRefused = errors.New("refused by your organisation's policy at delivery, so nothing was sent")
+
+// jobKey is the context key of JobRecord and JobAccount.
+type jobKey struct{}
 
 // JobAccount returns, inside a SubmitFunc, the Account of the job being
 // delivered.
 func JobAccount(ctx context.Context) string {
-	s, _ := ctx.Value(accountKey{}).(string)
-	return s
+	r, _ := JobRecord(ctx)
+	return r.Account
+}
+
+// JobRecord returns, inside a SubmitFunc, a copy of the record of the job
+// being delivered (its envelope, how it is protected, its documents), so
+// that the SubmitFunc can check it against the policy in force now; ok is
+// false outside a delivery.
+func JobRecord(ctx context.Context) (rec Record, ok bool) {
+	r, ok := ctx.Value(jobKey{}).(*Record)
+	if !ok {
+		return Record{}, false
+	}
+	rec = *r
+	rec.Envelope.To = append([]string(nil), r.Envelope.To...)
+	rec.Documents = append([]send.DocumentInfo(nil), r.Documents...)
+	rec.EncryptedTo = maps.Clone(r.EncryptedTo)
+	rec.Result = nil
+	return rec, true
 }
 
 // errNotDue is returned by claim for a job whose time has not come.
@@ -296,7 +322,8 @@ func (o *Outbox) submitStored(ctx context.Context, rec *Record, submit SubmitFun
 		return nil, fmt.Errorf("%w: %v", errDamaged, err)
 	}
 	body := &storedBody{r: pr}
-	res, err := submit(context.WithValue(ctx, accountKey{}, rec.Account), rec.Envelope, body)
+	job := *rec
+	res, err := submit(context.WithValue(ctx, jobKey{}, &job), rec.Envelope, body)
 	if rerr := body.readErr(); rerr != nil {
 		// Whatever submit made of it (send.Submit: an *send.Error of kind
 		// ErrInvalidMessage at stage "data" wrapping rerr), the cause is
@@ -350,7 +377,7 @@ func (o *Outbox) classify(rec *Record, res *send.Result, err error) eventKind {
 		rec.State, rec.LastError = Sent, ""
 		rec.Result = o.fill(rec, res)
 		return eventSent
-	case errors.Is(err, errDamaged), errors.Is(err, ErrWrongKey), errors.Is(err, send.ErrInvalidMessage):
+	case errors.Is(err, errDamaged), errors.Is(err, ErrWrongKey), errors.Is(err, send.ErrInvalidMessage), errors.Is(err, ErrRefused):
 		rec.State, rec.LastError = Failed, err.Error()
 		return eventFailed
 	case errors.As(err, &se) && errors.Is(err, send.ErrRecipientsRejected):

@@ -48,6 +48,12 @@ type Job struct {
 	Encrypted         bool   `json:"encrypted,omitempty"`
 	Signed            bool   `json:"signed,omitempty"`
 	SignerFingerprint string `json:"signer_fingerprint,omitempty"`
+	// EncryptedTo maps each recipient's lower-cased address to the
+	// fingerprint (40 hex digits) of the key the message is encrypted to
+	// for them, so that the delivery-time policy check can tell whether
+	// the keys are still the ones the policy allows. Empty when not
+	// encrypted (and in jobs queued by older versions).
+	EncryptedTo map[string]string `json:"encrypted_to,omitempty"`
 }
 
 // Record is a stored job with its delivery state.
