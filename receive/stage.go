@@ -99,15 +99,6 @@ func (s *stager) create() (*os.File, error) {
 	return f, nil
 }
 
-// documents returns the staged documents' records, without paths.
-func (s *stager) documents() []Document {
-	out := make([]Document, 0, len(s.docs))
-	for _, d := range s.docs {
-		out = append(out, d.doc)
-	}
-	return out
-}
-
 // release replays every staged document to sink, in message order, and
 // returns their records with the sink's paths. The replayed content is
 // authenticated by atrest and its SHA-256 compared with the one taken

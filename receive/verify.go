@@ -952,11 +952,11 @@ func boundIdentity(pub *pgp.PublicKey, entry pgp.Entry, addr string) string {
 		}
 		return "<" + addr + ">"
 	}
-	for _, a := range entry.Emails {
-		if id := pub.UserIDFor(a); id != "" {
+	if len(entry.Emails) > 0 {
+		if id := pub.UserIDFor(entry.Emails[0]); id != "" {
 			return id
 		}
-		return "<" + a + ">"
+		return "<" + entry.Emails[0] + ">"
 	}
 	return fmt.Sprintf("a key bound to no address (fingerprint %s)", pub.Fingerprint().Grouped())
 }
