@@ -33,10 +33,56 @@ const (
 	// CannotDecrypt: the message is encrypted and cannot be decrypted with
 	// the user's key (wrong key, no key, tampered ciphertext).
 	CannotDecrypt Verdict = "cannot-decrypt"
-	// SenderMismatch: a good signature from a pinned key, but none of the
-	// key's user IDs carries the From address.
+	// SenderMismatch: a good signature from a pinned key, but the key is
+	// not bound to the From address, the message names more than one
+	// sender, or two different keys are pinned for the From address.
 	SenderMismatch Verdict = "sender-mismatch"
+	// NotAddressed: a good signature from the pinned key of the sender,
+	// but the signed recipients (protected To and Cc) include none of the
+	// user's addresses: the message was signed for someone else and may
+	// have been forwarded or replayed.
+	NotAddressed Verdict = "not-addressed-to-you"
 )
+
+// Releasable reports whether anything from inside a message with this
+// verdict may be shown or stored as openable (the note, the documents, the
+// protected header fields). It is false only for CannotDecrypt and
+// BadSignature (and the zero Verdict): their content failed an integrity
+// check.
+func (v Verdict) Releasable() bool {
+	return v != CannotDecrypt && v != BadSignature && v != ""
+}
+
+// Colour is the banner colour of the verdict: "green" for Verified,
+// "amber" for UnknownSigner, NotSigned and NotAddressed (authentic-looking
+// but unproven for this recipient: check before acting), "red" for
+// BadSignature, CannotDecrypt and SenderMismatch (do not act on it).
+func (v Verdict) Colour() string {
+	switch v {
+	case Verified:
+		return "green"
+	case UnknownSigner, NotSigned, NotAddressed:
+		return "amber"
+	}
+	return "red"
+}
+
+// SignedFields says which header fields shown in a Report were covered by
+// a good signature (RFC 9788 header protection in the signed part).
+type SignedFields struct {
+	From      bool `json:"from"`
+	To        bool `json:"to"`
+	Cc        bool `json:"cc"`
+	Subject   bool `json:"subject"`
+	Date      bool `json:"date"`
+	MessageID bool `json:"message_id"`
+}
+
+// HeaderField is one header field of a message.
+type HeaderField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
 
 // Report is the result of verifying one message.
 type Report struct {
@@ -55,24 +101,55 @@ type Report struct {
 	// after the user compares SignerFingerprint with the sender, it can be
 	// imported pinned (pgp.Store.Import with Pin). "" otherwise.
 	SignerKey string `json:"signer_key,omitempty"`
-	// From is the address from the From header (the protected one when the
-	// message is encrypted and carries protected headers).
-	From string `json:"from"`
-	// Subject is the protected subject when encrypted, else the outer one.
+	// From, To, Cc, Subject, Date and MessageID are the header fields to
+	// show. When the message carries protected header fields (RFC 9788:
+	// the "hp" parameter, or the legacy protected-headers="v1", on the
+	// cryptographic payload), they come from there and the unprotected
+	// outer ones are ignored (see Unprotected); otherwise they are the
+	// outer ones. Signed says which of them a good signature covers. For
+	// CannotDecrypt and BadSignature they are always the outer ones.
+	// MessageID alone falls back to the outer field when the protected
+	// ones lack it (it identifies the message, it is not content).
+	//
+	// From is the lower-case address of the From field.
+	From string   `json:"from"`
+	To   []string `json:"to,omitempty"`
+	Cc   []string `json:"cc,omitempty"`
+	// Subject is the subject to show (see From).
 	Subject string `json:"subject"`
-	// SubjectSigned reports that Subject came from inside the signed (or
-	// encrypted and signed) content (header protection). When false on a
-	// Verified message, the Subject was not covered by the signature:
-	// show it as unverified.
+	// SubjectSigned is Signed.Subject, kept for older callers.
 	SubjectSigned bool      `json:"subject_signed"`
 	MessageID     string    `json:"message_id,omitempty"`
 	Date          time.Time `json:"date,omitempty"`
-	// Note is the text/plain note, as text (never HTML).
-	Note      string     `json:"note,omitempty"`
+	// Signed says which of the fields above a good signature covers; a
+	// field not signed must be shown labelled "not protected by the
+	// signature" beside any verdict.
+	Signed SignedFields `json:"signed"`
+	// Unprotected lists header field values that no signature covers and
+	// that differ from (or are absent among) the fields shown, such as an
+	// outer Subject that differs from the signed one. Show them only
+	// labelled "not protected by the signature".
+	Unprotected []HeaderField `json:"unprotected,omitempty"`
+	// Note is the text/plain note, as text (never HTML). Empty when
+	// Withheld.
+	Note string `json:"note,omitempty"`
+	// Documents are the documents released to the DocumentSink, after the
+	// verdict. Empty when Withheld.
 	Documents []Document `json:"documents"`
 	// Omitted lists parts that were not shown, in plain language
 	// (e.g. "HTML part not displayed").
 	Omitted []string `json:"omitted,omitempty"`
+	// Withheld: the verdict is not Releasable, so the note, the documents
+	// and the protected header fields were withheld (nothing reached the
+	// DocumentSink). Remarks says why.
+	Withheld bool `json:"withheld,omitempty"`
+	// Impostor: the message claims a sender for whom the user pinned a
+	// different key than the one that signed it. Reason starts with
+	// "WARNING"; show it in red whatever the verdict.
+	Impostor bool `json:"impostor,omitempty"`
+	// Remarks are further plain-language notes for the pharmacist, e.g.
+	// that the signature does not say whom the message was for.
+	Remarks []string `json:"remarks,omitempty"`
 }
 
 // Document is one attachment of a received message.
@@ -87,18 +164,24 @@ type Document struct {
 	Path string `json:"path,omitempty"`
 }
 
-// DocumentSink receives the content of each document as it is parsed. name
-// is already sanitized. It returns where it stored the content ("" if it
-// stored nothing). A sink must consume r; what it writes before the verdict
-// is known may belong to a message that turns out not Verified, so callers
-// show the verdict next to the files (or extract to a staging directory).
+// DocumentSink receives the content of each document of a message. name is
+// already sanitized. It returns where it stored the content ("" if it
+// stored nothing). Verify calls it only after the final verdict is known,
+// and only when the verdict is Releasable: documents are staged (encrypted
+// at rest with a key that exists only in memory) while the message is
+// read, then replayed to the sink. A sink must consume r; an error reading
+// r means the staged copy was damaged, and the sink must discard what it
+// wrote. The verdict may still be UnknownSigner, NotSigned, NotAddressed or
+// SenderMismatch: callers decide what to do with those.
 type DocumentSink func(name, contentType string, r io.Reader) (path string, err error)
 
 // SanitizeName turns a file name from a message into one that is safe to
 // join to a directory: no directory components, no control or bidi
-// override characters, no characters Windows forbids, no leading dots, not
-// a reserved device name, at most 200 bytes. An empty result becomes
-// "document".
+// override characters, no characters Windows forbids (so no ":" for
+// alternate data streams), no leading dots, no trailing dots or spaces,
+// not a Windows reserved device name in any disguise ("NUL.tar.gz",
+// "CON .pdf", "COM¹.pdf", "CONIN$"), at most 200 bytes. An empty result
+// becomes "document".
 func SanitizeName(name string) string {
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
@@ -118,10 +201,7 @@ func SanitizeName(name string) string {
 	if name == "" {
 		return "document"
 	}
-	base := strings.ToUpper(strings.TrimSuffix(name, filepath.Ext(name)))
-	switch base {
-	case "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
-		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9":
+	if reservedDeviceName(name) {
 		name = "_" + name
 	}
 	if len(name) > 200 {
@@ -133,18 +213,56 @@ func SanitizeName(name string) string {
 		for cut > 0 && !utf8.RuneStart(name[cut]) {
 			cut--
 		}
-		name = name[:cut] + ext
+		name = strings.TrimRight(name[:cut], " .") + ext
 	}
 	return name
 }
 
+// reservedDeviceName reports whether Windows would open name as a device:
+// it looks at the part before the first dot, ignoring trailing spaces and
+// dots, case-insensitively ("nul.tar.gz", "CON .pdf", "com\u00b9.pdf").
+func reservedDeviceName(name string) bool {
+	base, _, _ := strings.Cut(name, ".")
+	base = strings.ToUpper(strings.TrimRight(base, " ."))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$":
+		return true
+	}
+	if len(base) >= 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
+		switch base[3:] {
+		case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
+			return true
+		}
+	}
+	return false
+}
+
 // DirSink returns a DocumentSink that writes each document into dir (which
 // must exist) under its sanitized name, never overwriting: when the name is
-// taken it tries "name (2).ext", "name (3).ext", and so on. Files are
-// created with mode 0600.
+// taken it tries "name (2).ext", "name (3).ext", and so on. The content is
+// first written (mode 0600, O_EXCL) to a hidden temporary file
+// ".securesend-*.part" in dir, synced, and only then linked to its final
+// name, so that a program watching dir never sees a partial file under a
+// final name. The temporary file is removed on every path.
 func DirSink(dir string) DocumentSink {
 	return func(name, _ string, r io.Reader) (string, error) {
 		name = SanitizeName(name)
+		tmp, err := os.CreateTemp(dir, ".securesend-*.part")
+		if err != nil {
+			return "", fmt.Errorf("receive: extract %s: %w", name, err)
+		}
+		defer os.Remove(tmp.Name())
+		if _, err := io.Copy(tmp, r); err != nil {
+			tmp.Close()
+			return "", fmt.Errorf("receive: extract %s: %w", name, err)
+		}
+		if err := tmp.Sync(); err != nil {
+			tmp.Close()
+			return "", fmt.Errorf("receive: extract %s: %w", name, err)
+		}
+		if err := tmp.Close(); err != nil {
+			return "", fmt.Errorf("receive: extract %s: %w", name, err)
+		}
 		ext := filepath.Ext(name)
 		stem := strings.TrimSuffix(name, ext)
 		for i := 1; i < 10000; i++ {
@@ -153,23 +271,37 @@ func DirSink(dir string) DocumentSink {
 				candidate = fmt.Sprintf("%s (%d)%s", stem, i, ext)
 			}
 			path := filepath.Join(dir, candidate)
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			err := publish(tmp.Name(), path)
 			if errors.Is(err, os.ErrExist) {
 				continue
 			}
 			if err != nil {
 				return "", fmt.Errorf("receive: extract %s: %w", candidate, err)
 			}
-			if _, err := io.Copy(f, r); err != nil {
-				f.Close()
-				os.Remove(path)
-				return "", fmt.Errorf("receive: extract %s: %w", candidate, err)
-			}
-			if err := f.Close(); err != nil {
-				return "", fmt.Errorf("receive: extract %s: %w", candidate, err)
-			}
 			return path, nil
 		}
 		return "", fmt.Errorf("receive: extract %s: too many files with that name", name)
 	}
+}
+
+// publish gives the complete file tmp the name path without ever replacing
+// an existing file: a hard link fails if path exists (os.ErrExist). Where
+// the file system has no hard links, it falls back to a rename after
+// checking that path is free (a program racing to create path in that
+// instant could have its file replaced).
+func publish(tmp, path string) error {
+	err := os.Link(tmp, path)
+	if err == nil || errors.Is(err, os.ErrExist) {
+		return err
+	}
+	var le *os.LinkError
+	if !errors.As(err, &le) {
+		return err
+	}
+	if _, serr := os.Lstat(path); serr == nil {
+		return os.ErrExist
+	} else if !errors.Is(serr, os.ErrNotExist) {
+		return serr
+	}
+	return os.Rename(tmp, path)
 }

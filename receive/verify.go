@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,7 +12,7 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
-	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,35 +47,57 @@ type VerifyOptions struct {
 	// Secret are the user's unlocked secret keys, for decryption. Without
 	// them an encrypted message is CannotDecrypt.
 	Secret []*pgp.Key
-	// Sink receives each document's content while the message is read.
-	// Nil discards it (sizes and hashes are still computed).
+	// Sink receives each document's content after the verdict is known,
+	// and only when the verdict is Releasable (see DocumentSink). Nil
+	// discards the documents (sizes and hashes are still reported).
 	Sink DocumentSink
 	// Now is the time signatures and keys are checked at; time.Now when nil.
 	Now func() time.Time
-	// MaxDecompressed bounds what compressed OpenPGP data may expand to
-	// (compression bombs); 1 GiB when zero.
+	// MaxDecompressed lowers the bound on what an encrypted message's
+	// OpenPGP data may expand to. The bound is max(64 MiB, 32 times the
+	// ciphertext read), never above 1 GiB; a positive MaxDecompressed
+	// smaller than that replaces it.
 	MaxDecompressed int64
+	// Recipients are the user's own e-mail addresses (the accounts the
+	// mail is fetched for). With the addresses of the Secret keys and of
+	// the store's own keys they decide whether a message whose signed part
+	// names its recipients was meant for this user (NotAddressed).
+	Recipients []string
+	// StagingDir is where documents are staged, encrypted with a key held
+	// only in memory, until the verdict is known: a private 0700 directory
+	// is made in it and removed before Verify returns. "" means
+	// os.TempDir().
+	StagingDir string
 }
 
 // Verify reads one RFC 5322 message from msg and returns its Report.
 //
 // The returned error is for I/O failures only (reading msg, the Sink, the
-// key store, a cancelled ctx); every cryptographic or structural outcome,
-// including garbage input, is a Verdict in the Report. Documents are handed
-// to opts.Sink as they are parsed, before the verdict is known: show the
-// verdict next to them.
+// staging area, the key store, a cancelled ctx); every cryptographic or
+// structural outcome, including garbage input, is a Verdict in the Report.
+//
+// Nothing from inside the message is released before the verdict: the
+// note is held in memory and the documents are staged (encrypted at rest,
+// see DocumentSink) while the message is read and judged. Only then, and
+// only when the verdict is Releasable, are the documents replayed to
+// opts.Sink and the note, documents and protected header fields put in the
+// Report; otherwise the Report is Withheld.
 func Verify(ctx context.Context, msg io.Reader, opts VerifyOptions) (*Report, error) {
 	v, err := newVerifier(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
+	defer v.stage.cleanup()
 	v.src = &sourceReader{ctx: ctx, r: msg}
 	v.run()
 	if v.src.err != nil {
 		return nil, fmt.Errorf("receive: read message: %w", v.src.err)
 	}
-	if v.sinkErr != nil {
-		return nil, v.sinkErr
+	if v.stageErr != nil {
+		return nil, v.stageErr
+	}
+	if err := v.release(); err != nil {
+		return nil, err
 	}
 	return v.rep, nil
 }
@@ -92,13 +113,18 @@ type verifier struct {
 	keys  map[pgp.Fingerprint]*pgp.PublicKey
 	trust map[pgp.Fingerprint]pgp.Entry
 
-	sinkErr       error
+	stage         *stager
+	stageErr      error // the staging area failed (an I/O error of Verify)
+	noteText      string
+	omitted       []string
 	parts         int
 	carried       *pgp.PublicKey // the sender's key from the Autocrypt header, not in the store
-	fromAmbiguous bool           // more than one From field or address
 	decryptFailed string         // reason, when decryption failed
 	partial       bool           // a signed or encrypted part nested in unsigned content
-	protectedFrom string
+	outer         *headerSet     // the message's own (unprotected) header
+	encHdr        *headerSet     // protected headers of the decrypted payload, if marked
+	shown         *headerSet     // the header set the report's fields come from
+	mine          map[string]bool
 }
 
 func newVerifier(ctx context.Context, opts VerifyOptions) (*verifier, error) {
@@ -107,9 +133,18 @@ func newVerifier(ctx context.Context, opts VerifyOptions) (*verifier, error) {
 		now = opts.Now()
 	}
 	v := &verifier{ctx: ctx, opts: opts, now: now, rep: &Report{Documents: []Document{}},
-		keys: map[pgp.Fingerprint]*pgp.PublicKey{}, trust: map[pgp.Fingerprint]pgp.Entry{}}
+		keys: map[pgp.Fingerprint]*pgp.PublicKey{}, trust: map[pgp.Fingerprint]pgp.Entry{},
+		stage: &stager{base: opts.StagingDir}, mine: map[string]bool{}}
+	for _, a := range opts.Recipients {
+		if a = pgp.NormalizeAddress(a); a != "" {
+			v.mine[a] = true
+		}
+	}
 	for _, k := range opts.Secret {
 		v.ring = append(v.ring, k.Entity())
+		for _, a := range k.Public().Emails() {
+			v.mine[strings.ToLower(a)] = true
+		}
 	}
 	if opts.Store != nil {
 		keys, entries, err := opts.Store.All()
@@ -120,6 +155,11 @@ func newVerifier(ctx context.Context, opts VerifyOptions) (*verifier, error) {
 			v.ring = append(v.ring, k.Entity())
 			v.keys[k.Fingerprint()] = k
 			v.trust[k.Fingerprint()] = entries[i]
+			if entries[i].Secret {
+				for _, a := range entries[i].Emails {
+					v.mine[strings.ToLower(a)] = true
+				}
+			}
 		}
 	}
 	return v, nil
@@ -157,6 +197,9 @@ type signature struct {
 	fpr     pgp.Fingerprint
 	keyID   string
 	signer  *openpgp.Entity
+	// hdr is the protected header section of the payload the signature
+	// covers, nil when the payload declares none (protectedMarker).
+	hdr *headerSet
 }
 
 func badSig(format string, a ...any) signature {
@@ -168,6 +211,7 @@ func (v *verifier) run() {
 	br := bufio.NewReaderSize(lr, 64<<10)
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
+		v.outer = &headerSet{}
 		v.judge(signature{}, "This file could not be read as an e-mail message.")
 		return
 	}
@@ -176,6 +220,7 @@ func (v *verifier) run() {
 	sig, structErr := v.entity(h, br, 0, true)
 	if v.decryptFailed != "" {
 		v.rep.Verdict, v.rep.Reason = CannotDecrypt, v.decryptFailed
+		v.showOuter()
 		return
 	}
 	if structErr != "" && sig.present && sig.bad == "" {
@@ -185,28 +230,16 @@ func (v *verifier) run() {
 }
 
 func (v *verifier) outerHeader(h textproto.Header) {
-	mh := message.Header{Header: h}
-	if subj, err := mh.Text("Subject"); err == nil {
-		v.rep.Subject = subj
-	}
-	v.rep.From = fromAddress(h)
-	gh := gomail.Header{Header: mh}
-	if list, err := gh.AddressList("From"); len(h.Values("From")) > 1 || (err == nil && len(list) > 1) {
-		v.fromAmbiguous = true
-	}
+	v.outer = readHeaderSet(h)
 	// A key the message carries (Autocrypt) is only ever used to tell a
 	// good signature by an unknown key from a bad one; it is never trusted.
 	if ac := h.Get("Autocrypt"); ac != "" {
-		if addr, k, err := pgp.ParseAutocrypt(ac); err == nil && addr == v.rep.From {
+		if addr, k, err := pgp.ParseAutocrypt(ac); err == nil && addr == v.outer.from {
 			if _, known := v.keys[k.Fingerprint()]; !known {
 				v.carried = k
 				v.ring = append(v.ring, k.Entity())
 			}
 		}
-	}
-	v.rep.MessageID = strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
-	if d, err := mail.ParseDate(h.Get("Date")); err == nil {
-		v.rep.Date = d
 	}
 }
 
@@ -308,7 +341,7 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		}
 		return v.note(r)
 	case mt == "text/html" && name == "":
-		v.rep.Omitted = append(v.rep.Omitted, "HTML part not displayed")
+		v.omitted = append(v.omitted, "HTML part not displayed")
 		_, err := io.Copy(io.Discard, decoded)
 		return err
 	default:
@@ -338,7 +371,7 @@ func (v *verifier) note(r io.Reader) error {
 		if m, err := io.Copy(io.Discard, r); err != nil {
 			return err
 		} else if m > 0 {
-			v.rep.Omitted = append(v.rep.Omitted, "the rest of a very long note")
+			v.omitted = append(v.omitted, "the rest of a very long note")
 		}
 	}
 	text := strings.Map(func(r rune) rune {
@@ -347,10 +380,10 @@ func (v *verifier) note(r io.Reader) error {
 		}
 		return -1
 	}, strings.ReplaceAll(b.String(), "\r\n", "\n"))
-	if v.rep.Note != "" {
-		v.rep.Note += "\n\n"
+	if v.noteText != "" {
+		v.noteText += "\n\n"
 	}
-	v.rep.Note += text
+	v.noteText += text
 	return nil
 }
 
@@ -368,36 +401,18 @@ func (t *trackingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// document stages one document until the verdict is known (or, without
+// a sink, only measures and hashes it).
 func (v *verifier) document(name, contentType string, body io.Reader) error {
 	name = SanitizeName(name)
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	sum := sha256.New()
-	cnt := &counter{}
-	tr := &trackingReader{r: body}
-	r := io.TeeReader(tr, io.MultiWriter(sum, cnt))
-	doc := Document{Name: name, ContentType: contentType}
-	if v.opts.Sink != nil {
-		path, err := v.opts.Sink(name, contentType, r)
-		if err != nil {
-			if tr.err != nil {
-				return tr.err // the content, not the sink, failed
-			}
-			if v.sinkErr == nil {
-				v.sinkErr = fmt.Errorf("receive: document %s: %w", name, err)
-			}
-			return err
-		}
-		doc.Path = path
+	err := v.stage.add(name, contentType, body, v.opts.Sink != nil)
+	if errors.Is(err, errStaging) && v.stageErr == nil {
+		v.stageErr = err
 	}
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err
-	}
-	doc.Size = cnt.n
-	doc.SHA256 = hex.EncodeToString(sum.Sum(nil))
-	v.rep.Documents = append(v.rep.Documents, doc)
-	return nil
+	return err
 }
 
 type counter struct{ n int64 }
@@ -426,7 +441,7 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 	}
 	h := algo.New()
 	tee := &trackingReader{r: io.TeeReader(part, pgpmime.CRLFWriter(h))}
-	_, structErr := v.content(tee, depth+1, false)
+	_, hdr, structErr := v.content(tee, depth+1, false)
 	if _, err := io.Copy(io.Discard, tee); err != nil || tee.err != nil {
 		return badSig("The signed message is malformed or truncated."), structErr
 	}
@@ -441,35 +456,33 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 	if _, err := rr.NextPart(); err != io.EOF {
 		return badSig("The signed message has extra parts outside the signature."), structErr
 	}
-	return v.check(h, algo, sig), structErr
+	res := v.check(h, algo, sig)
+	res.hdr = hdr
+	return res, structErr
 }
 
-// content parses the raw entity (header and body) in r: the root of what
-// is displayed. Protected header fields in it replace the outer ones. root
-// is true for the plaintext of an encrypted message, which may itself be a
-// multipart/signed entity (RFC 3156 section 6.1, sign then encrypt).
-func (v *verifier) content(r io.Reader, depth int, root bool) (signature, string) {
+// content parses the raw entity (header and body) in r: a cryptographic
+// payload, the root of what is displayed. It returns the signature of a
+// signed entity inside (only when root), the payload's protected header
+// section when its Content-Type declares one (RFC 9788 "hp", or the legacy
+// protected-headers="v1"), and a structural problem. root is true for the
+// plaintext of an encrypted message, which may itself be a multipart/signed
+// entity (RFC 3156 section 6.1, sign then encrypt): the header section of
+// that multipart/signed entity is then encrypted but not signed.
+func (v *verifier) content(r io.Reader, depth int, root bool) (signature, *headerSet, string) {
 	lr := &io.LimitedReader{R: r, N: maxHeaderSize}
 	br := bufio.NewReaderSize(lr, 32<<10)
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
-		return signature{}, "The message content could not be read."
+		return signature{}, nil, "The message content could not be read."
 	}
 	lr.N = 1 << 62
-	mh := message.Header{Header: h}
-	if h.Has("Subject") {
-		if s, err := mh.Text("Subject"); err == nil {
-			v.rep.Subject = s
-			v.rep.SubjectSigned = true
-		}
+	var hdr *headerSet
+	if protectedMarker(h.Get("Content-Type")) {
+		hdr = readHeaderSet(h)
 	}
-	if h.Has("From") {
-		v.protectedFrom = fromAddress(h)
-		if v.protectedFrom == "" {
-			v.protectedFrom = "(unreadable)"
-		}
-	}
-	return v.entity(h, br, depth, root)
+	sig, structErr := v.entity(h, br, depth, root)
+	return sig, hdr, structErr
 }
 
 func micalgHash(micalg string) (crypto.Hash, bool) {
@@ -554,20 +567,67 @@ func (v *verifier) check(h hash.Hash, algo crypto.Hash, sig *packet.Signature) s
 	return res
 }
 
-// keyProblem checks what go-crypto's message reader checks for us on the
-// combined form: signature expiry, revocation, key expiry at signing time.
+// keyProblem makes the checks go-crypto makes after a good signature on
+// the combined (signed and encrypted) form, checkMessageSignatureDetails
+// in openpgp/read.go, for the detached form too, in the same order and at
+// the same time (v.now), with a plain-language reason for each: unknown
+// critical notations on the signature or the key's self-signatures
+// (primary, subkey binding, back signature); a revoked primary key,
+// signing subkey or primary user ID; an expired primary key or signing
+// subkey; an expired signature or self-signature. A signature dated in the
+// future says so (go-crypto calls it expired). Subkey binding and back
+// signatures themselves are checked when the key is read (go-crypto's
+// ReadEntity drops a subkey whose binding or back signature is missing or
+// bad), so a signature by such a subkey finds no key (KeysByIdUsage).
 func (v *verifier) keyProblem(key openpgp.Key, sig *packet.Signature) string {
-	if sig.SigExpired(v.now) {
-		return "The signature has expired."
+	now := v.now
+	cfg := pgp.Config(func() time.Time { return now })
+	primarySelf, primaryID := key.Entity.PrimarySelfSignature()
+	bySubkey := key.PublicKey != key.Entity.PrimaryKey
+	sigs := []*packet.Signature{sig, primarySelf}
+	if bySubkey {
+		sigs = append(sigs, key.SelfSignature)
+		if key.SelfSignature != nil {
+			sigs = append(sigs, key.SelfSignature.EmbeddedSignature)
+		}
 	}
-	if key.Entity.Revoked(v.now) || key.Revoked(v.now) {
+	for _, s := range sigs {
+		if s == nil {
+			continue
+		}
+		for _, n := range s.Notations {
+			if n.IsCritical && !cfg.KnownNotation(n.Name) {
+				return fmt.Sprintf("The signature or the signer's key carries a critical notation securesend does not understand (%q), so the signature cannot be accepted.", n.Name)
+			}
+		}
+	}
+	if primarySelf == nil {
+		return "The signer's key has no valid self-signature."
+	}
+	switch {
+	case key.Entity.Revoked(now):
 		return "The signer's key has been revoked."
+	case bySubkey && key.Revoked(now):
+		return "The signer's signing subkey has been revoked."
+	case primaryID != nil && primaryID.Revoked(now):
+		return "The signer's key has revoked its primary user ID."
 	}
-	if self, _ := key.Entity.PrimarySelfSignature(); self != nil && key.Entity.PrimaryKey.KeyExpired(self, sig.CreationTime) {
-		return "The signer's key had expired when the message was signed."
+	if key.Entity.PrimaryKey.KeyExpired(primarySelf, now) {
+		return "The signer's key has expired."
 	}
-	if key.SelfSignature != nil && key.PublicKey.KeyExpired(key.SelfSignature, sig.CreationTime) {
-		return "The signer's key had expired when the message was signed."
+	if bySubkey && (key.SelfSignature == nil || key.PublicKey.KeyExpired(key.SelfSignature, now)) {
+		return "The signer's signing subkey has expired."
+	}
+	if sig.CreationTime.Unix() > now.Unix() {
+		return fmt.Sprintf("The signature is dated in the future (%s); the sender's clock may be wrong, or the message was prepared to look newer than it is.", sig.CreationTime.UTC().Format(time.RFC1123))
+	}
+	for _, s := range sigs {
+		if s != nil && s.SigExpired(now) {
+			if s == sig {
+				return "The signature has expired."
+			}
+			return "A self-signature of the signer's key has expired."
+		}
 	}
 	if sig.CreationTime.Before(key.PublicKey.CreationTime) {
 		return "The signature is older than the key that made it."
@@ -628,12 +688,15 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		v.decryptFailed = damaged
 		return signature{}, ""
 	}
-	pe, err := message.Read(part)
+	plr := &io.LimitedReader{R: part, N: maxHeaderSize}
+	pbr := bufio.NewReaderSize(plr, 16<<10)
+	ph, err := textproto.ReadHeader(pbr)
 	if err != nil {
 		v.decryptFailed = damaged
 		return signature{}, ""
 	}
-	br := bufio.NewReaderSize(pe.Body, 64<<10)
+	plr.N = 1 << 62
+	br := bufio.NewReaderSize(transferDecoder(ph.Get("Content-Transfer-Encoding"), pbr), 64<<10)
 	var ct io.Reader = br
 	if head, _ := br.Peek(64); bytes.Contains(head, []byte("-----BEGIN PGP")) {
 		ct = pgpmime.ArmorReader(br)
@@ -643,9 +706,11 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		return signature{}, ""
 	}
 	cfg := pgp.Config(func() time.Time { return v.now })
-	if v.opts.MaxDecompressed > 0 {
-		cfg.MaxDecompressedMessageSize = &v.opts.MaxDecompressed
+	hard := int64(maxDecompressedCap)
+	if v.opts.MaxDecompressed > 0 && v.opts.MaxDecompressed < hard {
+		hard = v.opts.MaxDecompressed
 	}
+	cfg.MaxDecompressedMessageSize = &hard
 	// Four stages on as many cores as there are, each on its own
 	// goroutine, about 1 MB of read-ahead between them: reading and
 	// de-armoring the ciphertext; decrypting it (go-crypto's OpenPGP CFB
@@ -654,7 +719,8 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	// hashing the plaintext (v.content).
 	armored := readAhead(ct, aheadSize, aheadDepth)
 	defer armored.Close()
-	decrypted, err := openEncrypted(armored, v.ring, cfg)
+	consumed := &countingReader{r: armored}
+	decrypted, err := openEncrypted(consumed, v.ring, cfg)
 	if err != nil {
 		if errors.Is(err, pgperrors.ErrKeyIncorrect) {
 			v.decryptFailed = "The message was not encrypted to your key, so it cannot be decrypted."
@@ -666,36 +732,45 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	sealed := &sealedReader{rc: decrypted}
 	packets := readAhead(sealed, aheadSize, aheadDepth)
 	defer packets.Close()
-	md, err := openpgp.ReadMessage(packets, v.ring, nil, cfg)
+	pbuf := bufio.NewReaderSize(packets, compressionScan)
+	if reason := checkCompression(pbuf); reason != "" {
+		v.decryptFailed = reason
+		return signature{}, ""
+	}
+	md, err := openpgp.ReadMessage(pbuf, v.ring, nil, cfg)
 	if err != nil || md.IsEncrypted {
 		// md.IsEncrypted: an encrypted message inside the encrypted one.
 		v.decryptFailed = damaged
 		return signature{}, ""
 	}
-	dec := &decryptingReader{r: md.UnverifiedBody}
+	lim := &expansionLimiter{r: md.UnverifiedBody, in: consumed, hard: hard}
+	dec := &decryptingReader{r: lim}
 	plain := readAhead(dec, aheadSize, aheadDepth)
-	inner, structErr := v.content(plain, depth+1, true)
+	inner, hdr, structErr := v.content(plain, depth+1, true)
 	_, err = io.Copy(io.Discard, plain)
 	plain.Close()
 	if err == nil && dec.err == nil {
 		// go-crypto stops reading packets at the first error after the
 		// literal data (and does not report it); read the decrypted
 		// stream to its end so that the MDC is always checked.
-		_, err = io.Copy(io.Discard, packets)
+		_, err = io.Copy(io.Discard, pbuf)
 	}
 	packets.Close()
 	armored.Close() // before the outer reader is used again (rr.NextPart)
 	if err != nil || dec.err != nil || sealed.err != nil {
 		v.decryptFailed = "The encrypted message was altered or damaged in transit (integrity check failed); its content cannot be trusted."
-		if errors.Is(dec.err, pgperrors.ErrMessageTooLarge) || errors.Is(err, pgperrors.ErrMessageTooLarge) {
-			v.decryptFailed = "The encrypted message expands to more data than allowed (a compression bomb?); it was not read."
+		if errors.Is(dec.err, pgperrors.ErrMessageTooLarge) || errors.Is(err, pgperrors.ErrMessageTooLarge) ||
+			errors.Is(dec.err, errExpansion) || errors.Is(err, errExpansion) {
+			v.decryptFailed = "The encrypted message expands to far more data than it holds (a compression bomb?); it was not read."
 		}
 		return signature{}, ""
 	}
+	v.encHdr = hdr
 	if _, err := rr.NextPart(); err != io.EOF {
 		v.partial = true
 	}
 	outer := v.messageSignature(md)
+	outer.hdr = hdr
 	switch {
 	case inner.present && outer.present && outer.bad != "":
 		return outer, structErr
@@ -723,6 +798,13 @@ func (v *verifier) messageSignature(md *openpgp.MessageDetails) signature {
 		}
 		return res
 	}
+	if md.SignatureError != nil && md.Signature != nil && md.Signature.IssuerKeyId != nil && *md.Signature.IssuerKeyId == md.SignedBy.PublicKey.KeyId {
+		// go-crypto checked the hash and then the key (revoked,
+		// expired, notations): the same reasons as the detached form.
+		if reason := v.keyProblem(*md.SignedBy, md.Signature); reason != "" {
+			return badSig("%s", reason)
+		}
+	}
 	if md.SignatureError != nil || md.Signature == nil {
 		if errors.Is(md.SignatureError, pgperrors.ErrKeyRevoked) {
 			return badSig("The signer's key has been revoked.")
@@ -737,13 +819,12 @@ func (v *verifier) messageSignature(md *openpgp.MessageDetails) signature {
 	return res
 }
 
-// judge turns the signature finding into the verdict and reason.
+// judge turns the signature finding into the verdict and reason, and
+// chooses the header fields to show.
 func (v *verifier) judge(sig signature, structErr string) {
 	r := v.rep
 	r.SignerFingerprint = string(sig.fpr)
-	if !sig.present || sig.bad != "" || sig.unknown {
-		r.SubjectSigned = false // nothing vouches for it
-	}
+	v.showHeaders(sig)
 	switch {
 	case !sig.present && v.partial:
 		r.Verdict, r.Reason = BadSignature, "Only part of this message is signed or encrypted; the rest could have been added by anyone."
@@ -764,9 +845,120 @@ func (v *verifier) judge(sig signature, structErr string) {
 		} else {
 			r.Reason = fmt.Sprintf("Signed by a key that is not in your address book (key ID %s). The signature could not be checked.", sig.keyID)
 		}
+		v.impostor(sig)
 	default:
 		v.judgeSigner(sig)
 	}
+	if !r.Verdict.Releasable() {
+		v.showOuter()
+	}
+}
+
+// showHeaders puts the header fields to show in the report: the protected
+// ones of the payload the signature covers, marked signed when the
+// signature is good; else the protected ones of the decrypted payload
+// (encrypted, not signed); else the outer ones. When protected fields are
+// shown, outer (and other unsigned) values that differ are listed as
+// Unprotected, never merged.
+func (v *verifier) showHeaders(sig signature) {
+	r := v.rep
+	good := sig.present && sig.bad == "" && sig.signer != nil
+	switch {
+	case sig.present && sig.bad == "" && sig.hdr != nil:
+		v.shown = sig.hdr
+		show(r, sig.hdr, good, true, v.outer)
+		r.Unprotected = append(unprotected(sig.hdr, v.encHdr), unprotected(sig.hdr, v.outer)...)
+	case v.encHdr != nil:
+		v.shown = v.encHdr
+		show(r, v.encHdr, false, true, v.outer)
+		r.Unprotected = unprotected(v.encHdr, v.outer)
+	default:
+		v.shown = v.outer
+		show(r, v.outer, false, false, nil)
+	}
+}
+
+// showOuter shows only the outer header fields: for a message that is not
+// Releasable nothing from inside is reported.
+func (v *verifier) showOuter() {
+	v.shown = v.outer
+	show(v.rep, v.outer, false, false, nil)
+	v.rep.Unprotected = nil
+}
+
+// release publishes what was held back until the verdict: for a
+// Releasable verdict the note, the omitted parts and the documents (replayed
+// to the sink); otherwise nothing, and the report says it was withheld.
+func (v *verifier) release() error {
+	r := v.rep
+	if !r.Verdict.Releasable() {
+		r.Note, r.Omitted, r.Documents = "", nil, []Document{}
+		r.Withheld = true
+		r.Remarks = append(r.Remarks, "Nothing from inside this message is shown or saved (no note, no documents, no signed header fields), because it failed its check. The raw message may be kept for investigation only.")
+		return nil
+	}
+	r.Note, r.Omitted = v.noteText, v.omitted
+	docs, err := v.stage.release(v.opts.Sink)
+	if err != nil {
+		return err
+	}
+	r.Documents = docs
+	return nil
+}
+
+// pinnedFor returns the fingerprints of the keys pinned (or the user's
+// own) for addr, in the store.
+func (v *verifier) pinnedFor(addr string) []pgp.Fingerprint {
+	var out []pgp.Fingerprint
+	if addr == "" {
+		return nil
+	}
+	for fpr, e := range v.trust {
+		if (e.Trust == pgp.Pinned || e.Secret) && containsAddr(e.Emails, addr) {
+			out = append(out, fpr)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// impostor raises the red warning when the message claims a sender for
+// whom a different key is pinned than the one that signed it.
+func (v *verifier) impostor(sig signature) {
+	r := v.rep
+	for _, fpr := range v.pinnedFor(r.From) {
+		if fpr == sig.fpr {
+			continue
+		}
+		who := "fingerprint " + sig.fpr.Grouped()
+		if sig.fpr == "" {
+			who = "key ID " + sig.keyID
+		}
+		r.Impostor = true
+		r.SignerKey = ""
+		r.Reason = fmt.Sprintf("WARNING: you have a different, pinned key for %s (fingerprint %s), but this message was signed with another key (%s). It may come from an impostor; do not act on it before calling the sender.", r.From, fpr.Grouped(), who)
+		return
+	}
+}
+
+// boundIdentity names the identity the user bound the key to: the user
+// ID of the key for addr when the entry is bound to addr, else the user ID
+// (or address) of the first address the entry is bound to; never an
+// address the key claims but the user did not bind.
+func boundIdentity(pub *pgp.PublicKey, entry pgp.Entry, addr string) string {
+	if addr != "" && containsAddr(entry.Emails, addr) {
+		if id := pub.UserIDFor(addr); id != "" {
+			return id
+		}
+		return "<" + addr + ">"
+	}
+	if len(entry.Emails) > 0 {
+		if id := pub.UserIDFor(entry.Emails[0]); id != "" {
+			return id
+		}
+		return "<" + entry.Emails[0] + ">"
+	}
+	return fmt.Sprintf("a key bound to no address (fingerprint %s)", pub.Fingerprint().Grouped())
 }
 
 func (v *verifier) judgeSigner(sig signature) {
@@ -789,38 +981,63 @@ func (v *verifier) judgeSigner(sig signature) {
 				r.SignerKey = b.String()
 			}
 			r.SignerUserID = c.UserIDFor(r.From)
-			r.Reason = fmt.Sprintf("Good signature by %s, but with a key that is not in your address book. Compare its fingerprint %s with the sender (by phone), then add and pin it.", r.SignerUserID, sig.fpr.Grouped())
+			r.Reason = fmt.Sprintf("Good signature by a key that calls itself %q, but it is not in your address book. Compare its fingerprint %s with the sender (by phone), then add and pin it.", r.SignerUserID, sig.fpr.Grouped())
 		}
-		for fpr, e := range v.trust {
-			if fpr != sig.fpr && e.Trust == pgp.Pinned && containsAddr(e.Emails, r.From) {
-				r.Reason = fmt.Sprintf("WARNING: you have a different, pinned key for %s, but this message was signed with another key (fingerprint %s). It may come from an impostor; do not act on it before calling the sender.", r.From, sig.fpr.Grouped())
-				r.SignerKey = ""
-				break
-			}
-		}
+		v.impostor(sig)
 		return
 	}
-	r.SignerUserID = pub.UserIDFor(r.From)
-	if r.SignerUserID == "" {
-		if ids := pub.UserIDs(); len(ids) > 0 {
-			r.SignerUserID = ids[0]
+	pinned := entry.Trust == pgp.Pinned || entry.Secret
+	if pinned {
+		r.SignerUserID = boundIdentity(pub, entry, r.From)
+	} else {
+		r.SignerUserID = pub.UserIDFor(r.From)
+		if r.SignerUserID == "" {
+			if ids := pub.UserIDs(); len(ids) > 0 {
+				r.SignerUserID = ids[0]
+			}
 		}
 	}
+	others := slices.DeleteFunc(v.pinnedFor(r.From), func(f pgp.Fingerprint) bool { return f == sig.fpr })
 	switch {
-	case entry.Trust != pgp.Pinned && !entry.Secret:
-		r.Verdict, r.Reason = UnknownSigner, fmt.Sprintf("Good signature by %s, but that key is not pinned: compare its fingerprint %s with the sender (by phone) and pin it.", r.SignerUserID, sig.fpr.Grouped())
+	case !pinned:
+		r.Verdict, r.Reason = UnknownSigner, fmt.Sprintf("Good signature by a key that calls itself %q, but that key is not pinned: compare its fingerprint %s with the sender (by phone) and pin it.", r.SignerUserID, sig.fpr.Grouped())
+		v.impostor(sig)
+	case len(others) > 0 && containsAddr(entry.Emails, r.From):
+		r.Verdict, r.Reason = SenderMismatch, fmt.Sprintf("Two different keys are pinned for %s (fingerprints %s and %s), so mail from that address cannot be verified. Call the sender to find out which key is theirs, then run \"securesend keys pin --replace\" with it or \"securesend keys delete\" the other.", r.From, sig.fpr.Grouped(), others[0].Grouped())
 	case r.From == "" || !pub.HasEmail(r.From) || !containsAddr(entry.Emails, r.From):
 		r.Verdict, r.Reason = SenderMismatch, fmt.Sprintf("Good signature by %s, but the message claims to be from %q.", r.SignerUserID, r.From)
-	case v.fromAmbiguous:
+	case v.shown.fromCount > 1:
 		r.Verdict, r.Reason = SenderMismatch, fmt.Sprintf("Good signature by %s, but the message names more than one sender.", r.SignerUserID)
-	case v.protectedFrom != "" && v.protectedFrom != r.From:
-		r.Verdict, r.Reason = SenderMismatch, fmt.Sprintf("The signed sender %q differs from the visible sender %q.", v.protectedFrom, r.From)
 	default:
-		what := "signed"
-		if r.Encrypted {
-			what = "encrypted and signed"
-		}
+		v.judgeRecipients()
+	}
+}
+
+// judgeRecipients gives the verdict on a good signature by the pinned key
+// of the sender: Verified, unless the signed recipients name none of the
+// user's addresses (NotAddressed).
+func (v *verifier) judgeRecipients() {
+	r := v.rep
+	what := "signed"
+	if r.Encrypted {
+		what = "encrypted and signed"
+	}
+	if !r.Signed.To && !r.Signed.Cc {
 		r.Verdict, r.Reason = Verified, fmt.Sprintf("Verified: %s by %s, not altered.", what, r.SignerUserID)
+		r.Remarks = append(r.Remarks, "The signature does not say whom the message was for (it has no signed To or Cc), so a copy sent to someone else would look the same.")
+		return
+	}
+	recips := append(slices.Clone(r.To), r.Cc...)
+	for _, a := range recips {
+		if v.mine[strings.ToLower(a)] {
+			r.Verdict, r.Reason = Verified, fmt.Sprintf("Verified: %s by %s for you, not altered.", what, r.SignerUserID)
+			return
+		}
+	}
+	r.Verdict = NotAddressed
+	r.Reason = fmt.Sprintf("Signed by %s for %s, not for you; it may have been forwarded or replayed. Do not act on it (for example, dispense) before checking with the sender.", r.SignerUserID, strings.Join(recips, ", "))
+	if len(v.mine) == 0 {
+		r.Reason += " (None of your own addresses is known to securesend, so it could not match any.)"
 	}
 }
 
