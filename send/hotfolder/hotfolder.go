@@ -24,8 +24,9 @@
 //     waited on), and only a regular file that is the very file that
 //     settled is read. A file larger than Config.MaxSize goes to failed/
 //     without being copied.
-//   - sent/ and failed/ must be real folders (not links) owned by the user,
-//     and are made 0700; a round finds out before it moves anything, and
+//   - sent/ and failed/ must be real folders (not links); on Unix they must
+//     also be the user's, and are made 0700 (on Windows their ACLs
+//     decide). A round finds out before it moves anything, and
 //     stops with a *SubfolderError otherwise. Files are moved, and reason
 //     files created, relative to those open folders, never through a link
 //     and never over an existing name.
