@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -75,6 +76,10 @@ type submission struct {
 	now     func() time.Time
 	res     *Result
 
+	// passwordAuth: the sign-in was (being) made with a password (PLAIN
+	// or LOGIN), so a provider's refusal of passwords applies.
+	passwordAuth bool
+
 	mu       sync.Mutex
 	verified bool // the TLS handshake verified the peer
 }
@@ -119,6 +124,13 @@ func (s *submission) fail(ctx context.Context, stage string, err error) *Error {
 			e.Kind = ErrAuth
 		default:
 			e.Kind = ErrPermanent
+		}
+		// Microsoft answers a password sign-in with 5.7.30 at AUTH or,
+		// after accepting it, at MAIL; the advice names the fix.
+		if s.passwordAuth && (stage == "auth" || stage == "mail") {
+			if pr := ProviderRefusalFor(e.Reply); pr != nil {
+				e.Kind, e.Err = ErrAuth, pr
+			}
 		}
 		return e
 	}
@@ -290,6 +302,7 @@ func (s *submission) auth(c *smtp.Client) error {
 	if err != nil {
 		return &Error{Kind: ErrAuth, Stage: "auth", Server: s.opts.Server, Result: s.res, Err: err}
 	}
+	s.passwordAuth = strings.EqualFold(mech, sasl.Plain) || strings.EqualFold(mech, sasl.Login)
 	if err := c.Auth(client); err != nil {
 		return err
 	}

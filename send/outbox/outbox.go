@@ -122,13 +122,17 @@ const (
 )
 
 // Open opens (creating, mode 0700) the outbox in dir, encrypted with key
-// (32 bytes; keychain.Key("outbox")).
+// (32 bytes; keychain.Key("outbox")). An existing dir is made 0700
+// whatever its mode was: it holds patient data.
 func Open(dir string, key []byte, opts Options) (*Outbox, error) {
 	if len(key) != atrest.KeySize {
 		return nil, fmt.Errorf("outbox: %w", atrest.ErrKeySize)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: create %s: %w", dir, err)
+	}
+	if err := makePrivate(dir); err != nil {
+		return nil, err
 	}
 	o := &Outbox{dir: dir, key: bytes.Clone(key), opts: opts, now: opts.Now, dirLock: &filelock.Mutex{Path: filepath.Join(dir, lockName)}}
 	if o.now == nil {

@@ -10,12 +10,42 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/securesend/securesend/crypto/atrest"
 	"github.com/securesend/securesend/internal/filelock"
 )
+
+// makePrivate checks that dir is a folder and narrows its permissions to
+// 0700 (on Windows, where permission bits mean nothing, the folder's ACLs
+// decide, as for the rest of the home). An outbox folder created by an
+// older version, or by hand, may be readable by others; chmod fails
+// unless the folder is the user's, so another user's folder is refused.
+func makePrivate(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("outbox: %s is not a folder", dir)
+	}
+	if runtime.GOOS == "windows" || fi.Mode().Perm() == 0o700 {
+		return nil
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("outbox: %s can be read by others (mode %04o) and cannot be made private: %w", dir, fi.Mode().Perm(), err)
+	}
+	if fi, err = os.Stat(dir); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		// A file system that ignores chmod (some network shares).
+		return fmt.Errorf("outbox: %s can be read by others (mode %04o) and cannot be made private", dir, fi.Mode().Perm())
+	}
+	return nil
+}
 
 // newID returns a random job id: 32 hex digits, telling nothing.
 func newID() (string, error) {
