@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/crypto/pgp/pgptest"
 )
@@ -23,6 +25,15 @@ func pinAlice(t *testing.T) (*pgp.Store, *pgp.Key) {
 		t.Fatal(err)
 	}
 	return s, alice
+}
+
+// revoked returns a copy of k's public key revoked by its owner.
+func revoked(t *testing.T, k *pgp.Key) *pgp.PublicKey {
+	t.Helper()
+	if err := k.Entity().RevokeKey(packet.KeyCompromised, "lost laptop", pgp.Config(nil)); err != nil {
+		t.Fatal(err)
+	}
+	return k.Public()
 }
 
 // TestAttackPlainImportOfAddressPinnedElsewhere: Mallory's key has a
@@ -50,6 +61,37 @@ func TestAttackPlainImportOfAddressPinnedElsewhere(t *testing.T) {
 				t.Fatalf("Lookup = %v, %v; want Alice's key", k, err)
 			}
 		})
+	}
+}
+
+// TestAttackLookupFallsBackToImpostor: Mallory's single-address key for
+// alice@clinic.test was imported before the user pinned Alice's key (so it
+// is bound, unverified). When Alice revokes her key, Lookup must not fall
+// back to Mallory's key: the user confirmed Alice's key for the address,
+// and a revoked pin means "no usable key", not "any key that claims it".
+func TestAttackLookupFallsBackToImpostor(t *testing.T) {
+	s := openStore(t)
+	mallory := pgptest.Key(t, "Dr Alice", "alice@clinic.test")
+	if e, err := importKey(t, s, mallory.Public(), pgp.ImportOptions{}); err != nil || !slices.Equal(e.Emails, []string{"alice@clinic.test"}) {
+		t.Fatalf("Mallory's first import: %+v, %v", e, err)
+	}
+	alice := pgptest.Key(t, "Dr Alice", "alice@clinic.test")
+	if _, err := importKey(t, s, alice.Public(), pgp.ImportOptions{Pin: true, Emails: []string{"alice@clinic.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	if k, _, err := s.Lookup("alice@clinic.test"); err != nil || k.Fingerprint() != alice.Public().Fingerprint() {
+		t.Fatalf("Lookup before revocation = %v, %v; want Alice's key", k, err)
+	}
+	// Alice revokes her key; the user refreshes it.
+	if _, err := importKey(t, s, revoked(t, alice), pgp.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := s.Lookup("alice@clinic.test")
+	if err == nil {
+		t.Fatalf("Lookup after Alice revoked her pinned key = %s (Mallory's: %v), want an error", k.Fingerprint().Grouped(), k.Fingerprint() == mallory.Public().Fingerprint())
+	}
+	if !errors.Is(err, pgp.ErrRevoked) {
+		t.Errorf("Lookup error = %v, want ErrRevoked (the pinned key's own reason)", err)
 	}
 }
 

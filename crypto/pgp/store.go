@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -592,7 +593,10 @@ func (s *Store) SecretKey(fpr Fingerprint) (*Key, error) {
 // Lookup returns the key to encrypt to addr: a key bound to addr (see
 // Entry.Emails; claimed is not enough) whose user ID for addr is not
 // revoked and that is usable for encryption now, preferring pinned keys,
-// then the newest. It returns
+// then the newest. When a key is pinned for addr only pinned keys are
+// candidates: a pinned key that is revoked or expired is never replaced
+// by an unpinned one that is merely bound to the address (an impostor's
+// key imported earlier would otherwise receive the mail). It returns
 // ErrNotFound when the store has no key for addr, or the reason
 // (ErrRevoked, ErrExpired, ErrNotUsable) when keys exist but none is
 // usable.
@@ -608,9 +612,10 @@ func (s *Store) Lookup(addr string) (*PublicKey, Entry, error) {
 		}
 		return es[i].Added.After(es[j].Added)
 	})
+	anyPinned := slices.ContainsFunc(es, func(e Entry) bool { return pinned(e) && contains(e.Emails, addr) })
 	var lastErr error
 	for _, e := range es {
-		if addr == "" || !contains(e.Emails, addr) {
+		if addr == "" || !contains(e.Emails, addr) || (anyPinned && !pinned(e)) {
 			continue
 		}
 		k, err := s.Public(e.Fingerprint)
