@@ -8,9 +8,11 @@
 // the OS keychain ("audit-hmac:HASH", created by the first Append); the MAC
 // covers the entry, its hash and the previous entry's hash. So nobody can
 // append, edit or replace entries, even knowing the format, without the
-// keychain. The chain's head (sequence number and hash of the last entry)
-// is also kept in the keychain, so deleting lines at the end, or rewriting
-// the whole file, is detected too. Verify names the first broken entry.
+// keychain. The chain's head (sequence number and hash of the last entry,
+// and that it is keyed) is also kept in the keychain, so deleting lines at
+// the end, rewriting the whole file, or removing the MACs to pass the log
+// off as one written before keying (the hash does not cover the MAC) is
+// detected too. Verify names the first broken entry.
 //
 // Promises:
 //   - Entries hold addresses, message ids, hashes, fingerprints, verdicts,
@@ -20,8 +22,10 @@
 //   - Append is safe for concurrent use by goroutines and by processes
 //     (an exclusive lock on the file), and each entry is fsynced before
 //     Append returns.
-//   - A process killed between writing an entry and moving the keychain
-//     head leaves the file one entry ahead of the head; that one entry is
+//   - Append writes, fsyncs and moves the head one entry at a time (the
+//     audit.keyed or audit.break entry it adds, then the event), so a
+//     process killed between writing an entry and moving the keychain
+//     head leaves the file at most one entry ahead of the head; that one entry is
 //     accepted (by Verify and Append) when it links to the head and its MAC
 //     authenticates. Anything else at the end is reported, and Append does
 //     not chain onto it.

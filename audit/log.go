@@ -69,13 +69,30 @@ func Open(path string, kc *keychain.Keychain, opts Options) (*Log, error) {
 // Path is the log file.
 func (l *Log) Path() string { return l.path }
 
-// head is the keychain anchor: the last entry's sequence number and hash.
+// head is the keychain anchor: the last entry's sequence number and hash,
+// and whether that entry is keyed.
 type head struct {
 	Seq  uint64
 	Hash string
+	// Keyed records that the entry is keyed (every head this securesend
+	// writes). The hash does not cover the MAC, so without this a log
+	// whose MACs were all removed would look like one an older securesend
+	// wrote, with the same hashes, links and end.
+	Keyed bool
 }
 
-func (h head) String() string { return strconv.FormatUint(h.Seq, 10) + " " + h.Hash }
+// headKeyed is the third word of a keyed head. An older securesend takes
+// such a head for malformed and stops, rather than appending unkeyed
+// entries to a keyed log.
+const headKeyed = "keyed"
+
+func (h head) String() string {
+	s := strconv.FormatUint(h.Seq, 10) + " " + h.Hash
+	if h.Keyed {
+		s += " " + headKeyed
+	}
+	return s
+}
 
 // readHead returns the keychain head; ok is false when there is none.
 func (l *Log) readHead() (h head, ok bool, err error) {
@@ -86,12 +103,16 @@ func (l *Log) readHead() (h head, ok bool, err error) {
 	if err != nil {
 		return head{}, false, fmt.Errorf("audit: read head: %w", err)
 	}
-	seqStr, hash, found := strings.Cut(s, " ")
-	seq, perr := strconv.ParseUint(seqStr, 10, 64)
-	if !found || perr != nil || len(hash) != 64 {
+	f := strings.Split(s, " ")
+	var seq uint64
+	perr := errors.New("no sequence number")
+	if len(f) >= 2 {
+		seq, perr = strconv.ParseUint(f[0], 10, 64)
+	}
+	if perr != nil || len(f[1]) != 64 || len(f) > 3 || (len(f) == 3 && f[2] != headKeyed) {
 		return head{}, false, fmt.Errorf("audit: the keychain head entry is malformed")
 	}
-	return head{Seq: seq, Hash: hash}, true, nil
+	return head{Seq: seq, Hash: f[1], Keyed: len(f) == 3}, true, nil
 }
 
 // readKey returns the log's HMAC key, nil when the keychain holds none.
@@ -206,9 +227,11 @@ func (l *Log) Append(ev Event) (Entry, error) {
 	}
 	// A keyed last entry counts only if it authenticates; a legacy one only
 	// if it is exactly the head (written by an older securesend).
+	// A head that records a keyed entry rules out an unkeyed one there
+	// (its MAC was removed: the hash alone does not show it).
 	intact := t.valid && !t.torn && (!t.last.Keyed() || t.last.authentic(key))
 	consistent := (t.empty && !hasHead) ||
-		(hasHead && intact && t.last.Seq == h.Seq && t.last.Hash == h.Hash) ||
+		(hasHead && intact && t.last.Seq == h.Seq && t.last.Hash == h.Hash && (t.last.Keyed() || !h.Keyed)) ||
 		// A crash between writing the last entry and moving the head:
 		// only an entry securesend wrote, so keyed and authentic.
 		(hasHead && intact && t.last.Keyed() && t.last.Seq == h.Seq+1 && t.last.PrevHash == h.Hash)
@@ -216,6 +239,9 @@ func (l *Log) Append(ev Event) (Entry, error) {
 	if t.torn {
 		out.WriteByte('\n')
 	}
+	// add writes e, keyed, fsyncs it and moves the keychain head to it:
+	// one entry at a time, so a crash never leaves more than one entry
+	// past the head (the one the crash rule accepts).
 	add := func(e Entry) (Entry, error) {
 		if err := e.sealKeyed(key); err != nil {
 			return Entry{}, err
@@ -225,6 +251,16 @@ func (l *Log) Append(ev Event) (Entry, error) {
 			return Entry{}, err
 		}
 		out.Write(b)
+		if _, err := f.Write(out.Bytes()); err != nil {
+			return Entry{}, fmt.Errorf("audit: write log: %w", err)
+		}
+		out.Reset()
+		if err := f.Sync(); err != nil {
+			return Entry{}, fmt.Errorf("audit: sync log: %w", err)
+		}
+		if err := l.kc.Set(l.headName, head{Seq: e.Seq, Hash: e.Hash, Keyed: true}.String()); err != nil {
+			return Entry{}, fmt.Errorf("audit: store head: %w", err)
+		}
 		return e, nil
 	}
 	if consistent && prev.Seq > 0 && !prev.Keyed() {
@@ -238,16 +274,22 @@ func (l *Log) Append(ev Event) (Entry, error) {
 		}
 	}
 	if !consistent {
-		f := Fields{"found_seq": strconv.FormatUint(t.last.Seq, 10), "found_hash": t.last.Hash}
+		bf := Fields{"found_seq": strconv.FormatUint(t.last.Seq, 10), "found_hash": t.last.Hash}
 		if !t.parsed {
-			f["found_seq"], f["found_hash"] = "0", genesis
+			bf["found_seq"], bf["found_hash"] = "0", genesis
 		}
 		if hasHead {
-			f["expected_seq"], f["expected_hash"] = strconv.FormatUint(h.Seq, 10), h.Hash
+			bf["expected_seq"], bf["expected_hash"] = strconv.FormatUint(h.Seq, 10), h.Hash
 		} else {
-			f["expected_seq"], f["expected_hash"] = "none", "none"
+			bf["expected_seq"], bf["expected_hash"] = "none", "none"
 		}
-		if prev, err = add(Entry{Seq: prev.Seq + 1, Time: l.now().UTC(), Kind: Break, Fields: f, PrevHash: prev.Hash}); err != nil {
+		switch {
+		case t.valid && t.last.Keyed() && !t.last.authentic(key):
+			bf["reason"] = "the last entry does not authenticate with the log's keychain key (made up, or the key was removed from the keychain)"
+		case t.valid && hasHead && h.Keyed && !t.last.Keyed():
+			bf["reason"] = "the last entry has no MAC, but the keychain head records a keyed one (MACs were removed)"
+		}
+		if prev, err = add(Entry{Seq: prev.Seq + 1, Time: l.now().UTC(), Kind: Break, Fields: bf, PrevHash: prev.Hash}); err != nil {
 			return Entry{}, err
 		}
 	}
@@ -259,17 +301,5 @@ func (l *Log) Append(ev Event) (Entry, error) {
 	if len(e.Fields) == 0 {
 		e.Fields = nil
 	}
-	if e, err = add(e); err != nil {
-		return Entry{}, err
-	}
-	if _, err := f.Write(out.Bytes()); err != nil {
-		return Entry{}, fmt.Errorf("audit: write log: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return Entry{}, fmt.Errorf("audit: sync log: %w", err)
-	}
-	if err := l.kc.Set(l.headName, head{Seq: e.Seq, Hash: e.Hash}.String()); err != nil {
-		return Entry{}, fmt.Errorf("audit: store head: %w", err)
-	}
-	return e, nil
+	return add(e)
 }

@@ -54,6 +54,8 @@ type chain struct {
 	firstE  Entry
 	sum     Summary
 	lineNo  int
+	headSeq uint64 // the keychain head's sequence number (Verify), 0: none
+	atHead  Entry  // the entry at headSeq, once seen
 }
 
 func (c *chain) broken(seq uint64, reason string, a ...any) error {
@@ -86,8 +88,15 @@ func (c *chain) next(e Entry) error {
 	case e.Keyed() && !c.keyless && !e.authentic(c.key):
 		return c.broken(e.Seq, "the entry does not authenticate with the log's keychain key: it was forged, edited or rewritten outside securesend")
 	case e.Kind == Break:
-		return c.broken(e.Seq, "securesend found the log altered before this point: the keychain head was entry %s (hash %.12s…) but the file ended at entry %s (hash %.12s…)",
-			e.Fields["expected_seq"], e.Fields["expected_hash"], e.Fields["found_seq"], e.Fields["found_hash"])
+		why := ""
+		if r := e.Fields["reason"]; r != "" {
+			why = ": " + r
+		}
+		return c.broken(e.Seq, "securesend found the log altered before this point: the keychain head was entry %s (hash %.12s…) but the file ended at entry %s (hash %.12s…)%s",
+			e.Fields["expected_seq"], e.Fields["expected_hash"], e.Fields["found_seq"], e.Fields["found_hash"], why)
+	}
+	if c.headSeq != 0 && e.Seq == c.headSeq {
+		c.atHead = e
 	}
 	if c.first == 0 {
 		c.first, c.firstE = e.Seq, e
@@ -156,7 +165,11 @@ func (l *Log) Verify() (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	c := chain{key: key, prev: Entry{Hash: genesis}}
+	h, ok, err := l.readHead()
+	if err != nil {
+		return Summary{}, err
+	}
+	c := chain{key: key, prev: Entry{Hash: genesis}, headSeq: h.Seq}
 	r := bufio.NewReaderSize(f, 64<<10)
 	for {
 		done, err := c.line(r)
@@ -168,10 +181,6 @@ func (l *Log) Verify() (Summary, error) {
 		}
 	}
 	sum, prev := c.sum, c.prev
-	h, ok, err := l.readHead()
-	if err != nil {
-		return Summary{}, err
-	}
 	switch {
 	case !ok && sum.Entries == 0:
 	case !ok:
@@ -186,6 +195,11 @@ func (l *Log) Verify() (Summary, error) {
 		return Summary{}, &BrokenError{Seq: h.Seq + 1, Reason: fmt.Sprintf("entries after %d were not written by securesend's last append (the keychain head is entry %d): added outside securesend, or a crash just after writing", h.Seq, h.Seq)}
 	case h.Hash != prev.Hash:
 		return Summary{}, &BrokenError{Seq: prev.Seq, Reason: "the log does not end with the entry the keychain recorded: it was rewritten"}
+	}
+	if ok && h.Keyed && c.atHead.Seq == h.Seq && !c.atHead.Keyed() {
+		// Same hash, same links, but no MAC: the hash does not cover the
+		// MAC, so removing every MAC made the log look like a legacy one.
+		return Summary{}, &BrokenError{Seq: h.Seq, Reason: "the entry has no MAC, but the keychain head records a keyed entry here: the MACs were removed to pass the log off as one written before keying"}
 	}
 	return sum, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -226,9 +227,12 @@ func (s *Store) add(k *PublicKey, opts ImportOptions, secret bool) (Entry, error
 	if i < 0 {
 		es = append(es, Entry{Fingerprint: k.Fingerprint(), Trust: Unverified, Added: s.now().UTC()})
 		i = len(es) - 1
-		if !opts.Pin && !secret && len(named) == 0 && len(claimed) == 1 {
+		if !opts.Pin && !secret && len(named) == 0 && len(claimed) == 1 && !pinnedElsewhere(es, i, claimed[0]) {
 			// A key with a single address, first imported: bound to it,
-			// unverified (to encrypt to; never Verified until pinned).
+			// unverified (to encrypt to; never Verified until pinned),
+			// unless the user pinned another key for that address: then
+			// it only claims it (an impostor, or a new key of the owner
+			// that needs its own pin with Replace).
 			named = claimed
 		}
 	}
@@ -267,6 +271,17 @@ func (s *Store) add(k *PublicKey, opts ImportOptions, secret bool) (Entry, error
 // pinned reports whether e counts as pinned: pinned by the user, or the
 // user's own key.
 func pinned(e Entry) bool { return e.Trust == Pinned || e.Secret }
+
+// pinnedElsewhere reports whether addr is pinned to an entry of es other
+// than es[i].
+func pinnedElsewhere(es []Entry, i int, addr string) bool {
+	for j, o := range es {
+		if j != i && pinned(o) && contains(o.Emails, addr) {
+			return true
+		}
+	}
+	return false
+}
 
 // pinEntry pins es[i] (the entry of k) for named, the addresses the user
 // confirmed: with none named, the addresses it is already bound to, or
@@ -578,8 +593,11 @@ func (s *Store) SecretKey(fpr Fingerprint) (*Key, error) {
 // Lookup returns the key to encrypt to addr: a key bound to addr (see
 // Entry.Emails; claimed is not enough) whose user ID for addr is not
 // revoked and that is usable for encryption now, preferring pinned keys,
-// then the newest. It
-// returns ErrNotFound when the store has no key for addr, or the reason
+// then the newest. When a key is pinned for addr only pinned keys are
+// candidates: a pinned key that is revoked or expired is never replaced
+// by an unpinned one that is merely bound to the address (an impostor's
+// key imported earlier would otherwise receive the mail). It returns
+// ErrNotFound when the store has no key for addr, or the reason
 // (ErrRevoked, ErrExpired, ErrNotUsable) when keys exist but none is
 // usable.
 func (s *Store) Lookup(addr string) (*PublicKey, Entry, error) {
@@ -594,9 +612,10 @@ func (s *Store) Lookup(addr string) (*PublicKey, Entry, error) {
 		}
 		return es[i].Added.After(es[j].Added)
 	})
+	anyPinned := slices.ContainsFunc(es, func(e Entry) bool { return pinned(e) && contains(e.Emails, addr) })
 	var lastErr error
 	for _, e := range es {
-		if addr == "" || !contains(e.Emails, addr) {
+		if addr == "" || !contains(e.Emails, addr) || (anyPinned && !pinned(e)) {
 			continue
 		}
 		k, err := s.Public(e.Fingerprint)
