@@ -73,6 +73,8 @@ type Report struct {
 	// Omitted lists parts that were not shown, in plain language
 	// (e.g. "HTML part not displayed").
 	Omitted []string `json:"omitted,omitempty"`
+
+	reportContract // contract shim (h-front only): delete on merge
 }
 
 // Document is one attachment of a received message.

@@ -56,6 +56,8 @@ type VerifyOptions struct {
 	// MaxDecompressed bounds what compressed OpenPGP data may expand to
 	// (compression bombs); 1 GiB when zero.
 	MaxDecompressed int64
+
+	verifyOptionsContract // contract shim (h-front only): delete on merge
 }
 
 // Verify reads one RFC 5322 message from msg and returns its Report.
