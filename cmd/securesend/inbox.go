@@ -283,9 +283,7 @@ func inboxList(e *env, args []string) int {
 		return errorf(e, "inbox list: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(items); err != nil {
+		if err := writeJSON(e.stdout, items); err != nil {
 			return errorf(e, "inbox list: %v", err)
 		}
 		return 0
@@ -352,12 +350,12 @@ func inboxShow(e *env, args []string) int {
 		return errorf(e, "inbox show: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct { //nolint:errcheck // stdout
+		if err := writeJSON(e.stdout, struct {
 			Item   *receive.Item   `json:"item"`
 			Report *receive.Report `json:"report"`
-		}{it, redactWithheld(rep)})
+		}{it, redactWithheld(rep)}); err != nil {
+			return errorf(e, "inbox show: %v", err)
+		}
 		return 0
 	}
 	rep = redactWithheld(rep)

@@ -68,6 +68,8 @@ func TestInboxShowAndOpenFollowVerdict(t *testing.T) {
 	// list and show: nothing raw reaches the terminal; unsigned fields
 	// are labelled.
 	step(0, "inbox", "list")
+	step(0, "inbox", "list", "--json")
+	step(0, "inbox", "show", "--json", "4")
 	out, _ := step(0, "inbox", "show", "4")
 	if !strings.Contains(out, `Subject:     Dispense 90\x1b[2K`) || !strings.Contains(out, "(not protected by the signature)") {
 		t.Errorf("show 4:\n%s", out)

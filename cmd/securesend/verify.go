@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,9 +229,7 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	}
 	shown := redactWithheld(rep)
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(shown); err != nil {
+		if err := writeJSON(e.stdout, shown); err != nil {
 			return errorf(e, "verify: %v", err)
 		}
 	} else {
@@ -352,6 +351,19 @@ func placeNoClobber(src, dir, name string) (string, error) {
 		return dst, nil
 	}
 	return "", errors.New("too many files with that name")
+}
+
+// writeJSON writes v as indented JSON with the characters that could
+// reorder or hide text on a terminal escaped (termsafe.JSON).
+func writeJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(termsafe.JSON(buf.Bytes()))
+	return err
 }
 
 // unprotected labels a header field the signature does not cover.

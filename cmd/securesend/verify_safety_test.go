@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -38,8 +39,14 @@ func TestVerifyOutputIsTerminalSafe(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
 	}
 	assertTerminalSafe(t, "verify", out)
-	if !strings.Contains(out, `Dispense 90\x1b[2K\x1b[1A\x1b[32mVERIFIED\x07  (not protected by the signature)`) {
+	if !strings.Contains(out, `Dispense 90\x1b[2K\x1b[1A\x1b[32mVERIFIED\x07 <U+202E>09  (not protected by the signature)`) {
 		t.Errorf("the subject's escapes are not shown visibly, or not labelled:\n%s", out)
+	}
+	out, _, _ = ae.run(t, "", "verify", "--json", filepath.Join("testdata", "messages", "hostile_not_signed.eml"))
+	assertTerminalSafe(t, "verify --json", out)
+	var rep receive.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Subject != "Dispense 90\x1b[2K\x1b[1A\x1b[32mVERIFIED\a \u202e09" {
+		t.Errorf("verify --json does not carry the subject unchanged: %v %q", err, rep.Subject)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -97,4 +98,48 @@ func isClean(s string, multiline bool) bool {
 		i += size
 	}
 	return true
+}
+
+// JSON returns the JSON text doc with every unsafe non-ASCII character
+// (C1 controls, bidi and other format characters, separators, private
+// use, noncharacters) written as a \u escape, so that JSON printed on a
+// terminal cannot reorder or hide what it shows. The JSON value is
+// unchanged: those characters can only occur inside strings, where the
+// escape means the same character. DEL is escaped too; encoding/json
+// already escapes the other ASCII controls and replaces invalid UTF-8.
+func JSON(doc []byte) []byte {
+	var out []byte
+	last := 0
+	for i := 0; i < len(doc); {
+		if doc[i] < utf8.RuneSelf && doc[i] != 0x7f {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(doc[i:])
+		if r == utf8.RuneError && size <= 1 {
+			// Not from encoding/json; keep the document valid UTF-8.
+			out = append(out, doc[last:i]...)
+			out = append(out, `\ufffd`...)
+			i += size
+			last = i
+			continue
+		}
+		if !Unsafe(r) {
+			i += size
+			continue
+		}
+		out = append(out, doc[last:i]...)
+		if r > 0xffff {
+			r1, r2 := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += size
+		last = i
+	}
+	if out == nil {
+		return doc
+	}
+	return append(out, doc[last:]...)
 }

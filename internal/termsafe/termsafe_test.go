@@ -1,6 +1,7 @@
 package termsafe
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -75,6 +76,15 @@ func FuzzString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		raw, _ := json.Marshal(s)
+		js := JSON(raw)
+		var back string
+		if err := json.Unmarshal(js, &back); err != nil || back != strings.ToValidUTF8(s, "\ufffd") && utf8.ValidString(s) {
+			t.Fatalf("JSON(%s) = %s: %v, %q", raw, js, err, back)
+		}
+		if strings.ContainsFunc(string(js), Unsafe) {
+			t.Fatalf("JSON(%s) = %s keeps an unsafe character", raw, js)
+		}
 		for _, c := range []struct {
 			name      string
 			out       string
@@ -97,4 +107,40 @@ func FuzzString(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestJSON(t *testing.T) {
+	in := map[string]string{
+		"subject": "a\u202eb\x1b[2K\u0085c\U000E0041 Tēnā 🙂",
+		"name":    "x\u2066y\u2028",
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := JSON(raw)
+	for _, r := range string(got) {
+		if Unsafe(r) {
+			t.Fatalf("JSON keeps %U: %s", r, got)
+		}
+	}
+	var back map[string]string
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatalf("not JSON any more: %v\n%s", err, got)
+	}
+	for k, v := range in {
+		if back[k] != v {
+			t.Errorf("%s: %q, want %q", k, back[k], v)
+		}
+	}
+	if !strings.Contains(string(got), `a\u202eb`) || !strings.Contains(string(got), `Tēnā 🙂`) {
+		t.Errorf("got %s", got)
+	}
+	plain := []byte(`{"a":"b"}`)
+	if g := JSON(plain); &g[0] != &plain[0] {
+		t.Error("safe JSON was copied")
+	}
+	if g := string(JSON([]byte("\"a\xffb\""))); g != `"a\ufffdb"` {
+		t.Errorf("invalid UTF-8: %s", g)
+	}
 }
