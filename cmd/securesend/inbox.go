@@ -429,7 +429,7 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	if d := duplicateNote(it); d != "" {
 		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", d, id)
 	}
-	if rep.Verdict != receive.Verified {
+	if rep.Verdict != receive.Verified || rep.Impostor {
 		if err := confirmUnverified(e, id, rep, *yes); err != nil {
 			return errorf(e, "inbox open: %v", err)
 		}

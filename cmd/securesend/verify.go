@@ -67,13 +67,13 @@ func extractable(r *receive.Report, unverified bool) (ok bool, why string) {
 	switch {
 	case withheld(r):
 		return false, fmt.Sprintf("nothing extracted: the documents are withheld because the message failed its integrity or signature check (%s)", r.Verdict)
-	case r.Verdict == receive.Verified:
+	case r.Verdict == receive.Verified && !r.Impostor:
 		return true, ""
 	case !unverified:
 		return false, fmt.Sprintf("nothing extracted: the message is not verified (%s); to extract its documents anyway, add --extract-unverified", r.Verdict)
 	}
 	switch r.Verdict {
-	case receive.NotSigned, receive.UnknownSigner, receive.NotAddressed, receive.SenderMismatch:
+	case receive.Verified, receive.NotSigned, receive.UnknownSigner, receive.NotAddressed, receive.SenderMismatch:
 		return true, ""
 	}
 	return false, fmt.Sprintf("nothing extracted: documents of a %s message are never extracted", r.Verdict)

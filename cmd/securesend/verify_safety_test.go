@@ -320,3 +320,34 @@ func TestExtractStagePublishesAfterVerdict(t *testing.T) {
 		t.Errorf("discard left %q", got)
 	}
 }
+
+// TestExtractable is the extraction rule for every verdict.
+func TestExtractable(t *testing.T) {
+	imp := &receive.Report{Verdict: receive.Verified}
+	imp.Impostor = true
+	held := &receive.Report{Verdict: receive.UnknownSigner}
+	held.Withheld = true
+	tests := []struct {
+		rep                   *receive.Report
+		plain, withUnverified bool
+	}{
+		{&receive.Report{Verdict: receive.Verified}, true, true},
+		{&receive.Report{Verdict: receive.NotSigned}, false, true},
+		{&receive.Report{Verdict: receive.UnknownSigner}, false, true},
+		{&receive.Report{Verdict: receive.NotAddressed}, false, true},
+		{&receive.Report{Verdict: receive.SenderMismatch}, false, true},
+		{&receive.Report{Verdict: receive.BadSignature}, false, false},
+		{&receive.Report{Verdict: receive.CannotDecrypt}, false, false},
+		{&receive.Report{Verdict: "some-future-verdict"}, false, false},
+		{imp, false, true},
+		{held, false, false},
+	}
+	for _, tt := range tests {
+		if ok, why := extractable(tt.rep, false); ok != tt.plain || (!ok && why == "") {
+			t.Errorf("%s (impostor %v, withheld %v): extractable = %v %q", tt.rep.Verdict, tt.rep.Impostor, tt.rep.Withheld, ok, why)
+		}
+		if ok, _ := extractable(tt.rep, true); ok != tt.withUnverified {
+			t.Errorf("%s (impostor %v, withheld %v) with --extract-unverified: %v", tt.rep.Verdict, tt.rep.Impostor, tt.rep.Withheld, ok)
+		}
+	}
+}
