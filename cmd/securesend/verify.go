@@ -16,6 +16,7 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 )
@@ -180,7 +181,7 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	}
 	var stage *extractStage
 	if *extract != "" {
-		if stage, err = newExtractStage(*extract); err != nil {
+		if stage, err = newExtractStage(e, *extract); err != nil {
 			return errorf(e, "verify: %v", err)
 		}
 		defer stage.discard()
@@ -245,70 +246,64 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// extractStage holds the documents of a message being verified in a
-// private staging folder inside the extraction folder (so publishing is
-// a rename on one file system) under temporary names, and publishes them
-// under their final names only once the verdict allows it. A program
-// watching the extraction folder never sees an unverified document under
-// its final name.
+// extractStage holds the documents of a message being verified in this
+// process's private temp folder (privtemp: 0700, removed after a crash by
+// a later start) and publishes them into the extraction folder only once
+// the verdict allows it: each is copied there under a hidden temporary
+// name and then given its final name, so a program watching the folder
+// never sees an unverified or half-written document under its final
+// name.
 type extractStage struct {
-	dir, staging string
-	files        []string // staging paths, in the sink's order
+	dir   string
+	tmp   *privtemp.Dir
+	files []string // staged paths, in the sink's order
 }
 
-func newExtractStage(dir string) (*extractStage, error) {
+func newExtractStage(e *env, dir string) (*extractStage, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	staging, err := os.MkdirTemp(dir, ".securesend-staging-")
-	if err != nil {
+	tmp, err := privtemp.New("")
+	if tmp == nil {
 		return nil, err
 	}
-	return &extractStage{dir: dir, staging: staging}, nil
+	if err != nil {
+		fmt.Fprintf(e.stderr, "securesend: warning: %v\n", err)
+	}
+	return &extractStage{dir: dir, tmp: tmp}, nil
 }
 
-// sink is the receive.DocumentSink: it writes the document under a
-// temporary name in the staging folder.
+// sink is the receive.DocumentSink: it stages the document.
 func (s *extractStage) sink(_, _ string, r io.Reader) (string, error) {
-	f, err := os.CreateTemp(s.staging, "part-")
+	p, err := s.tmp.Write("part", r)
 	if err != nil {
 		return "", err
 	}
-	if _, err = io.Copy(f, r); err == nil {
-		err = f.Close()
-	} else {
-		f.Close()
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	s.files = append(s.files, f.Name())
-	return f.Name(), nil
+	s.files = append(s.files, p)
+	return p, nil
 }
 
-// publish moves each staged document of rep to its sanitized name in the
+// publish copies each staged document of rep to its sanitized name in the
 // extraction folder, never overwriting ("name (2).ext" when taken), and
-// sets the documents' Path. The staging paths are matched to the report's
+// sets the documents' Path. The staged files are matched to the report's
 // documents by the Path the sink returned, or else by order.
 func (s *extractStage) publish(rep *receive.Report) error {
-	byPath := map[string]bool{}
+	staged := map[string]bool{}
 	for _, f := range s.files {
-		byPath[f] = true
+		staged[f] = true
 	}
 	next := 0
 	for i := range rep.Documents {
 		d := &rep.Documents[i]
 		src := d.Path
-		if !byPath[src] {
+		if !staged[src] {
 			if next >= len(s.files) {
 				return fmt.Errorf("extract %s: the document was not staged", termsafe.String(d.Name))
 			}
 			src = s.files[next]
 		}
 		next++
-		delete(byPath, src)
-		final, err := placeNoClobber(src, s.dir, receive.SanitizeName(d.Name))
+		final, err := s.publishOne(src, receive.SanitizeName(d.Name))
 		if err != nil {
 			return fmt.Errorf("extract %s: %w", termsafe.String(d.Name), err)
 		}
@@ -317,8 +312,40 @@ func (s *extractStage) publish(rep *receive.Report) error {
 	return nil
 }
 
-// discard removes the staging folder and whatever is still in it.
-func (s *extractStage) discard() { os.RemoveAll(s.staging) }
+// publishOne copies src into a hidden temporary file in the extraction
+// folder, flushes it to disk and gives it its final name.
+func (s *extractStage) publishOne(src, name string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(s.dir, ".securesend-partial-")
+	if err != nil {
+		return "", err
+	}
+	tmp := out.Name()
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	final, err := placeNoClobber(tmp, s.dir, name)
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return final, nil
+}
+
+// discard removes the staged documents.
+func (s *extractStage) discard() { s.tmp.Close() }
 
 // placeNoClobber gives src the name name in dir, or "name (2).ext" and so
 // on when taken, atomically and never replacing an existing file: a hard

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 )
@@ -222,6 +223,8 @@ func listDir(t *testing.T, dir string) []string {
 func TestVerifyExtractFollowsVerdict(t *testing.T) {
 	requireKeychain(t)
 	ae := newAcctEnv(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	work := t.TempDir()
 	pub := filepath.Join(work, "alice.pub.asc")
 	if err := os.WriteFile(pub, alicePub(t), 0o600); err != nil {
@@ -269,6 +272,9 @@ func TestVerifyExtractFollowsVerdict(t *testing.T) {
 			if len(tt.files) == 0 && strings.Contains(out, "saved to") {
 				t.Errorf("claims a saved file:\n%s", out)
 			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, privtemp.Prefix+"*")); len(left) != 0 {
+				t.Errorf("the staging left %q in the temp folder", left)
+			}
 		})
 	}
 	if _, _, code := ae.run(t, "", "verify", "--extract-unverified", msg("not_signed.eml")); code != 2 {
@@ -276,15 +282,18 @@ func TestVerifyExtractFollowsVerdict(t *testing.T) {
 	}
 }
 
-// TestExtractStagePublishesAfterVerdict: a staged document is not under
-// its final name until publish, publishing never overwrites, and discard
-// leaves nothing.
+// TestExtractStagePublishesAfterVerdict: a staged document is not in the
+// extraction folder at all until publish, publishing never overwrites and
+// leaves no temporary file, and discard leaves nothing, in the folder or
+// in the temp folder.
 func TestExtractStagePublishesAfterVerdict(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "rx.pdf"), []byte("earlier"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := newExtractStage(dir)
+	s, err := newExtractStage(&env{stderr: io.Discard}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,8 +301,11 @@ func TestExtractStagePublishesAfterVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := listDir(t, dir); len(got) != 3 || got[2] != "rx.pdf" || !strings.HasPrefix(got[0], ".securesend-staging-") {
+	if got := listDir(t, dir); strings.Join(got, ",") != "rx.pdf" {
 		t.Fatalf("before the verdict the folder holds %q", got)
+	}
+	if !strings.HasPrefix(p, tmp) {
+		t.Errorf("staged at %s, not in the private temp folder", p)
 	}
 	rep := &receive.Report{Documents: []receive.Document{{Name: "rx.pdf", Path: p}}}
 	if err := s.publish(rep); err != nil {
@@ -306,18 +318,21 @@ func TestExtractStagePublishesAfterVerdict(t *testing.T) {
 	if data, _ := os.ReadFile(filepath.Join(dir, "rx.pdf")); string(data) != "earlier" {
 		t.Error("publish overwrote an existing file")
 	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "rx (2).pdf")); string(data) != "%PDF-1.7 new" {
+		t.Errorf("published content %q", data)
+	}
 	if rep.Documents[0].Path != filepath.Join(dir, "rx (2).pdf") {
 		t.Errorf("Path = %s", rep.Documents[0].Path)
 	}
 
-	s2, _ := newExtractStage(dir)
+	s2, _ := newExtractStage(&env{stderr: io.Discard}, dir)
 	s2.sink("other.pdf", "application/pdf", strings.NewReader("x"))
 	s2.discard()
-	if _, err := os.Stat(filepath.Join(dir, "other.pdf")); !errors.Is(err, fs.ErrNotExist) {
-		t.Error("a discarded document was published")
-	}
 	if got := listDir(t, dir); len(got) != 2 {
-		t.Errorf("discard left %q", got)
+		t.Errorf("a discarded document reached the folder: %q", got)
+	}
+	if got := listDir(t, tmp); len(got) != 0 {
+		t.Errorf("the temp folder keeps %q", got)
 	}
 }
 
