@@ -569,32 +569,37 @@ func readHead(p string) ([]byte, error) {
 
 // saveAs copies a received document to where the user chooses. When src
 // is a decrypted temporary copy (Config.Document), it is removed once the
-// dialog is done.
+// dialog is done, saved or cancelled.
 func (t *inboxTab) saveAs(name, src string, temporary bool) {
-	cleanup := func() {
-		if temporary {
-			os.Remove(src)
-		}
-	}
 	dlg := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		defer cleanup()
-		if err != nil || w == nil {
-			return
-		}
-		defer w.Close()
-		f, err := os.Open(src)
-		if err == nil {
-			_, err = io.Copy(w, f)
-			f.Close()
-		}
-		if err != nil {
-			t.status.SetText("Could not save " + termsafe.String(name) + ": " + err.Error())
-			return
-		}
-		t.status.SetText("Saved " + termsafe.String(name) + ".")
+		t.saved(name, src, temporary, w, err)
 	}, t.ui.win)
 	dlg.SetFileName(name)
 	dlg.Show()
+}
+
+// saved is the end of Save as…: it copies src to w (nil when cancelled),
+// says how it went, and removes src when it is a temporary copy.
+func (t *inboxTab) saved(name, src string, temporary bool, w fyne.URIWriteCloser, err error) {
+	if temporary {
+		defer os.Remove(src)
+	}
+	if err != nil || w == nil {
+		return
+	}
+	f, err := os.Open(src)
+	if err == nil {
+		_, err = io.Copy(w, f)
+		f.Close()
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.status.SetText("Could not save " + termsafe.String(name) + ": " + err.Error())
+		return
+	}
+	t.status.SetText("Saved " + termsafe.String(name) + ".")
 }
 
 func dateText(t time.Time) string {

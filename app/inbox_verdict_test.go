@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -227,5 +228,35 @@ func TestHeadersNotSignedAreLabelled(t *testing.T) {
 	}
 	if line := listLine(r); !strings.HasSuffix(line, "(unprotected)") || strings.Contains(line, "\u202e") {
 		t.Errorf("list line %q", line)
+	}
+}
+
+// TestSaveRemovesDecryptedCopy: the decrypted temporary copy made for
+// Save as… is removed after saving and after a cancel; a document the
+// report points at (not a temporary copy) is kept (issue 13 point 8).
+func TestSaveRemovesDecryptedCopy(t *testing.T) {
+	u := newDemoUI(t, nil)
+	for _, cancel := range []bool{false, true} {
+		tmp := pdfFile(t, "rx.pdf", "%PDF-1.4 decrypted")
+		dst := filepath.Join(t.TempDir(), "saved.pdf")
+		var w fyne.URIWriteCloser
+		if !cancel {
+			var err error
+			if w, err = storage.Writer(storage.NewFileURI(dst)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u.inbox.saved("rx.pdf", tmp, true, w, nil)
+		if _, err := os.Stat(tmp); err == nil {
+			t.Errorf("cancel %v: the decrypted copy stays", cancel)
+		}
+		if data, err := os.ReadFile(dst); !cancel && string(data) != "%PDF-1.4 decrypted" {
+			t.Errorf("saved %q, %v", data, err)
+		}
+	}
+	kept := pdfFile(t, "rx.pdf", "%PDF-1.4 stored")
+	u.inbox.saved("rx.pdf", kept, false, nil, nil)
+	if _, err := os.Stat(kept); err != nil {
+		t.Errorf("a stored document was removed: %v", err)
 	}
 }
