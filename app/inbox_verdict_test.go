@@ -129,10 +129,18 @@ func TestNotAddressedIsAmberImpostorRed(t *testing.T) {
 	}
 	for v, want := range map[receive.Verdict]fyne.ThemeColorName{
 		receive.Verified: theme.ColorNameSuccess, receive.NotSigned: theme.ColorNameWarning, receive.UnknownSigner: theme.ColorNameWarning,
-		receive.SenderMismatch: theme.ColorNameError, receive.CannotDecrypt: theme.ColorNameError, receive.BadSignature: theme.ColorNameError,
+		receive.NotAddressed: theme.ColorNameWarning, receive.CannotDecrypt: theme.ColorNameError, receive.BadSignature: theme.ColorNameError,
 	} {
 		if got := lookOf(v).Tint; got != want {
 			t.Errorf("%s: tint %s, want %s", v, got, want)
+		}
+	}
+	// Every verdict's tint follows receive's colour for it.
+	tints := map[string]fyne.ThemeColorName{"green": theme.ColorNameSuccess, "amber": theme.ColorNameWarning, "red": theme.ColorNameError}
+	for _, v := range []receive.Verdict{receive.Verified, receive.UnknownSigner, receive.NotSigned, receive.NotAddressed,
+		receive.BadSignature, receive.CannotDecrypt, receive.SenderMismatch} {
+		if got, want := lookOf(v).Tint, tints[v.Colour()]; got != want {
+			t.Errorf("%s (%s): tint %s, want %s", v, v.Colour(), got, want)
 		}
 	}
 }
