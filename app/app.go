@@ -103,7 +103,8 @@ type Config struct {
 	// Document, when set, returns a local file holding document n of the
 	// received message with the given key, for Open and Save as… (for
 	// stores that keep documents encrypted). When nil, the report's
-	// Document.Path is used.
+	// Document.Path is used. The file is a decrypted temporary copy: the
+	// app removes it once it has been saved elsewhere.
 	Document func(key string, n int) (path string, err error)
 	// Verify verifies one message read from r (a dropped .eml file).
 	Verify func(ctx context.Context, r io.Reader) (*receive.Report, error)

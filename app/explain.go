@@ -6,12 +6,20 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send"
 )
 
 // explainSendError turns a failed send into a title and a detail in plain
-// words. The documents stay in the form either way.
+// words. The documents stay in the form either way. What the mail server
+// said is shown with its control and bidi characters made visible
+// (termsafe): a server's reply is not the app's to trust.
 func explainSendError(err error) (title, detail string) {
+	title, detail = explain(err)
+	return termsafe.String(title), termsafe.Text(detail)
+}
+
+func explain(err error) (title, detail string) {
 	const kept = "Your documents are still here, so you can try again."
 	var se *send.Error
 	var mk *send.MissingKeysError

@@ -19,6 +19,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/internal/doccheck"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -120,10 +122,10 @@ func (t *inboxTab) buildUI() {
 					text = v
 				}
 			}
-			look := lookOf(it.Report.Verdict)
+			look := reportLook(it.Report)
 			icon.SetResource(look.Icon)
 			text.Objects[0].(*widget.Label).SetText(look.Short + " · " + it.Received.Local().Format("2 Jan 15:04"))
-			line := it.Report.From + " — " + it.Report.Subject
+			line := listLine(it.Report)
 			if it.Duplicate != "" {
 				line = "Duplicate · " + line
 			}
@@ -292,7 +294,7 @@ func (t *inboxTab) setItems(items []Received) {
 	switch len(fresh) {
 	case 0:
 	case 1:
-		t.ui.notify("New message: "+lookOf(fresh[0].Report.Verdict).Short, "From "+fresh[0].Report.From)
+		t.ui.notify("New message: "+reportLook(fresh[0].Report).Short, "From "+termsafe.String(fresh[0].Report.From))
 	default:
 		t.ui.notify(fmt.Sprintf("%d new messages", len(fresh)), "Open securesend to see their verdicts.")
 	}
@@ -359,18 +361,48 @@ func verifyFile(verify func(context.Context, io.Reader) (*receive.Report, error)
 	return verify(ctx, f)
 }
 
-// showDetail shows the verdict banner, the message's fields, its note as
-// plain text and its documents.
+// listLine is the second line of a list row: sender and subject, made
+// safe; the subject is left out when the content is withheld and marked
+// when the signature does not cover it.
+func listLine(r *receive.Report) string {
+	from := termsafe.String(r.From)
+	switch {
+	case withheld(r):
+		return from + " — content withheld"
+	case r.Signed.Subject || r.Subject == "":
+		return from + " — " + termsafe.String(r.Subject)
+	}
+	return from + " — " + termsafe.String(r.Subject) + " (unprotected)"
+}
+
+// notProtected labels a header field the signature does not cover.
+const notProtected = "Not protected by the signature"
+
+// fieldValue shows one header field's value, made safe, with a note
+// under it when the signature does not cover it.
+func fieldValue(value string, signed bool, wrap fyne.TextWrap) fyne.CanvasObject {
+	l := &widget.Label{Text: termsafe.String(value), Wrapping: wrap}
+	if signed {
+		return l
+	}
+	return container.NewVBox(l, &widget.Label{Text: notProtected, TextStyle: fyne.TextStyle{Italic: true}, Importance: widget.WarningImportance})
+}
+
+// showDetail shows the verdict banner, the message's fields (each marked
+// unless the signature covers it), its note as plain text and its
+// documents. For a message that failed its integrity or signature check
+// nothing from inside it is shown and nothing can be opened.
 func (t *inboxTab) showDetail(it Received) {
 	r := it.Report
-	look := lookOf(r.Verdict)
+	look := reportLook(r)
+	held := withheld(r)
 	t.detail.RemoveAll()
-	reason := r.Reason
-	if r.Verdict == receive.Verified {
+	reason := termsafe.String(r.Reason)
+	if r.Verdict == receive.Verified && !r.Impostor {
 		reason = "" // the title says it all; the fingerprint follows
 	}
 	if r.SignerFingerprint != "" {
-		reason = strings.TrimSpace(reason + "\nSigner's key fingerprint: " + groupFingerprint(r.SignerFingerprint))
+		reason = strings.TrimSpace(reason + "\nSigner's key fingerprint: " + groupFingerprint(termsafe.String(r.SignerFingerprint)))
 	}
 	t.detail.Add(banner(look.Icon, look.Tint, bannerTitle(r), reason))
 	if it.Duplicate != "" {
@@ -380,86 +412,194 @@ func (t *inboxTab) showDetail(it Received) {
 	if r.Encrypted {
 		enc = "yes — only you could read it"
 	}
-	form := widget.NewForm(
-		widget.NewFormItem("From", &widget.Label{Text: r.From, Wrapping: fyne.TextWrapBreak}),
-		widget.NewFormItem("Subject", &widget.Label{Text: r.Subject, Wrapping: fyne.TextWrapWord}),
-		widget.NewFormItem("Date", &widget.Label{Text: dateText(r.Date)}),
-		widget.NewFormItem("Encrypted", &widget.Label{Text: enc}),
-	)
+	form := widget.NewForm(widget.NewFormItem("From", fieldValue(r.From, r.Signed.From && !held, fyne.TextWrapBreak)))
+	if !held {
+		if len(r.To) > 0 {
+			form.Append("To", fieldValue(strings.Join(r.To, ", "), r.Signed.To, fyne.TextWrapBreak))
+		}
+		if len(r.Cc) > 0 {
+			form.Append("Cc", fieldValue(strings.Join(r.Cc, ", "), r.Signed.Cc, fyne.TextWrapBreak))
+		}
+		form.Append("Subject", fieldValue(r.Subject, r.Signed.Subject, fyne.TextWrapWord))
+		form.Append("Date", fieldValue(dateText(r.Date), r.Signed.Date || r.Date.IsZero(), fyne.TextWrapOff))
+	}
+	form.Append("Encrypted", &widget.Label{Text: enc})
 	if r.MessageID != "" {
-		form.Append("Message-ID", &widget.Label{Text: r.MessageID, Wrapping: fyne.TextWrapBreak})
+		form.Append("Message-ID", fieldValue(r.MessageID, r.Signed.MessageID && !held, fyne.TextWrapBreak))
 	}
 	if it.Source != "mailbox" && it.Source != "" {
-		form.Append("Opened from", &widget.Label{Text: it.Source, Wrapping: fyne.TextWrapBreak})
+		form.Append("Opened from", &widget.Label{Text: termsafe.String(it.Source), Wrapping: fyne.TextWrapBreak})
 	}
 	t.detail.Add(form)
+	if len(r.Unprotected) > 0 {
+		t.detail.Add(heading("Outside the signature"))
+		var lines []string
+		for _, f := range r.Unprotected {
+			lines = append(lines, termsafe.String(f.Name)+": "+termsafe.String(f.Value))
+		}
+		t.detail.Add(&widget.Label{Text: "Not protected by the signature; anyone could have changed these:\n" + strings.Join(lines, "\n"), Wrapping: fyne.TextWrapWord})
+	}
+	for _, m := range r.Remarks {
+		t.detail.Add(&widget.Label{Text: termsafe.String(m), Wrapping: fyne.TextWrapWord})
+	}
+	if held {
+		t.detail.Add(heading("Documents withheld"))
+		t.detail.Add(&widget.Label{Text: "This message failed its integrity or signature check, so nothing from inside it is shown and its documents cannot be opened or saved. Ask the sender to send it again.", Wrapping: fyne.TextWrapWord})
+		return
+	}
 	if r.Note != "" {
 		t.detail.Add(heading("Note"))
 		// Plain text only: mail HTML is never rendered.
-		t.detail.Add(&widget.Label{Text: r.Note, Wrapping: fyne.TextWrapWord, Selectable: true})
+		t.detail.Add(&widget.Label{Text: termsafe.Text(r.Note), Wrapping: fyne.TextWrapWord, Selectable: true})
 	}
 	t.detail.Add(heading(fmt.Sprintf("Documents (%d)", len(r.Documents))))
 	for n, d := range r.Documents {
-		t.detail.Add(t.documentRow(it.Key, n, d))
+		t.detail.Add(t.documentRow(it.Key, r, n, d))
 	}
 	for _, o := range r.Omitted {
-		t.detail.Add(&widget.Label{Text: "Not shown: " + o, Wrapping: fyne.TextWrapWord})
+		t.detail.Add(&widget.Label{Text: "Not shown: " + termsafe.String(o), Wrapping: fyne.TextWrapWord})
 	}
 }
 
-func (t *inboxTab) documentRow(key string, n int, d receive.Document) fyne.CanvasObject {
-	info := &widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", d.Name, d.ContentType, sizeText(d.Size), d.SHA256), Wrapping: fyne.TextWrapBreak}
+// documentRow shows one document with Open and Save as…. A document of a
+// message that is not verified is opened or saved only after a
+// confirmation that shows the verdict's reason; only a PDF, TIFF, JPEG or
+// PNG whose content matches its name is handed to the system viewer.
+func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.Document) fyne.CanvasObject {
+	name := receive.SanitizeName(d.Name)
+	shown := termsafe.String(d.Name)
+	info := &widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", shown, termsafe.String(d.ContentType), sizeText(d.Size), termsafe.String(d.SHA256)), Wrapping: fyne.TextWrapBreak}
 	if d.Path == "" && t.ui.cfg.Document == nil {
 		return info
 	}
 	// path finds the document on disk (decrypting it from the store when
-	// the store keeps it encrypted).
-	path := func() (string, error) {
+	// the store keeps it encrypted); decrypted reports whether that made
+	// a temporary copy, to remove after saving.
+	path := func() (p string, decrypted bool, err error) {
 		if d.Path != "" {
-			return d.Path, nil
+			return d.Path, false, nil
 		}
-		return t.ui.cfg.Document(key, n)
+		p, err = t.ui.cfg.Document(key, n)
+		return p, err == nil, err
 	}
-	openBtn := &widget.Button{Text: "Open", Icon: theme.FileIcon(), OnTapped: func() {
-		p, err := path()
-		if err == nil {
-			err = t.ui.app.OpenURL(&url.URL{Scheme: "file", Path: p})
-		}
+	open := func() {
+		p, _, err := path()
 		if err != nil {
-			t.status.SetText("Could not open " + d.Name + ": " + err.Error())
-		}
-	}}
-	saveBtn := &widget.Button{Text: "Save as…", Icon: theme.DocumentSaveIcon(), OnTapped: func() {
-		p, err := path()
-		if err != nil {
-			t.status.SetText("Could not read " + d.Name + ": " + err.Error())
+			t.status.SetText("Could not open " + shown + ": " + err.Error())
 			return
 		}
-		t.saveAs(d.Name, p)
+		head, err := readHead(p)
+		if err != nil {
+			t.status.SetText("Could not open " + shown + ": " + err.Error())
+			return
+		}
+		kind, ok := doccheck.Openable(name, head)
+		if !ok {
+			t.status.SetText(shown + " is not a PDF, TIFF, JPEG or PNG whose content matches its name, so it is not opened. Use Save as… and check it before opening it.")
+			return
+		}
+		if err := t.ui.app.OpenURL(&url.URL{Scheme: "file", Path: p}); err != nil {
+			t.status.SetText("No " + kind + " viewer found — use Save as… to keep " + shown + ".")
+			return
+		}
+		t.status.SetText("Opened " + shown + ".")
+	}
+	save := func() {
+		p, decrypted, err := path()
+		if err != nil {
+			t.status.SetText("Could not read " + shown + ": " + err.Error())
+			return
+		}
+		head, _ := readHead(p)
+		if _, ok := doccheck.Openable(name, head); !ok {
+			t.status.SetText("Warning: " + shown + " is not a PDF, TIFF, JPEG or PNG whose content matches its name; do not open it unless you expected it from this sender.")
+		}
+		t.saveAs(name, p, decrypted)
+	}
+	verified := r.Verdict == receive.Verified && !r.Impostor
+	openBtn := &widget.Button{Text: "Open", Icon: theme.FileIcon(), OnTapped: func() {
+		if verified {
+			open()
+			return
+		}
+		t.confirmUnverified(r, "Open", shown, open)
+	}}
+	saveBtn := &widget.Button{Text: "Save as…", Icon: theme.DocumentSaveIcon(), OnTapped: func() {
+		if verified {
+			save()
+			return
+		}
+		t.confirmUnverified(r, "Save", shown, save)
 	}}
 	return container.NewVBox(info, container.NewHBox(openBtn, saveBtn))
 }
 
-// saveAs copies a received document to where the user chooses.
-func (t *inboxTab) saveAs(name, src string) {
+// confirmUnverified asks before a document of a message that is not
+// verified is opened or saved, showing the verdict and its reason; do
+// runs only when the user confirms.
+func (t *inboxTab) confirmUnverified(r *receive.Report, verb, name string, do func()) {
+	look := reportLook(r)
+	msg := &widget.Label{Wrapping: fyne.TextWrapWord, Text: bannerTitle(r) + "\n\n" + termsafe.String(r.Reason) +
+		"\n\n" + name + " is from a message that is NOT VERIFIED. " + verb + " it anyway?"}
+	content := container.NewBorder(nil, nil, widget.NewIcon(look.Icon), nil, msg)
+	d := dialog.NewCustomConfirm("Not verified: "+look.Short, verb+" anyway", "Cancel", content, func(ok bool) {
+		if ok {
+			do()
+		}
+	}, t.ui.win)
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+}
+
+// readHead returns the first bytes of the file at p, for
+// doccheck.Openable.
+func readHead(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, doccheck.SniffLen)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, err
+	}
+	return head[:n], nil
+}
+
+// saveAs copies a received document to where the user chooses. When src
+// is a decrypted temporary copy (Config.Document), it is removed once the
+// dialog is done, saved or cancelled.
+func (t *inboxTab) saveAs(name, src string, temporary bool) {
 	dlg := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		defer w.Close()
-		f, err := os.Open(src)
-		if err == nil {
-			_, err = io.Copy(w, f)
-			f.Close()
-		}
-		if err != nil {
-			t.status.SetText("Could not save " + name + ": " + err.Error())
-			return
-		}
-		t.status.SetText("Saved " + name + ".")
+		t.saved(name, src, temporary, w, err)
 	}, t.ui.win)
 	dlg.SetFileName(name)
 	dlg.Show()
+}
+
+// saved is the end of Save as…: it copies src to w (nil when cancelled),
+// says how it went, and removes src when it is a temporary copy.
+func (t *inboxTab) saved(name, src string, temporary bool, w fyne.URIWriteCloser, err error) {
+	if temporary {
+		defer os.Remove(src)
+	}
+	if err != nil || w == nil {
+		return
+	}
+	f, err := os.Open(src)
+	if err == nil {
+		_, err = io.Copy(w, f)
+		f.Close()
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.status.SetText("Could not save " + termsafe.String(name) + ": " + err.Error())
+		return
+	}
+	t.status.SetText("Saved " + termsafe.String(name) + ".")
 }
 
 func dateText(t time.Time) string {

@@ -380,7 +380,7 @@ func TestPinsInVerdict(t *testing.T) {
 	// how to resolve it.
 	store := bobStore(t, ks)
 	second := newEntity(t, "Dr Alice Test", "alice@clinic.test", nil)
-	importEntity(t, store, second, pgp.ImportOptions{Pin: true, Email: "alice@clinic.test"})
+	importEntity(t, store, second, pgp.ImportOptions{Pin: true, Emails: []string{"alice@clinic.test"}})
 	rep := verify(t, msg, receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}})
 	if rep.Verdict != receive.SenderMismatch || !strings.Contains(rep.Reason, "keys pin --replace") || !strings.Contains(rep.Reason, "keys delete") {
 		t.Errorf("two pins: %s (%s)", rep.Verdict, rep.Reason)
@@ -405,7 +405,7 @@ func TestPinsInVerdict(t *testing.T) {
 	if err := dual.AddUserId("Dr Alice Test", "", "alice@clinic.test", cfg); err != nil {
 		t.Fatal(err)
 	}
-	importEntity(t, store, dual, pgp.ImportOptions{Pin: true, Email: "dave2@lab.test"})
+	importEntity(t, store, dual, pgp.ImportOptions{Pin: true, Emails: []string{"dave2@lab.test"}})
 	rep = verify(t, signedMIME(t, outerAlice, innerEntity(`; hp="clear"`, protAlice, "Dispense 90"), dual, nil), receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}})
 	if rep.Verdict != receive.SenderMismatch || !strings.Contains(rep.Reason, "dave2@lab.test") || strings.Contains(rep.SignerUserID, "alice") {
 		t.Errorf("unbound user ID: %s (%s), signer %q", rep.Verdict, rep.Reason, rep.SignerUserID)
@@ -597,7 +597,7 @@ func TestDetachedKeyChecks(t *testing.T) {
 			}
 
 			store := bobStore(t, ks)
-			importEntity(t, store, e, pgp.ImportOptions{Pin: true, Email: "signer@clinic.test"})
+			importEntity(t, store, e, pgp.ImportOptions{Pin: true, Emails: []string{"signer@clinic.test"}})
 			rep := verify(t, msg, receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}})
 			if tt.reason == "" {
 				if rep.Verdict != receive.Verified {

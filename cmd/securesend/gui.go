@@ -28,6 +28,7 @@ import (
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
@@ -49,11 +50,16 @@ func runGUI(ctx context.Context, e *env) int {
 		return errorf(e, "%v", err)
 	}
 	fa := fyneapp.NewWithID(appID)
-	tmp, err := os.MkdirTemp("", "securesend-app-")
-	if err != nil {
+	// Decrypted and combined documents live in this process's private
+	// folder: removed at exit, or by the next start after a crash.
+	tmpDir, err := privtemp.New("")
+	if tmpDir == nil {
 		return errorf(e, "%v", err)
+	} else if err != nil {
+		fmt.Fprintf(e.stderr, "securesend: warning: %v\n", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer tmpDir.Close()
+	tmp := tmpDir.Path()
 	g := newGUIConfig(ctx, e, h, tmp)
 	defer g.close()
 	cfg, err := g.Reload()

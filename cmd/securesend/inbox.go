@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,7 +20,10 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/privtemp"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -235,8 +238,10 @@ func verdictLabel(v receive.Verdict) string {
 		return "CANNOT DECRYPT"
 	case receive.SenderMismatch:
 		return "SENDER MISMATCH"
+	case receive.NotAddressed:
+		return "NOT ADDRESSED TO YOU"
 	}
-	return strings.ToUpper(string(v))
+	return termsafe.String(strings.ToUpper(string(v)))
 }
 
 func duplicateNote(it *receive.Item) string {
@@ -255,7 +260,7 @@ func duplicateNote(it *receive.Item) string {
 }
 
 func printItemLine(w io.Writer, it *receive.Item) {
-	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), it.From, len(it.Documents))
+	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
 	if d := duplicateNote(it); d != "" {
 		line += "  " + d
 	}
@@ -278,9 +283,7 @@ func inboxList(e *env, args []string) int {
 		return errorf(e, "inbox list: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(items); err != nil {
+		if err := writeJSON(e.stdout, items); err != nil {
 			return errorf(e, "inbox list: %v", err)
 		}
 		return 0
@@ -295,27 +298,32 @@ func inboxList(e *env, args []string) int {
 		it := &items[i]
 		warn := duplicateNote(it)
 		if it.Archived != "" {
-			warn = strings.TrimSpace(warn + " (archived to " + it.Archived + ")")
+			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), it.From, len(it.Documents), warn)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents), warn)
 	}
 	tw.Flush()
 	return 0
 }
 
-// banner is the line that cannot be mistaken.
+// banner is the line that cannot be mistaken. Everything in it that came
+// from the message or a key is made safe for the terminal.
 func banner(rep *receive.Report) string {
-	switch rep.Verdict {
-	case receive.Verified:
+	switch {
+	case rep.Impostor:
+		return "WARNING, IMPOSTOR: " + termsafe.String(rep.Reason)
+	case rep.Verdict == receive.Verified:
 		who := rep.SignerUserID
 		if who == "" {
 			who = rep.From
 		}
-		return fmt.Sprintf("VERIFIED: signed by %s (key %s), not altered", who, rep.SignerFingerprint)
-	case receive.UnknownSigner:
-		return fmt.Sprintf("CAUTION, SIGNED BY AN UNKNOWN KEY %s: compare its fingerprint with the sender before trusting it", rep.SignerFingerprint)
+		return fmt.Sprintf("VERIFIED: signed by %s (key %s), not altered", termsafe.String(who), termsafe.String(rep.SignerFingerprint))
+	case rep.Verdict == receive.UnknownSigner:
+		return fmt.Sprintf("CAUTION, SIGNED BY AN UNKNOWN KEY %s: compare its fingerprint with the sender before trusting it", termsafe.String(rep.SignerFingerprint))
+	case rep.Verdict.Colour() == "amber":
+		return "CAUTION, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
 	}
-	return "WARNING, " + verdictLabel(rep.Verdict) + ": " + rep.Reason
+	return "WARNING, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
 }
 
 func inboxShow(e *env, args []string) int {
@@ -342,42 +350,42 @@ func inboxShow(e *env, args []string) int {
 		return errorf(e, "inbox show: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct { //nolint:errcheck // stdout
+		if err := writeJSON(e.stdout, struct {
 			Item   *receive.Item   `json:"item"`
 			Report *receive.Report `json:"report"`
-		}{it, rep})
+		}{it, redactWithheld(rep)}); err != nil {
+			return errorf(e, "inbox show: %v", err)
+		}
 		return 0
 	}
+	rep = redactWithheld(rep)
 	w := e.stdout
 	fmt.Fprintf(w, "%s\n\n", banner(rep))
 	fmt.Fprintf(w, "Item:        #%s, received %s\n", it.ID, it.Received.Local().Format(time.RFC1123))
-	fmt.Fprintf(w, "From:        %s\n", rep.From)
-	fmt.Fprintf(w, "Subject:     %s\n", rep.Subject)
-	if !rep.Date.IsZero() {
-		fmt.Fprintf(w, "Date:        %s\n", rep.Date.Format(time.RFC1123Z))
-	}
-	fmt.Fprintf(w, "Message-ID:  %s\n", it.MessageID)
+	printHeaders(w, rep, it.MessageID)
 	fmt.Fprintf(w, "Encrypted:   %s\n", yesNo(rep.Encrypted))
-	if rep.Note != "" {
-		fmt.Fprintf(w, "\nNote:\n  %s\n", strings.ReplaceAll(strings.TrimSpace(rep.Note), "\n", "\n  "))
-	}
-	fmt.Fprintln(w, "\nDocuments:")
-	for i, d := range rep.Documents {
-		fmt.Fprintf(w, "  %d. %s (%s, %d bytes)\n     SHA-256 %s\n", i+1, d.Name, d.ContentType, d.Size, d.SHA256)
+	if withheld(rep) {
+		fmt.Fprintln(w, "\nDocuments:   withheld: the message failed its integrity or signature check, so nothing from inside it is shown or opened.")
+	} else {
+		if rep.Note != "" {
+			fmt.Fprintf(w, "\nNote:\n  %s\n", strings.Join(termsafe.Lines(strings.TrimSpace(rep.Note)), "\n  "))
+		}
+		fmt.Fprintln(w, "\nDocuments:")
+		for i, d := range rep.Documents {
+			fmt.Fprintf(w, "  %d. %s (%s, %d bytes)\n     SHA-256 %s\n", i+1, termsafe.String(d.Name), termsafe.String(d.ContentType), d.Size, termsafe.String(d.SHA256))
+		}
 	}
 	for _, d := range it.Duplicates {
 		earlier, err := st.Get(d.Of)
 		when := ""
 		if err == nil {
-			when = fmt.Sprintf(", received %s from %s", earlier.Received.Local().Format("2006-01-02 15:04"), earlier.From)
+			when = fmt.Sprintf(", received %s from %s", earlier.Received.Local().Format("2006-01-02 15:04"), termsafe.String(earlier.From))
 		}
 		switch d.Kind {
 		case "message-id":
 			fmt.Fprintf(w, "\nDUPLICATE: this message (same Message-ID) arrived before as item #%s%s.\n", d.Of, when)
 		default:
-			fmt.Fprintf(w, "\nDUPLICATE: a document with SHA-256 %s arrived before in item #%s%s. Do not dispense twice.\n", d.SHA256, d.Of, when)
+			fmt.Fprintf(w, "\nDUPLICATE: a document with SHA-256 %s arrived before in item #%s%s. Do not dispense twice.\n", termsafe.String(d.SHA256), d.Of, when)
 		}
 	}
 	return 0
@@ -388,6 +396,7 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	doc := fs.Int("doc", 1, "document number (see 'securesend inbox show')")
 	out := fs.String("out", "", "write the document into this directory instead of opening it")
+	yes := fs.Bool("yes-unverified", false, "open or write a document of a message that is not verified without asking (read its warning first)")
 	// Flags may follow the ID.
 	id, ok := parseOneArg(fs, args)
 	if !ok {
@@ -409,36 +418,86 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "inbox open: %v", err)
 	}
+	fmt.Fprintln(e.stderr, banner(rep))
+	if withheld(rep) {
+		return errorf(e, "inbox open: item #%s failed its integrity or signature check (%s): its documents are withheld and cannot be opened or saved", id, rep.Verdict)
+	}
 	n := *doc - 1
 	if n < 0 || n >= len(rep.Documents) {
 		return errorf(e, "inbox open: item #%s has %d document(s)", id, len(rep.Documents))
 	}
-	dir := *out
-	viewer := dir == ""
-	if viewer {
-		if dir, err = os.MkdirTemp("", "securesend-open-"); err != nil {
-			return errorf(e, "inbox open: %v", err)
-		}
-	}
-	name := filepath.Base(rep.Documents[n].Name)
-	if name == "." || name == "/" || name == "" {
-		name = "document-" + strconv.Itoa(*doc)
-	}
-	path := filepath.Join(dir, name)
-	if err := writeDocument(st, id, n, path); err != nil {
-		return errorf(e, "inbox open: %v", err)
-	}
-	fmt.Fprintln(e.stderr, banner(rep))
 	if d := duplicateNote(it); d != "" {
 		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", d, id)
 	}
-	fmt.Fprintln(e.stdout, path)
-	if viewer {
-		if err := openViewer(ctx, path); err != nil {
-			return errorf(e, "inbox open: the document is at %s but no viewer could be started: %v", path, err)
+	if rep.Verdict != receive.Verified || rep.Impostor {
+		if err := confirmUnverified(e, id, rep, *yes); err != nil {
+			return errorf(e, "inbox open: %v", err)
 		}
 	}
+	name := receive.SanitizeName(rep.Documents[n].Name)
+	head, err := sniffDocument(st, id, n)
+	if err != nil {
+		return errorf(e, "inbox open: %v", err)
+	}
+	kind, openable := doccheck.Openable(name, head)
+	if *out != "" {
+		path := filepath.Join(*out, name)
+		if err := writeDocument(st, id, n, path); err != nil {
+			return errorf(e, "inbox open: %v", err)
+		}
+		if !openable {
+			fmt.Fprintf(e.stderr, "securesend: warning: %s is not a PDF, TIFF, JPEG or PNG whose content matches its name; do not open it unless you expected this file from this sender.\n", termsafe.String(name))
+		}
+		fmt.Fprintln(e.stdout, termsafe.String(path))
+		return 0
+	}
+	if !openable {
+		return errorf(e, "inbox open: %s is not a PDF, TIFF, JPEG or PNG whose content matches its name, so it is not opened with another program; save it with --out DIR and check it first", termsafe.String(name))
+	}
+	tmp, err := privtemp.New("")
+	if tmp == nil {
+		return errorf(e, "inbox open: %v", err)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "securesend: warning: old decrypted copies could not all be removed: %v\n", err)
+	}
+	path, err := writeTemp(st, id, n, tmp, name)
+	if err != nil {
+		tmp.Close()
+		return errorf(e, "inbox open: %v", err)
+	}
+	if err := openViewer(ctx, path); err != nil {
+		tmp.Close()
+		return errorf(e, "inbox open: No %s viewer found (%v) - use --out DIR to save the document instead", kind, err)
+	}
+	// The viewer reads the file after this command ends: the decrypted
+	// copy stays in this process's private folder, which the next start
+	// of securesend removes once it is an hour old.
+	fmt.Fprintln(e.stdout, termsafe.String(path))
 	return 0
+}
+
+// confirmUnverified asks before a document of a message that is not
+// verified is opened or written: --yes-unverified, or y at a prompt that
+// shows the warning when standard input is a terminal. Otherwise it
+// refuses.
+func confirmUnverified(e *env, id string, rep *receive.Report, yes bool) error {
+	if yes {
+		return nil
+	}
+	if !isTerminal(e.stdin) {
+		return fmt.Errorf("item #%s is not verified (%s), so its documents are opened only after a confirmation: read the warning above, then add --yes-unverified", id, rep.Verdict)
+	}
+	fmt.Fprintf(e.stderr, "This document comes from a message that is NOT VERIFIED (%s):\n  %s\nOpen it anyway? [y/N] ", rep.Verdict, termsafe.String(rep.Reason))
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("not opened: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("not opened")
 }
 
 func inboxArchive(ctx context.Context, e *env, args []string) int {
@@ -514,8 +573,41 @@ func writeDocument(st *receive.Store, id string, n int, path string) error {
 	return nil
 }
 
-// openViewer opens path in the system's viewer for its type.
-func openViewer(_ context.Context, path string) error {
+// writeTemp decrypts document n of item id into the process's private
+// temp folder under name and returns its path.
+func writeTemp(st *receive.Store, id string, n int, tmp *privtemp.Dir, name string) (string, error) {
+	r, err := st.OpenDocument(id, n)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	return tmp.Write(name, r)
+}
+
+// sniffDocument returns the first bytes of document n of item id, for
+// doccheck.Openable.
+func sniffDocument(st *receive.Store, id string, n int) ([]byte, error) {
+	r, err := st.OpenDocument(id, n)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	head := make([]byte, doccheck.SniffLen)
+	k, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	return head[:k], nil
+}
+
+// viewerGrace is how long openViewer waits for the opener to fail (no
+// program for the type) before taking it as started.
+const viewerGrace = 2 * time.Second
+
+// openViewer opens path in the system's viewer for its type. An opener
+// that is missing, or that exits with an error within viewerGrace (no
+// program for the type), is an error.
+func openViewer(ctx context.Context, path string) error {
 	var cmd *exec.Cmd
 	switch runtime.GOOS {
 	case "darwin":
@@ -528,6 +620,13 @@ func openViewer(_ context.Context, path string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	go cmd.Wait() //nolint:errcheck // the viewer outlives this command
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }() // the viewer may outlive this command
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(viewerGrace):
+	case <-ctx.Done():
+	}
 	return nil
 }
