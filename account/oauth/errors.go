@@ -16,8 +16,10 @@ var (
 	// ErrDenied: the user (or the organisation's policy) declined the
 	// sign-in at the provider.
 	ErrDenied = errors.New("the sign-in was declined at the identity provider")
-	// ErrState: the browser came back with a state that does not belong to
-	// this sign-in (a forged or stale redirect). Nothing was exchanged.
+	// ErrState: requests that did not belong to this sign-in (a forged or
+	// stale redirect, a wrong state) reached the redirect listener; they
+	// were answered 400 and nothing was exchanged for them. Login wraps it,
+	// with the context's error, when the sign-in then timed out.
 	ErrState = errors.New("the sign-in response did not match this sign-in attempt (state mismatch), so it was refused; try again")
 	// ErrUnreachable: the provider's token endpoint could not be reached.
 	ErrUnreachable = errors.New("could not reach the identity provider's token endpoint; check the network and try again")
