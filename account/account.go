@@ -90,6 +90,10 @@ type Account struct {
 	OAuth *OAuthSettings `json:"oauth,omitempty"`
 	// RequireTLS makes REQUIRETLS (RFC 8689) mandatory when sending.
 	RequireTLS bool `json:"require_tls,omitempty"`
+
+	// lockDir is where the lock file of its OAuth refresh is (the folder of
+	// accounts.json), set by the Store it came from; see RefreshStore.
+	lockDir string
 }
 
 // Login is the user name to authenticate with.

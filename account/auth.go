@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/emersion/go-sasl"
 	"golang.org/x/oauth2"
@@ -44,8 +45,9 @@ func (a *Account) Authenticator(ctx context.Context, secrets Secrets, server str
 
 // TokenSource returns the account's OAuth access tokens, refreshed when
 // needed with the refresh token in the keychain (and the rotated one saved
-// back). ctx bounds every refresh.
-func (a *Account) TokenSource(ctx context.Context, secrets Secrets) (oauth2.TokenSource, error) {
+// back, under the account's cross-process refresh lock for an account from
+// a Store). ctx bounds every refresh.
+func (a *Account) TokenSource(ctx context.Context, secrets Secrets) (*oauth.Source, error) {
 	cs, err := clientSecret(a, secrets)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", a.Name, err)
@@ -60,7 +62,14 @@ func (a *Account) TokenSource(ctx context.Context, secrets Secrets) (oauth2.Toke
 // OAuthAuth returns a send.Authenticator that signs user in with an access
 // token from ts: OAUTHBEARER (RFC 7628) when the server offers it, else
 // XOAUTH2. host and port are sent in OAUTHBEARER's initial response.
+//
+// When the server refuses the token (its error challenge), the SASL client
+// tells ts (through a Refused(accessToken string) method, as *oauth.Source
+// has) and its TokenRefused method reports true, once per Authenticator:
+// the caller then calls the Authenticator again, which signs in with a
+// freshly refreshed token (see RetryRefusedToken).
 func OAuthAuth(user string, ts oauth2.TokenSource, host string, port int) send.Authenticator {
+	var retried atomic.Bool
 	return func(mechs []string) (sasl.Client, string, error) {
 		var mech string
 		switch {
@@ -75,12 +84,56 @@ func OAuthAuth(user string, ts oauth2.TokenSource, host string, port int) send.A
 		if err != nil {
 			return nil, "", err
 		}
+		r := &refusal{ts: ts, token: tok.AccessToken, retried: &retried}
 		if mech == sasl.OAuthBearer {
 			c := sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: tok.AccessToken, Host: host, Port: port})
-			return &oauthBearer{Client: c}, mech, nil
+			return &oauthBearer{Client: c, refusal: r}, mech, nil
 		}
-		return xoauth2.NewClient(user, tok.AccessToken), mech, nil
+		return &xoauth2Client{Client: xoauth2.NewClient(user, tok.AccessToken), refusal: r}, mech, nil
 	}
+}
+
+// RetryRefusedToken reports whether the SASL exchange of client failed
+// because the server refused its OAuth access token, for the first time
+// with this Authenticator: the cached token has then been dropped, and
+// calling the Authenticator again and repeating the exchange once uses a
+// freshly refreshed token. It is false for a password sign-in.
+func RetryRefusedToken(client sasl.Client) bool {
+	r, ok := client.(interface{ TokenRefused() bool })
+	return ok && r.TokenRefused()
+}
+
+// refusal records that the server refused an access token.
+type refusal struct {
+	ts      oauth2.TokenSource
+	token   string
+	refused bool
+	retried *atomic.Bool // shared by the clients of one Authenticator
+}
+
+// refuse notes the server's error challenge and drops the token from ts.
+func (r *refusal) refuse() {
+	r.refused = true
+	if s, ok := r.ts.(interface{ Refused(string) }); ok {
+		s.Refused(r.token)
+	}
+}
+
+// TokenRefused reports whether the server refused the token and no retry
+// has been granted yet for this Authenticator.
+func (r *refusal) TokenRefused() bool {
+	return r.refused && r.retried.CompareAndSwap(false, true)
+}
+
+// xoauth2Client is the XOAUTH2 client that notes the server's refusal.
+type xoauth2Client struct {
+	sasl.Client
+	*refusal
+}
+
+func (x *xoauth2Client) Next(challenge []byte) ([]byte, error) {
+	x.refuse()
+	return x.Client.Next(challenge)
 }
 
 // oauthBearer is go-sasl's OAUTHBEARER client, answering the server's
@@ -90,6 +143,7 @@ func OAuthAuth(user string, ts oauth2.TokenSource, host string, port int) send.A
 // then fails the exchange with its own reply (535 on SMTP, NO on IMAP).
 type oauthBearer struct {
 	sasl.Client
+	*refusal
 	failed error
 }
 
@@ -97,6 +151,7 @@ func (o *oauthBearer) Next(challenge []byte) ([]byte, error) {
 	if o.failed != nil {
 		return nil, o.failed
 	}
+	o.refuse()
 	_, err := o.Client.Next(challenge)
 	if err == nil {
 		err = fmt.Errorf("%w: unexpected OAUTHBEARER challenge", ErrAuth)

@@ -166,7 +166,16 @@ func (c *IMAPConn) authenticate(ctx context.Context, a *Account, secrets Secrets
 	if err != nil {
 		return fmt.Errorf("imap: %s: %w", addr, err)
 	}
-	if err := c.Client.Authenticate(sc); err != nil {
+	err = c.Client.Authenticate(sc)
+	if err != nil && RetryRefusedToken(sc) {
+		// The server refused the OAuth access token: once more with a
+		// freshly refreshed one.
+		if sc, mech, err = auth(mechs); err != nil {
+			return fmt.Errorf("imap: %s: %w", addr, err)
+		}
+		err = c.Client.Authenticate(sc)
+	}
+	if err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) {
 			return fmt.Errorf("imap: %s at %s: %w (server said: %s)", mech, addr, ErrAuth, ie.Text)

@@ -111,39 +111,88 @@ func scan(t *testing.T) string {
 	return p
 }
 
-// TestAccessTokenRefusedByServer: the server refuses the access token (it
-// expired by the server's clock); XOAUTH2 answers the JSON error challenge
-// with an empty response and OAUTHBEARER aborts, and either way the send
-// fails as a sign-in problem without showing the token.
+// TestAccessTokenRefusedByServer: the server refuses the access token
+// (XOAUTH2 answers the JSON error challenge with an empty response,
+// OAUTHBEARER with %x01). The token is then refreshed and the sign-in tried
+// once more on the same connection: a token that was stale at the server, or
+// refused once (not yet known to it), is replaced and the message goes; a
+// server that keeps refusing gets exactly one retry, and the send fails as a
+// sign-in problem without showing the token.
 func TestAccessTokenRefusedByServer(t *testing.T) {
+	tests := []struct {
+		name    string
+		refuse  func(f *fixture)
+		wantErr bool
+	}{
+		{name: "stale at the server", refuse: func(f *fixture) { f.idp.Advance(2 * time.Hour) }},
+		{name: "revoked at the provider", refuse: func(f *fixture) { f.idp.RevokeAccessTokens() }},
+		{name: "refused once", refuse: func(f *fixture) { f.idp.RefuseNextAccessChecks(1) }},
+		{name: "refused for good", refuse: func(f *fixture) { f.idp.RefuseNextAccessChecks(100) }, wantErr: true},
+	}
 	for _, mech := range []string{"XOAUTH2", "OAUTHBEARER"} {
-		t.Run(mech, func(t *testing.T) {
-			f := newFixture(t)
-			a := oauthAccount("acct", f.idp.URL)
-			a.CAFile = f.pki.CAFile
-			srv := accounttest.StartSMTP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{mech}})
-			a.SMTP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
-			acct := f.add(t, a)
-			opts, err := acct.SendOptions(context.Background(), f.kc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.idp.Advance(2 * time.Hour) // the cached access token is now stale at the server
-			_, err = send.Send(context.Background(), opts, &send.Message{
-				From: mail.Address{Address: acct.Email}, To: []mail.Address{{Address: "pharmacy@example.test"}}, Subject: "x", Note: "y",
-				Documents: []send.Document{{Path: scan(t)}},
+		for _, tt := range tests {
+			t.Run(mech+"/"+tt.name, func(t *testing.T) {
+				f := newFixture(t)
+				a := oauthAccount("acct", f.idp.URL)
+				a.CAFile = f.pki.CAFile
+				srv := accounttest.StartSMTP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{mech}})
+				a.SMTP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
+				acct := f.add(t, a)
+				opts, err := acct.SendOptions(context.Background(), f.kc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.refuse(f)
+				refreshes := f.idp.Refreshes()
+				_, err = send.Send(context.Background(), opts, &send.Message{
+					From: mail.Address{Address: acct.Email}, To: []mail.Address{{Address: "pharmacy@example.test"}}, Subject: "x", Note: "y",
+					Documents: []send.Document{{Path: scan(t)}},
+				})
+				if got := srv.Attempts(); len(got) != 2 || got[0] != mech || got[1] != mech {
+					t.Errorf("attempts %v, want %s twice", got, mech)
+				}
+				if f.idp.Refreshes() != refreshes+1 {
+					t.Errorf("refreshes %d, want one after the refusal", f.idp.Refreshes()-refreshes)
+				}
+				if tt.wantErr {
+					if !errors.Is(err, send.ErrAuth) {
+						t.Fatalf("send = %v, want ErrAuth", err)
+					}
+					mustNotLeak(t, err.Error(), f.secrets()...)
+					if len(srv.SignIns()) != 0 || len(srv.Messages()) != 0 {
+						t.Error("the server accepted a refused token")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("send after the refused token: %v", err)
+				}
+				if len(srv.Messages()) != 1 {
+					t.Errorf("server got %d messages", len(srv.Messages()))
+				}
 			})
-			if !errors.Is(err, send.ErrAuth) {
-				t.Fatalf("send = %v, want ErrAuth", err)
-			}
-			mustNotLeak(t, err.Error(), f.secrets()...)
-			if got := srv.Attempts(); len(got) != 1 || got[0] != mech {
-				t.Errorf("attempts %v", got)
-			}
-			if len(srv.SignIns()) != 0 || len(srv.Messages()) != 0 {
-				t.Error("the server accepted a stale token")
-			}
-		})
+		}
+	}
+}
+
+// TestIMAPRetriesRefusedToken: IMAP AUTHENTICATE with a token the server
+// refuses once is retried with a refreshed token.
+func TestIMAPRetriesRefusedToken(t *testing.T) {
+	f := newFixture(t)
+	a := oauthAccount("acct", f.idp.URL)
+	a.CAFile = f.pki.CAFile
+	srv := accounttest.StartIMAP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{"XOAUTH2"}})
+	a.IMAP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
+	acct := f.add(t, a)
+	f.idp.RefuseNextAccessChecks(1)
+	c, err := acct.DialIMAP(context.Background(), f.kc, account.IMAPOptions{})
+	if err != nil {
+		t.Fatalf("DialIMAP with a token refused once: %v", err)
+	}
+	c.Close()
+	f.idp.RefuseNextAccessChecks(2)
+	if _, err := acct.DialIMAP(context.Background(), f.kc, account.IMAPOptions{}); !errors.Is(err, account.ErrAuth) {
+		t.Fatalf("DialIMAP with a token refused twice = %v, want ErrAuth", err)
 	}
 }
 

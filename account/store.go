@@ -1,6 +1,7 @@
 package account
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,10 +10,12 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/internal/atomicfile"
+	"github.com/securesend/securesend/internal/filelock"
 	"github.com/securesend/securesend/internal/home"
 )
 
@@ -190,14 +193,62 @@ func (s *Store) SetPassword(name, password string) error {
 }
 
 // RefreshStore returns where the OAuth refresh token of a lives: its
-// keychain entry.
+// keychain entry. For an account from a Store, it is also an
+// oauth.RefreshLocker whose lock is a file next to accounts.json, so that
+// every securesend process (the GUI, the CLI, the hot folder) refreshes the
+// account's sign-in in turn.
 func RefreshStore(a *Account, secrets Secrets) oauth.RefreshStore {
-	return refreshStore{key: a.refreshTokenKey(), secrets: secrets}
+	rs := refreshStore{key: a.refreshTokenKey(), secrets: secrets}
+	if a.lockDir == "" {
+		return rs
+	}
+	return lockingRefreshStore{refreshStore: rs, lockPath: filepath.Join(a.lockDir, "account-"+a.Name+".oauth-lock")}
 }
 
 type refreshStore struct {
 	key     string
 	secrets Secrets
+}
+
+type lockingRefreshStore struct {
+	refreshStore
+	lockPath string
+}
+
+// refreshLockWait bounds the wait for another process's refresh.
+const refreshLockWait = 2 * time.Minute
+
+// LockRefresh takes the account's refresh lock (a lock file shared by all
+// processes and by every Source in this one), waiting until ctx ends or
+// for at most two minutes.
+func (r lockingRefreshStore) LockRefresh(ctx context.Context) (func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, refreshLockWait)
+	defer cancel()
+	f, err := os.OpenFile(r.lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("account: refresh lock: %w", err)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := filelock.TryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("account: refresh lock %s: %w", r.lockPath, err)
+		}
+		if ok {
+			return func() {
+				_ = filelock.Unlock(f)
+				f.Close()
+			}, nil
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("account: refresh lock %s is held by another process: %w", r.lockPath, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 func (r refreshStore) Load() (string, error) {
@@ -242,6 +293,9 @@ func (s *Store) read() (*file, error) {
 	var f file
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("account: %s is damaged: %w", s.path, err)
+	}
+	for i := range f.Accounts {
+		f.Accounts[i].lockDir = filepath.Dir(s.path)
 	}
 	return &f, nil
 }

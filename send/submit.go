@@ -304,7 +304,17 @@ func (s *submission) auth(c *smtp.Client) error {
 	}
 	s.passwordAuth = strings.EqualFold(mech, sasl.Plain) || strings.EqualFold(mech, sasl.Login)
 	if err := c.Auth(client); err != nil {
-		return err
+		// An OAuth access token the server refused is refreshed and tried
+		// once more (see account.OAuthAuth).
+		if r, ok := client.(interface{ TokenRefused() bool }); !ok || !r.TokenRefused() {
+			return err
+		}
+		if client, mech, err = s.opts.Auth(mechs); err != nil {
+			return &Error{Kind: ErrAuth, Stage: "auth", Server: s.opts.Server, Result: s.res, Err: err}
+		}
+		if err := c.Auth(client); err != nil {
+			return err
+		}
 	}
 	s.res.AuthMechanism = mech
 	return nil

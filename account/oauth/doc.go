@@ -5,9 +5,19 @@
 //
 // Promises:
 //   - Login uses the authorization code flow with PKCE (RFC 7636, S256) and a
-//     random state, with a one-shot redirect listener on 127.0.0.1 at a
-//     random port (RFC 8252 section 7.3). A callback with the wrong state is
-//     refused and ends the sign-in; nothing is exchanged.
+//     random state, with a redirect listener on 127.0.0.1 at a random port
+//     (RFC 8252 section 7.3) that lives for one sign-in. A request without
+//     the right state (a stray or forged redirect) gets 400 and the sign-in
+//     keeps waiting for the real one; nothing is exchanged for it.
+//   - The browser is given a one-time local start page, not the provider's
+//     URL, so the state and PKCE challenge never appear on a command line;
+//     a second request for that page stops the sign-in (ErrIntercepted).
+//   - With LoginOptions.Identities, the ID token must name the account's
+//     user, or the sign-in fails with ErrWrongUser and returns no token.
+//   - A RefreshStore that is also a RefreshLocker is refreshed under its
+//     lock (load, refresh, save), so processes sharing it never spend one
+//     rotating refresh token twice; an invalid_grant after another process
+//     rotated the token is retried once with the new one.
 //   - The refresh token is handed to a RefreshStore (the OS keychain in
 //     securesend) and nowhere else; access tokens live only in memory.
 //   - An expired or revoked refresh token yields ErrSignInAgain; a user who

@@ -16,8 +16,10 @@ var (
 	// ErrDenied: the user (or the organisation's policy) declined the
 	// sign-in at the provider.
 	ErrDenied = errors.New("the sign-in was declined at the identity provider")
-	// ErrState: the browser came back with a state that does not belong to
-	// this sign-in (a forged or stale redirect). Nothing was exchanged.
+	// ErrState: requests that did not belong to this sign-in (a forged or
+	// stale redirect, a wrong state) reached the redirect listener; they
+	// were answered 400 and nothing was exchanged for them. Login wraps it,
+	// with the context's error, when the sign-in then timed out.
 	ErrState = errors.New("the sign-in response did not match this sign-in attempt (state mismatch), so it was refused; try again")
 	// ErrUnreachable: the provider's token endpoint could not be reached.
 	ErrUnreachable = errors.New("could not reach the identity provider's token endpoint; check the network and try again")
@@ -31,9 +33,9 @@ var (
 func classify(op string, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		detail := re.ErrorCode
+		detail := printable(re.ErrorCode)
 		if re.ErrorDescription != "" {
-			detail += ": " + re.ErrorDescription
+			detail += ": " + printable(re.ErrorDescription)
 		}
 		if detail == "" && re.Response != nil {
 			detail = re.Response.Status
@@ -52,3 +54,18 @@ func classify(op string, err error) error {
 	}
 	return fmt.Errorf("oauth: %s: %w: %w", op, ErrUnreachable, err)
 }
+
+// Error kinds of the sign-in's safety checks.
+var (
+	// ErrIntercepted: the one-time start page of a sign-in was requested
+	// twice, so another program may have read its address; the sign-in was
+	// stopped and nothing was exchanged.
+	ErrIntercepted = errors.New("the sign-in page was opened twice (another program may have read its address), so the sign-in was stopped; try again")
+	// ErrWrongUser: the user signed in at the provider as someone other
+	// than the account's user. Nothing was stored.
+	ErrWrongUser = errors.New("signed in as a different user than the account's")
+	// ErrNoIdentity: the provider did not say who signed in (no ID token
+	// with an e-mail address or user name), so the sign-in could not be
+	// checked against the account. Nothing was stored.
+	ErrNoIdentity = errors.New("the identity provider did not say who signed in")
+)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -52,13 +53,15 @@ func TestLogin(t *testing.T) {
 	tests := []struct {
 		name    string
 		setup   func(s *oauthtest.Server, c *oauth.Config)
-		wantErr error
+		wantErr []error
 	}{
 		{name: "happy path"},
-		{name: "wrong state", setup: func(s *oauthtest.Server, _ *oauth.Config) { s.TamperState(true) }, wantErr: oauth.ErrState},
-		{name: "denied consent", setup: func(s *oauthtest.Server, _ *oauth.Config) { s.Deny(true) }, wantErr: oauth.ErrDenied},
-		{name: "token endpoint down", setup: func(_ *oauthtest.Server, c *oauth.Config) { c.TokenURL = closedURL }, wantErr: oauth.ErrUnreachable},
-		{name: "unknown client", setup: func(_ *oauthtest.Server, c *oauth.Config) { c.ClientID = "someone-else" }, wantErr: errBrowser},
+		// A redirect with another state is refused and the sign-in waits
+		// for the real one, until the context ends.
+		{name: "wrong state", setup: func(s *oauthtest.Server, _ *oauth.Config) { s.TamperState(true) }, wantErr: []error{oauth.ErrState, context.DeadlineExceeded}},
+		{name: "denied consent", setup: func(s *oauthtest.Server, _ *oauth.Config) { s.Deny(true) }, wantErr: []error{oauth.ErrDenied}},
+		{name: "token endpoint down", setup: func(_ *oauthtest.Server, c *oauth.Config) { c.TokenURL = closedURL }, wantErr: []error{oauth.ErrUnreachable}},
+		{name: "unknown client", setup: func(_ *oauthtest.Server, c *oauth.Config) { c.ClientID = "someone-else" }, wantErr: []error{context.DeadlineExceeded}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,31 +71,28 @@ func TestLogin(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(s, &cfg)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			var opened string
 			browser := func(u string) error {
 				opened = u
-				if tt.wantErr == errBrowser {
-					// The provider shows an error page and never redirects;
-					// the user gives up.
-					defer cancel()
-				}
 				return s.Browser()(u)
 			}
 			tok, err := oauth.Login(ctx, cfg, oauth.LoginOptions{OpenBrowser: browser, LoginHint: "alice@example.test"})
-			if !strings.Contains(opened, "code_challenge_method=S256") || !strings.Contains(opened, "state=") {
-				t.Errorf("authorization URL lacks PKCE or state: %s", opened)
+			// The browser's command line shows a one-time local page, not
+			// the state, the PKCE challenge or the provider.
+			if !strings.HasPrefix(opened, "http://127.0.0.1:") || !strings.Contains(opened, "/start/") ||
+				strings.Contains(opened, "state") || strings.Contains(opened, "challenge") || strings.Contains(opened, s.URL) {
+				t.Errorf("the browser was given %s, want only a one-time local start page", opened)
 			}
-			if tt.wantErr == errBrowser {
-				if !errors.Is(err, context.Canceled) {
-					t.Fatalf("Login = %v, want context.Canceled", err)
-				}
-				return
+			if q := s.LastAuthorization(); q.Get("code_challenge_method") != "S256" || q.Get("state") == "" || q.Get("login_hint") != "alice@example.test" {
+				t.Errorf("authorization request lacks PKCE, state or hint: %v", q)
 			}
 			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("Login error = %v, want %v", err, tt.wantErr)
+				for _, want := range tt.wantErr {
+					if !errors.Is(err, want) {
+						t.Fatalf("Login error = %v, want %v", err, want)
+					}
 				}
 				for _, secret := range s.Issued() {
 					if strings.Contains(err.Error(), secret) {
@@ -114,27 +114,177 @@ func TestLogin(t *testing.T) {
 	}
 }
 
-var errBrowser = errors.New("browser never came back")
+// startBase is the listener's base URL, from the start page's URL.
+func startBase(t *testing.T, start string) string {
+	t.Helper()
+	i := strings.Index(start, "/start/")
+	if i < 0 {
+		t.Fatalf("not a start page: %s", start)
+	}
+	return start[:i]
+}
+
+// noRedirects is an HTTP client that shows redirects instead of following
+// them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// TestLoginIgnoresStrayRequests: requests to the redirect listener that do
+// not carry this sign-in's state get 400 and do not end the sign-in; the
+// user's real redirect afterwards signs in.
+func TestLoginIgnoresStrayRequests(t *testing.T) {
+	s := oauthtest.New("alice@example.test")
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	browser := func(start string) error {
+		base := startBase(t, start)
+		for _, stray := range []struct{ method, path string }{
+			{"GET", "/favicon.ico"},
+			{"GET", "/"},
+			{"GET", "/?state=forged&code=attacker-code"},
+			{"GET", "/?error=access_denied&error_description=forged"},
+			{"GET", "/start/not-the-token"},
+			{"POST", "/"},
+		} {
+			req, err := http.NewRequest(stray.method, base+stray.path, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := noRedirects.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s %s: status %d, want 400", stray.method, stray.path, resp.StatusCode)
+			}
+		}
+		return s.Browser()(start)
+	}
+	tok, err := oauth.Login(ctx, testConfig(s), oauth.LoginOptions{OpenBrowser: browser})
+	if err != nil {
+		t.Fatalf("Login after stray requests: %v", err)
+	}
+	if err := s.CheckAccessToken("alice@example.test", tok.AccessToken); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestLoginStartPageIsOneTime: the start page redirects to the provider
+// once; a second request for it (someone who read the browser's command
+// line got there first) stops the sign-in.
+func TestLoginStartPageIsOneTime(t *testing.T) {
+	s := oauthtest.New("alice@example.test")
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	browser := func(start string) error {
+		resp, err := noRedirects.Get(start) // the eavesdropper
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, s.AuthURL) {
+			t.Errorf("start page: %d to %q, want 302 to the provider", resp.StatusCode, loc)
+		}
+		return s.Browser()(start) // the user's browser comes second
+	}
+	_, err := oauth.Login(ctx, testConfig(s), oauth.LoginOptions{OpenBrowser: browser})
+	if !errors.Is(err, oauth.ErrIntercepted) {
+		t.Fatalf("Login = %v, want ErrIntercepted", err)
+	}
+	if n := s.Refreshes(); n != 0 {
+		t.Errorf("refreshes = %d", n)
+	}
+}
+
+// TestLoginTimeout: a browser that never comes back ends the sign-in when
+// the context does, and the listener is closed.
+func TestLoginTimeout(t *testing.T) {
+	s := oauthtest.New("alice@example.test")
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var start string
+	begun := time.Now()
+	_, err := oauth.Login(ctx, testConfig(s), oauth.LoginOptions{OpenBrowser: func(u string) error { start = u; return nil }})
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, oauth.ErrState) {
+		t.Fatalf("Login = %v, want only DeadlineExceeded", err)
+	}
+	if d := time.Since(begun); d > 3*time.Second {
+		t.Errorf("Login took %v after a 300ms deadline", d)
+	}
+	if _, err := http.Get(start); err == nil {
+		t.Errorf("the sign-in listener still answers after the timeout")
+	}
+}
+
+// TestLoginIdentity: with Identities set, the ID token must name one of
+// them; otherwise nothing is returned.
+func TestLoginIdentity(t *testing.T) {
+	tests := []struct {
+		name       string
+		setup      func(s *oauthtest.Server)
+		identities []string
+		wantErr    error
+		wantText   []string
+	}{
+		{name: "same user, other case", identities: []string{"Alice@Example.TEST"}},
+		{name: "second identity", identities: []string{"clinic-login", "alice@example.test"}},
+		{name: "other user", setup: func(s *oauthtest.Server) { s.SignInAs("bob@example.test") }, identities: []string{"alice@example.test"},
+			wantErr: oauth.ErrWrongUser, wantText: []string{"you signed in as bob@example.test, but the account is alice@example.test"}},
+		{name: "control characters in the user name", setup: func(s *oauthtest.Server) { s.SignInAs("bob\x1b]0;pwned\x07@example.test") }, identities: []string{"alice@example.test"},
+			wantErr: oauth.ErrWrongUser, wantText: []string{"bob?]0;pwned?@example.test"}},
+		{name: "no ID token", setup: func(s *oauthtest.Server) { s.NoIDToken(true) }, identities: []string{"alice@example.test"},
+			wantErr: oauth.ErrNoIdentity, wantText: []string{"could not be checked against alice@example.test"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := oauthtest.New("alice@example.test")
+			defer s.Close()
+			if tt.setup != nil {
+				tt.setup(s)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			tok, err := oauth.Login(ctx, testConfig(s), oauth.LoginOptions{OpenBrowser: s.Browser(), Identities: tt.identities})
+			if scope := s.LastAuthorization().Get("scope"); !strings.Contains(scope, "openid") || !strings.Contains(scope, "email") {
+				t.Errorf("scope %q lacks openid email", scope)
+			}
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) || tok != nil {
+				t.Fatalf("Login = %v, %v; want %v", tok, err, tt.wantErr)
+			}
+			for _, w := range tt.wantText {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.ContainsAny(err.Error(), "\x1b\x07") {
+				t.Errorf("error carries control characters: %q", err)
+			}
+		})
+	}
+}
 
 func TestRedirectListenerIsOneShot(t *testing.T) {
 	s := oauthtest.New("alice@example.test")
 	defer s.Close()
-	var redirect string
+	var start string
 	browser := func(u string) error {
-		redirect = u
+		start = u
 		return s.Browser()(u)
 	}
 	if _, err := oauth.Login(context.Background(), testConfig(s), oauth.LoginOptions{OpenBrowser: browser}); err != nil {
 		t.Fatal(err)
 	}
-	i := strings.Index(redirect, "redirect_uri=")
-	if i < 0 {
-		t.Fatal("no redirect_uri in the authorization URL")
-	}
 	// After Login returns, the listener must be gone.
-	host := strings.TrimPrefix(redirect[i:], "redirect_uri=http%3A%2F%2F")
-	host = host[:strings.Index(host, "%2F")]
-	host = strings.ReplaceAll(host, "%3A", ":")
+	host := strings.TrimPrefix(startBase(t, start), "http://")
 	if conn, err := net.Dial("tcp", host); err == nil {
 		conn.Close()
 		t.Errorf("redirect listener %s still accepts connections after sign-in", host)

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
@@ -273,29 +274,52 @@ func accountList(e *env, args []string) int {
 func accountLogin(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("account login", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	timeout := fs.Duration("timeout", defaultSignInTimeout, "stop waiting for the browser sign-in after this long")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 {
 		return errorf(e, "account login: give the account name")
 	}
+	if *timeout <= 0 {
+		return errorf(e, "account login: --timeout must be positive")
+	}
 	s, err := accountStore(e)
 	if err != nil {
 		return errorf(e, "account login: %v", err)
 	}
-	return signIn(ctx, e, s, fs.Arg(0))
+	return signInWithin(ctx, e, s, fs.Arg(0), *timeout)
 }
 
+// defaultSignInTimeout is how long the CLI waits for the browser sign-in,
+// as long as the app does.
+const defaultSignInTimeout = 10 * time.Minute
+
+// signIn runs the browser sign-in of account name, waiting at most
+// defaultSignInTimeout.
 func signIn(ctx context.Context, e *env, s *account.Store, name string) int {
+	return signInWithin(ctx, e, s, name, defaultSignInTimeout)
+}
+
+// signInWithin runs the browser sign-in of account name and stops after
+// timeout with a message saying so; nothing is stored then.
+func signInWithin(ctx context.Context, e *env, s *account.Store, name string, timeout time.Duration) int {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	browser := oauth.SystemBrowser(e.getenv)
 	open := func(u string) error {
-		fmt.Fprintf(e.stderr, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
+		// u is a one-time local page that forwards to the provider; it
+		// carries no secret of the sign-in.
+		fmt.Fprintf(e.stderr, "Opening the sign-in page in your browser (waiting up to %s). If it does not open, visit:\n  %s\n", timeout, u)
 		if err := browser(u); err != nil {
 			fmt.Fprintf(e.stderr, "(could not open a browser: %v)\n", err)
 		}
 		return nil
 	}
 	if err := s.SignIn(ctx, name, oauth.LoginOptions{OpenBrowser: open}); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return errorf(e, "account login: %s: no sign-in came back from the browser within %s, so the sign-in was stopped and nothing was stored; run 'securesend account login %s' to try again (--timeout sets how long to wait)", name, timeout, name)
+		}
 		return errorf(e, "account login: %v", err)
 	}
 	if a, err := s.Get(name); err == nil {

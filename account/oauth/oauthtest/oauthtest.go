@@ -1,8 +1,11 @@
 // Package oauthtest is a small but real OAuth 2.0 authorization server for
 // tests: authorization code flow with PKCE (S256 only), loopback redirect
 // URIs, state passed through, one-time codes, expiring and rotating refresh
-// tokens, and access tokens that SMTP/IMAP test servers can check. Its clock
-// is injectable so that tests expire tokens without sleeping.
+// tokens (with reuse detection that revokes the whole sign-in, as providers
+// that rotate refresh tokens do), OpenID Connect ID tokens when the openid
+// scope is asked for, and access tokens that SMTP/IMAP test servers can
+// check. Its clock is injectable so that tests expire tokens without
+// sleeping.
 package oauthtest
 
 import (
@@ -14,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,20 +37,37 @@ type Server struct {
 	mu  sync.Mutex
 	now time.Time
 
-	deny        bool
-	tamperState bool
-	accessTTL   time.Duration
-	refreshTTL  time.Duration
+	deny         bool
+	tamperState  bool
+	detectReuse  bool
+	signInAs     string
+	noIDToken    bool
+	refuseChecks int
+	lastAuth     url.Values
+	accessTTL    time.Duration
+	refreshTTL   time.Duration
+	refreshDelay time.Duration
 
 	codes    map[string]grant
-	refresh  map[string]time.Time // refresh token -> expiry
-	access   map[string]time.Time // access token -> expiry
+	refresh  map[string]issuedToken // refresh token -> its sign-in
+	spent    map[string]int         // rotated-away refresh token -> its sign-in
+	access   map[string]issuedToken // access token -> its sign-in
 	refreshN int
+	reuseN   int
+	families int
 	issued   []string // every token and code ever issued
 }
 
 type grant struct {
-	challenge, redirect, scope string
+	challenge, redirect, scope, user string
+}
+
+// issuedToken is a refresh or access token: its expiry, user and sign-in
+// (family) number.
+type issuedToken struct {
+	exp    time.Time
+	user   string
+	family int
 }
 
 // New starts a server on 127.0.0.1 for user. Access tokens live one hour
@@ -58,8 +79,9 @@ func New(user string) *Server {
 		accessTTL:  time.Hour,
 		refreshTTL: 30 * 24 * time.Hour,
 		codes:      map[string]grant{},
-		refresh:    map[string]time.Time{},
-		access:     map[string]time.Time{},
+		refresh:    map[string]issuedToken{},
+		spent:      map[string]int{},
+		access:     map[string]issuedToken{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /authorize", s.authorize)
@@ -90,10 +112,67 @@ func (s *Server) SetAccessTTL(d time.Duration) { s.mu.Lock(); s.accessTTL = d; s
 func (s *Server) Advance(d time.Duration) { s.mu.Lock(); s.now = s.now.Add(d); s.mu.Unlock() }
 
 // RevokeAll revokes every refresh token.
-func (s *Server) RevokeAll() { s.mu.Lock(); s.refresh = map[string]time.Time{}; s.mu.Unlock() }
+func (s *Server) RevokeAll() { s.mu.Lock(); s.refresh = map[string]issuedToken{}; s.mu.Unlock() }
+
+// RevokeAccessTokens revokes every access token issued so far, as a
+// provider does after a password change: the mail servers refuse them
+// although they have not expired, while refresh tokens still work.
+func (s *Server) RevokeAccessTokens() {
+	s.mu.Lock()
+	s.access = map[string]issuedToken{}
+	s.mu.Unlock()
+}
+
+// DetectReuse makes the server treat a refresh token that was already
+// rotated away as stolen: the request fails with invalid_grant and every
+// refresh and access token of that sign-in is revoked, so the user must
+// sign in again (as Auth0, Okta and the OAuth 2.0 Security BCP do).
+func (s *Server) DetectReuse(v bool) { s.mu.Lock(); s.detectReuse = v; s.mu.Unlock() }
+
+// SetRefreshDelay makes every refresh-token grant wait d before answering
+// (without holding up other requests), so that tests can make two
+// refreshes overlap.
+func (s *Server) SetRefreshDelay(d time.Duration) { s.mu.Lock(); s.refreshDelay = d; s.mu.Unlock() }
+
+// SignInAs makes the consent page sign in as user instead of Server.User,
+// as when someone picks another of their accounts at the provider. The
+// ID token and the access tokens are then for user.
+func (s *Server) SignInAs(user string) { s.mu.Lock(); s.signInAs = user; s.mu.Unlock() }
+
+// NoIDToken makes the server issue no ID token even for the openid scope,
+// as a plain OAuth 2.0 provider does.
+func (s *Server) NoIDToken(v bool) { s.mu.Lock(); s.noIDToken = v; s.mu.Unlock() }
+
+// RefuseNextAccessChecks makes the next n calls of CheckAccessToken fail,
+// as a mail server does with a token that is valid but not yet known to it
+// (Microsoft 365 right after consent) or that was revoked.
+func (s *Server) RefuseNextAccessChecks(n int) { s.mu.Lock(); s.refuseChecks = n; s.mu.Unlock() }
+
+// LastAuthorization is the query of the last authorization request.
+func (s *Server) LastAuthorization() url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastAuth
+}
 
 // Refreshes is the number of successful refresh-token grants.
 func (s *Server) Refreshes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.refreshN }
+
+// Reuses is the number of refresh requests with a refresh token that had
+// already been rotated away.
+func (s *Server) Reuses() int { s.mu.Lock(); defer s.mu.Unlock(); return s.reuseN }
+
+// SignedIn reports whether a valid refresh token remains from any sign-in.
+func (s *Server) SignedIn() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.refresh {
+		if s.now.Before(t.exp) {
+			return true
+		}
+	}
+	return false
+}
 
 // Issued returns every code and token the server ever issued, for tests
 // that search files and output for leaked secrets.
@@ -108,13 +187,17 @@ func (s *Server) Issued() []string {
 func (s *Server) CheckAccessToken(user, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	exp, ok := s.access[token]
+	at, ok := s.access[token]
+	if s.refuseChecks > 0 {
+		s.refuseChecks--
+		return fmt.Errorf("oauthtest: access token refused")
+	}
 	switch {
 	case !ok:
 		return fmt.Errorf("oauthtest: unknown access token")
-	case !s.now.Before(exp):
+	case !s.now.Before(at.exp):
 		return fmt.Errorf("oauthtest: access token expired")
-	case user != s.User:
+	case user != at.user:
 		return fmt.Errorf("oauthtest: token is not for %q", user)
 	}
 	return nil
@@ -135,6 +218,9 @@ func (s *Server) Browser() func(string) error {
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	s.mu.Lock()
+	s.lastAuth = q
+	s.mu.Unlock()
 	redirect := q.Get("redirect_uri")
 	ru, err := url.Parse(redirect)
 	if err != nil || ru.Scheme != "http" || ru.Hostname() != "127.0.0.1" || ru.Port() == "" {
@@ -160,7 +246,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		v.Set("error_description", "The user declined consent")
 	} else {
 		code := s.newSecretLocked("code")
-		s.codes[code] = grant{challenge: q.Get("code_challenge"), redirect: redirect, scope: q.Get("scope")}
+		who := s.User
+		if s.signInAs != "" {
+			who = s.signInAs
+		}
+		s.codes[code] = grant{challenge: q.Get("code_challenge"), redirect: redirect, scope: q.Get("scope"), user: who}
 		v.Set("code", code)
 	}
 	s.mu.Unlock()
@@ -196,37 +286,88 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			tokenError(w, "invalid_grant", "PKCE verification failed")
 			return
 		}
-		s.issueLocked(w, g.scope)
+		s.families++
+		s.issueLocked(w, g.scope, g.user, s.families)
 	case "refresh_token":
+		if d := s.refreshDelay; d > 0 {
+			s.mu.Unlock()
+			time.Sleep(d)
+			s.mu.Lock()
+		}
 		rt := r.PostForm.Get("refresh_token")
-		exp, ok := s.refresh[rt]
-		if !ok || !s.now.Before(exp) {
+		if fam, used := s.spent[rt]; used {
+			s.reuseN++
+			if s.detectReuse {
+				s.revokeFamilyLocked(fam)
+				tokenError(w, "invalid_grant", "The refresh token was already used; the sign-in was revoked")
+				return
+			}
+		}
+		t, ok := s.refresh[rt]
+		if !ok || !s.now.Before(t.exp) {
 			delete(s.refresh, rt)
 			tokenError(w, "invalid_grant", "The refresh token has expired or was revoked")
 			return
 		}
 		delete(s.refresh, rt) // rotation, as Microsoft does
+		s.spent[rt] = t.family
 		s.refreshN++
-		s.issueLocked(w, "")
+		s.issueLocked(w, "", t.user, t.family)
 	default:
 		tokenError(w, "unsupported_grant_type", "")
 	}
 }
 
-func (s *Server) issueLocked(w http.ResponseWriter, scope string) {
+func (s *Server) revokeFamilyLocked(family int) {
+	for k, t := range s.refresh {
+		if t.family == family {
+			delete(s.refresh, k)
+		}
+	}
+	for k, t := range s.access {
+		if t.family == family {
+			delete(s.access, k)
+		}
+	}
+}
+
+func (s *Server) issueLocked(w http.ResponseWriter, scope, user string, family int) {
 	at := s.newSecretLocked("at")
 	rt := s.newSecretLocked("rt")
-	s.access[at] = s.now.Add(s.accessTTL)
-	s.refresh[rt] = s.now.Add(s.refreshTTL)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(map[string]any{ //nolint:errcheck // test server
+	s.access[at] = issuedToken{exp: s.now.Add(s.accessTTL), user: user, family: family}
+	s.refresh[rt] = issuedToken{exp: s.now.Add(s.refreshTTL), user: user, family: family}
+	resp := map[string]any{
 		"access_token":  at,
 		"token_type":    "Bearer",
 		"expires_in":    int(s.accessTTL.Seconds()),
 		"refresh_token": rt,
 		"scope":         scope,
-	})
+	}
+	if slices.Contains(strings.Fields(scope), "openid") && !s.noIDToken {
+		resp["id_token"] = IDToken(map[string]any{
+			"iss":                s.URL,
+			"aud":                ClientID,
+			"sub":                "sub-" + user,
+			"iat":                s.now.Unix(),
+			"exp":                s.now.Add(time.Hour).Unix(),
+			"email":              user,
+			"preferred_username": user,
+		})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(resp) //nolint:errcheck // test server
+}
+
+// IDToken encodes claims as an unsigned JWT (alg "none"), as tests of ID
+// token handling need; securesend reads ID tokens only from the token
+// endpoint's TLS-protected answer and does not check their signature.
+func IDToken(claims map[string]any) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "none", "typ": "JWT"}) + "." + enc(claims) + ".c2ln"
 }
 
 func (s *Server) newSecretLocked(prefix string) string {

@@ -1,0 +1,137 @@
+package oauth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/oauth2"
+)
+
+// idClaims are the claims of an OpenID Connect ID token that say who
+// signed in. Microsoft puts the sign-in name in preferred_username (and upn
+// in v1 tokens) and the mailbox address, when configured, in email; Google
+// puts the address in email with email_verified.
+type idClaims struct {
+	Audience          audience `json:"aud"`
+	Expiry            int64    `json:"exp"`
+	Email             string   `json:"email"`
+	EmailVerified     *bool    `json:"email_verified"`
+	PreferredUsername string   `json:"preferred_username"`
+	UPN               string   `json:"upn"`
+}
+
+// audience is the aud claim: one string or a list.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+// checkIdentity reads the ID token that came with tok and checks that it
+// was issued to clientID, has not expired, and names one of want (without
+// regard to case) in its email (unless marked unverified),
+// preferred_username or upn claim.
+//
+// The token's signature is not checked: it came straight from the token
+// endpoint over TLS in exchange for this sign-in's code and PKCE verifier,
+// which OpenID Connect Core 1.0 section 3.1.3.7 accepts in place of the
+// signature. The check guards against signing in with the wrong account
+// (a personal one, a colleague's); the mail server still decides what the
+// access token may do.
+func checkIdentity(tok *oauth2.Token, clientID string, want []string, now time.Time) error {
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return fmt.Errorf("oauth: %w (no ID token was returned), so the sign-in could not be checked against %s; nothing was stored", ErrNoIdentity, want[0])
+	}
+	c, err := parseIDToken(raw)
+	if err != nil {
+		return fmt.Errorf("oauth: %w (%v); nothing was stored", ErrNoIdentity, err)
+	}
+	if !containsFold(c.Audience, clientID) {
+		return fmt.Errorf("oauth: %w (the ID token was issued to another application); nothing was stored", ErrNoIdentity)
+	}
+	if c.Expiry != 0 && now.After(time.Unix(c.Expiry, 0).Add(5*time.Minute)) {
+		return fmt.Errorf("oauth: %w (the ID token has expired; is this computer's clock right?); nothing was stored", ErrNoIdentity)
+	}
+	var got []string
+	if c.Email != "" && (c.EmailVerified == nil || *c.EmailVerified) {
+		got = append(got, c.Email)
+	}
+	for _, v := range []string{c.PreferredUsername, c.UPN} {
+		if v != "" {
+			got = append(got, v)
+		}
+	}
+	if len(got) == 0 {
+		return fmt.Errorf("oauth: %w (the ID token names no e-mail address or user name), so the sign-in could not be checked against %s; nothing was stored", ErrNoIdentity, want[0])
+	}
+	for _, g := range got {
+		if containsFold(want, strings.TrimSpace(g)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("oauth: you signed in as %s, but the account is %s: %w; nothing was stored. Sign in again as %s (use \"sign in with another account\" on the provider's page)",
+		printable(got[0]), want[0], ErrWrongUser, want[0])
+}
+
+// parseIDToken decodes the claims of a JWT (header.claims.signature)
+// without checking its signature (see checkIdentity).
+func parseIDToken(raw string) (*idClaims, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("the ID token is not a JWT")
+	}
+	data, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, fmt.Errorf("the ID token's claims are not base64url")
+	}
+	var c idClaims
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("the ID token's claims are not JSON")
+	}
+	return &c, nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// printable makes a string from a provider (a user name, an error
+// description) safe to show on a terminal or in the GUI: control and
+// formatting characters (including bidirectional overrides) become '?',
+// and it is cut to 200 characters.
+func printable(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == 200 {
+			b.WriteString("…")
+			break
+		}
+		if !unicode.IsPrint(r) || unicode.Is(unicode.Cf, r) {
+			r = '?'
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
