@@ -177,3 +177,20 @@ func isOwnedDir(fi os.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && fi.IsDir() && int64(st.Uid) == int64(os.Getuid())
 }
+
+// notPrivate says why the open file f could have been written by someone
+// else (another user's, or writable by group or others), or "" when it is
+// this user's own private file.
+func notPrivate(f *os.File) string {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return "cannot be checked (" + err.Error() + ")"
+	}
+	if int64(st.Uid) != int64(os.Getuid()) {
+		return fmt.Sprintf("belongs to another user (uid %d)", st.Uid)
+	}
+	if st.Mode&0o022 != 0 {
+		return fmt.Sprintf("can be written by others (mode %04o)", st.Mode&0o7777)
+	}
+	return ""
+}

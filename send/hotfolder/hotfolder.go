@@ -49,6 +49,9 @@
 //     again whose SHA-256 has a job id in the journal is moved to sent/
 //     without calling the Handler; one with only a key gets the same key
 //     again, so the Handler can find what it queued before the crash.
+//     Since that lets the journal send a scan to sent/ unsent, a journal
+//     that is not this user's own file, or that group or others can write
+//     (Unix), is refused: the round stops with an error.
 package hotfolder
 
 import (
@@ -804,6 +807,11 @@ func (w *Watcher) readJournal(dir *folder) (*journal, error) {
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("hotfolder: journal %s is not a regular file (move it away to start afresh; files it listed may then be queued again)", path)
+	}
+	if problem := notPrivate(f); problem != "" {
+		// Anyone else who can write it could mark a new scan as queued
+		// already: it would go to sent/ without being sent.
+		return nil, fmt.Errorf("hotfolder: journal %s %s, so it cannot be trusted (move it away to start afresh; files it listed may then be queued again)", path, problem)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
 	if err != nil {

@@ -2,8 +2,11 @@ package outbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"maps"
 	"os"
@@ -321,7 +324,10 @@ func (o *Outbox) submitStored(ctx context.Context, rec *Record, submit SubmitFun
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errDamaged, err)
 	}
-	body := &storedBody{r: pr}
+	body := &storedBody{r: pr, want: rec.MessageSHA256}
+	if body.want != "" {
+		body.sum = sha256.New()
+	}
 	job := *rec
 	res, err := submit(context.WithValue(ctx, jobKey{}, &job), rec.Envelope, body)
 	if rerr := body.readErr(); rerr != nil {
@@ -338,11 +344,21 @@ func (o *Outbox) submitStored(ctx context.Context, rec *Record, submit SubmitFun
 	return res, err
 }
 
+// errNotThisMessage: the message file decrypted, but it is not the one
+// composed for this job (Record.MessageSHA256): another job's message was
+// put in its place.
+var errNotThisMessage = errors.New("the stored message is not the one queued for this job (its file was replaced)")
+
 // storedBody is the decrypting reader of a stored message handed to the
 // SubmitFunc; it remembers the first read error other than io.EOF (the
-// stored data failed authentication: atrest.ErrTampered).
+// stored data failed authentication: atrest.ErrTampered). With want set it
+// hashes what is read and, at the end, returns errNotThisMessage instead
+// of io.EOF when the message is not the job's, so the SubmitFunc never
+// completes it.
 type storedBody struct {
-	r io.Reader
+	r    io.Reader
+	want string    // hex SHA-256 of the job's message; "" unchecked
+	sum  hash.Hash // of what was read, when want is set
 
 	mu  sync.Mutex
 	err error
@@ -350,6 +366,12 @@ type storedBody struct {
 
 func (b *storedBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
+	if b.sum != nil {
+		b.sum.Write(p[:n])
+		if err == io.EOF && hex.EncodeToString(b.sum.Sum(nil)) != b.want {
+			err = errNotThisMessage
+		}
+	}
 	if err != nil && err != io.EOF {
 		b.mu.Lock()
 		if b.err == nil {

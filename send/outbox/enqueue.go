@@ -2,6 +2,8 @@ package outbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -44,8 +46,9 @@ func (o *Outbox) Enqueue(ctx context.Context, job Job, compose ComposeFunc) (str
 	}
 	var docs []send.DocumentInfo
 	var size int64
+	sum := sha256.New()
 	err = o.writeFile(id+msgExt, func(w io.Writer) error {
-		cw := &countingWriter{w: w, ctx: ctx}
+		cw := &countingWriter{w: io.MultiWriter(w, sum), ctx: ctx}
 		var cerr error
 		docs, cerr = compose(cw)
 		if cerr != nil {
@@ -62,7 +65,7 @@ func (o *Outbox) Enqueue(ctx context.Context, job Job, compose ComposeFunc) (str
 	}
 	now := o.now().UTC()
 	rec := &Record{
-		ID: id, Job: job, Documents: docs, Size: size, State: Queued,
+		ID: id, Job: job, Documents: docs, Size: size, MessageSHA256: hex.EncodeToString(sum.Sum(nil)), State: Queued,
 		Created: now, Since: now, NextAttempt: now,
 	}
 	unlock, err := o.lockDir()

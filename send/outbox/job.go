@@ -64,8 +64,15 @@ type Record struct {
 	// Documents describes the attached documents (from the compose step).
 	Documents []send.DocumentInfo `json:"documents,omitempty"`
 	// Size is the composed message's size in bytes.
-	Size  int64 `json:"size"`
-	State State `json:"state"`
+	Size int64 `json:"size"`
+	// MessageSHA256 is the hex SHA-256 of the composed message as stored
+	// (before encryption at rest). It binds the message file to this
+	// record, which is what the policy is checked against at delivery: a
+	// message that is not this one (a file copied over it from another
+	// job) fails the delivery as damaged and is never completed. Empty in
+	// jobs queued by older versions, whose messages are not compared.
+	MessageSHA256 string `json:"message_sha256,omitempty"`
+	State         State  `json:"state"`
 	// Attempts counts delivery attempts started.
 	Attempts int       `json:"attempts"`
 	Created  time.Time `json:"created"`
