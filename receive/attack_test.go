@@ -501,10 +501,10 @@ func TestAttackExhaustion(t *testing.T) {
 
 	t.Run("base64 with garbage", func(t *testing.T) {
 		for name, body := range map[string]string{
-			"invalid characters":   "JVBERi0x!!!!" + strings.Repeat("QUFB", 1000),
-			"only white space":     strings.Repeat(" \t \r\n", 1<<20),
+			"invalid characters":    "JVBERi0x!!!!" + strings.Repeat("QUFB", 1000),
+			"only white space":      strings.Repeat(" \t \r\n", 1<<20),
 			"padding in the middle": "QQ==" + strings.Repeat("QUFB", 100),
-			"one endless line":     strings.Repeat("QUFB", 1<<20),
+			"one endless line":      strings.Repeat("QUFB", 1<<20),
 		} {
 			msg := signedMIME(t, outerAlice, "Content-Type: multipart/mixed; boundary=\"in\"\r\n\r\n--in\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"rx.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"+body+"\r\n--in--\r\n", ks["alice"].Entity(), nil)
 			staging := t.TempDir()

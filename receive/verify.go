@@ -765,10 +765,13 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		}
 		return signature{}, ""
 	}
-	v.encHdr = hdr
 	if _, err := rr.NextPart(); err != io.EOF {
-		v.partial = true
+		// A part after the encrypted one is outside the encryption and
+		// any signature inside it: anyone could have added it, whatever
+		// the signature says about the rest.
+		return badSig("The encrypted message has extra parts outside the encryption; anyone could have added them."), structErr
 	}
+	v.encHdr = hdr
 	outer := v.messageSignature(md)
 	outer.hdr = hdr
 	switch {
