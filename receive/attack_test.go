@@ -281,12 +281,14 @@ func TestAttackWithheldLeaks(t *testing.T) {
 	combined := encryptedMIME(t, outerAlice, []byte(secretInner(`; hp="cipher"`)), []*openpgp.Entity{bob}, alice)
 	signed := signedMIME(t, outerAlice, secretInner(`; hp="clear"`), alice, nil)
 	tests := map[string][]byte{
-		"tampered ciphertext (MDC)":                   tamperCiphertext(t, combined),
-		"encrypted to someone else":                   encryptedMIME(t, outerAlice, []byte(secretInner(`; hp="cipher"`)), []*openpgp.Entity{ks["carol"].Entity()}, alice),
-		"note altered after signing":                  bytes.Replace(signed, []byte("note xxx"), []byte("note yyy"), 1),
-		"signed by the forger, malformed part header": signedMIME(t, outerAlice, malformedInner, mallory, nil),
-		"signed by Alice, malformed part header":      signedMIME(t, outerAlice, malformedInner, alice, nil),
-		"encrypted, malformed part header, unsigned":  encryptedMIME(t, outerAlice, append([]byte("Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n--s\r\n"), malformedInner...), []*openpgp.Entity{bob}, nil),
+		"tampered ciphertext (MDC)":                     tamperCiphertext(t, combined),
+		"encrypted to someone else":                     encryptedMIME(t, outerAlice, []byte(secretInner(`; hp="cipher"`)), []*openpgp.Entity{ks["carol"].Entity()}, alice),
+		"note altered after signing":                    bytes.Replace(signed, []byte("note xxx"), []byte("note yyy"), 1),
+		"signed by the forger, malformed part header":   signedMIME(t, outerAlice, malformedInner, mallory, nil),
+		"signed by Alice, malformed part header":        signedMIME(t, outerAlice, malformedInner, alice, nil),
+		"encrypted, signed part with a secret protocol": encryptedMIME(t, outerAlice, []byte("Content-Type: multipart/signed; protocol=\""+withheldSecret+"\"; boundary=\"s\"\r\n\r\n--s\r\nContent-Type: text/plain\r\n\r\nx\r\n--s--\r\n"), []*openpgp.Entity{bob}, nil),
+		"encrypted, signed part with a secret micalg":   encryptedMIME(t, outerAlice, []byte("Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; micalg=\""+withheldSecret+"\"; boundary=\"s\"\r\n\r\n--s\r\nContent-Type: text/plain\r\n\r\nx\r\n--s--\r\n"), []*openpgp.Entity{bob}, nil),
+		"encrypted, malformed part header, unsigned":    encryptedMIME(t, outerAlice, append([]byte("Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n--s\r\n"), malformedInner...), []*openpgp.Entity{bob}, nil),
 	}
 	for name, msg := range tests {
 		t.Run(name, func(t *testing.T) {

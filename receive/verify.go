@@ -29,6 +29,9 @@ import (
 	"github.com/securesend/securesend/crypto/pgpmime"
 )
 
+// errPartHeader: a MIME part's header section is malformed or too long.
+var errPartHeader = errors.New("a part's header section is malformed or too long")
+
 // Limits on hostile input.
 const (
 	maxDepth      = 12      // MIME nesting
@@ -309,7 +312,10 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 			br := bufio.NewReaderSize(lr, 16<<10)
 			ph, err := textproto.ReadHeader(br)
 			if err != nil {
-				return fmt.Errorf("part header: %w", err)
+				// Not wrapped: the parser's error quotes the offending
+				// line, which must not reach the Reason (it is content,
+				// and may be withheld or hold terminal escapes).
+				return errPartHeader
 			}
 			lr.N = 1 << 62
 			if err := v.collect(ph, br, depth+1, false); err != nil {
@@ -428,11 +434,11 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 		return badSig("The signed message has no MIME boundary."), ""
 	}
 	if !strings.EqualFold(params["protocol"], "application/pgp-signature") {
-		return badSig("The message is signed with an unsupported method (%s).", params["protocol"]), ""
+		return badSig("The message is signed with an unsupported method%s.", knownName(params["protocol"], "application/pkcs7-signature", "application/x-pkcs7-signature")), ""
 	}
 	algo, ok := micalgHash(params["micalg"])
 	if !ok {
-		return badSig("The signature uses an unsupported or weak hash (%s).", params["micalg"]), ""
+		return badSig("The signature uses an unsupported or weak hash%s.", knownName(params["micalg"], "pgp-md5", "pgp-sha1", "pgp-ripemd160", "pgp-md2", "pgp-tiger192", "pgp-haval-5-160", "pgp-sha3-256", "pgp-sha3-512")), ""
 	}
 	rr := pgpmime.NewRawReader(body, boundary)
 	part, err := rr.NextPart()
@@ -483,6 +489,17 @@ func (v *verifier) content(r io.Reader, depth int, root bool) (signature, *heade
 	}
 	sig, structErr := v.entity(h, br, depth, root)
 	return sig, hdr, structErr
+}
+
+// knownName returns " (value)" when value is one of known (ignoring case),
+// else "": a reason names only values it knows, never text from a message
+// (which may be encrypted content, withheld, or hold terminal escapes).
+func knownName(value string, known ...string) string {
+	v := strings.ToLower(strings.TrimSpace(value))
+	if slices.Contains(known, v) {
+		return " (" + v + ")"
+	}
+	return ""
 }
 
 func micalgHash(micalg string) (crypto.Hash, bool) {
