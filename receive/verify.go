@@ -36,7 +36,7 @@ var errPartHeader = errors.New("a part's header section is malformed or too long
 const (
 	maxDepth      = 12      // MIME nesting
 	maxHeaderSize = 1 << 20 // one header block
-	maxNote       = 1 << 20 // note text kept
+	maxNote       = 1 << 20 // note text kept, all text parts together
 	maxSigPart    = 1 << 20 // the application/pgp-signature part
 	maxParts      = 1000    // MIME parts in one message
 )
@@ -118,7 +118,8 @@ type verifier struct {
 
 	stage         *stager
 	stageErr      error // the staging area failed (an I/O error of Verify)
-	noteText      string
+	noteText      strings.Builder // the text parts, at most about maxNote bytes
+	noteCut       bool            // text beyond maxNote was left out
 	omitted       []string
 	parts         int
 	carried       *pgp.PublicKey // the sender's key from the Autocrypt header, not in the store
@@ -367,18 +368,27 @@ func transferDecoder(cte string, r io.Reader) io.Reader {
 	return r
 }
 
+// note adds a text part to the note. All text parts together keep at most
+// maxNote bytes: each part is bounded, and so is their number (maxParts),
+// but a thousand 1 MiB notes in a small compressed message would
+// otherwise be held in memory and shown.
 func (v *verifier) note(r io.Reader) error {
 	var b strings.Builder
-	n, err := io.Copy(&b, io.LimitReader(r, maxNote))
+	room := max(int64(maxNote-v.noteText.Len()), 0)
+	n, err := io.Copy(&b, io.LimitReader(r, room))
 	if err != nil {
 		return err
 	}
-	if n == maxNote {
+	if n == room {
 		if m, err := io.Copy(io.Discard, r); err != nil {
 			return err
-		} else if m > 0 {
+		} else if m > 0 && !v.noteCut {
+			v.noteCut = true
 			v.omitted = append(v.omitted, "the rest of a very long note")
 		}
+	}
+	if n == 0 {
+		return nil
 	}
 	text := strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\t' || (r >= 0x20 && r != 0x7f && !(r >= 0x80 && r < 0xa0) && !(r >= 0x202a && r <= 0x202e) && !(r >= 0x2066 && r <= 0x2069)) {
@@ -386,10 +396,10 @@ func (v *verifier) note(r io.Reader) error {
 		}
 		return -1
 	}, strings.ReplaceAll(b.String(), "\r\n", "\n"))
-	if v.noteText != "" {
-		v.noteText += "\n\n"
+	if v.noteText.Len() > 0 {
+		v.noteText.WriteString("\n\n")
 	}
-	v.noteText += text
+	v.noteText.WriteString(text)
 	return nil
 }
 
@@ -917,7 +927,7 @@ func (v *verifier) release() error {
 		r.Remarks = append(r.Remarks, "Nothing from inside this message is shown or saved (no note, no documents, no signed header fields), because it failed its check. The raw message may be kept for investigation only.")
 		return nil
 	}
-	r.Note, r.Omitted = v.noteText, v.omitted
+	r.Note, r.Omitted = v.noteText.String(), v.omitted
 	docs, err := v.stage.release(v.opts.Sink)
 	if err != nil {
 		return err
