@@ -381,6 +381,22 @@ func TestAttackStagingCleanup(t *testing.T) {
 			empty(t, staging)
 		})
 	}
+	t.Run("context cancelled by the first document's sink", func(t *testing.T) {
+		staging := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		calls := 0
+		_, err := receive.Verify(ctx, bytes.NewReader(msg), opts(staging, func(_, _ string, r io.Reader) (string, error) {
+			calls++
+			cancel()
+			_, err := io.Copy(io.Discard, r)
+			return "x", err
+		}))
+		if !errors.Is(err, context.Canceled) || calls != 1 {
+			t.Errorf("error %v, %d sink calls", err, calls)
+		}
+		empty(t, staging)
+	})
 	t.Run("reader fails", func(t *testing.T) {
 		staging := t.TempDir()
 		rec := &recordingSink{}

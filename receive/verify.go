@@ -99,6 +99,12 @@ func Verify(ctx context.Context, msg io.Reader, opts VerifyOptions) (*Report, er
 	if v.stageErr != nil {
 		return nil, v.stageErr
 	}
+	// A caller that cancelled (the user closed the window, the fetch was
+	// stopped) gets nothing released, even when the message was already
+	// read to its end.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
 	if err := v.release(); err != nil {
 		return nil, err
 	}
@@ -928,7 +934,7 @@ func (v *verifier) release() error {
 		return nil
 	}
 	r.Note, r.Omitted = v.noteText.String(), v.omitted
-	docs, err := v.stage.release(v.opts.Sink)
+	docs, err := v.stage.release(v.ctx, v.opts.Sink)
 	if err != nil {
 		return err
 	}
