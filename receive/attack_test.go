@@ -20,6 +20,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -96,6 +97,20 @@ func TestAttackForgeStructure(t *testing.T) {
 		hdr := "From: Dr Alice Test <alice@clinic.test>\r\nTo: bob@pharmacy.test\r\nSubject: Dispense 90\r\n"
 		return encryptedMIME(t, outerAlice, []byte(hdr+ent), []*openpgp.Entity{bob}, nil)
 	}
+	// The same made by gpg (the real peer): signed and encrypted by
+	// alice to bob, then the forger appends a part.
+	g := pgptest.New(t)
+	g.Import(pgptest.ArmoredSecret(t, ks["alice"]))
+	g.Import(pgptest.Armored(t, ks["bob"].Public()))
+	plainFile := filepath.Join(t.TempDir(), "plain")
+	if err := os.WriteFile(plainFile, []byte(innerEntity(`; hp="cipher"`, protAlice, "Dispense 30")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gpgCombined := wrapEncrypted(outerAlice, g.Run(nil, "--armor", "--sign", "--encrypt", "--local-user", "alice@clinic.test", "--recipient", "bob@pharmacy.test", "--output", "-", plainFile))
+	if rep := verify(t, gpgCombined, opts); rep.Verdict != receive.Verified {
+		t.Fatalf("gpg baseline: %s (%s)", rep.Verdict, rep.Reason)
+	}
+	gpgExtra := bytes.Replace(gpgCombined, []byte("\r\n--e--"), []byte("\r\n--e\r\n"+forgedPDF+"\r\n--e--"), 1)
 	extraEncryptedPart := bytes.Replace(combined, []byte("\r\n--e--"), []byte("\r\n--e\r\n"+forgedNote+"\r\n--e--"), 1)
 	sigFirst := func() []byte {
 		b := string(genuine)
@@ -125,6 +140,8 @@ func TestAttackForgeStructure(t *testing.T) {
 		{"encrypted: unsigned container holding the signed entity and a note", encryptedMIME(t, outerAlice, mixed("", "multipart/mixed", gEnt, forgedNote), []*openpgp.Entity{bob}, nil), receive.BadSignature},
 		{"encrypted then signed by the forger", signedMIME(t, outerAlice, entityOf(t, combined), mallory, nil), receive.UnknownSigner},
 		{"unsigned part after the encrypted part", extraEncryptedPart, receive.BadSignature},
+		{"unsigned document after gpg's encrypted part", gpgExtra, receive.BadSignature},
+		{"gpg's encrypted part twice", bytes.Replace(gpgCombined, []byte("\r\n--e--"), append([]byte("\r\n--e\r\n"), gpgCombined[bytes.Index(gpgCombined, []byte("Content-Type: application/octet-stream")):bytes.Index(gpgCombined, []byte("\r\n--e--"))]...), 1), receive.BadSignature},
 		{"forger's signed entity encrypted with Alice's outside it", encryptedMIME(t, outerAlice, []byte(mallorySigned), []*openpgp.Entity{bob}, nil), receive.UnknownSigner},
 		{"legacy protected-headers on an unsigned sibling", mixed(outerAlice, "multipart/mixed", gEnt, "Content-Type: text/plain; protected-headers=\"v1\"\r\nFrom: alice@clinic.test\r\nTo: bob@pharmacy.test\r\nSubject: Dispense 90\r\n\r\nCORRECTION: dispense 90 tablets.\r\n"), receive.BadSignature},
 	}

@@ -123,7 +123,7 @@ type verifier struct {
 	trust map[pgp.Fingerprint]pgp.Entry
 
 	stage         *stager
-	stageErr      error // the staging area failed (an I/O error of Verify)
+	stageErr      error           // the staging area failed (an I/O error of Verify)
 	noteText      strings.Builder // the text parts, at most about maxNote bytes
 	noteCut       bool            // text beyond maxNote was left out
 	omitted       []string
