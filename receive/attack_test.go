@@ -191,6 +191,8 @@ func TestAttackFromAndRecipients(t *testing.T) {
 		{"From: <dave@lab.test> alice@clinic.test\r\n", ""},
 		{"From: dave@lab.test\r\n <alice@clinic.test>\r\n", ""},
 		{"From: ALICE@CLINIC.TEST\r\n", receive.SenderMismatch},
+		{"From: dave@lab.te\u017ft\r\n", receive.SenderMismatch},
+		{"From: DAVE@LAB.TEST\r\n", receive.Verified},
 	}
 	for _, tt := range froms {
 		fields := tt.from + "To: bob@pharmacy.test\r\nSubject: rx\r\n"

@@ -798,11 +798,16 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		}
 		return signature{}, ""
 	}
-	if _, err := rr.NextPart(); err != io.EOF {
+	switch _, err := rr.NextPart(); {
+	case err == nil:
 		// A part after the encrypted one is outside the encryption and
 		// any signature inside it: anyone could have added it, whatever
 		// the signature says about the rest.
 		return badSig("The encrypted message has extra parts outside the encryption; anyone could have added them."), structErr
+	case err != io.EOF:
+		// The close delimiter is missing (a message cut after its
+		// OpenPGP data): nothing was added, the content is complete.
+		v.partial = true
 	}
 	v.encHdr = hdr
 	outer := v.messageSignature(md)
