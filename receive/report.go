@@ -176,12 +176,14 @@ type Document struct {
 type DocumentSink func(name, contentType string, r io.Reader) (path string, err error)
 
 // SanitizeName turns a file name from a message into one that is safe to
-// join to a directory: no directory components, no control or bidi
-// override characters, no characters Windows forbids (so no ":" for
+// join to a directory: no directory components, no control, bidi or line
+// separator characters, no characters Windows forbids (so no ":" for
 // alternate data streams), no leading dots, no trailing dots or spaces,
 // not a Windows reserved device name in any disguise ("NUL.tar.gz",
-// "CON .pdf", "COM¹.pdf", "CONIN$"), at most 200 bytes. An empty result
-// becomes "document".
+// "CON .pdf", "COM¹.pdf", "CONIN$"), at most 200 bytes. The checks apply
+// to the name as shortened, so that cutting a long name cannot make one of
+// them true again ("NUL" + 300 spaces + "x.pdf" is not "NUL.pdf"). An
+// empty result becomes "document".
 func SanitizeName(name string) string {
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
@@ -189,7 +191,7 @@ func SanitizeName(name string) string {
 	var b strings.Builder
 	for _, r := range name {
 		switch {
-		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), unicode.In(r, unicode.Zl, unicode.Zp):
 			continue
 		case strings.ContainsRune(`<>:"|?*`, r):
 			b.WriteRune('_')
@@ -197,25 +199,33 @@ func SanitizeName(name string) string {
 			b.WriteRune(r)
 		}
 	}
-	name = strings.Trim(b.String(), " .")
+	name = shorten(strings.Trim(b.String(), " ."), 200)
 	if name == "" {
 		return "document"
 	}
 	if reservedDeviceName(name) {
-		name = "_" + name
-	}
-	if len(name) > 200 {
-		ext := filepath.Ext(name)
-		if len(ext) > 20 {
-			ext = ""
-		}
-		cut := 200 - len(ext)
-		for cut > 0 && !utf8.RuneStart(name[cut]) {
-			cut--
-		}
-		name = strings.TrimRight(name[:cut], " .") + ext
+		name = shorten("_"+name, 200)
 	}
 	return name
+}
+
+// shorten cuts name to at most limit bytes at a rune boundary, keeping a
+// short extension, and trims the spaces and dots the cut leaves at the
+// end of the stem. name has no leading space or dot, so the result is
+// not empty when name is not.
+func shorten(name string, limit int) string {
+	if len(name) <= limit {
+		return name
+	}
+	ext := filepath.Ext(name)
+	if len(ext) > 20 {
+		ext = ""
+	}
+	cut := limit - len(ext)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return strings.TrimRight(name[:cut], " .") + ext
 }
 
 // reservedDeviceName reports whether Windows would open name as a device:

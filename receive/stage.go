@@ -1,6 +1,7 @@
 package receive
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -103,10 +104,14 @@ func (s *stager) create() (*os.File, error) {
 // returns their records with the sink's paths. The replayed content is
 // authenticated by atrest and its SHA-256 compared with the one taken
 // while staging; a mismatch or read error is an error (the staging area
-// was damaged), reported after the sink has seen the failing read.
-func (s *stager) release(sink DocumentSink) ([]Document, error) {
+// was damaged), reported after the sink has seen the failing read. A
+// cancelled ctx stops it before the next document.
+func (s *stager) release(ctx context.Context, sink DocumentSink) ([]Document, error) {
 	out := make([]Document, 0, len(s.docs))
 	for _, d := range s.docs {
+		if err := ctx.Err(); err != nil {
+			return out, fmt.Errorf("receive: %w", err)
+		}
 		doc := d.doc
 		if sink != nil && d.file != "" {
 			path, err := s.replay(sink, d)

@@ -378,9 +378,29 @@ func TestPinsInVerdict(t *testing.T) {
 
 	// Two different keys pinned for alice@: not Verified, the reason says
 	// how to resolve it.
-	store := bobStore(t, ks)
+	// The store now refuses a second pin (PinConflictError); a store index
+	// written before that (or edited by hand) can still hold one.
+	storeDir := t.TempDir()
+	store, err := pgp.OpenStore(storeDir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importEntity(t, store, alice, pgp.ImportOptions{Pin: true})
 	second := newEntity(t, "Dr Alice Test", "alice@clinic.test", nil)
-	importEntity(t, store, second, pgp.ImportOptions{Pin: true, Emails: []string{"alice@clinic.test"}})
+	importEntity(t, store, second, pgp.ImportOptions{})
+	index := filepath.Join(storeDir, "index.json")
+	data, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte(`"emails": null`), []byte(`"emails": ["alice@clinic.test"]`), 1)
+	data = bytes.Replace(data, []byte(`"trust": "unverified"`), []byte(`"trust": "pinned"`), 1)
+	if err := os.WriteFile(index, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if pinned, err := store.PinnedFor("alice@clinic.test"); err != nil || len(pinned) != 2 {
+		t.Fatalf("test setup: %d keys pinned for alice (%v)", len(pinned), err)
+	}
 	rep := verify(t, msg, receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}})
 	if rep.Verdict != receive.SenderMismatch || !strings.Contains(rep.Reason, "keys pin --replace") || !strings.Contains(rep.Reason, "keys delete") {
 		t.Errorf("two pins: %s (%s)", rep.Verdict, rep.Reason)

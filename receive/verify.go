@@ -29,11 +29,14 @@ import (
 	"github.com/securesend/securesend/crypto/pgpmime"
 )
 
+// errPartHeader: a MIME part's header section is malformed or too long.
+var errPartHeader = errors.New("a part's header section is malformed or too long")
+
 // Limits on hostile input.
 const (
 	maxDepth      = 12      // MIME nesting
 	maxHeaderSize = 1 << 20 // one header block
-	maxNote       = 1 << 20 // note text kept
+	maxNote       = 1 << 20 // note text kept, all text parts together
 	maxSigPart    = 1 << 20 // the application/pgp-signature part
 	maxParts      = 1000    // MIME parts in one message
 )
@@ -96,6 +99,12 @@ func Verify(ctx context.Context, msg io.Reader, opts VerifyOptions) (*Report, er
 	if v.stageErr != nil {
 		return nil, v.stageErr
 	}
+	// A caller that cancelled (the user closed the window, the fetch was
+	// stopped) gets nothing released, even when the message was already
+	// read to its end.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
 	if err := v.release(); err != nil {
 		return nil, err
 	}
@@ -114,8 +123,9 @@ type verifier struct {
 	trust map[pgp.Fingerprint]pgp.Entry
 
 	stage         *stager
-	stageErr      error // the staging area failed (an I/O error of Verify)
-	noteText      string
+	stageErr      error           // the staging area failed (an I/O error of Verify)
+	noteText      strings.Builder // the text parts, at most about maxNote bytes
+	noteCut       bool            // text beyond maxNote was left out
 	omitted       []string
 	parts         int
 	carried       *pgp.PublicKey // the sender's key from the Autocrypt header, not in the store
@@ -309,7 +319,10 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 			br := bufio.NewReaderSize(lr, 16<<10)
 			ph, err := textproto.ReadHeader(br)
 			if err != nil {
-				return fmt.Errorf("part header: %w", err)
+				// Not wrapped: the parser's error quotes the offending
+				// line, which must not reach the Reason (it is content,
+				// and may be withheld or hold terminal escapes).
+				return errPartHeader
 			}
 			lr.N = 1 << 62
 			if err := v.collect(ph, br, depth+1, false); err != nil {
@@ -361,18 +374,27 @@ func transferDecoder(cte string, r io.Reader) io.Reader {
 	return r
 }
 
+// note adds a text part to the note. All text parts together keep at most
+// maxNote bytes: each part is bounded, and so is their number (maxParts),
+// but a thousand 1 MiB notes in a small compressed message would
+// otherwise be held in memory and shown.
 func (v *verifier) note(r io.Reader) error {
 	var b strings.Builder
-	n, err := io.Copy(&b, io.LimitReader(r, maxNote))
+	room := max(int64(maxNote-v.noteText.Len()), 0)
+	n, err := io.Copy(&b, io.LimitReader(r, room))
 	if err != nil {
 		return err
 	}
-	if n == maxNote {
+	if n == room {
 		if m, err := io.Copy(io.Discard, r); err != nil {
 			return err
-		} else if m > 0 {
+		} else if m > 0 && !v.noteCut {
+			v.noteCut = true
 			v.omitted = append(v.omitted, "the rest of a very long note")
 		}
+	}
+	if n == 0 {
+		return nil
 	}
 	text := strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\t' || (r >= 0x20 && r != 0x7f && !(r >= 0x80 && r < 0xa0) && !(r >= 0x202a && r <= 0x202e) && !(r >= 0x2066 && r <= 0x2069)) {
@@ -380,10 +402,10 @@ func (v *verifier) note(r io.Reader) error {
 		}
 		return -1
 	}, strings.ReplaceAll(b.String(), "\r\n", "\n"))
-	if v.noteText != "" {
-		v.noteText += "\n\n"
+	if v.noteText.Len() > 0 {
+		v.noteText.WriteString("\n\n")
 	}
-	v.noteText += text
+	v.noteText.WriteString(text)
 	return nil
 }
 
@@ -428,11 +450,11 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 		return badSig("The signed message has no MIME boundary."), ""
 	}
 	if !strings.EqualFold(params["protocol"], "application/pgp-signature") {
-		return badSig("The message is signed with an unsupported method (%s).", params["protocol"]), ""
+		return badSig("The message is signed with an unsupported method%s.", knownName(params["protocol"], "application/pkcs7-signature", "application/x-pkcs7-signature")), ""
 	}
 	algo, ok := micalgHash(params["micalg"])
 	if !ok {
-		return badSig("The signature uses an unsupported or weak hash (%s).", params["micalg"]), ""
+		return badSig("The signature uses an unsupported or weak hash%s.", knownName(params["micalg"], "pgp-md5", "pgp-sha1", "pgp-ripemd160", "pgp-md2", "pgp-tiger192", "pgp-haval-5-160", "pgp-sha3-256", "pgp-sha3-512")), ""
 	}
 	rr := pgpmime.NewRawReader(body, boundary)
 	part, err := rr.NextPart()
@@ -483,6 +505,17 @@ func (v *verifier) content(r io.Reader, depth int, root bool) (signature, *heade
 	}
 	sig, structErr := v.entity(h, br, depth, root)
 	return sig, hdr, structErr
+}
+
+// knownName returns " (value)" when value is one of known (ignoring case),
+// else "": a reason names only values it knows, never text from a message
+// (which may be encrypted content, withheld, or hold terminal escapes).
+func knownName(value string, known ...string) string {
+	v := strings.ToLower(strings.TrimSpace(value))
+	if slices.Contains(known, v) {
+		return " (" + v + ")"
+	}
+	return ""
 }
 
 func micalgHash(micalg string) (crypto.Hash, bool) {
@@ -765,10 +798,18 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		}
 		return signature{}, ""
 	}
-	v.encHdr = hdr
-	if _, err := rr.NextPart(); err != io.EOF {
+	switch _, err := rr.NextPart(); {
+	case err == nil:
+		// A part after the encrypted one is outside the encryption and
+		// any signature inside it: anyone could have added it, whatever
+		// the signature says about the rest.
+		return badSig("The encrypted message has extra parts outside the encryption; anyone could have added them."), structErr
+	case err != io.EOF:
+		// The close delimiter is missing (a message cut after its
+		// OpenPGP data): nothing was added, the content is complete.
 		v.partial = true
 	}
+	v.encHdr = hdr
 	outer := v.messageSignature(md)
 	outer.hdr = hdr
 	switch {
@@ -897,8 +938,8 @@ func (v *verifier) release() error {
 		r.Remarks = append(r.Remarks, "Nothing from inside this message is shown or saved (no note, no documents, no signed header fields), because it failed its check. The raw message may be kept for investigation only.")
 		return nil
 	}
-	r.Note, r.Omitted = v.noteText, v.omitted
-	docs, err := v.stage.release(v.opts.Sink)
+	r.Note, r.Omitted = v.noteText.String(), v.omitted
+	docs, err := v.stage.release(v.ctx, v.opts.Sink)
 	if err != nil {
 		return err
 	}
