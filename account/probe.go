@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/securesend/securesend/send"
 )
 
 // ServerReport is what Test found on one server.
@@ -133,15 +136,33 @@ func (a *Account) testSMTP(ctx context.Context, secrets Secrets, opts TestOption
 		return fmt.Errorf("smtp: %s: %w", addr, err)
 	}
 	if err := c.Auth(sc); err != nil {
-		var se *smtp.SMTPError
-		if errors.As(err, &se) {
-			return fmt.Errorf("smtp: %s at %s: %w (server said: %d %s)", mech, addr, ErrAuth, se.Code, se.Message)
-		}
-		return fmt.Errorf("smtp: %s at %s: %w: %w", mech, addr, ErrAuth, err)
+		return authFailure(mech, addr, err)
 	}
 	r.SignedInWith = mech
 	c.Quit() //nolint:errcheck // the test is over either way
 	return nil
+}
+
+// authFailure is the error of a refused SMTP sign-in: ErrAuth and the
+// server's reply (code, enhanced status code and text on one line, without
+// control characters). A provider's known refusal of a password sign-in
+// (PLAIN, LOGIN) also wraps the *send.ProviderRefusal, whose advice, naming
+// the fix, comes first, as 'securesend send' says it.
+func authFailure(mech, addr string, err error) error {
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("smtp: %s at %s: %w: %w", mech, addr, ErrAuth, err)
+	}
+	reply := send.Reply{Code: se.Code, Text: se.Message}
+	if ec := se.EnhancedCode; ec != (smtp.EnhancedCode{}) && ec != smtp.NoEnhancedCode {
+		reply.EnhancedCode = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+	}
+	if strings.EqualFold(mech, sasl.Plain) || strings.EqualFold(mech, sasl.Login) {
+		if pr := send.ProviderRefusalFor(reply); pr != nil {
+			return fmt.Errorf("smtp: %s at %s: %w: %w (server said: %s)", mech, addr, ErrAuth, pr, reply)
+		}
+	}
+	return fmt.Errorf("smtp: %s at %s: %w (server said: %s)", mech, addr, ErrAuth, reply)
 }
 
 func (a *Account) testIMAP(ctx context.Context, secrets Secrets, opts TestOptions, r *ServerReport) error {

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/securesend/securesend/internal/termsafe"
@@ -11,9 +10,12 @@ import (
 )
 
 // explainSendError turns a failed send into a title and a detail in plain
-// words. The documents stay in the form either way. What the mail server
-// said is shown with its control and bidi characters made visible
-// (termsafe): a server's reply is not the app's to trust.
+// words. The documents stay in the form either way. A provider's known
+// refusal of a password sign-in (*send.ProviderRefusal) is titled with its
+// advice, which names the fix; the server's reply is quoted with its
+// enhanced status code, on one line, and everything shown has its control
+// and bidi characters made visible (termsafe): a server's reply is not the
+// app's to trust.
 func explainSendError(err error) (title, detail string) {
 	title, detail = explain(err)
 	return termsafe.String(title), termsafe.Text(detail)
@@ -35,8 +37,15 @@ func explain(err error) (title, detail string) {
 			title = "Only partly sent: " + sentence(se.Kind.Error())
 		}
 		var parts []string
+		var pr *send.ProviderRefusal
+		if errors.As(se.Err, &pr) {
+			title = "Not sent: " + sentence(pr.Advice)
+			if hint := providerHint(pr); hint != "" {
+				parts = append(parts, hint)
+			}
+		}
 		if se.Reply.Code != 0 {
-			parts = append(parts, fmt.Sprintf("The mail server said: %d %s.", se.Reply.Code, strings.TrimSuffix(se.Reply.Text, ".")))
+			parts = append(parts, "The mail server said: "+strings.TrimSuffix(se.Reply.String(), ".")+".")
 		}
 		if se.Temporary() {
 			parts = append(parts, "This is usually temporary; try again in a few minutes.")
@@ -47,6 +56,18 @@ func explain(err error) (title, detail string) {
 		return "Not sent: " + sentence(err.Error()), kept
 	}
 	return "Not sent: " + sentence(err.Error()), kept
+}
+
+// providerHint says where the app does what a provider's refusal asks
+// (its advice names the command-line way).
+func providerHint(pr *send.ProviderRefusal) string {
+	switch pr.Provider {
+	case "Microsoft 365":
+		return "In this app: Settings, Add an account, Provider " + presetMicrosoft + ", then Sign in with Microsoft."
+	case "Google":
+		return "In this app: Settings, Add an account, Provider " + presetGoogle + ", then Sign in with Google."
+	}
+	return ""
 }
 
 // sentence capitalises s and ends it with a full stop.

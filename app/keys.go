@@ -1,11 +1,14 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -146,7 +149,7 @@ func (k *keysSection) showEntries(entries []pgp.Entry, err error) {
 		e := e
 		if e.Secret {
 			if !hasOwn {
-				k.own.Add(fingerprintBox(theme.AccountIcon(), "Your key ("+strings.Join(e.UserIDs, ", ")+")", e.Fingerprint))
+				k.own.Add(fingerprintBox(theme.AccountIcon(), "Your key ("+keyLabel(strings.Join(e.UserIDs, ", "))+")", e.Fingerprint))
 			}
 			hasOwn = true
 			continue
@@ -159,8 +162,12 @@ func (k *keysSection) showEntries(entries []pgp.Entry, err error) {
 			icon = theme.WarningIcon()
 			action = &widget.Button{Text: "Compare and pin…", Icon: theme.VisibilityIcon(), OnTapped: func() { k.showCompare(e) }}
 		}
+		who := keyLabel(strings.Join(e.Emails, ", "))
+		if len(e.Emails) == 0 {
+			who = "No address confirmed yet (the key claims " + keyLabel(strings.Join(e.Claimed, ", ")) + ")"
+		}
 		text := container.NewVBox(
-			&widget.Label{Text: strings.Join(e.Emails, ", ") + " — " + state, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
+			&widget.Label{Text: who + " — " + state, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
 			&widget.Label{Text: e.Fingerprint.Grouped(), TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true},
 		)
 		k.list.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), action, text))
@@ -276,7 +283,7 @@ func (k *keysSection) importFile(path string) {
 				k.status.SetText("Not imported: " + sentence(err.Error()))
 				return
 			}
-			k.status.SetText("Imported the key for " + strings.Join(e.Emails, ", ") + ".")
+			k.status.SetText("Imported the key of " + keyLabel(strings.Join(e.UserIDs, ", ")) + ".")
 			if e.Trust != pgp.Pinned {
 				k.showCompare(e)
 			}
@@ -332,41 +339,169 @@ func (k *keysSection) importOwnFile(path, passphrase string) {
 }
 
 // showCompare shows e's fingerprint with the instruction to compare it
-// before pinning.
+// before pinning. A key may claim any address about itself, so a key with
+// several addresses lists them with a box each, none ticked: the key is
+// pinned only for the ones the user ticks, having confirmed the
+// fingerprint with their owner. The banner names the address(es) chosen.
 func (k *keysSection) showCompare(e pgp.Entry) {
 	k.pending = &e
 	k.compare.RemoveAll()
-	pin := &widget.Button{Text: "It matches — pin this key", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: k.onPin}
-	later := &widget.Button{Text: "Not now", OnTapped: func() {
-		k.pending = nil
-		k.compare.RemoveAll()
-	}}
-	k.compare.Add(banner(theme.WarningIcon(), theme.ColorNameWarning,
-		"Compare this fingerprint with "+strings.Join(e.Emails, ", ")+" before pinning it.",
-		"Phone them on a number you already know (not one from the same e-mail) and have them read their fingerprint to you. Pin only if every group matches; if not, someone may be trying to read their mail."))
-	k.compare.Add(fingerprintBox(theme.VisibilityIcon(), strings.Join(e.UserIDs, ", "), e.Fingerprint))
+	addrs := e.Claimed
+	if len(addrs) == 0 {
+		addrs = e.Emails
+	}
+	pin := &widget.Button{Text: "It matches — pin this key", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance}
+	later := &widget.Button{Text: "Not now", OnTapped: k.closeCompare}
+	const how = "Phone them on a number you already know (not one from the same e-mail) and have them read their fingerprint to you. Pin only if every group matches; if not, someone may be trying to read their mail."
+	if len(addrs) <= 1 {
+		k.compare.Add(banner(theme.WarningIcon(), theme.ColorNameWarning,
+			"Compare this fingerprint with "+keyLabel(strings.Join(addrs, ", "))+" before pinning it.", how))
+		k.compare.Add(fingerprintBox(theme.VisibilityIcon(), keyLabel(strings.Join(e.UserIDs, ", ")), e.Fingerprint))
+		pin.OnTapped = func() { k.onPin(addrs, false) }
+		k.compare.Add(container.NewHBox(pin, later))
+		return
+	}
+	b := banner(theme.WarningIcon(), theme.ColorNameWarning, "", how+" A key can claim any address, so tick only the addresses whose owner confirmed this fingerprint.")
+	title := firstLabel(b)
+	checks := make([]*widget.Check, len(addrs))
+	ticked := func() []string {
+		var out []string
+		for i, c := range checks {
+			if c.Checked {
+				out = append(out, addrs[i])
+			}
+		}
+		return out
+	}
+	update := func() {
+		if chosen := ticked(); len(chosen) > 0 {
+			title.SetText("Compare this fingerprint with the owner of " + keyLabel(strings.Join(chosen, ", ")) + " before pinning it for " + plural(len(chosen), "that address", "those addresses") + ".")
+			pin.Enable()
+			return
+		}
+		title.SetText("This key has " + fmt.Sprint(len(addrs)) + " addresses. Tick the address you are confirming, then compare this fingerprint with its owner.")
+		pin.Disable()
+	}
+	list := container.NewVBox(&widget.Label{Text: "Pin this key for:", TextStyle: fyne.TextStyle{Bold: true}})
+	for i, a := range addrs {
+		checks[i] = widget.NewCheck(keyLabel(a), func(bool) { update() })
+		list.Add(checks[i])
+	}
+	pin.OnTapped = func() {
+		chosen := ticked()
+		if len(chosen) == 0 {
+			k.status.SetText("Tick the address whose owner confirmed the fingerprint first.")
+			return
+		}
+		k.onPin(chosen, false)
+	}
+	update()
+	k.compare.Add(b)
+	k.compare.Add(fingerprintBox(theme.VisibilityIcon(), keyLabel(strings.Join(e.UserIDs, ", ")), e.Fingerprint))
+	k.compare.Add(list)
 	k.compare.Add(container.NewHBox(pin, later))
 }
 
-func (k *keysSection) onPin() {
+// closeCompare hides the comparison without pinning.
+func (k *keysSection) closeCompare() {
+	k.pending = nil
+	k.compare.RemoveAll()
+}
+
+// onPin pins the pending key for addrs (the addresses the user confirmed);
+// with replace, addresses pinned to another key move to this one. An
+// address pinned to another key without replace shows that key and asks
+// before replacing it.
+func (k *keysSection) onPin(addrs []string, replace bool) {
 	if k.pending == nil {
 		return
 	}
 	e := *k.pending
 	k.start("Pinning…", func() func() {
-		err := k.cfg.Store.Pin(e.Fingerprint)
-		if err == nil && k.cfg.Changed != nil {
-			e.Trust = pgp.Pinned
-			k.cfg.Changed("pin", e)
+		err := k.cfg.Store.PinAddresses(e.Fingerprint, addrs, replace)
+		var conflict *pgp.PinConflictError
+		var other pgp.Entry
+		if errors.As(err, &conflict) {
+			other, _ = k.cfg.Store.Entry(conflict.Other) // for its names; the fingerprint is enough
+		}
+		if err == nil {
+			if e2, gerr := k.cfg.Store.Entry(e.Fingerprint); gerr == nil {
+				e = e2
+			}
+			if k.cfg.Changed != nil {
+				e.Trust = pgp.Pinned
+				k.cfg.Changed("pin", e)
+			}
 		}
 		return func() {
-			if err != nil {
-				k.status.SetText("Not pinned: " + sentence(err.Error()))
+			switch {
+			case conflict != nil && !conflict.OtherIsOwn && !replace:
+				k.showConflict(e, addrs, conflict, other)
+				k.status.SetText("Not pinned yet: " + keyLabel(conflict.Address) + " is already pinned to another key.")
+				return
+			case err != nil:
+				k.status.SetText("Not pinned: " + sentence(keyLabel(strings.TrimPrefix(err.Error(), "pgp: "))))
 				return
 			}
-			k.pending = nil
-			k.compare.RemoveAll()
-			k.status.SetText("Pinned the key for " + strings.Join(e.Emails, ", ") + ". Messages to them are encrypted to it, and theirs are checked against it.")
+			k.closeCompare()
+			k.status.SetText("Pinned the key for " + keyLabel(strings.Join(addrs, ", ")) + ". Messages to " + plural(len(addrs), "that address", "those addresses") + " are encrypted to it, and mail from " + plural(len(addrs), "it", "them") + " is checked against it.")
 		}
 	})
+}
+
+// showConflict names the key an address is already pinned to and asks
+// before replacing it with the pending one.
+func (k *keysSection) showConflict(e pgp.Entry, addrs []string, c *pgp.PinConflictError, other pgp.Entry) {
+	k.compare.RemoveAll()
+	names := ""
+	if len(other.UserIDs) > 0 {
+		names = " (" + keyLabel(strings.Join(other.UserIDs, ", ")) + ")"
+	}
+	k.compare.Add(banner(theme.ErrorIcon(), theme.ColorNameError,
+		keyLabel(c.Address)+" is already pinned to another key: "+c.Other.Grouped()+names+".",
+		"Replace it only if the owner of "+keyLabel(c.Address)+" told you, on a number you already know, that the new key "+e.Fingerprint.Grouped()+" replaces the old one. Otherwise someone may be trying to read their mail: keep the old key."))
+	replace := &widget.Button{Text: "Replace the other key", Icon: theme.WarningIcon(), Importance: widget.DangerImportance, OnTapped: func() { k.onPin(addrs, true) }}
+	cancel := &widget.Button{Text: "Cancel", OnTapped: k.closeCompare}
+	k.compare.Add(container.NewHBox(cancel, replace))
+}
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// firstLabel is the first label below o (a banner's title).
+func firstLabel(o fyne.CanvasObject) *widget.Label {
+	switch v := o.(type) {
+	case *widget.Label:
+		return v
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			if l := firstLabel(c); l != nil {
+				return l
+			}
+		}
+	}
+	return nil
+}
+
+// keyLabel makes text from a key (user IDs, addresses) safe to show:
+// control, bidi and other invisible format characters are shown as
+// <U+XXXX>, so a user ID cannot reorder or hide what is displayed.
+func keyLabel(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			b.WriteRune(utf8.RuneError)
+		case strconv.IsGraphic(r):
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		}
+	}
+	return b.String()
 }

@@ -100,6 +100,9 @@ type Options struct {
 	Mechanisms []string
 	// RequireTLS advertises REQUIRETLS (SMTP).
 	RequireTLS bool
+	// AuthReply, when set, answers every SMTP sign-in with this refusal
+	// (a provider's, say "535 5.7.139 ...").
+	AuthReply *smtp.SMTPError
 }
 
 func (o Options) mechanisms() []string {
@@ -186,7 +189,7 @@ func StartSMTP(t testing.TB, p *PKI, creds Credentials, o Options) *SMTPServer {
 	t.Helper()
 	s := &SMTPServer{}
 	be := smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &smtpSession{srv: s, creds: creds, mechs: o.mechanisms()}, nil
+		return &smtpSession{srv: s, creds: creds, mechs: o.mechanisms(), reply: o.AuthReply}, nil
 	})
 	srv := smtp.NewServer(be)
 	srv.Domain = "localhost"
@@ -215,6 +218,7 @@ type smtpSession struct {
 	creds Credentials
 	mechs []string
 	authd bool
+	reply *smtp.SMTPError // Options.AuthReply
 }
 
 func (s *smtpSession) AuthMechanisms() []string { return s.mechs }
@@ -231,7 +235,16 @@ func (s smtpSASL) Next(resp []byte) ([]byte, bool, error) {
 	return ch, done, err
 }
 
+// refusal ends a sign-in at once with Options.AuthReply.
+type refusal struct{ err error }
+
+func (r refusal) Next([]byte) ([]byte, bool, error) { return nil, true, r.err }
+
 func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
+	if s.reply != nil {
+		s.srv.attempt(mech)
+		return refusal{s.reply}, nil
+	}
 	srv, err := s.auth(mech)
 	if err != nil {
 		return nil, err

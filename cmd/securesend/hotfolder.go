@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/hotfolder"
 	"github.com/securesend/securesend/send/outbox"
@@ -34,13 +35,16 @@ JPEG or PNG that appears there to the recipient, one message per file, the
 way 'securesend send' does: signed, encrypted when possible or required,
 checked against your organisation's policy, written to the outbox first.
 A file is taken once it has not changed for --settle. Sent files are moved
-to DIR/sent; files that cannot be sent (empty, damaged, refused) are moved
-to DIR/failed with NAME.reason.txt saying why. Nothing is deleted. Hidden
+to DIR/sent; files that cannot be sent (empty, damaged, refused, larger
+than --max-size, or still changing after --settle-limit with --once) are
+moved to DIR/failed with NAME.reason.txt saying why. Nothing is deleted. Hidden
 and temporary files and subfolders are left alone.
 With --once it sends what is in DIR and exits: 0 when nothing failed,
 1 otherwise (a file the server could not take yet stays queued in the
 outbox for 'securesend outbox run' and is not a failure). Without --once
-it runs until interrupted, retrying such messages itself.
+it runs until interrupted, retrying such messages itself. If DIR/sent or
+DIR/failed cannot be used safely (a link, a file, another user's), nothing
+is moved and it stops with exit 1.
 
 Flags:
 `
@@ -57,6 +61,8 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		once     bool
 		interval time.Duration
 		settle   time.Duration
+		maxMB    int64
+		limit    time.Duration
 	)
 	fs := flag.NewFlagSet("hotfolder", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -69,6 +75,8 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	fs.BoolVar(&once, "once", false, "send what is in the folder now, then exit")
 	fs.DurationVar(&interval, "interval", 10*time.Second, "how often to look in the folder (`duration`)")
 	fs.DurationVar(&settle, "settle", 5*time.Second, "how long a file must stay unchanged before it is sent (`duration`)")
+	fs.Int64Var(&maxMB, "max-size", 0, "largest file taken, in `MB` (default: your organisation's document limit, else "+strconv.Itoa(hotfolder.DefaultMaxSize>>20)+")")
+	fs.DurationVar(&limit, "settle-limit", hotfolder.DefaultSettleLimit, "with --once: how long to wait for a file that keeps changing before moving it to failed/ (`duration`)")
 	fs.StringVar(&f.server, "server", "", "without --account: mail submission server as `host:port`")
 	fs.StringVar(&f.security, "security", "tls", "without --account: `tls` (implicit TLS, port 465) or starttls (port 587)")
 	fs.StringVar(&f.caFile, "ca-file", "", "without --account: PEM `file` of extra CA certificates to trust")
@@ -109,6 +117,10 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		return usageErr("--user and --password-stdin go together (the password is never accepted on the command line)")
 	case interval <= 0 || settle < 0:
 		return usageErr("--interval must be positive and --settle not negative")
+	case limit <= 0:
+		return usageErr("--settle-limit must be positive")
+	case flagSet(fs, "max-size") && (maxMB <= 0 || maxMB > maxHotfolderMB):
+		return usageErr("--max-size must be a number of MB from 1 to %d, not %d", maxHotfolderMB, maxMB)
 	}
 	if _, err := send.ParseEncryptMode(f.encrypt); err != nil {
 		return usageErr("--encrypt must be always, auto or never, not %q", f.encrypt)
@@ -137,6 +149,14 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	from, err := mail.ParseAddress(f.from)
 	if err != nil {
 		return usageErr("--from %q is not an e-mail address: %v", f.from, err)
+	}
+	pol, _, err := policyForCommand(e, profile.UserSettings{})
+	if err != nil {
+		return errorf(e, "hotfolder: %v", err)
+	}
+	maxSize, err := hotfolderMaxSize(pol.MaxAttachmentBytes(), maxMB)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	// The policy gate checks the server before the password is read
 	// (outboxSubmit checks it again, and every job at delivery).
@@ -169,28 +189,83 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 
 	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
 	h := &hotfolderRun{e: e, flags: f, password: password, domain: domain, ob: ob, submit: submit, queued: map[string]string{}}
-	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: h.handle, Report: h.report, Settle: settle, Interval: interval})
+	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: h.handle, Report: h.report, Settle: settle, SettleLimit: limit,
+		MaxSize: maxSize, Interval: interval})
 	if err != nil {
-		return errorf(e, "%v", strings.TrimPrefix(err.Error(), "hotfolder: "))
+		return errorf(e, "%s", keyText(strings.TrimPrefix(err.Error(), "hotfolder: ")))
 	}
 	if once {
 		_, err := w.Drain(ctx)
 		if err != nil {
-			return errorf(e, "hotfolder: %v", strings.TrimPrefix(err.Error(), "hotfolder: "))
+			return errorf(e, "%s", hotfolderErrorText(err))
 		}
 		if h.failures > 0 {
 			return 1
 		}
 		return 0
 	}
-	fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", dir, f.to.String())
-	w.Run(ctx, func(err error) {
-		if err != nil {
-			fmt.Fprintf(e.stderr, "securesend: hotfolder: %v\n", strings.TrimPrefix(err.Error(), "hotfolder: "))
+	fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", displayName(dir), keyText(f.to.String()))
+	// A sent/ or failed/ that cannot be used safely stops the watch:
+	// every round would refuse it again until someone fixes it.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var unsafe error
+	w.Run(runCtx, func(err error) {
+		var se *hotfolder.SubfolderError
+		if errors.As(err, &se) {
+			unsafe = err
+			stop()
+			return
 		}
-		h.retryDeferred(ctx)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err))
+		}
+		h.retryDeferred(runCtx)
 	})
+	if unsafe != nil {
+		return errorf(e, "%s", hotfolderErrorText(unsafe))
+	}
 	return 0 // interrupted
+}
+
+// maxHotfolderMB bounds --max-size (64 GB): beyond it the size in bytes
+// would be meaningless for a scan.
+const maxHotfolderMB = 64 << 10
+
+// hotfolderMaxSize is the hot folder's file size limit in bytes: --max-size
+// (flagMB, in MB; 0 when not given), else the policy's document limit
+// (policyMax; 0 for none), else hotfolder.DefaultMaxSize. A --max-size above
+// the policy's limit is refused: such files could only be refused by the
+// policy when sent.
+func hotfolderMaxSize(policyMax, flagMB int64) (int64, error) {
+	switch {
+	case flagMB > 0 && policyMax > 0 && flagMB<<20 > policyMax:
+		return 0, fmt.Errorf("--max-size %d is over your organisation's document limit of %d MB", flagMB, policyMax>>20)
+	case flagMB > 0:
+		return flagMB << 20, nil
+	case policyMax > 0:
+		return policyMax, nil
+	}
+	return hotfolder.DefaultMaxSize, nil
+}
+
+// hotfolderErrorText is a hot folder error as printed: a
+// *hotfolder.SubfolderError as it is (its message names the folder and
+// what to do), others without the package's "hotfolder: " prefix, both
+// made safe for the terminal (the folder's path may hold any character).
+func hotfolderErrorText(err error) string {
+	var se *hotfolder.SubfolderError
+	if errors.As(err, &se) {
+		return keyText(se.Error())
+	}
+	return "hotfolder: " + keyText(strings.TrimPrefix(err.Error(), "hotfolder: "))
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // hotfolderRun queues and delivers the files of one 'securesend hotfolder'.

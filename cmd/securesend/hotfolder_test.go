@@ -19,6 +19,8 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send/hotfolder"
 )
 
@@ -326,5 +328,176 @@ func TestHotfolderCLIWatch(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "late.tif.part")); err != nil {
 		t.Error("the partial file was touched")
+	}
+}
+
+// TestHotfolderCLIMaxSize: a file over the size limit goes to failed/
+// with the hot folder's reason (its size and the limit), without being
+// sent, while a small one is sent. The limit is --max-size, else the
+// policy's document limit (here the user's security.toml lowers it to
+// 1 MB); a --max-size over the policy's limit is refused.
+func TestHotfolderCLIMaxSize(t *testing.T) {
+	srv, _, serverArgs := hotfolderSMTP(t, "pw")
+	big := make([]byte, 3<<19) // 1.5 MB
+	copy(big, "%PDF-1.4\n")
+	for _, tt := range []struct {
+		name      string
+		policyMB  int // max_attachment_mb in security.toml; 0: none
+		args      []string
+		wantCode  int
+		wantOut   string // in stdout (or stderr for a usage error)
+		wantLimit string // in failed/big.pdf.reason.txt; "" for a usage error
+	}{
+		{"flag", 0, []string{"--max-size", "1"}, 1, "big.pdf: FAILED: it is 1.5 MB, larger than the hot folder takes (1.0 MB); moved to failed/big.pdf", "(1.0 MB)"},
+		{"policy default", 1, nil, 1, "big.pdf: FAILED: it is 1.5 MB, larger than the hot folder takes (1.0 MB); moved to failed/big.pdf", "(1.0 MB)"},
+		{"flag under policy", 5, []string{"--max-size", "1"}, 1, "big.pdf: FAILED: it is 1.5 MB, larger than the hot folder takes (1.0 MB)", "(1.0 MB)"},
+		{"flag over policy", 1, []string{"--max-size", "5"}, 2, "--max-size 5 is over your organisation's document limit of 1 MB", ""},
+		{"zero", 0, []string{"--max-size", "0"}, 2, "--max-size must be a number of MB from 1 to", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ae := newAcctEnv(t)
+			if tt.policyMB != 0 {
+				os.WriteFile(filepath.Join(ae.vars[home.EnvVar], profile.UserSettingsFile), fmt.Appendf(nil, "max_attachment_mb = %d\n", tt.policyMB), 0o600)
+			}
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "big.pdf"), big, 0o600)
+			os.WriteFile(filepath.Join(dir, "small.png"), testPNG(t, 7), 0o600)
+			before := len(srv.Messages())
+			args := append([]string{"hotfolder", "--once", "--settle", "0", "--dir", dir, "--from", "clinic@example.org", "--to", "ward3@example.org"}, tt.args...)
+			stdout, stderr, code := ae.run(t, "pw\n", append(args, serverArgs...)...)
+			if code != tt.wantCode || !strings.Contains(stdout+stderr, tt.wantOut) {
+				t.Fatalf("exit %d, want %d and %q\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, tt.wantOut, stdout, stderr)
+			}
+			if tt.wantLimit == "" {
+				if _, err := os.Stat(filepath.Join(dir, "big.pdf")); err != nil || len(srv.Messages()) != before {
+					t.Errorf("a refused command touched the folder (%v) or sent", err)
+				}
+				return
+			}
+			reason, err := os.ReadFile(filepath.Join(dir, "failed", "big.pdf.reason.txt"))
+			if err != nil || !strings.Contains(string(reason), "larger than the hot folder takes "+tt.wantLimit) {
+				t.Errorf("reason %q, %v", reason, err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "failed", "big.pdf")); err != nil || !bytes.Equal(got, big) {
+				t.Errorf("failed/big.pdf not kept intact: %v", err)
+			}
+			if !strings.Contains(stdout, "small.png: sent to ward3@example.org") || len(srv.Messages()) != before+1 {
+				t.Errorf("the small file: %d messages\n%s", len(srv.Messages())-before, stdout)
+			}
+		})
+	}
+}
+
+func TestHotfolderMaxSizeDefault(t *testing.T) {
+	for _, tt := range []struct {
+		policy, flagMB, want int64
+		wantErr              bool
+	}{
+		{0, 0, hotfolder.DefaultMaxSize, false},
+		{20 << 20, 0, 20 << 20, false},
+		{0, 7, 7 << 20, false},
+		{20 << 20, 7, 7 << 20, false},
+		{20 << 20, 20, 20 << 20, false},
+		{20 << 20, 21, 0, true},
+	} {
+		got, err := hotfolderMaxSize(tt.policy, tt.flagMB)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("hotfolderMaxSize(%d, %d) = %d, %v; want %d, error %v", tt.policy, tt.flagMB, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// TestHotfolderCLISettleLimit: with --once, a file that never stops
+// changing does not hold the run forever: after --settle-limit it goes to
+// failed/ with the reason, and the run ends with exit 1.
+func TestHotfolderCLISettleLimit(t *testing.T) {
+	_, _, serverArgs := hotfolderSMTP(t, "pw")
+	ae := newAcctEnv(t)
+	dir := t.TempDir()
+	f, err := os.OpenFile(filepath.Join(dir, "growing.pdf"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stopWriting := make(chan struct{})
+	wrote := make(chan struct{})
+	go func() { // an MFD that never finishes the file
+		defer close(wrote)
+		f.WriteString("%PDF-1.4\n")
+		for {
+			select {
+			case <-stopWriting:
+				return
+			case <-time.After(20 * time.Millisecond):
+				f.WriteString("more\n")
+			}
+		}
+	}()
+	start := time.Now()
+	stdout, stderr, code := ae.run(t, "pw\n", append([]string{"hotfolder", "--once", "--settle", "200ms", "--settle-limit", "1s",
+		"--dir", dir, "--from", "clinic@example.org", "--to", "ward3@example.org"}, serverArgs...)...)
+	took := time.Since(start)
+	close(stopWriting)
+	<-wrote
+	if code != 1 || !strings.Contains(stdout, "growing.pdf: FAILED: it was still changing 1s after it was first seen") {
+		t.Fatalf("exit %d after %v\nstdout:\n%s\nstderr:\n%s", code, took, stdout, stderr)
+	}
+	if took > time.Minute {
+		t.Errorf("took %v: --settle-limit 1s was not used", took)
+	}
+	if reason, err := os.ReadFile(filepath.Join(dir, "failed", "growing.pdf.reason.txt")); err != nil || !strings.Contains(string(reason), "still changing") {
+		t.Errorf("reason %q, %v", reason, err)
+	}
+	code, _, stderr = runCLI(t, "", "hotfolder", "--once", "--settle-limit", "0", "--dir", dir, "--to", "a@example.org", "--server", "h:465", "--from", "b@example.org")
+	if code != 2 || !strings.Contains(stderr, "--settle-limit must be positive") {
+		t.Errorf("--settle-limit 0: exit %d, %q", code, stderr)
+	}
+}
+
+// TestHotfolderCLIUnsafeSubfolder: when sent/ is a link, nothing is moved
+// and the command says so and exits 1, with --once and while watching;
+// the folder's name, whatever it holds, reaches the terminal only as
+// visible text.
+func TestHotfolderCLIUnsafeSubfolder(t *testing.T) {
+	_, _, serverArgs := hotfolderSMTP(t, "pw")
+	ae := newAcctEnv(t)
+	dir := filepath.Join(t.TempDir(), "scans\x1b[2J\u202e")
+	elsewhere := t.TempDir()
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "sent")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "scan.png"), testPNG(t, 8), 0o600)
+	base := []string{"hotfolder", "--settle", "0", "--interval", "50ms", "--dir", dir, "--from", "clinic@example.org", "--to", "ward3@example.org"}
+	check := func(mode, stdout, stderr string, code int) {
+		t.Helper()
+		want := "securesend: hotfolder: " + keyText(filepath.Join(dir, "sent")) + " is a link or a file, not a real folder, so no scan was moved (remove or fix it, then try again)\n"
+		if code != 1 || !strings.HasSuffix(stderr, want) {
+			t.Errorf("%s: exit %d, want 1 and %q\nstdout:\n%s\nstderr:\n%s", mode, code, want, stdout, stderr)
+		}
+		if strings.ContainsAny(stdout+stderr, "\x1b\u202e") {
+			t.Errorf("%s: the folder's name reached the terminal raw", mode)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "scan.png")); err != nil {
+			t.Errorf("%s: the scan was moved: %v", mode, err)
+		}
+	}
+	once := append([]string{"hotfolder", "--once"}, base[1:]...)
+	stdout, stderr, code := ae.run(t, "pw\n", append(once, serverArgs...)...)
+	check("--once", stdout, stderr, code)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errb syncBuffer
+	e := &env{stdin: strings.NewReader("pw\n"), stdout: &out, stderr: &errb, getenv: func(k string) string { return ae.vars[k] }}
+	code = run(ctx, e, append(base, serverArgs...))
+	if ctx.Err() != nil {
+		t.Fatal("the watch kept running with an unsafe sent/")
+	}
+	check("watch", out.String(), errb.String(), code)
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("something was moved through the link: %v", entries)
 	}
 }
