@@ -2,12 +2,8 @@ package receive
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
@@ -204,26 +200,5 @@ func (f *fetchState) set(acct, mbox string, p mailboxState) {
 	f.Accounts[acct][mbox] = p
 }
 
-func (s *Store) readState() (*fetchState, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, "state.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return &fetchState{Version: 1}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
-	var st fetchState
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("inbox: state.json is damaged: %w", err)
-	}
-	return &st, nil
-}
-
-func (s *Store) writeState(st *fetchState) error {
-	st.Version = 1
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("inbox: %w", err)
-	}
-	return writeFileAtomic(filepath.Join(s.dir, "state.json"), append(data, '\n'))
-}
+// readState and writeState are in store.go: the positions are records of
+// the store's index log.
