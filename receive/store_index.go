@@ -50,10 +50,10 @@ func relistKeyOf(it *Item) relistKey {
 // commit's duplicate checks independent of the number of items.
 type memIndex struct {
 	items    []Item
-	byID     map[string]int     // item ID -> position in items
-	byRaw    map[string]int     // raw SHA-256 -> first item
-	byMsgID  map[string]int     // Message-ID -> first item
-	byDoc    map[string]int     // document SHA-256 -> first item
+	byID     map[string]int      // item ID -> position in items
+	byRaw    map[string]int      // raw SHA-256 -> first item
+	byMsgID  map[string]int      // Message-ID -> first item
+	byDoc    map[string]int      // document SHA-256 -> first item
 	byRelist map[relistKey][]int // see relisted
 	maxID    int
 	state    map[string]map[string]mailboxState // account -> mailbox -> position
