@@ -130,8 +130,10 @@ func OpenStore(dir string, key []byte, now func() time.Time) (*Store, error) {
 	if len(key) != atrest.KeySize {
 		return nil, atrest.ErrKeySize
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "items"), 0o700); err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
+	for _, sub := range []string{"items", "staging"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
 	}
 	if now == nil {
 		now = time.Now
@@ -295,9 +297,6 @@ func (st *Staged) Discard() { os.RemoveAll(st.dir) }
 // Stage streams raw into an encrypted file in the store, so that the
 // network connection is free again before the (slower) verification.
 func (s *Store) Stage(raw io.Reader) (*Staged, error) {
-	if err := os.MkdirAll(filepath.Join(s.dir, "staging"), 0o700); err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
 	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "staging"), ".new-")
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
@@ -330,8 +329,10 @@ func (e *CommitError) Unwrap() error { return e.Err }
 
 // Commit verifies a staged message with verify, whose documents are
 // streamed to encrypted files, stores the report (encrypted) and adds the
-// item to the index with its duplicate warnings; the item is on disk
-// (flushed) when Commit returns. If the very same bytes were stored
+// item to the index with its duplicate warnings. The item's files are
+// flushed to disk before its index record is written; the record is
+// flushed with a later one or at most a second later (see logSyncEvery).
+// If the very same bytes were stored
 // before, or the message is a re-listing after a UIDVALIDITY change (see
 // Inbox), nothing is added and the earlier item is returned with added ==
 // false, its Source updated to src. A failure record for src is cleared
@@ -439,7 +440,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	if _, ok := idx.failures[src]; ok {
 		recs = append(recs, logRecord{Op: opClearFailure, Source: &src})
 	}
-	if err := s.append(true, recs...); err != nil {
+	if err := s.append(s.syncDue(), recs...); err != nil {
 		os.Rename(s.itemDir(it.ID), tmp)
 		return fail("store", err)
 	}
@@ -506,7 +507,7 @@ func (s *Store) append(sync bool, recs ...logRecord) error {
 		return fmt.Errorf("inbox: index: %w", err)
 	}
 	if sync {
-		s.lastSync = s.now()
+		s.lastSync = time.Now()
 	}
 	s.cursor = next
 	for _, b := range data {
@@ -536,7 +537,7 @@ func (s *Store) compact() error {
 		return fmt.Errorf("inbox: compact the index: %w", err)
 	}
 	s.cursor = next
-	s.lastSync = s.now()
+	s.lastSync = time.Now()
 	return nil
 }
 
@@ -649,14 +650,23 @@ func (s *Store) readState() (*fetchState, error) {
 	return st, nil
 }
 
-// positionSyncEvery bounds how long a fetch position may stay unflushed.
-// Positions need not be flushed at once: Commit flushes each item before
-// its position is written, and a position lost in a crash only makes the
-// next fetch list again messages that are then found already stored.
-const positionSyncEvery = time.Second
+// logSyncEvery bounds how long a record of an item or a fetch position
+// stays in the index log without being flushed to disk, so that one flush
+// serves several messages. This is safe because the log is only ever read
+// as a prefix (sealedlog stops at the first record that did not reach the
+// disk whole, whatever the order in which the system wrote its pages back)
+// and an item's files are flushed before its record is written: a crash
+// can lose the last records, never reorder them, so a fetch position is
+// never kept without the items before it; the messages of lost records are
+// fetched and stored again.
+const logSyncEvery = time.Second
+
+// syncDue reports whether the next append should flush the log. s.mu is
+// held.
+func (s *Store) syncDue() bool { return time.Since(s.lastSync) >= logSyncEvery }
 
 // writeState records the positions in st that changed: one small record
-// each, flushed with the next commit or at most positionSyncEvery later.
+// each, flushed with a later record or at most logSyncEvery later.
 func (s *Store) writeState(st *fetchState) error {
 	unlock, err := s.lock()
 	if err != nil {
@@ -682,7 +692,7 @@ func (s *Store) writeState(st *fetchState) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return s.append(s.now().Sub(s.lastSync) >= positionSyncEvery, recs...)
+	return s.append(s.syncDue(), recs...)
 }
 
 // migrate turns a store of the earlier format (a plaintext index.json and
