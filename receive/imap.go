@@ -16,7 +16,7 @@ import (
 // It never deletes, moves or flags server mail: the mailbox is opened
 // read-only (EXAMINE) and bodies are fetched with BODY.PEEK[]. Fetching is
 // incremental: the mailbox's UIDVALIDITY and the next UID to fetch are kept
-// per account in the store's state.json. When UIDVALIDITY changes, the
+// per account in the store's index (see Store). When UIDVALIDITY changes, the
 // whole mailbox is listed again; a message whose bytes are already stored,
 // or that has the Message-ID and documents of an item fetched before the
 // renumbering, is not stored twice (the item takes its new UID). A message
@@ -56,7 +56,7 @@ type mailboxState struct {
 	NextUID     uint32 `json:"next_uid"`
 }
 
-// fetchState is state.json: account -> mailbox -> position.
+// fetchState is the fetch positions: account -> mailbox -> position.
 type fetchState struct {
 	Version  int                                `json:"version"`
 	Accounts map[string]map[string]mailboxState `json:"accounts"`
