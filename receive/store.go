@@ -347,16 +347,21 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	}
 	defer unlock()
 	defer st.Discard() // after a successful rename or quarantine there is nothing left
+	// s.mu is held only while the index is read or amended, not while the
+	// message is verified, so that List and Get in this process go on;
+	// the write lock keeps every other writer out meanwhile.
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	idx, err := s.refresh()
 	if err != nil {
+		s.mu.Unlock()
 		return nil, false, err
 	}
 	s.removeStaging()
 	if i, ok := idx.byRaw[st.rawHash]; ok {
+		defer s.mu.Unlock()
 		return s.reseen(i, src)
 	}
+	s.mu.Unlock()
 	fail := func(stage string, err error) (*Item, bool, error) {
 		if ctx.Err() != nil {
 			// Stopped by the user, not the message's fault.
@@ -414,17 +419,19 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 		d.SHA256 = sd.SHA256
 		it.Documents = append(it.Documents, sd)
 	}
-	if i := idx.relisted(&it); i >= 0 {
-		return s.reseen(i, src)
-	}
-	it.Duplicates = idx.duplicates(&it)
-
 	if err := s.writeEncryptedJSON(filepath.Join(tmp, "report.json.enc"), rep); err != nil {
 		return fail("store", err)
 	}
 	if err := sealedlog.SyncDir(tmp); err != nil {
 		return fail("store", err)
 	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := idx.relisted(&it); i >= 0 {
+		return s.reseen(i, src)
+	}
+	it.Duplicates = idx.duplicates(&it)
 	it.ID, err = s.freeID(idx)
 	if err != nil {
 		return fail("store", err)
