@@ -342,3 +342,49 @@ func TestCommitCancelledNotQuarantined(t *testing.T) {
 		t.Errorf("cancelled message quarantined: %v", err)
 	}
 }
+
+// TestListDuringCommit: reading the store (the GUI's list) does not wait
+// for a commit whose verification is under way.
+func TestListDuringCommit(t *testing.T) {
+	st, _, _ := newStore(t)
+	real := inboxVerifier(t)
+	if _, _, err := commitMessage(t, st, plainMessage("first@clinic.test", "S", "n", []byte("%PDF first")), receive.Source{Account: "pharmacy"}, real); err != nil {
+		t.Fatal(err)
+	}
+	inVerify, release := make(chan struct{}), make(chan struct{})
+	slow := func(ctx context.Context, raw io.Reader, sink receive.DocumentSink) (*receive.Report, error) {
+		close(inVerify)
+		<-release
+		return real(ctx, raw, sink)
+	}
+	done := make(chan error, 1)
+	staged, err := st.Stage(bytes.NewReader(plainMessage("second@clinic.test", "S", "n", []byte("%PDF second"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_, _, err := st.Commit(context.Background(), staged, receive.Source{Account: "pharmacy"}, slow)
+		done <- err
+	}()
+	<-inVerify
+	listed := make(chan int, 1)
+	go func() {
+		items, _ := st.List()
+		listed <- len(items)
+	}()
+	select {
+	case n := <-listed:
+		if n != 1 {
+			t.Errorf("List during the commit: %d items, want 1", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("List waited for the verification of another message")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := st.List(); len(items) != 2 {
+		t.Errorf("%d items after the commit", len(items))
+	}
+}
