@@ -236,6 +236,9 @@ func run(mode, keys, in, storeDir string, window int, limit time.Duration) error
 				break
 			}
 			if err := commitFile(ctx, st, f, verify); err != nil {
+				if ctx.Err() != nil {
+					break // -max-seconds reached during this message
+				}
 				return err
 			}
 			done++
