@@ -2,12 +2,8 @@ package receive
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
@@ -20,7 +16,7 @@ import (
 // It never deletes, moves or flags server mail: the mailbox is opened
 // read-only (EXAMINE) and bodies are fetched with BODY.PEEK[]. Fetching is
 // incremental: the mailbox's UIDVALIDITY and the next UID to fetch are kept
-// per account in the store's state.json. When UIDVALIDITY changes, the
+// per account in the store's index (see Store). When UIDVALIDITY changes, the
 // whole mailbox is listed again; a message whose bytes are already stored,
 // or that has the Message-ID and documents of an item fetched before the
 // renumbering, is not stored twice (the item takes its new UID). A message
@@ -60,7 +56,7 @@ type mailboxState struct {
 	NextUID     uint32 `json:"next_uid"`
 }
 
-// fetchState is state.json: account -> mailbox -> position.
+// fetchState is the fetch positions: account -> mailbox -> position.
 type fetchState struct {
 	Version  int                                `json:"version"`
 	Accounts map[string]map[string]mailboxState `json:"accounts"`
@@ -204,26 +200,5 @@ func (f *fetchState) set(acct, mbox string, p mailboxState) {
 	f.Accounts[acct][mbox] = p
 }
 
-func (s *Store) readState() (*fetchState, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, "state.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return &fetchState{Version: 1}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
-	var st fetchState
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("inbox: state.json is damaged: %w", err)
-	}
-	return &st, nil
-}
-
-func (s *Store) writeState(st *fetchState) error {
-	st.Version = 1
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("inbox: %w", err)
-	}
-	return writeFileAtomic(filepath.Join(s.dir, "state.json"), append(data, '\n'))
-}
+// readState and writeState are in store.go: the positions are records of
+// the store's index log.

@@ -9,15 +9,18 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/securesend/securesend/crypto/atrest"
-	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/filelock"
+	"github.com/securesend/securesend/internal/sealedlog"
 )
 
 // VerifyFunc verifies one raw RFC 5322 message, handing each document to
@@ -80,44 +83,70 @@ type Item struct {
 	Archived string `json:"archived,omitempty"`
 }
 
-// index is inbox/index.json.
-type index struct {
-	Version int    `json:"version"`
-	Items   []Item `json:"items"`
-}
-
 // Store is the local store of received messages below a directory (the
 // inbox directory of the securesend home). Messages, reports and documents
-// are encrypted at rest with a key from the keychain; the plaintext index
-// holds only what de-duplication and listing need (addresses, hashes,
-// verdicts, Message-IDs).
+// are encrypted at rest with a key from the keychain (read once by the
+// caller, for the life of the Store). So is the index (index.log): an
+// append-only log of sealed records (internal/sealedlog) holding the items,
+// the fetch positions and the failure records; a commit appends one record,
+// so its cost does not grow with the size of the store.
+//
+// Each Store keeps the index in memory, built from the log once and then
+// brought up to date with what other processes appended (one stat per
+// call when nothing changed). Duplicates are found through maps by hash
+// and Message-ID.
 //
 // Writers in one process and in several (the GUI and a CLI command) take
-// turns: each read-modify-write of the index holds the store's lock file.
-// Readers need no lock, as the index is replaced atomically.
+// turns: each append holds the store's lock file. Readers need no lock: the
+// log is only appended to, or replaced whole by a rename when it is
+// compacted.
+//
+// A store written before the log (index.json and state.json) is migrated
+// when it is opened.
 type Store struct {
 	dir    string
 	key    []byte
 	now    func() time.Time
 	writer *filelock.Mutex // the lock file "lock"
+	log    *sealedlog.Log
+
+	mu       sync.Mutex // guards the fields below
+	idx      *memIndex
+	cursor   sealedlog.Cursor
+	lastSync time.Time // of the log, by this Store
+	cleaned  bool      // whether items/ was searched for stale staging directories
 }
 
 // ErrNoItem is returned for an unknown item ID.
 var ErrNoItem = errors.New("no such inbox item")
 
+// logLabel names the index log's use of the at-rest key.
+const logLabel = "securesend inbox index"
+
 // OpenStore opens (creating) the store in dir with the at-rest key (see
-// keychain.Key). now is the clock; time.Now when nil.
+// keychain.Key), migrating a store of the earlier format. now is the
+// clock; time.Now when nil.
 func OpenStore(dir string, key []byte, now func() time.Time) (*Store, error) {
 	if len(key) != atrest.KeySize {
 		return nil, atrest.ErrKeySize
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "items"), 0o700); err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
+	for _, sub := range []string{"items", "staging"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{dir: dir, key: key, now: now, writer: &filelock.Mutex{Path: filepath.Join(dir, "lock")}}, nil
+	log, err := sealedlog.Open(filepath.Join(dir, "index.log"), key, logLabel)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	s := &Store{dir: dir, key: key, now: now, writer: &filelock.Mutex{Path: filepath.Join(dir, "lock")}, log: log, idx: newMemIndex()}
+	if err := s.migrate(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // lock takes the store's write lock, for this process and the others.
@@ -132,27 +161,51 @@ func (s *Store) lock() (unlock func(), err error) {
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
+// refresh brings the in-memory index up to date with the log; s.mu must
+// be held. When another process compacted the log, the index is built
+// again from the new file.
+func (s *Store) refresh() (*memIndex, error) {
+	next, reset, err := s.log.Read(s.cursor, s.idx.apply)
+	if err == nil && reset {
+		// The records just read were applied to the index of the old
+		// file: start again from the new one.
+		s.idx = newMemIndex()
+		next, _, err = s.log.Read(sealedlog.Cursor{}, s.idx.apply)
+	}
+	if err != nil {
+		// A record that fails to apply leaves the index part-built.
+		s.idx, s.cursor = newMemIndex(), sealedlog.Cursor{}
+		return nil, fmt.Errorf("inbox: index: %w", err)
+	}
+	s.cursor = next
+	return s.idx, nil
+}
+
 // List returns all items, oldest first.
 func (s *Store) List() ([]Item, error) {
-	idx, err := s.readIndex()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
 	if err != nil {
 		return nil, err
 	}
-	return idx.Items, nil
+	return slices.Clone(idx.items), nil
 }
 
 // Get returns the item with id.
 func (s *Store) Get(id string) (*Item, error) {
-	items, err := s.List()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
 	if err != nil {
 		return nil, err
 	}
-	for i := range items {
-		if items[i].ID == id {
-			return &items[i], nil
-		}
+	i, ok := idx.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("inbox: item %q: %w", id, ErrNoItem)
 	}
-	return nil, fmt.Errorf("inbox: item %q: %w", id, ErrNoItem)
+	it := idx.items[i]
+	return &it, nil
 }
 
 // Report decrypts and returns the full verification report of item id
@@ -244,7 +297,7 @@ func (st *Staged) Discard() { os.RemoveAll(st.dir) }
 // Stage streams raw into an encrypted file in the store, so that the
 // network connection is free again before the (slower) verification.
 func (s *Store) Stage(raw io.Reader) (*Staged, error) {
-	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "items"), ".new-")
+	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "staging"), ".new-")
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
@@ -256,12 +309,36 @@ func (s *Store) Stage(raw io.Reader) (*Staged, error) {
 	return &Staged{dir: tmp, rawHash: sum}, nil
 }
 
+// CommitError is the error of a Commit that failed because of the
+// message (it could not be verified) or of the store (its item could not
+// be written). The raw message was kept, encrypted, in the store's
+// quarantine (see OpenQuarantined) unless Quarantined is false, so later
+// commits go on and nothing is lost; the caller records the failure with
+// RecordFailure(Source, Stage, Err).
+type CommitError struct {
+	Source Source
+	// Stage is "verify" or "store".
+	Stage       string
+	Err         error
+	Quarantined bool
+}
+
+func (e *CommitError) Error() string { return "inbox: " + e.Stage + ": " + e.Err.Error() }
+
+func (e *CommitError) Unwrap() error { return e.Err }
+
 // Commit verifies a staged message with verify, whose documents are
 // streamed to encrypted files, stores the report (encrypted) and adds the
-// item to the index with its duplicate warnings. If the very same bytes
-// were stored before, or the message is a re-listing after a UIDVALIDITY
-// change (see Inbox), nothing is added and the earlier item is returned
-// with added == false, its Source updated to src.
+// item to the index with its duplicate warnings. The item's files are
+// flushed to disk before its index record is written; the record is
+// flushed with a later one or at most a second later (see logSyncEvery).
+// If the very same bytes were stored
+// before, or the message is a re-listing after a UIDVALIDITY change (see
+// Inbox), nothing is added and the earlier item is returned with added ==
+// false, its Source updated to src. A failure record for src is cleared
+// when the message is stored. A failure that comes from the message or
+// from writing its item is a *CommitError, and the message is kept in
+// quarantine.
 func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify VerifyFunc) (item *Item, added bool, err error) {
 	unlock, err := s.lock()
 	if err != nil {
@@ -269,24 +346,38 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 		return nil, false, err
 	}
 	defer unlock()
-	defer st.Discard() // after a successful rename there is nothing left
-	tmp := st.dir
-	idx, err := s.readIndex()
+	defer st.Discard() // after a successful rename or quarantine there is nothing left
+	// s.mu is held only while the index is read or amended, not while the
+	// message is verified, so that List and Get in this process go on;
+	// the write lock keeps every other writer out meanwhile.
+	s.mu.Lock()
+	idx, err := s.refresh()
 	if err != nil {
+		s.mu.Unlock()
 		return nil, false, err
 	}
 	s.removeStaging()
-	for i := range idx.Items {
-		if idx.Items[i].RawSHA256 == st.rawHash {
-			return s.reseen(idx, i, src)
+	if i, ok := idx.byRaw[st.rawHash]; ok {
+		defer s.mu.Unlock()
+		return s.reseen(i, src)
+	}
+	s.mu.Unlock()
+	fail := func(stage string, err error) (*Item, bool, error) {
+		if ctx.Err() != nil {
+			// Stopped by the user, not the message's fault.
+			return nil, false, fmt.Errorf("inbox: %s: %w", stage, err)
 		}
+		ce := &CommitError{Source: src, Stage: stage, Err: err}
+		ce.Quarantined = s.quarantine(st, src) == nil
+		return nil, false, ce
 	}
 
 	// Verify from the encrypted copy, so the message is read from the
 	// network only once and never kept in memory.
+	tmp := st.dir
 	msg, err := s.openEncrypted(filepath.Join(tmp, "message.eml.enc"))
 	if err != nil {
-		return nil, false, err
+		return fail("store", err)
 	}
 	defer msg.Close()
 	docs := map[string]StoredDocument{}
@@ -302,11 +393,11 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	}
 	rep, err := verify(ctx, msg, sink)
 	if err != nil {
-		return nil, false, fmt.Errorf("inbox: verify: %w", err)
+		return fail("verify", err)
 	}
+	msg.Close()
 
 	it := Item{
-		ID:                s.freeID(idx.Items),
 		Received:          s.now().UTC(),
 		Source:            src,
 		MessageID:         strings.Trim(strings.TrimSpace(rep.MessageID), "<>"),
@@ -320,75 +411,70 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 		d := &rep.Documents[i]
 		sd, ok := docs[d.Path]
 		if !ok {
-			return nil, false, fmt.Errorf("inbox: verify reported document %q that was not stored", d.Name)
+			return fail("verify", fmt.Errorf("the verifier reported document %q that was not stored", d.Name))
 		}
 		if d.SHA256 != "" && !strings.EqualFold(d.SHA256, sd.SHA256) {
-			return nil, false, fmt.Errorf("inbox: document %q: hash mismatch between verifier and store", d.Name)
+			return fail("verify", fmt.Errorf("document %q: hash mismatch between verifier and store", d.Name))
 		}
 		d.SHA256 = sd.SHA256
 		it.Documents = append(it.Documents, sd)
 	}
-	if i := relisted(idx.Items, &it); i >= 0 {
-		return s.reseen(idx, i, src)
-	}
-	it.Duplicates = duplicates(idx.Items, &it)
-
 	if err := s.writeEncryptedJSON(filepath.Join(tmp, "report.json.enc"), rep); err != nil {
-		return nil, false, err
+		return fail("store", err)
+	}
+	if err := sealedlog.SyncDir(tmp); err != nil {
+		return fail("store", err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := idx.relisted(&it); i >= 0 {
+		return s.reseen(i, src)
+	}
+	it.Duplicates = idx.duplicates(&it)
+	it.ID, err = s.freeID(idx)
+	if err != nil {
+		return fail("store", err)
 	}
 	if err := os.Rename(tmp, s.itemDir(it.ID)); err != nil {
-		return nil, false, fmt.Errorf("inbox: %w", err)
+		return fail("store", err)
 	}
-	idx.Items = append(idx.Items, it)
-	if err := s.writeIndex(idx); err != nil {
-		os.RemoveAll(s.itemDir(it.ID))
-		return nil, false, err
+	if err := sealedlog.SyncDir(filepath.Join(s.dir, "items")); err != nil {
+		os.Rename(s.itemDir(it.ID), tmp)
+		return fail("store", err)
 	}
+	recs := []logRecord{{Op: opItem, Item: &it}}
+	if _, ok := idx.failures[src]; ok {
+		recs = append(recs, logRecord{Op: opClearFailure, Source: &src})
+	}
+	if err := s.append(s.syncDue(), recs...); err != nil {
+		os.Rename(s.itemDir(it.ID), tmp)
+		return fail("store", err)
+	}
+	s.removeQuarantined(src)
 	return &it, true, nil
-}
-
-// relisted finds the item that it is a re-listing of after the server
-// renumbered the mailbox (a restore or migration can change a message's
-// bytes, for example by adding a header): an item from the same account and
-// mailbox, fetched under another UIDVALIDITY, with the same Message-ID and
-// the same documents. It returns -1 when there is none. A message sent
-// again arrives under the current UIDVALIDITY, or finds its original
-// already re-seen, so it is stored and flagged, never dropped.
-func relisted(items []Item, it *Item) int {
-	src := it.Source
-	if it.MessageID == "" || src.UIDValidity == 0 {
-		return -1
-	}
-	for i := range items {
-		e := &items[i]
-		if e.Source.Account != src.Account || e.Source.Mailbox != src.Mailbox || e.Source.UIDValidity == src.UIDValidity {
-			continue
-		}
-		if e.MessageID != it.MessageID || len(e.Documents) != len(it.Documents) {
-			continue
-		}
-		same := true
-		for j := range e.Documents {
-			same = same && e.Documents[j].SHA256 == it.Documents[j].SHA256
-		}
-		if same {
-			return i
-		}
-	}
-	return -1
 }
 
 // reseen records that item i is on the server again at src (new UIDs after
 // a UIDVALIDITY change), so that Archive finds it, and returns it as known.
-func (s *Store) reseen(idx *index, i int, src Source) (*Item, bool, error) {
-	e := &idx.Items[i]
+// s.mu and the write lock are held.
+func (s *Store) reseen(i int, src Source) (*Item, bool, error) {
+	e := s.idx.items[i]
+	var recs []logRecord
 	if src.UIDValidity != 0 && e.Source.Account == src.Account && e.Source.Mailbox == src.Mailbox && e.Source != src {
-		e.Source = src
-		if err := s.writeIndex(idx); err != nil {
+		recs = append(recs, logRecord{Op: opSource, ID: e.ID, Source: &src})
+	}
+	if _, ok := s.idx.failures[src]; ok {
+		recs = append(recs, logRecord{Op: opClearFailure, Source: &src})
+	}
+	if len(recs) > 0 {
+		if err := s.append(true, recs...); err != nil {
 			return nil, false, err
 		}
+		e = s.idx.items[i]
 	}
-	return e, false, nil
+	s.removeQuarantined(src)
+	return &e, false, nil
 }
 
 // setArchived records that item id was moved to mailbox on the server.
@@ -398,48 +484,68 @@ func (s *Store) setArchived(id, mailbox string) error {
 		return err
 	}
 	defer unlock()
-	idx, err := s.readIndex()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
 	if err != nil {
 		return err
 	}
-	for i := range idx.Items {
-		if idx.Items[i].ID == id {
-			idx.Items[i].Archived = mailbox
-			return s.writeIndex(idx)
-		}
+	if _, ok := idx.byID[id]; !ok {
+		return fmt.Errorf("inbox: item %q: %w", id, ErrNoItem)
 	}
-	return fmt.Errorf("inbox: item %q: %w", id, ErrNoItem)
+	return s.append(true, logRecord{Op: opArchived, ID: id, Mailbox: mailbox})
 }
 
-// duplicates finds the earliest earlier item with the same Message-ID and,
-// for each document, the earliest item with a document of the same hash.
-func duplicates(earlier []Item, it *Item) []Duplicate {
-	var out []Duplicate
-	if it.MessageID != "" {
-		for _, e := range earlier {
-			if e.MessageID == it.MessageID {
-				out = append(out, Duplicate{Kind: "message-id", Of: e.ID})
-				break
-			}
+// append writes recs to the index log and applies them to the in-memory
+// index; with sync the log is flushed to disk first. The write lock and
+// s.mu are held, and the index was refreshed under the lock. The log is
+// compacted when superseded records outnumber half the live ones.
+func (s *Store) append(sync bool, recs ...logRecord) error {
+	data := make([][]byte, len(recs))
+	for i := range recs {
+		b, err := json.Marshal(&recs[i])
+		if err != nil {
+			return fmt.Errorf("inbox: index: %w", err)
+		}
+		data[i] = b
+	}
+	next, err := s.log.Append(s.cursor, sync, data...)
+	if err != nil {
+		return fmt.Errorf("inbox: index: %w", err)
+	}
+	if sync {
+		s.lastSync = time.Now()
+	}
+	s.cursor = next
+	for _, b := range data {
+		if err := s.idx.apply(b); err != nil {
+			return fmt.Errorf("inbox: index: %w", err)
 		}
 	}
-	seen := map[string]bool{}
-	for _, d := range it.Documents {
-		if seen[d.SHA256] {
-			continue
-		}
-		seen[d.SHA256] = true
-	search:
-		for _, e := range earlier {
-			for _, ed := range e.Documents {
-				if ed.SHA256 == d.SHA256 {
-					out = append(out, Duplicate{Kind: "document", SHA256: d.SHA256, Of: e.ID})
-					break search
-				}
-			}
-		}
+	if live := s.idx.live(); s.cursor.Records > uint64(live+live/2+1024) {
+		return s.compact()
 	}
-	return out
+	return nil
+}
+
+// compact rewrites the log with one record per live entry. Under the
+// write lock and s.mu.
+func (s *Store) compact() error {
+	var data [][]byte
+	for _, rec := range s.idx.snapshot() {
+		b, err := json.Marshal(&rec)
+		if err != nil {
+			return fmt.Errorf("inbox: index: %w", err)
+		}
+		data = append(data, b)
+	}
+	next, err := s.log.Rewrite(data...)
+	if err != nil {
+		return fmt.Errorf("inbox: compact the index: %w", err)
+	}
+	s.cursor = next
+	s.lastSync = time.Now()
+	return nil
 }
 
 // staleAfter is how old a staging directory must be before another
@@ -448,49 +554,56 @@ func duplicates(earlier []Item, it *Item) []Duplicate {
 const staleAfter = time.Hour
 
 // removeStaging deletes, under the write lock, staging directories
-// (items/.new-*) that a killed fetch left behind more than staleAfter ago.
-// Their content is encrypted; removing them only frees the space.
+// (staging/.new-*) that a killed fetch left behind more than staleAfter
+// ago. Their content is encrypted; removing them only frees the space.
+// Staging directories of the earlier layout (items/.new-*) are looked for
+// once per Store, so that a commit's cost does not grow with the number of
+// items.
 func (s *Store) removeStaging() {
-	ents, err := os.ReadDir(filepath.Join(s.dir, "items"))
-	if err != nil {
-		return
+	dirs := []string{filepath.Join(s.dir, "staging")}
+	if !s.cleaned {
+		s.cleaned = true
+		dirs = append(dirs, filepath.Join(s.dir, "items"))
 	}
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), ".new-") {
+	for _, dir := range dirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
 			continue
 		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
-			os.RemoveAll(filepath.Join(s.dir, "items", e.Name()))
+		for _, e := range ents {
+			if !strings.HasPrefix(e.Name(), ".new-") {
+				continue
+			}
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
 		}
 	}
 }
 
-// freeID is the item number after every one in use: in the index, and in
-// items/ (a writer killed between renaming an item into place and
-// writing the index leaves a directory that the index does not know; its
-// message was not recorded, so the next fetch stores it again, under a
-// new number, and the old directory is left alone).
-func (s *Store) freeID(items []Item) string {
-	max := 0
-	for _, it := range items {
-		if n, err := strconv.Atoi(it.ID); err == nil && n > max {
-			max = n
+// freeID is the item number after every one in the index that is not
+// taken in items/ either: a writer killed between renaming an item into
+// place and writing its index record leaves a directory that the index
+// does not know. Its message was not recorded, so the next fetch stores it
+// again, under a new number, and the old directory is left alone.
+func (s *Store) freeID(idx *memIndex) (string, error) {
+	for n := idx.maxID + 1; ; n++ {
+		id := strconv.Itoa(n)
+		_, err := os.Lstat(s.itemDir(id))
+		if errors.Is(err, fs.ErrNotExist) {
+			return id, nil
+		}
+		if err != nil {
+			return "", err
 		}
 	}
-	if ents, err := os.ReadDir(filepath.Join(s.dir, "items")); err == nil {
-		for _, e := range ents {
-			if n, err := strconv.Atoi(e.Name()); err == nil && n > max {
-				max = n
-			}
-		}
-	}
-	return strconv.Itoa(max + 1)
 }
 
 func (s *Store) itemDir(id string) string { return filepath.Join(s.dir, "items", id) }
 
-// encryptTo streams r into an encrypted file at p and returns the hex
-// SHA-256 of the plaintext (and its size, when size is not nil).
+// encryptTo streams r into an encrypted file at p, flushed to disk, and
+// returns the hex SHA-256 of the plaintext (and its size, when size is not
+// nil).
 func (s *Store) encryptTo(p string, r io.Reader, size *int64) (string, error) {
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -507,6 +620,9 @@ func (s *Store) encryptTo(p string, r io.Reader, size *int64) (string, error) {
 		return "", fmt.Errorf("inbox: store %s: %w", filepath.Base(p), err)
 	}
 	if err := w.Close(); err != nil {
+		return "", fmt.Errorf("inbox: %w", err)
+	}
+	if err := f.Sync(); err != nil {
 		return "", fmt.Errorf("inbox: %w", err)
 	}
 	if err := f.Close(); err != nil {
@@ -526,38 +642,134 @@ func (s *Store) writeEncryptedJSON(p string, v any) error {
 	return err
 }
 
-func (s *Store) readIndex() (*index, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, "index.json"))
+// readState returns the fetch positions (see Inbox).
+func (s *Store) readState() (*fetchState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
+	if err != nil {
+		return nil, err
+	}
+	st := &fetchState{Version: 1, Accounts: map[string]map[string]mailboxState{}}
+	for acct, mbs := range idx.state {
+		st.Accounts[acct] = maps.Clone(mbs)
+	}
+	return st, nil
+}
+
+// logSyncEvery bounds how long a record of an item or a fetch position
+// stays in the index log without being flushed to disk, so that one flush
+// serves several messages. This is safe because the log is only ever read
+// as a prefix (sealedlog stops at the first record that did not reach the
+// disk whole, whatever the order in which the system wrote its pages back)
+// and an item's files are flushed before its record is written: a crash
+// can lose the last records, never reorder them, so a fetch position is
+// never kept without the items before it; the messages of lost records are
+// fetched and stored again.
+const logSyncEvery = time.Second
+
+// syncDue reports whether the next append should flush the log. s.mu is
+// held.
+func (s *Store) syncDue() bool { return time.Since(s.lastSync) >= logSyncEvery }
+
+// writeState records the positions in st that changed: one small record
+// each, flushed with a later record or at most logSyncEvery later.
+func (s *Store) writeState(st *fetchState) error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
+	if err != nil {
+		return err
+	}
+	var recs []logRecord
+	for _, acct := range slices.Sorted(maps.Keys(st.Accounts)) {
+		for _, mbox := range slices.Sorted(maps.Keys(st.Accounts[acct])) {
+			pos := st.Accounts[acct][mbox]
+			if old, ok := idx.state[acct][mbox]; ok && old == pos {
+				continue
+			}
+			recs = append(recs, logRecord{Op: opPosition, Account: acct, Mailbox: mbox, Position: &pos})
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.append(s.syncDue(), recs...)
+}
+
+// migrate turns a store of the earlier format (a plaintext index.json and
+// state.json, rewritten whole on every commit) into the index log, once,
+// under the write lock. The old files are removed when the log is on disk.
+func (s *Store) migrate() error {
+	if exists, err := s.log.Exists(); err != nil || exists {
+		return err
+	}
+	oldIndex, oldState := filepath.Join(s.dir, "index.json"), filepath.Join(s.dir, "state.json")
+	if !fileExists(oldIndex) && !fileExists(oldState) {
+		return nil // a new store: the log is created by its first record
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if exists, err := s.log.Exists(); err != nil || exists {
+		return err // another process migrated it meanwhile
+	}
+	idx := newMemIndex()
+	var v1 struct {
+		Items []Item `json:"items"`
+	}
+	if err := readJSON(oldIndex, &v1); err != nil {
+		return err
+	}
+	for _, it := range v1.Items {
+		idx.addItem(it)
+	}
+	var st fetchState
+	if err := readJSON(oldState, &st); err != nil {
+		return err
+	}
+	for acct, mbs := range st.Accounts {
+		idx.state[acct] = maps.Clone(mbs)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idx = idx
+	if err := s.compact(); err != nil {
+		s.idx, s.cursor = newMemIndex(), sealedlog.Cursor{}
+		return err
+	}
+	for _, p := range []string{oldIndex, oldState} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("inbox: migrated the index, but: %w", err)
+		}
+	}
+	return sealedlog.SyncDir(s.dir)
+}
+
+// readJSON decodes the JSON file at p into v; a missing file leaves v
+// as it is.
+func readJSON(p string, v any) error {
+	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &index{Version: 1, Items: []Item{}}, nil
+		return nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
-	var idx index
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("inbox: index.json is damaged: %w", err)
-	}
-	if idx.Items == nil {
-		idx.Items = []Item{}
-	}
-	return &idx, nil
-}
-
-func (s *Store) writeIndex(idx *index) error {
-	idx.Version = 1
-	data, err := json.MarshalIndent(idx, "", "  ")
 	if err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(s.dir, "index.json"), append(data, '\n'))
-}
-
-// writeFileAtomic replaces p with data (mode 0600), atomically and
-// durably.
-func writeFileAtomic(p string, data []byte) error {
-	if err := atomicfile.WriteFile(p, data); err != nil {
-		return fmt.Errorf("inbox: %w", err)
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("inbox: %s is damaged: %w", filepath.Base(p), err)
 	}
 	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

@@ -80,7 +80,9 @@ func TestStoreWritersTakeTurns(t *testing.T) {
 // into place and writing the index leaves a directory the index does not
 // know, and a killed fetch leaves a staging directory. The next commit
 // must still succeed (under a new number), and stale staging is removed
-// while a fresh one (maybe another process's fetch under way) is kept.
+// while a fresh one (maybe another process's fetch under way) is kept;
+// staging directories of the earlier layout (in items/) are removed by
+// the first commit of a Store.
 func TestStoreAfterKilledWriter(t *testing.T) {
 	key := make([]byte, atrest.KeySize)
 	rand.Read(key)
@@ -90,7 +92,7 @@ func TestStoreAfterKilledWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	verify := inboxVerifier(t)
-	commit := func(i int) *receive.Item {
+	commit := func(st *receive.Store, i int) *receive.Item {
 		t.Helper()
 		msg := plainMessage(fmt.Sprintf("k%d@clinic.test", i), "subject", "note", fmt.Appendf(nil, "%%PDF-1.4 doc %d", i))
 		staged, err := st.Stage(bytes.NewReader(msg))
@@ -103,13 +105,15 @@ func TestStoreAfterKilledWriter(t *testing.T) {
 		}
 		return it
 	}
-	first := commit(1)
+	first := commit(st, 1)
 	items := filepath.Join(dir, "items")
+	staging := filepath.Join(dir, "staging")
 	// The crash leftovers.
 	orphan := filepath.Join(items, "2")
-	stale := filepath.Join(items, ".new-stale")
-	fresh := filepath.Join(items, ".new-fresh")
-	for _, d := range []string{orphan, stale, fresh} {
+	stale := filepath.Join(staging, ".new-stale")
+	fresh := filepath.Join(staging, ".new-fresh")
+	legacy := filepath.Join(items, ".new-legacy")
+	for _, d := range []string{orphan, stale, fresh, legacy} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -117,8 +121,9 @@ func TestStoreAfterKilledWriter(t *testing.T) {
 	}
 	old := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(stale, old, old)
+	os.Chtimes(legacy, old, old)
 
-	second := commit(2)
+	second := commit(st, 2)
 	if second.ID == first.ID || second.ID == "2" {
 		t.Fatalf("second item got ID %q (first %q, orphan directory 2)", second.ID, first.ID)
 	}
@@ -130,5 +135,21 @@ func TestStoreAfterKilledWriter(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("fresh staging directory removed: %v", err)
+	}
+	// A new Store (the next start of the program) removes the old
+	// layout's leftovers.
+	st2, err := receive.OpenStore(dir, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := commit(st2, 3)
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Errorf("stale staging directory in items/ kept: %v", err)
+	}
+	if _, err := os.Stat(orphan); err != nil {
+		t.Errorf("orphan item directory removed: %v", err)
+	}
+	if list, _ := st.List(); len(list) != 3 || list[2].ID != third.ID {
+		t.Errorf("first Store lists %+v after the second Store's commit", list)
 	}
 }
