@@ -167,9 +167,6 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 		uids, err = newUIDs(c, imap.UID(pos.NextUID))
 	}
 	if err != nil {
-		if errors.Is(err, ErrUnrequested) {
-			c.Close() // do not read what was not asked for
-		}
 		return nil, connErr(ctx, opts, err)
 	}
 	for i, uid := range uids {
@@ -322,7 +319,11 @@ func newUIDs(c *imapclient.Client, start imap.UID) ([]imap.UID, error) {
 					return nil, fmt.Errorf("inbox: list new messages: the server listed more than %d", MaxListed)
 				}
 				uids = append(uids, item.UID)
-			case imapclient.FetchItemDataBodySection, imapclient.FetchItemDataBinarySection:
+			case imapclient.FetchItemDataBodySection:
+				abandon(c, item.Literal)
+				return nil, fmt.Errorf("inbox: list new messages: %w (a message body)", ErrUnrequested)
+			case imapclient.FetchItemDataBinarySection:
+				abandon(c, item.Literal)
 				return nil, fmt.Errorf("inbox: list new messages: %w (a message body)", ErrUnrequested)
 			}
 		}
@@ -332,6 +333,21 @@ func newUIDs(c *imapclient.Client, start imap.UID) ([]imap.UID, error) {
 	}
 	slices.Sort(uids)
 	return slices.Compact(uids), nil
+}
+
+// abandon closes c without reading the rest of lit: go-imap's reader
+// waits until a literal it handed out ends, so lit is read (to its first
+// error, at once when the connection is closed) while c closes.
+func abandon(c *imapclient.Client, lit io.Reader) {
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	if lit != nil {
+		io.Copy(io.Discard, lit) //nolint:errcheck // ends with the closed connection's error
+	}
+	<-closed
 }
 
 // uidsSince lists the UIDs of the messages that arrived since t (IMAP
