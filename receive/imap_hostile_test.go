@@ -203,7 +203,7 @@ func TestHostileUnrequestedLiteral(t *testing.T) {
 			return false
 		}
 		s.Printf("* 1 FETCH (UID 1 BODY[] {50000000}\r\n") //nolint:errcheck // see below
-		endless("")(s.W)                                  //nolint:errcheck // until the client goes
+		endless("")(s.W)                                   //nolint:errcheck // until the client goes
 		return true
 	}})
 	in, _ := newInbox(t)
