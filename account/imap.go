@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sort"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/securesend/securesend/internal/imapbound"
 )
 
 // IMAPConn is an authenticated IMAP connection to an account's mailbox.
@@ -24,6 +27,7 @@ type IMAPConn struct {
 	// Mechanism is the SASL mechanism used ("LOGIN" for the LOGIN command).
 	Mechanism string
 	stop      func() bool
+	bound     *imapbound.Conn
 }
 
 // Close logs out and closes the connection.
@@ -36,10 +40,23 @@ func (c *IMAPConn) Close() error {
 	return c.Client.Close()
 }
 
+// Err returns why the connection was cut, when a bound of IMAPOptions was
+// crossed (a *imapbound.LimitError: a line or message too large, a server
+// silent too long, the overall deadline), or nil. go-imap reports these
+// as text only.
+func (c *IMAPConn) Err() error { return c.bound.Err() }
+
 // IMAPOptions are the optional parts of DialIMAP.
 type IMAPOptions struct {
-	// Timeout bounds the dial and the TLS handshake; 30s when zero.
+	// Timeout bounds the dial, the TLS handshake, and each wait for the
+	// server (the greeting, and each response while one is due); 30s
+	// when zero. The overall limit is ctx's deadline.
 	Timeout time.Duration
+	// MaxMessageSize is the largest message (IMAP literal) accepted, in
+	// bytes; imapbound.DefaultMaxLiteral (64 MiB) when zero. A server that
+	// announces a larger one is disconnected before sending it. Lines are
+	// limited to imapbound.DefaultMaxLine (64 KiB).
+	MaxMessageSize int64
 	// Dial replaces the network dialer (tests, proxies).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// MinTLSVersion raises the lowest TLS version accepted (the
@@ -50,7 +67,8 @@ type IMAPOptions struct {
 // DialIMAP connects to the account's IMAP server with the same TLS rules as
 // sending (TLS 1.2+, verified certificate; with STARTTLS, the upgrade must
 // succeed before anything else) and signs in. The connection is closed when
-// ctx ends.
+// ctx ends, and everything the server sends is bounded (see IMAPOptions and
+// package imapbound), before TLS too.
 func (a *Account) DialIMAP(ctx context.Context, secrets Secrets, opts IMAPOptions) (*IMAPConn, error) {
 	if a.IMAP.Address == "" {
 		return nil, fmt.Errorf("account %s: no IMAP server is configured", a.Name)
@@ -62,10 +80,28 @@ func (a *Account) DialIMAP(ctx context.Context, secrets Secrets, opts IMAPOption
 	if err := c.authenticate(ctx, a, secrets); err != nil {
 		c.Client.Close()
 		c.stop()
-		return nil, err
+		return nil, c.boundErr(err)
 	}
 	return c, nil
 }
+
+// boundErr puts the bound crossed, if any, in front of err.
+func (c *IMAPConn) boundErr(err error) error {
+	if berr := c.bound.Err(); berr != nil && !errors.Is(err, berr) {
+		return fmt.Errorf("%w (%w)", berr, err)
+	}
+	return err
+}
+
+// greetedConn is a bounded connection after a STARTTLS upgrade, which
+// go-imap reads from the start: it gets a greeting first, as it expects,
+// since the real one came before the upgrade.
+type greetedConn struct {
+	*imapbound.Conn
+	r io.Reader
+}
+
+func (g *greetedConn) Read(p []byte) (int, error) { return g.r.Read(p) }
 
 // dialIMAPTLS connects and sets up TLS, without signing in.
 func (a *Account) dialIMAPTLS(ctx context.Context, opts IMAPOptions) (*IMAPConn, error) {
@@ -94,41 +130,69 @@ func (a *Account) dialIMAPTLS(ctx context.Context, opts IMAPOptions) (*IMAPConn,
 		return nil, fmt.Errorf("imap: dial %s: %w: %w", addr, ErrUnreachable, err)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(timeout)) //nolint:errcheck // cleared below
-	var client *imapclient.Client
-	if a.IMAP.Security == StartTLS {
-		client, err = imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: cfg})
-		if err != nil {
-			stop()
-			conn.Close()
-			return nil, classifyTLS("imap: starttls", addr, err)
+	fail := func(err error) (*IMAPConn, error) {
+		stop()
+		conn.Close()
+		return nil, err
+	}
+	lim := imapbound.Limits{MaxLiteral: opts.MaxMessageSize, Timeout: timeout}
+	lim.Deadline, _ = ctx.Deadline()
+	handshake := func() (*tls.Conn, error) {
+		hsDeadline := time.Now().Add(timeout)
+		if !lim.Deadline.IsZero() && lim.Deadline.Before(hsDeadline) {
+			hsDeadline = lim.Deadline
 		}
-	} else {
+		conn.SetDeadline(hsDeadline) //nolint:errcheck // the bounded conn sets its own after
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			stop()
-			conn.Close()
-			return nil, classifyTLS("imap: tls", addr, err)
+			return nil, err
 		}
-		client = imapclient.New(tc, nil)
+		conn.SetDeadline(time.Time{}) //nolint:errcheck // see above
+		return tc, nil
 	}
+	var (
+		client *imapclient.Client
+		bound  *imapbound.Conn
+	)
+	if a.IMAP.Security == StartTLS {
+		plain := imapbound.New(conn, lim)
+		if err := imapStartTLS(plain); err != nil {
+			if errors.Is(err, ErrNoTLS) || errors.Is(err, errInjected) {
+				return fail(fmt.Errorf("imap: starttls %s: %w", addr, err))
+			}
+			return fail(fmt.Errorf("imap: starttls %s: %w: %w", addr, ErrUnreachable, err))
+		}
+		tc, err := handshake()
+		if err != nil {
+			return fail(classifyTLS("imap: starttls", addr, err))
+		}
+		lim.Greeted = true
+		bound = imapbound.New(tc, lim)
+		greeting := strings.NewReader("* OK TLS established\r\n")
+		client = imapclient.New(&greetedConn{Conn: bound, r: io.MultiReader(greeting, bound)}, nil)
+	} else {
+		tc, err := handshake()
+		if err != nil {
+			return fail(classifyTLS("imap: tls", addr, err))
+		}
+		bound = imapbound.New(tc, lim)
+		client = imapclient.New(bound, nil)
+	}
+	c := &IMAPConn{Client: client, stop: stop, bound: bound}
 	if err := client.WaitGreeting(); err != nil {
-		stop()
 		client.Close()
-		return nil, fmt.Errorf("imap: greeting from %s: %w: %w", addr, ErrUnreachable, err)
+		return fail(fmt.Errorf("imap: greeting from %s: %w: %w", addr, ErrUnreachable, c.boundErr(err)))
 	}
-	conn.SetDeadline(time.Time{}) //nolint:errcheck // imapclient sets its own deadlines
 	if state.Version == 0 {
-		stop()
 		client.Close()
-		return nil, fmt.Errorf("imap: %s: %w", addr, ErrNoTLS)
+		return fail(fmt.Errorf("imap: %s: %w", addr, ErrNoTLS))
 	}
 	if state.Version < tls.VersionTLS12 {
-		stop()
 		client.Close()
-		return nil, fmt.Errorf("imap: %s: %w", addr, ErrTLSVersion)
+		return fail(fmt.Errorf("imap: %s: %w", addr, ErrTLSVersion))
 	}
-	return &IMAPConn{Client: client, TLS: tlsInfo(state), stop: stop}, nil
+	c.TLS = tlsInfo(state)
+	return c, nil
 }
 
 // authMechanisms lists the AUTH= capabilities.

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"slices"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -16,16 +20,42 @@ import (
 // It never deletes, moves or flags server mail: the mailbox is opened
 // read-only (EXAMINE) and bodies are fetched with BODY.PEEK[]. Fetching is
 // incremental: the mailbox's UIDVALIDITY and the next UID to fetch are kept
-// per account in the store's index (see Store). When UIDVALIDITY changes, the
-// whole mailbox is listed again; a message whose bytes are already stored,
-// or that has the Message-ID and documents of an item fetched before the
-// renumbering, is not stored twice (the item takes its new UID). A message
-// sent again is still stored and flagged as a duplicate.
+// per account in the store's index (see Store).
+//
+// No message can stop later ones from arriving: one that the server will
+// not serve, or that cannot be verified or stored, is recorded with
+// Store.RecordFailure, fetching moves on past it, and later fetches try it
+// again (after the new mail) until it succeeds or MaxFetchAttempts is
+// reached. Only the user's cancellation and local disk errors stop a fetch
+// without blaming a message.
+//
+// When UIDVALIDITY changes (the server renumbered the mailbox), the fetch
+// says so (FetchResult.UIDValidityChanged) and lists again only the
+// messages that arrived since a day before the last complete fetch (IMAP
+// SEARCH SINCE, by arrival date), not the whole mailbox: a server whose
+// UIDVALIDITY flaps cannot make every fetch download everything again. A
+// message whose bytes are already stored, or that has the Message-ID and
+// documents of an item fetched before the renumbering, is not stored
+// twice (the item takes its new UID). A message sent again is still stored
+// and flagged as a duplicate.
 type Inbox struct {
 	Store *Store
 	// Verify checks each message; required.
 	Verify VerifyFunc
 }
+
+// DefaultFetchTimeout is the overall time limit of one fetch that the CLI
+// and the GUI put on its context.
+const DefaultFetchTimeout = 10 * time.Minute
+
+// MaxListed is the most messages one fetch lists; a server that lists more
+// is refused (the listing is held in memory, 4 bytes a message).
+const MaxListed = 1 << 20
+
+// ErrUnrequested means the server sent data the client did not ask for
+// (such as a message body in reply to the UID listing); the connection is
+// closed without reading it.
+var ErrUnrequested = errors.New("the IMAP server sent data that was not asked for")
 
 // FetchOptions say what to fetch.
 type FetchOptions struct {
@@ -36,24 +66,36 @@ type FetchOptions struct {
 	// Progress, when set, is called after each message with the number
 	// done and the number to do.
 	Progress func(done, total int)
+	// Cause, when set, says why the connection was cut (see
+	// account.IMAPConn.Err); go-imap reports it as text only.
+	Cause func() error
 }
 
 // FetchResult is what one Fetch did.
 type FetchResult struct {
 	// New are the items added to the store, in UID order.
-	New []Item
+	New []Item `json:"new"`
 	// Known counts messages the server listed that were already stored.
-	Known int
+	Known int `json:"known"`
 	// UIDValidityChanged is true when the server's UIDVALIDITY differed
-	// from the one last seen, so the mailbox was listed again from the
-	// start.
-	UIDValidityChanged bool
+	// from the one last seen (PreviousUIDValidity), so the recent part of
+	// the mailbox was listed again.
+	UIDValidityChanged  bool   `json:"uidvalidity_changed"`
+	PreviousUIDValidity uint32 `json:"previous_uidvalidity,omitempty"`
+	UIDValidity         uint32 `json:"uidvalidity"`
+	// Failed are the messages this fetch could not fetch, verify or store,
+	// as recorded in the store (see Store.Failures).
+	Failed []Failure `json:"failed,omitempty"`
+	// Recovered counts earlier failures that were stored this time.
+	Recovered int `json:"recovered,omitempty"`
 }
 
 // mailboxState is the fetch position in one mailbox.
 type mailboxState struct {
 	UIDValidity uint32 `json:"uidvalidity"`
 	NextUID     uint32 `json:"next_uid"`
+	// LastFetch is when the last complete fetch started.
+	LastFetch time.Time `json:"last_fetch,omitzero"`
 }
 
 // fetchState is the fetch positions: account -> mailbox -> position.
@@ -62,10 +104,17 @@ type fetchState struct {
 	Accounts map[string]map[string]mailboxState `json:"accounts"`
 }
 
+// verifyError marks an error of the verifier, to tell it from the store's.
+type verifyError struct{ err error }
+
+func (e *verifyError) Error() string { return e.err.Error() }
+func (e *verifyError) Unwrap() error { return e.err }
+
 // Fetch downloads the messages of the mailbox that arrived since the last
-// Fetch, verifies each and stores it. c must be authenticated. Progress is
-// saved after every message, so an interrupted Fetch resumes where it
-// stopped.
+// Fetch, verifies each and stores it, then tries again the earlier
+// failures. c must be authenticated; ctx's deadline should also bound the
+// connection (account.DialIMAP does). Progress is saved after every
+// message, so an interrupted Fetch resumes where it stopped.
 func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOptions) (*FetchResult, error) {
 	if in.Verify == nil {
 		return nil, errors.New("inbox: no verifier")
@@ -73,18 +122,23 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 	if opts.Mailbox == "" {
 		opts.Mailbox = "INBOX"
 	}
+	started := in.Store.now().UTC()
 	sel, err := c.Select(opts.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
-		return nil, fmt.Errorf("inbox: open %s: %w", opts.Mailbox, err)
+		return nil, connErr(ctx, opts, fmt.Errorf("inbox: open %s: %w", opts.Mailbox, err))
 	}
 	st, err := in.Store.readState()
 	if err != nil {
 		return nil, err
 	}
 	pos := st.get(opts.Account, opts.Mailbox)
-	res := &FetchResult{}
+	res := &FetchResult{UIDValidity: sel.UIDValidity}
+	var since time.Time
 	if pos.UIDValidity != sel.UIDValidity {
-		res.UIDValidityChanged = pos.UIDValidity != 0
+		if pos.UIDValidity != 0 {
+			res.UIDValidityChanged, res.PreviousUIDValidity = true, pos.UIDValidity
+			since = pos.LastFetch
+		}
 		pos = mailboxState{UIDValidity: sel.UIDValidity, NextUID: 1}
 	}
 	if pos.NextUID == 0 {
@@ -94,34 +148,39 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 		st.set(opts.Account, opts.Mailbox, pos)
 		return in.Store.writeState(st)
 	}
-	if sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= pos.NextUID) {
-		return res, save()
+	verify := func(ctx context.Context, raw io.Reader, sink DocumentSink) (*Report, error) {
+		rep, err := in.Verify(ctx, raw, sink)
+		if err != nil {
+			return nil, &verifyError{err}
+		}
+		return rep, nil
 	}
 
-	uids, err := newUIDs(c, imap.UID(pos.NextUID))
+	var uids []imap.UID
+	switch {
+	case sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= pos.NextUID):
+	case !since.IsZero():
+		uids, err = uidsSince(c, since.AddDate(0, 0, -1))
+	default:
+		uids, err = newUIDs(c, imap.UID(pos.NextUID))
+	}
 	if err != nil {
-		return nil, err
+		return nil, connErr(ctx, opts, err)
 	}
 	for i, uid := range uids {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		staged, err := fetchOne(c, uid, in.Store)
-		if err != nil {
-			return res, err
-		}
 		src := Source{Account: opts.Account, Mailbox: opts.Mailbox, UIDValidity: sel.UIDValidity, UID: uint32(uid)}
-		item, added, err := in.Store.Commit(ctx, staged, src, in.Verify)
-		if err != nil {
-			return res, err
-		}
-		if added {
-			res.New = append(res.New, *item)
-		} else {
-			res.Known++
+		recorded, err := in.fetchAndStore(ctx, c, src, verify, opts, res)
+		if err != nil && !recorded {
+			return res, err // nothing recorded: resume at this message
 		}
 		pos.NextUID = uint32(uid) + 1
-		if err := save(); err != nil {
+		if serr := save(); serr != nil {
+			return res, serr
+		}
+		if err != nil {
 			return res, err
 		}
 		if opts.Progress != nil {
@@ -131,30 +190,195 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 	if uint32(sel.UIDNext) > pos.NextUID {
 		pos.NextUID = uint32(sel.UIDNext)
 	}
-	return res, save()
+	pos.LastFetch = started
+	if err := save(); err != nil {
+		return res, err
+	}
+	return res, in.retry(ctx, c, sel.UIDValidity, verify, opts, res)
 }
 
-// newUIDs lists the UIDs from start on. "start:*" always matches the last
-// message, even below start, so the result is filtered.
+// retry tries again the failures of this mailbox (under its current
+// UIDVALIDITY) that were not given up, except those of this fetch.
+func (in *Inbox) retry(ctx context.Context, c *imapclient.Client, uidValidity uint32, verify VerifyFunc, opts FetchOptions, res *FetchResult) error {
+	failures, err := in.Store.Failures()
+	if err != nil {
+		return err
+	}
+	tried := map[Source]bool{}
+	for _, f := range res.Failed {
+		tried[f.Source] = true
+	}
+	for _, f := range failures {
+		src := f.Source
+		if f.GaveUp || tried[src] || src.Account != opts.Account || src.Mailbox != opts.Mailbox || src.UIDValidity != uidValidity {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		before := len(res.New) + res.Known
+		_, err := in.fetchAndStore(ctx, c, src, verify, opts, res)
+		if err != nil {
+			return err
+		}
+		if len(res.New)+res.Known > before {
+			if err := in.Store.ClearFailure(src); err != nil {
+				return err
+			}
+			res.Recovered++
+		}
+	}
+	return nil
+}
+
+// fetchAndStore fetches, verifies and stores the message at src. A failure
+// that is the message's (or the server's for this message) is recorded
+// and added to res.Failed; err is then nil when fetching can go on, and
+// recorded is true. An error that is not the message's (the user
+// cancelled, the local disk failed) is returned with recorded false.
+func (in *Inbox) fetchAndStore(ctx context.Context, c *imapclient.Client, src Source, verify VerifyFunc, opts FetchOptions, res *FetchResult) (recorded bool, err error) {
+	staged, err := fetchOne(c, imap.UID(src.UID), in.Store)
+	stage := "fetch"
+	var (
+		item  *Item
+		added bool
+	)
+	if err == nil {
+		item, added, err = in.Store.Commit(ctx, staged, src, verify)
+		stage = "store"
+		var ve *verifyError
+		if errors.As(err, &ve) {
+			stage = "verify"
+		}
+	}
+	if err == nil {
+		if added {
+			res.New = append(res.New, *item)
+		} else {
+			res.Known++
+		}
+		return false, nil
+	}
+	if errors.Is(context.Cause(ctx), context.Canceled) || (stage == "store" && isLocalIOError(err)) {
+		return false, err
+	}
+	if stage == "fetch" {
+		err = connErr(ctx, opts, err)
+	}
+	f, rerr := in.Store.RecordFailure(src, stage, err)
+	if rerr != nil {
+		return false, errors.Join(err, rerr)
+	}
+	res.Failed = append(res.Failed, f)
+	if c.State() == imap.ConnStateLogout || ctx.Err() != nil {
+		return true, err // the connection is gone: the next fetch goes on
+	}
+	return true, nil
+}
+
+// isLocalIOError reports an error of the local file system.
+func isLocalIOError(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	return errors.As(err, &pe) || errors.As(err, &le)
+}
+
+// connErr adds to err why the connection or the context ended, when it
+// did.
+func connErr(ctx context.Context, opts FetchOptions, err error) error {
+	if opts.Cause != nil {
+		if cause := opts.Cause(); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %w", cause, err)
+		}
+	}
+	if cerr := context.Cause(ctx); cerr != nil && !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
+}
+
+// newUIDs lists the UIDs from start on, one reply at a time. "start:*"
+// always matches the last message, even below start, so the result is
+// filtered. A reply carrying anything but a UID is refused
+// (ErrUnrequested) before its data is read.
 func newUIDs(c *imapclient.Client, start imap.UID) ([]imap.UID, error) {
 	var set imap.UIDSet
 	set.AddRange(start, 0)
-	msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true}).Collect()
-	if err != nil {
+	cmd := c.Fetch(set, &imap.FetchOptions{UID: true})
+	var uids []imap.UID
+	for m := cmd.Next(); m != nil; m = cmd.Next() {
+		for item := m.Next(); item != nil; item = m.Next() {
+			switch item := item.(type) {
+			case imapclient.FetchItemDataUID:
+				if item.UID < start {
+					continue
+				}
+				if len(uids) >= MaxListed {
+					return nil, fmt.Errorf("inbox: list new messages: the server listed more than %d", MaxListed)
+				}
+				uids = append(uids, item.UID)
+			case imapclient.FetchItemDataBodySection:
+				abandon(c, item.Literal)
+				return nil, fmt.Errorf("inbox: list new messages: %w (a message body)", ErrUnrequested)
+			case imapclient.FetchItemDataBinarySection:
+				abandon(c, item.Literal)
+				return nil, fmt.Errorf("inbox: list new messages: %w (a message body)", ErrUnrequested)
+			}
+		}
+	}
+	if err := cmd.Close(); err != nil {
 		return nil, fmt.Errorf("inbox: list new messages: %w", err)
 	}
+	slices.Sort(uids)
+	return slices.Compact(uids), nil
+}
+
+// abandon closes c without reading the rest of lit: go-imap's reader
+// waits until a literal it handed out ends, so lit is read (to its first
+// error, at once when the connection is closed) while c closes.
+func abandon(c *imapclient.Client, lit io.Reader) {
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	if lit != nil {
+		io.Copy(io.Discard, lit) //nolint:errcheck // ends with the closed connection's error
+	}
+	<-closed
+}
+
+// uidsSince lists the UIDs of the messages that arrived since t (IMAP
+// SEARCH SINCE, by arrival date), at most MaxListed.
+func uidsSince(c *imapclient.Client, t time.Time) ([]imap.UID, error) {
+	data, err := c.UIDSearch(&imap.SearchCriteria{Since: t}, nil).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("inbox: list messages since %s: %w", t.Format(time.DateOnly), err)
+	}
+	set, _ := data.All.(imap.UIDSet)
 	var uids []imap.UID
-	for _, m := range msgs {
-		if m.UID >= start {
-			uids = append(uids, m.UID)
+	for _, r := range set {
+		stop := r.Stop
+		if stop == 0 || stop < r.Start {
+			stop = r.Start // "n:*" is only n as far as the client knows
+		}
+		for u := r.Start; u != 0 && u <= stop; u++ {
+			if len(uids) >= MaxListed {
+				return nil, fmt.Errorf("inbox: list messages since %s: the server listed more than %d", t.Format(time.DateOnly), MaxListed)
+			}
+			uids = append(uids, u)
+			if u == stop {
+				break
+			}
 		}
 	}
 	slices.Sort(uids)
-	return uids, nil
+	return slices.Compact(uids), nil
 }
 
 // fetchOne streams the message with uid (BODY.PEEK[], so \Seen is not set)
-// into the store's staging area.
+// into the store's staging area. Only the first body of the message asked
+// for is read; go-imap skips anything else without holding it.
 func fetchOne(c *imapclient.Client, uid imap.UID, s *Store) (*Staged, error) {
 	cmd := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
 		UID:         true,

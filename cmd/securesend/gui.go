@@ -405,13 +405,15 @@ func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 			if err != nil {
 				return nil, err
 			}
+			ctx, cancel := context.WithTimeout(ctx, receive.DefaultFetchTimeout)
+			defer cancel()
 			conn, err := acct.DialIMAP(ctx, secrets, iopts)
 			if err != nil {
 				return nil, err
 			}
 			defer conn.Close()
 			in := &receive.Inbox{Store: st, Verify: verify}
-			res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: acct.Name})
+			res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: acct.Name, Cause: conn.Err})
 			if res != nil {
 				auditReceived(e, acct.Name, res.New)
 			}

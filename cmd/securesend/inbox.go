@@ -15,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/audit"
@@ -38,7 +40,8 @@ func inboxCommand() command {
 const inboxUsage = `Usage: securesend inbox SUBCOMMAND [flags]
 
 Subcommands:
-  fetch [--account NAME]          download new mail over enforced TLS and verify it
+  fetch [--account NAME] [--timeout 10m]
+                                  download new mail over enforced TLS and verify it
                                   (server mail is never deleted or marked read)
   list                            list received items with verdicts and duplicate warnings
   show ID                         show an item: verdict banner, sender, documents, warnings
@@ -99,8 +102,11 @@ func inboxVerifier(h home.Home, kc *keychain.Keychain) (receive.VerifyFunc, erro
 	default:
 		return nil, err
 	}
+	// The user's own addresses, for "not addressed to you": read once per
+	// fetch, like the keys.
+	mine := homeAddresses(h, kc, ks)
 	return func(ctx context.Context, raw io.Reader, sink receive.DocumentSink) (*receive.Report, error) {
-		return receive.Verify(ctx, raw, receive.VerifyOptions{Store: ks, Secret: secret, Sink: sink})
+		return receive.Verify(ctx, raw, receive.VerifyOptions{Store: ks, Secret: secret, Sink: sink, Recipients: mine})
 	}, nil
 }
 
@@ -135,8 +141,12 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	name := fs.String("account", "", "account to fetch (default: the only account with an IMAP server)")
 	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
 	asJSON := fs.Bool("json", false, "print the new items as JSON")
+	limit := fs.Duration("timeout", receive.DefaultFetchTimeout, "overall time limit of the fetch")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *limit <= 0 {
+		return errorf(e, "inbox fetch: --timeout must be positive")
 	}
 	accts, err := accountStore(e)
 	if err != nil {
@@ -166,13 +176,17 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "inbox fetch: %v", err)
 	}
+	// The overall limit bounds the connection too: DialIMAP takes ctx's
+	// deadline.
+	ctx, cancel := context.WithTimeout(ctx, *limit)
+	defer cancel()
 	conn, err := a.DialIMAP(ctx, accts.Secrets(), iopts)
 	if err != nil {
 		return errorf(e, "inbox fetch: %s: %v", a.Name, err)
 	}
 	defer conn.Close()
 	in := &receive.Inbox{Store: st, Verify: verify}
-	res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name, Mailbox: *mailbox})
+	res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name, Mailbox: *mailbox, Cause: conn.Err})
 	if res != nil {
 		auditReceived(e, a.Name, res.New)
 	}
@@ -186,13 +200,53 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 		}
 		fmt.Fprintf(e.stdout, "%d new, %d already stored (%s over %s).\n", len(res.New), res.Known, a.IMAP.Address, conn.TLS.Version)
 		if res.UIDValidityChanged {
-			fmt.Fprintln(e.stdout, "The server renumbered the mailbox (UIDVALIDITY changed); it was checked again from the start.")
+			fmt.Fprintf(e.stdout, "Warning: the server renumbered the mailbox (UIDVALIDITY %d, was %d); the mail that arrived since the day before the last fetch was checked again. If this happens at every fetch, tell the mail provider.\n", res.UIDValidity, res.PreviousUIDValidity)
 		}
+		printFailures(e.stdout, res.Failed)
 	}
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return errorf(e, "inbox fetch: stopped after the %s time limit (--timeout); the next fetch goes on from here: %v", *limit, err)
+		}
 		return errorf(e, "inbox fetch: %v", err)
 	}
 	return 0
+}
+
+// printFailures lists the messages that could not be fetched, verified or
+// stored. Error texts can hold what a server sent, so they are made safe
+// for the terminal.
+func printFailures(w io.Writer, failures []receive.Failure) {
+	if len(failures) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%d message(s) could not be received:\n", len(failures))
+	for _, f := range failures {
+		state := fmt.Sprintf("attempt %d of %d, tried again at the next fetch", f.Attempts, receive.MaxFetchAttempts)
+		if f.GaveUp {
+			state = fmt.Sprintf("given up after %d attempts; ask the sender to send it again", f.Attempts)
+		}
+		fmt.Fprintf(w, "  %s %s UID %d: %s failed (%s): %s\n", terminalSafe(f.Source.Account), terminalSafe(f.Source.Mailbox), f.Source.UID, terminalSafe(f.Stage), state, terminalSafe(f.Error))
+	}
+}
+
+// terminalSafe replaces control characters (escape sequences, bidi
+// overrides) with '?' and keeps at most 300 characters.
+func terminalSafe(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == 300 {
+			b.WriteString("...")
+			break
+		}
+		n++
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // auditReceived appends a receive.verified event per new item: sender,
@@ -267,6 +321,12 @@ func printItemLine(w io.Writer, it *receive.Item) {
 	fmt.Fprintln(w, line)
 }
 
+// inboxListJSON is what 'inbox list --json' prints.
+type inboxListJSON struct {
+	Items    []receive.Item    `json:"items"`
+	Failures []receive.Failure `json:"failures"`
+}
+
 func inboxList(e *env, args []string) int {
 	fs := flag.NewFlagSet("inbox list", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -282,12 +342,17 @@ func inboxList(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
+	failures, err := st.Failures()
+	if err != nil {
+		return errorf(e, "inbox list: %v", err)
+	}
 	if *asJSON {
-		if err := writeJSON(e.stdout, items); err != nil {
+		if err := writeJSON(e.stdout, inboxListJSON{Items: items, Failures: failures}); err != nil {
 			return errorf(e, "inbox list: %v", err)
 		}
 		return 0
 	}
+	defer printFailures(e.stdout, failures)
 	if len(items) == 0 {
 		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 		return 0

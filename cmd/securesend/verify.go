@@ -15,7 +15,9 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
@@ -104,6 +106,17 @@ func redactWithheld(r *receive.Report) *receive.Report {
 // ownAddresses are the user's own addresses (own keys and mail accounts),
 // for the check that a signed message was addressed to this recipient.
 func ownAddresses(e *env, ks *pgp.Store) []string {
+	h, kc, err := openHome(e)
+	if err != nil {
+		return homeAddresses(h, nil, ks)
+	}
+	return homeAddresses(h, kc, ks)
+}
+
+// homeAddresses are the user's own addresses in home h: those of the own
+// (secret) keys in ks and of the accounts (none when kc is nil), lower
+// case, each once.
+func homeAddresses(h home.Home, kc *keychain.Keychain, ks *pgp.Store) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(a string) {
@@ -122,7 +135,7 @@ func ownAddresses(e *env, ks *pgp.Store) []string {
 			}
 		}
 	}
-	if h, kc, err := openHome(e); err == nil {
+	if kc != nil {
 		if accts, err := account.NewStore(h, kc).List(); err == nil {
 			for _, a := range accts {
 				add(a.Email)
