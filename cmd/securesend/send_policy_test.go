@@ -124,6 +124,9 @@ func TestSendPolicyCLI(t *testing.T) {
 	// mail signed by the pharmacy verifies: the directory key is pinned
 	reception := newUser(t, "reception")
 	reception.system, reception.baked = clinic.system, clinic.baked
+	// (its own key says which address is this desk's: mail signed for
+	// someone else would be "not addressed to you")
+	reception.must(t, 0, "", "keys", "generate", "--name", "Reception", "--email", "reception@example.org")
 	pharmacy.must(t, 0, "pw\n", "send", "--server", srv.Addr, "--ca-file", pki.CAFile, "--user", "clinic", "--password-stdin",
 		"--from", "pharmacy@example.org", "--to", "reception@example.org", "--encrypt", "never", "--subject", "Dispensed", doc)
 	msgs = srv.Messages()

@@ -233,6 +233,10 @@ func TestVerifyExtractFollowsVerdict(t *testing.T) {
 	if out, errOut, code := ae.run(t, "", "keys", "import", "--pin", "--email", "alice@clinic.test", pub); code != 0 {
 		t.Fatalf("keys import: %d\n%s%s", code, out, errOut)
 	}
+	// The fixtures are signed for bob@pharmacy.test: this desk is Bob's.
+	if out, errOut, code := ae.run(t, "", "keys", "generate", "--name", "Bob Test", "--email", "bob@pharmacy.test"); code != 0 {
+		t.Fatalf("keys generate: %d\n%s%s", code, out, errOut)
+	}
 	msg := func(name string) string { return filepath.Join("..", "..", "receive", "testdata", name) }
 	tests := []struct {
 		name      string
