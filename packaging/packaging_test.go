@@ -153,6 +153,41 @@ func TestLinuxPackageEndToEnd(t *testing.T) {
 			t.Fatalf("off-list recipient allowed: %v\n%s", err, out)
 		}
 	})
+	t.Run("locked accounts hold against --server", func(t *testing.T) {
+		// The profile locks accounts (to no template at all): a server named
+		// on the command line is refused before any password is read, and
+		// nothing is queued (issue 13 point 1).
+		doc := filepath.Join(t.TempDir(), "referral.pdf")
+		os.WriteFile(doc, []byte("%PDF-1.7\nreferral\n%%EOF\n"), 0o600)
+		for _, args := range [][]string{
+			{"send", "--server", "127.0.0.1:465", "--user", "dr", "--password-stdin", "--from", "dr@kowhai.example.nz", "--to", "orders@mainst-pharmacy.example.nz", doc},
+			{"send", "--queue-only", "--server", "127.0.0.1:465", "--user", "dr", "--password-stdin", "--from", "dr@kowhai.example.nz", "--to", "orders@mainst-pharmacy.example.nz", doc},
+			{"outbox", "run", "--server", "127.0.0.1:465", "--user", "dr", "--password-stdin"},
+		} {
+			cmd := exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), "SECURESEND_HOME="+filepath.Join(unpacked, "staff-home"), profile.SystemDirEnv+"="+sysDir)
+			cmd.Stdin = strings.NewReader("password\n")
+			got, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(got), "locks the mail accounts") {
+				t.Errorf("%v: %v\n%s", args[:2], err, got)
+			}
+		}
+		out, err := staff(t, bin, "outbox", "list")
+		if err != nil || strings.Contains(out, "referral.pdf") {
+			t.Errorf("a refused message was queued: %v\n%s", err, out)
+		}
+	})
+	t.Run("an empty system folder override keeps the baked policy", func(t *testing.T) {
+		// Pointing $SECURESEND_SYSTEM_DIR at an empty folder does not make
+		// the installation unmanaged (issue 13 point 2).
+		empty := t.TempDir()
+		cmd := exec.Command(bin, "admin", "policy", "check", "--from", "dr@kowhai.example.nz", "--to", "someone@gmail.com", "--encryption", "never")
+		cmd.Env = append(os.Environ(), "SECURESEND_HOME="+filepath.Join(unpacked, "staff-home"), profile.SystemDirEnv+"="+empty)
+		got, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(got), "does not allow sending to this domain") {
+			t.Errorf("off-list recipient allowed with an empty system folder: %v\n%s", err, got)
+		}
+	})
 	t.Run("newer system-wide profile replaces, older refused", func(t *testing.T) {
 		newer := signedBundle(t, "4")
 		os.WriteFile(filepath.Join(sysDir, profile.ProfileFile), newer.Profile, 0o644)
