@@ -43,7 +43,7 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 
 // checkIdentity reads the ID token that came with tok and checks that it
 // was issued to clientID, has not expired, and names one of want (without
-// regard to case) in its email (unless marked unverified),
+// regard to the case of ASCII letters) in its email (unless marked unverified),
 // preferred_username or upn claim.
 //
 // The token's signature is not checked: it came straight from the token
@@ -106,13 +106,36 @@ func parseIDToken(raw string) (*idClaims, error) {
 	return &c, nil
 }
 
+// containsFold reports whether list holds s, with ASCII letters compared
+// without regard to case. Other characters must be the same:
+// strings.EqualFold would let look-alikes such as the Kelvin sign (U+212A)
+// pass for "k".
 func containsFold(list []string, s string) bool {
 	for _, v := range list {
-		if strings.EqualFold(v, s) {
+		if equalFoldASCII(v, s) {
 			return true
 		}
 	}
 	return false
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // printable makes a string from a provider (a user name, an error

@@ -29,7 +29,7 @@ type LoginOptions struct {
 	// LoginHint pre-fills the user name on the provider's page.
 	LoginHint string
 	// Identities, when not empty, are the user names the sign-in must be
-	// for (compared without regard to case): the ID token's email,
+	// for (compared without regard to the case of ASCII letters): the ID token's email,
 	// preferred_username or upn claim must be one of them, or Login fails
 	// with ErrWrongUser (or ErrNoIdentity when the provider does not say
 	// who signed in). Login then asks for the OpenID Connect scopes openid,
