@@ -55,6 +55,10 @@ type Desk struct {
 	mu    sync.Mutex
 	keys  *pgp.Store
 	audit *audit.Log
+
+	// mail, when set, replaces the home's policy, keys, accounts and
+	// outbox for the send journeys (a demo Desk: OpenDemo).
+	mail mailSide
 }
 
 // Open resolves the home (creating it, 0700) and returns its Desk. It does

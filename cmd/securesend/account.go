@@ -17,7 +17,7 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/gate"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/profile"
 )
 
@@ -170,7 +170,7 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "account add: %v", err)
 	}
-	if err := pol.CheckAccount(accountPolicySettings(&a)); err != nil {
+	if err := pol.CheckAccount(desk.AccountSettings(&a)); err != nil {
 		return errorf(e, "account add: %v", err)
 	}
 	s, err := accountStore(e)
@@ -346,12 +346,12 @@ func accountTest(ctx context.Context, e *env, args []string) int {
 	// The policy gate, as for sending: an account the organisation does
 	// not allow is refused before its secrets are read, and the test signs
 	// in only over the policy's lowest TLS version or later.
-	pol, _, err := policyForCommand(e, profile.UserSettings{})
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "account test: %v", err)
 	}
-	g := gate.New(pol, nil)
-	if err := g.CheckRoute(gate.AccountRoute(a)); err != nil {
+	pol, err := d.AccountAllowed(a)
+	if err != nil {
 		return errorf(e, "account test: %v", err)
 	}
 	rep, err := a.Test(ctx, s.Secrets(), account.TestOptions{MinTLSVersion: pol.MinTLS()})

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/securesend/securesend/account"
@@ -24,15 +25,13 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/gate"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
-	"github.com/securesend/securesend/send"
-	"github.com/securesend/securesend/send/outbox"
 )
 
 // appID is the application identifier (also in FyneApp.toml).
@@ -81,7 +80,7 @@ func runGUI(ctx context.Context, e *env) int {
 	guiDiagnostics(e, u)
 	go func() {
 		<-ctx.Done()
-		fa.Quit()
+		fyne.Do(fa.Quit) // Fyne's calls belong on its goroutine
 	}()
 	u.ShowAndRun()
 	return 0
@@ -254,19 +253,14 @@ func (g *guiConfig) Reload() (app.Config, error) {
 	return cfg, nil
 }
 
-// current is the account in use, as the account store has it now.
-func (g *guiConfig) current() (*account.Account, error) {
+// current is the name of the account in use.
+func (g *guiConfig) current() (string, error) {
 	g.mu.Lock()
-	name := g.inUse
-	g.mu.Unlock()
-	if name == "" {
-		return nil, errors.New("no mail account is in use")
+	defer g.mu.Unlock()
+	if g.inUse == "" {
+		return "", errors.New("no mail account is in use")
 	}
-	a, err := account.NewStore(g.h, g.secrets).Get(name)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: %w", name, err)
-	}
-	return a, nil
+	return g.inUse, nil
 }
 
 // demoConfig starts the loopback demo mail system the first time and
@@ -336,15 +330,8 @@ func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 		return acct, nil
 	}
 	cfg := app.Config{
-		Account: a.Name,
-		From:    mail.Address{Address: a.Email},
-		Send: func(ctx context.Context, m *send.Message, progress func(int64)) (*send.Result, error) {
-			acct, err := get()
-			if err != nil {
-				return nil, err
-			}
-			return guiSend(ctx, e, acct, secrets, m, progress)
-		},
+		Account:    a.Name,
+		From:       mail.Address{Address: a.Email},
 		Outbox:     g.ob,
 		InboxOwner: a.Email,
 		Verify: func(ctx context.Context, r io.Reader) (*receive.Report, error) {
@@ -453,136 +440,24 @@ func guiVerifier(e *env) (receive.VerifyFunc, profile.Policy, error) {
 	return verify, pol, nil
 }
 
-// guiOutbox wires the app to the home's outbox (encrypted, key in the
-// keychain, audited), as 'securesend send --account' uses it: Enqueue runs
-// the organisation policy gate and signs/encrypts (guiProtect) and queues
-// the job for the account in use (current, asked each time); Submit
-// delivers each job through the policy gate in force at that moment
-// (gate.Guard: a job the current policy forbids fails with the reasons,
-// nothing is sent) with its own account's options, read per attempt after
-// the gate allowed the account (so OAuth tokens refresh) and raised to the
-// policy's TLS floor. Jobs queued without an account (securesend send
+// guiOutbox wires the app to the desk's outbox (encrypted, key in the
+// keychain, audited), as 'securesend send --account' uses it: Queue is
+// desk's Send with the account in use (inUse, asked each time), and
+// delivery goes through the policy gate in force at each attempt (see
+// desk.Outbox.Deliver). Jobs queued without an account (securesend send
 // --server) are delivered with the account in use only when they are from
-// its address; others are left deferred for 'securesend outbox run'.
-func guiOutbox(e *env, current func() (*account.Account, error)) (*app.OutboxConfig, error) {
+// its address; others are left for 'securesend outbox run'.
+func guiOutbox(e *env, inUse func() (string, error)) (*app.OutboxConfig, error) {
+	d, err := openDesk(e)
+	if err != nil {
+		return nil, err
+	}
 	ev := &app.OutboxEvents{}
-	ob, err := openOutbox(e, outbox.Options{Notify: ev.Notify})
-	if err != nil {
-		return nil, fmt.Errorf("outbox: %s", outboxTrim(err, "outbox: "))
-	}
-	enqueue := func(ctx context.Context, m *send.Message) (string, error) {
-		a, err := current()
-		if err != nil {
-			return "", err
-		}
-		if !strings.EqualFold(m.From.Address, a.Email) {
-			return "", fmt.Errorf("the message is from %s but the account in use, %s, sends as %s; check the account under Settings", m.From.Address, a.Name, a.Email)
-		}
-		prot, _, _, err := guiProtect(e, a, m)
-		if err != nil {
-			return "", err
-		}
-		job, err := outboxJob(m, a.Name, time.Now())
-		if err != nil {
-			return "", err
-		}
-		var r send.Result
-		r.SetProtection(prot)
-		job.Encrypted, job.Signed, job.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
-		job.EncryptedTo = gate.EncryptedTo(m, prot)
-		return ob.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) {
-			return send.ComposeProtected(w, m, prot)
-		})
-	}
-	policyNow := func() (*gate.Gate, error) {
-		pol, _, err := policyForCommand(e, profile.UserSettings{})
-		if err != nil {
-			return nil, err
-		}
-		return gate.New(pol, nil), nil
-	}
-	route := func(_ context.Context, job outbox.Record) (gate.Route, error) {
-		name := job.Account
-		if name == "" {
-			a, err := current()
-			if err != nil || !strings.EqualFold(job.Envelope.From, a.Email) {
-				return gate.Route{}, fmt.Errorf("this message was queued by 'securesend send --server' from %s; deliver it with 'securesend outbox run'", job.Envelope.From)
-			}
-			name = a.Name
-		}
-		_, a, err := storedAccount(e, name)
-		if err != nil {
-			return gate.Route{}, fmt.Errorf("account %s: %w", name, err)
-		}
-		return gate.AccountRoute(a), nil
-	}
-	submit := func(progress func(int64)) outbox.SubmitFunc {
-		return gate.Guard(policyNow, route, func(ctx context.Context, g *gate.Gate, r gate.Route, env send.Envelope, body io.Reader) (*send.Result, error) {
-			s, err := accountStore(e)
-			if err != nil {
-				return nil, err
-			}
-			opts, err := r.Stored.SendOptions(ctx, s.Secrets())
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", r, err)
-			}
-			g.Transport(r, &opts)
-			opts.Progress = progress
-			return send.Submit(ctx, opts, env, body)
-		})
-	}
-	return &app.OutboxConfig{Box: ob, Events: ev, Enqueue: enqueue, Submit: submit}, nil
-}
-
-// guiProtect is the policy gate and protection of every GUI send: nothing
-// leaves that the organisation policy refuses; the account is checked
-// before its secrets are read. The message is signed with the user's key
-// for From and encrypted when every recipient has a key the policy accepts
-// (always, when the policy says so). The caller applies g.Transport(r,
-// &opts) to the options it sends with.
-func guiProtect(e *env, a *account.Account, m *send.Message) (send.Protection, *gate.Gate, gate.Route, error) {
-	pol, _, err := policyForCommand(e, profile.UserSettings{})
-	if err != nil {
-		return send.Protection{}, nil, gate.Route{}, err
-	}
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return send.Protection{}, nil, gate.Route{}, err
-	}
-	g, r := gate.New(pol, ks), gate.AccountRoute(a)
-	if err := g.CheckRoute(r); err != nil {
-		return send.Protection{}, nil, gate.Route{}, fmt.Errorf("your organisation's policy does not allow account %s: %w", a.Name, err)
-	}
-	must, err := g.CheckMessage(m)
-	if err != nil {
-		return send.Protection{}, nil, gate.Route{}, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
-	}
-	mode := ""
-	if must {
-		mode = string(send.EncryptAlways)
-	}
-	prot, err := protectionFor(ks, m, mode, g.Keys())
-	return prot, g, r, err
-}
-
-// guiSend sends m from the app as 'securesend send --account' does: the
-// organisation policy gate (nothing leaves that it refuses; the account is
-// checked before its secrets are read, the TLS settings are raised to the
-// policy's floor and encryption is required where it says so), then signed
-// with the user's key for From and encrypted when every recipient has a
-// key the policy accepts, streamed to the account's server.
-func guiSend(ctx context.Context, e *env, a *account.Account, secrets account.Secrets, m *send.Message, progress func(int64)) (*send.Result, error) {
-	prot, g, r, err := guiProtect(e, a, m)
+	ob, err := d.Outbox(desk.OutboxOptions{Notify: ev.Notify, Via: desk.Via{InUse: inUse}})
 	if err != nil {
 		return nil, err
 	}
-	opts, err := a.SendOptions(ctx, secrets)
-	if err != nil {
-		return nil, err
-	}
-	g.Transport(r, &opts)
-	opts.Progress = progress
-	return send.SendProtected(ctx, opts, m, prot)
+	return &app.OutboxConfig{Box: ob, Events: ev}, nil
 }
 
 // keyRecipients offers every correspondent in the home's key store (not

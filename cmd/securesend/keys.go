@@ -16,7 +16,6 @@ import (
 
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/send"
 )
 
 const keysUsage = `Usage: securesend keys COMMAND [flags] [args]
@@ -509,48 +508,6 @@ func keysDelete(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Deleted %s.\n", fpr.Grouped())
 	return 0
-}
-
-// protectionFor applies 'send --encrypt MODE' (always, auto or never; ""
-// means auto) to m with the key store ks: it unlocks the user's own key
-// for m.From from the OS keychain and looks up a usable key for every
-// To/Cc address with keys (the policy's view of the key store, see
-// policyKeys; nil means ks itself). A returned error means nothing may be
-// sent. A user who has a key that cannot be unlocked gets an error, never
-// a silent unsigned message.
-func protectionFor(ks *pgp.Store, m *send.Message, mode string, keys send.KeyLookup) (send.Protection, error) {
-	em, err := send.ParseEncryptMode(mode)
-	if mode == "" {
-		em, err = send.EncryptAuto, nil
-	}
-	if err != nil {
-		return send.Protection{}, err
-	}
-	if keys == nil {
-		keys = ks
-	}
-	es, err := ks.List()
-	if err != nil {
-		return send.Protection{}, err
-	}
-	var own []pgp.Entry
-	var signer *pgp.Key
-	for _, ent := range es {
-		if !ent.Secret {
-			continue
-		}
-		own = append(own, ent)
-		if signer == nil && containsFold(ent.Emails, m.From.Address) {
-			if signer, err = ks.SecretKey(ent.Fingerprint); err != nil {
-				return send.Protection{}, fmt.Errorf("your key %s cannot be unlocked, so the message cannot be signed: %w", ent.Fingerprint.Grouped(), err)
-			}
-		}
-	}
-	if signer == nil && len(own) > 0 {
-		return send.Protection{}, fmt.Errorf("none of your keys is for %s (yours: %s); create one with 'securesend keys generate --email %s': %w",
-			m.From.Address, strings.Join(own[0].Emails, ", "), m.From.Address, send.ErrSignerNotSender)
-	}
-	return send.PlanProtection(m, em, signer, keys)
 }
 
 // auditKey records a key import or pin in the audit log (address,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/securesend/securesend/desk"
 	"strings"
 
 	"github.com/securesend/securesend/account"
@@ -48,7 +49,7 @@ func receivePolicy(e *env, ks *pgp.Store) (profile.Policy, error) {
 // imapOptions are the IMAP options the policy demands for account a: an
 // error when the policy does not allow the account.
 func imapOptions(pol profile.Policy, a *account.Account) (account.IMAPOptions, error) {
-	if err := pol.CheckAccount(accountPolicySettings(a)); err != nil {
+	if err := pol.CheckAccount(desk.AccountSettings(a)); err != nil {
 		return account.IMAPOptions{}, fmt.Errorf("account %s: %w", a.Name, err)
 	}
 	return account.IMAPOptions{MinTLSVersion: pol.MinTLS()}, nil
