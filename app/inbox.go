@@ -475,11 +475,13 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 	// path finds the document on disk (decrypting it from the store when
 	// the store keeps it encrypted); decrypted reports whether that made
 	// a temporary copy, to remove after saving.
+	verified := r.Verdict == receive.Verified && !r.Impostor
 	path := func() (p string, decrypted bool, err error) {
 		if d.Path != "" {
 			return d.Path, false, nil
 		}
-		p, err = t.ui.cfg.Document(key, n)
+		// Not verified: only called after the user confirmed.
+		p, err = t.ui.cfg.Document(key, n, !verified)
 		return p, err == nil, err
 	}
 	open := func() {
@@ -516,7 +518,6 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		}
 		t.saveAs(name, p, decrypted)
 	}
-	verified := r.Verdict == receive.Verified && !r.Impostor
 	openBtn := &widget.Button{Text: "Open", Icon: theme.FileIcon(), OnTapped: func() {
 		if verified {
 			open()

@@ -29,7 +29,7 @@ func inboxWith(t *testing.T, file string, calls *int, reports ...*receive.Report
 			}
 			return items, nil
 		}
-		c.Document = func(string, int) (string, error) {
+		c.Document = func(string, int, bool) (string, error) {
 			*calls++
 			return file, nil
 		}

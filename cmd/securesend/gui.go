@@ -24,6 +24,7 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/gate"
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/demomail"
@@ -45,10 +46,11 @@ func runGUI(ctx context.Context, e *env) int {
 	if _, err := loadOrgProfile(e); err != nil {
 		return errorf(e, "%v", err)
 	}
-	h, err := home.Resolve(e.getenv)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
+	h := d.Home()
 	fa := fyneapp.NewWithID(appID)
 	// Decrypted and combined documents live in this process's private
 	// folder: removed at exit, or by the next start after a crash.
@@ -59,8 +61,7 @@ func runGUI(ctx context.Context, e *env) int {
 		fmt.Fprintf(e.stderr, "securesend: warning: %v\n", err)
 	}
 	defer tmpDir.Close()
-	tmp := tmpDir.Path()
-	g := newGUIConfig(ctx, e, h, tmp)
+	g := newGUIConfig(ctx, e, d, tmpDir)
 	defer g.close()
 	cfg, err := g.Reload()
 	if err != nil {
@@ -174,7 +175,9 @@ func guiSettings(e *env, h home.Home, cfg *app.Config) {
 type guiConfig struct {
 	ctx       context.Context
 	e         *env
+	d         *desk.Desk
 	h         home.Home
+	tmpDir    *privtemp.Dir
 	tmp       string
 	forceDemo bool
 	secrets   *keychain.Keychain
@@ -184,15 +187,15 @@ type guiConfig struct {
 	demo  *app.Config
 	sys   *demomail.System
 	ob    *app.OutboxConfig
-	inbox *receive.Store
 }
 
 // accountInUseFile, in the home, names the account the user chose under
 // Settings ("Use this account"); without it the app uses the first one.
 const accountInUseFile = "account-in-use"
 
-func newGUIConfig(ctx context.Context, e *env, h home.Home, tmp string) *guiConfig {
-	g := &guiConfig{ctx: ctx, e: e, h: h, tmp: tmp, forceDemo: e.getenv("SECURESEND_DEMO") == "1", secrets: keychain.New(h.KeychainService())}
+func newGUIConfig(ctx context.Context, e *env, d *desk.Desk, tmp *privtemp.Dir) *guiConfig {
+	h := d.Home()
+	g := &guiConfig{ctx: ctx, e: e, d: d, h: h, tmpDir: tmp, tmp: tmp.Path(), forceDemo: e.getenv("SECURESEND_DEMO") == "1", secrets: d.Keychain()}
 	if b, err := os.ReadFile(h.Path(accountInUseFile)); err == nil {
 		g.inUse = strings.TrimSpace(string(b))
 	}
@@ -306,20 +309,15 @@ func configuredAccounts(h home.Home) ([]account.Account, error) {
 // accountConfig wires the app to a real account: sending through it with
 // the send package and the home's outbox, the inbox through receive.Inbox
 // into the home's encrypted store, verification as 'securesend inbox
-// fetch' and 'securesend verify' do it (guiVerifier). The functions look
+// fetch' and 'securesend verify' do it (desk.Desk.Verifier). The functions look
 // the account up in the store each time they run, so its current settings
 // are used. Received documents are decrypted into g.tmp only when the user
 // opens or saves one.
 func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
-	e, secrets, tmp := g.e, g.secrets, g.tmp
-	if g.inbox == nil {
-		st, _, _, err := openInbox(e)
-		if err != nil {
-			return app.Config{}, err
-		}
-		g.inbox = st
+	e, secrets, d := g.e, g.secrets, g.d
+	if _, err := d.Inbox(); err != nil {
+		return app.Config{}, err
 	}
-	st := g.inbox
 	if g.ob == nil {
 		ob, err := guiOutbox(e, g.current)
 		if err != nil {
@@ -348,34 +346,18 @@ func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 		Outbox:     g.ob,
 		InboxOwner: a.Email,
 		Verify: func(ctx context.Context, r io.Reader) (*receive.Report, error) {
-			verify, _, err := guiVerifier(e)
+			v, err := d.Verify(ctx, r, desk.VerifyOptions{})
 			if err != nil {
 				return nil, err
 			}
-			return verify(ctx, r, nil)
+			return v.Report, nil
 		},
-		Document: func(id string, n int) (string, error) {
-			it, err := st.Get(id)
+		Document: func(id string, n int, confirmed bool) (string, error) {
+			doc, err := d.OpenDocument(id, n, desk.OpenOptions{Temp: g.tmpDir, Confirmed: confirmed})
 			if err != nil {
 				return "", err
 			}
-			if n < 0 || n >= len(it.Documents) {
-				return "", fmt.Errorf("no document %d", n+1)
-			}
-			dir, err := os.MkdirTemp(tmp, "doc-")
-			if err != nil {
-				return "", err
-			}
-			rep, err := st.Report(id)
-			if err != nil {
-				return "", err
-			}
-			name := fmt.Sprintf("document-%d", n+1)
-			if n < len(rep.Documents) {
-				name = receive.SanitizeName(rep.Documents[n].Name)
-			}
-			p := filepath.Join(dir, name)
-			return p, writeDocument(st, id, n, p)
+			return doc.Path, nil
 		},
 		Settings: []app.Setting{
 			{Name: "Account", Value: a.Name},
@@ -393,64 +375,13 @@ func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 	cfg.Settings = append(cfg.Settings, app.Setting{Name: "Your key", Value: keyText})
 	if a.IMAP.Address != "" {
 		cfg.Fetch = func(ctx context.Context) ([]app.Received, error) {
-			acct, err := get()
-			if err != nil {
+			if _, err := d.Fetch(ctx, desk.FetchOptions{Account: name}); err != nil {
 				return nil, err
 			}
-			verify, pol, err := guiVerifier(e)
-			if err != nil {
-				return nil, err
-			}
-			iopts, err := imapOptions(pol, acct)
-			if err != nil {
-				return nil, err
-			}
-			ctx, cancel := context.WithTimeout(ctx, receive.DefaultFetchTimeout)
-			defer cancel()
-			conn, err := acct.DialIMAP(ctx, secrets, iopts)
-			if err != nil {
-				return nil, err
-			}
-			defer conn.Close()
-			in := &receive.Inbox{Store: st, Verify: verify}
-			res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: acct.Name, Cause: conn.Err})
-			if res != nil {
-				auditReceived(e, acct.Name, res.New)
-			}
-			if err != nil {
-				return nil, err
-			}
-			return storedItems(st)
+			return storedItems(d)
 		}
 	}
 	return cfg, nil
-}
-
-// guiVerifier is the inbox's verifier, built as 'securesend inbox fetch'
-// and 'securesend verify' build it: the organisation profile is loaded
-// and verified and its directory keys pinned in the home's key store
-// (receivePolicy), then messages are verified against that store, and
-// decrypted with the user's own key (inboxVerifier). It also returns the
-// effective policy, whose IMAP settings fetching must use. It is made
-// afresh for each use, so keys changed in Settings count at once.
-func guiVerifier(e *env) (receive.VerifyFunc, profile.Policy, error) {
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return nil, profile.Policy{}, err
-	}
-	pol, err := receivePolicy(e, ks) // pins the directory's keys
-	if err != nil {
-		return nil, profile.Policy{}, err
-	}
-	h, kc, err := openHome(e)
-	if err != nil {
-		return nil, profile.Policy{}, err
-	}
-	verify, err := inboxVerifier(h, kc)
-	if err != nil {
-		return nil, profile.Policy{}, err
-	}
-	return verify, pol, nil
 }
 
 // guiOutbox wires the app to the home's outbox (encrypted, key in the
@@ -646,24 +577,19 @@ func ownKey(e *env, addr string) (grouped, text string) {
 	return "", "none yet: create one below under Your key (messages are sent unsigned until then)"
 }
 
-// storedItems lists the store with each item's report.
-func storedItems(st *receive.Store) ([]app.Received, error) {
-	items, err := st.List()
+// storedItems lists the inbox with each item's report.
+func storedItems(d *desk.Desk) ([]app.Received, error) {
+	all, err := d.ReceivedAll()
 	if err != nil {
 		return nil, err
 	}
-	var out []app.Received
-	for i := range items {
-		it := &items[i]
-		rep, err := st.Report(it.ID)
-		if err != nil {
-			return nil, err
-		}
+	out := make([]app.Received, 0, len(all))
+	for _, r := range all {
 		dup := ""
-		if note := duplicateNote(it); note != "" {
+		if note := desk.DuplicateNote(r.Item); note != "" {
 			dup = "This message or one of its documents arrived before (" + strings.TrimPrefix(note, "DUPLICATE of ") + " in the inbox)."
 		}
-		out = append(out, app.Received{Key: it.ID, Received: it.Received, Report: rep, Source: "mailbox", Duplicate: dup})
+		out = append(out, app.Received{Key: r.Item.ID, Received: r.Item.Received, Report: r.Report, Source: "mailbox", Duplicate: dup})
 	}
 	return out, nil
 }

@@ -22,8 +22,10 @@ import (
 	"github.com/securesend/securesend/app"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -155,7 +157,7 @@ func TestGUIAccountConfig(t *testing.T) {
 // at start, and loads it once. The caller closes it.
 func loadGUIConfig(t *testing.T, e *env, h home.Home) (*guiConfig, app.Config) {
 	t.Helper()
-	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	g := newGUIConfig(context.Background(), e, guiTestDesk(t, e, h), guiTestTemp(t))
 	cfg, err := g.Reload()
 	if err != nil {
 		g.close()
@@ -257,7 +259,7 @@ func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
 	if cfg, err = g.Reload(); err != nil || cfg.Account != "another" || cfg.From.Address != "another@example.org" {
 		t.Fatalf("after using the second account: %q, %v", cfg.Account, err)
 	}
-	restarted := newGUIConfig(context.Background(), e, h, t.TempDir())
+	restarted := newGUIConfig(context.Background(), e, guiTestDesk(t, e, h), guiTestTemp(t))
 	if cfg, err = restarted.Reload(); err != nil || cfg.Account != "another" {
 		t.Fatalf("after a restart: %q, %v", cfg.Account, err)
 	}
@@ -469,4 +471,28 @@ func TestGUIInboxDirectoryKeyVerified(t *testing.T) {
 	if len(got) != 2 || verified != 1 || unknown != 1 {
 		t.Errorf("inbox verdicts: %+v", got)
 	}
+}
+
+// guiTestDesk opens the Desk of e, whose home must be h.
+func guiTestDesk(t *testing.T, e *env, h home.Home) *desk.Desk {
+	t.Helper()
+	d, err := openDesk(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Home() != h {
+		t.Fatalf("the desk's home %v is not %v", d.Home(), h)
+	}
+	return d
+}
+
+// guiTestTemp is a private temp folder for the test, removed after it.
+func guiTestTemp(t *testing.T) *privtemp.Dir {
+	t.Helper()
+	tmp, err := privtemp.New(t.TempDir())
+	if tmp == nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tmp.Close() })
+	return tmp
 }
