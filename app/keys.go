@@ -23,14 +23,27 @@ import (
 // KeysConfig gives the Settings tab the user's OpenPGP key store (the
 // one 'securesend keys' uses).
 type KeysConfig struct {
-	Store *pgp.Store
+	Store KeyStore
 	// Changed, when set, is called after a key was generated ("generate"),
-	// imported ("import") or pinned ("pin"), e.g. for the audit log. It
-	// runs off the UI goroutine.
+	// imported ("import") or pinned ("pin"). It runs off the UI goroutine.
 	Changed func(what string, e pgp.Entry)
 	// Note, when set, is shown above the keys (e.g. in demo mode, that
 	// these are the user's real keys).
 	Note string
+}
+
+// KeyStore is what the Settings tab does with keys: desk.KeyManager,
+// which records imports and pins in the audit log, or (tests) a
+// *pgp.Store.
+type KeyStore interface {
+	List() ([]pgp.Entry, error)
+	Own() (pgp.Entry, error)
+	Entry(fpr pgp.Fingerprint) (pgp.Entry, error)
+	Public(fpr pgp.Fingerprint) (*pgp.PublicKey, error)
+	Generate(name, email string) (pgp.Entry, error)
+	Import(r io.Reader, opts pgp.ImportOptions) (pgp.Entry, error)
+	ImportSecret(r io.Reader, passphrase []byte) (pgp.Entry, error)
+	PinAddresses(fpr pgp.Fingerprint, addrs []string, replace bool) error
 }
 
 // keysSection is the Settings tab's part about keys: the user's own key

@@ -207,8 +207,10 @@ func importDirectoryKeys(l *profile.Loaded, ks *pgp.Store) error {
 // organisation profile is loaded and verified and its directory keys
 // pinned in the home's key store; messages are then verified against that
 // store, decrypted with the user's own secret keys (unlocked once, here)
-// and checked as addressed to the user's own addresses (OwnAddresses). It
-// also returns the effective policy, whose IMAP settings a fetch must use.
+// and checked as addressed to the user's own addresses (those of the own
+// keys and of the mail accounts). It also returns the effective policy,
+// whose IMAP settings a fetch must use. Fetch and Verify use it; a watch
+// or relay that verifies mail calls it too.
 func (d *Desk) Verifier() (receive.VerifyFunc, profile.Policy, error) {
 	return d.verifier(true)
 }
@@ -247,7 +249,7 @@ func (d *Desk) verifier(strict bool) (receive.VerifyFunc, profile.Policy, error)
 		secret = append(secret, k)
 	}
 	// No own key yet: encrypted mail will be "cannot decrypt".
-	opts := receive.VerifyOptions{Store: ks, Secret: secret, Recipients: d.ownAddresses(ks, es)}
+	opts := receive.VerifyOptions{Store: ks, Secret: secret, Recipients: d.ownAddresses(es)}
 	return func(ctx context.Context, raw io.Reader, sink receive.DocumentSink) (*receive.Report, error) {
 		o := opts
 		o.Sink = sink
@@ -255,22 +257,10 @@ func (d *Desk) verifier(strict bool) (receive.VerifyFunc, profile.Policy, error)
 	}, pol, nil
 }
 
-// OwnAddresses are the user's own addresses: those of the own (secret)
-// keys and of the mail accounts, lower case, each once. A signed message
-// is verified only when it was addressed to one of them.
-func (d *Desk) OwnAddresses() ([]string, error) {
-	ks, err := d.Keys()
-	if err != nil {
-		return nil, err
-	}
-	es, err := ks.List()
-	if err != nil {
-		return nil, err
-	}
-	return d.ownAddresses(ks, es), nil
-}
-
-func (d *Desk) ownAddresses(_ *pgp.Store, es []pgp.Entry) []string {
+// ownAddresses are the user's own addresses: those of the own (secret)
+// keys in es and of the mail accounts, lower case, each once. A signed
+// message is verified only when it was addressed to one of them.
+func (d *Desk) ownAddresses(es []pgp.Entry) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(a string) {

@@ -21,9 +21,7 @@ import (
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/app"
 	"github.com/securesend/securesend/assets"
-	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
-	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/gate"
 	"github.com/securesend/securesend/internal/atomicfile"
@@ -50,7 +48,6 @@ func runGUI(ctx context.Context, e *env) int {
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
-	h := d.Home()
 	fa := fyneapp.NewWithID(appID)
 	// Decrypted and combined documents live in this process's private
 	// folder: removed at exit, or by the next start after a crash.
@@ -70,7 +67,7 @@ func runGUI(ctx context.Context, e *env) int {
 	if cfg.Demo {
 		fmt.Fprintln(e.stderr, "securesend: no account set up, so the app opens in demo mode (nothing leaves this computer)")
 	}
-	guiSettings(e, h, &cfg)
+	guiSettings(e, d, &cfg)
 	cfg.Reload = g.Reload
 	if cfg.Accounts != nil {
 		cfg.Accounts.Use = g.use
@@ -144,23 +141,18 @@ func guiDiagnostics(e *env, u *app.UI) {
 // guiSettings lets the Settings tab manage the home's key store and
 // accounts (the ones 'securesend keys' and 'securesend account' use), also
 // in demo mode, so that a new user can set up for real from the demo.
-// Imports and pins go to the audit log as on the command line.
-func guiSettings(e *env, h home.Home, cfg *app.Config) {
-	if ks, err := openKeyStore(e); err == nil {
-		cfg.Keys = &app.KeysConfig{Store: ks, Changed: func(what string, ent pgp.Entry) {
-			switch what {
-			case "import":
-				auditKey(e, audit.KeyImport, ent)
-			case "pin":
-				auditKey(e, audit.KeyPin, ent)
-			}
-		}}
+// The desk's key and account use cases record imports, pins and account
+// changes in the audit log, and check accounts against the policy, as on
+// the command line.
+func guiSettings(e *env, d *desk.Desk, cfg *app.Config) {
+	if km, err := d.ManageKeys(); err == nil {
+		cfg.Keys = &app.KeysConfig{Store: km}
 		if cfg.Demo {
 			cfg.Keys.Note = "These are your real keys, kept after the demo ends (the demo's own keys are made for this session)."
 		}
 	}
 	cfg.Accounts = &app.AccountsConfig{
-		Store:       account.NewStore(h, keychain.New(h.KeychainService())),
+		Store:       d.ManageAccounts(),
 		OpenBrowser: oauth.SystemBrowser(e.getenv),
 	}
 }

@@ -520,12 +520,6 @@ type wrapped struct {
 func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
 
-// accountPolicySettings is the server side of a for Policy.CheckAccount
-// (gate.AccountRoute(a).Server).
-func accountPolicySettings(a *account.Account) profile.AccountSettings {
-	return gate.AccountRoute(a).Server
-}
-
 // reportSend prints the outcome, writes the receipt and picks the exit code.
 func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	var se *send.Error
