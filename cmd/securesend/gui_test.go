@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"image/color"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -495,4 +496,30 @@ func guiTestTemp(t *testing.T) *privtemp.Dir {
 	}
 	t.Cleanup(func() { tmp.Close() })
 	return tmp
+}
+
+// TestGUISettingsFollowPolicy: the Settings tab adds accounts through the
+// desk, so a signed profile that locks the mail accounts refuses an own
+// account there as 'securesend account add' does (before, the app stored
+// it).
+func TestGUISettingsFollowPolicy(t *testing.T) {
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	clinic, pharmacy := newUser(t, "clinic"), newUser(t, "pharmacy")
+	installLockedProfile(t, clinic, keyPair(t, clinic, pharmacy), pki)
+	e := clinic.env(strings.NewReader(""), io.Discard, io.Discard)
+	d, err := openDesk(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg app.Config
+	guiSettings(e, d, &cfg)
+	err = cfg.Accounts.Store.Add(account.Account{Name: "own", Email: "clinic@example.org", Auth: account.AuthPassword,
+		SMTP: account.Server{Address: "smtp.elsewhere.test:465", Security: account.ImplicitTLS}}, account.Credentials{Password: "pw"})
+	if err == nil || !strings.Contains(err.Error(), "locks the mail accounts") {
+		t.Errorf("own account under a profile that locks accounts: %v", err)
+	}
+	if accts, err := cfg.Accounts.Store.List(); err != nil || len(accts) != 0 {
+		t.Errorf("accounts stored: %+v, %v", accts, err)
+	}
 }
