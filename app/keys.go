@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -18,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/termsafe"
 )
 
 // KeysConfig gives the Settings tab the user's OpenPGP key store (the
@@ -504,17 +503,4 @@ func firstLabel(o fyne.CanvasObject) *widget.Label {
 // keyLabel makes text from a key (user IDs, addresses) safe to show:
 // control, bidi and other invisible format characters are shown as
 // <U+XXXX>, so a user ID cannot reorder or hide what is displayed.
-func keyLabel(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			b.WriteRune(utf8.RuneError)
-		case strconv.IsGraphic(r):
-			b.WriteRune(r)
-		default:
-			fmt.Fprintf(&b, "<U+%04X>", r)
-		}
-	}
-	return b.String()
-}
+func keyLabel(s string) string { return termsafe.Key(s) }

@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send"
 )
 
@@ -518,17 +517,4 @@ func containsFold(list []string, s string) bool {
 // keyText makes text from a key (user IDs, addresses) safe to print on a
 // terminal: control, bidi and other invisible format characters are shown
 // as <U+XXXX>, invalid UTF-8 as U+FFFD.
-func keyText(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			b.WriteRune(utf8.RuneError)
-		case strconv.IsGraphic(r):
-			b.WriteRune(r)
-		default:
-			fmt.Fprintf(&b, "<U+%04X>", r)
-		}
-	}
-	return b.String()
-}
+func keyText(s string) string { return termsafe.Key(s) }
