@@ -299,12 +299,13 @@ func configuredAccounts(h home.Home) ([]account.Account, error) {
 }
 
 // accountConfig wires the app to a real account: sending through it with
-// the send package and the home's outbox, the inbox through receive.Inbox
-// into the home's encrypted store, verification as 'securesend inbox
-// fetch' and 'securesend verify' do it (desk.Desk.Verifier). The functions look
-// the account up in the store each time they run, so its current settings
-// are used. Received documents are decrypted into g.tmp only when the user
-// opens or saves one.
+// the send package and the home's outbox; fetching, verifying a dropped
+// .eml and opening a received document through the desk, as 'securesend
+// inbox fetch', 'securesend verify' and 'securesend inbox open' do
+// (desk.Desk.Fetch, Verify, OpenDocument). The functions look the account
+// up in the store each time they run, so its current settings are used.
+// Received documents are decrypted into g.tmpDir only when the user opens
+// or saves one.
 func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 	e, secrets, d := g.e, g.secrets, g.d
 	if _, err := d.Inbox(); err != nil {
