@@ -97,8 +97,8 @@ func bobsKeys(t *testing.T, d *Desk) {
 
 // fetchFixtures fetches the named receive/testdata messages into a new
 // Desk of Bob's over a real IMAP server (STARTTLS, a private CA) and
-// returns it with the items by fixture name.
-func fetchFixtures(t *testing.T, names ...string) (*Desk, map[string]*receive.Item) {
+// returns it with the items by fixture name and the server.
+func fetchFixtures(t *testing.T, names ...string) (*Desk, map[string]*receive.Item, *accounttest.IMAPServer) {
 	t.Helper()
 	requireKeychain(t)
 	const user, pw = "bob@pharmacy.test", "imap-pass-for-desk"
@@ -130,7 +130,7 @@ func fetchFixtures(t *testing.T, names ...string) (*Desk, map[string]*receive.It
 	for i := range res.New {
 		items[names[i]] = &res.New[i]
 	}
-	return d, items
+	return d, items, srv
 }
 
 // TestFetchVerifiesStoresAndAudits: Fetch picks the only IMAP account,
@@ -139,7 +139,7 @@ func fetchFixtures(t *testing.T, names ...string) (*Desk, map[string]*receive.It
 // messages and records one receive.verified event each, with no content.
 func TestFetchVerifiesStoresAndAudits(t *testing.T) {
 	names := []string{"good_encrypted.eml", "unknown_signer.eml", "bad_signature_body_altered.eml"}
-	d, items := fetchFixtures(t, names...)
+	d, items, srv := fetchFixtures(t, names...)
 	want := map[string]receive.Verdict{
 		"good_encrypted.eml":             receive.Verified,
 		"unknown_signer.eml":             receive.UnknownSigner,
@@ -173,6 +173,25 @@ func TestFetchVerifiesStoresAndAudits(t *testing.T) {
 	if err != nil || len(res.New) != 0 {
 		t.Errorf("second fetch: %+v, %v", res, err)
 	}
+	// Fetching changed nothing on the server; archiving is the one
+	// journey that does, and it keeps the local copy.
+	if ch := srv.Changes(); len(ch) != 0 {
+		t.Errorf("fetching changed the server mailbox: %v", ch)
+	}
+	id := items["unknown_signer.eml"].ID
+	a, err := d.Archive(context.Background(), id, "Archive")
+	if err != nil || a.Name != "pharmacy" {
+		t.Fatalf("archive: %v, %v", a, err)
+	}
+	if ch := srv.Changes(); len(ch) != 1 || ch[0] != "MOVE Archive" {
+		t.Errorf("archive: server changes %v", ch)
+	}
+	if r, err := d.Received(id); err != nil || r.Item.Archived != "Archive" {
+		t.Errorf("archived item: %+v, %v", r, err)
+	}
+	if _, err := d.Archive(context.Background(), id, "Archive"); err == nil {
+		t.Error("archiving twice: no error")
+	}
 }
 
 // TestFetchAccountChoice: no IMAP account, and an unknown one, are
@@ -198,7 +217,7 @@ func TestFetchAccountChoice(t *testing.T) {
 // report carries nothing from a withheld message.
 func TestOpenDocumentRules(t *testing.T) {
 	names := []string{"good_encrypted.eml", "unknown_signer.eml", "bad_signature_body_altered.eml", "hostile_not_signed.eml"}
-	d, items := fetchFixtures(t, names...)
+	d, items, _ := fetchFixtures(t, names...)
 	good, unknown, bad, hostile := items[names[0]].ID, items[names[1]].ID, items[names[2]].ID, items[names[3]].ID
 	tmp, err := privtemp.New(t.TempDir())
 	if tmp == nil {
