@@ -1,12 +1,16 @@
 package desk
 
 import (
+	"bytes"
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -123,5 +127,65 @@ func TestExtractable(t *testing.T) {
 		if ok, _ := Extractable(tt.rep, true); ok != tt.withUnverified {
 			t.Errorf("%s (impostor %v, withheld %v) with --extract-unverified: %v", tt.rep.Verdict, tt.rep.Impostor, tt.rep.Withheld, ok)
 		}
+	}
+}
+
+// TestVerifyExtractRules: Verify of an opened .eml by Bob's desk extracts
+// a verified message's documents, a not-verified one's only when allowed,
+// a withheld one's never; a refusal says why and leaves the folder empty;
+// every verification is in the audit log.
+func TestVerifyExtractRules(t *testing.T) {
+	requireKeychain(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	d, warnings := testDesk(t)
+	bobsKeys(t, d)
+	tests := []struct {
+		file       string
+		unverified bool
+		verdict    receive.Verdict
+		extracted  bool
+	}{
+		{"good_encrypted.eml", false, receive.Verified, true},
+		{"unknown_signer.eml", false, receive.UnknownSigner, false},
+		{"unknown_signer.eml", true, receive.UnknownSigner, true},
+		{"bad_signature_body_altered.eml", false, receive.BadSignature, false},
+		{"bad_signature_body_altered.eml", true, receive.BadSignature, false},
+		{"cannot_decrypt_wrong_key.eml", true, receive.CannotDecrypt, false},
+	}
+	for _, tt := range tests {
+		dir := filepath.Join(t.TempDir(), "out")
+		v, err := d.Verify(context.Background(), bytes.NewReader(testdata(t, tt.file)), VerifyOptions{Extract: dir, ExtractUnverified: tt.unverified})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.file, err)
+		}
+		got := listDir(t, dir)
+		if v.Report.Verdict != tt.verdict || (len(got) > 0) != tt.extracted || (v.Refused == "") != tt.extracted {
+			t.Errorf("%s (unverified %v): %s, extracted %q, refused %q", tt.file, tt.unverified, v.Report.Verdict, got, v.Refused)
+		}
+		for _, doc := range v.Report.Documents {
+			if tt.extracted != (doc.Path != "") {
+				t.Errorf("%s: document %s has path %q", tt.file, doc.Name, doc.Path)
+			}
+		}
+		if Withheld(v.Report) && len(v.Shown().Documents) != 0 {
+			t.Errorf("%s: the shown report lists documents", tt.file)
+		}
+	}
+	if _, err := d.Verify(context.Background(), strings.NewReader(""), VerifyOptions{ExtractUnverified: true}); err == nil {
+		t.Error("ExtractUnverified without a folder: no error")
+	}
+	l, err := d.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	if err := l.Export(&log, audit.JSON, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), string(audit.ReceiveVerified)); n != len(tests) {
+		t.Errorf("%d receive.verified events, want %d", n, len(tests))
+	}
+	if len(*warnings) != 0 {
+		t.Errorf("warnings: %v", *warnings)
 	}
 }
