@@ -102,10 +102,13 @@ type Config struct {
 	Fetch func(ctx context.Context) ([]Received, error)
 	// Document, when set, returns a local file holding document n of the
 	// received message with the given key, for Open and Save as… (for
-	// stores that keep documents encrypted). When nil, the report's
-	// Document.Path is used. The file is a decrypted temporary copy: the
-	// app removes it once it has been saved elsewhere.
-	Document func(key string, n int) (path string, err error)
+	// stores that keep documents encrypted), by the rules of
+	// desk.Desk.OpenDocument: never for a withheld message, and for one
+	// that is not verified only when confirmed (the user confirmed after
+	// seeing the verdict). When nil, the report's Document.Path is used.
+	// The file is a decrypted temporary copy: the app removes it once it
+	// has been saved elsewhere.
+	Document func(key string, n int, confirmed bool) (path string, err error)
 	// Verify verifies one message read from r (a dropped .eml file).
 	Verify func(ctx context.Context, r io.Reader) (*receive.Report, error)
 	// Samples are documents the demo offers with "Add sample documents".

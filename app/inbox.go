@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
@@ -398,7 +399,7 @@ func (t *inboxTab) showDetail(it Received) {
 	held := withheld(r)
 	t.detail.RemoveAll()
 	reason := termsafe.String(r.Reason)
-	if r.Verdict == receive.Verified && !r.Impostor {
+	if desk.Trusted(r) {
 		reason = "" // the title says it all; the fingerprint follows
 	}
 	if r.SignerFingerprint != "" {
@@ -475,11 +476,13 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 	// path finds the document on disk (decrypting it from the store when
 	// the store keeps it encrypted); decrypted reports whether that made
 	// a temporary copy, to remove after saving.
+	verified := desk.Trusted(r) // else opened only after a confirmation
 	path := func() (p string, decrypted bool, err error) {
 		if d.Path != "" {
 			return d.Path, false, nil
 		}
-		p, err = t.ui.cfg.Document(key, n)
+		// Not verified: only called after the user confirmed.
+		p, err = t.ui.cfg.Document(key, n, !verified)
 		return p, err == nil, err
 	}
 	open := func() {
@@ -516,7 +519,6 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		}
 		t.saveAs(name, p, decrypted)
 	}
-	verified := r.Verdict == receive.Verified && !r.Impostor
 	openBtn := &widget.Button{Text: "Open", Icon: theme.FileIcon(), OnTapped: func() {
 		if verified {
 			open()

@@ -18,7 +18,7 @@ import (
 // testDesk opens a Desk over a fresh home in a temporary directory (its
 // keychain namespace is the home's); it needs the Secret Service
 // (scripts/with-keyring.sh).
-func testDesk(t *testing.T) *Desk {
+func sendDesk(t *testing.T) *Desk {
 	t.Helper()
 	k := keychain.New("securesend-test:" + t.Name())
 	if err := k.Set("probe", "x"); err != nil {
@@ -67,7 +67,7 @@ func testDraft(t *testing.T, pki *accounttest.PKI, addr string, enc send.Encrypt
 // allowed it fails with the reason once the user's security.toml requires
 // encryption, and the server receives nothing, not even a sign-in.
 func TestDeliverRechecksPolicy(t *testing.T) {
-	d := testDesk(t)
+	d := sendDesk(t)
 	pki := accounttest.NewPKI(t)
 	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "pw"}, accounttest.Options{})
 	dr := testDraft(t, pki, srv.Addr, send.EncryptNever)
@@ -98,7 +98,7 @@ func TestDeliverRechecksPolicy(t *testing.T) {
 // TestSendDeliver: Send queues the message (the job records how it is
 // protected and the hash of the composed message) and Deliver sends it.
 func TestSendDeliver(t *testing.T) {
-	d := testDesk(t)
+	d := sendDesk(t)
 	pki := accounttest.NewPKI(t)
 	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "pw"}, accounttest.Options{})
 	dr := testDraft(t, pki, srv.Addr, "")
@@ -125,7 +125,7 @@ func TestSendDeliver(t *testing.T) {
 // TestSendRefused: a policy refusal is a *Refused carrying the reasons,
 // and nothing is queued.
 func TestSendRefused(t *testing.T) {
-	d := testDesk(t)
+	d := sendDesk(t)
 	pki := accounttest.NewPKI(t)
 	if err := os.WriteFile(d.Home().Path("security.toml"), []byte("allowed_recipient_domains = [\"example.net\"]\n"), 0o600); err != nil {
 		t.Fatal(err)

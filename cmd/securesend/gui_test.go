@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"image/color"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -22,8 +23,10 @@ import (
 	"github.com/securesend/securesend/app"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -144,7 +147,7 @@ func TestGUIAccountConfig(t *testing.T) {
 // at start, and loads it once. The caller closes it.
 func loadGUIConfig(t *testing.T, e *env, h home.Home) (*guiConfig, app.Config) {
 	t.Helper()
-	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	g := newGUIConfig(context.Background(), e, guiTestDesk(t, e, h), guiTestTemp(t))
 	cfg, err := g.Reload()
 	if err != nil {
 		g.close()
@@ -246,7 +249,7 @@ func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
 	if cfg, err = g.Reload(); err != nil || cfg.Account != "another" || cfg.From.Address != "another@example.org" {
 		t.Fatalf("after using the second account: %q, %v", cfg.Account, err)
 	}
-	restarted := newGUIConfig(context.Background(), e, h, t.TempDir())
+	restarted := newGUIConfig(context.Background(), e, guiTestDesk(t, e, h), guiTestTemp(t))
 	if cfg, err = restarted.Reload(); err != nil || cfg.Account != "another" {
 		t.Fatalf("after a restart: %q, %v", cfg.Account, err)
 	}
@@ -457,5 +460,55 @@ func TestGUIInboxDirectoryKeyVerified(t *testing.T) {
 	}
 	if len(got) != 2 || verified != 1 || unknown != 1 {
 		t.Errorf("inbox verdicts: %+v", got)
+	}
+}
+
+// guiTestDesk opens the Desk of e, whose home must be h.
+func guiTestDesk(t *testing.T, e *env, h home.Home) *desk.Desk {
+	t.Helper()
+	d, err := openDesk(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Home() != h {
+		t.Fatalf("the desk's home %v is not %v", d.Home(), h)
+	}
+	return d
+}
+
+// guiTestTemp is a private temp folder for the test, removed after it.
+func guiTestTemp(t *testing.T) *privtemp.Dir {
+	t.Helper()
+	tmp, err := privtemp.New(t.TempDir())
+	if tmp == nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tmp.Close() })
+	return tmp
+}
+
+// TestGUISettingsFollowPolicy: the Settings tab adds accounts through the
+// desk, so a signed profile that locks the mail accounts refuses an own
+// account there as 'securesend account add' does (before, the app stored
+// it).
+func TestGUISettingsFollowPolicy(t *testing.T) {
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	clinic, pharmacy := newUser(t, "clinic"), newUser(t, "pharmacy")
+	installLockedProfile(t, clinic, keyPair(t, clinic, pharmacy), pki)
+	e := clinic.env(strings.NewReader(""), io.Discard, io.Discard)
+	d, err := openDesk(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg app.Config
+	guiSettings(e, d, &cfg)
+	err = cfg.Accounts.Store.Add(account.Account{Name: "own", Email: "clinic@example.org", Auth: account.AuthPassword,
+		SMTP: account.Server{Address: "smtp.elsewhere.test:465", Security: account.ImplicitTLS}}, account.Credentials{Password: "pw"})
+	if err == nil || !strings.Contains(err.Error(), "locks the mail accounts") {
+		t.Errorf("own account under a profile that locks accounts: %v", err)
+	}
+	if accts, err := cfg.Accounts.Store.List(); err != nil || len(accts) != 0 {
+		t.Errorf("accounts stored: %+v, %v", accts, err)
 	}
 }

@@ -350,15 +350,6 @@ func sendError(err error) error {
 	return fmt.Errorf("send: %w", err)
 }
 
-// openDesk opens the desk (internal/desk) of e's home.
-func openDesk(e *env) (*desk.Desk, error) {
-	baked := bakedProfile
-	if e.baked != nil {
-		baked = e.baked
-	}
-	return desk.Open(desk.Options{Getenv: e.getenv, Baked: baked})
-}
-
 // securityMode parses --security.
 func (f *sendFlags) securityMode() (send.Security, error) {
 	switch f.security {
