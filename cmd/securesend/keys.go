@@ -462,7 +462,6 @@ func keysDelete(e *env, args []string) int {
 	return 0
 }
 
-
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
 		if strings.EqualFold(x, s) {
