@@ -110,9 +110,12 @@ type Store struct {
 	writer *filelock.Mutex // the lock file "lock"
 	log    *sealedlog.Log
 
+	anchor *anchor // nil: the log is not anchored (OpenStore)
+
 	mu       sync.Mutex // guards the fields below
 	idx      *memIndex
 	cursor   sealedlog.Cursor
+	loaded   bool      // idx and cursor were read from the start and checked against the anchor
 	lastSync time.Time // of the log, by this Store
 	cleaned  bool      // whether items/ was searched for stale staging directories
 }
@@ -125,8 +128,22 @@ const logLabel = "securesend inbox index"
 
 // OpenStore opens (creating) the store in dir with the at-rest key (see
 // keychain.Key), migrating a store of the earlier format. now is the
-// clock; time.Now when nil.
+// clock; time.Now when nil. The index log is not anchored: an older copy
+// of it put back goes unnoticed. securesend uses OpenAnchoredStore.
 func OpenStore(dir string, key []byte, now func() time.Time) (*Store, error) {
+	return OpenAnchoredStore(dir, key, nil, now)
+}
+
+// OpenAnchoredStore is OpenStore with the head of the index log (its
+// file's salt and record count after each durable write) kept in heads,
+// the keychain that holds key, under "inbox-head-HASH" (HASH from the
+// store's absolute path). Every reading of the log from its start must
+// reach that head, so an older copy of index.log put back, the log cut
+// short by whole records, or removed, is refused with ErrIndexRolledBack
+// instead of read (which would forget items, failure records and fetch
+// positions, and fetch again what was stored). A store anchored for the
+// first time is trusted as it is. heads may be nil (OpenStore).
+func OpenAnchoredStore(dir string, key []byte, heads HeadKeeper, now func() time.Time) (*Store, error) {
 	if len(key) != atrest.KeySize {
 		return nil, atrest.ErrKeySize
 	}
@@ -143,6 +160,13 @@ func OpenStore(dir string, key []byte, now func() time.Time) (*Store, error) {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	s := &Store{dir: dir, key: key, now: now, writer: &filelock.Mutex{Path: filepath.Join(dir, "lock")}, log: log, idx: newMemIndex()}
+	if heads != nil {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		s.anchor = newAnchor(heads, abs)
+	}
 	if err := s.migrate(); err != nil {
 		return nil, err
 	}
@@ -162,23 +186,55 @@ func (s *Store) lock() (unlock func(), err error) {
 func (s *Store) Dir() string { return s.dir }
 
 // refresh brings the in-memory index up to date with the log; s.mu must
-// be held. When another process compacted the log, the index is built
-// again from the new file.
+// be held. The first time, and when another process compacted the log,
+// the index is built from the start of the file (see load).
 func (s *Store) refresh() (*memIndex, error) {
+	if !s.loaded {
+		return s.load()
+	}
 	next, reset, err := s.log.Read(s.cursor, s.idx.apply)
 	if err == nil && reset {
 		// The records just read were applied to the index of the old
 		// file: start again from the new one.
-		s.idx = newMemIndex()
-		next, _, err = s.log.Read(sealedlog.Cursor{}, s.idx.apply)
+		return s.load()
 	}
 	if err != nil {
 		// A record that fails to apply leaves the index part-built.
-		s.idx, s.cursor = newMemIndex(), sealedlog.Cursor{}
+		s.idx, s.cursor, s.loaded = newMemIndex(), sealedlog.Cursor{}, false
 		return nil, fmt.Errorf("inbox: index: %w", err)
 	}
 	s.cursor = next
 	return s.idx, nil
+}
+
+// load builds the index from the start of the log and checks that it
+// reaches the anchor's head. The head is read before the file: it only
+// ever names a write already on disk, so a log read after it reaches it
+// unless the log was rolled back, or replaced by a compaction meanwhile
+// (then the next attempt reads the new head and file). s.mu is held.
+func (s *Store) load() (*memIndex, error) {
+	s.idx, s.cursor, s.loaded = newMemIndex(), sealedlog.Cursor{}, false
+	for attempt := 1; ; attempt++ {
+		var heads []sealedlog.Head
+		if s.anchor != nil {
+			var err error
+			if heads, err = s.anchor.load(); err != nil {
+				return nil, err
+			}
+		}
+		idx := newMemIndex()
+		c, _, err := s.log.Read(sealedlog.Cursor{}, idx.apply)
+		if err != nil {
+			return nil, fmt.Errorf("inbox: index: %w", err)
+		}
+		if reachesAny(c, heads) {
+			s.idx, s.cursor, s.loaded = idx, c, true
+			return idx, nil
+		}
+		if attempt == 3 {
+			return nil, rolledBack(c, heads)
+		}
+	}
 }
 
 // List returns all items, oldest first.
@@ -515,6 +571,9 @@ func (s *Store) append(sync bool, recs ...logRecord) error {
 	}
 	if sync {
 		s.lastSync = time.Now()
+		// A head that fails to move stays at an earlier write, which
+		// the log still reaches: the next durable write tries again.
+		_ = s.anchor.save(next.Head())
 	}
 	s.cursor = next
 	for _, b := range data {
@@ -523,7 +582,10 @@ func (s *Store) append(sync bool, recs ...logRecord) error {
 		}
 	}
 	if live := s.idx.live(); s.cursor.Records > uint64(live+live/2+1024) {
-		return s.compact()
+		// The records are written: a compaction that fails (a full
+		// disk, the keychain) leaves the log as it was, and the next
+		// append tries again.
+		_ = s.compact()
 	}
 	return nil
 }
@@ -539,12 +601,21 @@ func (s *Store) compact() error {
 		}
 		data = append(data, b)
 	}
-	next, err := s.log.Rewrite(data...)
+	// The anchor accepts the old file and the new one while the new
+	// one replaces the old, so that a crash on either side of the rename
+	// is not taken for a rollback; then only the new one.
+	old := s.cursor.Head()
+	next, err := s.log.RewriteWith(func(h sealedlog.Head) error {
+		return s.anchor.save(old, h)
+	}, data...)
 	if err != nil {
 		return fmt.Errorf("inbox: compact the index: %w", err)
 	}
 	s.cursor = next
 	s.lastSync = time.Now()
+	if err := s.anchor.save(next.Head()); err != nil {
+		return fmt.Errorf("inbox: compacted the index, but: %w", err)
+	}
 	return nil
 }
 
@@ -745,6 +816,7 @@ func (s *Store) migrate() error {
 		s.idx, s.cursor = newMemIndex(), sealedlog.Cursor{}
 		return err
 	}
+	s.loaded = true
 	for _, p := range []string{oldIndex, oldState} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("inbox: migrated the index, but: %w", err)
