@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"maps"
@@ -268,7 +269,8 @@ func (s *Store) Get(id string) (*Item, error) {
 // (subject, note, document names). Document paths in it name the
 // encrypted files; use OpenDocument to read them.
 func (s *Store) Report(id string) (*Report, error) {
-	if _, err := s.Get(id); err != nil {
+	it, err := s.Get(id)
+	if err != nil {
 		return nil, err
 	}
 	f, err := os.Open(filepath.Join(s.itemDir(id), "report.json.enc"))
@@ -288,12 +290,37 @@ func (s *Store) Report(id string) (*Report, error) {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return nil, fmt.Errorf("inbox: item %s: %w", id, err)
 	}
+	if err := reportMatches(&rep, it); err != nil {
+		return nil, fmt.Errorf("inbox: item %s: %w", id, err)
+	}
 	return &rep, nil
+}
+
+// ErrReportMismatch means an item's report does not describe the item
+// the index records: the report file was swapped with another item's.
+var ErrReportMismatch = errors.New("the report file belongs to another message (files were swapped); do not use it")
+
+// reportMatches checks that rep is the report of it: every item file is
+// encrypted with the same key, so a report moved from another item
+// decrypts too. The index, which is authenticated, holds the message's
+// Message-ID, sender, verdict and document hashes.
+func reportMatches(rep *Report, it *Item) error {
+	ok := strings.Trim(strings.TrimSpace(rep.MessageID), "<>") == it.MessageID &&
+		rep.From == it.From && rep.Verdict == it.Verdict && len(rep.Documents) == len(it.Documents)
+	for i := 0; ok && i < len(rep.Documents); i++ {
+		ok = strings.EqualFold(rep.Documents[i].SHA256, it.Documents[i].SHA256)
+	}
+	if !ok {
+		return ErrReportMismatch
+	}
+	return nil
 }
 
 // OpenDocument returns a reader of the plaintext of document n (0-based) of
 // item id. The reader fails with atrest.ErrTampered if the file was
-// altered; callers must read to io.EOF before trusting what they got.
+// altered, or is not the one the index records (its SHA-256 and size
+// differ: another item's file put in its place); callers must read to
+// io.EOF before trusting what they got.
 func (s *Store) OpenDocument(id string, n int) (io.ReadCloser, error) {
 	it, err := s.Get(id)
 	if err != nil {
@@ -302,16 +329,57 @@ func (s *Store) OpenDocument(id string, n int) (io.ReadCloser, error) {
 	if n < 0 || n >= len(it.Documents) {
 		return nil, fmt.Errorf("inbox: item %s has no document %d", id, n+1)
 	}
-	return s.openEncrypted(filepath.Join(s.itemDir(id), it.Documents[n].File))
-}
-
-// OpenMessage returns a reader of the raw message of item id.
-func (s *Store) OpenMessage(id string) (io.ReadCloser, error) {
-	if _, err := s.Get(id); err != nil {
+	d := it.Documents[n]
+	r, err := s.openEncrypted(filepath.Join(s.itemDir(id), d.File))
+	if err != nil {
 		return nil, err
 	}
-	return s.openEncrypted(filepath.Join(s.itemDir(id), "message.eml.enc"))
+	return newHashCheck(r, d.SHA256, d.Size, d.File), nil
 }
+
+// OpenMessage returns a reader of the raw message of item id. Like
+// OpenDocument's, it fails with atrest.ErrTampered at the end when the
+// file is not the message the index records.
+func (s *Store) OpenMessage(id string) (io.ReadCloser, error) {
+	it, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.openEncrypted(filepath.Join(s.itemDir(id), "message.eml.enc"))
+	if err != nil {
+		return nil, err
+	}
+	return newHashCheck(r, it.RawSHA256, -1, "message.eml.enc"), nil
+}
+
+// hashCheck passes a file's plaintext through and, at its end, fails with
+// atrest.ErrTampered unless it hashes to want (and has size bytes, when
+// size is not negative): every item file is encrypted with the same key,
+// so the file of another item put in this one's place decrypts too.
+type hashCheck struct {
+	rc   io.ReadCloser
+	h    hash.Hash
+	n    int64
+	want string
+	size int64
+	name string
+}
+
+func newHashCheck(rc io.ReadCloser, want string, size int64, name string) *hashCheck {
+	return &hashCheck{rc: rc, h: sha256.New(), want: want, size: size, name: name}
+}
+
+func (c *hashCheck) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF && (!strings.EqualFold(hex.EncodeToString(c.h.Sum(nil)), c.want) || (c.size >= 0 && c.n != c.size)) {
+		return n, fmt.Errorf("inbox: %s is not the file the index records (another item's was put in its place): %w", c.name, atrest.ErrTampered)
+	}
+	return n, err
+}
+
+func (c *hashCheck) Close() error { return c.rc.Close() }
 
 func (s *Store) openEncrypted(p string) (io.ReadCloser, error) {
 	f, err := os.Open(p)
