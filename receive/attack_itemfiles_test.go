@@ -1,6 +1,7 @@
 package receive_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -76,4 +77,48 @@ func readAllFrom(rc io.ReadCloser, err error) error {
 	defer rc.Close()
 	_, err = io.Copy(io.Discard, rc)
 	return err
+}
+
+// TestAttackSwapQuarantine: two messages failed and were quarantined; a
+// local attacker swaps their quarantine files. Before the fix,
+// OpenQuarantined of the first returned the second message without error
+// (for export, or forensics: the wrong message blamed on a sender). Now
+// the failure record holds the hash of the message quarantined, and the
+// reader fails with atrest.ErrTampered.
+func TestAttackSwapQuarantine(t *testing.T) {
+	st, dir, _ := newStore(t)
+	verify := func(context.Context, io.Reader, receive.DocumentSink) (*receive.Report, error) {
+		return nil, errors.New("the message cannot be parsed")
+	}
+	var srcs []receive.Source
+	for i := range 2 {
+		src := receive.Source{Account: "pharmacy", Mailbox: "INBOX", UIDValidity: 1, UID: uint32(i + 1)}
+		_, _, err := commitMessage(t, st, plainMessage(fmt.Sprintf("q%d@clinic.test", i), "S", "n", fmt.Appendf(nil, "%%PDF q%d", i)), src, verify)
+		var ce *receive.CommitError
+		if !errors.As(err, &ce) || !ce.Quarantined {
+			t.Fatalf("commit: %v", err)
+		}
+		if _, err := st.RecordFailure(src, ce.Stage, ce); err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, src)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "quarantine", "*.eml.enc"))
+	if len(files) != 2 {
+		t.Fatalf("quarantine holds %v", files)
+	}
+	for _, src := range srcs {
+		if err := readAllFrom(st.OpenQuarantined(src)); err != nil {
+			t.Fatalf("before the swap: %v", err)
+		}
+	}
+	a, _ := os.ReadFile(files[0])
+	b, _ := os.ReadFile(files[1])
+	os.WriteFile(files[0], b, 0o600)
+	os.WriteFile(files[1], a, 0o600)
+	for _, src := range srcs {
+		if err := readAllFrom(st.OpenQuarantined(src)); !errors.Is(err, atrest.ErrTampered) {
+			t.Errorf("UID %d after the swap: err = %v, want atrest.ErrTampered", src.UID, err)
+		}
+	}
 }

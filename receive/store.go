@@ -445,6 +445,10 @@ type CommitError struct {
 	Stage       string
 	Err         error
 	Quarantined bool
+	// RawSHA256 is the hash of the quarantined message; RecordFailure
+	// keeps it, so that OpenQuarantined notices another message's file
+	// put in its place.
+	RawSHA256 string
 }
 
 func (e *CommitError) Error() string { return "inbox: " + e.Stage + ": " + e.Err.Error() }
@@ -492,7 +496,9 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 			return nil, false, fmt.Errorf("inbox: %s: %w", stage, err)
 		}
 		ce := &CommitError{Source: src, Stage: stage, Err: err}
-		ce.Quarantined = s.quarantine(st, src) == nil
+		if ce.Quarantined = s.quarantine(st, src) == nil; ce.Quarantined {
+			ce.RawSHA256 = st.rawHash
+		}
 		return nil, false, ce
 	}
 
