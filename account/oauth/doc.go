@@ -14,6 +14,13 @@
 //     a second request for that page stops the sign-in (ErrIntercepted).
 //   - With LoginOptions.Identities, the ID token must name the account's
 //     user, or the sign-in fails with ErrWrongUser and returns no token.
+//     Only claims the provider vouches for count: email when
+//     email_verified is true (Google), and preferred_username or upn only
+//     when the token endpoint is Microsoft Entra ID's (login.microsoftonline
+//     .com and its national clouds). Microsoft's email claim, which comes
+//     without email_verified and can be set to any address by a user or
+//     tenant admin ("nOAuth"), never counts; nor does another provider's
+//     preferred_username, which is free text.
 //   - A RefreshStore that is also a RefreshLocker is refreshed under its
 //     lock (load, refresh, save), so processes sharing it never spend one
 //     rotating refresh token twice; an invalid_grant after another process

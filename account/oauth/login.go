@@ -29,10 +29,11 @@ type LoginOptions struct {
 	// LoginHint pre-fills the user name on the provider's page.
 	LoginHint string
 	// Identities, when not empty, are the user names the sign-in must be
-	// for (compared without regard to the case of ASCII letters): the ID token's email,
-	// preferred_username or upn claim must be one of them, or Login fails
-	// with ErrWrongUser (or ErrNoIdentity when the provider does not say
-	// who signed in). Login then asks for the OpenID Connect scopes openid,
+	// for (compared without regard to the case of ASCII letters): the ID
+	// token's email claim with email_verified true, or, from Microsoft
+	// Entra ID only, its preferred_username or upn claim, must be one of
+	// them, or Login fails with ErrWrongUser (or ErrNoIdentity when the
+	// provider does not say who signed in). Login then asks for the OpenID Connect scopes openid,
 	// email and profile as well.
 	Identities []string
 	// HTTPClient, when set, is used for the token endpoint.
@@ -155,7 +156,7 @@ func Login(ctx context.Context, cfg Config, opts LoginOptions) (*oauth2.Token, e
 		return nil, fmt.Errorf("oauth: %w (no refresh token was issued; is offline access granted?)", ErrProvider)
 	}
 	if len(opts.Identities) > 0 {
-		if err := checkIdentity(tok, cfg.ClientID, opts.Identities, time.Now()); err != nil {
+		if err := checkIdentity(tok, cfg.ClientID, userNameClaims(cfg.TokenURL), opts.Identities, time.Now()); err != nil {
 			return nil, err
 		}
 	}
