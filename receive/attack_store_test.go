@@ -188,6 +188,14 @@ func TestAttackCompactionCrash(t *testing.T) {
 			t.Fatalf("in the compaction's crash window: %v", err)
 		}
 	}
+
+	// The killed compaction's temporary file goes with the next commit.
+	leftover := filepath.Join(dir, ".tmp-index.log-123456")
+	os.WriteFile(leftover, after, 0o600)
+	commitN(t, mustOpen(t, dir, key, kc), 3, 4)
+	if _, err := os.Stat(leftover); err == nil {
+		t.Error("the temporary file of a killed compaction was left")
+	}
 }
 
 func mustOpen(t *testing.T, dir string, key []byte, kc *keychain.Keychain) *receive.Store {

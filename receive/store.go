@@ -698,9 +698,9 @@ func (s *Store) compact() error {
 // be a fetch under way in another process.
 const staleAfter = time.Hour
 
-// removeStaging deletes, under the write lock, staging directories
-// (staging/.new-*) that a killed fetch left behind more than staleAfter
-// ago. Their content is encrypted; removing them only frees the space.
+// removeStaging deletes, under the write lock, the temporary file of a
+// killed compaction and staging directories (staging/.new-*) that a
+// killed fetch left behind more than staleAfter ago. Their content is encrypted; removing them only frees the space.
 // Staging directories of the earlier layout (items/.new-*) are looked for
 // once per Store, so that a commit's cost does not grow with the number of
 // items.
@@ -709,6 +709,14 @@ func (s *Store) removeStaging() {
 	if !s.cleaned {
 		s.cleaned = true
 		dirs = append(dirs, filepath.Join(s.dir, "items"))
+	}
+	// A compaction killed before its rename leaves its temporary file
+	// (see sealedlog.Log.RewriteWith); compactions run under the write
+	// lock, held here, so any such file is left over.
+	if tmps, err := filepath.Glob(filepath.Join(s.dir, ".tmp-index.log-*")); err == nil {
+		for _, p := range tmps {
+			os.Remove(p)
+		}
 	}
 	for _, dir := range dirs {
 		ents, err := os.ReadDir(dir)
