@@ -34,7 +34,7 @@ func TestAttackIdentityUnicodeFold(t *testing.T) {
 			tok := (&oauth2.Token{AccessToken: "a"}).WithExtra(map[string]any{
 				"id_token": oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "preferred_username": tc.claim}),
 			})
-			err := checkIdentity(tok, "client", want, now)
+			err := checkIdentity(tok, "client", true, want, now)
 			if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
