@@ -26,7 +26,9 @@ func (d *Desk) Inbox() (*receive.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := receive.OpenStore(d.home.Path("inbox"), key, nil)
+	// The index log's head is anchored in the keychain too, so an older
+	// copy of index.log put back (or one cut short) is refused.
+	st, err := receive.OpenAnchoredStore(d.home.Path("inbox"), key, d.kc, nil)
 	if err != nil {
 		return nil, err
 	}
