@@ -24,7 +24,8 @@ type helpPage struct {
 var commandLine = regexp.MustCompile(`^  ([a-z][a-z0-9-]*(?: [a-z][a-z0-9-]*)*)(?:\s|$)`)
 
 // listedCommands returns the command words listed in help's "Commands:" or
-// "Subcommands:" section, in order, without repeats.
+// "Subcommands:" section (also "Commands for ...:"), in order, without
+// repeats.
 func listedCommands(help string) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -33,7 +34,7 @@ func listedCommands(help string) []string {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case line == "Commands:" || line == "Subcommands:":
+		case (strings.HasPrefix(line, "Commands") || strings.HasPrefix(line, "Subcommands")) && strings.HasSuffix(line, ":"):
 			in = true
 		case strings.TrimSpace(line) == "":
 			in = false
@@ -47,10 +48,10 @@ func listedCommands(help string) []string {
 	return out
 }
 
-// collectHelp runs the built binary's "help" and every command's and
-// subcommand's --help, in a throw-away home, and returns the pages in
-// order. Help never loads the organisation profile or touches the
-// keychain, so this leaves nothing on the build machine.
+// collectHelp runs the built binary's "help", every command's --help and
+// every admin subcommand's --help, in a throw-away home, and returns the
+// pages in order. None of these loads the organisation profile or touches
+// the keychain, so this leaves nothing on the build machine.
 func collectHelp(ctx context.Context, exe, tmp string) ([]helpPage, error) {
 	home, err := os.MkdirTemp(tmp, "help-home-")
 	if err != nil {
@@ -82,13 +83,33 @@ func collectHelp(ctx context.Context, exe, tmp string) ([]helpPage, error) {
 			return nil, err
 		}
 		pages = append(pages, helpPage{args: []string{c}, text: text})
+		if c != "admin" {
+			// Other commands' subcommands load the organisation profile
+			// (and read the keychain) before their --help; their usage
+			// above lists them with their arguments.
+			continue
+		}
+		seen := map[string]bool{}
 		for _, sub := range listedCommands(text) {
-			args := append([]string{c}, strings.Fields(sub)...)
-			text, err := help(append(args, "--help")...)
-			if err != nil {
-				return nil, err
+			// A summary can follow a long command name after one space
+			// ("profile add-recipient add a directory entry"): the
+			// command is the longest run of its words that has help.
+			words := strings.Fields(sub)
+			for n := len(words); n > 0; n-- {
+				args := append([]string{c}, words[:n]...)
+				text, err := help(append(args, "--help")...)
+				if err != nil {
+					if n == 1 {
+						return nil, err
+					}
+					continue
+				}
+				if k := strings.Join(args, " "); !seen[k] {
+					seen[k] = true
+					pages = append(pages, helpPage{args: args, text: text})
+				}
+				break
 			}
-			pages = append(pages, helpPage{args: args, text: text})
 		}
 	}
 	return pages, nil
