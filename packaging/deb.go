@@ -68,7 +68,7 @@ func buildDeb(ctx context.Context, o Options, p *profile.Profile, tmp, exe, man,
 		return "", fmt.Errorf("packaging: the .deb needs a maintainer e-mail address, taken from the pinned admin key's user ID, which has none; make the admin key with 'securesend admin key generate --email'")
 	}
 	maint := fmt.Sprintf("%s <%s>", name, email)
-	version := fmt.Sprintf("%s+profile%d", o.Version, p.Serial)
+	version := DebVersion(o.Version, p.Serial)
 	when := buildTime()
 	doc := "usr/share/doc/securesend/"
 	changelog, err := gzipN(debChangelog(version, maint, p, o.Baked.Fingerprint, when))
@@ -130,7 +130,7 @@ Description: signed and encrypted e-mail of health documents
 		}
 	}
 	out := filepath.Join(o.OutDir, base+".deb")
-	if err := run(ctx, o.Log, tmp, nil, "dpkg-deb", "--root-owner-group", "-Zxz", "--build", root, out); err != nil {
+	if err := run(ctx, o.Log, tmp, nil, "dpkg-deb", "--root-owner-group", "-Zgzip", "--build", root, out); err != nil {
 		return "", err
 	}
 	return out, nil
@@ -232,15 +232,38 @@ StartupWMClass=securesend
 `, appID)
 }
 
+// DebVersion is the .deb's version: the app version as the upstream
+// version and the profile serial as the Debian revision ("1.0.0-profile3"),
+// so that a newer serial or a newer app version upgrades, and the package
+// is not a Debian-native one (its changelog is changelog.Debian.gz).
+func DebVersion(appVersion string, serial int64) string {
+	return fmt.Sprintf("%s-profile%d", appVersion, serial)
+}
+
 // debChangelog is the one-entry Debian changelog of this build.
 func debChangelog(version, maint string, p *profile.Profile, fpr string, when time.Time) []byte {
-	return fmt.Appendf(nil, `securesend (%s) unstable; urgency=medium
+	entry := fmt.Sprintf("Preconfigured build for %s: organisation profile serial %d, signed by the pinned admin key %s.", controlText(p.Organisation.Name), p.Serial, fpr)
+	return fmt.Appendf(nil, "securesend (%s) unstable; urgency=medium\n\n%s -- %s  %s\n",
+		version, wrapText(entry, "  * ", "    ", 78), maint, when.Format(time.RFC1123Z))
+}
 
-  * Preconfigured build for %s: organisation profile serial %d,
-    signed by the pinned admin key %s.
-
- -- %s  %s
-`, version, controlText(p.Organisation.Name), p.Serial, fpr, maint, when.Format(time.RFC1123Z))
+// wrapText wraps s at width columns, starting with first and continuing
+// with rest, and ends with a line break.
+func wrapText(s, first, rest string, width int) string {
+	var b strings.Builder
+	line := first
+	for _, w := range strings.Fields(s) {
+		if len(line) > len(rest) && len(line)+1+len(w) > width {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+			line = rest
+		}
+		if line != first && line != rest {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line + "\n\n")
+	return b.String()
 }
 
 // debCopyright is the machine-readable copyright file. securesend declares
@@ -254,7 +277,7 @@ Source: https://github.com/securesend/securesend
 Comment: Built and distributed by %s for its own staff.
 
 Files: *
-Copyright: The securesend authors
+Copyright: (C) The securesend authors
 License: other
  The securesend source declares no licence. This build is distributed by
  %s to its staff only; ask its administrator for the terms.
@@ -265,7 +288,7 @@ License: other
 			mods = append(mods, " "+d.Path+" "+d.Version)
 		}
 		sort.Strings(mods)
-		fmt.Fprintf(&b, "\nFiles: usr/bin/securesend\nCopyright: The securesend authors and the authors of the Go modules below\nLicense: other\n The binary links %s and these Go modules; each is under the licence in\n its own source at the version listed:\n%s\n", info.GoVersion, strings.Join(mods, "\n"))
+		fmt.Fprintf(&b, "\nFiles: usr/bin/securesend\nCopyright: (C) The securesend authors and the authors of the Go modules below\nLicense: other\n The binary links %s and these Go modules; each is under the licence in\n its own source at the version listed:\n%s\n", info.GoVersion, strings.Join(mods, "\n"))
 	}
 	return b.Bytes()
 }

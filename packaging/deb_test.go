@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/securesend/securesend/profile"
 )
@@ -45,7 +46,7 @@ func checkDeb(t *testing.T, deb string) {
 	if m := field("Maintainer"); m != "Kowhai Medical Centre <admin@kowhai.example.nz>" {
 		t.Errorf("Maintainer %q", m)
 	}
-	if v := field("Version"); v != "1.0.0+profile3" {
+	if v := field("Version"); v != "1.0.0-profile3" {
 		t.Errorf("Version %q", v)
 	}
 	dep := field("Depends")
@@ -137,5 +138,19 @@ func TestMaintainer(t *testing.T) {
 	}
 	if _, email := maintainer(p, []byte("not a key")); email != "" {
 		t.Errorf("maintainer e-mail %q from no key", email)
+	}
+}
+
+func TestDebChangelogWraps(t *testing.T) {
+	p := &profile.Profile{Serial: 12, Organisation: profile.Organisation{Name: "Te Whatu Ora Waitaha Canterbury Community Pharmacy Group Limited Partnership"}}
+	got := string(debChangelog(DebVersion("1.2.0", 12), "X <x@example.nz>", p, "023E9AE35D01D9B17FB67C5F5427B0002CF8988F", time.Unix(0, 0).UTC()))
+	for i, line := range strings.Split(got, "\n") {
+		if len(line) > 80 {
+			t.Errorf("line %d longer than 80: %q", i+1, line)
+		}
+	}
+	if !strings.HasPrefix(got, "securesend (1.2.0-profile12) unstable; urgency=medium\n\n  * Preconfigured build for Te Whatu Ora") ||
+		!strings.HasSuffix(got, " 023E9AE35D01D9B17FB67C5F5427B0002CF8988F.\n\n -- X <x@example.nz>  Thu, 01 Jan 1970 00:00:00 +0000\n") {
+		t.Errorf("changelog:\n%s", got)
 	}
 }
