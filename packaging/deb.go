@@ -268,8 +268,18 @@ func wrapText(s, first, rest string, width int) string {
 
 // debCopyright is the machine-readable copyright file. securesend declares
 // no licence yet, so the file says so rather than inventing one, and lists
-// the Go modules linked into the binary.
+// the Go modules linked into the binary. The year is that of the source's
+// last commit (from the binary's build information), or of the build.
 func debCopyright(p *profile.Profile, exe string) []byte {
+	info, err := buildinfo.ReadFile(exe)
+	year := buildTime().Year()
+	if err == nil {
+		for _, s := range info.Settings {
+			if t, perr := time.Parse(time.RFC3339, s.Value); s.Key == "vcs.time" && perr == nil {
+				year = t.Year()
+			}
+		}
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: securesend
@@ -277,18 +287,18 @@ Source: https://github.com/securesend/securesend
 Comment: Built and distributed by %s for its own staff.
 
 Files: *
-Copyright: (C) The securesend authors
+Copyright: %d The securesend authors
 License: other
  The securesend source declares no licence. This build is distributed by
  %s to its staff only; ask its administrator for the terms.
-`, controlText(p.Organisation.Name), controlText(p.Organisation.Name))
-	if info, err := buildinfo.ReadFile(exe); err == nil && len(info.Deps) > 0 {
+`, controlText(p.Organisation.Name), year, controlText(p.Organisation.Name))
+	if err == nil && len(info.Deps) > 0 {
 		var mods []string
 		for _, d := range info.Deps {
 			mods = append(mods, " "+d.Path+" "+d.Version)
 		}
 		sort.Strings(mods)
-		fmt.Fprintf(&b, "\nFiles: usr/bin/securesend\nCopyright: (C) The securesend authors and the authors of the Go modules below\nLicense: other\n The binary links %s and these Go modules; each is under the licence in\n its own source at the version listed:\n%s\n", info.GoVersion, strings.Join(mods, "\n"))
+		fmt.Fprintf(&b, "\nFiles: usr/bin/securesend\nCopyright: %d The securesend authors and the authors of the Go modules below\nLicense: other\n The binary links %s and these Go modules; each is under the licence in\n its own source at the version listed:\n%s\n", year, info.GoVersion, strings.Join(mods, "\n"))
 	}
 	return b.Bytes()
 }
