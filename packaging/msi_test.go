@@ -333,7 +333,12 @@ func TestMSIVersion(t *testing.T) {
 			t.Errorf("MSIVersion(%q, %d) = %q, %v; want %q, %q", c.app, c.serial, got, err, c.want, c.err)
 		}
 	}
-	if UpgradeCode("nz.securesend.app") != UpgradeCode("nz.securesend.app") || UpgradeCode("nz.securesend.app") == UpgradeCode("nz.example.other") {
-		t.Error("UpgradeCode is not a stable function of the app id")
+	// The upgrade code of nz.securesend.app must never change: MSIs
+	// already deployed carry it, and only the same code upgrades them.
+	if got := UpgradeCode("nz.securesend.app"); got != "{2E9CFE11-6B94-5C8B-B96E-A7246CD4CBCD}" {
+		t.Errorf("UpgradeCode(nz.securesend.app) = %s: changed, so new MSIs would not upgrade deployed ones", got)
+	}
+	if UpgradeCode("nz.securesend.app") == UpgradeCode("nz.example.other") {
+		t.Error("two app ids share an upgrade code")
 	}
 }
