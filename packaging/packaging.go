@@ -181,7 +181,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	var arts []string
 	switch o.OS {
 	case "linux":
-		arts, err = packageLinux(ctx, o, p, mod, tmp, exe, base)
+		arts, err = packageLinux(ctx, o, p, tmp, exe, base)
 	case "windows":
 		arts, err = packageWindows(ctx, o, p, tmp, exe, base)
 	}
@@ -266,7 +266,7 @@ func goBuild(ctx context.Context, o Options, mod, overlay, exe string) error {
 	return run(ctx, o.Log, mod, env, "go", append(args, "./cmd/securesend")...)
 }
 
-func packageLinux(ctx context.Context, o Options, p *profile.Profile, mod, tmp, exe, base string) ([]string, error) {
+func packageLinux(ctx context.Context, o Options, p *profile.Profile, tmp, exe, base string) ([]string, error) {
 	serial := p.Serial
 	fyne, err := fyneTool(o.Fyne)
 	if err != nil {
@@ -276,8 +276,24 @@ func packageLinux(ctx context.Context, o Options, p *profile.Profile, mod, tmp, 
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
+	// fyne package reads the desktop entry's details from FyneApp.toml in
+	// --src, which must also hold Go code; the binary itself is the one
+	// built above (--exe). A staging folder carries both, so the source
+	// tree is not touched.
+	src := filepath.Join(tmp, "fyne-src", "securesend")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return nil, err
+	}
+	for name, data := range map[string]string{
+		"main.go":      "// Package main stands in for the prebuilt binary that fyne package is given with --exe.\npackage main\n",
+		"FyneApp.toml": fyneMetadata,
+	} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o644); err != nil {
+			return nil, fmt.Errorf("packaging: %w", err)
+		}
+	}
 	err = run(ctx, o.Log, work, nil, fyne, "package", "--os", "linux",
-		"--src", filepath.Join(mod, "cmd", "securesend"), "--exe", exe,
+		"--src", src, "--exe", exe,
 		"--name", "securesend", "--icon", o.Icon, "--app-id", o.AppID,
 		"--app-version", o.Version, "--app-build", strconv.FormatInt(serial, 10), "--release")
 	if err != nil {
@@ -307,6 +323,19 @@ func packageLinux(ctx context.Context, o Options, p *profile.Profile, mod, tmp, 
 	}
 	return arts, nil
 }
+
+// fyneMetadata is the FyneApp.toml for fyne package's desktop entry: the
+// same details as the .deb's (desktopEntry), and the app offered for
+// received messages, which "securesend FILE.eml" opens in the Inbox.
+const fyneMetadata = `[LinuxAndBSD]
+GenericName = "Secure document mail"
+Comment = "Send and verify signed, encrypted health documents"
+Categories = ["Office", "Network", "Email"]
+Keywords = ["fax", "PGP", "OpenPGP", "pharmacy", "prescription"]
+
+[CanOpen]
+MimeTypes = "message/rfc822"
+`
 
 // fyneTool finds the fyne packaging command.
 func fyneTool(explicit string) (string, error) {

@@ -112,6 +112,10 @@ func TestLinuxPackageEndToEnd(t *testing.T) {
 			t.Fatalf("package lacks %s: %v", f, err)
 		}
 	}
+	desktop := string(read(t, filepath.Join(unpacked, "securesend", "usr", "local", "share", "applications", "nz.securesend.app.desktop")))
+	if !strings.Contains(desktop, "\nMimeType=message/rfc822\n") || !strings.Contains(desktop, "\nExec=securesend %F\n") {
+		t.Errorf("the .tar.xz's desktop entry does not open received messages:\n%s", desktop)
+	}
 	sysDir := t.TempDir()
 	staff := func(t *testing.T, bin string, args ...string) (string, error) {
 		t.Helper()

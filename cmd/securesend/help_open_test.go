@@ -62,4 +62,9 @@ func TestIsMessageFile(t *testing.T) {
 	if isMessageFile("verify") {
 		t.Error("a command taken for a message file")
 	}
+	// "securesend a.eml verify" is not a GUI start: an unknown command.
+	u := newUser(t, "clinic")
+	if code, _, errOut := u.run(t, "", filepath.Join(dir, "a.eml"), "verify"); code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("a.eml verify: exit %d %s", code, errOut)
+	}
 }

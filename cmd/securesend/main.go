@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -73,10 +74,10 @@ func run(ctx context.Context, e *env, args []string) int {
 		usage(e.stdout)
 		return 0
 	}
-	// "securesend MESSAGE.eml" (a double-clicked message: the desktop
-	// entry and the Windows file type run it so) opens the app with the
-	// message's verdict in the Inbox.
-	if len(args) == 1 && isMessageFile(name) {
+	// "securesend MESSAGE.eml..." (double-clicked messages: the desktop
+	// entries and the Windows file type run it so) opens the app with the
+	// messages' verdicts in the Inbox.
+	if !slices.ContainsFunc(args, func(a string) bool { return !isMessageFile(a) }) {
 		return runGUI(ctx, e, args)
 	}
 	// A tampered, unsigned, wrongly signed or rolled-back organisation
