@@ -37,13 +37,9 @@ type debFile struct {
 // buildDeb builds a .deb installing the binary in /usr/bin with its manual
 // page, a desktop entry that opens .eml files (message/rfc822), the icon,
 // and Debian's copyright and changelog. Depends is computed from the
-// binary's ELF dependencies with dpkg-shlibdeps. It returns "" when
-// dpkg-deb is not installed.
+// binary's ELF dependencies with dpkg-shlibdeps. man is the manual page
+// (troff).
 func buildDeb(ctx context.Context, o Options, p *profile.Profile, tmp, exe, man, base string) (string, error) {
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		fmt.Fprintln(o.Log, "dpkg-deb not installed: no .deb built")
-		return "", nil
-	}
 	if _, err := exec.LookPath("dpkg-shlibdeps"); err != nil {
 		return "", fmt.Errorf("packaging: the .deb's dependencies are computed with dpkg-shlibdeps, which is not installed (on Debian: apt-get install dpkg-dev): %w", err)
 	}

@@ -304,7 +304,9 @@ func packageLinux(ctx context.Context, o Options, p *profile.Profile, tmp, exe, 
 		return nil, err
 	}
 	arts := []string{out}
-	if o.Deb {
+	if _, err := exec.LookPath("dpkg-deb"); o.Deb && err != nil {
+		fmt.Fprintln(o.Log, "dpkg-deb not installed: no .deb built")
+	} else if o.Deb {
 		if o.Arch != runtime.GOARCH {
 			return nil, fmt.Errorf("packaging: the .deb's manual page is made by running the binary, which cannot run here (linux/%s on %s); build the .deb on a %s machine, or pass --deb=false", o.Arch, runtime.GOARCH, o.Arch)
 		}
@@ -317,9 +319,7 @@ func packageLinux(ctx context.Context, o Options, p *profile.Profile, tmp, exe, 
 		if err != nil {
 			return nil, err
 		}
-		if deb != "" {
-			arts = append(arts, deb)
-		}
+		arts = append(arts, deb)
 	}
 	return arts, nil
 }
