@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/securesend/securesend/assets"
@@ -337,6 +338,18 @@ func (u *UI) onDropped(_ fyne.Position, uris []fyne.URI) {
 		u.tabs.Select(u.send.item)
 		u.send.addPaths(docs)
 	}
+}
+
+// OpenFiles opens files as dropping them onto the window does: received
+// messages (.eml) are verified and shown in the Inbox, other files are
+// added to the Send tab ("securesend FILE.eml", a double-clicked message).
+// Call it on the UI goroutine.
+func (u *UI) OpenFiles(paths []string) {
+	uris := make([]fyne.URI, 0, len(paths))
+	for _, p := range paths {
+		uris = append(uris, storage.NewFileURI(p))
+	}
+	u.onDropped(fyne.Position{}, uris)
 }
 
 func (u *UI) addShortcuts() {

@@ -23,6 +23,12 @@ test) pkgs=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
 	exit 2
 	;;
 esac
+# The installers and their tests (packaging/): wixl and msitools (the MSI,
+# msiinfo), osslsigncode (Authenticode), dpkg-dev (dpkg-shlibdeps computes
+# the .deb's Depends), lintian (checks the .deb), man-db (its manual page).
+if [ "$mode" = test ]; then
+	pkgs+=(wixl msitools osslsigncode dpkg-dev lintian man-db)
+fi
 
 export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 

@@ -34,10 +34,11 @@ import (
 // appID is the application identifier (also in FyneApp.toml).
 const appID = "nz.securesend.app"
 
-// runGUI opens the desktop app. With no account in the home directory (or
-// with SECURESEND_DEMO=1) it starts the loopback demo mail system and opens
-// the app in demo mode.
-func runGUI(ctx context.Context, e *env) int {
+// runGUI opens the desktop app, and in it the files in open (received
+// messages). With no account in the home directory (or with
+// SECURESEND_DEMO=1) it starts the loopback demo mail system and opens the
+// app in demo mode.
+func runGUI(ctx context.Context, e *env, open []string) int {
 	if _, err := loadOrgProfile(e); err != nil {
 		return errorf(e, "%v", err)
 	}
@@ -74,6 +75,9 @@ func runGUI(ctx context.Context, e *env) int {
 		go u.Tour(dir)
 	}
 	guiDiagnostics(e, u)
+	if len(open) > 0 {
+		fa.Lifecycle().SetOnStarted(func() { u.OpenFiles(open) })
+	}
 	go func() {
 		<-ctx.Done()
 		fyne.Do(fa.Quit) // Fyne's calls belong on its goroutine
