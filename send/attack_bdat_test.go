@@ -273,6 +273,12 @@ func TestAttackBDATFaults(t *testing.T) {
 			want: ErrPermanent, stage: "data-reply", code: 552, wantLast: true, maxChunks: 3},
 		{name: "garbage reply to chunk 1", bdat: replyAt(0, "hello there\r\n", false),
 			want: ErrTemporary, stage: "data", maxChunks: 1},
+		{name: "endless reply line to LAST", bdat: replyAt(2, "250 "+strings.Repeat("x", 8<<20)+"\r\n", false),
+			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 3},
+		{name: "endless reply line to chunk 1", bdat: replyAt(0, "250 "+strings.Repeat("x", 8<<20)+"\r\n", false),
+			want: ErrTemporary, stage: "data", maxChunks: 1},
+		{name: "endless multi-line reply to LAST, pipelined", pipeline: true, bdat: replyAt(2, strings.Repeat("250-x\r\n", 1<<20)+"250 ok\r\n", false),
+			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exts := "CHUNKING"
@@ -286,6 +292,9 @@ func TestAttackBDATFaults(t *testing.T) {
 			var se *Error
 			if !errors.Is(err, tc.want) || !errors.As(err, &se) || se.Stage != tc.stage || se.Reply.Code != tc.code {
 				t.Fatalf("Submit = %v (stage %q, reply %+v), want %v at stage %s, reply %d", err, stageOf(se), replyOfErr(se), tc.want, tc.stage, tc.code)
+			}
+			if strings.HasPrefix(tc.name, "endless") && !errors.Is(err, errReplyTooLong) {
+				t.Errorf("Submit = %v, want %v", err, errReplyTooLong)
 			}
 			time.Sleep(50 * time.Millisecond)
 			h.mu.Lock()

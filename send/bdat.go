@@ -20,6 +20,36 @@ import (
 // is in flight.
 const bdatChunk = 1 << 20
 
+// maxBDATReply bounds the bytes read for one reply to a BDAT chunk (RFC
+// 5321 allows 512 per line). go-smtp's reader, which bdat bypasses, caps
+// a line at 2000 bytes; without a cap a hostile server could make the
+// client buffer an endless reply and keep it as the message's verdict.
+const maxBDATReply = 64 << 10
+
+// errReplyTooLong is returned for a reply longer than maxBDATReply.
+var errReplyTooLong = errors.New("the server's reply to BDAT is too long")
+
+// replyLimit fails a Read once left bytes have been read; bdat resets left
+// before each reply. The bufio.Reader above reads ahead at most its size
+// (4 KiB) beyond a reply, so one reply costs at most maxBDATReply plus
+// that.
+type replyLimit struct {
+	r    io.Reader
+	left int
+}
+
+func (l *replyLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errReplyTooLong
+	}
+	if len(p) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= n
+	return n, err
+}
+
 // bdat sends body with BDAT (RFC 3030 CHUNKING) instead of DATA: each
 // chunk goes to the TLS connection as it is, after a "BDAT <size>" line,
 // so the message is neither scanned nor dot-stuffed (go-smtp's DATA writer
@@ -38,7 +68,8 @@ func (s *submission) bdat(ctx context.Context, c *smtp.Client, tc *tls.Conn, con
 	if ok, _ := c.Extension("PIPELINING"); ok {
 		window = 1
 	}
-	replies := textproto.NewReader(bufio.NewReaderSize(tc, 4096))
+	limit := &replyLimit{r: tc}
+	replies := textproto.NewReader(bufio.NewReaderSize(limit, 4096))
 	cw := &countingWriter{w: tc, conn: conn, timeout: s.timeout, progress: s.opts.Progress}
 	buf := make([]byte, bdatChunk)
 	cmd := make([]byte, 0, 32)
@@ -49,6 +80,7 @@ func (s *submission) bdat(ctx context.Context, c *smtp.Client, tc *tls.Conn, con
 			return "", err
 		}
 		pending--
+		limit.left = maxBDATReply
 		_, msg, err := replies.ReadResponse(250)
 		var te *textproto.Error
 		if errors.As(err, &te) {
