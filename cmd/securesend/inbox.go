@@ -56,16 +56,6 @@ func runInbox(ctx context.Context, e *env, args []string) int {
 	})
 }
 
-// openInbox opens the inbox store of the home with its at-rest key from
-// the keychain.
-func openInbox(e *env) (*receive.Store, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, err
-	}
-	return d.Inbox()
-}
-
 func inboxFetch(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("inbox fetch", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -188,38 +178,51 @@ func inboxList(e *env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	st, err := openInbox(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
-	items, err := st.List()
+	all, err := d.ReceivedAll()
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
-	failures, err := st.Failures()
+	failures, err := d.Failures()
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
 	if *asJSON {
+		items := make([]receive.Item, len(all))
+		for i := range all {
+			items[i] = *all[i].Item
+		}
 		if err := writeJSON(e.stdout, inboxListJSON{Items: items, Failures: failures}); err != nil {
 			return errorf(e, "inbox list: %v", err)
 		}
 		return 0
 	}
 	defer printFailures(e.stdout, failures)
-	if len(items) == 0 {
+	if len(all) == 0 {
 		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 		return 0
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCS\tWARNING")
-	for i := range items {
-		it := &items[i]
+	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCUMENT TYPE\tPATIENT NHI\tDOCS\tWARNING")
+	for _, r := range all {
+		it := r.Item
 		warn := desk.DuplicateNote(it)
 		if it.Archived != "" {
 			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents), warn)
+		docType, patient := "-", "-"
+		for _, f := range desk.ManifestFields(r.Report) { // signed, and made safe
+			switch f.Label {
+			case desk.LabelDocumentType:
+				docType = f.Value
+			case desk.LabelPatientNHI:
+				patient = f.Value
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), docType, patient, len(it.Documents), warn)
 	}
 	tw.Flush()
 	return 0
