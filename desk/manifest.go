@@ -3,6 +3,9 @@ package desk
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/securesend/securesend/internal/nhi"
 	"github.com/securesend/securesend/internal/termsafe"
@@ -83,6 +86,38 @@ func (d *Desk) Failures() ([]receive.Failure, error) {
 		return nil, err
 	}
 	return st.Failures()
+}
+
+// FailureLine describes one message a fetch could not fetch, verify or
+// store, in one line safe for a terminal or a label (control and bidi
+// characters become '?', at most 300 characters of each value): "ACCOUNT
+// MAILBOX UID n: STAGE failed (attempt 1 of 3, tried again at the next
+// fetch): ERROR".
+func FailureLine(f receive.Failure) string {
+	state := fmt.Sprintf("attempt %d of %d, tried again at the next fetch", f.Attempts, receive.MaxFetchAttempts)
+	if f.GaveUp {
+		state = fmt.Sprintf("given up after %d attempts; ask the sender to send it again", f.Attempts)
+	}
+	return fmt.Sprintf("%s %s UID %d: %s failed (%s): %s", lineSafe(f.Source.Account), lineSafe(f.Source.Mailbox), f.Source.UID, lineSafe(f.Stage), state, lineSafe(f.Error))
+}
+
+// lineSafe replaces control characters (escape sequences, bidi
+// overrides) and invalid UTF-8 with '?' and keeps at most 300 characters.
+func lineSafe(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == 300 {
+			b.WriteString("...")
+			break
+		}
+		n++
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // checkPatientNHI refuses a test NHI (one starting with Z) outside demo

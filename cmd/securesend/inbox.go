@@ -13,8 +13,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/privtemp"
@@ -101,39 +99,16 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 }
 
 // printFailures lists the messages that could not be fetched, verified or
-// stored. Error texts can hold what a server sent, so they are made safe
-// for the terminal.
+// stored. Error texts can hold what a server sent: desk.FailureLine makes
+// them safe for the terminal.
 func printFailures(w io.Writer, failures []receive.Failure) {
 	if len(failures) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "%d message(s) could not be received:\n", len(failures))
 	for _, f := range failures {
-		state := fmt.Sprintf("attempt %d of %d, tried again at the next fetch", f.Attempts, receive.MaxFetchAttempts)
-		if f.GaveUp {
-			state = fmt.Sprintf("given up after %d attempts; ask the sender to send it again", f.Attempts)
-		}
-		fmt.Fprintf(w, "  %s %s UID %d: %s failed (%s): %s\n", terminalSafe(f.Source.Account), terminalSafe(f.Source.Mailbox), f.Source.UID, terminalSafe(f.Stage), state, terminalSafe(f.Error))
+		fmt.Fprintln(w, "  "+desk.FailureLine(f))
 	}
-}
-
-// terminalSafe replaces control characters (escape sequences, bidi
-// overrides) with '?' and keeps at most 300 characters.
-func terminalSafe(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n == 300 {
-			b.WriteString("...")
-			break
-		}
-		n++
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
-			r = '?'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // verdictLabel is the short label of a verdict for lists.
