@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/securesend/securesend/internal/manifest"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,6 +59,9 @@ func attachments(t *testing.T, raw []byte) (*mail.Header, []attachment) {
 			t.Fatalf("attachment file name: %v", err)
 		}
 		ct, _, _ := h.ContentType()
+		if ct == manifest.MediaType {
+			continue // the signed manifest (docs/manifest.md), not a document
+		}
 		data, err := io.ReadAll(p.Body)
 		if err != nil {
 			t.Fatalf("attachment %s: %v", name, err)
