@@ -101,6 +101,9 @@ type Config struct {
 	InboxOwner string
 	// Fetch returns every message in the inbox with its report.
 	Fetch func(ctx context.Context) ([]Received, error)
+	// Failures, when set, returns the messages fetching could not fetch,
+	// verify or store (desk.Desk.Failures); shown after each check.
+	Failures func() ([]receive.Failure, error)
 	// Document, when set, returns a local file holding document n of the
 	// received message with the given key, for Open and Save as… (for
 	// stores that keep documents encrypted), by the rules of

@@ -160,6 +160,9 @@ func (o *Outbox) Send(ctx context.Context, dr Draft) (JobID, error) {
 	if err := m.Validate(); err != nil {
 		return "", &Refused{msg: PlainError(err), Err: err}
 	}
+	if err := o.d.checkPatientNHI(m.PatientNHI); err != nil {
+		return "", err
+	}
 
 	// The organisation policy gate: nothing is queued that it refuses, and
 	// Via may only tighten it. The route is checked before any password

@@ -18,7 +18,7 @@ import (
 
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/gate"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/packaging"
 	"github.com/securesend/securesend/profile"
@@ -588,22 +588,23 @@ func adminPolicyCheck(e *env, args []string) int {
 			return errorf(e, "admin policy check: %v", err)
 		}
 	}
-	var opts send.Options
-	g := gate.New(pol, store)
-	must, err := g.CheckMessage(m)
-	g.Transport(gate.Route{}, &opts)
-	if err != nil {
+	v, err := desk.CheckPolicy(pol, store, m)
+	var refused *desk.Refused
+	if errors.As(err, &refused) {
 		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
-		for _, line := range strings.Split(err.Error(), "\n") {
+		for _, line := range refused.Reasons() {
 			fmt.Fprintln(e.stderr, "  "+line)
 		}
 		return 1
 	}
+	if err != nil {
+		return errorf(e, "admin policy check: %v", err)
+	}
 	tlsv := "1.2"
-	if opts.MinTLSVersion == tls.VersionTLS13 {
+	if v.MinTLS == tls.VersionTLS13 {
 		tlsv = "1.3"
 	}
-	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s; connection: TLS %s or later, REQUIRETLS required: %t\n", adminYesNo(must), tlsv, opts.RequireTLS)
+	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s; connection: TLS %s or later, REQUIRETLS required: %t\n", adminYesNo(v.MustEncrypt), tlsv, v.RequireTLS)
 	return 0
 }
 

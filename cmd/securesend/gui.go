@@ -355,6 +355,7 @@ func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 			}
 			return storedItems(d)
 		}
+		cfg.Failures = d.Failures
 	}
 	return cfg, nil
 }

@@ -133,6 +133,9 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if f.subject == "" {
 		return usageErr("--doc-type must be one of %s, not %q", strings.Join(hotfolderDocTypes, ", "), docType)
 	}
+	if f.subject != "Other" { // else the manifest's default, "document"
+		f.docType = strings.ToLower(f.subject)
+	}
 	if _, err := parseAddrs("--to", f.to); err != nil {
 		return usageErr("%v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/securesend/securesend/internal/manifest"
 	"image"
 	"image/png"
 	"io"
@@ -120,6 +121,22 @@ func TestHotfolderCLI(t *testing.T) {
 	got, _ := io.ReadAll(p.Body)
 	if !bytes.Equal(got, scan) {
 		t.Error("the scan differs on arrival")
+	}
+	// The signed manifest carries the document type too.
+	var mf *manifest.Manifest
+	for mf == nil {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no manifest part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), manifest.MediaType) {
+			if mf, err = manifest.Parse(p.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if mf.DocumentType != "referral" {
+		t.Errorf("manifest document type %q, want referral", mf.DocumentType)
 	}
 
 	// Nothing left that fails: exit 0, nothing sent again.

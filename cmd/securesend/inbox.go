@@ -13,8 +13,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/privtemp"
@@ -54,16 +52,6 @@ func runInbox(ctx context.Context, e *env, args []string) int {
 		"open":    func(a []string) int { return inboxOpen(ctx, e, a) },
 		"archive": func(a []string) int { return inboxArchive(ctx, e, a) },
 	})
-}
-
-// openInbox opens the inbox store of the home with its at-rest key from
-// the keychain.
-func openInbox(e *env) (*receive.Store, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, err
-	}
-	return d.Inbox()
 }
 
 func inboxFetch(ctx context.Context, e *env, args []string) int {
@@ -111,39 +99,16 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 }
 
 // printFailures lists the messages that could not be fetched, verified or
-// stored. Error texts can hold what a server sent, so they are made safe
-// for the terminal.
+// stored. Error texts can hold what a server sent: desk.FailureLine makes
+// them safe for the terminal.
 func printFailures(w io.Writer, failures []receive.Failure) {
 	if len(failures) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "%d message(s) could not be received:\n", len(failures))
 	for _, f := range failures {
-		state := fmt.Sprintf("attempt %d of %d, tried again at the next fetch", f.Attempts, receive.MaxFetchAttempts)
-		if f.GaveUp {
-			state = fmt.Sprintf("given up after %d attempts; ask the sender to send it again", f.Attempts)
-		}
-		fmt.Fprintf(w, "  %s %s UID %d: %s failed (%s): %s\n", terminalSafe(f.Source.Account), terminalSafe(f.Source.Mailbox), f.Source.UID, terminalSafe(f.Stage), state, terminalSafe(f.Error))
+		fmt.Fprintln(w, "  "+desk.FailureLine(f))
 	}
-}
-
-// terminalSafe replaces control characters (escape sequences, bidi
-// overrides) with '?' and keeps at most 300 characters.
-func terminalSafe(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n == 300 {
-			b.WriteString("...")
-			break
-		}
-		n++
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
-			r = '?'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // verdictLabel is the short label of a verdict for lists.
@@ -188,38 +153,51 @@ func inboxList(e *env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	st, err := openInbox(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
-	items, err := st.List()
+	all, err := d.ReceivedAll()
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
-	failures, err := st.Failures()
+	failures, err := d.Failures()
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
 	if *asJSON {
+		items := make([]receive.Item, len(all))
+		for i := range all {
+			items[i] = *all[i].Item
+		}
 		if err := writeJSON(e.stdout, inboxListJSON{Items: items, Failures: failures}); err != nil {
 			return errorf(e, "inbox list: %v", err)
 		}
 		return 0
 	}
 	defer printFailures(e.stdout, failures)
-	if len(items) == 0 {
+	if len(all) == 0 {
 		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 		return 0
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCS\tWARNING")
-	for i := range items {
-		it := &items[i]
+	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCUMENT TYPE\tPATIENT NHI\tDOCS\tWARNING")
+	for _, r := range all {
+		it := r.Item
 		warn := desk.DuplicateNote(it)
 		if it.Archived != "" {
 			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents), warn)
+		docType, patient := "-", "-"
+		for _, f := range desk.ManifestFields(r.Report) { // signed, and made safe
+			switch f.Label {
+			case desk.LabelDocumentType:
+				docType = f.Value
+			case desk.LabelPatientNHI:
+				patient = f.Value
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), docType, patient, len(it.Documents), warn)
 	}
 	tw.Flush()
 	return 0

@@ -42,6 +42,12 @@ type sendFlags struct {
 	encrypt       string
 	queueOnly     bool
 	account       string
+	// The signed manifest's fields (docs/manifest.md).
+	docType       string
+	nhi           string
+	prescriber    string
+	prescriberCPN string
+	facilityHPI   string
 }
 
 // addrList is a repeatable flag of addresses ("Name <a@b>" or "a@b",
@@ -96,6 +102,11 @@ func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON instead of the summary")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
 	fs.BoolVar(&f.queueOnly, "queue-only", false, "only write the message to the outbox; 'securesend outbox run' delivers it")
+	fs.StringVar(&f.docType, "doc-type", "", "document `type` in the signed manifest, a lower-case word such as prescription or referral (default document)")
+	fs.StringVar(&f.nhi, "nhi", "", "the patient's `NHI` number, carried in the signed manifest")
+	fs.StringVar(&f.prescriber, "prescriber", "", "the responsible clinician's `name`, carried in the signed manifest")
+	fs.StringVar(&f.prescriberCPN, "prescriber-cpn", "", "the clinician's HPI Common Person `number` (NNXXXX), carried in the signed manifest")
+	fs.StringVar(&f.facilityHPI, "facility-hpi", "", "your practice's HPI facility `ID` (FXXNNN-C), carried in the signed manifest")
 	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
 	fs.Usage = func() {} // parseSendFlags prints help or a hint itself
 	return fs
@@ -175,7 +186,8 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 
 // message builds the send.Message from the flags.
 func (f *sendFlags) message() (*send.Message, error) {
-	m := &send.Message{Subject: f.subject, Note: f.note}
+	m := &send.Message{Subject: f.subject, Note: f.note, DocumentType: f.docType, PatientNHI: f.nhi,
+		PrescriberName: f.prescriber, PrescriberCPN: f.prescriberCPN, FacilityHPI: f.facilityHPI}
 	if f.from != "" || f.account == "" { // else the account's address
 		from, err := mail.ParseAddress(f.from)
 		if err != nil {

@@ -181,6 +181,9 @@ func printHeaders(w io.Writer, r *receive.Report, messageID string) {
 	if messageID != "" {
 		printField(w, "Message-ID", messageID, r.Signed.MessageID && !held)
 	}
+	for _, f := range desk.ManifestFields(r) { // signed, and made safe
+		fmt.Fprintf(w, "%-12s %s\n", f.Label+":", f.Value)
+	}
 	if len(r.Unprotected) > 0 {
 		fmt.Fprintln(w, "Outside the signature (not protected, may have been changed by anyone):")
 		for _, f := range r.Unprotected {
