@@ -3,6 +3,7 @@ package desk
 import (
 	"errors"
 	"fmt"
+	"github.com/securesend/securesend/audit"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,6 +35,22 @@ func (d *Desk) Inbox() (*receive.Store, error) {
 	}
 	d.inbox = st
 	return st, nil
+}
+
+// TrustInboxIndex accepts the inbox's index as it is now, after the user
+// put an older copy back on purpose (from a backup): what was recorded
+// after that copy is forgotten and fetched again. It is audited. Without
+// it, such an index is refused (receive.ErrIndexRolledBack), since a
+// copy put back by someone else would hide messages.
+func (d *Desk) TrustInboxIndex() error {
+	st, err := d.Inbox()
+	if err != nil {
+		return err
+	}
+	if err := st.TrustIndex(); err != nil {
+		return err
+	}
+	return d.record(audit.InboxIndexTrusted, audit.Fields{"reason": "an older inbox index was accepted by the user"})
 }
 
 // Received is one inbox item as it may be shown: its report is redacted

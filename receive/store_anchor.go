@@ -25,7 +25,7 @@ type HeadKeeper interface {
 // left as it is; nothing is read from or written to the index until the
 // latest index.log is put back (or the user accepts the present one, see
 // Store.TrustIndex).
-var ErrIndexRolledBack = errors.New("inbox: the index (index.log) is older than the one securesend last wrote on this computer")
+var ErrIndexRolledBack = errors.New("inbox: the index (index.log) is older than the one securesend last wrote on this computer (if you put an older copy back from a backup on purpose, 'securesend inbox trust-index --yes' accepts it)")
 
 // anchor is where the head of the index log is kept: one keychain entry
 // holding one head, or two (the old and the new file) while a compaction

@@ -40,17 +40,21 @@ Subcommands:
                                   or write it to DIR
   archive ID [--to MAILBOX]       move the server copy to MAILBOX (default Archive);
                                   the only command that changes server mail
+  trust-index --yes               accept the inbox index as it is now, after putting an
+                                  older copy back from a backup on purpose (what came
+                                  after it is fetched again)
 
 Received messages and documents are stored encrypted; the key is in the OS keychain.
 `
 
 func runInbox(ctx context.Context, e *env, args []string) int {
 	return subcommands(e, "inbox", inboxUsage, args, map[string]func([]string) int{
-		"fetch":   func(a []string) int { return inboxFetch(ctx, e, a) },
-		"list":    func(a []string) int { return inboxList(e, a) },
-		"show":    func(a []string) int { return inboxShow(e, a) },
-		"open":    func(a []string) int { return inboxOpen(ctx, e, a) },
-		"archive": func(a []string) int { return inboxArchive(ctx, e, a) },
+		"fetch":       func(a []string) int { return inboxFetch(ctx, e, a) },
+		"list":        func(a []string) int { return inboxList(e, a) },
+		"show":        func(a []string) int { return inboxShow(e, a) },
+		"open":        func(a []string) int { return inboxOpen(ctx, e, a) },
+		"archive":     func(a []string) int { return inboxArchive(ctx, e, a) },
+		"trust-index": func(a []string) int { return inboxTrustIndex(e, a) },
 	})
 }
 
@@ -429,4 +433,32 @@ func openViewer(ctx context.Context, path string) error {
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// inboxTrustIndex accepts an index put back from a backup (see
+// desk.Desk.TrustInboxIndex). It asks for --yes: an older index put back
+// by someone else hides messages.
+func inboxTrustIndex(e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox trust-index", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	yes := fs.Bool("yes", false, "accept the index as it is now")
+	pos, code := parseFlags(e, fs, args)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) > 0 {
+		return errorf(e, "inbox trust-index: it takes no arguments, only --yes")
+	}
+	if !*yes {
+		return errorf(e, "inbox trust-index: this accepts the inbox index as it is now and forgets what was recorded after it; if you put an older copy back from a backup on purpose, run it again with --yes")
+	}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "inbox trust-index: %v", err)
+	}
+	if err := d.TrustInboxIndex(); err != nil {
+		return errorf(e, "inbox trust-index: %v", err)
+	}
+	fmt.Fprintln(e.stdout, "The inbox index is accepted as it is now; run 'securesend inbox fetch' to fetch again what came after it.")
+	return 0
 }
