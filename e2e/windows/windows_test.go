@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net/smtp"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -172,6 +174,44 @@ func TestWindowsJourneys(t *testing.T) {
 		r := pharmacy.ok(t, "", "inbox", "list")
 		if n := strings.Count(strings.ToLower(r.stdout), "verified"); n < 2 {
 			t.Errorf("inbox list shows %d verified items, want 2 (the doctor's and gpg's)", n)
+		}
+	})
+
+	t.Run("inbox open with the program associated with PDF", func(t *testing.T) {
+		// The "viewer" is cmd.exe copying the file it is given, registered
+		// for .pdf in the prefix (HKCR: Wine 8 did not pick up HKCU\Software\Classes
+		// here) as a PDF reader's installer would. The
+		// decrypted copy lives under %TEMP% of the user with macrons.
+		opened := filepath.Join(work, "opened by the viewer.pdf")
+		for _, args := range [][]string{
+			{"reg", "add", `HKCR\.pdf`, "/ve", "/d", "SecuresendTest.Viewer", "/f"},
+			{"reg", "add", `HKCR\SecuresendTest.Viewer\shell\open\command`, "/ve", "/d",
+				`cmd.exe /c copy /y "%1" "` + winPath(opened) + `"`, "/f"},
+		} {
+			cmd := exec.Command("wine", args...)
+			cmd.Env = wineEnv()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("wine %v: %v\n%s", args, err, out)
+			}
+		}
+		r := pharmacy.ok(t, "", "inbox", "open", "1", "--doc", "1")
+		if !strings.Contains(r.stdout, winUser) {
+			t.Errorf("the decrypted copy is not under the user's %%TEMP%%: %s", r.stdout)
+		}
+		want, err := os.ReadFile(samples[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			got, err := os.ReadFile(opened)
+			if err == nil && bytes.Equal(got, want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the associated program did not get the document within a minute (%d bytes, %v)", len(got), err)
+			}
+			time.Sleep(500 * time.Millisecond)
 		}
 	})
 
