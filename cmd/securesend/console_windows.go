@@ -16,10 +16,10 @@ import (
 // subcommand, the program therefore attaches to the console of the shell
 // that started it and points whichever standard streams have no handle at
 // it; streams redirected to a file or a pipe (scripts, the Wine tests)
-// already have handles and are left alone. cmd.exe does not wait for a
-// GUI-subsystem program, so scripts that need the exit status run it as
-// "start /wait securesend ..." (PowerShell: Start-Process -Wait, or pipe
-// its output).
+// already have handles and are left alone. An interactive cmd.exe prompt
+// does not wait for a GUI-subsystem program (batch files do), so its
+// prompt comes back before the output: "start /wait securesend ..." waits
+// (PowerShell: pipe the output, or Start-Process -Wait).
 func init() {
 	if len(os.Args) < 2 {
 		return // the desktop app wants no console
