@@ -56,9 +56,11 @@ func Rename(oldpath, newpath string) error { return rename(oldpath, newpath) }
 //
 // On Windows a directory opened the ordinary way cannot be flushed
 // ("Access is denied"), so SyncDir opens it with FILE_FLAG_BACKUP_SEMANTICS
-// and write access and calls FlushFileBuffers, which NTFS honours. Where
-// Windows refuses that (access denied, a file system or Wine that cannot
-// flush a directory) it returns nil: renames done with Rename were
-// already written through. A directory that does not exist is an error on
-// every system. Errors are *os.PathError.
+// and write access and calls FlushFileBuffers (Wine 8 does this too: the
+// e2e/windows tests take this path). Where Windows refuses that (no write
+// access to the directory, a file system that cannot flush one) it
+// returns nil: renames done with Rename were already written through, and
+// a removal is then as durable as the file system's own journal makes it.
+// A directory that does not exist is an error on every system. Errors are
+// *os.PathError.
 func SyncDir(dir string) error { return syncDir(dir) }
