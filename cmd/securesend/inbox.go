@@ -417,7 +417,7 @@ func openViewer(ctx context.Context, path string) error {
 	case "darwin":
 		cmd = exec.Command("open", path)
 	case "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", path)
+		return shellOpen(path) // viewer_windows.go
 	default:
 		cmd = exec.Command("xdg-open", path)
 	}
