@@ -58,6 +58,9 @@ func (u *UI) Tour(dir string) {
 	})
 	settle()
 	step("2-send-documents")
+	fyne.Do(u.send.requestSend) // the check before sending
+	settle()
+	step("3a-check-before-sending")
 	wait(&u.send.sendDone, u.send.onSend)
 	settle()
 	step("3-confirmation")

@@ -30,8 +30,11 @@ type Message struct {
 	Cc      []mail.Address
 	Subject string
 	// Note is the free-text note, sent as the first text/plain part.
-	Note      string
-	Documents []Document
+	Note string
+	// PatientNHI is the patient's NHI ("" when none), for the sender's
+	// records (the outbox job); the recipient reads it in Note.
+	PatientNHI string
+	Documents  []Document
 	// MessageID is the Message-ID without angle brackets. It must be set
 	// (see NewMessageID) before the first attempt and kept for every retry,
 	// so receivers can de-duplicate.
