@@ -196,7 +196,7 @@ func New(a fyne.App, cfg Config) *UI {
 		title += " — demo mode"
 	}
 	a.SetIcon(assets.Icon)
-	a.Settings().SetTheme(newTheme())
+	a.Settings().SetTheme(newTheme(a.Settings().Theme()))
 	demo, toggle := demoBanner()
 	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: container.NewVBox(demo), bannerToggle: toggle}
 	u.win.SetIcon(assets.Icon)
@@ -209,10 +209,10 @@ func New(a fyne.App, cfg Config) *UI {
 		items = append(items, u.sent.tabItem())
 	}
 	items = append(items, u.inbox.tabItem(), u.settings.tabItem())
-	// Tabs built elsewhere may need more width than a small screen has:
-	// they scroll sideways rather than make the window wider.
+	// The Inbox may need more width than a small screen has (its heading
+	// made the window at least 816 wide): it scrolls sideways rather than
+	// make the window wider.
 	u.inbox.item.Content = container.NewHScroll(u.inbox.item.Content)
-	u.settings.item.Content = container.NewHScroll(u.settings.item.Content)
 	u.tabs = container.NewAppTabs(items...)
 	u.tabs.OnSelected = func(it *container.TabItem) { u.ensureBuilt(it) }
 	if !cfg.Demo {

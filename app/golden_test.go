@@ -118,7 +118,7 @@ func TestGoldenScreens(t *testing.T) {
 			Documents: docs, State: outbox.Deferred, Attempts: 2, Created: at.Add(-20 * time.Minute), LastAttempt: at.Add(-2 * time.Minute), NextAttempt: at.Add(2 * time.Minute),
 			LastError: "send: dial: temporary failure; the message can be retried later: dial tcp 10.0.0.5:465: connect: connection refused"},
 		{ID: "3f1c0b6e9a2d4c8b8e5f7a1d2c3b4a59", Job: outbox.Job{Envelope: env, MessageID: "3gbsrjjrfbvnsg6cc6wj6ca5da@demo.test", Encrypted: true, Signed: true,
-				Subject: "Prescription", PatientNHI: "ZZZ0016", ToNames: []string{"Demo Pharmacy"}},
+			Subject: "Prescription", PatientNHI: "ZZZ0016", ToNames: []string{"Demo Pharmacy"}},
 			Documents: docs, State: outbox.Sent, Attempts: 1, Created: at, LastAttempt: at, Result: fixedResult()},
 	}, nil)
 	u.sent.selectJob("9b8a7c6d5e4f40312a1b2c3d4e5f6071")

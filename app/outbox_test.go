@@ -39,8 +39,9 @@ func sendSamples(t *testing.T, u *demoUI) {
 	t.Helper()
 	s := u.send
 	addSamples(t, s)
+	s.noNHI.SetChecked(true)
 	sent := expect(&s.sendDone)
-	test.Tap(s.sendBtn)
+	pressSend(t, s)
 	await(t, "send", sent)
 }
 
@@ -73,6 +74,7 @@ func TestOutboxSendLandsAsSent(t *testing.T) {
 	}
 	done := expect(&st.actionDone)
 	test.Tap(st.removeBtn)
+	tapDialogButton(t, u.UI, "Remove")
 	await(t, "remove", done)
 	reloadSent(t, st, func(recs []*outbox.Record) bool { return len(recs) == 0 })
 }
@@ -174,8 +176,9 @@ func TestOutboxCancelKeepsDocuments(t *testing.T) {
 	}}, nil)
 	s := u.send
 	addSamples(t, s)
+	s.noNHI.SetChecked(true)
 	sent := expect(&s.sendDone)
-	test.Tap(s.sendBtn)
+	pressSend(t, s)
 	<-started
 	test.Tap(s.cancel)
 	await(t, "send", sent)

@@ -181,6 +181,7 @@ func (s *sendTab) buildUI() {
 		s.docBox,
 		s.refused,
 		s.combine,
+		&widget.Label{Text: combineHelp, Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText},
 	)
 	right := container.NewVBox(
 		heading("2. Recipient and details"),
@@ -200,9 +201,12 @@ func (s *sendTab) buildUI() {
 	s.item = container.NewTabItemWithIcon("Send", theme.MailSendIcon(), s.stack)
 }
 
-// combineLabel says what the Combine check box does: pictures become one
-// PDF, PDFs are sent as they are.
-const combineLabel = "Put all pictures and scans (JPEG, PNG, TIFF) into one PDF; PDF files are sent as they are"
+// combineLabel and combineHelp say what the Combine check box does:
+// pictures become one PDF, PDFs are sent as they are.
+const (
+	combineLabel = "Put pictures and scans into one PDF"
+	combineHelp  = "JPEG, PNG and TIFF files become the pages of one PDF, in the order shown; PDF files are sent as they are."
+)
 
 // showSender shows who sends, whether it is signed and which sample
 // documents are offered, as the configuration says now.

@@ -18,8 +18,17 @@ const focusRingWidth = 3
 // securely" looking almost as it does unfocused.
 type appTheme struct{ fyne.Theme }
 
-// newTheme returns the app's theme.
-func newTheme() fyne.Theme { return appTheme{theme.DefaultTheme()} }
+// newTheme returns base (the theme in use; Fyne's default when nil) with
+// the app's focus colour.
+func newTheme(base fyne.Theme) fyne.Theme {
+	if base == nil {
+		base = theme.DefaultTheme()
+	}
+	if t, ok := base.(appTheme); ok {
+		return t
+	}
+	return appTheme{base}
+}
 
 // Color makes the focus colour strong (it tints focused check boxes,
 // selects and list rows); everything else is the default.
