@@ -107,7 +107,7 @@ func TestKeyboardSendJourney(t *testing.T) {
 		}
 		if want == s.nhiEntry {
 			typeFocused(t, c, "ZZZ00A")
-			if strings.Contains(s.nhiMsg.Text, "does not match") || s.nhiMsg.Importance == widget.DangerImportance {
+			if strings.Contains(s.nhiMsg.Text, "does not fit") || s.nhiMsg.Importance == widget.DangerImportance {
 				t.Errorf("NHI judged while still being typed: %q", s.nhiMsg.Text)
 			}
 			typeFocused(t, c, "C")

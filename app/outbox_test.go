@@ -59,7 +59,7 @@ func TestOutboxSendLandsAsSent(t *testing.T) {
 	}
 	st.list.Select(0)
 	detail := texts(st.detail)
-	for _, want := range []string{"Sent: to pharmacy@demo.test.", "Transmission confirmation", "Queue ID: DEMO", "Content: Signed and encrypted with OpenPGP", "sample-prescription.pdf", "Attempts: 1"} {
+	for _, want := range []string{"Sent: to Demo Pharmacy.", "Transmission confirmation", "Document type: Prescription", "To: Demo Pharmacy <pharmacy@demo.test>", "Content: Signed and encrypted with OpenPGP", "sample-prescription.pdf"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("Sent detail lacks %q:\n%s", want, detail)
 		}

@@ -159,10 +159,11 @@ func (s *sendTab) buildUI() {
 	s.samplesBtn = newButton("Add sample documents", theme.DocumentIcon(), widget.MediumImportance, func() { s.addPaths(s.ui.cfg.Samples) })
 	drop := dropZone(container.NewVBox(s.addBtn, s.samplesBtn))
 
-	// The NHI's status line keeps two lines' room, so that a message
-	// appearing or going never moves the fields and the Send button.
+	// The NHI's status line keeps three lines' room (the longest
+	// message at 800 wide), so that a message appearing or going never
+	// moves the fields and the Send button.
 	nhiRoom := canvas.NewRectangle(color.Transparent)
-	nhiRoom.SetMinSize(fyne.NewSize(1, 2*theme.TextSize()*1.3+theme.InnerPadding()))
+	nhiRoom.SetMinSize(fyne.NewSize(1, 3*theme.TextSize()*1.3+theme.InnerPadding()))
 	nhiStatus := container.NewStack(nhiRoom, container.NewBorder(nil, nil, container.NewVBox(s.nhiIcon), nil, s.nhiMsg))
 	details := widget.NewForm(
 		widget.NewFormItem("To", s.to),

@@ -83,16 +83,16 @@ func Parse(s string) (Number, error) {
 	if f == Old {
 		r := sum % 11
 		if r == 0 {
-			return Number{}, errors.New("no check digit fits the first six characters, so one of them is probably mistyped")
+			return Number{}, errors.New("no check digit fits the first six characters, so one is probably mistyped")
 		}
 		want := (11 - r) % 10
 		if got := int(v[6] - '0'); got != want {
-			return Number{}, errors.New("the last character (the check digit) does not match the others, so one of them is probably mistyped")
+			return Number{}, errors.New("the check digit (the last character) does not fit the others, so one is probably mistyped")
 		}
 	} else {
 		want := 23 - sum%23
 		if value(v[6]) != want {
-			return Number{}, errors.New("the last character (the check letter) does not match the others, so one of them is probably mistyped")
+			return Number{}, errors.New("the check letter (the last character) does not fit the others, so one is probably mistyped")
 		}
 	}
 	return Number{Value: v, Format: f, Test: v[0] == 'Z'}, nil
