@@ -198,7 +198,7 @@ func New(a fyne.App, cfg Config) *UI {
 	a.SetIcon(assets.Icon)
 	a.Settings().SetTheme(newTheme(a.Settings().Theme()))
 	demo, toggle := demoBanner()
-	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: container.NewVBox(demo), bannerToggle: toggle}
+	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: newFitColumn(demo), bannerToggle: toggle}
 	u.win.SetIcon(assets.Icon)
 	u.send = newSendTab(u)
 	u.inbox = newInboxTab(u)

@@ -63,3 +63,52 @@ func collapsibleBanner(icon fyne.Resource, tint fyne.ThemeColorName, title, deta
 		&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord})
 	return container.NewStack(bg, border, container.NewPadded(container.NewVBox(head, more))), toggle
 }
+
+// newFitColumn stacks objects like a VBox whose height follows its width:
+// word-wrapped text is measured at the width the column was last given
+// (400 before the first layout), not at none. A VBox of wrapped labels
+// outside a scroll container otherwise asks for the height of one word a
+// line, and the window grows to fit it.
+func newFitColumn(objects ...fyne.CanvasObject) *fyne.Container {
+	return container.New(&fitColumn{}, objects...)
+}
+
+type fitColumn struct{ width float32 }
+
+func (l *fitColumn) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	l.width = size.Width
+	y := float32(0)
+	for _, o := range objects {
+		if !o.Visible() {
+			continue
+		}
+		o.Resize(fyne.NewSize(size.Width, o.MinSize().Height))
+		h := o.MinSize().Height
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h + theme.Padding()
+	}
+}
+
+func (l *fitColumn) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	w := l.width
+	if w <= 0 {
+		w = 400
+	}
+	var min fyne.Size
+	n := 0
+	for _, o := range objects {
+		if !o.Visible() {
+			continue
+		}
+		o.Resize(fyne.NewSize(w, o.Size().Height))
+		m := o.MinSize()
+		min.Width = fyne.Max(min.Width, m.Width)
+		min.Height += m.Height
+		n++
+	}
+	if n > 1 {
+		min.Height += theme.Padding() * float32(n-1)
+	}
+	return min
+}

@@ -88,7 +88,7 @@ func newConfirmView(u *UI, onDone func()) *confirmView {
 	saveBtn := newButton("Save as PDF…", theme.DocumentSaveIcon(), widget.MediumImportance, c.onSavePDF)
 	c.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	c.another = newButton("Send another", theme.MailSendIcon(), widget.HighImportance, onDone)
-	c.root = container.NewBorder(nil, container.NewPadded(container.NewVBox(container.NewHBox(c.another, copyBtn, saveBtn), c.status)), nil, nil,
+	c.root = container.NewBorder(nil, container.NewPadded(newFitColumn(container.NewHBox(c.another, copyBtn, saveBtn), c.status)), nil, nil,
 		container.NewVScroll(container.NewPadded(c.body)))
 	return c
 }

@@ -251,3 +251,46 @@ func typeFocused(t *testing.T, c fyne.Canvas, text string) {
 		f.TypedRune(r)
 	}
 }
+
+// TestShortcutsShown: the shortcuts are on the buttons they press and in
+// Help > Keyboard shortcuts, and every menu shortcut is unique.
+func TestShortcutsShown(t *testing.T) {
+	u := goldenUI(t)
+	if !strings.Contains(u.send.sendBtn.Text, "Ctrl+Enter") || !strings.Contains(u.send.addBtn.Text, "Ctrl+O") {
+		t.Errorf("buttons: %q, %q", u.send.sendBtn.Text, u.send.addBtn.Text)
+	}
+	seen := map[string]string{}
+	var help *fyne.MenuItem
+	for _, m := range u.win.MainMenu().Items {
+		for _, it := range m.Items {
+			if it.Shortcut != nil {
+				if other, dup := seen[it.Shortcut.ShortcutName()]; dup {
+					t.Errorf("%s and %s share a shortcut", other, it.Label)
+				}
+				seen[it.Shortcut.ShortcutName()] = it.Label
+			}
+			if m.Label == "Help" && it.Label == "Keyboard shortcuts" {
+				help = it
+			}
+		}
+	}
+	if help == nil {
+		t.Fatal("no Help > Keyboard shortcuts")
+	}
+	help.Action()
+	top := u.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("Keyboard shortcuts showed nothing")
+	}
+	var shown string
+	for _, o := range test.LaidOutObjects(top) {
+		if f, ok := o.(*widget.Form); ok {
+			shown += texts(f)
+		}
+	}
+	for _, want := range []string{"Ctrl+Enter", "Ctrl+O", "Ctrl+1 … Ctrl+4", "Ctrl+Tab", "Escape"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("Keyboard shortcuts lacks %q:\n%s", want, shown)
+		}
+	}
+}

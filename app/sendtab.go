@@ -137,7 +137,7 @@ func (s *sendTab) buildUI() {
 	s.note.SetMinRowsVisible(3)
 	s.note.OnChanged = func(string) { s.formChanged() }
 
-	s.problem = container.NewVBox()
+	s.problem = newFitColumn()
 	s.sendBtn = newButton("Send securely… (Ctrl+Enter)", theme.MailSendIcon(), widget.HighImportance, s.requestSend)
 	s.progress = widget.NewProgressBar()
 	s.cancel = newButton("Cancel", theme.CancelIcon(), widget.MediumImportance, s.onCancel)
@@ -148,7 +148,7 @@ func (s *sendTab) buildUI() {
 	s.sendNow = newButton("Send now", theme.ConfirmIcon(), widget.HighImportance, s.onSend)
 	s.goBack = newButton("Go back (Esc)", theme.NavigateBackIcon(), widget.MediumImportance, s.cancelCheck)
 	s.sendNow.onEscape, s.goBack.onEscape = s.cancelCheck, s.cancelCheck
-	s.check = container.NewVBox(
+	s.check = newFitColumn(
 		banner(theme.QuestionIcon(), theme.ColorNamePrimary, "Check before sending", "Is this the right patient, document and recipient? Enter sends it now."),
 		s.checkBody,
 		container.NewHBox(s.sendNow, s.goBack),
@@ -192,7 +192,7 @@ func (s *sendTab) buildUI() {
 	)
 	// The Send button, the check step and what went wrong stay below the
 	// scrolling fields, so they are on screen at any window size.
-	actions := container.NewVBox(s.problem, s.check, s.sendBtn, s.busy)
+	actions := newFitColumn(s.problem, s.check, s.sendBtn, s.busy)
 	s.form = container.NewGridWithColumns(2,
 		container.NewVScroll(container.NewPadded(left)),
 		container.NewBorder(nil, container.NewPadded(actions), nil, nil, container.NewVScroll(container.NewPadded(right))))

@@ -130,6 +130,13 @@ func TestSmallWindow(t *testing.T) {
 				s.noNHI.SetChecked(true)
 				test.Tap(s.sendBtn)
 			}
+			// The window never has to grow, also before the new parts
+			// are laid out (as the desktop driver asks): wrapped text
+			// outside the scrolling parts once asked for 2188 px in the
+			// check step.
+			if m := u.win.Content().MinSize(); m.Width > 800 || m.Height > 600 {
+				t.Errorf("%v, %s: the window needs at least %v", size, state, m)
+			}
 			relayout(u.UI)
 			btn := fyne.CanvasObject(s.sendBtn)
 			if state == "check" {
@@ -223,5 +230,23 @@ func TestSentListByPatient(t *testing.T) {
 	tapDialogButton(t, u, "Keep it")
 	if len(u.sent.recs) != 2 {
 		t.Error("Keep it removed the record")
+	}
+}
+
+// TestCheckStepDoesNotGrowWindow: showing the check step in a window not
+// laid out since asks for no more than 800×600 (its wrapped text, outside
+// the scrolling fields, once asked for 2188 px and the window grew off
+// the screen).
+func TestCheckStepDoesNotGrowWindow(t *testing.T) {
+	u := newDemoUI(t, nil)
+	s := u.send
+	addSamples(t, s)
+	s.noNHI.SetChecked(true)
+	s.requestSend()
+	if !s.check.Visible() {
+		t.Fatalf("no check step: %s", texts(s.problem))
+	}
+	if m := u.win.Content().MinSize(); m.Width > 800 || m.Height > 600 {
+		t.Errorf("the window needs at least %v", m)
 	}
 }
