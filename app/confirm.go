@@ -103,9 +103,7 @@ func (c *confirmView) show(res *send.Result, sum summary) {
 	c.body.Add(confirmationDetail(c.ui, res, sum, c.status.SetText))
 	c.status.SetText("")
 	c.root.Show()
-	if cv := fyne.CurrentApp().Driver().CanvasForObject(c.another); cv != nil {
-		cv.Focus(c.another)
-	}
+	c.ui.win.Canvas().Focus(c.another)
 }
 
 // confirmationDetail shows a confirmation: what a receptionist files

@@ -649,9 +649,7 @@ func (s *sendTab) requestSend() {
 	s.fillCheck()
 	s.sendBtn.Hide()
 	s.check.Show()
-	if c := fyne.CurrentApp().Driver().CanvasForObject(s.sendNow); c != nil {
-		c.Focus(s.sendNow)
-	}
+	s.ui.win.Canvas().Focus(s.sendNow)
 }
 
 // focusCause puts the keyboard focus on the field a problem is about.
@@ -668,9 +666,7 @@ func (s *sendTab) focusCause(cause string) {
 	if target == nil {
 		return
 	}
-	if c := fyne.CurrentApp().Driver().CanvasForObject(target.(fyne.CanvasObject)); c != nil {
-		c.Focus(target)
-	}
+	s.ui.win.Canvas().Focus(target)
 }
 
 // fillCheck lists on the check step what Send now will send.
@@ -700,9 +696,7 @@ func (s *sendTab) fillCheck() {
 func (s *sendTab) cancelCheck() {
 	s.check.Hide()
 	s.sendBtn.Show()
-	if c := fyne.CurrentApp().Driver().CanvasForObject(s.sendBtn); c != nil {
-		c.Focus(s.sendBtn)
-	}
+	s.ui.win.Canvas().Focus(s.sendBtn)
 }
 
 // onSend sends the form as it is now (Send now on the check step).
