@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/crypto/pgp"
@@ -103,6 +105,20 @@ func TestGoldenScreens(t *testing.T) {
 	u.send.confirm.show(fixedResult(), summary{NHI: "ZZZ0016", DocType: "Prescription", To: []mail.Address{{Name: "Demo Pharmacy", Address: "pharmacy@demo.test"}}})
 	relayout(u)
 	test.AssertRendersToImage(t, "confirmation.png", u.win.Canvas())
+	// Technical details unfolded: long values in groups, hashes
+	// shortened with a Copy button.
+	for _, o := range test.LaidOutObjects(u.send.confirm.body) {
+		if acc, ok := o.(*widget.Accordion); ok {
+			acc.Open(0)
+		}
+	}
+	relayout(u)
+	for _, o := range u.send.confirm.root.Objects {
+		if sc, ok := o.(*container.Scroll); ok {
+			sc.ScrollToBottom()
+		}
+	}
+	test.AssertRendersToImage(t, "confirmation_technical.png", u.win.Canvas())
 
 	// The Sent tab (the outbox lists oldest first): one that may have been
 	// sent, one deferred, and a sent job with its confirmation.

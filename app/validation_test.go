@@ -246,3 +246,28 @@ func TestCheckStepDoesNotGrowWindow(t *testing.T) {
 		t.Errorf("the window needs at least %v", m)
 	}
 }
+
+// TestHashCopyButton: a shortened hash's Copy button copies it whole, and
+// says what it copied.
+func TestHashCopyButton(t *testing.T) {
+	u := goldenUI(t)
+	res := fixedResult()
+	var said string
+	detail := confirmationDetail(u, res, summary{}, func(s string) { said = s })
+	var copies []*focusButton
+	for _, o := range test.LaidOutObjects(detail) {
+		if b, ok := o.(*focusButton); ok && b.Text == "Copy" {
+			copies = append(copies, b)
+		}
+	}
+	if len(copies) != 2 { // the certificate's and the document's
+		t.Fatalf("%d Copy buttons", len(copies))
+	}
+	test.Tap(copies[1])
+	if got := u.app.Clipboard().Content(); got != res.Documents[0].SHA256 {
+		t.Errorf("copied %q", got)
+	}
+	if said != "Copied the SHA-256 of sample-prescription.pdf." {
+		t.Errorf("said %q", said)
+	}
+}
