@@ -181,7 +181,7 @@ func TestAddDocumentsAndRefuseBadFile(t *testing.T) {
 	// Remove a document.
 	row := s.docBox.Objects[0].(*fyne.Container)
 	for _, o := range row.Objects {
-		if b, ok := o.(*widget.Button); ok {
+		if b, ok := o.(*focusButton); ok {
 			test.Tap(b)
 		}
 	}

@@ -385,7 +385,7 @@ func reasonOf(err error) string {
 
 func (s *sendTab) addRefused(name, reason string) {
 	var row *fyne.Container
-	dismiss := &widget.Button{Icon: theme.CancelIcon(), Importance: widget.LowImportance}
+	dismiss := newButton("", theme.CancelIcon(), widget.LowImportance, nil)
 	row = container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), dismiss,
 		&widget.Label{Text: "Not added: " + name + " — " + reason, Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance})
 	dismiss.OnTapped = func() { s.refused.Remove(row) }
@@ -406,7 +406,7 @@ func (s *sendTab) docRow(info *doccheck.Info, img image.Image) fyne.CanvasObject
 	thumbBox := container.NewGridWrap(fyne.NewSize(48, 48), thumb)
 	detail := fmt.Sprintf("%s · %s · %s", info.Kind, pagesText(info.Pages), sizeText(info.Size))
 	var row *fyne.Container
-	remove := &widget.Button{Icon: theme.DeleteIcon(), Importance: widget.LowImportance, OnTapped: func() { s.removeDoc(info, row) }}
+	remove := newButton("", theme.DeleteIcon(), widget.LowImportance, func() { s.removeDoc(info, row) })
 	row = container.NewBorder(nil, nil, thumbBox, remove, container.NewVBox(
 		&widget.Label{Text: info.Name, TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		&widget.Label{Text: detail},
@@ -914,10 +914,10 @@ func (s *sendTab) finishJob(id string, rec *outbox.Record, err error) {
 			s.clearDocuments()
 			s.problem.RemoveAll()
 			s.problem.Add(banner(outcomeIcon(rec), outcomeColour(rec), title, detail))
-			s.problem.Add(&widget.Button{Text: "Show in the Sent tab", Icon: theme.MailForwardIcon(), OnTapped: func() {
+			s.problem.Add(newButton("Show in the Sent tab", theme.MailForwardIcon(), widget.MediumImportance, func() {
 				s.ui.tabs.Select(s.ui.sent.item)
 				s.ui.sent.selectJob(id)
-			}})
+			}))
 			s.ui.notify("Not sent yet", title)
 		}
 		if s.sendDone != nil {
