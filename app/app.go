@@ -24,6 +24,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -218,13 +219,20 @@ func New(a fyne.App, cfg Config) *UI {
 	if !cfg.Demo {
 		u.banner.Hide()
 	}
-	u.win.SetContent(container.NewBorder(u.banner, nil, nil, nil, u.tabs))
+	u.win.SetContent(topFirst(u.banner, u.tabs))
 	u.restoreSize()
 	u.win.SetOnClosed(u.saveSize)
 	u.win.SetOnDropped(u.onDropped)
 	u.win.SetMainMenu(u.mainMenu())
 	u.win.Canvas().SetOnTypedKey(u.onTypedKey)
 	return u
+}
+
+// topFirst is a Border layout of top above rest with top first among the
+// container's objects, so that Tab reaches it first, as it is read
+// (container.NewBorder lists the centre first).
+func topFirst(top, rest fyne.CanvasObject) *fyne.Container {
+	return container.New(layout.NewBorderLayout(top, nil, nil, nil), top, rest)
 }
 
 // ensureBuilt builds a tab's content the first time it is shown (the

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -292,5 +293,61 @@ func TestShortcutsShown(t *testing.T) {
 		if !strings.Contains(shown, want) {
 			t.Errorf("Keyboard shortcuts lacks %q:\n%s", want, shown)
 		}
+	}
+}
+
+// TestTabOrder: Tab visits every control of the Send tab in reading
+// order (the banner, the documents column, then To, NHI, No NHI,
+// document type, note, Send securely), and Shift+Tab visits them in the
+// reverse order.
+func TestTabOrder(t *testing.T) {
+	u := newDemoUI(t, nil)
+	s := u.send
+	addSamples(t, s)
+	c := u.win.Canvas()
+	c.Unfocus()
+	var seq []fyne.Focusable
+	for len(seq) < 60 {
+		press(t, u.UI, fyne.KeyTab, 0)
+		seq = append(seq, c.Focused())
+		if c.Focused() == s.sendBtn {
+			break
+		}
+	}
+	want := []fyne.Focusable{u.bannerToggle, s.addBtn, s.samplesBtn, s.combine, s.to, s.nhiEntry, s.noNHI, s.docType, s.note, s.sendBtn}
+	last := -1
+	for _, w := range want {
+		i := -1
+		for j, f := range seq {
+			if f == w {
+				i = j
+				break
+			}
+		}
+		if i <= last {
+			var got []string
+			for _, f := range seq {
+				got = append(got, fmt.Sprintf("%T %p", f, f))
+			}
+			t.Fatalf("%T %p at %d, after %d, in the Tab order:\n%s", w, w, i, last, strings.Join(got, "\n"))
+		}
+		last = i
+	}
+	// Backwards, the same controls in the reverse order (Fyne's
+	// Shift+Tab passes over the To field's picker button).
+	next := len(want) - 2
+	for i := 0; i < 2*len(seq) && next >= 0; i++ {
+		press(t, u.UI, fyne.KeyTab, fyne.KeyModifierShift)
+		for j, w := range want {
+			if c.Focused() == w && j != next {
+				t.Fatalf("Shift+Tab reached %T before %T", w, want[next])
+			}
+		}
+		if c.Focused() == want[next] {
+			next--
+		}
+	}
+	if next >= 0 {
+		t.Errorf("Shift+Tab never reached %T", want[next])
 	}
 }

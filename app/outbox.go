@@ -243,7 +243,7 @@ func (t *sentTab) buildUI() {
 	t.detail = container.NewVBox(&widget.Label{Text: "Select a message to see its state and transmission confirmation.", Wrapping: fyne.TextWrapWord})
 	buttons := container.NewHBox(t.retryBtn, t.confirmBtn, t.cancelBtn, t.removeBtn)
 	t.setButtons(nil)
-	left := container.NewBorder(newFitColumn(heading("Sent and outbox"), t.status, t.search), nil, nil, nil, t.list)
+	left := topFirst(newFitColumn(heading("Sent and outbox"), t.status, t.search), t.list)
 	right := container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(t.detail)))
 	split := container.NewHSplit(container.NewPadded(left), right)
 	split.SetOffset(0.4)
