@@ -200,6 +200,18 @@ func TestKeyboardSendJourney(t *testing.T) {
 	if len(u.sent.shown) != 0 {
 		t.Fatalf("search for another patient shows %d records", len(u.sent.shown))
 	}
+	// Remove by keyboard asks first, with Keep it focused: Enter keeps.
+	u.sent.search.SetText("")
+	u.sent.selectJob(u.sent.recs[0].ID)
+	c.Focus(u.sent.removeBtn)
+	press(t, u.UI, fyne.KeySpace, 0)
+	if c.Overlays().Top() == nil {
+		t.Fatal("Remove did not ask")
+	}
+	press(t, u.UI, fyne.KeyReturn, 0)
+	if c.Overlays().Top() != nil || len(u.sent.recs) != 1 {
+		t.Fatalf("Enter on the question: dialog %v, %d records", c.Overlays().Top() != nil, len(u.sent.recs))
+	}
 	press(t, u.UI, fyne.KeyTab, fyne.KeyModifierControl)
 	if u.tabs.Selected() != u.inbox.item {
 		t.Errorf("Ctrl+Tab from Sent went to %q", u.tabs.Selected().Text)
@@ -233,9 +245,17 @@ func tapDialogButton(t *testing.T, u *UI, text string) {
 		t.Fatalf("no dialog shows (looking for %q)", text)
 	}
 	for _, o := range test.LaidOutObjects(top) {
-		if b, ok := o.(*widget.Button); ok && b.Text == text {
-			test.Tap(b)
-			return
+		switch b := o.(type) {
+		case *widget.Button:
+			if b.Text == text {
+				test.Tap(b)
+				return
+			}
+		case *focusButton:
+			if b.Text == text {
+				test.Tap(b)
+				return
+			}
 		}
 	}
 	t.Fatalf("the dialog has no %q button", text)

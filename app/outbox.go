@@ -342,13 +342,21 @@ func (t *sentTab) askRemove() {
 		title = "Remove the proof of sending?"
 		text = "This record is your proof that the message was sent: its transmission confirmation. Save it as PDF first if you need it for the patient's notes. Removing it cannot be undone."
 	}
-	d := dialog.NewCustomConfirm(title, "Remove", "Keep it", &widget.Label{Text: text, Wrapping: fyne.TextWrapWord}, func(ok bool) {
-		if ok && t.selected == id {
+	d := dialog.NewCustomWithoutButtons(title, &widget.Label{Text: text, Wrapping: fyne.TextWrapWord}, t.ui.win)
+	// Keep it is the default: Enter, Space or Escape on it keep the
+	// record; removing takes Tab to Remove first.
+	keep := newButton("Keep it", theme.CancelIcon(), widget.HighImportance, d.Hide)
+	remove := newButton("Remove", theme.DeleteIcon(), widget.DangerImportance, func() {
+		d.Hide()
+		if t.selected == id {
 			t.act("remove")
 		}
-	}, t.ui.win)
+	})
+	keep.onEscape, remove.onEscape = d.Hide, d.Hide
+	d.SetButtons([]fyne.CanvasObject{keep, remove})
 	d.Resize(fyne.NewSize(min(480, t.ui.win.Canvas().Size().Width-40), 220))
 	d.Show()
+	t.ui.win.Canvas().Focus(keep)
 }
 
 // setButtons enables the actions that apply to r's state.
