@@ -10,6 +10,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"io"
 	"net/mail"
@@ -21,9 +22,12 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/internal/home"
@@ -41,10 +45,19 @@ type Recipient struct {
 	KeyState string
 }
 
-// String is how the recipient is shown in the picker.
+// String is how the recipient is shown in the picker, with what is known
+// of their key in words.
 func (r Recipient) String() string {
 	s := displayAddress(mail.Address{Name: r.Name, Address: r.Address})
-	if r.KeyState != "" {
+	switch r.KeyState {
+	case "":
+	case "pinned":
+		s += " (key checked)"
+	case "unverified":
+		s += " (key not yet checked)"
+	case "none":
+		s += " (no key)"
+	default:
 		s += " (key " + r.KeyState + ")"
 	}
 	return s
@@ -165,8 +178,10 @@ type UI struct {
 	sent     *sentTab
 	// listening is set while the app follows the outbox (listenOutbox).
 	listening atomic.Bool
-	// banner holds the demo banner (shown in demo mode only).
-	banner *fyne.Container
+	// banner holds the demo banner (shown in demo mode only);
+	// bannerToggle folds its explanation away and back.
+	banner       *fyne.Container
+	bannerToggle *focusButton
 	// running is the context of ShowAndRun (nil before); stopWatch ends
 	// the outbox delivery loop of the outbox in use.
 	running   context.Context
@@ -189,7 +204,9 @@ func New(a fyne.App, cfg Config) *UI {
 		title += " — demo mode"
 	}
 	a.SetIcon(assets.Icon)
-	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: container.NewVBox(demoBanner())}
+	a.Settings().SetTheme(newTheme(a.Settings().Theme()))
+	demo, toggle := demoBanner()
+	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: newFitColumn(demo), bannerToggle: toggle}
 	u.win.SetIcon(assets.Icon)
 	u.send = newSendTab(u)
 	u.inbox = newInboxTab(u)
@@ -200,17 +217,29 @@ func New(a fyne.App, cfg Config) *UI {
 		items = append(items, u.sent.tabItem())
 	}
 	items = append(items, u.inbox.tabItem(), u.settings.tabItem())
+	// The Inbox may need more width than a small screen has (its heading
+	// made the window at least 816 wide): it scrolls sideways rather than
+	// make the window wider.
+	u.inbox.item.Content = container.NewHScroll(u.inbox.item.Content)
 	u.tabs = container.NewAppTabs(items...)
 	u.tabs.OnSelected = func(it *container.TabItem) { u.ensureBuilt(it) }
 	if !cfg.Demo {
 		u.banner.Hide()
 	}
-	u.win.SetContent(container.NewBorder(u.banner, nil, nil, nil, u.tabs))
+	u.win.SetContent(topFirst(u.banner, u.tabs))
 	u.restoreSize()
 	u.win.SetOnClosed(u.saveSize)
 	u.win.SetOnDropped(u.onDropped)
-	u.addShortcuts()
+	u.win.SetMainMenu(u.mainMenu())
+	u.win.Canvas().SetOnTypedKey(u.onTypedKey)
 	return u
+}
+
+// topFirst is a Border layout of top above rest with top first among the
+// container's objects, so that Tab reaches it first, as it is read
+// (container.NewBorder lists the centre first).
+func topFirst(top, rest fyne.CanvasObject) *fyne.Container {
+	return container.New(layout.NewBorderLayout(top, nil, nil, nil), top, rest)
 }
 
 // ensureBuilt builds a tab's content the first time it is shown (the
@@ -237,13 +266,15 @@ const (
 	prefHeight = "window.height"
 )
 
-// restoreSize sizes the window as the user last left it (at least
-// 1024×700, the smallest layout designed for).
+// restoreSize sizes the window as the user last left it: 1024×720 the
+// first time, and never less than 640×480 (the layout works from 800×600
+// down; a smaller saved size is from a screen the window no longer
+// suits).
 func (u *UI) restoreSize() {
 	p := u.app.Preferences()
 	w := float32(p.FloatWithFallback(prefWidth, 1024))
 	h := float32(p.FloatWithFallback(prefHeight, 720))
-	u.win.Resize(fyne.NewSize(max(w, 1024), max(h, 700)))
+	u.win.Resize(fyne.NewSize(max(w, 640), max(h, 480)))
 }
 
 func (u *UI) saveSize() {
@@ -355,23 +386,129 @@ func (u *UI) OpenFiles(paths []string) {
 	u.onDropped(fyne.Position{}, uris)
 }
 
-func (u *UI) addShortcuts() {
-	c := u.win.Canvas()
-	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
-		u.tabs.Select(u.send.item)
-		u.send.openFileDialog()
-	})
-	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
-		if u.tabs.Selected() == u.send.item {
-			u.send.onSend()
+// shortcut is a key with Ctrl (Cmd on a Mac).
+func shortcut(key fyne.KeyName) fyne.Shortcut {
+	return &desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}
+}
+
+// shortcuts are the app's keyboard shortcuts as the Help menu lists them.
+var shortcuts = [][2]string{
+	{"Ctrl+Enter", "Send securely (you check what is sent, then Enter sends)"},
+	{"Ctrl+O", "Add documents"},
+	{"Ctrl+1 … Ctrl+4", "Send, Sent, Inbox, Settings"},
+	{"Ctrl+Tab, Ctrl+Shift+Tab", "Next tab, previous tab"},
+	{"Tab, Shift+Tab", "Next field, previous field (also out of the Note)"},
+	{"Enter", "Press the focused button; in the To or NHI field: Send securely"},
+	{"Space", "Press the focused button, tick the focused box"},
+	{"Escape", "Go back from the check before sending"},
+}
+
+// mainMenu is the window's menu. Its shortcuts work wherever the focus
+// is, also in a text field.
+func (u *UI) mainMenu() *fyne.MainMenu {
+	item := func(label string, sc fyne.Shortcut, fn func()) *fyne.MenuItem {
+		it := fyne.NewMenuItem(label, fn)
+		it.Shortcut = sc
+		return it
+	}
+	sendItems := []*fyne.MenuItem{
+		item("Add documents…", shortcut(fyne.KeyO), func() {
+			u.tabs.Select(u.send.item)
+			u.send.openFileDialog()
+		}),
+		item("Send securely…", shortcut(fyne.KeyReturn), u.sendShortcut),
+		item("Send securely… (keypad Enter)", shortcut(fyne.KeyEnter), u.sendShortcut),
+	}
+	var tabItems []*fyne.MenuItem
+	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4} {
+		label := fmt.Sprintf("Tab %d", i+1)
+		if i < len(u.tabs.Items) {
+			label = strings.Fields(u.tabs.Items[i].Text)[0] + " tab"
 		}
-	})
+		tabItems = append(tabItems, item(label, shortcut(key), func() {
+			if i < len(u.tabs.Items) {
+				u.selectTab(i)
+			}
+		}))
+	}
+	tabItems = append(tabItems,
+		fyne.NewMenuItemSeparator(),
+		item("Next tab", &desktop.CustomShortcut{KeyName: fyne.KeyTab, Modifier: fyne.KeyModifierControl}, func() { u.selectTab(u.tabs.SelectedIndex() + 1) }),
+		item("Previous tab", &desktop.CustomShortcut{KeyName: fyne.KeyTab, Modifier: fyne.KeyModifierControl | fyne.KeyModifierShift}, func() { u.selectTab(u.tabs.SelectedIndex() - 1) }),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Show or hide the demo explanation", func() {
+			if u.bannerToggle != nil {
+				u.bannerToggle.OnTapped()
+			}
+		}),
+	)
+	help := fyne.NewMenu("Help",
+		fyne.NewMenuItem("Keyboard shortcuts", u.showShortcuts),
+	)
+	return fyne.NewMainMenu(fyne.NewMenu("Send", sendItems...), fyne.NewMenu("Go", tabItems...), help)
+}
+
+// selectTab shows tab i (wrapping around) and puts the focus on its first
+// control, so that Tab goes on from there.
+func (u *UI) selectTab(i int) {
+	n := len(u.tabs.Items)
+	if n == 0 {
+		return
+	}
+	i = ((i % n) + n) % n
+	u.tabs.SelectIndex(i)
+	c := u.win.Canvas()
+	c.Unfocus()
+	switch u.tabs.Items[i] {
+	case u.send.item:
+		if u.send.confirm.root.Visible() {
+			c.Focus(u.send.confirm.another)
+		} else {
+			c.Focus(u.send.to)
+		}
+	case u.sent.item:
+		if u.sent.search != nil {
+			c.Focus(u.sent.search)
+		}
+	default:
+		c.FocusNext()
+	}
+}
+
+// sendShortcut is Ctrl+Enter: Send securely on the Send tab (from any
+// tab it goes there first), or Send now when the check step shows.
+func (u *UI) sendShortcut() {
+	u.tabs.Select(u.send.item)
+	if u.send.check.Visible() {
+		u.send.onSend()
+		return
+	}
+	u.send.requestSend()
+}
+
+// onTypedKey handles keys nothing focused took: Escape leaves the check
+// step.
+func (u *UI) onTypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && u.send.check.Visible() {
+		u.send.cancelCheck()
+	}
+}
+
+// showShortcuts lists the keyboard shortcuts (Help menu).
+func (u *UI) showShortcuts() {
+	form := widget.NewForm()
+	for _, s := range shortcuts {
+		form.Append(s[0], &widget.Label{Text: s[1], Wrapping: fyne.TextWrapWord})
+	}
+	d := dialog.NewCustom("Keyboard shortcuts", "Close", form, u.win)
+	d.Resize(fyne.NewSize(min(640, u.win.Canvas().Size().Width-40), 420))
+	d.Show()
 }
 
 // demoBanner says plainly that this is a demo and nothing leaves the
 // machine.
-func demoBanner() fyne.CanvasObject {
-	return banner(theme.InfoIcon(), theme.ColorNamePrimary,
+func demoBanner() (*fyne.Container, *focusButton) {
+	return collapsibleBanner(theme.InfoIcon(), theme.ColorNamePrimary,
 		"Demo mode: nothing leaves this computer.",
-		"Mail goes to a practice and a pharmacy mailbox running inside the app, over TLS with a certificate made for this session. To send for real, add your practice's mail account under Settings: the app switches to it at once.")
+		"Messages go to a practice and a pharmacy mailbox that run inside this app, encrypted on the way just as real mail is. To send for real, add your practice's mail account under Settings: the app switches to it at once.")
 }

@@ -17,7 +17,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -182,7 +181,7 @@ func TestAddDocumentsAndRefuseBadFile(t *testing.T) {
 	// Remove a document.
 	row := s.docBox.Objects[0].(*fyne.Container)
 	for _, o := range row.Objects {
-		if b, ok := o.(*widget.Button); ok {
+		if b, ok := o.(*focusButton); ok {
 			test.Tap(b)
 		}
 	}
@@ -200,7 +199,7 @@ func TestNHIValidatedAsTyped(t *testing.T) {
 	}
 	s.nhiEntry.SetText("")
 	test.Type(s.nhiEntry, "ZZZ0016")
-	if s.nhiMsg.Text != "" {
+	if s.nhiMsg.Text != "Valid test NHI (accepted in demo mode only)." {
 		t.Errorf("valid test NHI in demo mode: message %q", s.nhiMsg.Text)
 	}
 	s.nhiEntry.SetText("")
@@ -210,14 +209,14 @@ func TestNHIValidatedAsTyped(t *testing.T) {
 	}
 	// A wrong NHI stops the send with the reason.
 	addSamples(t, s)
-	test.Tap(s.sendBtn)
+	pressSend(t, s)
 	if got := texts(s.problem); !strings.Contains(got, "the NHI is not valid") {
 		t.Errorf("send with a bad NHI: %q", got)
 	}
 
 	real := newDemoUI(t, func(c *Config) { c.Demo = false })
 	test.Type(real.send.nhiEntry, "ZZZ0016")
-	if !strings.Contains(real.send.nhiMsg.Text, "Warning: this is a test NHI") {
+	if !strings.Contains(real.send.nhiMsg.Text, "This is a test NHI") {
 		t.Errorf("test NHI outside demo mode: message %q", real.send.nhiMsg.Text)
 	}
 }
@@ -230,21 +229,25 @@ func TestSendThenVerifiedInInbox(t *testing.T) {
 	test.Type(s.note, "Please dispense today.")
 	s.docType.SetSelected("Prescription")
 	sent := expect(&s.sendDone)
-	test.Tap(s.sendBtn)
+	pressSend(t, s)
 	await(t, "send", sent)
 
 	if !s.confirm.root.Visible() || s.form.Visible() {
 		t.Fatalf("confirmation not shown; problem: %s", texts(s.problem))
 	}
 	conf := texts(s.confirm.root)
-	for _, want := range []string{"Sent securely to pharmacy@demo.test", "Queue ID: DEMO", "Content: Signed and encrypted with OpenPGP", "Signed with key: ", "Connection: TLS 1.3", "REQUIRETLS: yes", "sample-prescription.pdf", "SHA-256"} {
+	for _, want := range []string{"Sent securely to Demo Pharmacy", "Patient NHI: ZZZ00AC", "Content: Signed and encrypted with OpenPGP", "sample-prescription.pdf"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("confirmation lacks %q:\n%s", want, conf)
 		}
 	}
+	// The technical lines are folded away on screen, complete in the copy.
 	test.Tap(findButton(t, s.confirm.root, "Copy"))
-	if got := u.app.Clipboard().Content(); !strings.Contains(got, "Queue ID:") {
-		t.Errorf("clipboard: %q", got)
+	got := u.app.Clipboard().Content()
+	for _, want := range []string{"Patient NHI:         ZZZ00AC", "Queue ID:            DEMO", "Signed with key: ", "Connection:          TLS 1.3", "REQUIRETLS:          yes", "SHA-256 "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("copied confirmation lacks %q:\n%s", want, got)
+		}
 	}
 
 	pdf := filepath.Join(t.TempDir(), "confirmation.pdf")
@@ -292,10 +295,11 @@ func TestSendFailureKeepsDocuments(t *testing.T) {
 	})
 	s := u.send
 	addSamples(t, s)
+	s.noNHI.SetChecked(true)
 	want := &fyne.Notification{Title: "Not sent", Content: "Not sent: The mail server did not offer encryption (STARTTLS), so nothing was sent."}
 	test.AssertNotificationSent(t, want, func() {
 		sent := expect(&s.sendDone)
-		test.Tap(s.sendBtn)
+		pressSend(t, s)
 		await(t, "send", sent)
 	})
 	got := texts(s.problem)
@@ -319,7 +323,8 @@ func TestCancelSend(t *testing.T) {
 	})
 	s := u.send
 	addSamples(t, s)
-	test.Tap(s.sendBtn)
+	s.noNHI.SetChecked(true)
+	pressSend(t, s)
 	<-started
 	if !s.busy.Visible() || !s.sendBtn.Disabled() {
 		t.Error("progress not shown while sending")
@@ -416,6 +421,10 @@ func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 			if v.Text == text {
 				found = v
 			}
+		case *focusButton:
+			if v.Text == text {
+				found = &v.Button
+			}
 		case *fyne.Container:
 			for _, c := range v.Objects {
 				walk(c)
@@ -475,7 +484,7 @@ func TestRecipientWithoutKeyRefusedWhenEncryptionRequired(t *testing.T) {
 	s := u.send
 	addSamples(t, s)
 	s.to.SetText("old@pharmacy.test")
-	test.Tap(s.sendBtn)
+	pressSend(t, s)
 	if got := texts(s.problem); !strings.Contains(got, "old@pharmacy.test has no key, and your organisation requires every message to be encrypted") {
 		t.Errorf("problem:\n%s", got)
 	}
@@ -504,12 +513,14 @@ func TestCtrlEnterSends(t *testing.T) {
 	})
 	s := u.send
 	addSamples(t, s)
-	sc, ok := u.win.Canvas().(fyne.Shortcutable)
-	if !ok {
-		t.Skip("test canvas takes no shortcuts")
+	s.noNHI.SetChecked(true)
+	// Ctrl+Enter shows the check step; pressed again, it sends.
+	press(t, u.UI, fyne.KeyReturn, fyne.KeyModifierShortcutDefault)
+	if !s.check.Visible() {
+		t.Fatalf("Ctrl+Enter: no check step; problem %s", texts(s.problem))
 	}
 	sent := expect(&s.sendDone)
-	sc.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault})
+	press(t, u.UI, fyne.KeyReturn, fyne.KeyModifierShortcutDefault)
 	await(t, "send", sent)
 	if got == nil || len(got.Documents) != 2 || got.To[0].Address != demomail.Pharmacy {
 		t.Errorf("Ctrl+Enter sent %+v", got)

@@ -34,3 +34,81 @@ func withAlpha(c color.Color, a uint8) color.Color {
 	r, g, b, _ := c.RGBA()
 	return color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: a}
 }
+
+// collapsibleBanner is a banner whose explanation folds away behind a
+// More button, so that it takes one line of a small screen until asked.
+// It starts folded; toggle is the More/Less button.
+func collapsibleBanner(icon fyne.Resource, tint fyne.ThemeColorName, title, detail string) (c *fyne.Container, toggle *focusButton) {
+	bg := canvas.NewRectangle(withAlpha(theme.Color(tint), 0x40))
+	bg.CornerRadius = theme.InputRadiusSize()
+	border := canvas.NewRectangle(color.Transparent)
+	border.StrokeColor = theme.Color(tint)
+	border.StrokeWidth = 2
+	border.CornerRadius = theme.InputRadiusSize()
+	more := &widget.Label{Text: detail, Wrapping: fyne.TextWrapWord}
+	more.Hide()
+	toggle = newButton("More", theme.MenuDropDownIcon(), widget.LowImportance, nil)
+	toggle.OnTapped = func() {
+		if more.Visible() {
+			more.Hide()
+			toggle.SetText("More")
+			toggle.SetIcon(theme.MenuDropDownIcon())
+		} else {
+			more.Show()
+			toggle.SetText("Less")
+			toggle.SetIcon(theme.MenuDropUpIcon())
+		}
+	}
+	head := container.NewBorder(nil, nil, container.NewCenter(widget.NewIcon(icon)), toggle,
+		&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord})
+	return container.NewStack(bg, border, container.NewPadded(container.NewVBox(head, more))), toggle
+}
+
+// newFitColumn stacks objects like a VBox whose height follows its width:
+// word-wrapped text is measured at the width the column was last given
+// (400 before the first layout), not at none. A VBox of wrapped labels
+// outside a scroll container otherwise asks for the height of one word a
+// line, and the window grows to fit it.
+func newFitColumn(objects ...fyne.CanvasObject) *fyne.Container {
+	return container.New(&fitColumn{}, objects...)
+}
+
+type fitColumn struct{ width float32 }
+
+func (l *fitColumn) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	l.width = size.Width
+	y := float32(0)
+	for _, o := range objects {
+		if !o.Visible() {
+			continue
+		}
+		o.Resize(fyne.NewSize(size.Width, o.MinSize().Height))
+		h := o.MinSize().Height
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h + theme.Padding()
+	}
+}
+
+func (l *fitColumn) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	w := l.width
+	if w <= 0 {
+		w = 400
+	}
+	var min fyne.Size
+	n := 0
+	for _, o := range objects {
+		if !o.Visible() {
+			continue
+		}
+		o.Resize(fyne.NewSize(w, o.Size().Height))
+		m := o.MinSize()
+		min.Width = fyne.Max(min.Width, m.Width)
+		min.Height += m.Height
+		n++
+	}
+	if n > 1 {
+		min.Height += theme.Padding() * float32(n-1)
+	}
+	return min
+}

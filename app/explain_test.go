@@ -69,9 +69,10 @@ func TestExplainProviderRefusal(t *testing.T) {
 			})
 			s := u.send
 			addSamples(t, s)
+			s.noNHI.SetChecked(true)
 			test.AssertNotificationSent(t, &fyne.Notification{Title: "Not sent", Content: tt.wantTitle}, func() {
 				sent := expect(&s.sendDone)
-				test.Tap(s.sendBtn)
+				pressSend(t, s)
 				await(t, "send", sent)
 			})
 			got := texts(s.problem)

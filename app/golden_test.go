@@ -8,12 +8,15 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -100,9 +103,23 @@ func TestGoldenScreens(t *testing.T) {
 	test.AssertRendersToImage(t, "send_documents_bad_nhi.png", u.win.Canvas())
 
 	u.send.form.Hide()
-	u.send.confirm.show(fixedResult())
+	u.send.confirm.show(fixedResult(), summary{NHI: "ZZZ0016", DocType: "Prescription", To: []mail.Address{{Name: "Demo Pharmacy", Address: "pharmacy@demo.test"}}})
 	relayout(u)
 	test.AssertRendersToImage(t, "confirmation.png", u.win.Canvas())
+	// Technical details unfolded: long values in groups, hashes
+	// shortened with a Copy button.
+	for _, o := range test.LaidOutObjects(u.send.confirm.body) {
+		if acc, ok := o.(*widget.Accordion); ok {
+			acc.Open(0)
+		}
+	}
+	relayout(u)
+	for _, o := range u.send.confirm.root.Objects {
+		if sc, ok := o.(*container.Scroll); ok {
+			sc.ScrollToBottom()
+		}
+	}
+	test.AssertRendersToImage(t, "confirmation_technical.png", u.win.Canvas())
 
 	// The Sent tab (the outbox lists oldest first): one that may have been
 	// sent, one deferred, and a sent job with its confirmation.
@@ -117,7 +134,8 @@ func TestGoldenScreens(t *testing.T) {
 		{ID: "7a0e4f2b9c1d4e3f8a6b5c4d3e2f1a0b", Job: outbox.Job{Envelope: send.Envelope{From: env.From, To: []string{"dispensary@pharmacy.test"}}, MessageID: "k2@demo.test"},
 			Documents: docs, State: outbox.Deferred, Attempts: 2, Created: at.Add(-20 * time.Minute), LastAttempt: at.Add(-2 * time.Minute), NextAttempt: at.Add(2 * time.Minute),
 			LastError: "send: dial: temporary failure; the message can be retried later: dial tcp 10.0.0.5:465: connect: connection refused"},
-		{ID: "3f1c0b6e9a2d4c8b8e5f7a1d2c3b4a59", Job: outbox.Job{Envelope: env, MessageID: "3gbsrjjrfbvnsg6cc6wj6ca5da@demo.test", Encrypted: true, Signed: true},
+		{ID: "3f1c0b6e9a2d4c8b8e5f7a1d2c3b4a59", Job: outbox.Job{Envelope: env, MessageID: "3gbsrjjrfbvnsg6cc6wj6ca5da@demo.test", Encrypted: true, Signed: true,
+			Subject: "Prescription", PatientNHI: "ZZZ0016", ToNames: []string{"Demo Pharmacy"}},
 			Documents: docs, State: outbox.Sent, Attempts: 1, Created: at, LastAttempt: at, Result: fixedResult()},
 	}, nil)
 	u.sent.selectJob("9b8a7c6d5e4f40312a1b2c3d4e5f6071")
@@ -136,7 +154,11 @@ func TestGoldenScreens(t *testing.T) {
 		{Key: "1", Received: date.Add(-time.Hour), Source: "mailbox", Report: &receive.Report{
 			Verdict: receive.Verified, Encrypted: true, SignerUserID: "Dr Demo Clinician <clinician@demo.test>",
 			SignerFingerprint: "C512C5B599A93A7536E40D9458065227 38FE618E", From: "clinician@demo.test", Subject: "Prescription",
-			MessageID: "x@demo.test", Date: date.Add(-time.Hour), Note: "Patient NHI: ZZZ0016",
+			MessageID: "x@demo.test", Date: date.Add(-time.Hour), Note: "Please dispense as written.",
+			To:     []string{"pharmacy@demo.test"},
+			Signed: receive.SignedFields{From: true, To: true, Subject: true, Date: true, MessageID: true}, SubjectSigned: true,
+			Manifest: &manifest.Manifest{Version: 1, MessageID: "x@demo.test", DocumentType: "prescription", PatientNHI: "ZZZ0016",
+				Recipients: []string{"pharmacy@demo.test"}},
 			Documents: []receive.Document{{Name: "sample-prescription.pdf", ContentType: "application/pdf", Size: 2547, SHA256: "749299c0139afb3746f9eb36c07e65a820afcf0f75f5304d7b69a37639bd5154"}}}},
 	})
 	u.inbox.list.Select(1)

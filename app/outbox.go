@@ -137,14 +137,17 @@ type sentTab struct {
 	ui   *UI
 	item *container.TabItem
 
-	recs   []*outbox.Record
+	recs []*outbox.Record
+	// shown are the records the list shows: recs that match the search.
+	shown  []*outbox.Record
+	search *focusEntry
 	list   *widget.List
 	status *widget.Label
 	detail *fyne.Container
 	// selected is the id of the job shown in the detail.
 	selected string
 
-	retryBtn, cancelBtn, confirmBtn, removeBtn *widget.Button
+	retryBtn, cancelBtn, confirmBtn, removeBtn *focusButton
 
 	// reloadDone, when set (tests), is called on the UI goroutine after
 	// the list has been reloaded.
@@ -192,8 +195,15 @@ func (t *sentTab) tabItem() *container.TabItem { return t.item }
 
 func (t *sentTab) buildUI() {
 	t.status = &widget.Label{Text: "Every message you send goes through the outbox first, encrypted on this computer, so nothing is lost if the network or the computer goes down.", Wrapping: fyne.TextWrapWord}
+	t.search = newEntry(false, "Find by patient NHI, name or document type")
+	t.search.OnChanged = func(string) { t.filter() }
 	t.list = widget.NewList(
-		func() int { return len(t.recs) },
+		func() int {
+			if len(t.recs) == 0 {
+				t.shown = nil
+			}
+			return len(t.shown)
+		},
 		func() fyne.CanvasObject {
 			return container.NewBorder(nil, nil, widget.NewIcon(theme.ConfirmIcon()), nil, container.NewVBox(
 				&widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
@@ -201,12 +211,12 @@ func (t *sentTab) buildUI() {
 			))
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= len(t.recs) {
+			if id >= len(t.shown) {
 				return
 			}
-			r := t.recs[id]
+			r := t.shown[id]
 			c := o.(*fyne.Container)
-			icon, state := stateText(r, t.ui.cfg.Now())
+			icon, _ := stateText(r, t.ui.cfg.Now())
 			var text *fyne.Container
 			for _, obj := range c.Objects {
 				switch v := obj.(type) {
@@ -216,24 +226,24 @@ func (t *sentTab) buildUI() {
 					text = v
 				}
 			}
-			text.Objects[0].(*widget.Label).SetText(state)
-			text.Objects[1].(*widget.Label).SetText(jobSummary(r))
+			text.Objects[0].(*widget.Label).SetText(jobTitle(r))
+			text.Objects[1].(*widget.Label).SetText(jobSummary(r, t.ui.cfg.Now()))
 		},
 	)
 	t.list.OnSelected = func(id widget.ListItemID) {
-		if id < len(t.recs) {
-			t.selected = t.recs[id].ID
-			t.showDetail(t.recs[id])
+		if id < len(t.shown) {
+			t.selected = t.shown[id].ID
+			t.showDetail(t.shown[id])
 		}
 	}
-	t.retryBtn = &widget.Button{Text: "Retry now", Icon: theme.ViewRefreshIcon(), OnTapped: func() { t.act("retry") }}
-	t.cancelBtn = &widget.Button{Text: "Cancel sending", Icon: theme.CancelIcon(), OnTapped: func() { t.act("cancel") }}
-	t.confirmBtn = &widget.Button{Text: "Confirm resend", Icon: theme.MailForwardIcon(), Importance: widget.WarningImportance, OnTapped: func() { t.act("confirm") }}
-	t.removeBtn = &widget.Button{Text: "Remove", Icon: theme.DeleteIcon(), OnTapped: func() { t.act("remove") }}
+	t.retryBtn = newButton("Retry now", theme.ViewRefreshIcon(), widget.MediumImportance, func() { t.act("retry") })
+	t.cancelBtn = newButton("Cancel sending", theme.CancelIcon(), widget.MediumImportance, func() { t.act("cancel") })
+	t.confirmBtn = newButton("Confirm resend", theme.MailForwardIcon(), widget.WarningImportance, func() { t.act("confirm") })
+	t.removeBtn = newButton("Remove…", theme.DeleteIcon(), widget.MediumImportance, t.askRemove)
 	t.detail = container.NewVBox(&widget.Label{Text: "Select a message to see its state and transmission confirmation.", Wrapping: fyne.TextWrapWord})
 	buttons := container.NewHBox(t.retryBtn, t.confirmBtn, t.cancelBtn, t.removeBtn)
 	t.setButtons(nil)
-	left := container.NewBorder(container.NewVBox(heading("Sent and outbox"), t.status), nil, nil, nil, t.list)
+	left := topFirst(newFitColumn(heading("Sent and outbox"), t.status, t.search), t.list)
 	right := container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(t.detail)))
 	split := container.NewHSplit(container.NewPadded(left), right)
 	split.SetOffset(0.4)
@@ -242,20 +252,116 @@ func (t *sentTab) buildUI() {
 	stack.Refresh()
 }
 
-// jobSummary is the second line of a job in the list: to whom, what, when.
-func jobSummary(r *outbox.Record) string {
-	docs := "no documents"
-	if n := len(r.Documents); n == 1 {
-		docs = r.Documents[0].Name
-	} else if n > 1 {
-		docs = fmt.Sprintf("%d documents", n)
+// jobTitle is the first line of a job in the list: patient, document
+// type and recipient, as a receptionist looks for it.
+func jobTitle(r *outbox.Record) string {
+	sum := summaryOf(r)
+	nhiText := sum.NHI
+	if nhiText == "" {
+		nhiText = "No NHI"
 	}
-	return fmt.Sprintf("To %s · %s · queued %s", strings.Join(r.Envelope.To, ", "), docs, r.Created.Local().Format("2 Jan 15:04"))
+	docType := sum.DocType
+	if docType == "" {
+		docType = "Document"
+	}
+	return nhiText + " · " + docType + " · " + sum.toNames(nil)
+}
+
+// jobSummary is the second line of a job in the list: its state and when.
+func jobSummary(r *outbox.Record, now time.Time) string {
+	_, state := stateText(r, now)
+	when := r.Created
+	if r.Result != nil && r.State == outbox.Sent && !r.Result.Finished.IsZero() {
+		when = r.Result.Finished
+	}
+	return state + " · " + when.Local().Format("Mon 2 Jan 15:04")
+}
+
+// matches reports whether r is found by the search text q: its patient
+// NHI (spaces and case ignored), a recipient's name or address, or its
+// document type.
+func matches(r *outbox.Record, q string) bool {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if q == "" {
+		return true
+	}
+	sum := summaryOf(r)
+	if compact := strings.ReplaceAll(q, " ", ""); compact != "" && strings.Contains(strings.ToLower(sum.NHI), compact) {
+		return true
+	}
+	hay := []string{strings.ToLower(sum.DocType)}
+	for _, a := range sum.To {
+		hay = append(hay, strings.ToLower(a.Name), strings.ToLower(a.Address))
+	}
+	for _, h := range hay {
+		if strings.Contains(h, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// filter shows the records that match the search, keeping the selection
+// when it still shows.
+func (t *sentTab) filter() {
+	t.refilter()
+	t.list.UnselectAll()
+	t.list.Refresh()
+	t.selectShown(t.selected)
+}
+
+// refilter picks the records that match the search.
+func (t *sentTab) refilter() {
+	q := ""
+	if t.search != nil {
+		q = t.search.Text
+	}
+	t.shown = nil
+	for _, r := range t.recs {
+		if matches(r, q) {
+			t.shown = append(t.shown, r)
+		}
+	}
+}
+
+// askRemove asks before removing a record: a sent message's record is the
+// proof that it was sent.
+func (t *sentTab) askRemove() {
+	id := t.selected
+	var rec *outbox.Record
+	for _, r := range t.recs {
+		if r.ID == id {
+			rec = r
+		}
+	}
+	if rec == nil {
+		return
+	}
+	title, text := "Remove this message?", "It was not sent. Removing it deletes it from this computer; it cannot be undone."
+	if rec.State == outbox.Sent {
+		title = "Remove the proof of sending?"
+		text = "This record is your proof that the message was sent: its transmission confirmation. Save it as PDF first if you need it for the patient's notes. Removing it cannot be undone."
+	}
+	d := dialog.NewCustomWithoutButtons(title, &widget.Label{Text: text, Wrapping: fyne.TextWrapWord}, t.ui.win)
+	// Keep it is the default: Enter, Space or Escape on it keep the
+	// record; removing takes Tab to Remove first.
+	keep := newButton("Keep it", theme.CancelIcon(), widget.HighImportance, d.Hide)
+	remove := newButton("Remove", theme.DeleteIcon(), widget.DangerImportance, func() {
+		d.Hide()
+		if t.selected == id {
+			t.act("remove")
+		}
+	})
+	keep.onEscape, remove.onEscape = d.Hide, d.Hide
+	d.SetButtons([]fyne.CanvasObject{keep, remove})
+	d.Resize(fyne.NewSize(min(480, t.ui.win.Canvas().Size().Width-40), 220))
+	d.Show()
+	t.ui.win.Canvas().Focus(keep)
 }
 
 // setButtons enables the actions that apply to r's state.
 func (t *sentTab) setButtons(r *outbox.Record) {
-	enable := func(b *widget.Button, on bool) {
+	enable := func(b *focusButton, on bool) {
 		if on {
 			b.Enable()
 		} else {
@@ -291,52 +397,56 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 	case outbox.Failed:
 		colour = theme.ColorNameError
 	}
-	t.detail.Add(banner(icon, colour, state+": to "+strings.Join(r.Envelope.To, ", ")+".", stateExplanation(r, now)))
-	form := widget.NewForm()
-	add := func(k, v string) {
-		form.Append(k, &widget.Label{Text: v, Wrapping: fyne.TextWrapBreak, Selectable: true})
+	sum := summaryOf(r)
+	t.detail.Add(banner(icon, colour, state+": to "+sum.toNames(r.Result)+".", stateExplanation(r, now)))
+	if r.Result != nil && r.State == outbox.Sent {
+		t.detail.Add(heading("Transmission confirmation"))
+		res := r.Result
+		t.detail.Add(confirmationDetail(t.ui, res, sum, t.status.SetText))
+		copyBtn := newButton("Copy confirmation", theme.ContentCopyIcon(), widget.MediumImportance, func() {
+			t.ui.app.Clipboard().SetContent(confirmationText(res, sum, t.ui.cfg.Protection))
+			t.status.SetText("Transmission confirmation copied.")
+		})
+		saveBtn := newButton("Save as PDF…", theme.DocumentSaveIcon(), widget.MediumImportance, func() {
+			d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+				if err != nil || w == nil {
+					return
+				}
+				t.status.SetText(savePDF(w, w.URI().Name(), confirmationText(res, sum, t.ui.cfg.Protection)))
+			}, t.ui.win)
+			d.SetFileName("transmission-confirmation-" + res.Finished.Local().Format("2006-01-02-1504") + ".pdf")
+			d.Show()
+		})
+		t.detail.Add(container.NewHBox(copyBtn, saveBtn))
+		t.setButtons(r)
+		return
 	}
+	form := widget.NewForm()
+	add := func(k, v string) { form.Append(k, valueLabel(v)) }
+	nhiText := sum.NHI
+	if nhiText == "" {
+		nhiText = "None given"
+	}
+	add("Patient NHI", nhiText)
+	if sum.DocType != "" {
+		add("Document type", sum.DocType)
+	}
+	add("To", sum.toText(nil))
 	add("Queued", r.Created.Local().Format("Mon 2 Jan 2006, 15:04:05"))
 	add("Attempts", fmt.Sprint(r.Attempts))
 	if !r.LastAttempt.IsZero() {
 		add("Last attempt", r.LastAttempt.Local().Format("Mon 2 Jan 2006, 15:04:05"))
 	}
-	if r.LastError != "" && r.State != outbox.Sent {
+	if r.LastError != "" {
 		add("Reason", sentence(plainReason(r.LastError)))
 	}
 	add("Message-ID", r.MessageID)
-	add("Job", r.ID)
 	t.detail.Add(form)
-	if r.Result != nil && r.State == outbox.Sent {
-		t.detail.Add(heading("Transmission confirmation"))
-		conf := widget.NewForm()
-		for _, l := range confirmationLines(r.Result, t.ui.cfg.Protection) {
-			conf.Append(l[0], &widget.Label{Text: l[1], Wrapping: fyne.TextWrapBreak, Selectable: true})
-		}
-		t.detail.Add(conf)
-		copyBtn := &widget.Button{Text: "Copy confirmation", Icon: theme.ContentCopyIcon()}
-		res := r.Result
-		copyBtn.OnTapped = func() {
-			t.ui.app.Clipboard().SetContent(confirmationText(res, t.ui.cfg.Protection))
-			t.status.SetText("Transmission confirmation copied.")
-		}
-		saveBtn := &widget.Button{Text: "Save as PDF…", Icon: theme.DocumentSaveIcon()}
-		saveBtn.OnTapped = func() {
-			d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-				if err != nil || w == nil {
-					return
-				}
-				t.status.SetText(savePDF(w, w.URI().Name(), confirmationText(res, t.ui.cfg.Protection)))
-			}, t.ui.win)
-			d.SetFileName("transmission-confirmation-" + res.Finished.Local().Format("2006-01-02-1504") + ".pdf")
-			d.Show()
-		}
-		t.detail.Add(container.NewHBox(copyBtn, saveBtn))
-	}
 	if len(r.Documents) > 0 {
 		t.detail.Add(heading("Documents"))
 		for _, d := range r.Documents {
-			t.detail.Add(&widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", d.Name, d.ContentType, sizeText(d.Size), d.SHA256), Wrapping: fyne.TextWrapBreak, Selectable: true})
+			t.detail.Add(valueLabel(fmt.Sprintf("%s — %s, %s", d.Name, d.ContentType, sizeText(d.Size))))
+			t.detail.Add(hashRow(t.ui, d.SHA256, "SHA-256 of "+d.Name, t.status.SetText))
 		}
 	}
 	t.setButtons(r)
@@ -410,12 +520,13 @@ func (t *sentTab) apply(recs []*outbox.Record, err error) {
 			recs[i], recs[j] = recs[j], recs[i]
 		}
 		t.recs = recs
+		t.refilter()
 		t.list.Refresh()
 		found := false
-		for i, r := range t.recs {
+		for _, r := range t.recs {
 			if r.ID == t.selected {
 				found = true
-				t.list.Select(i) // shows the detail again (no-op when already selected)
+				t.selectShown(r.ID) // no-op when already selected
 				t.showDetail(r)
 			}
 		}
@@ -466,10 +577,22 @@ func (t *sentTab) attentionCount() string {
 func (t *sentTab) selectJob(id string) {
 	t.ensureBuilt()
 	t.selected = id
-	for i, r := range t.recs {
+	for _, r := range t.recs {
+		if r.ID == id {
+			if !matches(r, t.search.Text) {
+				t.search.SetText("") // shows every record again
+			}
+			t.selectShown(id)
+			t.showDetail(r)
+		}
+	}
+}
+
+// selectShown selects job id in the list when it shows there.
+func (t *sentTab) selectShown(id string) {
+	for i, r := range t.shown {
 		if r.ID == id {
 			t.list.Select(i)
-			t.showDetail(r)
 		}
 	}
 }

@@ -39,8 +39,9 @@ func sendSamples(t *testing.T, u *demoUI) {
 	t.Helper()
 	s := u.send
 	addSamples(t, s)
+	s.noNHI.SetChecked(true)
 	sent := expect(&s.sendDone)
-	test.Tap(s.sendBtn)
+	pressSend(t, s)
 	await(t, "send", sent)
 }
 
@@ -58,7 +59,7 @@ func TestOutboxSendLandsAsSent(t *testing.T) {
 	}
 	st.list.Select(0)
 	detail := texts(st.detail)
-	for _, want := range []string{"Sent: to pharmacy@demo.test.", "Transmission confirmation", "Queue ID: DEMO", "Content: Signed and encrypted with OpenPGP", "sample-prescription.pdf", "Attempts: 1"} {
+	for _, want := range []string{"Sent: to Demo Pharmacy.", "Transmission confirmation", "Document type: Prescription", "To: Demo Pharmacy <pharmacy@demo.test>", "Content: Signed and encrypted with OpenPGP", "sample-prescription.pdf"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("Sent detail lacks %q:\n%s", want, detail)
 		}
@@ -73,6 +74,7 @@ func TestOutboxSendLandsAsSent(t *testing.T) {
 	}
 	done := expect(&st.actionDone)
 	test.Tap(st.removeBtn)
+	tapDialogButton(t, u.UI, "Remove")
 	await(t, "remove", done)
 	reloadSent(t, st, func(recs []*outbox.Record) bool { return len(recs) == 0 })
 }
@@ -174,8 +176,9 @@ func TestOutboxCancelKeepsDocuments(t *testing.T) {
 	}}, nil)
 	s := u.send
 	addSamples(t, s)
+	s.noNHI.SetChecked(true)
 	sent := expect(&s.sendDone)
-	test.Tap(s.sendBtn)
+	pressSend(t, s)
 	<-started
 	test.Tap(s.cancel)
 	await(t, "send", sent)

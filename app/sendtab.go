@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ type sendTab struct {
 	docs    []*doccheck.Info
 	docBox  *fyne.Container // one row per accepted document
 	refused *fyne.Container // one row per refused file
-	combine *widget.Check
+	combine *focusCheck
 	// checkMsg says documents are being checked; checking counts the
 	// checks under way.
 	checkMsg *widget.Label
@@ -50,24 +51,40 @@ type sendTab struct {
 	// replace it). It runs off the UI goroutine.
 	thumbnail func(info *doccheck.Info, max int) (image.Image, error)
 	// samplesBtn adds the sample documents (demo mode only).
-	samplesBtn *widget.Button
+	samplesBtn *focusButton
+	addBtn     *focusButton
 	// from says who sends; signing says whether what is sent is signed,
 	// and with which key.
 	from    *widget.Label
 	signing *widget.Label
-	to      *widget.SelectEntry
+	to      *focusSelectEntry
 	// toOptions are the picker's entries.
 	toOptions []string
-	nhiEntry  *widget.Entry
-	nhiMsg    *widget.Label
-	docType   *widget.Select
-	note      *widget.Entry
-	problem   *fyne.Container // why the last attempt did not send
-	sendBtn   *widget.Button
-	progress  *widget.ProgressBar
-	cancel    *widget.Button
-	status    *widget.Label
-	busy      *fyne.Container
+	nhiEntry  *focusEntry
+	// nhiMsg says what is wrong with the NHI, that it is valid, or how
+	// it is written; nhiIcon marks which (never colour alone).
+	nhiMsg  *widget.Label
+	nhiIcon *widget.Icon
+	// noNHI is the explicit "No NHI for this patient" choice.
+	noNHI   *focusCheck
+	docType *focusSelect
+	note    *focusEntry
+	problem *fyne.Container // why the last attempt did not send
+	// cause is the field the problem shown is about ("to", "nhi", "docs",
+	// "checking"; "" for any other problem, e.g. from the server): when
+	// that cause is gone, the problem goes too.
+	cause    string
+	sendBtn  *focusButton
+	progress *widget.ProgressBar
+	cancel   *focusButton
+	status   *widget.Label
+	busy     *fyne.Container
+	// check is the step between Send securely and sending: what is about
+	// to go, to whom, for which patient, with Send now and Go back.
+	check     *fyne.Container
+	checkBody *widget.Form
+	sendNow   *focusButton
+	goBack    *focusButton
 
 	form    fyne.CanvasObject
 	confirm *confirmView
@@ -79,6 +96,9 @@ type sendTab struct {
 	// outcome); guarded by mu.
 	job     string
 	sending bool
+	// sent describes the message being sent, for its confirmation (UI
+	// goroutine only).
+	sent summary
 	// sendDone, when set (tests), is called on the UI goroutine after a
 	// send attempt has been shown.
 	sendDone func()
@@ -97,44 +117,64 @@ func (s *sendTab) buildUI() {
 	s.refused = container.NewVBox()
 	s.checkMsg = &widget.Label{Text: "Checking…"}
 	s.checkMsg.Hide()
-	s.combine = widget.NewCheck("Combine images and scanned pages into one PDF", nil)
+	s.combine = newCheck(combineLabel, func(bool) { s.formChanged() })
 	s.combine.SetChecked(true)
 
-	s.to = widget.NewSelectEntry(nil)
-	s.to.PlaceHolder = "Pick a recipient or type an e-mail address"
+	s.to = newSelectEntry("Pick a recipient or type an e-mail address")
+	s.to.OnChanged = func(string) { s.formChanged() }
+	s.to.OnSubmitted = func(string) { s.requestSend() }
 	s.setRecipients("")
-	s.nhiEntry = &widget.Entry{PlaceHolder: "e.g. ZZZ0016 (optional)"}
-	s.nhiMsg = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
-	s.nhiMsg.Hide()
+	s.nhiEntry = newEntry(false, "7 characters, e.g. ZZZ0016")
 	s.nhiEntry.OnChanged = s.onNHIChanged
-	s.docType = &widget.Select{Options: docTypes, Selected: docTypes[0]}
-	s.note = widget.NewMultiLineEntry()
-	s.note.PlaceHolder = "A short note for the recipient (optional)"
+	s.nhiEntry.OnLeft = s.onNHILeft
+	s.nhiEntry.OnSubmitted = func(string) { s.onNHILeft(); s.requestSend() }
+	s.nhiMsg = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.nhiIcon = widget.NewIcon(nil)
+	s.noNHI = newCheck("No NHI for this patient", s.onNoNHI)
+	s.docType = newSelect(docTypes, docTypes[0])
+	s.docType.OnChanged = func(string) { s.showNHIState(false); s.formChanged() }
+	s.note = newEntry(true, "A short note for the recipient (optional)")
 	s.note.SetMinRowsVisible(3)
-	s.note.Wrapping = fyne.TextWrapWord
+	s.note.OnChanged = func(string) { s.formChanged() }
 
-	s.problem = container.NewVBox()
-	s.sendBtn = &widget.Button{Text: "Send securely", Icon: theme.MailSendIcon(), Importance: widget.HighImportance, OnTapped: s.onSend}
+	s.problem = newFitColumn()
+	s.sendBtn = newButton("Send securely… (Ctrl+Enter)", theme.MailSendIcon(), widget.HighImportance, s.requestSend)
 	s.progress = widget.NewProgressBar()
-	s.cancel = &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: s.onCancel}
+	s.cancel = newButton("Cancel", theme.CancelIcon(), widget.MediumImportance, s.onCancel)
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.busy = container.NewBorder(nil, s.status, nil, s.cancel, s.progress)
 	s.busy.Hide()
+	s.checkBody = widget.NewForm()
+	s.sendNow = newButton("Send now", theme.ConfirmIcon(), widget.HighImportance, s.onSend)
+	s.goBack = newButton("Go back (Esc)", theme.NavigateBackIcon(), widget.MediumImportance, s.cancelCheck)
+	s.sendNow.onEscape, s.goBack.onEscape = s.cancelCheck, s.cancelCheck
+	s.check = newFitColumn(
+		banner(theme.QuestionIcon(), theme.ColorNamePrimary, "Check before sending", "Is this the right patient, document and recipient? Enter sends it now."),
+		s.checkBody,
+		container.NewHBox(s.sendNow, s.goBack),
+	)
+	s.check.Hide()
 
-	addBtn := &widget.Button{Text: "Add documents…", Icon: theme.ContentAddIcon(), OnTapped: s.openFileDialog}
-	s.samplesBtn = &widget.Button{Text: "Add sample documents", Icon: theme.DocumentIcon(), OnTapped: func() { s.addPaths(s.ui.cfg.Samples) }}
-	buttons := container.NewHBox(addBtn, s.samplesBtn)
-	drop := dropZone(buttons)
+	s.addBtn = newButton("Add documents… (Ctrl+O)", theme.ContentAddIcon(), widget.MediumImportance, s.openFileDialog)
+	s.samplesBtn = newButton("Add sample documents", theme.DocumentIcon(), widget.MediumImportance, func() { s.addPaths(s.ui.cfg.Samples) })
+	drop := dropZone(container.NewVBox(s.addBtn, s.samplesBtn))
 
+	// The NHI's status line keeps three lines' room (the longest
+	// message at 800 wide), so that a message appearing or going never
+	// moves the fields and the Send button.
+	nhiRoom := canvas.NewRectangle(color.Transparent)
+	nhiRoom.SetMinSize(fyne.NewSize(1, 3*theme.TextSize()*1.3+theme.InnerPadding()))
+	nhiStatus := container.NewStack(nhiRoom, container.NewBorder(nil, nil, container.NewVBox(s.nhiIcon), nil, s.nhiMsg))
 	details := widget.NewForm(
 		widget.NewFormItem("To", s.to),
-		widget.NewFormItem("Patient NHI", container.NewVBox(s.nhiEntry, s.nhiMsg)),
+		widget.NewFormItem("Patient NHI", container.NewVBox(s.nhiEntry, nhiStatus, s.noNHI)),
 		widget.NewFormItem("Document type", s.docType),
 		widget.NewFormItem("Note", s.note),
 	)
 	s.from = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.signing = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.showSender()
+	s.showNHIState(false)
 	left := container.NewVBox(
 		heading("1. Documents"),
 		drop,
@@ -142,24 +182,32 @@ func (s *sendTab) buildUI() {
 		s.docBox,
 		s.refused,
 		s.combine,
+		&widget.Label{Text: combineHelp, Wrapping: fyne.TextWrapWord, SizeName: theme.SizeNameCaptionText},
 	)
 	right := container.NewVBox(
 		heading("2. Recipient and details"),
 		s.from,
 		s.signing,
 		details,
-		s.problem,
-		s.sendBtn,
-		s.busy,
 	)
+	// The Send button, the check step and what went wrong stay below the
+	// scrolling fields, so they are on screen at any window size.
+	actions := newFitColumn(s.problem, s.check, s.sendBtn, s.busy)
 	s.form = container.NewGridWithColumns(2,
 		container.NewVScroll(container.NewPadded(left)),
-		container.NewVScroll(container.NewPadded(right)))
+		container.NewBorder(nil, container.NewPadded(actions), nil, nil, container.NewVScroll(container.NewPadded(right))))
 	s.confirm = newConfirmView(s.ui, s.reset)
 	s.confirm.root.Hide()
 	s.stack = container.NewStack(s.form, s.confirm.root)
 	s.item = container.NewTabItemWithIcon("Send", theme.MailSendIcon(), s.stack)
 }
+
+// combineLabel and combineHelp say what the Combine check box does:
+// pictures become one PDF, PDFs are sent as they are.
+const (
+	combineLabel = "Put pictures and scans into one PDF"
+	combineHelp  = "JPEG, PNG and TIFF files become the pages of one PDF, in the order shown; PDF files are sent as they are."
+)
 
 // showSender shows who sends, whether it is signed and which sample
 // documents are offered, as the configuration says now.
@@ -310,6 +358,7 @@ func (s *sendTab) addPaths(paths []string) {
 			if s.checking--; s.checking == 0 {
 				s.checkMsg.Hide()
 			}
+			s.formChanged()
 			if s.addDone != nil {
 				s.addDone()
 			}
@@ -336,7 +385,7 @@ func reasonOf(err error) string {
 
 func (s *sendTab) addRefused(name, reason string) {
 	var row *fyne.Container
-	dismiss := &widget.Button{Icon: theme.CancelIcon(), Importance: widget.LowImportance}
+	dismiss := newButton("", theme.CancelIcon(), widget.LowImportance, nil)
 	row = container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), dismiss,
 		&widget.Label{Text: "Not added: " + name + " — " + reason, Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance})
 	dismiss.OnTapped = func() { s.refused.Remove(row) }
@@ -357,7 +406,7 @@ func (s *sendTab) docRow(info *doccheck.Info, img image.Image) fyne.CanvasObject
 	thumbBox := container.NewGridWrap(fyne.NewSize(48, 48), thumb)
 	detail := fmt.Sprintf("%s · %s · %s", info.Kind, pagesText(info.Pages), sizeText(info.Size))
 	var row *fyne.Container
-	remove := &widget.Button{Icon: theme.DeleteIcon(), Importance: widget.LowImportance, OnTapped: func() { s.removeDoc(info, row) }}
+	remove := newButton("", theme.DeleteIcon(), widget.LowImportance, func() { s.removeDoc(info, row) })
 	row = container.NewBorder(nil, nil, thumbBox, remove, container.NewVBox(
 		&widget.Label{Text: info.Name, TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		&widget.Label{Text: detail},
@@ -373,6 +422,7 @@ func (s *sendTab) removeDoc(info *doccheck.Info, row fyne.CanvasObject) {
 		}
 	}
 	s.docBox.Remove(row)
+	s.formChanged()
 }
 
 func pagesText(n int) string {
@@ -392,31 +442,147 @@ func sizeText(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func (s *sendTab) onNHIChanged(text string) {
-	msg := ""
-	if strings.TrimSpace(text) != "" {
-		msg = s.nhiProblem(text)
-	}
-	s.nhiMsg.SetText(msg)
-	if msg == "" {
-		s.nhiMsg.Hide()
+// NHI status kinds, each with its own icon.
+const (
+	nhiHint = iota
+	nhiValid
+	nhiInvalid
+)
+
+// onNHIChanged checks the NHI once it is complete (7 characters): never
+// while the user is still typing it, and any earlier message goes as
+// soon as they change it.
+func (s *sendTab) onNHIChanged(string) {
+	s.showNHIState(false)
+	s.formChanged()
+}
+
+// onNHILeft checks the NHI as it is when the user moves on.
+func (s *sendTab) onNHILeft() {
+	s.showNHIState(true)
+}
+
+// onNoNHI is the "No NHI for this patient" choice: the field is cleared
+// and closed, and the choice shows on the check step and confirmation.
+func (s *sendTab) onNoNHI(on bool) {
+	if on {
+		s.nhiEntry.SetText("")
+		s.nhiEntry.Disable()
 	} else {
-		s.nhiMsg.Show()
+		s.nhiEntry.Enable()
+	}
+	s.showNHIState(false)
+	s.formChanged()
+}
+
+// showNHIState shows under the NHI field what is wrong with it, that it
+// is valid, or what is expected; left says that the user has moved on
+// (an incomplete NHI is then a problem, not work in progress).
+func (s *sendTab) showNHIState(left bool) {
+	kind, text := s.nhiState(left)
+	s.nhiMsg.Importance = widget.MediumImportance
+	switch kind {
+	case nhiValid:
+		s.nhiIcon.SetResource(theme.ConfirmIcon())
+		s.nhiMsg.Importance = widget.SuccessImportance
+	case nhiInvalid:
+		s.nhiIcon.SetResource(theme.ErrorIcon())
+		s.nhiMsg.Importance = widget.DangerImportance
+	default:
+		s.nhiIcon.SetResource(theme.InfoIcon())
+	}
+	s.nhiMsg.SetText(text)
+}
+
+// nhiState is what the NHI field holds now, in one sentence.
+func (s *sendTab) nhiState(left bool) (kind int, text string) {
+	if s.noNHI.Checked {
+		return nhiValid, "Sent without an NHI, as you chose."
+	}
+	typed := strings.Join(strings.Fields(s.nhiEntry.Text), "")
+	if typed == "" {
+		if s.needsNHI() {
+			return nhiHint, "Type the patient's NHI, or tick No NHI for this patient."
+		}
+		return nhiHint, "Optional for this document type."
+	}
+	if len([]rune(typed)) < 7 && !left {
+		return nhiHint, "An NHI has 7 characters, e.g. ZZZ0016."
+	}
+	n, err := nhi.Check(typed, s.ui.cfg.Demo)
+	switch {
+	case err != nil:
+		return nhiInvalid, sentence(err.Error())
+	case n.Test:
+		return nhiValid, "Valid test NHI (accepted in demo mode only)."
+	}
+	return nhiValid, "Valid NHI."
+}
+
+// needsNHI reports whether the chosen document type is about a patient,
+// so that leaving the NHI out takes the explicit "No NHI" choice.
+func (s *sendTab) needsNHI() bool { return s.docType.Selected != "Other" }
+
+// nhiValue is the NHI to send ("" when none was given) or why the form's
+// NHI cannot be sent.
+func (s *sendTab) nhiValue() (string, error) {
+	if s.noNHI.Checked {
+		return "", nil
+	}
+	typed := strings.TrimSpace(s.nhiEntry.Text)
+	if typed == "" {
+		if s.needsNHI() {
+			return "", errNoNHI
+		}
+		return "", nil
+	}
+	n, err := nhi.Check(typed, s.ui.cfg.Demo)
+	if err != nil {
+		return "", err
+	}
+	return n.Value, nil
+}
+
+// errNoNHI says that a patient document has neither an NHI nor the
+// explicit choice to send it without one.
+var errNoNHI = errors.New("type the patient's NHI, or tick No NHI for this patient")
+
+// formChanged is called whenever the user changes something in the form:
+// the check step (which showed the form as it was) closes, and a problem
+// shown goes once its cause is gone.
+func (s *sendTab) formChanged() {
+	if s.check != nil && s.check.Visible() {
+		s.check.Hide()
+		s.sendBtn.Show()
+	}
+	if s.cause != "" {
+		if cause, _, _ := s.validate(); cause != s.cause {
+			s.problem.RemoveAll()
+			s.cause = ""
+		}
 	}
 }
 
-// nhiProblem returns what is wrong with the NHI as typed, or "" when it is
-// acceptable. Test NHIs are accepted in demo mode and warned about
-// otherwise.
-func (s *sendTab) nhiProblem(text string) string {
-	_, err := nhi.Check(text, s.ui.cfg.Demo)
-	if err == nil {
-		return ""
+// validate returns the first reason the form cannot be sent as it is:
+// the field it is about, and a title and detail to show; cause is "" when
+// it can be sent.
+func (s *sendTab) validate() (cause, title, detail string) {
+	if _, err := s.recipient(); err != nil {
+		return "to", "Not sent: " + err.Error() + ".", ""
 	}
-	if errors.Is(err, nhi.ErrTestNumber) {
-		return "Warning: " + err.Error() + "."
+	if s.checking > 0 {
+		return "checking", "Not sent yet: the documents are still being checked.", "Press Send securely again in a moment."
 	}
-	return "NHI not valid: " + err.Error() + "."
+	if len(s.docs) == 0 {
+		return "docs", "Not sent: add at least one document.", "Drop scans onto the window or use Add documents (Ctrl+O)."
+	}
+	if _, err := s.nhiValue(); err != nil {
+		if errors.Is(err, errNoNHI) {
+			return "nhi", "Not sent: " + err.Error() + ".", ""
+		}
+		return "nhi", "Not sent: the NHI is not valid.", sentence(err.Error())
+	}
+	return "", "", ""
 }
 
 // optionText is how r appears in the picker; when the policy requires
@@ -453,12 +619,87 @@ func (s *sendTab) recipient() (mail.Address, error) {
 	return *a, nil
 }
 
-// showProblem replaces the problem area with one plain message.
+// showProblem replaces the problem area with one plain message (about no
+// field of the form: it stays until the next attempt).
 func (s *sendTab) showProblem(title, detail string) {
+	s.cause = ""
 	s.problem.RemoveAll()
 	s.problem.Add(banner(theme.ErrorIcon(), theme.ColorNameError, title, detail))
 }
 
+// requestSend is Send securely (the button, Ctrl+Enter, Enter in a
+// field): it says what is wrong, next to nothing else, or shows the check
+// step, from which Send now sends. Nothing is sent by one key press.
+func (s *sendTab) requestSend() {
+	s.mu.Lock()
+	busy := s.sending
+	s.mu.Unlock()
+	if busy || !s.confirm.root.Hidden {
+		return
+	}
+	s.showNHIState(true)
+	if cause, title, detail := s.validate(); cause != "" {
+		s.showProblem(title, detail)
+		s.cause = cause
+		s.focusCause(cause)
+		return
+	}
+	s.problem.RemoveAll()
+	s.cause = ""
+	s.fillCheck()
+	s.sendBtn.Hide()
+	s.check.Show()
+	s.ui.win.Canvas().Focus(s.sendNow)
+}
+
+// focusCause puts the keyboard focus on the field a problem is about.
+func (s *sendTab) focusCause(cause string) {
+	var target fyne.Focusable
+	switch cause {
+	case "to":
+		target = s.to
+	case "nhi":
+		target = s.nhiEntry
+	case "docs":
+		target = s.addBtn
+	}
+	if target == nil {
+		return
+	}
+	s.ui.win.Canvas().Focus(target)
+}
+
+// fillCheck lists on the check step what Send now will send.
+func (s *sendTab) fillCheck() {
+	to, _ := s.recipient()
+	nhiText, _ := s.nhiValue()
+	if nhiText == "" {
+		nhiText = "None (no NHI for this patient)"
+	}
+	var names []string
+	for _, d := range s.docs {
+		names = append(names, d.Name)
+	}
+	s.checkBody.Items = nil
+	for _, l := range [][2]string{
+		{"Patient NHI", nhiText},
+		{"Document type", s.docType.Selected},
+		{"To", displayAddress(to)},
+		{"Documents", strings.Join(names, ", ")},
+	} {
+		s.checkBody.Append(l[0], &widget.Label{Text: l[1], Wrapping: fyne.TextWrapWord})
+	}
+	s.checkBody.Refresh()
+}
+
+// cancelCheck closes the check step without sending (Go back, Escape).
+func (s *sendTab) cancelCheck() {
+	s.check.Hide()
+	s.sendBtn.Show()
+	s.ui.win.Canvas().Focus(s.sendBtn)
+}
+
+// onSend sends the form as it is now (Send now on the check step).
 func (s *sendTab) onSend() {
 	s.mu.Lock()
 	busy := s.sending
@@ -466,38 +707,24 @@ func (s *sendTab) onSend() {
 	if busy || !s.confirm.root.Hidden {
 		return
 	}
-	to, err := s.recipient()
-	if err != nil {
-		s.showProblem("Not sent: "+err.Error()+".", "")
+	s.check.Hide()
+	s.sendBtn.Show()
+	if cause, title, detail := s.validate(); cause != "" {
+		s.showProblem(title, detail)
+		s.cause = cause
 		return
 	}
-	if s.checking > 0 {
-		s.showProblem("Not sent yet: the documents are still being checked.", "Press Send securely again in a moment.")
-		return
-	}
-	if len(s.docs) == 0 {
-		s.showProblem("Not sent: add at least one document.", "Drop scans onto the window or use Add documents.")
-		return
-	}
-	nhiText := strings.TrimSpace(s.nhiEntry.Text)
-	if nhiText != "" {
-		if n, err := nhi.Parse(nhiText); err != nil {
-			s.showProblem("Not sent: the NHI is not valid.", err.Error()+". Correct it or leave the field empty.")
-			return
-		} else if n.Test && !s.ui.cfg.Demo {
-			s.showProblem("Not sent: "+nhi.ErrTestNumber.Error()+".", "Test NHIs are only accepted in demo mode.")
-			return
-		} else {
-			nhiText = n.Value
-		}
-	}
+	to, _ := s.recipient()
+	nhiText, _ := s.nhiValue()
 	s.problem.RemoveAll()
 	m := &send.Message{
-		From:    s.ui.cfg.From,
-		To:      []mail.Address{to},
-		Subject: s.docType.Selected,
-		Note:    composeNote(nhiText, s.note.Text),
+		From:       s.ui.cfg.From,
+		To:         []mail.Address{to},
+		Subject:    s.docType.Selected,
+		Note:       composeNote(nhiText, s.note.Text),
+		PatientNHI: nhiText,
 	}
+	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To}
 	docs := append([]*doccheck.Info(nil), s.docs...)
 	combine := s.combine.Checked
 
@@ -513,6 +740,7 @@ func (s *sendTab) onSend() {
 	// The functions in use now: a reload while sending does not change
 	// where this message goes.
 	via := sendVia{outbox: s.ui.cfg.Outbox, send: s.ui.cfg.Send, tempDir: s.ui.cfg.TempDir}
+	s.sent = sum
 	go s.run(ctx, cancel, via, m, docs, combine)
 }
 
@@ -678,7 +906,7 @@ func (s *sendTab) finishJob(id string, rec *outbox.Record, err error) {
 		s.ui.sent.refreshSoon()
 		if rec.State == outbox.Sent && rec.Result != nil {
 			s.progress.SetValue(1)
-			s.confirm.show(rec.Result)
+			s.confirm.show(rec.Result, s.sent)
 			s.ui.notify("Sent securely", "Accepted for "+recipientsText(rec.Result)+". Queue ID "+rec.Result.QueueID+".")
 			s.form.Hide()
 		} else {
@@ -686,10 +914,10 @@ func (s *sendTab) finishJob(id string, rec *outbox.Record, err error) {
 			s.clearDocuments()
 			s.problem.RemoveAll()
 			s.problem.Add(banner(outcomeIcon(rec), outcomeColour(rec), title, detail))
-			s.problem.Add(&widget.Button{Text: "Show in the Sent tab", Icon: theme.MailForwardIcon(), OnTapped: func() {
+			s.problem.Add(newButton("Show in the Sent tab", theme.MailForwardIcon(), widget.MediumImportance, func() {
 				s.ui.tabs.Select(s.ui.sent.item)
 				s.ui.sent.selectJob(id)
-			}})
+			}))
 			s.ui.notify("Not sent yet", title)
 		}
 		if s.sendDone != nil {
@@ -767,7 +995,7 @@ func (s *sendTab) finish(res *send.Result, err error) {
 			s.ui.notify("Not sent", title)
 		} else {
 			s.progress.SetValue(1)
-			s.confirm.show(res)
+			s.confirm.show(res, s.sent)
 			s.ui.notify("Sent securely", "Accepted for "+recipientsText(res)+". Queue ID "+res.QueueID+".")
 			s.form.Hide()
 		}
@@ -801,5 +1029,7 @@ func (s *sendTab) clearDocuments() {
 	s.docBox.RemoveAll()
 	s.refused.RemoveAll()
 	s.nhiEntry.SetText("")
+	s.noNHI.SetChecked(false)
 	s.note.SetText("")
+	s.showNHIState(false)
 }

@@ -46,7 +46,7 @@ func (u *UI) Tour(dir string) {
 		<-ch
 		fyne.Do(func() { *hook = nil })
 	}
-	settle := func() { time.Sleep(700 * time.Millisecond) } // let the window repaint
+	settle := func() { time.Sleep(2500 * time.Millisecond) } // let the window repaint (slow on a loaded machine)
 
 	fyne.Do(func() { u.win.Resize(fyne.NewSize(1024, 720)) })
 	settle()
@@ -58,6 +58,9 @@ func (u *UI) Tour(dir string) {
 	})
 	settle()
 	step("2-send-documents")
+	fyne.Do(u.send.requestSend) // the check before sending
+	settle()
+	step("3a-check-before-sending")
 	wait(&u.send.sendDone, u.send.onSend)
 	settle()
 	step("3-confirmation")

@@ -368,9 +368,11 @@ func outboxJob(m *send.Message, account string, now time.Time) (outbox.Job, erro
 	if m.Date.IsZero() {
 		m.Date = now
 	}
-	job := outbox.Job{Account: account, MessageID: m.MessageID, Envelope: send.Envelope{From: m.From.Address}}
+	job := outbox.Job{Account: account, MessageID: m.MessageID, Envelope: send.Envelope{From: m.From.Address},
+		Subject: m.Subject, PatientNHI: m.PatientNHI}
 	for _, a := range append(append([]mail.Address(nil), m.To...), m.Cc...) {
 		job.Envelope.To = append(job.Envelope.To, a.Address)
+		job.ToNames = append(job.ToNames, a.Name)
 	}
 	return job, nil
 }

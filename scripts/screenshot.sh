@@ -39,7 +39,7 @@ DISPLAY=$display SECURESEND_HOME="$work/home" SECURESEND_SCREENSHOT_TOUR="$work/
 	LANG=en_NZ.UTF-8 "$work/securesend" >"$work/app.log" 2>&1 &
 app_pid=$!
 
-for step in 1-send-empty 2-send-documents 3-confirmation 4-inbox-verified 5-settings 6-sent; do
+for step in 1-send-empty 2-send-documents 3a-check-before-sending 3-confirmation 4-inbox-verified 5-settings 6-sent; do
 	for _ in $(seq 600); do
 		[ -e "$work/tour/$step.ready" ] && break
 		if ! kill -0 "$app_pid" 2>/dev/null; then

@@ -46,20 +46,20 @@ func Parse(s string) (Number, error) {
 		return Number{}, errors.New("the NHI is empty")
 	}
 	if len(v) != 7 {
-		return Number{}, fmt.Errorf("an NHI has 7 characters, this one has %d", len(v))
+		return Number{}, fmt.Errorf("an NHI has 7 characters and this one has %d", len(v))
 	}
 	for i := 0; i < 3; i++ {
 		c := v[i]
 		switch {
 		case c == 'I' || c == 'O':
-			return Number{}, fmt.Errorf("character %d is %q, but the letters I and O are never used in an NHI", i+1, c)
+			return Number{}, fmt.Errorf("character %d is %q, but the letters I and O are never used in an NHI (is it a 1 or a 0?)", i+1, c)
 		case c < 'A' || c > 'Z':
-			return Number{}, fmt.Errorf("an NHI starts with three letters; character %d is %q", i+1, c)
+			return Number{}, fmt.Errorf("an NHI starts with three letters, but character %d is %q", i+1, c)
 		}
 	}
 	for i := 3; i < 5; i++ {
 		if !isDigit(v[i]) {
-			return Number{}, fmt.Errorf("characters 4 and 5 of an NHI are digits; character %d is %q", i+1, v[i])
+			return Number{}, fmt.Errorf("characters 4 and 5 of an NHI are digits, but character %d is %q", i+1, v[i])
 		}
 	}
 	var f Format
@@ -69,11 +69,11 @@ func Parse(s string) (Number, error) {
 	case isLetter(v[5]) && isLetter(v[6]):
 		f = New
 	default:
-		return Number{}, errors.New("the last two characters of an NHI are both digits (old format, e.g. ABC1235) or both letters (new format, e.g. ABC12DX)")
+		return Number{}, errors.New("the last two characters of an NHI are both digits (as in ABC1235) or both letters (as in ABC12DX)")
 	}
 	for i := 5; i < 7; i++ {
 		if v[i] == 'I' || v[i] == 'O' {
-			return Number{}, fmt.Errorf("character %d is %q, but the letters I and O are never used in an NHI", i+1, v[i])
+			return Number{}, fmt.Errorf("character %d is %q, but the letters I and O are never used in an NHI (is it a 1 or a 0?)", i+1, v[i])
 		}
 	}
 	sum := 0
@@ -83,16 +83,16 @@ func Parse(s string) (Number, error) {
 	if f == Old {
 		r := sum % 11
 		if r == 0 {
-			return Number{}, errors.New("this is not a valid NHI: no check digit fits its first six characters; check for a typing error")
+			return Number{}, errors.New("no check digit fits the first six characters, so one is probably mistyped")
 		}
 		want := (11 - r) % 10
 		if got := int(v[6] - '0'); got != want {
-			return Number{}, errors.New("the check digit (last character) does not match; check for a typing error")
+			return Number{}, errors.New("the check digit (the last character) does not fit the others, so one is probably mistyped")
 		}
 	} else {
 		want := 23 - sum%23
 		if value(v[6]) != want {
-			return Number{}, errors.New("the check letter (last character) does not match; check for a typing error")
+			return Number{}, errors.New("the check letter (the last character) does not fit the others, so one is probably mistyped")
 		}
 	}
 	return Number{Value: v, Format: f, Test: v[0] == 'Z'}, nil

@@ -54,6 +54,13 @@ type Job struct {
 	// the keys are still the ones the policy allows. Empty when not
 	// encrypted (and in jobs queued by older versions).
 	EncryptedTo map[string]string `json:"encrypted_to,omitempty"`
+	// Subject (the document type), PatientNHI ("" when none) and ToNames
+	// (the recipients' display names, in envelope order, "" where there
+	// is none) let the sender find the message again; stored encrypted at
+	// rest with the rest of the record.
+	Subject    string   `json:"subject,omitempty"`
+	PatientNHI string   `json:"patient_nhi,omitempty"`
+	ToNames    []string `json:"to_names,omitempty"`
 }
 
 // Record is a stored job with its delivery state.
