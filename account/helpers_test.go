@@ -2,7 +2,7 @@ package account_test
 
 import (
 	"fmt"
-	"os"
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"strings"
 	"testing"
 
@@ -13,18 +13,7 @@ import (
 
 // testKeychain is the real OS keychain, in a namespace of the test's own.
 // Run the tests with scripts/with-keyring.sh; without a keychain they fail.
-func testKeychain(t *testing.T) *keychain.Keychain {
-	t.Helper()
-	k := keychain.New("securesend-test:" + t.Name())
-	if err := k.Set("probe", "x"); err != nil {
-		if os.Getenv("SECURESEND_NO_KEYCHAIN_OK") == "1" {
-			t.Skipf("no keychain: %v", err)
-		}
-		t.Fatalf("the tests need a running, unlocked Secret Service (run them with scripts/with-keyring.sh): %v", err)
-	}
-	t.Cleanup(func() { k.Delete("probe") })
-	return k
-}
+func testKeychain(t *testing.T) *keychain.Keychain { return keychaintest.Require(t) }
 
 func testHome(t *testing.T) home.Home {
 	t.Helper()

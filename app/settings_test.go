@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -24,18 +25,7 @@ import (
 
 // testKeychain is the real system keychain under a service name of the
 // test's own (scripts/with-keyring.sh provides one without a desktop).
-func testKeychain(t *testing.T) *keychain.Keychain {
-	t.Helper()
-	k := keychain.New("securesend-test:" + t.Name())
-	if err := k.Set("probe", "x"); err != nil {
-		if os.Getenv("SECURESEND_NO_KEYCHAIN_OK") == "1" {
-			t.Skipf("no keychain: %v", err)
-		}
-		t.Fatalf("the tests need a running, unlocked Secret Service (scripts/with-keyring.sh): %v", err)
-	}
-	k.Delete("probe")
-	return k
-}
+func testKeychain(t *testing.T) *keychain.Keychain { return keychaintest.Require(t) }
 
 type memWriter struct {
 	bytes.Buffer

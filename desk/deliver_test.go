@@ -2,6 +2,7 @@ package desk
 
 import (
 	"errors"
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -9,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/securesend/securesend/account/accounttest"
-	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -20,14 +20,7 @@ import (
 // (scripts/with-keyring.sh).
 func sendDesk(t *testing.T) *Desk {
 	t.Helper()
-	k := keychain.New("securesend-test:" + t.Name())
-	if err := k.Set("probe", "x"); err != nil {
-		if os.Getenv("SECURESEND_NO_KEYCHAIN_OK") == "1" {
-			t.Skipf("no keychain: %v", err)
-		}
-		t.Fatalf("the tests need a running, unlocked Secret Service (scripts/with-keyring.sh): %v", err)
-	}
-	k.Delete("probe")
+	keychaintest.Require(t)
 	dir := t.TempDir()
 	d, err := Open(Options{Getenv: func(k string) string {
 		switch k {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/privtemp"
@@ -22,17 +22,7 @@ import (
 
 // requireKeychain fails (or, with SECURESEND_NO_KEYCHAIN_OK=1, skips)
 // without a running, unlocked Secret Service (scripts/with-keyring.sh).
-func requireKeychain(t *testing.T) {
-	t.Helper()
-	k := keychain.New("securesend-test:" + t.Name())
-	if err := k.Set("probe", "x"); err != nil {
-		if os.Getenv("SECURESEND_NO_KEYCHAIN_OK") == "1" {
-			t.Skipf("no keychain: %v", err)
-		}
-		t.Fatalf("the tests need a running, unlocked Secret Service (scripts/with-keyring.sh): %v", err)
-	}
-	k.Delete("probe")
-}
+func requireKeychain(t *testing.T) { keychaintest.Require(t) }
 
 // testDesk opens a Desk in a new home (an unconfigured build: no
 // organisation profile), collecting its warnings.

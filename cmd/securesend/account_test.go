@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"io/fs"
 	"net/http"
 	"os"
@@ -35,17 +36,7 @@ func (a *acctEnv) run(t *testing.T, stdin string, args ...string) (stdout, stder
 	return out.String(), errb.String(), code
 }
 
-func requireKeychain(t *testing.T) {
-	t.Helper()
-	k := keychain.New("securesend-test:" + t.Name())
-	if err := k.Set("probe", "x"); err != nil {
-		if os.Getenv("SECURESEND_NO_KEYCHAIN_OK") == "1" {
-			t.Skipf("no keychain: %v", err)
-		}
-		t.Fatalf("the tests need a running, unlocked Secret Service (scripts/with-keyring.sh): %v", err)
-	}
-	k.Delete("probe")
-}
+func requireKeychain(t *testing.T) { keychaintest.Require(t) }
 
 // TestAccountLifecycleCLI adds a password account and an OAuth account as
 // a user would, tests both against real servers, removes them, and then
