@@ -218,6 +218,13 @@ type pending struct {
 }
 
 func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event func(WatchEvent)) error {
+	if it.Verdict != receive.Verified {
+		// Never delivered; it waits in the inbox with its reason.
+		if dl.tell("verdict/" + it.ID) {
+			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: string(it.Verdict)})
+		}
+		return nil
+	}
 	var todo []pending
 	for _, dst := range dl.dests {
 		for n := range it.Documents {
@@ -443,4 +450,3 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
-
