@@ -237,7 +237,7 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 					Detail: fmt.Sprintf("the same document from the same signer, item #%s, was %s", e.Item, stateWords(e.State))})
 			case e.State == deliverjournal.Intent && dl.tell(dst.kind+"/"+it.ID+"/"+fmt.Sprint(n)):
 				event(WatchEvent{Kind: EventPossiblyDelivered, Item: it.ID, Doc: n, Dest: dst.kind,
-					Detail: "interrupted after it was handed to the printer and before that was recorded: check the printer; it is not printed again"})
+					Detail: "interrupted after it was handed to the printer and before that was recorded: check the printer; it is not printed again; if it did not come out, open it (securesend inbox open) and print it by hand"})
 			}
 		}
 	}

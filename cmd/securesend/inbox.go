@@ -42,6 +42,8 @@ Subcommands:
                                   or write it to DIR
   archive ID [--to MAILBOX]       move the server copy to MAILBOX (default Archive);
                                   the only command that changes server mail
+  watch [--drop DIR] [--print PRINTER] [--once]
+                                  deliver verified documents as they arrive (see watch -h)
 
 Received messages and documents are stored encrypted; the key is in the OS keychain.
 `
@@ -53,6 +55,7 @@ func runInbox(ctx context.Context, e *env, args []string) int {
 		"show":    func(a []string) int { return inboxShow(e, a) },
 		"open":    func(a []string) int { return inboxOpen(ctx, e, a) },
 		"archive": func(a []string) int { return inboxArchive(ctx, e, a) },
+		"watch":   func(a []string) int { return inboxWatch(ctx, e, a) },
 	})
 }
 
