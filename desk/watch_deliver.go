@@ -250,7 +250,11 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 	}
 	if !Trusted(rep) || Withheld(rep) || len(rep.Documents) != len(it.Documents) {
 		if dl.tell("verdict/" + it.ID) {
-			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: string(rep.Verdict)})
+			why := string(rep.Verdict)
+			if rep.Impostor {
+				why += ", but signed by a key other than the one pinned for the sender"
+			}
+			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: why})
 		}
 		return nil
 	}
