@@ -193,8 +193,9 @@ func docKey(it *receive.Item, n int) string {
 
 // deliverAll delivers every verified document of the inbox not yet
 // delivered to each destination, reporting what it does to event. Only
-// an error of a journal is returned: a failed delivery is recorded and
-// tried again on the next round.
+// an error of the inbox store or of a journal is returned (the watch
+// stops: it could no longer promise "exactly once"); a failed delivery
+// is recorded and tried again on the next round.
 func (dl *deliverer) deliverAll(ctx context.Context, event func(WatchEvent)) error {
 	items, err := dl.st.List()
 	if err != nil {
