@@ -123,3 +123,31 @@ func TestWatchDovecot(t *testing.T) {
 	}
 	t.Logf("events:\n%s", &ev)
 }
+
+// TestWatchDovecotLongIdle: idling for longer than the IMAP connection's
+// silence limit (30 s) with the default IDLE renewal keeps the one
+// connection, and mail is still noticed at once. Skipped with -short.
+func TestWatchDovecotLongIdle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("idles for 40 s")
+	}
+	d, _, deliver := dovecotDesk(t)
+	drop := t.TempDir()
+	var ev events
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Watch(ctx, WatchOptions{Drop: drop, Event: ev.add}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v", err)
+		}
+	}()
+	waitFor(t, 20*time.Second, func() bool { return ev.count(EventFetched) > 0 }, &ev)
+	time.Sleep(40 * time.Second)
+	deliver("good_encrypted.eml")
+	waitFor(t, 5*time.Second, func() bool { return len(dropped(t, drop)) == 2 }, &ev)
+	if ev.count(EventDisconnected) != 0 || ev.count(EventConnected) != 1 {
+		t.Errorf("the connection did not survive the idle:\n%s", &ev)
+	}
+}

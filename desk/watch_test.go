@@ -283,3 +283,29 @@ func TestWatchDropRecovery(t *testing.T) {
 		t.Errorf("temporary file left: %v", err)
 	}
 }
+
+// TestWatchIdleRenewed: IDLE is ended and started again every IdleCycle
+// (the connection's silence limit counts IDLE as a response awaited);
+// many renewals later, the connection is still up and new mail is still
+// noticed.
+func TestWatchIdleRenewed(t *testing.T) {
+	d, srv := watchDesk(t)
+	drop := t.TempDir()
+	var ev events
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Watch(ctx, WatchOptions{Drop: drop, Event: ev.add, IdleCycle: 200 * time.Millisecond}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v", err)
+		}
+	}()
+	waitFor(t, 10*time.Second, func() bool { return ev.count(EventFetched) > 0 }, &ev)
+	time.Sleep(2 * time.Second) // about ten renewals
+	srv.Deliver(t, testdata(t, "good_encrypted.eml"))
+	waitFor(t, 5*time.Second, func() bool { return len(dropped(t, drop)) == 2 }, &ev)
+	if n := ev.count(EventDisconnected) + ev.count(EventConnected) - 1; n != 0 {
+		t.Errorf("the connection was renewed, not the IDLE:\n%s", &ev)
+	}
+}
