@@ -294,7 +294,9 @@ func TestWatchIdleRenewed(t *testing.T) {
 	var ev events
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Watch(ctx, WatchOptions{Drop: drop, Event: ev.add, IdleCycle: 200 * time.Millisecond}) }()
+	go func() {
+		done <- d.Watch(ctx, WatchOptions{Drop: drop, Event: ev.add, IdleCycle: 200 * time.Millisecond})
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
