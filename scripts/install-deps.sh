@@ -14,7 +14,9 @@ set -euo pipefail
 
 mode=${1:-run}
 run_pkgs=(make gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev gnome-keyring dbus dbus-x11 libsecret-tools ca-certificates poppler-utils)
-test_pkgs=(postfix dovecot-core dovecot-imapd dovecot-lmtpd xvfb gnupg time curl)
+# cups (its socket backend) and cups-client (lp, lpadmin): the watch test prints
+# through a private cupsd to a socket:// printer.
+test_pkgs=(postfix dovecot-core dovecot-imapd dovecot-lmtpd xvfb gnupg time curl cups cups-client)
 # e2e/windows: the mingw-w64 cross compiler builds securesend.exe (CGO for
 # Fyne) and the ProcessPrng shim; Wine runs them (docs/testing.md).
 test_pkgs+=(wine wine64 gcc-mingw-w64-x86-64)

@@ -40,6 +40,8 @@ Subcommands:
                                   or write it to DIR
   archive ID [--to MAILBOX]       move the server copy to MAILBOX (default Archive);
                                   the only command that changes server mail
+  watch [--drop DIR] [--print PRINTER] [--once]
+                                  deliver verified documents as they arrive (see watch -h)
   trust-index --yes               accept the inbox index as it is now, after putting an
                                   older copy back from a backup on purpose (what came
                                   after it is fetched again)
@@ -55,6 +57,7 @@ func runInbox(ctx context.Context, e *env, args []string) int {
 		"open":        func(a []string) int { return inboxOpen(ctx, e, a) },
 		"archive":     func(a []string) int { return inboxArchive(ctx, e, a) },
 		"trust-index": func(a []string) int { return inboxTrustIndex(e, a) },
+		"watch":       func(a []string) int { return inboxWatch(ctx, e, a) },
 	})
 }
 

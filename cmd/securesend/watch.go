@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/termsafe"
+)
+
+const inboxWatchUsage = `Usage: securesend inbox watch [--drop DIR] [--print PRINTER] [flags]
+
+Waits for new mail (IMAP IDLE; polling when the server does not offer it),
+verifies each message as it arrives and delivers every VERIFIED document:
+  --drop DIR       written into DIR (a temporary .securesend-*.part name, then
+                   renamed into place) with a sidecar DIR/NAME.json holding the
+                   verdict, signer and signed manifest
+  --print PRINTER  printed on the CUPS queue PRINTER with lp (Linux, macOS)
+Anything not verified is never dropped or printed: it waits in the inbox with
+its reason. Each document is delivered once per destination, across duplicate
+deliveries and restarts; a crash while printing shows "possibly printed" and is
+never printed again on its own. Documents already in the inbox when a
+destination is first watched are skipped unless --include-existing.
+
+Flags:
+`
+
+// inboxWatch runs 'securesend inbox watch'.
+func inboxWatch(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox watch", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, inboxWatchUsage)
+		fs.PrintDefaults()
+	}
+	name := fs.String("account", "", "account to watch (default: the only account with an IMAP server)")
+	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
+	drop := fs.String("drop", "", "folder to write verified documents to")
+	printer := fs.String("print", "", "CUPS printer (queue) to print verified documents on")
+	once := fs.Bool("once", false, "fetch and deliver what is there, then exit")
+	existing := fs.Bool("include-existing", false, "also deliver what was in the inbox before this destination was first watched")
+	poll := fs.Duration("poll", desk.DefaultWatchPoll, "how often to ask a server that does not offer IDLE")
+	asJSON := fs.Bool("json", false, "print events as JSON lines")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		return errorf(e, "inbox watch: unexpected argument %q", termsafe.String(fs.Arg(0)))
+	}
+	if *drop == "" && *printer == "" {
+		return errorf(e, "inbox watch: give --drop DIR, --print PRINTER or both")
+	}
+	if *poll <= 0 {
+		return errorf(e, "inbox watch: --poll must be positive")
+	}
+	opts := desk.WatchOptions{Account: *name, Mailbox: *mailbox, Drop: *drop, Once: *once, IncludeExisting: *existing, Poll: *poll}
+	if *printer != "" {
+		if runtime.GOOS == "windows" {
+			return errorf(e, "inbox watch: --print needs CUPS (Linux, macOS); on Windows use --drop with the printing software's hot folder")
+		}
+		if err := desk.CheckPrinterName(*printer); err != nil {
+			return errorf(e, "inbox watch: --print: %v", err)
+		}
+		opts.Printer = &desk.LP{Printer: *printer}
+	}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "inbox watch: %v", err)
+	}
+	var mu sync.Mutex
+	troubled := false
+	opts.Event = func(ev desk.WatchEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ev.Kind == desk.EventFailed || ev.Kind == desk.EventPossiblyDelivered {
+			troubled = true
+		}
+		if *asJSON {
+			json.NewEncoder(e.stdout).Encode(watchEventJSON(ev)) //nolint:errcheck // stdout
+			return
+		}
+		fmt.Fprintln(e.stdout, watchEventLine(ev))
+	}
+	if err := d.Watch(ctx, opts); err != nil {
+		return errorf(e, "inbox watch: %v", err)
+	}
+	if *once && troubled {
+		return 3
+	}
+	return 0
+}
+
+// watchEventLine is one line of the watch's log, safe for a terminal.
+func watchEventLine(ev desk.WatchEvent) string {
+	s := ev.Time.Format(time.DateTime) + "  "
+	doc := ""
+	if ev.Item != "" {
+		doc = "#" + ev.Item
+		if ev.Dest != "" {
+			doc += fmt.Sprintf(" document %d", ev.Doc+1)
+			if ev.Name != "" {
+				doc += " (" + ev.Name + ")"
+			}
+		}
+	}
+	switch ev.Kind {
+	case desk.EventConnected:
+		s += "connected: " + ev.Detail
+	case desk.EventFetched:
+		s += "fetched: " + ev.Detail
+	case desk.EventDisconnected:
+		s += fmt.Sprintf("connection lost: %v; %s", ev.Err, ev.Detail)
+	case desk.EventDelivered:
+		if ev.Dest == desk.DestPrint {
+			s += doc + " PRINTED, job " + ev.Detail
+		} else {
+			s += doc + " DROPPED as " + ev.Detail
+		}
+	case desk.EventAlreadyDelivered:
+		s += doc + " not " + pastTense(ev.Dest) + " again: " + ev.Detail
+	case desk.EventNotDelivered:
+		s += doc + " NOT VERIFIED (" + ev.Detail + "): not dropped or printed; it waits in the inbox (securesend inbox show " + ev.Item + ")"
+	case desk.EventPossiblyDelivered:
+		s += doc + " POSSIBLY " + upper(pastTense(ev.Dest)) + ": " + ev.Detail
+	case desk.EventFailed:
+		s += fmt.Sprintf("%s not %s: %v; tried again on the next round", doc, pastTense(ev.Dest), ev.Err)
+	default:
+		s += string(ev.Kind) + " " + doc + " " + ev.Detail
+	}
+	return termsafe.String(s)
+}
+
+func pastTense(dest string) string {
+	if dest == desk.DestPrint {
+		return "printed"
+	}
+	return "dropped"
+}
+
+func upper(s string) string {
+	if s == "printed" {
+		return "PRINTED"
+	}
+	return "DROPPED"
+}
+
+// watchEventJSON is one line of 'inbox watch --json'.
+func watchEventJSON(ev desk.WatchEvent) map[string]any {
+	m := map[string]any{"time": ev.Time, "event": ev.Kind}
+	if ev.Item != "" {
+		m["item"] = ev.Item
+	}
+	if ev.Dest != "" {
+		m["dest"], m["document"] = ev.Dest, ev.Doc+1
+	}
+	if ev.Name != "" {
+		m["name"] = ev.Name
+	}
+	if ev.Detail != "" {
+		m["detail"] = ev.Detail
+	}
+	if ev.Err != nil {
+		m["error"] = ev.Err.Error()
+	}
+	return m
+}

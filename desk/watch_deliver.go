@@ -1,0 +1,457 @@
+package desk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/securesend/securesend/internal/atomicfile"
+	"github.com/securesend/securesend/internal/deliverjournal"
+	"github.com/securesend/securesend/receive"
+)
+
+// Destination kinds of WatchEvent.Dest.
+const (
+	DestDrop  = "drop"
+	DestPrint = "print"
+)
+
+// DropTempPattern is the pattern of the names of documents being written
+// into a drop folder; software that picks files up must skip them. A
+// document appears under its final name, whole, by a rename.
+const DropTempPattern = ".securesend-*.part"
+
+// deliverer hands verified documents to the watch's destinations,
+// exactly once per document and destination, by a journal each.
+type deliverer struct {
+	d               *Desk
+	st              *receive.Store
+	dests           []*destination
+	includeExisting bool
+	// told are the items (by destination) whose outcome was reported
+	// in this run, so each round does not repeat it.
+	told map[string]bool
+}
+
+// destination is one place documents go: a drop folder or a printer.
+type destination struct {
+	kind    string
+	j       *deliverjournal.Journal
+	dir     string
+	printer Printer
+}
+
+// openDeliverer opens the inbox and the journal of each destination
+// (home/watch/*.journal), locked against a second watch of the same
+// destination.
+func (d *Desk) openDeliverer(opts WatchOptions) (*deliverer, error) {
+	st, err := d.Inbox()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := d.home.Sub("watch")
+	if err != nil {
+		return nil, err
+	}
+	dl := &deliverer{d: d, st: st, includeExisting: opts.IncludeExisting, told: map[string]bool{}}
+	if opts.Drop != "" {
+		abs, err := filepath.Abs(opts.Drop)
+		if err != nil {
+			return nil, fmt.Errorf("drop folder: %w", err)
+		}
+		if fi, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("drop folder: %w", err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("drop folder %s is not a folder", abs)
+		}
+		j, err := deliverjournal.Open(filepath.Join(dir, "drop-"+shortHash(abs)+".journal"))
+		if err != nil {
+			return nil, err
+		}
+		dl.dests = append(dl.dests, &destination{kind: DestDrop, j: j, dir: abs})
+	}
+	if opts.Printer != nil {
+		j, err := deliverjournal.Open(filepath.Join(dir, "print-"+shortHash(opts.Printer.Name())+".journal"))
+		if err != nil {
+			dl.Close()
+			return nil, err
+		}
+		dl.dests = append(dl.dests, &destination{kind: DestPrint, j: j, printer: opts.Printer})
+	}
+	return dl, nil
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
+}
+
+// Close closes the journals.
+func (dl *deliverer) Close() error {
+	var errs []error
+	for _, dst := range dl.dests {
+		errs = append(errs, dst.j.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// start finishes what a crash interrupted and, for a destination watched
+// for the first time, records the documents already in the inbox as
+// skipped (unless IncludeExisting).
+func (dl *deliverer) start() error {
+	items, err := dl.st.List()
+	if err != nil {
+		return err
+	}
+	for _, dst := range dl.dests {
+		if dst.j.Created() && !dl.includeExisting {
+			for i := range items {
+				for n := range items[i].Documents {
+					e := deliverjournal.Entry{Key: docKey(&items[i], n), State: deliverjournal.Skipped, Item: items[i].ID, Doc: n, Time: dl.d.Now(), Detail: "in the inbox before the watch began"}
+					if _, ok := dst.j.Lookup(e.Key); ok {
+						continue
+					}
+					if err := dst.j.Record(e); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if dst.kind == DestDrop {
+			if err := dl.recoverDrops(dst); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dropIntent is the Detail of a drop's Intent record.
+type dropIntent struct {
+	Temp  string `json:"temp"`
+	Final string `json:"final"`
+}
+
+// recoverDrops settles the drops a crash interrupted: a document whose
+// temporary file is still there never appeared (it is tried again); one
+// whose final file is there, or gone (taken by the software that reads
+// the folder: the temporary file existed before the intent was
+// recorded), was delivered. Left-over temporary files are removed.
+func (dl *deliverer) recoverDrops(dst *destination) error {
+	for _, e := range dst.j.Entries() {
+		if e.State != deliverjournal.Intent {
+			continue
+		}
+		var in dropIntent
+		if err := json.Unmarshal([]byte(e.Detail), &in); err != nil || in.Temp == "" || in.Final == "" {
+			return fmt.Errorf("delivery journal %s: the record of item #%s is unreadable", dst.j.Path(), e.Item)
+		}
+		next := e
+		next.Time = dl.d.Now()
+		switch {
+		case fileExists(in.Final):
+			next.State, next.Detail = deliverjournal.Done, in.Final
+			os.Remove(in.Temp)
+		case fileExists(in.Temp):
+			os.Remove(in.Temp)
+			next.State, next.Detail = deliverjournal.Failed, "interrupted before the document was in place"
+		default:
+			next.State, next.Detail = deliverjournal.Done, in.Final+" (taken from the folder before the drop was recorded)"
+		}
+		if err := dst.j.Record(next); err != nil {
+			return err
+		}
+	}
+	left, err := filepath.Glob(filepath.Join(dst.dir, DropTempPattern))
+	if err != nil {
+		return err
+	}
+	for _, p := range left {
+		os.Remove(p)
+	}
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// docKey names document n of it for the journals: its signer and
+// content, so that the same document delivered again (the message
+// delivered twice, or sent again) is one document.
+func docKey(it *receive.Item, n int) string {
+	return it.SignerFingerprint + "/" + it.Documents[n].SHA256
+}
+
+// deliverAll delivers every verified document of the inbox not yet
+// delivered to each destination, reporting what it does to event. Only
+// an error of the inbox store or of a journal is returned (the watch
+// stops: it could no longer promise "exactly once"); a failed delivery
+// is recorded and tried again on the next round.
+func (dl *deliverer) deliverAll(ctx context.Context, event func(WatchEvent)) error {
+	items, err := dl.st.List()
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		if err := ctx.Err(); err != nil {
+			return nil
+		}
+		if err := dl.deliverItem(ctx, &items[i], event); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pending is one document still to deliver to one destination.
+type pending struct {
+	dst *destination
+	n   int
+}
+
+func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event func(WatchEvent)) error {
+	if it.Verdict != receive.Verified {
+		// Never delivered; it waits in the inbox with its reason.
+		if dl.tell("verdict/" + it.ID) {
+			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: string(it.Verdict)})
+		}
+		return nil
+	}
+	var todo []pending
+	for _, dst := range dl.dests {
+		for n := range it.Documents {
+			e, ok := dst.j.Lookup(docKey(it, n))
+			switch {
+			case !ok || e.State == deliverjournal.Failed:
+				todo = append(todo, pending{dst, n})
+			case e.Item != it.ID && (e.State == deliverjournal.Done || e.State == deliverjournal.Intent) && dl.tell(dst.kind+"/"+it.ID+"/"+fmt.Sprint(n)):
+				event(WatchEvent{Kind: EventAlreadyDelivered, Item: it.ID, Doc: n, Dest: dst.kind,
+					Detail: fmt.Sprintf("the same document from the same signer, item #%s, was %s", e.Item, stateWords(e.State))})
+			case e.State == deliverjournal.Intent && dl.tell(dst.kind+"/"+it.ID+"/"+fmt.Sprint(n)):
+				event(WatchEvent{Kind: EventPossiblyDelivered, Item: it.ID, Doc: n, Dest: dst.kind,
+					Detail: "interrupted after it was handed to the printer and before that was recorded: check the printer; it is not printed again; if it did not come out, open it (securesend inbox open) and print it by hand"})
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	rep, err := dl.st.Report(it.ID)
+	if err != nil {
+		return err
+	}
+	if !Trusted(rep) || Withheld(rep) || len(rep.Documents) != len(it.Documents) {
+		if dl.tell("verdict/" + it.ID) {
+			why := string(rep.Verdict)
+			if rep.Impostor {
+				why += ", but signed by a key other than the one pinned for the sender"
+			}
+			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: why})
+		}
+		return nil
+	}
+	for _, p := range todo {
+		doc := rep.Documents[p.n]
+		ev := WatchEvent{Item: it.ID, Doc: p.n, Name: doc.Name, Dest: p.dst.kind}
+		if doc.SHA256 != it.Documents[p.n].SHA256 {
+			ev.Kind, ev.Err = EventFailed, errors.New("the stored report and index disagree on the document's SHA-256")
+			event(ev)
+			continue
+		}
+		base := deliverjournal.Entry{Key: docKey(it, p.n), Item: it.ID, Doc: p.n}
+		var detail string
+		switch p.dst.kind {
+		case DestDrop:
+			detail, err = dl.drop(p.dst, base, it, rep, p.n)
+		case DestPrint:
+			detail, err = dl.print(ctx, p.dst, base, it, doc)
+		}
+		var jerr *journalError
+		switch {
+		case errors.As(err, &jerr):
+			return jerr.err
+		case errors.Is(err, errMaybeDelivered):
+			ev.Kind, ev.Err = EventPossiblyDelivered, err
+		case err != nil:
+			ev.Kind, ev.Err = EventFailed, err
+			rec := base
+			rec.State, rec.Time, rec.Detail = deliverjournal.Failed, dl.d.Now(), err.Error()
+			if jerr := p.dst.j.Record(rec); jerr != nil {
+				return jerr
+			}
+		default:
+			ev.Kind, ev.Detail = EventDelivered, detail
+		}
+		event(ev)
+	}
+	return nil
+}
+
+func stateWords(s deliverjournal.State) string {
+	if s == deliverjournal.Intent {
+		return "possibly delivered already"
+	}
+	return "delivered already"
+}
+
+// tell reports whether key was not told yet in this run, and marks it.
+func (dl *deliverer) tell(key string) bool {
+	if dl.told[key] {
+		return false
+	}
+	dl.told[key] = true
+	return true
+}
+
+// journalError is an error of writing a journal: the watch stops, since
+// it can no longer promise "exactly once".
+type journalError struct{ err error }
+
+func (e *journalError) Error() string { return e.err.Error() }
+
+// errMaybeDelivered: the hand-over may have happened; the Intent stays.
+var errMaybeDelivered = errors.New("the print command was interrupted: the document was possibly printed; it is not printed again")
+
+// sidecar is the JSON written next to a dropped document.
+type sidecar struct {
+	Version int `json:"version"`
+	// Item and Document name the inbox item and the document (from 1).
+	Item     string `json:"item"`
+	Document int    `json:"document"`
+	// File is the dropped document's name in the folder.
+	File string `json:"file"`
+	// SHA256 is the hex SHA-256 of the dropped file.
+	SHA256 string `json:"sha256"`
+	// Report is the message's verification report: verdict, signer,
+	// sender, the signed manifest, every document.
+	Report *receive.Report `json:"report"`
+}
+
+// drop writes document n into the drop folder: its sidecar first, then
+// the document under a temporary name (DropTempPattern), flushed and
+// checked against its SHA-256, then linked into place, never over a file.
+func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *receive.Item, rep *receive.Report, n int) (string, error) {
+	doc := rep.Documents[n]
+	name := fmt.Sprintf("%s-%d-%s", it.ID, n+1, receive.SanitizeName(doc.Name))
+	final := filepath.Join(dst.dir, name)
+	if fileExists(final) {
+		return "", fmt.Errorf("%s already exists in the drop folder; it is not overwritten", name)
+	}
+	clean := *rep
+	clean.Documents = append([]receive.Document(nil), rep.Documents...)
+	for i := range clean.Documents {
+		clean.Documents[i].Path = ""
+	}
+	meta, err := json.MarshalIndent(sidecar{Version: 1, Item: it.ID, Document: n + 1, File: name, SHA256: doc.SHA256, Report: &clean}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := atomicfile.WriteFile(final+".json", append(meta, '\n')); err != nil {
+		return "", fmt.Errorf("drop folder: %w", err)
+	}
+	tmp, err := os.CreateTemp(dst.dir, DropTempPattern)
+	if err != nil {
+		return "", fmt.Errorf("drop folder: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after the link there is nothing left
+	syncDir(dst.dir)
+	intent, _ := json.Marshal(dropIntent{Temp: tmp.Name(), Final: final})
+	rec := base
+	rec.State, rec.Time, rec.Detail = deliverjournal.Intent, dl.d.Now(), string(intent)
+	if err := dst.j.Record(rec); err != nil {
+		tmp.Close()
+		return "", &journalError{err}
+	}
+	sum, err := copyDocument(tmp, dl.st, it.ID, n)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("drop folder: %w", err)
+	}
+	if sum != doc.SHA256 {
+		return "", fmt.Errorf("the stored copy of %s is damaged (SHA-256 %s, verified %s); not dropped", name, sum, doc.SHA256)
+	}
+	if err := os.Link(tmp.Name(), final); err != nil {
+		return "", fmt.Errorf("drop folder: %w", err)
+	}
+	os.Remove(tmp.Name())
+	syncDir(dst.dir)
+	rec.State, rec.Time, rec.Detail = deliverjournal.Done, dl.d.Now(), final
+	if err := dst.j.Record(rec); err != nil {
+		return "", &journalError{err}
+	}
+	return final, nil
+}
+
+// print checks the stored copy whole, records the intent, prints, and
+// records the job.
+func (dl *deliverer) print(ctx context.Context, dst *destination, base deliverjournal.Entry, it *receive.Item, doc receive.Document) (string, error) {
+	sum, err := copyDocument(io.Discard, dl.st, it.ID, base.Doc)
+	if err != nil {
+		return "", err
+	}
+	if sum != doc.SHA256 {
+		return "", fmt.Errorf("the stored copy of %s is damaged (SHA-256 %s, verified %s); not printed", doc.Name, sum, doc.SHA256)
+	}
+	r, err := dl.st.OpenDocument(it.ID, base.Doc)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	rec := base
+	rec.State, rec.Time, rec.Detail = deliverjournal.Intent, dl.d.Now(), dst.printer.Name()
+	if err := dst.j.Record(rec); err != nil {
+		return "", &journalError{err}
+	}
+	title := fmt.Sprintf("securesend #%s document %d", it.ID, base.Doc+1)
+	job, err := dst.printer.Print(ctx, title, r)
+	if errors.Is(err, ErrPrintUncertain) {
+		return "", fmt.Errorf("%w: %w", errMaybeDelivered, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	rec.State, rec.Time, rec.Detail = deliverjournal.Done, dl.d.Now(), job
+	if err := dst.j.Record(rec); err != nil {
+		return "", &journalError{err}
+	}
+	return job, nil
+}
+
+// copyDocument decrypts document n of item id to w and returns its hex
+// SHA-256.
+func copyDocument(w io.Writer, st *receive.Store, id string, n int) (string, error) {
+	r, err := st.OpenDocument(id, n)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(w, h), r); err != nil {
+		return "", err
+	}
+	return hexSum(h), nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// syncDir flushes a directory's entries (best effort).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() //nolint:errcheck // best effort: not every platform syncs directories
+		d.Close()
+	}
+}

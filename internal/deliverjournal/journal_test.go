@@ -1,0 +1,119 @@
+package deliverjournal
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestRecordReopen(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "j", "print.journal")
+	j, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !j.Created() {
+		t.Error("a new journal is not Created")
+	}
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	for _, e := range []Entry{
+		{Key: "a", State: Intent, Item: "1", Time: now},
+		{Key: "a", State: Done, Item: "1", Time: now, Detail: "job-1"},
+		{Key: "b", State: Intent, Item: "2", Time: now},
+	} {
+		if err := j.Record(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Open(p); !errors.Is(err, ErrLocked) {
+		t.Errorf("second Open: %v, want ErrLocked", err)
+	}
+	j.Close()
+	j, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if j.Created() {
+		t.Error("an existing journal is Created")
+	}
+	if e, _ := j.Lookup("a"); e.State != Done || e.Detail != "job-1" {
+		t.Errorf("a: %+v", e)
+	}
+	if e, _ := j.Lookup("b"); e.State != Intent {
+		t.Errorf("b: %+v, want the intent kept (possibly delivered)", e)
+	}
+	if got := j.Entries(); len(got) != 2 || got[0].Key != "a" || got[1].Key != "b" {
+		t.Errorf("entries %+v", got)
+	}
+}
+
+// TestTornLastLine: a record cut short by a crash was never flushed, so
+// it is dropped and the journal goes on after the good ones.
+func TestTornLastLine(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "drop.journal")
+	good := `{"key":"a","state":"done","doc":0,"time":"2026-12-07T09:00:00Z"}` + "\n"
+	for name, tail := range map[string]string{
+		"cut":      `{"key":"b","sta`,
+		"no-nl":    `{"key":"b","state":"intent","doc":0,"time":"2026-12-07T09:00:00Z"}`,
+		"zeros":    "\x00\x00\x00\n",
+		"empty-nl": "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(p, []byte(good+tail), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			j, err := Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := j.Lookup("b"); ok {
+				t.Error("the torn record was read")
+			}
+			if err := j.Record(Entry{Key: "c", State: Done}); err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+			j, err = Open(p)
+			if err != nil {
+				t.Fatalf("reopen after the torn line was replaced: %v", err)
+			}
+			defer j.Close()
+			if e, ok := j.Lookup("c"); !ok || e.State != Done {
+				t.Errorf("c: %+v %v", e, ok)
+			}
+			if e, _ := j.Lookup("a"); e.State != Done {
+				t.Errorf("a lost: %+v", e)
+			}
+		})
+	}
+}
+
+// TestCorruptMiddle: a damaged record before the last is an error, not a
+// guess: which documents were printed is unknown.
+func TestCorruptMiddle(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "print.journal")
+	data := `{"key":"a","state":"intent","doc":0,"time":"2026-12-07T09:00:00Z"}` + "\n" +
+		"garbage\n" +
+		`{"key":"a","state":"done","doc":0,"time":"2026-12-07T09:00:00Z"}` + "\n"
+	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(p)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Line != 2 {
+		t.Fatalf("Open: %v, want a CorruptError at line 2", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != data {
+		t.Error("a corrupt journal was changed")
+	}
+	// The lock was released.
+	os.WriteFile(p, nil, 0o600)
+	j, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+}
