@@ -9,6 +9,7 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -93,10 +94,15 @@ func extract(r io.Reader, dir string) (*extracted, error) {
 	return out, nil
 }
 
-// saveDocument writes one attachment to dir/doc-N, hashing it, and checks
-// it with doccheck.
+// saveDocument writes one attachment into its own folder dir/N, hashing
+// it, checks it with doccheck, and renames it to the name the recipient
+// will see (so that a Submitter that goes by file names gets it right).
 func saveDocument(body io.Reader, dir string, n int, name string) (*Document, error) {
-	path := filepath.Join(dir, fmt.Sprintf("doc-%d", n))
+	sub := filepath.Join(dir, strconv.Itoa(n))
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	path := filepath.Join(sub, "scan")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
@@ -124,9 +130,14 @@ func saveDocument(body io.Reader, dir string, n int, name string) (*Document, er
 		}
 		return nil, &badDocumentError{fmt.Sprintf("attachment %s: %s", displayDocName(name, n), safeReason(err))}
 	}
+	final := docName(name, n, info.Kind)
+	named := filepath.Join(sub, final)
+	if err := os.Rename(path, named); err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
 	return &Document{
-		Path:        path,
-		Name:        docName(name, n, info.Kind),
+		Path:        named,
+		Name:        final,
 		ContentType: info.ContentType,
 		Size:        size,
 		SHA256:      hex.EncodeToString(h.Sum(nil)),

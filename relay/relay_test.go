@@ -47,7 +47,7 @@ func (r *recorder) Submit(_ context.Context, s Submission) (string, error) {
 			return "", err
 		}
 		docs = append(docs, b)
-		if fi, err := os.Stat(filepath.Dir(d.Path)); err == nil {
+		if fi, err := os.Stat(filepath.Dir(filepath.Dir(d.Path))); err == nil {
 			r.modes = append(r.modes, fi.Mode().Perm())
 		}
 	}

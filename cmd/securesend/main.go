@@ -46,7 +46,7 @@ func commands() []command {
 		adminCommand(),
 		keysCommand(), verifyCommand(),
 		outboxCommand(), auditCommand(),
-		hotfolderCommand(),
+		hotfolderCommand(), relayCommand(),
 	}
 }
 

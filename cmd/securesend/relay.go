@@ -1,0 +1,538 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/relay"
+	"github.com/securesend/securesend/send/outbox"
+)
+
+func relayCommand() command {
+	return command{
+		name:    "relay",
+		summary: "receive scans from the practice's printers (scan to e-mail) and send them securely",
+		run:     runRelay,
+	}
+}
+
+const relayUsage = `Usage: securesend relay --account NAME [flags]
+       securesend relay device add NAME --password-stdin
+       securesend relay device list
+       securesend relay device remove NAME
+
+Runs an SMTP submission service for the practice's multifunction printers
+(MFDs): a device signs in with its own name and password (see 'relay
+device add'), after STARTTLS, and e-mails its scan to a recipient in your
+organisation's directory or with a pinned key (or an --alias of one).
+Every attachment is checked; the scan is signed with your key, encrypted
+to the recipient, written to the encrypted outbox and only then is the
+device told it was sent (250). It is delivered with the stored account,
+as 'securesend send' would; after a crash 'securesend outbox run'
+delivers what was queued.
+
+It listens on loopback unless told otherwise; any other --listen address
+needs --allow for the devices' networks. Old devices that cannot do TLS
+may send in plain text only from an address given with --allow-plain-from
+(each such message is recorded in the audit log). Runs in the foreground
+until interrupted (see docs/relay.md for the systemd unit and Windows
+service).
+
+Flags:
+`
+
+const relayDeviceUsage = `Usage: securesend relay device SUBCOMMAND
+
+Subcommands:
+  add NAME --password-stdin   let a device sign in as NAME with the password on standard input
+  list                        list the devices
+  remove NAME                 stop a device from signing in (at once, also while the relay runs)
+
+The password is kept only as an argon2id hash; enter the same password in
+the device's scan-to-e-mail (SMTP AUTH) settings.
+`
+
+// relayDocTypes are the document types a subject may name.
+var relayDocTypes = hotfolderDocTypes
+
+// relayDir is the relay's folder in the home: devices and certificate.
+func relayDir(e *env) (string, error) {
+	h, _, err := openHome(e)
+	if err != nil {
+		return "", err
+	}
+	return h.Sub("relay")
+}
+
+func relayDevices(e *env) (*relay.Devices, error) {
+	dir, err := relayDir(e)
+	if err != nil {
+		return nil, err
+	}
+	return relay.OpenDevices(dir + string(os.PathSeparator) + "devices.json"), nil
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ", ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func runRelay(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 && args[0] == "device" {
+		return subcommands(e, "relay device", relayDeviceUsage, args[1:], map[string]func([]string) int{
+			"add":    func(a []string) int { return relayDeviceAdd(e, a) },
+			"list":   func(a []string) int { return relayDeviceList(e, a) },
+			"remove": func(a []string) int { return relayDeviceRemove(e, a) },
+		})
+	}
+	var (
+		account, listen, certFile, keyFile, hostname, docType string
+		allow, plainFrom, aliases                             listFlag
+		maxMB                                                 int64
+		maxConns, perMinute                                   int
+		queueOnly                                             bool
+		poll                                                  time.Duration
+	)
+	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&account, "account", "", "send as the stored account `name` (required; see 'securesend account add')")
+	fs.StringVar(&listen, "listen", "127.0.0.1:2525", "`address` to listen on")
+	fs.Var(&allow, "allow", "client `network` allowed to connect, e.g. 192.0.2.0/24; repeat for several (required unless --listen is loopback)")
+	fs.Var(&plainFrom, "allow-plain-from", "device `address` allowed to sign in and send WITHOUT TLS (old MFDs only); repeatable")
+	fs.StringVar(&certFile, "cert", "", "PEM `file` of the TLS certificate chain (default: one generated and kept in the home)")
+	fs.StringVar(&keyFile, "key", "", "PEM `file` of the TLS certificate's private key (with --cert)")
+	fs.StringVar(&hostname, "hostname", "", "`name` of this computer as devices reach it (greeting, generated certificate); default the system's")
+	fs.Var(&aliases, "alias", "short recipient `name=address`, e.g. mainst=pharmacy@mainst.example.nz (then mainst@relay works); the address must be a directory or pinned recipient")
+	fs.StringVar(&docType, "doc-type", "Other", "document type when the subject does not name one: "+strings.Join(relayDocTypes, ", "))
+	fs.Int64Var(&maxMB, "max-size", relay.DefaultMaxMessageBytes>>20, "largest message taken, in `MB`")
+	fs.IntVar(&maxConns, "max-connections", relay.DefaultMaxConnections, "most connections at once")
+	fs.IntVar(&perMinute, "per-minute", relay.DefaultMaxPerMinute, "most messages a minute per device")
+	fs.BoolVar(&queueOnly, "queue-only", false, "only queue; deliver with 'securesend outbox run' (e.g. its own service)")
+	fs.DurationVar(&poll, "poll", time.Minute, "how often to retry deferred jobs (`duration`)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), relayUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "securesend relay: "+format+" (see 'securesend relay --help')\n", a...)
+		return 2
+	}
+	if fs.NArg() != 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if account == "" {
+		return usageErr("missing --account")
+	}
+	if (certFile == "") != (keyFile == "") {
+		return usageErr("--cert and --key go together")
+	}
+	if maxMB <= 0 || maxMB > 1<<10 || maxConns <= 0 || perMinute <= 0 || poll <= 0 {
+		return usageErr("--max-size (1 to 1024), --max-connections, --per-minute and --poll must be positive")
+	}
+	docType = matchDocType(docType)
+	if docType == "" {
+		return usageErr("--doc-type must be one of %s", strings.Join(relayDocTypes, ", "))
+	}
+	cfg, err := relayNetConfig(listen, allow, plainFrom)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	aliasMap, err := parseAliases(aliases)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if hostname == "" {
+		hostname, _ = os.Hostname()
+	}
+
+	// The account, the profile and the keys now, so that a relay that
+	// cannot send stops at once rather than at the first scan.
+	_, acct, err := storedAccount(e, account)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	resolver := &relayResolver{e: e, aliases: aliasMap}
+	for alias, target := range aliasMap {
+		if _, err := resolver.resolveAddress(target); err != nil {
+			return errorf(e, "relay: --alias %s: %s", alias, keyText(err.Error()))
+		}
+	}
+	devices, err := relayDevices(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	devs, err := devices.List()
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	if len(devs) == 0 {
+		return errorf(e, "relay: no devices may sign in yet: add one with 'securesend relay device add NAME --password-stdin'")
+	}
+	cert, fingerprint, err := relayCertificate(e, certFile, keyFile, hostname, cfg.listenAddr)
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	auditLog, err := openAudit(e)
+	if err != nil {
+		return errorf(e, "relay: audit log: %v", err)
+	}
+	h, _, err := openHome(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	tmp, err := h.Sub("relay", "incoming")
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+
+	var delivery *relayDelivery
+	if !queueOnly {
+		if delivery, err = startRelayDelivery(ctx, e, account, poll); err != nil {
+			return errorf(e, "relay: %v", err)
+		}
+		defer delivery.wait()
+	}
+	sub := &relaySubmitter{e: e, account: account, docType: docType}
+	if delivery != nil {
+		sub.queued = delivery.deliver
+	}
+	log := &lockedWriter{w: e.stderr}
+	srv, err := relay.New(relay.Options{
+		Devices: devices, Resolver: resolver, Submitter: sub, Audit: auditLog, TLS: cert,
+		Allow: cfg.allow, PlainFrom: cfg.plain, Hostname: hostname, MaxMessageBytes: maxMB << 20,
+		MaxConnections: maxConns, MaxPerMinute: perMinute, TempDir: tmp, Log: log,
+	})
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	names := make([]string, len(devs))
+	for i, d := range devs {
+		names[i] = d.Name
+	}
+	fmt.Fprintf(e.stdout, "Listening on %s for %s; sending as %s (account %s).\n", ln.Addr(), strings.Join(names, ", "), keyText(acct.Email), keyText(acct.Name))
+	fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint (pin it on each device): %s\n", fingerprint)
+	for _, a := range cfg.plain {
+		fmt.Fprintf(e.stderr, "WARNING: the device at %s may sign in and send WITHOUT TLS: its password and scans cross the network in clear. Each such message is recorded in the audit log. Replace it with a device that does STARTTLS.\n", a)
+	}
+	if queueOnly {
+		fmt.Fprintln(e.stdout, "Queue only: 'securesend outbox run' delivers the jobs.")
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		return errorf(e, "%v", err)
+	}
+	return 0
+}
+
+// matchDocType is the document type t names (any case), or "".
+func matchDocType(t string) string {
+	for _, d := range relayDocTypes {
+		if strings.EqualFold(strings.TrimSpace(t), d) {
+			return d
+		}
+	}
+	return ""
+}
+
+// relayNet is the parsed network flags.
+type relayNet struct {
+	listenAddr netip.Addr
+	allow      []netip.Prefix
+	plain      []netip.Addr
+}
+
+// relayNetConfig checks --listen, --allow and --allow-plain-from: a
+// listen address other than loopback needs --allow; loopback clients are
+// allowed when listening on loopback; a plain-text device must be in an
+// allowed network.
+func relayNetConfig(listen string, allow, plainFrom []string) (relayNet, error) {
+	var c relayNet
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return c, fmt.Errorf("--listen %q: %v", listen, err)
+	}
+	loopback := host == "localhost"
+	if !loopback {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return c, fmt.Errorf("--listen %q: give an IP address and port, e.g. 0.0.0.0:2525 or 192.0.2.5:2525", listen)
+		}
+		c.listenAddr = a
+		loopback = a.IsLoopback()
+	}
+	for _, s := range allow {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return c, fmt.Errorf("--allow %q is not a network such as 192.0.2.0/24 or an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.allow = append(c.allow, p.Masked())
+	}
+	if loopback {
+		c.allow = append(c.allow, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
+	} else if len(allow) == 0 {
+		return c, fmt.Errorf("--listen %s is reachable from the network: say which networks may connect with --allow (e.g. --allow 192.0.2.0/24)", listen)
+	}
+	for _, s := range plainFrom {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return c, fmt.Errorf("--allow-plain-from %q is not an IP address (one device's address, not a network)", s)
+		}
+		ok := false
+		for _, p := range c.allow {
+			ok = ok || p.Contains(a.Unmap())
+		}
+		if !ok {
+			return c, fmt.Errorf("--allow-plain-from %s is not in an allowed network (--allow)", s)
+		}
+		c.plain = append(c.plain, a.Unmap())
+	}
+	return c, nil
+}
+
+// parseAliases parses --alias name=address flags.
+func parseAliases(flags []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, f := range flags {
+		name, addr, ok := strings.Cut(f, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		addr = strings.TrimSpace(addr)
+		if !ok || name == "" || addr == "" || strings.ContainsAny(name, "@ \t") || !strings.Contains(addr, "@") {
+			return nil, fmt.Errorf("--alias %q: give name=address, e.g. mainst=pharmacy@mainst.example.nz", f)
+		}
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("--alias %s given twice", name)
+		}
+		m[name] = addr
+	}
+	return m, nil
+}
+
+// relayCertificate is the TLS certificate (the admin's, or the one kept in
+// the home, generated the first time) and its fingerprint.
+func relayCertificate(e *env, certFile, keyFile, hostname string, listenAddr netip.Addr) (cert tls.Certificate, fingerprint string, err error) {
+	if certFile != "" {
+		c, err := relay.LoadCertificate(certFile, keyFile)
+		if err != nil {
+			return c, "", err
+		}
+		return c, relay.Fingerprint(c), nil
+	}
+	dir, err := relayDir(e)
+	if err != nil {
+		return cert, "", err
+	}
+	hosts := []string{hostname, "localhost", "127.0.0.1", "::1"}
+	if listenAddr.IsValid() && !listenAddr.IsUnspecified() {
+		hosts = append(hosts, listenAddr.String())
+	}
+	c, created, err := relay.LoadOrCreateCertificate(dir, hosts, time.Now())
+	if err != nil {
+		return c, "", err
+	}
+	if created {
+		fmt.Fprintf(e.stdout, "Made a TLS certificate for the relay (kept in %s).\n", displayName(dir))
+	}
+	return c, relay.Fingerprint(c), nil
+}
+
+// relayResolver lets a device send only to directory or pinned
+// recipients, or an --alias of one, as the policy in force at that
+// moment allows.
+type relayResolver struct {
+	e       *env
+	aliases map[string]string
+}
+
+// Resolve implements relay.Resolver.
+func (r *relayResolver) Resolve(addr string) (relay.Recipient, error) {
+	target := addr
+	local, domain, _ := strings.Cut(strings.ToLower(addr), "@")
+	if a, ok := r.aliases[local]; ok && (domain == "relay" || domain == "") {
+		target = a
+	}
+	rc, err := r.resolveAddress(target)
+	if err != nil {
+		return rc, err
+	}
+	rc.Requested = addr
+	return rc, nil
+}
+
+func (r *relayResolver) resolveAddress(addr string) (relay.Recipient, error) {
+	g, _, err := sendGate(r.e, &sendFlags{minTLS: "1.2"}, true)
+	if err != nil {
+		return relay.Recipient{}, err // not a refusal of the recipient: 451
+	}
+	pol := g.Policy()
+	if d, ok := pol.Profile().Recipient(addr); ok {
+		return relay.Recipient{Address: d.Email, Name: d.Name}, nil
+	}
+	_, entry, err := g.Keys().Lookup(addr)
+	if err != nil {
+		if errors.Is(err, pgp.ErrNotFound) || errors.Is(err, profile.ErrKeyNotPinned) {
+			return relay.Recipient{}, fmt.Errorf("%s: %w", addr, relay.ErrUnknownRecipient)
+		}
+		return relay.Recipient{}, fmt.Errorf("%s: %w: %v", addr, relay.ErrUnknownRecipient, err)
+	}
+	if entry.Trust != pgp.Pinned {
+		return relay.Recipient{}, fmt.Errorf("%s: its key is not pinned: %w", addr, relay.ErrUnknownRecipient)
+	}
+	if !pol.Allowed(addr) {
+		return relay.Recipient{}, fmt.Errorf("%s: your organisation's policy does not allow its domain: %w", addr, relay.ErrUnknownRecipient)
+	}
+	return relay.Recipient{Address: strings.ToLower(addr)}, nil
+}
+
+func relayDeviceAdd(e *env, args []string) int {
+	fs := flag.NewFlagSet("relay device add", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	stdin := fs.Bool("password-stdin", false, "read the device's password from the first line of standard input (required)")
+	name, ok := parseOneArg(fs, args)
+	if !ok {
+		return 2
+	}
+	if name == "" || fs.NArg() > 1 || !*stdin {
+		fmt.Fprintln(e.stderr, "securesend relay device add: give NAME and --password-stdin (the password is never accepted on the command line)")
+		return 2
+	}
+	pw, err := readPassword(e.stdin)
+	if err != nil {
+		return errorf(e, "relay device add: %v", err)
+	}
+	devs, err := relayDevices(e)
+	if err != nil {
+		return errorf(e, "relay device add: %v", err)
+	}
+	if err := devs.Add(name, pw); err != nil {
+		return errorf(e, "%s", keyText(err.Error()))
+	}
+	fmt.Fprintf(e.stdout, "Device %s may sign in to the relay. In its scan-to-e-mail settings: SMTP with STARTTLS, authentication on, user name %s, this password.\n", name, name)
+	return 0
+}
+
+func relayDeviceList(e *env, args []string) int {
+	if len(args) != 0 {
+		fmt.Fprintln(e.stderr, "securesend relay device list: takes no arguments")
+		return 2
+	}
+	devs, err := relayDevices(e)
+	if err != nil {
+		return errorf(e, "relay device list: %v", err)
+	}
+	list, err := devs.List()
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stdout, "No devices. Add one with 'securesend relay device add NAME --password-stdin'.")
+		return 0
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tADDED")
+	for _, d := range list {
+		fmt.Fprintf(tw, "%s\t%s\n", keyText(d.Name), d.Added.Local().Format("2006-01-02 15:04"))
+	}
+	tw.Flush()
+	return 0
+}
+
+func relayDeviceRemove(e *env, args []string) int {
+	fs := flag.NewFlagSet("relay device remove", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	name, ok := parseOneArg(fs, args)
+	if !ok {
+		return 2
+	}
+	if name == "" || fs.NArg() > 1 {
+		fmt.Fprintln(e.stderr, "securesend relay device remove: give the device's NAME")
+		return 2
+	}
+	devs, err := relayDevices(e)
+	if err != nil {
+		return errorf(e, "relay device remove: %v", err)
+	}
+	if err := devs.Remove(name); err != nil {
+		return errorf(e, "%s", keyText(err.Error()))
+	}
+	fmt.Fprintf(e.stdout, "Device %s can no longer sign in.\n", keyText(name))
+	return 0
+}
+
+// lockedWriter serialises the relay's log lines with other output.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  interface{ Write([]byte) (int, error) }
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// relayDelivery delivers the relay's jobs: each at once when queued, and
+// the deferred ones as they become due ('outbox run --watch').
+type relayDelivery struct {
+	ob     *outbox.Outbox
+	submit outbox.SubmitFunc
+	ctx    context.Context
+	wg     sync.WaitGroup
+	out    *lockedWriter
+}
+
+func startRelayDelivery(ctx context.Context, e *env, account string, poll time.Duration) (*relayDelivery, error) {
+	f := sendFlags{account: account, minTLS: "1.2", timeout: 2 * time.Minute}
+	submit, err := outboxSubmit(e, &f)
+	if err != nil {
+		return nil, err
+	}
+	d := &relayDelivery{submit: submit, ctx: ctx, out: &lockedWriter{w: e.stdout}}
+	d.ob, err = openOutbox(e, outbox.Options{Notify: func(r outbox.Record) { outboxReportJob(d.out, &r) }})
+	if err != nil {
+		return nil, errors.New(outboxTrim(err, "outbox: "))
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_ = d.ob.Watch(ctx, submit, poll, func(err error) { fmt.Fprintf(d.out, "securesend: outbox: %s\n", keyText(err.Error())) })
+	}()
+	return d, nil
+}
+
+// deliver makes the first delivery attempt of a job just queued, in the
+// background (the device has its 250 already).
+func (d *relayDelivery) deliver(id string) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_, _ = d.ob.Deliver(d.ctx, id, d.submit) // the outcome is reported by Notify; a busy job is the watch's
+	}()
+}
+
+func (d *relayDelivery) wait() { d.wg.Wait() }
