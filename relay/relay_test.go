@@ -93,6 +93,21 @@ var directory = ResolverFunc(func(addr string) (Recipient, error) {
 	return Recipient{}, fmt.Errorf("%s: %w", addr, ErrUnknownRecipient)
 })
 
+// deviceTemplate is a device file with "frontdesk" (argon2id is slow on
+// purpose: hash once for all tests).
+var deviceTemplate = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "relay-devices-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	p := filepath.Join(dir, "devices.json")
+	if err := OpenDevices(p).Add("frontdesk", devicePassword); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+})
+
 type testRelay struct {
 	addr        string
 	fingerprint string
@@ -125,7 +140,11 @@ func startRelay(t *testing.T, edit func(*Options)) *testRelay {
 	t.Helper()
 	dir := t.TempDir()
 	devs := OpenDevices(filepath.Join(dir, "relay-devices.json"))
-	if err := devs.Add("frontdesk", devicePassword); err != nil {
+	tmpl, err := deviceTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "relay-devices.json"), tmpl, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cert, _, err := LoadOrCreateCertificate(dir, []string{"127.0.0.1", "localhost"}, time.Now())

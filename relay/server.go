@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +28,14 @@ const (
 	DefaultSubmitTimeout   = 2 * time.Minute
 	DefaultIdleTimeout     = 5 * time.Minute
 	DefaultAuthFailDelay   = time.Second
+	// ShutdownGrace is how long Serve waits, once its context is done,
+	// for connections to end before it closes them. A device cut off
+	// before its 250 sends again; a message being queued is waited for.
+	ShutdownGrace = 10 * time.Second
 )
+
+// incomingPrefix starts the name of each message's private folder.
+const incomingPrefix = "securesend-relay-"
 
 // Audit event kinds the relay writes.
 const (
@@ -76,7 +85,9 @@ type Options struct {
 	// (DefaultMaxRecipients).
 	MaxRecipients int
 	// TempDir is where each message's private folder is made
-	// (os.TempDir() if empty).
+	// (os.TempDir() if empty). Serve removes what a crashed relay left
+	// there (securesend-relay-*), so it must be this relay's own: give
+	// each relay its own folder.
 	TempDir string
 	// SubmitTimeout bounds one Submit (DefaultSubmitTimeout).
 	SubmitTimeout time.Duration
@@ -100,6 +111,9 @@ type Server struct {
 	smtp  *smtp.Server
 	rate  *rateLimiter
 	logMu sync.Mutex
+	// busy counts messages being received and queued; Serve waits for
+	// them before it returns.
+	busy sync.WaitGroup
 }
 
 // New checks opts and returns a Server.
@@ -170,12 +184,16 @@ func New(opts Options) (*Server, error) {
 }
 
 // Serve answers connections on ln until ctx is done, then stops
-// accepting, lets the messages being received finish (up to
-// SubmitTimeout) and returns nil. Connections from outside the
-// allow-list, and those over MaxConnections, are refused before the
-// greeting.
+// accepting, gives open connections ShutdownGrace to end, closes the rest,
+// waits for the messages being queued and returns nil. Connections from
+// outside the allow-list, and those over MaxConnections, are refused
+// before the greeting. It first removes the private folders a crashed
+// relay left in TempDir (decrypted scans must not stay on disk).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	gl := &gateListener{Listener: ln, s: s, slots: make(chan struct{}, s.opts.MaxConnections)}
+	if err := s.sweep(); err != nil {
+		return err
+	}
+	gl := &gateListener{Listener: ln, s: s, slots: make(chan struct{}, s.opts.MaxConnections), open: map[*slotConn]struct{}{}}
 	errc := make(chan error, 1)
 	go func() { errc <- s.smtp.Serve(gl) }()
 	select {
@@ -183,12 +201,30 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("relay: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.opts.SubmitTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
-	if err := s.smtp.Shutdown(sctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-		s.smtp.Close()
+	if err := s.smtp.Shutdown(sctx); err != nil {
+		gl.closeAll() // the server is closed already: its Close would do nothing
 	}
 	<-errc
+	s.busy.Wait()
+	return nil
+}
+
+// sweep removes the private folders a crashed relay left in TempDir.
+func (s *Server) sweep() error {
+	entries, err := os.ReadDir(s.opts.TempDir)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), incomingPrefix) {
+			if err := os.RemoveAll(filepath.Join(s.opts.TempDir, e.Name())); err != nil {
+				return fmt.Errorf("relay: removing a crashed relay's scans: %w", err)
+			}
+			s.logf("removed %s, left by a relay that did not stop cleanly", e.Name())
+		}
+	}
 	return nil
 }
 
@@ -235,6 +271,21 @@ type gateListener struct {
 	net.Listener
 	s     *Server
 	slots chan struct{}
+	mu    sync.Mutex
+	open  map[*slotConn]struct{}
+}
+
+// closeAll closes every open connection.
+func (l *gateListener) closeAll() {
+	l.mu.Lock()
+	conns := make([]*slotConn, 0, len(l.open))
+	for c := range l.open {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 func (l *gateListener) Accept() (net.Conn, error) {
@@ -251,7 +302,17 @@ func (l *gateListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.slots <- struct{}{}:
-			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+			sc := &slotConn{Conn: c}
+			sc.release = func() {
+				l.mu.Lock()
+				delete(l.open, sc)
+				l.mu.Unlock()
+				<-l.slots
+			}
+			l.mu.Lock()
+			l.open[sc] = struct{}{}
+			l.mu.Unlock()
+			return sc, nil
 		default:
 			l.s.logf("refused a connection from %s: %d connections already open", c.RemoteAddr(), cap(l.slots))
 			refuse(c, "421 4.7.0 Too many connections; try again shortly\r\n")

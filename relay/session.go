@@ -138,7 +138,9 @@ func (ss *session) Data(r io.Reader) error {
 	if ss.device == "" || len(ss.rcpts) == 0 {
 		return errNeedAuth
 	}
-	dir, err := os.MkdirTemp(ss.s.opts.TempDir, "securesend-relay-")
+	ss.s.busy.Add(1)
+	defer ss.s.busy.Done()
+	dir, err := os.MkdirTemp(ss.s.opts.TempDir, incomingPrefix)
 	if err != nil {
 		ss.s.logf("device %s: cannot make a private folder: %s", ss.device, safeReason(err))
 		return errOutboxUnavailable

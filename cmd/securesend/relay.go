@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/filelock"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/relay"
 	"github.com/securesend/securesend/send/outbox"
@@ -81,7 +83,29 @@ func relayDevices(e *env) (*relay.Devices, error) {
 	if err != nil {
 		return nil, err
 	}
-	return relay.OpenDevices(dir + string(os.PathSeparator) + "devices.json"), nil
+	return relay.OpenDevices(filepath.Join(dir, "devices.json")), nil
+}
+
+// relayLock makes sure only one relay runs for the home (it owns
+// home/relay/incoming, where it removes what a crashed relay left).
+func relayLock(e *env) (unlock func(), err error) {
+	dir, err := relayDir(e)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "relay.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := filelock.TryLock(f)
+	if err != nil || !ok {
+		f.Close()
+		if err == nil {
+			err = errors.New("another 'securesend relay' is running for this home; stop it first")
+		}
+		return nil, err
+	}
+	return func() { _ = filelock.Unlock(f); f.Close() }, nil
 }
 
 // listFlag is a repeatable string flag.
@@ -176,6 +200,11 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 			return errorf(e, "relay: --alias %s: %s", alias, keyText(err.Error()))
 		}
 	}
+	unlock, err := relayLock(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	defer unlock()
 	devices, err := relayDevices(e)
 	if err != nil {
 		return errorf(e, "relay: %v", err)
