@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 
 	"github.com/securesend/securesend/audit"
 )
@@ -419,4 +423,36 @@ func TestRelayLimits(t *testing.T) {
 			t.Fatalf("reply %+v, want 421 at connect", r)
 		}
 	})
+}
+
+// TestRelayClosesAfterFailedSignIns: a connection that guesses passwords
+// is closed after maxAuthFailures wrong ones; the right password then
+// needs a new connection.
+func TestRelayClosesAfterFailedSignIns(t *testing.T) {
+	tr := startRelay(t, nil)
+	c, err := smtp.DialStartTLS(tr.addr, &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(cs tls.ConnectionState) error {
+		sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+		if !strings.EqualFold(strings.ReplaceAll(tr.fingerprint, ":", ""), hex.EncodeToString(sum[:])) {
+			return errors.New("fingerprint mismatch")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range maxAuthFailures {
+		var se *smtp.SMTPError
+		if err := c.Auth(sasl.NewPlainClient("", "frontdesk", fmt.Sprint("guess-", i))); !errors.As(err, &se) || se.Code != 535 {
+			t.Fatalf("guess %d: %v, want 535", i, err)
+		}
+	}
+	err = c.Auth(sasl.NewPlainClient("", "frontdesk", devicePassword))
+	var se *smtp.SMTPError
+	if err == nil || (errors.As(err, &se) && se.Code == 235) {
+		t.Fatalf("sign-in after %d failures on one connection: %v", maxAuthFailures, err)
+	}
+	if !strings.Contains(tr.log.String(), "after 3 failed sign-ins") {
+		t.Errorf("log:\n%s", tr.log)
+	}
 }

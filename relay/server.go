@@ -34,6 +34,10 @@ const (
 	ShutdownGrace = 10 * time.Second
 )
 
+// maxConcurrentHashes bounds the argon2id checks running at once (64 MiB
+// each).
+const maxConcurrentHashes = 2
+
 // incomingPrefix starts the name of each message's private folder.
 const incomingPrefix = "securesend-relay-"
 
@@ -111,6 +115,8 @@ type Server struct {
 	smtp  *smtp.Server
 	rate  *rateLimiter
 	logMu sync.Mutex
+	// hashing bounds the password checks running at once.
+	hashing chan struct{}
 	// busy counts messages being received and queued; Serve waits for
 	// them before it returns.
 	busy sync.WaitGroup
@@ -167,7 +173,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, rate: newRateLimiter(opts.MaxPerMinute, time.Minute, opts.Now)}
+	s := &Server{opts: opts, rate: newRateLimiter(opts.MaxPerMinute, time.Minute, opts.Now), hashing: make(chan struct{}, maxConcurrentHashes)}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{opts.TLS}, MinVersion: tls.VersionTLS12}

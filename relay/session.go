@@ -25,7 +25,13 @@ type session struct {
 	ip     netip.Addr
 	device string // after AUTH
 	rcpts  []Recipient
+	// failures counts failed sign-ins; at maxAuthFailures the
+	// connection is closed.
+	failures int
 }
+
+// maxAuthFailures is how many wrong passwords one connection may try.
+const maxAuthFailures = 3
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	return &session{s: s, conn: c, ip: remoteIP(c.Conn())}, nil
@@ -64,6 +70,11 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 		ss.s.logf("refused AUTH without TLS from %s", ss.conn.Conn().RemoteAddr())
 		return nil, errNeedTLS
 	}
+	if ss.failures >= maxAuthFailures {
+		ss.s.logf("closed the connection from %s after %d failed sign-ins", ss.conn.Conn().RemoteAddr(), ss.failures)
+		ss.conn.Conn().Close()
+		return nil, errAuthFailed
+	}
 	check := func(user, pass string) error { return ss.signIn(user, pass) }
 	switch strings.ToUpper(mech) {
 	case sasl.Plain:
@@ -80,9 +91,14 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) signIn(user, pass string) error {
+	// argon2id takes 64 MiB a check: a few at once, however many
+	// connections try.
+	ss.s.hashing <- struct{}{}
 	name, err := ss.s.opts.Devices.Check(user, pass)
+	<-ss.s.hashing
 	switch {
 	case errors.Is(err, ErrAuthFailed):
+		ss.failures++
 		ss.s.logf("sign-in failed from %s as %q", ss.conn.Conn().RemoteAddr(), replyText(user))
 		time.Sleep(ss.s.opts.AuthFailDelay)
 		return errAuthFailed

@@ -270,3 +270,42 @@ func sha256Hex(t *testing.T, path string) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestRelayDeviceCLI: devices are added with the password on stdin only,
+// listed without it, and removed; the relay will not start without one.
+func TestRelayDeviceCLI(t *testing.T) {
+	requireKeychain(t)
+	u := newUser(t, "clinic")
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		code  int
+		out   string
+	}{
+		{"", []string{"relay", "device", "list"}, 0, "No devices"},
+		{relayDevicePW + "\n", []string{"relay", "device", "add", "frontdesk"}, 2, "--password-stdin"},
+		{"", []string{"relay", "device", "add", "frontdesk", relayDevicePW}, 2, "never accepted on the command line"},
+		{"short\n", []string{"relay", "device", "add", "frontdesk", "--password-stdin"}, 1, "at least 16 characters"},
+		{relayDevicePW + "\n", []string{"relay", "device", "add", "front desk", "--password-stdin"}, 1, "letters, digits"},
+		{relayDevicePW + "\n", []string{"relay", "device", "add", "frontdesk", "--password-stdin"}, 0, "Device frontdesk may sign in"},
+		{relayDevicePW + "\n", []string{"relay", "device", "add", "frontdesk", "--password-stdin"}, 1, "exists"},
+		{"", []string{"relay", "device", "list"}, 0, "frontdesk"},
+		{"", []string{"relay", "device", "remove", "frontdesk"}, 0, "can no longer sign in"},
+		{"", []string{"relay", "device", "remove", "frontdesk"}, 1, "no such device"},
+		{"", []string{"relay", "--listen", "127.0.0.1:0"}, 2, "missing --account"},
+		{"", []string{"relay", "--account", "clinic", "--listen", "0.0.0.0:2525", "--allow", "192.0.2.0/24", "--allow-plain-from", "198.51.100.7"}, 2, "not in an allowed network"},
+		{"", []string{"relay", "--account", "clinic", "--alias", "mainst"}, 2, "name=address"},
+	} {
+		code, out, errOut := u.run(t, c.stdin, c.args...)
+		if code != c.code || !strings.Contains(out+errOut, c.out) {
+			t.Errorf("securesend %s: exit %d, want %d with %q\n%s%s", strings.Join(c.args, " "), code, c.code, c.out, out, errOut)
+		}
+		if strings.Contains(out+errOut, relayDevicePW) {
+			t.Errorf("securesend %s printed the password", strings.Join(c.args, " "))
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(u.home, "relay", "devices.json"))
+	if err != nil || strings.Contains(string(raw), relayDevicePW) {
+		t.Errorf("devices.json: %v\n%s", err, raw)
+	}
+}
