@@ -20,6 +20,7 @@ import (
 
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/mailserver"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -307,5 +308,61 @@ func TestRelayDeviceCLI(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(u.home, "relay", "devices.json"))
 	if err != nil || strings.Contains(string(raw), relayDevicePW) {
 		t.Errorf("devices.json: %v\n%s", err, raw)
+	}
+}
+
+// TestRelayCLIPostfixDovecot is the whole journey of the issue: an MFD
+// (Python's smtplib) scans to the relay, which queues the scan and
+// delivers it, signed and encrypted, through the real Postfix; the
+// pharmacy fetches it from the real Dovecot over IMAPS and gets Verified
+// with the scan's bytes.
+func TestRelayCLIPostfixDovecot(t *testing.T) {
+	requireKeychain(t)
+	if testing.Short() {
+		t.Skip("starts Postfix and Dovecot")
+	}
+	srv := mailserver.StartT(t, mailserver.Options{Users: []string{"clinic", "pharmacy"}})
+	clinicAddr, pharmacyAddr := "clinic@"+srv.Domain, "pharmacy@"+srv.Domain
+	clinic, pharmacy := newUser(t, "clinic"), newUser(t, "pharmacy")
+	clinic.must(t, 0, "", "keys", "generate", "--name", "Dr A Ngata TEST ONLY", "--email", clinicAddr)
+	pharmacy.must(t, 0, "", "keys", "generate", "--name", "Main St Pharmacy TEST ONLY", "--email", pharmacyAddr)
+	dir := t.TempDir()
+	for _, k := range []struct {
+		from, to *user
+		addr     string
+	}{{pharmacy, clinic, pharmacyAddr}, {clinic, pharmacy, clinicAddr}} {
+		p := filepath.Join(dir, k.addr+".asc")
+		os.WriteFile(p, []byte(k.from.must(t, 0, "", "keys", "export")), 0o600)
+		k.to.must(t, 0, "", "keys", "import", p, "--email", k.addr, "--pin")
+	}
+	clinic.must(t, 0, srv.Password+"\n", "account", "add", "--name", "clinic", "--email", clinicAddr,
+		"--smtp", mailserver.Addr(srv.Submission), "--smtp-security", "starttls", "--ca-file", srv.CAFile, "--auth", "password", "--password-stdin")
+	pharmacy.must(t, 0, srv.Password+"\n", "account", "add", "--name", "pharmacy", "--email", pharmacyAddr,
+		"--smtp", mailserver.Addr(srv.Submission), "--smtp-security", "starttls",
+		"--imap", mailserver.Addr(srv.IMAPS), "--imap-security", "tls", "--ca-file", srv.CAFile, "--auth", "password", "--password-stdin")
+	clinic.must(t, 0, relayDevicePW+"\n", "relay", "device", "add", "frontdesk", "--password-stdin")
+
+	addr, fp, out := startRelayCLI(t, clinic, "--account", "clinic", "--listen", "127.0.0.1:0", "--alias", "mainst="+pharmacyAddr)
+	r := mfdSend(t, addr, fp, relayDevicePW, "--user", "frontdesk", "--to", "mainst@relay", "--subject", "Prescription", "--attach", relayScan)
+	if r.Code != 250 {
+		t.Fatalf("reply %+v\nrelay:\n%s", r, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := srv.WaitForMessages(ctx, pharmacyAddr, 1); err != nil {
+		t.Fatalf("%v\nrelay:\n%s", err, out)
+	}
+	if got := pharmacy.must(t, 0, "", "inbox", "fetch"); !strings.Contains(got, "1 new") {
+		t.Fatalf("fetch:\n%s", got)
+	}
+	if got := pharmacy.must(t, 0, "", "inbox", "show", "1"); !strings.HasPrefix(got, "VERIFIED") || !strings.Contains(got, "good_scan.pdf") {
+		t.Fatalf("show 1:\n%s", got)
+	}
+	outDir := t.TempDir()
+	pharmacy.must(t, 0, "", "inbox", "open", "1", "--out", outDir)
+	got, err := os.ReadFile(filepath.Join(outDir, "good_scan.pdf"))
+	want, _ := os.ReadFile(relayScan)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the pharmacy's document differs from the scan: %v", err)
 	}
 }
