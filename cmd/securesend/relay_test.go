@@ -366,3 +366,30 @@ func TestRelayCLIPostfixDovecot(t *testing.T) {
 		t.Fatalf("the pharmacy's document differs from the scan: %v", err)
 	}
 }
+
+// TestRelayCLIPlainFrom: --allow-plain-from warns loudly at start; the
+// old device there sends without TLS and the audit log says so.
+func TestRelayCLIPlainFrom(t *testing.T) {
+	clinic, _, srv := relaySetup(t)
+	addr, fp, out := startRelayCLI(t, clinic, "--account", "clinic", "--listen", "127.0.0.1:0", "--allow-plain-from", "127.0.0.1")
+	if !strings.Contains(out.String(), "WARNING: the device at 127.0.0.1 may sign in and send WITHOUT TLS") {
+		t.Errorf("no warning at start:\n%s", out)
+	}
+	r := mfdSend(t, addr, fp, relayDevicePW, "--no-tls", "--user", "frontdesk", "--to", "pharmacy@example.org", "--attach", relayScan)
+	if r.Code != 250 {
+		t.Fatalf("reply %+v\n%s", r, out)
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(srv.Messages()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(srv.Messages()) != 1 {
+		t.Fatalf("%d messages delivered", len(srv.Messages()))
+	}
+	audit := clinic.must(t, 0, "", "audit", "export", "--json")
+	if !strings.Contains(audit, `"tls": "none"`) && !strings.Contains(audit, `"tls":"none"`) {
+		t.Errorf("the audit log does not record the plain-text message:\n%s", audit)
+	}
+	if !strings.Contains(out.String(), "WITHOUT TLS (allowed with --allow-plain-from)") {
+		t.Errorf("no warning for the message:\n%s", out)
+	}
+}
