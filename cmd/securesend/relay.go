@@ -145,7 +145,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&maxConns, "max-connections", relay.DefaultMaxConnections, "most connections at once")
 	fs.IntVar(&perMinute, "per-minute", relay.DefaultMaxPerMinute, "most messages a minute per device")
 	fs.BoolVar(&queueOnly, "queue-only", false, "only queue; deliver with 'securesend outbox run' (e.g. its own service)")
-	fs.DurationVar(&poll, "poll", time.Minute, "how often to retry deferred jobs (`duration`)")
+	fs.DurationVar(&poll, "poll", time.Minute, "how often to retry deferred jobs, a `duration` such as 30s")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), relayUsage)
 		fs.PrintDefaults()
