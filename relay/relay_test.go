@@ -456,3 +456,45 @@ func TestRelayClosesAfterFailedSignIns(t *testing.T) {
 		t.Errorf("log:\n%s", tr.log)
 	}
 }
+
+// blockingSubmitter holds every Submit until release is closed.
+type blockingSubmitter struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingSubmitter) Submit(ctx context.Context, s Submission) (string, error) {
+	close(b.entered)
+	<-b.release
+	return "job-after-release", nil
+}
+
+// TestRelay250OnlyAfterSubmit: while the Submitter has not returned, the
+// device has no reply; it gets 250 only after.
+func TestRelay250OnlyAfterSubmit(t *testing.T) {
+	b := &blockingSubmitter{entered: make(chan struct{}), release: make(chan struct{})}
+	tr := startRelay(t, func(o *Options) { o.Submitter = b })
+	got := make(chan reply, 1)
+	go func() {
+		got <- tr.mfd(t, devicePassword, "--user", "frontdesk", "--to", "mainst@relay", "--attach", filepath.Join(testdataDir(t), "good_scan.pdf"))
+	}()
+	select {
+	case <-b.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Submit was not called")
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("the device had its reply before Submit returned: %+v", r)
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(b.release)
+	select {
+	case r := <-got:
+		if r.Code != 250 || !strings.Contains(r.Message, "job-after-release") {
+			t.Fatalf("reply %+v", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no reply after Submit returned")
+	}
+}
