@@ -256,7 +256,7 @@ func TestRelayAcceptsScan(t *testing.T) {
 		t.Run(mech, func(t *testing.T) {
 			tr := startRelay(t, nil)
 			scan := filepath.Join(testdataDir(t), "good_scan.pdf")
-			r := tr.mfd(t, devicePassword, "--auth", mech, "--user", "frontdesk", "--to", "mainst@relay", "--subject", "Prescription", "--attach", scan)
+			r := tr.mfd(t, devicePassword, "--auth", mech, "--user", "frontdesk", "--to", "mainst@relay", "--to", "Pharmacy@mainst.example.nz", "--subject", "Prescription", "--attach", scan)
 			if r.Stage != "sent" || r.Code != 250 || !strings.Contains(r.Message, "job0001") {
 				t.Fatalf("reply %+v, want 250 queued as job0001\nlog:\n%s", r, tr.log)
 			}

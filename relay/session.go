@@ -144,6 +144,11 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if r.Requested == "" {
 		r.Requested = to
 	}
+	for _, have := range ss.rcpts {
+		if strings.EqualFold(have.Address, r.Address) {
+			return nil // an alias and its address, say: one copy
+		}
+	}
 	ss.rcpts = append(ss.rcpts, r)
 	return nil
 }
