@@ -194,6 +194,9 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "relay: %v", err)
 	}
+	if err := relayCheckSigner(e, acct.Email); err != nil {
+		return errorf(e, "relay: %s", keyText(err.Error()))
+	}
 	resolver := &relayResolver{e: e, aliases: aliasMap}
 	for alias, target := range aliasMap {
 		if _, err := resolver.resolveAddress(target); err != nil {
@@ -273,6 +276,30 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "%v", err)
 	}
 	return 0
+}
+
+// relayCheckSigner makes sure, before any device connects, that the
+// account's address has a key of the user's that unlocks: every relayed
+// message is signed with it, and a device should not learn at its first
+// scan that nothing can be sent.
+func relayCheckSigner(e *env, addr string) error {
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return err
+	}
+	es, err := ks.List()
+	if err != nil {
+		return err
+	}
+	for _, ent := range es {
+		if ent.Secret && containsFold(ent.Emails, addr) {
+			if _, err := ks.SecretKey(ent.Fingerprint); err != nil {
+				return fmt.Errorf("your key %s for %s cannot be unlocked, so nothing could be signed: %w", ent.Fingerprint.Grouped(), addr, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("none of your keys is for %s, the account's address, so nothing could be signed; create one with 'securesend keys generate --email %s'", addr, addr)
 }
 
 // matchDocType is the document type t names (any case), or "".

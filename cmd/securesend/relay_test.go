@@ -396,3 +396,20 @@ func TestRelayCLIPlainFrom(t *testing.T) {
 		t.Errorf("no warning for the message:\n%s", out)
 	}
 }
+
+// TestRelayCLINeedsSigningKey: a relay whose account has no key of the
+// user's to sign with does not start.
+func TestRelayCLINeedsSigningKey(t *testing.T) {
+	requireKeychain(t)
+	const pw = "account pass TEST ONLY"
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic@example.org", Password: pw}, accounttest.Options{})
+	u := newUser(t, "clinic")
+	u.must(t, 0, pw+"\n", "account", "add", "--name", "clinic", "--email", "clinic@example.org",
+		"--smtp", srv.Addr, "--smtp-security", "tls", "--ca-file", pki.CAFile, "--auth", "password", "--password-stdin")
+	u.must(t, 0, relayDevicePW+"\n", "relay", "device", "add", "frontdesk", "--password-stdin")
+	code, out, errOut := u.run(t, "", "relay", "--account", "clinic", "--listen", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "none of your keys is for clinic@example.org") || strings.Contains(out, "Listening") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
