@@ -4,7 +4,7 @@
 #
 #   scripts/install-deps.sh run    # build and run the app: Fyne's C headers, keychain,
 #                                  # poppler-utils (pdftoppm: PDF first-page thumbnails)
-#   scripts/install-deps.sh test   # also Postfix, Dovecot, gpg, Xvfb, python3 (the relay tests' MFD) for the tests
+#   scripts/install-deps.sh test   # also Postfix, Dovecot, gpg, Xvfb for the tests
 #
 # Idempotent: when every package is installed it does not touch apt at all.
 # Works as root (CI) or with sudo. Go itself is not installed from apt (Debian's
@@ -13,11 +13,11 @@ set -euo pipefail
 
 mode=${1:-run}
 run_pkgs=(make gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev gnome-keyring dbus dbus-x11 libsecret-tools ca-certificates poppler-utils)
-test_pkgs=(postfix dovecot-core dovecot-imapd dovecot-lmtpd xvfb gnupg time curl python3)
+test_pkgs=(postfix dovecot-core dovecot-imapd dovecot-lmtpd xvfb gnupg time curl)
 
 case "$mode" in
 run) pkgs=("${run_pkgs[@]}") ;;
-test) pkgs=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
+test) pkgs=("${run_pkgs[@]}" "${test_pkgs[@]}" python3) ;; # python3: the relay tests' MFD-like SMTP client
 *)
 	echo "usage: $0 run|test" >&2
 	exit 2
