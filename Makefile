@@ -19,7 +19,7 @@ TEST_TIMEOUT ?= 25m
 FUZZTIME ?= 15s
 FUZZ_TARGETS := receive:FuzzVerify crypto/pgp:FuzzImport send:FuzzHeaders crypto/pgpmime:FuzzRawReader crypto/pgpmime:FuzzDecodeQuanta crypto/pgpmime:FuzzArmorReader profile:FuzzParse
 
-.PHONY: run test build bench lint fuzz deps-run deps-test e2e
+.PHONY: run test build bench lint fuzz deps-run deps-test e2e windows
 
 run: deps-run
 	$(GO) run -tags $(GOTAGS) ./cmd/securesend
@@ -38,6 +38,11 @@ fuzz:
 # Only the end-to-end tests against a private Postfix and Dovecot.
 e2e: deps-test
 	scripts/with-keyring.sh $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./e2e/
+
+# Only the Windows build (mingw-w64 cross-build) under Wine, against the
+# same private Postfix and Dovecot (docs/testing.md).
+windows: deps-test
+	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./e2e/windows/
 
 build: deps-run
 	mkdir -p bin

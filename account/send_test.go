@@ -75,11 +75,7 @@ func TestSendThroughAccount(t *testing.T) {
 func TestSendWithRevokedSignIn(t *testing.T) {
 	f := newFixture(t)
 	f.idp.SetAccessTTL(5 * time.Second)
-	a := oauthAccount("acct", f.idp.URL)
-	a.CAFile = f.pki.CAFile
-	srv := accounttest.StartSMTP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{"XOAUTH2"}})
-	a.SMTP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
-	acct := f.add(t, a)
+	acct, srv := f.oauthOnSMTP(t, "XOAUTH2")
 	opts, err := acct.SendOptions(context.Background(), f.kc)
 	if err != nil {
 		t.Fatal(err)
@@ -133,11 +129,7 @@ func TestAccessTokenRefusedByServer(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(mech+"/"+tt.name, func(t *testing.T) {
 				f := newFixture(t)
-				a := oauthAccount("acct", f.idp.URL)
-				a.CAFile = f.pki.CAFile
-				srv := accounttest.StartSMTP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{mech}})
-				a.SMTP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
-				acct := f.add(t, a)
+				acct, srv := f.oauthOnSMTP(t, mech)
 				opts, err := acct.SendOptions(context.Background(), f.kc)
 				if err != nil {
 					t.Fatal(err)
@@ -203,11 +195,7 @@ func TestIMAPRetriesRefusedToken(t *testing.T) {
 // not with the token the options were made with.
 func TestOptionsRefreshPerSubmission(t *testing.T) {
 	f := newFixture(t)
-	a := oauthAccount("acct", f.idp.URL)
-	a.CAFile = f.pki.CAFile
-	srv := accounttest.StartSMTP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{"XOAUTH2"}})
-	a.SMTP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
-	acct := f.add(t, a)
+	acct, srv := f.oauthOnSMTP(t, "XOAUTH2")
 	// Access tokens that are stale at once (oauth2 refreshes tokens due
 	// within 10 s): every sign-in needs a refresh.
 	f.idp.SetAccessTTL(5 * time.Second)
@@ -231,4 +219,15 @@ func TestOptionsRefreshPerSubmission(t *testing.T) {
 	if n := len(srv.Messages()); n != 3 {
 		t.Errorf("server got %d messages, want 3", n)
 	}
+}
+
+// oauthOnSMTP adds an OAuth account ("acct") whose SMTP server, on
+// implicit TLS with the fixture's CA, offers only the SASL mechanism mech.
+func (f *fixture) oauthOnSMTP(t *testing.T, mech string) (*account.Account, *accounttest.SMTPServer) {
+	t.Helper()
+	a := oauthAccount("acct", f.idp.URL)
+	a.CAFile = f.pki.CAFile
+	srv := accounttest.StartSMTP(t, f.pki, f.creds, accounttest.Options{Mechanisms: []string{mech}})
+	a.SMTP = account.Server{Address: srv.Addr, Security: account.ImplicitTLS}
+	return f.add(t, a), srv
 }

@@ -224,9 +224,9 @@ const refreshLockWait = 2 * time.Minute
 func (r lockingRefreshStore) LockRefresh(ctx context.Context) (func(), error) {
 	ctx, cancel := context.WithTimeout(ctx, refreshLockWait)
 	defer cancel()
-	f, err := os.OpenFile(r.lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := filelock.OpenFile(r.lockPath)
 	if err != nil {
-		return nil, fmt.Errorf("account: refresh lock: %w", err)
+		return nil, fmt.Errorf("account: refresh lock %s: %w", r.lockPath, err)
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()

@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/securesend/securesend/assets"
@@ -100,12 +101,18 @@ type Config struct {
 	InboxOwner string
 	// Fetch returns every message in the inbox with its report.
 	Fetch func(ctx context.Context) ([]Received, error)
+	// Failures, when set, returns the messages fetching could not fetch,
+	// verify or store (desk.Desk.Failures); shown after each check.
+	Failures func() ([]receive.Failure, error)
 	// Document, when set, returns a local file holding document n of the
 	// received message with the given key, for Open and Save as… (for
-	// stores that keep documents encrypted). When nil, the report's
-	// Document.Path is used. The file is a decrypted temporary copy: the
-	// app removes it once it has been saved elsewhere.
-	Document func(key string, n int) (path string, err error)
+	// stores that keep documents encrypted), by the rules of
+	// desk.Desk.OpenDocument: never for a withheld message, and for one
+	// that is not verified only when confirmed (the user confirmed after
+	// seeing the verdict). When nil, the report's Document.Path is used.
+	// The file is a decrypted temporary copy: the app removes it once it
+	// has been saved elsewhere.
+	Document func(key string, n int, confirmed bool) (path string, err error)
 	// Verify verifies one message read from r (a dropped .eml file).
 	Verify func(ctx context.Context, r io.Reader) (*receive.Report, error)
 	// Samples are documents the demo offers with "Add sample documents".
@@ -334,6 +341,18 @@ func (u *UI) onDropped(_ fyne.Position, uris []fyne.URI) {
 		u.tabs.Select(u.send.item)
 		u.send.addPaths(docs)
 	}
+}
+
+// OpenFiles opens files as dropping them onto the window does: received
+// messages (.eml) are verified and shown in the Inbox, other files are
+// added to the Send tab ("securesend FILE.eml", a double-clicked message).
+// Call it on the UI goroutine.
+func (u *UI) OpenFiles(paths []string) {
+	uris := make([]fyne.URI, 0, len(paths))
+	for _, p := range paths {
+		uris = append(uris, storage.NewFileURI(p))
+	}
+	u.onDropped(fyne.Position{}, uris)
 }
 
 func (u *UI) addShortcuts() {

@@ -23,6 +23,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
@@ -38,6 +39,13 @@ type demoUI struct {
 
 func newDemoUI(t *testing.T, edit func(*Config)) *demoUI {
 	t.Helper()
+	return newDemoUIWith(t, desk.DemoOptions{}, edit)
+}
+
+// newDemoUIWith is newDemoUI with the demo desk's options (a failing
+// server).
+func newDemoUIWith(t *testing.T, opts desk.DemoOptions, edit func(*Config)) *demoUI {
+	t.Helper()
 	sys, err := demomail.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +56,7 @@ func newDemoUI(t *testing.T, edit func(*Config)) *demoUI {
 		t.Fatal(err)
 	}
 	cfg := DemoConfig(sys, samples, t.TempDir())
-	if cfg.Outbox, err = DemoOutbox(sys, filepath.Join(t.TempDir(), "outbox")); err != nil {
+	if cfg.Outbox, err = demoOutbox(sys, filepath.Join(t.TempDir(), "outbox"), opts); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Home = home.Home{Dir: t.TempDir()}
@@ -433,7 +441,7 @@ func TestDuplicateWarningAndStoredDocument(t *testing.T) {
 				Report: &receive.Report{Verdict: receive.Verified, From: "clinician@demo.test", Subject: "Prescription",
 					Documents: []receive.Document{{Name: "rx.pdf", ContentType: "application/pdf", Size: 9}}}}}, nil
 		}
-		c.Document = func(key string, n int) (string, error) {
+		c.Document = func(key string, n int, _ bool) (string, error) {
 			asked = append(asked, fmt.Sprintf("%s/%d", key, n))
 			return doc, nil
 		}

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net/mail"
@@ -11,13 +10,10 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
-	"time"
 
-	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/receive"
-	"github.com/securesend/securesend/send"
-	"github.com/securesend/securesend/send/outbox"
 )
 
 // DemoConfig wires the app to a running demo mail system: the user sends as
@@ -79,60 +75,24 @@ func DemoConfig(sys *demomail.System, samples []string, docDir string) Config {
 	}
 }
 
-// DemoOutbox opens an outbox in dir (below the demo's temporary home),
-// encrypted with a key made for this run and kept in memory only, that
-// sends as the demo identities through sys: messages are signed and
-// encrypted (sys.Protect), composed into the outbox before any network
-// I/O, and submitted to the demo server.
+// DemoOutbox is the outbox of the demo clinician's desk (desk.OpenDemo)
+// on sys, in dir: the same journey as a real account's (the policy gate,
+// signing and encryption, the outbox encrypted at rest with a key kept in
+// memory, delivery through the gate), with the demo's keys, account and
+// server.
 func DemoOutbox(sys *demomail.System, dir string) (*OutboxConfig, error) {
-	key := make([]byte, atrest.KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	ev := &OutboxEvents{}
-	box, err := outbox.Open(dir, key, outbox.Options{Notify: ev.Notify})
+	return demoOutbox(sys, dir, desk.DemoOptions{})
+}
+
+func demoOutbox(sys *demomail.System, dir string, opts desk.DemoOptions) (*OutboxConfig, error) {
+	d, err := desk.OpenDemo(sys, dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &OutboxConfig{
-		Box:    box,
-		Events: ev,
-		Enqueue: func(ctx context.Context, m *send.Message) (string, error) {
-			prot, err := sys.Protect(m)
-			if err != nil {
-				return "", err
-			}
-			if m.MessageID == "" {
-				if m.MessageID, err = send.NewMessageID(demomail.Domain); err != nil {
-					return "", err
-				}
-			}
-			if m.Date.IsZero() {
-				m.Date = time.Now()
-			}
-			var r send.Result
-			r.SetProtection(prot)
-			job := outbox.Job{
-				MessageID: m.MessageID,
-				Envelope:  send.Envelope{From: m.From.Address},
-				Encrypted: r.Encrypted, Signed: r.Signed, SignerFingerprint: r.SignerFingerprint,
-			}
-			for _, a := range append(append([]mail.Address(nil), m.To...), m.Cc...) {
-				job.Envelope.To = append(job.Envelope.To, a.Address)
-			}
-			return box.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) {
-				return send.ComposeProtected(w, m, prot)
-			})
-		},
-		Submit: func(progress func(int64)) outbox.SubmitFunc {
-			return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
-				opts, err := sys.SendOptions(env.From)
-				if err != nil {
-					return nil, err
-				}
-				opts.Progress = progress
-				return send.Submit(ctx, opts, env, body)
-			}
-		},
-	}, nil
+	ev := &OutboxEvents{}
+	box, err := d.Outbox(desk.OutboxOptions{Notify: ev.Notify, Via: desk.Via{Account: desk.DemoAccount}})
+	if err != nil {
+		return nil, err
+	}
+	return &OutboxConfig{Box: box, Events: ev}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
@@ -37,6 +38,7 @@ type inboxTab struct {
 	title  *widget.Label
 	list   *widget.List
 	status *widget.Label
+	failed *widget.Label // messages that could not be received
 	check  *widget.Button
 	detail *fyne.Container
 
@@ -90,6 +92,8 @@ func (t *inboxTab) tabItem() *container.TabItem { return t.item }
 
 func (t *inboxTab) buildUI() {
 	t.status = &widget.Label{Text: "Not checked yet.", Wrapping: fyne.TextWrapWord}
+	t.failed = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance}
+	t.failed.Hide()
 	t.check = &widget.Button{Text: "Check now", Icon: theme.ViewRefreshIcon(), Importance: widget.HighImportance, OnTapped: t.checkNow}
 	open := &widget.Button{Text: "Open .eml file…", Icon: theme.FolderOpenIcon(), OnTapped: t.openDialog}
 	if t.ui.cfg.Fetch == nil {
@@ -104,6 +108,7 @@ func (t *inboxTab) buildUI() {
 				container.NewVBox(
 					&widget.Label{Text: "verdict", TextStyle: fyne.TextStyle{Bold: true}},
 					&widget.Label{Text: "from — subject", Truncation: fyne.TextTruncateEllipsis},
+					&widget.Label{Text: "manifest", Truncation: fyne.TextTruncateEllipsis},
 				))
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
@@ -130,6 +135,7 @@ func (t *inboxTab) buildUI() {
 				line = "Duplicate · " + line
 			}
 			text.Objects[1].(*widget.Label).SetText(line)
+			text.Objects[2].(*widget.Label).SetText(manifestLine(it.Report))
 		},
 	)
 	t.list.OnSelected = func(id widget.ListItemID) {
@@ -141,6 +147,7 @@ func (t *inboxTab) buildUI() {
 		t.title,
 		container.NewHBox(t.check, open),
 		t.status,
+		t.failed,
 	)
 	t.detail = container.NewVBox()
 	t.clearDetail()
@@ -225,7 +232,7 @@ func (t *inboxTab) checkNow() { t.startCheck() }
 // mailbox; it reports whether it started one.
 func (t *inboxTab) startCheck() bool {
 	t.mu.Lock()
-	fetch := t.ui.cfg.Fetch
+	fetch, failures := t.ui.cfg.Fetch, t.ui.cfg.Failures
 	if t.fetching || fetch == nil {
 		t.mu.Unlock()
 		return false
@@ -239,6 +246,7 @@ func (t *inboxTab) startCheck() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		items, err := fetch(ctx)
+		failed, ferr := failuresText(failures)
 		fyne.Do(func() {
 			t.mu.Lock()
 			t.fetching = false
@@ -256,6 +264,9 @@ func (t *inboxTab) startCheck() bool {
 				t.setItems(items)
 				t.status.SetText(fmt.Sprintf("%s. Checked at %s.", countText(len(items)), t.ui.cfg.Now().Format("15:04:05")))
 			}
+			if owner == t.ui.cfg.InboxOwner {
+				t.showFailures(failed, ferr)
+			}
 			t.runAfterFetch()
 			if t.fetchDone != nil {
 				t.fetchDone()
@@ -263,6 +274,51 @@ func (t *inboxTab) startCheck() bool {
 		})
 	}()
 	return true
+}
+
+// failuresText asks failures (Config.Failures, may be nil) for the
+// messages that could not be received and describes them, one a line,
+// made safe (desk.FailureLine); "" when there are none.
+func failuresText(failures func() ([]receive.Failure, error)) (string, error) {
+	if failures == nil {
+		return "", nil
+	}
+	fs, err := failures()
+	if err != nil || len(fs) == 0 {
+		return "", err
+	}
+	lines := []string{fmt.Sprintf("%d message(s) could not be received:", len(fs))}
+	for _, f := range fs {
+		lines = append(lines, desk.FailureLine(f))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// showFailures shows the messages that could not be received under the
+// status, or hides the list when there are none.
+func (t *inboxTab) showFailures(text string, err error) {
+	if err != nil {
+		text = "Could not read the list of messages that failed: " + termsafe.String(err.Error())
+	}
+	t.failed.SetText(text)
+	if text == "" {
+		t.failed.Hide()
+	} else {
+		t.failed.Show()
+	}
+}
+
+// manifestLine is the third line of a list row: the document type and
+// patient NHI from the signed manifest, labelled and made safe
+// (desk.ManifestFields); "" without a manifest.
+func manifestLine(r *receive.Report) string {
+	var parts []string
+	for _, f := range desk.ManifestFields(r) {
+		if f.Label == desk.LabelDocumentType || f.Label == desk.LabelPatientNHI {
+			parts = append(parts, f.Label+": "+f.Value)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 func countText(n int) string {
@@ -398,7 +454,7 @@ func (t *inboxTab) showDetail(it Received) {
 	held := withheld(r)
 	t.detail.RemoveAll()
 	reason := termsafe.String(r.Reason)
-	if r.Verdict == receive.Verified && !r.Impostor {
+	if desk.Trusted(r) {
 		reason = "" // the title says it all; the fingerprint follows
 	}
 	if r.SignerFingerprint != "" {
@@ -426,6 +482,9 @@ func (t *inboxTab) showDetail(it Received) {
 	form.Append("Encrypted", &widget.Label{Text: enc})
 	if r.MessageID != "" {
 		form.Append("Message-ID", fieldValue(r.MessageID, r.Signed.MessageID && !held, fyne.TextWrapBreak))
+	}
+	for _, f := range desk.ManifestFields(r) { // signed, checked and made safe
+		form.Append(f.Label, &widget.Label{Text: f.Value, Wrapping: fyne.TextWrapWord})
 	}
 	if it.Source != "mailbox" && it.Source != "" {
 		form.Append("Opened from", &widget.Label{Text: termsafe.String(it.Source), Wrapping: fyne.TextWrapBreak})
@@ -475,11 +534,13 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 	// path finds the document on disk (decrypting it from the store when
 	// the store keeps it encrypted); decrypted reports whether that made
 	// a temporary copy, to remove after saving.
+	verified := desk.Trusted(r) // else opened only after a confirmation
 	path := func() (p string, decrypted bool, err error) {
 		if d.Path != "" {
 			return d.Path, false, nil
 		}
-		p, err = t.ui.cfg.Document(key, n)
+		// Not verified: only called after the user confirmed.
+		p, err = t.ui.cfg.Document(key, n, !verified)
 		return p, err == nil, err
 	}
 	open := func() {
@@ -516,7 +577,6 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		}
 		t.saveAs(name, p, decrypted)
 	}
-	verified := r.Verdict == receive.Verified && !r.Impostor
 	openBtn := &widget.Button{Text: "Open", Icon: theme.FileIcon(), OnTapped: func() {
 		if verified {
 			open()

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,11 +15,14 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/receive"
 )
 
 // inboxWith starts the app with a mailbox holding reports, a Document
-// that hands out file (counting the calls), fetches and selects item 0.
+// that hands out file (counting the calls) by desk.Desk.OpenDocument's
+// rules (never for a withheld message; for one that is not verified only
+// when the app says the user confirmed), fetches and selects item 0.
 func inboxWith(t *testing.T, file string, calls *int, reports ...*receive.Report) *demoUI {
 	t.Helper()
 	u := newDemoUI(t, func(c *Config) {
@@ -29,7 +33,12 @@ func inboxWith(t *testing.T, file string, calls *int, reports ...*receive.Report
 			}
 			return items, nil
 		}
-		c.Document = func(string, int) (string, error) {
+		c.Document = func(key string, _ int, confirmed bool) (string, error) {
+			r := reports[key[0]-'a']
+			if desk.Withheld(r) || (!desk.Trusted(r) && !confirmed) {
+				t.Errorf("Document asked for item %s (%s) without the user's confirmation", key, r.Verdict)
+				return "", errors.New("refused")
+			}
 			*calls++
 			return file, nil
 		}

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -18,19 +16,33 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/termsafe"
 )
 
 // KeysConfig gives the Settings tab the user's OpenPGP key store (the
 // one 'securesend keys' uses).
 type KeysConfig struct {
-	Store *pgp.Store
+	Store KeyStore
 	// Changed, when set, is called after a key was generated ("generate"),
-	// imported ("import") or pinned ("pin"), e.g. for the audit log. It
-	// runs off the UI goroutine.
+	// imported ("import") or pinned ("pin"). It runs off the UI goroutine.
 	Changed func(what string, e pgp.Entry)
 	// Note, when set, is shown above the keys (e.g. in demo mode, that
 	// these are the user's real keys).
 	Note string
+}
+
+// KeyStore is what the Settings tab does with keys: desk.KeyManager,
+// which records imports and pins in the audit log, or (tests) a
+// *pgp.Store.
+type KeyStore interface {
+	List() ([]pgp.Entry, error)
+	Own() (pgp.Entry, error)
+	Entry(fpr pgp.Fingerprint) (pgp.Entry, error)
+	Public(fpr pgp.Fingerprint) (*pgp.PublicKey, error)
+	Generate(name, email string) (pgp.Entry, error)
+	Import(r io.Reader, opts pgp.ImportOptions) (pgp.Entry, error)
+	ImportSecret(r io.Reader, passphrase []byte) (pgp.Entry, error)
+	PinAddresses(fpr pgp.Fingerprint, addrs []string, replace bool) error
 }
 
 // keysSection is the Settings tab's part about keys: the user's own key
@@ -491,17 +503,4 @@ func firstLabel(o fyne.CanvasObject) *widget.Label {
 // keyLabel makes text from a key (user IDs, addresses) safe to show:
 // control, bidi and other invisible format characters are shown as
 // <U+XXXX>, so a user ID cannot reorder or hide what is displayed.
-func keyLabel(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			b.WriteRune(utf8.RuneError)
-		case strconv.IsGraphic(r):
-			b.WriteRune(r)
-		default:
-			fmt.Fprintf(&b, "<U+%04X>", r)
-		}
-	}
-	return b.String()
-}
+func keyLabel(s string) string { return termsafe.Key(s) }

@@ -18,23 +18,35 @@ import (
 	"github.com/securesend/securesend/send/outbox"
 )
 
-// OutboxConfig sends through the durable outbox (send/outbox), as
-// 'securesend send' does: the message is composed, protected and written
-// to the outbox, encrypted at rest, before any network I/O; then delivered,
-// and retried by the outbox's Watch loop while the app runs. The Sent tab
+// Outbox is the sending side of a desk as the app uses it (*desk.Outbox
+// implements it): Queue runs "send these documents securely" up to the
+// outbox (the organisation policy gate, signing and encryption, the job,
+// composed and encrypted at rest, no network I/O); Deliver and Watch send
+// jobs through the policy gate in force at each attempt; the rest manage
+// the jobs. Tests pass a fake.
+type Outbox interface {
+	Queue(ctx context.Context, m *send.Message) (id string, err error)
+	Deliver(ctx context.Context, id string, progress func(sent int64)) (*outbox.Record, error)
+	Watch(ctx context.Context, poll time.Duration, report func(error)) error
+	List() ([]*outbox.Record, error)
+	Get(id string) (*outbox.Record, error)
+	Retry(id string) (*outbox.Record, error)
+	ConfirmResend(id string) (*outbox.Record, error)
+	Cancel(id string) (*outbox.Record, error)
+	Remove(id string) error
+}
+
+// OutboxConfig sends through the desk's durable outbox, as 'securesend
+// send' does: the message is composed, protected and written to the
+// outbox, encrypted at rest, before any network I/O; then delivered, and
+// retried by the outbox's Watch loop while the app runs. The Sent tab
 // lists its jobs.
 type OutboxConfig struct {
-	// Box is the open outbox. Open it with Options.Notify set to
+	// Box is the desk's outbox. Open it with its Notify set to
 	// Events.Notify so that the Sent tab follows every change.
-	Box *outbox.Outbox
+	Box Outbox
 	// Events forwards the outbox's notifications to the UI.
 	Events *OutboxEvents
-	// Enqueue composes and protects m (signing, encryption, policy) and
-	// queues it, returning the job id. It does no network I/O.
-	Enqueue func(ctx context.Context, m *send.Message) (id string, err error)
-	// Submit returns the function that delivers a stored message,
-	// reporting the bytes written to progress when it is not nil.
-	Submit func(progress func(sent int64)) outbox.SubmitFunc
 	// Poll is how often the outbox is looked at for jobs that are due
 	// (also those queued by 'securesend send'); a minute when zero.
 	Poll time.Duration
@@ -489,7 +501,7 @@ func (t *sentTab) act(what string) {
 		msg := ""
 		if err == nil && deliver {
 			var rec *outbox.Record
-			rec, err = ob.Box.Deliver(context.Background(), id, ob.Submit(nil))
+			rec, err = ob.Box.Deliver(context.Background(), id, nil)
 			if rec != nil {
 				_, msg = stateText(rec, t.ui.cfg.Now())
 				msg += "."
@@ -529,7 +541,7 @@ func (t *sentTab) watch(ctx context.Context) {
 		return
 	}
 	go func() {
-		_ = ob.Box.Watch(ctx, ob.Submit(nil), ob.Poll, func(err error) {
+		_ = ob.Box.Watch(ctx, ob.Poll, func(err error) {
 			fyne.Do(func() {
 				if t.status != nil {
 					t.status.SetText("The outbox could not deliver: " + plainOutboxError(err))

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -77,15 +78,11 @@ func TestOutboxSendLandsAsSent(t *testing.T) {
 }
 
 func TestOutboxFailingServerDeferred(t *testing.T) {
-	u := newDemoUI(t, func(c *Config) {
-		c.Outbox.Submit = func(progress func(int64)) outbox.SubmitFunc {
-			return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
-				// A server that is down: nothing listens on port 1.
-				opts := send.Options{Server: "127.0.0.1:1", Security: send.ImplicitTLS, Timeout: 10 * time.Second, Progress: progress}
-				return send.Submit(ctx, opts, env, body)
-			}
-		}
-	})
+	u := newDemoUIWith(t, desk.DemoOptions{Submit: func(ctx context.Context, o send.Options, env send.Envelope, body io.Reader) (*send.Result, error) {
+		// A server that is down: nothing listens on port 1.
+		opts := send.Options{Server: "127.0.0.1:1", Security: send.ImplicitTLS, Timeout: 10 * time.Second, Progress: o.Progress}
+		return send.Submit(ctx, opts, env, body)
+	}}, nil)
 	sendSamples(t, u)
 	s := u.send
 	if s.confirm.root.Visible() {
@@ -126,21 +123,15 @@ func TestOutboxFailingServerDeferred(t *testing.T) {
 
 func TestOutboxPossiblySentNeedsConfirmation(t *testing.T) {
 	first := true
-	u := newDemoUI(t, func(c *Config) {
-		real := c.Outbox.Submit
-		c.Outbox.Submit = func(progress func(int64)) outbox.SubmitFunc {
-			sub := real(progress)
-			return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
-				if first {
-					first = false
-					_, _ = io.Copy(io.Discard, body)
-					// Everything went out; the reply never came.
-					return nil, &send.Error{Kind: send.ErrTemporary, Stage: "data-reply", Server: "127.0.0.1:465", Err: io.ErrUnexpectedEOF}
-				}
-				return sub(ctx, env, body)
-			}
+	u := newDemoUIWith(t, desk.DemoOptions{Submit: func(ctx context.Context, opts send.Options, env send.Envelope, body io.Reader) (*send.Result, error) {
+		if first {
+			first = false
+			_, _ = io.Copy(io.Discard, body)
+			// Everything went out; the reply never came.
+			return nil, &send.Error{Kind: send.ErrTemporary, Stage: "data-reply", Server: "127.0.0.1:465", Err: io.ErrUnexpectedEOF}
 		}
-	})
+		return send.Submit(ctx, opts, env, body)
+	}}, nil)
 	sendSamples(t, u)
 	if got := texts(u.send.problem); !strings.Contains(got, "May have been sent") {
 		t.Errorf("problem:\n%s", got)
@@ -176,15 +167,11 @@ func TestOutboxPossiblySentNeedsConfirmation(t *testing.T) {
 
 func TestOutboxCancelKeepsDocuments(t *testing.T) {
 	started := make(chan struct{})
-	u := newDemoUI(t, func(c *Config) {
-		c.Outbox.Submit = func(func(int64)) outbox.SubmitFunc {
-			return func(ctx context.Context, _ send.Envelope, _ io.Reader) (*send.Result, error) {
-				close(started)
-				<-ctx.Done()
-				return nil, ctx.Err()
-			}
-		}
-	})
+	u := newDemoUIWith(t, desk.DemoOptions{Submit: func(ctx context.Context, _ send.Options, _ send.Envelope, _ io.Reader) (*send.Result, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}, nil)
 	s := u.send
 	addSamples(t, s)
 	sent := expect(&s.sendDone)

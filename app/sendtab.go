@@ -598,7 +598,7 @@ func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, via sendVi
 // and followed in the Sent tab.
 func (s *sendTab) runOutbox(ctx context.Context, ob *OutboxConfig, m *send.Message, progress func(int64)) {
 	fyne.Do(func() { s.status.SetText("Putting the message in the outbox (encrypted on this computer)…") })
-	id, err := ob.Enqueue(ctx, m)
+	id, err := ob.Box.Queue(ctx, m)
 	if err != nil {
 		s.finish(nil, err) // nothing was queued; the documents stay
 		return
@@ -612,7 +612,7 @@ func (s *sendTab) runOutbox(ctx context.Context, ob *OutboxConfig, m *send.Messa
 		s.mu.Unlock()
 	}()
 	fyne.Do(func() { s.status.SetText("Connecting securely…") })
-	rec, err := ob.Box.Deliver(ctx, id, ob.Submit(progress))
+	rec, err := ob.Box.Deliver(ctx, id, progress)
 	if errors.Is(err, outbox.ErrBusy) {
 		// The outbox's own loop picked it up first: follow it.
 		rec, err = waitJob(ctx, ob.Box, id)
@@ -643,7 +643,7 @@ func (s *sendTab) ownsJob(id string) bool {
 }
 
 // waitJob waits until job id is no longer being sent.
-func waitJob(ctx context.Context, box *outbox.Outbox, id string) (*outbox.Record, error) {
+func waitJob(ctx context.Context, box Outbox, id string) (*outbox.Record, error) {
 	for {
 		rec, err := box.Get(id)
 		if err != nil {

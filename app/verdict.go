@@ -4,6 +4,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 )
@@ -59,8 +60,8 @@ func reportLook(r *receive.Report) verdictLook {
 }
 
 // withheld reports whether nothing from inside the message may be shown
-// or opened: it failed its integrity or signature check.
-func withheld(r *receive.Report) bool { return r.Withheld || !r.Verdict.Releasable() }
+// or opened: it failed its integrity or signature check (desk.Withheld).
+func withheld(r *receive.Report) bool { return desk.Withheld(r) }
 
 // bannerTitle is the unmistakable first line of the detail view.
 func bannerTitle(r *receive.Report) string {

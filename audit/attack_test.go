@@ -3,11 +3,11 @@ package audit_test
 import (
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/crypto/keychain"
 )
 
 // Attacks on the keyed log by a local user who can edit the file (and, in
@@ -52,9 +52,7 @@ func TestAttackDowngradeToLegacy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kc := newKeychain(t)
-			path := filepath.Join(t.TempDir(), "audit.log")
-			l := openLog(t, kc, path)
+			kc, path, l := newLog(t)
 			fill(t, l, 6)
 			ls := readLines(t, path)
 			for i := range 6 {
@@ -98,14 +96,8 @@ func TestAttackFakeKeyedMarker(t *testing.T) {
 			name = "made-up MACs"
 		}
 		t.Run(name, func(t *testing.T) {
-			kc := newKeychain(t)
-			path := filepath.Join(t.TempDir(), "audit.log")
-			l := openLog(t, kc, path)
-			ls, head := legacyLog(t, 3)
-			writeLines(t, path, append(ls, ""))
-			if err := kc.Set(audit.HeadNameForTest(l), head); err != nil {
-				t.Fatal(err)
-			}
+			kc, path, l := newLog(t)
+			ls := writeLegacy(t, kc, l, path, 3)
 			marker := decode(t, ls[2])
 			marker["seq"], marker["kind"], marker["fields"] = 4, string(audit.Keyed), map[string]any{"reason": "x"}
 			m := sealLine(t, marker, marker["hash"].(string))
@@ -127,6 +119,19 @@ func TestAttackFakeKeyedMarker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeLegacy writes n entries of an older securesend (legacyLog) to
+// path as l's whole file, makes their head l's keychain head, and returns
+// the lines.
+func writeLegacy(t *testing.T, kc *keychain.Keychain, l *audit.Log, path string, n int) []string {
+	t.Helper()
+	ls, head := legacyLog(t, n)
+	writeLines(t, path, append(ls, ""))
+	if err := kc.Set(audit.HeadNameForTest(l), head); err != nil {
+		t.Fatal(err)
+	}
+	return ls
 }
 
 // legacyLog returns n entries as an older securesend wrote them (no MAC)
@@ -155,14 +160,8 @@ func itoa(n int) string {
 // a crash left two entries past the head, reported as "added outside
 // securesend", and the next append recorded a break for good.)
 func TestAttackCrashDuringUpgrade(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
-	ls, head := legacyLog(t, 3)
-	writeLines(t, path, append(ls, ""))
-	if err := kc.Set(audit.HeadNameForTest(l), head); err != nil {
-		t.Fatal(err)
-	}
+	kc, path, l := newLog(t)
+	writeLegacy(t, kc, l, path, 3)
 	fill(t, l, 1)
 	marker := decode(t, readLines(t, path)[3])
 	if marker["kind"] != string(audit.Keyed) {

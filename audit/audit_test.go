@@ -56,6 +56,15 @@ func openLog(t *testing.T, kc *keychain.Keychain, path string) *audit.Log {
 	return l
 }
 
+// newLog opens a new log, audit.log in a temporary folder, whose key and
+// head are kept in a keychain namespace private to the test.
+func newLog(t *testing.T) (kc *keychain.Keychain, path string, l *audit.Log) {
+	t.Helper()
+	kc = newKeychain(t)
+	path = filepath.Join(t.TempDir(), "audit.log")
+	return kc, path, openLog(t, kc, path)
+}
+
 // fill appends n send events.
 func fill(t *testing.T, l *audit.Log, n int) {
 	t.Helper()
@@ -89,9 +98,7 @@ func writeLines(t *testing.T, path string, lines []string) {
 }
 
 func TestAppendVerify(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	kc, path, l := newLog(t)
 	if s, err := l.Verify(); err != nil || s.Entries != 0 {
 		t.Fatalf("empty log: %+v, %v", s, err)
 	}
@@ -171,9 +178,7 @@ func TestTamper(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kc := newKeychain(t)
-			path := filepath.Join(t.TempDir(), "audit.log")
-			l := openLog(t, kc, path)
+			_, path, l := newLog(t)
 			fill(t, l, 6)
 			writeLines(t, path, tt.damage(readLines(t, path)))
 			_, err := l.Verify()
@@ -296,9 +301,7 @@ func sealLine(t *testing.T, e map[string]any, prev string) string {
 // moving the keychain head leaves one extra, keyed entry; that is not
 // reported, and appending continues normally.
 func TestCrashBeforeHead(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	kc, _, l := newLog(t)
 	fill(t, l, 3)
 	h3, err := kc.Get(audit.HeadNameForTest(l))
 	if err != nil {
@@ -330,9 +333,7 @@ func TestForgedEntryNotAdopted(t *testing.T) {
 	}
 	for name, forge := range forgeries {
 		t.Run(name, func(t *testing.T) {
-			kc := newKeychain(t)
-			path := filepath.Join(t.TempDir(), "audit.log")
-			l := openLog(t, kc, path)
+			_, path, l := newLog(t)
 			fill(t, l, 3)
 			ls := readLines(t, path)
 			writeLines(t, path, append(ls[:3], forge(t, ls[2]), ""))
@@ -354,9 +355,7 @@ func TestForgedEntryNotAdopted(t *testing.T) {
 
 // TestKeyMissing: keyed entries cannot pass without the keychain key.
 func TestKeyMissing(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	kc, _, l := newLog(t)
 	fill(t, l, 2)
 	if err := kc.Delete(audit.KeyNameForTest(l)); err != nil {
 		t.Fatal(err)
@@ -375,9 +374,7 @@ func TestKeyMissing(t *testing.T) {
 // TestNoKeyMaterialInLog: the HMAC key is in the keychain and nowhere in
 // the file or an export.
 func TestNoKeyMaterialInLog(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	kc, path, l := newLog(t)
 	fill(t, l, 5)
 	key, err := kc.LookupKey(audit.KeyNameForTest(l))
 	if err != nil || len(key) != 32 {
@@ -404,9 +401,7 @@ func TestNoKeyMaterialInLog(t *testing.T) {
 // first append marks where the keyed part starts, and from then on the
 // legacy part cannot be rewritten either (the marker's MAC pins it).
 func TestLegacyLogUpgrade(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	kc, path, l := newLog(t)
 	var lines []string
 	prev := strings.Repeat("0", 64)
 	for i := 1; i <= 3; i++ {
@@ -454,9 +449,7 @@ func TestLegacyLogUpgrade(t *testing.T) {
 // TestVerifyFile: without the key, a copy or a JSON export is checked for
 // chain integrity; a made-up MAC is what it cannot see.
 func TestVerifyFile(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	_, path, l := newLog(t)
 	fill(t, l, 6) // 09:01 .. 09:06
 	verify := func(data string) (audit.FileSummary, error) { return audit.VerifyFile(strings.NewReader(data)) }
 	file, _ := os.ReadFile(path)
@@ -516,9 +509,7 @@ func TestVerifyFile(t *testing.T) {
 // TestTruncateThenAppend: deleting the last entry and then using the log
 // normally must not hide the deletion.
 func TestTruncateThenAppend(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	_, path, l := newLog(t)
 	fill(t, l, 4)
 	ls := readLines(t, path)
 	writeLines(t, path, append(ls[:3], ""))
@@ -531,9 +522,7 @@ func TestTruncateThenAppend(t *testing.T) {
 }
 
 func TestExport(t *testing.T) {
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	_, _, l := newLog(t)
 	fill(t, l, 4) // times 09:01 .. 09:04
 	_, err := l.Append(audit.Event{Kind: audit.SendFailed, Fields: audit.Fields{"reply": "=cmd|' /C calc'!A0", "to": "a@b.example"}})
 	if err != nil {
@@ -592,9 +581,7 @@ func TestConcurrentProcesses(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		return
 	}
-	kc := newKeychain(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l := openLog(t, kc, path)
+	kc, path, l := newLog(t)
 	const perWriter = 15
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)

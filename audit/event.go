@@ -26,6 +26,9 @@ const (
 	SendQueued Kind = "send.queued"
 	// ReceiveVerified: a received message was verified (any verdict).
 	ReceiveVerified Kind = "receive.verified"
+	// InboxIndexTrusted: the user accepted an older copy of the inbox's
+	// index (put back from a backup) as the one to continue from.
+	InboxIndexTrusted Kind = "receive.index_trusted"
 	// KeyImport: an OpenPGP key was imported.
 	KeyImport Kind = "key.import"
 	// KeyPin: a key was pinned (or unpinned) for an address.

@@ -31,6 +31,7 @@ import (
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/receive"
 )
 
 // Options say which home a Desk opens and what the binary carries.
@@ -43,6 +44,10 @@ type Options struct {
 	Baked func() (profile.Baked, error)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Warn, when set, receives what went wrong without stopping a
+	// journey (an audit record that could not be written, a key that
+	// could not be unlocked); dropped when nil.
+	Warn func(error)
 }
 
 // Desk is one user's securesend home and its journeys. Its methods are
@@ -55,6 +60,11 @@ type Desk struct {
 	mu    sync.Mutex
 	keys  *pgp.Store
 	audit *audit.Log
+	inbox *receive.Store
+
+	// mail, when set, replaces the home's policy, keys, accounts and
+	// outbox for the send journeys (a demo Desk: OpenDemo).
+	mail mailSide
 }
 
 // Open resolves the home (creating it, 0700) and returns its Desk. It does
@@ -85,6 +95,13 @@ func (d *Desk) Keychain() *keychain.Keychain { return d.kc }
 
 // Now is the Desk's clock.
 func (d *Desk) Now() time.Time { return d.opts.Now() }
+
+// warn passes err to Options.Warn.
+func (d *Desk) warn(err error) {
+	if d.opts.Warn != nil && err != nil {
+		d.opts.Warn(err)
+	}
+}
 
 // Getenv reads the Desk's environment.
 func (d *Desk) Getenv(name string) string { return d.opts.Getenv(name) }

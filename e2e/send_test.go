@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/securesend/securesend/internal/mailserver"
+	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/send"
 )
 
@@ -33,7 +34,9 @@ type attachment struct {
 }
 
 // attachments parses a delivered message with go-message and returns its
-// attachments in order.
+// attachments (the documents) in order. The message's manifest part, which
+// every message securesend sends carries, is not one of them: it must be
+// there, and list exactly the documents' SHA-256 hashes in order.
 func attachments(t *testing.T, raw []byte) (*mail.Header, []attachment) {
 	t.Helper()
 	r, err := mail.CreateReader(bytes.NewReader(raw))
@@ -41,6 +44,7 @@ func attachments(t *testing.T, raw []byte) (*mail.Header, []attachment) {
 		t.Fatalf("parse delivered message: %v", err)
 	}
 	var out []attachment
+	var man *manifest.Manifest
 	for {
 		p, err := r.NextPart()
 		if err == io.EOF {
@@ -58,11 +62,28 @@ func attachments(t *testing.T, raw []byte) (*mail.Header, []attachment) {
 			t.Fatalf("attachment file name: %v", err)
 		}
 		ct, _, _ := h.ContentType()
+		if ct == manifest.MediaType {
+			if man, err = manifest.Parse(p.Body); err != nil {
+				t.Fatalf("the message's manifest: %v", err)
+			}
+			continue
+		}
 		data, err := io.ReadAll(p.Body)
 		if err != nil {
 			t.Fatalf("attachment %s: %v", name, err)
 		}
 		out = append(out, attachment{name: name, contentType: ct, data: data})
+	}
+	if man == nil {
+		t.Fatal("the delivered message carries no manifest")
+	}
+	var sums []string
+	for _, a := range out {
+		sum := sha256.Sum256(a.data)
+		sums = append(sums, hex.EncodeToString(sum[:]))
+	}
+	if got := man.SHA256s(); !slices.Equal(got, sums) {
+		t.Errorf("manifest lists %v, the documents are %v", got, sums)
 	}
 	return &r.Header, out
 }

@@ -8,7 +8,6 @@ package gate
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"net"
@@ -18,10 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/securesend/securesend/account"
-	"github.com/securesend/securesend/crypto/atrest"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -210,33 +207,11 @@ func TestAttackJobEnvelopeCase(t *testing.T) {
 // plaintext goes out. The message must be bound to its record: the
 // delivery fails as damaged and the swapped-in message is never completed.
 func TestAttackSwappedMessage(t *testing.T) {
-	org := orgProfile(t, testCA(t), nil)
-	dir, _ := org.Recipient(mainst)
-	g := New(profile.Effective(org), nil)
-	tmpl := serverRoute(t, "smtp.kowhai.example.nz:465", send.ImplicitTLS, "gp", false)
-	key := make([]byte, atrest.KeySize)
-	rand.Read(key)
-	obDir := filepath.Join(t.TempDir(), "outbox")
-	ob, err := outbox.Open(obDir, key, outbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	enqueue := func(note string, encrypted bool, keys map[string]string) string {
-		t.Helper()
-		m := message(t, mainst)
-		m.Note = note
-		id, _ := send.NewMessageID("kowhai.example.nz")
-		m.MessageID, m.Date = id, time.Now()
-		jobID, err := ob.Enqueue(t.Context(), outbox.Job{Envelope: send.Envelope{From: m.From.Address, To: []string{mainst}}, MessageID: id,
-			Encrypted: encrypted, EncryptedTo: keys}, func(w io.Writer) ([]send.DocumentInfo, error) { return send.Compose(w, m) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return jobID
-	}
+	f := newGuardFixture(t)
+	g, tmpl, ob, obDir := f.g, f.tmpl, f.ob, f.dir
 	const secret = "PLAINTEXT PATIENT NOTE"
-	plain := enqueue(secret, false, nil)
-	allowed := enqueue("allowed", true, map[string]string{mainst: dir.Fingerprint})
+	plain := f.enqueue(t, secret, false, nil)
+	allowed := f.enqueue(t, "allowed", true, map[string]string{mainst: f.mainstKey})
 
 	var completed []string
 	submit := func(ctx context.Context, _ *Gate, _ Route, _ send.Envelope, body io.Reader) (*send.Result, error) {

@@ -364,36 +364,63 @@ func TestEncryptedTo(t *testing.T) {
 	}
 }
 
+// guardFixture is what a delivery through Guard needs: the gate of the
+// test organisation's policy, the route of its account template, and a
+// real outbox in dir, encrypted at rest with a fresh key.
+type guardFixture struct {
+	g         *Gate
+	tmpl      Route
+	ob        *outbox.Outbox
+	dir       string
+	mainstKey string // fingerprint of the directory's key for mainst
+}
+
+func newGuardFixture(t *testing.T) guardFixture {
+	t.Helper()
+	org := orgProfile(t, testCA(t), nil)
+	rcpt, _ := org.Recipient(mainst)
+	key := make([]byte, atrest.KeySize)
+	rand.Read(key)
+	f := guardFixture{
+		g:         New(profile.Effective(org), nil),
+		tmpl:      serverRoute(t, "smtp.kowhai.example.nz:465", send.ImplicitTLS, "gp", false),
+		dir:       filepath.Join(t.TempDir(), "outbox"),
+		mainstKey: rcpt.Fingerprint,
+	}
+	ob, err := outbox.Open(f.dir, key, outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ob = ob
+	return f
+}
+
+// enqueue queues a message from gp to mainst with note ("": none),
+// recorded as encrypted or not and to keys, and returns its job id.
+func (f guardFixture) enqueue(t *testing.T, note string, encrypted bool, keys map[string]string) string {
+	t.Helper()
+	m := message(t, mainst)
+	m.Note = note
+	id, _ := send.NewMessageID("kowhai.example.nz")
+	m.MessageID, m.Date = id, time.Now()
+	jobID, err := f.ob.Enqueue(t.Context(), outbox.Job{Envelope: send.Envelope{From: m.From.Address, To: []string{mainst}}, MessageID: id,
+		Encrypted: encrypted, EncryptedTo: keys}, func(w io.Writer) ([]send.DocumentInfo, error) { return send.Compose(w, m) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobID
+}
+
 // TestGuard: every delivery of a real outbox goes through the gate: a job
 // the gate refuses never reaches submit (so no secret is read and nothing
 // is sent) and fails with the reasons; an allowed job reaches submit with
 // the gate and route that allowed it; an error loading the policy or
 // finding the route stops the attempt too.
 func TestGuard(t *testing.T) {
-	org := orgProfile(t, testCA(t), nil)
-	dir, _ := org.Recipient(mainst)
-	g := New(profile.Effective(org), nil)
-	tmpl := serverRoute(t, "smtp.kowhai.example.nz:465", send.ImplicitTLS, "gp", false)
-	key := make([]byte, atrest.KeySize)
-	rand.Read(key)
-	ob, err := outbox.Open(filepath.Join(t.TempDir(), "outbox"), key, outbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	enqueue := func(encrypted bool, keys map[string]string) string {
-		t.Helper()
-		m := message(t, mainst)
-		id, _ := send.NewMessageID("kowhai.example.nz")
-		m.MessageID, m.Date = id, time.Now()
-		jobID, err := ob.Enqueue(t.Context(), outbox.Job{Envelope: send.Envelope{From: m.From.Address, To: []string{mainst}}, MessageID: id,
-			Encrypted: encrypted, EncryptedTo: keys}, func(w io.Writer) ([]send.DocumentInfo, error) { return send.Compose(w, m) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return jobID
-	}
-	allowed := enqueue(true, map[string]string{mainst: dir.Fingerprint})
-	plain := enqueue(false, nil)
+	f := newGuardFixture(t)
+	g, tmpl, ob := f.g, f.tmpl, f.ob
+	allowed := f.enqueue(t, "", true, map[string]string{mainst: f.mainstKey})
+	plain := f.enqueue(t, "", false, nil)
 
 	var submitted []string
 	submit := func(ctx context.Context, got *Gate, r Route, env send.Envelope, body io.Reader) (*send.Result, error) {

@@ -3,11 +3,17 @@
 // binary (go build -overlay adds them to cmd/securesend/baked for that one
 // build; the source tree is never modified), then the binary is packaged:
 //
-//   - linux: a .tar.xz made by the fyne packaging tool (binary, .desktop
-//     file, icon, Makefile for "make install"), and a .deb when dpkg-deb is
-//     available;
-//   - windows: a .exe cross-compiled with mingw-w64, Authenticode-signed
-//     with osslsigncode when a certificate is given.
+//   - linux: a position-independent binary, packed in a .tar.xz made by
+//     the fyne packaging tool (binary, .desktop file, icon, Makefile for
+//     "make install") and, when dpkg-deb is available, a .deb to Debian's
+//     standard (declared dependencies, manual page, copyright, changelog;
+//     lintian-clean) that registers the app for .eml files;
+//   - windows: a .exe cross-compiled with mingw-w64 and a per-machine MSI
+//     built with wixl (msitools) for Intune and Group Policy, which installs
+//     the .exe in Program Files, the signed profile and admin key in
+//     %ProgramData%\securesend, a Start-menu shortcut and the .eml file
+//     type; both Authenticode-signed with osslsigncode when a certificate is
+//     given.
 //
 // It refuses to package a profile that does not verify against the admin key
 // being pinned, so a broken or tampered profile never reaches staff.
@@ -25,6 +31,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +67,8 @@ type Options struct {
 	Fyne string
 	// Deb also builds a .deb on Linux when dpkg-deb is available.
 	Deb bool
+	// MSI also builds an MSI on Windows (needs wixl).
+	MSI bool
 	// Log receives the commands run and their output; discarded when nil.
 	Log io.Writer
 	// KeepBuildPaths builds without -trimpath. Release builds trim the build
@@ -172,9 +181,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	var arts []string
 	switch o.OS {
 	case "linux":
-		arts, err = packageLinux(ctx, o, mod, tmp, exe, base, p.Serial)
+		arts, err = packageLinux(ctx, o, p, tmp, exe, base)
 	case "windows":
-		arts, err = packageWindows(ctx, o, tmp, exe, base)
+		arts, err = packageWindows(ctx, o, p, tmp, exe, base)
 	}
 	if err != nil {
 		return nil, err
@@ -244,13 +253,21 @@ func goBuild(ctx context.Context, o Options, mod, overlay, exe string) error {
 	// no_emoji: Fyne's bundled emoji font costs ~16 MB of idle RSS (see
 	// bench/gui-startup); the app's own text needs none.
 	args := []string{"build", "-tags", "no_emoji", "-overlay", overlay, "-ldflags", ldflags, "-o", exe}
+	if o.OS == "linux" {
+		// Position-independent, so that ASLR covers the binary too, and
+		// relocations read-only once resolved at start (Debian's
+		// hardening; lintian reports a non-PIE executable).
+		args = append(args, "-buildmode=pie")
+		args[slices.Index(args, "-ldflags")+1] += " -extldflags=-Wl,-z,relro,-z,now"
+	}
 	if !o.KeepBuildPaths {
 		args = append(args, "-trimpath")
 	}
 	return run(ctx, o.Log, mod, env, "go", append(args, "./cmd/securesend")...)
 }
 
-func packageLinux(ctx context.Context, o Options, mod, tmp, exe, base string, serial int64) ([]string, error) {
+func packageLinux(ctx context.Context, o Options, p *profile.Profile, tmp, exe, base string) ([]string, error) {
+	serial := p.Serial
 	fyne, err := fyneTool(o.Fyne)
 	if err != nil {
 		return nil, err
@@ -259,8 +276,24 @@ func packageLinux(ctx context.Context, o Options, mod, tmp, exe, base string, se
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
+	// fyne package reads the desktop entry's details from FyneApp.toml in
+	// --src, which must also hold Go code; the binary itself is the one
+	// built above (--exe). A staging folder carries both, so the source
+	// tree is not touched.
+	src := filepath.Join(tmp, "fyne-src", "securesend")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return nil, err
+	}
+	for name, data := range map[string]string{
+		"main.go":      "// Package main stands in for the prebuilt binary that fyne package is given with --exe.\npackage main\n",
+		"FyneApp.toml": fyneMetadata,
+	} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o644); err != nil {
+			return nil, fmt.Errorf("packaging: %w", err)
+		}
+	}
 	err = run(ctx, o.Log, work, nil, fyne, "package", "--os", "linux",
-		"--src", filepath.Join(mod, "cmd", "securesend"), "--exe", exe,
+		"--src", src, "--exe", exe,
 		"--name", "securesend", "--icon", o.Icon, "--app-id", o.AppID,
 		"--app-version", o.Version, "--app-build", strconv.FormatInt(serial, 10), "--release")
 	if err != nil {
@@ -271,17 +304,38 @@ func packageLinux(ctx context.Context, o Options, mod, tmp, exe, base string, se
 		return nil, err
 	}
 	arts := []string{out}
-	if o.Deb {
-		deb, err := buildDeb(ctx, o, tmp, exe, base, serial)
+	if _, err := exec.LookPath("dpkg-deb"); o.Deb && err != nil {
+		fmt.Fprintln(o.Log, "dpkg-deb not installed: no .deb built")
+	} else if o.Deb {
+		if o.Arch != runtime.GOARCH {
+			return nil, fmt.Errorf("packaging: the .deb's manual page is made by running the binary, which cannot run here (linux/%s on %s); build the .deb on a %s machine, or pass --deb=false", o.Arch, runtime.GOARCH, o.Arch)
+		}
+		pages, err := collectHelp(ctx, exe, tmp)
 		if err != nil {
 			return nil, err
 		}
-		if deb != "" {
-			arts = append(arts, deb)
+		man := manPage(pages, o.Version, buildTime())
+		deb, err := buildDeb(ctx, o, p, tmp, exe, man, base)
+		if err != nil {
+			return nil, err
 		}
+		arts = append(arts, deb)
 	}
 	return arts, nil
 }
+
+// fyneMetadata is the FyneApp.toml for fyne package's desktop entry: the
+// same details as the .deb's (desktopEntry), and the app offered for
+// received messages, which "securesend FILE.eml" opens in the Inbox.
+const fyneMetadata = `[LinuxAndBSD]
+GenericName = "Secure document mail"
+Comment = "Send and verify signed, encrypted health documents"
+Categories = ["Office", "Network", "Email"]
+Keywords = ["fax", "PGP", "OpenPGP", "pharmacy", "prescription"]
+
+[CanOpen]
+MimeTypes = "message/rfc822"
+`
 
 // fyneTool finds the fyne packaging command.
 func fyneTool(explicit string) (string, error) {
@@ -310,40 +364,71 @@ func goPath() string {
 	return filepath.Join(h, "go")
 }
 
-func packageWindows(ctx context.Context, o Options, tmp, exe, base string) ([]string, error) {
+func packageWindows(ctx context.Context, o Options, p *profile.Profile, tmp, exe, base string) ([]string, error) {
 	out := filepath.Join(o.OutDir, base+".exe")
-	if a := o.Authenticode; a != nil {
+	if o.Authenticode != nil {
 		signed := exe + ".signed"
-		args := []string{"sign", "-h", "sha256", "-n", "securesend", "-i", "https://securesend.nz"}
-		switch {
-		case a.PKCS12 != "":
-			args = append(args, "-pkcs12", a.PKCS12)
-		case a.CertFile != "" && a.KeyFile != "":
-			args = append(args, "-certs", a.CertFile, "-key", a.KeyFile)
-		default:
-			return nil, errors.New("packaging: Authenticode signing needs a .pfx (--sign-cert) or a PEM certificate and key")
+		if err := authenticodeSign(ctx, o, tmp, exe, signed); err != nil {
+			return nil, err
 		}
-		if len(a.Password) > 0 {
-			pf := filepath.Join(tmp, "sign-pass")
-			if err := os.WriteFile(pf, a.Password, 0o600); err != nil {
+		// The MSI installs the signed .exe under its own name.
+		if err := os.Rename(signed, exe); err != nil {
+			return nil, fmt.Errorf("packaging: %w", err)
+		}
+	}
+	arts := []string{out}
+	if o.MSI {
+		msi := filepath.Join(tmp, "securesend.msi")
+		if err := buildMSI(ctx, o, p, filepath.Join(tmp, "msi"), exe, msi); err != nil {
+			return nil, err
+		}
+		if o.Authenticode != nil {
+			if err := authenticodeSign(ctx, o, tmp, msi, msi+".signed"); err != nil {
 				return nil, err
 			}
-			defer os.Remove(pf)
-			args = append(args, "-readpass", pf)
+			msi += ".signed"
 		}
-		if a.TimestampURL != "" {
-			args = append(args, "-ts", a.TimestampURL)
+		msiOut := filepath.Join(o.OutDir, base+".msi")
+		if err := moveFile(msi, msiOut); err != nil {
+			return nil, err
 		}
-		args = append(args, "-in", exe, "-out", signed)
-		if err := run(ctx, o.Log, tmp, nil, "osslsigncode", args...); err != nil {
-			return nil, fmt.Errorf("packaging: Authenticode signing failed: %w", err)
-		}
-		exe = signed
+		arts = append(arts, msiOut)
 	}
 	if err := moveFile(exe, out); err != nil {
 		return nil, err
 	}
-	return []string{out}, nil
+	return arts, nil
+}
+
+// authenticodeSign signs in (a PE file or an MSI) into out with
+// osslsigncode.
+func authenticodeSign(ctx context.Context, o Options, tmp, in, out string) error {
+	a := o.Authenticode
+	args := []string{"sign", "-h", "sha256", "-n", "securesend", "-i", "https://securesend.nz"}
+	switch {
+	case a.PKCS12 != "":
+		args = append(args, "-pkcs12", a.PKCS12)
+	case a.CertFile != "" && a.KeyFile != "":
+		args = append(args, "-certs", a.CertFile, "-key", a.KeyFile)
+	default:
+		return errors.New("packaging: Authenticode signing needs a .pfx (--sign-cert) or a PEM certificate and key")
+	}
+	if len(a.Password) > 0 {
+		pf := filepath.Join(tmp, "sign-pass")
+		if err := os.WriteFile(pf, a.Password, 0o600); err != nil {
+			return err
+		}
+		defer os.Remove(pf)
+		args = append(args, "-readpass", pf)
+	}
+	if a.TimestampURL != "" {
+		args = append(args, "-ts", a.TimestampURL)
+	}
+	args = append(args, "-in", in, "-out", out)
+	if err := run(ctx, o.Log, tmp, nil, "osslsigncode", args...); err != nil {
+		return fmt.Errorf("packaging: Authenticode signing of %s failed: %w", filepath.Base(in), err)
+	}
+	return nil
 }
 
 // run runs name with args in dir, logging the command line and its output.

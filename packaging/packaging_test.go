@@ -3,6 +3,7 @@ package packaging
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +111,10 @@ func TestLinuxPackageEndToEnd(t *testing.T) {
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("package lacks %s: %v", f, err)
 		}
+	}
+	desktop := string(read(t, filepath.Join(unpacked, "securesend", "usr", "local", "share", "applications", "nz.securesend.app.desktop")))
+	if !strings.Contains(desktop, "\nMimeType=message/rfc822\n") || !strings.Contains(desktop, "\nExec=securesend %F\n") {
+		t.Errorf("the .tar.xz's desktop entry does not open received messages:\n%s", desktop)
 	}
 	sysDir := t.TempDir()
 	staff := func(t *testing.T, bin string, args ...string) (string, error) {
@@ -229,12 +234,20 @@ func TestLinuxPackageEndToEnd(t *testing.T) {
 			t.Fatalf("%v\n%s", err, out)
 		}
 	})
-	if len(res.Artifacts) > 1 {
-		t.Run("deb", func(t *testing.T) {
-			out, err := exec.Command("dpkg-deb", "-c", res.Artifacts[1]).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "./usr/bin/securesend") {
-				t.Fatalf("%v\n%s", err, out)
-			}
-		})
+	t.Run("binary is position-independent", func(t *testing.T) {
+		f, err := elf.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if f.Type != elf.ET_DYN {
+			t.Fatalf("ELF type %v: not a PIE (ET_DYN)", f.Type)
+		}
+	})
+	if _, err := exec.LookPath("dpkg-deb"); err == nil || os.Getenv("SECURESEND_PACKAGE_TEST") == "1" {
+		if len(res.Artifacts) != 2 {
+			t.Fatalf("no .deb built: %v", res.Artifacts)
+		}
+		t.Run("deb", func(t *testing.T) { checkDeb(t, res.Artifacts[1]) })
 	}
 }

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,10 +14,6 @@ import (
 // only reads the OS profile again.
 func TestAttackOverrideSpellings(t *testing.T) {
 	admin := loadAdmin(t, "admin")
-	signed := func(t *testing.T, n int) string {
-		p := withSerial(t, n)
-		return systemDir(t, p, signWith(t, admin, p))
-	}
 	link := func(t *testing.T, target string) string {
 		l := filepath.Join(t.TempDir(), "link")
 		if err := os.Symlink(target, l); err != nil {
@@ -26,51 +21,30 @@ func TestAttackOverrideSpellings(t *testing.T) {
 		}
 		return l
 	}
-	cases := []struct {
-		name       string
-		opts       func(t *testing.T) LoadOptions
-		wantErr    error
-		wantSerial int64
-	}{
+	cases := []loadCase{
 		{"symlink to an older profile", func(t *testing.T) LoadOptions {
-			return LoadOptions{Baked: baked(t, admin, nil), SystemDir: link(t, signed(t, 3)), OSSystemDir: signed(t, 6)}
+			return LoadOptions{Baked: baked(t, admin, nil), SystemDir: link(t, signedDir(t, admin, 3)), OSSystemDir: signedDir(t, admin, 6)}
 		}, ErrRollback, 0},
 		{"relative path to an older profile", func(t *testing.T) LoadOptions {
-			old, b := signed(t, 3), baked(t, admin, withSerial(t, 5))
+			old, b := signedDir(t, admin, 3), baked(t, admin, withSerial(t, 5))
 			t.Chdir(filepath.Dir(old))
 			return LoadOptions{Baked: b, SystemDir: "./" + filepath.Base(old), OSSystemDir: t.TempDir()}
 		}, ErrRollback, 0},
 		{"dot-dot spelling of an older profile", func(t *testing.T) LoadOptions {
-			old := signed(t, 3)
+			old := signedDir(t, admin, 3)
 			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: old + "/../" + filepath.Base(old) + "/.", OSSystemDir: t.TempDir()}
 		}, ErrRollback, 0},
 		{"symlink to the OS folder itself", func(t *testing.T) LoadOptions {
-			os6 := signed(t, 6)
+			os6 := signedDir(t, admin, 6)
 			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: link(t, os6), OSSystemDir: os6}
 		}, nil, 6},
 		{"OS folder with a trailing slash", func(t *testing.T) LoadOptions {
-			os6 := signed(t, 6)
+			os6 := signedDir(t, admin, 6)
 			return LoadOptions{Baked: baked(t, admin, nil), SystemDir: os6 + "/", OSSystemDir: os6}
 		}, nil, 6},
 		{"empty override, home record deleted, baked only", func(t *testing.T) LoadOptions {
 			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: t.TempDir(), OSSystemDir: t.TempDir(), StateFile: filepath.Join(t.TempDir(), "profile-serials")}
 		}, nil, 5},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			l, err := Load(c.opts(t))
-			if c.wantErr != nil {
-				if !errors.Is(err, c.wantErr) || l != nil {
-					t.Fatalf("got %+v, %v; want %v", l, err, c.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !l.Managed() || l.Profile.Serial != c.wantSerial {
-				t.Fatalf("loaded %+v, want serial %d", l, c.wantSerial)
-			}
-		})
-	}
+	runLoadCases(t, cases)
 }

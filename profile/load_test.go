@@ -45,6 +45,51 @@ func systemDir(t *testing.T, data, sig []byte) string {
 	return dir
 }
 
+// signedDir writes the good fixture with serial n, signed by a, into a new
+// system-wide directory.
+func signedDir(t *testing.T, a testAdmin, n int) string {
+	t.Helper()
+	p := withSerial(t, n)
+	return systemDir(t, p, signWith(t, a, p))
+}
+
+// loadCase is one call of Load and what it must give: wantErr, or else a
+// profile with serial wantSerial (0: unmanaged, no profile at all).
+type loadCase struct {
+	name       string
+	opts       func(t *testing.T) LoadOptions
+	wantErr    error
+	wantSerial int64
+}
+
+// runLoadCases runs each case as a subtest. A refused load must return no
+// Loaded at all.
+func runLoadCases(t *testing.T, cases []loadCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l, err := Load(c.opts(t))
+			if c.wantErr != nil {
+				if !errors.Is(err, c.wantErr) || l != nil {
+					t.Fatalf("got %+v, %v; want %v", l, err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.wantSerial == 0 && l.Managed():
+				t.Fatalf("managed with serial %d, want unmanaged", l.Profile.Serial)
+			case c.wantSerial != 0 && !l.Managed():
+				t.Fatalf("unmanaged, want serial %d", c.wantSerial)
+			case c.wantSerial != 0 && l.Profile.Serial != c.wantSerial:
+				t.Fatalf("serial %d, want %d", l.Profile.Serial, c.wantSerial)
+			}
+		})
+	}
+}
+
 func TestLoad(t *testing.T) {
 	admin, other := loadAdmin(t, "admin"), loadAdmin(t, "other_admin")
 	p3, p5 := withSerial(t, 3), withSerial(t, 5)

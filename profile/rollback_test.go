@@ -31,12 +31,7 @@ func testSerials(t *testing.T) (SerialMemory, *keychain.Keychain) {
 func TestLoadPinnedNeverUnmanaged(t *testing.T) {
 	admin := loadAdmin(t, "admin")
 	p5 := withSerial(t, 5)
-	cases := []struct {
-		name       string
-		opts       func(t *testing.T) LoadOptions
-		wantErr    error
-		wantSerial int64 // 0: unmanaged
-	}{
+	cases := []loadCase{
 		{"pinned key, override at an empty folder", func(t *testing.T) LoadOptions {
 			return LoadOptions{Baked: baked(t, admin, nil), SystemDir: t.TempDir(), OSSystemDir: t.TempDir()}
 		}, ErrNoProfile, 0},
@@ -56,28 +51,7 @@ func TestLoadPinnedNeverUnmanaged(t *testing.T) {
 			return LoadOptions{SystemDir: t.TempDir(), OSSystemDir: t.TempDir()}
 		}, nil, 0},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			l, err := Load(c.opts(t))
-			if c.wantErr != nil {
-				if !errors.Is(err, c.wantErr) || l != nil {
-					t.Fatalf("got %+v, %v; want %v", l, err, c.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := int64(0); l.Managed() {
-				got = l.Profile.Serial
-				if got != c.wantSerial {
-					t.Fatalf("serial %d, want %d", got, c.wantSerial)
-				}
-			} else if c.wantSerial != 0 {
-				t.Fatalf("unmanaged, want serial %d", c.wantSerial)
-			}
-		})
-	}
+	runLoadCases(t, cases)
 	// The error says where securesend looked.
 	sys := t.TempDir()
 	_, err := Load(LoadOptions{Baked: baked(t, admin, nil), SystemDir: sys, OSSystemDir: "/etc/securesend"})
@@ -91,32 +65,23 @@ func TestLoadPinnedNeverUnmanaged(t *testing.T) {
 // a newer one wins.
 func TestLoadOverrideNotOlder(t *testing.T) {
 	admin := loadAdmin(t, "admin")
-	signed := func(t *testing.T, n int) string {
-		p := withSerial(t, n)
-		return systemDir(t, p, signWith(t, admin, p))
-	}
-	cases := []struct {
-		name       string
-		opts       func(t *testing.T) LoadOptions
-		wantErr    error
-		wantSerial int64
-	}{
+	cases := []loadCase{
 		{"override older than the baked profile", func(t *testing.T) LoadOptions {
-			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: signed(t, 3), OSSystemDir: t.TempDir()}
+			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: signedDir(t, admin, 3), OSSystemDir: t.TempDir()}
 		}, ErrRollback, 0},
 		{"override older than the OS system-wide profile", func(t *testing.T) LoadOptions {
-			return LoadOptions{Baked: baked(t, admin, nil), SystemDir: signed(t, 5), OSSystemDir: signed(t, 6)}
+			return LoadOptions{Baked: baked(t, admin, nil), SystemDir: signedDir(t, admin, 5), OSSystemDir: signedDir(t, admin, 6)}
 		}, ErrRollback, 0},
 		{"override older than the recorded serial", func(t *testing.T) LoadOptions {
 			state := filepath.Join(t.TempDir(), "profile-serials")
 			os.WriteFile(state, []byte(admin.fpr+" 9\n"), 0o600)
-			return LoadOptions{Baked: baked(t, admin, withSerial(t, 9)), SystemDir: signed(t, 8), OSSystemDir: t.TempDir(), StateFile: state}
+			return LoadOptions{Baked: baked(t, admin, withSerial(t, 9)), SystemDir: signedDir(t, admin, 8), OSSystemDir: t.TempDir(), StateFile: state}
 		}, ErrRollback, 0},
 		{"override newer than the baked profile", func(t *testing.T) LoadOptions {
-			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: signed(t, 7), OSSystemDir: signed(t, 6)}
+			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: signedDir(t, admin, 7), OSSystemDir: signedDir(t, admin, 6)}
 		}, nil, 7},
 		{"override with the same serial", func(t *testing.T) LoadOptions {
-			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: signed(t, 5), OSSystemDir: t.TempDir()}
+			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: signedDir(t, admin, 5), OSSystemDir: t.TempDir()}
 		}, nil, 5},
 		{"override signed by another key", func(t *testing.T) LoadOptions {
 			other := loadAdmin(t, "other_admin")
@@ -126,27 +91,11 @@ func TestLoadOverrideNotOlder(t *testing.T) {
 		// Without an override, an older profile next to a newer one is an
 		// ordinary rollout state (the newer one wins), not an error.
 		{"older OS system-wide profile next to a newer baked one", func(t *testing.T) LoadOptions {
-			dir := signed(t, 3)
+			dir := signedDir(t, admin, 3)
 			return LoadOptions{Baked: baked(t, admin, withSerial(t, 5)), SystemDir: dir, OSSystemDir: dir}
 		}, nil, 5},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			l, err := Load(c.opts(t))
-			if c.wantErr != nil {
-				if !errors.Is(err, c.wantErr) || l != nil {
-					t.Fatalf("got %+v, %v; want %v", l, err, c.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if l.Profile.Serial != c.wantSerial {
-				t.Fatalf("serial %d, want %d", l.Profile.Serial, c.wantSerial)
-			}
-		})
-	}
+	runLoadCases(t, cases)
 }
 
 // TestLoadRollbackKeychain: the highest serial is kept in the OS keychain as

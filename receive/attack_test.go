@@ -20,7 +20,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -99,14 +98,7 @@ func TestAttackForgeStructure(t *testing.T) {
 	}
 	// The same made by gpg (the real peer): signed and encrypted by
 	// alice to bob, then the forger appends a part.
-	g := pgptest.New(t)
-	g.Import(pgptest.ArmoredSecret(t, ks["alice"]))
-	g.Import(pgptest.Armored(t, ks["bob"].Public()))
-	plainFile := filepath.Join(t.TempDir(), "plain")
-	if err := os.WriteFile(plainFile, []byte(innerEntity(`; hp="cipher"`, protAlice, "Dispense 30")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	gpgCombined := wrapEncrypted(outerAlice, g.Run(nil, "--armor", "--sign", "--encrypt", "--local-user", "alice@clinic.test", "--recipient", "bob@pharmacy.test", "--output", "-", plainFile))
+	gpgCombined := wrapEncrypted(outerAlice, gpgSignEncrypt(t, aliceGPG(t, ks), innerEntity(`; hp="cipher"`, protAlice, "Dispense 30")))
 	if rep := verify(t, gpgCombined, opts); rep.Verdict != receive.Verified {
 		t.Fatalf("gpg baseline: %s (%s)", rep.Verdict, rep.Reason)
 	}

@@ -29,6 +29,13 @@
 //     protected-headers="v1"); outer values that differ are listed as
 //     Unprotected, never merged. Report.Signed says which fields a good
 //     signature covers; a field in an unsigned container is never signed.
+//   - The signed manifest (docs/manifest.md) must match: a message whose
+//     signed part carries a manifest is BadSignature (withheld) unless
+//     there is exactly one, inside the signed content, valid, naming the
+//     message's Message-ID and signed To and Cc, and listing exactly its
+//     documents (name, type, size, SHA-256, in order). A manifest that
+//     passes is Report.Manifest; it is never a document nor the note. A
+//     signed message without one is judged as before, with a remark.
 //   - HTML is never rendered: text/html parts are reported as
 //     "HTML part not displayed" and never returned as text.
 //   - Document names are sanitized (SanitizeName: no path components, no

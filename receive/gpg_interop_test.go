@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -28,9 +27,7 @@ const gpgHeader = "From: Dr Alice Test <alice@clinic.test>\r\nTo: bob@pharmacy.t
 func TestVerifyGnuPGMessages(t *testing.T) {
 	ks := loadKeys(t)
 	store := bobStore(t, ks)
-	g := pgptest.New(t)
-	g.Import(pgptest.ArmoredSecret(t, ks["alice"]))
-	g.Import(pgptest.Armored(t, ks["bob"].Public()))
+	g := aliceGPG(t, ks)
 	dir := t.TempDir()
 	entity := filepath.Join(dir, "entity")
 	if err := os.WriteFile(entity, []byte(gpgEntity), 0o600); err != nil {
@@ -48,7 +45,7 @@ func TestVerifyGnuPGMessages(t *testing.T) {
 	// The signature is SHA-512 but micalg claims SHA-256: refused.
 	mislabelled := strings.Replace(signed512, "pgp-sha512", "pgp-sha256", 1)
 
-	ct := g.Run(nil, "--armor", "--sign", "--encrypt", "--local-user", "alice@clinic.test", "--recipient", "bob@pharmacy.test", "--output", "-", entity)
+	ct := gpgSignEncrypt(t, g, gpgEntity)
 	encrypted := fmt.Sprintf("%sContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n\r\n"+
 		"--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\nContent-Type: application/octet-stream\r\n\r\n%s\r\n--enc--\r\n",
 		gpgHeader, ct)

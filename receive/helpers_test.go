@@ -81,3 +81,27 @@ func bobStore(t testing.TB, ks keys) *pgp.Store {
 	}
 	return s
 }
+
+// aliceGPG returns a gpg home (the real peer) holding alice's secret key
+// and bob's public key.
+func aliceGPG(t testing.TB, ks keys) *pgptest.GPG {
+	t.Helper()
+	g := pgptest.New(t)
+	g.Import(pgptest.ArmoredSecret(t, ks["alice"]))
+	g.Import(pgptest.Armored(t, ks["bob"].Public()))
+	return g
+}
+
+// gpgSignEncrypt has gpg (an aliceGPG home) sign inner as alice and
+// encrypt it to bob, with the extra options, and returns the armored
+// OpenPGP message.
+func gpgSignEncrypt(t testing.TB, g *pgptest.GPG, inner string, extra ...string) []byte {
+	t.Helper()
+	plain := filepath.Join(t.TempDir(), "plain")
+	if err := os.WriteFile(plain, []byte(inner), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--armor", "--sign", "--encrypt"}, extra...)
+	args = append(args, "--local-user", "alice@clinic.test", "--recipient", "bob@pharmacy.test", "--output", "-", plain)
+	return g.Run(nil, args...)
+}

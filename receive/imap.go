@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"slices"
 	"time"
@@ -51,6 +52,20 @@ const DefaultFetchTimeout = 10 * time.Minute
 // MaxListed is the most messages one fetch lists; a server that lists more
 // is refused (the listing is held in memory, 4 bytes a message).
 const MaxListed = 1 << 20
+
+// ErrUIDValidity means the server gave the mailbox UIDVALIDITY 0, which
+// IMAP forbids (RFC 9051 section 2.3.1.1): UIDs mean nothing without it.
+var ErrUIDValidity = errors.New("the IMAP server gave the mailbox no valid UIDVALIDITY")
+
+// MaxFailuresInRow is how many messages in a row one fetch may fail to
+// fetch, verify or store before it stops with ErrTooManyFailures; the
+// next fetch goes on after them. It bounds what a server that serves
+// nothing can make one fetch record and wait for.
+const MaxFailuresInRow = 20
+
+// ErrTooManyFailures means a fetch stopped after MaxFailuresInRow
+// messages in a row failed.
+var ErrTooManyFailures = errors.New("too many messages in a row could not be fetched")
 
 // ErrUnrequested means the server sent data the client did not ask for
 // (such as a message body in reply to the UID listing); the connection is
@@ -127,6 +142,9 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 	if err != nil {
 		return nil, connErr(ctx, opts, fmt.Errorf("inbox: open %s: %w", opts.Mailbox, err))
 	}
+	if sel.UIDValidity == 0 {
+		return nil, fmt.Errorf("inbox: open %s: %w (it said 0); nothing was fetched", opts.Mailbox, ErrUIDValidity)
+	}
 	st, err := in.Store.readState()
 	if err != nil {
 		return nil, err
@@ -156,39 +174,53 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 		return rep, nil
 	}
 
+	// The fetch position only moves past UIDs the server listed (its last
+	// message, from a listing), never to its UIDNEXT, which a server can
+	// announce far too high once and so hide all later mail.
 	var uids []imap.UID
+	var last imap.UID
 	switch {
 	case sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= pos.NextUID):
 	case !since.IsZero():
-		uids, err = uidsSince(c, since.AddDate(0, 0, -1))
+		if uids, err = uidsSince(c, since.AddDate(0, 0, -1)); err == nil {
+			_, last, err = newUIDs(c, math.MaxUint32) // only the last message's UID
+		}
 	default:
-		uids, err = newUIDs(c, imap.UID(pos.NextUID))
+		uids, last, err = newUIDs(c, imap.UID(pos.NextUID))
 	}
 	if err != nil {
 		return nil, connErr(ctx, opts, err)
 	}
+	inRow := 0
 	for i, uid := range uids {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		src := Source{Account: opts.Account, Mailbox: opts.Mailbox, UIDValidity: sel.UIDValidity, UID: uint32(uid)}
+		failed := len(res.Failed)
 		recorded, err := in.fetchAndStore(ctx, c, src, verify, opts, res)
 		if err != nil && !recorded {
 			return res, err // nothing recorded: resume at this message
 		}
-		pos.NextUID = uint32(uid) + 1
+		pos.NextUID = nextUID(uid)
 		if serr := save(); serr != nil {
 			return res, serr
 		}
 		if err != nil {
 			return res, err
 		}
+		if inRow++; len(res.Failed) == failed {
+			inRow = 0
+		}
+		if inRow >= MaxFailuresInRow {
+			return res, fmt.Errorf("inbox: %w (%d, the last UID %d); the next fetch goes on after them", ErrTooManyFailures, inRow, uid)
+		}
 		if opts.Progress != nil {
 			opts.Progress(i+1, len(uids))
 		}
 	}
-	if uint32(sel.UIDNext) > pos.NextUID {
-		pos.NextUID = uint32(sel.UIDNext)
+	if n := nextUID(last); last != 0 && n > pos.NextUID {
+		pos.NextUID = n
 	}
 	pos.LastFetch = started
 	if err := save(); err != nil {
@@ -204,6 +236,7 @@ func (in *Inbox) retry(ctx context.Context, c *imapclient.Client, uidValidity ui
 	if err != nil {
 		return err
 	}
+	inRow := 0
 	tried := map[Source]bool{}
 	for _, f := range res.Failed {
 		tried[f.Source] = true
@@ -226,6 +259,9 @@ func (in *Inbox) retry(ctx context.Context, c *imapclient.Client, uidValidity ui
 				return err
 			}
 			res.Recovered++
+			inRow = 0
+		} else if inRow++; inRow >= MaxFailuresInRow {
+			return fmt.Errorf("inbox: retry earlier failures: %w (%d); the next fetches try the rest", ErrTooManyFailures, inRow)
 		}
 	}
 	return nil
@@ -297,40 +333,51 @@ func connErr(ctx context.Context, opts FetchOptions, err error) error {
 	return err
 }
 
-// newUIDs lists the UIDs from start on, one reply at a time. "start:*"
-// always matches the last message, even below start, so the result is
-// filtered. A reply carrying anything but a UID is refused
-// (ErrUnrequested) before its data is read.
-func newUIDs(c *imapclient.Client, start imap.UID) ([]imap.UID, error) {
+// nextUID is the fetch position after uid. UID 4294967295 is the last
+// there can be: the position stays there rather than wrap round to 0,
+// which would fetch the whole mailbox again.
+func nextUID(uid imap.UID) uint32 {
+	if uid == math.MaxUint32 {
+		return math.MaxUint32
+	}
+	return uint32(uid) + 1
+}
+
+// newUIDs lists the UIDs from start on, one reply at a time, and returns
+// them with the largest UID listed (last). "start:*" always matches the
+// last message, even below start, so the result is filtered. A reply
+// carrying anything but a UID is refused (ErrUnrequested) before its data
+// is read.
+func newUIDs(c *imapclient.Client, start imap.UID) (uids []imap.UID, last imap.UID, err error) {
 	var set imap.UIDSet
 	set.AddRange(start, 0)
 	cmd := c.Fetch(set, &imap.FetchOptions{UID: true})
-	var uids []imap.UID
 	for m := cmd.Next(); m != nil; m = cmd.Next() {
 		for item := m.Next(); item != nil; item = m.Next() {
 			switch item := item.(type) {
 			case imapclient.FetchItemDataUID:
+				last = max(last, item.UID)
 				if item.UID < start {
 					continue
 				}
 				if len(uids) >= MaxListed {
-					return nil, fmt.Errorf("inbox: list new messages: the server listed more than %d", MaxListed)
+					return nil, 0, fmt.Errorf("inbox: list new messages: the server listed more than %d", MaxListed)
 				}
 				uids = append(uids, item.UID)
 			case imapclient.FetchItemDataBodySection:
 				abandon(c, item.Literal)
-				return nil, fmt.Errorf("inbox: list new messages: %w (a message body)", ErrUnrequested)
+				return nil, 0, fmt.Errorf("inbox: list new messages: %w (a message body)", ErrUnrequested)
 			case imapclient.FetchItemDataBinarySection:
 				abandon(c, item.Literal)
-				return nil, fmt.Errorf("inbox: list new messages: %w (a message body)", ErrUnrequested)
+				return nil, 0, fmt.Errorf("inbox: list new messages: %w (a message body)", ErrUnrequested)
 			}
 		}
 	}
 	if err := cmd.Close(); err != nil {
-		return nil, fmt.Errorf("inbox: list new messages: %w", err)
+		return nil, 0, fmt.Errorf("inbox: list new messages: %w", err)
 	}
 	slices.Sort(uids)
-	return slices.Compact(uids), nil
+	return slices.Compact(uids), last, nil
 }
 
 // abandon closes c without reading the rest of lit: go-imap's reader

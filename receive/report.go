@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/securesend/securesend/internal/manifest"
 )
 
 // Verdict is the one-word outcome of verifying a received message. Its
@@ -150,6 +152,19 @@ type Report struct {
 	// Remarks are further plain-language notes for the pharmacist, e.g.
 	// that the signature does not say whom the message was for.
 	Remarks []string `json:"remarks,omitempty"`
+	// Manifest is the message's signed manifest (docs/manifest.md): the
+	// patient NHI, document type and prescriber to show, and the
+	// documents' hashes (Manifest.SHA256s) for duplicate detection. It is
+	// set only when the verdict is Releasable, a signature securesend
+	// could check (by a key in the store, or one the message carries:
+	// the Verdict says which) covers the manifest, and it agrees with the
+	// message (Message-ID, signed To/Cc, every document's name, type,
+	// size and SHA-256); a manifest that disagrees makes the verdict
+	// BadSignature. Nil for a message without one (other mail programs;
+	// see Remarks). Its strings are validated (no control, bidi or
+	// invisible characters) but, like every field, still pass through
+	// termsafe before reaching a terminal.
+	Manifest *manifest.Manifest `json:"manifest,omitempty"`
 }
 
 // Document is one attachment of a received message.

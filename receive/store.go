@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"maps"
@@ -110,9 +111,12 @@ type Store struct {
 	writer *filelock.Mutex // the lock file "lock"
 	log    *sealedlog.Log
 
+	anchor *anchor // nil: the log is not anchored (OpenStore)
+
 	mu       sync.Mutex // guards the fields below
 	idx      *memIndex
 	cursor   sealedlog.Cursor
+	loaded   bool      // idx and cursor were read from the start and checked against the anchor
 	lastSync time.Time // of the log, by this Store
 	cleaned  bool      // whether items/ was searched for stale staging directories
 }
@@ -125,8 +129,22 @@ const logLabel = "securesend inbox index"
 
 // OpenStore opens (creating) the store in dir with the at-rest key (see
 // keychain.Key), migrating a store of the earlier format. now is the
-// clock; time.Now when nil.
+// clock; time.Now when nil. The index log is not anchored: an older copy
+// of it put back goes unnoticed. securesend uses OpenAnchoredStore.
 func OpenStore(dir string, key []byte, now func() time.Time) (*Store, error) {
+	return OpenAnchoredStore(dir, key, nil, now)
+}
+
+// OpenAnchoredStore is OpenStore with the head of the index log (its
+// file's salt and record count after each durable write) kept in heads,
+// the keychain that holds key, under "inbox-head-HASH" (HASH from the
+// store's absolute path). Every reading of the log from its start must
+// reach that head, so an older copy of index.log put back, the log cut
+// short by whole records, or removed, is refused with ErrIndexRolledBack
+// instead of read (which would forget items, failure records and fetch
+// positions, and fetch again what was stored). A store anchored for the
+// first time is trusted as it is. heads may be nil (OpenStore).
+func OpenAnchoredStore(dir string, key []byte, heads HeadKeeper, now func() time.Time) (*Store, error) {
 	if len(key) != atrest.KeySize {
 		return nil, atrest.ErrKeySize
 	}
@@ -143,6 +161,13 @@ func OpenStore(dir string, key []byte, now func() time.Time) (*Store, error) {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	s := &Store{dir: dir, key: key, now: now, writer: &filelock.Mutex{Path: filepath.Join(dir, "lock")}, log: log, idx: newMemIndex()}
+	if heads != nil {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		s.anchor = newAnchor(heads, abs)
+	}
 	if err := s.migrate(); err != nil {
 		return nil, err
 	}
@@ -162,23 +187,55 @@ func (s *Store) lock() (unlock func(), err error) {
 func (s *Store) Dir() string { return s.dir }
 
 // refresh brings the in-memory index up to date with the log; s.mu must
-// be held. When another process compacted the log, the index is built
-// again from the new file.
+// be held. The first time, and when another process compacted the log,
+// the index is built from the start of the file (see load).
 func (s *Store) refresh() (*memIndex, error) {
+	if !s.loaded {
+		return s.load()
+	}
 	next, reset, err := s.log.Read(s.cursor, s.idx.apply)
 	if err == nil && reset {
 		// The records just read were applied to the index of the old
 		// file: start again from the new one.
-		s.idx = newMemIndex()
-		next, _, err = s.log.Read(sealedlog.Cursor{}, s.idx.apply)
+		return s.load()
 	}
 	if err != nil {
 		// A record that fails to apply leaves the index part-built.
-		s.idx, s.cursor = newMemIndex(), sealedlog.Cursor{}
+		s.idx, s.cursor, s.loaded = newMemIndex(), sealedlog.Cursor{}, false
 		return nil, fmt.Errorf("inbox: index: %w", err)
 	}
 	s.cursor = next
 	return s.idx, nil
+}
+
+// load builds the index from the start of the log and checks that it
+// reaches the anchor's head. The head is read before the file: it only
+// ever names a write already on disk, so a log read after it reaches it
+// unless the log was rolled back, or replaced by a compaction meanwhile
+// (then the next attempt reads the new head and file). s.mu is held.
+func (s *Store) load() (*memIndex, error) {
+	s.idx, s.cursor, s.loaded = newMemIndex(), sealedlog.Cursor{}, false
+	for attempt := 1; ; attempt++ {
+		var heads []sealedlog.Head
+		if s.anchor != nil {
+			var err error
+			if heads, err = s.anchor.load(); err != nil {
+				return nil, err
+			}
+		}
+		idx := newMemIndex()
+		c, _, err := s.log.Read(sealedlog.Cursor{}, idx.apply)
+		if err != nil {
+			return nil, fmt.Errorf("inbox: index: %w", err)
+		}
+		if reachesAny(c, heads) {
+			s.idx, s.cursor, s.loaded = idx, c, true
+			return idx, nil
+		}
+		if attempt == 3 {
+			return nil, rolledBack(c, heads)
+		}
+	}
 }
 
 // List returns all items, oldest first.
@@ -212,7 +269,8 @@ func (s *Store) Get(id string) (*Item, error) {
 // (subject, note, document names). Document paths in it name the
 // encrypted files; use OpenDocument to read them.
 func (s *Store) Report(id string) (*Report, error) {
-	if _, err := s.Get(id); err != nil {
+	it, err := s.Get(id)
+	if err != nil {
 		return nil, err
 	}
 	f, err := os.Open(filepath.Join(s.itemDir(id), "report.json.enc"))
@@ -232,12 +290,37 @@ func (s *Store) Report(id string) (*Report, error) {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return nil, fmt.Errorf("inbox: item %s: %w", id, err)
 	}
+	if err := reportMatches(&rep, it); err != nil {
+		return nil, fmt.Errorf("inbox: item %s: %w", id, err)
+	}
 	return &rep, nil
+}
+
+// ErrReportMismatch means an item's report does not describe the item
+// the index records: the report file was swapped with another item's.
+var ErrReportMismatch = errors.New("the report file belongs to another message (files were swapped); do not use it")
+
+// reportMatches checks that rep is the report of it: every item file is
+// encrypted with the same key, so a report moved from another item
+// decrypts too. The index, which is authenticated, holds the message's
+// Message-ID, sender, verdict and document hashes.
+func reportMatches(rep *Report, it *Item) error {
+	ok := strings.Trim(strings.TrimSpace(rep.MessageID), "<>") == it.MessageID &&
+		rep.From == it.From && rep.Verdict == it.Verdict && len(rep.Documents) == len(it.Documents)
+	for i := 0; ok && i < len(rep.Documents); i++ {
+		ok = strings.EqualFold(rep.Documents[i].SHA256, it.Documents[i].SHA256)
+	}
+	if !ok {
+		return ErrReportMismatch
+	}
+	return nil
 }
 
 // OpenDocument returns a reader of the plaintext of document n (0-based) of
 // item id. The reader fails with atrest.ErrTampered if the file was
-// altered; callers must read to io.EOF before trusting what they got.
+// altered, or is not the one the index records (its SHA-256 and size
+// differ: another item's file put in its place); callers must read to
+// io.EOF before trusting what they got.
 func (s *Store) OpenDocument(id string, n int) (io.ReadCloser, error) {
 	it, err := s.Get(id)
 	if err != nil {
@@ -246,16 +329,57 @@ func (s *Store) OpenDocument(id string, n int) (io.ReadCloser, error) {
 	if n < 0 || n >= len(it.Documents) {
 		return nil, fmt.Errorf("inbox: item %s has no document %d", id, n+1)
 	}
-	return s.openEncrypted(filepath.Join(s.itemDir(id), it.Documents[n].File))
-}
-
-// OpenMessage returns a reader of the raw message of item id.
-func (s *Store) OpenMessage(id string) (io.ReadCloser, error) {
-	if _, err := s.Get(id); err != nil {
+	d := it.Documents[n]
+	r, err := s.openEncrypted(filepath.Join(s.itemDir(id), d.File))
+	if err != nil {
 		return nil, err
 	}
-	return s.openEncrypted(filepath.Join(s.itemDir(id), "message.eml.enc"))
+	return newHashCheck(r, d.SHA256, d.Size, d.File), nil
 }
+
+// OpenMessage returns a reader of the raw message of item id. Like
+// OpenDocument's, it fails with atrest.ErrTampered at the end when the
+// file is not the message the index records.
+func (s *Store) OpenMessage(id string) (io.ReadCloser, error) {
+	it, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.openEncrypted(filepath.Join(s.itemDir(id), "message.eml.enc"))
+	if err != nil {
+		return nil, err
+	}
+	return newHashCheck(r, it.RawSHA256, -1, "message.eml.enc"), nil
+}
+
+// hashCheck passes a file's plaintext through and, at its end, fails with
+// atrest.ErrTampered unless it hashes to want (and has size bytes, when
+// size is not negative): every item file is encrypted with the same key,
+// so the file of another item put in this one's place decrypts too.
+type hashCheck struct {
+	rc   io.ReadCloser
+	h    hash.Hash
+	n    int64
+	want string
+	size int64
+	name string
+}
+
+func newHashCheck(rc io.ReadCloser, want string, size int64, name string) *hashCheck {
+	return &hashCheck{rc: rc, h: sha256.New(), want: want, size: size, name: name}
+}
+
+func (c *hashCheck) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF && (!strings.EqualFold(hex.EncodeToString(c.h.Sum(nil)), c.want) || (c.size >= 0 && c.n != c.size)) {
+		return n, fmt.Errorf("inbox: %s is not the file the index records (another item's was put in its place): %w", c.name, atrest.ErrTampered)
+	}
+	return n, err
+}
+
+func (c *hashCheck) Close() error { return c.rc.Close() }
 
 func (s *Store) openEncrypted(p string) (io.ReadCloser, error) {
 	f, err := os.Open(p)
@@ -321,6 +445,10 @@ type CommitError struct {
 	Stage       string
 	Err         error
 	Quarantined bool
+	// RawSHA256 is the hash of the quarantined message; RecordFailure
+	// keeps it, so that OpenQuarantined notices another message's file
+	// put in its place.
+	RawSHA256 string
 }
 
 func (e *CommitError) Error() string { return "inbox: " + e.Stage + ": " + e.Err.Error() }
@@ -368,7 +496,9 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 			return nil, false, fmt.Errorf("inbox: %s: %w", stage, err)
 		}
 		ce := &CommitError{Source: src, Stage: stage, Err: err}
-		ce.Quarantined = s.quarantine(st, src) == nil
+		if ce.Quarantined = s.quarantine(st, src) == nil; ce.Quarantined {
+			ce.RawSHA256 = st.rawHash
+		}
 		return nil, false, ce
 	}
 
@@ -515,6 +645,9 @@ func (s *Store) append(sync bool, recs ...logRecord) error {
 	}
 	if sync {
 		s.lastSync = time.Now()
+		// A head that fails to move stays at an earlier write, which
+		// the log still reaches: the next durable write tries again.
+		_ = s.anchor.save(next.Head())
 	}
 	s.cursor = next
 	for _, b := range data {
@@ -523,7 +656,10 @@ func (s *Store) append(sync bool, recs ...logRecord) error {
 		}
 	}
 	if live := s.idx.live(); s.cursor.Records > uint64(live+live/2+1024) {
-		return s.compact()
+		// The records are written: a compaction that fails (a full
+		// disk, the keychain) leaves the log as it was, and the next
+		// append tries again.
+		_ = s.compact()
 	}
 	return nil
 }
@@ -539,12 +675,21 @@ func (s *Store) compact() error {
 		}
 		data = append(data, b)
 	}
-	next, err := s.log.Rewrite(data...)
+	// The anchor accepts the old file and the new one while the new
+	// one replaces the old, so that a crash on either side of the rename
+	// is not taken for a rollback; then only the new one.
+	old := s.cursor.Head()
+	next, err := s.log.RewriteWith(func(h sealedlog.Head) error {
+		return s.anchor.save(old, h)
+	}, data...)
 	if err != nil {
 		return fmt.Errorf("inbox: compact the index: %w", err)
 	}
 	s.cursor = next
 	s.lastSync = time.Now()
+	if err := s.anchor.save(next.Head()); err != nil {
+		return fmt.Errorf("inbox: compacted the index, but: %w", err)
+	}
 	return nil
 }
 
@@ -553,9 +698,9 @@ func (s *Store) compact() error {
 // be a fetch under way in another process.
 const staleAfter = time.Hour
 
-// removeStaging deletes, under the write lock, staging directories
-// (staging/.new-*) that a killed fetch left behind more than staleAfter
-// ago. Their content is encrypted; removing them only frees the space.
+// removeStaging deletes, under the write lock, the temporary file of a
+// killed compaction and staging directories (staging/.new-*) that a
+// killed fetch left behind more than staleAfter ago. Their content is encrypted; removing them only frees the space.
 // Staging directories of the earlier layout (items/.new-*) are looked for
 // once per Store, so that a commit's cost does not grow with the number of
 // items.
@@ -564,6 +709,14 @@ func (s *Store) removeStaging() {
 	if !s.cleaned {
 		s.cleaned = true
 		dirs = append(dirs, filepath.Join(s.dir, "items"))
+	}
+	// A compaction killed before its rename leaves its temporary file
+	// (see sealedlog.Log.RewriteWith); compactions run under the write
+	// lock, held here, so any such file is left over.
+	if tmps, err := filepath.Glob(filepath.Join(s.dir, ".tmp-index.log-*")); err == nil {
+		for _, p := range tmps {
+			os.Remove(p)
+		}
 	}
 	for _, dir := range dirs {
 		ents, err := os.ReadDir(dir)
@@ -745,6 +898,7 @@ func (s *Store) migrate() error {
 		s.idx, s.cursor = newMemIndex(), sealedlog.Cursor{}
 		return err
 	}
+	s.loaded = true
 	for _, p := range []string{oldIndex, oldState} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("inbox: migrated the index, but: %w", err)

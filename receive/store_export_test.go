@@ -10,3 +10,12 @@ func (s *Store) FetchPosition(acct, mbox string) (uidValidity, nextUID uint32, e
 	p := st.get(acct, mbox)
 	return p.UIDValidity, p.NextUID, nil
 }
+
+// SetFetchPosition records the fetch position of acct's mailbox (one
+// index record, flushed with a later one), for the tests of package
+// receive_test.
+func (s *Store) SetFetchPosition(acct, mbox string, uidValidity, nextUID uint32) error {
+	st := &fetchState{}
+	st.set(acct, mbox, mailboxState{UIDValidity: uidValidity, NextUID: nextUID})
+	return s.writeState(st)
+}

@@ -40,6 +40,9 @@ type Failure struct {
 	Last  time.Time `json:"last"`
 	// GaveUp is true once Attempts reached MaxFetchAttempts.
 	GaveUp bool `json:"gave_up"`
+	// QuarantinedSHA256 is the hash of the raw message kept in
+	// quarantine by the last attempt (see OpenQuarantined), if any.
+	QuarantinedSHA256 string `json:"quarantined_sha256,omitempty"`
 }
 
 // maxFailureError bounds the error text kept in a failure record.
@@ -75,6 +78,10 @@ func (s *Store) RecordFailure(src Source, stage string, cause error) (Failure, e
 	f.Attempts++
 	f.Last = now
 	f.GaveUp = f.Attempts >= MaxFetchAttempts
+	var ce *CommitError
+	if errors.As(cause, &ce) && ce.Quarantined && ce.Source == src {
+		f.QuarantinedSHA256 = ce.RawSHA256
+	}
 	if err := s.append(true, logRecord{Op: opFailure, Failure: &f}); err != nil {
 		return Failure{}, err
 	}
@@ -128,13 +135,29 @@ func (s *Store) ClearFailure(src Source) error {
 // OpenQuarantined returns a reader of the raw message of src that Commit
 // kept after it failed (see CommitError), for forensics or export. Like
 // every file of the store it is encrypted at rest; the reader fails with
-// atrest.ErrTampered if the file was altered. Nothing in it was verified.
+// atrest.ErrTampered if the file was altered, or, when src's failure
+// record holds the message's hash (RecordFailure given the CommitError),
+// at its end if the file is another message (a quarantine file swapped).
+// Nothing in it was verified.
 func (s *Store) OpenQuarantined(src Source) (io.ReadCloser, error) {
+	s.mu.Lock()
+	idx, err := s.refresh()
+	var want string
+	if err == nil {
+		want = idx.failures[src].QuarantinedSHA256
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.openEncrypted(s.quarantinePath(src))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("inbox: no quarantined message for %s: %w", describeSource(src), ErrNoItem)
 	}
-	return r, err
+	if err != nil || want == "" {
+		return r, err
+	}
+	return newHashCheck(r, want, -1, "the quarantined message"), nil
 }
 
 // quarantinePath is the file of the quarantined raw message of src.

@@ -17,7 +17,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -124,15 +123,8 @@ func TestReleaseAfterVerdict(t *testing.T) {
 
 	// gpg: signed and encrypted to bob, then one ciphertext byte flipped
 	// so that only the MDC can notice.
-	g := pgptest.New(t)
-	g.Import(pgptest.ArmoredSecret(t, ks["alice"]))
-	g.Import(pgptest.Armored(t, ks["bob"].Public()))
-	plainFile := filepath.Join(t.TempDir(), "plain")
 	inner := innerEntity("; protected-headers=\"v1\"", protAlice, "Dispense 30 tablets. "+strings.Repeat("TEST ONLY ", 400))
-	if err := os.WriteFile(plainFile, []byte(inner), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ct := g.Run(nil, "--armor", "--sign", "--encrypt", "--compress-algo", "none", "--local-user", "alice@clinic.test", "--recipient", "bob@pharmacy.test", "--output", "-", plainFile)
+	ct := gpgSignEncrypt(t, aliceGPG(t, ks), inner, "--compress-algo", "none")
 	gpgGood := wrapEncrypted(outerAlice, ct)
 	gpgTampered := tamperCiphertext(t, gpgGood)
 

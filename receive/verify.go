@@ -27,6 +27,7 @@ import (
 
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/crypto/pgpmime"
+	"github.com/securesend/securesend/internal/manifest"
 )
 
 // errPartHeader: a MIME part's header section is malformed or too long.
@@ -135,6 +136,8 @@ type verifier struct {
 	encHdr        *headerSet     // protected headers of the decrypted payload, if marked
 	shown         *headerSet     // the header set the report's fields come from
 	mine          map[string]bool
+	manifests     []manifestPart // the manifest parts met (manifest.go)
+	signedScope   int            // >0 while reading content a signature covers
 }
 
 func newVerifier(ctx context.Context, opts VerifyOptions) (*verifier, error) {
@@ -237,6 +240,7 @@ func (v *verifier) run() {
 		sig = badSig("%s", structErr)
 	}
 	v.judge(sig, structErr)
+	v.judgeManifest(sig)
 }
 
 func (v *verifier) outerHeader(h textproto.Header) {
@@ -341,6 +345,8 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		}
 	}
 	switch {
+	case mt == manifest.MediaType:
+		return v.manifestPart(decoded)
 	case mt == "application/pgp-signature" || mt == "application/pgp-encrypted":
 		v.partial = true
 		_, err := io.Copy(io.Discard, decoded)
@@ -463,7 +469,9 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 	}
 	h := algo.New()
 	tee := &trackingReader{r: io.TeeReader(part, pgpmime.CRLFWriter(h))}
+	v.signedScope++
 	_, hdr, structErr := v.content(tee, depth+1, false)
+	v.signedScope--
 	if _, err := io.Copy(io.Discard, tee); err != nil || tee.err != nil {
 		return badSig("The signed message is malformed or truncated."), structErr
 	}
@@ -779,7 +787,14 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	lim := &expansionLimiter{r: md.UnverifiedBody, in: consumed, hard: hard}
 	dec := &decryptingReader{r: lim}
 	plain := readAhead(dec, aheadSize, aheadDepth)
+	if md.IsSigned {
+		// The signature of the OpenPGP message covers all its plaintext.
+		v.signedScope++
+	}
 	inner, hdr, structErr := v.content(plain, depth+1, true)
+	if md.IsSigned {
+		v.signedScope--
+	}
 	_, err = io.Copy(io.Discard, plain)
 	plain.Close()
 	if err == nil && dec.err == nil {

@@ -4,7 +4,8 @@
 #
 #   scripts/install-deps.sh run    # build and run the app: Fyne's C headers, keychain,
 #                                  # poppler-utils (pdftoppm: PDF first-page thumbnails)
-#   scripts/install-deps.sh test   # also Postfix, Dovecot, gpg, Xvfb for the tests
+#   scripts/install-deps.sh test   # also Postfix, Dovecot, gpg, Xvfb for the tests,
+#                                  # and Wine + mingw-w64 for the Windows build's tests
 #
 # Idempotent: when every package is installed it does not touch apt at all.
 # Works as root (CI) or with sudo. Go itself is not installed from apt (Debian's
@@ -14,6 +15,9 @@ set -euo pipefail
 mode=${1:-run}
 run_pkgs=(make gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev gnome-keyring dbus dbus-x11 libsecret-tools ca-certificates poppler-utils)
 test_pkgs=(postfix dovecot-core dovecot-imapd dovecot-lmtpd xvfb gnupg time curl)
+# e2e/windows: the mingw-w64 cross compiler builds securesend.exe (CGO for
+# Fyne) and the ProcessPrng shim; Wine runs them (docs/testing.md).
+test_pkgs+=(wine wine64 gcc-mingw-w64-x86-64)
 
 case "$mode" in
 run) pkgs=("${run_pkgs[@]}") ;;
@@ -23,6 +27,12 @@ test) pkgs=("${run_pkgs[@]}" "${test_pkgs[@]}" python3) ;; # python3: the relay 
 	exit 2
 	;;
 esac
+# The installers and their tests (packaging/): wixl and msitools (the MSI,
+# msiinfo), osslsigncode (Authenticode), dpkg-dev (dpkg-shlibdeps computes
+# the .deb's Depends), lintian (checks the .deb), man-db (its manual page).
+if [ "$mode" = test ]; then
+	pkgs+=(wixl msitools osslsigncode dpkg-dev lintian man-db)
+fi
 
 export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 

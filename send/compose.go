@@ -149,14 +149,25 @@ func tag(field string, as []mail.Address) []mailAddr {
 
 // WriteContent writes the body of m as one self-contained MIME entity: its
 // own "Content-Type: multipart/mixed; boundary=..." header, a blank line,
-// then the note as text/plain; charset=utf-8 (quoted-printable) followed by
-// every document as a base64 attachment with its file name (RFC 2231 when
-// not ASCII). Content types left empty are detected from the file's first
-// bytes (PDF, TIFF, JPEG, PNG) and its name.
+// then the note as text/plain; charset=utf-8 (quoted-printable), every
+// document as a base64 attachment with its file name (RFC 2231 when not
+// ASCII), and last the message's manifest (docs/manifest.md), which lists
+// the documents' names, types, sizes and SHA-256 as they were written.
+// Content types left empty are detected from the file's first bytes (PDF,
+// TIFF, JPEG, PNG) and its name.
 //
-// Documents are streamed from disk in small buffers; their size and SHA-256
-// are computed on the way and returned in document order. Lines end in CRLF.
+// m.MessageID and m.Date must be set (the manifest names them; Compose and
+// ComposeProtected set the Date when it is zero). Documents are streamed
+// from disk in small buffers, read once: their size and SHA-256 are
+// computed on the way, so the manifest follows them and lists exactly the
+// bytes sent. They are returned in document order. Lines end in CRLF.
 func WriteContent(w io.Writer, m *Message) ([]DocumentInfo, error) {
+	if m.MessageID == "" || !validMessageID(m.MessageID) {
+		return nil, errors.New("send: content: the message has no valid Message-ID for its manifest (see NewMessageID)")
+	}
+	if m.Date.IsZero() {
+		return nil, errors.New("send: content: the message has no Date for its manifest")
+	}
 	bw := bufio.NewWriterSize(w, 32*1024)
 	mw := textproto.NewMultipartWriter(bw)
 	var top textproto.Header
@@ -187,6 +198,9 @@ func WriteContent(w io.Writer, m *Message) ([]DocumentInfo, error) {
 			return infos, err
 		}
 		infos = append(infos, info)
+	}
+	if err := writeManifest(mw, m, infos); err != nil {
+		return infos, err
 	}
 	if err := mw.Close(); err != nil {
 		return infos, fmt.Errorf("send: content: %w", err)
@@ -244,12 +258,17 @@ func writeDocument(mw *textproto.MultipartWriter, d *Document) (DocumentInfo, er
 }
 
 // Compose writes the complete RFC 5322 message: WriteHeader with m.Subject
-// followed by WriteContent. It returns the documents' sizes and hashes.
+// followed by WriteContent (the Date, when m.Date is zero, is the current
+// time in both). It returns the documents' sizes and hashes.
 func Compose(w io.Writer, m *Message) ([]DocumentInfo, error) {
-	if err := WriteHeader(w, m, m.Subject); err != nil {
+	mm := *m
+	if mm.Date.IsZero() {
+		mm.Date = time.Now()
+	}
+	if err := WriteHeader(w, &mm, mm.Subject); err != nil {
 		return nil, err
 	}
-	return WriteContent(w, m)
+	return WriteContent(w, &mm)
 }
 
 // lineWrapper breaks base64 output into 76-character CRLF lines

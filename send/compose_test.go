@@ -174,8 +174,9 @@ func TestComposeRoundTrip(t *testing.T) {
 			t.Errorf("info %d = %+v, want %+v", i, infos[i], want)
 		}
 	}
+	checkManifestPart(t, mr, m, infos)
 	if _, err := mr.NextPart(); !errors.Is(err, io.EOF) {
-		t.Errorf("extra part or error after the attachments: %v", err)
+		t.Errorf("extra part or error after the manifest: %v", err)
 	}
 }
 

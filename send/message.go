@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
+
+	"github.com/securesend/securesend/internal/manifest"
 )
 
 // Document is a file to attach. It is read from disk while the message is
@@ -38,6 +40,27 @@ type Message struct {
 	MessageID string
 	// Date is the Date header; the current time when zero.
 	Date time.Time
+
+	// The fields below travel only in the message's manifest (see
+	// docs/manifest.md), inside the signed and encrypted part; all are
+	// optional and checked by Validate.
+
+	// DocumentType is a lower-case word for what the documents are
+	// ("prescription", "referral"); DefaultDocumentType when empty.
+	DocumentType string
+	// PatientNHI is the patient's National Health Index number (old or
+	// new format; its check character is verified). Whether a test NHI
+	// (starting with Z) may be sent is the caller's decision (nhi.Check).
+	PatientNHI string
+	// PrescriberName and PrescriberCPN identify the clinician
+	// responsible: a name to show and an HPI Common Person Number (NNXXXX).
+	PrescriberName string
+	PrescriberCPN  string
+	// FacilityHPI is the HPI facility ID (FXXNNN-C) of the practice.
+	FacilityHPI string
+	// Supersedes, when set, names the earlier message this one replaces
+	// or cancels (reserved for cancel and replace, issue 16).
+	Supersedes *manifest.Supersedes
 }
 
 // Security selects how the TLS session is established.

@@ -39,6 +39,7 @@ func domainOf(addr string) string {
 func sizeBound(m *Message) int64 {
 	const headerRoom, partRoom = 4096, 2048
 	n := int64(headerRoom + 3*len(m.Subject) + 3*len(m.Note) + 2*len(m.Note)/76 + partRoom)
+	n += manifestSizeBound(m)
 	for _, d := range m.Documents {
 		fi, err := os.Stat(d.Path)
 		if err != nil {

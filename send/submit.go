@@ -79,9 +79,6 @@ type submission struct {
 	// passwordAuth: the sign-in was (being) made with a password (PLAIN
 	// or LOGIN), so a provider's refusal of passwords applies.
 	passwordAuth bool
-
-	mu       sync.Mutex
-	verified bool // the TLS handshake verified the peer
 }
 
 func (s *submission) init() {
@@ -144,20 +141,8 @@ func (s *submission) fail(ctx context.Context, stage string, err error) *Error {
 	return e
 }
 
-func (s *submission) setVerified() {
-	s.mu.Lock()
-	s.verified = true
-	s.mu.Unlock()
-}
-
-func (s *submission) isVerified() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.verified
-}
-
 func (s *submission) run(ctx context.Context, body io.Reader) (*Result, error) {
-	cfg, err := tlsConfig(s.opts, s.host, s.now, func(tls.ConnectionState) { s.setVerified() })
+	cfg, err := tlsConfig(s.opts, s.host, s.now, nil)
 	if err != nil {
 		return nil, &Error{Kind: ErrCertificate, Stage: "tls", Server: s.opts.Server, Err: err}
 	}
@@ -178,14 +163,14 @@ func (s *submission) run(ctx context.Context, body io.Reader) (*Result, error) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	c, err := s.connect(ctx, conn, cfg)
+	c, tc, err := s.connect(ctx, conn, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
 
-	cs, ok := c.TLSConnectionState()
-	if !ok || !cs.HandshakeComplete {
+	cs := tc.ConnectionState()
+	if !cs.HandshakeComplete {
 		return nil, s.fail(ctx, "tls", errors.New("no TLS session"))
 	}
 	s.res.TLS = tlsInfo(cs, s.host)
@@ -240,7 +225,13 @@ func (s *submission) run(ctx context.Context, body io.Reader) (*Result, error) {
 		return nil, &Error{Kind: kind, Stage: "rcpt", Server: s.opts.Server, Reply: s.res.Rejected[0].Reply, Result: s.res}
 	}
 
-	if err := s.data(ctx, c, conn, body); err != nil {
+	send := s.data
+	if chunking, _ := c.Extension("CHUNKING"); chunking {
+		send = func(ctx context.Context, c *smtp.Client, conn *deadlineConn, body io.Reader) error {
+			return s.bdat(ctx, c, tc, conn, body)
+		}
+	}
+	if err := send(ctx, c, conn, body); err != nil {
 		return nil, err
 	}
 	_ = c.Quit()
@@ -251,47 +242,79 @@ func (s *submission) run(ctx context.Context, body io.Reader) (*Result, error) {
 	return s.res, nil
 }
 
-// connect sets up TLS (implicit or STARTTLS) and says EHLO inside it.
-func (s *submission) connect(ctx context.Context, conn *deadlineConn, cfg *tls.Config) (*smtp.Client, error) {
+// connect sets up TLS (implicit, or STARTTLS) and says EHLO inside it. It
+// returns go-smtp's client for the commands and the TLS connection under
+// it, which bdat writes the message to directly.
+//
+// With STARTTLS, go-smtp's client sends EHLO and STARTTLS in the clear and
+// reads the 220 reply; its TLS client over conn is not used (crypto/tls
+// handshakes on first use, and the first client is dropped unused).
+// connect makes its own TLS client over conn, handshakes, and gives
+// go-smtp a second client over it that starts at EHLO (see tlsSession). A
+// server that sent anything after its 220 reply in the clear (a STARTTLS
+// injection) breaks the handshake: nothing the first client read ahead
+// is ever used.
+func (s *submission) connect(ctx context.Context, conn *deadlineConn, cfg *tls.Config) (*smtp.Client, *tls.Conn, error) {
 	localName := s.opts.LocalName
 	if localName == "" {
 		localName = "localhost"
 	}
-	var c *smtp.Client
 	if s.opts.Security == StartTLS {
-		var err error
-		c, err = smtp.NewClientStartTLS(conn, cfg)
-		if err != nil {
+		if _, err := smtp.NewClientStartTLS(conn, cfg); err != nil {
 			switch {
 			case conn.sawStartTLS():
-				return nil, s.fail(ctx, "starttls", err)
+				return nil, nil, s.fail(ctx, "starttls", err)
 			case strings.Contains(err.Error(), "doesn't support STARTTLS"):
-				return nil, &Error{Kind: ErrNoTLS, Stage: "starttls", Server: s.opts.Server}
+				return nil, nil, &Error{Kind: ErrNoTLS, Stage: "starttls", Server: s.opts.Server}
 			default:
-				return nil, s.fail(ctx, "greeting", err)
+				return nil, nil, s.fail(ctx, "greeting", err)
 			}
 		}
+	}
+	tc := tls.Client(conn, cfg)
+	hctx, cancel := context.WithTimeout(ctx, s.timeout)
+	err := tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		return nil, nil, s.fail(ctx, "tls", err)
+	}
+	var c *smtp.Client
+	if s.opts.Security == StartTLS {
+		c = smtp.NewClient(&tlsSession{Conn: tc})
 	} else {
-		tc := tls.Client(conn, cfg)
-		hctx, cancel := context.WithTimeout(ctx, s.timeout)
-		err := tc.HandshakeContext(hctx)
-		cancel()
-		if err != nil {
-			return nil, s.fail(ctx, "tls", err)
-		}
 		c = smtp.NewClient(tc)
 	}
 	c.CommandTimeout = s.timeout
 	c.SubmissionTimeout = s.timeout
 	if err := c.Hello(localName); err != nil {
 		c.Close()
-		// With STARTTLS the handshake happens on this first write.
-		if !s.isVerified() {
-			return nil, s.fail(ctx, "tls", err)
-		}
-		return nil, s.fail(ctx, "greeting", err)
+		return nil, nil, s.fail(ctx, "greeting", err)
 	}
-	return c, nil
+	return c, tc, nil
+}
+
+// tlsSession is the TLS connection after STARTTLS as go-smtp's client
+// expects a new connection to look: it starts with a 220 greeting. The
+// server greeted before STARTTLS and does not again (RFC 3207 section 4.2),
+// so the first Read returns a 220 line made here, which go-smtp reads and
+// drops before it sends EHLO; after that, every byte is the server's.
+type tlsSession struct {
+	net.Conn
+	greeted bool
+}
+
+// sessionGreeting is what tlsSession's first Read returns.
+const sessionGreeting = "220 TLS session established (STARTTLS)\r\n"
+
+func (t *tlsSession) Read(p []byte) (int, error) {
+	if !t.greeted {
+		if len(p) < len(sessionGreeting) {
+			return 0, io.ErrShortBuffer
+		}
+		t.greeted = true
+		return copy(p, sessionGreeting), nil
+	}
+	return t.Conn.Read(p)
 }
 
 // auth authenticates with the mechanism the Authenticator picks.

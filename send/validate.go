@@ -64,7 +64,7 @@ func (m *Message) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return m.validateManifestFields()
 }
 
 func invalid(format string, a ...any) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -19,9 +20,41 @@ type idClaims struct {
 	Audience          audience `json:"aud"`
 	Expiry            int64    `json:"exp"`
 	Email             string   `json:"email"`
-	EmailVerified     *bool    `json:"email_verified"`
+	EmailVerified     verified `json:"email_verified"`
 	PreferredUsername string   `json:"preferred_username"`
 	UPN               string   `json:"upn"`
+}
+
+// verified is the email_verified claim: true only for the JSON value true
+// (or the string "true", which some providers send); absent, false or
+// anything else is false.
+type verified bool
+
+func (v *verified) UnmarshalJSON(b []byte) error {
+	*v = verified(string(b) == "true" || string(b) == `"true"`)
+	return nil
+}
+
+// microsoftLoginHosts are the hosts of Microsoft Entra ID's token
+// endpoints (the global cloud, US Government, China).
+var microsoftLoginHosts = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn", "login.chinacloudapi.cn"}
+
+// userNameClaims reports whether the provider whose token endpoint is
+// tokenURL (reached over TLS) is Microsoft Entra ID, whose
+// preferred_username and upn name the work account the tenant verified.
+// Elsewhere they are free text (OpenID Connect Core 1.0 section 5.1:
+// preferred_username "MAY be any valid JSON string"), so they do not count.
+func userNameClaims(tokenURL string) bool {
+	u, err := url.Parse(tokenURL)
+	if err != nil || u.Scheme != "https" {
+		return false
+	}
+	for _, h := range microsoftLoginHosts {
+		if strings.EqualFold(u.Hostname(), h) {
+			return true
+		}
+	}
+	return false
 }
 
 // audience is the aud claim: one string or a list.
@@ -43,8 +76,12 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 
 // checkIdentity reads the ID token that came with tok and checks that it
 // was issued to clientID, has not expired, and names one of want (without
-// regard to case) in its email (unless marked unverified),
-// preferred_username or upn claim.
+// regard to the case of ASCII letters) in a claim the provider vouches
+// for: email only with email_verified true (Google); preferred_username or
+// upn only when microsoft is true (the token endpoint is Microsoft Entra
+// ID's, see userNameClaims). Microsoft's email claim comes without
+// email_verified and is not verified (a user or tenant admin can set it
+// to any address: the "nOAuth" attack), so it never counts.
 //
 // The token's signature is not checked: it came straight from the token
 // endpoint over TLS in exchange for this sign-in's code and PKCE verifier,
@@ -52,7 +89,7 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // signature. The check guards against signing in with the wrong account
 // (a personal one, a colleague's); the mail server still decides what the
 // access token may do.
-func checkIdentity(tok *oauth2.Token, clientID string, want []string, now time.Time) error {
+func checkIdentity(tok *oauth2.Token, clientID string, microsoft bool, want []string, now time.Time) error {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
 		return fmt.Errorf("oauth: %w (no ID token was returned), so the sign-in could not be checked against %s; nothing was stored", ErrNoIdentity, want[0])
@@ -68,16 +105,18 @@ func checkIdentity(tok *oauth2.Token, clientID string, want []string, now time.T
 		return fmt.Errorf("oauth: %w (the ID token has expired; is this computer's clock right?); nothing was stored", ErrNoIdentity)
 	}
 	var got []string
-	if c.Email != "" && (c.EmailVerified == nil || *c.EmailVerified) {
+	if c.Email != "" && c.EmailVerified {
 		got = append(got, c.Email)
 	}
-	for _, v := range []string{c.PreferredUsername, c.UPN} {
-		if v != "" {
-			got = append(got, v)
+	if microsoft {
+		for _, v := range []string{c.PreferredUsername, c.UPN} {
+			if v != "" {
+				got = append(got, v)
+			}
 		}
 	}
 	if len(got) == 0 {
-		return fmt.Errorf("oauth: %w (the ID token names no e-mail address or user name), so the sign-in could not be checked against %s; nothing was stored", ErrNoIdentity, want[0])
+		return fmt.Errorf("oauth: %w (the ID token names no verified e-mail address or, from Microsoft, no user name), so the sign-in could not be checked against %s; nothing was stored", ErrNoIdentity, want[0])
 	}
 	for _, g := range got {
 		if containsFold(want, strings.TrimSpace(g)) {
@@ -106,13 +145,36 @@ func parseIDToken(raw string) (*idClaims, error) {
 	return &c, nil
 }
 
+// containsFold reports whether list holds s, with ASCII letters compared
+// without regard to case. Other characters must be the same:
+// strings.EqualFold would let look-alikes such as the Kelvin sign (U+212A)
+// pass for "k".
 func containsFold(list []string, s string) bool {
 	for _, v := range list {
-		if strings.EqualFold(v, s) {
+		if equalFoldASCII(v, s) {
 			return true
 		}
 	}
 	return false
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // printable makes a string from a provider (a user name, an error

@@ -14,27 +14,29 @@ func TestCheckIdentity(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	valid := now.Add(time.Hour).Unix()
 	tests := []struct {
-		name    string
-		idToken string
-		wantErr error
+		name      string
+		microsoft bool // the token endpoint is Microsoft Entra ID's
+		idToken   string
+		wantErr   error
 	}{
-		{"email", oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "Alice@Example.test"}), nil},
-		{"microsoft preferred_username, audience list", oauthtest.IDToken(map[string]any{"aud": []string{"x", "client"}, "exp": valid, "preferred_username": "alice@example.test"}), nil},
-		{"v1 upn", oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "upn": "alice@example.test"}), nil},
-		{"unverified email does not count", oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "alice@example.test", "email_verified": false}), ErrNoIdentity},
-		{"unverified email, other user name", oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "alice@example.test", "email_verified": false, "preferred_username": "bob@example.test"}), ErrWrongUser},
-		{"other user", oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "bob@example.test"}), ErrWrongUser},
-		{"other audience", oauthtest.IDToken(map[string]any{"aud": "other-app", "exp": valid, "email": "alice@example.test"}), ErrNoIdentity},
-		{"expired", oauthtest.IDToken(map[string]any{"aud": "client", "exp": now.Add(-time.Hour).Unix(), "email": "alice@example.test"}), ErrNoIdentity},
-		{"no claims", oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid}), ErrNoIdentity},
-		{"not a JWT", "abc", ErrNoIdentity},
-		{"claims not base64", "a.!!!.c", ErrNoIdentity},
-		{"no ID token", "", ErrNoIdentity},
+		{"verified email", false, oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "Alice@Example.test", "email_verified": true}), nil},
+		{"verified email as a string", false, oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "alice@example.test", "email_verified": "true"}), nil},
+		{"microsoft preferred_username, audience list", true, oauthtest.IDToken(map[string]any{"aud": []string{"x", "client"}, "exp": valid, "preferred_username": "alice@example.test"}), nil},
+		{"microsoft v1 upn", true, oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "upn": "alice@example.test"}), nil},
+		{"unverified email does not count", false, oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "alice@example.test", "email_verified": false}), ErrNoIdentity},
+		{"unverified email, microsoft user name of another", true, oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "alice@example.test", "email_verified": false, "preferred_username": "bob@example.test"}), ErrWrongUser},
+		{"other user", false, oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid, "email": "bob@example.test", "email_verified": true}), ErrWrongUser},
+		{"other audience", false, oauthtest.IDToken(map[string]any{"aud": "other-app", "exp": valid, "email": "alice@example.test", "email_verified": true}), ErrNoIdentity},
+		{"expired", false, oauthtest.IDToken(map[string]any{"aud": "client", "exp": now.Add(-time.Hour).Unix(), "email": "alice@example.test", "email_verified": true}), ErrNoIdentity},
+		{"no claims", true, oauthtest.IDToken(map[string]any{"aud": "client", "exp": valid}), ErrNoIdentity},
+		{"not a JWT", false, "abc", ErrNoIdentity},
+		{"claims not base64", false, "a.!!!.c", ErrNoIdentity},
+		{"no ID token", false, "", ErrNoIdentity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := (&oauth2.Token{AccessToken: "at"}).WithExtra(map[string]any{"id_token": tt.idToken})
-			err := checkIdentity(tok, "client", []string{"alice@example.test"}, now)
+			err := checkIdentity(tok, "client", tt.microsoft, []string{"alice@example.test"}, now)
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Fatalf("checkIdentity = %v, want %v", err, tt.wantErr)
 			}

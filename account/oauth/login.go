@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,10 +30,11 @@ type LoginOptions struct {
 	// LoginHint pre-fills the user name on the provider's page.
 	LoginHint string
 	// Identities, when not empty, are the user names the sign-in must be
-	// for (compared without regard to case): the ID token's email,
-	// preferred_username or upn claim must be one of them, or Login fails
-	// with ErrWrongUser (or ErrNoIdentity when the provider does not say
-	// who signed in). Login then asks for the OpenID Connect scopes openid,
+	// for (compared without regard to the case of ASCII letters): the ID
+	// token's email claim with email_verified true, or, from Microsoft
+	// Entra ID only, its preferred_username or upn claim, must be one of
+	// them, or Login fails with ErrWrongUser (or ErrNoIdentity when the
+	// provider does not say who signed in). Login then asks for the OpenID Connect scopes openid,
 	// email and profile as well.
 	Identities []string
 	// HTTPClient, when set, is used for the token endpoint.
@@ -110,7 +112,9 @@ func Login(ctx context.Context, cfg Config, opts LoginOptions) (*oauth2.Token, e
 	if opts.LoginHint != "" {
 		params = append(params, oauth2.SetAuthURLParam("login_hint", opts.LoginHint))
 	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	l := &listener{
+		hosts:   []string{"127.0.0.1:" + port, "localhost:" + port},
 		state:   state,
 		start:   start,
 		authURL: conf.AuthCodeURL(state, params...),
@@ -155,7 +159,7 @@ func Login(ctx context.Context, cfg Config, opts LoginOptions) (*oauth2.Token, e
 		return nil, fmt.Errorf("oauth: %w (no refresh token was issued; is offline access granted?)", ErrProvider)
 	}
 	if len(opts.Identities) > 0 {
-		if err := checkIdentity(tok, cfg.ClientID, opts.Identities, time.Now()); err != nil {
+		if err := checkIdentity(tok, cfg.ClientID, userNameClaims(cfg.TokenURL), opts.Identities, time.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -164,6 +168,7 @@ func Login(ctx context.Context, cfg Config, opts LoginOptions) (*oauth2.Token, e
 
 // listener serves the one-time start page and the provider's redirect.
 type listener struct {
+	hosts                 []string // the Host headers it answers
 	state, start, authURL string
 	done                  chan callback
 
@@ -182,10 +187,17 @@ func (l *listener) refusedCount() int {
 // ServeHTTP answers GET /start/TOKEN once with a redirect to the provider,
 // and the redirect to "/" carrying this sign-in's state once; everything
 // else gets 400 and changes nothing, except a second request for the start
-// page, which ends the sign-in (ErrIntercepted).
+// page, which ends the sign-in (ErrIntercepted). A request whose Host is
+// not 127.0.0.1:PORT or localhost:PORT comes from a page that had its own
+// name resolve to this computer (DNS rebinding) and could read the
+// answer: it gets 400 before anything else is looked at.
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
+	if !slices.ContainsFunc(l.hosts, func(h string) bool { return strings.EqualFold(h, r.Host) }) {
+		l.refuse(w, "This address only serves the securesend sign-in.")
+		return
+	}
 	if r.Method != http.MethodGet {
 		l.refuse(w, "This address only serves the securesend sign-in.")
 		return

@@ -16,9 +16,7 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
-	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/gate"
-	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/desk"
 )
 
 func accountCommand() command {
@@ -51,6 +49,16 @@ func runAccount(ctx context.Context, e *env, args []string) int {
 		"remove":   func(a []string) int { return accountRemove(e, a) },
 		"password": func(a []string) int { return accountPassword(e, a) },
 	})
+}
+
+// manageAccounts opens the account store of the current home with the
+// account use cases (policy checks, audit).
+func manageAccounts(e *env) (*desk.AccountManager, error) {
+	d, err := openDesk(e)
+	if err != nil {
+		return nil, err
+	}
+	return d.ManageAccounts(), nil
 }
 
 // accountStore opens the account store of the current home with the OS
@@ -166,21 +174,13 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	if a.Auth == account.AuthPassword && creds.Password == "" {
 		return errorf(e, "account add: a password account needs its password: pipe it with --password-stdin")
 	}
-	pol, _, err := policyForCommand(e, profile.UserSettings{})
-	if err != nil {
-		return errorf(e, "account add: %v", err)
-	}
-	if err := pol.CheckAccount(accountPolicySettings(&a)); err != nil {
-		return errorf(e, "account add: %v", err)
-	}
-	s, err := accountStore(e)
+	s, err := manageAccounts(e)
 	if err != nil {
 		return errorf(e, "account add: %v", err)
 	}
 	if err := s.Add(a, creds); err != nil {
 		return errorf(e, "account add: %v", err)
 	}
-	auditAccount(e, a.Name, a.Email, "add")
 	fmt.Fprintf(e.stdout, "Added account %s (%s); secrets are in the OS keychain.\n", a.Name, a.Email)
 	if a.IsOAuth() {
 		if !*login || !interactive {
@@ -284,7 +284,7 @@ func accountLogin(ctx context.Context, e *env, args []string) int {
 	if *timeout <= 0 {
 		return errorf(e, "account login: --timeout must be positive")
 	}
-	s, err := accountStore(e)
+	s, err := manageAccounts(e)
 	if err != nil {
 		return errorf(e, "account login: %v", err)
 	}
@@ -297,13 +297,13 @@ const defaultSignInTimeout = 10 * time.Minute
 
 // signIn runs the browser sign-in of account name, waiting at most
 // defaultSignInTimeout.
-func signIn(ctx context.Context, e *env, s *account.Store, name string) int {
+func signIn(ctx context.Context, e *env, s *desk.AccountManager, name string) int {
 	return signInWithin(ctx, e, s, name, defaultSignInTimeout)
 }
 
 // signInWithin runs the browser sign-in of account name and stops after
 // timeout with a message saying so; nothing is stored then.
-func signInWithin(ctx context.Context, e *env, s *account.Store, name string, timeout time.Duration) int {
+func signInWithin(ctx context.Context, e *env, s *desk.AccountManager, name string, timeout time.Duration) int {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	browser := oauth.SystemBrowser(e.getenv)
@@ -322,9 +322,6 @@ func signInWithin(ctx context.Context, e *env, s *account.Store, name string, ti
 		}
 		return errorf(e, "account login: %v", err)
 	}
-	if a, err := s.Get(name); err == nil {
-		auditAccount(e, a.Name, a.Email, "sign-in")
-	}
 	fmt.Fprintf(e.stdout, "Signed in to %s; the sign-in is kept in the OS keychain.\n", name)
 	return 0
 }
@@ -339,22 +336,18 @@ func accountTest(ctx context.Context, e *env, args []string) int {
 	if fs.NArg() != 1 {
 		return errorf(e, "account test: give the account name")
 	}
-	s, a, err := storedAccount(e, fs.Arg(0))
+	s, err := manageAccounts(e)
 	if err != nil {
 		return errorf(e, "account test: %v", err)
 	}
 	// The policy gate, as for sending: an account the organisation does
 	// not allow is refused before its secrets are read, and the test signs
 	// in only over the policy's lowest TLS version or later.
-	pol, _, err := policyForCommand(e, profile.UserSettings{})
-	if err != nil {
+	name := fs.Arg(0)
+	rep, err := s.Test(ctx, name)
+	if rep == nil && err != nil {
 		return errorf(e, "account test: %v", err)
 	}
-	g := gate.New(pol, nil)
-	if err := g.CheckRoute(gate.AccountRoute(a)); err != nil {
-		return errorf(e, "account test: %v", err)
-	}
-	rep, err := a.Test(ctx, s.Secrets(), account.TestOptions{MinTLSVersion: pol.MinTLS()})
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -366,9 +359,9 @@ func accountTest(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if err != nil {
-		return errorf(e, "account test: %s: %v", a.Name, err)
+		return errorf(e, "account test: %v", err)
 	}
-	fmt.Fprintf(e.stdout, "Account %s works. No mail was sent.\n", a.Name)
+	fmt.Fprintf(e.stdout, "Account %s works. No mail was sent.\n", name)
 	return 0
 }
 
@@ -410,18 +403,13 @@ func accountRemove(e *env, args []string) int {
 	if fs.NArg() != 1 {
 		return errorf(e, "account remove: give the account name")
 	}
-	s, err := accountStore(e)
+	s, err := manageAccounts(e)
 	if err != nil {
 		return errorf(e, "account remove: %v", err)
 	}
-	a, err := s.Get(fs.Arg(0))
-	if err != nil {
+	if err := s.Remove(fs.Arg(0)); err != nil {
 		return errorf(e, "account remove: %v", err)
 	}
-	if err := s.Remove(a.Name); err != nil {
-		return errorf(e, "account remove: %v", err)
-	}
-	auditAccount(e, a.Name, a.Email, "remove")
 	fmt.Fprintf(e.stdout, "Removed account %s and its keychain entries.\n", fs.Arg(0))
 	return 0
 }
@@ -453,37 +441,17 @@ func accountPassword(e *env, args []string) int {
 	default:
 		return errorf(e, "account password: pipe the password with --password-stdin")
 	}
-	s, err := accountStore(e)
+	s, err := manageAccounts(e)
 	if err != nil {
 		return errorf(e, "account password: %v", err)
 	}
-	a, err := s.Get(name)
-	if err != nil {
+	if err := s.SetPassword(name, pw); errors.Is(err, desk.ErrOAuthAccount) {
+		return errorf(e, "account password: %s", strings.TrimSuffix(err.Error(), ": "+desk.ErrOAuthAccount.Error()))
+	} else if err != nil {
 		return errorf(e, "account password: %v", err)
 	}
-	if a.IsOAuth() {
-		return errorf(e, "account password: %s signs in with %s; use 'securesend account login %s'", name, a.Auth, name)
-	}
-	if err := s.SetPassword(name, pw); err != nil {
-		return errorf(e, "account password: %v", err)
-	}
-	auditAccount(e, a.Name, a.Email, "password")
 	fmt.Fprintf(e.stdout, "Replaced the password of %s in the OS keychain.\n", name)
 	return 0
-}
-
-// auditAccount appends an account.change event to the home's audit log.
-// The change has already happened, so a failure is reported, not undone.
-func auditAccount(e *env, name, email, change string) {
-	l, err := openAudit(e)
-	if err == nil {
-		_, err = l.Append(audit.Event{Kind: audit.AccountChange, Fields: audit.Fields{
-			"account": name, "address": email, "setting": change,
-		}})
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record this change: %v\n", err)
-	}
 }
 
 // storedAccount returns the store and the stored account name, for

@@ -18,7 +18,7 @@ import (
 
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/gate"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/packaging"
 	"github.com/securesend/securesend/profile"
@@ -588,22 +588,23 @@ func adminPolicyCheck(e *env, args []string) int {
 			return errorf(e, "admin policy check: %v", err)
 		}
 	}
-	var opts send.Options
-	g := gate.New(pol, store)
-	must, err := g.CheckMessage(m)
-	g.Transport(gate.Route{}, &opts)
-	if err != nil {
+	v, err := desk.CheckPolicy(pol, store, m)
+	var refused *desk.Refused
+	if errors.As(err, &refused) {
 		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
-		for _, line := range strings.Split(err.Error(), "\n") {
+		for _, line := range refused.Reasons() {
 			fmt.Fprintln(e.stderr, "  "+line)
 		}
 		return 1
 	}
+	if err != nil {
+		return errorf(e, "admin policy check: %v", err)
+	}
 	tlsv := "1.2"
-	if opts.MinTLSVersion == tls.VersionTLS13 {
+	if v.MinTLS == tls.VersionTLS13 {
 		tlsv = "1.3"
 	}
-	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s; connection: TLS %s or later, REQUIRETLS required: %t\n", adminYesNo(must), tlsv, opts.RequireTLS)
+	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s; connection: TLS %s or later, REQUIRETLS required: %t\n", adminYesNo(v.MustEncrypt), tlsv, v.RequireTLS)
 	return 0
 }
 
@@ -614,7 +615,7 @@ func adminYesNo(b bool) string {
 	return "no"
 }
 func adminPackage(ctx context.Context, e *env, args []string) int {
-	fs := adminFlags(e, "package", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go; Linux packages need\nthe fyne tool (go install fyne.io/tools/cmd/fyne@v1.7.4); Windows needs\nmingw-w64 and, to sign, osslsigncode.")
+	fs := adminFlags(e, "package", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go.\n\nLinux: a .tar.xz (needs the fyne tool: go install fyne.io/tools/cmd/fyne@v1.7.4)\nand a .deb (needs dpkg-deb and dpkg-shlibdeps; maintainer: the organisation's\nname and the admin key's e-mail address).\nWindows: a .exe (needs mingw-w64) and a per-machine MSI for Intune and Group\nPolicy (needs wixl), both signed with osslsigncode when --sign-cert is given.\nThe MSI's version is APP-VERSION's x.y and the profile serial, so a newer\nserial upgrades an installed one in place.")
 	b := adminBundle(fs, "profile.toml")
 	goos := fs.String("os", "linux", "target: linux or windows")
 	arch := fs.String("arch", "amd64", "target architecture")
@@ -622,6 +623,7 @@ func adminPackage(ctx context.Context, e *env, args []string) int {
 	out := fs.String("out", "dist", "output directory")
 	version := fs.String("app-version", "1.0.0", "application version")
 	deb := fs.Bool("deb", true, "also build a .deb on Linux (when dpkg-deb is installed)")
+	msi := fs.Bool("msi", true, "also build an MSI on Windows (needs wixl)")
 	cert := fs.String("sign-cert", "", "Windows: Authenticode certificate (.pfx/.p12, or PEM with --sign-key)")
 	certKey := fs.String("sign-key", "", "Windows: PEM private key for a PEM --sign-cert")
 	certPass := fs.Bool("sign-pass-stdin", false, "Windows: read the certificate password from stdin")
@@ -639,7 +641,7 @@ func adminPackage(ctx context.Context, e *env, args []string) int {
 			return errorf(e, "admin package: %v", err)
 		}
 	}
-	o := packaging.Options{OS: *goos, Arch: *arch, ModuleDir: *src, OutDir: *out, Baked: bundle, Version: *version, Deb: *deb}
+	o := packaging.Options{OS: *goos, Arch: *arch, ModuleDir: *src, OutDir: *out, Baked: bundle, Version: *version, Deb: *deb, MSI: *msi}
 	if *verbose {
 		o.Log = e.stderr
 	}

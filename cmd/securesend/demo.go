@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/send"
 )
@@ -111,9 +112,22 @@ func demoSendSample(ctx context.Context, e *env, sys *demomail.System, tmp strin
 	for _, p := range samples {
 		m.Documents = append(m.Documents, send.Document{Path: p})
 	}
-	res, err := sys.Send(ctx, m, nil)
-	if res != nil {
-		printSummary(e.stdout, res, err)
+	// The demo clinician's desk: the same journey as a real account's.
+	d, err := desk.OpenDemo(sys, filepath.Join(tmp, "home"), desk.DemoOptions{})
+	if err != nil {
+		return errorf(e, "demo: %v", err)
+	}
+	ob, err := d.Outbox(desk.OutboxOptions{Via: desk.Via{Account: desk.DemoAccount}})
+	if err != nil {
+		return errorf(e, "demo: %v", err)
+	}
+	id, err := ob.Send(ctx, desk.Draft{Message: m, Via: ob.Via()})
+	if err != nil {
+		return errorf(e, "demo: %s", plainError(err))
+	}
+	rec, err := ob.Deliver(ctx, id, nil)
+	if rec != nil && rec.Result != nil {
+		printSummary(e.stdout, rec.Result, err)
 	}
 	if err != nil {
 		return errorf(e, "%s", plainError(err))

@@ -15,37 +15,34 @@ import (
 	"sync"
 	"time"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/app"
 	"github.com/securesend/securesend/assets"
-	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/keychain"
-	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/gate"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/privtemp"
-	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
-	"github.com/securesend/securesend/send"
-	"github.com/securesend/securesend/send/outbox"
 )
 
 // appID is the application identifier (also in FyneApp.toml).
 const appID = "nz.securesend.app"
 
-// runGUI opens the desktop app. With no account in the home directory (or
-// with SECURESEND_DEMO=1) it starts the loopback demo mail system and opens
-// the app in demo mode.
-func runGUI(ctx context.Context, e *env) int {
+// runGUI opens the desktop app, and in it the files in open (received
+// messages). With no account in the home directory (or with
+// SECURESEND_DEMO=1) it starts the loopback demo mail system and opens the
+// app in demo mode.
+func runGUI(ctx context.Context, e *env, open []string) int {
 	if _, err := loadOrgProfile(e); err != nil {
 		return errorf(e, "%v", err)
 	}
-	h, err := home.Resolve(e.getenv)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
@@ -59,8 +56,7 @@ func runGUI(ctx context.Context, e *env) int {
 		fmt.Fprintf(e.stderr, "securesend: warning: %v\n", err)
 	}
 	defer tmpDir.Close()
-	tmp := tmpDir.Path()
-	g := newGUIConfig(ctx, e, h, tmp)
+	g := newGUIConfig(ctx, e, d, tmpDir)
 	defer g.close()
 	cfg, err := g.Reload()
 	if err != nil {
@@ -69,7 +65,7 @@ func runGUI(ctx context.Context, e *env) int {
 	if cfg.Demo {
 		fmt.Fprintln(e.stderr, "securesend: no account set up, so the app opens in demo mode (nothing leaves this computer)")
 	}
-	guiSettings(e, h, &cfg)
+	guiSettings(e, d, &cfg)
 	cfg.Reload = g.Reload
 	if cfg.Accounts != nil {
 		cfg.Accounts.Use = g.use
@@ -79,9 +75,12 @@ func runGUI(ctx context.Context, e *env) int {
 		go u.Tour(dir)
 	}
 	guiDiagnostics(e, u)
+	if len(open) > 0 {
+		fa.Lifecycle().SetOnStarted(func() { u.OpenFiles(open) })
+	}
 	go func() {
 		<-ctx.Done()
-		fa.Quit()
+		fyne.Do(fa.Quit) // Fyne's calls belong on its goroutine
 	}()
 	u.ShowAndRun()
 	return 0
@@ -143,23 +142,18 @@ func guiDiagnostics(e *env, u *app.UI) {
 // guiSettings lets the Settings tab manage the home's key store and
 // accounts (the ones 'securesend keys' and 'securesend account' use), also
 // in demo mode, so that a new user can set up for real from the demo.
-// Imports and pins go to the audit log as on the command line.
-func guiSettings(e *env, h home.Home, cfg *app.Config) {
-	if ks, err := openKeyStore(e); err == nil {
-		cfg.Keys = &app.KeysConfig{Store: ks, Changed: func(what string, ent pgp.Entry) {
-			switch what {
-			case "import":
-				auditKey(e, audit.KeyImport, ent)
-			case "pin":
-				auditKey(e, audit.KeyPin, ent)
-			}
-		}}
+// The desk's key and account use cases record imports, pins and account
+// changes in the audit log, and check accounts against the policy, as on
+// the command line.
+func guiSettings(e *env, d *desk.Desk, cfg *app.Config) {
+	if km, err := d.ManageKeys(); err == nil {
+		cfg.Keys = &app.KeysConfig{Store: km}
 		if cfg.Demo {
 			cfg.Keys.Note = "These are your real keys, kept after the demo ends (the demo's own keys are made for this session)."
 		}
 	}
 	cfg.Accounts = &app.AccountsConfig{
-		Store:       account.NewStore(h, keychain.New(h.KeychainService())),
+		Store:       d.ManageAccounts(),
 		OpenBrowser: oauth.SystemBrowser(e.getenv),
 	}
 }
@@ -174,7 +168,9 @@ func guiSettings(e *env, h home.Home, cfg *app.Config) {
 type guiConfig struct {
 	ctx       context.Context
 	e         *env
+	d         *desk.Desk
 	h         home.Home
+	tmpDir    *privtemp.Dir
 	tmp       string
 	forceDemo bool
 	secrets   *keychain.Keychain
@@ -184,15 +180,15 @@ type guiConfig struct {
 	demo  *app.Config
 	sys   *demomail.System
 	ob    *app.OutboxConfig
-	inbox *receive.Store
 }
 
 // accountInUseFile, in the home, names the account the user chose under
 // Settings ("Use this account"); without it the app uses the first one.
 const accountInUseFile = "account-in-use"
 
-func newGUIConfig(ctx context.Context, e *env, h home.Home, tmp string) *guiConfig {
-	g := &guiConfig{ctx: ctx, e: e, h: h, tmp: tmp, forceDemo: e.getenv("SECURESEND_DEMO") == "1", secrets: keychain.New(h.KeychainService())}
+func newGUIConfig(ctx context.Context, e *env, d *desk.Desk, tmp *privtemp.Dir) *guiConfig {
+	h := d.Home()
+	g := &guiConfig{ctx: ctx, e: e, d: d, h: h, tmpDir: tmp, tmp: tmp.Path(), forceDemo: e.getenv("SECURESEND_DEMO") == "1", secrets: d.Keychain()}
 	if b, err := os.ReadFile(h.Path(accountInUseFile)); err == nil {
 		g.inUse = strings.TrimSpace(string(b))
 	}
@@ -254,19 +250,14 @@ func (g *guiConfig) Reload() (app.Config, error) {
 	return cfg, nil
 }
 
-// current is the account in use, as the account store has it now.
-func (g *guiConfig) current() (*account.Account, error) {
+// current is the name of the account in use.
+func (g *guiConfig) current() (string, error) {
 	g.mu.Lock()
-	name := g.inUse
-	g.mu.Unlock()
-	if name == "" {
-		return nil, errors.New("no mail account is in use")
+	defer g.mu.Unlock()
+	if g.inUse == "" {
+		return "", errors.New("no mail account is in use")
 	}
-	a, err := account.NewStore(g.h, g.secrets).Get(name)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: %w", name, err)
-	}
-	return a, nil
+	return g.inUse, nil
 }
 
 // demoConfig starts the loopback demo mail system the first time and
@@ -304,22 +295,18 @@ func configuredAccounts(h home.Home) ([]account.Account, error) {
 }
 
 // accountConfig wires the app to a real account: sending through it with
-// the send package and the home's outbox, the inbox through receive.Inbox
-// into the home's encrypted store, verification as 'securesend inbox
-// fetch' and 'securesend verify' do it (guiVerifier). The functions look
-// the account up in the store each time they run, so its current settings
-// are used. Received documents are decrypted into g.tmp only when the user
-// opens or saves one.
+// the send package and the home's outbox; fetching, verifying a dropped
+// .eml and opening a received document through the desk, as 'securesend
+// inbox fetch', 'securesend verify' and 'securesend inbox open' do
+// (desk.Desk.Fetch, Verify, OpenDocument). The functions look the account
+// up in the store each time they run, so its current settings are used.
+// Received documents are decrypted into g.tmpDir only when the user opens
+// or saves one.
 func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
-	e, secrets, tmp := g.e, g.secrets, g.tmp
-	if g.inbox == nil {
-		st, _, _, err := openInbox(e)
-		if err != nil {
-			return app.Config{}, err
-		}
-		g.inbox = st
+	e, d := g.e, g.d
+	if _, err := d.Inbox(); err != nil {
+		return app.Config{}, err
 	}
-	st := g.inbox
 	if g.ob == nil {
 		ob, err := guiOutbox(e, g.current)
 		if err != nil {
@@ -328,54 +315,24 @@ func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 		g.ob = ob
 	}
 	name := a.Name
-	get := func() (*account.Account, error) {
-		acct, err := account.NewStore(g.h, secrets).Get(name)
-		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", name, err)
-		}
-		return acct, nil
-	}
 	cfg := app.Config{
-		Account: a.Name,
-		From:    mail.Address{Address: a.Email},
-		Send: func(ctx context.Context, m *send.Message, progress func(int64)) (*send.Result, error) {
-			acct, err := get()
-			if err != nil {
-				return nil, err
-			}
-			return guiSend(ctx, e, acct, secrets, m, progress)
-		},
+		Account:    a.Name,
+		From:       mail.Address{Address: a.Email},
 		Outbox:     g.ob,
 		InboxOwner: a.Email,
 		Verify: func(ctx context.Context, r io.Reader) (*receive.Report, error) {
-			verify, _, err := guiVerifier(e)
+			v, err := d.Verify(ctx, r, desk.VerifyOptions{})
 			if err != nil {
 				return nil, err
 			}
-			return verify(ctx, r, nil)
+			return v.Report, nil
 		},
-		Document: func(id string, n int) (string, error) {
-			it, err := st.Get(id)
+		Document: func(id string, n int, confirmed bool) (string, error) {
+			doc, err := d.OpenDocument(id, n, desk.OpenOptions{Temp: g.tmpDir, Confirmed: confirmed})
 			if err != nil {
 				return "", err
 			}
-			if n < 0 || n >= len(it.Documents) {
-				return "", fmt.Errorf("no document %d", n+1)
-			}
-			dir, err := os.MkdirTemp(tmp, "doc-")
-			if err != nil {
-				return "", err
-			}
-			rep, err := st.Report(id)
-			if err != nil {
-				return "", err
-			}
-			name := fmt.Sprintf("document-%d", n+1)
-			if n < len(rep.Documents) {
-				name = receive.SanitizeName(rep.Documents[n].Name)
-			}
-			p := filepath.Join(dir, name)
-			return p, writeDocument(st, id, n, p)
+			return doc.Path, nil
 		},
 		Settings: []app.Setting{
 			{Name: "Account", Value: a.Name},
@@ -393,196 +350,34 @@ func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 	cfg.Settings = append(cfg.Settings, app.Setting{Name: "Your key", Value: keyText})
 	if a.IMAP.Address != "" {
 		cfg.Fetch = func(ctx context.Context) ([]app.Received, error) {
-			acct, err := get()
-			if err != nil {
+			if _, err := d.Fetch(ctx, desk.FetchOptions{Account: name}); err != nil {
 				return nil, err
 			}
-			verify, pol, err := guiVerifier(e)
-			if err != nil {
-				return nil, err
-			}
-			iopts, err := imapOptions(pol, acct)
-			if err != nil {
-				return nil, err
-			}
-			ctx, cancel := context.WithTimeout(ctx, receive.DefaultFetchTimeout)
-			defer cancel()
-			conn, err := acct.DialIMAP(ctx, secrets, iopts)
-			if err != nil {
-				return nil, err
-			}
-			defer conn.Close()
-			in := &receive.Inbox{Store: st, Verify: verify}
-			res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: acct.Name, Cause: conn.Err})
-			if res != nil {
-				auditReceived(e, acct.Name, res.New)
-			}
-			if err != nil {
-				return nil, err
-			}
-			return storedItems(st)
+			return storedItems(d)
 		}
+		cfg.Failures = d.Failures
 	}
 	return cfg, nil
 }
 
-// guiVerifier is the inbox's verifier, built as 'securesend inbox fetch'
-// and 'securesend verify' build it: the organisation profile is loaded
-// and verified and its directory keys pinned in the home's key store
-// (receivePolicy), then messages are verified against that store, and
-// decrypted with the user's own key (inboxVerifier). It also returns the
-// effective policy, whose IMAP settings fetching must use. It is made
-// afresh for each use, so keys changed in Settings count at once.
-func guiVerifier(e *env) (receive.VerifyFunc, profile.Policy, error) {
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return nil, profile.Policy{}, err
-	}
-	pol, err := receivePolicy(e, ks) // pins the directory's keys
-	if err != nil {
-		return nil, profile.Policy{}, err
-	}
-	h, kc, err := openHome(e)
-	if err != nil {
-		return nil, profile.Policy{}, err
-	}
-	verify, err := inboxVerifier(h, kc)
-	if err != nil {
-		return nil, profile.Policy{}, err
-	}
-	return verify, pol, nil
-}
-
-// guiOutbox wires the app to the home's outbox (encrypted, key in the
-// keychain, audited), as 'securesend send --account' uses it: Enqueue runs
-// the organisation policy gate and signs/encrypts (guiProtect) and queues
-// the job for the account in use (current, asked each time); Submit
-// delivers each job through the policy gate in force at that moment
-// (gate.Guard: a job the current policy forbids fails with the reasons,
-// nothing is sent) with its own account's options, read per attempt after
-// the gate allowed the account (so OAuth tokens refresh) and raised to the
-// policy's TLS floor. Jobs queued without an account (securesend send
+// guiOutbox wires the app to the desk's outbox (encrypted, key in the
+// keychain, audited), as 'securesend send --account' uses it: Queue is
+// desk's Send with the account in use (inUse, asked each time), and
+// delivery goes through the policy gate in force at each attempt (see
+// desk.Outbox.Deliver). Jobs queued without an account (securesend send
 // --server) are delivered with the account in use only when they are from
-// its address; others are left deferred for 'securesend outbox run'.
-func guiOutbox(e *env, current func() (*account.Account, error)) (*app.OutboxConfig, error) {
+// its address; others are left for 'securesend outbox run'.
+func guiOutbox(e *env, inUse func() (string, error)) (*app.OutboxConfig, error) {
+	d, err := openDesk(e)
+	if err != nil {
+		return nil, err
+	}
 	ev := &app.OutboxEvents{}
-	ob, err := openOutbox(e, outbox.Options{Notify: ev.Notify})
-	if err != nil {
-		return nil, fmt.Errorf("outbox: %s", outboxTrim(err, "outbox: "))
-	}
-	enqueue := func(ctx context.Context, m *send.Message) (string, error) {
-		a, err := current()
-		if err != nil {
-			return "", err
-		}
-		if !strings.EqualFold(m.From.Address, a.Email) {
-			return "", fmt.Errorf("the message is from %s but the account in use, %s, sends as %s; check the account under Settings", m.From.Address, a.Name, a.Email)
-		}
-		prot, _, _, err := guiProtect(e, a, m)
-		if err != nil {
-			return "", err
-		}
-		job, err := outboxJob(m, a.Name, time.Now())
-		if err != nil {
-			return "", err
-		}
-		var r send.Result
-		r.SetProtection(prot)
-		job.Encrypted, job.Signed, job.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
-		job.EncryptedTo = gate.EncryptedTo(m, prot)
-		return ob.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) {
-			return send.ComposeProtected(w, m, prot)
-		})
-	}
-	policyNow := func() (*gate.Gate, error) {
-		pol, _, err := policyForCommand(e, profile.UserSettings{})
-		if err != nil {
-			return nil, err
-		}
-		return gate.New(pol, nil), nil
-	}
-	route := func(_ context.Context, job outbox.Record) (gate.Route, error) {
-		name := job.Account
-		if name == "" {
-			a, err := current()
-			if err != nil || !strings.EqualFold(job.Envelope.From, a.Email) {
-				return gate.Route{}, fmt.Errorf("this message was queued by 'securesend send --server' from %s; deliver it with 'securesend outbox run'", job.Envelope.From)
-			}
-			name = a.Name
-		}
-		_, a, err := storedAccount(e, name)
-		if err != nil {
-			return gate.Route{}, fmt.Errorf("account %s: %w", name, err)
-		}
-		return gate.AccountRoute(a), nil
-	}
-	submit := func(progress func(int64)) outbox.SubmitFunc {
-		return gate.Guard(policyNow, route, func(ctx context.Context, g *gate.Gate, r gate.Route, env send.Envelope, body io.Reader) (*send.Result, error) {
-			s, err := accountStore(e)
-			if err != nil {
-				return nil, err
-			}
-			opts, err := r.Stored.SendOptions(ctx, s.Secrets())
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", r, err)
-			}
-			g.Transport(r, &opts)
-			opts.Progress = progress
-			return send.Submit(ctx, opts, env, body)
-		})
-	}
-	return &app.OutboxConfig{Box: ob, Events: ev, Enqueue: enqueue, Submit: submit}, nil
-}
-
-// guiProtect is the policy gate and protection of every GUI send: nothing
-// leaves that the organisation policy refuses; the account is checked
-// before its secrets are read. The message is signed with the user's key
-// for From and encrypted when every recipient has a key the policy accepts
-// (always, when the policy says so). The caller applies g.Transport(r,
-// &opts) to the options it sends with.
-func guiProtect(e *env, a *account.Account, m *send.Message) (send.Protection, *gate.Gate, gate.Route, error) {
-	pol, _, err := policyForCommand(e, profile.UserSettings{})
-	if err != nil {
-		return send.Protection{}, nil, gate.Route{}, err
-	}
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return send.Protection{}, nil, gate.Route{}, err
-	}
-	g, r := gate.New(pol, ks), gate.AccountRoute(a)
-	if err := g.CheckRoute(r); err != nil {
-		return send.Protection{}, nil, gate.Route{}, fmt.Errorf("your organisation's policy does not allow account %s: %w", a.Name, err)
-	}
-	must, err := g.CheckMessage(m)
-	if err != nil {
-		return send.Protection{}, nil, gate.Route{}, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
-	}
-	mode := ""
-	if must {
-		mode = string(send.EncryptAlways)
-	}
-	prot, err := protectionFor(ks, m, mode, g.Keys())
-	return prot, g, r, err
-}
-
-// guiSend sends m from the app as 'securesend send --account' does: the
-// organisation policy gate (nothing leaves that it refuses; the account is
-// checked before its secrets are read, the TLS settings are raised to the
-// policy's floor and encryption is required where it says so), then signed
-// with the user's key for From and encrypted when every recipient has a
-// key the policy accepts, streamed to the account's server.
-func guiSend(ctx context.Context, e *env, a *account.Account, secrets account.Secrets, m *send.Message, progress func(int64)) (*send.Result, error) {
-	prot, g, r, err := guiProtect(e, a, m)
+	ob, err := d.Outbox(desk.OutboxOptions{Notify: ev.Notify, Via: desk.Via{InUse: inUse}})
 	if err != nil {
 		return nil, err
 	}
-	opts, err := a.SendOptions(ctx, secrets)
-	if err != nil {
-		return nil, err
-	}
-	g.Transport(r, &opts)
-	opts.Progress = progress
-	return send.SendProtected(ctx, opts, m, prot)
+	return &app.OutboxConfig{Box: ob, Events: ev}, nil
 }
 
 // keyRecipients offers every correspondent in the home's key store (not
@@ -646,24 +441,19 @@ func ownKey(e *env, addr string) (grouped, text string) {
 	return "", "none yet: create one below under Your key (messages are sent unsigned until then)"
 }
 
-// storedItems lists the store with each item's report.
-func storedItems(st *receive.Store) ([]app.Received, error) {
-	items, err := st.List()
+// storedItems lists the inbox with each item's report.
+func storedItems(d *desk.Desk) ([]app.Received, error) {
+	all, err := d.ReceivedAll()
 	if err != nil {
 		return nil, err
 	}
-	var out []app.Received
-	for i := range items {
-		it := &items[i]
-		rep, err := st.Report(it.ID)
-		if err != nil {
-			return nil, err
-		}
+	out := make([]app.Received, 0, len(all))
+	for _, r := range all {
 		dup := ""
-		if note := duplicateNote(it); note != "" {
+		if note := desk.DuplicateNote(r.Item); note != "" {
 			dup = "This message or one of its documents arrived before (" + strings.TrimPrefix(note, "DUPLICATE of ") + " in the inbox)."
 		}
-		out = append(out, app.Received{Key: it.ID, Received: it.Received, Report: rep, Source: "mailbox", Duplicate: dup})
+		out = append(out, app.Received{Key: r.Item.ID, Received: r.Item.Received, Report: r.Report, Source: "mailbox", Duplicate: dup})
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"image/color"
+	"io"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -22,8 +23,10 @@ import (
 	"github.com/securesend/securesend/app"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -93,38 +96,27 @@ func TestGUIAccountConfig(t *testing.T) {
 	// Sending goes out through the account.
 	doc := filepath.Join(dir, "note.pdf")
 	os.WriteFile(doc, []byte("%PDF-1.4\n"), 0o600)
-	res, err := cfg.Send(context.Background(), &send.Message{
-		From: cfg.From, To: []mail.Address{{Address: demomail.Clinician}}, Subject: "Acknowledgement",
-		Documents: []send.Document{{Path: doc}},
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(res.QueueID, "DEMO") && !strings.Contains(res.Reply.Text, "queued as DEMO") {
-		t.Errorf("reply %+v", res.Reply)
-	}
-	if !res.Signed || res.SignerFingerprint != string(own.Fingerprint) {
-		t.Errorf("not signed with the user's key: signed %v by %q", res.Signed, res.SignerFingerprint)
-	}
-
 	// The app sends through the home's outbox: queued (signed, encrypted
 	// at rest), then delivered with the account.
 	if cfg.Outbox == nil {
 		t.Fatal("no outbox wired")
 	}
-	id, err := cfg.Outbox.Enqueue(context.Background(), &send.Message{
+	id, err := cfg.Outbox.Box.Queue(context.Background(), &send.Message{
 		From: cfg.From, To: []mail.Address{{Address: demomail.Clinician}}, Subject: "Acknowledgement",
 		Documents: []send.Document{{Path: doc}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := cfg.Outbox.Box.Deliver(context.Background(), id, cfg.Outbox.Submit(nil))
+	rec, err := cfg.Outbox.Box.Deliver(context.Background(), id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rec.State != outbox.Sent || rec.Account != "pharmacy" || !rec.Signed || rec.Result == nil || rec.Result.SignerFingerprint != string(own.Fingerprint) {
 		t.Errorf("outbox job: %+v", rec)
+	}
+	if res := rec.Result; res != nil && !strings.HasPrefix(res.QueueID, "DEMO") && !strings.Contains(res.Reply.Text, "queued as DEMO") {
+		t.Errorf("reply %+v", res.Reply)
 	}
 	if _, err := os.Stat(h.Path("outbox")); err != nil {
 		t.Errorf("the outbox is not in the home: %v", err)
@@ -155,7 +147,7 @@ func TestGUIAccountConfig(t *testing.T) {
 // at start, and loads it once. The caller closes it.
 func loadGUIConfig(t *testing.T, e *env, h home.Home) (*guiConfig, app.Config) {
 	t.Helper()
-	g := newGUIConfig(context.Background(), e, h, t.TempDir())
+	g := newGUIConfig(context.Background(), e, guiTestDesk(t, e, h), guiTestTemp(t))
 	cfg, err := g.Reload()
 	if err != nil {
 		g.close()
@@ -257,7 +249,7 @@ func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
 	if cfg, err = g.Reload(); err != nil || cfg.Account != "another" || cfg.From.Address != "another@example.org" {
 		t.Fatalf("after using the second account: %q, %v", cfg.Account, err)
 	}
-	restarted := newGUIConfig(context.Background(), e, h, t.TempDir())
+	restarted := newGUIConfig(context.Background(), e, guiTestDesk(t, e, h), guiTestTemp(t))
 	if cfg, err = restarted.Reload(); err != nil || cfg.Account != "another" {
 		t.Fatalf("after a restart: %q, %v", cfg.Account, err)
 	}
@@ -274,7 +266,7 @@ func TestGUIConfigFollowsAccountsAndKeys(t *testing.T) {
 	}
 	// The outbox queues for the account in use only.
 	doc := writeDoc(t)
-	_, err = cfg.Outbox.Enqueue(context.Background(), &send.Message{
+	_, err = cfg.Outbox.Box.Queue(context.Background(), &send.Message{
 		From: mail.Address{Address: "desk@example.org"}, To: []mail.Address{{Address: "pharmacy@example.org"}},
 		Subject: "Referral", Documents: []send.Document{{Path: doc}},
 	})
@@ -468,5 +460,55 @@ func TestGUIInboxDirectoryKeyVerified(t *testing.T) {
 	}
 	if len(got) != 2 || verified != 1 || unknown != 1 {
 		t.Errorf("inbox verdicts: %+v", got)
+	}
+}
+
+// guiTestDesk opens the Desk of e, whose home must be h.
+func guiTestDesk(t *testing.T, e *env, h home.Home) *desk.Desk {
+	t.Helper()
+	d, err := openDesk(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Home() != h {
+		t.Fatalf("the desk's home %v is not %v", d.Home(), h)
+	}
+	return d
+}
+
+// guiTestTemp is a private temp folder for the test, removed after it.
+func guiTestTemp(t *testing.T) *privtemp.Dir {
+	t.Helper()
+	tmp, err := privtemp.New(t.TempDir())
+	if tmp == nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tmp.Close() })
+	return tmp
+}
+
+// TestGUISettingsFollowPolicy: the Settings tab adds accounts through the
+// desk, so a signed profile that locks the mail accounts refuses an own
+// account there as 'securesend account add' does (before, the app stored
+// it).
+func TestGUISettingsFollowPolicy(t *testing.T) {
+	requireKeychain(t)
+	pki := accounttest.NewPKI(t)
+	clinic, pharmacy := newUser(t, "clinic"), newUser(t, "pharmacy")
+	installLockedProfile(t, clinic, keyPair(t, clinic, pharmacy), pki)
+	e := clinic.env(strings.NewReader(""), io.Discard, io.Discard)
+	d, err := openDesk(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg app.Config
+	guiSettings(e, d, &cfg)
+	err = cfg.Accounts.Store.Add(account.Account{Name: "own", Email: "clinic@example.org", Auth: account.AuthPassword,
+		SMTP: account.Server{Address: "smtp.elsewhere.test:465", Security: account.ImplicitTLS}}, account.Credentials{Password: "pw"})
+	if err == nil || !strings.Contains(err.Error(), "locks the mail accounts") {
+		t.Errorf("own account under a profile that locks accounts: %v", err)
+	}
+	if accts, err := cfg.Accounts.Store.List(); err != nil || len(accts) != 0 {
+		t.Errorf("accounts stored: %+v, %v", accts, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/mail"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,7 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/hotfolder"
 	"github.com/securesend/securesend/send/outbox"
@@ -134,11 +133,18 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if f.subject == "" {
 		return usageErr("--doc-type must be one of %s, not %q", strings.Join(hotfolderDocTypes, ", "), docType)
 	}
+	if f.subject != "Other" { // else the manifest's default, "document"
+		f.docType = strings.ToLower(f.subject)
+	}
 	if _, err := parseAddrs("--to", f.to); err != nil {
 		return usageErr("%v", err)
 	}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "hotfolder: %v", err)
+	}
 	if f.account != "" {
-		_, a, err := storedAccount(e, f.account)
+		a, err := d.Accounts().Get(f.account)
 		if err != nil {
 			return errorf(e, "hotfolder: %v", err)
 		}
@@ -146,50 +152,33 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 			f.from = a.Email
 		}
 	}
-	from, err := mail.ParseAddress(f.from)
-	if err != nil {
-		return usageErr("--from %q is not an e-mail address: %v", f.from, err)
-	}
-	pol, _, err := policyForCommand(e, profile.UserSettings{})
-	if err != nil {
-		return errorf(e, "hotfolder: %v", err)
-	}
-	maxSize, err := hotfolderMaxSize(pol.MaxAttachmentBytes(), maxMB)
+	f.docs = []string{"-"} // each file's, in the handler
+	m, err := f.message()
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	// The policy gate checks the server before the password is read
-	// (outboxSubmit checks it again, and every job at delivery).
-	if f.server != "" {
-		if _, err := checkServerRoute(e, &f); err != nil {
-			return errorf(e, "hotfolder: %v", err)
-		}
-	}
-	// Read once; every file is queued with a copy.
-	password := ""
-	if f.passwordStdin {
-		pw, err := readPassword(e.stdin)
-		if err != nil {
-			return errorf(e, "hotfolder: %v", err)
-		}
-		password = pw
-	}
-	// How the queued messages are delivered, as 'outbox run' does; this
-	// also checks the server settings once, rather than for every file.
-	pe := *e
-	pe.stdin = strings.NewReader(password + "\n")
-	submit, err := outboxSubmit(&pe, &f)
+	m.Documents = nil
+	maxSize, err := d.HotFolderMaxSize(maxMB)
 	if err != nil {
+		if flagSet(fs, "max-size") && strings.HasPrefix(err.Error(), "--max-size") {
+			return usageErr("%v", err)
+		}
 		return errorf(e, "hotfolder: %v", err)
 	}
-	ob, err := openOutbox(e, outbox.Options{})
+	// The policy gate checks the server before the password is read (once:
+	// every file is queued with it), and every job again at delivery.
+	v, err := f.via(e.stdin)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	ob, err := d.Outbox(desk.OutboxOptions{Via: v})
 	if err != nil {
 		return errorf(e, "hotfolder: %v", outboxTrim(err, "outbox: "))
 	}
-
-	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
-	h := &hotfolderRun{e: e, flags: f, password: password, domain: domain, ob: ob, submit: submit, queued: map[string]string{}}
-	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: h.handle, Report: h.report, Settle: settle, SettleLimit: limit,
+	em, _ := send.ParseEncryptMode(f.encrypt)
+	h := &hotfolderRun{e: e, ob: ob, queued: map[string]string{}}
+	handle := ob.HotFolderHandler(desk.Draft{Message: m, Via: v, Encrypt: em})
+	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: handle, Report: h.report, Settle: settle, SettleLimit: limit,
 		MaxSize: maxSize, Interval: interval})
 	if err != nil {
 		return errorf(e, "%s", keyText(strings.TrimPrefix(err.Error(), "hotfolder: ")))
@@ -232,23 +221,6 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 // would be meaningless for a scan.
 const maxHotfolderMB = 64 << 10
 
-// hotfolderMaxSize is the hot folder's file size limit in bytes: --max-size
-// (flagMB, in MB; 0 when not given), else the policy's document limit
-// (policyMax; 0 for none), else hotfolder.DefaultMaxSize. A --max-size above
-// the policy's limit is refused: such files could only be refused by the
-// policy when sent.
-func hotfolderMaxSize(policyMax, flagMB int64) (int64, error) {
-	switch {
-	case flagMB > 0 && policyMax > 0 && flagMB<<20 > policyMax:
-		return 0, fmt.Errorf("--max-size %d is over your organisation's document limit of %d MB", flagMB, policyMax>>20)
-	case flagMB > 0:
-		return flagMB << 20, nil
-	case policyMax > 0:
-		return policyMax, nil
-	}
-	return hotfolder.DefaultMaxSize, nil
-}
-
 // hotfolderErrorText is a hot folder error as printed: a
 // *hotfolder.SubfolderError as it is (its message names the folder and
 // what to do), others without the package's "hotfolder: " prefix, both
@@ -268,55 +240,15 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// hotfolderRun queues and delivers the files of one 'securesend hotfolder'.
+// hotfolderRun delivers and reports the files of one 'securesend
+// hotfolder' (desk's HotFolderHandler queues them).
 type hotfolderRun struct {
-	e        *env
-	flags    sendFlags
-	password string
-	domain   string // of the sender, for Message-IDs
-	ob       *outbox.Outbox
-	submit   outbox.SubmitFunc
+	e  *env
+	ob *desk.Outbox
 	// queued are the jobs this run queued or found, by id, with their
 	// file names, until sent or given up.
 	queued   map[string]string
 	failures int
-}
-
-// messageID is the Message-ID of the file with the hot folder's
-// idempotency key: the same after a crash, so the file's job can be found.
-func (h *hotfolderRun) messageID(key string) string {
-	return "hotfolder." + key + "@" + h.domain
-}
-
-// handle queues one file as 'securesend send' would (hotfolder.Handler).
-func (h *hotfolderRun) handle(ctx context.Context, it hotfolder.Item) (string, error) {
-	f := h.flags // a copy: queueSend fills in From
-	f.to = append(addrList(nil), h.flags.to...)
-	f.docs = []string{it.Path}
-	e := *h.e
-	if f.passwordStdin {
-		e.stdin = strings.NewReader(h.password + "\n")
-	}
-	mid := h.messageID(it.Key)
-	// Queued before a crash that came before the journal recorded it?
-	recs, err := h.ob.List()
-	if err != nil {
-		return "", errors.New(outboxTrim(err, "outbox: "))
-	}
-	for _, r := range recs {
-		if r.MessageID == mid {
-			return r.ID, nil
-		}
-	}
-	_, id, _, err := queueSend(ctx, &e, &f, mid)
-	if err != nil {
-		var refused *sendRefused
-		if errors.As(err, &refused) {
-			return "", hotfolder.Permanent(errors.New(strings.TrimPrefix(err.Error(), "send: ")))
-		}
-		return "", errors.New(strings.TrimPrefix(err.Error(), "send: "))
-	}
-	return id, nil
 }
 
 // report prints one line per file and delivers what was queued.
@@ -360,7 +292,7 @@ func (h *hotfolderRun) deliver(ctx context.Context, id string, dueOnly bool) {
 	case dueOnly && time.Now().Before(rec.NextAttempt):
 		return
 	}
-	rec, err = h.ob.Deliver(ctx, id, h.submit)
+	rec, err = h.ob.Deliver(ctx, id, nil)
 	switch {
 	case err == nil && rec != nil && rec.State == outbox.Sent:
 		delete(h.queued, id)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/securesend/securesend/internal/manifest"
 	"image"
 	"image/png"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send/hotfolder"
@@ -120,6 +122,22 @@ func TestHotfolderCLI(t *testing.T) {
 	if !bytes.Equal(got, scan) {
 		t.Error("the scan differs on arrival")
 	}
+	// The signed manifest carries the document type too.
+	var mf *manifest.Manifest
+	for mf == nil {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no manifest part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), manifest.MediaType) {
+			if mf, err = manifest.Parse(p.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if mf.DocumentType != "referral" {
+		t.Errorf("manifest document type %q, want referral", mf.DocumentType)
+	}
 
 	// Nothing left that fails: exit 0, nothing sent again.
 	code, stdout, stderr = runCLI(t, "s3cret pass\n", args...)
@@ -195,7 +213,20 @@ func TestHotfolderCLIAfterCrash(t *testing.T) {
 	f := &sendFlags{server: srv.Addr, security: "starttls", caFile: pki.CAFile, user: "clinic", passwordStdin: true,
 		from: "clinic@example.org", to: addrList{"ward3@example.org"}, subject: "Other", minTLS: "1.2", timeout: time.Minute,
 		encrypt: "auto", docs: []string{path}}
-	ob, first, _, err := queueSend(context.Background(), e, f, "hotfolder."+key+"@example.org")
+	ob, err := openOutbox(e, desk.OutboxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.via(e.stdin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.message()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.MessageID = desk.HotFolderMessageID(key, "clinic@example.org")
+	first, err := ob.Send(context.Background(), desk.Draft{Message: m, Via: v})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,25 +416,6 @@ func TestHotfolderCLIMaxSize(t *testing.T) {
 				t.Errorf("the small file: %d messages\n%s", len(srv.Messages())-before, stdout)
 			}
 		})
-	}
-}
-
-func TestHotfolderMaxSizeDefault(t *testing.T) {
-	for _, tt := range []struct {
-		policy, flagMB, want int64
-		wantErr              bool
-	}{
-		{0, 0, hotfolder.DefaultMaxSize, false},
-		{20 << 20, 0, 20 << 20, false},
-		{0, 7, 7 << 20, false},
-		{20 << 20, 7, 7 << 20, false},
-		{20 << 20, 20, 20 << 20, false},
-		{20 << 20, 21, 0, true},
-	} {
-		got, err := hotfolderMaxSize(tt.policy, tt.flagMB)
-		if got != tt.want || (err != nil) != tt.wantErr {
-			t.Errorf("hotfolderMaxSize(%d, %d) = %d, %v; want %d, error %v", tt.policy, tt.flagMB, got, err, tt.want, tt.wantErr)
-		}
 	}
 }
 

@@ -8,22 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/securesend/securesend/account"
-	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/crypto/keychain"
-	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/internal/doccheck"
-	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
@@ -49,90 +40,22 @@ Subcommands:
                                   or write it to DIR
   archive ID [--to MAILBOX]       move the server copy to MAILBOX (default Archive);
                                   the only command that changes server mail
+  trust-index --yes               accept the inbox index as it is now, after putting an
+                                  older copy back from a backup on purpose (what came
+                                  after it is fetched again)
 
 Received messages and documents are stored encrypted; the key is in the OS keychain.
 `
 
 func runInbox(ctx context.Context, e *env, args []string) int {
 	return subcommands(e, "inbox", inboxUsage, args, map[string]func([]string) int{
-		"fetch":   func(a []string) int { return inboxFetch(ctx, e, a) },
-		"list":    func(a []string) int { return inboxList(e, a) },
-		"show":    func(a []string) int { return inboxShow(e, a) },
-		"open":    func(a []string) int { return inboxOpen(ctx, e, a) },
-		"archive": func(a []string) int { return inboxArchive(ctx, e, a) },
+		"fetch":       func(a []string) int { return inboxFetch(ctx, e, a) },
+		"list":        func(a []string) int { return inboxList(e, a) },
+		"show":        func(a []string) int { return inboxShow(e, a) },
+		"open":        func(a []string) int { return inboxOpen(ctx, e, a) },
+		"archive":     func(a []string) int { return inboxArchive(ctx, e, a) },
+		"trust-index": func(a []string) int { return inboxTrustIndex(e, a) },
 	})
-}
-
-// openInbox opens the inbox store of the home with its at-rest key from
-// the keychain.
-func openInbox(e *env) (*receive.Store, home.Home, *keychain.Keychain, error) {
-	h, kc, err := openHome(e)
-	if err != nil {
-		return nil, h, nil, err
-	}
-	key, err := kc.Key("inbox")
-	if err != nil {
-		return nil, h, nil, err
-	}
-	st, err := receive.OpenStore(h.Path("inbox"), key, nil)
-	if err != nil {
-		return nil, h, nil, err
-	}
-	return st, h, kc, nil
-}
-
-// inboxVerifier is receive.Verify with the home's key store ("keys") and
-// the user's own secret key, when there is one, for decryption.
-func inboxVerifier(h home.Home, kc *keychain.Keychain) (receive.VerifyFunc, error) {
-	dir, err := h.Sub("keys")
-	if err != nil {
-		return nil, err
-	}
-	ks, err := pgp.OpenStore(dir, kc, nil)
-	if err != nil {
-		return nil, err
-	}
-	var secret []*pgp.Key
-	k, err := ks.SecretKey("")
-	switch {
-	case err == nil:
-		secret = []*pgp.Key{k}
-	case errors.Is(err, pgp.ErrNoSecretKey):
-		// No own key yet: encrypted mail will be "cannot decrypt".
-	default:
-		return nil, err
-	}
-	// The user's own addresses, for "not addressed to you": read once per
-	// fetch, like the keys.
-	mine := homeAddresses(h, kc, ks)
-	return func(ctx context.Context, raw io.Reader, sink receive.DocumentSink) (*receive.Report, error) {
-		return receive.Verify(ctx, raw, receive.VerifyOptions{Store: ks, Secret: secret, Sink: sink, Recipients: mine})
-	}, nil
-}
-
-// pickAccount returns the named account, or the only account with an IMAP
-// server when name is empty.
-func pickAccount(s *account.Store, name string) (*account.Account, error) {
-	if name != "" {
-		return s.Get(name)
-	}
-	accts, err := s.List()
-	if err != nil {
-		return nil, err
-	}
-	var withIMAP []account.Account
-	for _, a := range accts {
-		if a.IMAP.Address != "" {
-			withIMAP = append(withIMAP, a)
-		}
-	}
-	switch len(withIMAP) {
-	case 0:
-		return nil, errors.New("no account with an IMAP server; add one with 'securesend account add --imap HOST:PORT'")
-	case 1:
-		return &withIMAP[0], nil
-	}
-	return nil, errors.New("several accounts have an IMAP server; choose one with --account NAME")
 }
 
 func inboxFetch(ctx context.Context, e *env, args []string) int {
@@ -148,57 +71,23 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	if *limit <= 0 {
 		return errorf(e, "inbox fetch: --timeout must be positive")
 	}
-	accts, err := accountStore(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox fetch: %v", err)
 	}
-	a, err := pickAccount(accts, *name)
-	if err != nil {
+	res, err := d.Fetch(ctx, desk.FetchOptions{Account: *name, Mailbox: *mailbox, Timeout: *limit})
+	if res == nil {
 		return errorf(e, "inbox fetch: %v", err)
 	}
-	st, h, kc, err := openInbox(e)
-	if err != nil {
-		return errorf(e, "inbox fetch: %v", err)
-	}
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return errorf(e, "inbox fetch: %v", err)
-	}
-	pol, err := receivePolicy(e, ks) // pins the directory's keys
-	if err != nil {
-		return errorf(e, "inbox fetch: %v", err)
-	}
-	verify, err := inboxVerifier(h, kc)
-	if err != nil {
-		return errorf(e, "inbox fetch: %v", err)
-	}
-	iopts, err := imapOptions(pol, a)
-	if err != nil {
-		return errorf(e, "inbox fetch: %v", err)
-	}
-	// The overall limit bounds the connection too: DialIMAP takes ctx's
-	// deadline.
-	ctx, cancel := context.WithTimeout(ctx, *limit)
-	defer cancel()
-	conn, err := a.DialIMAP(ctx, accts.Secrets(), iopts)
-	if err != nil {
-		return errorf(e, "inbox fetch: %s: %v", a.Name, err)
-	}
-	defer conn.Close()
-	in := &receive.Inbox{Store: st, Verify: verify}
-	res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name, Mailbox: *mailbox, Cause: conn.Err})
-	if res != nil {
-		auditReceived(e, a.Name, res.New)
-	}
-	if res != nil && *asJSON {
+	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(res) //nolint:errcheck // stdout
-	} else if res != nil {
+		enc.Encode(res.FetchResult) //nolint:errcheck // stdout
+	} else {
 		for _, it := range res.New {
 			printItemLine(e.stdout, &it)
 		}
-		fmt.Fprintf(e.stdout, "%d new, %d already stored (%s over %s).\n", len(res.New), res.Known, a.IMAP.Address, conn.TLS.Version)
+		fmt.Fprintf(e.stdout, "%d new, %d already stored (%s over %s).\n", len(res.New), res.Known, res.Account.IMAP.Address, res.TLSVersion)
 		if res.UIDValidityChanged {
 			fmt.Fprintf(e.stdout, "Warning: the server renumbered the mailbox (UIDVALIDITY %d, was %d); the mail that arrived since the day before the last fetch was checked again. If this happens at every fetch, tell the mail provider.\n", res.UIDValidity, res.PreviousUIDValidity)
 		}
@@ -214,66 +103,15 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 }
 
 // printFailures lists the messages that could not be fetched, verified or
-// stored. Error texts can hold what a server sent, so they are made safe
-// for the terminal.
+// stored. Error texts can hold what a server sent: desk.FailureLine makes
+// them safe for the terminal.
 func printFailures(w io.Writer, failures []receive.Failure) {
 	if len(failures) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "%d message(s) could not be received:\n", len(failures))
 	for _, f := range failures {
-		state := fmt.Sprintf("attempt %d of %d, tried again at the next fetch", f.Attempts, receive.MaxFetchAttempts)
-		if f.GaveUp {
-			state = fmt.Sprintf("given up after %d attempts; ask the sender to send it again", f.Attempts)
-		}
-		fmt.Fprintf(w, "  %s %s UID %d: %s failed (%s): %s\n", terminalSafe(f.Source.Account), terminalSafe(f.Source.Mailbox), f.Source.UID, terminalSafe(f.Stage), state, terminalSafe(f.Error))
-	}
-}
-
-// terminalSafe replaces control characters (escape sequences, bidi
-// overrides) with '?' and keeps at most 300 characters.
-func terminalSafe(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n == 300 {
-			b.WriteString("...")
-			break
-		}
-		n++
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
-			r = '?'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// auditReceived appends a receive.verified event per new item: sender,
-// Message-ID, document hashes, verdict and signer; no content.
-func auditReceived(e *env, acct string, items []receive.Item) {
-	if len(items) == 0 {
-		return
-	}
-	l, err := openAudit(e)
-	for i := 0; err == nil && i < len(items); i++ {
-		it := &items[i]
-		var hashes []string
-		for _, d := range it.Documents {
-			hashes = append(hashes, d.SHA256)
-		}
-		f := audit.Fields{
-			"account": acct, "from": it.From, "message_id": it.MessageID,
-			"sha256": strings.Join(hashes, " "), "verdict": string(it.Verdict),
-			"fingerprint": it.SignerFingerprint,
-		}
-		if d := duplicateNote(it); d != "" {
-			f["state"] = d
-		}
-		_, err = l.Append(audit.Event{Kind: audit.ReceiveVerified, Time: it.Received, Fields: f})
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record the received mail: %v\n", err)
+		fmt.Fprintln(w, "  "+desk.FailureLine(f))
 	}
 }
 
@@ -298,24 +136,9 @@ func verdictLabel(v receive.Verdict) string {
 	return termsafe.String(strings.ToUpper(string(v)))
 }
 
-func duplicateNote(it *receive.Item) string {
-	if len(it.Duplicates) == 0 {
-		return ""
-	}
-	var of []string
-	seen := map[string]bool{}
-	for _, d := range it.Duplicates {
-		if !seen[d.Of] {
-			seen[d.Of] = true
-			of = append(of, "#"+d.Of)
-		}
-	}
-	return "DUPLICATE of " + strings.Join(of, ", ")
-}
-
 func printItemLine(w io.Writer, it *receive.Item) {
 	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
-	if d := duplicateNote(it); d != "" {
+	if d := desk.DuplicateNote(it); d != "" {
 		line += "  " + d
 	}
 	fmt.Fprintln(w, line)
@@ -334,38 +157,51 @@ func inboxList(e *env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	st, _, _, err := openInbox(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
-	items, err := st.List()
+	all, err := d.ReceivedAll()
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
-	failures, err := st.Failures()
+	failures, err := d.Failures()
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
 	if *asJSON {
+		items := make([]receive.Item, len(all))
+		for i := range all {
+			items[i] = *all[i].Item
+		}
 		if err := writeJSON(e.stdout, inboxListJSON{Items: items, Failures: failures}); err != nil {
 			return errorf(e, "inbox list: %v", err)
 		}
 		return 0
 	}
 	defer printFailures(e.stdout, failures)
-	if len(items) == 0 {
+	if len(all) == 0 {
 		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 		return 0
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCS\tWARNING")
-	for i := range items {
-		it := &items[i]
-		warn := duplicateNote(it)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCUMENT TYPE\tPATIENT NHI\tDOCS\tWARNING")
+	for _, r := range all {
+		it := r.Item
+		warn := desk.DuplicateNote(it)
 		if it.Archived != "" {
 			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents), warn)
+		docType, patient := "-", "-"
+		for _, f := range desk.ManifestFields(r.Report) { // signed, and made safe
+			switch f.Label {
+			case desk.LabelDocumentType:
+				docType = f.Value
+			case desk.LabelPatientNHI:
+				patient = f.Value
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), docType, patient, len(it.Documents), warn)
 	}
 	tw.Flush()
 	return 0
@@ -402,34 +238,30 @@ func inboxShow(e *env, args []string) int {
 		return errorf(e, "inbox show: give the item ID (see 'securesend inbox list')")
 	}
 	id := strings.TrimPrefix(fs.Arg(0), "#")
-	st, _, _, err := openInbox(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox show: %v", err)
 	}
-	it, err := st.Get(id)
+	r, err := d.Received(id)
 	if err != nil {
 		return errorf(e, "inbox show: %v", err)
 	}
-	rep, err := st.Report(id)
-	if err != nil {
-		return errorf(e, "inbox show: %v", err)
-	}
+	it, rep := r.Item, r.Report // rep: redacted when withheld
 	if *asJSON {
 		if err := writeJSON(e.stdout, struct {
 			Item   *receive.Item   `json:"item"`
 			Report *receive.Report `json:"report"`
-		}{it, redactWithheld(rep)}); err != nil {
+		}{it, rep}); err != nil {
 			return errorf(e, "inbox show: %v", err)
 		}
 		return 0
 	}
-	rep = redactWithheld(rep)
 	w := e.stdout
 	fmt.Fprintf(w, "%s\n\n", banner(rep))
 	fmt.Fprintf(w, "Item:        #%s, received %s\n", it.ID, it.Received.Local().Format(time.RFC1123))
 	printHeaders(w, rep, it.MessageID)
 	fmt.Fprintf(w, "Encrypted:   %s\n", yesNo(rep.Encrypted))
-	if withheld(rep) {
+	if desk.Withheld(rep) {
 		fmt.Fprintln(w, "\nDocuments:   withheld: the message failed its integrity or signature check, so nothing from inside it is shown or opened.")
 	} else {
 		if rep.Note != "" {
@@ -440,10 +272,10 @@ func inboxShow(e *env, args []string) int {
 			fmt.Fprintf(w, "  %d. %s (%s, %d bytes)\n     SHA-256 %s\n", i+1, termsafe.String(d.Name), termsafe.String(d.ContentType), d.Size, termsafe.String(d.SHA256))
 		}
 	}
-	for _, d := range it.Duplicates {
-		earlier, err := st.Get(d.Of)
+	for i, d := range it.Duplicates {
+		earlier := r.Earlier[i]
 		when := ""
-		if err == nil {
+		if earlier != nil {
 			when = fmt.Sprintf(", received %s from %s", earlier.Received.Local().Format("2006-01-02 15:04"), termsafe.String(earlier.From))
 		}
 		switch d.Kind {
@@ -471,74 +303,59 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "inbox open: give the item ID (see 'securesend inbox list')")
 	}
 	id = strings.TrimPrefix(id, "#")
-	st, _, _, err := openInbox(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox open: %v", err)
 	}
-	it, err := st.Get(id)
+	r, err := d.Received(id)
 	if err != nil {
 		return errorf(e, "inbox open: %v", err)
 	}
-	rep, err := st.Report(id)
-	if err != nil {
-		return errorf(e, "inbox open: %v", err)
+	fmt.Fprintln(e.stderr, banner(r.Report))
+	if note := desk.DuplicateNote(r.Item); note != "" && !desk.Withheld(r.Report) {
+		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", note, id)
 	}
-	fmt.Fprintln(e.stderr, banner(rep))
-	if withheld(rep) {
-		return errorf(e, "inbox open: item #%s failed its integrity or signature check (%s): its documents are withheld and cannot be opened or saved", id, rep.Verdict)
-	}
-	n := *doc - 1
-	if n < 0 || n >= len(rep.Documents) {
-		return errorf(e, "inbox open: item #%s has %d document(s)", id, len(rep.Documents))
-	}
-	if d := duplicateNote(it); d != "" {
-		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", d, id)
-	}
-	if rep.Verdict != receive.Verified || rep.Impostor {
-		if err := confirmUnverified(e, id, rep, *yes); err != nil {
+	opts := desk.OpenOptions{Dir: *out, Confirmed: *yes}
+	if *out == "" {
+		tmp, err := privtemp.New("")
+		if tmp == nil {
 			return errorf(e, "inbox open: %v", err)
 		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "securesend: warning: old decrypted copies could not all be removed: %v\n", err)
+		}
+		// The viewer reads the file after this command ends: the
+		// decrypted copy stays in this process's private folder, which
+		// the next start of securesend removes once it is an hour old.
+		opts.Temp, opts.View = tmp, true
 	}
-	name := receive.SanitizeName(rep.Documents[n].Name)
-	head, err := sniffDocument(st, id, n)
-	if err != nil {
+	got, err := d.OpenDocument(id, *doc-1, opts)
+	var unconfirmed *desk.UnconfirmedError
+	if errors.As(err, &unconfirmed) {
+		if err = confirmUnverified(e, unconfirmed); err == nil {
+			opts.Confirmed = true
+			got, err = d.OpenDocument(id, *doc-1, opts)
+		}
+	}
+	if err != nil && opts.Temp != nil {
+		opts.Temp.Close()
+	}
+	var notOpenable *desk.NotOpenableError
+	switch {
+	case errors.As(err, &notOpenable):
+		return errorf(e, "inbox open: %v; save it with --out DIR and check it first", err)
+	case err != nil:
 		return errorf(e, "inbox open: %v", err)
 	}
-	kind, openable := doccheck.Openable(name, head)
 	if *out != "" {
-		path := filepath.Join(*out, name)
-		if err := writeDocument(st, id, n, path); err != nil {
-			return errorf(e, "inbox open: %v", err)
+		if !got.Openable {
+			fmt.Fprintf(e.stderr, "securesend: warning: %s is not a PDF, TIFF, JPEG or PNG whose content matches its name; do not open it unless you expected this file from this sender.\n", termsafe.String(got.Name))
 		}
-		if !openable {
-			fmt.Fprintf(e.stderr, "securesend: warning: %s is not a PDF, TIFF, JPEG or PNG whose content matches its name; do not open it unless you expected this file from this sender.\n", termsafe.String(name))
-		}
-		fmt.Fprintln(e.stdout, termsafe.String(path))
-		return 0
+	} else if err := openViewer(ctx, got.Path); err != nil {
+		opts.Temp.Close()
+		return errorf(e, "inbox open: No %s viewer found (%v) - use --out DIR to save the document instead", got.Kind, err)
 	}
-	if !openable {
-		return errorf(e, "inbox open: %s is not a PDF, TIFF, JPEG or PNG whose content matches its name, so it is not opened with another program; save it with --out DIR and check it first", termsafe.String(name))
-	}
-	tmp, err := privtemp.New("")
-	if tmp == nil {
-		return errorf(e, "inbox open: %v", err)
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "securesend: warning: old decrypted copies could not all be removed: %v\n", err)
-	}
-	path, err := writeTemp(st, id, n, tmp, name)
-	if err != nil {
-		tmp.Close()
-		return errorf(e, "inbox open: %v", err)
-	}
-	if err := openViewer(ctx, path); err != nil {
-		tmp.Close()
-		return errorf(e, "inbox open: No %s viewer found (%v) - use --out DIR to save the document instead", kind, err)
-	}
-	// The viewer reads the file after this command ends: the decrypted
-	// copy stays in this process's private folder, which the next start
-	// of securesend removes once it is an hour old.
-	fmt.Fprintln(e.stdout, termsafe.String(path))
+	fmt.Fprintln(e.stdout, termsafe.String(got.Path))
 	return 0
 }
 
@@ -546,13 +363,11 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 // verified is opened or written: --yes-unverified, or y at a prompt that
 // shows the warning when standard input is a terminal. Otherwise it
 // refuses.
-func confirmUnverified(e *env, id string, rep *receive.Report, yes bool) error {
-	if yes {
-		return nil
-	}
+func confirmUnverified(e *env, u *desk.UnconfirmedError) error {
 	if !isTerminal(e.stdin) {
-		return fmt.Errorf("item #%s is not verified (%s), so its documents are opened only after a confirmation: read the warning above, then add --yes-unverified", id, rep.Verdict)
+		return fmt.Errorf("%w: read the warning above, then add --yes-unverified", u)
 	}
+	rep := u.Report
 	fmt.Fprintf(e.stderr, "This document comes from a message that is NOT VERIFIED (%s):\n  %s\nOpen it anyway? [y/N] ", rep.Verdict, termsafe.String(rep.Reason))
 	line, err := bufio.NewReader(e.stdin).ReadString('\n')
 	if err != nil && line == "" {
@@ -577,92 +392,16 @@ func inboxArchive(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "inbox archive: give the item ID (see 'securesend inbox list')")
 	}
 	id = strings.TrimPrefix(id, "#")
-	st, _, _, err := openInbox(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox archive: %v", err)
 	}
-	it, err := st.Get(id)
+	a, err := d.Archive(ctx, id, *to)
 	if err != nil {
-		return errorf(e, "inbox archive: %v", err)
-	}
-	accts, err := accountStore(e)
-	if err != nil {
-		return errorf(e, "inbox archive: %v", err)
-	}
-	a, err := accts.Get(it.Source.Account)
-	if err != nil {
-		return errorf(e, "inbox archive: %v", err)
-	}
-	pol, err := receivePolicy(e, nil)
-	if err != nil {
-		return errorf(e, "inbox archive: %v", err)
-	}
-	iopts, err := imapOptions(pol, a)
-	if err != nil {
-		return errorf(e, "inbox archive: %v", err)
-	}
-	conn, err := a.DialIMAP(ctx, accts.Secrets(), iopts)
-	if err != nil {
-		return errorf(e, "inbox archive: %s: %v", a.Name, err)
-	}
-	defer conn.Close()
-	in := &receive.Inbox{Store: st}
-	if err := in.Archive(ctx, conn.Client, id, *to); err != nil {
 		return errorf(e, "inbox archive: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "Moved item #%s to %s on %s. The local copy is kept.\n", id, *to, a.IMAP.Address)
 	return 0
-}
-
-// writeDocument decrypts document n of item id to path (never overwriting),
-// removing the file again if the stored copy turns out damaged.
-func writeDocument(st *receive.Store, id string, n int, path string) error {
-	r, err := st.OpenDocument(id, n)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return err
-	}
-	return nil
-}
-
-// writeTemp decrypts document n of item id into the process's private
-// temp folder under name and returns its path.
-func writeTemp(st *receive.Store, id string, n int, tmp *privtemp.Dir, name string) (string, error) {
-	r, err := st.OpenDocument(id, n)
-	if err != nil {
-		return "", err
-	}
-	defer r.Close()
-	return tmp.Write(name, r)
-}
-
-// sniffDocument returns the first bytes of document n of item id, for
-// doccheck.Openable.
-func sniffDocument(st *receive.Store, id string, n int) ([]byte, error) {
-	r, err := st.OpenDocument(id, n)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	head := make([]byte, doccheck.SniffLen)
-	k, err := io.ReadFull(r, head)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
-	}
-	return head[:k], nil
 }
 
 // viewerGrace is how long openViewer waits for the opener to fail (no
@@ -678,7 +417,7 @@ func openViewer(ctx context.Context, path string) error {
 	case "darwin":
 		cmd = exec.Command("open", path)
 	case "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", path)
+		return shellOpen(path) // viewer_windows.go
 	default:
 		cmd = exec.Command("xdg-open", path)
 	}
@@ -694,4 +433,32 @@ func openViewer(ctx context.Context, path string) error {
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// inboxTrustIndex accepts an index put back from a backup (see
+// desk.Desk.TrustInboxIndex). It asks for --yes: an older index put back
+// by someone else hides messages.
+func inboxTrustIndex(e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox trust-index", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	yes := fs.Bool("yes", false, "accept the index as it is now")
+	pos, code := parseFlags(e, fs, args)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) > 0 {
+		return errorf(e, "inbox trust-index: it takes no arguments, only --yes")
+	}
+	if !*yes {
+		return errorf(e, "inbox trust-index: this accepts the inbox index as it is now and forgets what was recorded after it; if you put an older copy back from a backup on purpose, run it again with --yes")
+	}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "inbox trust-index: %v", err)
+	}
+	if err := d.TrustInboxIndex(); err != nil {
+		return errorf(e, "inbox trust-index: %v", err)
+	}
+	fmt.Fprintln(e.stdout, "The inbox index is accepted as it is now; run 'securesend inbox fetch' to fetch again what came after it.")
+	return 0
 }

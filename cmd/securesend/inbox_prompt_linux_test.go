@@ -7,14 +7,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/receive"
 )
 
 // TestConfirmUnverifiedPrompt: on a terminal, opening a non-verified
 // document asks y/N after showing the reason; only y opens. Without a
-// terminal it is refused unless --yes-unverified.
+// terminal it is refused, naming --yes-unverified (which desk.OpenOptions
+// Confirmed carries; see desk's TestOpenDocumentRules).
 func TestConfirmUnverifiedPrompt(t *testing.T) {
 	rep := &receive.Report{Verdict: receive.NotAddressed, Reason: "signed by Dr Alice for other@pharmacy.test\x1b[2K"}
+	u := &desk.UnconfirmedError{ID: "3", Report: rep}
 	for _, tt := range []struct {
 		answer string
 		ok     bool
@@ -24,7 +27,7 @@ func TestConfirmUnverifiedPrompt(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stderr bytes.Buffer
-		err := confirmUnverified(&env{stdin: tty, stderr: &stderr}, "3", rep, false)
+		err := confirmUnverified(&env{stdin: tty, stderr: &stderr}, u)
 		if (err == nil) != tt.ok {
 			t.Errorf("answer %q: %v", tt.answer, err)
 		}
@@ -34,10 +37,7 @@ func TestConfirmUnverifiedPrompt(t *testing.T) {
 		}
 	}
 	var stderr bytes.Buffer
-	if err := confirmUnverified(&env{stdin: strings.NewReader("y\n"), stderr: &stderr}, "3", rep, false); err == nil || !strings.Contains(err.Error(), "--yes-unverified") {
+	if err := confirmUnverified(&env{stdin: strings.NewReader("y\n"), stderr: &stderr}, u); err == nil || !strings.Contains(err.Error(), "--yes-unverified") {
 		t.Errorf("without a terminal: %v", err)
-	}
-	if err := confirmUnverified(&env{stdin: strings.NewReader(""), stderr: &stderr}, "3", rep, true); err != nil {
-		t.Errorf("--yes-unverified: %v", err)
 	}
 }

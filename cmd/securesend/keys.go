@@ -9,14 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/termsafe"
 )
 
 const keysUsage = `Usage: securesend keys COMMAND [flags] [args]
@@ -75,15 +73,21 @@ func runKeys(ctx context.Context, e *env, args []string) int {
 // openKeyStore opens the key store of the securesend home, with the OS
 // keychain for the secret key passphrases.
 func openKeyStore(e *env) (*pgp.Store, error) {
-	h, kc, err := openHome(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := h.Sub("keys")
+	return d.Keys()
+}
+
+// openKeys opens the key store of the securesend home with the key use
+// cases (audited imports and pins).
+func openKeys(e *env) (*desk.KeyManager, error) {
+	d, err := openDesk(e)
 	if err != nil {
 		return nil, err
 	}
-	return pgp.OpenStore(dir, kc, nil)
+	return d.ManageKeys()
 }
 
 // keysFlagSet returns a flag set for 'keys name' whose usage is the keys
@@ -135,7 +139,7 @@ func fingerprintArg(e *env, args []string) (pgp.Fingerprint, int) {
 // keyArgs parses the flags of 'keys NAME' (defined on fs) and its
 // FINGERPRINT argument, and opens the key store. A code >= 0 means the
 // command ends with it (the error is already reported).
-func keyArgs(e *env, fs *flag.FlagSet, args []string) (pgp.Fingerprint, *pgp.Store, int) {
+func keyArgs(e *env, fs *flag.FlagSet, args []string) (pgp.Fingerprint, *desk.KeyManager, int) {
 	pos, code := parseFlags(e, fs, args)
 	if code >= 0 {
 		return "", nil, code
@@ -144,7 +148,7 @@ func keyArgs(e *env, fs *flag.FlagSet, args []string) (pgp.Fingerprint, *pgp.Sto
 	if code >= 0 {
 		return "", nil, code
 	}
-	s, err := openKeyStore(e)
+	s, err := openKeys(e)
 	if err != nil {
 		return "", nil, errorf(e, "%v", err)
 	}
@@ -225,71 +229,31 @@ func keysExport(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	s, err := openKeyStore(e)
+	if len(pos) > 1 && !strings.Contains(pos[0], "@") {
+		pos = []string{strings.Join(pos, "")} // a fingerprint typed in groups
+	}
+	if len(pos) > 1 {
+		fmt.Fprintln(e.stderr, "securesend keys export: give one FINGERPRINT or ADDRESS")
+		return 2
+	}
+	s, err := openKeys(e)
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
-	var fprs []pgp.Fingerprint
-	switch {
-	case len(pos) == 0:
-		own, err := s.Own()
-		if err != nil {
-			return errorf(e, "keys export: %v", err)
-		}
-		fprs = append(fprs, own.Fingerprint)
-	case len(pos) == 1 && strings.Contains(pos[0], "@"):
-		if fprs, err = boundKeys(s, pos[0]); err != nil {
-			return errorf(e, "keys export: %v", err)
-		}
-	default:
-		fpr, code := fingerprintArg(e, pos)
-		if code >= 0 {
-			return code
-		}
-		fprs = append(fprs, fpr)
+	sel := ""
+	if len(pos) == 1 {
+		sel = pos[0]
 	}
-	for _, fpr := range fprs {
-		k, err := s.Public(fpr)
-		if err != nil {
-			return errorf(e, "keys export: %v", err)
-		}
+	keys, err := s.Export(sel)
+	if err != nil {
+		return errorf(e, "keys export: %v", err)
+	}
+	for _, k := range keys {
 		if err := k.WriteArmored(e.stdout); err != nil {
 			return errorf(e, "keys export: %v", err)
 		}
 	}
 	return 0
-}
-
-// boundKeys returns the fingerprints of the keys bound to addr (as 'gpg
-// --export ADDRESS' finds them), pinned ones first; an error when there is
-// none, saying so when a key merely claims addr.
-func boundKeys(s *pgp.Store, addr string) ([]pgp.Fingerprint, error) {
-	a := pgp.NormalizeAddress(addr)
-	if a == "" {
-		return nil, fmt.Errorf("%q is not an e-mail address or a fingerprint", addr)
-	}
-	es, err := s.BoundTo(a)
-	if err != nil {
-		return nil, err
-	}
-	var fprs []pgp.Fingerprint
-	for _, ent := range es {
-		fprs = append(fprs, ent.Fingerprint)
-	}
-	if len(fprs) > 0 {
-		return fprs, nil
-	}
-	all, err := s.List()
-	if err != nil {
-		return nil, err
-	}
-	for _, ent := range all {
-		if containsFold(ent.Claimed, a) {
-			return nil, fmt.Errorf("no key is bound to %s; key %s claims it but is not bound to it (bind it with 'securesend keys pin %s --email %s' after comparing its fingerprint with the owner)",
-				a, ent.Fingerprint.Grouped(), ent.Fingerprint, a)
-		}
-	}
-	return nil, fmt.Errorf("no key is bound to %s: %w", a, pgp.ErrNotFound)
 }
 
 func keysImport(e *env, args []string) int {
@@ -312,7 +276,7 @@ func keysImport(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend keys import: --replace needs --pin")
 		return 2
 	}
-	s, err := openKeyStore(e)
+	s, err := openKeys(e)
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
@@ -346,12 +310,9 @@ func keysImport(e *env, args []string) int {
 		fmt.Fprintln(e.stdout, "It is now locked with a new random passphrase kept in the OS keychain.")
 		return 0
 	}
-	data, err := io.ReadAll(io.LimitReader(in, maxKeyFile+1))
+	data, err := io.ReadAll(io.LimitReader(in, desk.MaxKeyFile+1))
 	if err != nil {
 		return errorf(e, "keys import: %v", err)
-	}
-	if len(data) > maxKeyFile {
-		return errorf(e, "keys import: the key file is larger than %d bytes", maxKeyFile)
 	}
 	opts := pgp.ImportOptions{Emails: emails, Pin: *pin, Replace: *replace}
 	ent, err := s.Import(bytes.NewReader(data), opts)
@@ -367,7 +328,6 @@ func keysImport(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "keys import: %v", err)
 	}
-	auditKey(e, audit.KeyImport, ent)
 	if len(ent.Emails) == 0 {
 		fmt.Fprintf(e.stdout, "Imported %s (%s), not bound to any address; it claims %s.\n",
 			ent.Fingerprint.Grouped(), ent.Trust, keyText(strings.Join(ent.Claimed, ", ")))
@@ -380,9 +340,6 @@ func keysImport(e *env, args []string) int {
 	}
 	return 0
 }
-
-// maxKeyFile bounds a key file read by keys import.
-const maxKeyFile = 1 << 20
 
 // emailFlags is the repeatable --email flag of keys import and keys pin.
 type emailFlags []string
@@ -450,7 +407,6 @@ func keysPin(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "keys pin: %v", err)
 	}
-	auditKey(e, audit.KeyPin, ent)
 	fmt.Fprintf(e.stdout, "Pinned %s for %s.\n", fpr.Grouped(), keyText(strings.Join(ent.Emails, ", ")))
 	return 0
 }
@@ -497,72 +453,13 @@ func keysDelete(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	ent, err := s.Entry(fpr)
-	if err != nil {
-		return errorf(e, "keys delete: %v", err)
-	}
-	if ent.Secret && !*yes {
+	if err := s.Delete(fpr, *yes); errors.Is(err, desk.ErrOwnKey) {
 		return errorf(e, "keys delete: %s is your own key; its secret key cannot be recovered. Add --yes to delete it.", fpr.Grouped())
-	}
-	if err := s.Delete(fpr); err != nil {
+	} else if err != nil {
 		return errorf(e, "keys delete: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "Deleted %s.\n", fpr.Grouped())
 	return 0
-}
-
-// protectionFor applies 'send --encrypt MODE' (always, auto or never; ""
-// means auto) to m with the key store ks: it unlocks the user's own key
-// for m.From from the OS keychain and looks up a usable key for every
-// To/Cc address with keys (the policy's view of the key store, see
-// policyKeys; nil means ks itself). A returned error means nothing may be
-// sent. A user who has a key that cannot be unlocked gets an error, never
-// a silent unsigned message.
-func protectionFor(ks *pgp.Store, m *send.Message, mode string, keys send.KeyLookup) (send.Protection, error) {
-	em, err := send.ParseEncryptMode(mode)
-	if mode == "" {
-		em, err = send.EncryptAuto, nil
-	}
-	if err != nil {
-		return send.Protection{}, err
-	}
-	if keys == nil {
-		keys = ks
-	}
-	es, err := ks.List()
-	if err != nil {
-		return send.Protection{}, err
-	}
-	var own []pgp.Entry
-	var signer *pgp.Key
-	for _, ent := range es {
-		if !ent.Secret {
-			continue
-		}
-		own = append(own, ent)
-		if signer == nil && containsFold(ent.Emails, m.From.Address) {
-			if signer, err = ks.SecretKey(ent.Fingerprint); err != nil {
-				return send.Protection{}, fmt.Errorf("your key %s cannot be unlocked, so the message cannot be signed: %w", ent.Fingerprint.Grouped(), err)
-			}
-		}
-	}
-	if signer == nil && len(own) > 0 {
-		return send.Protection{}, fmt.Errorf("none of your keys is for %s (yours: %s); create one with 'securesend keys generate --email %s': %w",
-			m.From.Address, strings.Join(own[0].Emails, ", "), m.From.Address, send.ErrSignerNotSender)
-	}
-	return send.PlanProtection(m, em, signer, keys)
-}
-
-// auditKey records a key import or pin in the audit log (address,
-// fingerprint, trust); a failure to record is a warning: the change is
-// made.
-func auditKey(e *env, kind audit.Kind, ent pgp.Entry) {
-	err := auditRecord(e, kind, audit.Fields{
-		"address": strings.Join(ent.Emails, " "), "fingerprint": string(ent.Fingerprint), "state": string(ent.Trust),
-	})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record this: %v\n", err)
-	}
 }
 
 func containsFold(list []string, s string) bool {
@@ -577,17 +474,4 @@ func containsFold(list []string, s string) bool {
 // keyText makes text from a key (user IDs, addresses) safe to print on a
 // terminal: control, bidi and other invisible format characters are shown
 // as <U+XXXX>, invalid UTF-8 as U+FFFD.
-func keyText(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			b.WriteRune(utf8.RuneError)
-		case strconv.IsGraphic(r):
-			b.WriteRune(r)
-		default:
-			fmt.Fprintf(&b, "<U+%04X>", r)
-		}
-	}
-	return b.String()
-}
+func keyText(s string) string { return termsafe.Key(s) }

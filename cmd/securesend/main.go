@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -64,7 +66,7 @@ func mainExit() int {
 // run dispatches args to a subcommand, or opens the GUI when there are none.
 func run(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
-		return runGUI(ctx, e)
+		return runGUI(ctx, e, nil)
 	}
 	name := args[0]
 	switch name {
@@ -72,9 +74,17 @@ func run(ctx context.Context, e *env, args []string) int {
 		usage(e.stdout)
 		return 0
 	}
+	// "securesend MESSAGE.eml..." (double-clicked messages: the desktop
+	// entries and the Windows file type run it so) opens the app with the
+	// messages' verdicts in the Inbox.
+	if !slices.ContainsFunc(args, func(a string) bool { return !isMessageFile(a) }) {
+		return runGUI(ctx, e, args)
+	}
 	// A tampered, unsigned, wrongly signed or rolled-back organisation
-	// profile stops every command but admin (which is how it gets fixed).
-	if name != "admin" {
+	// profile stops every command but admin (which is how it gets fixed),
+	// and "COMMAND --help" alone, which only prints (the installer build
+	// makes the manual page from it without touching the keychain).
+	if name != "admin" && !(len(args) == 2 && isHelpFlag(args[1])) {
 		l, err := loadOrgProfile(e)
 		if err != nil {
 			return errorf(e, "%v", err)
@@ -91,10 +101,25 @@ func run(ctx context.Context, e *env, args []string) int {
 	return 2
 }
 
+func isHelpFlag(s string) bool {
+	return s == "-h" || s == "-help" || s == "--help"
+}
+
+// isMessageFile reports whether path names an existing regular file with
+// the .eml extension.
+func isMessageFile(path string) bool {
+	if !strings.EqualFold(filepath.Ext(path), ".eml") {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: securesend [command] [flags]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "With no command, securesend opens the desktop app.")
+	fmt.Fprintln(w, "With no command, securesend opens the desktop app; with the path of a")
+	fmt.Fprintln(w, "received message (FILE.eml), it opens the app showing that message's verdict.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	cs := commands()

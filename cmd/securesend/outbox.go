@@ -7,15 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/mail"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/gate"
-	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -67,103 +65,13 @@ func openAudit(e *env) (*audit.Log, error) {
 	return audit.Open(h.Path("audit.log"), kc, audit.Options{})
 }
 
-// openOutbox opens the home's outbox (home/outbox, key "outbox" in the
-// keychain), writing send.* events to the home's audit log.
-func openOutbox(e *env, opts outbox.Options) (*outbox.Outbox, error) {
-	h, kc, err := openHome(e)
+// openOutbox opens the desk's outbox, delivering with opts.Via.
+func openOutbox(e *env, opts desk.OutboxOptions) (*desk.Outbox, error) {
+	d, err := openDesk(e)
 	if err != nil {
 		return nil, err
 	}
-	key, err := kc.Key("outbox")
-	if err != nil {
-		return nil, err
-	}
-	if opts.Audit == nil {
-		if opts.Audit, err = openAudit(e); err != nil {
-			return nil, err
-		}
-	}
-	return outbox.Open(h.Path("outbox"), key, opts)
-}
-
-// outboxJob is the outbox job for m, sent with the named account: the
-// envelope is From and To+Cc. It gives m a Message-ID and a Date when it
-// has none, so that every retry sends the same message.
-func outboxJob(m *send.Message, account string, now time.Time) (outbox.Job, error) {
-	if m.MessageID == "" {
-		domain := ""
-		if i := strings.LastIndexByte(m.From.Address, '@'); i >= 0 {
-			domain = m.From.Address[i+1:]
-		}
-		id, err := send.NewMessageID(domain)
-		if err != nil {
-			if id, err = send.NewMessageID(""); err != nil {
-				return outbox.Job{}, err
-			}
-		}
-		m.MessageID = id
-	}
-	if m.Date.IsZero() {
-		m.Date = now
-	}
-	job := outbox.Job{Account: account, MessageID: m.MessageID, Envelope: send.Envelope{From: m.From.Address}}
-	for _, a := range append(append([]mail.Address(nil), m.To...), m.Cc...) {
-		job.Envelope.To = append(job.Envelope.To, a.Address)
-	}
-	return job, nil
-}
-
-// outboxEnqueue writes m, composed by compose (send.Compose, or a
-// protecting composer), to the home's outbox as a job for the named
-// account, before any network I/O. It gives m a Message-ID and Date when
-// missing. The caller delivers it with ob.Deliver(ctx, id, submitWith(opts))
-// or leaves it to 'outbox run'.
-func outboxEnqueue(ctx context.Context, e *env, m *send.Message, account string,
-	compose func(io.Writer, *send.Message) ([]send.DocumentInfo, error), opts outbox.Options) (ob *outbox.Outbox, id string, err error) {
-	return outboxEnqueueJob(ctx, e, m, account, compose, nil, opts)
-}
-
-// outboxEnqueueProtected is outboxEnqueue with the message composed by
-// send.ComposeProtected(prot); the job records how it is protected, so
-// that the confirmation of every delivery says so, and which key each
-// recipient's copy is encrypted to, for the policy check at delivery.
-func outboxEnqueueProtected(ctx context.Context, e *env, m *send.Message, account string, prot send.Protection, opts outbox.Options) (*outbox.Outbox, string, error) {
-	compose := func(w io.Writer, m *send.Message) ([]send.DocumentInfo, error) {
-		return send.ComposeProtected(w, m, prot)
-	}
-	return outboxEnqueueJob(ctx, e, m, account, compose, func(j *outbox.Job) {
-		var r send.Result
-		r.SetProtection(prot)
-		j.Encrypted, j.Signed, j.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
-		j.EncryptedTo = gate.EncryptedTo(m, prot)
-	}, opts)
-}
-
-func outboxEnqueueJob(ctx context.Context, e *env, m *send.Message, account string,
-	compose func(io.Writer, *send.Message) ([]send.DocumentInfo, error), mark func(*outbox.Job), opts outbox.Options) (*outbox.Outbox, string, error) {
-	ob, err := openOutbox(e, opts)
-	if err != nil {
-		return nil, "", err
-	}
-	job, err := outboxJob(m, account, time.Now())
-	if err != nil {
-		return nil, "", err
-	}
-	if mark != nil {
-		mark(&job)
-	}
-	id, err := ob.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) { return compose(w, m) })
-	if err != nil {
-		return nil, "", err
-	}
-	return ob, id, nil
-}
-
-// submitWith returns the SubmitFunc that submits with opts.
-func submitWith(opts send.Options) outbox.SubmitFunc {
-	return func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
-		return send.Submit(ctx, opts, env, body)
-	}
+	return d.Outbox(opts)
 }
 
 // outboxExplain tells the user what happens next to a job that was not
@@ -181,33 +89,6 @@ func outboxExplain(w io.Writer, rec *outbox.Record) {
 	case outbox.Failed:
 		fmt.Fprintf(w, "The message is kept in the outbox (job %s); fix the cause and run 'securesend outbox retry %s', or remove it.\n", rec.ID, rec.ID)
 	}
-}
-
-// outboxResolveID finds the job whose id is arg or starts with arg (6+ chars).
-func outboxResolveID(ob *outbox.Outbox, arg string) (string, error) {
-	if len(arg) == 32 {
-		return arg, nil
-	}
-	if len(arg) < 6 {
-		return "", fmt.Errorf("job id %q is too short; give at least 6 characters", arg)
-	}
-	recs, err := ob.List()
-	if err != nil {
-		return "", err
-	}
-	var found []string
-	for _, r := range recs {
-		if strings.HasPrefix(r.ID, strings.ToLower(arg)) {
-			found = append(found, r.ID)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", fmt.Errorf("no job %s in the outbox", arg)
-	case 1:
-		return found[0], nil
-	}
-	return "", fmt.Errorf("job id %q is ambiguous; give more characters", arg)
 }
 
 // outboxFlags parses the flags of a simple subcommand; it returns an exit
@@ -242,7 +123,7 @@ func outboxList(e *env, args []string) int {
 	}); code >= 0 {
 		return code
 	}
-	ob, err := openOutbox(e, outbox.Options{})
+	ob, err := openOutbox(e, desk.OutboxOptions{})
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
@@ -291,11 +172,11 @@ func outboxShow(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	ob, err := openOutbox(e, outbox.Options{})
+	ob, err := openOutbox(e, desk.OutboxOptions{})
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
-	id, err := outboxResolveID(ob, rest[0])
+	id, err := ob.Resolve(rest[0])
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
@@ -355,11 +236,11 @@ func outboxChange(e *env, sub string, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	ob, err := openOutbox(e, outbox.Options{})
+	ob, err := openOutbox(e, desk.OutboxOptions{})
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
-	id, err := outboxResolveID(ob, rest[0])
+	id, err := ob.Resolve(rest[0])
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
@@ -439,22 +320,22 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend outbox run: --account sets the sign-in and CA; drop --user, --password-stdin and --ca-file")
 		return 2
 	}
-	submit, err := outboxSubmit(e, &f)
+	v, err := f.via(e.stdin)
 	if err != nil {
 		return errorf(e, "outbox run: %v", err)
 	}
-	ob, err := openOutbox(e, outbox.Options{Notify: func(r outbox.Record) { outboxReportJob(e.stdout, &r) }})
+	ob, err := openOutbox(e, desk.OutboxOptions{Via: v, Notify: func(r outbox.Record) { outboxReportJob(e.stdout, &r) }})
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return errorf(e, "outbox run: %v", outboxTrim(err, "outbox: "))
 	}
 	if watch {
-		err := ob.Watch(ctx, submit, poll, func(err error) { fmt.Fprintf(e.stderr, "securesend: outbox: %v\n", err) })
+		err := ob.Watch(ctx, poll, func(err error) { fmt.Fprintf(e.stderr, "securesend: outbox: %v\n", err) })
 		if errors.Is(err, context.Canceled) {
 			return 0
 		}
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
-	recs, err := ob.RunDue(ctx, submit)
+	recs, err := ob.RunDue(ctx)
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
@@ -468,78 +349,6 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	return code
-}
-
-// outboxSubmit returns the SubmitFunc that delivers outbox jobs for
-// 'outbox run' (and the hot folder) with the flags f: a job queued with an
-// account through that account (its options read at every attempt, so
-// OAuth tokens refresh), others through f's server or f.account. Every
-// attempt goes through the policy gate in force at that moment
-// (gate.Guard): a job the current policy forbids (its recipients, its
-// missing encryption, the server or account) fails with the reasons and
-// nothing is sent; the flags may only tighten the transport, and the
-// policy's floor (TLS version, REQUIRETLS) applies to every delivery. The
-// --server route is checked before the password is read; with
-// --password-stdin it reads e.stdin.
-func outboxSubmit(e *env, f *sendFlags) (outbox.SubmitFunc, error) {
-	current := func() (*gate.Gate, error) {
-		g, _, err := sendGate(e, f, false)
-		return g, err
-	}
-	var (
-		server gate.Route
-		opts   send.Options
-		err    error
-	)
-	if f.server != "" {
-		if server, err = checkServerRoute(e, f); err != nil {
-			return nil, err
-		}
-		if opts, err = f.options(e.stdin); err != nil {
-			return nil, err
-		}
-	} else {
-		if _, err := current(); err != nil {
-			return nil, err // a tampered or missing profile stops the command
-		}
-		if err := f.tighten(&opts); err != nil {
-			return nil, err
-		}
-	}
-	route := func(_ context.Context, job outbox.Record) (gate.Route, error) {
-		name := job.Account
-		if name == "" {
-			name = f.account
-		}
-		if name == "" {
-			return server, nil
-		}
-		_, a, err := storedAccount(e, name)
-		if err != nil {
-			return gate.Route{}, fmt.Errorf("account %s: %w", name, err)
-		}
-		return gate.AccountRoute(a), nil
-	}
-	submit := func(ctx context.Context, g *gate.Gate, r gate.Route, env send.Envelope, body io.Reader) (*send.Result, error) {
-		o := opts
-		if r.Stored != nil {
-			// The account's options once per attempt, so OAuth tokens
-			// refresh; read only now that the gate allowed the account.
-			s, err := accountStore(e)
-			if err != nil {
-				return nil, err
-			}
-			if o, err = r.Stored.SendOptions(ctx, s.Secrets()); err != nil {
-				return nil, fmt.Errorf("%s: %w", r, err)
-			}
-			if err := f.tighten(&o); err != nil {
-				return nil, err
-			}
-		}
-		g.Transport(r, &o)
-		return send.Submit(ctx, o, env, body)
-	}
-	return gate.Guard(current, route, submit), nil
 }
 
 // outboxReportJob prints one line per state change during 'outbox run'.

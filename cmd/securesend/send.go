@@ -4,21 +4,18 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/mail"
-	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/securesend/securesend/account"
-	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/gate"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send"
@@ -45,6 +42,12 @@ type sendFlags struct {
 	encrypt       string
 	queueOnly     bool
 	account       string
+	// The signed manifest's fields (docs/manifest.md).
+	docType       string
+	nhi           string
+	prescriber    string
+	prescriberCPN string
+	facilityHPI   string
 }
 
 // addrList is a repeatable flag of addresses ("Name <a@b>" or "a@b",
@@ -99,6 +102,11 @@ func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON instead of the summary")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
 	fs.BoolVar(&f.queueOnly, "queue-only", false, "only write the message to the outbox; 'securesend outbox run' delivers it")
+	fs.StringVar(&f.docType, "doc-type", "", "document `type` in the signed manifest, a lower-case word such as prescription or referral (default document)")
+	fs.StringVar(&f.nhi, "nhi", "", "the patient's `NHI` number, carried in the signed manifest")
+	fs.StringVar(&f.prescriber, "prescriber", "", "the responsible clinician's `name`, carried in the signed manifest")
+	fs.StringVar(&f.prescriberCPN, "prescriber-cpn", "", "the clinician's HPI Common Person `number` (NNXXXX), carried in the signed manifest")
+	fs.StringVar(&f.facilityHPI, "facility-hpi", "", "your practice's HPI facility `ID` (FXXNNN-C), carried in the signed manifest")
 	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
 	fs.Usage = func() {} // parseSendFlags prints help or a hint itself
 	return fs
@@ -178,11 +186,16 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 
 // message builds the send.Message from the flags.
 func (f *sendFlags) message() (*send.Message, error) {
-	from, err := mail.ParseAddress(f.from)
-	if err != nil {
-		return nil, fmt.Errorf("--from %q is not an e-mail address: %v", f.from, err)
+	m := &send.Message{Subject: f.subject, Note: f.note, DocumentType: f.docType, PatientNHI: f.nhi,
+		PrescriberName: f.prescriber, PrescriberCPN: f.prescriberCPN, FacilityHPI: f.facilityHPI}
+	if f.from != "" || f.account == "" { // else the account's address
+		from, err := mail.ParseAddress(f.from)
+		if err != nil {
+			return nil, fmt.Errorf("--from %q is not an e-mail address: %v", f.from, err)
+		}
+		m.From = *from
 	}
-	m := &send.Message{From: *from, Subject: f.subject, Note: f.note}
+	var err error
 	if m.To, err = parseAddrs("--to", f.to); err != nil {
 		return nil, err
 	}
@@ -209,41 +222,30 @@ func parseAddrs(flagName string, values []string) ([]mail.Address, error) {
 	return out, nil
 }
 
-// options builds send.Options from the flags; stdin supplies the password.
-func (f *sendFlags) options(stdin io.Reader) (send.Options, error) {
-	opts := send.Options{Server: f.server, RequireTLS: f.requireTLS, Timeout: f.timeout}
-	sec, err := f.securityMode()
-	if err != nil {
-		return opts, err
+// via is how the flags send: the stored account (--account) or the server
+// (--server, --security, --ca-file, --user with the password read from
+// stdin once, and only when the policy allowed the server), with
+// --min-tls, --require-tls and --timeout tightening the policy.
+func (f *sendFlags) via(stdin io.Reader) (desk.Via, error) {
+	v := desk.Via{Account: f.account, Timeout: f.timeout,
+		Tighten: profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS}}
+	if f.account == "" {
+		sec, err := f.securityMode()
+		if err != nil {
+			return v, err
+		}
+		v.Server = &desk.Server{Address: f.server, Security: sec, User: f.user, CAFile: f.caFile}
+		if f.passwordStdin {
+			v.Server.Password = sync.OnceValues(func() (string, error) { return readPassword(stdin) })
+		}
 	}
-	opts.Security = sec
-	v, err := f.minTLSVersion()
-	if err != nil {
-		return opts, err
+	if _, err := f.minTLSVersion(); err != nil {
+		return v, err
 	}
-	opts.MinTLSVersion = v
 	if f.timeout <= 0 {
-		return opts, fmt.Errorf("--timeout must be positive")
+		return v, fmt.Errorf("--timeout must be positive")
 	}
-	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
-		if err != nil {
-			return opts, fmt.Errorf("cannot read --ca-file: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return opts, fmt.Errorf("--ca-file %s contains no PEM certificates", f.caFile)
-		}
-		opts.RootCAs = pool
-	}
-	if f.passwordStdin {
-		pw, err := readPassword(stdin)
-		if err != nil {
-			return opts, err
-		}
-		opts.Auth = send.PasswordAuth(f.user, pw)
-	}
-	return opts, nil
+	return v, nil
 }
 
 // minTLSVersion parses --min-tls.
@@ -255,25 +257,6 @@ func (f *sendFlags) minTLSVersion() (uint16, error) {
 		return tls.VersionTLS13, nil
 	}
 	return 0, fmt.Errorf("--min-tls must be 1.2 or 1.3, not %q", f.minTLS)
-}
-
-// tighten applies --timeout, --min-tls and --require-tls on top of an
-// account's options: they may only make it stricter (a shorter time-out,
-// a higher TLS version, REQUIRETLS on).
-func (f *sendFlags) tighten(opts *send.Options) error {
-	v, err := f.minTLSVersion()
-	if err != nil {
-		return err
-	}
-	if f.timeout <= 0 {
-		return fmt.Errorf("--timeout must be positive")
-	}
-	opts.MinTLSVersion = max(opts.MinTLSVersion, v)
-	opts.RequireTLS = opts.RequireTLS || f.requireTLS
-	if opts.Timeout <= 0 || f.timeout < opts.Timeout {
-		opts.Timeout = f.timeout
-	}
-	return nil
 }
 
 // readPassword reads one line from r, without its line ending.
@@ -297,15 +280,16 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	if _, err := send.ParseEncryptMode(f.encrypt); err != nil {
+	em, err := send.ParseEncryptMode(f.encrypt)
+	if err != nil {
 		fmt.Fprintf(e.stderr, "securesend send: --encrypt must be always, auto or never, not %q\n", f.encrypt)
 		return 2
 	}
-	ob, id, opts, err := queueSend(ctx, e, f, "")
-	var refused *sendRefused
-	if errors.As(err, &refused) && refused.policy {
+	ob, id, err := queueSend(ctx, e, f, em)
+	var refused *desk.Refused
+	if errors.As(err, &refused) && refused.Policy {
 		fmt.Fprintln(e.stderr, "securesend: refused by your organisation's policy, so nothing was sent:")
-		for _, line := range strings.Split(refused.err.Error(), "\n") {
+		for _, line := range refused.Reasons() {
 			fmt.Fprintln(e.stderr, "  "+line)
 		}
 		return 1
@@ -323,7 +307,9 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "Queued as job %s; 'securesend outbox run' delivers it.\n", id)
 		return 0
 	}
-	rec, sendErr := ob.Deliver(ctx, id, submitWith(opts))
+	// Delivered now, through the policy gate in force at this moment, as
+	// 'outbox run' delivers it.
+	rec, sendErr := ob.Deliver(ctx, id, nil)
 	var res *send.Result
 	if rec != nil {
 		res = rec.Result
@@ -337,167 +323,43 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	return code
 }
 
-// sendRefused is a message queueSend refuses for what it is (incomplete,
-// not allowed by the policy, or without the keys its protection needs), as
-// opposed to a failure of the machinery (keychain, account, outbox) that
-// may pass. Its text is the user's message.
-type sendRefused struct {
-	msg    string
-	err    error
-	policy bool // refused by the organisation policy: err lists why, one reason a line
-}
-
-func (r *sendRefused) Error() string { return r.msg }
-func (r *sendRefused) Unwrap() error { return r.err }
-
 // queueSend does what 'securesend send' does before delivery, for the
-// flags f: the account's options, the message, its validation, the
-// organisation policy, the protection (--encrypt) and the outbox job. It
-// returns the outbox, the job id and the options to deliver with
-// (ob.Deliver(ctx, id, submitWith(opts))). messageID, when not empty, is
-// the message's Message-ID (a caller that may have to queue the same
-// message again after a crash looks for it in the outbox). An error's text
-// is for the user; a *sendRefused is a refusal of the message itself.
-func queueSend(ctx context.Context, e *env, f *sendFlags, messageID string) (*outbox.Outbox, string, send.Options, error) {
-	var (
-		store *account.Store
-		acct  *account.Account
-		opts  send.Options
-		err   error
-	)
-	if f.account != "" {
-		if store, acct, err = storedAccount(e, f.account); err != nil {
-			return nil, "", opts, fmt.Errorf("send: %w", err)
-		}
-		if f.from == "" {
-			f.from = acct.Email
-		}
+// flags f: the message from the flags, then desk's Send (the policy gate,
+// the protection, the outbox job) into the outbox that delivers with f's
+// account or server. An error's text is for the user ("send: ..."); a
+// *desk.Refused is a refusal of the message itself.
+func queueSend(ctx context.Context, e *env, f *sendFlags, em send.EncryptMode) (*desk.Outbox, string, error) {
+	v, err := f.via(e.stdin)
+	if err != nil {
+		return nil, "", fmt.Errorf("send: %w", err)
+	}
+	d, err := openDesk(e)
+	if err != nil {
+		return nil, "", fmt.Errorf("send: %w", err)
 	}
 	m, err := f.message()
 	if err != nil {
-		return nil, "", opts, &sendRefused{msg: "send: " + err.Error(), err: err}
+		return nil, "", fmt.Errorf("send: %w", err)
 	}
-	m.MessageID = messageID
-	if err := m.Validate(); err != nil {
-		return nil, "", opts, &sendRefused{msg: plainError(err), err: err}
-	}
-
-	// The organisation policy gate: nothing is queued or sent that it
-	// refuses, and the flags may only tighten it. The route (server or
-	// account) is checked before any password or token is read. --encrypt
-	// is not passed as a policy preference: "always" is enforced by
-	// protectionFor, which names each recipient without a usable key and
-	// why, and "never" cannot loosen a policy that requires encryption
-	// (mode below).
-	g, ks, err := sendGate(e, f, true)
+	ob, err := d.Outbox(desk.OutboxOptions{Via: v})
 	if err != nil {
-		return nil, "", opts, fmt.Errorf("send: %w", err)
+		return nil, "", sendError(err)
 	}
-	var route gate.Route
-	if acct != nil {
-		route = gate.AccountRoute(acct)
-	} else if route, err = f.route(); err != nil {
-		return nil, "", opts, fmt.Errorf("send: %w", err)
-	}
-	if err := g.CheckRoute(route); err != nil {
-		return nil, "", opts, policyRefusal(err)
-	}
-	if acct != nil {
-		if opts, err = acct.SendOptions(ctx, store.Secrets()); err != nil {
-			return nil, "", opts, fmt.Errorf("send: %w", err)
-		}
-		err = f.tighten(&opts)
-	} else {
-		opts, err = f.options(e.stdin)
-	}
+	id, err := ob.Send(ctx, desk.Draft{Message: m, Via: v, Encrypt: em})
 	if err != nil {
-		return nil, "", opts, fmt.Errorf("send: %w", err)
+		return nil, "", sendError(err)
 	}
-	must, err := g.CheckMessage(m)
-	if err != nil {
-		return nil, "", opts, policyRefusal(err)
-	}
-	g.Transport(route, &opts)
-	mode := f.encrypt
-	if must {
-		mode = string(send.EncryptAlways) // --encrypt never cannot win
-	}
-	prot, err := protectionFor(ks, m, mode, g.Keys())
-	if err != nil {
-		msg := "send: " + plainError(err)
-		if errors.Is(err, send.ErrNoRecipientKey) || errors.Is(err, send.ErrNoSenderKey) || errors.Is(err, send.ErrSignerNotSender) {
-			return nil, "", opts, &sendRefused{msg: msg, err: err}
-		}
-		return nil, "", opts, &wrapped{msg, err}
-	}
-
-	accountName := ""
-	if acct != nil {
-		accountName = acct.Name
-	}
-	ob, id, err := outboxEnqueueProtected(ctx, e, m, accountName, prot, outbox.Options{})
-	if err != nil {
-		return nil, "", opts, &wrapped{"send: " + outboxTrim(err, "outbox: "), err}
-	}
-	return ob, id, opts, nil
+	return ob, id, nil
 }
 
-// policyRefusal is the *sendRefused of a message the policy gate refuses.
-func policyRefusal(err error) *sendRefused {
-	return &sendRefused{msg: "refused by your organisation's policy, so nothing was sent: " + strings.ReplaceAll(err.Error(), "\n", "; "), err: err, policy: true}
-}
-
-// sendGate is the policy gate in force now for a command with the flags f:
-// the organisation profile (an error means the command must stop: it is
-// tampered, unsigned, wrongly signed or rolled back), tightened by the
-// user's security.toml and f's --min-tls and --require-tls. With keys set
-// it opens the home's key store (returned too, for the signing key), whose
-// keys the gate uses where the policy lets users add keys; delivery checks
-// need none.
-func sendGate(e *env, f *sendFlags, keys bool) (*gate.Gate, *pgp.Store, error) {
-	pol, _, err := policyForCommand(e, profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS})
-	if err != nil {
-		return nil, nil, err
+// sendError is err of desk's Send as 'securesend send' prints it: "send: "
+// first but for an invalid message, whose text says what to fix.
+func sendError(err error) error {
+	var refused *desk.Refused
+	if errors.As(err, &refused) && (refused.Policy || errors.Is(err, send.ErrInvalidMessage)) {
+		return err
 	}
-	var ks *pgp.Store
-	if keys {
-		if ks, err = openKeyStore(e); err != nil {
-			return nil, nil, err
-		}
-	}
-	return gate.New(pol, ks), ks, nil
-}
-
-// checkServerRoute loads the policy gate in force now and checks f's
-// --server route with it, before any password is read; it returns the
-// route.
-func checkServerRoute(e *env, f *sendFlags) (gate.Route, error) {
-	g, _, err := sendGate(e, f, false)
-	if err != nil {
-		return gate.Route{}, err
-	}
-	r, err := f.route()
-	if err != nil {
-		return gate.Route{}, err
-	}
-	if err := g.CheckRoute(r); err != nil {
-		return gate.Route{}, fmt.Errorf("refused by your organisation's policy, so nothing was sent: %w", err)
-	}
-	return r, nil
-}
-
-// route is the policy gate's view of --server, --security, --user and
-// --ca-file; it reads no password.
-func (f *sendFlags) route() (gate.Route, error) {
-	sec, err := f.securityMode()
-	if err != nil {
-		return gate.Route{}, err
-	}
-	r, err := gate.ServerRoute(f.server, sec, f.user, f.caFile != "")
-	if err != nil {
-		return gate.Route{}, fmt.Errorf("--server: %w", err)
-	}
-	return r, nil
+	return fmt.Errorf("send: %w", err)
 }
 
 // securityMode parses --security.
@@ -509,21 +371,6 @@ func (f *sendFlags) securityMode() (send.Security, error) {
 		return send.StartTLS, nil
 	}
 	return send.ImplicitTLS, fmt.Errorf("--security must be tls or starttls, not %q", f.security)
-}
-
-// wrapped is err with another text for the user.
-type wrapped struct {
-	msg string
-	err error
-}
-
-func (w *wrapped) Error() string { return w.msg }
-func (w *wrapped) Unwrap() error { return w.err }
-
-// accountPolicySettings is the server side of a for Policy.CheckAccount
-// (gate.AccountRoute(a).Server).
-func accountPolicySettings(a *account.Account) profile.AccountSettings {
-	return gate.AccountRoute(a).Server
 }
 
 // reportSend prints the outcome, writes the receipt and picks the exit code.
@@ -557,18 +404,8 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	return code
 }
 
-// plainError is the message for people: the send package's texts without
-// the Go-style "send: stage:" prefix.
-func plainError(err error) string {
-	s := err.Error()
-	var se *send.Error
-	if errors.As(err, &se) {
-		s = strings.TrimPrefix(s, "send: "+se.Stage+": ")
-	} else if errors.Is(err, send.ErrInvalidMessage) {
-		s = strings.TrimSuffix(strings.TrimPrefix(s, "send: "), ": "+send.ErrInvalidMessage.Error())
-	}
-	return s
-}
+// plainError is the message for people (desk.PlainError).
+func plainError(err error) string { return desk.PlainError(err) }
 
 // jsonError is the machine-readable form of a failure.
 type jsonError struct {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
 )
 
@@ -22,6 +23,23 @@ func openHome(e *env) (home.Home, *keychain.Keychain, error) {
 		return h, nil, err
 	}
 	return h, keychain.New(h.KeychainService()), nil
+}
+
+// openDesk opens the Desk of e's home: the use cases a command calls.
+// What goes wrong without stopping a journey is printed to e.stderr as a
+// warning.
+func openDesk(e *env) (*desk.Desk, error) {
+	baked := bakedProfile
+	if e.baked != nil {
+		baked = e.baked
+	}
+	return desk.Open(desk.Options{
+		Getenv: e.getenv,
+		Baked:  baked,
+		Warn: func(err error) {
+			fmt.Fprintf(e.stderr, "securesend: warning: %v\n", err)
+		},
+	})
 }
 
 // subcommands dispatches args to one of subs for the command group (e.g.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
@@ -151,7 +151,7 @@ func TestPrintReportFollowsVerdict(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			printReport(&env{stdout: &out}, redactWithheld(tt.rep()))
+			printReport(&env{stdout: &out}, desk.Redact(tt.rep()))
 			got := out.String()
 			assertTerminalSafe(t, "printReport", got)
 			for _, w := range tt.want {
@@ -165,24 +165,6 @@ func TestPrintReportFollowsVerdict(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestRedactWithheldJSON: the JSON of a withheld report carries nothing
-// from inside the message either.
-func TestRedactWithheldJSON(t *testing.T) {
-	r := &receive.Report{Verdict: receive.CannotDecrypt, Subject: "inner", Note: "Dispense 90",
-		Documents: []receive.Document{{Name: "rx.pdf"}}}
-	got := redactWithheld(r)
-	if got.Note != "" || got.Subject != "" || len(got.Documents) != 0 || !got.Withheld {
-		t.Errorf("redacted: %+v", got)
-	}
-	if r.Note == "" || len(r.Documents) != 1 {
-		t.Error("redactWithheld changed its argument")
-	}
-	ok := &receive.Report{Verdict: receive.NotSigned, Note: "n"}
-	if redactWithheld(ok) != ok {
-		t.Error("a releasable report was copied or changed")
 	}
 }
 
@@ -200,19 +182,6 @@ func alicePub(t *testing.T) []byte {
 	}
 	t.Fatal("no alice.pub.asc in verify_verdicts.txtar")
 	return nil
-}
-
-func listDir(t *testing.T, dir string) []string {
-	t.Helper()
-	var names []string
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && p != dir {
-			rel, _ := filepath.Rel(dir, p)
-			names = append(names, rel)
-		}
-		return nil
-	})
-	return names
 }
 
 // TestVerifyExtractFollowsVerdict: --extract writes only verified
@@ -286,87 +255,16 @@ func TestVerifyExtractFollowsVerdict(t *testing.T) {
 	}
 }
 
-// TestExtractStagePublishesAfterVerdict: a staged document is not in the
-// extraction folder at all until publish, publishing never overwrites and
-// leaves no temporary file, and discard leaves nothing, in the folder or
-// in the temp folder.
-func TestExtractStagePublishesAfterVerdict(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "rx.pdf"), []byte("earlier"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := newExtractStage(&env{stderr: io.Discard}, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.sink("rx.pdf", "application/pdf", strings.NewReader("%PDF-1.7 new"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := listDir(t, dir); strings.Join(got, ",") != "rx.pdf" {
-		t.Fatalf("before the verdict the folder holds %q", got)
-	}
-	if !strings.HasPrefix(p, tmp) {
-		t.Errorf("staged at %s, not in the private temp folder", p)
-	}
-	rep := &receive.Report{Documents: []receive.Document{{Name: "rx.pdf", Path: p}}}
-	if err := s.publish(rep); err != nil {
-		t.Fatal(err)
-	}
-	s.discard()
-	if got := listDir(t, dir); strings.Join(got, ",") != "rx (2).pdf,rx.pdf" {
-		t.Errorf("after publish: %q", got)
-	}
-	if data, _ := os.ReadFile(filepath.Join(dir, "rx.pdf")); string(data) != "earlier" {
-		t.Error("publish overwrote an existing file")
-	}
-	if data, _ := os.ReadFile(filepath.Join(dir, "rx (2).pdf")); string(data) != "%PDF-1.7 new" {
-		t.Errorf("published content %q", data)
-	}
-	if rep.Documents[0].Path != filepath.Join(dir, "rx (2).pdf") {
-		t.Errorf("Path = %s", rep.Documents[0].Path)
-	}
-
-	s2, _ := newExtractStage(&env{stderr: io.Discard}, dir)
-	s2.sink("other.pdf", "application/pdf", strings.NewReader("x"))
-	s2.discard()
-	if got := listDir(t, dir); len(got) != 2 {
-		t.Errorf("a discarded document reached the folder: %q", got)
-	}
-	if got := listDir(t, tmp); len(got) != 0 {
-		t.Errorf("the temp folder keeps %q", got)
-	}
-}
-
-// TestExtractable is the extraction rule for every verdict.
-func TestExtractable(t *testing.T) {
-	imp := &receive.Report{Verdict: receive.Verified}
-	imp.Impostor = true
-	held := &receive.Report{Verdict: receive.UnknownSigner}
-	held.Withheld = true
-	tests := []struct {
-		rep                   *receive.Report
-		plain, withUnverified bool
-	}{
-		{&receive.Report{Verdict: receive.Verified}, true, true},
-		{&receive.Report{Verdict: receive.NotSigned}, false, true},
-		{&receive.Report{Verdict: receive.UnknownSigner}, false, true},
-		{&receive.Report{Verdict: receive.NotAddressed}, false, true},
-		{&receive.Report{Verdict: receive.SenderMismatch}, false, true},
-		{&receive.Report{Verdict: receive.BadSignature}, false, false},
-		{&receive.Report{Verdict: receive.CannotDecrypt}, false, false},
-		{&receive.Report{Verdict: "some-future-verdict"}, false, false},
-		{imp, false, true},
-		{held, false, false},
-	}
-	for _, tt := range tests {
-		if ok, why := extractable(tt.rep, false); ok != tt.plain || (!ok && why == "") {
-			t.Errorf("%s (impostor %v, withheld %v): extractable = %v %q", tt.rep.Verdict, tt.rep.Impostor, tt.rep.Withheld, ok, why)
+// listDir lists the files and folders below dir, relative to it.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			names = append(names, rel)
 		}
-		if ok, _ := extractable(tt.rep, true); ok != tt.withUnverified {
-			t.Errorf("%s (impostor %v, withheld %v) with --extract-unverified: %v", tt.rep.Verdict, tt.rep.Impostor, tt.rep.Withheld, ok)
-		}
-	}
+		return nil
+	})
+	return names
 }

@@ -30,12 +30,25 @@ var (
 // Keychain reads and writes the secrets of one securesend home.
 type Keychain struct {
 	service string
+	// part is the largest number of bytes one keychain entry holds on
+	// this platform (0: no limit); a longer secret is kept in parts.
+	part int
 }
 
 // New returns the keychain namespace service (see home.Home.KeychainService).
 func New(service string) *Keychain {
-	return &Keychain{service: service}
+	return &Keychain{service: service, part: maxBlob}
 }
+
+// maxParts bounds how many entries one secret may take: 16 parts of
+// Windows' 2560 bytes are 40 KiB, far more than any password, OAuth
+// refresh token or passphrase.
+const maxParts = 16
+
+// partName is the entry that holds part i (2, 3, ...) of the secret
+// stored under name; part 1 is the entry name itself, so a secret that
+// fits in one entry is stored exactly as before.
+func partName(name string, i int) string { return fmt.Sprintf("%s#part%d", name, i) }
 
 // Service is the namespace this keychain stores under.
 func (k *Keychain) Service() string { return k.service }
@@ -49,6 +62,17 @@ func (k *Keychain) Get(name string) (string, error) {
 	if err != nil {
 		return "", k.wrap("read", name, err)
 	}
+	// A full first part may have more parts after it (see Set).
+	for i := 2; k.part > 0 && len(s) == (i-1)*k.part && i <= maxParts; i++ {
+		p, err := keyring.Get(k.service, partName(name, i))
+		if errors.Is(err, keyring.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return "", k.wrap("read", name, err)
+		}
+		s += p
+	}
 	return s, nil
 }
 
@@ -57,8 +81,48 @@ func (k *Keychain) Set(name, secret string) error {
 	if err := checkSessionBus(); err != nil {
 		return fmt.Errorf("keychain: store %q: %w", name, err)
 	}
-	if err := keyring.Set(k.service, name, secret); err != nil {
-		return k.wrap("store", name, err)
+	parts := []string{secret}
+	if k.part > 0 && len(secret) > k.part {
+		// Windows' Credential Manager holds at most 2560 bytes per
+		// credential (CRED_MAX_CREDENTIAL_BLOB_SIZE); a longer secret
+		// (a long OAuth refresh token) is split over several entries.
+		parts = parts[:0]
+		for rest := secret; rest != ""; {
+			n := min(k.part, len(rest))
+			parts = append(parts, rest[:n])
+			rest = rest[n:]
+		}
+		if len(parts) > maxParts {
+			return fmt.Errorf("keychain: store %q: %w (%d bytes; at most %d)", name, ErrTooBig, len(secret), maxParts*k.part)
+		}
+	}
+	// The further parts first, the entry that names the secret last.
+	for i := len(parts); i >= 1; i-- {
+		entry := name
+		if i > 1 {
+			entry = partName(name, i)
+		}
+		if err := keyring.Set(k.service, entry, parts[i-1]); err != nil {
+			return k.wrap("store", name, err)
+		}
+	}
+	if k.part > 0 {
+		// Parts left over from a longer secret stored before.
+		return k.deleteParts(name, len(parts)+1)
+	}
+	return nil
+}
+
+// deleteParts removes the parts from first on of the secret under name.
+func (k *Keychain) deleteParts(name string, first int) error {
+	for i := first; i <= maxParts; i++ {
+		err := keyring.Delete(k.service, partName(name, i))
+		if errors.Is(err, keyring.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return k.wrap("delete", name, err)
+		}
 	}
 	return nil
 }
@@ -72,6 +136,9 @@ func (k *Keychain) Delete(name string) error {
 	err := keyring.Delete(k.service, name)
 	if err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		return k.wrap("delete", name, err)
+	}
+	if k.part > 0 {
+		return k.deleteParts(name, 2)
 	}
 	return nil
 }

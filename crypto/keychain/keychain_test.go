@@ -3,9 +3,12 @@ package keychain
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/zalando/go-keyring"
 )
 
 // The tests use the real OS keychain (gnome-keyring over D-Bus in CI, see
@@ -104,5 +107,67 @@ func TestErrorHasNoSecret(t *testing.T) {
 	}
 	if bytes.Contains([]byte(err.Error()), []byte("s3cret")) {
 		t.Fatal("secret in error")
+	}
+}
+
+// TestLongSecretInParts: Windows' Credential Manager refuses a secret of
+// more than 2560 bytes (go-keyring's ErrSetDataTooBig), which a long OAuth
+// refresh token or password can exceed (issue 18). Set splits it over
+// several entries and Get puts it back together. On Windows this runs
+// against the real Credential Manager with its real limit (e2e/windows
+// runs this test binary under Wine); elsewhere with a 100-byte part.
+func TestLongSecretInParts(t *testing.T) {
+	k := newTestKeychain(t)
+	if k.part == 0 {
+		k.part = 100
+	}
+	p := k.part
+	secret := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[i%36]
+		}
+		return string(b)
+	}
+	for _, n := range []int{1, p - 1, p, p + 1, 2 * p, 3*p + 17, maxParts * p} {
+		t.Run(fmt.Sprint(n, " bytes"), func(t *testing.T) {
+			want := secret(n)
+			if err := k.Set("token", want); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := k.Get("token"); err != nil || got != want {
+				t.Fatalf("Get = %d bytes, %v; want %d bytes back", len(got), err, n)
+			}
+		})
+	}
+	// A shorter secret replaces a longer one entirely: no part is left.
+	if err := k.Set("token", "short"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.Get("token"); err != nil || got != "short" {
+		t.Fatalf("after replacing: %q, %v", got, err)
+	}
+	if _, err := keyring.Get(k.service, partName("token", 2)); !errors.Is(err, keyring.ErrNotFound) {
+		t.Errorf("part 2 of the old secret is still stored: %v", err)
+	}
+	if err := k.Set("token", secret(3*p)); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Delete("token"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"token", partName("token", 2), partName("token", 3)} {
+		if _, err := keyring.Get(k.service, name); !errors.Is(err, keyring.ErrNotFound) {
+			t.Errorf("after Delete, %q is still stored: %v", name, err)
+		}
+	}
+	if err := k.Set("token", secret(maxParts*p+1)); !errors.Is(err, ErrTooBig) {
+		t.Errorf("a secret of more than %d parts: %v, want ErrTooBig", maxParts, err)
+	}
+	if maxBlob > 0 {
+		// The platform limit this works around, for the record.
+		err := keyring.Set(k.service, "direct", secret(maxBlob+1))
+		t.Logf("go-keyring with %d bytes: %v", maxBlob+1, err)
+		keyring.Delete(k.service, "direct")
 	}
 }

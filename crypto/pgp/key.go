@@ -13,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // maxKeySize bounds how much of a key file is read.
@@ -157,7 +158,11 @@ func Generate(name, email string, now time.Time) (*Key, error) {
 	if email == "" || strings.ContainsAny(name, "<>\r\n") {
 		return nil, fmt.Errorf("pgp: generate: need a name without <, > or line breaks and a valid e-mail address")
 	}
-	e, err := openpgp.NewEntity(name, "", email, Config(func() time.Time { return now }))
+	cfg := Config(func() time.Time { return now })
+	// Preferences: ZIP besides uncompressed, so that senders may compress
+	// to this key (pgpmime.WriteEncrypted does, Huffman-only).
+	cfg.DefaultCompressionAlgo = packet.CompressionZIP
+	e, err := openpgp.NewEntity(name, "", email, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgp: generate: %w", err)
 	}

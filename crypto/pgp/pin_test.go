@@ -309,3 +309,45 @@ func TestLookupSkipsRevokedUserID(t *testing.T) {
 		t.Errorf("Lookup(new) after the revocation: %v", err)
 	}
 }
+
+// TestBoundToAndPinnedFor: BoundTo returns every key bound to an address,
+// in any spelling of it, pinned ones first; PinnedFor only the pinned
+// ones; neither returns anything for an empty or unknown address.
+func TestBoundToAndPinnedFor(t *testing.T) {
+	s := openStore(t)
+	unpinned := pgptest.Key(t, "Alice Old", "alice@clinic.test")
+	pinnedKey := pgptest.Key(t, "Dr Alice", "alice@clinic.test")
+	if _, err := importKey(t, s, unpinned.Public(), pgp.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := importKey(t, s, pinnedKey.Public(), pgp.ImportOptions{Pin: true}); err != nil {
+		t.Fatal(err)
+	}
+	fprs := func(es []pgp.Entry) []pgp.Fingerprint {
+		var out []pgp.Fingerprint
+		for _, e := range es {
+			out = append(out, e.Fingerprint)
+		}
+		return out
+	}
+	both := []pgp.Fingerprint{pinnedKey.Public().Fingerprint(), unpinned.Public().Fingerprint()}
+	for _, tt := range []struct {
+		addr        string
+		bound, pins []pgp.Fingerprint
+	}{
+		{"alice@clinic.test", both, both[:1]},
+		{"Dr Alice <ALICE@Clinic.Test>", both, both[:1]},
+		{"", nil, nil},
+		{"not an address", nil, nil},
+		{"bob@pharmacy.test", nil, nil},
+	} {
+		got, err := s.BoundTo(tt.addr)
+		if err != nil || !slices.Equal(fprs(got), tt.bound) {
+			t.Errorf("BoundTo(%q) = %v, %v; want %v", tt.addr, fprs(got), err, tt.bound)
+		}
+		got, err = s.PinnedFor(tt.addr)
+		if err != nil || !slices.Equal(fprs(got), tt.pins) {
+			t.Errorf("PinnedFor(%q) = %v, %v; want %v", tt.addr, fprs(got), err, tt.pins)
+		}
+	}
+}

@@ -391,23 +391,24 @@ func (s *Store) pin(fpr Fingerprint, addrs []string, replace bool) error {
 // than one means a conflict the user must resolve (PinAddress with
 // replace, or Delete) before mail from addr can be Verified.
 func (s *Store) PinnedFor(addr string) ([]Entry, error) {
-	addr = normalizeAddress(addr)
-	es, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	var out []Entry
-	for _, e := range es {
-		if addr != "" && pinned(e) && contains(e.Emails, addr) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return s.boundTo(addr, true)
 }
 
 // BoundTo returns the entries bound to addr, pinned or not (what
 // "keys export ADDRESS" exports), pinned ones first.
 func (s *Store) BoundTo(addr string) ([]Entry, error) {
+	out, err := s.boundTo(addr, false)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return pinned(out[i]) && !pinned(out[j]) })
+	return out, nil
+}
+
+// boundTo returns the entries whose addresses include addr (normalized;
+// none for an empty or unparsable one), only the pinned ones when
+// pinnedOnly, in the store's order.
+func (s *Store) boundTo(addr string, pinnedOnly bool) ([]Entry, error) {
 	addr = normalizeAddress(addr)
 	es, err := s.load()
 	if err != nil {
@@ -415,11 +416,10 @@ func (s *Store) BoundTo(addr string) ([]Entry, error) {
 	}
 	var out []Entry
 	for _, e := range es {
-		if addr != "" && contains(e.Emails, addr) {
+		if addr != "" && (!pinnedOnly || pinned(e)) && contains(e.Emails, addr) {
 			out = append(out, e)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return pinned(out[i]) && !pinned(out[j]) })
 	return out, nil
 }
 

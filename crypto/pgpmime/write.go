@@ -3,6 +3,7 @@ package pgpmime
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/securesend/securesend/crypto/pgp"
 )
 
@@ -144,6 +146,14 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	aw := newArmorWriter(bw, "PGP MESSAGE")
 	ct := newWriteBehind(aw, behindSize, behindDepth)
 	cfg := pgp.Config(func() time.Time { return now })
+	// Inside the encryption, the entity (base64 documents, 1.37 bytes per
+	// document byte) is deflated Huffman-only (ZIP, RFC 1951): about 6
+	// bits per base64 character at ~300 MB/s, no match search (scans are
+	// already compressed). go-crypto uses it only when every recipient's
+	// key, and the signer's, lists ZIP in its preferences (GnuPG's keys
+	// and ours do); else the data stays uncompressed.
+	cfg.DefaultCompressionAlgo = packet.CompressionZIP
+	cfg.CompressionConfig = &packet.CompressionConfig{Level: flate.HuffmanOnly}
 	pt, err := openpgp.Encrypt(ct, to, opts.Signer.Entity(), &openpgp.FileHints{IsBinary: true}, cfg)
 	if err != nil {
 		ct.Close()

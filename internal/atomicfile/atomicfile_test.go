@@ -1,14 +1,44 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 )
 
+// tempDir is t.TempDir without os.RemoveAll, which Wine 8 cannot do
+// (Go 1.26 deletes with FileDispositionInformationEx, which Wine lacks):
+// these tests also run as a Windows binary under Wine (e2e/windows).
+// The directory's name has a space and non-ASCII letters, like the home
+// of a Windows user called "Ngāti Tūwharetoa Clinic".
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "atomicfile Ngā tūhono-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var paths []string
+		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+			paths = append(paths, p)
+			return nil
+		})
+		slices.Reverse(paths) // children before their directory
+		for _, p := range paths {
+			if err := os.Remove(p); err != nil {
+				t.Errorf("clean up: %v", err)
+			}
+		}
+	})
+	return dir
+}
+
 func TestWriteFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	p := filepath.Join(dir, "index.json")
 	for _, content := range []string{"first\n", "second, longer than the first\n", ""} {
 		if err := WriteFile(p, []byte(content)); err != nil {
@@ -31,7 +61,7 @@ func TestWriteFile(t *testing.T) {
 }
 
 func TestWriteFileErrorKeepsOld(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	p := filepath.Join(dir, "settings.json")
 	if err := WriteFile(p, []byte("old")); err != nil {
 		t.Fatal(err)
@@ -54,5 +84,74 @@ func TestWriteFileErrorKeepsOld(t *testing.T) {
 	}
 	if err := WriteFile(filepath.Join(dir, "missing", "f"), []byte("x")); err == nil {
 		t.Error("writing into a missing directory: no error")
+	}
+}
+
+func TestRenameReplaces(t *testing.T) {
+	dir := tempDir(t)
+	oldp, newp := filepath.Join(dir, "new content"), filepath.Join(dir, "jobs ā.json")
+	for _, f := range []struct{ path, data string }{{oldp, "new"}, {newp, "old"}} {
+		if err := os.WriteFile(f.path, []byte(f.data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Rename(oldp, newp); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(newp); err != nil || string(got) != "new" {
+		t.Errorf("after Rename: %q, %v; want \"new\"", got, err)
+	}
+	if _, err := os.Stat(oldp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the old name is still there: %v", err)
+	}
+	err := Rename(filepath.Join(dir, "missing"), newp)
+	var le *os.LinkError
+	if !errors.As(err, &le) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Rename of a missing file = %v; want an *os.LinkError wrapping fs.ErrNotExist", err)
+	}
+}
+
+// TestSyncDir is the regression test for "sync C:\...\outbox: Access
+// denied" (issue 18): on Windows os.Open(dir).Sync() is refused, and
+// SyncDir must still succeed for a real directory, and fail for a
+// missing one.
+func TestSyncDir(t *testing.T) {
+	dir := tempDir(t)
+	sub := filepath.Join(dir, "outbox of Dr Tūhoe")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "job"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		dir     string
+		wantErr bool
+	}{
+		{"directory", dir, false},
+		{"directory with a space and non-ASCII letters", sub, false},
+		{"missing directory", filepath.Join(dir, "missing"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := SyncDir(tc.dir)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("SyncDir(%q) = %v, want error: %v", tc.dir, err, tc.wantErr)
+			}
+			var pe *os.PathError
+			if err != nil && !errors.As(err, &pe) {
+				t.Errorf("error %T %v is not an *os.PathError", err, err)
+			}
+		})
+	}
+	if runtime.GOOS == "windows" {
+		// The old way, for the record: if Windows ever allows it, the
+		// Windows code can become the Unix one.
+		d, err := os.Open(sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		t.Logf("os.Open(dir).Sync() on Windows: %v", d.Sync())
 	}
 }

@@ -21,11 +21,12 @@ func TryLock(f *os.File) (bool, error) { return tryLock(f) }
 // Unlock releases a lock taken with Lock or TryLock.
 func Unlock(f *os.File) error { return unlock(f) }
 
-// Path opens (creating, mode 0600) the lock file at path and locks it,
+// Path opens the lock file at path (see OpenFile: created with mode 0600,
+// never through a symbolic link, owned by this user) and locks it,
 // waiting for other holders. The returned function releases the lock and
 // closes the file.
 func Path(path string) (release func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openLockFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

@@ -2,15 +2,43 @@ package filelock
 
 import (
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
 
+// tempDir is t.TempDir without os.RemoveAll, which Wine 8 cannot do (Go
+// 1.26 deletes with FileDispositionInformationEx, which Wine lacks): these
+// tests also run as a Windows binary under Wine (e2e/windows). The name
+// has a space and non-ASCII letters, as a Windows user's home may.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "filelock Rongoā-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var paths []string
+		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, _ error) error {
+			paths = append(paths, p)
+			return nil
+		})
+		slices.Reverse(paths) // children before their directory
+		for _, p := range paths {
+			if err := os.Remove(p); err != nil {
+				t.Errorf("clean up: %v", err)
+			}
+		}
+	})
+	return dir
+}
+
 func TestTryLockExcludesSecondOpen(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "lock")
+	p := filepath.Join(tempDir(t), "lock")
 	release, err := Path(p)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +62,7 @@ func TestTryLockExcludesSecondOpen(t *testing.T) {
 }
 
 func TestLockWaitsForHolder(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "lock")
+	p := filepath.Join(tempDir(t), "lock")
 	release, err := Path(p)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +104,7 @@ func TestLockAcrossProcesses(t *testing.T) {
 		// Hold until killed.
 		select {}
 	}
-	p := filepath.Join(t.TempDir(), "lock")
+	p := filepath.Join(tempDir(t), "lock")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLockAcrossProcesses$")
 	cmd.Env = append(os.Environ(), "FILELOCK_CHILD="+p)
 	out, err := cmd.StdoutPipe()

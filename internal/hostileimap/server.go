@@ -38,6 +38,12 @@ type Options struct {
 	// UIDValidity returns the UIDVALIDITY of each SELECT/EXAMINE; 1 when
 	// nil.
 	UIDValidity func() uint32
+	// PreTLS, when set with StartTLS, replaces the cleartext exchange
+	// after the greeting: it reads the client's commands from r and
+	// answers on c (a STARTTLS stripper, an injector). It returns true
+	// for the server to go on with the TLS handshake, false to stop
+	// (closing the connection).
+	PreTLS func(c net.Conn, r *bufio.Reader) bool
 	// Hook, when set, is called for each command after TLS and sign-in;
 	// it returns true when it answered the command itself (it may also
 	// close the connection).
@@ -51,6 +57,31 @@ type Server struct {
 	opts Options
 	// Sessions counts the connections accepted.
 	Sessions atomic.Int32
+
+	clearMu sync.Mutex
+	clear   []byte // what clients sent before TLS
+}
+
+// Cleartext returns every byte clients sent before TLS, over all
+// connections so far.
+func (srv *Server) Cleartext() string {
+	srv.clearMu.Lock()
+	defer srv.clearMu.Unlock()
+	return string(srv.clear)
+}
+
+// recorder keeps what is read through it in the server's cleartext log.
+type recorder struct {
+	srv *Server
+	r   io.Reader
+}
+
+func (r recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.srv.clearMu.Lock()
+	r.srv.clear = append(r.srv.clear, p[:n]...)
+	r.srv.clearMu.Unlock()
+	return n, err
 }
 
 // Session is one connection, after TLS.
@@ -124,18 +155,26 @@ func (srv *Server) serve(raw net.Conn) {
 		if srv.greet(raw) != nil {
 			return
 		}
-		br := bufio.NewReader(raw)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
+		// Unbuffered below the line reader, so that nothing of the TLS
+		// handshake is read as cleartext.
+		br := bufio.NewReaderSize(recorder{srv, raw}, 16)
+		if srv.opts.PreTLS != nil {
+			if !srv.opts.PreTLS(raw, br) {
 				return
 			}
-			tag, cmd, _ := split(line)
-			if cmd == "STARTTLS" {
-				fmt.Fprintf(raw, "%s OK begin TLS\r\n", tag)
-				break
+		} else {
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				tag, cmd, _ := split(line)
+				if cmd == "STARTTLS" {
+					fmt.Fprintf(raw, "%s OK begin TLS\r\n", tag)
+					break
+				}
+				fmt.Fprintf(raw, "%s BAD STARTTLS first\r\n", tag)
 			}
-			fmt.Fprintf(raw, "%s BAD STARTTLS first\r\n", tag)
 		}
 		conn = tls.Server(raw, srv.opts.TLS)
 	} else {

@@ -13,6 +13,10 @@
 //     as soon as its size is announced, before a byte of it is read;
 //   - silence longer than Limits.Timeout while a response is awaited: the
 //     greeting, or the tagged completion of a command sent;
+//   - more than Limits.MaxUntagged bytes of untagged responses other than
+//     FETCH between two command completions (go-imap gathers some, such
+//     as SEARCH results, in memory until the command completes; FETCH
+//     responses are handed to the caller one at a time);
 //   - anything after Limits.Deadline, the overall limit.
 //
 // The deadlines the IMAP library sets are ignored: the Conn sets its own
@@ -38,6 +42,8 @@ const (
 	DefaultMaxLine    = 64 << 10
 	DefaultMaxLiteral = 64 << 20
 	DefaultTimeout    = 30 * time.Second
+	// DefaultMaxUntagged allows a SEARCH result of about 500,000 UIDs.
+	DefaultMaxUntagged = 4 << 20
 )
 
 // Errors a Conn returns when a bound is crossed; they come wrapped in a
@@ -51,14 +57,17 @@ var (
 	// ErrSilent: no byte arrived within Timeout while a response was
 	// awaited.
 	ErrSilent = errors.New("the IMAP server did not answer in time")
+	// ErrUntaggedFlood: the server sent more than MaxUntagged bytes of
+	// untagged responses (other than FETCH) before completing a command.
+	ErrUntaggedFlood = errors.New("the IMAP server sent more unsolicited or gathered data than the limit")
 	// ErrDeadline: the overall deadline passed.
 	ErrDeadline = errors.New("the IMAP session took longer than its overall time limit")
 )
 
 // LimitError says which bound a connection crossed.
 type LimitError struct {
-	// Err is one of ErrLineTooLong, ErrLiteralTooLarge, ErrSilent and
-	// ErrDeadline.
+	// Err is one of ErrLineTooLong, ErrLiteralTooLarge, ErrUntaggedFlood,
+	// ErrSilent and ErrDeadline.
 	Err error
 	// Limit is the bound, in bytes or (for the time errors) nanoseconds.
 	Limit int64
@@ -74,6 +83,8 @@ func (e *LimitError) Error() string {
 		return fmt.Sprintf("%v (%d bytes announced, limit %d)", e.Err, e.Size, e.Limit)
 	case ErrLineTooLong:
 		return fmt.Sprintf("%v of %d bytes", e.Err, e.Limit)
+	case ErrUntaggedFlood:
+		return fmt.Sprintf("%v (%d bytes before a command completed)", e.Err, e.Limit)
 	case ErrSilent:
 		return fmt.Sprintf("%v (nothing for %s)", e.Err, time.Duration(e.Limit))
 	}
@@ -95,6 +106,9 @@ type Limits struct {
 	// MaxLiteral is the largest message body literal; DefaultMaxLiteral
 	// when 0.
 	MaxLiteral int64
+	// MaxUntagged is the most bytes of untagged responses other than
+	// FETCH between two tagged completions; DefaultMaxUntagged when 0.
+	MaxUntagged int64
 	// Timeout is the longest silence while a response is awaited;
 	// DefaultTimeout when 0.
 	Timeout time.Duration
@@ -120,6 +134,7 @@ type Conn struct {
 
 	mu       sync.Mutex
 	greeting bool            // the greeting is awaited
+	untagged int64           // bytes of untagged non-FETCH responses since the last completion
 	pending  map[string]bool // tags of commands sent and not completed
 	err      error           // the first bound crossed
 }
@@ -135,6 +150,9 @@ func New(c net.Conn, lim Limits) *Conn {
 	}
 	if lim.Timeout <= 0 {
 		lim.Timeout = DefaultTimeout
+	}
+	if lim.MaxUntagged <= 0 {
+		lim.MaxUntagged = DefaultMaxUntagged
 	}
 	return &Conn{Conn: c, lim: lim, greeting: !lim.Greeted, pending: map[string]bool{}}
 }
@@ -220,7 +238,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	// Note the tags before the bytes leave, so that the read deadline of
 	// the reply is in place when it comes.
-	c.out.feed(p, &Limits{MaxLine: 1 << 62, MaxLiteral: 1 << 62}, c.lineWritten) //nolint:errcheck // no limit on what we send
+	c.out.feed(p, &Limits{MaxLine: 1 << 62, MaxLiteral: 1 << 62}, func(head []byte, _ int64) *LimitError { //nolint:errcheck // no limit on what we send
+		c.lineWritten(head)
+		return nil
+	})
 	n, err := c.Conn.Write(p)
 	if err != nil {
 		err = c.timeoutErr(err)
@@ -228,17 +249,34 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// lineRead is called for each complete response the server sent.
-func (c *Conn) lineRead(head []byte) {
+// lineRead is called for each complete response the server sent, with
+// its size (literals included).
+func (c *Conn) lineRead(head []byte, size int64) *LimitError {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.greeting {
 		c.greeting = false
-		return
+		return nil
 	}
 	if tag, ok := tagOf(head); ok {
 		delete(c.pending, tag)
+		c.untagged = 0
+		return nil
 	}
+	if isFetch(head) {
+		return nil
+	}
+	c.untagged += size
+	if c.untagged > c.lim.MaxUntagged {
+		return &LimitError{Err: ErrUntaggedFlood, Limit: c.lim.MaxUntagged}
+	}
+	return nil
+}
+
+// isFetch reports whether head starts a "* n FETCH" response.
+func isFetch(head []byte) bool {
+	fields := bytes.Fields(head)
+	return len(fields) >= 3 && string(fields[0]) == "*" && bytes.EqualFold(fields[2], []byte("FETCH"))
 }
 
 // lineWritten is called for each complete command line the client sent.
@@ -285,17 +323,20 @@ const tailSize = 40
 type framer struct {
 	literal int64 // bytes of the current literal still to come
 	line    int64 // bytes of the current line segment so far
+	size    int64 // bytes of the current response or command so far
 	head    []byte
 	tail    []byte
 }
 
 // feed consumes p. done is called with the start of each response or
-// command when its final CRLF has passed.
-func (f *framer) feed(p []byte, lim *Limits, done func(head []byte)) *LimitError {
+// command and its size when its final CRLF has passed; an error from done
+// is returned.
+func (f *framer) feed(p []byte, lim *Limits, done func(head []byte, size int64) *LimitError) *LimitError {
 	for len(p) > 0 {
 		if f.literal > 0 {
 			n := min(f.literal, int64(len(p)))
 			f.literal -= n
+			f.size += n
 			p = p[n:]
 			continue
 		}
@@ -305,6 +346,7 @@ func (f *framer) feed(p []byte, lim *Limits, done func(head []byte)) *LimitError
 			seg = p[:i+1]
 		}
 		f.line += int64(len(seg))
+		f.size += int64(len(seg))
 		if f.line > lim.MaxLine {
 			return &LimitError{Err: ErrLineTooLong, Limit: lim.MaxLine}
 		}
@@ -326,8 +368,11 @@ func (f *framer) feed(p []byte, lim *Limits, done func(head []byte)) *LimitError
 		}
 		f.line, f.tail = 0, f.tail[:0]
 		if !isLit {
-			done(f.head)
-			f.head = f.head[:0]
+			err := done(f.head, f.size)
+			f.head, f.size = f.head[:0], 0
+			if err != nil {
+				return err
+			}
 			continue
 		}
 		if size < 0 || size > limit {

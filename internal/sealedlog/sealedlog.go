@@ -21,9 +21,11 @@
 // (which the caller runs under its write lock) saves a tail that holds a
 // complete but unauthenticated record to a ".damaged-*" file beside the
 // log before cutting it off, so that nothing is destroyed silently.
-// Dropping the last records whole cannot be detected: the caller's
-// records must make that safe (the inbox's fetch position is a record
-// after the items it covers).
+// Dropping the last records whole, or putting an older copy of the file
+// back, cannot be detected from the file alone: a caller that keeps the
+// Head of its last durable write elsewhere (the keychain) checks that a
+// reading from the start Reaches it. A file that shrinks under a cursor
+// that read further is refused (ErrShrunk) instead of being appended to.
 //
 // Rewrite replaces the whole file atomically (compaction); readers notice
 // by the new salt and read again from the start.
@@ -38,6 +40,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +49,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -69,6 +73,12 @@ var (
 	ErrNotLog = errors.New("sealedlog: the file is not a securesend log")
 	// ErrTooLarge means a record is larger than MaxRecord.
 	ErrTooLarge = errors.New("sealedlog: record too large")
+	// ErrShrunk means the file is shorter than the records already read
+	// from it: records were cut off, or an older copy was put in its
+	// place, since the cursor read them.
+	ErrShrunk = errors.New("sealedlog: the log is shorter than when it was read (records were removed, or an older copy put in its place)")
+	// ErrBadHead means the text of a Head is malformed.
+	ErrBadHead = errors.New("sealedlog: malformed head")
 )
 
 // Log is the log file at one path, read and written with one key. A Log
@@ -112,6 +122,62 @@ type Cursor struct {
 	// authentication (damage or tampering, or a crash's torn write),
 	// not just an incomplete one.
 	Damaged bool
+}
+
+// Head names a position in one version of the log file: the file's salt
+// and a number of records. A caller that keeps the head of the last
+// durable write outside the file (securesend: the keychain) notices an
+// older copy of the log put back (Cursor.Reaches), which the file alone
+// cannot show. The zero Head is reached by every cursor.
+type Head struct {
+	Salt    [saltSize]byte
+	Records uint64
+}
+
+// String is the head as text: the salt in hex, a space, the record count.
+func (h Head) String() string {
+	return hex.EncodeToString(h.Salt[:]) + " " + strconv.FormatUint(h.Records, 10)
+}
+
+// ParseHead reads a head written by Head.String.
+func ParseHead(s string) (Head, error) {
+	var h Head
+	salt, n, ok := strings.Cut(s, " ")
+	if !ok || len(salt) != 2*saltSize {
+		return Head{}, ErrBadHead
+	}
+	if _, err := hex.Decode(h.Salt[:], []byte(salt)); err != nil {
+		return Head{}, ErrBadHead
+	}
+	recs, err := strconv.ParseUint(n, 10, 64)
+	if err != nil {
+		return Head{}, ErrBadHead
+	}
+	h.Records = recs
+	return h, nil
+}
+
+// Head is the position c has read to: its file's salt and its record
+// count. The zero Cursor has the zero Head.
+func (c Cursor) Head() Head {
+	var h Head
+	if c.header != nil {
+		copy(h.Salt[:], c.header[len(magic):])
+		h.Records = c.Records
+	}
+	return h
+}
+
+// Reaches reports whether c has read at least up to h: h is the zero
+// Head, or c read the file h names and at least h.Records of its records.
+// A log that was cut back, or an older copy of it (fewer records, or from
+// before a Rewrite), does not reach the head of a later write.
+func (c Cursor) Reaches(h Head) bool {
+	if h == (Head{}) {
+		return true
+	}
+	ch := c.Head()
+	return ch.Salt == h.Salt && ch.Records >= h.Records
 }
 
 // Exists reports whether the log file exists.
@@ -166,6 +232,8 @@ func (l *Log) Read(c Cursor, fn func(rec []byte) error) (next Cursor, reset bool
 			return c, false, err
 		}
 		next = Cursor{header: hdr, aead: aead, Off: int64(headerSize)}
+	} else if size < c.Off {
+		return c, false, fmt.Errorf("%w (%d bytes, %d read)", ErrShrunk, size, c.Off)
 	} else if size == c.Off+c.Tail && c.Tail == 0 {
 		return c, false, nil // nothing new: the common case
 	}
@@ -242,6 +310,11 @@ func (l *Log) Append(c Cursor, sync bool, recs ...[]byte) (Cursor, error) {
 	if err != nil {
 		return c, fmt.Errorf("sealedlog: %w", err)
 	}
+	if info.Size() < c.Off {
+		// Writing at c.Off would leave a hole that ends the log for
+		// every reader, losing this record and all later ones.
+		return c, fmt.Errorf("%w (%d bytes, %d read)", ErrShrunk, info.Size(), c.Off)
+	}
 	if info.Size() > c.Off {
 		if c.Damaged {
 			if err := l.saveTail(f, c.Off, info.Size()); err != nil {
@@ -293,7 +366,14 @@ func (l *Log) Sync() error {
 // flushed, renamed over the log, and the directory flushed. Readers of the
 // old file see it replaced on their next Read. It returns the position
 // after recs in the new file.
-func (l *Log) Rewrite(recs ...[]byte) (Cursor, error) {
+func (l *Log) Rewrite(recs ...[]byte) (Cursor, error) { return l.RewriteWith(nil, recs...) }
+
+// RewriteWith is Rewrite that calls prepare, when not nil, with the head
+// of the new file once that file is on disk and before it replaces the
+// log: a caller that keeps heads elsewhere records that either file is
+// good, so that a crash on either side of the rename is not taken for
+// tampering. When prepare fails the log is left as it was.
+func (l *Log) RewriteWith(prepare func(next Head) error, recs ...[]byte) (Cursor, error) {
 	hdr := make([]byte, headerSize)
 	copy(hdr, magic)
 	if _, err := rand.Read(hdr[len(magic):]); err != nil {
@@ -334,6 +414,11 @@ func (l *Log) Rewrite(recs ...[]byte) (Cursor, error) {
 	}
 	if err := tmp.Close(); err != nil {
 		return Cursor{}, fmt.Errorf("sealedlog: %w", err)
+	}
+	if prepare != nil {
+		if err := prepare(next.Head()); err != nil {
+			return Cursor{}, err
+		}
 	}
 	if err := os.Rename(tmp.Name(), l.path); err != nil {
 		return Cursor{}, fmt.Errorf("sealedlog: %w", err)

@@ -14,6 +14,7 @@ package termsafe
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -36,6 +37,25 @@ func Text(s string) string { return clean(s, true) }
 // Lines is Text split into its lines, for printing each with an indent.
 func Lines(s string) []string {
 	return strings.Split(Text(s), "\n")
+}
+
+// Key returns text from a key (user IDs, addresses) safe to show: every
+// character that is not graphic (controls, bidi and other invisible format
+// characters) is shown as <U+XXXX>, so a user ID cannot reorder or hide
+// what is displayed, and invalid UTF-8 as U+FFFD.
+func Key(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			b.WriteRune(utf8.RuneError)
+		case strconv.IsGraphic(r):
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		}
+	}
+	return b.String()
 }
 
 // Unsafe reports whether r is shown as an escape: C0 and C1 controls,

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/filelock"
 )
 
@@ -99,20 +100,18 @@ func (o *Outbox) writeFile(name string, fill func(w io.Writer) error) (err error
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("outbox: write: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(o.dir, name)); err != nil {
+	if err := atomicfile.Rename(tmp, filepath.Join(o.dir, name)); err != nil {
 		return fmt.Errorf("outbox: write: %w", err)
 	}
 	return o.syncDir()
 }
 
-// syncDir makes renames and removals in the directory durable.
+// syncDir makes creations, renames and removals in the directory durable,
+// the way the operating system allows (atomicfile.SyncDir: on Windows a
+// directory opened the ordinary way cannot be flushed, and the renames
+// were written through instead).
 func (o *Outbox) syncDir() error {
-	d, err := os.Open(o.dir)
-	if err != nil {
-		return fmt.Errorf("outbox: sync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+	if err := atomicfile.SyncDir(o.dir); err != nil {
 		return fmt.Errorf("outbox: sync directory: %w", err)
 	}
 	return nil

@@ -351,6 +351,7 @@ func (s *Server) issueLocked(w http.ResponseWriter, scope, user string, family i
 			"iat":                s.now.Unix(),
 			"exp":                s.now.Add(time.Hour).Unix(),
 			"email":              user,
+			"email_verified":     true,
 			"preferred_username": user,
 		})
 	}

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"context"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securesend/securesend/internal/demomail"
+	"github.com/securesend/securesend/send"
+)
+
+// TestOpenFilesShowsMessageVerdict: "securesend FILE.eml" (a double-clicked
+// message) opens the app with the message's verdict in the Inbox.
+func TestOpenFilesShowsMessageVerdict(t *testing.T) {
+	u := newDemoUI(t, nil)
+	m := &send.Message{
+		From:      u.cfg.From,
+		To:        []mail.Address{{Address: demomail.Pharmacy}},
+		Subject:   "Referral",
+		Documents: []send.Document{{Path: u.samples[0]}},
+	}
+	if _, err := u.sys.Send(context.Background(), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := u.sys.Fetch(context.Background(), demomail.Pharmacy)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("fetch: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "Referral from the practice.EML")
+	if err := os.WriteFile(path, got[0].Raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := u.inbox
+	done := make(chan struct{}, 1)
+	in.fetchDone = func() { done <- struct{}{} }
+	u.OpenFiles([]string{path})
+	<-done
+	if u.tabs.Selected() != in.item {
+		t.Error("opening an .eml did not show the Inbox")
+	}
+	if d := texts(in.detail); !strings.Contains(d, "Verified — signed by") {
+		t.Errorf("opened .eml:\n%s", d)
+	}
+}
