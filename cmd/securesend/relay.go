@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/filelock"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/relay"
@@ -197,11 +199,20 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if err := relayCheckSigner(e, acct.Email); err != nil {
 		return errorf(e, "relay: %s", keyText(err.Error()))
 	}
-	resolver := &relayResolver{e: e, aliases: aliasMap}
-	for alias, target := range aliasMap {
-		if _, err := resolver.resolveAddress(target); err != nil {
-			return errorf(e, "relay: --alias %s: %s", alias, keyText(err.Error()))
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	resolver := &relay.DirectoryResolver{Aliases: aliasMap, Current: func() (profile.Policy, *pgp.Store, error) {
+		pol, _, err := d.Policy(profile.UserSettings{})
+		if err != nil {
+			return pol, nil, err
 		}
+		ks, err := d.Keys()
+		return pol, ks, err
+	}}
+	if err := resolver.CheckAliases(); err != nil {
+		return errorf(e, "relay: --%s", keyText(err.Error()))
 	}
 	unlock, err := relayLock(e)
 	if err != nil {
@@ -236,15 +247,16 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "relay: %v", err)
 	}
 
-	var delivery *relayDelivery
-	if !queueOnly {
-		if delivery, err = startRelayDelivery(ctx, e, account, poll); err != nil {
-			return errorf(e, "relay: %v", err)
-		}
-		defer delivery.wait()
+	out := &lockedWriter{w: e.stdout}
+	via := desk.Via{Account: account}
+	ob, err := d.Outbox(desk.OutboxOptions{Via: via, Notify: func(r outbox.Record) { outboxReportJob(out, &r) }})
+	if err != nil {
+		return errorf(e, "relay: %v", err)
 	}
-	sub := &relaySubmitter{e: e, account: account, docType: docType}
-	if delivery != nil {
+	sub := &relaySubmitter{outbox: ob, via: via, docType: docType}
+	if !queueOnly {
+		delivery := startRelayDelivery(ctx, ob, poll, out)
+		defer delivery.wait()
 		sub.queued = delivery.deliver
 	}
 	log := &lockedWriter{w: e.stderr}
@@ -417,54 +429,6 @@ func relayCertificate(e *env, certFile, keyFile, hostname string, listenAddr net
 	return c, relay.Fingerprint(c), nil
 }
 
-// relayResolver lets a device send only to directory or pinned
-// recipients, or an --alias of one, as the policy in force at that
-// moment allows.
-type relayResolver struct {
-	e       *env
-	aliases map[string]string
-}
-
-// Resolve implements relay.Resolver.
-func (r *relayResolver) Resolve(addr string) (relay.Recipient, error) {
-	target := addr
-	local, domain, _ := strings.Cut(strings.ToLower(addr), "@")
-	if a, ok := r.aliases[local]; ok && (domain == "relay" || domain == "") {
-		target = a
-	}
-	rc, err := r.resolveAddress(target)
-	if err != nil {
-		return rc, err
-	}
-	rc.Requested = addr
-	return rc, nil
-}
-
-func (r *relayResolver) resolveAddress(addr string) (relay.Recipient, error) {
-	g, _, err := sendGate(r.e, &sendFlags{minTLS: "1.2"}, true)
-	if err != nil {
-		return relay.Recipient{}, err // not a refusal of the recipient: 451
-	}
-	pol := g.Policy()
-	if d, ok := pol.Profile().Recipient(addr); ok {
-		return relay.Recipient{Address: d.Email, Name: d.Name}, nil
-	}
-	_, entry, err := g.Keys().Lookup(addr)
-	if err != nil {
-		if errors.Is(err, pgp.ErrNotFound) || errors.Is(err, profile.ErrKeyNotPinned) {
-			return relay.Recipient{}, fmt.Errorf("%s: %w", addr, relay.ErrUnknownRecipient)
-		}
-		return relay.Recipient{}, fmt.Errorf("%s: %w: %v", addr, relay.ErrUnknownRecipient, err)
-	}
-	if entry.Trust != pgp.Pinned {
-		return relay.Recipient{}, fmt.Errorf("%s: its key is not pinned: %w", addr, relay.ErrUnknownRecipient)
-	}
-	if !pol.Allowed(addr) {
-		return relay.Recipient{}, fmt.Errorf("%s: your organisation's policy does not allow its domain: %w", addr, relay.ErrUnknownRecipient)
-	}
-	return relay.Recipient{Address: strings.ToLower(addr)}, nil
-}
-
 func relayDeviceAdd(e *env, args []string) int {
 	fs := flag.NewFlagSet("relay device add", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -543,7 +507,7 @@ func relayDeviceRemove(e *env, args []string) int {
 // lockedWriter serialises the relay's log lines with other output.
 type lockedWriter struct {
 	mu sync.Mutex
-	w  interface{ Write([]byte) (int, error) }
+	w  io.Writer
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
@@ -555,30 +519,19 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // relayDelivery delivers the relay's jobs: each at once when queued, and
 // the deferred ones as they become due ('outbox run --watch').
 type relayDelivery struct {
-	ob     *outbox.Outbox
-	submit outbox.SubmitFunc
-	ctx    context.Context
-	wg     sync.WaitGroup
-	out    *lockedWriter
+	ob  *desk.Outbox
+	ctx context.Context
+	wg  sync.WaitGroup
 }
 
-func startRelayDelivery(ctx context.Context, e *env, account string, poll time.Duration) (*relayDelivery, error) {
-	f := sendFlags{account: account, minTLS: "1.2", timeout: 2 * time.Minute}
-	submit, err := outboxSubmit(e, &f)
-	if err != nil {
-		return nil, err
-	}
-	d := &relayDelivery{submit: submit, ctx: ctx, out: &lockedWriter{w: e.stdout}}
-	d.ob, err = openOutbox(e, outbox.Options{Notify: func(r outbox.Record) { outboxReportJob(d.out, &r) }})
-	if err != nil {
-		return nil, errors.New(outboxTrim(err, "outbox: "))
-	}
+func startRelayDelivery(ctx context.Context, ob *desk.Outbox, poll time.Duration, out *lockedWriter) *relayDelivery {
+	d := &relayDelivery{ob: ob, ctx: ctx}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		_ = d.ob.Watch(ctx, submit, poll, func(err error) { fmt.Fprintf(d.out, "securesend: outbox: %s\n", keyText(err.Error())) })
+		_ = ob.Watch(ctx, poll, func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error())) })
 	}()
-	return d, nil
+	return d
 }
 
 // deliver makes the first delivery attempt of a job just queued, in the
@@ -587,7 +540,7 @@ func (d *relayDelivery) deliver(id string) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		_, _ = d.ob.Deliver(d.ctx, id, d.submit) // the outcome is reported by Notify; a busy job is the watch's
+		_, _ = d.ob.Deliver(d.ctx, id, nil) // Notify reports the outcome; a busy job is the watch's
 	}()
 }
 

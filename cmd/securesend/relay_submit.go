@@ -3,22 +3,21 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
-	"time"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/relay"
+	"github.com/securesend/securesend/send"
 )
 
-// relaySubmitter is the relay's relay.Submitter: it queues a device's
-// documents the way 'securesend send --account NAME --encrypt always
-// --queue-only' does (the policy gate, signing and encryption, the
-// encrypted outbox, the audit log), through queueSend. Relay recipients
-// always have a directory or pinned key, so the message is always
-// encrypted. The subject is the document type when it names one, else
-// docType.
+// relaySubmitter is the relay's relay.Submitter: desk's Send journey (the
+// policy gate, signing and encryption, the encrypted outbox, the audit
+// log) as 'securesend send --account NAME --encrypt always --queue-only'
+// does it. Relay recipients always have a directory or pinned key, so the
+// message is always encrypted. The subject is the document type when it
+// names one, else docType.
 type relaySubmitter struct {
-	e       *env
-	account string
+	outbox  *desk.Outbox
+	via     desk.Via
 	docType string
 	// queued, when set, is told the id of every job queued (to start its
 	// delivery).
@@ -31,23 +30,25 @@ var _ relay.Submitter = (*relaySubmitter)(nil)
 // (the policy, a missing key) is a *relay.Refusal; anything else (the
 // keychain, the outbox, the account store) is temporary.
 func (s *relaySubmitter) Submit(ctx context.Context, sub relay.Submission) (string, error) {
-	f := sendFlags{account: s.account, encrypt: "always", minTLS: "1.2", timeout: 2 * time.Minute}
-	if f.subject = matchDocType(sub.Subject); f.subject == "" {
-		f.subject = s.docType
+	m := &send.Message{Subject: matchDocType(sub.Subject)} // From: the account's address
+	if m.Subject == "" {
+		m.Subject = s.docType
 	}
 	for _, r := range sub.Recipients {
-		f.to = append(f.to, r.Address)
+		addr, err := parseAddrs("recipient", []string{r.Address})
+		if err != nil {
+			return "", &relay.Refusal{Reason: "recipient " + r.Address + " is not an e-mail address", Err: err}
+		}
+		m.To = append(m.To, addr...)
 	}
 	for _, d := range sub.Documents {
-		f.docs = append(f.docs, d.Path)
+		m.Documents = append(m.Documents, send.Document{Path: d.Path, Name: d.Name, ContentType: d.ContentType})
 	}
-	e := *s.e
-	e.stdin = strings.NewReader("") // nothing is read: the account signs in
-	_, id, _, err := queueSend(ctx, &e, &f, "")
+	id, err := s.outbox.Send(ctx, desk.Draft{Message: m, Via: s.via, Encrypt: send.EncryptAlways})
 	if err != nil {
-		var refused *sendRefused
+		var refused *desk.Refused
 		if errors.As(err, &refused) {
-			return "", &relay.Refusal{Reason: strings.TrimPrefix(refused.msg, "send: "), Err: err}
+			return "", &relay.Refusal{Reason: refused.Error(), Err: err}
 		}
 		return "", err
 	}
