@@ -23,7 +23,7 @@ test_pkgs+=(wine wine64 gcc-mingw-w64-x86-64)
 
 case "$mode" in
 run) pkgs=("${run_pkgs[@]}") ;;
-test) pkgs=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
+test) pkgs=("${run_pkgs[@]}" "${test_pkgs[@]}" python3) ;; # python3: the relay tests' MFD-like SMTP client
 *)
 	echo "usage: $0 run|test" >&2
 	exit 2

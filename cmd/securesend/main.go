@@ -48,7 +48,7 @@ func commands() []command {
 		adminCommand(),
 		keysCommand(), verifyCommand(),
 		outboxCommand(), auditCommand(),
-		hotfolderCommand(),
+		hotfolderCommand(), relayCommand(),
 	}
 }
 

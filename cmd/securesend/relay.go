@@ -1,0 +1,547 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/filelock"
+	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/relay"
+	"github.com/securesend/securesend/send/outbox"
+)
+
+func relayCommand() command {
+	return command{
+		name:    "relay",
+		summary: "receive scans from the practice's printers (scan to e-mail) and send them securely",
+		run:     runRelay,
+	}
+}
+
+const relayUsage = `Usage: securesend relay --account NAME [flags]
+       securesend relay device add NAME --password-stdin
+       securesend relay device list
+       securesend relay device remove NAME
+
+Runs an SMTP submission service for the practice's multifunction printers
+(MFDs): a device signs in with its own name and password (see 'relay
+device add'), after STARTTLS, and e-mails its scan to a recipient in your
+organisation's directory or with a pinned key (or an --alias of one).
+Every attachment is checked; the scan is signed with your key, encrypted
+to the recipient, written to the encrypted outbox and only then is the
+device told it was sent (250). It is delivered with the stored account,
+as 'securesend send' would; after a crash 'securesend outbox run'
+delivers what was queued.
+
+It listens on loopback unless told otherwise; any other --listen address
+needs --allow for the devices' networks. Old devices that cannot do TLS
+may send in plain text only from an address given with --allow-plain-from
+(each such message is recorded in the audit log). Runs in the foreground
+until interrupted (see docs/relay.md for the systemd unit and Windows
+service).
+
+Flags:
+`
+
+const relayDeviceUsage = `Usage: securesend relay device SUBCOMMAND
+
+Subcommands:
+  add NAME --password-stdin   let a device sign in as NAME with the password on standard input
+  list                        list the devices
+  remove NAME                 stop a device from signing in (at once, also while the relay runs)
+
+The password is kept only as an argon2id hash; enter the same password in
+the device's scan-to-e-mail (SMTP AUTH) settings.
+`
+
+// relayDocTypes are the document types a subject may name.
+var relayDocTypes = hotfolderDocTypes
+
+// relayDir is the relay's folder in the home: devices and certificate.
+func relayDir(e *env) (string, error) {
+	h, _, err := openHome(e)
+	if err != nil {
+		return "", err
+	}
+	return h.Sub("relay")
+}
+
+func relayDevices(e *env) (*relay.Devices, error) {
+	dir, err := relayDir(e)
+	if err != nil {
+		return nil, err
+	}
+	return relay.OpenDevices(filepath.Join(dir, "devices.json")), nil
+}
+
+// relayLock makes sure only one relay runs for the home (it owns
+// home/relay/incoming, where it removes what a crashed relay left).
+func relayLock(e *env) (unlock func(), err error) {
+	dir, err := relayDir(e)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "relay.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := filelock.TryLock(f)
+	if err != nil || !ok {
+		f.Close()
+		if err == nil {
+			err = errors.New("another 'securesend relay' is running for this home; stop it first")
+		}
+		return nil, err
+	}
+	return func() { _ = filelock.Unlock(f); f.Close() }, nil
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ", ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func runRelay(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 && args[0] == "device" {
+		return subcommands(e, "relay device", relayDeviceUsage, args[1:], map[string]func([]string) int{
+			"add":    func(a []string) int { return relayDeviceAdd(e, a) },
+			"list":   func(a []string) int { return relayDeviceList(e, a) },
+			"remove": func(a []string) int { return relayDeviceRemove(e, a) },
+		})
+	}
+	var (
+		account, listen, certFile, keyFile, hostname, docType string
+		allow, plainFrom, aliases                             listFlag
+		maxMB                                                 int64
+		maxConns, perMinute                                   int
+		queueOnly                                             bool
+		poll                                                  time.Duration
+	)
+	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&account, "account", "", "send as the stored account `name` (required; see 'securesend account add')")
+	fs.StringVar(&listen, "listen", "127.0.0.1:2525", "`address` to listen on")
+	fs.Var(&allow, "allow", "client `network` allowed to connect, e.g. 192.0.2.0/24; repeat for several (required unless --listen is loopback)")
+	fs.Var(&plainFrom, "allow-plain-from", "device `address` allowed to sign in and send WITHOUT TLS (old MFDs only); repeatable")
+	fs.StringVar(&certFile, "cert", "", "PEM `file` of the TLS certificate chain (default: one generated and kept in the home)")
+	fs.StringVar(&keyFile, "key", "", "PEM `file` of the TLS certificate's private key (with --cert)")
+	fs.StringVar(&hostname, "hostname", "", "`name` of this computer as devices reach it (greeting, generated certificate); default the system's")
+	fs.Var(&aliases, "alias", "short recipient `name=address`, e.g. mainst=pharmacy@mainst.example.nz (then mainst@relay works); the address must be a directory or pinned recipient")
+	fs.StringVar(&docType, "doc-type", "Other", "document type when the subject does not name one: "+strings.Join(relayDocTypes, ", "))
+	fs.Int64Var(&maxMB, "max-size", relay.DefaultMaxMessageBytes>>20, "largest message taken, in `MB`")
+	fs.IntVar(&maxConns, "max-connections", relay.DefaultMaxConnections, "most connections at once")
+	fs.IntVar(&perMinute, "per-minute", relay.DefaultMaxPerMinute, "most messages a minute per device")
+	fs.BoolVar(&queueOnly, "queue-only", false, "only queue; deliver with 'securesend outbox run' (e.g. its own service)")
+	fs.DurationVar(&poll, "poll", time.Minute, "how often to retry deferred jobs, a `duration` such as 30s")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), relayUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "securesend relay: "+format+" (see 'securesend relay --help')\n", a...)
+		return 2
+	}
+	if fs.NArg() != 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if account == "" {
+		return usageErr("missing --account")
+	}
+	if (certFile == "") != (keyFile == "") {
+		return usageErr("--cert and --key go together")
+	}
+	if maxMB <= 0 || maxMB > 1<<10 || maxConns <= 0 || perMinute <= 0 || poll <= 0 {
+		return usageErr("--max-size (1 to 1024), --max-connections, --per-minute and --poll must be positive")
+	}
+	docType = matchDocType(docType)
+	if docType == "" {
+		return usageErr("--doc-type must be one of %s", strings.Join(relayDocTypes, ", "))
+	}
+	cfg, err := relayNetConfig(listen, allow, plainFrom)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	aliasMap, err := parseAliases(aliases)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if hostname == "" {
+		hostname, _ = os.Hostname()
+	}
+
+	// The account, the profile and the keys now, so that a relay that
+	// cannot send stops at once rather than at the first scan.
+	_, acct, err := storedAccount(e, account)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	if err := relayCheckSigner(e, acct.Email); err != nil {
+		return errorf(e, "relay: %s", keyText(err.Error()))
+	}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	resolver := &relay.DirectoryResolver{Aliases: aliasMap, Current: func() (profile.Policy, *pgp.Store, error) {
+		pol, _, err := d.Policy(profile.UserSettings{})
+		if err != nil {
+			return pol, nil, err
+		}
+		ks, err := d.Keys()
+		return pol, ks, err
+	}}
+	if err := resolver.CheckAliases(); err != nil {
+		return errorf(e, "relay: --%s", keyText(err.Error()))
+	}
+	unlock, err := relayLock(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	defer unlock()
+	devices, err := relayDevices(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	devs, err := devices.List()
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	if len(devs) == 0 {
+		return errorf(e, "relay: no devices may sign in yet: add one with 'securesend relay device add NAME --password-stdin'")
+	}
+	cert, fingerprint, err := relayCertificate(e, certFile, keyFile, hostname, cfg.listenAddr)
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	auditLog, err := openAudit(e)
+	if err != nil {
+		return errorf(e, "relay: audit log: %v", err)
+	}
+	h, _, err := openHome(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	tmp, err := h.Sub("relay", "incoming")
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+
+	out := &lockedWriter{w: e.stdout}
+	via := desk.Via{Account: account}
+	ob, err := d.Outbox(desk.OutboxOptions{Via: via, Notify: func(r outbox.Record) { outboxReportJob(out, &r) }})
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	sub := &relaySubmitter{outbox: ob, via: via, docType: docType}
+	if !queueOnly {
+		delivery := startRelayDelivery(ctx, ob, poll, out)
+		defer delivery.wait()
+		sub.queued = delivery.deliver
+	}
+	log := &lockedWriter{w: e.stderr}
+	srv, err := relay.New(relay.Options{
+		Devices: devices, Resolver: resolver, Submitter: sub, Audit: auditLog, TLS: cert,
+		Allow: cfg.allow, PlainFrom: cfg.plain, Hostname: hostname, MaxMessageBytes: maxMB << 20,
+		MaxConnections: maxConns, MaxPerMinute: perMinute, TempDir: tmp, Log: log,
+	})
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	names := make([]string, len(devs))
+	for i, d := range devs {
+		names[i] = d.Name
+	}
+	fmt.Fprintf(e.stdout, "Listening on %s for %s; sending as %s (account %s).\n", ln.Addr(), strings.Join(names, ", "), keyText(acct.Email), keyText(acct.Name))
+	fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint (pin it on each device): %s\n", fingerprint)
+	for _, a := range cfg.plain {
+		fmt.Fprintf(e.stderr, "WARNING: the device at %s may sign in and send WITHOUT TLS: its password and scans cross the network in clear. Each such message is recorded in the audit log. Replace it with a device that does STARTTLS.\n", a)
+	}
+	if queueOnly {
+		fmt.Fprintln(e.stdout, "Queue only: 'securesend outbox run' delivers the jobs.")
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		return errorf(e, "%v", err)
+	}
+	return 0
+}
+
+// relayCheckSigner makes sure, before any device connects, that the
+// account's address has a key of the user's that unlocks: every relayed
+// message is signed with it, and a device should not learn at its first
+// scan that nothing can be sent.
+func relayCheckSigner(e *env, addr string) error {
+	ks, err := openKeyStore(e)
+	if err != nil {
+		return err
+	}
+	es, err := ks.List()
+	if err != nil {
+		return err
+	}
+	for _, ent := range es {
+		if ent.Secret && containsFold(ent.Emails, addr) {
+			if _, err := ks.SecretKey(ent.Fingerprint); err != nil {
+				return fmt.Errorf("your key %s for %s cannot be unlocked, so nothing could be signed: %w", ent.Fingerprint.Grouped(), addr, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("none of your keys is for %s, the account's address, so nothing could be signed; create one with 'securesend keys generate --email %s'", addr, addr)
+}
+
+// matchDocType is the document type t names (any case), or "".
+func matchDocType(t string) string {
+	for _, d := range relayDocTypes {
+		if strings.EqualFold(strings.TrimSpace(t), d) {
+			return d
+		}
+	}
+	return ""
+}
+
+// relayNet is the parsed network flags.
+type relayNet struct {
+	listenAddr netip.Addr
+	allow      []netip.Prefix
+	plain      []netip.Addr
+}
+
+// relayNetConfig checks --listen, --allow and --allow-plain-from: a
+// listen address other than loopback needs --allow; loopback clients are
+// allowed when listening on loopback; a plain-text device must be in an
+// allowed network.
+func relayNetConfig(listen string, allow, plainFrom []string) (relayNet, error) {
+	var c relayNet
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return c, fmt.Errorf("--listen %q: %v", listen, err)
+	}
+	loopback := host == "localhost"
+	if !loopback {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return c, fmt.Errorf("--listen %q: give an IP address and port, e.g. 0.0.0.0:2525 or 192.0.2.5:2525", listen)
+		}
+		c.listenAddr = a
+		loopback = a.IsLoopback()
+	}
+	for _, s := range allow {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return c, fmt.Errorf("--allow %q is not a network such as 192.0.2.0/24 or an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.allow = append(c.allow, p.Masked())
+	}
+	if loopback {
+		c.allow = append(c.allow, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
+	} else if len(allow) == 0 {
+		return c, fmt.Errorf("--listen %s is reachable from the network: say which networks may connect with --allow (e.g. --allow 192.0.2.0/24)", listen)
+	}
+	for _, s := range plainFrom {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return c, fmt.Errorf("--allow-plain-from %q is not an IP address (one device's address, not a network)", s)
+		}
+		ok := false
+		for _, p := range c.allow {
+			ok = ok || p.Contains(a.Unmap())
+		}
+		if !ok {
+			return c, fmt.Errorf("--allow-plain-from %s is not in an allowed network (--allow)", s)
+		}
+		c.plain = append(c.plain, a.Unmap())
+	}
+	return c, nil
+}
+
+// parseAliases parses --alias name=address flags.
+func parseAliases(flags []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, f := range flags {
+		name, addr, ok := strings.Cut(f, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		addr = strings.TrimSpace(addr)
+		if !ok || name == "" || addr == "" || strings.ContainsAny(name, "@ \t") || !strings.Contains(addr, "@") {
+			return nil, fmt.Errorf("--alias %q: give name=address, e.g. mainst=pharmacy@mainst.example.nz", f)
+		}
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("--alias %s given twice", name)
+		}
+		m[name] = addr
+	}
+	return m, nil
+}
+
+// relayCertificate is the TLS certificate (the admin's, or the one kept in
+// the home, generated the first time) and its fingerprint.
+func relayCertificate(e *env, certFile, keyFile, hostname string, listenAddr netip.Addr) (cert tls.Certificate, fingerprint string, err error) {
+	if certFile != "" {
+		c, err := relay.LoadCertificate(certFile, keyFile)
+		if err != nil {
+			return c, "", err
+		}
+		return c, relay.Fingerprint(c), nil
+	}
+	dir, err := relayDir(e)
+	if err != nil {
+		return cert, "", err
+	}
+	hosts := []string{hostname, "localhost", "127.0.0.1", "::1"}
+	if listenAddr.IsValid() && !listenAddr.IsUnspecified() {
+		hosts = append(hosts, listenAddr.String())
+	}
+	c, created, err := relay.LoadOrCreateCertificate(dir, hosts, time.Now())
+	if err != nil {
+		return c, "", err
+	}
+	if created {
+		fmt.Fprintf(e.stdout, "Made a TLS certificate for the relay (kept in %s).\n", displayName(dir))
+	}
+	return c, relay.Fingerprint(c), nil
+}
+
+func relayDeviceAdd(e *env, args []string) int {
+	fs := flag.NewFlagSet("relay device add", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	stdin := fs.Bool("password-stdin", false, "read the device's password from the first line of standard input (required)")
+	name, ok := parseOneArg(fs, args)
+	if !ok {
+		return 2
+	}
+	if name == "" || fs.NArg() > 1 || !*stdin {
+		fmt.Fprintln(e.stderr, "securesend relay device add: give NAME and --password-stdin (the password is never accepted on the command line)")
+		return 2
+	}
+	pw, err := readPassword(e.stdin)
+	if err != nil {
+		return errorf(e, "relay device add: %v", err)
+	}
+	devs, err := relayDevices(e)
+	if err != nil {
+		return errorf(e, "relay device add: %v", err)
+	}
+	if err := devs.Add(name, pw); err != nil {
+		return errorf(e, "%s", keyText(err.Error()))
+	}
+	fmt.Fprintf(e.stdout, "Device %s may sign in to the relay. In its scan-to-e-mail settings: SMTP with STARTTLS, authentication on, user name %s, this password.\n", name, name)
+	return 0
+}
+
+func relayDeviceList(e *env, args []string) int {
+	if len(args) != 0 {
+		fmt.Fprintln(e.stderr, "securesend relay device list: takes no arguments")
+		return 2
+	}
+	devs, err := relayDevices(e)
+	if err != nil {
+		return errorf(e, "relay device list: %v", err)
+	}
+	list, err := devs.List()
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stdout, "No devices. Add one with 'securesend relay device add NAME --password-stdin'.")
+		return 0
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tADDED")
+	for _, d := range list {
+		fmt.Fprintf(tw, "%s\t%s\n", keyText(d.Name), d.Added.Local().Format("2006-01-02 15:04"))
+	}
+	tw.Flush()
+	return 0
+}
+
+func relayDeviceRemove(e *env, args []string) int {
+	fs := flag.NewFlagSet("relay device remove", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	name, ok := parseOneArg(fs, args)
+	if !ok {
+		return 2
+	}
+	if name == "" || fs.NArg() > 1 {
+		fmt.Fprintln(e.stderr, "securesend relay device remove: give the device's NAME")
+		return 2
+	}
+	devs, err := relayDevices(e)
+	if err != nil {
+		return errorf(e, "relay device remove: %v", err)
+	}
+	if err := devs.Remove(name); err != nil {
+		return errorf(e, "%s", keyText(err.Error()))
+	}
+	fmt.Fprintf(e.stdout, "Device %s can no longer sign in.\n", keyText(name))
+	return 0
+}
+
+// lockedWriter serialises the relay's log lines with other output.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// relayDelivery delivers the relay's jobs: each at once when queued, and
+// the deferred ones as they become due ('outbox run --watch').
+type relayDelivery struct {
+	ob  *desk.Outbox
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+func startRelayDelivery(ctx context.Context, ob *desk.Outbox, poll time.Duration, out *lockedWriter) *relayDelivery {
+	d := &relayDelivery{ob: ob, ctx: ctx}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_ = ob.Watch(ctx, poll, func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error())) })
+	}()
+	return d
+}
+
+// deliver makes the first delivery attempt of a job just queued, in the
+// background (the device has its 250 already).
+func (d *relayDelivery) deliver(id string) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_, _ = d.ob.Deliver(d.ctx, id, nil) // Notify reports the outcome; a busy job is the watch's
+	}()
+}
+
+func (d *relayDelivery) wait() { d.wg.Wait() }
