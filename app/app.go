@@ -126,6 +126,11 @@ type Config struct {
 	// The file is a decrypted temporary copy: the app removes it once it
 	// has been saved elsewhere.
 	Document func(key string, n int, confirmed bool) (path string, err error)
+	// OpenFile opens a document that passed the checks in the system's
+	// viewer; Fyne's OpenURL when nil. (On Windows the front end passes
+	// ShellExecuteW: the URL handler Fyne uses loses paths with non-ASCII
+	// characters, such as a user name with macrons.)
+	OpenFile func(path string) error
 	// Verify verifies one message read from r (a dropped .eml file).
 	Verify func(ctx context.Context, r io.Reader) (*receive.Report, error)
 	// Samples are documents the demo offers with "Add sample documents".

@@ -559,7 +559,11 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 			t.status.SetText(shown + " is not a PDF, TIFF, JPEG or PNG whose content matches its name, so it is not opened. Use Save as… and check it before opening it.")
 			return
 		}
-		if err := t.ui.app.OpenURL(&url.URL{Scheme: "file", Path: p}); err != nil {
+		openFile := func(p string) error { return t.ui.app.OpenURL(&url.URL{Scheme: "file", Path: p}) }
+		if t.ui.cfg.OpenFile != nil {
+			openFile = t.ui.cfg.OpenFile
+		}
+		if err := openFile(p); err != nil {
 			t.status.SetText("No " + kind + " viewer found — use Save as… to keep " + shown + ".")
 			return
 		}

@@ -277,3 +277,31 @@ func TestSaveRemovesDecryptedCopy(t *testing.T) {
 		t.Errorf("a stored document was removed: %v", err)
 	}
 }
+
+// TestOpenFileHook: a document that passed the checks goes to the front
+// end's Config.OpenFile when it gives one (on Windows: ShellExecuteW),
+// and its failure is reported next to the button.
+func TestOpenFileHook(t *testing.T) {
+	r := &receive.Report{Verdict: receive.Verified, From: "alice@clinic.test", Documents: rxDoc}
+	var opened []string
+	fail := false
+	calls := 0
+	file := pdfFile(t, "rx.pdf", "%PDF-1.4\n")
+	u := inboxWith(t, file, &calls, r)
+	u.cfg.OpenFile = func(p string) error {
+		opened = append(opened, p)
+		if fail {
+			return errors.New("no application is associated")
+		}
+		return nil
+	}
+	test.Tap(findButton(t, u.inbox.detail, "Open"))
+	if len(opened) != 1 || opened[0] != file || !strings.HasPrefix(u.inbox.status.Text, "Opened ") {
+		t.Fatalf("opened %v, status %q", opened, u.inbox.status.Text)
+	}
+	fail = true
+	test.Tap(findButton(t, u.inbox.detail, "Open"))
+	if st := u.inbox.status.Text; !strings.Contains(st, "viewer found") {
+		t.Errorf("a failed open says %q", st)
+	}
+}

@@ -341,6 +341,9 @@ func (g *guiConfig) accountConfig(a account.Account) (app.Config, error) {
 			{Name: "REQUIRETLS required", Value: fmt.Sprint(a.RequireTLS)},
 		},
 	}
+	if runtime.GOOS == "windows" {
+		cfg.OpenFile = shellOpen // viewer_windows.go: ShellExecuteW
+	}
 	var err error
 	if cfg.Recipients, err = keyRecipients(e, a.Email); err != nil {
 		return app.Config{}, err
