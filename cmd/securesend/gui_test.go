@@ -338,7 +338,13 @@ func inboxVerdicts(t *testing.T, u *app.UI) []shownBanner {
 		if tabs, ok := o.(*container.AppTabs); ok {
 			for _, it := range tabs.Items {
 				if it.Text == "Inbox" {
-					split := it.Content.(*container.Split)
+					// The tab's content is the list beside the detail
+					// (a Split), possibly inside a sideways scroll.
+					content := it.Content
+					if sc, ok := content.(*container.Scroll); ok {
+						content = sc.Content
+					}
+					split := content.(*container.Split)
 					detail = split.Trailing
 					walk(split.Leading, func(o fyne.CanvasObject) {
 						if l, ok := o.(*widget.List); ok {
