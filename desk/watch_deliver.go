@@ -248,8 +248,20 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 	}
 	var todo []pending
 	for _, dst := range dl.dests {
+		// first is each key's first document in this message: the same
+		// document twice in one message is one document, as it is in two.
+		first := map[string]int{}
 		for n := range it.Documents {
-			e, ok := dst.j.Lookup(docKey(it, n))
+			key := docKey(it, n)
+			if m, seen := first[key]; seen {
+				if dl.tell(dst.kind + "/" + it.ID + "/" + fmt.Sprint(n)) {
+					event(WatchEvent{Kind: EventAlreadyDelivered, Item: it.ID, Doc: n, Dest: dst.kind,
+						Detail: fmt.Sprintf("the same document as document %d of this message; delivered once", m+1)})
+				}
+				continue
+			}
+			first[key] = n
+			e, ok := dst.j.Lookup(key)
 			switch {
 			case !ok || e.State == deliverjournal.Failed:
 				todo = append(todo, pending{dst, n})
