@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
-	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/deliverjournal"
 	"github.com/securesend/securesend/receive"
 )
@@ -161,6 +161,7 @@ func (dl *deliverer) recoverDrops(dst *destination) error {
 			os.Remove(in.Temp)
 		case fileExists(in.Temp):
 			os.Remove(in.Temp)
+			removeOwnSidecar(in.Final+".json", e)
 			next.State, next.Detail = deliverjournal.Failed, "interrupted before the document was in place"
 		default:
 			next.State, next.Detail = deliverjournal.Done, in.Final+" (taken from the folder before the drop was recorded)"
@@ -177,6 +178,25 @@ func (dl *deliverer) recoverDrops(dst *destination) error {
 		os.Remove(p)
 	}
 	return nil
+}
+
+// removeOwnSidecar removes the sidecar at path that an interrupted drop
+// of e's document wrote (so that trying again can write it), and nothing
+// else: a file that is not that sidecar stays.
+func removeOwnSidecar(path string, e deliverjournal.Entry) {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var sc sidecar
+	if json.Unmarshal(b, &sc) != nil || sc.Item != e.Item || sc.Document != e.Doc+1 {
+		return
+	}
+	os.Remove(path)
 }
 
 func fileExists(p string) bool {
@@ -228,8 +248,20 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 	}
 	var todo []pending
 	for _, dst := range dl.dests {
+		// first is each key's first document in this message: the same
+		// document twice in one message is one document, as it is in two.
+		first := map[string]int{}
 		for n := range it.Documents {
-			e, ok := dst.j.Lookup(docKey(it, n))
+			key := docKey(it, n)
+			if m, seen := first[key]; seen {
+				if dl.tell(dst.kind + "/" + it.ID + "/" + fmt.Sprint(n)) {
+					event(WatchEvent{Kind: EventAlreadyDelivered, Item: it.ID, Doc: n, Dest: dst.kind,
+						Detail: fmt.Sprintf("the same document as document %d of this message; delivered once", m+1)})
+				}
+				continue
+			}
+			first[key] = n
+			e, ok := dst.j.Lookup(key)
 			switch {
 			case !ok || e.State == deliverjournal.Failed:
 				todo = append(todo, pending{dst, n})
@@ -338,7 +370,9 @@ type sidecar struct {
 
 // drop writes document n into the drop folder: its sidecar first, then
 // the document under a temporary name (DropTempPattern), flushed and
-// checked against its SHA-256, then linked into place, never over a file.
+// checked against its SHA-256, then linked into place; neither is ever
+// written over a file, and a sidecar whose document did not appear is
+// removed.
 func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *receive.Item, rep *receive.Report, n int) (string, error) {
 	doc := rep.Documents[n]
 	name := fmt.Sprintf("%s-%d-%s", it.ID, n+1, receive.SanitizeName(doc.Name))
@@ -355,9 +389,6 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 	if err != nil {
 		return "", err
 	}
-	if err := atomicfile.WriteFile(final+".json", append(meta, '\n')); err != nil {
-		return "", fmt.Errorf("drop folder: %w", err)
-	}
 	tmp, err := os.CreateTemp(dst.dir, DropTempPattern)
 	if err != nil {
 		return "", fmt.Errorf("drop folder: %w", err)
@@ -371,6 +402,19 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 		tmp.Close()
 		return "", &journalError{err}
 	}
+	// The sidecar, like the document, is linked into place, never over a
+	// file: what another watch or the software reading the folder left
+	// under that name stays as it was.
+	if err := linkNew(dst.dir, final+".json", append(meta, '\n')); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	placed := false
+	defer func() {
+		if !placed {
+			os.Remove(final + ".json") // ours: linkNew made it
+		}
+	}()
 	sum, err := copyDocument(tmp, dl.st, it.ID, n)
 	if err == nil {
 		err = tmp.Sync()
@@ -387,6 +431,7 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 	if err := os.Link(tmp.Name(), final); err != nil {
 		return "", fmt.Errorf("drop folder: %w", err)
 	}
+	placed = true
 	os.Remove(tmp.Name())
 	syncDir(dst.dir)
 	rec.State, rec.Time, rec.Detail = deliverjournal.Done, dl.d.Now(), final
@@ -394,6 +439,34 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 		return "", &journalError{err}
 	}
 	return final, nil
+}
+
+// linkNew writes data to a new file at path, in dir, whole and flushed
+// before it appears, by a link: never over a file, a link or anything
+// else already at path.
+func linkNew(dir, path string, data []byte) error {
+	f, err := os.CreateTemp(dir, DropTempPattern)
+	if err != nil {
+		return fmt.Errorf("drop folder: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("drop folder: %w", err)
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists in the drop folder; it is not overwritten", filepath.Base(path))
+		}
+		return fmt.Errorf("drop folder: %w", err)
+	}
+	return nil
 }
 
 // print checks the stored copy whole, records the intent, prints, and

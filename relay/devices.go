@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -155,16 +156,41 @@ func (d *Devices) Check(name, password string) (string, error) {
 // ErrAuthFailed: the device name or the password is wrong.
 var ErrAuthFailed = errors.New("wrong device name or password")
 
+// maxDeviceFile bounds the device file (a few hundred bytes a device).
+const maxDeviceFile = 1 << 20
+
 // dummyHash is checked against when the device does not exist.
 const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
+// read reads the device file. A device file that is not a regular file
+// (a symbolic link planted in its place, say) is refused, not followed:
+// whoever planted it would choose who may sign in.
 func (d *Devices) read() (*deviceFile, error) {
-	b, err := os.ReadFile(d.path)
+	l, err := os.Lstat(d.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &deviceFile{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("relay: devices: %w", err)
+	}
+	if !l.Mode().IsRegular() {
+		return nil, fmt.Errorf("relay: devices: %s is not a regular file (%s); refusing it", d.path, l.Mode().Type())
+	}
+	r, err := os.Open(d.path)
+	if err != nil {
+		return nil, fmt.Errorf("relay: devices: %w", err)
+	}
+	defer r.Close()
+	// The file opened is the one checked, not a link swapped in between.
+	if fi, err := r.Stat(); err != nil || !os.SameFile(fi, l) {
+		return nil, fmt.Errorf("relay: devices: %s changed while it was read; refusing it", d.path)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxDeviceFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("relay: devices: %w", err)
+	}
+	if len(b) > maxDeviceFile {
+		return nil, fmt.Errorf("relay: devices: %s is over %d bytes; refusing it", d.path, maxDeviceFile)
 	}
 	var f deviceFile
 	dec := json.NewDecoder(bytes.NewReader(b))

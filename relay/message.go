@@ -160,13 +160,14 @@ func docName(name string, n int, kind doccheck.Kind) string {
 }
 
 // cleanName is name as a safe base name: no folders, no control or
-// invisible characters, at most maxNameLen bytes; "" when nothing is left.
+// invisible characters, none that Windows refuses in a name, not a Windows
+// device name, at most maxNameLen bytes; "" when nothing is left.
 func cleanName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = name[strings.LastIndexByte(name, '/')+1:]
 	var b strings.Builder
 	for _, r := range name {
-		if termsafe.Unsafe(r) || r == utf8.RuneError || r == ':' {
+		if termsafe.Unsafe(r) || r == utf8.RuneError || strings.ContainsRune(`<>:"|?*`, r) {
 			r = '_'
 		}
 		if b.Len()+utf8.RuneLen(r) > maxNameLen {
@@ -178,7 +179,33 @@ func cleanName(name string) string {
 	if s == "" || strings.Trim(s, "_") == "" {
 		return ""
 	}
+	if deviceFileName(s) {
+		s = "_" + s
+		for len(s) > maxNameLen {
+			_, size := utf8.DecodeLastRuneInString(s)
+			s = s[:len(s)-size]
+		}
+	}
 	return s
+}
+
+// deviceFileName reports whether name's stem is a Windows device name
+// (CON, NUL, COM1, ...): a relay on Windows writing a file of that name
+// would write to the device.
+func deviceFileName(name string) bool {
+	stem, _, _ := strings.Cut(name, ".")
+	stem = strings.ToUpper(strings.TrimRight(stem, " "))
+	switch stem {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$":
+		return true
+	}
+	if len(stem) >= 4 && (strings.HasPrefix(stem, "COM") || strings.HasPrefix(stem, "LPT")) {
+		switch stem[3:] {
+		case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
+			return true
+		}
+	}
+	return false
 }
 
 func displayDocName(name string, n int) string {
