@@ -3,6 +3,8 @@ package profile
 import (
 	"errors"
 	"fmt"
+
+	"github.com/securesend/securesend/internal/asciifold"
 )
 
 // ErrAccountNotAllowed: the organisation locks accounts, and this account's
@@ -52,35 +54,11 @@ func (t AccountTemplate) matches(a AccountSettings) bool {
 	if auth == "oauth2" {
 		auth = t.OAuthProvider
 	}
-	if !sameHost(t.SMTPHost, a.SMTPHost) || t.SMTPPort != a.SMTPPort || t.SMTPSecurity != a.SMTPSecurity || auth != a.Auth {
+	if !asciifold.Equal(t.SMTPHost, a.SMTPHost) || t.SMTPPort != a.SMTPPort || t.SMTPSecurity != a.SMTPSecurity || auth != a.Auth {
 		return false
 	}
 	if a.IMAPHost == "" {
 		return true
 	}
-	return sameHost(t.IMAPHost, a.IMAPHost) && t.IMAPPort == a.IMAPPort && t.IMAPSecurity == a.IMAPSecurity
-}
-
-// sameHost reports whether the host names a and b are the same to DNS:
-// equal but for the case of ASCII letters. Unicode case folding
-// (strings.EqualFold) is not DNS's: it takes "\u212A" (KELVIN SIGN) for
-// "k" and "\u017F" (LONG S) for "s", and a resolver that applies IDNA
-// sends such a name to another, punycode, domain.
-func sameHost(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return asciifold.Equal(t.IMAPHost, a.IMAPHost) && t.IMAPPort == a.IMAPPort && t.IMAPSecurity == a.IMAPSecurity
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/internal/winname"
 )
 
 // Verdict is the one-word outcome of verifying a received message. Its
@@ -218,7 +219,7 @@ func SanitizeName(name string) string {
 	if name == "" {
 		return "document"
 	}
-	if reservedDeviceName(name) {
+	if winname.Reserved(name) {
 		name = shorten("_"+name, 200)
 	}
 	return name
@@ -241,25 +242,6 @@ func shorten(name string, limit int) string {
 		cut--
 	}
 	return strings.TrimRight(name[:cut], " .") + ext
-}
-
-// reservedDeviceName reports whether Windows would open name as a device:
-// it looks at the part before the first dot, ignoring trailing spaces and
-// dots, case-insensitively ("nul.tar.gz", "CON .pdf", "com\u00b9.pdf").
-func reservedDeviceName(name string) bool {
-	base, _, _ := strings.Cut(name, ".")
-	base = strings.ToUpper(strings.TrimRight(base, " ."))
-	switch base {
-	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$":
-		return true
-	}
-	if len(base) >= 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
-		switch base[3:] {
-		case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
-			return true
-		}
-	}
-	return false
 }
 
 // DirSink returns a DocumentSink that writes each document into dir (which

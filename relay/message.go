@@ -18,6 +18,7 @@ import (
 
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/termsafe"
+	"github.com/securesend/securesend/internal/winname"
 )
 
 // maxParts bounds the MIME parts of one message: a scan has a handful.
@@ -179,7 +180,7 @@ func cleanName(name string) string {
 	if s == "" || strings.Trim(s, "_") == "" {
 		return ""
 	}
-	if deviceFileName(s) {
+	if winname.Reserved(s) {
 		s = "_" + s
 		for len(s) > maxNameLen {
 			_, size := utf8.DecodeLastRuneInString(s)
@@ -187,25 +188,6 @@ func cleanName(name string) string {
 		}
 	}
 	return s
-}
-
-// deviceFileName reports whether name's stem is a Windows device name
-// (CON, NUL, COM1, ...): a relay on Windows writing a file of that name
-// would write to the device.
-func deviceFileName(name string) bool {
-	stem, _, _ := strings.Cut(name, ".")
-	stem = strings.ToUpper(strings.TrimRight(stem, " "))
-	switch stem {
-	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$":
-		return true
-	}
-	if len(stem) >= 4 && (strings.HasPrefix(stem, "COM") || strings.HasPrefix(stem, "LPT")) {
-		switch stem[3:] {
-		case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
-			return true
-		}
-	}
-	return false
 }
 
 func displayDocName(name string, n int) string {

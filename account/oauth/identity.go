@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"golang.org/x/oauth2"
+
+	"github.com/securesend/securesend/internal/asciifold"
 )
 
 // idClaims are the claims of an OpenID Connect ID token that say who
@@ -151,30 +153,11 @@ func parseIDToken(raw string) (*idClaims, error) {
 // pass for "k".
 func containsFold(list []string, s string) bool {
 	for _, v := range list {
-		if equalFoldASCII(v, s) {
+		if asciifold.Equal(v, s) {
 			return true
 		}
 	}
 	return false
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // printable makes a string from a provider (a user name, an error
