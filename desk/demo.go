@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/securesend/securesend/account"
@@ -55,7 +54,7 @@ func OpenDemo(sys *demomail.System, dir string, opts DemoOptions) (*Desk, error)
 	if err := os.WriteFile(caFile, sys.CAPEM, 0o600); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	accts := account.NewStore(h, &memSecrets{m: map[string]string{}})
+	accts := account.NewStore(h, demomail.NewSecrets())
 	a := account.Account{Name: DemoAccount, Email: clin.Address,
 		SMTP:   account.Server{Address: sys.SMTPAddr, Security: account.ImplicitTLS},
 		IMAP:   account.Server{Address: sys.IMAPAddr, Security: account.ImplicitTLS},
@@ -97,34 +96,4 @@ func (s *demoSide) send(ctx context.Context, opts send.Options, env send.Envelop
 		return s.submit(ctx, opts, env, body)
 	}
 	return send.Submit(ctx, opts, env, body)
-}
-
-// memSecrets keeps the demo account's password in memory.
-type memSecrets struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (m *memSecrets) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.m[name]
-	if !ok {
-		return "", keychain.ErrNotFound
-	}
-	return v, nil
-}
-
-func (m *memSecrets) Set(name, secret string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.m[name] = secret
-	return nil
-}
-
-func (m *memSecrets) Delete(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.m, name)
-	return nil
 }

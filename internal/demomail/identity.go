@@ -33,7 +33,7 @@ type Identity struct {
 func makeIdentities(dir string, accounts []Account, now func() time.Time) (map[string]*Identity, error) {
 	ids := map[string]*Identity{}
 	for _, a := range accounts {
-		st, err := pgp.OpenStore(filepath.Join(dir, strings.Split(a.Address, "@")[0]), newMemSecrets(), now)
+		st, err := pgp.OpenStore(filepath.Join(dir, strings.Split(a.Address, "@")[0]), NewSecrets(), now)
 		if err != nil {
 			return nil, fmt.Errorf("demomail: key store: %w", err)
 		}
@@ -140,16 +140,19 @@ func (s *System) Verify(ctx context.Context, address string, raw io.Reader, sink
 	return receive.Verify(ctx, raw, receive.VerifyOptions{Store: id.Store, Secret: []*pgp.Key{key}, Sink: sink})
 }
 
-// memSecrets keeps key passphrases in memory for the demo's stores, which
-// live only as long as the process.
-type memSecrets struct {
+// Secrets keeps secrets (key passphrases, the demo account's password) in
+// memory for the demo's stores, which live only for the session: demo mode
+// never touches the OS keychain. It implements pgp.Secrets and
+// account.Secrets.
+type Secrets struct {
 	mu sync.Mutex
 	m  map[string]string
 }
 
-func newMemSecrets() *memSecrets { return &memSecrets{m: map[string]string{}} }
+// NewSecrets returns an empty in-memory secret store.
+func NewSecrets() *Secrets { return &Secrets{m: map[string]string{}} }
 
-func (m *memSecrets) Get(name string) (string, error) {
+func (m *Secrets) Get(name string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	v, ok := m.m[name]
@@ -159,14 +162,14 @@ func (m *memSecrets) Get(name string) (string, error) {
 	return v, nil
 }
 
-func (m *memSecrets) Set(name, secret string) error {
+func (m *Secrets) Set(name, secret string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.m[name] = secret
 	return nil
 }
 
-func (m *memSecrets) Delete(name string) error {
+func (m *Secrets) Delete(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.m, name)
