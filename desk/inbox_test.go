@@ -90,18 +90,7 @@ func bobsKeys(t *testing.T, d *Desk) {
 // returns it with the items by fixture name and the server.
 func fetchFixtures(t *testing.T, names ...string) (*Desk, map[string]*receive.Item, *accounttest.IMAPServer) {
 	t.Helper()
-	requireKeychain(t)
-	const user, pw = "bob@pharmacy.test", "imap-pass-for-desk"
-	pki := accounttest.NewPKI(t)
-	srv := accounttest.StartIMAP(t, pki, accounttest.Credentials{User: user, Password: pw}, accounttest.Options{StartTLS: true})
-	d, warnings := testDesk(t)
-	bobsKeys(t, d)
-	a := account.Account{Name: "pharmacy", Email: user, Auth: account.AuthPassword,
-		SMTP: account.Server{Address: "127.0.0.1:1", Security: account.StartTLS},
-		IMAP: account.Server{Address: srv.Addr, Security: account.StartTLS}, CAFile: pki.CAFile}
-	if err := d.Accounts().Add(a, account.Credentials{Password: pw}); err != nil {
-		t.Fatal(err)
-	}
+	d, warnings, srv := bobsIMAPDesk(t)
 	for _, n := range names {
 		srv.Deliver(t, testdata(t, n))
 	}
@@ -308,3 +297,24 @@ func TestOpenDocumentRules(t *testing.T) {
 }
 
 func firstBytes(b []byte) []byte { return b[:min(len(b), 8)] }
+
+// bobsIMAPDesk is a Desk of Bob's (his keys, Alice's pinned) with an
+// account on an in-process IMAP server (STARTTLS with a private CA,
+// IDLE), nothing fetched yet; it returns the Desk's warnings too.
+func bobsIMAPDesk(t *testing.T) (*Desk, *[]error, *accounttest.IMAPServer) {
+	t.Helper()
+	requireKeychain(t)
+	const user, pw = "bob@pharmacy.test", "imap-pass-for-desk"
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartIMAP(t, pki, accounttest.Credentials{User: user, Password: pw}, accounttest.Options{StartTLS: true})
+	d, warnings := testDesk(t)
+	bobsKeys(t, d)
+	a := account.Account{Name: "pharmacy", Email: user, Auth: account.AuthPassword,
+		SMTP: account.Server{Address: "127.0.0.1:1", Security: account.StartTLS},
+		IMAP: account.Server{Address: srv.Addr, Security: account.StartTLS}, CAFile: pki.CAFile}
+	if err := d.Accounts().Add(a, account.Credentials{Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Accounts().Remove("pharmacy") })
+	return d, warnings, srv
+}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/internal/deliverjournal"
 )
@@ -23,19 +22,7 @@ import (
 // server (STARTTLS, IDLE), nothing fetched yet.
 func watchDesk(t *testing.T) (*Desk, *accounttest.IMAPServer) {
 	t.Helper()
-	requireKeychain(t)
-	const user, pw = "bob@pharmacy.test", "imap-pass-for-watch"
-	pki := accounttest.NewPKI(t)
-	srv := accounttest.StartIMAP(t, pki, accounttest.Credentials{User: user, Password: pw}, accounttest.Options{StartTLS: true})
-	d, _ := testDesk(t)
-	bobsKeys(t, d)
-	a := account.Account{Name: "pharmacy", Email: user, Auth: account.AuthPassword,
-		SMTP: account.Server{Address: "127.0.0.1:1", Security: account.StartTLS},
-		IMAP: account.Server{Address: srv.Addr, Security: account.StartTLS}, CAFile: pki.CAFile}
-	if err := d.Accounts().Add(a, account.Credentials{Password: pw}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Accounts().Remove("pharmacy") })
+	d, _, srv := bobsIMAPDesk(t)
 	return d, srv
 }
 

@@ -101,25 +101,5 @@ func compressedLayers(t *testing.T, bob *pgp.Key, layers []packet.CompressionAlg
 		cw.Close()
 		data = c.Bytes()
 	}
-	cfg := pgp.Config(nil)
-	key := make([]byte, 32)
-	if _, err := io.ReadFull(cfg.Random(), key); err != nil {
-		t.Fatal(err)
-	}
-	var ct bytes.Buffer
-	enc := bob.Entity().Subkeys[0].PublicKey
-	if err := packet.SerializeEncryptedKeyAEAD(&ct, enc, packet.CipherAES256, false, key, cfg); err != nil {
-		t.Fatal(err)
-	}
-	w, err := packet.SerializeSymmetricallyEncrypted(&ct, packet.CipherAES256, false, packet.CipherSuite{}, key, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	w.Close()
-	var arm bytes.Buffer
-	aw, _ := armor.Encode(&arm, "PGP MESSAGE", nil)
-	aw.Write(ct.Bytes())
-	aw.Close()
-	return wrapEncrypted(outerAlice, arm.Bytes())
+	return encryptPackets(t, bob, data)
 }

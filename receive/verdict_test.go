@@ -499,27 +499,7 @@ func nestedCompressed(t *testing.T, ks keys, layers int) []byte {
 		data = c.Bytes()
 	}
 	// Encrypt the packet sequence as it is: session key to bob, SEIPD v1.
-	cfg := pgp.Config(nil)
-	key := make([]byte, 32)
-	if _, err := io.ReadFull(cfg.Random(), key); err != nil {
-		t.Fatal(err)
-	}
-	var ct bytes.Buffer
-	enc := ks["bob"].Entity().Subkeys[0].PublicKey
-	if err := packet.SerializeEncryptedKeyAEAD(&ct, enc, packet.CipherAES256, false, key, cfg); err != nil {
-		t.Fatal(err)
-	}
-	w, err := packet.SerializeSymmetricallyEncrypted(&ct, packet.CipherAES256, false, packet.CipherSuite{}, key, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	w.Close()
-	var arm bytes.Buffer
-	aw, _ := armor.Encode(&arm, "PGP MESSAGE", nil)
-	aw.Write(ct.Bytes())
-	aw.Close()
-	return wrapEncrypted(outerAlice, arm.Bytes())
+	return encryptPackets(t, ks["bob"], data)
 }
 
 type nopCloser struct{ io.Writer }
@@ -687,4 +667,32 @@ func TestVerdictColours(t *testing.T) {
 			t.Errorf("%s: %s %v, want %s %v", v, v.Colour(), v.Releasable(), want.colour, want.releasable)
 		}
 	}
+}
+
+// encryptPackets encrypts an OpenPGP packet sequence as it is (session
+// key to bob, SEIPD v1, armored) and wraps it as a PGP/MIME message from
+// Alice: for messages go-crypto's writer would not make.
+func encryptPackets(t *testing.T, bob *pgp.Key, data []byte) []byte {
+	t.Helper()
+	cfg := pgp.Config(nil)
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(cfg.Random(), key); err != nil {
+		t.Fatal(err)
+	}
+	var ct bytes.Buffer
+	enc := bob.Entity().Subkeys[0].PublicKey
+	if err := packet.SerializeEncryptedKeyAEAD(&ct, enc, packet.CipherAES256, false, key, cfg); err != nil {
+		t.Fatal(err)
+	}
+	w, err := packet.SerializeSymmetricallyEncrypted(&ct, packet.CipherAES256, false, packet.CipherSuite{}, key, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	w.Close()
+	var arm bytes.Buffer
+	aw, _ := armor.Encode(&arm, "PGP MESSAGE", nil)
+	aw.Write(ct.Bytes())
+	aw.Close()
+	return wrapEncrypted(outerAlice, arm.Bytes())
 }

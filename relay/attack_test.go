@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/securesend/securesend/internal/doccheck"
+	"github.com/securesend/securesend/internal/winname"
 )
 
 // signedIn is a go-smtp client that STARTTLSed and signed in as
@@ -294,7 +295,7 @@ func TestRelayAttackHostileNames(t *testing.T) {
 		if err != nil || strings.HasPrefix(rel, "..") || filepath.Base(d.Path) != d.Name {
 			t.Errorf("%q: path %s outside the private folder", names[i], d.Path)
 		}
-		if strings.ContainsAny(d.Name, "/\\\x00:?*<>|\"") || reservedName(d.Name) {
+		if strings.ContainsAny(d.Name, "/\\\x00:?*<>|\"") || winname.Reserved(d.Name) {
 			t.Errorf("%q: name %q is not safe", names[i], d.Name)
 		}
 	}
@@ -305,7 +306,7 @@ func TestRelayAttackHostileNames(t *testing.T) {
 // character Windows refuses in a file name.
 func TestDocNameDeviceNames(t *testing.T) {
 	for _, n := range []string{"CON.pdf", "con", "Aux.PDF", "nul.tar.pdf", "COM1.pdf", "lpt9", "CONIN$.pdf", "com¹.pdf", "prn .pdf"} {
-		if got := docName(n, 1, doccheck.PDF); reservedName(got) {
+		if got := docName(n, 1, doccheck.PDF); winname.Reserved(got) {
 			t.Errorf("docName(%q) = %q, a device name", n, got)
 		}
 	}
@@ -314,23 +315,6 @@ func TestDocNameDeviceNames(t *testing.T) {
 	if got := docName(`x?*<>|".pdf`, 1, doccheck.PDF); strings.ContainsAny(got, `?*<>|"`) {
 		t.Errorf("docName = %q", got)
 	}
-}
-
-// reservedName reports whether a Windows device name is name's stem.
-func reservedName(name string) bool {
-	base, _, _ := strings.Cut(name, ".")
-	base = strings.ToUpper(strings.TrimRight(base, " "))
-	switch base {
-	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$":
-		return true
-	}
-	if len(base) >= 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
-		switch base[3:] {
-		case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
-			return true
-		}
-	}
-	return false
 }
 
 // TestRelayAttackDevicesSymlink: a device file planted as a symbolic

@@ -6,36 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"testing"
+
+	"github.com/securesend/securesend/internal/winetemp"
 )
 
-// tempDir is t.TempDir without os.RemoveAll, which Wine 8 cannot do
-// (Go 1.26 deletes with FileDispositionInformationEx, which Wine lacks):
-// these tests also run as a Windows binary under Wine (e2e/windows).
-// The directory's name has a space and non-ASCII letters, like the home
-// of a Windows user called "Ngāti Tūwharetoa Clinic".
-func tempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "atomicfile Ngā tūhono-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		var paths []string
-		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-			paths = append(paths, p)
-			return nil
-		})
-		slices.Reverse(paths) // children before their directory
-		for _, p := range paths {
-			if err := os.Remove(p); err != nil {
-				t.Errorf("clean up: %v", err)
-			}
-		}
-	})
-	return dir
-}
+// tempDir is a temporary directory these tests can also clean up as a
+// Windows binary under Wine (e2e/windows); its name has a space and
+// non-ASCII letters, as a Windows user's home may.
+func tempDir(t *testing.T) string { return winetemp.Dir(t, "atomicfile Ngā tūhono-") }
 
 func TestWriteFile(t *testing.T) {
 	dir := tempDir(t)

@@ -2,40 +2,19 @@ package filelock
 
 import (
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/securesend/securesend/internal/winetemp"
 )
 
-// tempDir is t.TempDir without os.RemoveAll, which Wine 8 cannot do (Go
-// 1.26 deletes with FileDispositionInformationEx, which Wine lacks): these
-// tests also run as a Windows binary under Wine (e2e/windows). The name
-// has a space and non-ASCII letters, as a Windows user's home may.
-func tempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "filelock Rongoā-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		var paths []string
-		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, _ error) error {
-			paths = append(paths, p)
-			return nil
-		})
-		slices.Reverse(paths) // children before their directory
-		for _, p := range paths {
-			if err := os.Remove(p); err != nil {
-				t.Errorf("clean up: %v", err)
-			}
-		}
-	})
-	return dir
-}
+// tempDir is a temporary directory these tests can also clean up as a
+// Windows binary under Wine (e2e/windows); its name has a space and
+// non-ASCII letters, as a Windows user's home may.
+func tempDir(t *testing.T) string { return winetemp.Dir(t, "filelock Rongoā-") }
 
 func TestTryLockExcludesSecondOpen(t *testing.T) {
 	p := filepath.Join(tempDir(t), "lock")
