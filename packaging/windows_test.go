@@ -86,7 +86,7 @@ func TestWindowsInstallers(t *testing.T) {
 func installUnderWine(t *testing.T, msi, fpr string) {
 	if _, err := exec.LookPath("wine"); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Log("CI=true but Wine is not installed: scripts/install-deps.sh test should have installed it")
+			t.Fatal("Wine is not installed (CI=true, so this is a failure, not a skip): scripts/install-deps.sh test installs it")
 		}
 		t.Skip("Wine is not installed (command -v wine): the MSI was not installed; scripts/install-deps.sh test installs it")
 	}
@@ -95,7 +95,7 @@ func installUnderWine(t *testing.T, msi, fpr string) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(prep); err != nil {
-		t.Skipf("scripts/wine-prefix.sh (the Windows test harness's Wine prefix) is missing: %v", err)
+		t.Fatalf("scripts/wine-prefix.sh (the Windows test harness's Wine prefix) is missing: %v", err)
 	}
 	prefix := filepath.Join(t.TempDir(), "prefix")
 	wineEnv := append(os.Environ(), "WINEPREFIX="+prefix, "WINEARCH=win64", "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=", "DISPLAY=", "WAYLAND_DISPLAY=")
