@@ -235,7 +235,7 @@ func TestSettingsAccountSignIn(t *testing.T) {
 // follow it), a key created there is shown as the signing key on the Send
 // tab and in the Your key row, and removing the account goes back to the
 // demo, all without a restart. Reload is played by the test as
-// cmd/securesend's guiConfig does it: from the account and key stores.
+// desk.Session's Setup does it (app.OpenDesk): from the account and key stores.
 func TestSettingsChangesTakeEffectAtOnce(t *testing.T) {
 	kc := testKeychain(t)
 	h := home.Home{Dir: t.TempDir()}
