@@ -184,7 +184,7 @@ func (o *Outbox) SendCancellation(ctx context.Context, messageID, reason string)
 	if rec.Account != "" {
 		via = Via{Account: rec.Account, Tighten: o.via.Tighten, Timeout: o.via.Timeout}
 	} else if via.Account == "" && via.InUse == nil && via.Server == nil {
-		return "", &Refused{msg: fmt.Sprintf("message %s was sent through a server given by hand, not an account; send the cancellation with 'securesend cancel --server …' the same way", rec.MessageID)}
+		return "", &Refused{msg: fmt.Sprintf("message %s was sent through a server given by hand, not an account; give the account to send the cancellation with (securesend cancel --account NAME)", rec.MessageID)}
 	}
 	enc := send.EncryptAuto
 	if rec.Encrypted {
