@@ -456,7 +456,8 @@ func storedItems(d *desk.Desk) ([]app.Received, error) {
 		if note := desk.DuplicateNote(r.Item); note != "" {
 			dup = "This message or one of its documents arrived before (" + strings.TrimPrefix(note, "DUPLICATE of ") + " in the inbox)."
 		}
-		out = append(out, app.Received{Key: r.Item.ID, Received: r.Item.Received, Report: r.Report, Source: "mailbox", Duplicate: dup})
+		out = append(out, app.Received{Key: r.Item.ID, Received: r.Item.Received, Report: r.Report, Source: "mailbox", Duplicate: dup,
+			Superseded: r.Item.Superseded, Supersedes: r.Item.Supersedes})
 	}
 	return out, nil
 }
