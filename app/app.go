@@ -83,6 +83,10 @@ type Received struct {
 	// arrived before (e.g. "the same document arrived before as message
 	// 3"); shown as a warning.
 	Duplicate string
+	// Superseded and Supersedes are the inbox item's (receive.Item):
+	// shown in red by superseded.go.
+	Superseded *receive.Supersession
+	Supersedes *receive.SupersedeClaim
 }
 
 // Setting is one line of the Settings tab.

@@ -147,7 +147,8 @@ func receivedItems(all []desk.Received) []Received {
 		if note := desk.DuplicateNote(r.Item); note != "" {
 			dup = "This message or one of its documents arrived before (" + strings.TrimPrefix(note, "DUPLICATE of ") + " in the inbox)."
 		}
-		out = append(out, Received{Key: r.Item.ID, Received: r.Item.Received, Report: r.Report, Source: "mailbox", Duplicate: dup})
+		out = append(out, Received{Key: r.Item.ID, Received: r.Item.Received, Report: r.Report, Source: "mailbox", Duplicate: dup,
+			Superseded: r.Item.Superseded, Supersedes: r.Item.Supersedes})
 	}
 	return out
 }

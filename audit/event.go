@@ -26,6 +26,16 @@ const (
 	SendQueued Kind = "send.queued"
 	// ReceiveVerified: a received message was verified (any verdict).
 	ReceiveVerified Kind = "receive.verified"
+	// SendCancellation: a cancellation or replacement of a sent message
+	// was queued (message_id the new one, old the original, state the
+	// kind: cancel or replace).
+	SendCancellation Kind = "send.cancellation"
+	// ReceiveSuperseded: a received message was marked cancelled or
+	// replaced by a later one from the same signer.
+	ReceiveSuperseded Kind = "receive.superseded"
+	// ReceiveSupersedeRefused: a received cancellation or replacement
+	// changed nothing (another signer, not verified).
+	ReceiveSupersedeRefused Kind = "receive.supersede_refused"
 	// InboxIndexTrusted: the user accepted an older copy of the inbox's
 	// index (put back from a backup) as the one to continue from.
 	InboxIndexTrusted Kind = "receive.index_trusted"

@@ -49,6 +49,7 @@ func commands() []command {
 		keysCommand(), verifyCommand(),
 		outboxCommand(), auditCommand(),
 		hotfolderCommand(), relayCommand(),
+		cancelCommand(),
 	}
 }
 
