@@ -171,6 +171,7 @@ func (d *Desk) Profile() (*profile.Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("organisation profile: %w", err)
 	}
+	d.auditProfileChange(l)
 	return l, nil
 }
 
