@@ -11,6 +11,31 @@ import (
 	"github.com/securesend/securesend/send/hotfolder"
 )
 
+// DocumentTypes are the document types a sender picks, each the
+// message's Subject: the app's Send tab, the hot folder's --doc-type and
+// the relay's (a scanner's subject) offer the same.
+var DocumentTypes = []string{"Prescription", "Referral", "Results", "Other"}
+
+// OtherDocuments is the document type of anything else; its signed
+// manifest carries the manifest's default type.
+const OtherDocuments = "Other"
+
+// DocumentType returns the document type that name names (any case,
+// surrounding spaces ignored) as spelt in DocumentTypes, and the signed
+// manifest's type for it: its lower-case form, "" for OtherDocuments (the
+// manifest's default). ok is false when name is none of DocumentTypes.
+func DocumentType(name string) (subject, manifestType string, ok bool) {
+	for _, t := range DocumentTypes {
+		if strings.EqualFold(strings.TrimSpace(name), t) {
+			if t == OtherDocuments {
+				return t, "", true
+			}
+			return t, strings.ToLower(t), true
+		}
+	}
+	return "", "", false
+}
+
 // HotFolderMaxSize is the hot folder's file size limit in bytes: flagMB
 // (in MB; 0 when not given), else the policy's document limit, else
 // hotfolder.DefaultMaxSize. A limit above the policy's is refused: such

@@ -24,3 +24,26 @@ func TestHotFolderMaxSize(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentType: any case and surrounding spaces name a type; Other
+// leaves the manifest's default; anything else is refused.
+func TestDocumentType(t *testing.T) {
+	tests := []struct {
+		name, subject, manifest string
+		ok                      bool
+	}{
+		{"Prescription", "Prescription", "prescription", true},
+		{" referral ", "Referral", "referral", true},
+		{"RESULTS", "Results", "results", true},
+		{"other", "Other", "", true},
+		{"", "", "", false},
+		{"Prescriptions", "", "", false},
+		{"Pre\u200bscription", "", "", false},
+	}
+	for _, tt := range tests {
+		subject, manifest, ok := DocumentType(tt.name)
+		if subject != tt.subject || manifest != tt.manifest || ok != tt.ok {
+			t.Errorf("DocumentType(%q) = %q, %q, %v; want %q, %q, %v", tt.name, subject, manifest, ok, tt.subject, tt.manifest, tt.ok)
+		}
+	}
+}

@@ -61,7 +61,6 @@ func manageAccounts(e *env) (*desk.AccountManager, error) {
 	return d.ManageAccounts(), nil
 }
 
-
 // isTerminal reports whether r is an interactive terminal.
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)

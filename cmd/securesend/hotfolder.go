@@ -47,9 +47,8 @@ is moved and it stops with exit 1.
 Flags:
 `
 
-// hotfolderDocTypes are the document types (the message's Subject), as in
-// the app's Send tab.
-var hotfolderDocTypes = []string{"Prescription", "Referral", "Results", "Other"}
+// hotfolderDocTypes are the document types (the message's Subject).
+var hotfolderDocTypes = desk.DocumentTypes
 
 func runHotfolder(ctx context.Context, e *env, args []string) int {
 	var (
@@ -123,17 +122,9 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if _, err := send.ParseEncryptMode(f.encrypt); err != nil {
 		return usageErr("--encrypt must be always, auto or never, not %q", f.encrypt)
 	}
-	f.subject = ""
-	for _, t := range hotfolderDocTypes {
-		if strings.EqualFold(t, docType) {
-			f.subject = t
-		}
-	}
-	if f.subject == "" {
+	var ok bool
+	if f.subject, f.docType, ok = desk.DocumentType(docType); !ok {
 		return usageErr("--doc-type must be one of %s, not %q", strings.Join(hotfolderDocTypes, ", "), docType)
-	}
-	if f.subject != "Other" { // else the manifest's default, "document"
-		f.docType = strings.ToLower(f.subject)
 	}
 	if _, err := parseAddrs("--to", f.to); err != nil {
 		return usageErr("%v", err)
