@@ -153,11 +153,9 @@ func auditExport(e *env, args []string) int {
 	var from time.Time
 	if since != "" {
 		var err error
-		if from, err = time.ParseInLocation("2006-01-02", since, time.Local); err != nil {
-			if from, err = time.Parse(time.RFC3339, since); err != nil {
-				fmt.Fprintf(e.stderr, "securesend audit export: --since %q is not a date like 2026-01-02 or a time like 2026-01-02T15:04:05+13:00\n", since)
-				return 2
-			}
+		if from, err = audit.ParseSince(since, time.Local); err != nil {
+			fmt.Fprintf(e.stderr, "securesend audit export: --since %v\n", err)
+			return 2
 		}
 	}
 	format := audit.JSON

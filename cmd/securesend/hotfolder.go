@@ -133,16 +133,7 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "hotfolder: %v", err)
 	}
-	if f.account != "" {
-		a, err := d.Accounts().Get(f.account)
-		if err != nil {
-			return errorf(e, "hotfolder: %v", err)
-		}
-		if f.from == "" {
-			f.from = a.Email
-		}
-	}
-	f.docs = []string{"-"} // each file's, in the handler
+	f.docs = []string{"-"} // each file's, in the handler; From: the account's when not given
 	m, err := f.message()
 	if err != nil {
 		return usageErr("%v", err)
