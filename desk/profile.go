@@ -6,8 +6,10 @@ import (
 	"strconv"
 
 	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/profile/author"
+	"github.com/securesend/securesend/send"
 )
 
 // ProfileSource says which organisation profile a show or a dry run
@@ -75,4 +77,22 @@ func (d *Desk) auditProfileChange(l *profile.Loaded) {
 	if err != nil {
 		d.warn(fmt.Errorf("the audit log could not record the new organisation profile: %w", err))
 	}
+}
+
+// CheckPolicyOf dry-runs Send's policy gate for m (CheckPolicy) under the
+// policy PolicyFrom gives for src and flags, with the keys that count
+// under it: the directory's always, the home's key store only when that
+// policy lets users add keys.
+func (d *Desk) CheckPolicyOf(src ProfileSource, flags profile.UserSettings, m *send.Message) (*PolicyVerdict, error) {
+	pol, _, err := d.PolicyFrom(src, flags)
+	if err != nil {
+		return nil, err
+	}
+	var keys *pgp.Store
+	if pol.MayAddKeys() {
+		if keys, err = d.Keys(); err != nil {
+			return nil, err
+		}
+	}
+	return CheckPolicy(pol, keys, m)
 }

@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/packaging"
 	"github.com/securesend/securesend/profile"
@@ -429,10 +428,6 @@ func adminPolicyCheck(e *env, args []string) int {
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
-	pol, _, err := adminPolicy(e, *embedded, b, user())
-	if err != nil {
-		return errorf(e, "admin policy check: %v", err)
-	}
 	m := &send.Message{}
 	sender, err := mail.ParseAddress(*from)
 	if err != nil {
@@ -449,13 +444,11 @@ func adminPolicyCheck(e *env, args []string) int {
 	for _, d := range docs {
 		m.Documents = append(m.Documents, send.Document{Path: d})
 	}
-	var store *pgp.Store
-	if pol.MayAddKeys() {
-		if store, err = openKeyStore(e); err != nil {
-			return errorf(e, "admin policy check: %v", err)
-		}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "admin policy check: %v", err)
 	}
-	v, err := desk.CheckPolicy(pol, store, m)
+	v, err := d.CheckPolicyOf(b.source(*embedded), user(), m)
 	var refused *desk.Refused
 	if errors.As(err, &refused) {
 		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
