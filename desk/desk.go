@@ -185,13 +185,5 @@ func (d *Desk) UserSettings() (profile.UserSettings, error) {
 // the profile's policy tightened by the user's security.toml, then by
 // flags (a command's or a form's own tightening).
 func (d *Desk) Policy(flags profile.UserSettings) (profile.Policy, *profile.Loaded, error) {
-	l, err := d.Profile()
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	file, err := d.UserSettings()
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	return profile.Effective(l.Profile, file, flags), l, nil
+	return d.PolicyFrom(ProfileSource{}, flags)
 }

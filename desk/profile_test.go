@@ -13,32 +13,16 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/crypto/pgp/pgptest"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/profile/author"
 	"github.com/securesend/securesend/send"
 )
 
-// bakedDesk is a Desk in a new home; baked is what its binary carries.
+// bakedDesk is sendDesk in a binary that carries baked.
 func bakedDesk(t *testing.T, baked profile.Baked) *Desk {
 	t.Helper()
-	requireKeychain(t)
-	dir := t.TempDir()
-	d, err := Open(Options{
-		Getenv: func(k string) string {
-			switch k {
-			case home.EnvVar:
-				return dir
-			case "SECURESEND_SYSTEM_DIR":
-				return filepath.Join(dir, "no-system-profile")
-			}
-			return ""
-		},
-		Baked: func() (profile.Baked, error) { return baked, nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := sendDesk(t)
+	d.opts.Baked = func() (profile.Baked, error) { return baked, nil }
 	return d
 }
 

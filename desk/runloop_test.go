@@ -3,15 +3,12 @@ package desk
 import (
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/securesend/securesend/account/accounttest"
-	"github.com/securesend/securesend/crypto/keychain/keychaintest"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -19,21 +16,9 @@ import (
 // clockDesk is sendDesk with a clock the test moves.
 func clockDesk(t *testing.T) (*Desk, *testClock) {
 	t.Helper()
-	keychaintest.Require(t)
-	dir := t.TempDir()
+	d := sendDesk(t)
 	c := &testClock{now: time.Now()}
-	d, err := Open(Options{Now: c.Now, Getenv: func(k string) string {
-		switch k {
-		case home.EnvVar:
-			return dir
-		case "SECURESEND_SYSTEM_DIR":
-			return filepath.Join(dir, "no-system-profile")
-		}
-		return ""
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d.opts.Now = c.Now
 	return d, c
 }
 
