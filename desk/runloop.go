@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -94,6 +95,22 @@ func (r *Run) RetryDue(ctx context.Context) {
 			return
 		}
 		r.attempt(ctx, id, label, true)
+	}
+}
+
+// RetryEvery calls RetryDue every poll until ctx ends, for a front end
+// without rounds of its own (the relay: Deliver each submission as it is
+// queued, in its own goroutine, and RetryEvery in another).
+func (r *Run) RetryEvery(ctx context.Context, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.RetryDue(ctx)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"context"
 	"net"
 	"os"
 	"strings"
@@ -72,6 +73,13 @@ func (e *runEvents) take() []RunEvent {
 	return got
 }
 
+// peek returns the events reported since the last take, keeping them.
+func (e *runEvents) peek() []RunEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]RunEvent(nil), e.got...)
+}
+
 func outcomes(evs []RunEvent) []RunOutcome {
 	var o []RunOutcome
 	for _, ev := range evs {
@@ -89,7 +97,7 @@ func wantOutcomes(t *testing.T, step string, got []RunEvent, want ...RunOutcome)
 
 // TestRunDeliversAndRetries: a Run delivers each job handed to it at
 // once (sent; found already sent), keeps a deferred one and retries it
-// only when it is due by the Desk's clock, lets go of a job cancelled in
+// only when it is due by the Desk's clock (RetryDue, RetryEvery), lets go of a job cancelled in
 // the meantime, reports a job it cannot read, and fails a job that the
 // policy in force at delivery refuses, with the reason and nothing sent.
 func TestRunDeliversAndRetries(t *testing.T) {
@@ -143,6 +151,18 @@ func TestRunDeliversAndRetries(t *testing.T) {
 	clock.Set(next.Add(time.Second))
 	runDown.RetryDue(t.Context())
 	wantOutcomes(t, "retry when due", evs.take(), RunDeferred)
+	clock.Set(clock.Now().Add(time.Hour))
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { runDown.RetryEvery(ctx, 10*time.Millisecond); close(done) }()
+	for deadline := time.Now().Add(30 * time.Second); len(evs.peek()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	<-done
+	if got := evs.take(); len(got) == 0 || got[0].Outcome != RunDeferred {
+		t.Fatalf("RetryEvery: %+v", got)
+	}
 	if _, err := obDown.Cancel(deferred); err != nil {
 		t.Fatal(err)
 	}
