@@ -36,10 +36,20 @@ func DocumentType(name string) (subject, manifestType string, ok bool) {
 	return "", "", false
 }
 
+// OverPolicyLimitError refuses a hot folder size limit above the
+// policy's document limit: such files could only be refused when sent.
+type OverPolicyLimitError struct {
+	GivenMB, PolicyMB int64
+}
+
+func (e *OverPolicyLimitError) Error() string {
+	return fmt.Sprintf("a limit of %d MB is over your organisation's document limit of %d MB", e.GivenMB, e.PolicyMB)
+}
+
 // HotFolderMaxSize is the hot folder's file size limit in bytes: flagMB
 // (in MB; 0 when not given), else the policy's document limit, else
-// hotfolder.DefaultMaxSize. A limit above the policy's is refused: such
-// files could only be refused by the policy when sent.
+// hotfolder.DefaultMaxSize. A limit above the policy's is refused with an
+// *OverPolicyLimitError.
 func (d *Desk) HotFolderMaxSize(flagMB int64) (int64, error) {
 	pol, err := d.side().policy(profile.UserSettings{})
 	if err != nil {
@@ -51,7 +61,7 @@ func (d *Desk) HotFolderMaxSize(flagMB int64) (int64, error) {
 func hotFolderMaxSize(policyMax, flagMB int64) (int64, error) {
 	switch {
 	case flagMB > 0 && policyMax > 0 && flagMB<<20 > policyMax:
-		return 0, fmt.Errorf("--max-size %d is over your organisation's document limit of %d MB", flagMB, policyMax>>20)
+		return 0, &OverPolicyLimitError{GivenMB: flagMB, PolicyMB: policyMax >> 20}
 	case flagMB > 0:
 		return flagMB << 20, nil
 	case policyMax > 0:

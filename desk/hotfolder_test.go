@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/securesend/securesend/send/hotfolder"
@@ -19,8 +20,12 @@ func TestHotFolderMaxSize(t *testing.T) {
 		{20 << 20, 21, 0, true},
 	} {
 		got, err := hotFolderMaxSize(tt.policy, tt.flagMB)
-		if got != tt.want || (err != nil) != tt.wantErr {
+		var over *OverPolicyLimitError
+		if got != tt.want || errors.As(err, &over) != tt.wantErr || (err != nil && !tt.wantErr) {
 			t.Errorf("hotFolderMaxSize(%d, %d) = %d, %v; want %d, error %v", tt.policy, tt.flagMB, got, err, tt.want, tt.wantErr)
+		}
+		if over != nil && (over.GivenMB != tt.flagMB || over.PolicyMB != tt.policy>>20) {
+			t.Errorf("hotFolderMaxSize(%d, %d): %+v", tt.policy, tt.flagMB, over)
 		}
 	}
 }

@@ -140,10 +140,10 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	}
 	m.Documents = nil
 	maxSize, err := d.HotFolderMaxSize(maxMB)
-	if err != nil {
-		if flagSet(fs, "max-size") && strings.HasPrefix(err.Error(), "--max-size") {
-			return usageErr("%v", err)
-		}
+	var over *desk.OverPolicyLimitError
+	if errors.As(err, &over) {
+		return usageErr("--max-size %d is over your organisation's document limit of %d MB", over.GivenMB, over.PolicyMB)
+	} else if err != nil {
 		return errorf(e, "hotfolder: %v", err)
 	}
 	// The policy gate checks the server before the password is read (once:
