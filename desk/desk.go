@@ -182,6 +182,7 @@ func (d *Desk) Profile() (*profile.Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("organisation profile: %w", err)
 	}
+	d.auditProfileChange(l)
 	return l, nil
 }
 
@@ -201,13 +202,5 @@ func (d *Desk) Policy(flags profile.UserSettings) (profile.Policy, *profile.Load
 		pol, err := d.mail.policy(flags)
 		return pol, &profile.Loaded{}, err
 	}
-	l, err := d.Profile()
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	file, err := d.UserSettings()
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	return profile.Effective(l.Profile, file, flags), l, nil
+	return d.PolicyFrom(ProfileSource{}, flags)
 }
