@@ -22,6 +22,10 @@ const (
 	// SendPossiblySent: a job was found interrupted during delivery; the
 	// server may have accepted it.
 	SendPossiblySent Kind = "send.possibly_sent"
+	// SendInterrupted: a job was found interrupted during delivery before
+	// its commit point (the end of data never went out, so the server
+	// discarded the message); it is queued again and retried.
+	SendInterrupted Kind = "send.interrupted"
 	// SendQueued: a job was written to the outbox.
 	SendQueued Kind = "send.queued"
 	// ReceiveVerified: a received message was verified (any verdict).
