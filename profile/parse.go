@@ -60,7 +60,8 @@ type rawRecip struct {
 	Organisation  string `toml:"organisation"`
 	HPIOrgID      string `toml:"hpi_org_id"`
 	HPIFacilityID string `toml:"hpi_facility_id"`
-	PublicKey     string `toml:"public_key"`
+	PublicKey     string   `toml:"public_key"`
+	RelayAliases  []string `toml:"relay_aliases"`
 }
 
 // Parse reads and validates a profile file. It does not check the signature;

@@ -245,6 +245,8 @@ func adminProfileAddRecipient(e *env, args []string) int {
 	org := fs.String("org", "", "recipient organisation")
 	hpiOrg := fs.String("hpi-org", "", "HPI organisation id")
 	hpiFac := fs.String("hpi-facility", "", "HPI facility id")
+	var relayAliases listFlag
+	fs.Var(&relayAliases, "relay-alias", "short `name` by which scanners reach this recipient through 'securesend relay' (NAME@relay); repeatable")
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
@@ -264,6 +266,7 @@ func adminProfileAddRecipient(e *env, args []string) int {
 	}
 	next := append(append([]byte(nil), data...), profile.RecipientTOML(profile.Recipient{
 		Name: *name, Email: *email, Organisation: *org, HPIOrgID: *hpiOrg, HPIFacilityID: *hpiFac, PublicKey: string(key),
+		RelayAliases: relayAliases,
 	})...)
 	p, err := profile.Parse(next)
 	if err != nil {
