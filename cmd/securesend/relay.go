@@ -230,6 +230,15 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if len(devs) == 0 {
 		return errorf(e, "relay: no devices may sign in yet: add one with 'securesend relay device add NAME --password-stdin'")
 	}
+	dir, err := relayDir(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	resends, err := relay.OpenResends(relay.ResendPath(dir), relay.ResendOptions{})
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	defer resends.Close()
 	cert, fingerprint, err := relayCertificate(e, certFile, keyFile, hostname, cfg.listenAddr)
 	if err != nil {
 		return errorf(e, "%v", err)
@@ -261,7 +270,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	}
 	log := &lockedWriter{w: e.stderr}
 	srv, err := relay.New(relay.Options{
-		Devices: devices, Resolver: resolver, Submitter: sub, Audit: auditLog, TLS: cert,
+		Devices: devices, Resolver: resolver, Submitter: sub, Resends: resends, Audit: auditLog, TLS: cert,
 		Allow: cfg.allow, PlainFrom: cfg.plain, Hostname: hostname, MaxMessageBytes: maxMB << 20,
 		MaxConnections: maxConns, MaxPerMinute: perMinute, TempDir: tmp, Log: log,
 	})
