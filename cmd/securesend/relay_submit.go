@@ -33,7 +33,7 @@ var _ relay.Submitter = (*relaySubmitter)(nil)
 // (the policy, a missing key) is a *relay.Refusal; anything else (the
 // keychain, the outbox, the account store) is temporary.
 func (s *relaySubmitter) Submit(ctx context.Context, sub relay.Submission) (string, error) {
-	m := &send.Message{Subject: matchDocType(sub.Subject)} // From: the account's address
+	m := &send.Message{Subject: relay.MatchDocType(relayDocTypes, sub.Subject)} // From: the account's address
 	if m.Subject == "" {
 		m.Subject = s.docType
 	}
