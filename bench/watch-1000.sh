@@ -15,11 +15,13 @@ cd "$(dirname "$0")/.."
 N=${N:-1000}
 SMALL=${SMALL:-200}
 KB=${SECURESEND_BENCH_DOC_KB:-1024}
-go test -c -o /tmp/securesend-desk-bench.test ./desk/
+bin=$(mktemp "${TMPDIR:-/tmp}/securesend-desk-bench.XXXXXX")
+trap 'rm -f "$bin"' EXIT
+go test -c -o "$bin" ./desk/
 for n in $N $SMALL; do
 	[ "$n" -gt 0 ] || continue
 	load=$(cut -d' ' -f1 /proc/loadavg)
-	out=$(cd desk && SECURESEND_BENCH_DOC_KB=$KB ../scripts/with-keyring.sh /tmp/securesend-desk-bench.test \
+	out=$(cd desk && SECURESEND_BENCH_DOC_KB=$KB ../scripts/with-keyring.sh "$bin" \
 		-test.run '^$' -test.bench '^BenchmarkWatchDovecot$' -test.benchtime "${n}x" 2>&1) || { printf '%s\n' "$out"; exit 1; }
 	line=$(printf '%s\n' "$out" | grep '^BenchmarkWatchDovecot')
 	mps=$(printf '%s\n' "$line" | awk '{for (i = 1; i < NF; i++) if ($(i+1) == "msgs/s") print $i}')
@@ -27,4 +29,3 @@ for n in $N $SMALL; do
 	printf '%5d messages of %d KiB: %s messages/s, peak RSS %s MB (load before %s, after %s)\n' \
 		"$n" "$KB" "$mps" "$rss" "$load" "$(cut -d' ' -f1 /proc/loadavg)"
 done
-rm -f /tmp/securesend-desk-bench.test
