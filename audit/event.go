@@ -51,6 +51,9 @@ const (
 	AccountChange Kind = "account.change"
 	// PolicyChange: a security policy setting changed.
 	PolicyChange Kind = "policy.change"
+	// WatchSettled: a person said what became of a document the inbox
+	// watch possibly printed (state: printed or reprint).
+	WatchSettled Kind = "watch.settled"
 	// Break is written by Append itself when the file did not end where the
 	// keychain head said; Verify reports it.
 	Break Kind = "audit.break"

@@ -202,6 +202,8 @@ func adminProfileAddRecipient(e *env, args []string) int {
 	org := fs.String("org", "", "recipient organisation")
 	hpiOrg := fs.String("hpi-org", "", "HPI organisation id")
 	hpiFac := fs.String("hpi-facility", "", "HPI facility id")
+	var relayAliases listFlag
+	fs.Var(&relayAliases, "relay-alias", "short `name` by which scanners reach this recipient through 'securesend relay' (NAME@relay); repeatable")
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
@@ -214,6 +216,7 @@ func adminProfileAddRecipient(e *env, args []string) int {
 	}
 	p, err := author.AddRecipient(*path, profile.Recipient{
 		Name: *name, Email: *email, Organisation: *org, HPIOrgID: *hpiOrg, HPIFacilityID: *hpiFac, PublicKey: string(key),
+		RelayAliases: relayAliases,
 	})
 	if err != nil {
 		return errorf(e, "admin profile add-recipient: %v", err)
