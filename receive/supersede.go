@@ -63,6 +63,11 @@ type claimRecord struct {
 	Target string        `json:"target"`
 	At     time.Time     `json:"at"`
 	Reason string        `json:"reason,omitempty"`
+	// SHA256s are the original's documents' hashes as the claim names
+	// them (manifest supersedes.sha256s): a claim marks only a message
+	// with exactly these documents, not another that reuses the
+	// Message-ID.
+	SHA256s []string `json:"sha256s,omitempty"`
 }
 
 // claimOf is the claim record of the item it with report rep, nil when
@@ -73,7 +78,27 @@ func claimOf(it *Item, rep *Report) *claimRecord {
 		return nil
 	}
 	s := rep.Manifest.Supersedes
-	return &claimRecord{ID: it.ID, Kind: s.Kind, Target: s.MessageID, At: rep.Manifest.Created, Reason: strings.TrimSpace(rep.Note)}
+	return &claimRecord{ID: it.ID, Kind: s.Kind, Target: s.MessageID, At: rep.Manifest.Created,
+		Reason: strings.TrimSpace(rep.Note), SHA256s: slices.Clone(s.SHA256s)}
+}
+
+// sameDocuments reports whether hashes (a claim's sha256s) name exactly
+// the documents of it, in any order.
+func sameDocuments(hashes []string, it *Item) bool {
+	if len(hashes) != len(it.Documents) {
+		return false
+	}
+	have := make([]string, len(it.Documents))
+	for i, d := range it.Documents {
+		have[i] = strings.ToLower(d.SHA256)
+	}
+	want := make([]string, len(hashes))
+	for i, h := range hashes {
+		want[i] = strings.ToLower(h)
+	}
+	slices.Sort(have)
+	slices.Sort(want)
+	return slices.Equal(have, want)
 }
 
 // addClaim indexes c.
@@ -102,6 +127,9 @@ func applies(c claimRecord, by, orig *Item) (bool, string) {
 	case by.SignerFingerprint == "" || !strings.EqualFold(by.SignerFingerprint, orig.SignerFingerprint):
 		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it is signed by a different key (%s) from the one that signed that message (%s), so it changed nothing. Only the original's signer can cancel or replace it. Phone the sender.",
 			what, orig.ID, groupFP(by.SignerFingerprint), groupFP(orig.SignerFingerprint))
+	case !sameDocuments(c.SHA256s, orig):
+		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it names other documents than that message holds (another message with the same Message-ID, or an old cancellation sent again), so it changed nothing. Phone the sender.",
+			what, orig.ID)
 	}
 	return true, ""
 }
