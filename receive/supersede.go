@@ -2,6 +2,7 @@ package receive
 
 import (
 	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -82,6 +83,14 @@ func claimOf(it *Item, rep *Report) *claimRecord {
 		Reason: strings.TrimSpace(rep.Note), SHA256s: slices.Clone(s.SHA256s)}
 }
 
+// claimFrom is the address of an item's From field ("Name <addr>" or addr).
+func claimFrom(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		return a.Address
+	}
+	return strings.TrimSpace(from)
+}
+
 // sameDocuments reports whether hashes (a claim's sha256s) name exactly
 // the documents of it, in any order.
 func sameDocuments(hashes []string, it *Item) bool {
@@ -127,6 +136,9 @@ func applies(c claimRecord, by, orig *Item) (bool, string) {
 	case by.SignerFingerprint == "" || !strings.EqualFold(by.SignerFingerprint, orig.SignerFingerprint):
 		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it is signed by a different key (%s) from the one that signed that message (%s), so it changed nothing. Only the original's signer can cancel or replace it. Phone the sender.",
 			what, orig.ID, groupFP(by.SignerFingerprint), groupFP(orig.SignerFingerprint))
+	case !strings.EqualFold(claimFrom(by.From), claimFrom(orig.From)):
+		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it is from %s and that message is from %s, so it changed nothing. Only the original's sender can cancel or replace it. Phone the sender.",
+			what, orig.ID, claimFrom(by.From), claimFrom(orig.From))
 	case !sameDocuments(c.SHA256s, orig):
 		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it names other documents than that message holds (another message with the same Message-ID, or an old cancellation sent again), so it changed nothing. Phone the sender.",
 			what, orig.ID)

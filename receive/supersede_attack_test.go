@@ -68,6 +68,7 @@ func TestAttackSupersedeClaims(t *testing.T) {
 		{"unpinned key claiming the original's From", claim(func(c *fakeMsg) { c.Verdict, c.Signer = receive.UnknownSigner, "" }), "it is not verified (unknown-signer)", false},
 		{"another key than the one pinned for the From", claim(func(c *fakeMsg) { c.Verdict, c.Signer = receive.SenderMismatch, mallory }), "not verified (sender-mismatch)", false},
 		{"unsigned", claim(func(c *fakeMsg) { c.Verdict, c.Signer = receive.NotSigned, "" }), "not verified (not-signed)", false},
+		{"same key, other sender address", claim(func(c *fakeMsg) { c.From = "Dr Alice <alice@other-clinic.test>" }), "it is from alice@other-clinic.test and that message is from alice@clinic.test", false},
 		{"replay naming other documents", claim(func(c *fakeMsg) { c.TargetDocs = []string{"%PDF an older script"} }), "names other documents", false},
 		{"no document hashes", claim(func(c *fakeMsg) { c.TargetDocs = nil }), "names other documents", false},
 		{"original's document twice", claim(func(c *fakeMsg) { c.TargetDocs = []string{orig.Doc, orig.Doc} }), "names other documents", false},
