@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/securesend/securesend/internal/manifest"
 )
@@ -71,6 +72,12 @@ type claimRecord struct {
 	SHA256s []string `json:"sha256s,omitempty"`
 }
 
+// maxClaimReason bounds the reason a claim keeps in the index, which is
+// held in memory whole: the sender's limit (desk.maxReason) with room to
+// spare. A longer note is cut, and says so; the full note stays in the
+// claim's encrypted report.
+const maxClaimReason = 4000
+
 // claimOf is the claim record of the item it with report rep, nil when
 // its signed manifest supersedes nothing. Only a manifest the verifier
 // accepted (Report.Manifest) counts.
@@ -80,7 +87,21 @@ func claimOf(it *Item, rep *Report) *claimRecord {
 	}
 	s := rep.Manifest.Supersedes
 	return &claimRecord{ID: it.ID, Kind: s.Kind, Target: s.MessageID, At: rep.Manifest.Created,
-		Reason: strings.TrimSpace(rep.Note), SHA256s: slices.Clone(s.SHA256s)}
+		Reason: cutReason(strings.TrimSpace(rep.Note)), SHA256s: slices.Clone(s.SHA256s)}
+}
+
+// cutReason bounds a claim's reason to maxClaimReason bytes, at a rune
+// boundary.
+func cutReason(r string) string {
+	if len(r) <= maxClaimReason {
+		return r
+	}
+	const more = " [… cut: open the message for the rest]"
+	r = r[:maxClaimReason-len(more)]
+	for !utf8.ValidString(r) {
+		r = r[:len(r)-1]
+	}
+	return r + more
 }
 
 // claimFrom is the address of an item's From field ("Name <addr>" or addr).

@@ -191,6 +191,37 @@ func TestAttackSupersedeKeepsDuplicateWarning(t *testing.T) {
 	}
 }
 
+// TestAttackSupersedeIndexBound: a correspondent sending many claims
+// with huge notes (pending: their originals never arrive) cannot grow the
+// index, which every process holds in memory whole, by the notes' size:
+// a claim keeps at most a few kB of its reason there.
+func TestAttackSupersedeIndexBound(t *testing.T) {
+	st, dir, _ := newStore(t)
+	const n, note = 40, 200 << 10
+	for i := range n {
+		c := fakeMsg{ID: fmt.Sprintf("c%d@evil.test", i), Verdict: receive.Verified, Signer: mallory, Kind: manifest.Cancel,
+			Target: fmt.Sprintf("none%d@clinic.test", i), TargetDocs: []string{"x"}, Note: strings.Repeat("é", note/2)}
+		raw, _ := json.Marshal(c)
+		if _, _, err := commitMessage(t, st, raw, receive.Source{Account: "a", Mailbox: "INBOX", UIDValidity: 1, UID: uint32(i + 1)}, fakeVerify); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "index.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > n*16<<10 {
+		t.Errorf("index.log is %d bytes for %d claims with %d-byte notes", fi.Size(), n, note)
+	}
+	all, err := st.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != n || !all[0].Supersedes.Pending() {
+		t.Fatalf("%d items, first %+v", len(all), all[0].Supersedes)
+	}
+}
+
 // realOriginalAndClaim composes, with send's composer, Alice's signed
 // prescription and a cancellation of it (naming its documents' hashes)
 // for the real verifier.
