@@ -246,6 +246,14 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 		}
 		return nil
 	}
+	if it.Superseded != nil {
+		// Cancelled or replaced by its sender before it was delivered:
+		// never handed on unasked; it waits in the inbox with the banner.
+		if dl.tell("superseded/" + it.ID) {
+			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: SupersededBanner(it.Superseded)})
+		}
+		return nil
+	}
 	var todo []pending
 	for _, dst := range dl.dests {
 		// first is each key's first document in this message: the same

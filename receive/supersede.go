@@ -2,9 +2,11 @@ package receive
 
 import (
 	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/securesend/securesend/internal/manifest"
 )
@@ -63,7 +65,18 @@ type claimRecord struct {
 	Target string        `json:"target"`
 	At     time.Time     `json:"at"`
 	Reason string        `json:"reason,omitempty"`
+	// SHA256s are the original's documents' hashes as the claim names
+	// them (manifest supersedes.sha256s): a claim marks only a message
+	// with exactly these documents, not another that reuses the
+	// Message-ID.
+	SHA256s []string `json:"sha256s,omitempty"`
 }
+
+// maxClaimReason bounds the reason a claim keeps in the index, which is
+// held in memory whole: the sender's limit (desk.maxReason) with room to
+// spare. A longer note is cut, and says so; the full note stays in the
+// claim's encrypted report.
+const maxClaimReason = 4000
 
 // claimOf is the claim record of the item it with report rep, nil when
 // its signed manifest supersedes nothing. Only a manifest the verifier
@@ -73,7 +86,49 @@ func claimOf(it *Item, rep *Report) *claimRecord {
 		return nil
 	}
 	s := rep.Manifest.Supersedes
-	return &claimRecord{ID: it.ID, Kind: s.Kind, Target: s.MessageID, At: rep.Manifest.Created, Reason: strings.TrimSpace(rep.Note)}
+	return &claimRecord{ID: it.ID, Kind: s.Kind, Target: s.MessageID, At: rep.Manifest.Created,
+		Reason: cutReason(strings.TrimSpace(rep.Note)), SHA256s: slices.Clone(s.SHA256s)}
+}
+
+// cutReason bounds a claim's reason to maxClaimReason bytes, at a rune
+// boundary.
+func cutReason(r string) string {
+	if len(r) <= maxClaimReason {
+		return r
+	}
+	const more = " [… cut: open the message for the rest]"
+	r = r[:maxClaimReason-len(more)]
+	for !utf8.ValidString(r) {
+		r = r[:len(r)-1]
+	}
+	return r + more
+}
+
+// claimFrom is the address of an item's From field ("Name <addr>" or addr).
+func claimFrom(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		return a.Address
+	}
+	return strings.TrimSpace(from)
+}
+
+// sameDocuments reports whether hashes (a claim's sha256s) name exactly
+// the documents of it, in any order.
+func sameDocuments(hashes []string, it *Item) bool {
+	if len(hashes) != len(it.Documents) {
+		return false
+	}
+	have := make([]string, len(it.Documents))
+	for i, d := range it.Documents {
+		have[i] = strings.ToLower(d.SHA256)
+	}
+	want := make([]string, len(hashes))
+	for i, h := range hashes {
+		want[i] = strings.ToLower(h)
+	}
+	slices.Sort(have)
+	slices.Sort(want)
+	return slices.Equal(have, want)
 }
 
 // addClaim indexes c.
@@ -102,6 +157,12 @@ func applies(c claimRecord, by, orig *Item) (bool, string) {
 	case by.SignerFingerprint == "" || !strings.EqualFold(by.SignerFingerprint, orig.SignerFingerprint):
 		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it is signed by a different key (%s) from the one that signed that message (%s), so it changed nothing. Only the original's signer can cancel or replace it. Phone the sender.",
 			what, orig.ID, groupFP(by.SignerFingerprint), groupFP(orig.SignerFingerprint))
+	case !strings.EqualFold(claimFrom(by.From), claimFrom(orig.From)):
+		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it is from %s and that message is from %s, so it changed nothing. Only the original's sender can cancel or replace it. Phone the sender.",
+			what, orig.ID, claimFrom(by.From), claimFrom(orig.From))
+	case !sameDocuments(c.SHA256s, orig):
+		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it names other documents than that message holds (another message with the same Message-ID, or an old cancellation sent again), so it changed nothing. Phone the sender.",
+			what, orig.ID)
 	}
 	return true, ""
 }

@@ -2,6 +2,8 @@ package receive_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"strings"
@@ -23,6 +25,11 @@ type fakeMsg struct {
 	Kind    manifest.Kind   `json:"kind,omitempty"`
 	Target  string          `json:"target,omitempty"`
 	Note    string          `json:"note,omitempty"`
+	// From is the sender's address, alice@clinic.test when empty.
+	From string `json:"from,omitempty"`
+	// TargetDocs are the contents of the documents the claim names
+	// (supersedes.sha256s, hashed here).
+	TargetDocs []string `json:"target_docs,omitempty"`
 }
 
 var created = time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
@@ -32,7 +39,11 @@ func fakeVerify(ctx context.Context, raw io.Reader, sink receive.DocumentSink) (
 	if err := json.NewDecoder(raw).Decode(&m); err != nil {
 		return nil, err
 	}
-	rep := &receive.Report{Verdict: m.Verdict, MessageID: "<" + m.ID + ">", From: "alice@clinic.test", SignerFingerprint: m.Signer, Note: m.Note,
+	from := m.From
+	if from == "" {
+		from = "alice@clinic.test"
+	}
+	rep := &receive.Report{Verdict: m.Verdict, MessageID: "<" + m.ID + ">", From: from, SignerFingerprint: m.Signer, Note: m.Note,
 		Documents: []receive.Document{}}
 	mf := &manifest.Manifest{Version: 1, MessageID: m.ID, Created: created, DocumentType: "prescription", Recipients: []string{"bob@pharmacy.test"}}
 	if m.Doc != "" {
@@ -44,6 +55,10 @@ func fakeVerify(ctx context.Context, raw io.Reader, sink receive.DocumentSink) (
 	}
 	if m.Target != "" {
 		mf.Supersedes = &manifest.Supersedes{MessageID: m.Target, Kind: m.Kind}
+		for _, d := range m.TargetDocs {
+			sum := sha256.Sum256([]byte(d))
+			mf.Supersedes.SHA256s = append(mf.Supersedes.SHA256s, hex.EncodeToString(sum[:]))
+		}
 	}
 	rep.Manifest = mf
 	return rep, nil
@@ -61,8 +76,8 @@ const (
 // replaces; all of it survives reopening and compacting the index.
 func TestSupersedeStore(t *testing.T) {
 	orig := fakeMsg{ID: "rx1@clinic.test", Verdict: receive.Verified, Signer: alice, Doc: "%PDF rx 10mg"}
-	cancel := fakeMsg{ID: "c1@clinic.test", Verdict: receive.Verified, Signer: alice, Kind: manifest.Cancel, Target: orig.ID, Note: "wrong dose"}
-	replace := fakeMsg{ID: "r1@clinic.test", Verdict: receive.Verified, Signer: alice, Kind: manifest.Replace, Target: orig.ID, Doc: "%PDF rx 10mg", Note: "corrected"}
+	cancel := fakeMsg{ID: "c1@clinic.test", Verdict: receive.Verified, Signer: alice, Kind: manifest.Cancel, Target: orig.ID, TargetDocs: []string{orig.Doc}, Note: "wrong dose"}
+	replace := fakeMsg{ID: "r1@clinic.test", Verdict: receive.Verified, Signer: alice, Kind: manifest.Replace, Target: orig.ID, TargetDocs: []string{orig.Doc}, Doc: "%PDF rx 10mg", Note: "corrected"}
 	forged := cancel
 	forged.ID, forged.Signer = "f1@evil.test", mallory
 	unverified := cancel
@@ -168,7 +183,7 @@ func TestSupersedeKeepsRealDuplicates(t *testing.T) {
 	st, _, _ := newStore(t)
 	other := fakeMsg{ID: "other@clinic.test", Verdict: receive.Verified, Signer: alice, Doc: "%PDF same"}
 	orig := fakeMsg{ID: "rx1@clinic.test", Verdict: receive.Verified, Signer: alice, Doc: "%PDF old"}
-	repl := fakeMsg{ID: "r1@clinic.test", Verdict: receive.Verified, Signer: alice, Kind: manifest.Replace, Target: orig.ID, Doc: "%PDF same"}
+	repl := fakeMsg{ID: "r1@clinic.test", Verdict: receive.Verified, Signer: alice, Kind: manifest.Replace, Target: orig.ID, TargetDocs: []string{orig.Doc}, Doc: "%PDF same"}
 	var last *receive.Item
 	for i, m := range []fakeMsg{other, orig, repl} {
 		raw, _ := json.Marshal(m)
