@@ -456,6 +456,12 @@ func (s *submission) commit(ctx context.Context, c *smtp.Client) error {
 		return &Error{Kind: ErrTemporary, Stage: "data", Server: s.opts.Server, Result: s.res,
 			Err: fmt.Errorf("the message was not completed, so the server discarded it, because the moment before completing it could not be recorded: %w", err)}
 	}
+	// Cancelled while the commit point was being recorded: stop here
+	// rather than complete a message the caller gave up on.
+	if err := ctx.Err(); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
 	return nil
 }
 
