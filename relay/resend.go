@@ -158,12 +158,29 @@ func OpenResends(path string, opts ResendOptions) (*Resends, error) {
 }
 
 // load reads the file; a torn last line (a crash while writing it) is
-// dropped, a damaged line elsewhere is an error.
+// dropped, a damaged line elsewhere is an error, and so is anything but a
+// regular file (a symlink is not followed: its target could be any file,
+// or a device that never ends).
 func (r *Resends) load() error {
-	data, err := os.ReadFile(r.path)
+	fi, err := os.Lstat(r.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
+	if err != nil {
+		return fmt.Errorf("relay: resend record: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("relay: resend record %s is not a regular file (%s); remove it to start afresh", r.path, fi.Mode().Type())
+	}
+	f, err := os.Open(r.path)
+	if err != nil {
+		return fmt.Errorf("relay: resend record: %w", err)
+	}
+	defer f.Close()
+	if opened, err := f.Stat(); err != nil || !os.SameFile(fi, opened) {
+		return fmt.Errorf("relay: resend record %s was replaced while being opened", r.path)
+	}
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return fmt.Errorf("relay: resend record: %w", err)
 	}
