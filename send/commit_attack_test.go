@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -309,5 +310,50 @@ func TestAttackCancelAtCommit(t *testing.T) {
 	defer d.mu.Unlock()
 	if d.ended {
 		t.Error("the server received the end of data after ctx was cancelled at the commit point")
+	}
+}
+
+// TestAttackRepliesAfterBDATLast: the same rule for the reply to "BDAT 0
+// LAST": any 2xx is success, a refusal is the verdict, anything else
+// leaves the message possibly accepted (no reply code, temporary).
+func TestAttackRepliesAfterBDATLast(t *testing.T) {
+	for _, tc := range []struct {
+		reply string
+		ok    bool
+		code  int
+		temp  bool
+	}{
+		{"250 2.0.0 Ok: queued as B1\r\n", true, 0, false},
+		{"251 2.1.5 Ok, forwarded\r\n", true, 0, false},
+		{"552 5.3.4 too big\r\n", false, 552, false},
+		{"451 4.3.0 later\r\n", false, 451, true},
+		{"354 more\r\n", false, 0, true},
+		{"garbage\r\n", false, 0, true},
+		{"", false, 0, true}, // hang-up
+	} {
+		t.Run(strings.TrimSpace(tc.reply), func(t *testing.T) {
+			h := &hostile{implicit: true, tlsEHLO: "CHUNKING PIPELINING", bdat: func(i, n int, last bool) (string, bool) {
+				if last {
+					return tc.reply, tc.reply == ""
+				}
+				return "250 2.0.0 chunk OK\r\n", false
+			}}
+			opts := Options{Server: h.start(t), RootCAs: testCA().Pool(), Timeout: 2 * time.Second,
+				BeforeCommit: func() error { return nil }}
+			res, err := Submit(context.Background(), opts, attackEnvelope, bytes.NewReader(attackBody(bdatChunk+100)))
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("Submit: %v, want success", err)
+				}
+				if got := strconv.Itoa(res.Reply.Code); got != tc.reply[:3] {
+					t.Errorf("reply %+v, want code %s", res.Reply, tc.reply[:3])
+				}
+				return
+			}
+			var se *Error
+			if !errors.As(err, &se) || se.Stage != "data-reply" || se.Reply.Code != tc.code || se.Temporary() != tc.temp {
+				t.Fatalf("Submit = %v (%+v), want data-reply, code %d, temporary %v", err, se, tc.code, tc.temp)
+			}
+		})
 	}
 }
