@@ -25,7 +25,8 @@ const (
 	// the same device within this time are the same scan sent again.
 	DefaultResendWindow = 10 * time.Minute
 	// DefaultResendKeep: how long a queued message's Message-ID is
-	// remembered.
+	// remembered (a copy with the same Message-ID, documents and
+	// recipients is a resend for this long).
 	DefaultResendKeep = 24 * time.Hour
 	// DefaultResendMax bounds the messages remembered (the oldest are
 	// forgotten first).
@@ -49,8 +50,10 @@ type ResendOptions struct {
 // Resends remembers, durably, the messages the relay queued, so that a
 // device that did not see the 250 (a timeout, a dropped connection) and
 // sends the same scan again gets 250 without a second job: the same
-// Message-ID from the same device, or the same documents (SHA-256) to the
-// same recipients from the same device within the window.
+// documents (SHA-256) to the same recipients from the same device, with
+// the same Message-ID (within Keep) or within the window. Different
+// documents or recipients under a Message-ID seen before are a new
+// message, queued.
 //
 // The file is JSON lines, each flushed to disk before the call returns,
 // rewritten without what is forgotten when it is opened and when it
@@ -155,12 +158,29 @@ func OpenResends(path string, opts ResendOptions) (*Resends, error) {
 }
 
 // load reads the file; a torn last line (a crash while writing it) is
-// dropped, a damaged line elsewhere is an error.
+// dropped, a damaged line elsewhere is an error, and so is anything but a
+// regular file (a symlink is not followed: its target could be any file,
+// or a device that never ends).
 func (r *Resends) load() error {
-	data, err := os.ReadFile(r.path)
+	fi, err := os.Lstat(r.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
+	if err != nil {
+		return fmt.Errorf("relay: resend record: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("relay: resend record %s is not a regular file (%s); remove it to start afresh", r.path, fi.Mode().Type())
+	}
+	f, err := os.Open(r.path)
+	if err != nil {
+		return fmt.Errorf("relay: resend record: %w", err)
+	}
+	defer f.Close()
+	if opened, err := f.Stat(); err != nil || !os.SameFile(fi, opened) {
+		return fmt.Errorf("relay: resend record %s was replaced while being opened", r.path)
+	}
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return fmt.Errorf("relay: resend record: %w", err)
 	}
@@ -289,8 +309,13 @@ func (r *Resends) find(k ResendKey) *Earlier {
 		if e.Device != k.Device || now.Sub(e.Time) >= r.opts.Keep {
 			continue
 		}
-		idMatch := k.MessageID != "" && e.MessageID == k.MessageID
-		sameDocs := now.Sub(e.Time) < r.opts.Window && len(k.SHA256) > 0 && slices.Equal(e.To, k.To) && slices.Equal(e.SHA256, k.SHA256)
+		// Only a copy of what was queued is a resend: the same documents
+		// to the same recipients. A Message-ID alone is the device's word,
+		// and a device that reuses one (a counter that restarted) would
+		// otherwise have a different scan swallowed with a 250.
+		same := len(k.SHA256) > 0 && slices.Equal(e.To, k.To) && slices.Equal(e.SHA256, k.SHA256)
+		idMatch := same && k.MessageID != "" && e.MessageID == k.MessageID
+		sameDocs := same && now.Sub(e.Time) < r.opts.Window
 		if (idMatch || sameDocs) && (best == nil || e.Time.After(best.Time)) {
 			best, byID = e, idMatch
 		}

@@ -90,9 +90,10 @@ func TestRelayResend(t *testing.T) {
 			t.Fatalf("first copy: %+v", r)
 		}
 		tr.waitSubmissions(t, 1)
-		// The device scanned nothing new: the same message again, even
-		// with the page re-encoded (other bytes), is recognised by its id.
-		r := send(t, tr, "--message-id", "<scan-0001@mfd.example>", "--attach", other)
+		// The device scanned nothing new: the same message again is
+		// recognised by its id (and documents; see
+		// TestAttackResendSuppression for another document under it).
+		r := send(t, tr, "--message-id", "<scan-0001@mfd.example>", "--attach", scan)
 		if r.Stage != "sent" || r.Code != 250 || !strings.Contains(r.Message, "Already queued securely as job job0001") {
 			t.Fatalf("resend: %+v", r)
 		}
@@ -272,10 +273,10 @@ func TestResendRecordBounded(t *testing.T) {
 	if len(rs.entries) != opts.Max || countLines(t, path) != opts.Max {
 		t.Errorf("%d remembered, %d lines; want %d", len(rs.entries), countLines(t, path), opts.Max)
 	}
-	if e := rs.find(ResendKey{Device: "d", MessageID: "m39"}.normal()); e == nil || e.Job != "job39" {
+	if e := rs.find(ResendKey{Device: "d", MessageID: "m39", To: []string{"a@b.example"}, SHA256: []string{fmt.Sprintf("%064x", 39)}}.normal()); e == nil || e.Job != "job39" {
 		t.Errorf("the newest is forgotten: %+v", e)
 	}
-	if e := rs.find(ResendKey{Device: "d", MessageID: "m0"}.normal()); e != nil {
+	if e := rs.find(ResendKey{Device: "d", MessageID: "m0", To: []string{"a@b.example"}, SHA256: []string{fmt.Sprintf("%064x", 0)}}.normal()); e != nil {
 		t.Errorf("the oldest is remembered: %+v", e)
 	}
 	rs.Close()

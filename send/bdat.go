@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/textproto"
 	"strconv"
@@ -62,20 +63,31 @@ func newReplyReader(tc *tls.Conn) *replyReader {
 	return &replyReader{limit: limit, r: textproto.NewReader(bufio.NewReaderSize(limit, 4096))}
 }
 
-// read reads one reply within timeout; a reply with another code than
-// want is an *smtp.SMTPError.
-func (rr *replyReader) read(conn *deadlineConn, timeout time.Duration, want int) (string, error) {
+// read reads one reply within timeout. want is a code (354) or, as for
+// textproto.Reader.ReadResponse, a class (2: any success). A refusal (4xx
+// or 5xx) other than want is an *smtp.SMTPError; any other reply (a 1xx,
+// 3xx or success not wanted) is neither acceptance nor refusal, and is
+// an error without a reply code: after the end of data, the server may
+// have accepted the message.
+func (rr *replyReader) read(conn *deadlineConn, timeout time.Duration, want int) (int, string, error) {
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return "", err
+		return 0, "", err
 	}
 	rr.limit.left = maxBDATReply
-	_, msg, err := rr.r.ReadResponse(want)
+	code, msg, err := rr.r.ReadResponse(want)
 	var te *textproto.Error
 	if errors.As(err, &te) {
-		return "", smtpError(te)
+		if c := te.Code / 100; c == 4 || c == 5 {
+			return 0, "", smtpError(te)
+		}
+		return 0, "", fmt.Errorf("%w: the server answered with code %d, which neither accepts nor refuses", errUnexpectedReply, te.Code)
 	}
-	return msg, err
+	return code, msg, err
 }
+
+// errUnexpectedReply is wrapped by replyReader.read for a reply that is
+// neither the one wanted nor a refusal.
+var errUnexpectedReply = errors.New("unexpected reply")
 
 // bdat sends body with BDAT (RFC 3030 CHUNKING) instead of DATA: each
 // chunk goes to the TLS connection as it is, after a "BDAT <size>" line,
@@ -107,9 +119,9 @@ func (s *submission) bdat(ctx context.Context, c *smtp.Client, tc *tls.Conn, con
 	cmd := make([]byte, 0, 32)
 	pending := 0
 	// reply reads the reply to the oldest chunk awaiting it.
-	reply := func() (string, error) {
+	reply := func() (int, string, error) {
 		pending--
-		return replies.read(conn, s.timeout, 250)
+		return replies.read(conn, s.timeout, 2)
 	}
 	// write sends one BDAT command and its chunk.
 	write := func(chunk []byte, last bool) error {
@@ -152,7 +164,7 @@ func (s *submission) bdat(ctx context.Context, c *smtp.Client, tc *tls.Conn, con
 		}
 		// Every chunk is accepted before the commit point.
 		for pending > window || (eof && pending > 0) {
-			if _, err := reply(); err != nil {
+			if _, _, err := reply(); err != nil {
 				c.Close()
 				return s.fail(ctx, "data", err)
 			}
@@ -168,14 +180,14 @@ func (s *submission) bdat(ctx context.Context, c *smtp.Client, tc *tls.Conn, con
 		c.Close()
 		return s.fail(ctx, "data", err)
 	}
-	msg, err := reply()
+	code, msg, err := reply()
 	if err != nil {
 		// "BDAT 0 LAST" was handed over: this is the server's verdict on
 		// the message, or a failure after which it may have accepted it.
 		c.Close()
 		return s.fail(ctx, "data-reply", err)
 	}
-	s.res.Reply = parseReply(250, msg)
+	s.res.Reply = parseReply(code, msg)
 	s.res.QueueID = queueID(s.res.Reply.Text)
 	return nil
 }

@@ -363,7 +363,7 @@ func (s *submission) data(ctx context.Context, c *smtp.Client, tc *tls.Conn, con
 		c.Close()
 		return s.fail(ctx, "data", err)
 	}
-	if _, err := replies.read(conn, s.timeout, 354); err != nil {
+	if _, _, err := replies.read(conn, s.timeout, 354); err != nil {
 		c.Close()
 		return s.fail(ctx, "data", err)
 	}
@@ -428,14 +428,14 @@ func (s *submission) data(ctx context.Context, c *smtp.Client, tc *tls.Conn, con
 		c.Close()
 		return s.fail(ctx, "data", err)
 	}
-	msg, err := replies.read(conn, s.timeout, 250)
+	code, msg, err := replies.read(conn, s.timeout, 2)
 	if err != nil {
 		// Everything, final "." included, was handed over: the server
 		// may have accepted the message even if its reply never came.
 		c.Close()
 		return s.fail(ctx, "data-reply", err)
 	}
-	s.res.Reply = parseReply(250, msg)
+	s.res.Reply = parseReply(code, msg)
 	s.res.QueueID = queueID(s.res.Reply.Text)
 	return nil
 }
@@ -455,6 +455,12 @@ func (s *submission) commit(ctx context.Context, c *smtp.Client) error {
 		c.Close()
 		return &Error{Kind: ErrTemporary, Stage: "data", Server: s.opts.Server, Result: s.res,
 			Err: fmt.Errorf("the message was not completed, so the server discarded it, because the moment before completing it could not be recorded: %w", err)}
+	}
+	// Cancelled while the commit point was being recorded: stop here
+	// rather than complete a message the caller gave up on.
+	if err := ctx.Err(); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
 	}
 	return nil
 }
