@@ -406,6 +406,7 @@ func TestLockedSettingNotEditable(t *testing.T) {
 		t.Errorf("locked settings: %d disabled, %d editable", locked, editable)
 	}
 	u.tabs.Select(u.settings.item)
+	u.settings.showSection(sectionAccounts)
 	if !strings.Contains(texts(u.settings.item.Content), "Fixed in demo mode") {
 		t.Error("no lock note")
 	}
