@@ -325,7 +325,7 @@ func (w *watchSection) show(ev desk.WatchEvent) {
 	case desk.EventFetched:
 		w.state.SetText("On: checked at " + when + "; waiting for new messages.")
 	case desk.EventDisconnected:
-		w.state.SetText("The mail server cannot be reached; trying again in " + termsafe.String(ev.Detail) + ". " + sentence(errText(ev.Err)))
+		w.state.SetText("The mail server cannot be reached (" + errText(ev.Err) + "); " + termsafe.String(ev.Detail) + ".")
 	case desk.EventDelivered:
 		w.addActivity(theme.ConfirmIcon(), widget.MediumImportance, when+" "+name+" "+dest+".")
 	case desk.EventPossiblyDelivered:
