@@ -91,9 +91,10 @@ type accountsSection struct {
 	fields   map[*focusEntry]*accountField
 	// form is the one form of every field the choice needs, so that their
 	// labels line up; advanced unfolds the fields few need.
-	form     *widget.Form
-	advanced *focusCheck
-	addBtn   *focusButton
+	form         *widget.Form
+	providerItem *widget.FormItem
+	advanced     *focusCheck
+	addBtn       *focusButton
 
 	mu   sync.Mutex
 	busy bool
@@ -138,7 +139,7 @@ func (a *accountsSection) buildUI() {
 	a.clientID = a.field("Application ID", "the OAuth client ID your IT provider registered", false)
 	a.tenant = a.field("Tenant", "your organisation's domain or tenant ID (optional)", false)
 	a.form = widget.NewForm()
-	a.advanced = newCheck("Show advanced settings (from your IT provider)", func(bool) { a.layoutForm() })
+	a.advanced = newCheck("Advanced settings", func(bool) { a.layoutForm() })
 	var options []string
 	for _, t := range a.cfg.Templates {
 		options = append(options, t.Name+templateSuffix)
@@ -147,12 +148,12 @@ func (a *accountsSection) buildUI() {
 	a.preset = newSelect(options, "")
 	a.preset.PlaceHolder = "Choose your mail provider"
 	a.preset.OnChanged = func(string) { a.layoutForm() }
+	a.providerItem = widget.NewFormItem("Provider", a.preset)
 	a.addBtn = newButton("Add account", theme.ContentAddIcon(), widget.MediumImportance, a.onAdd)
 	a.root = container.NewVBox(
 		heading("Mail accounts"),
 		a.list,
 		heading("Add an account"),
-		widget.NewForm(widget.NewFormItem("Provider", a.preset)),
 		a.form,
 		a.advanced,
 		container.NewHBox(a.addBtn),
@@ -206,7 +207,7 @@ func (a *accountsSection) layoutForm() {
 	if a.advanced.Checked {
 		shown = append(append([]*focusEntry(nil), basic...), adv...)
 	}
-	a.form.Items = nil
+	a.form.Items = []*widget.FormItem{a.providerItem}
 	for _, e := range shown {
 		a.form.Items = append(a.form.Items, a.fields[e].item)
 	}

@@ -12,11 +12,15 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -47,6 +51,11 @@ func goldenUI(t *testing.T) *UI {
 		Now:        func() time.Time { return fixed },
 		TempDir:    t.TempDir(),
 		Outbox:     &OutboxConfig{}, // the Sent tab, fed by hand below
+		// Settings: an account store in memory, with the organisation's
+		// template, and the watch (never started here).
+		Accounts: &AccountsConfig{Store: storeAccounts{account.NewStore(home.Home{Dir: t.TempDir()}, demomail.NewSecrets())},
+			Templates: []profile.AccountTemplate{{Name: "Harbour Medical mailbox", SMTPHost: "mail.harbourmedical.test", SMTPPort: 465, SMTPSecurity: "tls", Auth: "password"}}},
+		Watch: func(ctx context.Context, _ desk.WatchOptions) error { <-ctx.Done(); return nil },
 	}
 	u := New(test.NewTempApp(t), cfg)
 	u.buildAll()
@@ -169,6 +178,42 @@ func TestGoldenScreens(t *testing.T) {
 	test.AssertRendersToImage(t, "inbox_bad_signature.png", u.win.Canvas())
 
 	u.tabs.Select(u.settings.item)
+	u.settings.showSection(sectionAccounts)
 	relayout(u)
 	test.AssertRendersToImage(t, "settings_locked.png", u.win.Canvas())
+
+	// Adding an account: Other, with problems under their fields.
+	a := u.settings.accounts
+	a.preset.SetSelected(presetCustom)
+	a.name.SetText("practice")
+	a.smtp.SetText("mail.harbourmedical.test")
+	test.Tap(a.addBtn)
+	u.win.Canvas().Unfocus()
+	for _, o := range u.settings.pane.Objects {
+		for _, c := range test.LaidOutObjects(o) {
+			if sc, ok := c.(*container.Scroll); ok {
+				sc.ScrollToBottom()
+			}
+		}
+	}
+	relayout(u)
+	test.AssertRendersToImage(t, "settings_account_errors.png", u.win.Canvas())
+
+	u.settings.showSection(sectionOwnKey)
+	relayout(u)
+	test.AssertRendersToImage(t, "settings_your_key.png", u.win.Canvas())
+	u.settings.showSection(sectionWatch)
+	relayout(u)
+	test.AssertRendersToImage(t, "settings_watch.png", u.win.Canvas())
+
+	// At 150% on an 800×600 screen the Send tab's columns stack and Send
+	// securely stays in sight.
+	u.tabs.Select(u.send.item)
+	u.send.reset()
+	added = expect(&u.send.addDone)
+	u.send.addPaths(u.cfg.Samples)
+	await(t, "add", added)
+	u.win.Resize(fyne.NewSize(800/1.5, 600/1.5))
+	relayout(u)
+	test.AssertRendersToImage(t, "send_800x600_150.png", u.win.Canvas())
 }

@@ -149,8 +149,10 @@ func (t *settingsTab) show(s *settingsSection) {
 	if s.status != nil {
 		bottom = container.NewPadded(s.status)
 	}
+	// Scrolls both ways: at 150% or 200% on a small screen a section may
+	// be wider than what is left beside the navigation.
 	t.pane.Objects = []fyne.CanvasObject{container.NewBorder(nil, bottom, nil, nil,
-		container.NewVScroll(container.NewPadded(s.content)))}
+		container.NewScroll(container.NewPadded(s.content)))}
 	t.pane.Refresh()
 }
 

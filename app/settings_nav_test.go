@@ -48,7 +48,7 @@ func settingsUI(t *testing.T, kc bool, edit func(*Config)) (*demoUI, *account.St
 // formLabels are the labels of a form's rows, in order.
 func formLabels(u *demoUI) []string {
 	var out []string
-	for _, it := range u.settings.accounts.form.Items {
+	for _, it := range u.settings.accounts.form.Items[1:] { // after Provider
 		out = append(out, it.Text)
 	}
 	return out
