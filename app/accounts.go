@@ -20,6 +20,7 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/profile"
 )
 
@@ -218,9 +219,6 @@ func (a *accountsSection) layoutForm() {
 	}
 	a.form.Refresh()
 }
-
-// onPreset shows the fields the chosen provider needs.
-func (a *accountsSection) onPreset(p string) { a.preset.SetSelected(p) }
 
 // start runs op off the UI goroutine (one at a time), reloads the account
 // list, shows the outcome and has the app take the accounts as they are
@@ -492,7 +490,21 @@ func (a *accountsSection) onAdd() {
 		a.status.SetText(msg)
 		return
 	}
+	tmpl, isTemplate := a.template()
 	a.start("Adding the account…", func() string {
+		if isTemplate && tmpl.CAPEM != "" {
+			// The organisation's own CA for these servers, kept beside
+			// the accounts (Account.CAFile).
+			p := a.ui.cfg.Home.Path("ca-" + acct.Name + ".pem")
+			err := a.ui.cfg.Home.Ensure()
+			if err == nil {
+				err = atomicfile.WriteFile(p, []byte(tmpl.CAPEM))
+			}
+			if err != nil {
+				return "Not added: the organisation's certificate could not be saved: " + sentence(err.Error())
+			}
+			acct.CAFile = p
+		}
 		if err := a.cfg.Store.Add(acct, creds); err != nil {
 			return "Not added: " + sentence(err.Error())
 		}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"image/color"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
@@ -153,6 +155,31 @@ func TestAccountFormProviderFirst(t *testing.T) {
 	if got.SMTP != (account.Server{Address: "mail.practice.test:587", Security: account.StartTLS}) ||
 		got.IMAP != (account.Server{Address: "mail.practice.test:993", Security: account.ImplicitTLS}) || got.Auth != account.AuthPassword {
 		t.Errorf("added %+v", got)
+	}
+	if got.CAFile != "" {
+		t.Errorf("a CA file without the template's certificate: %q", got.CAFile)
+	}
+	// A template with the organisation's own CA: its certificate is kept
+	// in the home and the account trusts it.
+	ca, err := os.ReadFile(accounttest.NewPKI(t).CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.Name, tmpl.CAPEM = "Clinic mailbox", string(ca)
+	a.cfg.Templates = append(a.cfg.Templates, tmpl)
+	a.preset.Options = append([]string{"Clinic mailbox (from your organisation)"}, a.preset.Options...)
+	a.preset.SetSelected("Clinic mailbox (from your organisation)")
+	a.name.SetText("clinic")
+	a.password.SetText("pw")
+	done = expect(&a.done)
+	test.Tap(a.addBtn)
+	await(t, "add", done)
+	got, err = store.Get("clinic")
+	if err != nil {
+		t.Fatalf("not added: %v (%s)", err, a.status.Text)
+	}
+	if pem, err := os.ReadFile(got.CAFile); err != nil || string(pem) != string(ca) || !strings.HasPrefix(got.CAFile, u.cfg.Home.Dir) {
+		t.Errorf("CA file %q: %v", got.CAFile, err)
 	}
 }
 
