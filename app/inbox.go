@@ -490,13 +490,13 @@ func (t *inboxTab) showDetail(it Received) {
 	if r.Encrypted {
 		enc = "yes — only you could read it"
 	}
-	form := widget.NewForm(widget.NewFormItem("From", fieldValue(r.From, r.Signed.From && !held, fyne.TextWrapBreak)))
+	form := widget.NewForm(widget.NewFormItem("From", fieldValue(r.From, r.Signed.From && !held, fyne.TextWrapWord)))
 	if !held {
 		if len(r.To) > 0 {
-			form.Append("To", fieldValue(strings.Join(r.To, ", "), r.Signed.To, fyne.TextWrapBreak))
+			form.Append("To", fieldValue(strings.Join(r.To, ", "), r.Signed.To, fyne.TextWrapWord))
 		}
 		if len(r.Cc) > 0 {
-			form.Append("Cc", fieldValue(strings.Join(r.Cc, ", "), r.Signed.Cc, fyne.TextWrapBreak))
+			form.Append("Cc", fieldValue(strings.Join(r.Cc, ", "), r.Signed.Cc, fyne.TextWrapWord))
 		}
 		form.Append("Subject", fieldValue(r.Subject, r.Signed.Subject, fyne.TextWrapWord))
 		form.Append("Date", fieldValue(dateText(r.Date), r.Signed.Date || r.Date.IsZero(), fyne.TextWrapOff))
@@ -710,14 +710,20 @@ func dateText(t time.Time) string {
 }
 
 // groupFingerprint writes a fingerprint in groups of four for comparing
-// aloud.
+// aloud (and so that it wraps only between groups), whatever spaces it
+// came with.
 func groupFingerprint(f string) string {
 	var b strings.Builder
-	for i, r := range f {
+	i := 0
+	for _, r := range f {
+		if r == ' ' {
+			continue
+		}
 		if i > 0 && i%4 == 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteRune(r)
+		i++
 	}
 	return b.String()
 }

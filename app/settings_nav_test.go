@@ -315,3 +315,17 @@ func TestInboxChecksWhenOpened(t *testing.T) {
 		t.Errorf("opened again later: %d checks", calls)
 	}
 }
+
+// TestFingerprintGroups: a fingerprint is shown in groups of four
+// whatever spaces it came with, so it wraps only between groups.
+func TestFingerprintGroups(t *testing.T) {
+	for in, want := range map[string]string{
+		"C512C5B599A93A7536E40D945806522738FE618E":           "C512 C5B5 99A9 3A75 36E4 0D94 5806 5227 38FE 618E",
+		"C512C5B599A93A7536E40D9458065227 38FE618E":          "C512 C5B5 99A9 3A75 36E4 0D94 5806 5227 38FE 618E",
+		"C512 C5B5 99A9 3A75 36E4  0D94 5806 5227 38FE 618E": "C512 C5B5 99A9 3A75 36E4 0D94 5806 5227 38FE 618E",
+	} {
+		if got := groupFingerprint(in); got != want {
+			t.Errorf("groupFingerprint(%q) = %q", in, got)
+		}
+	}
+}

@@ -326,6 +326,13 @@ func (w *watchSection) show(ev desk.WatchEvent) {
 		w.state.SetText("On: checked at " + when + "; waiting for new messages.")
 	case desk.EventDisconnected:
 		w.state.SetText("The mail server cannot be reached (" + errText(ev.Err) + "); " + termsafe.String(ev.Detail) + ".")
+	}
+	switch ev.Kind {
+	case desk.EventDelivered, desk.EventNotDelivered, desk.EventPossiblyDelivered, desk.EventFailed:
+		// New mail: the Inbox shows it now, not at its next poll.
+		w.ui.inbox.startCheck()
+	}
+	switch ev.Kind {
 	case desk.EventDelivered:
 		w.addActivity(theme.ConfirmIcon(), widget.MediumImportance, when+" "+name+" "+dest+".")
 	case desk.EventPossiblyDelivered:

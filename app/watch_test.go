@@ -190,7 +190,8 @@ func TestWatchSetting(t *testing.T) {
 
 // TestWatchShowsPossiblyPrinted: a delivery interrupted after the
 // document was handed to the printer is listed as possibly printed, with
-// what to do, and a watch that cannot start says why and turns off.
+// what to do; new mail the watch saw has the Inbox check at once; a
+// watch that cannot start says why and turns off.
 func TestWatchShowsPossiblyPrinted(t *testing.T) {
 	fail := errors.New("watch: no account with an inbox server")
 	var events func(desk.WatchEvent)
@@ -211,7 +212,9 @@ func TestWatchShowsPossiblyPrinted(t *testing.T) {
 	test.Tap(w.on)
 	<-start
 	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.Local)
+	fetched := expect(&u.inbox.fetchDone)
 	events(desk.WatchEvent{Time: at, Kind: desk.EventPossiblyDelivered, Dest: "print", Name: "rx.pdf"})
+	await(t, "the Inbox check after new mail", fetched) // not at its next poll
 	events(desk.WatchEvent{Time: at, Kind: desk.EventDelivered, Dest: "print", Name: "rx2.pdf"})
 	got := texts(w.activity)
 	if !strings.Contains(got, "09:30 Possibly printed: rx.pdf.") || !strings.Contains(got, "not delivered again") || !strings.Contains(got, "09:30 rx2.pdf printed.") {
