@@ -197,7 +197,6 @@ func (t *settingsTab) fill() {
 	}
 	t.intro.SetText(intro)
 	t.ownInUse.SetText(t.ownKeyText())
-	t.ownInUse.Importance = widget.MediumImportance
 	if t.ownInUse.Text == "" {
 		t.ownInUse.Hide()
 	} else {
