@@ -368,6 +368,13 @@ func TestDroppedTamperedEMLShowsBadVerdict(t *testing.T) {
 	in := u.inbox
 	ch := make(chan struct{}, 1)
 	in.fetchDone = func() { ch <- struct{}{} }
+	// The drop switches to the Inbox, which checks the mailbox when
+	// opened; let that check end first, so that ch reports the files.
+	u.tabs.Select(in.item)
+	if in.isFetching() {
+		<-ch
+	}
+	u.tabs.Select(u.send.item)
 	u.onDropped(fyne.NewPos(1, 1), []fyne.URI{storage.NewFileURI(good)})
 	<-ch
 	if d := texts(in.detail); !strings.Contains(d, "Verified — signed by") {
