@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"net/mail"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,6 +177,31 @@ func TestGoldenScreens(t *testing.T) {
 	u.inbox.list.Select(0)
 	relayout(u)
 	test.AssertRendersToImage(t, "inbox_bad_signature.png", u.win.Canvas())
+
+	// A verified scan previewed in the app.
+	var tif string
+	for _, p := range u.cfg.Samples {
+		if strings.HasSuffix(p, ".tif") {
+			tif = p
+		}
+	}
+	u.inbox.list.UnselectAll()
+	u.inbox.showDetail(Received{Key: "3", Received: date, Source: "mailbox", Report: &receive.Report{
+		Verdict: receive.Verified, Encrypted: true, SignerUserID: "Dr Demo Clinician <clinician@demo.test>",
+		SignerFingerprint: "C512C5B599A93A7536E40D945806522738FE618E", From: "clinician@demo.test", Subject: "Referral",
+		Date: date, Signed: receive.SignedFields{From: true, Subject: true, Date: true}, SubjectSigned: true,
+		Documents: []receive.Document{{Name: "sample-referral.tif", ContentType: "image/tiff", Size: 5210, Path: tif,
+			SHA256: "0f4c5e0d9a3b2c1d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5"}}}})
+	previewed := expect(&u.inbox.previewDone)
+	test.Tap(findButton(t, u.inbox.detail, "Preview"))
+	await(t, "preview", previewed)
+	relayout(u)
+	for _, o := range test.LaidOutObjects(u.inbox.item.Content) {
+		if sc, ok := o.(*container.Scroll); ok && sc.Direction == container.ScrollVerticalOnly {
+			sc.ScrollToBottom()
+		}
+	}
+	test.AssertRendersToImage(t, "inbox_preview.png", u.win.Canvas())
 
 	u.tabs.Select(u.settings.item)
 	u.settings.showSection(sectionAccounts)
