@@ -27,7 +27,7 @@ func TestScaled800x600(t *testing.T) {
 			relayout(u.UI)
 			pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(s.sendBtn)
 			end := pos.Add(s.sendBtn.Size())
-			if (!s.sendBtn.Visible() || pos.X < 0 || pos.Y < 0 || end.X > size.Width || end.Y > size.Height) {
+			if !s.sendBtn.Visible() || pos.X < 0 || pos.Y < 0 || end.X > size.Width || end.Y > size.Height {
 				t.Errorf("Send securely at %v–%v, outside the %v window", pos, end, size)
 			}
 			for _, it := range u.tabs.Items {
