@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -182,6 +183,9 @@ func (w *watchSection) checkFields() bool {
 	switch {
 	case drop == "" && printer == "":
 		setErr(w.dropErr, "Choose a folder, or enter a printer below.")
+		ok = false
+	case drop != "" && !filepath.IsAbs(drop):
+		setErr(w.dropErr, "Give the folder's full path, or pick it with Choose….")
 		ok = false
 	case drop != "":
 		if fi, err := os.Stat(drop); err != nil || !fi.IsDir() {

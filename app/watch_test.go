@@ -141,6 +141,11 @@ func TestWatchSetting(t *testing.T) {
 		t.Fatalf("bad folder and printer: %q, %q", w.dropErr.Text, w.printErr.Text)
 	}
 	w.printer.SetText("")
+	w.drop.SetText("scans")
+	test.Tap(w.on)
+	if w.on.Checked || !strings.Contains(w.dropErr.Text, "full path") {
+		t.Fatalf("a relative folder: %q", w.dropErr.Text)
+	}
 	drop := t.TempDir()
 	w.drop.SetText(drop)
 	if w.dropErr.Visible() || w.printErr.Visible() {
