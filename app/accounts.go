@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +20,8 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
+	"github.com/securesend/securesend/internal/atomicfile"
+	"github.com/securesend/securesend/profile"
 )
 
 // AccountsConfig lets the Settings tab add, sign in and test mail accounts
@@ -28,6 +34,10 @@ type AccountsConfig struct {
 	// receives with (remembered across restarts); Settings then offers
 	// "Use this account" on every other account.
 	Use func(name string) error
+	// Templates are the organisation's account templates (the profile's
+	// policy.Templates()); adding an account offers them first and asks
+	// only for the name, address and (for password sign-in) password.
+	Templates []profile.AccountTemplate
 }
 
 // AccountStore is what the Settings tab does with mail accounts:
@@ -43,12 +53,24 @@ type AccountStore interface {
 	Test(ctx context.Context, name string) (*account.TestReport, error)
 }
 
-// Presets offered when adding an account.
+// Providers offered when adding an account, after the organisation's
+// templates (each "NAME (from your organisation)").
 const (
 	presetMicrosoft = "Microsoft 365"
 	presetGoogle    = "Google Workspace"
 	presetCustom    = "Other mail server (password)"
+	// templateSuffix marks a template of the organisation's profile.
+	templateSuffix = " (from your organisation)"
 )
+
+// accountField is one field of the add-account form with the line under
+// it that says what is wrong with it.
+type accountField struct {
+	label string
+	entry *focusEntry
+	err   *widget.Label
+	item  *widget.FormItem
+}
 
 // accountsSection is the Settings tab's part about mail accounts.
 type accountsSection struct {
@@ -59,17 +81,21 @@ type accountsSection struct {
 	list   *fyne.Container
 	status *widget.Label
 
-	preset   *widget.Select
-	name     *widget.Entry
-	email    *widget.Entry
-	clientID *widget.Entry
-	tenant   *widget.Entry
-	smtp     *widget.Entry
-	imap     *widget.Entry
-	password *widget.Entry
-	custom   *fyne.Container // fields only the custom preset needs
-	oauthBox *fyne.Container // fields only the OAuth presets need
-	addBtn   *widget.Button
+	preset   *focusSelect
+	name     *focusEntry
+	email    *focusEntry
+	password *focusEntry
+	smtp     *focusEntry
+	imap     *focusEntry
+	clientID *focusEntry
+	tenant   *focusEntry
+	fields   map[*focusEntry]*accountField
+	// form is the one form of every field the choice needs, so that their
+	// labels line up; advanced unfolds the fields few need.
+	form         *widget.Form
+	providerItem *widget.FormItem
+	advanced     *focusCheck
+	addBtn       *focusButton
 
 	mu   sync.Mutex
 	busy bool
@@ -84,56 +110,114 @@ func newAccountsSection(u *UI, cfg *AccountsConfig) *accountsSection {
 	return a
 }
 
+// field makes an entry of the form with its error line; editing the
+// field clears its error once what it says is mended.
+func (a *accountsSection) field(label, placeholder string, password bool) *focusEntry {
+	e := newEntry(false, placeholder)
+	if password {
+		e.Password = true
+	}
+	f := &accountField{label: label, entry: e, err: fieldError()}
+	f.item = widget.NewFormItem(label, container.NewVBox(e, f.err))
+	a.fields[e] = f
+	e.OnChanged = func(string) {
+		if f.err.Visible() {
+			a.recheck(e)
+		}
+	}
+	return e
+}
+
 func (a *accountsSection) buildUI() {
+	a.fields = map[*focusEntry]*accountField{}
 	a.list = container.NewVBox()
 	a.status = &widget.Label{Wrapping: fyne.TextWrapWord}
-	a.name = &widget.Entry{PlaceHolder: "a short name, e.g. practice"}
-	a.email = &widget.Entry{PlaceHolder: "the mailbox's address"}
-	a.clientID = &widget.Entry{PlaceHolder: "from your IT provider (application ID)"}
-	a.tenant = &widget.Entry{PlaceHolder: "your organisation's domain or tenant ID (optional)"}
-	a.smtp = &widget.Entry{PlaceHolder: "host:465 (implicit TLS) or host:587 (STARTTLS)"}
-	a.imap = &widget.Entry{PlaceHolder: "host:993 (optional)"}
-	a.password = widget.NewPasswordEntry()
-	a.password.PlaceHolder = "kept in the system keychain only"
-	a.oauthBox = container.NewVBox(widget.NewForm(
-		widget.NewFormItem("OAuth client ID", a.clientID),
-		widget.NewFormItem("Tenant (Microsoft)", a.tenant),
-	))
-	a.custom = container.NewVBox(widget.NewForm(
-		widget.NewFormItem("Sending server", a.smtp),
-		widget.NewFormItem("Inbox server", a.imap),
-		widget.NewFormItem("Password", a.password),
-	))
-	a.preset = widget.NewSelect([]string{presetMicrosoft, presetGoogle, presetCustom}, a.onPreset)
-	a.addBtn = &widget.Button{Text: "Add account", Icon: theme.ContentAddIcon(), OnTapped: a.onAdd}
+	a.name = a.field("Name", "a short name, e.g. practice", false)
+	a.email = a.field("E-mail", "the mailbox's address, e.g. reception@practice.co.nz", false)
+	a.password = a.field("Password", "the mailbox's password (kept in the system keychain only)", true)
+	a.smtp = a.field("Sending server", "e.g. mail.practice.co.nz:465", false)
+	a.imap = a.field("Inbox server", "e.g. mail.practice.co.nz:993 (optional)", false)
+	a.clientID = a.field("Application ID", "the OAuth client ID your IT provider registered", false)
+	a.tenant = a.field("Tenant", "your organisation's domain or tenant ID (optional)", false)
+	a.form = widget.NewForm()
+	a.advanced = newCheck("Advanced settings", func(bool) { a.layoutForm() })
+	var options []string
+	for _, t := range a.cfg.Templates {
+		options = append(options, t.Name+templateSuffix)
+	}
+	options = append(options, presetMicrosoft, presetGoogle, presetCustom)
+	a.preset = newSelect(options, "")
+	a.preset.PlaceHolder = "Choose your mail provider"
+	a.preset.OnChanged = func(string) { a.layoutForm() }
+	a.providerItem = widget.NewFormItem("Provider", a.preset)
+	a.addBtn = newButton("Add account", theme.ContentAddIcon(), widget.MediumImportance, a.onAdd)
 	a.root = container.NewVBox(
 		heading("Mail accounts"),
 		a.list,
 		heading("Add an account"),
-		widget.NewForm(
-			widget.NewFormItem("Provider", a.preset),
-			widget.NewFormItem("Name", a.name),
-			widget.NewFormItem("E-mail", a.email),
-		),
-		a.oauthBox,
-		a.custom,
+		a.form,
+		a.advanced,
 		container.NewHBox(a.addBtn),
-		a.status,
 	)
-	a.preset.SetSelected(presetMicrosoft)
+	a.preset.SetSelected(options[0])
 	accts, err := a.cfg.Store.List() // a small file
 	a.showAccounts(accts, err)
 }
 
-// onPreset shows the fields the chosen provider needs.
-func (a *accountsSection) onPreset(p string) {
-	if p == presetCustom {
-		a.oauthBox.Hide()
-		a.custom.Show()
-	} else {
-		a.custom.Hide()
-		a.oauthBox.Show()
+// template is the organisation's template chosen, if one is.
+func (a *accountsSection) template() (profile.AccountTemplate, bool) {
+	for _, t := range a.cfg.Templates {
+		if a.preset.Selected == t.Name+templateSuffix {
+			return t, true
+		}
 	}
+	return profile.AccountTemplate{}, false
+}
+
+// wanted lists the fields the chosen provider needs, in order, and those
+// it may need that "Show advanced settings" unfolds.
+func (a *accountsSection) wanted() (basic, advanced []*focusEntry) {
+	basic = []*focusEntry{a.name, a.email}
+	if t, ok := a.template(); ok {
+		if t.Auth != "oauth2" {
+			basic = append(basic, a.password)
+		}
+		return basic, nil
+	}
+	switch a.preset.Selected {
+	case presetMicrosoft:
+		return basic, []*focusEntry{a.clientID, a.tenant}
+	case presetGoogle:
+		return basic, []*focusEntry{a.clientID}
+	}
+	return append(basic, a.password, a.smtp, a.imap), nil
+}
+
+// layoutForm shows the fields the chosen provider needs (onPreset): its
+// servers are known for Microsoft 365, Google and the organisation's
+// templates, so only Other asks for them; the application ID and tenant
+// are folded away under the advanced settings.
+func (a *accountsSection) layoutForm() {
+	basic, adv := a.wanted()
+	if len(adv) == 0 {
+		a.advanced.Hide()
+	} else {
+		a.advanced.Show()
+	}
+	shown := basic
+	if a.advanced.Checked {
+		shown = append(append([]*focusEntry(nil), basic...), adv...)
+	}
+	a.form.Items = []*widget.FormItem{a.providerItem}
+	for _, e := range shown {
+		a.form.Items = append(a.form.Items, a.fields[e].item)
+	}
+	for _, f := range a.fields {
+		if !slices.Contains(shown, f.entry) {
+			setErr(f.err, "")
+		}
+	}
+	a.form.Refresh()
 }
 
 // start runs op off the UI goroutine (one at a time), reloads the account
@@ -226,10 +310,57 @@ func authText(m account.AuthMethod) string {
 	return "password"
 }
 
-// newAccount builds the account from the form (presets filled in).
-func (a *accountsSection) newAccount() (account.Account, account.Credentials, error) {
+// problem is what is wrong with one field.
+type problem struct {
+	field *focusEntry
+	msg   string
+}
+
+// check returns what is wrong with the fields the chosen provider needs,
+// in the order they are shown (advanced ones last), or the account.
+func (a *accountsSection) check() (account.Account, account.Credentials, []problem) {
+	var probs []problem
+	bad := func(e *focusEntry, msg string) { probs = append(probs, problem{e, msg}) }
 	acct := account.Account{Name: strings.TrimSpace(a.name.Text), Email: strings.TrimSpace(a.email.Text)}
 	var creds account.Credentials
+	switch {
+	case acct.Name == "":
+		bad(a.name, "Enter a short name for this account, e.g. practice.")
+	case !accountName.MatchString(acct.Name):
+		bad(a.name, "Use letters, digits, dots, dashes or underscores only, e.g. practice.")
+	}
+	if acct.Email == "" {
+		bad(a.email, "Enter the mailbox's address, e.g. reception@practice.co.nz.")
+	} else if ad, err := mail.ParseAddress(acct.Email); err != nil || ad.Address != acct.Email || ad.Name != "" {
+		bad(a.email, "This is not an e-mail address. Enter it as name@domain, e.g. reception@practice.co.nz.")
+	}
+	needPassword := func() {
+		creds.Password = a.password.Text
+		if creds.Password == "" {
+			bad(a.password, "Enter the mailbox's password.")
+		}
+	}
+	server := func(e *focusEntry, implicitPort, what string, optional bool) account.Server {
+		text := strings.TrimSpace(e.Text)
+		if text == "" {
+			if !optional {
+				bad(e, "Enter the "+what+", e.g. mail.practice.co.nz:"+implicitPort+".")
+			}
+			return account.Server{}
+		}
+		srv, err := serverFromText(text, implicitPort)
+		if err != nil {
+			bad(e, "Enter the "+what+" as name:port, e.g. mail.practice.co.nz:"+implicitPort+".")
+		}
+		return srv
+	}
+	if t, ok := a.template(); ok {
+		acct = fromTemplate(t, acct)
+		if t.Auth != "oauth2" {
+			needPassword()
+		}
+		return acct, creds, probs
+	}
 	switch a.preset.Selected {
 	case presetMicrosoft, presetGoogle:
 		acct.Auth = account.AuthGoogle
@@ -238,23 +369,93 @@ func (a *accountsSection) newAccount() (account.Account, account.Credentials, er
 		}
 		acct.OAuth = &account.OAuthSettings{ClientID: strings.TrimSpace(a.clientID.Text), Tenant: strings.TrimSpace(a.tenant.Text)}
 		if acct.OAuth.ClientID == "" {
-			return acct, creds, fmt.Errorf("enter the OAuth client ID your IT provider registered for securesend")
+			bad(a.clientID, "Enter the application (OAuth client) ID your IT provider registered for securesend.")
 		}
 		acct.ApplyPreset()
-	default:
+	case presetCustom:
 		acct.Auth = account.AuthPassword
-		var err error
-		if acct.SMTP, err = serverFromText(a.smtp.Text, "465"); err != nil {
-			return acct, creds, fmt.Errorf("sending server: %w", err)
+		needPassword()
+		acct.SMTP = server(a.smtp, "465", "sending server", false)
+		acct.IMAP = server(a.imap, "993", "inbox server", true)
+	default:
+		probs = append([]problem{{nil, "Choose your mail provider first."}}, probs...)
+	}
+	return acct, creds, probs
+}
+
+// accountName is what account.Account.Validate accepts as a name.
+var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// fromTemplate completes acct (name, address) with the servers and
+// sign-in of an organisation's template.
+func fromTemplate(t profile.AccountTemplate, acct account.Account) account.Account {
+	sec := func(s string) account.Security {
+		if s == "starttls" {
+			return account.StartTLS
 		}
-		if strings.TrimSpace(a.imap.Text) != "" {
-			if acct.IMAP, err = serverFromText(a.imap.Text, "993"); err != nil {
-				return acct, creds, fmt.Errorf("inbox server: %w", err)
+		return account.ImplicitTLS
+	}
+	acct.SMTP = account.Server{Address: net.JoinHostPort(t.SMTPHost, strconv.Itoa(t.SMTPPort)), Security: sec(t.SMTPSecurity)}
+	if t.IMAPHost != "" {
+		acct.IMAP = account.Server{Address: net.JoinHostPort(t.IMAPHost, strconv.Itoa(t.IMAPPort)), Security: sec(t.IMAPSecurity)}
+	}
+	acct.Auth = account.AuthPassword
+	if t.Auth == "oauth2" {
+		acct.Auth = account.AuthMethod(t.OAuthProvider)
+		acct.OAuth = &account.OAuthSettings{ClientID: t.OAuthClientID, Tenant: t.OAuthTenant}
+	}
+	return acct
+}
+
+// showProblems shows each problem next to its field (unfolding the
+// advanced settings when one is there) and clears the others; the first
+// field with a problem gets the focus.
+func (a *accountsSection) showProblems(probs []problem) {
+	byField := map[*focusEntry]string{}
+	for _, p := range probs {
+		if p.field != nil {
+			if _, seen := byField[p.field]; !seen {
+				byField[p.field] = p.msg
 			}
 		}
-		creds.Password = a.password.Text
 	}
-	return acct, creds, nil
+	_, adv := a.wanted()
+	for _, e := range adv {
+		if byField[e] != "" && !a.advanced.Checked {
+			a.advanced.SetChecked(true)
+		}
+	}
+	for e, f := range a.fields {
+		setErr(f.err, byField[e])
+	}
+	if len(probs) > 0 && probs[0].field != nil && a.ui.win != nil {
+		a.ui.win.Canvas().Focus(probs[0].field)
+	}
+}
+
+// recheck clears or updates the error of field e as it is edited, and the
+// summary once no problem is left.
+func (a *accountsSection) recheck(e *focusEntry) {
+	_, _, probs := a.check()
+	msg := ""
+	for _, p := range probs {
+		if p.field == e {
+			msg = p.msg
+			break
+		}
+	}
+	setErr(a.fields[e].err, msg)
+	if strings.HasPrefix(a.status.Text, "Not added") {
+		left := 0
+		for _, f := range a.fields {
+			if f.err.Visible() {
+				left++
+			}
+		}
+		if left == 0 {
+			a.status.SetText("")
+		}
+	}
 }
 
 // serverFromText reads host:port; TLS from the first byte on the implicit
@@ -265,6 +466,9 @@ func serverFromText(text, implicitPort string) (account.Server, error) {
 	if err != nil || host == "" || port == "" {
 		return account.Server{}, fmt.Errorf("%q is not host:port", text)
 	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return account.Server{}, fmt.Errorf("%q has no valid port", text)
+	}
 	sec := account.StartTLS
 	if port == implicitPort {
 		sec = account.ImplicitTLS
@@ -273,12 +477,34 @@ func serverFromText(text, implicitPort string) (account.Server, error) {
 }
 
 func (a *accountsSection) onAdd() {
-	acct, creds, err := a.newAccount()
-	if err != nil {
-		a.status.SetText("Not added: " + sentence(err.Error()))
+	acct, creds, probs := a.check()
+	a.showProblems(probs)
+	if len(probs) > 0 {
+		msg := "Not added: correct the field marked in red."
+		switch {
+		case probs[0].field == nil:
+			msg = "Not added: " + sentence(probs[0].msg)
+		case len(probs) > 1:
+			msg = fmt.Sprintf("Not added: correct the %d fields marked in red.", len(probs))
+		}
+		a.status.SetText(msg)
 		return
 	}
+	tmpl, isTemplate := a.template()
 	a.start("Adding the account…", func() string {
+		if isTemplate && tmpl.CAPEM != "" {
+			// The organisation's own CA for these servers, kept beside
+			// the accounts (Account.CAFile).
+			p := a.ui.cfg.Home.Path("ca-" + acct.Name + ".pem")
+			err := a.ui.cfg.Home.Ensure()
+			if err == nil {
+				err = atomicfile.WriteFile(p, []byte(tmpl.CAPEM))
+			}
+			if err != nil {
+				return "Not added: the organisation's certificate could not be saved: " + sentence(err.Error())
+			}
+			acct.CAFile = p
+		}
 		if err := a.cfg.Store.Add(acct, creds); err != nil {
 			return "Not added: " + sentence(err.Error())
 		}

@@ -165,6 +165,10 @@ type Config struct {
 	// signs what is sent from From; empty when there is none (what is sent
 	// is then not signed). The Send tab shows it.
 	OwnKey string
+	// Watch, when set, offers Settings → "Deliver verified documents as
+	// they arrive": while the app is open and the user turned it on, it
+	// runs (desk.Desk.Watch) on the account in use. Kept across reloads.
+	Watch WatchFunc
 	// Reload, when set, returns the configuration as it is now. The app
 	// calls it (off the UI goroutine) whenever Settings has added, removed
 	// or signed in a mail account or created, imported or pinned a key,
@@ -260,6 +264,8 @@ func (u *UI) ensureBuilt(it *container.TabItem) {
 		u.sent.ensureBuilt()
 	case u.settings.item:
 		u.settings.ensureBuilt()
+	case u.inbox.item:
+		u.inbox.opened()
 	}
 }
 
@@ -479,6 +485,8 @@ func (u *UI) selectTab(i int) {
 		if u.sent.search != nil {
 			c.Focus(u.sent.search)
 		}
+	case u.settings.item:
+		u.settings.focusFirst()
 	default:
 		c.FocusNext()
 	}

@@ -402,6 +402,13 @@ func TestDroppedTamperedEMLShowsBadVerdict(t *testing.T) {
 	in := u.inbox
 	ch := make(chan struct{}, 1)
 	in.fetchDone = func() { ch <- struct{}{} }
+	// The drop switches to the Inbox, which checks the mailbox when
+	// opened; let that check end first, so that ch reports the files.
+	u.tabs.Select(in.item)
+	if in.isFetching() {
+		<-ch
+	}
+	u.tabs.Select(u.send.item)
 	u.onDropped(fyne.NewPos(1, 1), []fyne.URI{storage.NewFileURI(good)})
 	<-ch
 	if d := texts(in.detail); !strings.Contains(d, "Verified — signed by") {
@@ -440,6 +447,7 @@ func TestLockedSettingNotEditable(t *testing.T) {
 		t.Errorf("locked settings: %d disabled, %d editable", locked, editable)
 	}
 	u.tabs.Select(u.settings.item)
+	u.settings.showSection(sectionAccounts)
 	if !strings.Contains(texts(u.settings.item.Content), "Fixed in demo mode") {
 		t.Error("no lock note")
 	}

@@ -112,3 +112,71 @@ func (l *fitColumn) MinSize(objects []fyne.CanvasObject) fyne.Size {
 	}
 	return min
 }
+
+// newColumns lays two objects side by side in equal halves when the
+// width allows both their minimum widths, and one above the other (the
+// first taking two fifths of the height) when it does not, so that a
+// two-column tab does not make the window wider than a small or scaled
+// screen (800×600 at 150% is 533 units wide).
+func newColumns(first, second fyne.CanvasObject) *fyne.Container {
+	return container.New(&columns{}, first, second)
+}
+
+// columns is newColumns' layout; width is the width it was last laid out
+// at (MinSize follows the arrangement it chose there).
+type columns struct{ width float32 }
+
+// sideBySide reports whether both fit next to each other at width w.
+func (*columns) sideBySide(objects []fyne.CanvasObject, w float32) bool {
+	need := float32(0)
+	for _, o := range objects {
+		need = fyne.Max(need, o.MinSize().Width)
+	}
+	return w >= 2*need+theme.Padding()
+}
+
+func (c *columns) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	if len(objects) != 2 {
+		return
+	}
+	c.width = size.Width
+	p := theme.Padding()
+	if c.sideBySide(objects, size.Width) {
+		w := (size.Width - p) / 2
+		objects[0].Move(fyne.NewPos(0, 0))
+		objects[0].Resize(fyne.NewSize(w, size.Height))
+		objects[1].Move(fyne.NewPos(w+p, 0))
+		objects[1].Resize(fyne.NewSize(size.Width-w-p, size.Height))
+		return
+	}
+	h0 := fyne.Max(objects[0].MinSize().Height, (size.Height-p)*2/5)
+	h1 := fyne.Max(objects[1].MinSize().Height, size.Height-p-h0)
+	h0 = fyne.Max(objects[0].MinSize().Height, size.Height-p-h1)
+	objects[0].Move(fyne.NewPos(0, 0))
+	objects[0].Resize(fyne.NewSize(size.Width, h0))
+	objects[1].Move(fyne.NewPos(0, h0+p))
+	objects[1].Resize(fyne.NewSize(size.Width, h1))
+}
+
+func (c *columns) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	if c.width == 0 || c.sideBySide(objects, c.width) {
+		// Side by side (also before the first layout, as a window
+		// starts wide): the wider pair, the taller one.
+		for _, o := range objects {
+			om := o.MinSize()
+			m.Width = fyne.Max(m.Width, om.Width)
+			m.Height = fyne.Max(m.Height, om.Height)
+		}
+		return m
+	}
+	for _, o := range objects {
+		om := o.MinSize()
+		m.Width = fyne.Max(m.Width, om.Width)
+		m.Height += om.Height
+	}
+	if len(objects) > 1 {
+		m.Height += theme.Padding()
+	}
+	return m
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"net/mail"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,11 +13,15 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -47,6 +52,11 @@ func goldenUI(t *testing.T) *UI {
 		Now:        func() time.Time { return fixed },
 		TempDir:    t.TempDir(),
 		Outbox:     &OutboxConfig{}, // the Sent tab, fed by hand below
+		// Settings: an account store in memory, with the organisation's
+		// template, and the watch (never started here).
+		Accounts: &AccountsConfig{Store: storeAccounts{account.NewStore(home.Home{Dir: t.TempDir()}, demomail.NewSecrets())},
+			Templates: []profile.AccountTemplate{{Name: "Harbour Medical mailbox", SMTPHost: "mail.harbourmedical.test", SMTPPort: 465, SMTPSecurity: "tls", Auth: "password"}}},
+		Watch: func(ctx context.Context, _ desk.WatchOptions) error { <-ctx.Done(); return nil },
 	}
 	u := New(test.NewTempApp(t), cfg)
 	u.buildAll()
@@ -168,7 +178,68 @@ func TestGoldenScreens(t *testing.T) {
 	relayout(u)
 	test.AssertRendersToImage(t, "inbox_bad_signature.png", u.win.Canvas())
 
+	// A verified scan previewed in the app.
+	var tif string
+	for _, p := range u.cfg.Samples {
+		if strings.HasSuffix(p, ".tif") {
+			tif = p
+		}
+	}
+	u.inbox.list.UnselectAll()
+	u.inbox.showDetail(Received{Key: "3", Received: date, Source: "mailbox", Report: &receive.Report{
+		Verdict: receive.Verified, Encrypted: true, SignerUserID: "Dr Demo Clinician <clinician@demo.test>",
+		SignerFingerprint: "C512C5B599A93A7536E40D945806522738FE618E", From: "clinician@demo.test", Subject: "Referral",
+		Date: date, Signed: receive.SignedFields{From: true, Subject: true, Date: true}, SubjectSigned: true,
+		Documents: []receive.Document{{Name: "sample-referral.tif", ContentType: "image/tiff", Size: 5210, Path: tif,
+			SHA256: "0f4c5e0d9a3b2c1d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5"}}}})
+	previewed := expect(&u.inbox.previewDone)
+	test.Tap(findButton(t, u.inbox.detail, "Preview"))
+	await(t, "preview", previewed)
+	relayout(u)
+	for _, o := range test.LaidOutObjects(u.inbox.item.Content) {
+		if sc, ok := o.(*container.Scroll); ok && sc.Direction == container.ScrollVerticalOnly {
+			sc.ScrollToBottom()
+		}
+	}
+	test.AssertRendersToImage(t, "inbox_preview.png", u.win.Canvas())
+
 	u.tabs.Select(u.settings.item)
+	u.settings.showSection(sectionAccounts)
 	relayout(u)
 	test.AssertRendersToImage(t, "settings_locked.png", u.win.Canvas())
+
+	// Adding an account: Other, with problems under their fields.
+	a := u.settings.accounts
+	a.preset.SetSelected(presetCustom)
+	a.name.SetText("practice")
+	a.smtp.SetText("mail.harbourmedical.test")
+	test.Tap(a.addBtn)
+	u.win.Canvas().Unfocus()
+	for _, o := range u.settings.pane.Objects {
+		for _, c := range test.LaidOutObjects(o) {
+			if sc, ok := c.(*container.Scroll); ok {
+				sc.ScrollToBottom()
+			}
+		}
+	}
+	relayout(u)
+	test.AssertRendersToImage(t, "settings_account_errors.png", u.win.Canvas())
+
+	u.settings.showSection(sectionOwnKey)
+	relayout(u)
+	test.AssertRendersToImage(t, "settings_your_key.png", u.win.Canvas())
+	u.settings.showSection(sectionWatch)
+	relayout(u)
+	test.AssertRendersToImage(t, "settings_watch.png", u.win.Canvas())
+
+	// At 150% on an 800×600 screen the Send tab's columns stack and Send
+	// securely stays in sight.
+	u.tabs.Select(u.send.item)
+	u.send.reset()
+	added = expect(&u.send.addDone)
+	u.send.addPaths(u.cfg.Samples)
+	await(t, "add", added)
+	u.win.Resize(fyne.NewSize(800/1.5, 600/1.5))
+	relayout(u)
+	test.AssertRendersToImage(t, "send_800x600_150.png", u.win.Canvas())
 }

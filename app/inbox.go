@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"image"
 	"io"
 	"net/url"
 	"os"
@@ -43,12 +44,19 @@ type inboxTab struct {
 	detail *fyne.Container
 
 	known map[string]bool // keys already announced
+	// lastCheck is when the last check started (opened).
+	lastCheck time.Time
 
 	mu       sync.Mutex
 	fetching bool
 	// fetchDone, when set (tests), is called on the UI goroutine after a
 	// fetch has been shown.
 	fetchDone func()
+	// thumbnail renders previews (doccheck.Thumbnail when nil; tests);
+	// previewDone, when set (tests), is called on the UI goroutine after
+	// a preview has been shown or refused.
+	thumbnail   func(info *doccheck.Info, max int) (image.Image, error)
+	previewDone func()
 	// afterFetch are called once, on the UI goroutine, after the fetch
 	// under way has been shown (CheckInbox).
 	afterFetch []func()
@@ -228,6 +236,19 @@ func (t *inboxTab) applyConfig(mailboxChanged bool) {
 
 func (t *inboxTab) checkNow() { t.startCheck() }
 
+// recheckAfter is how long after a check opening the Inbox tab checks
+// again: flipping between tabs does not ask the server each time.
+const recheckAfter = 10 * time.Second
+
+// opened is the Inbox tab being opened: it checks for new mail unless
+// it did so a moment ago (or is doing so).
+func (t *inboxTab) opened() {
+	if !t.lastCheck.IsZero() && t.ui.cfg.Now().Sub(t.lastCheck) < recheckAfter {
+		return
+	}
+	t.startCheck()
+}
+
 // startCheck starts a fetch unless one is under way or there is no
 // mailbox; it reports whether it started one.
 func (t *inboxTab) startCheck() bool {
@@ -239,6 +260,7 @@ func (t *inboxTab) startCheck() bool {
 	}
 	t.fetching = true
 	t.mu.Unlock()
+	t.lastCheck = t.ui.cfg.Now()
 	t.check.Disable()
 	t.status.SetText("Checking for new messages…")
 	owner := t.ui.cfg.InboxOwner
@@ -469,13 +491,13 @@ func (t *inboxTab) showDetail(it Received) {
 	if r.Encrypted {
 		enc = "yes — only you could read it"
 	}
-	form := widget.NewForm(widget.NewFormItem("From", fieldValue(r.From, r.Signed.From && !held, fyne.TextWrapBreak)))
+	form := widget.NewForm(widget.NewFormItem("From", fieldValue(r.From, r.Signed.From && !held, fyne.TextWrapWord)))
 	if !held {
 		if len(r.To) > 0 {
-			form.Append("To", fieldValue(strings.Join(r.To, ", "), r.Signed.To, fyne.TextWrapBreak))
+			form.Append("To", fieldValue(strings.Join(r.To, ", "), r.Signed.To, fyne.TextWrapWord))
 		}
 		if len(r.Cc) > 0 {
-			form.Append("Cc", fieldValue(strings.Join(r.Cc, ", "), r.Signed.Cc, fyne.TextWrapBreak))
+			form.Append("Cc", fieldValue(strings.Join(r.Cc, ", "), r.Signed.Cc, fyne.TextWrapWord))
 		}
 		form.Append("Subject", fieldValue(r.Subject, r.Signed.Subject, fyne.TextWrapWord))
 		form.Append("Date", fieldValue(dateText(r.Date), r.Signed.Date || r.Date.IsZero(), fyne.TextWrapOff))
@@ -521,20 +543,31 @@ func (t *inboxTab) showDetail(it Received) {
 	}
 }
 
-// documentRow shows one document with Open and Save as…. A document of a
-// message that is not verified is opened or saved only after a
-// confirmation that shows the verdict's reason; only a PDF, TIFF, JPEG or
-// PNG whose content matches its name is handed to the system viewer.
+// documentRow shows one document with Preview, Open and Save as…, and
+// what they did next to the buttons. A document of a message that is not
+// verified is previewed, opened or saved only after a confirmation that
+// shows the verdict's reason; only a PDF, TIFF, JPEG or PNG whose content
+// matches its name is previewed or handed to the system viewer.
 func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.Document) fyne.CanvasObject {
 	name := receive.SanitizeName(d.Name)
 	shown := termsafe.String(d.Name)
-	info := &widget.Label{Text: fmt.Sprintf("%s — %s, %s\nSHA-256 %s", shown, termsafe.String(d.ContentType), sizeText(d.Size), termsafe.String(d.SHA256)), Wrapping: fyne.TextWrapBreak}
+	msg := &widget.Label{Wrapping: fyne.TextWrapWord}
+	say := func(text string, imp widget.Importance) {
+		msg.Importance = imp
+		msg.SetText(text)
+	}
+	info := container.NewVBox(
+		&widget.Label{Text: shown, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
+		&widget.Label{Text: termsafe.String(d.ContentType) + ", " + sizeText(d.Size), Wrapping: fyne.TextWrapWord},
+		container.NewBorder(nil, nil, &widget.Label{Text: "SHA-256"}, nil,
+			hashRow(t.ui, termsafe.String(d.SHA256), "SHA-256 of "+shown, func(s string) { say(s, widget.MediumImportance) })),
+	)
 	if d.Path == "" && t.ui.cfg.Document == nil {
 		return info
 	}
 	// path finds the document on disk (decrypting it from the store when
 	// the store keeps it encrypted); decrypted reports whether that made
-	// a temporary copy, to remove after saving.
+	// a temporary copy, to remove after saving or previewing.
 	verified := desk.Trusted(r) && t.current(key) // else opened only after a confirmation (superseded.go)
 	path := func() (p string, decrypted bool, err error) {
 		if d.Path != "" {
@@ -547,17 +580,17 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 	open := func() {
 		p, _, err := path()
 		if err != nil {
-			t.status.SetText("Could not open " + shown + ": " + err.Error())
+			say("Could not open "+shown+": "+sentence(err.Error()), widget.DangerImportance)
 			return
 		}
 		head, err := readHead(p)
 		if err != nil {
-			t.status.SetText("Could not open " + shown + ": " + err.Error())
+			say("Could not open "+shown+": "+sentence(err.Error()), widget.DangerImportance)
 			return
 		}
 		kind, ok := doccheck.Openable(name, head)
 		if !ok {
-			t.status.SetText(shown + " is not a PDF, TIFF, JPEG or PNG whose content matches its name, so it is not opened. Use Save as… and check it before opening it.")
+			say(shown+" is not a PDF, TIFF, JPEG or PNG whose content matches its name, so it is not opened. Use Save as… and check it before opening it.", widget.WarningImportance)
 			return
 		}
 		openFile := func(p string) error { return t.ui.app.OpenURL(&url.URL{Scheme: "file", Path: p}) }
@@ -565,38 +598,41 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 			openFile = t.ui.cfg.OpenFile
 		}
 		if err := openFile(p); err != nil {
-			t.status.SetText("No " + kind + " viewer found — use Save as… to keep " + shown + ".")
+			say("No "+kind+" viewer found — use Preview, or Save as… to keep "+shown+".", widget.WarningImportance)
 			return
 		}
-		t.status.SetText("Opened " + shown + ".")
+		say("Opened "+shown+".", widget.MediumImportance)
 	}
 	save := func() {
 		p, decrypted, err := path()
 		if err != nil {
-			t.status.SetText("Could not read " + shown + ": " + err.Error())
+			say("Could not read "+shown+": "+sentence(err.Error()), widget.DangerImportance)
 			return
 		}
 		head, _ := readHead(p)
 		if _, ok := doccheck.Openable(name, head); !ok {
-			t.status.SetText("Warning: " + shown + " is not a PDF, TIFF, JPEG or PNG whose content matches its name; do not open it unless you expected it from this sender.")
+			say("Warning: "+shown+" is not a PDF, TIFF, JPEG or PNG whose content matches its name; do not open it unless you expected it from this sender.", widget.WarningImportance)
 		}
 		t.saveAs(name, p, decrypted)
 	}
-	openBtn := &widget.Button{Text: "Open", Icon: theme.FileIcon(), OnTapped: func() {
-		if verified {
-			open()
-			return
+	pv := newPreview()
+	preview := func() {
+		say("Making the preview…", widget.MediumImportance)
+		t.preview(pv, name, shown, path, say)
+	}
+	guard := func(verb string, do func()) func() {
+		return func() {
+			if verified {
+				do()
+				return
+			}
+			t.confirmNotCurrent(key, r, verb, shown, do)
 		}
-		t.confirmNotCurrent(key, r, "Open", shown, open)
-	}}
-	saveBtn := &widget.Button{Text: "Save as…", Icon: theme.DocumentSaveIcon(), OnTapped: func() {
-		if verified {
-			save()
-			return
-		}
-		t.confirmNotCurrent(key, r, "Save", shown, save)
-	}}
-	return container.NewVBox(info, container.NewHBox(openBtn, saveBtn))
+	}
+	previewBtn := newButton("Preview", theme.VisibilityIcon(), widget.MediumImportance, guard("Preview", preview))
+	openBtn := newButton("Open", theme.FileIcon(), widget.MediumImportance, guard("Open", open))
+	saveBtn := newButton("Save as…", theme.DocumentSaveIcon(), widget.MediumImportance, guard("Save", save))
+	return container.NewVBox(info, newFitColumn(container.NewHBox(previewBtn, openBtn, saveBtn), msg), pv.root)
 }
 
 // confirmUnverified asks before a document of a message that is not
@@ -675,14 +711,20 @@ func dateText(t time.Time) string {
 }
 
 // groupFingerprint writes a fingerprint in groups of four for comparing
-// aloud.
+// aloud (and so that it wraps only between groups), whatever spaces it
+// came with.
 func groupFingerprint(f string) string {
 	var b strings.Builder
-	for i, r := range f {
+	i := 0
+	for _, r := range f {
+		if r == ' ' {
+			continue
+		}
 		if i > 0 && i%4 == 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteRune(r)
+		i++
 	}
 	return b.String()
 }

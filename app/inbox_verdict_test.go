@@ -58,6 +58,9 @@ func buttonsIn(o fyne.CanvasObject, text string) []*widget.Button {
 		if b, ok := obj.(*widget.Button); ok && b.Text == text && b.Visible() {
 			found = append(found, b)
 		}
+		if b, ok := obj.(*focusButton); ok && b.Text == text && b.Visible() {
+			found = append(found, &b.Button)
+		}
 	}
 	return found
 }
@@ -189,8 +192,8 @@ func TestUnverifiedOpenAsksFirst(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("confirmed open decrypted %d times", calls)
 	}
-	if !strings.Contains(u.inbox.status.Text, "Opened prescription.pdf") {
-		t.Errorf("status: %s", u.inbox.status.Text)
+	if d := labelsIn(u.inbox.detail); !strings.Contains(d, "Opened prescription.pdf") {
+		t.Errorf("next to the button:\n%s", d)
 	}
 
 	// Verified opens at once.
@@ -215,8 +218,8 @@ func TestOnlyMatchingTypesOpen(t *testing.T) {
 			Documents: []receive.Document{{Name: tt.name, ContentType: "application/octet-stream"}}}
 		u := inboxWith(t, pdfFile(t, tt.name, tt.content), &calls, r)
 		test.Tap(findButton(t, u.inbox.detail, "Open"))
-		if st := u.inbox.status.Text; !strings.Contains(st, "is not opened") {
-			t.Errorf("%s: status %q", tt.name, st)
+		if d := labelsIn(u.inbox.detail); !strings.Contains(d, "is not opened") {
+			t.Errorf("%s: next to the button:\n%s", tt.name, d)
 		}
 	}
 }
@@ -296,12 +299,16 @@ func TestOpenFileHook(t *testing.T) {
 		return nil
 	}
 	test.Tap(findButton(t, u.inbox.detail, "Open"))
-	if len(opened) != 1 || opened[0] != file || !strings.HasPrefix(u.inbox.status.Text, "Opened ") {
-		t.Fatalf("opened %v, status %q", opened, u.inbox.status.Text)
+	if d := labelsIn(u.inbox.detail); len(opened) != 1 || opened[0] != file || !strings.Contains(d, "Opened rx.pdf") && !strings.Contains(d, "Opened prescription.pdf") {
+		t.Fatalf("opened %v, next to the button:\n%s", opened, d)
 	}
 	fail = true
 	test.Tap(findButton(t, u.inbox.detail, "Open"))
-	if st := u.inbox.status.Text; !strings.Contains(st, "viewer found") {
-		t.Errorf("a failed open says %q", st)
+	d := labelsIn(u.inbox.detail)
+	if !strings.Contains(d, "No PDF viewer found — use Preview, or Save as…") || strings.Contains(d, "no application is associated") {
+		t.Errorf("a failed open says, next to the button:\n%s", d)
+	}
+	if strings.Contains(u.inbox.status.Text, "viewer") {
+		t.Errorf("the list pane says %q", u.inbox.status.Text)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"strings"
 	"sync"
@@ -52,14 +53,20 @@ type keysSection struct {
 	ui  *UI
 	cfg *KeysConfig
 
-	root    *fyne.Container
-	own     *fyne.Container // the user's key, or how to make one
-	name    *widget.Entry
-	email   *widget.Entry
-	genBtn  *widget.Button
-	compare *fyne.Container // the fingerprint to compare before pinning
-	list    *fyne.Container // correspondents' keys
-	status  *widget.Label
+	// ownRoot is the Your key section; correspondents the section about
+	// correspondents' keys. status serves both.
+	ownRoot        *fyne.Container
+	correspondents *fyne.Container
+	own            *fyne.Container // the user's key, or how to make one
+	name           *focusEntry
+	email          *focusEntry
+	// filled is what followAccount last put in name and email.
+	filled    mail.Address
+	genBtn    *focusButton
+	exportBtn *focusButton
+	compare   *fyne.Container // the fingerprint to compare before pinning
+	list      *fyne.Container // correspondents' keys
+	status    *widget.Label
 
 	// pending is the key whose fingerprint is shown for comparison.
 	pending *pgp.Entry
@@ -79,34 +86,53 @@ func newKeysSection(u *UI, cfg *KeysConfig) *keysSection {
 
 func (k *keysSection) buildUI() {
 	k.own = container.NewVBox()
-	k.name = &widget.Entry{PlaceHolder: "Your name, e.g. Dr Jane Smith, Harbour Medical Centre", Text: k.ui.cfg.From.Name}
-	k.email = &widget.Entry{PlaceHolder: "your e-mail address", Text: k.ui.cfg.From.Address}
-	k.genBtn = &widget.Button{Text: "Create my key", Icon: theme.ContentAddIcon(), OnTapped: k.onGenerate}
+	k.name = newEntry(false, "Your name, e.g. Dr Jane Smith, Harbour Medical Centre")
+	k.email = newEntry(false, "your e-mail address, e.g. jane.smith@harbourmedical.co.nz")
+	k.followAccount()
+	k.genBtn = newButton("Create my key", theme.ContentAddIcon(), widget.MediumImportance, k.onGenerate)
 	k.compare = container.NewVBox()
 	k.list = container.NewVBox()
 	k.status = &widget.Label{Wrapping: fyne.TextWrapWord}
-	exportBtn := &widget.Button{Text: "Export my public key…", Icon: theme.DocumentSaveIcon(), OnTapped: k.onExport}
-	importBtn := &widget.Button{Text: "Import a correspondent's key…", Icon: theme.FolderOpenIcon(), OnTapped: k.onImport}
-	importOwnBtn := &widget.Button{Text: "Import my existing key…", Icon: theme.FolderOpenIcon(), OnTapped: k.onImportOwn}
+	k.exportBtn = newButton("Export my public key…", theme.DocumentSaveIcon(), widget.MediumImportance, k.onExport)
+	k.exportBtn.Disable() // until the store shows a key of the user's
+	importBtn := newButton("Import a correspondent's key…", theme.FolderOpenIcon(), widget.MediumImportance, k.onImport)
+	importOwnBtn := newButton("Import my existing key…", theme.FolderOpenIcon(), widget.MediumImportance, k.onImportOwn)
 	note := &widget.Label{Text: k.cfg.Note, Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 	if k.cfg.Note == "" {
 		note.Hide()
 	}
-	k.root = container.NewVBox(
-		heading("Your key"),
+	k.ownRoot = container.NewVBox(
 		&widget.Label{Text: "Your key signs what you send (so recipients can tell it is from you and unaltered) and decrypts what is sent to you. Its secret part is locked on this computer; the passphrase is in the system keychain.", Wrapping: fyne.TextWrapWord},
 		k.own,
 		note,
 		widget.NewForm(widget.NewFormItem("Name", k.name), widget.NewFormItem("E-mail", k.email)),
-		container.NewHBox(k.genBtn, importOwnBtn, exportBtn),
+		newFitColumn(container.NewHBox(k.genBtn, importOwnBtn), container.NewHBox(k.exportBtn)),
+	)
+	k.correspondents = container.NewVBox(
 		heading("Correspondents' keys"),
 		&widget.Label{Text: "Import the public key a pharmacy or practice gave you. Before relying on it, compare its fingerprint with them by phone or in person, then pin it.", Wrapping: fyne.TextWrapWord},
 		container.NewHBox(importBtn),
 		k.compare,
 		k.list,
-		k.status,
 	)
 	k.refresh()
+}
+
+// followAccount fills the form to create a key with the name and address
+// of the account in use while the user has not typed their own. In demo
+// mode it stays empty: the demo's identity is not the user's.
+func (k *keysSection) followAccount() {
+	from := k.ui.cfg.From
+	if k.ui.cfg.Demo {
+		from.Name, from.Address = "", ""
+	}
+	if k.name.Text == k.filled.Name {
+		k.name.SetText(from.Name)
+	}
+	if k.email.Text == k.filled.Address {
+		k.email.SetText(from.Address)
+	}
+	k.filled = from
 }
 
 // start runs op off the UI goroutine unless another key operation is
@@ -187,8 +213,10 @@ func (k *keysSection) showEntries(entries []pgp.Entry, err error) {
 	if !hasOwn {
 		k.own.Add(&widget.Label{Text: "You have no key yet, so what you send is not signed. Enter your name and address below and create one.", Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance})
 		k.genBtn.SetText("Create my key")
+		k.exportBtn.Disable()
 	} else {
 		k.genBtn.SetText("Create a new key")
+		k.exportBtn.Enable()
 	}
 	if len(k.list.Objects) == 0 {
 		k.list.Add(&widget.Label{Text: "No correspondents' keys yet."})

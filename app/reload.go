@@ -83,15 +83,8 @@ func (u *UI) apply(n Config) {
 	mailboxChanged := old.Account != n.Account || old.InboxOwner != n.InboxOwner || old.Demo != n.Demo
 	u.inbox.applyConfig(mailboxChanged)
 	u.settings.applyConfig()
-	if k := u.settings.keys; k != nil {
-		// The form to create a key follows the account, unless edited.
-		if k.email.Text == old.From.Address {
-			k.email.SetText(n.From.Address)
-		}
-		if k.name.Text == old.From.Name {
-			k.name.SetText(n.From.Name)
-		}
-	}
+	// (u.settings.applyConfig has the form to create a key follow the
+	// account, unless edited: keysSection.followAccount.)
 	if a := u.settings.accounts; a != nil && old.Account != n.Account {
 		a.relist() // mark the account in use
 		switch {

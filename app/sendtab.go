@@ -193,7 +193,7 @@ func (s *sendTab) buildUI() {
 	// The Send button, the check step and what went wrong stay below the
 	// scrolling fields, so they are on screen at any window size.
 	actions := newFitColumn(s.problem, s.check, s.sendBtn, s.busy)
-	s.form = container.NewGridWithColumns(2,
+	s.form = newColumns(
 		container.NewVScroll(container.NewPadded(left)),
 		container.NewBorder(nil, container.NewPadded(actions), nil, nil, container.NewVScroll(container.NewPadded(right))))
 	s.confirm = newConfirmView(s.ui, s.reset)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -52,6 +53,14 @@ func OpenDesk(ctx context.Context, d *desk.Desk, sopts desk.SessionOptions, opts
 		}
 	}
 	cfg.Accounts = &AccountsConfig{Store: d.ManageAccounts(), OpenBrowser: opts.OpenBrowser, Use: s.Use}
+	if pol, _, err := d.Policy(profile.UserSettings{}); err == nil {
+		cfg.Accounts.Templates = pol.Templates()
+	}
+	if !cfg.Demo {
+		// The demo's accounts and keys live in memory: a watch over them
+		// would not outlive the window, so demo mode does not offer one.
+		cfg.Watch = d.Watch
+	}
 	return cfg, s, nil
 }
 

@@ -145,8 +145,8 @@ func TestSettingsAccountsAddAndTest(t *testing.T) {
 	a.name.SetText("practice")
 	a.email.SetText("reception@practice.test")
 	test.Tap(a.addBtn)
-	if !strings.Contains(a.status.Text, "OAuth client ID") {
-		t.Errorf("without a client ID: %q", a.status.Text)
+	if f := a.fields[a.clientID]; !f.err.Visible() || !strings.Contains(f.err.Text, "OAuth client) ID") || !a.advanced.Checked {
+		t.Errorf("without a client ID: %q, next to the field: %q", a.status.Text, f.err.Text)
 	}
 	a.clientID.SetText("00000000-1111-2222-3333-444444444444")
 	done := expect(&a.done)
@@ -193,8 +193,8 @@ func TestSettingsAccountsAddAndTest(t *testing.T) {
 	a.name.SetText("other")
 	a.smtp.SetText("no-port")
 	test.Tap(a.addBtn)
-	if !strings.Contains(a.status.Text, "Not added: Sending server") {
-		t.Errorf("bad server: %q", a.status.Text)
+	if f := a.fields[a.smtp]; !strings.HasPrefix(a.status.Text, "Not added") || !strings.Contains(f.err.Text, "sending server as name:port") {
+		t.Errorf("bad server: %q, next to the field: %q", a.status.Text, f.err.Text)
 	}
 }
 
@@ -354,8 +354,11 @@ func TestSettingsChangesTakeEffectAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := own.Fingerprint.Grouped()
-	if got := texts(u.settings.form); !strings.Contains(got, "Your key: "+g) {
-		t.Errorf("Your key row after creating the key %s:\n%s", g, got)
+	if got := texts(k.ownRoot); !strings.Contains(got, g) {
+		t.Errorf("Your key section after creating the key %s:\n%s", g, got)
+	}
+	if got := texts(u.settings.form); strings.Contains(got, "Your key") {
+		t.Errorf("the key is shown a second time among the account's settings:\n%s", got)
 	}
 	if got := u.send.signing.Text; got != "Signed with your key "+g {
 		t.Errorf("Send tab after creating the key: %q", got)

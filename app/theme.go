@@ -31,12 +31,28 @@ func newTheme(base fyne.Theme) fyne.Theme {
 }
 
 // Color makes the focus colour strong (it tints focused check boxes,
-// selects and list rows); everything else is the default.
+// selects and list rows) and the selection colour neutral; everything
+// else is the default.
 func (t appTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
-	if n == theme.ColorNameFocus {
+	switch n {
+	case theme.ColorNameFocus:
 		return focusColour(v)
+	case theme.ColorNameSelection:
+		return selectionColour(v)
 	}
 	return t.Theme.Color(n, v)
+}
+
+// selectionColour is the background of the selected list row (and of
+// selected text): a neutral grey, so that a selected Verified message
+// does not look like an error (the stock colour follows the primary
+// colour preference and can be a dark red-brown). Verdicts keep their
+// own colours in the row's icon and the detail's banner.
+func selectionColour(v fyne.ThemeVariant) color.Color {
+	if v == theme.VariantDark {
+		return color.NRGBA{R: 0xb0, G: 0xb8, B: 0xc0, A: 0x40}
+	}
+	return color.NRGBA{R: 0x70, G: 0x78, B: 0x80, A: 0x38}
 }
 
 // focusColour is an amber tint, clearly stronger than Fyne's, yet light
