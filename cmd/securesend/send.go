@@ -261,12 +261,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 	ob, id, err := queueSend(ctx, e, f, em)
-	var refused *desk.Refused
-	if errors.As(err, &refused) && refused.Policy {
-		fmt.Fprintln(e.stderr, "securesend: refused by your organisation's policy, so nothing was sent:")
-		for _, line := range refused.Reasons() {
-			fmt.Fprintln(e.stderr, "  "+line)
-		}
+	if printPolicyRefusal(e.stderr, err) {
 		return 1
 	}
 	if err != nil {
@@ -325,6 +320,21 @@ func queueSend(ctx context.Context, e *env, f *sendFlags, em send.EncryptMode) (
 		return nil, "", sendError(err)
 	}
 	return ob, id, nil
+}
+
+// printPolicyRefusal prints err's reasons when it is the organisation's
+// policy refusing a message (a *desk.Refused with Policy set), and
+// reports whether it was.
+func printPolicyRefusal(w io.Writer, err error) bool {
+	var refused *desk.Refused
+	if !errors.As(err, &refused) || !refused.Policy {
+		return false
+	}
+	fmt.Fprintln(w, "securesend: refused by your organisation's policy, so nothing was sent:")
+	for _, line := range refused.Reasons() {
+		fmt.Fprintln(w, "  "+line)
+	}
+	return true
 }
 
 // sendError is err of desk's Send as 'securesend send' prints it: "send: "
