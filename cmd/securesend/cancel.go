@@ -11,6 +11,7 @@ import (
 
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -70,7 +71,7 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	if err != nil {
-		return errorf(e, "cancel: %s", desk.PlainError(err))
+		return errorf(e, "cancel: %s", termsafe.String(desk.PlainError(err)))
 	}
 	orig := strings.Trim(strings.TrimSpace(id), "<>")
 	if *queueOnly {
@@ -85,7 +86,7 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 		if err == nil {
 			err = fmt.Errorf("the job is %s", rec.State)
 		}
-		return errorf(e, "cancel: the cancellation of %s (job %s) was not sent: %s", orig, job, desk.PlainError(err))
+		return errorf(e, "cancel: the cancellation of %s (job %s) was not sent: %s", orig, job, termsafe.String(desk.PlainError(err)))
 	}
 	fmt.Fprintf(e.stdout, "Cancellation of %s sent as %s (job %s). Phone the pharmacy if the prescription may already be dispensed.\n", orig, rec.MessageID, job)
 	return 0

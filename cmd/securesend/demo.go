@@ -111,7 +111,7 @@ func demoSendSample(ctx context.Context, e *env, sys *demomail.System, tmp strin
 		return errorf(e, "demo: %s", strings.TrimPrefix(plainError(err), "demo: "))
 	}
 	if got.DeliverErr != nil {
-		return errorf(e, "%s", plainError(got.DeliverErr))
+		return errorf(e, "%s", termsafe.String(plainError(got.DeliverErr)))
 	}
 	for _, r := range got.Received {
 		rep := r.Report

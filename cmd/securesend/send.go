@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -366,7 +367,7 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	}
 	code := 0
 	if sendErr != nil {
-		fmt.Fprintf(e.stderr, "securesend: %s\n", plainError(sendErr))
+		fmt.Fprintf(e.stderr, "securesend: %s\n", termsafe.String(plainError(sendErr)))
 		code = 1
 	}
 	if f.receipt != "" {
@@ -378,7 +379,8 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	return code
 }
 
-// plainError is the message for people (desk.PlainError).
+// plainError is the message for people (desk.PlainError). It may carry
+// a server's words: pass it through termsafe before a terminal.
 func plainError(err error) string { return desk.PlainError(err) }
 
 // jsonError is the machine-readable form of a failure.
