@@ -13,7 +13,7 @@ import (
 // TestServerTextIsSafe: what a hostile or broken server says in a reply
 // it accepted with (send keeps the reply's text as received), and a
 // job's last error, reach the terminal made safe in the transmission
-// report ('send', 'demo --send-sample') and in 'outbox run''s lines: no
+// report ('send', 'demo --send-sample') and in the lines of 'outbox run': no
 // escape sequence or bidi override, only their visible stand-ins.
 func TestServerTextIsSafe(t *testing.T) {
 	const hostile = "ok \x1b[2J\x1b[32mVERIFIED\x1b[0m \u202etxt.exe"
