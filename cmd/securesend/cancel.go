@@ -11,6 +11,7 @@ import (
 
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -66,16 +67,11 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "cancel: %v", err)
 	}
 	job, err := ob.SendCancellation(ctx, id, *reason)
-	var refused *desk.Refused
-	if errors.As(err, &refused) && refused.Policy {
-		fmt.Fprintln(e.stderr, "securesend: refused by your organisation's policy, so nothing was sent:")
-		for _, line := range refused.Reasons() {
-			fmt.Fprintln(e.stderr, "  "+line)
-		}
+	if printPolicyRefusal(e.stderr, err) {
 		return 1
 	}
 	if err != nil {
-		return errorf(e, "cancel: %s", desk.PlainError(err))
+		return errorf(e, "cancel: %s", termsafe.String(desk.PlainError(err)))
 	}
 	orig := strings.Trim(strings.TrimSpace(id), "<>")
 	if *queueOnly {
@@ -90,7 +86,7 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 		if err == nil {
 			err = fmt.Errorf("the job is %s", rec.State)
 		}
-		return errorf(e, "cancel: the cancellation of %s (job %s) was not sent: %s", orig, job, desk.PlainError(err))
+		return errorf(e, "cancel: the cancellation of %s (job %s) was not sent: %s", orig, job, termsafe.String(desk.PlainError(err)))
 	}
 	fmt.Fprintf(e.stdout, "Cancellation of %s sent as %s (job %s). Phone the pharmacy if the prescription may already be dispensed.\n", orig, rec.MessageID, job)
 	return 0
@@ -135,7 +131,13 @@ func confirmSuperseded(e *env, s *desk.SupersededError, yes bool) error {
 	if !isTerminal(e.stdin) {
 		return fmt.Errorf("%w: read the warning above, then add --yes-superseded", s)
 	}
-	fmt.Fprintf(e.stderr, "%s\nThis document is no longer current. Open it anyway? [y/N] ", desk.SupersededBanner(s.Superseded))
+	return askOpen(e, fmt.Sprintf("%s\nThis document is no longer current. Open it anyway? [y/N] ", desk.SupersededBanner(s.Superseded)))
+}
+
+// askOpen asks question on standard error and reads the answer from
+// standard input: nil for yes, else an error that says it was not opened.
+func askOpen(e *env, question string) error {
+	fmt.Fprint(e.stderr, question)
 	line, err := bufio.NewReader(e.stdin).ReadString('\n')
 	if err != nil && line == "" {
 		return fmt.Errorf("not opened: %w", err)

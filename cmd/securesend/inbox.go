@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -384,16 +383,7 @@ func confirmUnverified(e *env, u *desk.UnconfirmedError) error {
 		return fmt.Errorf("%w: read the warning above, then add --yes-unverified", u)
 	}
 	rep := u.Report
-	fmt.Fprintf(e.stderr, "This document comes from a message that is NOT VERIFIED (%s):\n  %s\nOpen it anyway? [y/N] ", rep.Verdict, termsafe.String(rep.Reason))
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("not opened: %w", err)
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return nil
-	}
-	return errors.New("not opened")
+	return askOpen(e, fmt.Sprintf("This document comes from a message that is NOT VERIFIED (%s):\n  %s\nOpen it anyway? [y/N] ", rep.Verdict, termsafe.String(rep.Reason)))
 }
 
 func inboxArchive(ctx context.Context, e *env, args []string) int {

@@ -14,6 +14,7 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -205,7 +206,7 @@ func outboxShow(e *env, args []string) int {
 		fmt.Fprintf(w, "Next attempt: %s\n", r.NextAttempt.Local().Format(time.RFC1123))
 	}
 	if r.LastError != "" {
-		fmt.Fprintf(w, "Last error:   %s\n", r.LastError)
+		fmt.Fprintf(w, "Last error:   %s\n", termsafe.String(r.LastError))
 	}
 	fmt.Fprintf(w, "Size:         %d bytes\n", r.Size)
 	for _, d := range r.Documents {
@@ -218,13 +219,13 @@ func outboxShow(e *env, args []string) int {
 		fmt.Fprintln(w, "Signed:       no")
 	}
 	if res := r.Result; res != nil {
-		fmt.Fprintf(w, "Server:       %s replied %d %s %s\n", res.Server, res.Reply.Code, res.Reply.EnhancedCode, res.Reply.Text)
+		fmt.Fprintf(w, "Server:       %s replied %d %s %s\n", res.Server, res.Reply.Code, res.Reply.EnhancedCode, termsafe.String(res.Reply.Text))
 		fmt.Fprintf(w, "Encryption:   %s %s\n", res.TLS.Version, res.TLS.CipherSuite)
 		for _, a := range res.Accepted {
 			fmt.Fprintf(w, "Accepted:     %s\n", a.Address)
 		}
 		for _, a := range res.Rejected {
-			fmt.Fprintf(w, "Rejected:     %s (%d %s)\n", a.Address, a.Reply.Code, a.Reply.Text)
+			fmt.Fprintf(w, "Rejected:     %s (%d %s)\n", a.Address, a.Reply.Code, termsafe.String(a.Reply.Text))
 		}
 	}
 	outboxExplain(w, r)
@@ -360,15 +361,15 @@ func outboxReportJob(w io.Writer, r *outbox.Record) {
 	case outbox.Sent:
 		reply := ""
 		if r.Result != nil {
-			reply = fmt.Sprintf(" (server said: %d %s)", r.Result.Reply.Code, r.Result.Reply.Text)
+			reply = fmt.Sprintf(" (server said: %d %s)", r.Result.Reply.Code, termsafe.String(r.Result.Reply.Text))
 		}
 		fmt.Fprintf(w, "%s  SENT to %s%s\n", r.ID[:12], to, reply)
 	case outbox.Deferred:
-		fmt.Fprintf(w, "%s  deferred until %s: %s\n", r.ID[:12], r.NextAttempt.Local().Format("15:04 2 Jan"), r.LastError)
+		fmt.Fprintf(w, "%s  deferred until %s: %s\n", r.ID[:12], r.NextAttempt.Local().Format("15:04 2 Jan"), termsafe.String(r.LastError))
 	case outbox.Failed:
-		fmt.Fprintf(w, "%s  FAILED: %s\n", r.ID[:12], r.LastError)
+		fmt.Fprintf(w, "%s  FAILED: %s\n", r.ID[:12], termsafe.String(r.LastError))
 	case outbox.PossiblySent:
-		fmt.Fprintf(w, "%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend\n", r.ID[:12], r.LastError, r.ID[:12])
+		fmt.Fprintf(w, "%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend\n", r.ID[:12], termsafe.String(r.LastError), r.ID[:12])
 	}
 }
 

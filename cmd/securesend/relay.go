@@ -65,9 +65,6 @@ The password is kept only as an argon2id hash; enter the same password in
 the device's scan-to-e-mail (SMTP AUTH) settings.
 `
 
-// relayDocTypes are the document types a subject may name.
-var relayDocTypes = hotfolderDocTypes
-
 // relayDir is the relay's folder in the home: devices and certificate.
 func relayDir(e *env) (string, error) {
 	h, _, err := openHome(e)
@@ -117,7 +114,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&keyFile, "key", "", "PEM `file` of the TLS certificate's private key (with --cert)")
 	fs.StringVar(&hostname, "hostname", "", "`name` of this computer as devices reach it (greeting, generated certificate); default the system's")
 	fs.Var(&aliases, "alias", "short recipient `name=address`, e.g. mainst=pharmacy@mainst.example.nz (then mainst@relay works); the address must be a directory or pinned recipient")
-	fs.StringVar(&docType, "doc-type", "Other", "document type when the subject does not name one: "+strings.Join(relayDocTypes, ", "))
+	fs.StringVar(&docType, "doc-type", "Other", "document type when the subject does not name one: "+strings.Join(desk.DocumentTypes, ", "))
 	fs.Int64Var(&maxMB, "max-size", relay.DefaultMaxMessageBytes>>20, "largest message taken, in `MB`")
 	fs.IntVar(&maxConns, "max-connections", relay.DefaultMaxConnections, "most connections at once")
 	fs.IntVar(&perMinute, "per-minute", relay.DefaultMaxPerMinute, "most messages a minute per device")
@@ -149,9 +146,9 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if maxMB <= 0 || maxMB > 1<<10 || maxConns <= 0 || perMinute <= 0 || poll <= 0 {
 		return usageErr("--max-size (1 to 1024), --max-connections, --per-minute and --poll must be positive")
 	}
-	docType = relay.MatchDocType(relayDocTypes, docType)
+	docType = relay.MatchDocType(desk.DocumentTypes, docType)
 	if docType == "" {
-		return usageErr("--doc-type must be one of %s", strings.Join(relayDocTypes, ", "))
+		return usageErr("--doc-type must be one of %s", strings.Join(desk.DocumentTypes, ", "))
 	}
 	cfg, err := relay.ParseNetwork(listen, allow, plainFrom)
 	if err != nil {
@@ -237,11 +234,24 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "relay: %v", err)
 	}
-	sub := &relaySubmitter{outbox: ob, via: via, docType: docType}
+	sub := &desk.RelaySubmitter{Outbox: ob, DocType: docType}
 	if !queueOnly {
-		delivery := startRelayDelivery(ctx, ob, poll, out)
-		defer delivery.wait()
-		sub.queued = delivery.deliver
+		// Each job is delivered at once when queued (the device has its
+		// 250 already), the deferred ones as they become due; Notify
+		// prints each state change.
+		run := ob.NewRun(func(ev desk.RunEvent) {
+			if ev.Record == nil && ev.Err != nil {
+				fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(ev.Err.Error()))
+			}
+		})
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Add(1)
+		go func() { defer wg.Done(); run.RetryEvery(ctx, poll) }()
+		sub.Queued = func(id desk.JobID) {
+			wg.Add(1)
+			go func() { defer wg.Done(); run.Deliver(ctx, id, id) }()
+		}
 	}
 	log := &lockedWriter{w: e.stderr}
 	srv, err := relay.New(relay.Options{
@@ -384,33 +394,3 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
-
-// relayDelivery delivers the relay's jobs: each at once when queued, and
-// the deferred ones as they become due ('outbox run --watch').
-type relayDelivery struct {
-	ob  *desk.Outbox
-	ctx context.Context
-	wg  sync.WaitGroup
-}
-
-func startRelayDelivery(ctx context.Context, ob *desk.Outbox, poll time.Duration, out *lockedWriter) *relayDelivery {
-	d := &relayDelivery{ob: ob, ctx: ctx}
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		_ = ob.Watch(ctx, poll, func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error())) })
-	}()
-	return d
-}
-
-// deliver makes the first delivery attempt of a job just queued, in the
-// background (the device has its 250 already).
-func (d *relayDelivery) deliver(id string) {
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		_, _ = d.ob.Deliver(d.ctx, id, nil) // Notify reports the outcome; a busy job is the watch's
-	}()
-}
-
-func (d *relayDelivery) wait() { d.wg.Wait() }

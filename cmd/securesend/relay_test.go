@@ -456,7 +456,7 @@ func TestRelayCLIResend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub := &relaySubmitter{outbox: ob}
+	sub := &desk.RelaySubmitter{Outbox: ob}
 	sum := sha256Hex(t, relayScan)
 	for _, c := range []struct {
 		name  string

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,12 +11,10 @@ import (
 	"net/mail"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/atomicfile"
-	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -224,41 +221,18 @@ func parseAddrs(flagName string, values []string) ([]mail.Address, error) {
 	return out, nil
 }
 
-// via is how the flags send: the stored account (--account) or the server
-// (--server, --security, --ca-file, --user with the password read from
-// stdin once, and only when the policy allowed the server), with
-// --min-tls, --require-tls and --timeout tightening the policy.
+// via is how the flags send (desk.ViaOptions.Via): the stored account
+// (--account) or the server (--server, --security, --ca-file, --user with
+// the password read from stdin once, and only when the policy allowed the
+// server), with --min-tls, --require-tls and --timeout tightening the
+// policy.
 func (f *sendFlags) via(stdin io.Reader) (desk.Via, error) {
-	v := desk.Via{Account: f.account, Timeout: f.timeout,
-		Tighten: profile.UserSettings{MinTLS: f.minTLS, RequireREQUIRETLS: f.requireTLS}}
-	if f.account == "" {
-		sec, err := f.securityMode()
-		if err != nil {
-			return v, err
-		}
-		v.Server = &desk.Server{Address: f.server, Security: sec, User: f.user, CAFile: f.caFile}
-		if f.passwordStdin {
-			v.Server.Password = sync.OnceValues(func() (string, error) { return readPassword(stdin) })
-		}
+	o := desk.ViaOptions{Account: f.account, Server: f.server, Security: f.security, CAFile: f.caFile, User: f.user,
+		MinTLS: f.minTLS, RequireTLS: f.requireTLS, Timeout: f.timeout}
+	if f.passwordStdin {
+		o.Password = func() (string, error) { return readPassword(stdin) }
 	}
-	if _, err := f.minTLSVersion(); err != nil {
-		return v, err
-	}
-	if f.timeout <= 0 {
-		return v, fmt.Errorf("--timeout must be positive")
-	}
-	return v, nil
-}
-
-// minTLSVersion parses --min-tls.
-func (f *sendFlags) minTLSVersion() (uint16, error) {
-	switch f.minTLS {
-	case "1.2", "":
-		return tls.VersionTLS12, nil
-	case "1.3":
-		return tls.VersionTLS13, nil
-	}
-	return 0, fmt.Errorf("--min-tls must be 1.2 or 1.3, not %q", f.minTLS)
+	return o.Via()
 }
 
 // readPassword reads one line from r, without its line ending.
@@ -288,12 +262,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 	ob, id, err := queueSend(ctx, e, f, em)
-	var refused *desk.Refused
-	if errors.As(err, &refused) && refused.Policy {
-		fmt.Fprintln(e.stderr, "securesend: refused by your organisation's policy, so nothing was sent:")
-		for _, line := range refused.Reasons() {
-			fmt.Fprintln(e.stderr, "  "+line)
-		}
+	if printPolicyRefusal(e.stderr, err) {
 		return 1
 	}
 	if err != nil {
@@ -354,6 +323,21 @@ func queueSend(ctx context.Context, e *env, f *sendFlags, em send.EncryptMode) (
 	return ob, id, nil
 }
 
+// printPolicyRefusal prints err's reasons when it is the organisation's
+// policy refusing a message (a *desk.Refused with Policy set), and
+// reports whether it was.
+func printPolicyRefusal(w io.Writer, err error) bool {
+	var refused *desk.Refused
+	if !errors.As(err, &refused) || !refused.Policy {
+		return false
+	}
+	fmt.Fprintln(w, "securesend: refused by your organisation's policy, so nothing was sent:")
+	for _, line := range refused.Reasons() {
+		fmt.Fprintln(w, "  "+line)
+	}
+	return true
+}
+
 // sendError is err of desk's Send as 'securesend send' prints it: "send: "
 // first but for an invalid message, whose text says what to fix.
 func sendError(err error) error {
@@ -362,17 +346,6 @@ func sendError(err error) error {
 		return err
 	}
 	return fmt.Errorf("send: %w", err)
-}
-
-// securityMode parses --security.
-func (f *sendFlags) securityMode() (send.Security, error) {
-	switch f.security {
-	case "tls", "":
-		return send.ImplicitTLS, nil
-	case "starttls":
-		return send.StartTLS, nil
-	}
-	return send.ImplicitTLS, fmt.Errorf("--security must be tls or starttls, not %q", f.security)
 }
 
 // reportSend prints the outcome, writes the receipt and picks the exit code.
@@ -394,11 +367,11 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	}
 	code := 0
 	if sendErr != nil {
-		fmt.Fprintf(e.stderr, "securesend: %s\n", plainError(sendErr))
+		fmt.Fprintf(e.stderr, "securesend: %s\n", termsafe.String(plainError(sendErr)))
 		code = 1
 	}
-	if f.receipt != "" && res != nil && len(res.Accepted) > 0 && (sendErr == nil || errors.Is(sendErr, send.ErrRecipientsRejected)) {
-		if err := writeReceipt(f.receipt, res); err != nil {
+	if f.receipt != "" {
+		if _, err := desk.WriteReceipt(f.receipt, res, sendErr); err != nil {
 			fmt.Fprintf(e.stderr, "securesend: the message WAS sent, but the receipt could not be written: %v\n", err)
 			code = 1
 		}
@@ -406,7 +379,8 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	return code
 }
 
-// plainError is the message for people (desk.PlainError).
+// plainError is the message for people (desk.PlainError). It may carry
+// a server's words: pass it through termsafe before a terminal.
 func plainError(err error) string { return desk.PlainError(err) }
 
 // jsonError is the machine-readable form of a failure.
@@ -452,13 +426,4 @@ func toJSONError(err error) *jsonError {
 		}
 	}
 	return je
-}
-
-// writeReceipt writes res as JSON to path atomically, readable by the user only.
-func writeReceipt(path string, res *send.Result) error {
-	data, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, append(data, '\n'))
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send"
 )
 
@@ -20,8 +21,8 @@ func printSummary(w io.Writer, res *send.Result, sendErr error) {
 	case sendErr != nil:
 		status = "NOT SENT"
 	}
-	p := func(label, format string, a ...any) {
-		fmt.Fprintf(w, "%-14s %s\n", label+":", fmt.Sprintf(format, a...))
+	p := func(label, format string, a ...any) { // values carry the server's words
+		fmt.Fprintf(w, "%-14s %s\n", label+":", termsafe.String(fmt.Sprintf(format, a...)))
 	}
 	fmt.Fprintln(w, "securesend transmission report")
 	fmt.Fprintln(w, strings.Repeat("=", 30))
