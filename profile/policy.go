@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/securesend/securesend/internal/maildomain"
 )
@@ -428,4 +429,23 @@ func domainOf(addr string) string {
 		return ""
 	}
 	return d
+}
+
+// Acknowledgements is how verified messages that ask for it are
+// acknowledged: the profile's mode, AckAuto without a profile.
+func (p Policy) Acknowledgements() AckMode {
+	if p.org == nil || p.org.Policy.Acknowledgements == "" {
+		return AckAuto
+	}
+	return p.org.Policy.Acknowledgements
+}
+
+// AcknowledgementWait is how long a sent message may wait for its
+// acknowledgement before it is overdue: the profile's, else
+// DefaultAcknowledgementWait.
+func (p Policy) AcknowledgementWait() time.Duration {
+	if p.org == nil || p.org.Policy.AcknowledgementWait <= 0 {
+		return DefaultAcknowledgementWait
+	}
+	return p.org.Policy.AcknowledgementWait
 }
