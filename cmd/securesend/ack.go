@@ -52,7 +52,6 @@ func inboxAck(ctx context.Context, e *env, args []string) int {
 	}
 	if *reject != "" {
 		kind, n = ack.Rejected, n+1
-		*reason = *reject
 	}
 	if *received {
 		kind, n = ack.Received, n+1
@@ -60,8 +59,10 @@ func inboxAck(ctx context.Context, e *env, args []string) int {
 	switch {
 	case n != 1:
 		return errorf(e, "inbox ack: give exactly one of --accept, --reject REASON or --received")
-	case kind != ack.Accepted && fs.Lookup("reason").Value.String() != "" && *reject == "":
+	case kind != ack.Accepted && *reason != "":
 		return errorf(e, "inbox ack: --reason goes with --accept (a rejection's reason is --reject's value)")
+	case kind == ack.Rejected:
+		*reason = *reject
 	}
 	d, err := openDesk(e)
 	if err != nil {
