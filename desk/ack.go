@@ -396,35 +396,41 @@ func (d *Desk) routeAck(rep *receive.Report, parts []capturedPart) bool {
 		d.warn(err)
 		return ignore("the outbox could not be read to match it", rc)
 	}
-	var job *outbox.Record
-	for _, r := range recs {
-		if r.MessageID == rc.OriginalMessageID {
-			job = r
-			break
-		}
-	}
-	switch {
-	case job == nil:
-		return ignore("no message with that Message-ID is in the outbox", rc)
-	case !slices.ContainsFunc(job.Envelope.To, func(a string) bool { return strings.EqualFold(a, from) }):
-		return ignore("it is not from a recipient of that message", rc)
-	case !sameHashes(job.Documents, rc.Documents):
-		return ignore("the documents it acknowledges are not the ones sent", rc)
-	case rc.Verdict != string(receive.Verified):
+	if rc.Verdict != string(receive.Verified) {
 		return ignore("the recipient did not verify the message", rc)
 	}
-	added, err := d.appendAck(ackEntry{Dir: ackIn, Kind: rc.Kind, OriginalMessageID: rc.OriginalMessageID, Peer: from, Job: job.ID,
-		Reason: rc.Reason, Verdict: rc.Verdict, Documents: rc.Documents, FinalRecipient: rc.FinalRecipient,
-		Fingerprint: rep.SignerFingerprint, Time: rc.Time}, nil)
-	if err != nil {
-		d.warn(fmt.Errorf("a verified acknowledgement could not be recorded: %w", err))
-		return false
+	// Every job of that Message-ID (a message queued again keeps it) that
+	// went to this signer with these documents.
+	var jobs []*outbox.Record
+	why := "no message with that Message-ID is in the outbox"
+	for _, r := range recs {
+		switch {
+		case r.MessageID != rc.OriginalMessageID:
+		case !slices.ContainsFunc(r.Envelope.To, func(a string) bool { return strings.EqualFold(a, from) }):
+			why = "it is not from a recipient of that message"
+		case !sameHashes(r.Documents, rc.Documents):
+			why = "the documents it acknowledges are not the ones sent"
+		default:
+			jobs = append(jobs, r)
+		}
 	}
-	if added {
-		if err := d.record(audit.AckReceived, audit.Fields{"job": job.ID, "from": from, "message_id": rc.OriginalMessageID,
-			"state": string(rc.Kind), "fingerprint": rep.SignerFingerprint, "verdict": string(rep.Verdict),
-			"sha256": strings.Join(rc.SHA256s(), " ")}); err != nil {
-			d.warn(fmt.Errorf("the audit log could not record the acknowledgement: %w", err))
+	if len(jobs) == 0 {
+		return ignore(why, rc)
+	}
+	for _, job := range jobs {
+		added, err := d.appendAck(ackEntry{Dir: ackIn, Kind: rc.Kind, OriginalMessageID: rc.OriginalMessageID, Peer: from, Job: job.ID,
+			Reason: rc.Reason, Verdict: rc.Verdict, Documents: rc.Documents, FinalRecipient: rc.FinalRecipient,
+			Fingerprint: rep.SignerFingerprint, Time: rc.Time}, nil)
+		if err != nil {
+			d.warn(fmt.Errorf("a verified acknowledgement could not be recorded: %w", err))
+			return false
+		}
+		if added {
+			if err := d.record(audit.AckReceived, audit.Fields{"job": job.ID, "from": from, "message_id": rc.OriginalMessageID,
+				"state": string(rc.Kind), "fingerprint": rep.SignerFingerprint, "verdict": string(rep.Verdict),
+				"sha256": strings.Join(rc.SHA256s(), " ")}); err != nil {
+				d.warn(fmt.Errorf("the audit log could not record the acknowledgement: %w", err))
+			}
 		}
 	}
 	return true

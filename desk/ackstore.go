@@ -60,7 +60,7 @@ func (e *ackEntry) receipt() *ack.Receipt {
 // same reports whether e and o record the same acknowledgement.
 func (e *ackEntry) same(o *ackEntry) bool {
 	return e.Dir == o.Dir && e.Kind == o.Kind && e.OriginalMessageID == o.OriginalMessageID &&
-		strings.EqualFold(e.Peer, o.Peer) && e.Time.Equal(o.Time)
+		strings.EqualFold(e.Peer, o.Peer) && e.Time.Equal(o.Time) && e.Job == o.Job
 }
 
 // ackLog opens the home's acknowledgement log.
