@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -30,5 +31,26 @@ func TestAcknowledgementPolicy(t *testing.T) {
 		if pol.Acknowledgements() != tt.mode || pol.AcknowledgementWait() != tt.want {
 			t.Errorf("%s %s: got %s %s", tt.mode, tt.wait, pol.Acknowledgements(), pol.AcknowledgementWait())
 		}
+	}
+}
+
+// A user may shorten the acknowledgement wait in security.toml, never
+// lengthen it; a value that is no duration is an error with its line.
+func TestAcknowledgementWaitUserSetting(t *testing.T) {
+	u, err := ParseUserSettings([]byte("min_tls = \"1.3\"\nacknowledgement_wait = \"90m\"\n"))
+	if err != nil || u.AcknowledgementWait != 90*time.Minute {
+		t.Fatalf("%+v %v", u, err)
+	}
+	if p := Effective(nil, u); p.AcknowledgementWait() != 90*time.Minute {
+		t.Errorf("shortened: %s", p.AcknowledgementWait())
+	}
+	p := Effective(nil, UserSettings{AcknowledgementWait: 8 * time.Hour})
+	if p.AcknowledgementWait() != 4*time.Hour || len(p.Notes()) != 1 {
+		t.Errorf("lengthened: %s, notes %v", p.AcknowledgementWait(), p.Notes())
+	}
+	_, err = ParseUserSettings([]byte("\nacknowledgement_wait = \"soon\"\n"))
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "acknowledgement_wait" || fe.Line != 2 {
+		t.Errorf("bad duration: %v", err)
 	}
 }

@@ -74,6 +74,9 @@ type UserSettings struct {
 	AllowedRecipientDomains []string
 	// MaxAttachmentMB, when not 0, lowers the attachment limit.
 	MaxAttachmentMB int
+	// AcknowledgementWait, when positive, shortens the wait for a sent
+	// message's acknowledgement before it is shown as overdue.
+	AcknowledgementWait time.Duration
 }
 
 // Policy is the effective policy: the organisation's profile combined with
@@ -90,6 +93,7 @@ type Policy struct {
 	maxMB          int
 	addRecipients  bool
 	addKeys        bool
+	ackWait        time.Duration
 	notes          []string
 }
 
@@ -116,6 +120,10 @@ func Effective(org *Profile, user ...UserSettings) Policy {
 		}
 		p.maxMB = op.MaxAttachmentMB
 		p.addRecipients, p.addKeys = op.UsersMayAddRecipients, op.UsersMayAddKeys
+		p.ackWait = op.AcknowledgementWait
+	}
+	if p.ackWait <= 0 {
+		p.ackWait = DefaultAcknowledgementWait
 	}
 	for _, u := range user {
 		p.tighten(u)
@@ -183,6 +191,13 @@ func (p *Policy) tighten(u UserSettings) {
 				}
 			}
 			p.restricted, p.allowed = true, mine
+		}
+	}
+	if u.AcknowledgementWait > 0 {
+		if u.AcknowledgementWait < p.ackWait {
+			p.ackWait = u.AcknowledgementWait
+		} else {
+			p.note("acknowledgement wait %s ignored: the policy waits at most %s", u.AcknowledgementWait, p.ackWait)
 		}
 	}
 	if u.MaxAttachmentMB != 0 {
@@ -441,11 +456,11 @@ func (p Policy) Acknowledgements() AckMode {
 }
 
 // AcknowledgementWait is how long a sent message may wait for its
-// acknowledgement before it is overdue: the profile's, else
-// DefaultAcknowledgementWait.
+// acknowledgement before it is overdue: the profile's (else
+// DefaultAcknowledgementWait), shortened by the user's settings.
 func (p Policy) AcknowledgementWait() time.Duration {
-	if p.org == nil || p.org.Policy.AcknowledgementWait <= 0 {
+	if p.ackWait <= 0 {
 		return DefaultAcknowledgementWait
 	}
-	return p.org.Policy.AcknowledgementWait
+	return p.ackWait
 }
