@@ -2,8 +2,8 @@
 // clinicians, an Inbox tab for pharmacists and a Settings tab.
 //
 // The UI holds no protocol, cryptography or policy: everything it does goes
-// through the functions in Config (send, fetch, verify), which the caller
-// wires to the core packages, and through internal/doccheck and internal/nhi
+// through the functions in Config (send, fetch, verify), which OpenDesk
+// wires to a desk.Session (tests may wire fakes), and through internal/doccheck and internal/nhi
 // for checking what the user enters. Long work runs off the UI goroutine and
 // reports back through fyne.Do.
 package app
@@ -83,6 +83,10 @@ type Received struct {
 	// arrived before (e.g. "the same document arrived before as message
 	// 3"); shown as a warning.
 	Duplicate string
+	// Superseded and Supersedes are the inbox item's (receive.Item):
+	// shown in red by superseded.go.
+	Superseded *receive.Supersession
+	Supersedes *receive.SupersedeClaim
 }
 
 // Setting is one line of the Settings tab.

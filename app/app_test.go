@@ -26,6 +26,7 @@ import (
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/privtemp"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 )
@@ -42,7 +43,10 @@ func newDemoUI(t *testing.T, edit func(*Config)) *demoUI {
 }
 
 // newDemoUIWith is newDemoUI with the demo desk's options (a failing
-// server).
+// server). The app is configured as runGUI configures it in demo mode
+// (OpenDesk over a desk in a new home), on a demo mail system of the
+// test's; without the Settings tab's key and account management and
+// without Reload, which the tests that use them add.
 func newDemoUIWith(t *testing.T, opts desk.DemoOptions, edit func(*Config)) *demoUI {
 	t.Helper()
 	sys, err := demomail.Start(context.Background())
@@ -50,25 +54,58 @@ func newDemoUIWith(t *testing.T, opts desk.DemoOptions, edit func(*Config)) *dem
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sys.Close() })
-	samples, err := assets.WriteSamples(t.TempDir())
+	tmp, err := privtemp.New(t.TempDir())
+	if tmp == nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tmp.Close() })
+	dir := t.TempDir()
+	d, err := desk.Open(desk.Options{Getenv: func(k string) string {
+		if k == home.EnvVar {
+			return dir
+		}
+		return ""
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DemoConfig(sys, samples, t.TempDir())
-	if cfg.Outbox, err = demoOutbox(sys, filepath.Join(t.TempDir(), "outbox"), opts); err != nil {
+	cfg, s, err := OpenDesk(context.Background(), d, desk.SessionOptions{Temp: tmp, Demo: true, System: sys, DemoOptions: opts}, DeskOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Home = home.Home{Dir: t.TempDir()}
-	cfg.TempDir = t.TempDir()
+	t.Cleanup(func() { s.Close() })
+	if !cfg.Demo || len(cfg.Samples) == 0 {
+		t.Fatalf("not the demo: %+v", cfg)
+	}
+	cfg.Keys, cfg.Accounts, cfg.Reload = nil, nil, nil
 	if edit != nil {
 		edit(&cfg)
 	}
 	u := New(test.NewTempApp(t), cfg)
 	u.buildAll()
-	return &demoUI{UI: u, sys: sys, samples: samples}
+	return &demoUI{UI: u, sys: sys, samples: cfg.Samples}
 }
 
-// texts collects the text of every label, entry and form label below o.
+// sendThroughOutbox sends m through the app's outbox (the demo
+// clinician's desk) and returns the raw messages in the pharmacy's
+// mailbox.
+func sendThroughOutbox(t *testing.T, u *demoUI, m *send.Message) []demomail.Fetched {
+	t.Helper()
+	ob := u.cfg.Outbox.Box
+	id, err := ob.Queue(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.Deliver(context.Background(), id, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := u.sys.Fetch(context.Background(), demomail.Pharmacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 func texts(o fyne.CanvasObject) string {
 	var b strings.Builder
 	var walk func(fyne.CanvasObject)
@@ -349,12 +386,9 @@ func TestDroppedTamperedEMLShowsBadVerdict(t *testing.T) {
 		Subject:   "Referral",
 		Documents: []send.Document{{Path: u.samples[0]}},
 	}
-	if _, err := u.sys.Send(context.Background(), m, nil); err != nil {
-		t.Fatal(err)
-	}
-	got, err := u.sys.Fetch(context.Background(), demomail.Pharmacy)
-	if err != nil || len(got) != 1 {
-		t.Fatalf("fetch: %v", err)
+	got := sendThroughOutbox(t, u, m)
+	if len(got) != 1 {
+		t.Fatalf("the pharmacy has %d messages", len(got))
 	}
 	raw := bytes.Clone(got[0].Raw)
 	i := bytes.Index(raw, []byte("-----BEGIN PGP MESSAGE-----")) + 200

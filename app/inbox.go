@@ -464,6 +464,7 @@ func (t *inboxTab) showDetail(it Received) {
 	if it.Duplicate != "" {
 		t.detail.Add(banner(theme.WarningIcon(), theme.ColorNameWarning, "Arrived before — check that it is not dispensed twice", it.Duplicate))
 	}
+	t.showSupersession(it) // superseded.go: cancelled or replaced, in red
 	enc := "no — it travelled readable by the mail servers"
 	if r.Encrypted {
 		enc = "yes — only you could read it"
@@ -534,7 +535,7 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 	// path finds the document on disk (decrypting it from the store when
 	// the store keeps it encrypted); decrypted reports whether that made
 	// a temporary copy, to remove after saving.
-	verified := desk.Trusted(r) // else opened only after a confirmation
+	verified := desk.Trusted(r) && t.current(key) // else opened only after a confirmation (superseded.go)
 	path := func() (p string, decrypted bool, err error) {
 		if d.Path != "" {
 			return d.Path, false, nil
@@ -586,14 +587,14 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 			open()
 			return
 		}
-		t.confirmUnverified(r, "Open", shown, open)
+		t.confirmNotCurrent(key, r, "Open", shown, open)
 	}}
 	saveBtn := &widget.Button{Text: "Save as…", Icon: theme.DocumentSaveIcon(), OnTapped: func() {
 		if verified {
 			save()
 			return
 		}
-		t.confirmUnverified(r, "Save", shown, save)
+		t.confirmNotCurrent(key, r, "Save", shown, save)
 	}}
 	return container.NewVBox(info, container.NewHBox(openBtn, saveBtn))
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -22,12 +21,9 @@ func TestOpenFilesShowsMessageVerdict(t *testing.T) {
 		Subject:   "Referral",
 		Documents: []send.Document{{Path: u.samples[0]}},
 	}
-	if _, err := u.sys.Send(context.Background(), m, nil); err != nil {
-		t.Fatal(err)
-	}
-	got, err := u.sys.Fetch(context.Background(), demomail.Pharmacy)
-	if err != nil || len(got) != 1 {
-		t.Fatalf("fetch: %v", err)
+	got := sendThroughOutbox(t, u, m)
+	if len(got) != 1 {
+		t.Fatalf("the pharmacy has %d messages", len(got))
 	}
 	path := filepath.Join(t.TempDir(), "Referral from the practice.EML")
 	if err := os.WriteFile(path, got[0].Raw, 0o600); err != nil {

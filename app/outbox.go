@@ -527,6 +527,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 			d.Show()
 		})
 		t.detail.Add(container.NewHBox(copyBtn, saveBtn))
+		t.supersedeActions(r) // supersede.go: Cancel…
 		t.setButtons(r)
 		return
 	}

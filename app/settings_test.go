@@ -3,13 +3,15 @@ package app
 import (
 	"bytes"
 	"context"
-	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
+	"github.com/securesend/securesend/desk"
 
 	"fyne.io/fyne/v2/test"
 
@@ -233,7 +235,7 @@ func TestSettingsAccountSignIn(t *testing.T) {
 // follow it), a key created there is shown as the signing key on the Send
 // tab and in the Your key row, and removing the account goes back to the
 // demo, all without a restart. Reload is played by the test as
-// cmd/securesend's guiConfig does it: from the account and key stores.
+// desk.Session's Setup does it (app.OpenDesk): from the account and key stores.
 func TestSettingsChangesTakeEffectAtOnce(t *testing.T) {
 	kc := testKeychain(t)
 	h := home.Home{Dir: t.TempDir()}
@@ -277,9 +279,17 @@ func TestSettingsChangesTakeEffectAtOnce(t *testing.T) {
 		c.Keys = &KeysConfig{Store: keys}
 		c.Reload = reload
 	})
-	if realOutbox, err = DemoOutbox(u.sys, filepath.Join(t.TempDir(), "home-outbox")); err != nil {
+	// Another desk's outbox stands for the account's.
+	other, err := desk.OpenDemo(u.sys, t.TempDir(), desk.DemoOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	ev := &OutboxEvents{}
+	box, err := other.Outbox(desk.OutboxOptions{Notify: ev.Notify, Via: desk.Via{Account: desk.DemoAccount}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	realOutbox = &OutboxConfig{Box: box, Events: ev}
 	if !u.banner.Visible() || u.cfg.Outbox != demo.Outbox {
 		t.Fatal("not in demo mode at start")
 	}

@@ -22,10 +22,24 @@ const (
 	// SendPossiblySent: a job was found interrupted during delivery; the
 	// server may have accepted it.
 	SendPossiblySent Kind = "send.possibly_sent"
+	// SendInterrupted: a job was found interrupted during delivery before
+	// its commit point (the end of data never went out, so the server
+	// discarded the message); it is queued again and retried.
+	SendInterrupted Kind = "send.interrupted"
 	// SendQueued: a job was written to the outbox.
 	SendQueued Kind = "send.queued"
 	// ReceiveVerified: a received message was verified (any verdict).
 	ReceiveVerified Kind = "receive.verified"
+	// SendCancellation: a cancellation or replacement of a sent message
+	// was queued (message_id the new one, old the original, state the
+	// kind: cancel or replace).
+	SendCancellation Kind = "send.cancellation"
+	// ReceiveSuperseded: a received message was marked cancelled or
+	// replaced by a later one from the same signer.
+	ReceiveSuperseded Kind = "receive.superseded"
+	// ReceiveSupersedeRefused: a received cancellation or replacement
+	// changed nothing (another signer, not verified).
+	ReceiveSupersedeRefused Kind = "receive.supersede_refused"
 	// InboxIndexTrusted: the user accepted an older copy of the inbox's
 	// index (put back from a backup) as the one to continue from.
 	InboxIndexTrusted Kind = "receive.index_trusted"
@@ -47,6 +61,9 @@ const (
 	AccountChange Kind = "account.change"
 	// PolicyChange: a security policy setting changed.
 	PolicyChange Kind = "policy.change"
+	// WatchSettled: a person said what became of a document the inbox
+	// watch possibly printed (state: printed or reprint).
+	WatchSettled Kind = "watch.settled"
 	// Break is written by Append itself when the file did not end where the
 	// keychain head said; Verify reports it.
 	Break Kind = "audit.break"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
@@ -29,8 +30,10 @@ func (d *Desk) ManageAccounts() *AccountManager {
 
 // Add adds account a with its secrets (kept in the OS keychain) when the
 // organisation policy allows its servers, sign-in and TLS settings, and
-// records the change.
+// records the change. What a leaves empty is filled first (AccountDefaults):
+// the policy checks what is stored.
 func (m *AccountManager) Add(a account.Account, c account.Credentials) error {
+	AccountDefaults(&a)
 	pol, _, err := m.d.Policy(profile.UserSettings{})
 	if err != nil {
 		return err
@@ -121,5 +124,27 @@ func (d *Desk) auditAccount(name, email, change string) {
 	err := d.record(audit.AccountChange, audit.Fields{"account": name, "address": email, "setting": change})
 	if err != nil {
 		d.warn(fmt.Errorf("the audit log could not record this change: %w", err))
+	}
+}
+
+// AccountDefaults fills the settings of a that the user left empty: the
+// servers of a Microsoft 365 or Google account from the provider's
+// preset, and a server's security from its port: implicit TLS on 465
+// (SMTP) and 993 (IMAP), STARTTLS on any other.
+func AccountDefaults(a *account.Account) {
+	a.ApplyPreset()
+	defaultSecurity(&a.SMTP, "465")
+	defaultSecurity(&a.IMAP, "993")
+}
+
+// defaultSecurity picks s's security from its port when none is given:
+// implicitPort means implicit TLS, anything else STARTTLS.
+func defaultSecurity(s *account.Server, implicitPort string) {
+	if s.Security != "" || s.Address == "" {
+		return
+	}
+	s.Security = account.StartTLS
+	if strings.HasSuffix(s.Address, ":"+implicitPort) {
+		s.Security = account.ImplicitTLS
 	}
 }

@@ -133,3 +133,38 @@ func TestAccountManagerPasswordOfOAuthAccount(t *testing.T) {
 		t.Errorf("password for an OAuth account: %v", err)
 	}
 }
+
+// TestAccountDefaults: the security left empty follows the port, a
+// security given is kept, a send-only account gets no IMAP server, and a
+// provider's preset fills the servers of an OAuth account.
+func TestAccountDefaults(t *testing.T) {
+	tests := []struct {
+		name       string
+		a          account.Account
+		smtp, imap account.Server
+	}{
+		{"implicit TLS ports", account.Account{SMTP: account.Server{Address: "mail.example.org:465"}, IMAP: account.Server{Address: "mail.example.org:993"}},
+			account.Server{Address: "mail.example.org:465", Security: account.ImplicitTLS}, account.Server{Address: "mail.example.org:993", Security: account.ImplicitTLS}},
+		{"other ports", account.Account{SMTP: account.Server{Address: "mail.example.org:587"}, IMAP: account.Server{Address: "mail.example.org:143"}},
+			account.Server{Address: "mail.example.org:587", Security: account.StartTLS}, account.Server{Address: "mail.example.org:143", Security: account.StartTLS}},
+		{"port 4650 is not 465", account.Account{SMTP: account.Server{Address: "mail.example.org:4650"}},
+			account.Server{Address: "mail.example.org:4650", Security: account.StartTLS}, account.Server{}},
+		{"given security kept", account.Account{SMTP: account.Server{Address: "mail.example.org:465", Security: account.StartTLS}},
+			account.Server{Address: "mail.example.org:465", Security: account.StartTLS}, account.Server{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.a
+			a.Auth = account.AuthPassword
+			AccountDefaults(&a)
+			if a.SMTP != tt.smtp || a.IMAP != tt.imap {
+				t.Errorf("SMTP %+v, IMAP %+v; want %+v, %+v", a.SMTP, a.IMAP, tt.smtp, tt.imap)
+			}
+		})
+	}
+	m365 := account.Account{Auth: account.AuthMicrosoft}
+	AccountDefaults(&m365)
+	if m365.SMTP.Address == "" || m365.SMTP.Security == "" || m365.IMAP.Address == "" {
+		t.Errorf("Microsoft 365 preset not applied: %+v", m365)
+	}
+}

@@ -129,6 +129,9 @@ func (o *Outbox) submitter(progress func(int64)) outbox.SubmitFunc {
 		}
 		g.Transport(r, &opts)
 		opts.Progress = progress
+		// The outbox records the moment before the end of data, so an
+		// attempt killed before it is retried instead of possibly sent.
+		opts.BeforeCommit = outbox.BeforeCommit(ctx)
 		return side.send(ctx, opts, env, body)
 	}
 	return gate.Guard(current, route, submit)

@@ -125,12 +125,23 @@ func (d *Desk) Keys() (*pgp.Store, error) {
 	return ks, nil
 }
 
-// Accounts is the home's account store.
-func (d *Desk) Accounts() *account.Store { return account.NewStore(d.home, d.kc) }
+// Accounts is the home's account store (a demo Desk's: its demo
+// accounts, with their passwords in memory).
+func (d *Desk) Accounts() *account.Store {
+	if d.mail != nil {
+		if a, err := d.mail.accounts(); err == nil {
+			return a
+		}
+	}
+	return account.NewStore(d.home, d.kc)
+}
 
 // Audit opens (once) the home's audit log (home/audit.log, keyed in the
-// keychain).
+// keychain). A demo Desk has none (ErrDemoNoAudit).
 func (d *Desk) Audit() (*audit.Log, error) {
+	if d.mail != nil {
+		return nil, ErrDemoNoAudit
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.audit != nil {
@@ -171,6 +182,7 @@ func (d *Desk) Profile() (*profile.Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("organisation profile: %w", err)
 	}
+	d.auditProfileChange(l)
 	return l, nil
 }
 
@@ -182,15 +194,13 @@ func (d *Desk) UserSettings() (profile.UserSettings, error) {
 
 // Policy loads the organisation profile and returns the effective policy:
 // the profile's policy tightened by the user's security.toml, then by
-// flags (a command's or a form's own tightening).
+// flags (a command's or a form's own tightening). A demo Desk's policy is
+// the demo's (OpenDemo), whatever the OS or the home holds.
 func (d *Desk) Policy(flags profile.UserSettings) (profile.Policy, *profile.Loaded, error) {
-	l, err := d.Profile()
-	if err != nil {
-		return profile.Policy{}, nil, err
+	if d.mail != nil {
+		// A demo Desk: the demo's own policy, no organisation profile.
+		pol, err := d.mail.policy(flags)
+		return pol, &profile.Loaded{}, err
 	}
-	file, err := d.UserSettings()
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	return profile.Effective(l.Profile, file, flags), l, nil
+	return d.PolicyFrom(ProfileSource{}, flags)
 }

@@ -11,10 +11,45 @@ import (
 	"github.com/securesend/securesend/send/hotfolder"
 )
 
+// DocumentTypes are the document types a sender picks, each the
+// message's Subject: the app's Send tab, the hot folder's --doc-type and
+// the relay's (a scanner's subject) offer the same.
+var DocumentTypes = []string{"Prescription", "Referral", "Results", "Other"}
+
+// OtherDocuments is the document type of anything else; its signed
+// manifest carries the manifest's default type.
+const OtherDocuments = "Other"
+
+// DocumentType returns the document type that name names (any case,
+// surrounding spaces ignored) as spelt in DocumentTypes, and the signed
+// manifest's type for it: its lower-case form, "" for OtherDocuments (the
+// manifest's default). ok is false when name is none of DocumentTypes.
+func DocumentType(name string) (subject, manifestType string, ok bool) {
+	for _, t := range DocumentTypes {
+		if strings.EqualFold(strings.TrimSpace(name), t) {
+			if t == OtherDocuments {
+				return t, "", true
+			}
+			return t, strings.ToLower(t), true
+		}
+	}
+	return "", "", false
+}
+
+// OverPolicyLimitError refuses a hot folder size limit above the
+// policy's document limit: such files could only be refused when sent.
+type OverPolicyLimitError struct {
+	GivenMB, PolicyMB int64
+}
+
+func (e *OverPolicyLimitError) Error() string {
+	return fmt.Sprintf("a limit of %d MB is over your organisation's document limit of %d MB", e.GivenMB, e.PolicyMB)
+}
+
 // HotFolderMaxSize is the hot folder's file size limit in bytes: flagMB
 // (in MB; 0 when not given), else the policy's document limit, else
-// hotfolder.DefaultMaxSize. A limit above the policy's is refused: such
-// files could only be refused by the policy when sent.
+// hotfolder.DefaultMaxSize. A limit above the policy's is refused with an
+// *OverPolicyLimitError.
 func (d *Desk) HotFolderMaxSize(flagMB int64) (int64, error) {
 	pol, err := d.side().policy(profile.UserSettings{})
 	if err != nil {
@@ -26,7 +61,7 @@ func (d *Desk) HotFolderMaxSize(flagMB int64) (int64, error) {
 func hotFolderMaxSize(policyMax, flagMB int64) (int64, error) {
 	switch {
 	case flagMB > 0 && policyMax > 0 && flagMB<<20 > policyMax:
-		return 0, fmt.Errorf("--max-size %d is over your organisation's document limit of %d MB", flagMB, policyMax>>20)
+		return 0, &OverPolicyLimitError{GivenMB: flagMB, PolicyMB: policyMax >> 20}
 	case flagMB > 0:
 		return flagMB << 20, nil
 	case policyMax > 0:

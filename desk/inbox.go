@@ -180,7 +180,9 @@ type OpenOptions struct {
 	// written and Document.Openable says whether it may be opened.
 	View bool
 	// Confirmed: the user confirmed opening a document of a message that
-	// is not verified, after being shown its verdict and reason.
+	// is not verified, after being shown its verdict and reason, or of
+	// one its sender cancelled or replaced (only a verified message can
+	// be), after being shown SupersededBanner.
 	Confirmed bool
 }
 
@@ -199,7 +201,8 @@ type Document struct {
 // OpenDocument decrypts document n (from 0) of inbox item id into
 // opts.Dir, by the rules for releasing received content: a withheld
 // message's documents never (*WithheldError); a message that is not
-// verified only with opts.Confirmed (*UnconfirmedError); for a viewer only
+// verified, or that its sender cancelled or replaced, only with
+// opts.Confirmed (*UnconfirmedError, *SupersededError); for a viewer only
 // an openable type (*NotOpenableError).
 func (d *Desk) OpenDocument(id string, n int, opts OpenOptions) (*Document, error) {
 	st, err := d.Inbox()
@@ -218,6 +221,11 @@ func (d *Desk) OpenDocument(id string, n int, opts OpenOptions) (*Document, erro
 	}
 	if !Trusted(rep) && !opts.Confirmed {
 		return nil, &UnconfirmedError{ID: id, Report: rep}
+	}
+	if it, err := st.Get(id); err != nil {
+		return nil, err
+	} else if it.Superseded != nil && !opts.Confirmed { // cancelled or replaced: no longer current
+		return nil, &SupersededError{ID: id, Superseded: it.Superseded}
 	}
 	name := receive.SanitizeName(rep.Documents[n].Name)
 	head, err := sniffDocument(st, id, n)

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,64 @@ func (m *KeyManager) Import(r io.Reader, opts pgp.ImportOptions) (pgp.Entry, err
 	}
 	m.d.auditKey(audit.KeyImport, ent)
 	return ent, nil
+}
+
+// ConfirmAddresses asks which of k's addresses its owner confirmed (read
+// out its fingerprint for), one address at a time, and returns those; an
+// error (no answer, none confirmed) means nothing is pinned.
+type ConfirmAddresses func(k *pgp.PublicKey) ([]string, error)
+
+// ImportConfirming is Import of the key read from r; when opts.Pin needs
+// the addresses (pgp.ErrPinNeedsAddress: the key claims more than one and
+// opts.Emails names none) and confirm is not nil, it asks confirm which
+// and imports the key pinned for those only.
+func (m *KeyManager) ImportConfirming(r io.Reader, opts pgp.ImportOptions, confirm ConfirmAddresses) (pgp.Entry, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxKeyFile+1))
+	if err != nil {
+		return pgp.Entry{}, err
+	}
+	ent, err := m.Import(bytes.NewReader(data), opts)
+	if !errors.Is(err, pgp.ErrPinNeedsAddress) || confirm == nil {
+		return ent, err
+	}
+	k, err := pgp.ReadPublicKey(bytes.NewReader(data))
+	if err != nil {
+		return pgp.Entry{}, err
+	}
+	if opts.Emails, err = confirm(k); err != nil {
+		return pgp.Entry{}, err
+	}
+	return m.Import(bytes.NewReader(data), opts)
+}
+
+// PinConfirming pins key fpr for addrs when given (with replace, as
+// PinAddresses), else for the one address it is bound to or claims (Pin);
+// when that needs the addresses and confirm is not nil, for those confirm
+// returns. replace without addrs is refused: the addresses to move must be
+// named. It returns the key's entry after pinning.
+func (m *KeyManager) PinConfirming(fpr pgp.Fingerprint, addrs []string, replace bool, confirm ConfirmAddresses) (pgp.Entry, error) {
+	var err error
+	switch {
+	case len(addrs) > 0:
+		err = m.PinAddresses(fpr, addrs, replace)
+	case replace:
+		if err = m.Pin(fpr); errors.Is(err, pgp.ErrPinNeedsAddress) {
+			err = fmt.Errorf("%w (--replace needs the addresses named with --email)", err)
+		}
+	default:
+		if err = m.Pin(fpr); errors.Is(err, pgp.ErrPinNeedsAddress) && confirm != nil {
+			var k *pgp.PublicKey
+			if k, err = m.Public(fpr); err == nil {
+				if addrs, err = confirm(k); err == nil {
+					err = m.PinAddresses(fpr, addrs, false)
+				}
+			}
+		}
+	}
+	if err != nil {
+		return pgp.Entry{}, err
+	}
+	return m.Entry(fpr)
 }
 
 // ImportSecret imports the user's own secret key (e.g. from gpg), locked

@@ -101,3 +101,61 @@ func TestKeyManager(t *testing.T) {
 		t.Errorf("warnings: %v", *warnings)
 	}
 }
+
+// TestKeyManagerConfirming: a pin that needs the addresses of a key
+// claiming two asks the front end's confirm about that key, and pins only
+// what it confirmed; a refusal pins nothing; without confirm the need is
+// reported (pgp.ErrPinNeedsAddress); --replace must name the addresses.
+func TestKeyManagerConfirming(t *testing.T) {
+	requireKeychain(t)
+	d, _ := testDesk(t)
+	m, err := d.ManageKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory := twoAddressKey(t)
+	armored := pgptest.Armored(t, mallory)
+	var asked []pgp.Fingerprint
+	only := func(addrs ...string) ConfirmAddresses {
+		return func(k *pgp.PublicKey) ([]string, error) {
+			asked = append(asked, k.Fingerprint())
+			if len(addrs) == 0 {
+				return nil, errors.New("no address confirmed; nothing pinned")
+			}
+			return addrs, nil
+		}
+	}
+	pin := pgp.ImportOptions{Pin: true}
+	if _, err := m.ImportConfirming(bytes.NewReader(armored), pin, nil); !errors.Is(err, pgp.ErrPinNeedsAddress) {
+		t.Fatalf("no confirm: %v", err)
+	}
+	if _, err := m.ImportConfirming(bytes.NewReader(armored), pin, only()); err == nil || !strings.Contains(err.Error(), "nothing pinned") {
+		t.Fatalf("nothing confirmed: %v", err)
+	}
+	if ent, err := m.Entry(mallory.Fingerprint()); err == nil && ent.Trust == pgp.Pinned {
+		t.Fatalf("pinned although nothing was confirmed: %+v", ent)
+	}
+	ent, err := m.ImportConfirming(bytes.NewReader(armored), pin, only("mallory@evil.test"))
+	if err != nil || ent.Trust != pgp.Pinned || len(ent.Emails) != 1 || ent.Emails[0] != "mallory@evil.test" {
+		t.Fatalf("import confirming one address: %+v, %v", ent, err)
+	}
+	if len(asked) != 2 || asked[0] != mallory.Fingerprint() || asked[1] != mallory.Fingerprint() {
+		t.Errorf("confirm was asked about %v", asked)
+	}
+
+	eve := pgptest.Key(t, "Eve", "eve@evil.test")
+	if err := eve.Entity().AddUserId("Dr Alice", "", "alice@clinic.test", pgp.Config(nil)); err != nil {
+		t.Fatal(err)
+	}
+	other := eve.Public()
+	if _, err := m.Import(bytes.NewReader(pgptest.Armored(t, other)), pgp.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.PinConfirming(other.Fingerprint(), nil, true, only("alice@clinic.test")); err == nil || !strings.Contains(err.Error(), "--replace needs the addresses") {
+		t.Errorf("replace without addresses: %v", err)
+	}
+	ent, err = m.PinConfirming(other.Fingerprint(), nil, false, only("alice@clinic.test"))
+	if err != nil || ent.Trust != pgp.Pinned || len(ent.Emails) != 1 || ent.Emails[0] != "alice@clinic.test" {
+		t.Fatalf("pin confirming one address: %+v, %v", ent, err)
+	}
+}

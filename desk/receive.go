@@ -101,6 +101,7 @@ func (d *Desk) Fetch(ctx context.Context, opts FetchOptions) (*Fetched, error) {
 		return nil, err
 	}
 	d.auditReceived(a.Name, res.New)
+	d.auditSupersessions(res.New)
 	acks := d.autoAcknowledge(ctx, a, res.New)
 	return &Fetched{FetchResult: res, Account: a, TLSVersion: conn.TLS.Version, Acknowledgements: acks}, err
 }

@@ -32,6 +32,10 @@ type Draft struct {
 	// Encrypt is always, auto or never ("" is auto). The organisation's
 	// policy wins over never.
 	Encrypt send.EncryptMode
+	// Replaces, when set, is the Message-ID of an earlier message sent
+	// from this outbox that this one replaces: the manifest's Supersedes
+	// is filled from that message's outbox record (see supersede.go).
+	Replaces string
 }
 
 // Via is how a message goes out: through a stored account, the account in
@@ -157,6 +161,10 @@ func (o *Outbox) Send(ctx context.Context, dr Draft) (JobID, error) {
 			return "", fmt.Errorf("the message is from %s but the account in use, %s, sends as %s; check the account under Settings", m.From.Address, acct.Name, acct.Email)
 		}
 	}
+	orig, err := o.supersedes(dr)
+	if err != nil {
+		return "", err
+	}
 	if err := m.Validate(); err != nil {
 		return "", &Refused{msg: PlainError(err), Err: err}
 	}
@@ -221,6 +229,9 @@ func (o *Outbox) Send(ctx context.Context, dr Draft) (JobID, error) {
 	var r send.Result
 	r.SetProtection(prot)
 	job.Encrypted, job.Signed, job.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
+	if err := checkSupersedeSigner(orig, job.SignerFingerprint); err != nil {
+		return "", err
+	}
 	job.EncryptedTo = gate.EncryptedTo(m, prot)
 	id, err := o.ob.Enqueue(ctx, job, func(w io.Writer) ([]send.DocumentInfo, error) {
 		return send.ComposeProtected(w, m, prot)
@@ -228,6 +239,7 @@ func (o *Outbox) Send(ctx context.Context, dr Draft) (JobID, error) {
 	if err != nil {
 		return "", &userError{strings.TrimPrefix(err.Error(), "outbox: "), err}
 	}
+	o.d.auditSupersede(m, id)
 	return id, nil
 }
 

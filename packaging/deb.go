@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/md5"
 	"debug/buildinfo"
+	_ "embed" // the relay's systemd unit
 	"encoding/hex"
 	"fmt"
 	"net/mail"
@@ -33,6 +34,16 @@ type debFile struct {
 	data []byte
 	mode os.FileMode
 }
+
+// relayUnit is the systemd unit of 'securesend relay'.
+//
+//go:embed linux/securesend-relay.service
+var relayUnit []byte
+
+// relaySysusers declares the system user the relay runs as.
+//
+//go:embed linux/securesend.sysusers
+var relaySysusers []byte
 
 // buildDeb builds a .deb installing the binary in /usr/bin with its manual
 // page, a desktop entry that opens .eml files (message/rfc822), the icon,
@@ -78,6 +89,10 @@ func buildDeb(ctx context.Context, o Options, p *profile.Profile, tmp, exe, man,
 		{"usr/share/icons/hicolor/256x256/apps/" + o.AppID + ".png", icon, 0o644},
 		{doc + "copyright", debCopyright(p, exe), 0o644},
 		{doc + "changelog.Debian.gz", changelog, 0o644},
+		// The relay's service (enabled by the admin once its home is set
+		// up; docs/relay.md) and the system user it runs as.
+		{"usr/lib/systemd/system/securesend-relay.service", relayUnit, 0o644},
+		{"usr/lib/sysusers.d/securesend.conf", relaySysusers, 0o644},
 	}
 	if files[1].data, err = gzipN([]byte(man)); err != nil {
 		return "", err

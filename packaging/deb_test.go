@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,10 +78,24 @@ func checkDeb(t *testing.T, deb string) {
 		t.Fatalf("dpkg-deb -x: %v\n%s", err, out)
 	}
 	for _, f := range []string{"usr/bin/securesend", "usr/share/doc/securesend/copyright", "usr/share/doc/securesend/changelog.Debian.gz",
-		"usr/share/man/man1/securesend.1.gz", "usr/share/icons/hicolor/256x256/apps/nz.securesend.app.png"} {
+		"usr/share/man/man1/securesend.1.gz", "usr/share/icons/hicolor/256x256/apps/nz.securesend.app.png",
+		"usr/lib/systemd/system/securesend-relay.service", "usr/lib/sysusers.d/securesend.conf"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("the .deb lacks /%s", f)
 		}
+	}
+	// The relay's unit is the one in the repository, runs the installed
+	// binary as the user the sysusers.d file declares, and (where
+	// systemd-analyze exists) is a valid unit.
+	unit := filepath.Join(root, "usr/lib/systemd/system/securesend-relay.service")
+	if got, want := read(t, unit), read(t, "linux/securesend-relay.service"); !bytes.Equal(got, want) {
+		t.Errorf("the .deb's relay unit differs from packaging/linux/securesend-relay.service")
+	}
+	if u := string(read(t, unit)); !strings.Contains(u, "\nExecStart=/usr/bin/securesend relay ") || !strings.Contains(u, "\nUser=securesend\n") {
+		t.Errorf("relay unit:\n%s", u)
+	}
+	if su := string(read(t, filepath.Join(root, "usr/lib/sysusers.d/securesend.conf"))); !strings.Contains(su, "\nu securesend - ") {
+		t.Errorf("sysusers.d:\n%s", su)
 	}
 	desktop := string(read(t, filepath.Join(root, "usr/share/applications/nz.securesend.app.desktop")))
 	if !strings.Contains(desktop, "\nMimeType=message/rfc822;\n") || !strings.Contains(desktop, "\nExec=securesend %f\n") {

@@ -3,6 +3,7 @@ package profile
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Example returns a commented example profile for orgName that parses as is
@@ -85,6 +86,13 @@ func RecipientTOML(r Recipient) []byte {
 	}
 	if r.HPIFacilityID != "" {
 		b = fmt.Appendf(b, "hpi_facility_id = %s\n", strconv.Quote(r.HPIFacilityID))
+	}
+	if len(r.RelayAliases) > 0 {
+		q := make([]string, len(r.RelayAliases))
+		for i, a := range r.RelayAliases {
+			q[i] = strconv.Quote(a)
+		}
+		b = fmt.Appendf(b, "relay_aliases = [%s]\n", strings.Join(q, ", "))
 	}
 	return fmt.Appendf(b, "public_key = '''\n%s'''\n", ensureNL(r.PublicKey))
 }

@@ -57,12 +57,13 @@ type rawAccount struct {
 }
 
 type rawRecip struct {
-	Name          string `toml:"name"`
-	Email         string `toml:"email"`
-	Organisation  string `toml:"organisation"`
-	HPIOrgID      string `toml:"hpi_org_id"`
-	HPIFacilityID string `toml:"hpi_facility_id"`
-	PublicKey     string `toml:"public_key"`
+	Name          string   `toml:"name"`
+	Email         string   `toml:"email"`
+	Organisation  string   `toml:"organisation"`
+	HPIOrgID      string   `toml:"hpi_org_id"`
+	HPIFacilityID string   `toml:"hpi_facility_id"`
+	PublicKey     string   `toml:"public_key"`
+	RelayAliases  []string `toml:"relay_aliases"`
 }
 
 // Parse reads and validates a profile file. It does not check the signature;

@@ -209,6 +209,10 @@ type Recipient struct {
 	Entity *openpgp.Entity
 	// Fingerprint is the key's fingerprint, upper-case hex.
 	Fingerprint string
+	// RelayAliases are short names (lower case, see ValidAliasName) by
+	// which the practice's scanners may address this entry through
+	// 'securesend relay' (NAME@relay). Unique in the directory.
+	RelayAliases []string
 }
 
 // Setting names a user-changeable setting that a profile may lock.

@@ -65,6 +65,7 @@ func (v *validator) profile(r *rawProfile) *Profile {
 		p.Accounts = append(p.Accounts, v.account(fmt.Sprintf("account[%d]", i+1), a))
 	}
 	seen := map[string]string{}
+	aliases := map[string]string{}
 	for i, rr := range r.Recipient {
 		field := fmt.Sprintf("recipient[%d]", i+1)
 		rec := v.recipient(field, rr)
@@ -72,6 +73,7 @@ func (v *validator) profile(r *rawProfile) *Profile {
 			v.fail(field+".email", ErrInvalidValue, "%s is already listed in %s", rec.Email, prev)
 		}
 		seen[strings.ToLower(rec.Email)] = field
+		rec.RelayAliases = v.relayAliases(field+".relay_aliases", rr.RelayAliases, aliases)
 		p.Recipients = append(p.Recipients, rec)
 	}
 	for _, l := range r.Locked {

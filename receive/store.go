@@ -82,6 +82,13 @@ type Item struct {
 	// Archived is the server mailbox the message was moved to at the
 	// user's request (see Inbox.Archive); "" while it is where it arrived.
 	Archived string `json:"archived,omitempty"`
+	// Superseded, set when read, says that the sender cancelled or
+	// replaced this message (supersede.go): show it in red, and open its
+	// documents only after asking.
+	Superseded *Supersession `json:"superseded,omitempty"`
+	// Supersedes, set when read, is what this message did as a
+	// cancellation or replacement of another; Refused is shown in red.
+	Supersedes *SupersedeClaim `json:"supersedes,omitempty"`
 }
 
 // Store is the local store of received messages below a directory (the
@@ -246,7 +253,11 @@ func (s *Store) List() ([]Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.Clone(idx.items), nil
+	items := slices.Clone(idx.items)
+	for i := range items {
+		idx.decorate(&items[i])
+	}
+	return items, nil
 }
 
 // Get returns the item with id.
@@ -262,6 +273,7 @@ func (s *Store) Get(id string) (*Item, error) {
 		return nil, fmt.Errorf("inbox: item %q: %w", id, ErrNoItem)
 	}
 	it := idx.items[i]
+	idx.decorate(&it)
 	return &it, nil
 }
 
@@ -574,6 +586,9 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 		return fail("store", err)
 	}
 	recs := []logRecord{{Op: opItem, Item: &it}}
+	if c := claimOf(&it, rep); c != nil {
+		recs = append(recs, logRecord{Op: opClaim, Claim: c})
+	}
 	if _, ok := idx.failures[src]; ok {
 		recs = append(recs, logRecord{Op: opClearFailure, Source: &src})
 	}
@@ -582,6 +597,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 		return fail("store", err)
 	}
 	s.removeQuarantined(src)
+	s.idx.decorate(&it)
 	return &it, true, nil
 }
 
@@ -604,6 +620,7 @@ func (s *Store) reseen(i int, src Source) (*Item, bool, error) {
 		e = s.idx.items[i]
 	}
 	s.removeQuarantined(src)
+	s.idx.decorate(&e)
 	return &e, false, nil
 }
 

@@ -17,6 +17,7 @@ const (
 	opPosition     = "position"      // Account, Mailbox, Position: the fetch position in a mailbox
 	opFailure      = "failure"       // Failure: a message that could not be fetched, verified or stored
 	opClearFailure = "clear-failure" // Source: its failure record is gone
+	opClaim        = "supersedes"    // Claim: a stored item cancels or replaces an earlier Message-ID (supersede.go)
 )
 
 // logRecord is one record of the index log.
@@ -29,6 +30,7 @@ type logRecord struct {
 	Mailbox  string        `json:"mailbox,omitempty"`
 	Position *mailboxState `json:"position,omitempty"`
 	Failure  *Failure      `json:"failure,omitempty"`
+	Claim    *claimRecord  `json:"claim,omitempty"`
 }
 
 // relistKey groups the items that a re-listed message could be: same
@@ -50,11 +52,14 @@ func relistKeyOf(it *Item) relistKey {
 // commit's duplicate checks independent of the number of items.
 type memIndex struct {
 	items    []Item
-	byID     map[string]int      // item ID -> position in items
-	byRaw    map[string]int      // raw SHA-256 -> first item
-	byMsgID  map[string]int      // Message-ID -> first item
-	byDoc    map[string]int      // document SHA-256 -> first item
-	byRelist map[relistKey][]int // see relisted
+	byID     map[string]int           // item ID -> position in items
+	byRaw    map[string]int           // raw SHA-256 -> first item
+	byMsgID  map[string]int           // Message-ID -> first item
+	byMsgIDs map[string][]int         // Message-ID -> every item
+	claims   map[string][]claimRecord // original's Message-ID -> claims naming it, in log order
+	claimBy  map[string]claimRecord   // claiming item ID -> its claim
+	byDoc    map[string]int           // document SHA-256 -> first item
+	byRelist map[relistKey][]int      // see relisted
 	maxID    int
 	state    map[string]map[string]mailboxState // account -> mailbox -> position
 	failures map[Source]Failure
@@ -63,6 +68,7 @@ type memIndex struct {
 func newMemIndex() *memIndex {
 	return &memIndex{
 		byID: map[string]int{}, byRaw: map[string]int{}, byMsgID: map[string]int{}, byDoc: map[string]int{},
+		byMsgIDs: map[string][]int{}, claims: map[string][]claimRecord{}, claimBy: map[string]claimRecord{},
 		byRelist: map[relistKey][]int{}, state: map[string]map[string]mailboxState{}, failures: map[Source]Failure{},
 	}
 }
@@ -103,6 +109,10 @@ func (m *memIndex) apply(data []byte) error {
 		if r.Source != nil {
 			delete(m.failures, *r.Source)
 		}
+	case opClaim:
+		if r.Claim != nil {
+			m.addClaim(*r.Claim)
+		}
 	}
 	return nil
 }
@@ -128,6 +138,7 @@ func (m *memIndex) addItem(it Item) {
 		if _, ok := m.byMsgID[it.MessageID]; !ok {
 			m.byMsgID[it.MessageID] = i
 		}
+		m.byMsgIDs[it.MessageID] = append(m.byMsgIDs[it.MessageID], i)
 		k := relistKeyOf(&it)
 		m.byRelist[k] = append(m.byRelist[k], i)
 	}
@@ -179,7 +190,7 @@ func (m *memIndex) duplicates(it *Item) []Duplicate {
 
 // live is the number of records a compacted log holds.
 func (m *memIndex) live() int {
-	n := len(m.items) + len(m.failures)
+	n := len(m.items) + len(m.failures) + len(m.claimBy)
 	for _, mb := range m.state {
 		n += len(mb)
 	}
@@ -200,6 +211,11 @@ func (m *memIndex) snapshot() []logRecord {
 	}
 	for _, f := range m.failures {
 		recs = append(recs, logRecord{Op: opFailure, Failure: &f})
+	}
+	for _, cs := range m.claims {
+		for _, c := range cs {
+			recs = append(recs, logRecord{Op: opClaim, Claim: &c})
+		}
 	}
 	return recs
 }

@@ -38,8 +38,9 @@ func (e *badDocumentError) Error() string { return e.reason }
 
 // extracted is what extract took out of a message.
 type extracted struct {
-	subject string
-	docs    []Document
+	subject   string
+	messageID string
+	docs      []Document
 }
 
 // extract reads the message r, writes each attachment (decoded) into dir
@@ -52,7 +53,7 @@ func extract(r io.Reader, dir string) (*extracted, error) {
 	if err != nil && !message.IsUnknownCharset(err) {
 		return nil, &badDocumentError{"the message could not be read: " + safeReason(err)}
 	}
-	out := &extracted{subject: headerText(ent.Header, "Subject")}
+	out := &extracted{subject: headerText(ent.Header, "Subject"), messageID: messageIDOf(ent.Header)}
 	parts := 0
 	werr := ent.Walk(func(_ []int, part *message.Entity, err error) error {
 		if err != nil && !message.IsUnknownCharset(err) {
@@ -207,4 +208,19 @@ func headerText(h message.Header, key string) string {
 		}
 	}
 	return termsafe.String(strings.TrimSpace(v))
+}
+
+// maxMessageIDLen bounds the Message-ID kept (RFC 5322 lines are at most
+// 998 characters).
+const maxMessageIDLen = 250
+
+// messageIDOf is the message's Message-ID without angle brackets, in
+// printable ASCII, or "" when it has none (or an absurd one).
+func messageIDOf(h message.Header) string {
+	id := strings.TrimSpace(h.Get("Message-Id"))
+	id = strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
+	if id == "" || len(id) > maxMessageIDLen || strings.ContainsFunc(id, func(r rune) bool { return r <= 0x20 || r > 0x7e }) {
+		return ""
+	}
+	return id
 }

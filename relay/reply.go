@@ -44,6 +44,13 @@ func queued(job string) *smtp.SMTPError {
 		Message: replyText("Queued securely as job " + job + "; it will be signed, encrypted and delivered")}
 }
 
+// alreadyQueued answers a message sent again: 250, so the device stops
+// trying, and nothing queued.
+func alreadyQueued(job string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0},
+		Message: replyText("Already queued securely as job " + job + "; not queued again")}
+}
+
 // replyText is s fit for an SMTP reply line: printable ASCII only (others
 // become '?'), one line, bounded.
 func replyText(s string) string {

@@ -48,6 +48,10 @@ const (
 	AuditReceived audit.Kind = "relay.received"
 	// AuditRefused: a device's message was refused after DATA (reason).
 	AuditRefused audit.Kind = "relay.refused"
+	// AuditDuplicate: a device sent a message it had sent before (it
+	// missed the 250); answered 250 with the earlier job, nothing queued
+	// (job: the earlier job; reason: how it was recognised).
+	AuditDuplicate audit.Kind = "relay.duplicate"
 )
 
 // AuditLog is where the relay records what it accepted and refused
@@ -65,6 +69,11 @@ type Options struct {
 	Resolver Resolver
 	// Submitter queues accepted messages.
 	Submitter Submitter
+	// Resends, when set, recognises a message a device sends again
+	// because it missed the 250: it is answered 250 with the earlier job
+	// and not queued again (see Resends). Its file must be this relay's
+	// own. The caller closes it after Serve.
+	Resends *Resends
 	// Audit records every message received and refused.
 	Audit AuditLog
 	// TLS is the certificate offered with STARTTLS.

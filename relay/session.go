@@ -200,21 +200,71 @@ func (ss *session) Data(r io.Reader) error {
 		Recipients: append([]Recipient(nil), ss.rcpts...),
 		Subject:    msg.subject,
 		Documents:  msg.docs,
+		MessageID:  msg.messageID,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ss.s.opts.SubmitTimeout)
 	defer cancel()
-	job, err := ss.s.opts.Submitter.Submit(ctx, sub)
-	var refusal *Refusal
+	submit := func() (string, error) { return ss.s.opts.Submitter.Submit(ctx, sub) }
+	var (
+		job     string
+		earlier *Earlier
+	)
+	if rs := ss.s.opts.Resends; rs != nil {
+		finder, _ := ss.s.opts.Submitter.(JobFinder)
+		job, earlier, err = rs.submitOnce(ctx, sub.resendKey(), finder, submit)
+	} else {
+		job, err = submit()
+	}
+	var (
+		refusal *Refusal
+		recErr  *errResendRecord
+	)
 	switch {
 	case errors.As(err, &refusal):
 		ss.refused(refusal.Reason, msg.docs)
 		return errRefused(refusal.Reason)
+	case job != "" && errors.As(err, &recErr):
+		// Queued; only the note of it failed: a resend is settled by
+		// the Submitter's JobFinder.
+		ss.s.logf("device %s: job %s queued, but the resend record could not be written: %s", ss.device, job, safeReason(err))
 	case err != nil:
 		ss.s.logf("device %s: the outbox could not take the message (told to try again): %s", ss.device, safeReason(err))
 		return errOutboxUnavailable
 	}
+	if earlier != nil {
+		ss.duplicate(earlier, sub)
+		return alreadyQueued(job)
+	}
 	ss.received(job, sub)
 	return queued(job)
+}
+
+// resendKey is what makes sub the same message as an earlier one.
+func (sub *Submission) resendKey() ResendKey {
+	k := ResendKey{Device: sub.Device, MessageID: sub.MessageID}
+	for _, r := range sub.Recipients {
+		k.To = append(k.To, r.Address)
+	}
+	for _, d := range sub.Documents {
+		k.SHA256 = append(k.SHA256, d.SHA256)
+	}
+	return k
+}
+
+// duplicate audits and logs a message sent again, not queued again.
+func (ss *session) duplicate(e *Earlier, sub Submission) {
+	f := ss.auditFields(sub.Documents)
+	f["job"] = e.Job
+	f["tls"] = sub.TLS
+	how := "the same documents to the same recipients"
+	if e.ByMessageID {
+		how = "the same Message-ID"
+	}
+	f["reason"] = fmt.Sprintf("sent again by the device (%s as job %s, received %s); not queued again", how, e.Job, e.Time.UTC().Format(time.RFC3339))
+	if _, err := ss.s.opts.Audit.Append(audit.Event{Kind: AuditDuplicate, Fields: f}); err != nil {
+		ss.s.logf("AUDIT LOG FAILED for a resend from device %s: %s", ss.device, safeReason(err))
+	}
+	ss.s.logf("device %s at %s: sent job %s again (%s); answered 250, not queued again", ss.device, sub.Source, e.Job, how)
 }
 
 // received audits and logs a queued message.

@@ -42,6 +42,9 @@ type Submission struct {
 	// Documents are the scanned documents, each checked by doccheck, in
 	// a private (0700) folder of this message.
 	Documents []Document
+	// MessageID is the device's Message-ID (printable ASCII, without
+	// angle brackets), "" when it sent none.
+	MessageID string
 }
 
 // Recipient is a resolved envelope recipient.

@@ -228,14 +228,15 @@ func TestAttackExtensionsFromInsideTLS(t *testing.T) {
 }
 
 // TestAttackBDATFaults: a server that fails, refuses or hangs up at each
-// point of a three-chunk BDAT transfer, with and without PIPELINING (one
-// chunk in flight). Stage "data" (deferred, retry safe) unless the chunk
-// marked LAST was handed over in full; "data-reply" with no reply (the
-// outbox's "possibly sent") only when the LAST chunk went out and its
-// verdict never came; a reply to an earlier chunk is never taken as the
-// verdict on the message.
+// point of a BDAT transfer of three chunks and the empty "BDAT 0 LAST",
+// with and without PIPELINING (one chunk in flight). Stage "data"
+// (deferred, retry safe) unless "BDAT 0 LAST" was handed over; "data-reply"
+// with no reply (the outbox's "possibly sent") only when it went out and
+// its verdict never came; a reply to an earlier chunk is never taken as the
+// verdict on the message. The commit point (Options.BeforeCommit) comes
+// only after every chunk was accepted, and only then is LAST sent.
 func TestAttackBDATFaults(t *testing.T) {
-	size := 2*bdatChunk + 1000 // three chunks
+	size := 2*bdatChunk + 1000 // three chunks, then BDAT 0 LAST (chunk 3)
 	for _, tc := range []struct {
 		name      string
 		pipeline  bool
@@ -244,17 +245,21 @@ func TestAttackBDATFaults(t *testing.T) {
 		want      error
 		stage     string
 		code      int
-		wantLast  bool // the server got the LAST chunk
+		wantLast  bool // the server got the LAST chunk (and the commit point came)
 		maxChunks int
 	}{
 		{name: "451 to chunk 1", bdat: replyAt(0, "451 4.3.0 disk full\r\n", false),
 			want: ErrTemporary, stage: "data", code: 451, maxChunks: 1},
 		{name: "554 to chunk 1", bdat: replyAt(0, "554 5.6.0 no\r\n", false),
 			want: ErrPermanent, stage: "data", code: 554, maxChunks: 1},
-		{name: "554 to chunk 2, pipelined, LAST in flight", pipeline: true, bdat: replyAt(1, "554 5.6.0 no\r\n", false),
-			want: ErrPermanent, stage: "data", code: 554, wantLast: true, maxChunks: 3},
-		{name: "451 to chunk 2, pipelined, LAST in flight", pipeline: true, bdat: replyAt(1, "451 4.3.0 later\r\n", false),
-			want: ErrTemporary, stage: "data", code: 451, wantLast: true, maxChunks: 3},
+		{name: "554 to chunk 2, pipelined, chunk 3 in flight", pipeline: true, bdat: replyAt(1, "554 5.6.0 no\r\n", false),
+			want: ErrPermanent, stage: "data", code: 554, maxChunks: 3},
+		{name: "451 to chunk 2, pipelined, chunk 3 in flight", pipeline: true, bdat: replyAt(1, "451 4.3.0 later\r\n", false),
+			want: ErrTemporary, stage: "data", code: 451, maxChunks: 3},
+		{name: "554 to chunk 3, the last with data", pipeline: true, bdat: replyAt(2, "554 5.6.0 no\r\n", false),
+			want: ErrPermanent, stage: "data", code: 554, maxChunks: 3},
+		{name: "hang-up after chunk 3, before LAST", pipeline: true, bdat: replyAt(2, "", true),
+			want: ErrTemporary, stage: "data", maxChunks: 3},
 		{name: "hang-up after chunk 1, no reply", bdat: replyAt(0, "", true),
 			want: ErrTemporary, stage: "data", maxChunks: 1},
 		{name: "hang-up after chunk 1, pipelined", pipeline: true, bdat: replyAt(0, "", true),
@@ -263,22 +268,22 @@ func TestAttackBDATFaults(t *testing.T) {
 			want: ErrTemporary, stage: "data", maxChunks: 0},
 		{name: "hang-up mid chunk 1, pipelined", pipeline: true, cut: 1000,
 			want: ErrTemporary, stage: "data", maxChunks: 0},
-		{name: "hang-up after LAST, no reply", bdat: replyAt(2, "", true),
-			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 3},
-		{name: "hang-up after LAST, pipelined", pipeline: true, bdat: replyAt(2, "", true),
-			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 3},
-		{name: "452 to LAST", bdat: replyAt(2, "452 4.3.1 queue full\r\n", false),
-			want: ErrTemporary, stage: "data-reply", code: 452, wantLast: true, maxChunks: 3},
-		{name: "552 to LAST, pipelined", pipeline: true, bdat: replyAt(2, "552 5.3.4 too big\r\n", false),
-			want: ErrPermanent, stage: "data-reply", code: 552, wantLast: true, maxChunks: 3},
+		{name: "hang-up after LAST, no reply", bdat: replyAt(3, "", true),
+			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 4},
+		{name: "hang-up after LAST, pipelined", pipeline: true, bdat: replyAt(3, "", true),
+			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 4},
+		{name: "452 to LAST", bdat: replyAt(3, "452 4.3.1 queue full\r\n", false),
+			want: ErrTemporary, stage: "data-reply", code: 452, wantLast: true, maxChunks: 4},
+		{name: "552 to LAST, pipelined", pipeline: true, bdat: replyAt(3, "552 5.3.4 too big\r\n", false),
+			want: ErrPermanent, stage: "data-reply", code: 552, wantLast: true, maxChunks: 4},
 		{name: "garbage reply to chunk 1", bdat: replyAt(0, "hello there\r\n", false),
 			want: ErrTemporary, stage: "data", maxChunks: 1},
-		{name: "endless reply line to LAST", bdat: replyAt(2, "250 "+strings.Repeat("x", 8<<20)+"\r\n", false),
-			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 3},
+		{name: "endless reply line to LAST", bdat: replyAt(3, "250 "+strings.Repeat("x", 8<<20)+"\r\n", false),
+			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 4},
 		{name: "endless reply line to chunk 1", bdat: replyAt(0, "250 "+strings.Repeat("x", 8<<20)+"\r\n", false),
 			want: ErrTemporary, stage: "data", maxChunks: 1},
-		{name: "endless multi-line reply to LAST, pipelined", pipeline: true, bdat: replyAt(2, strings.Repeat("250-x\r\n", 1<<20)+"250 ok\r\n", false),
-			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 3},
+		{name: "endless multi-line reply to LAST, pipelined", pipeline: true, bdat: replyAt(3, strings.Repeat("250-x\r\n", 1<<20)+"250 ok\r\n", false),
+			want: ErrTemporary, stage: "data-reply", wantLast: true, maxChunks: 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exts := "CHUNKING"
@@ -287,7 +292,17 @@ func TestAttackBDATFaults(t *testing.T) {
 			}
 			h := &hostile{implicit: true, tlsEHLO: exts, bdat: tc.bdat, bdatCut: tc.cut}
 			addr := h.start(t)
+			commits := 0
 			opts := Options{Server: addr, RootCAs: testCA().Pool(), Timeout: 3 * time.Second}
+			opts.BeforeCommit = func() error {
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				if len(h.chunks) != 3 || h.gotLast {
+					t.Errorf("commit point with chunks %v on the server, LAST %v; want after the three chunks, before LAST", h.chunks, h.gotLast)
+				}
+				commits++
+				return nil
+			}
 			_, err := Submit(context.Background(), opts, attackEnvelope, bytes.NewReader(attackBody(size)))
 			var se *Error
 			if !errors.Is(err, tc.want) || !errors.As(err, &se) || se.Stage != tc.stage || se.Reply.Code != tc.code {
@@ -301,6 +316,12 @@ func TestAttackBDATFaults(t *testing.T) {
 			defer h.mu.Unlock()
 			if h.gotLast != tc.wantLast || len(h.chunks) > tc.maxChunks {
 				t.Errorf("the server got chunks %v, LAST %v; want at most %d, LAST %v", h.chunks, h.gotLast, tc.maxChunks, tc.wantLast)
+			}
+			if tc.wantLast && h.chunks[len(h.chunks)-1] != 0 {
+				t.Errorf("the LAST chunk carried %d bytes; want none (the message goes before the commit point)", h.chunks[len(h.chunks)-1])
+			}
+			if want := map[bool]int{false: 0, true: 1}[tc.wantLast]; commits != want {
+				t.Errorf("commit point reached %d times, want %d", commits, want)
 			}
 		})
 	}

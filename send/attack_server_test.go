@@ -41,6 +41,7 @@ type hostile struct {
 	cmds     []string     // command lines inside TLS
 	chunks   []int        // BDAT sizes received in full
 	gotLast  bool         // the chunk marked LAST arrived in full
+	gotDot   bool         // the final "." of DATA arrived
 	body     bytes.Buffer // the chunks or the DATA body
 	handshk  *tls.ClientHelloInfo
 }
@@ -188,6 +189,9 @@ func (h *hostile) session(c net.Conn) {
 					return
 				}
 				if l == ".\r\n" {
+					h.mu.Lock()
+					h.gotDot = true
+					h.mu.Unlock()
 					break
 				}
 				h.mu.Lock()

@@ -29,10 +29,10 @@ const maxBDATReply = 64 << 10
 // errReplyTooLong is returned for a reply longer than maxBDATReply.
 var errReplyTooLong = errors.New("the server's reply to BDAT is too long")
 
-// replyLimit fails a Read once left bytes have been read; bdat resets left
-// before each reply. The bufio.Reader above reads ahead at most its size
-// (4 KiB) beyond a reply, so one reply costs at most maxBDATReply plus
-// that.
+// replyLimit fails a Read once left bytes have been read; replyReader
+// resets left before each reply. The bufio.Reader above reads ahead at
+// most its size (4 KiB) beyond a reply, so one reply costs at most
+// maxBDATReply plus that.
 type replyLimit struct {
 	r    io.Reader
 	left int
@@ -50,6 +50,33 @@ func (l *replyLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// replyReader reads the server's replies to the commands data and bdat
+// write to the TLS connection themselves, each bounded by maxBDATReply.
+type replyReader struct {
+	limit *replyLimit
+	r     *textproto.Reader
+}
+
+func newReplyReader(tc *tls.Conn) *replyReader {
+	limit := &replyLimit{r: tc}
+	return &replyReader{limit: limit, r: textproto.NewReader(bufio.NewReaderSize(limit, 4096))}
+}
+
+// read reads one reply within timeout; a reply with another code than
+// want is an *smtp.SMTPError.
+func (rr *replyReader) read(conn *deadlineConn, timeout time.Duration, want int) (string, error) {
+	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return "", err
+	}
+	rr.limit.left = maxBDATReply
+	_, msg, err := rr.r.ReadResponse(want)
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return "", smtpError(te)
+	}
+	return msg, err
+}
+
 // bdat sends body with BDAT (RFC 3030 CHUNKING) instead of DATA: each
 // chunk goes to the TLS connection as it is, after a "BDAT <size>" line,
 // so the message is neither scanned nor dot-stuffed (go-smtp's DATA writer
@@ -59,40 +86,57 @@ func (l *replyLimit) Read(p []byte) (int, error) {
 // the server's is left in its buffer after the RCPT replies, and the
 // server sends nothing after the last BDAT reply until QUIT).
 //
-// The same guarantees as data: if body cannot be read, or ctx ends, the
-// connection is dropped before the chunk marked LAST, so the server
-// discards what it got; an error after the LAST chunk was written is
+// Every chunk of the message goes without LAST; once the server has
+// accepted them all, the commit point (Options.BeforeCommit) comes, then
+// the end of data, an empty "BDAT 0 LAST" (RFC 3030 section 2 allows a
+// zero-length last chunk): the only thing that can be lost between the
+// commit point and the server's verdict is that one short command.
+//
+// The same guarantees as data: if body cannot be read, ctx ends or the
+// commit point fails, the connection is dropped before "BDAT 0 LAST", so
+// the server discards what it got; an error after it was written is
 // "data-reply" (the server may have accepted the message).
 func (s *submission) bdat(ctx context.Context, c *smtp.Client, tc *tls.Conn, conn *deadlineConn, body io.Reader) error {
 	window := 0 // chunks that may await their reply while the next is sent
 	if ok, _ := c.Extension("PIPELINING"); ok {
 		window = 1
 	}
-	limit := &replyLimit{r: tc}
-	replies := textproto.NewReader(bufio.NewReaderSize(limit, 4096))
+	replies := newReplyReader(tc)
 	cw := &countingWriter{w: tc, conn: conn, timeout: s.timeout, progress: s.opts.Progress}
 	buf := make([]byte, bdatChunk)
 	cmd := make([]byte, 0, 32)
-	pending, last := 0, false
+	pending := 0
 	// reply reads the reply to the oldest chunk awaiting it.
 	reply := func() (string, error) {
-		if err := conn.SetDeadline(time.Now().Add(s.timeout)); err != nil {
-			return "", err
-		}
 		pending--
-		limit.left = maxBDATReply
-		_, msg, err := replies.ReadResponse(250)
-		var te *textproto.Error
-		if errors.As(err, &te) {
-			return "", smtpError(te)
-		}
-		return msg, err
+		return replies.read(conn, s.timeout, 250)
 	}
-	for !last {
+	// write sends one BDAT command and its chunk.
+	write := func(chunk []byte, last bool) error {
+		cmd = strconv.AppendInt(append(cmd[:0], "BDAT "...), int64(len(chunk)), 10)
+		if last {
+			cmd = append(cmd, " LAST"...)
+		}
+		cmd = append(cmd, "\r\n"...)
+		if err := conn.SetDeadline(time.Now().Add(s.timeout)); err != nil {
+			return err
+		}
+		if _, err := tc.Write(cmd); err != nil {
+			return err
+		}
+		if len(chunk) > 0 {
+			if _, err := cw.Write(chunk); err != nil {
+				return err
+			}
+		}
+		pending++
+		return nil
+	}
+	for eof := false; !eof; {
 		n, rerr := io.ReadFull(body, buf)
 		switch {
 		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-			last = true
+			eof = true
 		case rerr != nil:
 			c.Close() // no LAST chunk: the server must discard the message
 			if ctx.Err() != nil {
@@ -100,45 +144,39 @@ func (s *submission) bdat(ctx context.Context, c *smtp.Client, tc *tls.Conn, con
 			}
 			return &Error{Kind: ErrInvalidMessage, Stage: "data", Server: s.opts.Server, Result: s.res, Err: rerr}
 		}
-		cmd = strconv.AppendInt(append(cmd[:0], "BDAT "...), int64(n), 10)
-		if last {
-			cmd = append(cmd, " LAST"...)
-		}
-		cmd = append(cmd, "\r\n"...)
-		if err := conn.SetDeadline(time.Now().Add(s.timeout)); err != nil {
-			c.Close()
-			return s.fail(ctx, "data", err)
-		}
-		if _, err := tc.Write(cmd); err != nil {
-			c.Close()
-			return s.fail(ctx, "data", err)
-		}
-		if _, err := cw.Write(buf[:n]); err != nil {
-			c.Close()
-			return s.fail(ctx, "data", err)
-		}
-		pending++
-		for pending > window || (last && pending > 0) {
-			final := last && pending == 1 // the reply to the LAST chunk
-			msg, err := reply()
-			if err != nil {
+		if n > 0 {
+			if err := write(buf[:n], false); err != nil {
 				c.Close()
-				var se *smtp.SMTPError
-				if last && !conn.writeFailed() && (final || !errors.As(err, &se)) {
-					// Every chunk, LAST included, was handed over: this
-					// is the server's verdict on the message, or a
-					// failure after which it may have accepted it.
-					return s.fail(ctx, "data-reply", err)
-				}
 				return s.fail(ctx, "data", err)
 			}
-			if last && pending == 0 {
-				s.res.Size = cw.n
-				s.res.Reply = parseReply(250, msg)
-				s.res.QueueID = queueID(s.res.Reply.Text)
+		}
+		// Every chunk is accepted before the commit point.
+		for pending > window || (eof && pending > 0) {
+			if _, err := reply(); err != nil {
+				c.Close()
+				return s.fail(ctx, "data", err)
 			}
 		}
 	}
+	s.res.Size = cw.n
+	if err := s.commit(ctx, c); err != nil {
+		return err
+	}
+	if err := write(nil, true); err != nil {
+		// "BDAT 0 LAST" did not go out whole (a TLS record the server
+		// cannot decrypt is nothing to it): the message is discarded.
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	msg, err := reply()
+	if err != nil {
+		// "BDAT 0 LAST" was handed over: this is the server's verdict on
+		// the message, or a failure after which it may have accepted it.
+		c.Close()
+		return s.fail(ctx, "data-reply", err)
+	}
+	s.res.Reply = parseReply(250, msg)
+	s.res.QueueID = queueID(s.res.Reply.Text)
 	return nil
 }
 

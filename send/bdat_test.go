@@ -111,7 +111,8 @@ func TestBDATWithoutPipelining(t *testing.T) {
 	if early {
 		t.Error("the client sent the next chunk before the reply to the last one, without PIPELINING")
 	}
-	if chunks != 3 || !bytes.Equal(got.Bytes(), msg) || res.QueueID != "ABC123" || res.Size != int64(len(msg)) {
-		t.Errorf("%d chunks, %d bytes (want 3, %d, equal), queue ID %q, size %d", chunks, got.Len(), len(msg), res.QueueID, res.Size)
+	// Three chunks of the message and the empty BDAT 0 LAST.
+	if chunks != 4 || !bytes.Equal(got.Bytes(), msg) || res.QueueID != "ABC123" || res.Size != int64(len(msg)) {
+		t.Errorf("%d chunks, %d bytes (want 4, %d, equal), queue ID %q, size %d", chunks, got.Len(), len(msg), res.QueueID, res.Size)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/mail"
+
+	"github.com/securesend/securesend/internal/manifest"
 )
 
 // writeFile creates a file under dir and returns its path.
@@ -266,6 +268,13 @@ func TestValidate(t *testing.T) {
 		{"encoded word file name", func(m *Message) { m.Documents[0].Name = "=?utf-8?q?x?=" }, `contains "=?"`},
 		{"bad content type", func(m *Message) { m.Documents[0].ContentType = "text/plain; charset=x" }, "not a plain media type"},
 		{"no documents", func(m *Message) { m.Documents = nil }, "no documents"},
+		{"cancellation without documents", func(m *Message) {
+			m.Documents = nil
+			m.Supersedes = &manifest.Supersedes{MessageID: "old@example.org", Kind: manifest.Cancel}
+		}, ""},
+		{"cancellation with documents", func(m *Message) {
+			m.Supersedes = &manifest.Supersedes{MessageID: "old@example.org", Kind: manifest.Cancel}
+		}, "a cancellation carries no documents"},
 		{"missing", func(m *Message) { m.Documents[0].Path = filepath.Join(dir, "nope.pdf") }, "does not exist"},
 		{"empty", func(m *Message) { m.Documents[0].Path = empty }, "is empty"},
 		{"directory", func(m *Message) { m.Documents[0].Path = dir }, "not a regular file"},

@@ -56,6 +56,9 @@ func (m *Message) validateManifestFields() error {
 	if s := m.Supersedes; s != nil {
 		probe := manifestProbe()
 		probe.Supersedes = s
+		if s.Kind == manifest.Cancel {
+			probe.Documents = nil // a cancellation carries none
+		}
 		if err := probe.Validate(); err != nil {
 			return invalid("the message it supersedes is not named correctly: %v", err)
 		}

@@ -117,4 +117,15 @@ type Options struct {
 	// configuration (tests); MinVersion, ServerName and RootCAs are still
 	// enforced as above. InsecureSkipVerify is refused.
 	TLSConfig *tls.Config
+	// BeforeCommit, when non-nil, is called once per submission at the
+	// commit point: after every byte of the message has been written to
+	// the connection (and, with BDAT, every chunk accepted), right before
+	// the end of data that makes the server take responsibility for it
+	// (the final "." of DATA, or "BDAT 0 LAST"). The outbox records there,
+	// durably, that the message may from now on have been delivered; an
+	// attempt that dies before it is retried automatically. If it returns
+	// an error, the connection is dropped without the end of data, so the
+	// server discards the message, and Submit fails at stage "data" with
+	// kind ErrTemporary wrapping the error.
+	BeforeCommit func() error
 }

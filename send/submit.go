@@ -1,12 +1,14 @@
 package send
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/textproto"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,9 +41,11 @@ const DefaultTimeout = 60 * time.Second
 // or STARTTLS which must be offered), EHLO inside TLS, check of the
 // negotiated version and of REQUIRETLS, AUTH (only ever inside TLS), MAIL
 // (with REQUIRETLS when the server offers it), RCPT for every recipient,
-// DATA streaming body. If any TLS step fails, nothing else is sent. If the
-// body cannot be read, or ctx ends, during DATA, the connection is dropped
-// without the final dot, so the server discards the partial message.
+// DATA (or BDAT with CHUNKING) streaming body, Options.BeforeCommit (the
+// commit point), and the end of data (the final "." or "BDAT 0 LAST").
+// If any TLS step fails, nothing else is sent. If the body cannot be read,
+// ctx ends or BeforeCommit fails before the end of data, the connection is
+// dropped without it, so the server discards the partial message.
 //
 // Every error is an *Error wrapping one of the Err* kinds, except
 // ErrInvalidMessage for a bad envelope or an unreadable body. When the
@@ -227,11 +231,9 @@ func (s *submission) run(ctx context.Context, body io.Reader) (*Result, error) {
 
 	send := s.data
 	if chunking, _ := c.Extension("CHUNKING"); chunking {
-		send = func(ctx context.Context, c *smtp.Client, conn *deadlineConn, body io.Reader) error {
-			return s.bdat(ctx, c, tc, conn, body)
-		}
+		send = s.bdat
 	}
-	if err := send(ctx, c, conn, body); err != nil {
+	if err := send(ctx, c, tc, conn, body); err != nil {
 		return nil, err
 	}
 	_ = c.Quit()
@@ -343,17 +345,37 @@ func (s *submission) auth(c *smtp.Client) error {
 	return nil
 }
 
-// data sends DATA and streams body.
-func (s *submission) data(ctx context.Context, c *smtp.Client, conn *deadlineConn, body io.Reader) error {
-	w, err := c.Data()
-	if err != nil {
+// data sends DATA and streams body, dot-stuffed (RFC 5321 section
+// 4.5.2), to tc, the connection under c, through its own buffer: go-smtp's
+// DATA writer cannot be flushed short of its final ".", and the commit
+// point (commit) must come after every byte of the message has been
+// written and before that ".". As in bdat, the command is written to tc
+// and the replies read from it, and c is idle meanwhile (nothing of the
+// server's is left in its buffer after the RCPT replies, and the server
+// sends nothing after its reply to the final "." until QUIT).
+func (s *submission) data(ctx context.Context, c *smtp.Client, tc *tls.Conn, conn *deadlineConn, body io.Reader) error {
+	replies := newReplyReader(tc)
+	if err := conn.SetDeadline(time.Now().Add(s.timeout)); err != nil {
+		c.Close()
 		return s.fail(ctx, "data", err)
 	}
-	cw := &countingWriter{w: w, conn: conn, timeout: s.timeout, progress: s.opts.Progress}
+	if _, err := io.WriteString(tc, "DATA\r\n"); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	if _, err := replies.read(conn, s.timeout, 354); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	bw := bufio.NewWriterSize(tc, 32*1024)
+	dw := textproto.NewWriter(bw).DotWriter()
+	cw := &countingWriter{w: dw, conn: conn, timeout: s.timeout, progress: s.opts.Progress}
 	buf := make([]byte, 32*1024)
+	var lastByte byte
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {
+			lastByte = buf[n-1]
 			if _, err := cw.Write(buf[:n]); err != nil {
 				c.Close() // no final dot: the server must discard the message
 				return s.fail(ctx, "data", err)
@@ -371,19 +393,69 @@ func (s *submission) data(ctx context.Context, c *smtp.Client, conn *deadlineCon
 		}
 	}
 	s.res.Size = cw.n
-	resp, err := w.CloseWithResponse()
+	// End the last line, as the dot writer would with the final ".", so
+	// that only "." and its CRLF follow the commit point.
+	var eol string
+	switch lastByte {
+	case '\n':
+	case '\r':
+		eol = "\n"
+	default:
+		eol = "\r\n"
+	}
+	if err := conn.SetDeadline(time.Now().Add(s.timeout)); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	if _, err := io.WriteString(dw, eol); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	if err := bw.Flush(); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	if err := s.commit(ctx, c); err != nil {
+		return err
+	}
+	if err := conn.SetDeadline(time.Now().Add(s.timeout)); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	if err := dw.Close(); err != nil { // ".\r\n", flushed
+		// The final "." did not go out whole (a TLS record the server
+		// cannot decrypt is nothing to it): the message is discarded.
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	msg, err := replies.read(conn, s.timeout, 250)
 	if err != nil {
-		if conn.writeFailed() {
-			// The end of the body or the final "." did not go out: the
-			// server discards the message.
-			return s.fail(ctx, "data", err)
-		}
 		// Everything, final "." included, was handed over: the server
 		// may have accepted the message even if its reply never came.
+		c.Close()
 		return s.fail(ctx, "data-reply", err)
 	}
-	s.res.Reply = parseReply(250, resp.StatusText)
+	s.res.Reply = parseReply(250, msg)
 	s.res.QueueID = queueID(s.res.Reply.Text)
+	return nil
+}
+
+// commit calls Options.BeforeCommit, the commit point, after every byte
+// of the message and before the end of data. If it fails, the connection
+// is dropped without the end of data: the server discards the message.
+func (s *submission) commit(ctx context.Context, c *smtp.Client) error {
+	if s.opts.BeforeCommit == nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		c.Close()
+		return s.fail(ctx, "data", err)
+	}
+	if err := s.opts.BeforeCommit(); err != nil {
+		c.Close()
+		return &Error{Kind: ErrTemporary, Stage: "data", Server: s.opts.Server, Result: s.res,
+			Err: fmt.Errorf("the message was not completed, so the server discarded it, because the moment before completing it could not be recorded: %w", err)}
+	}
 	return nil
 }
 
@@ -427,7 +499,6 @@ type deadlineConn struct {
 
 	mu       sync.Mutex
 	startTLS bool
-	writeErr bool // a write to the connection failed
 }
 
 func (d *deadlineConn) SetDeadline(t time.Time) error {
@@ -443,20 +514,7 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 		d.startTLS = true
 	}
 	d.mu.Unlock()
-	n, err := d.Conn.Write(p)
-	if err != nil {
-		d.mu.Lock()
-		d.writeErr = true
-		d.mu.Unlock()
-	}
-	return n, err
-}
-
-// writeFailed reports whether any write to the connection failed.
-func (d *deadlineConn) writeFailed() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.writeErr
+	return d.Conn.Write(p)
 }
 
 func (d *deadlineConn) sawStartTLS() bool {

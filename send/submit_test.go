@@ -462,9 +462,14 @@ func TestSubmit552AfterData(t *testing.T) {
 	opts := startServer(t, be, serverConfig{implicit: true, maxBytes: 50_000})
 	body := strings.Repeat("0123456789012345678901234567890123456789\r\n", 5000)
 	_, err := Submit(context.Background(), opts, Envelope{From: "a@test", To: []string{"b@test"}}, strings.NewReader(body))
+	// go-smtp's server offers CHUNKING: it refuses the chunk that goes
+	// over the limit, before the end of data (stage "data").
 	var se *Error
-	if !errors.Is(err, ErrPermanent) || !errors.As(err, &se) || se.Stage != "data-reply" || se.Reply.Code != 552 {
-		t.Fatalf("Submit = %v, want a permanent 552 after DATA", err)
+	if !errors.Is(err, ErrPermanent) || !errors.As(err, &se) || se.Stage != "data" || se.Reply.Code != 552 {
+		t.Fatalf("Submit = %v, want a permanent 552 to the message data", err)
+	}
+	if _, _, datas := be.counts(); datas != 0 {
+		t.Error("the refused message was delivered")
 	}
 }
 

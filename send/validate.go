@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/securesend/securesend/internal/maildomain"
+	"github.com/securesend/securesend/internal/manifest"
 )
 
 // Limits on what reaches a header, so folding never has to alter a value.
@@ -56,7 +57,13 @@ func (m *Message) Validate() error {
 	if m.MessageID != "" && !validMessageID(m.MessageID) {
 		return invalid("message id %q is not of the form local@domain", m.MessageID)
 	}
-	if len(m.Documents) == 0 {
+	// A cancellation (Supersedes of kind cancel) carries no documents;
+	// every other message at least one.
+	if m.Supersedes != nil && m.Supersedes.Kind == manifest.Cancel {
+		if len(m.Documents) > 0 {
+			return invalid("a cancellation carries no documents (send a replacement to correct them)")
+		}
+	} else if len(m.Documents) == 0 {
 		return invalid("there are no documents to send")
 	}
 	for i := range m.Documents {

@@ -61,16 +61,6 @@ func manageAccounts(e *env) (*desk.AccountManager, error) {
 	return d.ManageAccounts(), nil
 }
 
-// accountStore opens the account store of the current home with the OS
-// keychain.
-func accountStore(e *env) (*account.Store, error) {
-	h, kc, err := openHome(e)
-	if err != nil {
-		return nil, err
-	}
-	return account.NewStore(h, kc), nil
-}
-
 // isTerminal reports whether r is an interactive terminal.
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
@@ -126,9 +116,7 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	if a.IsOAuth() {
 		a.OAuth = &account.OAuthSettings{ClientID: *clientID, Tenant: *tenant, AuthURL: *authURL, TokenURL: *tokenURL, Scopes: strings.Fields(*scopes)}
 	}
-	a.ApplyPreset()
-	defaultSecurity(&a.SMTP, "465")
-	defaultSecurity(&a.IMAP, "993")
+	desk.AccountDefaults(&a) // the servers a provider preset gives, before asking
 
 	interactive := !*interactiveOff && isTerminal(e.stdin)
 	in := bufio.NewReader(e.stdin)
@@ -162,7 +150,6 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		if a.IsOAuth() {
 			ask(&a.OAuth.ClientID, "OAuth client ID")
 		}
-		defaultSecurity(&a.SMTP, "465")
 		if a.Auth == account.AuthPassword && creds.Password == "" {
 			pw, err := readHidden(e, "Password")
 			if err != nil {
@@ -190,18 +177,6 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		return signIn(ctx, e, s, a.Name)
 	}
 	return 0
-}
-
-// defaultSecurity picks the security mode from the port when none is given:
-// implicitPort means implicit TLS, anything else STARTTLS.
-func defaultSecurity(s *account.Server, implicitPort string) {
-	if s.Security != "" || s.Address == "" {
-		return
-	}
-	s.Security = account.StartTLS
-	if strings.HasSuffix(s.Address, ":"+implicitPort) {
-		s.Security = account.ImplicitTLS
-	}
 }
 
 // readHidden asks for a secret on the terminal with echo off (stty).
@@ -235,7 +210,7 @@ func accountList(e *env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	s, err := accountStore(e)
+	s, err := manageAccounts(e)
 	if err != nil {
 		return errorf(e, "account list: %v", err)
 	}
@@ -459,10 +434,11 @@ func accountPassword(e *env, args []string) int {
 // no secret: the policy gate checks the account first, then the caller
 // reads its sign-in with a.SendOptions(ctx, store.Secrets()).
 func storedAccount(e *env, name string) (*account.Store, *account.Account, error) {
-	s, err := accountStore(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return nil, nil, err
 	}
+	s := d.Accounts()
 	a, err := s.Get(name)
 	if err != nil {
 		return nil, nil, err

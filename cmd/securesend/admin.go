@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,12 +14,10 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/securesend/securesend/crypto/keychain"
-	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/packaging"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/profile/author"
 	"github.com/securesend/securesend/send"
 )
 
@@ -124,15 +120,18 @@ type adminList []string
 func (l *adminList) String() string     { return strings.Join(*l, ",") }
 func (l *adminList) Set(v string) error { *l = append(*l, v); return nil }
 
-// adminPassphraseKey is the keychain entry holding an admin key's passphrase.
-func adminPassphraseKey(fingerprint string) string { return "admin-key-passphrase/" + fingerprint }
-
-func adminKeychain(e *env) (*keychain.Keychain, error) {
-	h, err := home.Resolve(e.getenv)
-	if err != nil {
-		return nil, err
+// adminPassphrase is where an admin key's passphrase comes from: the
+// first line of stdin with --passphrase-stdin, else the home's keychain.
+func adminPassphrase(e *env, fromStdin bool) (author.Passphrase, error) {
+	if fromStdin {
+		p, err := adminReadPassphrase(e)
+		return author.Passphrase{Given: p}, err
 	}
-	return keychain.New(h.KeychainService()), nil
+	d, err := openDesk(e)
+	if err != nil {
+		return author.Passphrase{}, err
+	}
+	return author.Passphrase{Keychain: d.Keychain()}, nil
 }
 
 // adminReadPassphrase reads one line from stdin.
@@ -148,26 +147,6 @@ func adminReadPassphrase(e *env) ([]byte, error) {
 	return []byte(line), nil
 }
 
-// adminWriteNew writes data to path, refusing to overwrite unless force.
-func adminWriteNew(path string, data []byte, mode os.FileMode, force bool) error {
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if !force {
-		flags |= os.O_EXCL
-	}
-	f, err := os.OpenFile(path, flags, mode)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s already exists (use --force to replace it)", path)
-		}
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 func adminKeyGenerate(e *env, args []string) int {
 	fs := adminFlags(e, "key generate", "Creates the organisation admin key: admin-key.asc (public, pinned into installers)\nand admin-key.private.asc (private, passphrase-protected; keep it offline).\nThe passphrase is read from stdin with --passphrase-stdin, otherwise a random one\nis generated and kept in this computer's OS keychain.")
 	name := fs.String("name", "", "organisation or admin name (required)")
@@ -181,41 +160,19 @@ func adminKeyGenerate(e *env, args []string) int {
 	if *name == "" || *email == "" {
 		return errorf(e, "admin key generate: --name and --email are required")
 	}
-	var pass []byte
-	var kc *keychain.Keychain
-	var err error
-	if *stdinPass {
-		if pass, err = adminReadPassphrase(e); err != nil {
-			return errorf(e, "admin key generate: %v", err)
-		}
-	} else {
-		if kc, err = adminKeychain(e); err != nil {
-			return errorf(e, "admin key generate: %v", err)
-		}
-		raw := make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
-			return errorf(e, "admin key generate: %v", err)
-		}
-		pass = []byte(base64.RawStdEncoding.EncodeToString(raw))
-	}
-	k, err := profile.GenerateAdminKey(*name, *email, pass)
+	pass, err := adminPassphrase(e, *stdinPass)
 	if err != nil {
 		return errorf(e, "admin key generate: %v", err)
 	}
-	if kc != nil {
-		if err := kc.Set(adminPassphraseKey(k.Fingerprint), string(pass)); err != nil {
-			return errorf(e, "admin key generate: keep the passphrase in the keychain: %v (or use --passphrase-stdin)", err)
+	k, err := author.GenerateKey(*out, *name, *email, pass, *force)
+	if err != nil {
+		if errors.Is(err, author.ErrKeepPassphrase) {
+			return errorf(e, "admin key generate: %v (or use --passphrase-stdin)", err)
 		}
-	}
-	pubPath, privPath := filepath.Join(*out, "admin-key.asc"), filepath.Join(*out, "admin-key.private.asc")
-	if err := adminWriteNew(privPath, k.Private, 0o600, *force); err != nil {
 		return errorf(e, "admin key generate: %v", err)
 	}
-	if err := adminWriteNew(pubPath, k.Public, 0o644, *force); err != nil {
-		return errorf(e, "admin key generate: %v", err)
-	}
-	fmt.Fprintf(e.stdout, "Organisation admin key created.\n  fingerprint: %s\n  public key:  %s (goes into installers)\n  private key: %s (passphrase-protected; keep it offline and backed up)\n", k.Fingerprint, pubPath, privPath)
-	if kc != nil {
+	fmt.Fprintf(e.stdout, "Organisation admin key created.\n  fingerprint: %s\n  public key:  %s (goes into installers)\n  private key: %s (passphrase-protected; keep it offline and backed up)\n", k.Fingerprint, k.Public, k.Private)
+	if k.InKeychain {
 		fmt.Fprintln(e.stdout, "  passphrase:  kept in this computer's OS keychain")
 	}
 	return 0
@@ -229,7 +186,7 @@ func adminProfileInit(e *env, args []string) int {
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
-	if err := adminWriteNew(*out, profile.Example(*org), 0o644, *force); err != nil {
+	if err := author.WriteExample(*out, *org, *force); err != nil {
 		return errorf(e, "admin profile init: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "Wrote %s. Edit it, add recipients, then sign it.\n", *out)
@@ -245,31 +202,23 @@ func adminProfileAddRecipient(e *env, args []string) int {
 	org := fs.String("org", "", "recipient organisation")
 	hpiOrg := fs.String("hpi-org", "", "HPI organisation id")
 	hpiFac := fs.String("hpi-facility", "", "HPI facility id")
+	var relayAliases listFlag
+	fs.Var(&relayAliases, "relay-alias", "short `name` by which scanners reach this recipient through 'securesend relay' (NAME@relay); repeatable")
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
 	if *email == "" || *name == "" || *keyFile == "" {
 		return errorf(e, "admin profile add-recipient: --email, --name and --key are required")
 	}
-	data, err := os.ReadFile(*path)
-	if err != nil {
-		return errorf(e, "admin profile add-recipient: %v", err)
-	}
 	key, err := os.ReadFile(*keyFile)
 	if err != nil {
 		return errorf(e, "admin profile add-recipient: %v", err)
 	}
-	if _, err := profile.Parse(data); err != nil {
-		return errorf(e, "admin profile add-recipient: fix the profile first: %v", err)
-	}
-	next := append(append([]byte(nil), data...), profile.RecipientTOML(profile.Recipient{
+	p, err := author.AddRecipient(*path, profile.Recipient{
 		Name: *name, Email: *email, Organisation: *org, HPIOrgID: *hpiOrg, HPIFacilityID: *hpiFac, PublicKey: string(key),
-	})...)
-	p, err := profile.Parse(next)
+		RelayAliases: relayAliases,
+	})
 	if err != nil {
-		return errorf(e, "admin profile add-recipient: not added: %v", err)
-	}
-	if err := os.WriteFile(*path, next, 0o644); err != nil {
 		return errorf(e, "admin profile add-recipient: %v", err)
 	}
 	r := p.Recipients[len(p.Recipients)-1]
@@ -289,47 +238,21 @@ func adminProfileSign(e *env, args []string) int {
 	if *out == "" {
 		*out = *path + ".sig"
 	}
-	data, err := os.ReadFile(*path)
+	pass, err := adminPassphrase(e, *stdinPass)
 	if err != nil {
 		return errorf(e, "admin profile sign: %v", err)
 	}
-	key, err := os.ReadFile(*keyFile)
-	if err != nil {
+	p, err := author.SignFile(*path, *keyFile, *out, pass)
+	if errors.Is(err, author.ErrNoPassphrase) {
+		return errorf(e, "admin profile sign: %v; use --passphrase-stdin", err)
+	} else if err != nil {
 		return errorf(e, "admin profile sign: %v", err)
 	}
-	var pass []byte
-	if *stdinPass {
-		if pass, err = adminReadPassphrase(e); err != nil {
-			return errorf(e, "admin profile sign: %v", err)
-		}
-	} else {
-		_, fp, err := profile.ParsePublicKey(key)
-		if err != nil {
-			return errorf(e, "admin profile sign: %v", err)
-		}
-		kc, err := adminKeychain(e)
-		if err != nil {
-			return errorf(e, "admin profile sign: %v", err)
-		}
-		s, err := kc.Get(adminPassphraseKey(fp))
-		if err != nil {
-			return errorf(e, "admin profile sign: no passphrase for key %s in the keychain (%v); use --passphrase-stdin", fp, err)
-		}
-		pass = []byte(s)
-	}
-	sig, err := profile.Sign(data, key, pass)
-	if err != nil {
-		return errorf(e, "admin profile sign: %v", err)
-	}
-	if err := os.WriteFile(*out, sig, 0o644); err != nil {
-		return errorf(e, "admin profile sign: %v", err)
-	}
-	p, _ := profile.Parse(data)
 	fmt.Fprintf(e.stdout, "Signed %s (serial %d) -> %s\n", *path, p.Serial, *out)
 	return 0
 }
 
-// adminVerifyFlags adds the flags that name a profile bundle on disk.
+// adminBundleFlags are the flags that name a profile bundle on disk.
 type adminBundleFlags struct {
 	profile, sig, key, fingerprint *string
 }
@@ -343,32 +266,19 @@ func adminBundle(fs adminFlagSet, profileDefault string) adminBundleFlags {
 	}
 }
 
-// read loads the bundle named by the flags.
-func (b adminBundleFlags) read() (profile.Baked, error) {
-	sigPath := *b.sig
-	if sigPath == "" {
-		sigPath = *b.profile + ".sig"
+// bundle is the bundle the flags name.
+func (b adminBundleFlags) bundle() author.Bundle {
+	return author.Bundle{Profile: *b.profile, Signature: *b.sig, Key: *b.key, Fingerprint: *b.fingerprint}
+}
+
+// source is the profile a show or check works on: a bundle with
+// --profile, else the baked one with --embedded, else the one in force.
+func (b adminBundleFlags) source(embedded bool) desk.ProfileSource {
+	if *b.profile != "" {
+		bundle := b.bundle()
+		return desk.ProfileSource{Bundle: &bundle}
 	}
-	data, err := os.ReadFile(*b.profile)
-	if err != nil {
-		return profile.Baked{}, err
-	}
-	sig, err := os.ReadFile(sigPath)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return profile.Baked{}, err
-	}
-	key, err := os.ReadFile(*b.key)
-	if err != nil {
-		return profile.Baked{}, err
-	}
-	fp := *b.fingerprint
-	if fp == "" {
-		_, fp, err = profile.ParsePublicKey(key)
-		if err != nil {
-			return profile.Baked{}, err
-		}
-	}
-	return profile.Baked{Profile: data, Signature: sig, AdminKey: key, Fingerprint: profile.NormalizeFingerprint(fp)}, nil
+	return desk.ProfileSource{Embedded: embedded}
 }
 
 func adminProfileVerify(e *env, args []string) int {
@@ -377,11 +287,7 @@ func adminProfileVerify(e *env, args []string) int {
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
-	bundle, err := b.read()
-	if err != nil {
-		return errorf(e, "admin profile verify: %v", err)
-	}
-	p, err := profile.Verify(bundle.Profile, bundle.Signature, bundle.AdminKey, bundle.Fingerprint)
+	bundle, p, err := b.bundle().Verify()
 	if err != nil {
 		return errorf(e, "admin profile verify: %v", err)
 	}
@@ -405,51 +311,14 @@ func adminUserFlags(fs adminFlagSet) func() profile.UserSettings {
 	}
 }
 
-// adminPolicy loads the profile a show/check command works on (see
-// adminLoadFor) and its effective policy: the user's security.toml, then the
-// flags.
+// adminPolicy is the effective policy of the profile a show or check works
+// on (see adminBundleFlags.source): the user's security.toml, then the flags.
 func adminPolicy(e *env, embedded bool, b adminBundleFlags, flags profile.UserSettings) (profile.Policy, *profile.Loaded, error) {
-	if !embedded && *b.profile == "" {
-		return policyForCommand(e, flags)
-	}
-	l, err := adminLoadFor(e, embedded, b)
+	d, err := openDesk(e)
 	if err != nil {
 		return profile.Policy{}, nil, err
 	}
-	file, err := userSecuritySettings(e)
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	return profile.Effective(l.Profile, file, flags), l, nil
-}
-
-// adminLoadFor loads the profile a show/check command works on: the one in
-// force (as the app loads it), only the baked one, or a bundle on disk.
-func adminLoadFor(e *env, embedded bool, b adminBundleFlags) (*profile.Loaded, error) {
-	switch {
-	case *b.profile != "":
-		bundle, err := b.read()
-		if err != nil {
-			return nil, err
-		}
-		l, err := profile.Load(profile.LoadOptions{Baked: bundle})
-		if err != nil {
-			return nil, err
-		}
-		l.Source = *b.profile
-		return l, nil
-	case embedded:
-		baked, err := bakedProfile()
-		if err != nil {
-			return nil, err
-		}
-		if len(baked.Profile) == 0 {
-			return nil, errors.New("this securesend build has no baked organisation profile (it was not built by 'securesend admin package')")
-		}
-		return profile.Load(profile.LoadOptions{Baked: baked})
-	default:
-		return loadOrgProfile(e)
-	}
+	return d.PolicyFrom(b.source(embedded), flags)
 }
 
 func adminProfileShow(e *env, args []string) int {
@@ -562,10 +431,6 @@ func adminPolicyCheck(e *env, args []string) int {
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
-	pol, _, err := adminPolicy(e, *embedded, b, user())
-	if err != nil {
-		return errorf(e, "admin policy check: %v", err)
-	}
 	m := &send.Message{}
 	sender, err := mail.ParseAddress(*from)
 	if err != nil {
@@ -582,13 +447,11 @@ func adminPolicyCheck(e *env, args []string) int {
 	for _, d := range docs {
 		m.Documents = append(m.Documents, send.Document{Path: d})
 	}
-	var store *pgp.Store
-	if pol.MayAddKeys() {
-		if store, err = openKeyStore(e); err != nil {
-			return errorf(e, "admin policy check: %v", err)
-		}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "admin policy check: %v", err)
 	}
-	v, err := desk.CheckPolicy(pol, store, m)
+	v, err := d.CheckPolicyOf(b.source(*embedded), user(), m)
 	var refused *desk.Refused
 	if errors.As(err, &refused) {
 		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
@@ -632,12 +495,16 @@ func adminPackage(ctx context.Context, e *env, args []string) int {
 	if c := adminParse(fs, args); c >= 0 {
 		return c
 	}
-	bundle, err := b.read()
+	bundle, err := b.bundle().Read()
 	if err != nil {
 		return errorf(e, "admin package: %v", err)
 	}
 	if *src == "" {
-		if *src, err = adminFindSource(); err != nil {
+		wd, err := os.Getwd()
+		if err == nil {
+			*src, err = author.FindSource(wd)
+		}
+		if err != nil {
 			return errorf(e, "admin package: %v", err)
 		}
 	}
@@ -670,24 +537,4 @@ func adminPackage(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "  %s (publish it with the downloads)\n", res.SumsFile)
 	return 0
-}
-
-// adminFindSource walks up from the current directory to the securesend
-// module root.
-func adminFindSource() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.Contains(string(data), "module github.com/securesend/securesend\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("the securesend source was not found above the current directory; give it with --src")
-		}
-		dir = parent
-	}
 }

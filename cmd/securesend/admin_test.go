@@ -11,6 +11,7 @@ import (
 
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/profile/author"
 )
 
 // runAdminCLI runs "securesend args..." in-process with its own home.
@@ -48,8 +49,8 @@ func TestAdminKeyPassphraseInKeychain(t *testing.T) {
 		t.Fatalf("output: %s", out)
 	}
 	kc := keychain.New(home.Home{Dir: homeDir}.KeychainService())
-	t.Cleanup(func() { kc.Delete(adminPassphraseKey(fpr[1])) })
-	pass, err := kc.Get(adminPassphraseKey(fpr[1]))
+	t.Cleanup(func() { kc.Delete(author.PassphraseEntry(fpr[1])) })
+	pass, err := kc.Get(author.PassphraseEntry(fpr[1]))
 	if err != nil || len(pass) < 40 {
 		t.Fatalf("passphrase not in the keychain: %v", err)
 	}

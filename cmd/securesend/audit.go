@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/profile"
 )
 
 func auditCommand() command {
@@ -42,36 +40,6 @@ whether securesend wrote them, nor whether entries are missing at the end.
 For that, run 'securesend audit verify' on the computer that keeps the log
 and compare the last hash it prints with the one for the copy.
 `
-
-// auditRecord appends one event to the home's audit log. Commands call it
-// once a change has been made: key.import and key.pin (fields address,
-// fingerprint, key_uid), account.change (account, setting, old, new,
-// never a secret), policy.change (setting, old, new, actor),
-// receive.verified (from, message_id, verdict, signer, fingerprint,
-// sha256). Fields outside audit.FieldNames are refused.
-func auditRecord(e *env, kind audit.Kind, fields audit.Fields) error {
-	log, err := openAudit(e)
-	if err != nil {
-		return err
-	}
-	_, err = log.Append(audit.Event{Kind: kind, Fields: fields})
-	return err
-}
-
-// auditProfileChange records a newly seen organisation profile serial (a
-// policy change) in the audit log; a failure to record is a warning.
-func auditProfileChange(e *env, l *profile.Loaded) {
-	if !l.Managed() || !l.Changed {
-		return
-	}
-	err := auditRecord(e, audit.PolicyChange, audit.Fields{
-		"setting": "organisation profile serial", "old": strconv.FormatInt(l.PreviousSerial, 10),
-		"new": strconv.FormatInt(l.Profile.Serial, 10), "actor": l.Fingerprint,
-	})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "securesend: warning: the audit log could not record the new organisation profile: %v\n", err)
-	}
-}
 
 func runAudit(ctx context.Context, e *env, args []string) int {
 	return subcommands(e, "audit", auditUsage, args, map[string]func([]string) int{
@@ -185,11 +153,9 @@ func auditExport(e *env, args []string) int {
 	var from time.Time
 	if since != "" {
 		var err error
-		if from, err = time.ParseInLocation("2006-01-02", since, time.Local); err != nil {
-			if from, err = time.Parse(time.RFC3339, since); err != nil {
-				fmt.Fprintf(e.stderr, "securesend audit export: --since %q is not a date like 2026-01-02 or a time like 2026-01-02T15:04:05+13:00\n", since)
-				return 2
-			}
+		if from, err = audit.ParseSince(since, time.Local); err != nil {
+			fmt.Fprintf(e.stderr, "securesend audit export: --since %v\n", err)
+			return 2
 		}
 	}
 	format := audit.JSON

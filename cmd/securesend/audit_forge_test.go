@@ -94,3 +94,18 @@ func TestAuditForgeryCLI(t *testing.T) {
 		t.Fatalf("after a real append:\n%s", out)
 	}
 }
+
+// auditRecord appends one event to the audit log of e's home, as the
+// desk does after a change (tests: entries to forge and to verify).
+func auditRecord(e *env, kind audit.Kind, fields audit.Fields) error {
+	d, err := openDesk(e)
+	if err != nil {
+		return err
+	}
+	l, err := d.Audit()
+	if err != nil {
+		return err
+	}
+	_, err = l.Append(audit.Event{Kind: kind, Fields: fields})
+	return err
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/demomail"
+	"github.com/securesend/securesend/internal/termsafe"
+	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 )
 
@@ -112,12 +113,17 @@ func demoSendSample(ctx context.Context, e *env, sys *demomail.System, tmp strin
 	for _, p := range samples {
 		m.Documents = append(m.Documents, send.Document{Path: p})
 	}
-	// The demo clinician's desk: the same journey as a real account's.
-	d, err := desk.OpenDemo(sys, filepath.Join(tmp, "home"), desk.DemoOptions{})
+	// The demo clinician's desk sends, the demo pharmacy's receives: the
+	// same journeys as a real account's.
+	clinic, err := desk.OpenDemoAs(sys, demomail.Clinician, filepath.Join(tmp, "clinician"), desk.DemoOptions{})
 	if err != nil {
 		return errorf(e, "demo: %v", err)
 	}
-	ob, err := d.Outbox(desk.OutboxOptions{Via: desk.Via{Account: desk.DemoAccount}})
+	pharmacy, err := desk.OpenDemoAs(sys, demomail.Pharmacy, filepath.Join(tmp, "pharmacy"), desk.DemoOptions{})
+	if err != nil {
+		return errorf(e, "demo: %v", err)
+	}
+	ob, err := clinic.Outbox(desk.OutboxOptions{Via: desk.Via{Account: desk.DemoAccount}})
 	if err != nil {
 		return errorf(e, "demo: %v", err)
 	}
@@ -132,22 +138,25 @@ func demoSendSample(ctx context.Context, e *env, sys *demomail.System, tmp strin
 	if err != nil {
 		return errorf(e, "%s", plainError(err))
 	}
-	got, err := sys.Fetch(ctx, demomail.Pharmacy)
+	if _, err := pharmacy.Fetch(ctx, desk.FetchOptions{Account: desk.DemoAccountName(demomail.Pharmacy)}); err != nil {
+		return errorf(e, "demo: %v", err)
+	}
+	got, err := pharmacy.ReceivedAll()
 	if err != nil {
 		return errorf(e, "demo: %v", err)
 	}
-	for _, msg := range got {
-		rep, err := sys.Verify(ctx, demomail.Pharmacy, bytes.NewReader(msg.Raw), nil)
-		if err != nil {
-			return errorf(e, "demo: %v", err)
-		}
-		fmt.Fprintf(e.stdout, "\nReceived by %s: %s — %s\n", demomail.Pharmacy, rep.Verdict, rep.Reason)
+	for _, r := range got {
+		rep := r.Report
+		fmt.Fprintf(e.stdout, "\nReceived by %s: %s — %s\n", demomail.Pharmacy, rep.Verdict, termsafe.String(rep.Reason))
 		for _, d := range rep.Documents {
-			fmt.Fprintf(e.stdout, "  %s  %s\n", d.SHA256, d.Name)
+			fmt.Fprintf(e.stdout, "  %s  %s\n", d.SHA256, termsafe.String(d.Name))
 		}
-		if rep.Verdict != "verified" {
+		if rep.Verdict != receive.Verified {
 			return 1
 		}
+	}
+	if len(got) == 0 {
+		return errorf(e, "demo: the pharmacy received nothing")
 	}
 	return 0
 }

@@ -260,8 +260,8 @@ func TestAccountTestTLSFloor(t *testing.T) {
 	}
 }
 
-// TestGUIDeliveryRechecksPolicy: the desktop app's delivery (guiOutbox's
-// Submit, as the Outbox tab and its watcher use it) re-checks every job
+// TestGUIDeliveryRechecksPolicy: the desktop app's delivery (the desk session's
+// outbox, as the Outbox tab and its watcher use it) re-checks every job
 // against the policy in force now: a job queued unencrypted with an
 // account while unmanaged fails with the reason once a profile requiring
 // encryption is installed, and the account's server receives nothing.
@@ -280,11 +280,11 @@ func TestGUIDeliveryRechecksPolicy(t *testing.T) {
 		return strings.NewReplacer(`locked = ["policy.min_tls", "policy.encryption", "accounts"]`, `locked = ["policy.min_tls", "policy.encryption"]`).Replace(data)
 	})
 	e := clinic.env(strings.NewReader(""), io.Discard, io.Discard)
-	cfg, err := guiOutbox(e, func() (string, error) { return "practice", nil })
-	if err != nil {
-		t.Fatal(err)
+	cfg := openGUI(t, e)
+	if cfg.Account != "practice" {
+		t.Fatalf("the app does not use the account: %q", cfg.Account)
 	}
-	rec, err := cfg.Box.Deliver(t.Context(), id, nil)
+	rec, err := cfg.Outbox.Box.Deliver(t.Context(), id, nil)
 	if !errors.Is(err, outbox.ErrRefused) || rec.State != outbox.Failed ||
 		!strings.Contains(rec.LastError, "pharmacy@example.org: your organisation's policy requires encryption, and this message was queued unencrypted") {
 		t.Errorf("GUI delivery of a job the policy now forbids: %v; %s %q", err, rec.State, rec.LastError)

@@ -15,7 +15,6 @@ import (
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/hotfolder"
-	"github.com/securesend/securesend/send/outbox"
 )
 
 func hotfolderCommand() command {
@@ -48,9 +47,8 @@ is moved and it stops with exit 1.
 Flags:
 `
 
-// hotfolderDocTypes are the document types (the message's Subject), as in
-// the app's Send tab.
-var hotfolderDocTypes = []string{"Prescription", "Referral", "Results", "Other"}
+// hotfolderDocTypes are the document types (the message's Subject).
+var hotfolderDocTypes = desk.DocumentTypes
 
 func runHotfolder(ctx context.Context, e *env, args []string) int {
 	var (
@@ -124,17 +122,9 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if _, err := send.ParseEncryptMode(f.encrypt); err != nil {
 		return usageErr("--encrypt must be always, auto or never, not %q", f.encrypt)
 	}
-	f.subject = ""
-	for _, t := range hotfolderDocTypes {
-		if strings.EqualFold(t, docType) {
-			f.subject = t
-		}
-	}
-	if f.subject == "" {
+	var ok bool
+	if f.subject, f.docType, ok = desk.DocumentType(docType); !ok {
 		return usageErr("--doc-type must be one of %s, not %q", strings.Join(hotfolderDocTypes, ", "), docType)
-	}
-	if f.subject != "Other" { // else the manifest's default, "document"
-		f.docType = strings.ToLower(f.subject)
 	}
 	if _, err := parseAddrs("--to", f.to); err != nil {
 		return usageErr("%v", err)
@@ -143,26 +133,17 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "hotfolder: %v", err)
 	}
-	if f.account != "" {
-		a, err := d.Accounts().Get(f.account)
-		if err != nil {
-			return errorf(e, "hotfolder: %v", err)
-		}
-		if f.from == "" {
-			f.from = a.Email
-		}
-	}
-	f.docs = []string{"-"} // each file's, in the handler
+	f.docs = []string{"-"} // each file's, in the handler; From: the account's when not given
 	m, err := f.message()
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	m.Documents = nil
 	maxSize, err := d.HotFolderMaxSize(maxMB)
-	if err != nil {
-		if flagSet(fs, "max-size") && strings.HasPrefix(err.Error(), "--max-size") {
-			return usageErr("%v", err)
-		}
+	var over *desk.OverPolicyLimitError
+	if errors.As(err, &over) {
+		return usageErr("--max-size %d is over your organisation's document limit of %d MB", over.GivenMB, over.PolicyMB)
+	} else if err != nil {
 		return errorf(e, "hotfolder: %v", err)
 	}
 	// The policy gate checks the server before the password is read (once:
@@ -176,7 +157,8 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "hotfolder: %v", outboxTrim(err, "outbox: "))
 	}
 	em, _ := send.ParseEncryptMode(f.encrypt)
-	h := &hotfolderRun{e: e, ob: ob, queued: map[string]string{}}
+	h := &hotfolderRun{e: e}
+	h.run = ob.NewRun(h.delivered)
 	handle := ob.HotFolderHandler(desk.Draft{Message: m, Via: v, Encrypt: em})
 	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: handle, Report: h.report, Settle: settle, SettleLimit: limit,
 		MaxSize: maxSize, Interval: interval})
@@ -209,7 +191,7 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err))
 		}
-		h.retryDeferred(runCtx)
+		h.run.RetryDue(runCtx)
 	})
 	if unsafe != nil {
 		return errorf(e, "%s", hotfolderErrorText(unsafe))
@@ -240,14 +222,11 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// hotfolderRun delivers and reports the files of one 'securesend
-// hotfolder' (desk's HotFolderHandler queues them).
+// hotfolderRun reports the files of one 'securesend hotfolder': desk's
+// HotFolderHandler queues them, a desk.Run delivers them.
 type hotfolderRun struct {
-	e  *env
-	ob *desk.Outbox
-	// queued are the jobs this run queued or found, by id, with their
-	// file names, until sent or given up.
-	queued   map[string]string
+	e        *env
+	run      *desk.Run
 	failures int
 }
 
@@ -264,60 +243,32 @@ func (h *hotfolderRun) report(ctx context.Context, ev hotfolder.Event) {
 		fmt.Fprintf(w, "%s: not sent yet, will try again: %s\n", name, ev.Reason)
 	case hotfolder.Queued, hotfolder.AlreadyQueued:
 		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", name, shortID(ev.JobID), displayName(filepath.Join(hotfolder.SentDir, filepath.Base(ev.Dest))))
-		h.queued[ev.JobID] = name
-		h.deliver(ctx, ev.JobID, false)
+		h.run.Deliver(ctx, ev.JobID, name)
 	}
 }
 
-// deliver makes one delivery attempt of a job of this run (when it is
-// queued, or deferred and, with dueOnly, due) and prints the outcome.
-func (h *hotfolderRun) deliver(ctx context.Context, id string, dueOnly bool) {
-	w := h.e.stdout
-	name := h.queued[id]
-	rec, err := h.ob.Get(id)
-	if err != nil {
-		fmt.Fprintf(w, "%s: job %s: %s\n", name, shortID(id), outboxTrim(err, "outbox: "))
-		delete(h.queued, id)
-		return
-	}
-	switch {
-	case rec.State == outbox.Sent: // a job found after a restart
-		delete(h.queued, id)
-		fmt.Fprintf(w, "%s: was already sent (job %s)\n", name, shortID(id))
-		return
-	case rec.State != outbox.Queued && rec.State != outbox.Deferred:
-		delete(h.queued, id) // someone else's now: 'outbox run', the app
+// delivered prints the outcome of one delivery attempt.
+func (h *hotfolderRun) delivered(ev desk.RunEvent) {
+	w, name, id, rec := h.e.stdout, ev.Label, shortID(ev.JobID), ev.Record
+	switch ev.Outcome {
+	case desk.RunLost:
+		fmt.Fprintf(w, "%s: job %s: %s\n", name, id, outboxTrim(ev.Err, "outbox: "))
+	case desk.RunAlreadySent:
+		fmt.Fprintf(w, "%s: was already sent (job %s)\n", name, id)
+	case desk.RunHandedOver:
 		outboxExplain(w, rec)
-		return
-	case dueOnly && time.Now().Before(rec.NextAttempt):
-		return
-	}
-	rec, err = h.ob.Deliver(ctx, id, nil)
-	switch {
-	case err == nil && rec != nil && rec.State == outbox.Sent:
-		delete(h.queued, id)
-		fmt.Fprintf(w, "%s: sent to %s (job %s)\n", name, strings.Join(rec.Envelope.To, ", "), shortID(id))
-	case rec != nil && rec.State == outbox.Deferred:
-		fmt.Fprintf(w, "%s: queued, not sent yet: %s; retried from %s\n", name, plainError(err), rec.NextAttempt.Local().Format("15:04 Mon 2 Jan"))
+	case desk.RunSent:
+		fmt.Fprintf(w, "%s: sent to %s (job %s)\n", name, strings.Join(rec.Envelope.To, ", "), id)
+	case desk.RunDeferred:
+		fmt.Fprintf(w, "%s: queued, not sent yet: %s; retried from %s\n", name, plainError(ev.Err), rec.NextAttempt.Local().Format("15:04 Mon 2 Jan"))
 	default:
-		delete(h.queued, id)
 		h.failures++
 		reason := "not sent"
-		if err != nil {
-			reason = plainError(err)
+		if ev.Err != nil {
+			reason = plainError(ev.Err)
 		}
-		fmt.Fprintf(w, "%s: FAILED to send (job %s): %s\n", name, shortID(id), reason)
+		fmt.Fprintf(w, "%s: FAILED to send (job %s): %s\n", name, id, reason)
 		outboxExplain(w, rec)
-	}
-}
-
-// retryDeferred delivers the deferred jobs of this run whose time has come.
-func (h *hotfolderRun) retryDeferred(ctx context.Context) {
-	for id := range h.queued {
-		if ctx.Err() != nil {
-			return
-		}
-		h.deliver(ctx, id, true)
 	}
 }
 

@@ -147,6 +147,9 @@ func verdictLabel(v receive.Verdict) string {
 
 func printItemLine(w io.Writer, it *receive.Item) {
 	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
+	if s := supersedeWarning(it); s != "" {
+		line += "  " + s
+	}
 	if d := desk.DuplicateNote(it); d != "" {
 		line += "  " + d
 	}
@@ -197,7 +200,7 @@ func inboxList(e *env, args []string) int {
 	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCUMENT TYPE\tPATIENT NHI\tDOCS\tWARNING")
 	for _, r := range all {
 		it := r.Item
-		warn := desk.DuplicateNote(it)
+		warn := strings.TrimSpace(supersedeWarning(it) + " " + desk.DuplicateNote(it))
 		if it.Archived != "" {
 			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
 		}
@@ -267,6 +270,7 @@ func inboxShow(e *env, args []string) int {
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "%s\n\n", banner(rep))
+	printSupersession(w, it)
 	fmt.Fprintf(w, "Item:        #%s, received %s\n", it.ID, it.Received.Local().Format(time.RFC1123))
 	printHeaders(w, rep, it.MessageID)
 	fmt.Fprintf(w, "Encrypted:   %s\n", yesNo(rep.Encrypted))
@@ -303,6 +307,7 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	doc := fs.Int("doc", 1, "document number (see 'securesend inbox show')")
 	out := fs.String("out", "", "write the document into this directory instead of opening it")
 	yes := fs.Bool("yes-unverified", false, "open or write a document of a message that is not verified without asking (read its warning first)")
+	yesOld := fs.Bool("yes-superseded", false, "open or write a document of a message its sender cancelled or replaced without asking")
 	// Flags may follow the ID.
 	id, ok := parseOneArg(fs, args)
 	if !ok {
@@ -321,6 +326,7 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "inbox open: %v", err)
 	}
 	fmt.Fprintln(e.stderr, banner(r.Report))
+	printSupersession(e.stderr, r.Item)
 	if note := desk.DuplicateNote(r.Item); note != "" && !desk.Withheld(r.Report) {
 		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", note, id)
 	}
@@ -342,6 +348,13 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	var unconfirmed *desk.UnconfirmedError
 	if errors.As(err, &unconfirmed) {
 		if err = confirmUnverified(e, unconfirmed); err == nil {
+			opts.Confirmed = true
+			got, err = d.OpenDocument(id, *doc-1, opts)
+		}
+	}
+	var superseded *desk.SupersededError
+	if errors.As(err, &superseded) {
+		if err = confirmSuperseded(e, superseded, *yesOld); err == nil {
 			opts.Confirmed = true
 			got, err = d.OpenDocument(id, *doc-1, opts)
 		}

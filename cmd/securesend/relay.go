@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/filelock"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/relay"
 	"github.com/securesend/securesend/send/outbox"
@@ -85,29 +82,7 @@ func relayDevices(e *env) (*relay.Devices, error) {
 	if err != nil {
 		return nil, err
 	}
-	return relay.OpenDevices(filepath.Join(dir, "devices.json")), nil
-}
-
-// relayLock makes sure only one relay runs for the home (it owns
-// home/relay/incoming, where it removes what a crashed relay left).
-func relayLock(e *env) (unlock func(), err error) {
-	dir, err := relayDir(e)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "relay.lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	ok, err := filelock.TryLock(f)
-	if err != nil || !ok {
-		f.Close()
-		if err == nil {
-			err = errors.New("another 'securesend relay' is running for this home; stop it first")
-		}
-		return nil, err
-	}
-	return func() { _ = filelock.Unlock(f); f.Close() }, nil
+	return relay.OpenDevices(relay.DevicesPath(dir)), nil
 }
 
 // listFlag is a repeatable string flag.
@@ -174,15 +149,15 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if maxMB <= 0 || maxMB > 1<<10 || maxConns <= 0 || perMinute <= 0 || poll <= 0 {
 		return usageErr("--max-size (1 to 1024), --max-connections, --per-minute and --poll must be positive")
 	}
-	docType = matchDocType(docType)
+	docType = relay.MatchDocType(relayDocTypes, docType)
 	if docType == "" {
 		return usageErr("--doc-type must be one of %s", strings.Join(relayDocTypes, ", "))
 	}
-	cfg, err := relayNetConfig(listen, allow, plainFrom)
+	cfg, err := relay.ParseNetwork(listen, allow, plainFrom)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	aliasMap, err := parseAliases(aliases)
+	aliasMap, err := relay.ParseAliases(aliases)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -196,12 +171,12 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "relay: %v", err)
 	}
-	if err := relayCheckSigner(e, acct.Email); err != nil {
-		return errorf(e, "relay: %s", keyText(err.Error()))
-	}
 	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "relay: %v", err)
+	}
+	if err := d.CheckRelaySigner(acct.Email); err != nil {
+		return errorf(e, "relay: %s", keyText(err.Error()))
 	}
 	resolver := &relay.DirectoryResolver{Aliases: aliasMap, Current: func() (profile.Policy, *pgp.Store, error) {
 		pol, _, err := d.Policy(profile.UserSettings{})
@@ -214,7 +189,11 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if err := resolver.CheckAliases(); err != nil {
 		return errorf(e, "relay: --%s", keyText(err.Error()))
 	}
-	unlock, err := relayLock(e)
+	dir, err := relayDir(e)
+	if err != nil {
+		return errorf(e, "relay: %v", err)
+	}
+	unlock, err := relay.Lock(dir)
 	if err != nil {
 		return errorf(e, "relay: %v", err)
 	}
@@ -230,7 +209,12 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if len(devs) == 0 {
 		return errorf(e, "relay: no devices may sign in yet: add one with 'securesend relay device add NAME --password-stdin'")
 	}
-	cert, fingerprint, err := relayCertificate(e, certFile, keyFile, hostname, cfg.listenAddr)
+	resends, err := relay.OpenResends(relay.ResendPath(dir), relay.ResendOptions{})
+	if err != nil {
+		return errorf(e, "%v", err)
+	}
+	defer resends.Close()
+	cert, fingerprint, err := relayCertificate(e, certFile, keyFile, relay.CertificateHosts(hostname, cfg.ListenAddr))
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
@@ -261,8 +245,8 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	}
 	log := &lockedWriter{w: e.stderr}
 	srv, err := relay.New(relay.Options{
-		Devices: devices, Resolver: resolver, Submitter: sub, Audit: auditLog, TLS: cert,
-		Allow: cfg.allow, PlainFrom: cfg.plain, Hostname: hostname, MaxMessageBytes: maxMB << 20,
+		Devices: devices, Resolver: resolver, Submitter: sub, Resends: resends, Audit: auditLog, TLS: cert,
+		Allow: cfg.Allow, PlainFrom: cfg.PlainFrom, Hostname: hostname, MaxMessageBytes: maxMB << 20,
 		MaxConnections: maxConns, MaxPerMinute: perMinute, TempDir: tmp, Log: log,
 	})
 	if err != nil {
@@ -278,7 +262,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Listening on %s for %s; sending as %s (account %s).\n", ln.Addr(), strings.Join(names, ", "), keyText(acct.Email), keyText(acct.Name))
 	fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint (pin it on each device): %s\n", fingerprint)
-	for _, a := range cfg.plain {
+	for _, a := range cfg.PlainFrom {
 		fmt.Fprintf(e.stderr, "WARNING: the device at %s may sign in and send WITHOUT TLS: its password and scans cross the network in clear. Each such message is recorded in the audit log. Replace it with a device that does STARTTLS.\n", a)
 	}
 	if queueOnly {
@@ -290,120 +274,9 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// relayCheckSigner makes sure, before any device connects, that the
-// account's address has a key of the user's that unlocks: every relayed
-// message is signed with it, and a device should not learn at its first
-// scan that nothing can be sent.
-func relayCheckSigner(e *env, addr string) error {
-	ks, err := openKeyStore(e)
-	if err != nil {
-		return err
-	}
-	es, err := ks.List()
-	if err != nil {
-		return err
-	}
-	for _, ent := range es {
-		if ent.Secret && containsFold(ent.Emails, addr) {
-			if _, err := ks.SecretKey(ent.Fingerprint); err != nil {
-				return fmt.Errorf("your key %s for %s cannot be unlocked, so nothing could be signed: %w", ent.Fingerprint.Grouped(), addr, err)
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("none of your keys is for %s, the account's address, so nothing could be signed; create one with 'securesend keys generate --email %s'", addr, addr)
-}
-
-// matchDocType is the document type t names (any case), or "".
-func matchDocType(t string) string {
-	for _, d := range relayDocTypes {
-		if strings.EqualFold(strings.TrimSpace(t), d) {
-			return d
-		}
-	}
-	return ""
-}
-
-// relayNet is the parsed network flags.
-type relayNet struct {
-	listenAddr netip.Addr
-	allow      []netip.Prefix
-	plain      []netip.Addr
-}
-
-// relayNetConfig checks --listen, --allow and --allow-plain-from: a
-// listen address other than loopback needs --allow; loopback clients are
-// allowed when listening on loopback; a plain-text device must be in an
-// allowed network.
-func relayNetConfig(listen string, allow, plainFrom []string) (relayNet, error) {
-	var c relayNet
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return c, fmt.Errorf("--listen %q: %v", listen, err)
-	}
-	loopback := host == "localhost"
-	if !loopback {
-		a, err := netip.ParseAddr(host)
-		if err != nil {
-			return c, fmt.Errorf("--listen %q: give an IP address and port, e.g. 0.0.0.0:2525 or 192.0.2.5:2525", listen)
-		}
-		c.listenAddr = a
-		loopback = a.IsLoopback()
-	}
-	for _, s := range allow {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return c, fmt.Errorf("--allow %q is not a network such as 192.0.2.0/24 or an address", s)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		c.allow = append(c.allow, p.Masked())
-	}
-	if loopback {
-		c.allow = append(c.allow, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
-	} else if len(allow) == 0 {
-		return c, fmt.Errorf("--listen %s is reachable from the network: say which networks may connect with --allow (e.g. --allow 192.0.2.0/24)", listen)
-	}
-	for _, s := range plainFrom {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return c, fmt.Errorf("--allow-plain-from %q is not an IP address (one device's address, not a network)", s)
-		}
-		ok := false
-		for _, p := range c.allow {
-			ok = ok || p.Contains(a.Unmap())
-		}
-		if !ok {
-			return c, fmt.Errorf("--allow-plain-from %s is not in an allowed network (--allow)", s)
-		}
-		c.plain = append(c.plain, a.Unmap())
-	}
-	return c, nil
-}
-
-// parseAliases parses --alias name=address flags.
-func parseAliases(flags []string) (map[string]string, error) {
-	m := map[string]string{}
-	for _, f := range flags {
-		name, addr, ok := strings.Cut(f, "=")
-		name = strings.ToLower(strings.TrimSpace(name))
-		addr = strings.TrimSpace(addr)
-		if !ok || name == "" || addr == "" || strings.ContainsAny(name, "@ \t") || !strings.Contains(addr, "@") {
-			return nil, fmt.Errorf("--alias %q: give name=address, e.g. mainst=pharmacy@mainst.example.nz", f)
-		}
-		if _, dup := m[name]; dup {
-			return nil, fmt.Errorf("--alias %s given twice", name)
-		}
-		m[name] = addr
-	}
-	return m, nil
-}
-
 // relayCertificate is the TLS certificate (the admin's, or the one kept in
 // the home, generated the first time) and its fingerprint.
-func relayCertificate(e *env, certFile, keyFile, hostname string, listenAddr netip.Addr) (cert tls.Certificate, fingerprint string, err error) {
+func relayCertificate(e *env, certFile, keyFile string, hosts []string) (cert tls.Certificate, fingerprint string, err error) {
 	if certFile != "" {
 		c, err := relay.LoadCertificate(certFile, keyFile)
 		if err != nil {
@@ -414,10 +287,6 @@ func relayCertificate(e *env, certFile, keyFile, hostname string, listenAddr net
 	dir, err := relayDir(e)
 	if err != nil {
 		return cert, "", err
-	}
-	hosts := []string{hostname, "localhost", "127.0.0.1", "::1"}
-	if listenAddr.IsValid() && !listenAddr.IsUnspecified() {
-		hosts = append(hosts, listenAddr.String())
 	}
 	c, created, err := relay.LoadOrCreateCertificate(dir, hosts, time.Now())
 	if err != nil {

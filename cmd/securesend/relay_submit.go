@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/relay"
@@ -30,7 +33,7 @@ var _ relay.Submitter = (*relaySubmitter)(nil)
 // (the policy, a missing key) is a *relay.Refusal; anything else (the
 // keychain, the outbox, the account store) is temporary.
 func (s *relaySubmitter) Submit(ctx context.Context, sub relay.Submission) (string, error) {
-	m := &send.Message{Subject: matchDocType(sub.Subject)} // From: the account's address
+	m := &send.Message{Subject: relay.MatchDocType(relayDocTypes, sub.Subject)} // From: the account's address
 	if m.Subject == "" {
 		m.Subject = s.docType
 	}
@@ -56,4 +59,39 @@ func (s *relaySubmitter) Submit(ctx context.Context, sub relay.Submission) (stri
 		s.queued(id)
 	}
 	return id, nil
+}
+
+var _ relay.JobFinder = (*relaySubmitter)(nil)
+
+// FindJob implements relay.JobFinder: the job queued at or after since to
+// exactly the recipients to with exactly the documents sums (any order),
+// or "". The relay asks after a crash left a message it was queueing
+// unrecorded, so that the device's resend is not queued twice.
+func (s *relaySubmitter) FindJob(_ context.Context, to, sums []string, since time.Time) (string, error) {
+	recs, err := s.outbox.List()
+	if err != nil {
+		return "", err
+	}
+	want := func(l []string) []string {
+		out := make([]string, len(l))
+		for i, v := range l {
+			out[i] = strings.ToLower(strings.TrimSpace(v))
+		}
+		slices.Sort(out)
+		return out
+	}
+	wantTo, wantSums := want(to), want(sums)
+	for _, r := range recs {
+		if r.Created.Before(since) {
+			continue
+		}
+		got := make([]string, len(r.Documents))
+		for i, d := range r.Documents {
+			got[i] = d.SHA256
+		}
+		if slices.Equal(want(r.Envelope.To), wantTo) && slices.Equal(want(got), wantSums) {
+			return r.ID, nil
+		}
+	}
+	return "", nil
 }

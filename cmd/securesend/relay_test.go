@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/mailserver"
 	"github.com/securesend/securesend/profile"
@@ -411,5 +412,68 @@ func TestRelayCLINeedsSigningKey(t *testing.T) {
 	code, out, errOut := u.run(t, "", "relay", "--account", "clinic", "--listen", "127.0.0.1:0")
 	if code != 1 || !strings.Contains(errOut, "none of your keys is for clinic@example.org") || strings.Contains(out, "Listening") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestRelayCLIResend: an MFD that dropped the connection after its final
+// "." sends the same scan again: 250 naming the first job, one job in the
+// outbox, one message delivered, a relay.duplicate audit entry. The
+// relay's JobFinder finds that job in the real outbox by its recipients
+// and document hashes (what a crash between queueing and recording it
+// relies on), and no other.
+func TestRelayCLIResend(t *testing.T) {
+	clinic, _, srv := relaySetup(t)
+	addr, fp, out := startRelayCLI(t, clinic, "--account", "clinic", "--listen", "127.0.0.1:0")
+	args := []string{"--user", "frontdesk", "--to", "pharmacy@example.org", "--message-id", "<scan-77@mfd.example>", "--attach", relayScan}
+	if r := mfdSend(t, addr, fp, relayDevicePW, append(args, "--hang-up-after-data")...); r.Stage != "hung-up" {
+		t.Fatalf("first copy: %+v", r)
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(srv.Messages()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	jobs := clinic.outboxJobs(t)
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs after the first copy\n%s", len(jobs), out)
+	}
+	r := mfdSend(t, addr, fp, relayDevicePW, args...)
+	if r.Code != 250 || !strings.Contains(r.Message, "Already queued securely as job "+jobs[0].ID) {
+		t.Fatalf("resend: %+v\n%s", r, out)
+	}
+	time.Sleep(500 * time.Millisecond) // a second job, were there one, would be on its way
+	if n, m := len(clinic.outboxJobs(t)), len(srv.Messages()); n != 1 || m != 1 {
+		t.Errorf("%d jobs, %d messages delivered; want 1 and 1", n, m)
+	}
+	audit := clinic.must(t, 0, "", "audit", "export", "--json")
+	if strings.Count(audit, `"relay.received"`) != 1 || !strings.Contains(audit, `"relay.duplicate"`) {
+		t.Errorf("audit log:\n%s", audit)
+	}
+
+	d, err := openDesk(clinic.env(strings.NewReader(""), io.Discard, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := d.Outbox(desk.OutboxOptions{Via: desk.Via{Account: "clinic"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := &relaySubmitter{outbox: ob}
+	sum := sha256Hex(t, relayScan)
+	for _, c := range []struct {
+		name  string
+		to    []string
+		sums  []string
+		since time.Time
+		want  string
+	}{
+		{"the job", []string{"Pharmacy@example.org"}, []string{sum}, jobs[0].Created.Add(-time.Second), jobs[0].ID},
+		{"queued before since", []string{"pharmacy@example.org"}, []string{sum}, jobs[0].Created.Add(time.Second), ""},
+		{"another recipient", []string{"lab@example.org"}, []string{sum}, time.Time{}, ""},
+		{"another document", []string{"pharmacy@example.org"}, []string{strings.Repeat("0", 64)}, time.Time{}, ""},
+		{"an extra document", []string{"pharmacy@example.org"}, []string{sum, sum}, time.Time{}, ""},
+	} {
+		got, err := sub.FindJob(context.Background(), c.to, c.sums, c.since)
+		if err != nil || got != c.want {
+			t.Errorf("%s: FindJob = %q, %v; want %q", c.name, got, err, c.want)
+		}
 	}
 }

@@ -48,6 +48,7 @@ type sendFlags struct {
 	prescriber    string
 	prescriberCPN string
 	facilityHPI   string
+	replaces      string // Message-ID of a message this one replaces
 }
 
 // addrList is a repeatable flag of addresses ("Name <a@b>" or "a@b",
@@ -107,6 +108,7 @@ func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
 	fs.StringVar(&f.prescriber, "prescriber", "", "the responsible clinician's `name`, carried in the signed manifest")
 	fs.StringVar(&f.prescriberCPN, "prescriber-cpn", "", "the clinician's HPI Common Person `number` (NNXXXX), carried in the signed manifest")
 	fs.StringVar(&f.facilityHPI, "facility-hpi", "", "your practice's HPI facility `ID` (FXXNNN-C), carried in the signed manifest")
+	fs.StringVar(&f.replaces, "replaces", "", "the `Message-ID` of a message you sent that this one replaces (the recipient sees the old one marked replaced)")
 	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
 	fs.Usage = func() {} // parseSendFlags prints help or a hint itself
 	return fs
@@ -345,7 +347,7 @@ func queueSend(ctx context.Context, e *env, f *sendFlags, em send.EncryptMode) (
 	if err != nil {
 		return nil, "", sendError(err)
 	}
-	id, err := ob.Send(ctx, desk.Draft{Message: m, Via: v, Encrypt: em})
+	id, err := ob.Send(ctx, desk.Draft{Message: m, Via: v, Encrypt: em, Replaces: f.replaces})
 	if err != nil {
 		return nil, "", sendError(err)
 	}

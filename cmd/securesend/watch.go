@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/securesend/securesend/desk"
@@ -24,7 +25,8 @@ verifies each message as it arrives and delivers every VERIFIED document:
 Anything not verified is never dropped or printed: it waits in the inbox with
 its reason. Each document is delivered once per destination, across duplicate
 deliveries and restarts; a crash while printing shows "possibly printed" and is
-never printed again on its own. Documents already in the inbox when a
+never printed again on its own: check the printer, then settle it with
+'securesend inbox watch settle'. Documents already in the inbox when a
 destination is first watched are skipped unless --include-existing.
 
 Flags:
@@ -32,6 +34,9 @@ Flags:
 
 // inboxWatch runs 'securesend inbox watch'.
 func inboxWatch(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 && args[0] == "settle" {
+		return inboxWatchSettle(e, args[1:])
+	}
 	fs := flag.NewFlagSet("inbox watch", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
@@ -168,4 +173,98 @@ func watchEventJSON(ev desk.WatchEvent) map[string]any {
 		m["error"] = ev.Err.Error()
 	}
 	return m
+}
+
+const inboxWatchSettleUsage = `Usage: securesend inbox watch settle --print PRINTER
+       securesend inbox watch settle --print PRINTER ID [--doc N] --printed | --reprint
+
+A watch that stopped between handing a document to the printer and
+recording it shows the document as POSSIBLY PRINTED and never prints it
+again on its own. Look at the printer (and its queue), then say what
+happened:
+  --printed   it came out: it is never printed again
+  --reprint   it did not come out: the watch prints it again on its next round
+Without ID, lists the possibly printed documents of PRINTER. Stop the watch
+printing on PRINTER first. Each decision is recorded in the audit log.
+
+Flags:
+`
+
+// inboxWatchSettle runs 'securesend inbox watch settle'.
+func inboxWatchSettle(e *env, args []string) int {
+	fs := flag.NewFlagSet("inbox watch settle", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, inboxWatchSettleUsage)
+		fs.PrintDefaults()
+	}
+	printer := fs.String("print", "", "the CUPS printer (queue) the watch prints on (required)")
+	doc := fs.Int("doc", 0, "only document `N` of the message (default: all its possibly printed documents)")
+	printed := fs.Bool("printed", false, "the document came out of the printer: never print it again")
+	reprint := fs.Bool("reprint", false, "the document did not come out: print it again")
+	// Flags may come before and after the ID.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	id := ""
+	if len(pos) > 0 {
+		id = pos[0]
+	}
+	switch {
+	case len(pos) > 1:
+		return errorf(e, "inbox watch settle: unexpected argument %q", termsafe.String(pos[1]))
+	case *printer == "":
+		return errorf(e, "inbox watch settle: give --print PRINTER, the printer the watch prints on")
+	case id == "" && (*printed || *reprint || *doc != 0):
+		return errorf(e, "inbox watch settle: give the message's ID with --printed or --reprint")
+	case id != "" && *printed == *reprint:
+		return errorf(e, "inbox watch settle: say what happened: --printed (it came out) or --reprint (it did not)")
+	case *doc < 0:
+		return errorf(e, "inbox watch settle: --doc counts from 1")
+	}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "inbox watch settle: %v", err)
+	}
+	if id == "" {
+		list, err := d.PossiblyPrinted(*printer)
+		if err != nil {
+			return errorf(e, "inbox watch settle: %v", err)
+		}
+		if len(list) == 0 {
+			fmt.Fprintf(e.stdout, "Nothing is possibly printed on %s.\n", termsafe.String(*printer))
+			return 0
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tDOCUMENT\tHANDED TO THE PRINTER\tSHA-256")
+		for _, u := range list {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", termsafe.String(u.Item), u.Doc+1, u.Since, termsafe.String(u.SHA256))
+		}
+		tw.Flush()
+		fmt.Fprintf(e.stdout, "Check the printer, then: securesend inbox watch settle --print %s ID --printed (or --reprint)\n", termsafe.String(*printer))
+		return 0
+	}
+	s := desk.SettlePrinted
+	if *reprint {
+		s = desk.SettleReprint
+	}
+	done, err := d.SettlePrint(*printer, id, *doc-1, s)
+	if err != nil {
+		return errorf(e, "inbox watch settle: %s", termsafe.String(err.Error()))
+	}
+	for _, u := range done {
+		if s == desk.SettlePrinted {
+			fmt.Fprintf(e.stdout, "#%s document %d: recorded as printed; it is not printed again.\n", termsafe.String(u.Item), u.Doc+1)
+		} else {
+			fmt.Fprintf(e.stdout, "#%s document %d: recorded as not printed; the watch prints it again on its next round.\n", termsafe.String(u.Item), u.Doc+1)
+		}
+	}
+	return 0
 }

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/internal/deliverjournal"
 	"github.com/securesend/securesend/internal/home"
 )
 
@@ -61,5 +66,56 @@ func TestInboxWatchCLI(t *testing.T) {
 	var last map[string]any
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last["event"] != "not-delivered" {
 		t.Errorf("--json: %v\n%s", err, out)
+	}
+}
+
+// TestInboxWatchSettleCLI: 'inbox watch settle' lists what is possibly
+// printed on a printer, refuses unclear requests with what to do, records
+// a decision once (audited) and refuses a second one.
+func TestInboxWatchSettleCLI(t *testing.T) {
+	requireKeychain(t)
+	ae := newAcctEnv(t)
+	h := home.Home{Dir: ae.vars[home.EnvVar]}
+	dir, err := h.Sub("watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a watch killed after lp and before recording it leaves (the
+	// journal the watch keeps for the queue "frontdesk").
+	sum := sha256.Sum256([]byte("frontdesk"))
+	j, err := deliverjournal.Open(filepath.Join(dir, "print-"+hex.EncodeToString(sum[:8])+".journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Repeat("ab", 32)
+	if err := j.Record(deliverjournal.Entry{Key: strings.Repeat("C", 40) + "/" + doc, State: deliverjournal.Intent, Item: "7", Doc: 0, Time: time.Now(), Detail: "frontdesk"}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	for _, tc := range []struct {
+		code int
+		args []string
+		want string
+	}{
+		{1, []string{"--print", "frontdesk", "7"}, "say what happened: --printed (it came out) or --reprint (it did not)"},
+		{1, []string{"--print", "frontdesk", "7", "--printed", "--reprint"}, "say what happened"},
+		{1, []string{"7", "--printed"}, "give --print PRINTER"},
+		{1, []string{"--print", "frontdesk", "--printed"}, "give the message's ID"},
+		{1, []string{"--print", "-oraw", "7", "--printed"}, "not a printer"},
+		{1, []string{"--print", "frontdesk", "8", "--printed"}, "item #8 is not a possibly printed document of that printer frontdesk"},
+		{0, []string{"--print", "other"}, "Nothing is possibly printed on other."},
+		{0, []string{"--print", "frontdesk"}, "7   1         "},
+		{0, []string{"--print", "frontdesk", "7", "--doc", "1", "--printed"}, "#7 document 1: recorded as printed; it is not printed again."},
+		{1, []string{"--print", "frontdesk", "7", "--reprint"}, "item #7 is not a possibly printed document"},
+		{0, []string{"--print", "frontdesk"}, "Nothing is possibly printed on frontdesk."},
+	} {
+		out, errOut, code := ae.run(t, "", append([]string{"inbox", "watch", "settle"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("settle %v: exit %d\n%s%s\nwant exit %d and %q", tc.args, code, out, errOut, tc.code, tc.want)
+		}
+	}
+	out, _, _ := ae.run(t, "", "audit", "export", "--json")
+	if strings.Count(out, `"watch.settled"`) != 1 || !strings.Contains(out, doc) {
+		t.Errorf("audit log:\n%s", out)
 	}
 }

@@ -15,6 +15,10 @@
 //     Verified on receipt. The keys live in a temporary directory removed
 //     on Close, their passphrases in memory.
 //
+// It only carries mail and holds the demo identities: sending, fetching
+// and verifying go through the same journeys as a real account's, on a
+// demo Desk (desk.OpenDemoAs).
+//
 // It refuses: unauthenticated submission, a MAIL FROM that is not the
 // signed-in account, recipients outside the demo domain.
 package demomail

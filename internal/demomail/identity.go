@@ -2,9 +2,7 @@ package demomail
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +11,6 @@ import (
 
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/receive"
-	"github.com/securesend/securesend/send"
 )
 
 // Identity is a demo account with its OpenPGP key store: its own secret key
@@ -68,76 +64,6 @@ func makeIdentities(dir string, accounts []Account, now func() time.Time) (map[s
 func (s *System) Identity(address string) (*Identity, bool) {
 	id, ok := s.identities[strings.ToLower(address)]
 	return id, ok
-}
-
-// SendOptions returns the options to submit as the account with the given
-// address: implicit TLS to the demo server, the demo CA trusted, AUTH PLAIN
-// with the account's password, REQUIRETLS required.
-func (s *System) SendOptions(address string) (send.Options, error) {
-	a, ok := s.Account(address)
-	if !ok {
-		return send.Options{}, fmt.Errorf("demomail: no demo account %q", address)
-	}
-	return send.Options{
-		Server:     s.SMTPAddr,
-		Security:   send.ImplicitTLS,
-		RootCAs:    s.RootCAs(),
-		Auth:       send.PasswordAuth(a.Address, a.Password),
-		RequireTLS: true,
-		Timeout:    30 * time.Second,
-	}, nil
-}
-
-// Send signs m with the sender's demo key, encrypts it to the recipients'
-// pinned demo keys (to all of them, or refuses), and submits it to the demo
-// server as the sender with send.SendProtected, streaming, with progress as
-// for send.Options. m.From must be a demo identity.
-func (s *System) Send(ctx context.Context, m *send.Message, progress func(sent int64)) (*send.Result, error) {
-	id, ok := s.Identity(m.From.Address)
-	if !ok {
-		return nil, fmt.Errorf("demomail: %s is not a demo identity", m.From.Address)
-	}
-	opts, err := s.SendOptions(id.Address)
-	if err != nil {
-		return nil, err
-	}
-	opts.Progress = progress
-	prot, err := s.Protect(m)
-	if err != nil {
-		return nil, err
-	}
-	return send.SendProtected(ctx, opts, m, prot)
-}
-
-// Protect plans how a demo send of m is protected: signed with the
-// sender's demo key and encrypted to the recipients' pinned demo keys (to
-// all of them, or refused). m.From must be a demo identity. Compose the
-// message with send.ComposeProtected (e.g. into the outbox).
-func (s *System) Protect(m *send.Message) (send.Protection, error) {
-	id, ok := s.Identity(m.From.Address)
-	if !ok {
-		return send.Protection{}, fmt.Errorf("demomail: %s is not a demo identity", m.From.Address)
-	}
-	signer, err := id.Store.SecretKey(id.Fingerprint)
-	if err != nil {
-		return send.Protection{}, fmt.Errorf("demomail: signing key: %w", err)
-	}
-	return send.PlanProtection(m, send.EncryptAlways, signer, id.Store)
-}
-
-// Verify verifies a received message as the identity with the given
-// address would: with its key store (the other identity pinned) and its
-// secret key for decryption. Documents go to sink (nil discards them).
-func (s *System) Verify(ctx context.Context, address string, raw io.Reader, sink receive.DocumentSink) (*receive.Report, error) {
-	id, ok := s.Identity(address)
-	if !ok {
-		return nil, fmt.Errorf("demomail: %s is not a demo identity", address)
-	}
-	key, err := id.Store.SecretKey(id.Fingerprint)
-	if err != nil {
-		return nil, fmt.Errorf("demomail: key: %w", err)
-	}
-	return receive.Verify(ctx, raw, receive.VerifyOptions{Store: id.Store, Secret: []*pgp.Key{key}, Sink: sink})
 }
 
 // Secrets keeps secrets (key passphrases, the demo account's password) in

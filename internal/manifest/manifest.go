@@ -286,7 +286,11 @@ func (m *Manifest) Validate() error {
 			return err
 		}
 	}
-	if len(m.Documents) == 0 {
+	// A cancellation carries no documents: it withdraws the ones it names
+	// (supersedes.sha256s). Every other message carries at least one.
+	if c := m.Supersedes != nil && m.Supersedes.Kind == Cancel; c && len(m.Documents) > 0 {
+		return invalid("documents", "is not empty, but a cancellation carries no documents")
+	} else if !c && len(m.Documents) == 0 {
 		return invalid("documents", "is empty")
 	}
 	for i, d := range m.Documents {

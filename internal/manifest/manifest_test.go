@@ -80,6 +80,17 @@ func TestValidate(t *testing.T) {
 		{"negative size", func(m *Manifest) { m.Documents[0].Size = -1 }, "documents[0].size"},
 		{"hash in upper case", func(m *Manifest) { m.Documents[0].SHA256 = strings.ToUpper(m.Documents[0].SHA256) }, "documents[0].sha256"},
 		{"hash short", func(m *Manifest) { m.Documents[0].SHA256 = "abc" }, "documents[0].sha256"},
+		{"cancellation without documents", func(m *Manifest) {
+			m.Supersedes = &Supersedes{MessageID: "old@clinic.example.nz", SHA256s: m.SHA256s(), Kind: Cancel}
+			m.Documents = nil
+		}, ""},
+		{"cancellation with documents", func(m *Manifest) {
+			m.Supersedes = &Supersedes{MessageID: "old@clinic.example.nz", Kind: Cancel}
+		}, "documents"},
+		{"replacement without documents", func(m *Manifest) {
+			m.Supersedes = &Supersedes{MessageID: "old@clinic.example.nz", Kind: Replace}
+			m.Documents = nil
+		}, "documents"},
 		{"supersedes kind unknown", func(m *Manifest) {
 			m.Supersedes = &Supersedes{MessageID: "old@clinic.example.nz", Kind: "delete"}
 		}, "supersedes.kind"},

@@ -10,6 +10,7 @@ message). The password is read from standard input, never from argv.
 import argparse
 import hashlib
 import json
+import re
 import smtplib
 import ssl
 import sys
@@ -36,6 +37,9 @@ def main():
     p.add_argument("--subject", default="Scan from MFD")
     p.add_argument("--attach", action="append", default=[])
     p.add_argument("--no-size", action="store_true", help="do not declare SIZE in MAIL FROM")
+    p.add_argument("--message-id", default="", help="the Message-ID header (MFDs set one; none by default)")
+    p.add_argument("--hang-up-after-data", action="store_true",
+                   help="send the message and its final '.', then drop the connection without reading the reply (a network drop)")
     a = p.parse_args()
     password = sys.stdin.readline().rstrip("\n")
 
@@ -76,6 +80,8 @@ def main():
     m["From"] = "scanner@clinic.example"
     m["To"] = ", ".join(a.to)
     m["Subject"] = a.subject
+    if a.message_id:
+        m["Message-ID"] = a.message_id
     m.set_content("Scanned by the front desk MFD.\n")
     for path in a.attach:
         with open(path, "rb") as f:
@@ -94,6 +100,17 @@ def main():
             code, msg = s.rcpt(rcpt)
             if code not in (250, 251):
                 result("rcpt", code, msg)
+        if a.hang_up_after_data:
+            code, msg = s.docmd("DATA")
+            if code != 354:
+                result("data", code, msg)
+            body = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", m.as_bytes())
+            body = re.sub(rb"(?m)^\.", b"..", body)
+            if not body.endswith(b"\r\n"):
+                body += b"\r\n"
+            s.send(body + b".\r\n")
+            s.sock.close()
+            result("hung-up", 0, "the final '.' was sent; the reply was not read")
         code, msg = s.data(m.as_bytes())
     except smtplib.SMTPDataError as e:
         result("data", e.smtp_code, e.smtp_error)

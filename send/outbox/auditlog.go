@@ -19,6 +19,7 @@ const (
 	eventFailed       = audit.SendFailed
 	eventDeferred     = audit.SendDeferred
 	eventPossiblySent = audit.SendPossiblySent
+	eventInterrupted  = audit.SendInterrupted
 )
 
 // audit appends an event about rec to the audit log, if there is one:

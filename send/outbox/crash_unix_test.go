@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -79,7 +80,7 @@ func TestCrashChild(t *testing.T) {
 	must(err)
 	opts := outbox.Options{Audit: log}
 	switch mode {
-	case "after-submit":
+	case "after-submit", "unaware-after-submit":
 		opts.AfterSubmit = func(string, error) { kill() }
 	case "after-record":
 		opts.Notify = func(r outbox.Record) {
@@ -101,10 +102,28 @@ func TestCrashChild(t *testing.T) {
 		sopts.Auth = send.PasswordAuth(user, strings.TrimSpace(pw))
 	}
 	submit := func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error) {
-		if mode == "during-data" {
-			body = &killingReader{r: body, after: 20_000, kill: kill}
+		o := sopts
+		// The "unaware" modes submit without taking the commit point,
+		// as a SubmitFunc written before it would.
+		if !strings.HasPrefix(mode, "unaware") {
+			o.BeforeCommit = outbox.BeforeCommit(ctx)
 		}
-		return send.Submit(ctx, sopts, env, body)
+		switch mode {
+		case "during-data", "unaware-during-data":
+			body = &killingReader{r: body, after: 20_000, kill: kill}
+		case "before-commit":
+			o.BeforeCommit = func() error { kill(); return nil }
+		case "at-commit":
+			commit := o.BeforeCommit
+			o.BeforeCommit = func() error {
+				if err := commit(); err != nil {
+					return err
+				}
+				kill()
+				return nil
+			}
+		}
+		return send.Submit(ctx, o, env, body)
 	}
 	fmt.Println("ready")
 
@@ -206,7 +225,12 @@ func runChild(t *testing.T, f *fixture, tg target, mode, dir string, killAfter t
 	return run
 }
 
-// TestCrashAtEachPoint kills the child at each interesting point.
+// TestCrashAtEachPoint kills the child at each interesting point. Killed
+// before the commit point (the end of data never went out), a job is
+// queued again at the restart and sent by the next run, once; killed after
+// it, it is possibly sent and resent only when confirmed. A SubmitFunc
+// that does not take the commit point ("unaware") gets the end of the
+// body as its commit point.
 func TestCrashAtEachPoint(t *testing.T) {
 	tests := []struct {
 		mode string
@@ -215,9 +239,13 @@ func TestCrashAtEachPoint(t *testing.T) {
 		wantSeen  int // messages the server accepted before the restart
 	}{
 		{"after-enqueue", outbox.Queued, 0},
-		{"during-data", outbox.PossiblySent, 0},
+		{"during-data", outbox.Queued, 0},
+		{"before-commit", outbox.Queued, 0},
+		{"at-commit", outbox.PossiblySent, 0},
 		{"after-submit", outbox.PossiblySent, 1},
 		{"after-record", outbox.Sent, 1},
+		{"unaware-during-data", outbox.Queued, 0},
+		{"unaware-after-submit", outbox.PossiblySent, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
@@ -261,8 +289,15 @@ func TestCrashAtEachPoint(t *testing.T) {
 			}
 			msgs := f.srv.messages()
 			want := max(tt.wantSeen, 1)
-			if tt.mode == "after-submit" {
+			if tt.wantState == outbox.PossiblySent && tt.wantSeen == 1 {
 				want = 2 // the confirmed resend
+			}
+			if tt.wantState == outbox.Queued {
+				// The restart requeued it, and says why in the audit log.
+				kinds := f.auditKinds()
+				if tt.mode != "after-enqueue" && (rec.Attempts != 2 || !slices.Contains(kinds, audit.SendInterrupted) || slices.Contains(kinds, audit.SendPossiblySent)) {
+					t.Errorf("%d attempts, audit %v; want 2 attempts (the interrupted one and the retry), %s and no %s", rec.Attempts, kinds, audit.SendInterrupted, audit.SendPossiblySent)
+				}
 			}
 			if len(msgs) != want {
 				t.Fatalf("server got %d messages, want %d", len(msgs), want)

@@ -36,6 +36,13 @@ import (
 // The job being delivered is in ctx (JobAccount, JobRecord), so one
 // SubmitFunc can serve several stored accounts and check each job against
 // the organisation's policy in force now before it connects.
+//
+// The attempt's commit point is in ctx too (BeforeCommit): a SubmitFunc
+// that submits with send.Submit passes it as send.Options.BeforeCommit, so
+// that the outbox records, durably, the moment right before the end of
+// data; an attempt that dies before that moment is retried automatically
+// instead of becoming possibly-sent. For a SubmitFunc that does not take
+// it, the end of body (the Read that returns io.EOF) is the commit point.
 type SubmitFunc func(ctx context.Context, env send.Envelope, body io.Reader) (*send.Result, error)
 
 // ErrRefused is wrapped by a SubmitFunc's error when it refuses to send the
@@ -71,6 +78,95 @@ func JobRecord(ctx context.Context) (rec Record, ok bool) {
 	rec.Result = nil
 	return rec, true
 }
+
+// commitKey is the context key of BeforeCommit.
+type commitKey struct{}
+
+// BeforeCommit returns, inside a SubmitFunc, the commit point of the
+// delivery attempt under way, for send.Options.BeforeCommit: called right
+// before the end of data (the final "." or BDAT LAST), after every byte of
+// the message was written, it records durably (fsync) that the message may
+// from now on have been delivered, and fails if it cannot. A crash before
+// it leaves the job to be retried automatically (the server discarded the
+// unfinished message); a crash after it, before the outcome is recorded,
+// leaves it possibly sent. It is nil outside a delivery. Taking it makes
+// the SubmitFunc responsible for calling it before it completes the
+// message.
+func BeforeCommit(ctx context.Context) func() error {
+	ct, ok := ctx.Value(commitKey{}).(*commitPoint)
+	if !ok {
+		return nil
+	}
+	ct.mu.Lock()
+	ct.taken = true
+	ct.mu.Unlock()
+	return ct.reach
+}
+
+// commitPoint records the commit point of one attempt.
+type commitPoint struct {
+	o   *Outbox
+	rec *Record // the claimed job; touched here only until close
+
+	mu      sync.Mutex
+	taken   bool // BeforeCommit was called: the SubmitFunc calls reach
+	reached bool
+	closed  bool
+}
+
+// errAttemptOver: the commit point was reached after the SubmitFunc
+// returned.
+var errAttemptOver = errors.New("outbox: the delivery attempt is over")
+
+// reach records the commit point once: Committed, saved under the
+// directory lock (fsync'd like every state change).
+func (c *commitPoint) reach() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return errAttemptOver
+	case c.reached:
+		return nil
+	}
+	unlock, err := c.o.lockDir()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c.rec.Committed = c.o.now().UTC()
+	if err := c.o.save(c.rec); err != nil {
+		c.rec.Committed = time.Time{}
+		return err
+	}
+	c.reached = true
+	return nil
+}
+
+// atEOF is the commit point of a SubmitFunc that did not take
+// BeforeCommit: the whole message has been read, so it may be completed
+// from now on.
+func (c *commitPoint) atEOF() error {
+	c.mu.Lock()
+	taken := c.taken
+	c.mu.Unlock()
+	if taken {
+		return nil
+	}
+	return c.reach()
+}
+
+// close ends the attempt: reach fails from now on.
+func (c *commitPoint) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+}
+
+// errNotRecorded wraps a failure to record the commit point at the end of
+// the body: the SubmitFunc must not complete the message, and the job is
+// deferred (nothing was sent).
+var errNotRecorded = errors.New("outbox: the moment before completing the message could not be recorded, so it was not completed")
 
 // errNotDue is returned by claim for a job whose time has not come.
 var errNotDue = errors.New("outbox: not due")
@@ -239,6 +335,7 @@ func (o *Outbox) claim(id string, due bool) (*Record, func(), error) {
 	prevState, prevAttempt := rec.State, rec.LastAttempt
 	rec.Attempts++
 	rec.State, rec.LastAttempt = Sending, now
+	rec.TracksCommit, rec.Committed = true, time.Time{}
 	if err := o.audit(rec, eventAttempt); err != nil {
 		rec.Attempts--
 		rec.State, rec.LastAttempt = prevState, prevAttempt
@@ -251,12 +348,24 @@ func (o *Outbox) claim(id string, due bool) (*Record, func(), error) {
 	return rec, release, nil
 }
 
-// recoverInterrupted turns a job left in Sending by a process that no
-// longer holds its lock into PossiblySent. The caller holds the directory
+// recoverInterrupted handles a job left in Sending by a process that no
+// longer holds its lock (a crash): before its commit point the end of data
+// never went out and the server discarded the message, so the job is
+// queued again, due now; after it (or when the attempt did not record its
+// commit point) the job is PossiblySent. The caller holds the directory
 // lock and the job's delivery lock.
 func (o *Outbox) recoverInterrupted(rec *Record) error {
 	if rec.State != Sending {
 		return nil
+	}
+	if rec.TracksCommit && rec.Committed.IsZero() {
+		rec.State, rec.NextAttempt = Queued, o.now().UTC()
+		rec.LastError = "securesend stopped while this message was being sent, before it was complete, so the server discarded it; it is sent again automatically"
+		if err := o.save(rec); err != nil {
+			return err
+		}
+		o.notify(rec)
+		return o.audit(rec, eventInterrupted)
 	}
 	rec.State = PossiblySent
 	rec.ResendConfirmed = false
@@ -324,12 +433,22 @@ func (o *Outbox) submitStored(ctx context.Context, rec *Record, submit SubmitFun
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errDamaged, err)
 	}
-	body := &storedBody{r: pr, want: rec.MessageSHA256}
+	cp := &commitPoint{o: o, rec: rec}
+	body := &storedBody{r: pr, want: rec.MessageSHA256, atEOF: cp.atEOF}
 	if body.want != "" {
 		body.sum = sha256.New()
 	}
 	job := *rec
-	res, err := submit(context.WithValue(ctx, jobKey{}, &job), rec.Envelope, body)
+	ctx = context.WithValue(context.WithValue(ctx, jobKey{}, &job), commitKey{}, cp)
+	res, err := submit(ctx, rec.Envelope, body)
+	cp.close()
+	if rerr := body.readErr(); errors.Is(rerr, errNotRecorded) {
+		// Not damaged: the message was not completed, and is retried.
+		if err == nil {
+			return nil, fmt.Errorf("%w (but the submission completed; the recipient may have received it)", rerr)
+		}
+		return nil, rerr
+	}
 	if rerr := body.readErr(); rerr != nil {
 		// Whatever submit made of it (send.Submit: an *send.Error of kind
 		// ErrInvalidMessage at stage "data" wrapping rerr), the cause is
@@ -359,6 +478,10 @@ type storedBody struct {
 	r    io.Reader
 	want string    // hex SHA-256 of the job's message; "" unchecked
 	sum  hash.Hash // of what was read, when want is set
+	// atEOF, when set, runs before io.EOF is returned (the commit point
+	// of a SubmitFunc that did not take BeforeCommit); its error is
+	// returned instead, wrapped in errNotRecorded.
+	atEOF func() error
 
 	mu  sync.Mutex
 	err error
@@ -370,6 +493,11 @@ func (b *storedBody) Read(p []byte) (int, error) {
 		b.sum.Write(p[:n])
 		if err == io.EOF && hex.EncodeToString(b.sum.Sum(nil)) != b.want {
 			err = errNotThisMessage
+		}
+	}
+	if err == io.EOF && b.atEOF != nil {
+		if cerr := b.atEOF(); cerr != nil {
+			err = fmt.Errorf("%w: %w", errNotRecorded, cerr)
 		}
 	}
 	if err != nil && err != io.EOF {

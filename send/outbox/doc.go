@@ -25,14 +25,25 @@
 //   - States: queued → sending → sent | deferred (temporary failure: 4xx,
 //     network down; retried with exponential backoff) | failed (permanent:
 //     5xx, TLS or sign-in refused, or not delivered within MaxAge) |
-//     cancelled; possibly-sent when delivery was interrupted after the
-//     message data may have reached the server.
+//     cancelled; possibly-sent when delivery was interrupted after its
+//     commit point, so the server may have accepted the message.
 //   - Exactly once as far as SMTP allows: a job is marked sending durably
-//     before submission; a job found in sending with no process holding its
-//     lock (a crash) becomes possibly-sent and is resent only after
-//     ConfirmResend, or automatically when Options.AutoResend (policy) says
-//     so. A resend always uses the same stored bytes and so the same
-//     Message-ID, so receivers can de-duplicate.
+//     before submission, and its commit point is recorded durably too
+//     (Record.Committed, fsync'd): the moment after the whole message was
+//     written and right before the end of data (the final "." of DATA or
+//     an empty "BDAT 0 LAST"), through BeforeCommit, which the SubmitFunc
+//     passes as send.Options.BeforeCommit. Only the end of data makes a
+//     server take a message; before it, a dropped connection makes the
+//     server discard what it got. So a job found in sending with no
+//     process holding its lock (a crash) goes back to queued and is
+//     retried by itself (audited as send.interrupted) when it died before
+//     its commit point, and becomes possibly-sent only when it died after
+//     it, before the server's reply was recorded; a possibly-sent job is
+//     resent only after ConfirmResend, or automatically when
+//     Options.AutoResend (policy) says so. A resend always uses the same
+//     stored bytes and so the same Message-ID, so receivers show it as a
+//     duplicate, never as a new document, and an acknowledgement of that
+//     Message-ID settles whether the first copy arrived.
 //   - One process at a time delivers a given job (an exclusive lock on its
 //     message file); metadata changes are serialised by a lock on the
 //     directory, so the GUI, "securesend send" and "outbox run --watch" can

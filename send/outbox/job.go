@@ -23,9 +23,10 @@ const (
 	// Failed: delivery failed for good (Record.LastError says why). The
 	// message is kept until removed; Retry queues it again.
 	Failed State = "failed"
-	// PossiblySent: an attempt was interrupted after the server may have
-	// accepted the message. It is resent only after ConfirmResend (or by
-	// policy, Options.AutoResend).
+	// PossiblySent: an attempt was interrupted after its commit point
+	// (Record.Committed), so the server may have accepted the message. It
+	// is resent only after ConfirmResend (or by policy,
+	// Options.AutoResend), with the same Message-ID.
 	PossiblySent State = "possibly-sent"
 	// Cancelled: the user cancelled it. The message is kept until removed.
 	Cancelled State = "cancelled"
@@ -96,6 +97,16 @@ type Record struct {
 	Result *send.Result `json:"result,omitempty"`
 	// ResendConfirmed is set by ConfirmResend.
 	ResendConfirmed bool `json:"resend_confirmed,omitempty"`
+	// TracksCommit is set when an attempt starts by a version that
+	// records its commit point (Committed); a job found in sending
+	// without it (left by an older version) is possibly sent.
+	TracksCommit bool `json:"tracks_commit,omitempty"`
+	// Committed is when the attempt under way reached its commit point:
+	// the whole message was written and the end of data (the final "."
+	// or BDAT LAST) was about to go out. Zero until then; an attempt
+	// found interrupted before it is retried automatically, one
+	// interrupted after it is possibly sent.
+	Committed time.Time `json:"committed,omitzero"`
 }
 
 // Done reports whether the job needs nothing more from the outbox

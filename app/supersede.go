@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securesend/securesend/send/outbox"
+)
+
+// Canceller is the part of an Outbox that cancels a sent message
+// (*desk.Outbox implements it): a signed cancellation to the original's
+// recipients, queued (see desk.Outbox.SendCancellation). An Outbox
+// without it offers no "Cancel…" on sent messages.
+type Canceller interface {
+	SendCancellation(ctx context.Context, messageID, reason string) (string, error)
+}
+
+// supersedeActions adds "Cancel…" to the detail of a sent message (not
+// to a cancellation itself: it has no documents).
+func (t *sentTab) supersedeActions(r *outbox.Record) {
+	c, ok := t.ui.cfg.Outbox.Box.(Canceller)
+	if !ok || r.State != outbox.Sent || len(r.Documents) == 0 {
+		return
+	}
+	t.detail.Add(newButton("Cancel…", theme.ContentClearIcon(), widget.DangerImportance, func() { t.askCancel(c, r) }))
+}
+
+// askCancel asks for the reason and sends the cancellation of r.
+func (t *sentTab) askCancel(c Canceller, r *outbox.Record) {
+	reason := widget.NewMultiLineEntry()
+	reason.SetPlaceHolder("Why, e.g. wrong dose: a corrected prescription follows")
+	reason.Wrapping = fyne.TextWrapWord
+	items := []*widget.FormItem{
+		widget.NewFormItem("", &widget.Label{Wrapping: fyne.TextWrapWord, Text: "The recipients' securesend marks this message \"Cancelled by the sender\" with your reason. If it may already have been dispensed, phone the pharmacy as well."}),
+		widget.NewFormItem("Reason", reason),
+	}
+	d := dialog.NewForm("Cancel this message?", "Send cancellation", "Keep it", items, func(ok bool) {
+		if ok {
+			t.sendCancellation(c, r.MessageID, reason.Text)
+		}
+	}, t.ui.win)
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+}
+
+// sendCancellation queues and delivers the cancellation of messageID,
+// showing the outcome in the status line.
+func (t *sentTab) sendCancellation(c Canceller, messageID, reason string) {
+	if strings.TrimSpace(reason) == "" {
+		t.status.SetText("Not cancelled: give the reason (the pharmacist sees it).")
+		return
+	}
+	t.status.SetText("Sending the cancellation…")
+	go func() {
+		msg := "Cancellation sent."
+		id, err := c.SendCancellation(context.Background(), messageID, reason)
+		if err == nil {
+			var rec *outbox.Record
+			rec, err = t.ui.cfg.Outbox.Box.Deliver(context.Background(), id, nil)
+			if rec != nil && err == nil {
+				_, state := stateText(rec, t.ui.cfg.Now())
+				msg = "Cancellation: " + state + "."
+			}
+		}
+		if err != nil {
+			msg = "Could not cancel: " + plainOutboxError(err)
+		}
+		fyne.Do(func() {
+			t.status.SetText(msg)
+			t.refreshSoon()
+			if t.actionDone != nil {
+				t.actionDone()
+			}
+		})
+	}()
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/receive"
+	"github.com/securesend/securesend/send/outbox"
+)
+
+func cancelCommand() command {
+	return command{
+		name:    "cancel",
+		summary: "cancel a message you sent: the pharmacy sees it marked cancelled",
+		run:     runCancel,
+	}
+}
+
+const cancelUsage = `Usage: securesend cancel MESSAGE-ID --reason TEXT [flags]
+
+Sends a signed (and, as the policy requires and always when the original
+was, encrypted) cancellation of a message you sent from this securesend
+to all of its recipients, through the account it went out with. The
+recipient's securesend marks the original "Cancelled by the sender", with
+the reason, whichever of the two arrives first; it accepts the
+cancellation only when it is signed by the key that signed the original.
+To correct a message instead, send the new one with
+'securesend send --replaces MESSAGE-ID ...'.
+
+The Message-ID is in 'securesend outbox list --json' (message_id).
+
+Flags:
+`
+
+func runCancel(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, cancelUsage); fs.PrintDefaults() }
+	reason := fs.String("reason", "", "why the message is cancelled (required); the pharmacist sees it in red")
+	acct := fs.String("account", "", "send with the stored account `name` when the original was sent with --server")
+	queueOnly := fs.Bool("queue-only", false, "only write the cancellation to the outbox; 'securesend outbox run' delivers it")
+	if len(args) == 1 && isHelpFlag(args[0]) {
+		fs.Usage()
+		return 0
+	}
+	id, ok := parseOneArg(fs, args)
+	if !ok {
+		return 2
+	}
+	if id == "" || fs.NArg() > 0 {
+		return errorf(e, "cancel: give the Message-ID of one message you sent (see 'securesend outbox list --json')")
+	}
+	d, err := openDesk(e)
+	if err != nil {
+		return errorf(e, "cancel: %v", err)
+	}
+	ob, err := d.Outbox(desk.OutboxOptions{Via: desk.Via{Account: *acct}})
+	if err != nil {
+		return errorf(e, "cancel: %v", err)
+	}
+	job, err := ob.SendCancellation(ctx, id, *reason)
+	var refused *desk.Refused
+	if errors.As(err, &refused) && refused.Policy {
+		fmt.Fprintln(e.stderr, "securesend: refused by your organisation's policy, so nothing was sent:")
+		for _, line := range refused.Reasons() {
+			fmt.Fprintln(e.stderr, "  "+line)
+		}
+		return 1
+	}
+	if err != nil {
+		return errorf(e, "cancel: %s", desk.PlainError(err))
+	}
+	orig := strings.Trim(strings.TrimSpace(id), "<>")
+	if *queueOnly {
+		fmt.Fprintf(e.stdout, "The cancellation of %s is queued as job %s; 'securesend outbox run' delivers it.\n", orig, job)
+		return 0
+	}
+	rec, err := ob.Deliver(ctx, job, nil)
+	if err != nil || rec == nil || rec.State != outbox.Sent {
+		if rec != nil {
+			outboxExplain(e.stderr, rec)
+		}
+		if err == nil {
+			err = fmt.Errorf("the job is %s", rec.State)
+		}
+		return errorf(e, "cancel: the cancellation of %s (job %s) was not sent: %s", orig, job, desk.PlainError(err))
+	}
+	fmt.Fprintf(e.stdout, "Cancellation of %s sent as %s (job %s). Phone the pharmacy if the prescription may already be dispensed.\n", orig, rec.MessageID, job)
+	return 0
+}
+
+// supersedeWarning is the short mark of a cancelled or replaced item, or
+// of a cancellation or replacement that changed nothing, for lists.
+func supersedeWarning(it *receive.Item) string {
+	switch {
+	case it.Superseded != nil && it.Superseded.Kind == manifest.Cancel:
+		return "CANCELLED by the sender"
+	case it.Superseded != nil:
+		return "REPLACED by #" + it.Superseded.ByID
+	case it.Supersedes != nil && it.Supersedes.Refused != "":
+		return "WARNING: cancels or replaces nothing (see inbox show)"
+	}
+	return ""
+}
+
+// printSupersession prints the red lines of inbox show and open: the
+// item was cancelled or replaced, or is a cancellation or replacement
+// (and, in a WARNING, one that changed nothing).
+func printSupersession(w io.Writer, it *receive.Item) {
+	if b := desk.SupersededBanner(it.Superseded); b != "" {
+		fmt.Fprintf(w, "%s\n\n", b)
+	}
+	if note, warn := desk.SupersedesNote(it.Supersedes); note != "" {
+		if warn && !strings.HasPrefix(note, "WARNING") {
+			note = "WARNING: " + note
+		}
+		fmt.Fprintf(w, "%s\n\n", note)
+	}
+}
+
+// confirmSuperseded asks before a document of a message its sender
+// cancelled or replaced is opened or written: --yes-superseded, or y at a
+// prompt when standard input is a terminal. Otherwise it refuses.
+func confirmSuperseded(e *env, s *desk.SupersededError, yes bool) error {
+	if yes {
+		return nil
+	}
+	if !isTerminal(e.stdin) {
+		return fmt.Errorf("%w: read the warning above, then add --yes-superseded", s)
+	}
+	fmt.Fprintf(e.stderr, "%s\nThis document is no longer current. Open it anyway? [y/N] ", desk.SupersededBanner(s.Superseded))
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("not opened: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("not opened")
+}

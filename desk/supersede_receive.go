@@ -1,0 +1,121 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/internal/termsafe"
+	"github.com/securesend/securesend/receive"
+)
+
+// SupersededError refuses a document of a message that its sender
+// cancelled or replaced, until the caller passes the user's confirmation
+// (OpenOptions.Confirmed) after showing SupersededBanner: it is no longer
+// the current one.
+type SupersededError struct {
+	ID         string
+	Superseded *receive.Supersession
+}
+
+func (e *SupersededError) Error() string {
+	return fmt.Sprintf("item #%s is no longer current (%s), so its documents are opened only after a confirmation", e.ID, SupersededBanner(e.Superseded))
+}
+
+// SupersededBanner is the red line shown on a cancelled or replaced
+// message: "CANCELLED by the sender at TIME: REASON" or "REPLACED by the
+// sender at TIME with message #ID (Message-ID): REASON", made safe for a
+// terminal; "" for nil.
+func SupersededBanner(s *receive.Supersession) string {
+	if s == nil {
+		return ""
+	}
+	at := s.At.Local().Format("2006-01-02 15:04")
+	reason := ""
+	if r := strings.TrimSpace(s.Reason); r != "" {
+		reason = ": " + termsafe.String(strings.Join(strings.Fields(r), " "))
+	}
+	if s.Kind == manifest.Cancel {
+		return fmt.Sprintf("CANCELLED by the sender at %s%s. Do not dispense or act on it.", at, reason)
+	}
+	return fmt.Sprintf("REPLACED by the sender at %s with message #%s (%s)%s. Use the new one, not this one.", at, s.ByID, termsafe.String(s.ByMessageID), reason)
+}
+
+// SupersedesNote is the line shown on a cancellation or replacement
+// itself: what it did, or, in red (warning true), why it changed nothing;
+// "" for nil.
+func SupersedesNote(c *receive.SupersedeClaim) (note string, warning bool) {
+	if c == nil {
+		return "", false
+	}
+	what := "cancellation"
+	if c.Kind == manifest.Replace {
+		what = "replacement"
+	}
+	id := termsafe.String(c.MessageID)
+	switch {
+	case c.Refused != "":
+		return termsafe.String(c.Refused), true
+	case c.Pending():
+		return fmt.Sprintf("This is a %s of message %s, which has not arrived here; it will be marked when it does.", what, id), false
+	}
+	return fmt.Sprintf("This is a %s of message %s (item #%s), now marked as %s.", what, id, strings.Join(c.Applied, ", #"), map[bool]string{true: "replaced", false: "cancelled"}[c.Kind == manifest.Replace]), false
+}
+
+// auditSupersessions records what the items just stored did as
+// cancellations or replacements, or had done to them: receive.superseded
+// for one applied (when the claim arrives, or when its original arrives
+// after it) or received ahead of its original (state "... pending"),
+// receive.supersede_refused for one that changed nothing. A failure to
+// record is a warning: the mail is stored.
+func (d *Desk) auditSupersessions(items []receive.Item) {
+	if len(items) == 0 {
+		return
+	}
+	st, err := d.Inbox()
+	if err != nil {
+		d.warn(err)
+		return
+	}
+	fresh, arrived := map[string]bool{}, map[string]bool{}
+	for _, it := range items {
+		fresh[it.ID] = true
+		if it.MessageID != "" {
+			arrived[it.MessageID] = true
+		}
+	}
+	all, err := st.List()
+	if err != nil {
+		d.warn(fmt.Errorf("the audit log could not record cancellations and replacements: %w", err))
+		return
+	}
+	var events []audit.Event
+	for _, c := range all {
+		cl := c.Supersedes
+		if cl == nil || !fresh[c.ID] && !arrived[cl.MessageID] {
+			continue
+		}
+		f := audit.Fields{"message_id": c.MessageID, "old": cl.MessageID, "from": c.From,
+			"fingerprint": c.SignerFingerprint, "verdict": string(c.Verdict)}
+		switch {
+		case cl.Refused != "":
+			f["state"] = string(cl.Kind) + " refused"
+			f["reason"] = cl.Refused // built from IDs, fingerprints and verdicts only
+			events = append(events, audit.Event{Kind: audit.ReceiveSupersedeRefused, Fields: f})
+		case cl.Pending():
+			f["state"] = string(cl.Kind) + " pending"
+			events = append(events, audit.Event{Kind: audit.ReceiveSuperseded, Fields: f})
+		default:
+			f["state"] = string(cl.Kind) + " applied to #" + strings.Join(cl.Applied, " #")
+			events = append(events, audit.Event{Kind: audit.ReceiveSuperseded, Fields: f})
+		}
+	}
+	l, err := d.Audit()
+	for i := 0; err == nil && i < len(events); i++ {
+		_, err = l.Append(events[i])
+	}
+	if err != nil {
+		d.warn(fmt.Errorf("the audit log could not record cancellations and replacements: %w", err))
+	}
+}
