@@ -14,9 +14,18 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
+
+// Tracker is implemented by an Outbox that follows the recipients' signed
+// acknowledgements (*desk.Outbox): the Sent tab then shows acknowledged,
+// accepted, rejected with the reason, and the amber "not acknowledged
+// yet" after the policy's wait.
+type Tracker interface {
+	TrackAll(recs []*outbox.Record) []desk.Tracking
+}
 
 // Outbox is the sending side of a desk as the app uses it (*desk.Outbox
 // implements it): Queue runs "send these documents securely" up to the
@@ -98,6 +107,62 @@ func stateText(r *outbox.Record, now time.Time) (fyne.Resource, string) {
 	return theme.QuestionIcon(), string(r.State)
 }
 
+// trackedText is stateText raised by what the recipient's signed
+// acknowledgement says, or amber when one is overdue; importance colours
+// the list's state line (never colour alone: the words and icon say it).
+func trackedText(r *outbox.Record, tr desk.Tracking, now time.Time) (fyne.Resource, string, widget.Importance) {
+	from := tr.From
+	switch {
+	case tr.Receipt != nil && tr.State == desk.TrackRejected:
+		return theme.ErrorIcon(), "Rejected by " + from + ": " + tr.Receipt.Reason, widget.DangerImportance
+	case tr.Receipt != nil && tr.State == desk.TrackAccepted:
+		return theme.ConfirmIcon(), "Accepted by " + from, widget.SuccessImportance
+	case tr.Receipt != nil:
+		return theme.ConfirmIcon(), "Acknowledged — received and verified by " + from, widget.SuccessImportance
+	case tr.Overdue:
+		return theme.WarningIcon(), "Sent — " + desk.OverdueText, widget.WarningImportance
+	}
+	icon, text := stateText(r, now)
+	return icon, text, widget.MediumImportance
+}
+
+// trackedExplanation is stateExplanation for a job with an
+// acknowledgement, or overdue for one.
+func trackedExplanation(r *outbox.Record, tr desk.Tracking, now time.Time) string {
+	switch {
+	case tr.Receipt != nil && tr.State == desk.TrackRejected:
+		return fmt.Sprintf("%s rejected the message %s, in an acknowledgement signed with their pinned key: %q. Phone them before sending it again.", tr.From, whenText(tr.Receipt.Time, now), tr.Receipt.Reason)
+	case tr.Receipt != nil && tr.State == desk.TrackAccepted:
+		return fmt.Sprintf("%s accepted the message %s, in an acknowledgement signed with their pinned key.", tr.From, whenText(tr.Receipt.Time, now))
+	case tr.Receipt != nil:
+		return fmt.Sprintf("%s's securesend received the message, decrypted it and verified your signature %s; its acknowledgement is signed with their pinned key and names the same documents.", tr.From, whenText(tr.Receipt.Time, now))
+	case tr.Overdue:
+		return "The mail server accepted the message, but no signed acknowledgement has arrived from the recipient yet. Phone the pharmacy to check that it arrived before the patient gets there."
+	}
+	return stateExplanation(r, now)
+}
+
+// ackConfirmation is the acknowledgement's lines for the transmission
+// confirmation (copied and saved as PDF); "" without one.
+func ackConfirmation(tr desk.Tracking) string {
+	if tr.Receipt == nil {
+		if tr.Overdue {
+			return "\nAcknowledgement      none yet — " + desk.OverdueText + "\n"
+		}
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nAcknowledgement      %s by %s (signed, verified)\n", tr.State, tr.From)
+	fmt.Fprintf(&b, "Acknowledged at      %s\n", tr.Receipt.Time.Local().Format("Mon 2 Jan 2006, 15:04:05 MST"))
+	if tr.Receipt.Reason != "" {
+		fmt.Fprintf(&b, "Reason               %s\n", tr.Receipt.Reason)
+	}
+	for _, d := range tr.Receipt.Documents {
+		fmt.Fprintf(&b, "Acknowledged SHA-256 %s\n", d.SHA256)
+	}
+	return b.String()
+}
+
 // whenText is a time as people say it: "at 10:42" today, or with the date.
 func whenText(t, now time.Time) string {
 	t, now = t.Local(), now.Local()
@@ -138,6 +203,9 @@ type sentTab struct {
 	item *container.TabItem
 
 	recs []*outbox.Record
+	// tracks are the jobs' acknowledgement states by job id (empty when
+	// the Outbox is no Tracker).
+	tracks map[string]desk.Tracking
 	// shown are the records the list shows: recs that match the search.
 	shown  []*outbox.Record
 	search *focusEntry
@@ -188,7 +256,34 @@ func (t *sentTab) refreshSoon() {
 // reloadNow lists the outbox on the calling goroutine (tests).
 func (t *sentTab) reloadNow() {
 	recs, err := t.ui.cfg.Outbox.Box.List()
+	t.tracks = trackAll(t.ui.cfg.Outbox.Box, recs)
 	t.apply(recs, err)
+}
+
+// trackAll is the acknowledgement state of each of recs when box is a
+// Tracker (it reads the acknowledgement log: call it off the UI
+// goroutine).
+func trackAll(box Outbox, recs []*outbox.Record) map[string]desk.Tracking {
+	tb, ok := box.(Tracker)
+	if !ok || len(recs) == 0 {
+		return nil
+	}
+	ts := tb.TrackAll(recs)
+	out := make(map[string]desk.Tracking, len(ts))
+	for i, r := range recs {
+		if i < len(ts) {
+			out[r.ID] = ts[i]
+		}
+	}
+	return out
+}
+
+// track is job r's acknowledgement state.
+func (t *sentTab) track(r *outbox.Record) desk.Tracking {
+	if tr, ok := t.tracks[r.ID]; ok {
+		return tr
+	}
+	return desk.Tracking{State: desk.TrackState(r.State)}
 }
 
 func (t *sentTab) tabItem() *container.TabItem { return t.item }
@@ -216,7 +311,7 @@ func (t *sentTab) buildUI() {
 			}
 			r := t.shown[id]
 			c := o.(*fyne.Container)
-			icon, _ := stateText(r, t.ui.cfg.Now())
+			icon, _, imp := trackedText(r, t.track(r), t.ui.cfg.Now())
 			var text *fyne.Container
 			for _, obj := range c.Objects {
 				switch v := obj.(type) {
@@ -227,7 +322,9 @@ func (t *sentTab) buildUI() {
 				}
 			}
 			text.Objects[0].(*widget.Label).SetText(jobTitle(r))
-			text.Objects[1].(*widget.Label).SetText(jobSummary(r, t.ui.cfg.Now()))
+			line := text.Objects[1].(*widget.Label)
+			line.Importance = imp
+			line.SetText(jobSummary(r, t.track(r), t.ui.cfg.Now()))
 		},
 	)
 	t.list.OnSelected = func(id widget.ListItemID) {
@@ -268,8 +365,8 @@ func jobTitle(r *outbox.Record) string {
 }
 
 // jobSummary is the second line of a job in the list: its state and when.
-func jobSummary(r *outbox.Record, now time.Time) string {
-	_, state := stateText(r, now)
+func jobSummary(r *outbox.Record, tr desk.Tracking, now time.Time) string {
+	_, state, _ := trackedText(r, tr, now)
 	when := r.Created
 	if r.Result != nil && r.State == outbox.Sent && !r.Result.Finished.IsZero() {
 		when = r.Result.Finished
@@ -387,7 +484,8 @@ func (t *sentTab) setButtons(r *outbox.Record) {
 func (t *sentTab) showDetail(r *outbox.Record) {
 	t.detail.RemoveAll()
 	now := t.ui.cfg.Now()
-	icon, state := stateText(r, now)
+	tr := t.track(r)
+	icon, state, _ := trackedText(r, tr, now)
 	colour := theme.ColorNamePrimary
 	switch r.State {
 	case outbox.Sent:
@@ -397,14 +495,25 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 	case outbox.Failed:
 		colour = theme.ColorNameError
 	}
+	switch {
+	case tr.Receipt != nil && tr.State == desk.TrackRejected:
+		colour = theme.ColorNameError
+	case tr.Receipt != nil:
+		colour = theme.ColorNameSuccess
+	case tr.Overdue:
+		colour = theme.ColorNameWarning
+	}
 	sum := summaryOf(r)
-	t.detail.Add(banner(icon, colour, state+": to "+sum.toNames(r.Result)+".", stateExplanation(r, now)))
+	t.detail.Add(banner(icon, colour, state+": to "+sum.toNames(r.Result)+".", trackedExplanation(r, tr, now)))
 	if r.Result != nil && r.State == outbox.Sent {
 		t.detail.Add(heading("Transmission confirmation"))
 		res := r.Result
 		t.detail.Add(confirmationDetail(t.ui, res, sum, t.status.SetText))
+		if a := ackConfirmation(tr); a != "" {
+			t.detail.Add(valueLabel(strings.TrimSpace(a)))
+		}
 		copyBtn := newButton("Copy confirmation", theme.ContentCopyIcon(), widget.MediumImportance, func() {
-			t.ui.app.Clipboard().SetContent(confirmationText(res, sum, t.ui.cfg.Protection))
+			t.ui.app.Clipboard().SetContent(confirmationText(res, sum, t.ui.cfg.Protection) + ackConfirmation(tr))
 			t.status.SetText("Transmission confirmation copied.")
 		})
 		saveBtn := newButton("Save as PDF…", theme.DocumentSaveIcon(), widget.MediumImportance, func() {
@@ -412,7 +521,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 				if err != nil || w == nil {
 					return
 				}
-				t.status.SetText(savePDF(w, w.URI().Name(), confirmationText(res, sum, t.ui.cfg.Protection)))
+				t.status.SetText(savePDF(w, w.URI().Name(), confirmationText(res, sum, t.ui.cfg.Protection)+ackConfirmation(tr)))
 			}, t.ui.win)
 			d.SetFileName("transmission-confirmation-" + res.Finished.Local().Format("2006-01-02-1504") + ".pdf")
 			d.Show()
@@ -494,7 +603,11 @@ func (t *sentTab) reload() {
 	go func() {
 		for {
 			recs, err := ob.Box.List()
-			fyne.Do(func() { t.apply(recs, err) })
+			tracks := trackAll(ob.Box, recs)
+			fyne.Do(func() {
+				t.tracks = tracks
+				t.apply(recs, err)
+			})
 			t.mu.Lock()
 			if !t.again {
 				t.reloading = false

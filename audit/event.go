@@ -43,6 +43,16 @@ const (
 	// InboxIndexTrusted: the user accepted an older copy of the inbox's
 	// index (put back from a backup) as the one to continue from.
 	InboxIndexTrusted Kind = "receive.index_trusted"
+	// AckSent: an acknowledgement (received, accepted or rejected) of a
+	// received message was queued to its verified sender.
+	AckSent Kind = "ack.sent"
+	// AckReceived: a verified acknowledgement of a sent message was
+	// matched to its outbox job.
+	AckReceived Kind = "ack.received"
+	// AckIgnored: an acknowledgement was not counted (not verified, not
+	// from a recipient, no such message, other documents); reason says
+	// why.
+	AckIgnored Kind = "ack.ignored"
 	// KeyImport: an OpenPGP key was imported.
 	KeyImport Kind = "key.import"
 	// KeyPin: a key was pinned (or unpinned) for an address.

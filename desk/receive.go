@@ -46,11 +46,18 @@ type Fetched struct {
 	Account *account.Account
 	// TLSVersion is the TLS version of the IMAP connection.
 	TLSVersion string
+	// Acknowledgements are the outbox jobs of the "received"
+	// acknowledgements this fetch queued (see autoAcknowledge).
+	Acknowledgements []JobID
 }
 
 // Fetch downloads the new mail of an account over the policy's TLS floor,
 // verifies each message (Verifier's rules) and stores it in the inbox
-// store, and records a receive.verified audit event per new item. Server
+// store, and records a receive.verified audit event per new item. A
+// verified acknowledgement of a message this home sent is recorded for
+// Outbox.Track instead of stored as documents; a Verified message that
+// asks for one is acknowledged automatically when the policy says so
+// (docs/acknowledgements.md). Server
 // mail is never deleted or marked read. On an error after the connection
 // was made, the Fetched so far is returned with it: what was stored stays
 // stored, and the next fetch goes on from there.
@@ -74,6 +81,7 @@ func (d *Desk) Fetch(ctx context.Context, opts FetchOptions) (*Fetched, error) {
 	if err != nil {
 		return nil, err
 	}
+	verify = d.ackVerifier(verify) // acknowledgements go to the Sent side (ack.go)
 	iopts, err := imapOptions(pol, a)
 	if err != nil {
 		return nil, err
@@ -94,7 +102,8 @@ func (d *Desk) Fetch(ctx context.Context, opts FetchOptions) (*Fetched, error) {
 	}
 	d.auditReceived(a.Name, res.New)
 	d.auditSupersessions(res.New)
-	return &Fetched{FetchResult: res, Account: a, TLSVersion: conn.TLS.Version}, err
+	acks := d.autoAcknowledge(ctx, a, res.New)
+	return &Fetched{FetchResult: res, Account: a, TLSVersion: conn.TLS.Version, Acknowledgements: acks}, err
 }
 
 // Archive moves the server copy of inbox item id to mailbox on the server

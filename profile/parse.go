@@ -37,6 +37,8 @@ type rawPolicy struct {
 	MaxAttachmentMB         int      `toml:"max_attachment_mb"`
 	UsersMayAddRecipients   bool     `toml:"users_may_add_recipients"`
 	UsersMayAddKeys         bool     `toml:"users_may_add_keys"`
+	Acknowledgements        string   `toml:"acknowledgements"`
+	AcknowledgementWait     string   `toml:"acknowledgement_wait"`
 }
 
 type rawAccount struct {

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/securesend/securesend/internal/maildomain"
 )
@@ -73,6 +74,9 @@ type UserSettings struct {
 	AllowedRecipientDomains []string
 	// MaxAttachmentMB, when not 0, lowers the attachment limit.
 	MaxAttachmentMB int
+	// AcknowledgementWait, when positive, shortens the wait for a sent
+	// message's acknowledgement before it is shown as overdue.
+	AcknowledgementWait time.Duration
 }
 
 // Policy is the effective policy: the organisation's profile combined with
@@ -89,6 +93,7 @@ type Policy struct {
 	maxMB          int
 	addRecipients  bool
 	addKeys        bool
+	ackWait        time.Duration
 	notes          []string
 }
 
@@ -115,6 +120,10 @@ func Effective(org *Profile, user ...UserSettings) Policy {
 		}
 		p.maxMB = op.MaxAttachmentMB
 		p.addRecipients, p.addKeys = op.UsersMayAddRecipients, op.UsersMayAddKeys
+		p.ackWait = op.AcknowledgementWait
+	}
+	if p.ackWait <= 0 {
+		p.ackWait = DefaultAcknowledgementWait
 	}
 	for _, u := range user {
 		p.tighten(u)
@@ -182,6 +191,13 @@ func (p *Policy) tighten(u UserSettings) {
 				}
 			}
 			p.restricted, p.allowed = true, mine
+		}
+	}
+	if u.AcknowledgementWait > 0 {
+		if u.AcknowledgementWait < p.ackWait {
+			p.ackWait = u.AcknowledgementWait
+		} else {
+			p.note("acknowledgement wait %s ignored: the policy waits at most %s", u.AcknowledgementWait, p.ackWait)
 		}
 	}
 	if u.MaxAttachmentMB != 0 {
@@ -428,4 +444,23 @@ func domainOf(addr string) string {
 		return ""
 	}
 	return d
+}
+
+// Acknowledgements is how verified messages that ask for it are
+// acknowledged: the profile's mode, AckAuto without a profile.
+func (p Policy) Acknowledgements() AckMode {
+	if p.org == nil || p.org.Policy.Acknowledgements == "" {
+		return AckAuto
+	}
+	return p.org.Policy.Acknowledgements
+}
+
+// AcknowledgementWait is how long a sent message may wait for its
+// acknowledgement before it is overdue: the profile's (else
+// DefaultAcknowledgementWait), shortened by the user's settings.
+func (p Policy) AcknowledgementWait() time.Duration {
+	if p.ackWait <= 0 {
+		return DefaultAcknowledgementWait
+	}
+	return p.ackWait
 }

@@ -1,6 +1,8 @@
 package profile
 
 import (
+	"time"
+
 	"crypto/x509"
 	"strings"
 
@@ -161,7 +163,34 @@ type OrgPolicy struct {
 	UsersMayAddRecipients bool
 	// UsersMayAddKeys allows users to pin keys not in the directory.
 	UsersMayAddKeys bool
+	// Acknowledgements is how received messages are acknowledged (see
+	// AckMode); "" is AckAuto.
+	Acknowledgements AckMode
+	// AcknowledgementWait is how long after a message was sent the sender
+	// waits for its acknowledgement before it is shown as overdue; 0 is
+	// DefaultAcknowledgementWait.
+	AcknowledgementWait time.Duration
 }
+
+// AckMode says how this organisation's receivers acknowledge verified
+// messages whose sender asked for it (docs/acknowledgements.md).
+type AckMode string
+
+// The acknowledgement modes.
+const (
+	// AckAuto: a "received and verified" acknowledgement is sent
+	// automatically, and staff may accept or reject.
+	AckAuto AckMode = "auto"
+	// AckManual: nothing is sent automatically; staff may accept or
+	// reject.
+	AckManual AckMode = "manual"
+	// AckOff: no acknowledgement is ever sent.
+	AckOff AckMode = "off"
+)
+
+// DefaultAcknowledgementWait is the acknowledgement wait when the profile
+// sets none.
+const DefaultAcknowledgementWait = 4 * time.Hour
 
 // Recipient is one directory entry.
 type Recipient struct {

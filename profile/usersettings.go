@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -20,12 +21,13 @@ type rawUser struct {
 	RequireREQUIRETLS       bool     `toml:"require_requiretls"`
 	AllowedRecipientDomains []string `toml:"allowed_recipient_domains"`
 	MaxAttachmentMB         int      `toml:"max_attachment_mb"`
+	AcknowledgementWait     string   `toml:"acknowledgement_wait"`
 }
 
 // ParseUserSettings reads the user's security settings file: the keys of the
 // profile's [policy] section that a user may set (min_tls, encryption,
 // encrypt_domains, require_requiretls, allowed_recipient_domains,
-// max_attachment_mb) at top level. Unknown fields and wrong types are
+// max_attachment_mb, acknowledgement_wait) at top level. Unknown fields and wrong types are
 // *FieldError. Values are not judged here: Effective ignores (and notes) any
 // that would loosen the organisation's policy, so editing this file can only
 // ever tighten it.
@@ -41,10 +43,17 @@ func ParseUserSettings(data []byte) (UserSettings, error) {
 		field, line := ix.find(und[0].String())
 		return UserSettings{}, &FieldError{Field: field, Line: line, Kind: ErrUnknownField, Detail: "not a user security setting"}
 	}
+	var wait time.Duration
+	if raw.AcknowledgementWait != "" {
+		if wait, err = time.ParseDuration(raw.AcknowledgementWait); err != nil || wait <= 0 {
+			field, line := ix.find("acknowledgement_wait")
+			return UserSettings{}, &FieldError{Field: field, Line: line, Kind: ErrInvalidValue, Detail: `not a duration such as "2h"`}
+		}
+	}
 	return UserSettings{
 		MinTLS: raw.MinTLS, Encryption: Encryption(raw.Encryption), EncryptDomains: raw.EncryptDomains,
 		RequireREQUIRETLS: raw.RequireREQUIRETLS, AllowedRecipientDomains: raw.AllowedRecipientDomains,
-		MaxAttachmentMB: raw.MaxAttachmentMB,
+		MaxAttachmentMB: raw.MaxAttachmentMB, AcknowledgementWait: wait,
 	}, nil
 }
 

@@ -1,6 +1,8 @@
 package profile
 
 import (
+	"time"
+
 	"bytes"
 	"crypto/x509"
 	"encoding/base64"
@@ -138,6 +140,21 @@ func (v *validator) policy(r rawPolicy) OrgPolicy {
 	}
 	if p.MaxAttachmentMB < 0 || p.MaxAttachmentMB > 10240 {
 		v.fail("policy.max_attachment_mb", ErrInvalidValue, "must be between 0 (no limit) and 10240")
+	}
+	switch m := AckMode(r.Acknowledgements); m {
+	case "":
+		p.Acknowledgements = AckAuto
+	case AckAuto, AckManual, AckOff:
+		p.Acknowledgements = m
+	default:
+		v.fail("policy.acknowledgements", ErrInvalidValue, `must be "auto", "manual" or "off", not %q`, r.Acknowledgements)
+	}
+	if r.AcknowledgementWait == "" {
+		p.AcknowledgementWait = DefaultAcknowledgementWait
+	} else if d, err := time.ParseDuration(r.AcknowledgementWait); err != nil || d < 10*time.Minute || d > 7*24*time.Hour {
+		v.fail("policy.acknowledgement_wait", ErrInvalidValue, `must be a duration between 10m and 168h, such as "4h", not %q`, r.AcknowledgementWait)
+	} else {
+		p.AcknowledgementWait = d
 	}
 	return p
 }

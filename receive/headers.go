@@ -26,6 +26,9 @@ type headerSet struct {
 	subject   string
 	date      time.Time
 	messageID string
+	// dnt is the address of the Disposition-Notification-To field (RFC
+	// 8098), lower case; "" when absent or unreadable.
+	dnt string
 }
 
 // protectedMarker reports whether the Content-Type parameters of a
@@ -82,6 +85,11 @@ func readHeaderSet(h textproto.Header) *headerSet {
 			s.date = d
 		}
 	}
+	if v := h.Values("Disposition-Notification-To"); len(v) == 1 {
+		if list, err := gh.AddressList("Disposition-Notification-To"); err == nil && len(list) == 1 {
+			s.dnt = strings.ToLower(list[0].Address)
+		}
+	}
 	if h.Has("Message-Id") {
 		s.hasMessageID = true
 		s.messageID = strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
@@ -126,6 +134,10 @@ func show(r *Report, s *headerSet, signed, strict bool, fallback *headerSet) {
 		r.MessageID = fallback.messageID
 	}
 	r.SubjectSigned = r.Signed.Subject
+	r.DispositionNotificationTo = ""
+	if signed {
+		r.DispositionNotificationTo = s.dnt
+	}
 }
 
 // unprotected returns the fields of other that differ from, or are absent

@@ -124,6 +124,11 @@ type Report struct {
 	SubjectSigned bool      `json:"subject_signed"`
 	MessageID     string    `json:"message_id,omitempty"`
 	Date          time.Time `json:"date,omitempty"`
+	// DispositionNotificationTo is the address a signed acknowledgement
+	// is asked for at (RFC 8098 Disposition-Notification-To), set only
+	// when a good signature covers the field (protected header section)
+	// and it names exactly one address; "" otherwise.
+	DispositionNotificationTo string `json:"disposition_notification_to,omitempty"`
 	// Signed says which of the fields above a good signature covers; a
 	// field not signed must be shown labelled "not protected by the
 	// signature" beside any verdict.

@@ -80,7 +80,9 @@ func WriteHeader(w io.Writer, m *Message, subject string) error {
 // PlaceholderSubject (the "[...]" of RFC 9788's baseline header
 // confidentiality policy, hcp_baseline) and the payload also records each
 // outer field in an HP-Outer field ("HP-Outer: Subject: [...]"), so a
-// receiver can tell what travelled in the clear. m.Date must be set.
+// receiver can tell what travelled in the clear. Unless
+// m.NoAcknowledgement, the protected fields also ask for an
+// acknowledgement (Disposition-Notification-To: From). m.Date must be set.
 func headerBlocks(m *Message, encrypted bool) (outer, protected []byte, err error) {
 	var inner, out bytes.Buffer
 	if err := WriteHeader(&inner, m, m.Subject); err != nil {
@@ -98,6 +100,11 @@ func headerBlocks(m *Message, encrypted bool) (outer, protected []byte, err erro
 		if !isStructural(f) {
 			p.WriteString(f)
 		}
+	}
+	if !m.NoAcknowledgement {
+		// Only in the protected section: a receiver acts on it only when
+		// a good signature covers it.
+		p.WriteString("Disposition-Notification-To: " + formatAddress(mail.Address{Address: m.From.Address}) + "\r\n")
 	}
 	if encrypted {
 		for _, f := range headerFields(out.Bytes()) {

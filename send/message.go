@@ -61,6 +61,13 @@ type Message struct {
 	// Supersedes, when set, names the earlier message this one replaces
 	// or cancels (reserved for cancel and replace, issue 16).
 	Supersedes *manifest.Supersedes
+
+	// NoAcknowledgement, when set, leaves out the request for a signed
+	// acknowledgement: by default a signed message asks for one with a
+	// Disposition-Notification-To field (RFC 8098) naming From, in its
+	// protected header section only (docs/acknowledgements.md).
+	// Acknowledgements themselves set it: nothing acknowledges them.
+	NoAcknowledgement bool
 }
 
 // Security selects how the TLS session is established.

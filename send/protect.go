@@ -182,17 +182,47 @@ func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, er
 	if err != nil {
 		return nil, err
 	}
+	var infos []DocumentInfo
+	err = writeProtected(w, &mm, p, outer, protected, func(pw io.Writer) error {
+		var err error
+		infos, err = WriteContent(pw, &mm)
+		return err
+	})
+	return infos, err
+}
+
+// ComposeProtectedEntity is ComposeProtected with content, instead of
+// WriteContent, writing the Cryptographic Payload's MIME entity (its own
+// Content-Type header, a blank line, the body; CRLF, 7-bit): the form of
+// an acknowledgement (package ack). m's documents are not written; p must
+// have a Signer. The protected header section is m's, as for every
+// message.
+func ComposeProtectedEntity(w io.Writer, m *Message, p Protection, content func(io.Writer) error) error {
+	if p.Signer == nil {
+		return errors.New("send: a protected entity needs a signer")
+	}
+	mm := *m
+	if mm.Date.IsZero() {
+		mm.Date = time.Now()
+	}
+	outer, protected, err := headerBlocks(&mm, p.Encrypt)
+	if err != nil {
+		return err
+	}
+	return writeProtected(w, &mm, p, outer, protected, content)
+}
+
+// writeProtected writes the outer header block, the Autocrypt field and
+// the signed (or signed and encrypted) entity whose payload is the
+// protected header section followed by what content writes.
+func writeProtected(w io.Writer, mm *Message, p Protection, outer, protected []byte, body func(io.Writer) error) error {
 	hp := pgpmime.HPClear
 	if p.Encrypt {
 		hp = pgpmime.HPCipher
 	}
-
-	var infos []DocumentInfo
 	content := func(cw io.Writer) error {
 		pw := pgpmime.ProtectHeaders(cw, protected, hp)
-		var err error
-		infos, err = WriteContent(pw, &mm)
-		if err != nil {
+		if err := body(pw); err != nil {
 			return err
 		}
 		return pw.Close()
@@ -200,29 +230,29 @@ func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, er
 	opts := pgpmime.Options{Signer: p.Signer, Recipients: p.Recipients}
 	if p.Encrypt {
 		if len(p.Recipients) == 0 {
-			return nil, errors.New("send: encryption requested without recipient keys")
+			return errors.New("send: encryption requested without recipient keys")
 		}
 		if _, err := w.Write(outer); err != nil {
-			return nil, err
+			return err
 		}
-		if err := writeAutocrypt(w, &mm, p.Signer); err != nil {
-			return nil, err
+		if err := writeAutocrypt(w, mm, p.Signer); err != nil {
+			return err
 		}
 		if err := pgpmime.WriteEncrypted(w, opts, content); err != nil {
-			return infos, fmt.Errorf("send: encrypt: %w", err)
+			return fmt.Errorf("send: encrypt: %w", err)
 		}
-		return infos, nil
+		return nil
 	}
 	if _, err := w.Write(outer); err != nil {
-		return nil, err
+		return err
 	}
-	if err := writeAutocrypt(w, &mm, p.Signer); err != nil {
-		return nil, err
+	if err := writeAutocrypt(w, mm, p.Signer); err != nil {
+		return err
 	}
 	if err := pgpmime.WriteSigned(w, opts, content); err != nil {
-		return infos, fmt.Errorf("send: sign: %w", err)
+		return fmt.Errorf("send: sign: %w", err)
 	}
-	return infos, nil
+	return nil
 }
 
 // writeAutocrypt writes the Autocrypt header field (Autocrypt Level 1) with

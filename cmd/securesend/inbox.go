@@ -39,6 +39,8 @@ Subcommands:
                                   or write it to DIR
   archive ID [--to MAILBOX]       move the server copy to MAILBOX (default Archive);
                                   the only command that changes server mail
+  ack ID --accept | --reject REASON
+                                  send the verified sender a signed acknowledgement
   watch [--drop DIR] [--print PRINTER] [--once]
                                   deliver verified documents as they arrive (see watch -h)
   trust-index --yes               accept the inbox index as it is now, after putting an
@@ -57,6 +59,7 @@ func runInbox(ctx context.Context, e *env, args []string) int {
 		"archive":     func(a []string) int { return inboxArchive(ctx, e, a) },
 		"trust-index": func(a []string) int { return inboxTrustIndex(e, a) },
 		"watch":       func(a []string) int { return inboxWatch(ctx, e, a) },
+		"ack":         func(a []string) int { return inboxAck(ctx, e, a) },
 	})
 }
 
@@ -94,6 +97,9 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "Warning: the server renumbered the mailbox (UIDVALIDITY %d, was %d); the mail that arrived since the day before the last fetch was checked again. If this happens at every fetch, tell the mail provider.\n", res.UIDValidity, res.PreviousUIDValidity)
 		}
 		printFailures(e.stdout, res.Failed)
+		if n := len(res.Acknowledgements); n > 0 {
+			fmt.Fprintf(e.stdout, "%d signed acknowledgement(s) of received and verified messages queued to their senders.\n", n)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -133,7 +133,7 @@ func outboxList(e *env, args []string) int {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
 	if asJSON {
-		return outboxJSON(e, recs)
+		return outboxJSON(e, trackedJobs(ob, recs))
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(e.stdout, "The outbox is empty.")
@@ -141,7 +141,8 @@ func outboxList(e *env, args []string) int {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tQUEUED\tTO\tDOCS\tATTEMPTS\tNEXT / NOTE")
-	for _, r := range recs {
+	tracks := ob.TrackAll(recs)
+	for i, r := range recs {
 		note := ""
 		switch r.State {
 		case outbox.Queued, outbox.Deferred:
@@ -158,7 +159,7 @@ func outboxList(e *env, args []string) int {
 		if len(note) > 60 {
 			note = note[:57] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID[:12], r.State, r.Created.Local().Format("15:04 2 Jan"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID[:12], trackLabel(tracks[i]), r.Created.Local().Format("15:04 2 Jan"),
 			strings.Join(r.Envelope.To, ", "), len(r.Documents), r.Attempts, note)
 	}
 	tw.Flush()
@@ -185,8 +186,9 @@ func outboxShow(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
 	}
+	tr := ob.Track(r)
 	if asJSON {
-		return outboxJSON(e, r)
+		return outboxJSON(e, newTrackedJob(r, tr))
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "Job:          %s\n", r.ID)
@@ -228,6 +230,7 @@ func outboxShow(e *env, args []string) int {
 			fmt.Fprintf(w, "Rejected:     %s (%d %s)\n", a.Address, a.Reply.Code, termsafe.String(a.Reply.Text))
 		}
 	}
+	printTracking(w, tr)
 	outboxExplain(w, r)
 	return 0
 }

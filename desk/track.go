@@ -1,0 +1,141 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/securesend/securesend/ack"
+	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/send/outbox"
+)
+
+// TrackState is where a sent message is, from queued to the recipient's
+// signed acknowledgement. Its string value is the stable token of
+// `securesend outbox list --json` (field "state").
+type TrackState string
+
+// The track states. Besides these, a job may be in the outbox's own
+// states: "sending", "deferred", "failed", "possibly-sent", "cancelled".
+const (
+	TrackQueued       TrackState = "queued"
+	TrackSent         TrackState = "sent"
+	TrackAcknowledged TrackState = "acknowledged"
+	TrackAccepted     TrackState = "accepted"
+	TrackRejected     TrackState = "rejected"
+	// TrackPossiblySent and the others are the outbox's states.
+	TrackSending      TrackState = "sending"
+	TrackDeferred     TrackState = "deferred"
+	TrackFailed       TrackState = "failed"
+	TrackPossiblySent TrackState = "possibly-sent"
+	TrackCancelled    TrackState = "cancelled"
+)
+
+// OverdueText is what a sent message that is overdue for its
+// acknowledgement says (in amber).
+const OverdueText = "not acknowledged yet — phone the pharmacy"
+
+// Tracking is what the sender knows of one outbox job.
+type Tracking struct {
+	State TrackState
+	// Receipt is the acknowledgement that set State (acknowledged,
+	// accepted or rejected): the recipient's verified, signed receipt.
+	Receipt *ack.Receipt
+	// From is the recipient that acknowledged ("" without a Receipt).
+	From string
+	// Overdue: sent (or possibly sent), no acknowledgement, and older
+	// than the policy's acknowledgement wait; show OverdueText in amber.
+	Overdue bool
+	// IsAcknowledgement: the job is itself an acknowledgement this home
+	// sent (never acknowledged, never overdue).
+	IsAcknowledgement bool
+}
+
+// Label is the state in words for a list: "rejected: REASON", the
+// overdue warning, or the state.
+func (t Tracking) Label() string {
+	switch {
+	case t.State == TrackRejected && t.Receipt != nil:
+		return "rejected: " + t.Receipt.Reason
+	case t.Overdue:
+		return string(t.State) + " — " + OverdueText
+	case t.IsAcknowledgement:
+		return string(t.State) + " (acknowledgement)"
+	}
+	return string(t.State)
+}
+
+// Track returns the state of job rec: the outbox's, raised to
+// acknowledged, accepted or rejected by a verified acknowledgement
+// recorded for it (only Verified acknowledgements from one of its
+// recipients, for its Message-ID and documents, are ever recorded; see
+// Fetch), the latest accepted or rejected winning over received. An
+// acknowledgement also settles a possibly-sent job: it proves delivery.
+// The acknowledgement log is read at each call; when it cannot be read the
+// outbox's state is returned and the reason goes to Options.Warn.
+func (o *Outbox) Track(rec *outbox.Record) Tracking {
+	es, err := o.d.ackEntries()
+	if err != nil {
+		o.d.warn(fmt.Errorf("acknowledgements cannot be read: %w", err))
+	}
+	return o.track(rec, es, o.ackWait())
+}
+
+// TrackAll is Track of each of recs, reading the acknowledgement log once.
+func (o *Outbox) TrackAll(recs []*outbox.Record) []Tracking {
+	es, err := o.d.ackEntries()
+	if err != nil {
+		o.d.warn(fmt.Errorf("acknowledgements cannot be read: %w", err))
+	}
+	out := make([]Tracking, len(recs))
+	wait := o.ackWait()
+	for i, r := range recs {
+		out[i] = o.track(r, es, wait)
+	}
+	return out
+}
+
+func (o *Outbox) track(rec *outbox.Record, es []ackEntry, wait time.Duration) Tracking {
+	t := Tracking{State: TrackState(rec.State)}
+	var received, manual *ackEntry
+	for i := range es {
+		e := &es[i]
+		if e.Dir == ackOut && e.Job == rec.ID {
+			t.IsAcknowledgement = true
+		}
+		if e.Dir != ackIn || e.Job != rec.ID || !strings.EqualFold(e.OriginalMessageID, rec.MessageID) {
+			continue
+		}
+		switch {
+		case e.Kind.Manual():
+			if manual == nil || !e.Time.Before(manual.Time) {
+				manual = e
+			}
+		case received == nil:
+			received = e
+		}
+	}
+	switch {
+	case manual != nil:
+		t.State, t.Receipt, t.From = TrackState(manual.Kind), manual.receipt(), manual.Peer
+	case received != nil:
+		t.State, t.Receipt, t.From = TrackAcknowledged, received.receipt(), received.Peer
+	}
+	if t.Receipt == nil && !t.IsAcknowledgement && rec.Signed && (rec.State == outbox.Sent || rec.State == outbox.PossiblySent) {
+		sent := rec.LastAttempt
+		if rec.Result != nil && !rec.Result.Finished.IsZero() {
+			sent = rec.Result.Finished
+		}
+		t.Overdue = !sent.IsZero() && o.d.Now().Sub(sent) > wait
+	}
+	return t
+}
+
+// ackWait is the policy's acknowledgement wait (4 hours without one).
+func (o *Outbox) ackWait() time.Duration {
+	pol, err := o.d.side().policy(profile.UserSettings{})
+	if err != nil {
+		return profile.DefaultAcknowledgementWait
+	}
+	return pol.AcknowledgementWait()
+}
