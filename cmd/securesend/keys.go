@@ -438,15 +438,6 @@ func keysDelete(e *env, args []string) int {
 	return 0
 }
 
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // keyText makes text from a key (user IDs, addresses) safe to print on a
 // terminal: control, bidi and other invisible format characters are shown
 // as <U+XXXX>, invalid UTF-8 as U+FFFD.
