@@ -81,6 +81,41 @@ func (r *Run) Deliver(ctx context.Context, id JobID, label string) {
 	r.attempt(ctx, id, label, false)
 }
 
+// Adopt adds to the run every job of the outbox that is queued or
+// deferred (a front end that owns its outbox, such as the relay, finding
+// what a crash or a stop left behind), labelled by their IDs, and makes a
+// delivery attempt now of each queued one and of each deferred one that is
+// due. It returns how many jobs it adopted.
+func (r *Run) Adopt(ctx context.Context) (int, error) {
+	recs, err := r.o.List()
+	if err != nil {
+		return 0, err
+	}
+	type adopted struct {
+		id       JobID
+		deferred bool
+	}
+	var ids []adopted
+	r.mu.Lock()
+	for _, rec := range recs {
+		if rec.State != outbox.Queued && rec.State != outbox.Deferred {
+			continue
+		}
+		if _, ok := r.jobs[rec.ID]; !ok {
+			r.jobs[rec.ID] = rec.ID
+			ids = append(ids, adopted{rec.ID, rec.State == outbox.Deferred})
+		}
+	}
+	r.mu.Unlock()
+	for _, a := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		r.attempt(ctx, a.id, a.id, a.deferred)
+	}
+	return len(ids), nil
+}
+
 // RetryDue makes a delivery attempt of each deferred job of the run whose
 // next attempt is due, and stops early when ctx ends.
 func (r *Run) RetryDue(ctx context.Context) {

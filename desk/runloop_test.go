@@ -199,3 +199,38 @@ func TestRunDeliversAndRetries(t *testing.T) {
 		t.Errorf("the server received %d messages, want still 1", n)
 	}
 }
+
+// TestRunAdopt: a run adopts the queued and due deferred jobs an earlier
+// process left in the outbox (the relay after a crash) and delivers them;
+// jobs already sent are not adopted, and adopting twice sends nothing twice.
+func TestRunAdopt(t *testing.T) {
+	d, _ := clockDesk(t)
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic", Password: "pw"}, accounttest.Options{})
+	dr := testDraft(t, pki, srv.Addr, send.EncryptNever)
+	ob, err := d.Outbox(OutboxOptions{Via: dr.Via})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := ob.Send(t.Context(), dr) // queued, never delivered: the process died
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs runEvents
+	run := ob.NewRun(evs.add)
+	n, err := run.Adopt(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("Adopt = %d, %v; want 1 job", n, err)
+	}
+	got := evs.take()
+	wantOutcomes(t, "adopted", got, RunSent)
+	if got[0].JobID != left || len(srv.Messages()) != 1 {
+		t.Fatalf("adopted %+v; the server has %d messages", got[0], len(srv.Messages()))
+	}
+	if n, err := ob.NewRun(evs.add).Adopt(t.Context()); err != nil || n != 0 {
+		t.Fatalf("second Adopt = %d, %v; want nothing (the job is sent)", n, err)
+	}
+	if len(srv.Messages()) != 1 {
+		t.Fatalf("the server has %d messages after adopting again", len(srv.Messages()))
+	}
+}

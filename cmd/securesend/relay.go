@@ -247,7 +247,15 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 		var wg sync.WaitGroup
 		defer wg.Wait()
 		wg.Add(1)
-		go func() { defer wg.Done(); run.RetryEvery(ctx, poll) }()
+		go func() {
+			defer wg.Done()
+			// What a crash or a stop left queued (each already answered
+			// 250 to its device) is delivered first.
+			if _, err := run.Adopt(ctx); err != nil {
+				fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error()))
+			}
+			run.RetryEvery(ctx, poll)
+		}()
 		sub.Queued = func(id desk.JobID) {
 			wg.Add(1)
 			go func() { defer wg.Done(); run.Deliver(ctx, id, id) }()
