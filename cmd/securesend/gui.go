@@ -22,6 +22,7 @@ const appID = "nz.securesend.app"
 // SECURESEND_DEMO=1) it starts the loopback demo mail system and opens the
 // app in demo mode.
 func runGUI(ctx context.Context, e *env, open []string) int {
+	go preloadSystemFonts()
 	if _, err := loadOrgProfile(e); err != nil {
 		return errorf(e, "%v", err)
 	}

@@ -74,6 +74,8 @@ type Store struct {
 	secrets Secrets
 	now     func() time.Time
 	writer  *filelock.Mutex // the lock file "lock"
+	// volatile stores skip the flushes to disk (OpenVolatileStore).
+	volatile bool
 }
 
 // lock takes the store's write lock, for this process and the others.
@@ -97,6 +99,21 @@ func OpenStore(dir string, secrets Secrets, now func() time.Time) (*Store, error
 		now = time.Now
 	}
 	return &Store{dir: dir, secrets: secrets, now: now, writer: &filelock.Mutex{Path: filepath.Join(dir, "lock")}}, nil
+}
+
+// OpenVolatileStore opens a key store in dir as OpenStore does, for a
+// store that does not outlive the process (demo mode's, in a temporary
+// directory removed at exit): every change is still atomic for readers
+// (a temporary file renamed into place) but is not flushed to disk, so a
+// crash may lose it. Making the demo's two key stores at every start took
+// 20 fsyncs, 50-150 ms of waiting on a busy disk before the first frame.
+func OpenVolatileStore(dir string, secrets Secrets, now func() time.Time) (*Store, error) {
+	s, err := OpenStore(dir, secrets, now)
+	if err != nil {
+		return nil, err
+	}
+	s.volatile = true
+	return s, nil
 }
 
 // ImportOptions controls Import.
@@ -259,7 +276,7 @@ func (s *Store) add(k *PublicKey, opts ImportOptions, secret bool) (Entry, error
 		e.Emails = union(e.Emails, named)
 	}
 	out := *e
-	if err := writeFileAtomic(s.publicPath(out.Fingerprint), buf.Bytes()); err != nil {
+	if err := s.writeFile(s.publicPath(out.Fingerprint), buf.Bytes()); err != nil {
 		return Entry{}, err
 	}
 	if err := s.save(es); err != nil {
@@ -535,7 +552,7 @@ func (s *Store) AddSecret(k *Key) (Entry, error) {
 	if err := s.secrets.Set(passphraseName(fpr), pass); err != nil {
 		return Entry{}, fmt.Errorf("pgp: store secret key passphrase: %w", err)
 	}
-	if err := writeFileAtomic(s.secretPath(fpr), locked); err != nil {
+	if err := s.writeFile(s.secretPath(fpr), locked); err != nil {
 		return Entry{}, err
 	}
 	return s.add(k.Public(), ImportOptions{}, true)
@@ -703,14 +720,36 @@ func (s *Store) save(es []Entry) error {
 	if err != nil {
 		return fmt.Errorf("pgp: key store index: %w", err)
 	}
-	return writeFileAtomic(s.indexPath(), append(data, '\n'))
+	return s.writeFile(s.indexPath(), append(data, '\n'))
 }
 
-// writeFileAtomic replaces path with data (mode 0600), atomically and
-// durably.
-func writeFileAtomic(path string, data []byte) error {
-	if err := atomicfile.WriteFile(path, data); err != nil {
+// writeFile replaces path with data (mode 0600), atomically and durably,
+// or, in a volatile store, atomically only.
+func (s *Store) writeFile(path string, data []byte) error {
+	write := atomicfile.WriteFile
+	if s.volatile {
+		write = replaceFile
+	}
+	if err := write(path, data); err != nil {
 		return fmt.Errorf("pgp: key store: %w", err)
 	}
 	return nil
+}
+
+// replaceFile is atomicfile.WriteFile without its flushes: a temporary
+// file (mode 0600) renamed over path.
+func replaceFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after a successful rename there is nothing left
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return atomicfile.Rename(f.Name(), path)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,85 +12,131 @@ import (
 
 // armorWriter writes OpenPGP ASCII armor (RFC 9580 section 6) with CRLF
 // line endings and 76-character lines, for the multi-megabyte encrypted
-// part, with no per-line allocation (several times faster than go-crypto's
-// encoder). It writes the CRC-24 line: RFC 9580 makes it optional, but
-// GnuPG 2.2 needs it when the base64 ends without padding (length a
-// multiple of 3), or it reads the END line as data ("invalid radix64
-// character 2D") and the message fails its integrity check.
+// part: whole lines are encoded straight into one output buffer (encodeLine,
+// a pair table: two lookups per 3 bytes) and written 64 KiB at a time, with
+// no per-line write or allocation. It writes the CRC-24 line: RFC 9580
+// makes it optional, but GnuPG 2.2 needs it when the base64 ends without
+// padding (length a multiple of 3), or it reads the END line as data
+// ("invalid radix64 character 2D") and the message fails its integrity
+// check.
 type armorWriter struct {
 	w         io.Writer
 	blockType string
-	b64       io.WriteCloser
-	lw        *lineWrapper
 	crc       uint32
 	started   bool
+	pend      []byte // input of a line not yet complete (< armorLineBytes)
+	out       []byte // encoded lines not yet written
 }
 
+const (
+	armorLineBytes = 57 // 76 base64 characters
+	armorLineLen   = 76 + 2
+	armorOutSize   = 64 << 10
+)
+
 func newArmorWriter(w io.Writer, blockType string) *armorWriter {
-	a := &armorWriter{w: w, blockType: blockType, lw: &lineWrapper{w: w, width: 76}, crc: crc24Init}
-	a.b64 = base64.NewEncoder(base64.StdEncoding, a.lw)
-	return a
+	return &armorWriter{
+		w: w, blockType: blockType, crc: crc24Init,
+		pend: make([]byte, 0, armorLineBytes),
+		out:  make([]byte, 0, armorOutSize),
+	}
 }
 
 func (a *armorWriter) Write(p []byte) (int, error) {
 	if !a.started {
 		a.started = true
-		if _, err := io.WriteString(a.w, "-----BEGIN "+a.blockType+"-----\r\n\r\n"); err != nil {
-			return 0, err
-		}
+		a.out = append(a.out, "-----BEGIN "+a.blockType+"-----\r\n\r\n"...)
 	}
 	a.crc = crc24Update(a.crc, p)
-	return a.b64.Write(p)
+	n := len(p)
+	if len(a.pend) > 0 {
+		k := copy(a.pend[len(a.pend):armorLineBytes], p)
+		a.pend = a.pend[:len(a.pend)+k]
+		p = p[k:]
+		if len(a.pend) < armorLineBytes {
+			return n, nil
+		}
+		if err := a.line(a.pend); err != nil {
+			return 0, err
+		}
+		a.pend = a.pend[:0]
+	}
+	for len(p) >= armorLineBytes {
+		if err := a.line(p[:armorLineBytes]); err != nil {
+			return 0, err
+		}
+		p = p[armorLineBytes:]
+	}
+	a.pend = append(a.pend, p...)
+	return n, nil
 }
 
-// Close ends the base64, writes the checksum line and the footer.
+// line appends the encoding of one full line of input (armorLineBytes)
+// and its CRLF, writing the buffer out first when it has no room.
+func (a *armorWriter) line(src []byte) error {
+	if len(a.out)+armorLineLen > cap(a.out) {
+		if err := a.flush(); err != nil {
+			return err
+		}
+	}
+	o := len(a.out)
+	a.out = a.out[:o+armorLineLen]
+	encodeLine(a.out[o:o+76], src)
+	a.out[o+76], a.out[o+77] = '\r', '\n'
+	return nil
+}
+
+func (a *armorWriter) flush() error {
+	_, err := a.w.Write(a.out)
+	a.out = a.out[:0]
+	return err
+}
+
+// Close ends the base64 (a last, shorter line, padded), writes the
+// checksum line and the footer.
 func (a *armorWriter) Close() error {
 	if !a.started {
 		if _, err := a.Write(nil); err != nil {
 			return err
 		}
 	}
-	if err := a.b64.Close(); err != nil {
-		return err
-	}
-	if a.lw.n > 0 {
-		if _, err := io.WriteString(a.w, "\r\n"); err != nil {
-			return err
-		}
+	if len(a.pend) > 0 {
+		a.out = base64.StdEncoding.AppendEncode(a.out, a.pend)
+		a.out = append(a.out, crlf...)
+		a.pend = a.pend[:0]
 	}
 	sum := crc24Sum(a.crc)
-	crc := base64.StdEncoding.EncodeToString([]byte{byte(sum >> 16), byte(sum >> 8), byte(sum)})
-	_, err := io.WriteString(a.w, "="+crc+"\r\n-----END "+a.blockType+"-----\r\n")
-	return err
+	a.out = append(a.out, '=')
+	a.out = base64.StdEncoding.AppendEncode(a.out, []byte{byte(sum >> 16), byte(sum >> 8), byte(sum)})
+	a.out = append(a.out, "\r\n-----END "+a.blockType+"-----\r\n"...)
+	return a.flush()
 }
 
-// lineWrapper breaks its output into CRLF-terminated lines of width.
-type lineWrapper struct {
-	w     io.Writer
-	width int
-	n     int // characters on the current line
+// b64Pairs maps 12 bits to the two base64 characters that encode them
+// (the standard alphabet, RFC 4648 section 4), first character high.
+var b64Pairs = func() (t [4096]uint16) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range t {
+		t[i] = uint16(alphabet[i>>6])<<8 | uint16(alphabet[i&63])
+	}
+	return t
+}()
+
+// encodeLine writes the base64 encoding of src (a multiple of 3 bytes) to
+// dst (4/3 as long), as encoding/base64's StdEncoding.Encode does.
+func encodeLine(dst, src []byte) {
+	for len(src) >= 6 && len(dst) >= 8 {
+		v := uint64(src[0])<<40 | uint64(src[1])<<32 | uint64(src[2])<<24 | uint64(src[3])<<16 | uint64(src[4])<<8 | uint64(src[5])
+		binary.BigEndian.PutUint64(dst, uint64(b64Pairs[v>>36&0xfff])<<48|uint64(b64Pairs[v>>24&0xfff])<<32|uint64(b64Pairs[v>>12&0xfff])<<16|uint64(b64Pairs[v&0xfff]))
+		src, dst = src[6:], dst[8:]
+	}
+	if len(src) >= 3 && len(dst) >= 4 {
+		v := uint(src[0])<<16 | uint(src[1])<<8 | uint(src[2])
+		binary.BigEndian.PutUint32(dst, uint32(b64Pairs[v>>12&0xfff])<<16|uint32(b64Pairs[v&0xfff]))
+	}
 }
 
 var crlf = []byte("\r\n")
-
-func (l *lineWrapper) Write(p []byte) (int, error) {
-	total := len(p)
-	for len(p) > 0 {
-		k := min(l.width-l.n, len(p))
-		if _, err := l.w.Write(p[:k]); err != nil {
-			return 0, err
-		}
-		l.n += k
-		p = p[k:]
-		if l.n == l.width {
-			if _, err := l.w.Write(crlf); err != nil {
-				return 0, err
-			}
-			l.n = 0
-		}
-	}
-	return total, nil
-}
 
 // ArmorReader returns a reader of the binary data of the first ASCII
 // armored block in r (RFC 9580 section 6.2). It decodes line by line

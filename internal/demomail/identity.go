@@ -29,7 +29,7 @@ type Identity struct {
 func makeIdentities(dir string, accounts []Account, now func() time.Time) (map[string]*Identity, error) {
 	ids := map[string]*Identity{}
 	for _, a := range accounts {
-		st, err := pgp.OpenStore(filepath.Join(dir, strings.Split(a.Address, "@")[0]), NewSecrets(), now)
+		st, err := pgp.OpenVolatileStore(filepath.Join(dir, strings.Split(a.Address, "@")[0]), NewSecrets(), now)
 		if err != nil {
 			return nil, fmt.Errorf("demomail: key store: %w", err)
 		}
