@@ -26,7 +26,10 @@ func (e *SupersededError) Error() string {
 // SupersededBanner is the red line shown on a cancelled or replaced
 // message: "CANCELLED by the sender at TIME: REASON" or "REPLACED by the
 // sender at TIME with message #ID (Message-ID): REASON", made safe for a
-// terminal; "" for nil.
+// terminal; "" for nil. On a copy that is not verified of a message that
+// was (s.CopyOf) it says that a message with this Message-ID was
+// cancelled or replaced by its verified sender, not that this copy's
+// sender did it.
 func SupersededBanner(s *receive.Supersession) string {
 	if s == nil {
 		return ""
@@ -35,6 +38,12 @@ func SupersededBanner(s *receive.Supersession) string {
 	reason := ""
 	if r := strings.TrimSpace(s.Reason); r != "" {
 		reason = ": " + termsafe.String(strings.Join(strings.Fields(r), " "))
+	}
+	if s.CopyOf != "" {
+		if s.Kind == manifest.Cancel {
+			return fmt.Sprintf("A message with this Message-ID (item #%s) was CANCELLED by its verified sender at %s%s. This copy is not verified and may have been altered: do not dispense or act on it.", s.CopyOf, at, reason)
+		}
+		return fmt.Sprintf("A message with this Message-ID (item #%s) was REPLACED by its verified sender at %s with message #%s (%s)%s. This copy is not verified and may have been altered: use the new one, not this one.", s.CopyOf, at, s.ByID, termsafe.String(s.ByMessageID), reason)
 	}
 	if s.Kind == manifest.Cancel {
 		return fmt.Sprintf("CANCELLED by the sender at %s%s. Do not dispense or act on it.", at, reason)

@@ -424,3 +424,29 @@ func TestCancelRefusals(t *testing.T) {
 		t.Errorf("%d jobs in the outbox, want the original and its cancellation", len(recs))
 	}
 }
+
+// TestSupersededBannerOnACopy: on a copy that is not verified of a
+// cancelled or replaced message (receive.Supersession.CopyOf) the banner
+// says that a message with this Message-ID was cancelled or replaced by
+// its verified sender, names the marked item, and does not say "by the
+// sender" of this copy; all of it safe for a terminal.
+func TestSupersededBannerOnACopy(t *testing.T) {
+	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		kind manifest.Kind
+		want []string
+	}{
+		{manifest.Cancel, []string{"A message with this Message-ID (item #3) was CANCELLED by its verified sender at ", ": wrong dose\\x1b[2J. This copy is not verified", "do not dispense"}},
+		{manifest.Replace, []string{"A message with this Message-ID (item #3) was REPLACED by its verified sender at ", "with message #5 (r1@clinic.test<U+202E>)", "use the new one"}},
+	} {
+		b := SupersededBanner(&receive.Supersession{Kind: tt.kind, ByMessageID: "r1@clinic.test\u202e", ByID: "5", At: at, Reason: "wrong dose\x1b[2J", CopyOf: "3"})
+		for _, w := range tt.want {
+			if !strings.Contains(b, w) {
+				t.Errorf("%s: banner lacks %q:\n%s", tt.kind, w, b)
+			}
+		}
+		if strings.Contains(b, "by the sender") || strings.ContainsAny(b, "\x1b\u202e\n") {
+			t.Errorf("%s: banner %q", tt.kind, b)
+		}
+	}
+}
