@@ -76,8 +76,11 @@ func SupersedesNote(c *receive.SupersedeClaim) (note string, warning bool) {
 // cancellations or replacements, or had done to them: receive.superseded
 // for one applied (when the claim arrives, or when its original arrives
 // after it) or received ahead of its original (state "... pending"),
-// receive.supersede_refused for one that changed nothing. A failure to
-// record is a warning: the mail is stored.
+// receive.supersede_refused for one that changed nothing; and
+// receive.superseded for an unverified copy that carries the mark of its
+// Verified original (receive.Supersession.CopyOf) when the copy, the
+// claim or the original just arrived. A failure to record is a warning:
+// the mail is stored.
 func (d *Desk) auditSupersessions(items []receive.Item) {
 	if len(items) == 0 {
 		return
@@ -119,6 +122,17 @@ func (d *Desk) auditSupersessions(items []receive.Item) {
 			f["state"] = string(cl.Kind) + " applied to #" + strings.Join(cl.Applied, " #")
 			events = append(events, audit.Event{Kind: audit.ReceiveSuperseded, Fields: f})
 		}
+	}
+	for _, c := range all {
+		s := c.Superseded
+		if s == nil || s.CopyOf == "" || !fresh[c.ID] && !fresh[s.ByID] && !fresh[s.CopyOf] {
+			continue
+		}
+		// an unverified copy of a cancelled or replaced message (a hostile
+		// server's re-delivery?), marked from the claim on the original
+		f := audit.Fields{"message_id": c.MessageID, "old": c.MessageID, "new": s.ByMessageID, "from": c.From,
+			"verdict": string(c.Verdict), "state": string(s.Kind) + " marked on #" + c.ID + ", an unverified copy of #" + s.CopyOf}
+		events = append(events, audit.Event{Kind: audit.ReceiveSuperseded, Fields: f})
 	}
 	l, err := d.Audit()
 	for i := 0; err == nil && i < len(events); i++ {
