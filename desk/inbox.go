@@ -181,8 +181,10 @@ type OpenOptions struct {
 	View bool
 	// Confirmed: the user confirmed opening a document of a message that
 	// is not verified, after being shown its verdict and reason, or of
-	// one its sender cancelled or replaced (only a verified message can
-	// be), after being shown SupersededBanner.
+	// one its sender cancelled or replaced, after being shown
+	// SupersededBanner. A copy that is not verified of a cancelled message
+	// (receive.Supersession.CopyOf) needs both: the caller asks both
+	// questions before it sets Confirmed.
 	Confirmed bool
 }
 

@@ -26,7 +26,10 @@ func (e *SupersededError) Error() string {
 // SupersededBanner is the red line shown on a cancelled or replaced
 // message: "CANCELLED by the sender at TIME: REASON" or "REPLACED by the
 // sender at TIME with message #ID (Message-ID): REASON", made safe for a
-// terminal; "" for nil.
+// terminal; "" for nil. On a copy that is not verified of a message that
+// was (s.CopyOf) it says that a message with this Message-ID was
+// cancelled or replaced by its verified sender, not that this copy's
+// sender did it.
 func SupersededBanner(s *receive.Supersession) string {
 	if s == nil {
 		return ""
@@ -35,6 +38,12 @@ func SupersededBanner(s *receive.Supersession) string {
 	reason := ""
 	if r := strings.TrimSpace(s.Reason); r != "" {
 		reason = ": " + termsafe.String(strings.Join(strings.Fields(r), " "))
+	}
+	if s.CopyOf != "" {
+		if s.Kind == manifest.Cancel {
+			return fmt.Sprintf("A message with this Message-ID (item #%s) was CANCELLED by its verified sender at %s%s. This copy is not verified and may have been altered: do not dispense or act on it.", s.CopyOf, at, reason)
+		}
+		return fmt.Sprintf("A message with this Message-ID (item #%s) was REPLACED by its verified sender at %s with message #%s (%s)%s. This copy is not verified and may have been altered: use the new one, not this one.", s.CopyOf, at, s.ByID, termsafe.String(s.ByMessageID), reason)
 	}
 	if s.Kind == manifest.Cancel {
 		return fmt.Sprintf("CANCELLED by the sender at %s%s. Do not dispense or act on it.", at, reason)
@@ -67,8 +76,11 @@ func SupersedesNote(c *receive.SupersedeClaim) (note string, warning bool) {
 // cancellations or replacements, or had done to them: receive.superseded
 // for one applied (when the claim arrives, or when its original arrives
 // after it) or received ahead of its original (state "... pending"),
-// receive.supersede_refused for one that changed nothing. A failure to
-// record is a warning: the mail is stored.
+// receive.supersede_refused for one that changed nothing; and
+// receive.superseded for an unverified copy that carries the mark of its
+// Verified original (receive.Supersession.CopyOf) when the copy, the
+// claim or the original just arrived. A failure to record is a warning:
+// the mail is stored.
 func (d *Desk) auditSupersessions(items []receive.Item) {
 	if len(items) == 0 {
 		return
@@ -110,6 +122,17 @@ func (d *Desk) auditSupersessions(items []receive.Item) {
 			f["state"] = string(cl.Kind) + " applied to #" + strings.Join(cl.Applied, " #")
 			events = append(events, audit.Event{Kind: audit.ReceiveSuperseded, Fields: f})
 		}
+	}
+	for _, c := range all {
+		s := c.Superseded
+		if s == nil || s.CopyOf == "" || !fresh[c.ID] && !fresh[s.ByID] && !fresh[s.CopyOf] {
+			continue
+		}
+		// an unverified copy of a cancelled or replaced message (a hostile
+		// server's re-delivery?), marked from the claim on the original
+		f := audit.Fields{"message_id": c.MessageID, "old": c.MessageID, "new": s.ByMessageID, "from": c.From,
+			"verdict": string(c.Verdict), "state": string(s.Kind) + " marked on #" + c.ID + ", an unverified copy of #" + s.CopyOf}
+		events = append(events, audit.Event{Kind: audit.ReceiveSuperseded, Fields: f})
 	}
 	l, err := d.Audit()
 	for i := 0; err == nil && i < len(events); i++ {

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -423,4 +427,133 @@ func TestCancelRefusals(t *testing.T) {
 	if recs, _ := ob.List(); len(recs) != 2 {
 		t.Errorf("%d jobs in the outbox, want the original and its cancellation", len(recs))
 	}
+}
+
+// TestSupersededBannerOnACopy: on a copy that is not verified of a
+// cancelled or replaced message (receive.Supersession.CopyOf) the banner
+// says that a message with this Message-ID was cancelled or replaced by
+// its verified sender, names the marked item, and does not say "by the
+// sender" of this copy; all of it safe for a terminal.
+func TestSupersededBannerOnACopy(t *testing.T) {
+	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		kind manifest.Kind
+		want []string
+	}{
+		{manifest.Cancel, []string{"A message with this Message-ID (item #3) was CANCELLED by its verified sender at ", ": wrong dose\\x1b[2J. This copy is not verified", "do not dispense"}},
+		{manifest.Replace, []string{"A message with this Message-ID (item #3) was REPLACED by its verified sender at ", "with message #5 (r1@clinic.test<U+202E>)", "use the new one"}},
+	} {
+		b := SupersededBanner(&receive.Supersession{Kind: tt.kind, ByMessageID: "r1@clinic.test\u202e", ByID: "5", At: at, Reason: "wrong dose\x1b[2J", CopyOf: "3"})
+		for _, w := range tt.want {
+			if !strings.Contains(b, w) {
+				t.Errorf("%s: banner lacks %q:\n%s", tt.kind, w, b)
+			}
+		}
+		if strings.Contains(b, "by the sender") || strings.ContainsAny(b, "\x1b\u202e\n") {
+			t.Errorf("%s: banner %q", tt.kind, b)
+		}
+	}
+}
+
+// TestCancelStrippedCopy: a hostile server strips the signature from
+// Alice's cancelled, signed-only prescription and delivers it again,
+// before and after the cancellation. Bob's copy is not verified, carries
+// the cancellation as a copy of the original (CopyOf), whose banner says
+// so, opens only when confirmed, and the mark is audited.
+func TestCancelStrippedCopy(t *testing.T) {
+	for _, order := range []string{"after", "before"} {
+		t.Run(order, func(t *testing.T) {
+			c := newClinicHome(t)
+			orig := c.send(t, Draft{Message: prescription(t, "amoxicillin 500mg"), Encrypt: send.EncryptNever})
+			origMail := c.mail()
+			cancel := c.cancel(t, orig, "wrong patient")
+			cancelMail := c.mail()
+			stripped := stripSignature(t, origMail[0])
+			bob, srv := pharmacy(t)
+			fetch(t, bob, srv, origMail[0])
+			if order == "after" {
+				fetch(t, bob, srv, cancelMail[0])
+				fetch(t, bob, srv, stripped)
+			} else {
+				fetch(t, bob, srv, stripped)
+				fetch(t, bob, srv, cancelMail[0])
+			}
+			st, err := bob.Inbox()
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, err := st.List()
+			if err != nil || len(all) != 3 {
+				t.Fatalf("inbox: %v %+v", err, all)
+			}
+			var o, cp *receive.Item
+			for i := range all {
+				switch {
+				case all[i].MessageID == orig && all[i].Verdict == receive.Verified:
+					o = &all[i]
+				case all[i].MessageID == orig:
+					cp = &all[i]
+				}
+			}
+			if o == nil || cp == nil || cp.Verdict != receive.NotSigned {
+				t.Fatalf("want the Verified original and a not-signed copy: %+v", all)
+			}
+			s := cp.Superseded
+			if s == nil || s.CopyOf != o.ID || s.Kind != manifest.Cancel || s.ByMessageID != cancel || s.Reason != "wrong patient" {
+				t.Fatalf("copy: Superseded %+v", s)
+			}
+			if b := SupersededBanner(s); !strings.HasPrefix(b, "A message with this Message-ID (item #"+o.ID+") was CANCELLED by its verified sender at ") {
+				t.Errorf("banner %q", b)
+			}
+			var ue *UnconfirmedError
+			if _, err := bob.OpenDocument(cp.ID, 0, OpenOptions{Dir: t.TempDir()}); !errors.As(err, &ue) {
+				t.Errorf("open the copy unconfirmed: %v", err)
+			}
+			want := "cancel marked on #" + cp.ID + ", an unverified copy of #" + o.ID
+			var found bool
+			for _, e := range auditEvents(t, bob, audit.ReceiveSuperseded) {
+				found = found || e.Fields["state"] == want && e.Fields["message_id"] == orig && e.Fields["new"] == cancel && e.Fields["verdict"] == "not-signed"
+			}
+			if !found {
+				t.Errorf("no audit event %q: %+v", want, auditEvents(t, bob, audit.ReceiveSuperseded))
+			}
+		})
+	}
+}
+
+// stripSignature is what a hostile server makes of a multipart/signed
+// message: the signed part alone, under the outer header fields.
+func stripSignature(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/signed" {
+		t.Fatalf("not multipart/signed: %q %v", m.Header.Get("Content-Type"), err)
+	}
+	p, err := multipart.NewReader(m.Body, params["boundary"]).NextRawPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	for _, k := range []string{"From", "To", "Subject", "Date", "Message-Id"} {
+		if v := m.Header.Get(k); v != "" {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
+	b.WriteString("MIME-Version: 1.0\r\n")
+	for k, vs := range p.Header {
+		for _, v := range vs {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.Bytes()
 }

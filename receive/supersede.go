@@ -23,7 +23,12 @@ import (
 // signed by the same key (the same primary fingerprint): only the
 // original's signer can cancel or replace it. Any other claim changes
 // nothing and is reported on the claiming item (Item.Supersedes.Refused),
-// to be shown in red.
+// to be shown in red. An item that is not Verified but has the
+// Message-ID of a Verified item a claim marked carries that mark too,
+// as a copy (Supersession.CopyOf): a warning can only add caution to a
+// message that is not verified, and without it a hostile server could
+// strip the signature from a cancelled prescription, deliver it again
+// and have it shown without the cancellation.
 
 // Supersession says that an item was cancelled or replaced by a later
 // message from the same signer.
@@ -39,6 +44,13 @@ type Supersession struct {
 	// Reason is the cancellation's or replacement's note, as the sender
 	// wrote it (pass it through termsafe before showing it).
 	Reason string `json:"reason,omitempty"`
+	// CopyOf, when set, says that the claim did not mark this item itself:
+	// this item is not Verified, but it has the Message-ID of item CopyOf,
+	// a Verified message the claim did mark (a copy a hostile server
+	// stripped of its signature, and perhaps altered, and delivered
+	// again). It warns that a message with this Message-ID is no longer
+	// current; it says nothing about who sent this copy.
+	CopyOf string `json:"copy_of,omitempty"`
 }
 
 // SupersedeClaim is what an item that cancels or replaces another did.
@@ -179,6 +191,34 @@ func groupFP(fp string) string {
 	return b.String()
 }
 
+// copyMark is the mark of it, an item that is not Verified, as a copy of
+// a Verified item with its Message-ID that a claim marked (the first such
+// claim in log order, as for the original); nil when there is none. The
+// copy's own documents do not matter: a copy altered in transit is the
+// case this warns of. It never changes Applied, nor hides a duplicate.
+func (m *memIndex) copyMark(it *Item) *Supersession {
+	if it.MessageID == "" {
+		return nil
+	}
+	for _, c := range m.claims[it.MessageID] {
+		i, ok := m.byID[c.ID]
+		if !ok {
+			continue
+		}
+		by := &m.items[i]
+		for _, j := range m.byMsgIDs[it.MessageID] {
+			orig := &m.items[j]
+			if orig.ID == it.ID || orig.Verdict != Verified {
+				continue
+			}
+			if ok, _ := applies(c, by, orig); ok {
+				return &Supersession{Kind: c.Kind, ByMessageID: by.MessageID, ByID: by.ID, At: c.At, Reason: c.Reason, CopyOf: orig.ID}
+			}
+		}
+	}
+	return nil
+}
+
 // decorate fills the supersession fields of it, a copy of an indexed
 // item: Superseded when a claim by its signer marks it, Supersedes when it
 // is itself a claim, and drops from Duplicates the documents it shares
@@ -197,6 +237,9 @@ func (m *memIndex) decorate(it *Item) {
 			it.Superseded = &Supersession{Kind: c.Kind, ByMessageID: by.MessageID, ByID: by.ID, At: c.At, Reason: c.Reason}
 			related = append(related, by.ID)
 		}
+	}
+	if it.Superseded == nil && it.Verdict != Verified {
+		it.Superseded = m.copyMark(it)
 	}
 	if c, ok := m.claimBy[it.ID]; ok {
 		cl := &SupersedeClaim{Kind: c.Kind, MessageID: c.Target}

@@ -374,3 +374,74 @@ func TestAttackSupersedeUnprotectedClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackSupersedeStrippedCopy: a hostile server strips the signature
+// from a cancelled (or replaced) original, perhaps alters it, and delivers
+// it again. The copy is not Verified, so the claim cannot mark it as its
+// own; it carries the mark as a copy (CopyOf names the Verified original)
+// whichever order the three arrive in, keeps its duplicate warning, and
+// the claim's Applied still lists only the Verified original. A claim
+// that marked nothing Verified (forged, or its original not here yet)
+// marks no copy, and a Verified message is never marked as a copy.
+func TestAttackSupersedeStrippedCopy(t *testing.T) {
+	orig := fakeMsg{ID: "rx1@clinic.test", Verdict: receive.Verified, Signer: alice, Doc: "%PDF rx 10mg"}
+	cancel := fakeMsg{ID: "c1@clinic.test", Verdict: receive.Verified, Signer: alice, Kind: manifest.Cancel, Target: orig.ID, TargetDocs: []string{orig.Doc}, Note: "wrong dose"}
+	replace := fakeMsg{ID: "r1@clinic.test", Verdict: receive.Verified, Signer: alice, Kind: manifest.Replace, Target: orig.ID, TargetDocs: []string{orig.Doc}, Doc: "%PDF rx 5mg", Note: "corrected"}
+	forged := cancel
+	forged.ID, forged.Signer = "f@evil.test", mallory
+	copyOf := func(edit func(*fakeMsg)) fakeMsg {
+		c := orig
+		c.Verdict, c.Signer, c.Note = receive.NotSigned, "", "sent again"
+		edit(&c)
+		return c
+	}
+	stripped := copyOf(func(*fakeMsg) {})
+	altered := copyOf(func(c *fakeMsg) { c.Doc = "%PDF rx 100mg" })
+	resigned := copyOf(func(c *fakeMsg) { c.Verdict, c.Signer = receive.UnknownSigner, mallory })
+	reused := orig // Verified, same Message-ID, other documents
+	reused.Doc = "%PDF a new script"
+
+	tests := []struct {
+		name string
+		msgs []fakeMsg
+		copy int           // index in msgs of the copy checked
+		orig int           // index of the Verified original it copies; -1: none marked
+		kind manifest.Kind // of the mark
+	}{
+		{"stripped after the cancellation", []fakeMsg{orig, cancel, stripped}, 2, 0, manifest.Cancel},
+		{"stripped before the cancellation", []fakeMsg{orig, stripped, cancel}, 1, 0, manifest.Cancel},
+		{"stripped before the original", []fakeMsg{stripped, cancel, orig}, 0, 2, manifest.Cancel},
+		{"stripped and altered", []fakeMsg{orig, cancel, altered}, 2, 0, manifest.Cancel},
+		{"signed again by an unpinned key", []fakeMsg{orig, cancel, resigned}, 2, 0, manifest.Cancel},
+		{"stripped after a replacement", []fakeMsg{orig, replace, stripped}, 2, 0, manifest.Replace},
+		{"forged cancellation", []fakeMsg{orig, forged, stripped}, 2, -1, ""},
+		{"original not here", []fakeMsg{cancel, stripped}, 1, -1, ""},
+		{"Verified message reusing the Message-ID", []fakeMsg{orig, cancel, reused}, 2, -1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, ids := commitAll(t, tt.msgs...)
+			got := mustGet(t, st, ids[tt.copy])
+			if tt.orig < 0 {
+				if got.Superseded != nil {
+					t.Fatalf("marked %+v", got.Superseded)
+				}
+				return
+			}
+			s := got.Superseded
+			if s == nil || s.CopyOf != ids[tt.orig] || s.Kind != tt.kind || s.At.IsZero() {
+				t.Fatalf("copy's mark %+v, want %s as a copy of #%s", s, tt.kind, ids[tt.orig])
+			}
+			if o := mustGet(t, st, ids[tt.orig]).Superseded; o == nil || o.CopyOf != "" || o.ByID != s.ByID {
+				t.Errorf("original's mark %+v, copy's %+v", o, s)
+			}
+			cl := mustGet(t, st, s.ByID).Supersedes
+			if cl == nil || strings.Join(cl.Applied, ",") != ids[tt.orig] {
+				t.Errorf("claim %+v, want applied to #%s only", cl, ids[tt.orig])
+			}
+			if tt.copy > tt.orig && len(got.Duplicates) == 0 { // the later of the two is the duplicate
+				t.Error("the copy lost its duplicate warning")
+			}
+		})
+	}
+}

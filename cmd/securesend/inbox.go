@@ -343,6 +343,13 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 		// the next start of securesend removes once it is an hour old.
 		opts.Temp, opts.View = tmp, true
 	}
+	if r.Item.Superseded != nil && !desk.Trusted(r.Report) && !desk.Withheld(r.Report) {
+		// A copy that is not verified of a cancelled message (CopyOf): one
+		// confirmation (desk's Confirmed) would pass both, so ask this first.
+		if err := confirmSuperseded(e, &desk.SupersededError{ID: id, Superseded: r.Item.Superseded}, *yesOld); err != nil {
+			return errorf(e, "inbox open: %v", err)
+		}
+	}
 	got, err := d.OpenDocument(id, *doc-1, opts)
 	var unconfirmed *desk.UnconfirmedError
 	if errors.As(err, &unconfirmed) {
