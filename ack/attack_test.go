@@ -108,3 +108,39 @@ func TestAckAttackManyParts(t *testing.T) {
 		t.Errorf("1,000 notification parts: %v", err)
 	}
 }
+
+// A rejection's reason is shown in the CLI, its JSON and the Sent tab: a
+// reason with an escape sequence, a bidi override, an invisible
+// character, a line break or invalid UTF-8 is refused when parsed, so no
+// stored acknowledgement holds one.
+func TestAckAttackReasonUnsafe(t *testing.T) {
+	for _, reason := range []string{"ok\x1b[2J", "ok\u202egnp.exe", "o\u200bk", "line\nbreak", "line\u2028break", "nul\x00", "\u2066isolate\u2069"} {
+		t.Run(fmt.Sprintf("%q", reason), func(t *testing.T) {
+			in := testReceipt(Rejected, "x")
+			data, err := marshal(&in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = bytes.Replace(data, []byte(`"reason":"x"`), []byte(`"reason":`+strconvQuote(reason)), 1)
+			n := strings.Replace(attackNotification, "processed", "deleted", 1)
+			if r, err := ParseParts([]byte(n), data); err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "reason") {
+				t.Errorf("reason %q: %v, %+v", reason, err, r)
+			}
+		})
+	}
+}
+
+// strconvQuote is s as a JSON string with every non-ASCII rune escaped.
+func strconvQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
+}

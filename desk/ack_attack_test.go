@@ -319,3 +319,56 @@ func TestAckAttackTrackOrder(t *testing.T) {
 		})
 	}
 }
+
+// A hostile server replays an old genuine acknowledgement after the
+// clinician queued the message again (a resend keeps its Message-ID): it
+// counts for the new job only when that job carries exactly the
+// documents acknowledged (the recipient did receive and verify that
+// content under that Message-ID), never for a job of the same
+// Message-ID with other documents.
+func TestAckAttackReplayForResend(t *testing.T) {
+	requireKeychain(t)
+	d, _ := testDesk(t)
+	o, err := d.Outbox(OutboxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enqueue := func(sum string) JobID {
+		job, err := o.ob.Enqueue(context.Background(), outbox.Job{MessageID: "rx@clinic.test", Signed: true,
+			Envelope: send.Envelope{From: "alice@clinic.test", To: []string{"bob@pharmacy.test"}}},
+			func(w io.Writer) ([]send.DocumentInfo, error) {
+				_, err := io.WriteString(w, "Subject: x\r\n\r\nx\r\n")
+				return []send.DocumentInfo{{Name: "script.pdf", ContentType: "application/pdf", Size: 1, SHA256: sum}}, err
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return job
+	}
+	sum, other := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	first := enqueue(sum)
+	rep := func() *receive.Report {
+		return &receive.Report{Verdict: receive.Verified, From: "bob@pharmacy.test", SignerFingerprint: "F00D",
+			Documents: []receive.Document{{Path: ackPlaceholder + "0"}, {Path: ackPlaceholder + "1"}}}
+	}
+	if !d.routeAck(rep(), ackParts(ack.Rejected, "rx@clinic.test", "bob@pharmacy.test", "verified", sum)) {
+		t.Fatal("the genuine acknowledgement was not counted")
+	}
+	changed := enqueue(other)
+	resend := enqueue(sum)
+	if !d.routeAck(rep(), ackParts(ack.Rejected, "rx@clinic.test", "bob@pharmacy.test", "verified", sum)) {
+		t.Fatal("the replay was not counted for the resend")
+	}
+	for _, tc := range []struct {
+		job   JobID
+		state TrackState
+	}{{first, TrackRejected}, {resend, TrackRejected}, {changed, TrackQueued}} {
+		rec, err := o.Get(tc.job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr := o.Track(rec); tr.State != tc.state {
+			t.Errorf("job %s: %s, want %s", tc.job, tr.State, tc.state)
+		}
+	}
+}
