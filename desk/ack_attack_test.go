@@ -372,3 +372,46 @@ func TestAckAttackReplayForResend(t *testing.T) {
 		}
 	}
 }
+
+// A message of 1,000 acknowledgement-like parts: only the first of each
+// kind is held in memory while it is verified, every other goes to the
+// inbox store at once, and the message does not count.
+func TestAckAttackManyParts(t *testing.T) {
+	requireKeychain(t)
+	d, _ := testDesk(t)
+	parts := ackParts(ack.Received, "rx@clinic.test", "bob@pharmacy.test", "verified", strings.Repeat("ab", 32))
+	var during, after int
+	done := false
+	sink := func(_, _ string, r io.Reader) (string, error) {
+		if done {
+			after++
+		} else {
+			during++
+		}
+		_, err := io.Copy(io.Discard, r)
+		return "stored", err
+	}
+	verify := func(ctx context.Context, _ io.Reader, sink receive.DocumentSink) (*receive.Report, error) {
+		rep := &receive.Report{Verdict: receive.Verified, From: "bob@pharmacy.test"}
+		for i := 0; i < 1000; i++ {
+			p := parts[i%2]
+			path, err := sink("part", p.contentType, bytes.NewReader(p.data))
+			if err != nil {
+				return nil, err
+			}
+			rep.Documents = append(rep.Documents, receive.Document{Path: path, ContentType: p.contentType})
+		}
+		done = true
+		return rep, nil
+	}
+	rep, err := d.ackVerifier(verify)(context.Background(), nil, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during != 998 || after != 2 {
+		t.Errorf("%d parts stored while verifying and %d after, want 998 and 2 (two held in memory)", during, after)
+	}
+	if !slices.Contains(rep.Remarks, AckIgnoredRemark) || slices.ContainsFunc(rep.Documents, func(doc receive.Document) bool { return doc.Path != "stored" }) {
+		t.Errorf("report: remarks %q, documents %+v", rep.Remarks, rep.Documents[:2])
+	}
+}
