@@ -237,7 +237,9 @@ func readJSON(data []byte) (*wire, error) {
 }
 
 // checkDuplicateKeys refuses a JSON object that names a key twice
-// (encoding/json would silently keep the last).
+// (encoding/json would silently keep the last) or names one in other than
+// lower-case ASCII letters, digits and "_" (encoding/json would take
+// "Kind" or "\u212aind" for "kind").
 func checkDuplicateKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -259,6 +261,13 @@ func checkDuplicateKeys(data []byte) error {
 					return invalid("JSON part", "is not valid JSON")
 				}
 				key, _ := k.(string)
+				if !lowerKey(key) {
+					// encoding/json matches keys without regard to
+					// case (and folds U+212A to k, U+017F to s): a
+					// key spelled otherwise than version 1 does
+					// would be a second, hidden value for a field.
+					return invalid("JSON part", "names a key that is not lower-case ASCII, which version 1 does not define")
+				}
 				if seen[key] {
 					return invalid("JSON part", "names a key twice")
 				}
@@ -283,4 +292,15 @@ func checkDuplicateKeys(data []byte) error {
 		return nil
 	}
 	return walk(0)
+}
+
+// lowerKey reports whether key is made only of a-z, 0-9 and "_", as every
+// key of version 1 is.
+func lowerKey(key string) bool {
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return key != ""
 }

@@ -42,6 +42,13 @@ var (
 // shown in the sender's Sent tab instead.
 const AckRemark = "This message is a signed acknowledgement of a message you sent; it is shown with that message in the Sent tab and the outbox list."
 
+// AckIgnoredRemark is the remark an inbox item gets when it carries the
+// parts of an acknowledgement that did not count (not Verified, not
+// matching a message in the outbox, or malformed; the audit log's
+// ack.ignored record says why): it changes nothing in the Sent tab or the
+// outbox list, and is never itself acknowledged.
+const AckIgnoredRemark = "This message looks like an acknowledgement of a message you sent, but it did not count (the audit log says why): it does not confirm that anything was received, accepted or rejected, and nothing in the Sent tab changed."
+
 // Acknowledge queues an acknowledgement of kind (ack.Accepted or
 // ack.Rejected with a reason; ack.Received when the policy's mode is
 // manual) of inbox item inboxID to the message's verified sender, signed
@@ -98,7 +105,7 @@ func (d *Desk) queueAck(ctx context.Context, it *receive.Item, rep *receive.Repo
 	if rep.Verdict != receive.Verified || rep.Impostor || Withheld(rep) || it.Verdict != receive.Verified {
 		return "", fmt.Errorf("item #%s (%s): %w", it.ID, rep.Verdict, ErrAckNotVerified)
 	}
-	if slices.Contains(rep.Remarks, AckRemark) {
+	if isAck(rep) {
 		return "", fmt.Errorf("item #%s: %w", it.ID, ErrAckOfAck)
 	}
 	to := strings.ToLower(rep.From)
@@ -186,6 +193,20 @@ func (d *Desk) queueAck(ctx context.Context, it *receive.Item, rep *receive.Repo
 	return id, nil
 }
 
+// isAck reports whether rep is of an acknowledgement, counted or not, or
+// of any disposition notification: RFC 8098 (section 2.1) forbids
+// answering one, and two programs that did would send each other
+// acknowledgements forever.
+func isAck(rep *receive.Report) bool {
+	if slices.Contains(rep.Remarks, AckRemark) || slices.Contains(rep.Remarks, AckIgnoredRemark) {
+		return true
+	}
+	return slices.ContainsFunc(rep.Documents, func(doc receive.Document) bool {
+		ct := strings.ToLower(doc.ContentType)
+		return ct == ack.NotificationType || ct == ack.MediaType
+	})
+}
+
 // ackDocuments are the documents an acknowledgement of rep names: the
 // manifest's when it has one (what the sender listed), else the
 // receiver's own.
@@ -239,7 +260,7 @@ func (d *Desk) autoAcknowledge(ctx context.Context, a *account.Account, items []
 			d.warn(err)
 			continue
 		}
-		if rep.DispositionNotificationTo == "" || slices.Contains(rep.Remarks, AckRemark) {
+		if rep.DispositionNotificationTo == "" || isAck(rep) {
 			continue
 		}
 		id, err := d.queueAck(ctx, it, rep, ack.Received, "")
@@ -306,6 +327,15 @@ func (d *Desk) ackVerifier(verify receive.VerifyFunc) receive.VerifyFunc {
 			default:
 				return sink(name, contentType, r)
 			}
+			c.mu.Lock()
+			seen := slices.ContainsFunc(c.parts, func(p capturedPart) bool { return p.contentType == contentType })
+			c.mu.Unlock()
+			if seen {
+				// An acknowledgement has one of each: a second is
+				// stored at once (the message then does not count), so
+				// a message of many such parts is never held in memory.
+				return sink(name, contentType, r)
+			}
 			buf, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 			if err != nil {
 				return "", err
@@ -329,7 +359,8 @@ func (d *Desk) ackVerifier(verify receive.VerifyFunc) receive.VerifyFunc {
 			return rep, nil
 		}
 		// Not an acknowledgement that counts: its parts are documents
-		// like any other.
+		// like any other, and it says that it confirms nothing.
+		rep.Remarks = append(rep.Remarks, AckIgnoredRemark)
 		for _, p := range c.parts {
 			path, err := sink(p.name, p.contentType, bytes.NewReader(p.data))
 			if err != nil {

@@ -69,7 +69,9 @@ func (t Tracking) Label() string {
 // acknowledged, accepted or rejected by a verified acknowledgement
 // recorded for it (only Verified acknowledgements from one of its
 // recipients, for its Message-ID and documents, are ever recorded; see
-// Fetch), the latest accepted or rejected winning over received. An
+// Fetch). Accepted or rejected wins over received; of one recipient's
+// decisions the latest (by that recipient's time) counts, and a
+// rejection by any recipient wins over another's acceptance. An
 // acknowledgement also settles a possibly-sent job: it proves delivery.
 // The acknowledgement log is read at each call; when it cannot be read the
 // outbox's state is returned and the reason goes to Options.Warn.
@@ -97,7 +99,13 @@ func (o *Outbox) TrackAll(recs []*outbox.Record) []Tracking {
 
 func (o *Outbox) track(rec *outbox.Record, es []ackEntry, wait time.Duration) Tracking {
 	t := Tracking{State: TrackState(rec.State)}
-	var received, manual *ackEntry
+	var received *ackEntry
+	// Each recipient's latest decision, by the time that recipient gave
+	// it: a recipient's time orders only its own decisions, so a
+	// co-recipient cannot hide another's rejection behind a later (or
+	// future) acceptance.
+	latest := map[string]*ackEntry{}
+	var peers []string
 	for i := range es {
 		e := &es[i]
 		if e.Dir == ackOut && e.Job == rec.ID {
@@ -106,13 +114,27 @@ func (o *Outbox) track(rec *outbox.Record, es []ackEntry, wait time.Duration) Tr
 		if e.Dir != ackIn || e.Job != rec.ID || !strings.EqualFold(e.OriginalMessageID, rec.MessageID) {
 			continue
 		}
+		peer := strings.ToLower(e.Peer)
 		switch {
 		case e.Kind.Manual():
-			if manual == nil || !e.Time.Before(manual.Time) {
-				manual = e
+			m, ok := latest[peer]
+			if !ok {
+				peers = append(peers, peer)
+			}
+			if m == nil || !e.Time.Before(m.Time) {
+				latest[peer] = e
 			}
 		case received == nil:
 			received = e
+		}
+	}
+	// A rejection by any recipient wins over acceptances by others.
+	var manual *ackEntry
+	for _, p := range peers {
+		e := latest[p]
+		if manual == nil || e.Kind == ack.Rejected && manual.Kind != ack.Rejected ||
+			e.Kind == manual.Kind && !e.Time.Before(manual.Time) {
+			manual = e
 		}
 	}
 	switch {
