@@ -314,6 +314,11 @@ func TestAttackChoicesMatchEncrypt(t *testing.T) {
 		{"revoked recipient key", alice(), plus(revokedKey)},
 		{"signer with an expired signing subkey", expiredSignSub, plus()},
 		{"signer with a signing subkey", signAndEnc, plus(newEntity(t, "Bob Again", nil))},
+		{"v6 recipient (SEIPDv2 advertised, v1 written)", alice(), plus(newEntity(t, "Six Rcpt", func(c *packet.Config) { c.V6Keys, c.Algorithm = true, packet.PubKeyAlgoEd25519 }))},
+		{"v6 recipient with AEAD preferences", alice(), plus(newEntity(t, "Six Aead", func(c *packet.Config) {
+			c.V6Keys, c.Algorithm = true, packet.PubKeyAlgoEd25519
+			c.AEADConfig = &packet.AEADConfig{DefaultMode: packet.AEADModeOCB}
+		}))},
 		{"three recipients, mixed preferences", alice(), plus(
 			withPrefs(newEntity(t, "Mix One", nil), []uint8{idAES256, idAES128}, []uint8{idSHA512, idSHA256}, []uint8{idZLIB, idZIP, idNone}),
 			withPrefs(newEntity(t, "Mix Two", rsaCfg), []uint8{idAES128, idAES256}, []uint8{idSHA256}, []uint8{idZIP}),
@@ -325,7 +330,12 @@ func TestAttackChoicesMatchEncrypt(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			to := c.to(c.signer)
+			self, _ := c.signer.PrimarySelfSignature()
+			before := slices.Clone(self.PreferredHash)
 			got, gerr := seal(to, c.signer, plain, false)
+			if self, _ := c.signer.PrimarySelfSignature(); !slices.Equal(self.PreferredHash, before) {
+				t.Fatalf("signEncrypt changed the signer's preferred hashes %v to %v", before, self.PreferredHash)
+			}
 			want, werr := seal(to, c.signer, plain, true)
 			if (gerr != nil) != (werr != nil) {
 				t.Fatalf("signEncrypt error %v, openpgp.Encrypt error %v", gerr, werr)
@@ -341,6 +351,9 @@ func TestAttackChoicesMatchEncrypt(t *testing.T) {
 				gs, ws := dissect(t, got, r), dissect(t, want, r)
 				verifyShape(t, gs, c.signer, plain)
 				verifyShape(t, ws, c.signer, plain)
+				if gs.Outer[len(gs.Outer)-1] != "SEIPD v1" || !strings.HasPrefix(gs.Outer[0], "PKESK v3 ") {
+					t.Errorf("packets %v: want v3 PKESKs and SEIPD v1 (GnuPG 2.2)", gs.Outer)
+				}
 				if gs.KeyLen != gs.Cipher.KeySize() {
 					t.Errorf("session key of %d bytes for cipher %v", gs.KeyLen, gs.Cipher)
 				}
@@ -353,6 +366,17 @@ func TestAttackChoicesMatchEncrypt(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAttackNoAEAD: a config asking for AEAD (SEIPD v2) is refused, not
+// silently written as SEIPD v1.
+func TestAttackNoAEAD(t *testing.T) {
+	alice := newEntity(t, "Alice Aead", nil)
+	cfg := attackCfg()
+	cfg.AEADConfig = &packet.AEADConfig{}
+	if _, err := signEncrypt(io.Discard, openpgp.EntityList{alice}, alice, &openpgp.FileHints{IsBinary: true}, cfg); err == nil {
+		t.Fatal("AEAD config accepted")
 	}
 }
 
@@ -387,7 +411,7 @@ func TestAttackSessionKeys(t *testing.T) {
 // MDC checked and a good signature.
 func TestAttackFraming(t *testing.T) {
 	chunk := 1 << partialChunkPower
-	for _, n := range []int{0, 1, 2, 511, 512, 513, chunk - 1, chunk, chunk + 1, 2*chunk - 1, 2 * chunk, 2*chunk + 1, 3*chunk + 1} {
+	for _, n := range []int{0, 1, 2, 191, 192, 193, 511, 512, 513, 8383, 8384, chunk + 191, chunk + 192, chunk + 8384, chunk - 1, chunk, chunk + 1, 2*chunk - 1, 2 * chunk, 2*chunk + 1, 3*chunk + 1} {
 		data := make([]byte, max(n-1, 0))
 		rand.Read(data)
 		var b bytes.Buffer
