@@ -676,3 +676,58 @@ func armorParts(s, eol string, width int) (p armorSplit) {
 	p.b64 = strings.Join(body[:len(body)-1], "")
 	return p
 }
+
+// TestAttackGnuPGKeys: keys GnuPG 2.2 generates itself (RSA-3072 and
+// Ed25519/Cv25519, with GnuPG's preference lists: AES256 AES192 AES
+// CAST5, SHA512 ... SHA1, ZLIB BZIP2 ZIP) as recipients: signEncrypt
+// writes the same shape as openpgp.Encrypt, and gpg decrypts and verifies
+// it (DECRYPTION_OKAY, GOODMDC, GOODSIG, VALIDSIG).
+func TestAttackGnuPGKeys(t *testing.T) {
+	g := pgptest.New(t)
+	// Made an hour before attackNow, the time both writers encrypt at.
+	past := fmt.Sprintf("%d!", attackNow.Add(-time.Hour).Unix())
+	g.Run(nil, "--faked-system-time", past, "--passphrase", "", "--quick-gen-key", "Rsa Gnupg <rsa@test.invalid>", "rsa3072", "sign,cert", "never")
+	g.Run(nil, "--faked-system-time", past, "--passphrase", "", "--quick-add-key", string(g.Fingerprint("rsa@test.invalid")), "rsa3072", "encr", "never")
+	g.Run(nil, "--faked-system-time", past, "--passphrase", "", "--quick-gen-key", "Ed Gnupg <ed@test.invalid>", "ed25519", "sign,cert", "never")
+	g.Run(nil, "--faked-system-time", past, "--passphrase", "", "--quick-add-key", string(g.Fingerprint("ed@test.invalid")), "cv25519", "encr", "never")
+	secret := g.Run(nil, "--pinentry-mode", "loopback", "--passphrase", "", "--armor", "--export-secret-keys")
+	keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(secret))
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("read gpg's keys: %d, %v", len(keys), err)
+	}
+	alice := newEntity(t, "Alice Sender", nil)
+	g.Import(armoredEntity(t, alice, false))
+	plain := make([]byte, 150<<10)
+	rand.Read(plain[:50<<10])
+	copy(plain[50<<10:], bytes.Repeat([]byte("QUJD\r\n"), 100<<10/6))
+	for _, to := range []openpgp.EntityList{{alice, keys[0]}, {alice, keys[1]}, {alice, keys[0], keys[1]}} {
+		got, err := seal(to, alice, plain, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := seal(to, alice, plain, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range to[1:] {
+			gs, ws := dissect(t, got, r), dissect(t, want, r)
+			verifyShape(t, gs, alice, plain)
+			gs.data, gs.key, gs.sig, ws.data, ws.key, ws.sig = nil, nil, nil, nil, nil, nil
+			if fmt.Sprint(gs) != fmt.Sprint(ws) {
+				t.Errorf("for %s:\nsignEncrypt     %+v\nopenpgp.Encrypt %+v", r.PrimaryIdentity().Name, gs, ws)
+			}
+			if gs.Compression != int(packet.CompressionZIP) {
+				t.Errorf("for %s: not ZIP-compressed though every key lists ZIP", r.PrimaryIdentity().Name)
+			}
+		}
+		out, stderr, err := g.Try(got, "--status-fd", "2", "--decrypt")
+		if err != nil || !bytes.Equal(out, plain) {
+			t.Fatalf("gpg --decrypt: %v, equal %v\n%s", err, bytes.Equal(out, plain), stderr)
+		}
+		for _, want := range []string{"[GNUPG:] DECRYPTION_OKAY", "[GNUPG:] GOODMDC", "[GNUPG:] GOODSIG ", "[GNUPG:] VALIDSIG "} {
+			if !strings.Contains(string(stderr), want) {
+				t.Errorf("no %q\n%s", want, stderr)
+			}
+		}
+	}
+}
