@@ -64,9 +64,8 @@ func signEncrypt(ct io.Writer, to openpgp.EntityList, signer *openpgp.Entity, hi
 			cipher = cfg.Cipher()
 		}
 	}
-	signCfg := *cfg
-	if len(hashes) > 0 && !slices.Contains(hashes, hashID(cfg.Hash())) {
-		signCfg.DefaultHash = hashFromID(hashes[0])
+	if len(hashes) == 0 {
+		hashes = []uint8{hashID(crypto.SHA256)}
 	}
 
 	symKey := make([]byte, cipher.KeySize())
@@ -97,7 +96,13 @@ func signEncrypt(ct io.Writer, to openpgp.EntityList, signer *openpgp.Entity, hi
 		layers.closers = append([]io.Closer{zw, pw}, layers.closers...)
 		signed = zw
 	}
-	pt, err := openpgp.Sign(signed, signer, hints, &signCfg)
+	// openpgp.Encrypt chooses the signature's hash among the hashes every
+	// recipient lists (SHA-256 when they share none), as acceptable for the
+	// signing key, the configured one first; openpgp.Sign chooses among
+	// the signer's own preferences instead. Sign is given a view of the
+	// signer that lists exactly the recipients' hashes, so that it chooses
+	// as Encrypt does.
+	pt, err := openpgp.Sign(signed, withHashPrefs(signer, hashes), hints, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -126,21 +131,36 @@ func intersect(a, b []uint8) []uint8 {
 	return slices.DeleteFunc(a, func(v uint8) bool { return !slices.Contains(b, v) })
 }
 
-// hashID and hashFromID map the hashes signEncrypt may choose to their
-// OpenPGP ids (RFC 9580 section 9.5).
+// hashIDs maps the hashes signEncrypt may choose to their OpenPGP ids
+// (RFC 9580 section 9.5).
 var hashIDs = map[crypto.Hash]uint8{
 	crypto.SHA256: 8, crypto.SHA384: 9, crypto.SHA512: 10, crypto.SHA3_256: 12, crypto.SHA3_512: 14,
 }
 
 func hashID(h crypto.Hash) uint8 { return hashIDs[h] }
 
-func hashFromID(id uint8) crypto.Hash {
-	for h, i := range hashIDs {
-		if i == id {
-			return h
-		}
+// withHashPrefs returns a copy of e whose self-signatures (the direct-key
+// one and each identity's: whichever go-crypto takes as primary) list
+// hashes as their preferred hashes. The keys, subkeys and every other
+// field are e's own; e is not changed.
+func withHashPrefs(e *openpgp.Entity, hashes []uint8) *openpgp.Entity {
+	c := *e
+	if e.SelfSignature != nil {
+		s := *e.SelfSignature
+		s.PreferredHash = hashes
+		c.SelfSignature = &s
 	}
-	return crypto.SHA256
+	c.Identities = make(map[string]*openpgp.Identity, len(e.Identities))
+	for name, id := range e.Identities {
+		i := *id
+		if id.SelfSignature != nil {
+			s := *id.SelfSignature
+			s.PreferredHash = hashes
+			i.SelfSignature = &s
+		}
+		c.Identities[name] = &i
+	}
+	return &c
 }
 
 // packetTagCompressed is the tag of a Compressed Data packet (RFC 9580
