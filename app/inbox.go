@@ -42,11 +42,11 @@ type inboxTab struct {
 	rows     []Received
 	receipts *focusCheck
 	title    *widget.Label
-	list   *widget.List
-	status *widget.Label
-	failed *widget.Label // messages that could not be received
-	check  *widget.Button
-	detail *fyne.Container
+	list     *widget.List
+	status   *widget.Label
+	failed   *widget.Label // messages that could not be received
+	check    *widget.Button
+	detail   *fyne.Container
 
 	known map[string]bool // keys already announced
 	// lastCheck is when the last check started (opened).
