@@ -86,13 +86,13 @@ type sendTab struct {
 	sendNow   *focusButton
 	goBack    *focusButton
 
-	form    fyne.CanvasObject
+	form fyne.CanvasObject
 	// replacing is the sent message this draft replaces (replace.go),
 	// nil for a new message; replaceBox shows it above the form.
 	replacing  *replaceDraft
 	replaceBox *fyne.Container
 	confirm    *confirmView
-	stack   *fyne.Container
+	stack      *fyne.Container
 
 	mu         sync.Mutex
 	cancelSend context.CancelFunc
