@@ -111,7 +111,7 @@ func (s *sendTab) startReplacing(r *outbox.Record) bool {
 // showReplacing shows (or hides) the banner of the original the draft
 // replaces.
 func (s *sendTab) showReplacing() {
-	s.replaceBox.RemoveAll()
+	s.replaceBody.RemoveAll()
 	d := s.replacing
 	if d == nil {
 		s.replaceBox.Hide()
@@ -121,8 +121,8 @@ func (s *sendTab) showReplacing() {
 	if others := d.others(); len(others) > 0 {
 		detail += " It also goes to " + strings.Join(others, ", ") + ", who had the original."
 	}
-	s.replaceBox.Add(banner(theme.MailReplyIcon(), theme.ColorNameWarning, "Replaces "+d.text(), detail))
-	s.replaceBox.Add(newButton("Do not replace: a new message", theme.CancelIcon(), widget.MediumImportance, s.stopReplacing))
+	s.replaceBody.Add(banner(theme.MailReplyIcon(), theme.ColorNameWarning, "Replaces "+d.text(), detail))
+	s.replaceBody.Add(newButton("Do not replace: a new message", theme.CancelIcon(), widget.MediumImportance, s.stopReplacing))
 	s.replaceBox.Show()
 }
 

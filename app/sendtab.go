@@ -88,11 +88,13 @@ type sendTab struct {
 
 	form fyne.CanvasObject
 	// replacing is the sent message this draft replaces (replace.go),
-	// nil for a new message; replaceBox shows it above the form.
-	replacing  *replaceDraft
-	replaceBox *fyne.Container
-	confirm    *confirmView
-	stack      *fyne.Container
+	// nil for a new message; replaceBox shows it above the form (its
+	// banner and button in replaceBody).
+	replacing   *replaceDraft
+	replaceBox  *fyne.Container
+	replaceBody *fyne.Container
+	confirm     *confirmView
+	stack       *fyne.Container
 
 	mu         sync.Mutex
 	cancelSend context.CancelFunc
@@ -197,9 +199,10 @@ func (s *sendTab) buildUI() {
 	// The Send button, the check step and what went wrong stay below the
 	// scrolling fields, so they are on screen at any window size.
 	actions := newFitColumn(s.problem, s.check, s.sendBtn, s.busy)
-	s.replaceBox = newFitColumn()
+	s.replaceBody = newFitColumn()
+	s.replaceBox = container.NewPadded(s.replaceBody)
 	s.replaceBox.Hide()
-	s.form = topFirst(container.NewPadded(s.replaceBox), newColumns(
+	s.form = topFirst(s.replaceBox, newColumns(
 		container.NewVScroll(container.NewPadded(left)),
 		container.NewBorder(nil, container.NewPadded(actions), nil, nil, container.NewVScroll(container.NewPadded(right)))))
 	s.confirm = newConfirmView(s.ui, s.reset)
