@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -55,8 +56,28 @@ func replaceable(r *outbox.Record) bool {
 	return r.State == outbox.Sent && len(r.Documents) > 0
 }
 
-// replace opens the Send tab to replace r.
+// replace opens the Send tab to replace r, after asking when that would
+// clear documents or a note the user has not sent yet.
 func (t *sentTab) replace(r *outbox.Record) {
+	s := t.ui.send
+	if len(s.docs) > 0 || strings.TrimSpace(s.note.Text) != "" {
+		d := dialog.NewConfirm("Put aside what the Send tab holds?",
+			"The Send tab holds documents or a note you have not sent. The replacement starts from an empty form: they are taken off the form (the files stay where they are).",
+			func(ok bool) {
+				if ok {
+					t.startReplace(r)
+				}
+			}, t.ui.win)
+		d.SetConfirmText("Replace")
+		d.SetDismissText("Keep them")
+		d.Show()
+		return
+	}
+	t.startReplace(r)
+}
+
+// startReplace fills the Send tab to replace r and shows it.
+func (t *sentTab) startReplace(r *outbox.Record) {
 	s := t.ui.send
 	if !s.startReplacing(r) {
 		t.status.SetText("Not now: a message is being sent. Replace it once that is done.")

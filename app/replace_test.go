@@ -47,8 +47,22 @@ func TestSentReplace(t *testing.T) {
 	if s.replacing != nil || s.replaceBox.Visible() {
 		t.Fatal("still replacing")
 	}
+	// With documents on the form, Replace… asks before clearing them.
+	addSamples(t, s)
 	u.tabs.Select(st.item)
 	test.Tap(findButton(t, st.detail, "Replace…"))
+	if s.replacing != nil || len(s.docs) == 0 {
+		t.Fatal("Replace… cleared the form without asking")
+	}
+	tapDialogButton(t, u.UI, "Keep them")
+	if s.replacing != nil || len(s.docs) == 0 {
+		t.Fatal("Keep them did not keep the form")
+	}
+	test.Tap(findButton(t, st.detail, "Replace…"))
+	tapDialogButton(t, u.UI, "Replace")
+	if s.replacing == nil || len(s.docs) != 0 {
+		t.Fatal("Replace did not start the replacement")
+	}
 
 	addSamples(t, s)
 	s.noNHI.SetChecked(true)
