@@ -269,3 +269,30 @@ func TestInboxReceiptsAndMarks(t *testing.T) {
 	}
 	_ = fyne.CurrentApp()
 }
+
+// TestDemoSendsNoAnswers: in demo mode (OpenDesk over the demo desks,
+// which have no acknowledgement loop) the app gets no Acknowledger, and a
+// verified message the demo pharmacy received says so, with Accept and
+// Reject… disabled.
+func TestDemoSendsNoAnswers(t *testing.T) {
+	u := newDemoUI(t, nil)
+	if u.cfg.Acknowledge != nil {
+		t.Fatal("demo mode has an Acknowledger")
+	}
+	sendSamples(t, u)
+	fetched := expect(&u.inbox.fetchDone)
+	test.Tap(u.inbox.check)
+	await(t, "fetch", fetched)
+	if len(u.inbox.rows) != 1 || u.inbox.rows[0].Report.Verdict != receive.Verified {
+		t.Fatalf("inbox: %d rows", len(u.inbox.rows))
+	}
+	u.inbox.list.Select(0)
+	if d := labelsIn(u.inbox.detail); !strings.Contains(d, "Demo mode sends no answers.") {
+		t.Errorf("no reason:\n%s", d)
+	}
+	for _, b := range []string{"Accept", "Reject…"} {
+		if !findButton(t, u.inbox.detail, b).Disabled() {
+			t.Errorf("%s enabled in demo mode", b)
+		}
+	}
+}
