@@ -135,6 +135,10 @@ type Config struct {
 	// ShellExecuteW: the URL handler Fyne uses loses paths with non-ASCII
 	// characters, such as a user name with macrons.)
 	OpenFile func(path string) error
+	// Acknowledge, when set, lets the pharmacist accept or reject a
+	// verified message in the inbox with a signed answer to its sender
+	// (acknowledge.go). OpenDesk sets it outside demo mode.
+	Acknowledge Acknowledger
 	// Verify verifies one message read from r (a dropped .eml file).
 	Verify func(ctx context.Context, r io.Reader) (*receive.Report, error)
 	// Samples are documents the demo offers with "Add sample documents".

@@ -180,3 +180,39 @@ func (c *columns) MinSize(objects []fyne.CanvasObject) fyne.Size {
 	}
 	return m
 }
+
+// newTurningSplit holds split (made horizontal) and turns it vertical
+// when the width is too small for both its sides next to each other, and
+// back when it is not, so that the divider stays for the user to drag
+// and the window is never made wider than a small or scaled screen; like
+// newColumns, it asks only for the wider side's width.
+func newTurningSplit(split *container.Split) *fyne.Container {
+	return container.New(&turningSplit{split: split}, split)
+}
+
+type turningSplit struct{ split *container.Split }
+
+// divider is room for the split's divider.
+func (*turningSplit) divider() float32 { return 2 * theme.Padding() }
+
+func (l *turningSplit) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	s := l.split
+	wide := size.Width >= s.Leading.MinSize().Width+s.Trailing.MinSize().Width+l.divider()
+	if s.Horizontal != wide {
+		s.Horizontal = wide
+		s.Refresh()
+	}
+	for _, o := range objects {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (l *turningSplit) MinSize([]fyne.CanvasObject) fyne.Size {
+	s := l.split
+	a, b := s.Leading.MinSize(), s.Trailing.MinSize()
+	if s.Horizontal {
+		return fyne.NewSize(fyne.Max(a.Width, b.Width), fyne.Max(a.Height, b.Height))
+	}
+	return fyne.NewSize(fyne.Max(a.Width, b.Width), a.Height+b.Height+l.divider())
+}

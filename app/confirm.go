@@ -25,6 +25,9 @@ import (
 type summary struct {
 	NHI, DocType string
 	To           []mail.Address
+	// Replaces is the sent message this one replaces (replace.go), nil
+	// for a new message.
+	Replaces *replaceDraft
 }
 
 // summaryOf is the summary an outbox record keeps.
@@ -97,8 +100,11 @@ func newConfirmView(u *UI, onDone func()) *confirmView {
 func (c *confirmView) show(res *send.Result, sum summary) {
 	c.body.RemoveAll()
 	c.text = confirmationText(res, sum, c.ui.cfg.Protection)
-	c.body.Add(banner(theme.ConfirmIcon(), theme.ColorNameSuccess,
-		"Sent securely to "+sum.toNames(res)+".",
+	title := "Sent securely to " + sum.toNames(res) + "."
+	if sum.Replaces != nil {
+		title += " It replaces " + sum.Replaces.text() + "."
+	}
+	c.body.Add(banner(theme.ConfirmIcon(), theme.ColorNameSuccess, title,
 		"Your mail server accepted the message over an encrypted connection. This is your transmission confirmation: Save as PDF files it with the patient's notes."))
 	c.body.Add(confirmationDetail(c.ui, res, sum, c.status.SetText))
 	c.status.SetText("")
@@ -251,12 +257,17 @@ func summaryLines(res *send.Result, sum summary, protectionLine string) [][2]str
 	lines := [][2]string{
 		{"Patient NHI", nhiText},
 		{"Document type", docType},
+	}
+	if sum.Replaces != nil {
+		lines = append(lines, replacedLine(sum.Replaces))
+	}
+	lines = append(lines, [][2]string{
 		{"To", sum.toText(res)},
 		{"Documents", strings.Join(docs, "\n")},
 		{"Sent at", when.Local().Format("Mon 2 Jan 2006, 15:04:05 MST")},
 		{"State", stateLine},
 		{"Content", content},
-	}
+	}...)
 	for _, r := range res.Rejected {
 		lines = append(lines, [2]string{"Refused", fmt.Sprintf("%s: %d %s", r.Address, r.Reply.Code, r.Reply.Text)})
 	}

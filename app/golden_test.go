@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/assets"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
@@ -178,6 +179,22 @@ func TestGoldenScreens(t *testing.T) {
 	relayout(u)
 	test.AssertRendersToImage(t, "inbox_bad_signature.png", u.win.Canvas())
 
+	// With the pharmacist's own account: the answer already sent, and
+	// Reject… still offered.
+	u.cfg.Acknowledge = &ackLog{now: func() time.Time { return date }, sent: map[string][]desk.SentAck{
+		"1": {{Kind: ack.Received, Time: date.Add(-59 * time.Minute)}, {Kind: ack.Accepted, Time: date.Add(2 * time.Minute)}}}}
+	answered := expect(&u.inbox.ackDone)
+	u.inbox.list.Select(1)
+	await(t, "answers", answered)
+	relayout(u)
+	for _, o := range test.LaidOutObjects(u.inbox.item.Content) {
+		if sc, ok := o.(*container.Scroll); ok && sc.Direction == container.ScrollVerticalOnly {
+			sc.ScrollToBottom()
+		}
+	}
+	test.AssertRendersToImage(t, "inbox_answered.png", u.win.Canvas())
+	u.cfg.Acknowledge = nil
+
 	// A verified scan previewed in the app.
 	var tif string
 	for _, p := range u.cfg.Samples {
@@ -242,4 +259,9 @@ func TestGoldenScreens(t *testing.T) {
 	u.win.Resize(fyne.NewSize(800/1.5, 600/1.5))
 	relayout(u)
 	test.AssertRendersToImage(t, "send_800x600_150.png", u.win.Canvas())
+	// The Sent tab there: the list above the sent message's detail.
+	u.tabs.Select(u.sent.item)
+	u.sent.selectJob("3f1c0b6e9a2d4c8b8e5f7a1d2c3b4a59")
+	relayout(u)
+	test.AssertRendersToImage(t, "sent_800x600_150.png", u.win.Canvas())
 }

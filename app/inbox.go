@@ -35,13 +35,18 @@ type inboxTab struct {
 	ui   *UI
 	item *container.TabItem
 
-	items  []Received
-	title  *widget.Label
-	list   *widget.List
-	status *widget.Label
-	failed *widget.Label // messages that could not be received
-	check  *widget.Button
-	detail *fyne.Container
+	// items are every message fetched or opened, newest first; rows are
+	// those the list shows (inboxrows.go: counted acknowledgements only
+	// when receipts is ticked).
+	items    []Received
+	rows     []Received
+	receipts *focusCheck
+	title    *widget.Label
+	list     *widget.List
+	status   *widget.Label
+	failed   *widget.Label // messages that could not be received
+	check    *widget.Button
+	detail   *fyne.Container
 
 	known map[string]bool // keys already announced
 	// lastCheck is when the last check started (opened).
@@ -60,6 +65,10 @@ type inboxTab struct {
 	// afterFetch are called once, on the UI goroutine, after the fetch
 	// under way has been shown (CheckInbox).
 	afterFetch []func()
+	// ackDone, when set (tests), is called on the UI goroutine after the
+	// acknowledgements already sent have been shown, or after Accept or
+	// Reject has finished.
+	ackDone func()
 }
 
 // CheckInbox checks for new mail now, as Check now does, and calls done
@@ -110,51 +119,26 @@ func (t *inboxTab) buildUI() {
 	t.title = heading("")
 	t.showOwner()
 	t.list = widget.NewList(
-		func() int { return len(t.items) },
-		func() fyne.CanvasObject {
-			return container.NewBorder(nil, nil, widget.NewIcon(theme.ConfirmIcon()), nil,
-				container.NewVBox(
-					&widget.Label{Text: "verdict", TextStyle: fyne.TextStyle{Bold: true}},
-					&widget.Label{Text: "from — subject", Truncation: fyne.TextTruncateEllipsis},
-					&widget.Label{Text: "manifest", Truncation: fyne.TextTruncateEllipsis},
-				))
-		},
+		func() int { return len(t.rows) },
+		newInboxRow,
 		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= len(t.items) {
-				return
+			if id < len(t.rows) {
+				fillInboxRow(o, t.rows[id])
 			}
-			it := t.items[id]
-			c := o.(*fyne.Container)
-			var icon *widget.Icon
-			var text *fyne.Container
-			for _, obj := range c.Objects {
-				switch v := obj.(type) {
-				case *widget.Icon:
-					icon = v
-				case *fyne.Container:
-					text = v
-				}
-			}
-			look := reportLook(it.Report)
-			icon.SetResource(look.Icon)
-			text.Objects[0].(*widget.Label).SetText(look.Short + " · " + it.Received.Local().Format("2 Jan 15:04"))
-			line := listLine(it.Report)
-			if it.Duplicate != "" {
-				line = "Duplicate · " + line
-			}
-			text.Objects[1].(*widget.Label).SetText(line)
-			text.Objects[2].(*widget.Label).SetText(manifestLine(it.Report))
 		},
 	)
 	t.list.OnSelected = func(id widget.ListItemID) {
-		if id < len(t.items) {
-			t.showDetail(t.items[id])
+		if id < len(t.rows) {
+			t.showDetail(t.rows[id])
 		}
 	}
+	t.receipts = newCheck("Show acknowledgements of messages you sent", func(bool) { t.refilter() })
+	t.receipts.Hide()
 	top := container.NewVBox(
 		t.title,
 		container.NewHBox(t.check, open),
 		t.status,
+		t.receipts,
 		t.failed,
 	)
 	t.detail = container.NewVBox()
@@ -222,7 +206,7 @@ func (t *inboxTab) applyConfig(mailboxChanged bool) {
 	}
 	t.items, t.known = kept, nil
 	t.list.UnselectAll()
-	t.list.Refresh()
+	t.refilter()
 	t.clearDetail()
 	if t.ui.cfg.Fetch == nil {
 		t.status.SetText("No mail account with an inbox server: add one under Settings.")
@@ -284,7 +268,7 @@ func (t *inboxTab) startCheck() bool {
 				t.status.SetText("Could not check for messages: " + err.Error())
 			default:
 				t.setItems(items)
-				t.status.SetText(fmt.Sprintf("%s. Checked at %s.", countText(len(items)), t.ui.cfg.Now().Format("15:04:05")))
+				t.status.SetText(fmt.Sprintf("%s. Checked at %s.", countText(len(items)-countReceipts(items))+receiptsText(countReceipts(items)), t.ui.cfg.Now().Format("15:04:05")))
 			}
 			if owner == t.ui.cfg.InboxOwner {
 				t.showFailures(failed, ferr)
@@ -366,7 +350,9 @@ func (t *inboxTab) setItems(items []Received) {
 	for _, it := range items {
 		if !t.known[it.Key] {
 			t.known[it.Key] = true
-			fresh = append(fresh, it)
+			if !isReceipt(it.Report) { // shown in the Sent tab, not news here
+				fresh = append(fresh, it)
+			}
 		}
 	}
 	switch len(fresh) {
@@ -385,7 +371,7 @@ func (t *inboxTab) setItems(items []Received) {
 	t.items = append(kept, items...)
 	sort.SliceStable(t.items, func(i, j int) bool { return t.items[i].Received.After(t.items[j].Received) })
 	t.list.UnselectAll()
-	t.list.Refresh()
+	t.refilter()
 }
 
 func (t *inboxTab) openDialog() {
@@ -417,7 +403,7 @@ func (t *inboxTab) openFile(path string) {
 			} else {
 				it := Received{Key: path, Received: t.ui.cfg.Now(), Report: rep, Source: path}
 				t.items = append([]Received{it}, t.items...)
-				t.list.Refresh()
+				t.refilter()
 				t.status.SetText("Opened " + filepath.Base(path) + ".")
 				t.showDetail(it)
 			}
@@ -487,6 +473,9 @@ func (t *inboxTab) showDetail(it Received) {
 		t.detail.Add(banner(theme.WarningIcon(), theme.ColorNameWarning, "Arrived before — check that it is not dispensed twice", it.Duplicate))
 	}
 	t.showSupersession(it) // superseded.go: cancelled or replaced, in red
+	if ignoredAck(r) {
+		t.detail.Add(ignoredAckBanner())
+	}
 	enc := "no — it travelled readable by the mail servers"
 	if r.Encrypted {
 		enc = "yes — only you could read it"
@@ -527,6 +516,7 @@ func (t *inboxTab) showDetail(it Received) {
 	if held {
 		t.detail.Add(heading("Documents withheld"))
 		t.detail.Add(&widget.Label{Text: "This message failed its integrity or signature check, so nothing from inside it is shown and its documents cannot be opened or saved. Ask the sender to send it again.", Wrapping: fyne.TextWrapWord})
+		t.ackActions(it) // acknowledge.go: says why there is none
 		return
 	}
 	if r.Note != "" {
@@ -541,6 +531,7 @@ func (t *inboxTab) showDetail(it Received) {
 	for _, o := range r.Omitted {
 		t.detail.Add(&widget.Label{Text: "Not shown: " + termsafe.String(o), Wrapping: fyne.TextWrapWord})
 	}
+	t.ackActions(it) // acknowledge.go: Accept and Reject…
 }
 
 // documentRow shows one document with Preview, Open and Save as…, and

@@ -289,7 +289,7 @@ func (t *sentTab) track(r *outbox.Record) desk.Tracking {
 func (t *sentTab) tabItem() *container.TabItem { return t.item }
 
 func (t *sentTab) buildUI() {
-	t.status = &widget.Label{Text: "Every message you send goes through the outbox first, encrypted on this computer, so nothing is lost if the network or the computer goes down.", Wrapping: fyne.TextWrapWord}
+	t.status = &widget.Label{Text: "Everything you send goes through the outbox first, encrypted on this computer: nothing is lost if the network goes down.", Wrapping: fyne.TextWrapWord}
 	t.search = newEntry(false, "Find by patient NHI, name or document type")
 	t.search.OnChanged = func(string) { t.filter() }
 	t.list = widget.NewList(
@@ -345,7 +345,9 @@ func (t *sentTab) buildUI() {
 	split := container.NewHSplit(container.NewPadded(left), right)
 	split.SetOffset(0.4)
 	stack := t.item.Content.(*fyne.Container)
-	stack.Objects = []fyne.CanvasObject{split}
+	// Side by side when the window is wide enough for both, else the
+	// list above the detail (800×600 at 150% is 533 units wide).
+	stack.Objects = []fyne.CanvasObject{newTurningSplit(split)}
 	stack.Refresh()
 }
 

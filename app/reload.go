@@ -64,7 +64,7 @@ func (u *UI) apply(n Config) {
 	c := &u.cfg
 	c.Demo, c.From, c.Recipients, c.RequireEncryption = n.Demo, n.From, n.Recipients, n.RequireEncryption
 	c.Send, c.InboxOwner, c.Fetch, c.Document, c.Verify = n.Send, n.InboxOwner, n.Fetch, n.Document, n.Verify
-	c.Failures, c.OpenFile = n.Failures, n.OpenFile
+	c.Failures, c.OpenFile, c.Acknowledge = n.Failures, n.OpenFile, n.Acknowledge
 	c.Samples, c.Protection, c.Settings, c.Account, c.OwnKey = n.Samples, n.Protection, n.Settings, n.Account, n.OwnKey
 
 	title := "securesend"

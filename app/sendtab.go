@@ -86,9 +86,15 @@ type sendTab struct {
 	sendNow   *focusButton
 	goBack    *focusButton
 
-	form    fyne.CanvasObject
-	confirm *confirmView
-	stack   *fyne.Container
+	form fyne.CanvasObject
+	// replacing is the sent message this draft replaces (replace.go),
+	// nil for a new message; replaceBox shows it above the form (its
+	// banner and button in replaceBody).
+	replacing   *replaceDraft
+	replaceBox  *fyne.Container
+	replaceBody *fyne.Container
+	confirm     *confirmView
+	stack       *fyne.Container
 
 	mu         sync.Mutex
 	cancelSend context.CancelFunc
@@ -193,9 +199,12 @@ func (s *sendTab) buildUI() {
 	// The Send button, the check step and what went wrong stay below the
 	// scrolling fields, so they are on screen at any window size.
 	actions := newFitColumn(s.problem, s.check, s.sendBtn, s.busy)
-	s.form = newColumns(
+	s.replaceBody = newFitColumn()
+	s.replaceBox = container.NewPadded(s.replaceBody)
+	s.replaceBox.Hide()
+	s.form = topFirst(s.replaceBox, newColumns(
 		container.NewVScroll(container.NewPadded(left)),
-		container.NewBorder(nil, container.NewPadded(actions), nil, nil, container.NewVScroll(container.NewPadded(right))))
+		container.NewBorder(nil, container.NewPadded(actions), nil, nil, container.NewVScroll(container.NewPadded(right)))))
 	s.confirm = newConfirmView(s.ui, s.reset)
 	s.confirm.root.Hide()
 	s.stack = container.NewStack(s.form, s.confirm.root)
@@ -681,12 +690,24 @@ func (s *sendTab) fillCheck() {
 		names = append(names, d.Name)
 	}
 	s.checkBody.Items = nil
-	for _, l := range [][2]string{
+	toText := displayAddress(to)
+	lines := [][2]string{
 		{"Patient NHI", nhiText},
 		{"Document type", s.docType.Selected},
-		{"To", displayAddress(to)},
+		{"To", toText},
 		{"Documents", strings.Join(names, ", ")},
-	} {
+	}
+	if d := s.replacing; d != nil {
+		m := &send.Message{To: []mail.Address{to}}
+		d.apply(m)
+		var all []string
+		for _, a := range m.To {
+			all = append(all, displayAddress(a))
+		}
+		lines[2][1] = strings.Join(all, ", ")
+		lines = append(lines, [2]string{"Replaces", d.text() + ", which the pharmacy then sees marked \"Replaced\""})
+	}
+	for _, l := range lines {
 		s.checkBody.Append(l[0], &widget.Label{Text: l[1], Wrapping: fyne.TextWrapWord})
 	}
 	s.checkBody.Refresh()
@@ -724,7 +745,8 @@ func (s *sendTab) onSend() {
 		Note:       composeNote(nhiText, s.note.Text),
 		PatientNHI: nhiText,
 	}
-	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To}
+	s.replacing.apply(m)
+	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To, Replaces: s.replacing}
 	docs := append([]*doccheck.Info(nil), s.docs...)
 	combine := s.combine.Checked
 
@@ -904,6 +926,7 @@ func (s *sendTab) finishJob(id string, rec *outbox.Record, err error) {
 		s.busy.Hide()
 		s.sendBtn.Enable()
 		s.ui.sent.refreshSoon()
+		s.replaceDone() // queued: the replacement is on its way
 		if rec.State == outbox.Sent && rec.Result != nil {
 			s.progress.SetValue(1)
 			s.confirm.show(rec.Result, s.sent)
@@ -994,6 +1017,7 @@ func (s *sendTab) finish(res *send.Result, err error) {
 			s.showProblem(title, detail)
 			s.ui.notify("Not sent", title)
 		} else {
+			s.replaceDone()
 			s.progress.SetValue(1)
 			s.confirm.show(res, s.sent)
 			s.ui.notify("Sent securely", "Accepted for "+recipientsText(res)+". Queue ID "+res.QueueID+".")

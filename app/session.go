@@ -111,6 +111,9 @@ func (b *deskBinding) config() (Config, error) {
 		OpenFile:   b.opts.OpenFile,
 		Samples:    st.Samples,
 	}
+	if d := st.Acknowledger(); d != nil {
+		cfg.Acknowledge = d
+	}
 	for _, r := range st.Recipients {
 		cfg.Recipients = append(cfg.Recipients, Recipient{Name: r.Name, Address: r.Address, KeyState: r.KeyState})
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -20,14 +21,18 @@ type Canceller interface {
 	SendCancellation(ctx context.Context, messageID, reason string) (string, error)
 }
 
-// supersedeActions adds "Cancel…" to the detail of a sent message (not
-// to a cancellation itself: it has no documents).
+// supersedeActions adds "Replace…" (replace.go) and "Cancel…" to the
+// detail of a sent message (not to a cancellation or an acknowledgement:
+// they have no documents).
 func (t *sentTab) supersedeActions(r *outbox.Record) {
-	c, ok := t.ui.cfg.Outbox.Box.(Canceller)
-	if !ok || r.State != outbox.Sent || len(r.Documents) == 0 {
+	if !replaceable(r) {
 		return
 	}
-	t.detail.Add(newButton("Cancel…", theme.ContentClearIcon(), widget.DangerImportance, func() { t.askCancel(c, r) }))
+	row := container.NewHBox(newButton("Replace…", theme.DocumentCreateIcon(), widget.MediumImportance, func() { t.replace(r) }))
+	if c, ok := t.ui.cfg.Outbox.Box.(Canceller); ok {
+		row.Add(newButton("Cancel…", theme.ContentClearIcon(), widget.DangerImportance, func() { t.askCancel(c, r) }))
+	}
+	t.detail.Add(row)
 }
 
 // askCancel asks for the reason and sends the cancellation of r.

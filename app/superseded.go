@@ -44,10 +44,10 @@ func (t *inboxTab) showSupersession(it Received) {
 }
 
 // indexOf is the position in the list of the item with key, -1 when it
-// is not there.
+// is not shown there.
 func (t *inboxTab) indexOf(key string) int {
-	for i := range t.items {
-		if t.items[i].Key == key {
+	for i := range t.rows {
+		if t.rows[i].Key == key {
 			return i
 		}
 	}
@@ -57,8 +57,10 @@ func (t *inboxTab) indexOf(key string) int {
 // superseded is the supersession of the item with key, nil when it is
 // current.
 func (t *inboxTab) superseded(key string) *receive.Supersession {
-	if i := t.indexOf(key); i >= 0 {
-		return t.items[i].Superseded
+	for i := range t.items {
+		if t.items[i].Key == key {
+			return t.items[i].Superseded
+		}
 	}
 	return nil
 }

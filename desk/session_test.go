@@ -179,6 +179,9 @@ func TestSessionDemo(t *testing.T) {
 		st.OwnKey != clin.Fingerprint.Grouped() || len(st.Samples) != 1 || !st.CanFetch() {
 		t.Fatalf("demo setup: %+v", st)
 	}
+	if st.Acknowledger() != nil {
+		t.Error("the demo acknowledges")
+	}
 	if len(st.Recipients) != 1 || st.Recipients[0].Address != demomail.Pharmacy || st.Recipients[0].KeyState != "pinned" || st.Recipients[0].Name != "Demo Pharmacy" {
 		t.Errorf("recipients: %+v", st.Recipients)
 	}
@@ -363,6 +366,9 @@ func TestSessionAccountSendFetch(t *testing.T) {
 	st, err := s.Setup()
 	if err != nil || st.Demo || st.Account.Name != "pharmacy" {
 		t.Fatalf("setup: %+v, %v", st, err)
+	}
+	if st.Acknowledger() != d {
+		t.Error("the account's Setup does not acknowledge through its Desk")
 	}
 	rec := sendVia(t, st.Outbox, &send.Message{From: st.From, To: []mail.Address{{Address: demomail.Clinician}},
 		Subject: "Acknowledgement", Documents: []send.Document{{Path: demoDoc(t)}}})

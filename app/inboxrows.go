@@ -1,0 +1,176 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/securesend/securesend/ack"
+	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/internal/termsafe"
+	"github.com/securesend/securesend/receive"
+)
+
+// The Inbox list's rows (issue 16). A pharmacist scans the list for
+// prescriptions; a signed acknowledgement of a message the user sent
+// (a "receipt") is not one, and a row that looks like every other, with
+// a green Verified, invites opening it as one. Counted receipts are
+// therefore left out of the list: what they say is shown where the user
+// looks for it, on the message they acknowledge in the Sent tab, and the
+// status line counts them ("… and 2 acknowledgements, shown in the Sent
+// tab"); "Show acknowledgements" lists them again as muted "Receipt" rows
+// (for the clinician who wants to see the mail itself). An
+// acknowledgement that did not count (not verified, not matching a sent
+// message) stays in the list, amber, saying so: it may be a forgery, and
+// hiding it would hide that. A message its sender cancelled or replaced
+// says so in red in its row, not only in its detail.
+
+// isReceipt reports whether r is a verified acknowledgement that was
+// counted for a message the user sent (desk.AckRemark).
+func isReceipt(r *receive.Report) bool {
+	return r != nil && slices.Contains(r.Remarks, desk.AckRemark)
+}
+
+// ignoredAck reports whether r carries the parts of an acknowledgement
+// that did not count (they are then stored as its documents).
+func ignoredAck(r *receive.Report) bool {
+	if r == nil || isReceipt(r) {
+		return false
+	}
+	return slices.ContainsFunc(r.Documents, func(d receive.Document) bool {
+		return d.ContentType == ack.NotificationType || d.ContentType == ack.MediaType
+	})
+}
+
+// countReceipts counts the counted acknowledgements among items.
+func countReceipts(items []Received) int {
+	n := 0
+	for _, it := range items {
+		if isReceipt(it.Report) {
+			n++
+		}
+	}
+	return n
+}
+
+// receiptsText is the status line's mention of n counted
+// acknowledgements ("" for none).
+func receiptsText(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " and 1 acknowledgement of a message you sent (shown in the Sent tab)"
+	}
+	return fmt.Sprintf(" and %d acknowledgements of messages you sent (shown in the Sent tab)", n)
+}
+
+// refilter picks the rows the list shows from the items and refreshes
+// the list; "Show acknowledgements" shows only when there are some.
+func (t *inboxTab) refilter() {
+	n := countReceipts(t.items)
+	show := t.receipts.Checked
+	t.rows = t.rows[:0]
+	for _, it := range t.items {
+		if show || !isReceipt(it.Report) {
+			t.rows = append(t.rows, it)
+		}
+	}
+	if n == 0 {
+		t.receipts.Hide()
+	} else {
+		t.receipts.Text = fmt.Sprintf("Show acknowledgements of messages you sent (%d)", n)
+		t.receipts.Show()
+		t.receipts.Refresh()
+	}
+	t.list.UnselectAll()
+	t.list.Refresh()
+}
+
+// newInboxRow is the list's row template: an icon, then the verdict and
+// time with the red cancelled/replaced mark, sender and subject, and the
+// manifest's NHI and document type.
+func newInboxRow() fyne.CanvasObject {
+	mark := &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Importance: widget.DangerImportance}
+	mark.Hide()
+	return container.NewBorder(nil, nil, widget.NewIcon(theme.ConfirmIcon()), nil,
+		container.NewVBox(
+			container.NewHBox(&widget.Label{Text: "verdict", TextStyle: fyne.TextStyle{Bold: true}}, mark),
+			&widget.Label{Text: "from — subject", Truncation: fyne.TextTruncateEllipsis},
+			&widget.Label{Text: "manifest", Truncation: fyne.TextTruncateEllipsis},
+		))
+}
+
+// fillInboxRow shows it in row o (made by newInboxRow).
+func fillInboxRow(o fyne.CanvasObject, it Received) {
+	c := o.(*fyne.Container)
+	var icon *widget.Icon
+	var text *fyne.Container
+	for _, obj := range c.Objects {
+		switch v := obj.(type) {
+		case *widget.Icon:
+			icon = v
+		case *fyne.Container:
+			text = v
+		}
+	}
+	top := text.Objects[0].(*fyne.Container)
+	verdict, mark := top.Objects[0].(*widget.Label), top.Objects[1].(*widget.Label)
+	line, extra := text.Objects[1].(*widget.Label), text.Objects[2].(*widget.Label)
+	when := it.Received.Local().Format("2 Jan 15:04")
+	r := it.Report
+	imp := widget.MediumImportance
+	switch {
+	case isReceipt(r):
+		// Muted: not a document to act on.
+		icon.SetResource(theme.MailReplyIcon())
+		verdict.SetText("Receipt · " + when)
+		line.SetText("Acknowledgement from " + termsafe.String(r.From) + " — see the Sent tab")
+		imp = widget.LowImportance
+		extra.SetText("")
+	case ignoredAck(r):
+		icon.SetResource(theme.WarningIcon())
+		verdict.SetText("Acknowledgement not counted · " + when)
+		line.SetText(listLine(r))
+		imp = widget.WarningImportance
+		extra.SetText(reportLook(r).Short)
+	default:
+		look := reportLook(r)
+		icon.SetResource(look.Icon)
+		verdict.SetText(look.Short + " · " + when)
+		l := listLine(r)
+		if it.Duplicate != "" {
+			l = "Duplicate · " + l
+		}
+		line.SetText(l)
+		extra.SetText(manifestLine(r))
+	}
+	for _, l := range []*widget.Label{verdict, line, extra} {
+		if l.Importance != imp {
+			l.Importance = imp
+			l.Refresh()
+		}
+	}
+	switch {
+	case it.Superseded == nil:
+		mark.Hide()
+	case it.Superseded.Kind == manifest.Replace:
+		mark.SetText("Replaced")
+		mark.Show()
+	default:
+		mark.SetText("Cancelled")
+		mark.Show()
+	}
+}
+
+// ignoredAckBanner is the amber banner on an acknowledgement that did
+// not count.
+func ignoredAckBanner() fyne.CanvasObject {
+	return banner(theme.WarningIcon(), theme.ColorNameWarning, "An acknowledgement that did not count",
+		"This message looks like a signed acknowledgement, but it does not count as one: it is not verified, or it does not match a message you sent with the same documents to its signer. Nothing in the Sent tab changed. If you expected an answer from this pharmacy, phone them.")
+}
