@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -111,10 +112,13 @@ func stateText(r *outbox.Record, now time.Time) (fyne.Resource, string) {
 // acknowledgement says, or amber when one is overdue; importance colours
 // the list's state line (never colour alone: the words and icon say it).
 func trackedText(r *outbox.Record, tr desk.Tracking, now time.Time) (fyne.Resource, string, widget.Importance) {
-	from := tr.From
+	// The acknowledgement parser already refuses control, bidi and
+	// zero-width characters in a reason; made safe here too, as every
+	// string from a message is before it is shown.
+	from := termsafe.String(tr.From)
 	switch {
 	case tr.Receipt != nil && tr.State == desk.TrackRejected:
-		return theme.ErrorIcon(), "Rejected by " + from + ": " + tr.Receipt.Reason, widget.DangerImportance
+		return theme.ErrorIcon(), "Rejected by " + from + ": " + termsafe.String(tr.Receipt.Reason), widget.DangerImportance
 	case tr.Receipt != nil && tr.State == desk.TrackAccepted:
 		return theme.ConfirmIcon(), "Accepted by " + from, widget.SuccessImportance
 	case tr.Receipt != nil:
@@ -131,7 +135,7 @@ func trackedText(r *outbox.Record, tr desk.Tracking, now time.Time) (fyne.Resour
 func trackedExplanation(r *outbox.Record, tr desk.Tracking, now time.Time) string {
 	switch {
 	case tr.Receipt != nil && tr.State == desk.TrackRejected:
-		return fmt.Sprintf("%s rejected the message %s, in an acknowledgement signed with their pinned key: %q. Phone them before sending it again.", tr.From, whenText(tr.Receipt.Time, now), tr.Receipt.Reason)
+		return fmt.Sprintf("%s rejected the message %s, in an acknowledgement signed with their pinned key: %q. Phone them before sending it again.", termsafe.String(tr.From), whenText(tr.Receipt.Time, now), termsafe.String(tr.Receipt.Reason))
 	case tr.Receipt != nil && tr.State == desk.TrackAccepted:
 		return fmt.Sprintf("%s accepted the message %s, in an acknowledgement signed with their pinned key.", tr.From, whenText(tr.Receipt.Time, now))
 	case tr.Receipt != nil:
@@ -155,7 +159,7 @@ func ackConfirmation(tr desk.Tracking) string {
 	fmt.Fprintf(&b, "\nAcknowledgement      %s by %s (signed, verified)\n", tr.State, tr.From)
 	fmt.Fprintf(&b, "Acknowledged at      %s\n", tr.Receipt.Time.Local().Format("Mon 2 Jan 2006, 15:04:05 MST"))
 	if tr.Receipt.Reason != "" {
-		fmt.Fprintf(&b, "Reason               %s\n", tr.Receipt.Reason)
+		fmt.Fprintf(&b, "Reason               %s\n", termsafe.String(tr.Receipt.Reason))
 	}
 	for _, d := range tr.Receipt.Documents {
 		fmt.Fprintf(&b, "Acknowledged SHA-256 %s\n", d.SHA256)
