@@ -40,7 +40,8 @@ and temporary files and subfolders are left alone.
 With --once it sends what is in DIR and exits: 0 when nothing failed,
 1 otherwise (a file the server could not take yet stays queued in the
 outbox for 'securesend outbox run' and is not a failure). Without --once
-it runs until interrupted, retrying such messages itself. If DIR/sent or
+it runs until interrupted, retrying such messages itself. With
+--password-stdin the password is read once, for every file. If DIR/sent or
 DIR/failed cannot be used safely (a link, a file, another user's), nothing
 is moved and it stops with exit 1.
 
@@ -65,7 +66,6 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	fs.StringVar(&dir, "dir", "", "the hot `folder` to watch (required)")
 	fs.Var(&f.to, "to", "recipient `address` of every file (required); repeat for several")
-	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add')")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
 	fs.StringVar(&docType, "doc-type", "Other", "document type, the message's subject: "+strings.Join(hotfolderDocTypes, ", "))
 	fs.StringVar(&f.note, "note", "", "short covering note `text` sent with every file")
@@ -74,15 +74,8 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&settle, "settle", 5*time.Second, "how long a file must stay unchanged before it is sent (`duration`)")
 	fs.Int64Var(&maxMB, "max-size", 0, "largest file taken, in `MB` (default: your organisation's document limit, else "+strconv.Itoa(hotfolder.DefaultMaxSize>>20)+")")
 	fs.DurationVar(&limit, "settle-limit", hotfolder.DefaultSettleLimit, "with --once: how long to wait for a file that keeps changing before moving it to failed/ (`duration`)")
-	fs.StringVar(&f.server, "server", "", "without --account: mail submission server as `host:port`")
-	fs.StringVar(&f.security, "security", "tls", "without --account: `tls` (implicit TLS, port 465) or starttls (port 587)")
-	fs.StringVar(&f.caFile, "ca-file", "", "without --account: PEM `file` of extra CA certificates to trust")
-	fs.StringVar(&f.user, "user", "", "without --account: user `name` to sign in with (needs --password-stdin)")
-	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input, once")
 	fs.StringVar(&f.from, "from", "", "sender `address` (default with --account: the account's)")
-	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689)")
-	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
+	f.defineConn(fs, "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), hotfolderUsage)
 		fs.PrintDefaults()
@@ -106,12 +99,10 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		return usageErr("missing --to")
 	case (f.account == "") == (f.server == ""):
 		return usageErr("give --account or --server")
-	case f.account != "" && (f.user != "" || f.passwordStdin || f.caFile != ""):
-		return usageErr("--account sets the server and sign-in; drop --user, --password-stdin and --ca-file")
+	case f.connProblem() != "":
+		return usageErr("%s", f.connProblem())
 	case f.account == "" && f.from == "":
 		return usageErr("--server needs --from")
-	case (f.user != "") != f.passwordStdin:
-		return usageErr("--user and --password-stdin go together (the password is never accepted on the command line)")
 	case interval <= 0 || settle < 0:
 		return usageErr("--interval must be positive and --settle not negative")
 	case limit <= 0:

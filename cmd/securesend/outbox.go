@@ -293,15 +293,7 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	fs.BoolVar(&watch, "watch", false, "keep running and deliver jobs as they become due")
 	fs.DurationVar(&poll, "poll", time.Minute, "with --watch, how often to look for new jobs (`duration`)")
-	fs.StringVar(&f.server, "server", "", "mail submission server as `host:port` (required)")
-	fs.StringVar(&f.security, "security", "tls", "how to encrypt: `tls` (implicit TLS, port 465) or starttls (port 587)")
-	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust besides the system's")
-	fs.StringVar(&f.user, "user", "", "user `name` to sign in with (needs --password-stdin)")
-	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
-	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689)")
-	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
-	fs.StringVar(&f.account, "account", "", "deliver with the stored account `name` (jobs queued with an account always use their own)")
+	f.defineConn(fs, "deliver with the stored account `name` (jobs queued with an account always use their own)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), outboxRunUsage)
 		fs.PrintDefaults()
@@ -316,12 +308,8 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend outbox run: give --server or --account (see 'securesend outbox run --help')")
 		return 2
 	}
-	if (f.user != "") != f.passwordStdin {
-		fmt.Fprintln(e.stderr, "securesend outbox run: --user and --password-stdin go together (the password is never accepted on the command line)")
-		return 2
-	}
-	if f.account != "" && (f.user != "" || f.caFile != "") {
-		fmt.Fprintln(e.stderr, "securesend outbox run: --account sets the sign-in and CA; drop --user, --password-stdin and --ca-file")
+	if p := f.connProblem(); p != "" {
+		fmt.Fprintf(e.stderr, "securesend outbox run: %s\n", p)
 		return 2
 	}
 	v, err := f.via(e.stdin)

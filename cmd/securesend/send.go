@@ -27,7 +27,7 @@ type sendFlags struct {
 	user          string
 	passwordStdin bool
 	from          string
-	to, cc        addrList
+	to, cc        listFlag // addresses ("Name <a@b>" or "a@b"), several per flag separated by commas
 	subject       string
 	note          string
 	requireTLS    bool
@@ -47,13 +47,6 @@ type sendFlags struct {
 	facilityHPI   string
 	replaces      string // Message-ID of a message this one replaces
 }
-
-// addrList is a repeatable flag of addresses ("Name <a@b>" or "a@b",
-// several per flag separated by commas).
-type addrList []string
-
-func (l *addrList) String() string     { return strings.Join(*l, ", ") }
-func (l *addrList) Set(v string) error { *l = append(*l, v); return nil }
 
 func sendCommand() command {
 	return command{
@@ -83,20 +76,12 @@ Flags:
 func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.StringVar(&f.server, "server", "", "mail submission server as `host:port` (required), e.g. smtp.example.org:465")
-	fs.StringVar(&f.security, "security", "tls", "how to encrypt: `tls` (implicit TLS, port 465) or starttls (port 587)")
-	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust besides the system's")
-	fs.StringVar(&f.user, "user", "", "user `name` to sign in with (needs --password-stdin)")
-	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	fs.StringVar(&f.from, "from", "", "sender `address`, e.g. \"Dr A Ngata <a.ngata@clinic.example.nz>\" (required)")
 	fs.Var(&f.to, "to", "recipient `address`; repeat for several (at least one required)")
 	fs.Var(&f.cc, "cc", "copy recipient `address`; repeatable")
 	fs.StringVar(&f.subject, "subject", "", "subject `text`")
 	fs.StringVar(&f.note, "note", "", "short covering note `text` sent with the documents")
-	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689), so the message is never relayed without TLS")
-	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
 	fs.StringVar(&f.receipt, "receipt", "", "write the transmission result as JSON to `file`")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON instead of the summary")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
 	fs.BoolVar(&f.queueOnly, "queue-only", false, "only write the message to the outbox; 'securesend outbox run' delivers it")
@@ -106,9 +91,51 @@ func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
 	fs.StringVar(&f.prescriberCPN, "prescriber-cpn", "", "the clinician's HPI Common Person `number` (NNXXXX), carried in the signed manifest")
 	fs.StringVar(&f.facilityHPI, "facility-hpi", "", "your practice's HPI facility `ID` (FXXNNN-C), carried in the signed manifest")
 	fs.StringVar(&f.replaces, "replaces", "", "the `Message-ID` of a message you sent that this one replaces (the recipient sees the old one marked replaced)")
-	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
+	f.defineConn(fs, "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
 	fs.Usage = func() {} // parseSendFlags prints help or a hint itself
 	return fs
+}
+
+// defineConn defines on fs the flags that say how messages are delivered,
+// the same for send, outbox run and hotfolder: a stored account (its flag
+// described by accountUse), or a server with its TLS and sign-in.
+func (f *sendFlags) defineConn(fs *flag.FlagSet, accountUse string) {
+	fs.StringVar(&f.account, "account", "", accountUse)
+	fs.StringVar(&f.server, "server", "", "mail submission server as `host:port`, e.g. smtp.example.org:465 (required without --account)")
+	fs.StringVar(&f.security, "security", "tls", "how to encrypt: `tls` (implicit TLS, port 465) or starttls (port 587)")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust besides the system's")
+	fs.StringVar(&f.user, "user", "", "user `name` to sign in with (needs --password-stdin)")
+	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689), so the message is never relayed without TLS")
+	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
+}
+
+// connProblem says what is wrong with the combination of the connection
+// flags (defineConn), or "" when nothing is: --account comes with no
+// server or sign-in flag, and --user only with --password-stdin.
+func (f *sendFlags) connProblem() string {
+	if f.account != "" {
+		var drop []string
+		for _, c := range []struct {
+			set  bool
+			name string
+		}{{f.server != "", "--server"}, {f.caFile != "", "--ca-file"}, {f.user != "", "--user"}, {f.passwordStdin, "--password-stdin"}} {
+			if c.set {
+				drop = append(drop, c.name)
+			}
+		}
+		if len(drop) > 0 {
+			return "--account sets the server and sign-in; drop " + strings.Join(drop, ", ")
+		}
+	}
+	switch {
+	case f.user != "" && !f.passwordStdin:
+		return "--user needs --password-stdin (the password is never accepted on the command line)"
+	case f.passwordStdin && f.user == "":
+		return "--password-stdin needs --user"
+	}
+	return ""
 }
 
 // parseSendFlags parses args; flags and documents may be mixed, and "--"
@@ -140,22 +167,12 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 		f.docs = append(f.docs, rest[0])
 		rest = rest[1:]
 	}
+	if p := f.connProblem(); p != "" {
+		fmt.Fprintf(e.stderr, "securesend send: %s\n", p)
+		return nil, 2
+	}
 	var missing []string
-	if f.account != "" {
-		var conflict []string
-		for _, c := range []struct {
-			set  bool
-			name string
-		}{{f.server != "", "--server"}, {f.caFile != "", "--ca-file"}, {f.user != "", "--user"}, {f.passwordStdin, "--password-stdin"}} {
-			if c.set {
-				conflict = append(conflict, c.name)
-			}
-		}
-		if len(conflict) > 0 {
-			fmt.Fprintf(e.stderr, "securesend send: --account sets the server and sign-in; drop %s\n", strings.Join(conflict, ", "))
-			return nil, 2
-		}
-	} else if f.server == "" {
+	if f.account == "" && f.server == "" {
 		missing = append(missing, "--server")
 	}
 	if f.from == "" && f.account == "" {
@@ -170,14 +187,6 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 	}
 	if len(f.docs) == 0 {
 		fmt.Fprintln(e.stderr, "securesend send: no documents given; name the files to send after the flags")
-		return nil, 2
-	}
-	if f.user != "" && !f.passwordStdin {
-		fmt.Fprintln(e.stderr, "securesend send: --user needs --password-stdin (the password is never accepted on the command line)")
-		return nil, 2
-	}
-	if f.passwordStdin && f.user == "" {
-		fmt.Fprintln(e.stderr, "securesend send: --password-stdin needs --user")
 		return nil, 2
 	}
 	return f, -1
