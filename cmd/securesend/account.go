@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -119,14 +118,12 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	desk.AccountDefaults(&a) // the servers a provider preset gives, before asking
 
 	interactive := !*interactiveOff && isTerminal(e.stdin)
-	in := bufio.NewReader(e.stdin)
 	var creds account.Credentials
-	if *pwStdin || *secretStdin {
-		line, err := in.ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
+	if *pwStdin || *secretStdin { // a pipe: on a terminal a read takes one line
+		v, err := readLine(e.stdin)
+		if err != nil {
 			return errorf(e, "account add: read standard input: %v", err)
 		}
-		v := strings.TrimRight(line, "\r\n")
 		if v == "" {
 			return errorf(e, "account add: standard input is empty")
 		}
@@ -137,6 +134,7 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if interactive {
+		in := bufio.NewReader(e.stdin)
 		ask := func(p *string, q string) {
 			if *p == "" {
 				fmt.Fprintf(e.stderr, "%s: ", q)
@@ -222,12 +220,7 @@ func accountList(e *env, args []string) int {
 		if accts == nil {
 			accts = []account.Account{}
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(accts); err != nil {
-			return errorf(e, "account list: %v", err)
-		}
-		return 0
+		return printJSON(e, accts)
 	}
 	if len(accts) == 0 {
 		fmt.Fprintln(e.stdout, "No accounts. Add one with 'securesend account add'.")
@@ -324,9 +317,7 @@ func accountTest(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "account test: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep) //nolint:errcheck // stdout
+		printJSON(e, rep)
 	} else {
 		printServerReport(e.stdout, "SMTP", &rep.SMTP)
 		if rep.IMAP != nil {
@@ -404,11 +395,9 @@ func accountPassword(e *env, args []string) int {
 	var err error
 	switch {
 	case *pwStdin:
-		line, rerr := bufio.NewReader(e.stdin).ReadString('\n')
-		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return errorf(e, "account password: read standard input: %v", rerr)
+		if pw, err = readLine(e.stdin); err != nil {
+			return errorf(e, "account password: read standard input: %v", err)
 		}
-		pw = strings.TrimRight(line, "\r\n")
 	case isTerminal(e.stdin):
 		if pw, err = readHidden(e, "New password"); err != nil {
 			return errorf(e, "account password: %v (use --password-stdin)", err)

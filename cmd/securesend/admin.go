@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -130,11 +128,10 @@ func adminPassphrase(e *env, fromStdin bool) (author.Passphrase, error) {
 
 // adminReadPassphrase reads one line from stdin.
 func adminReadPassphrase(e *env) ([]byte, error) {
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	line, err := readLine(e.stdin)
+	if err != nil {
 		return nil, fmt.Errorf("read passphrase from stdin: %w", err)
 	}
-	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
 		return nil, errors.New("empty passphrase on stdin")
 	}
@@ -426,17 +423,12 @@ func adminPolicyCheck(e *env, args []string) int {
 		return c
 	}
 	m := &send.Message{}
-	sender, err := mail.ParseAddress(*from)
-	if err != nil {
-		return errorf(e, "admin policy check: --from %q: %v", *from, err)
+	var err error
+	if m.From, err = parseAddr("--from", *from); err != nil {
+		return errorf(e, "admin policy check: %v", err)
 	}
-	m.From = *sender
-	for _, a := range to {
-		addr, err := mail.ParseAddress(a)
-		if err != nil {
-			return errorf(e, "admin policy check: --to %q: %v", a, err)
-		}
-		m.To = append(m.To, *addr)
+	if m.To, err = parseAddrs("--to", to); err != nil {
+		return errorf(e, "admin policy check: %v", err)
 	}
 	for _, d := range docs {
 		m.Documents = append(m.Documents, send.Document{Path: d})
@@ -448,10 +440,7 @@ func adminPolicyCheck(e *env, args []string) int {
 	v, err := d.CheckPolicyOf(b.source(*embedded), user(), m)
 	var refused *desk.Refused
 	if errors.As(err, &refused) {
-		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
-		for _, line := range refused.Reasons() {
-			fmt.Fprintln(e.stderr, "  "+line)
-		}
+		printRefused(e.stderr, "refused by policy", refused)
 		return 1
 	}
 	if err != nil {

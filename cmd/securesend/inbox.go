@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,9 +84,7 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "inbox fetch: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(res.FetchResult) //nolint:errcheck // stdout
+		printJSON(e, res.FetchResult)
 	} else {
 		for _, it := range res.New {
 			printItemLine(e.stdout, &it)

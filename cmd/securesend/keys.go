@@ -285,11 +285,11 @@ func keysImport(e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "securesend keys import: --passphrase-stdin needs the key in a FILE")
 			return 2
 		}
-		line, err := bufio.NewReader(e.stdin).ReadString('\n')
-		if err != nil && err != io.EOF {
+		line, err := readLine(e.stdin)
+		if err != nil {
 			return errorf(e, "keys import: read passphrase: %v", err)
 		}
-		passphrase = []byte(strings.TrimRight(line, "\r\n"))
+		passphrase = []byte(line)
 	}
 	var in io.Reader = e.stdin
 	if pos[0] != "-" {

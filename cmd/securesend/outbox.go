@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -126,14 +125,14 @@ func outboxList(e *env, args []string) int {
 	}
 	ob, err := openOutbox(e, desk.OutboxOptions{})
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	recs, err := ob.List()
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	if asJSON {
-		return outboxJSON(e, trackedJobs(ob, recs))
+		return printJSON(e, trackedJobs(ob, recs))
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(e.stdout, "The outbox is empty.")
@@ -176,19 +175,19 @@ func outboxShow(e *env, args []string) int {
 	}
 	ob, err := openOutbox(e, desk.OutboxOptions{})
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	id, err := ob.Resolve(rest[0])
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	r, err := ob.Get(id)
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	tr := ob.Track(r)
 	if asJSON {
-		return outboxJSON(e, newTrackedJob(r, tr))
+		return printJSON(e, newTrackedJob(r, tr))
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "Job:          %s\n", r.ID)
@@ -242,11 +241,11 @@ func outboxChange(e *env, sub string, args []string) int {
 	}
 	ob, err := openOutbox(e, desk.OutboxOptions{})
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	id, err := ob.Resolve(rest[0])
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	var rec *outbox.Record
 	switch sub {
@@ -325,11 +324,11 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		if errors.Is(err, context.Canceled) {
 			return 0
 		}
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	recs, err := ob.RunDue(ctx)
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(e.stdout, "Nothing is due.")
@@ -368,12 +367,6 @@ func outboxReportJob(w io.Writer, r *outbox.Record) {
 // "outbox: outbox: ..." does not reach the user.
 func outboxTrim(err error, prefix string) string { return strings.TrimPrefix(err.Error(), prefix) }
 
-// outboxJSON writes v indented to stdout.
-func outboxJSON(e *env, v any) int {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return errorf(e, "%v", err)
-	}
-	return 0
-}
+// outboxFail prints an outbox error (without a doubled "outbox: ") and
+// returns exit code 1.
+func outboxFail(e *env, err error) int { return outboxFail(e, err) }

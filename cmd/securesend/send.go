@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -196,14 +194,12 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 func (f *sendFlags) message() (*send.Message, error) {
 	m := &send.Message{Subject: f.subject, Note: f.note, DocumentType: f.docType, PatientNHI: f.nhi,
 		PrescriberName: f.prescriber, PrescriberCPN: f.prescriberCPN, FacilityHPI: f.facilityHPI}
-	if f.from != "" || f.account == "" { // else the account's address
-		from, err := mail.ParseAddress(f.from)
-		if err != nil {
-			return nil, fmt.Errorf("--from %q is not an e-mail address: %v", f.from, err)
-		}
-		m.From = *from
-	}
 	var err error
+	if f.from != "" || f.account == "" { // else the account's address
+		if m.From, err = parseAddr("--from", f.from); err != nil {
+			return nil, err
+		}
+	}
 	if m.To, err = parseAddrs("--to", f.to); err != nil {
 		return nil, err
 	}
@@ -216,6 +212,17 @@ func (f *sendFlags) message() (*send.Message, error) {
 	return m, nil
 }
 
+// parseAddr parses the one address of flag flagName.
+func parseAddr(flagName, value string) (mail.Address, error) {
+	a, err := mail.ParseAddress(value)
+	if err != nil {
+		return mail.Address{}, fmt.Errorf("%s %q is not an e-mail address: %v", flagName, value, err)
+	}
+	return *a, nil
+}
+
+// parseAddrs parses the addresses of the repeatable flag flagName, each
+// value a comma-separated list.
 func parseAddrs(flagName string, values []string) ([]mail.Address, error) {
 	var out []mail.Address
 	for _, v := range values {
@@ -244,16 +251,12 @@ func (f *sendFlags) via(stdin io.Reader) (desk.Via, error) {
 	return o.Via()
 }
 
-// readPassword reads one line from r, without its line ending.
+// readPassword reads the password of --password-stdin from r.
 func readPassword(r io.Reader) (string, error) {
-	if r == nil {
-		return "", errors.New("--password-stdin: no standard input")
-	}
-	line, err := bufio.NewReaderSize(io.LimitReader(r, 4096), 4096).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	pw, err := readLine(r)
+	if err != nil {
 		return "", fmt.Errorf("--password-stdin: cannot read standard input: %v", err)
 	}
-	pw := strings.TrimRight(line, "\r\n")
 	if pw == "" {
 		return "", errors.New("--password-stdin: standard input is empty; pipe the password in, e.g. from a password manager")
 	}
@@ -279,7 +282,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	}
 	if f.queueOnly {
 		if f.json {
-			return outboxJSON(e, struct {
+			return printJSON(e, struct {
 				Job   string       `json:"job"`
 				State outbox.State `json:"state"`
 			}{id, outbox.Queued})
@@ -340,11 +343,16 @@ func printPolicyRefusal(w io.Writer, err error) bool {
 	if !errors.As(err, &refused) || !refused.Policy {
 		return false
 	}
-	fmt.Fprintln(w, "securesend: refused by your organisation's policy, so nothing was sent:")
+	printRefused(w, "refused by your organisation's policy, so nothing was sent", refused)
+	return true
+}
+
+// printRefused prints header and the reasons of refused, one a line.
+func printRefused(w io.Writer, header string, refused *desk.Refused) {
+	fmt.Fprintf(w, "securesend: %s:\n", header)
 	for _, line := range refused.Reasons() {
 		fmt.Fprintln(w, "  "+line)
 	}
-	return true
 }
 
 // sendError is err of desk's Send as 'securesend send' prints it: "send: "
@@ -364,13 +372,10 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 		res = se.Result // partial, for the record
 	}
 	if f.json {
-		out := struct {
+		printJSON(e, struct {
 			Result *send.Result `json:"result"`
 			Error  *jsonError   `json:"error"`
-		}{Result: res, Error: toJSONError(sendErr)}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
+		}{Result: res, Error: toJSONError(sendErr)})
 	} else if res != nil {
 		printSummary(e.stdout, res, sendErr)
 	}

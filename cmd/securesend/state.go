@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -66,6 +69,19 @@ func subcommands(e *env, group, usage string, args []string, subs map[string]fun
 	sort.Strings(names)
 	fmt.Fprintf(e.stderr, "securesend %s: unknown subcommand %q (one of: %s)\n\n%s", group, sub, strings.Join(names, ", "), usage)
 	return 2
+}
+
+// readLine reads the first line of r (standard input: a password, a
+// passphrase), at most 4 KiB, without its line ending.
+func readLine(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("no standard input")
+	}
+	line, err := bufio.NewReaderSize(io.LimitReader(r, 4096), 4096).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 // parseOneArg parses args with fs, allowing the one positional argument

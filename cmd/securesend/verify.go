@@ -129,6 +129,15 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
+// printJSON writes v to stdout as writeJSON does; it returns 0, or 1 with
+// the error printed.
+func printJSON(e *env, v any) int {
+	if err := writeJSON(e.stdout, v); err != nil {
+		return errorf(e, "%v", err)
+	}
+	return 0
+}
+
 // writeJSON writes v as indented JSON with the characters that could
 // reorder or hide text on a terminal escaped (termsafe.JSON).
 func writeJSON(w io.Writer, v any) error {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -131,7 +132,7 @@ func watchEventLine(ev desk.WatchEvent) string {
 	case desk.EventNotDelivered:
 		s += doc + " NOT VERIFIED (" + ev.Detail + "): not dropped or printed; it waits in the inbox (securesend inbox show " + ev.Item + ")"
 	case desk.EventPossiblyDelivered:
-		s += doc + " POSSIBLY " + upper(pastTense(ev.Dest)) + ": " + ev.Detail
+		s += doc + " POSSIBLY " + strings.ToUpper(pastTense(ev.Dest)) + ": " + ev.Detail
 	case desk.EventFailed:
 		s += fmt.Sprintf("%s not %s: %v; tried again on the next round", doc, pastTense(ev.Dest), ev.Err)
 	default:
@@ -145,13 +146,6 @@ func pastTense(dest string) string {
 		return "printed"
 	}
 	return "dropped"
-}
-
-func upper(s string) string {
-	if s == "printed" {
-		return "PRINTED"
-	}
-	return "DROPPED"
 }
 
 // watchEventJSON is one line of 'inbox watch --json'.
@@ -202,16 +196,9 @@ func inboxWatchSettle(e *env, args []string) int {
 	doc := fs.Int("doc", 0, "only document `N` of the message (default: all its possibly printed documents)")
 	printed := fs.Bool("printed", false, "the document came out of the printer: never print it again")
 	reprint := fs.Bool("reprint", false, "the document did not come out: print it again")
-	// Flags may come before and after the ID.
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	pos, code := parseFlags(e, fs, args) // flags before and after the ID
+	if code >= 0 {
+		return code
 	}
 	id := ""
 	if len(pos) > 0 {
