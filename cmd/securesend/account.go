@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -71,8 +70,7 @@ func isTerminal(r io.Reader) bool {
 }
 
 func accountAdd(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("account add", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account add")
 	var (
 		a              account.Account
 		smtpSec        = fs.String("smtp-security", "", "tls (implicit TLS, port 465) or starttls (port 587)")
@@ -202,8 +200,7 @@ func readHidden(e *env, prompt string) (string, error) {
 }
 
 func accountList(e *env, args []string) int {
-	fs := flag.NewFlagSet("account list", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account list")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -240,8 +237,7 @@ func accountList(e *env, args []string) int {
 }
 
 func accountLogin(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("account login", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account login")
 	timeout := fs.Duration("timeout", defaultSignInTimeout, "stop waiting for the browser sign-in after this long")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -295,8 +291,7 @@ func signInWithin(ctx context.Context, e *env, s *desk.AccountManager, name stri
 }
 
 func accountTest(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("account test", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account test")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -361,8 +356,7 @@ func yesNo(b bool) string {
 }
 
 func accountRemove(e *env, args []string) int {
-	fs := flag.NewFlagSet("account remove", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account remove")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -381,8 +375,7 @@ func accountRemove(e *env, args []string) int {
 }
 
 func accountPassword(e *env, args []string) int {
-	fs := flag.NewFlagSet("account password", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account password")
 	pwStdin := fs.Bool("password-stdin", false, "read the new password from standard input (first line)")
 	name, ok := parseOneArg(fs, args)
 	if !ok {

@@ -86,8 +86,7 @@ type adminFlagSet struct {
 
 // adminFlags makes the flag set of "admin name"; usage is its help text.
 func adminFlags(e *env, name, usage string) adminFlagSet {
-	fs := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "admin "+name)
 	fs.Usage = func() {} // adminParse prints help or a hint itself
 	return adminFlagSet{FlagSet: fs, e: e, name: name, usage: usage}
 }

@@ -49,8 +49,7 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 }
 
 func auditVerify(e *env, args []string) int {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "audit verify")
 	file := fs.String("export", "", "check this `file` (a copy of audit.log, or 'audit export --json' output) without the keychain")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -135,8 +134,7 @@ func auditExport(e *env, args []string) int {
 		asCSV, asJSON bool
 		since         string
 	)
-	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "audit export")
 	fs.BoolVar(&asCSV, "csv", false, "write CSV (one row per entry, one column per field)")
 	fs.BoolVar(&asJSON, "json", false, "write a JSON array of entries")
 	fs.StringVar(&since, "since", "", "only entries from this `date` (2026-01-02, local time) or time (RFC 3339)")

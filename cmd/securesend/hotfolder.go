@@ -62,8 +62,7 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		maxMB    int64
 		limit    time.Duration
 	)
-	fs := flag.NewFlagSet("hotfolder", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "hotfolder")
 	fs.StringVar(&dir, "dir", "", "the hot `folder` to watch (required)")
 	fs.Var(&f.to, "to", "recipient `address` of every file (required); repeat for several")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")

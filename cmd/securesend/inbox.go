@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os/exec"
@@ -63,8 +62,7 @@ func runInbox(ctx context.Context, e *env, args []string) int {
 }
 
 func inboxFetch(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox fetch", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox fetch")
 	name := fs.String("account", "", "account to fetch (default: the only account with an IMAP server)")
 	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
 	asJSON := fs.Bool("json", false, "print the new items as JSON")
@@ -159,8 +157,7 @@ type inboxListJSON struct {
 }
 
 func inboxList(e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox list", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox list")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -236,16 +233,12 @@ func banner(rep *receive.Report) string {
 }
 
 func inboxShow(e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox show", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox show")
 	asJSON := fs.Bool("json", false, "print the item and its report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	id, code := itemArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
-	if fs.NArg() != 1 {
-		return errorf(e, "inbox show: give the item ID (see 'securesend inbox list')")
-	}
-	id := strings.TrimPrefix(fs.Arg(0), "#")
 	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox show: %v", err)
@@ -270,17 +263,7 @@ func inboxShow(e *env, args []string) int {
 	fmt.Fprintf(w, "Item:        #%s, received %s\n", it.ID, it.Received.Local().Format(time.RFC1123))
 	printHeaders(w, rep, it.MessageID)
 	fmt.Fprintf(w, "Encrypted:   %s\n", yesNo(rep.Encrypted))
-	if desk.Withheld(rep) {
-		fmt.Fprintln(w, "\nDocuments:   withheld: the message failed its integrity or signature check, so nothing from inside it is shown or opened.")
-	} else {
-		if rep.Note != "" {
-			fmt.Fprintf(w, "\nNote:\n  %s\n", strings.Join(termsafe.Lines(strings.TrimSpace(rep.Note)), "\n  "))
-		}
-		fmt.Fprintln(w, "\nDocuments:")
-		for i, d := range rep.Documents {
-			fmt.Fprintf(w, "  %d. %s (%s, %d bytes)\n     SHA-256 %s\n", i+1, termsafe.String(d.Name), termsafe.String(d.ContentType), d.Size, termsafe.String(d.SHA256))
-		}
-	}
+	printContent(w, rep, "opened")
 	for i, d := range it.Duplicates {
 		earlier := r.Earlier[i]
 		when := ""
@@ -298,21 +281,15 @@ func inboxShow(e *env, args []string) int {
 }
 
 func inboxOpen(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox open", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox open")
 	doc := fs.Int("doc", 1, "document number (see 'securesend inbox show')")
 	out := fs.String("out", "", "write the document into this directory instead of opening it")
 	yes := fs.Bool("yes-unverified", false, "open or write a document of a message that is not verified without asking (read its warning first)")
 	yesOld := fs.Bool("yes-superseded", false, "open or write a document of a message its sender cancelled or replaced without asking")
-	// Flags may follow the ID.
-	id, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	id, code := itemArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
-	if id == "" {
-		return errorf(e, "inbox open: give the item ID (see 'securesend inbox list')")
-	}
-	id = strings.TrimPrefix(id, "#")
 	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox open: %v", err)
@@ -390,17 +367,12 @@ func confirmUnverified(e *env, u *desk.UnconfirmedError) error {
 }
 
 func inboxArchive(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox archive", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox archive")
 	to := fs.String("to", "Archive", "server mailbox to move the message to")
-	id, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	id, code := itemArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
-	if id == "" {
-		return errorf(e, "inbox archive: give the item ID (see 'securesend inbox list')")
-	}
-	id = strings.TrimPrefix(id, "#")
 	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox archive: %v", err)
@@ -448,8 +420,7 @@ func openViewer(ctx context.Context, path string) error {
 // desk.Desk.TrustInboxIndex). It asks for --yes: an older index put back
 // by someone else hides messages.
 func inboxTrustIndex(e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox trust-index", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox trust-index")
 	yes := fs.Bool("yes", false, "accept the index as it is now")
 	pos, code := parseFlags(e, fs, args)
 	if code >= 0 {

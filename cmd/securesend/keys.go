@@ -92,8 +92,7 @@ func openKeys(e *env) (*desk.KeyManager, error) {
 // keysFlagSet returns a flag set for 'keys name' whose usage is the keys
 // usage.
 func keysFlagSet(e *env, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("keys "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "keys "+name)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), keysUsage)
 		fmt.Fprintf(fs.Output(), "\nFlags of 'keys %s':\n", name)

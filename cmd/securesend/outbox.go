@@ -94,8 +94,7 @@ func outboxExplain(w io.Writer, rec *outbox.Record) {
 // outboxFlags parses the flags of a simple subcommand; it returns an exit
 // code >= 0 when the command should end.
 func outboxFlags(e *env, name, usage string, nargs int, args []string, define func(fs *flag.FlagSet)) ([]string, int) {
-	fs := flag.NewFlagSet("outbox "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "outbox "+name)
 	if define != nil {
 		define(fs)
 	}
@@ -288,8 +287,7 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		watch bool
 		poll  time.Duration
 	)
-	fs := flag.NewFlagSet("outbox run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "outbox run")
 	fs.BoolVar(&watch, "watch", false, "keep running and deliver jobs as they become due")
 	fs.DurationVar(&poll, "poll", time.Minute, "with --watch, how often to look for new jobs (`duration`)")
 	f.defineConn(fs, "deliver with the stored account `name` (jobs queued with an account always use their own)")

@@ -72,8 +72,7 @@ Flags:
 
 // newSendFlagSet defines the flags of 'securesend send' on f.
 func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "send")
 	fs.StringVar(&f.from, "from", "", "sender `address`, e.g. \"Dr A Ngata <a.ngata@clinic.example.nz>\" (required)")
 	fs.Var(&f.to, "to", "recipient `address`; repeat for several (at least one required)")
 	fs.Var(&f.cc, "cc", "copy recipient `address`; repeatable")

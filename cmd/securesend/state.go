@@ -45,6 +45,14 @@ func openDesk(e *env) (*desk.Desk, error) {
 	})
 }
 
+// newFlags returns the flag set of the command name ("inbox list"),
+// reporting its errors on e.stderr.
+func newFlags(e *env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
 // subcommands dispatches args to one of subs for the command group (e.g.
 // "keys"). No subcommand prints usage to stderr (exit 2); help prints it to
 // stdout (exit 0); an unknown one names it (exit 2).
@@ -98,4 +106,17 @@ func parseOneArg(fs *flag.FlagSet, args []string) (arg string, ok bool) {
 		arg = fs.Arg(0)
 	}
 	return arg, true
+}
+
+// itemArg parses the flags of fs and the item ID (#N or N) before or
+// after them. A code >= 0 ends the command (the error is printed).
+func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
+	id, ok := parseOneArg(fs, args)
+	if !ok {
+		return "", 2
+	}
+	if id == "" {
+		return "", errorf(e, "%s: give the item ID (see 'securesend inbox list')", fs.Name())
+	}
+	return strings.TrimPrefix(id, "#"), -1
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"runtime"
 	"strings"
@@ -38,8 +37,7 @@ func inboxWatch(ctx context.Context, e *env, args []string) int {
 	if len(args) > 0 && args[0] == "settle" {
 		return inboxWatchSettle(e, args[1:])
 	}
-	fs := flag.NewFlagSet("inbox watch", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox watch")
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, inboxWatchUsage)
 		fs.PrintDefaults()
@@ -186,8 +184,7 @@ Flags:
 
 // inboxWatchSettle runs 'securesend inbox watch settle'.
 func inboxWatchSettle(e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox watch settle", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox watch settle")
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, inboxWatchSettleUsage)
 		fs.PrintDefaults()
