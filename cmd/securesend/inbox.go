@@ -179,10 +179,7 @@ func inboxList(e *env, args []string) int {
 		for i := range all {
 			items[i] = *all[i].Item
 		}
-		if err := writeJSON(e.stdout, inboxListJSON{Items: items, Failures: failures}); err != nil {
-			return errorf(e, "inbox list: %v", err)
-		}
-		return 0
+		return printJSON(e, inboxListJSON{Items: items, Failures: failures})
 	}
 	defer printFailures(e.stdout, failures)
 	if len(all) == 0 {
@@ -249,13 +246,10 @@ func inboxShow(e *env, args []string) int {
 	}
 	it, rep := r.Item, r.Report // rep: redacted when withheld
 	if *asJSON {
-		if err := writeJSON(e.stdout, struct {
+		return printJSON(e, struct {
 			Item   *receive.Item   `json:"item"`
 			Report *receive.Report `json:"report"`
-		}{it, rep}); err != nil {
-			return errorf(e, "inbox show: %v", err)
-		}
-		return 0
+		}{it, rep})
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "%s\n\n", banner(rep))

@@ -69,18 +69,9 @@ func runKeys(ctx context.Context, e *env, args []string) int {
 	})
 }
 
-// openKeyStore opens the key store of the securesend home, with the OS
-// keychain for the secret key passphrases.
-func openKeyStore(e *env) (*pgp.Store, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, err
-	}
-	return d.Keys()
-}
-
-// openKeys opens the key store of the securesend home with the key use
-// cases (audited imports and pins).
+// openKeys opens the key store of the securesend home (the OS keychain
+// holds the secret key passphrases) with the key use cases (audited
+// imports and pins).
 func openKeys(e *env) (*desk.KeyManager, error) {
 	d, err := openDesk(e)
 	if err != nil {
@@ -164,7 +155,7 @@ func keysGenerate(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend keys generate: --name and --email are required")
 		return 2
 	}
-	s, err := openKeyStore(e)
+	s, err := openKeys(e)
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
@@ -190,7 +181,7 @@ func keysList(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend keys list: takes no arguments")
 		return 2
 	}
-	s, err := openKeyStore(e)
+	s, err := openKeys(e)
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
