@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send/outbox"
@@ -189,44 +188,30 @@ func outboxShow(e *env, args []string) int {
 		return printJSON(e, newTrackedJob(r, tr))
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "Job:          %s\n", r.ID)
-	fmt.Fprintf(w, "State:        %s\n", r.State)
-	fmt.Fprintf(w, "Message-ID:   <%s>\n", r.MessageID)
+	field(w, "Job", "%s", r.ID)
+	field(w, "State", "%s", r.State)
 	if r.Account != "" {
-		fmt.Fprintf(w, "Account:      %s\n", r.Account)
+		field(w, "Account", "%s", r.Account)
 	}
-	fmt.Fprintf(w, "From:         %s\n", r.Envelope.From)
-	fmt.Fprintf(w, "To:           %s\n", strings.Join(r.Envelope.To, ", "))
-	fmt.Fprintf(w, "Queued:       %s\n", r.Created.Local().Format(time.RFC1123))
-	fmt.Fprintf(w, "Attempts:     %d\n", r.Attempts)
+	field(w, "From", "%s", r.Envelope.From)
+	field(w, "To", "%s", strings.Join(r.Envelope.To, ", "))
+	field(w, "Queued", "%s", r.Created.Local().Format(time.RFC1123))
+	field(w, "Attempts", "%d", r.Attempts)
 	if !r.LastAttempt.IsZero() {
-		fmt.Fprintf(w, "Last attempt: %s\n", r.LastAttempt.Local().Format(time.RFC1123))
+		field(w, "Last attempt", "%s", r.LastAttempt.Local().Format(time.RFC1123))
 	}
 	if !r.NextAttempt.IsZero() {
-		fmt.Fprintf(w, "Next attempt: %s\n", r.NextAttempt.Local().Format(time.RFC1123))
+		field(w, "Next attempt", "%s", r.NextAttempt.Local().Format(time.RFC1123))
 	}
 	if r.LastError != "" {
-		fmt.Fprintf(w, "Last error:   %s\n", termsafe.String(r.LastError))
+		field(w, "Last error", "%s", r.LastError)
 	}
-	fmt.Fprintf(w, "Size:         %d bytes\n", r.Size)
-	for _, d := range r.Documents {
-		fmt.Fprintf(w, "Document:     %s (%s, %d bytes) SHA-256 %s\n", d.Name, d.ContentType, d.Size, d.SHA256)
-	}
-	fmt.Fprintf(w, "Encrypted:    %s\n", yesNo(r.Encrypted))
-	if r.Signed {
-		fmt.Fprintf(w, "Signed:       yes, by %s\n", pgp.Fingerprint(r.SignerFingerprint).Grouped())
+	if r.Result != nil { // sent: the report 'send' printed
+		fmt.Fprintln(w)
+		printSummary(w, r.Result, nil)
 	} else {
-		fmt.Fprintln(w, "Signed:       no")
-	}
-	if res := r.Result; res != nil {
-		fmt.Fprintf(w, "Server:       %s replied %d %s %s\n", res.Server, res.Reply.Code, res.Reply.EnhancedCode, termsafe.String(res.Reply.Text))
-		fmt.Fprintf(w, "Encryption:   %s %s\n", res.TLS.Version, res.TLS.CipherSuite)
-		for _, a := range res.Accepted {
-			fmt.Fprintf(w, "Accepted:     %s\n", a.Address)
-		}
-		for _, a := range res.Rejected {
-			fmt.Fprintf(w, "Rejected:     %s (%d %s)\n", a.Address, a.Reply.Code, termsafe.String(a.Reply.Text))
-		}
+		field(w, "Message-ID", "<%s>", r.MessageID)
+		printProtection(w, r.Encrypted, r.Signed, r.SignerFingerprint, r.Size, r.Documents)
 	}
 	printTracking(w, tr)
 	outboxExplain(w, r)

@@ -86,7 +86,9 @@ func TestOutboxAuditCLI(t *testing.T) {
 	}
 
 	code, out, errOut = homeCLI(t, dir, "", "outbox", "show", id[:8])
-	for _, want := range []string{"State:        sent", "Message-ID:   <", "replied 250", "Document:     script.pdf (application/pdf", "SHA-256 "} {
+	// A sent job shows the transmission report 'send' prints.
+	for _, want := range []string{"State:         sent", "securesend transmission report", "Status:        SENT: accepted", "Message-ID:    <",
+		"Accepted:      pharmacy@example.org  [250", "Certificate:", "Document 1:    script.pdf (application/pdf", "  SHA-256:     "} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("show lacks %q: %d\n%s%s", want, code, out, errOut)
 		}
