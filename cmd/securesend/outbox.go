@@ -54,14 +54,13 @@ func runOutbox(ctx context.Context, e *env, args []string) int {
 	})
 }
 
-// openAudit opens the home's audit log (home/audit.log, head in the
-// keychain).
+// openAudit opens the home's audit log (desk.Desk.Audit).
 func openAudit(e *env) (*audit.Log, error) {
-	h, kc, err := openHome(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return nil, err
 	}
-	return audit.Open(h.Path("audit.log"), kc, audit.Options{})
+	return d.Audit()
 }
 
 // openOutbox opens the desk's outbox, delivering with opts.Via.

@@ -14,18 +14,14 @@ import (
 	"github.com/securesend/securesend/internal/home"
 )
 
-// openHome resolves the securesend home of e, creates it (0700) and returns
-// it with its keychain namespace. Every command that touches state starts
-// here.
+// openHome returns the securesend home of e (created, 0700, by openDesk)
+// with its keychain namespace, for what keeps its own files there.
 func openHome(e *env) (home.Home, *keychain.Keychain, error) {
-	h, err := home.Resolve(e.getenv)
+	d, err := openDesk(e)
 	if err != nil {
-		return h, nil, err
+		return home.Home{}, nil, err
 	}
-	if err := h.Ensure(); err != nil {
-		return h, nil, err
-	}
-	return h, keychain.New(h.KeychainService()), nil
+	return d.Home(), d.Keychain(), nil
 }
 
 // openDesk opens the Desk of e's home: the use cases a command calls.
