@@ -98,8 +98,8 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "Secrets are never taken as flags: use --password-stdin, or answer the prompt on a terminal.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 0 {
 		return errorf(e, "account add: unexpected argument %q", fs.Arg(0))
@@ -202,8 +202,8 @@ func readHidden(e *env, prompt string) (string, error) {
 func accountList(e *env, args []string) int {
 	fs := newFlags(e, "account list")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	s, err := manageAccounts(e)
 	if err != nil {
@@ -239,8 +239,8 @@ func accountList(e *env, args []string) int {
 func accountLogin(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "account login")
 	timeout := fs.Duration("timeout", defaultSignInTimeout, "stop waiting for the browser sign-in after this long")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return errorf(e, "account login: give the account name")
@@ -293,8 +293,8 @@ func signInWithin(ctx context.Context, e *env, s *desk.AccountManager, name stri
 func accountTest(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "account test")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return errorf(e, "account test: give the account name")
@@ -357,8 +357,8 @@ func yesNo(b bool) string {
 
 func accountRemove(e *env, args []string) int {
 	fs := newFlags(e, "account remove")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return errorf(e, "account remove: give the account name")

@@ -63,6 +63,7 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		limit    time.Duration
 	)
 	fs := newFlags(e, "hotfolder")
+	fs.Usage = usageOf(fs, hotfolderUsage)
 	fs.StringVar(&dir, "dir", "", "the hot `folder` to watch (required)")
 	fs.Var(&f.to, "to", "recipient `address` of every file (required); repeat for several")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
@@ -75,15 +76,8 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&limit, "settle-limit", hotfolder.DefaultSettleLimit, "with --once: how long to wait for a file that keeps changing before moving it to failed/ (`duration`)")
 	fs.StringVar(&f.from, "from", "", "sender `address` (default with --account: the account's)")
 	f.defineConn(fs, "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), hotfolderUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "securesend hotfolder: "+format+" (see 'securesend hotfolder --help')\n", a...)

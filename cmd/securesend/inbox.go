@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os/exec"
@@ -67,8 +68,8 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
 	asJSON := fs.Bool("json", false, "print the new items as JSON")
 	limit := fs.Duration("timeout", receive.DefaultFetchTimeout, "overall time limit of the fetch")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if *limit <= 0 {
 		return errorf(e, "inbox fetch: --timeout must be positive")
@@ -159,8 +160,8 @@ type inboxListJSON struct {
 func inboxList(e *env, args []string) int {
 	fs := newFlags(e, "inbox list")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	d, err := openDesk(e)
 	if err != nil {
@@ -229,20 +230,31 @@ func banner(rep *receive.Report) string {
 	return "WARNING, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
 }
 
-func inboxShow(e *env, args []string) int {
-	fs := newFlags(e, "inbox show")
-	asJSON := fs.Bool("json", false, "print the item and its report as JSON")
+// receivedArg parses the flags of fs and the item ID (itemArg) and
+// returns the item with the Desk that holds it. A code >= 0 ends the
+// command (the error is printed).
+func receivedArg(e *env, fs *flag.FlagSet, args []string) (*desk.Desk, *desk.Received, int) {
 	id, code := itemArg(e, fs, args)
 	if code >= 0 {
-		return code
+		return nil, nil, code
 	}
 	d, err := openDesk(e)
 	if err != nil {
-		return errorf(e, "inbox show: %v", err)
+		return nil, nil, errorf(e, "%s: %v", fs.Name(), err)
 	}
 	r, err := d.Received(id)
 	if err != nil {
-		return errorf(e, "inbox show: %v", err)
+		return nil, nil, errorf(e, "%s: %v", fs.Name(), err)
+	}
+	return d, r, -1
+}
+
+func inboxShow(e *env, args []string) int {
+	fs := newFlags(e, "inbox show")
+	asJSON := fs.Bool("json", false, "print the item and its report as JSON")
+	_, r, code := receivedArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
 	it, rep := r.Item, r.Report // rep: redacted when withheld
 	if *asJSON {
@@ -280,18 +292,11 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	out := fs.String("out", "", "write the document into this directory instead of opening it")
 	yes := fs.Bool("yes-unverified", false, "open or write a document of a message that is not verified without asking (read its warning first)")
 	yesOld := fs.Bool("yes-superseded", false, "open or write a document of a message its sender cancelled or replaced without asking")
-	id, code := itemArg(e, fs, args)
+	d, r, code := receivedArg(e, fs, args)
 	if code >= 0 {
 		return code
 	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "inbox open: %v", err)
-	}
-	r, err := d.Received(id)
-	if err != nil {
-		return errorf(e, "inbox open: %v", err)
-	}
+	id := r.Item.ID
 	fmt.Fprintln(e.stderr, banner(r.Report))
 	printSupersession(e.stderr, r.Item)
 	if note := desk.DuplicateNote(r.Item); note != "" && !desk.Withheld(r.Report) {

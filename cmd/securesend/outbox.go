@@ -72,6 +72,20 @@ func openOutbox(e *env, opts desk.OutboxOptions) (*desk.Outbox, error) {
 	return d.Outbox(opts)
 }
 
+// outboxJob opens the outbox and finds the job that arg (an ID or its
+// first 6 or more characters) names. A code >= 0 ends the command.
+func outboxJob(e *env, arg string) (*desk.Outbox, string, int) {
+	ob, err := openOutbox(e, desk.OutboxOptions{})
+	if err != nil {
+		return nil, "", outboxFail(e, err)
+	}
+	id, err := ob.Resolve(arg)
+	if err != nil {
+		return nil, "", outboxFail(e, err)
+	}
+	return ob, id, -1
+}
+
 // outboxExplain tells the user what happens next to a job that was not
 // sent (deferred, possibly sent, failed), after the error itself.
 func outboxExplain(w io.Writer, rec *outbox.Record) {
@@ -96,15 +110,9 @@ func outboxFlags(e *env, name, usage string, nargs int, args []string, define fu
 	if define != nil {
 		define(fs)
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: securesend outbox %s\n", usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0
-		}
-		return nil, 2
+	fs.Usage = usageOf(fs, "Usage: securesend outbox "+usage+"\n")
+	if code := parseCode(fs, args); code >= 0 {
+		return nil, code
 	}
 	if nargs >= 0 && fs.NArg() != nargs {
 		fs.Usage()
@@ -170,13 +178,9 @@ func outboxShow(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	ob, err := openOutbox(e, desk.OutboxOptions{})
-	if err != nil {
-		return outboxFail(e, err)
-	}
-	id, err := ob.Resolve(rest[0])
-	if err != nil {
-		return outboxFail(e, err)
+	ob, id, code := outboxJob(e, rest[0])
+	if code >= 0 {
+		return code
 	}
 	r, err := ob.Get(id)
 	if err != nil {
@@ -222,15 +226,12 @@ func outboxChange(e *env, sub string, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	ob, err := openOutbox(e, desk.OutboxOptions{})
-	if err != nil {
-		return outboxFail(e, err)
-	}
-	id, err := ob.Resolve(rest[0])
-	if err != nil {
-		return outboxFail(e, err)
+	ob, id, code := outboxJob(e, rest[0])
+	if code >= 0 {
+		return code
 	}
 	var rec *outbox.Record
+	var err error
 	switch sub {
 	case "retry":
 		rec, err = ob.Retry(id)
@@ -272,18 +273,12 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		poll  time.Duration
 	)
 	fs := newFlags(e, "outbox run")
+	fs.Usage = usageOf(fs, outboxRunUsage)
 	fs.BoolVar(&watch, "watch", false, "keep running and deliver jobs as they become due")
 	fs.DurationVar(&poll, "poll", time.Minute, "with --watch, how often to look for new jobs (`duration`)")
 	f.defineConn(fs, "deliver with the stored account `name` (jobs queued with an account always use their own)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), outboxRunUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 0 || (f.server == "") == (f.account == "") {
 		fmt.Fprintln(e.stderr, "securesend outbox run: give --server or --account (see 'securesend outbox run --help')")

@@ -159,3 +159,28 @@ func TestSendCLIFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestSubcommandHelpSucceeds: --help on a subcommand prints its flags and
+// exits 0, as the commands do ('inbox list --help' used to exit 2), and
+// shows the connection flags send, outbox run and hotfolder share.
+func TestSubcommandHelpSucceeds(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inbox", "list", "--help"}, "-json"},
+		{[]string{"inbox", "show", "--help"}, "-json"},
+		{[]string{"inbox", "open", "--help"}, "-doc"},
+		{[]string{"inbox", "watch", "settle", "--help"}, "-printed"},
+		{[]string{"account", "list", "--help"}, "-json"},
+		{[]string{"audit", "export", "--help"}, "-since"},
+		{[]string{"outbox", "run", "--help"}, "-server host:port"},
+		{[]string{"hotfolder", "--help"}, "-server host:port"},
+		{[]string{"hotfolder", "--help"}, "-account name"},
+	} {
+		code, out, errOut := runCLI(t, "", c.args...)
+		if code != 0 || !strings.Contains(out+errOut, c.want) {
+			t.Errorf("%s: exit %d, want 0 and %q:\n%s%s", strings.Join(c.args, " "), code, c.want, out, errOut)
+		}
+	}
+}

@@ -49,6 +49,26 @@ func newFlags(e *env, name string) *flag.FlagSet {
 	return fs
 }
 
+// usageOf is a flag.FlagSet's Usage: the text usage, then the flags.
+func usageOf(fs *flag.FlagSet, usage string) func() {
+	return func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+}
+
+// parseCode parses args with fs: -1 to go on, 0 after --help (fs.Usage
+// printed it), 2 for a usage error (printed).
+func parseCode(fs *flag.FlagSet, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	return -1
+}
+
 // subcommands dispatches args to one of subs for the command group (e.g.
 // "keys"). No subcommand prints usage to stderr (exit 2); help prints it to
 // stdout (exit 0); an unknown one names it (exit 2).
@@ -107,12 +127,12 @@ func parseOneArg(fs *flag.FlagSet, args []string) (arg string, ok bool) {
 // itemArg parses the flags of fs and the item ID (#N or N) before or
 // after them. A code >= 0 ends the command (the error is printed).
 func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
-	id, ok := parseOneArg(fs, args)
-	if !ok {
-		return "", 2
-	}
-	if id == "" {
+	pos, code := parseFlags(e, fs, args)
+	switch {
+	case code >= 0:
+		return "", code
+	case len(pos) != 1:
 		return "", errorf(e, "%s: give the item ID (see 'securesend inbox list')", fs.Name())
 	}
-	return strings.TrimPrefix(id, "#"), -1
+	return strings.TrimPrefix(pos[0], "#"), -1
 }

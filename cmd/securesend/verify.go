@@ -58,10 +58,7 @@ var verdictTitles = map[receive.Verdict]string{
 
 func runVerify(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "verify")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), verifyUsage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = usageOf(fs, verifyUsage)
 	extract := fs.String("extract", "", "write the documents of a verified message into `DIR` (created if needed; existing files are never overwritten)")
 	extractUnverified := fs.Bool("extract-unverified", false, "with --extract, also extract documents of a message that is not verified (never of one that failed its integrity or signature check)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")

@@ -152,19 +152,25 @@ func TestPrintReportFollowsVerdict(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			printReport(&env{stdout: &out}, desk.Redact(tt.rep()))
-			got := out.String()
-			assertTerminalSafe(t, "printReport", got)
-			for _, w := range tt.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("lacks %q:\n%s", w, got)
-				}
-			}
-			for _, l := range tt.lack {
-				if strings.Contains(got, l) {
-					t.Errorf("shows %q:\n%s", l, got)
-				}
-			}
+			assertShows(t, "printReport", out.String(), tt.want, tt.lack)
 		})
+	}
+}
+
+// assertShows fails unless got, what a printer printed, is safe for a
+// terminal, holds every string of want and none of lack.
+func assertShows(t *testing.T, what, got string, want, lack []string) {
+	t.Helper()
+	assertTerminalSafe(t, what, got)
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, got)
+		}
+	}
+	for _, l := range lack {
+		if strings.Contains(got, l) {
+			t.Errorf("%s shows %q:\n%s", what, l, got)
+		}
 	}
 }
 
@@ -302,18 +308,7 @@ func TestPrintContent(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			printContent(&out, tt.rep, tt.verb)
-			got := out.String()
-			assertTerminalSafe(t, "printContent", got)
-			for _, w := range tt.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("lacks %q:\n%s", w, got)
-				}
-			}
-			for _, l := range tt.lack {
-				if strings.Contains(got, l) {
-					t.Errorf("shows %q:\n%s", l, got)
-				}
-			}
+			assertShows(t, "printContent", out.String(), tt.want, tt.lack)
 		})
 	}
 }

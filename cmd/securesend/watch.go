@@ -38,10 +38,7 @@ func inboxWatch(ctx context.Context, e *env, args []string) int {
 		return inboxWatchSettle(e, args[1:])
 	}
 	fs := newFlags(e, "inbox watch")
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, inboxWatchUsage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = usageOf(fs, inboxWatchUsage)
 	name := fs.String("account", "", "account to watch (default: the only account with an IMAP server)")
 	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
 	drop := fs.String("drop", "", "folder to write verified documents to")
@@ -50,8 +47,8 @@ func inboxWatch(ctx context.Context, e *env, args []string) int {
 	existing := fs.Bool("include-existing", false, "also deliver what was in the inbox before this destination was first watched")
 	poll := fs.Duration("poll", desk.DefaultWatchPoll, "how often to ask a server that does not offer IDLE")
 	asJSON := fs.Bool("json", false, "print events as JSON lines")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 0 {
 		return errorf(e, "inbox watch: unexpected argument %q", termsafe.String(fs.Arg(0)))
@@ -185,10 +182,7 @@ Flags:
 // inboxWatchSettle runs 'securesend inbox watch settle'.
 func inboxWatchSettle(e *env, args []string) int {
 	fs := newFlags(e, "inbox watch settle")
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, inboxWatchSettleUsage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = usageOf(fs, inboxWatchSettleUsage)
 	printer := fs.String("print", "", "the CUPS printer (queue) the watch prints on (required)")
 	doc := fs.Int("doc", 0, "only document `N` of the message (default: all its possibly printed documents)")
 	printed := fs.Bool("printed", false, "the document came out of the printer: never print it again")
