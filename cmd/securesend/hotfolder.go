@@ -267,10 +267,3 @@ func displayName(name string) string {
 	}
 	return strconv.Quote(name)
 }
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}

@@ -140,15 +140,19 @@ func verdictLabel(v receive.Verdict) string {
 	return termsafe.String(strings.ToUpper(string(v)))
 }
 
+// printItemLine prints the line of a newly fetched item.
 func printItemLine(w io.Writer, it *receive.Item) {
 	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
-	if s := supersedeWarning(it); s != "" {
-		line += "  " + s
-	}
-	if d := desk.DuplicateNote(it); d != "" {
-		line += "  " + d
+	if warn := itemWarning(it); warn != "" {
+		line += "  " + warn
 	}
 	fmt.Fprintln(w, line)
+}
+
+// itemWarning is what a list line warns of an item: cancelled or replaced
+// by its sender, a duplicate.
+func itemWarning(it *receive.Item) string {
+	return strings.TrimSpace(supersedeWarning(it) + "  " + desk.DuplicateNote(it))
 }
 
 // inboxListJSON is what 'inbox list --json' prints.
@@ -191,7 +195,7 @@ func inboxList(e *env, args []string) int {
 	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCUMENT TYPE\tPATIENT NHI\tDOCS\tWARNING")
 	for _, r := range all {
 		it := r.Item
-		warn := strings.TrimSpace(supersedeWarning(it) + " " + desk.DuplicateNote(it))
+		warn := itemWarning(it)
 		if it.Archived != "" {
 			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
 		}

@@ -163,7 +163,7 @@ func outboxList(e *env, args []string) int {
 		if len(note) > 60 {
 			note = note[:57] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID[:12], trackLabel(tracks[i]), r.Created.Local().Format("15:04 2 Jan"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", shortID(r.ID), trackLabel(tracks[i]), r.Created.Local().Format("15:04 2 Jan"),
 			strings.Join(r.Envelope.To, ", "), len(r.Documents), r.Attempts, note)
 	}
 	tw.Flush()
@@ -324,19 +324,19 @@ func outboxReportJob(w io.Writer, r *outbox.Record) {
 	to := strings.Join(r.Envelope.To, ", ")
 	switch r.State {
 	case outbox.Sending:
-		fmt.Fprintf(w, "%s  sending to %s (attempt %d)\n", r.ID[:12], to, r.Attempts)
+		fmt.Fprintf(w, "%s  sending to %s (attempt %d)\n", shortID(r.ID), to, r.Attempts)
 	case outbox.Sent:
 		reply := ""
 		if r.Result != nil {
 			reply = fmt.Sprintf(" (server said: %d %s)", r.Result.Reply.Code, termsafe.String(r.Result.Reply.Text))
 		}
-		fmt.Fprintf(w, "%s  SENT to %s%s\n", r.ID[:12], to, reply)
+		fmt.Fprintf(w, "%s  SENT to %s%s\n", shortID(r.ID), to, reply)
 	case outbox.Deferred:
-		fmt.Fprintf(w, "%s  deferred until %s: %s\n", r.ID[:12], r.NextAttempt.Local().Format("15:04 2 Jan"), termsafe.String(r.LastError))
+		fmt.Fprintf(w, "%s  deferred until %s: %s\n", shortID(r.ID), r.NextAttempt.Local().Format("15:04 2 Jan"), termsafe.String(r.LastError))
 	case outbox.Failed:
-		fmt.Fprintf(w, "%s  FAILED: %s\n", r.ID[:12], termsafe.String(r.LastError))
+		fmt.Fprintf(w, "%s  FAILED: %s\n", shortID(r.ID), termsafe.String(r.LastError))
 	case outbox.PossiblySent:
-		fmt.Fprintf(w, "%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend\n", r.ID[:12], termsafe.String(r.LastError), r.ID[:12])
+		fmt.Fprintf(w, "%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend\n", shortID(r.ID), termsafe.String(r.LastError), shortID(r.ID))
 	}
 }
 
@@ -346,4 +346,4 @@ func outboxTrim(err error, prefix string) string { return strings.TrimPrefix(err
 
 // outboxFail prints an outbox error (without a doubled "outbox: ") and
 // returns exit code 1.
-func outboxFail(e *env, err error) int { return outboxFail(e, err) }
+func outboxFail(e *env, err error) int { return errorf(e, "outbox: %v", outboxTrim(err, "outbox: ")) }

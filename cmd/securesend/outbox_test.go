@@ -172,3 +172,16 @@ func TestOutboxAuditCLI(t *testing.T) {
 		t.Fatalf("verify after tampering: %d %s", code, errOut)
 	}
 }
+
+// TestOutboxUnknownJob: a job ID that names no job is one clear error
+// line (exit 1) for every command on one job, with "outbox: " once.
+func TestOutboxUnknownJob(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "home")
+	for _, sub := range []string{"show", "retry", "confirm", "cancel", "remove"} {
+		code, out, errOut := homeCLI(t, dir, "", "outbox", sub, "abcdef012345")
+		if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "securesend: outbox: ") ||
+			strings.Contains(errOut, "outbox: outbox:") {
+			t.Errorf("outbox %s of an unknown job: exit %d\nstdout %q\nstderr %q", sub, code, out, errOut)
+		}
+	}
+}

@@ -136,3 +136,12 @@ func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
 	}
 	return strings.TrimPrefix(pos[0], "#"), -1
 }
+
+// shortID is a job ID as lists and progress lines show it: its first 12
+// characters, which 'outbox' commands take as the ID.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
