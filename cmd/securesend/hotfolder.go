@@ -160,25 +160,9 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		return 0
 	}
 	fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", displayName(dir), keyText(f.to.String()))
-	// A sent/ or failed/ that cannot be used safely stops the watch:
-	// every round would refuse it again until someone fixes it.
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	var unsafe error
-	w.Run(runCtx, func(err error) {
-		var se *hotfolder.SubfolderError
-		if errors.As(err, &se) {
-			unsafe = err
-			stop()
-			return
-		}
-		if err != nil {
-			fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err))
-		}
-		h.run.RetryDue(runCtx)
-	})
-	if unsafe != nil {
-		return errorf(e, "%s", hotfolderErrorText(unsafe))
+	err = h.run.WatchHotFolder(ctx, w, func(err error) { fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err)) })
+	if err != nil { // sent/ or failed/ cannot be used safely
+		return errorf(e, "%s", hotfolderErrorText(err))
 	}
 	return 0 // interrupted
 }
