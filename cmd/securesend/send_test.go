@@ -184,3 +184,31 @@ func TestSubcommandHelpSucceeds(t *testing.T) {
 		}
 	}
 }
+
+// TestReadLine: the one reader of a secret line on standard input takes
+// the first line without its ending, and refuses one that is too long
+// instead of cutting it short.
+func TestReadLine(t *testing.T) {
+	long := strings.Repeat("a", maxLine)
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"s3cret pass\nnext\n", "s3cret pass", true},
+		{"s3cret\r\n", "s3cret", true},
+		{"no newline", "no newline", true},
+		{"", "", true},
+		{long + "\n", long, true},
+		{long + "\r\n", long, true},
+		{long + "b\n", "", false},
+		{long + "bc", "", false},
+	} {
+		got, err := readLine(strings.NewReader(c.in))
+		if got != c.want || (err == nil) != c.ok {
+			t.Errorf("readLine(%.20q...) = %.20q, %v; want %.20q, ok %v", c.in, got, err, c.want, c.ok)
+		}
+	}
+	if _, err := readLine(nil); err == nil {
+		t.Error("readLine(nil): no error")
+	}
+}

@@ -95,17 +95,25 @@ func subcommands(e *env, group, usage string, args []string, subs map[string]fun
 	return 2
 }
 
+// maxLine bounds a line read from standard input (readLine).
+const maxLine = 4096
+
 // readLine reads the first line of r (standard input: a password, a
-// passphrase), at most 4 KiB, without its line ending.
+// passphrase), without its line ending; a line longer than maxLine bytes
+// is an error, not cut short.
 func readLine(r io.Reader) (string, error) {
 	if r == nil {
 		return "", errors.New("no standard input")
 	}
-	line, err := bufio.NewReaderSize(io.LimitReader(r, 4096), 4096).ReadString('\n')
+	line, err := bufio.NewReaderSize(io.LimitReader(r, maxLine+2), maxLine+2).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", err
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	line = strings.TrimRight(line, "\r\n")
+	if len(line) > maxLine {
+		return "", fmt.Errorf("the line is longer than %d bytes", maxLine)
+	}
+	return line, nil
 }
 
 // parseOneArg parses args with fs, allowing the one positional argument
