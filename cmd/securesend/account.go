@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,8 +70,7 @@ func isTerminal(r io.Reader) bool {
 }
 
 func accountAdd(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("account add", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account add")
 	var (
 		a              account.Account
 		smtpSec        = fs.String("smtp-security", "", "tls (implicit TLS, port 465) or starttls (port 587)")
@@ -101,8 +98,8 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "Secrets are never taken as flags: use --password-stdin, or answer the prompt on a terminal.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 0 {
 		return errorf(e, "account add: unexpected argument %q", fs.Arg(0))
@@ -119,14 +116,12 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	desk.AccountDefaults(&a) // the servers a provider preset gives, before asking
 
 	interactive := !*interactiveOff && isTerminal(e.stdin)
-	in := bufio.NewReader(e.stdin)
 	var creds account.Credentials
-	if *pwStdin || *secretStdin {
-		line, err := in.ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
+	if *pwStdin || *secretStdin { // a pipe: on a terminal a read takes one line
+		v, err := readLine(e.stdin)
+		if err != nil {
 			return errorf(e, "account add: read standard input: %v", err)
 		}
-		v := strings.TrimRight(line, "\r\n")
 		if v == "" {
 			return errorf(e, "account add: standard input is empty")
 		}
@@ -137,6 +132,7 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if interactive {
+		in := bufio.NewReader(e.stdin)
 		ask := func(p *string, q string) {
 			if *p == "" {
 				fmt.Fprintf(e.stderr, "%s: ", q)
@@ -204,11 +200,10 @@ func readHidden(e *env, prompt string) (string, error) {
 }
 
 func accountList(e *env, args []string) int {
-	fs := flag.NewFlagSet("account list", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account list")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	s, err := manageAccounts(e)
 	if err != nil {
@@ -222,12 +217,7 @@ func accountList(e *env, args []string) int {
 		if accts == nil {
 			accts = []account.Account{}
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(accts); err != nil {
-			return errorf(e, "account list: %v", err)
-		}
-		return 0
+		return printJSON(e, accts)
 	}
 	if len(accts) == 0 {
 		fmt.Fprintln(e.stdout, "No accounts. Add one with 'securesend account add'.")
@@ -247,11 +237,10 @@ func accountList(e *env, args []string) int {
 }
 
 func accountLogin(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("account login", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account login")
 	timeout := fs.Duration("timeout", defaultSignInTimeout, "stop waiting for the browser sign-in after this long")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return errorf(e, "account login: give the account name")
@@ -302,11 +291,10 @@ func signInWithin(ctx context.Context, e *env, s *desk.AccountManager, name stri
 }
 
 func accountTest(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("account test", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account test")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return errorf(e, "account test: give the account name")
@@ -324,9 +312,7 @@ func accountTest(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "account test: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep) //nolint:errcheck // stdout
+		printJSON(e, rep)
 	} else {
 		printServerReport(e.stdout, "SMTP", &rep.SMTP)
 		if rep.IMAP != nil {
@@ -370,10 +356,9 @@ func yesNo(b bool) string {
 }
 
 func accountRemove(e *env, args []string) int {
-	fs := flag.NewFlagSet("account remove", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs := newFlags(e, "account remove")
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return errorf(e, "account remove: give the account name")
@@ -390,8 +375,7 @@ func accountRemove(e *env, args []string) int {
 }
 
 func accountPassword(e *env, args []string) int {
-	fs := flag.NewFlagSet("account password", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "account password")
 	pwStdin := fs.Bool("password-stdin", false, "read the new password from standard input (first line)")
 	name, ok := parseOneArg(fs, args)
 	if !ok {
@@ -404,11 +388,9 @@ func accountPassword(e *env, args []string) int {
 	var err error
 	switch {
 	case *pwStdin:
-		line, rerr := bufio.NewReader(e.stdin).ReadString('\n')
-		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return errorf(e, "account password: read standard input: %v", rerr)
+		if pw, err = readLine(e.stdin); err != nil {
+			return errorf(e, "account password: read standard input: %v", err)
 		}
-		pw = strings.TrimRight(line, "\r\n")
 	case isTerminal(e.stdin):
 		if pw, err = readHidden(e, "New password"); err != nil {
 			return errorf(e, "account password: %v (use --password-stdin)", err)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -88,8 +86,7 @@ type adminFlagSet struct {
 
 // adminFlags makes the flag set of "admin name"; usage is its help text.
 func adminFlags(e *env, name, usage string) adminFlagSet {
-	fs := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "admin "+name)
 	fs.Usage = func() {} // adminParse prints help or a hint itself
 	return adminFlagSet{FlagSet: fs, e: e, name: name, usage: usage}
 }
@@ -114,12 +111,6 @@ func adminParse(fs adminFlagSet, args []string) int {
 	return -1
 }
 
-// adminList is a repeatable string flag.
-type adminList []string
-
-func (l *adminList) String() string     { return strings.Join(*l, ",") }
-func (l *adminList) Set(v string) error { *l = append(*l, v); return nil }
-
 // adminPassphrase is where an admin key's passphrase comes from: the
 // first line of stdin with --passphrase-stdin, else the home's keychain.
 func adminPassphrase(e *env, fromStdin bool) (author.Passphrase, error) {
@@ -136,11 +127,10 @@ func adminPassphrase(e *env, fromStdin bool) (author.Passphrase, error) {
 
 // adminReadPassphrase reads one line from stdin.
 func adminReadPassphrase(e *env) ([]byte, error) {
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	line, err := readLine(e.stdin)
+	if err != nil {
 		return nil, fmt.Errorf("read passphrase from stdin: %w", err)
 	}
-	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
 		return nil, errors.New("empty passphrase on stdin")
 	}
@@ -300,7 +290,7 @@ func adminProfileVerify(e *env, args []string) int {
 func adminUserFlags(fs adminFlagSet) func() profile.UserSettings {
 	minTLS := fs.String("min-tls", "", `user setting: minimum TLS version ("1.2" or "1.3")`)
 	enc := fs.String("encryption", "", "user setting: auto, domains or always")
-	var encDomains, allow adminList
+	var encDomains, allow listFlag
 	fs.Var(&encDomains, "encrypt-domain", "user setting: also require encryption for this domain (repeatable)")
 	fs.Var(&allow, "allow-domain", "user setting: only send to this domain (repeatable)")
 	reqTLS := fs.Bool("require-requiretls", false, "user setting: require REQUIRETLS")
@@ -422,7 +412,7 @@ func adminOrNone(s string) string {
 func adminPolicyCheck(e *env, args []string) int {
 	fs := adminFlags(e, "policy check", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Keys are the\ndirectory's and, when the policy lets users add keys, the key store's.")
 	from := fs.String("from", "", "sender address (required)")
-	var to, docs adminList
+	var to, docs listFlag
 	fs.Var(&to, "to", "recipient address (repeatable)")
 	fs.Var(&docs, "doc", "document file (repeatable)")
 	embedded := fs.Bool("embedded", false, "use only the profile baked into this binary")
@@ -432,17 +422,12 @@ func adminPolicyCheck(e *env, args []string) int {
 		return c
 	}
 	m := &send.Message{}
-	sender, err := mail.ParseAddress(*from)
-	if err != nil {
-		return errorf(e, "admin policy check: --from %q: %v", *from, err)
+	var err error
+	if m.From, err = parseAddr("--from", *from); err != nil {
+		return errorf(e, "admin policy check: %v", err)
 	}
-	m.From = *sender
-	for _, a := range to {
-		addr, err := mail.ParseAddress(a)
-		if err != nil {
-			return errorf(e, "admin policy check: --to %q: %v", a, err)
-		}
-		m.To = append(m.To, *addr)
+	if m.To, err = parseAddrs("--to", to); err != nil {
+		return errorf(e, "admin policy check: %v", err)
 	}
 	for _, d := range docs {
 		m.Documents = append(m.Documents, send.Document{Path: d})
@@ -454,10 +439,7 @@ func adminPolicyCheck(e *env, args []string) int {
 	v, err := d.CheckPolicyOf(b.source(*embedded), user(), m)
 	var refused *desk.Refused
 	if errors.As(err, &refused) {
-		fmt.Fprintln(e.stderr, "securesend: refused by policy:")
-		for _, line := range refused.Reasons() {
-			fmt.Fprintln(e.stderr, "  "+line)
-		}
+		printRefused(e.stderr, "refused by policy", refused)
 		return 1
 	}
 	if err != nil {
@@ -467,16 +449,10 @@ func adminPolicyCheck(e *env, args []string) int {
 	if v.MinTLS == tls.VersionTLS13 {
 		tlsv = "1.3"
 	}
-	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s; connection: TLS %s or later, REQUIRETLS required: %t\n", adminYesNo(v.MustEncrypt), tlsv, v.RequireTLS)
+	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s; connection: TLS %s or later, REQUIRETLS required: %t\n", yesNo(v.MustEncrypt), tlsv, v.RequireTLS)
 	return 0
 }
 
-func adminYesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
 func adminPackage(ctx context.Context, e *env, args []string) int {
 	fs := adminFlags(e, "package", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go.\n\nLinux: a .tar.xz (needs the fyne tool: go install fyne.io/tools/cmd/fyne@v1.7.4)\nand a .deb (needs dpkg-deb and dpkg-shlibdeps; maintainer: the organisation's\nname and the admin key's e-mail address).\nWindows: a .exe (needs mingw-w64) and a per-machine MSI for Intune and Group\nPolicy (needs wixl), both signed with osslsigncode when --sign-cert is given.\nThe MSI's version is APP-VERSION's x.y and the profile serial, so a newer\nserial upgrades an installed one in place.")
 	b := adminBundle(fs, "profile.toml")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -49,14 +48,10 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 }
 
 func auditVerify(e *env, args []string) int {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "audit verify")
 	file := fs.String("export", "", "check this `file` (a copy of audit.log, or 'audit export --json' output) without the keychain")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintln(e.stderr, "securesend audit verify: takes no arguments (a file goes after --export)")
@@ -135,16 +130,12 @@ func auditExport(e *env, args []string) int {
 		asCSV, asJSON bool
 		since         string
 	)
-	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "audit export")
 	fs.BoolVar(&asCSV, "csv", false, "write CSV (one row per entry, one column per field)")
 	fs.BoolVar(&asJSON, "json", false, "write a JSON array of entries")
 	fs.StringVar(&since, "since", "", "only entries from this `date` (2026-01-02, local time) or time (RFC 3339)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if asCSV == asJSON || fs.NArg() != 0 {
 		fmt.Fprintln(e.stderr, "securesend audit export: give exactly one of --csv or --json")

@@ -40,7 +40,8 @@ and temporary files and subfolders are left alone.
 With --once it sends what is in DIR and exits: 0 when nothing failed,
 1 otherwise (a file the server could not take yet stays queued in the
 outbox for 'securesend outbox run' and is not a failure). Without --once
-it runs until interrupted, retrying such messages itself. If DIR/sent or
+it runs until interrupted, retrying such messages itself. With
+--password-stdin the password is read once, for every file. If DIR/sent or
 DIR/failed cannot be used safely (a link, a file, another user's), nothing
 is moved and it stops with exit 1.
 
@@ -61,11 +62,10 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		maxMB    int64
 		limit    time.Duration
 	)
-	fs := flag.NewFlagSet("hotfolder", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "hotfolder")
+	fs.Usage = usageOf(fs, hotfolderUsage)
 	fs.StringVar(&dir, "dir", "", "the hot `folder` to watch (required)")
 	fs.Var(&f.to, "to", "recipient `address` of every file (required); repeat for several")
-	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add')")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
 	fs.StringVar(&docType, "doc-type", "Other", "document type, the message's subject: "+strings.Join(hotfolderDocTypes, ", "))
 	fs.StringVar(&f.note, "note", "", "short covering note `text` sent with every file")
@@ -74,24 +74,10 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&settle, "settle", 5*time.Second, "how long a file must stay unchanged before it is sent (`duration`)")
 	fs.Int64Var(&maxMB, "max-size", 0, "largest file taken, in `MB` (default: your organisation's document limit, else "+strconv.Itoa(hotfolder.DefaultMaxSize>>20)+")")
 	fs.DurationVar(&limit, "settle-limit", hotfolder.DefaultSettleLimit, "with --once: how long to wait for a file that keeps changing before moving it to failed/ (`duration`)")
-	fs.StringVar(&f.server, "server", "", "without --account: mail submission server as `host:port`")
-	fs.StringVar(&f.security, "security", "tls", "without --account: `tls` (implicit TLS, port 465) or starttls (port 587)")
-	fs.StringVar(&f.caFile, "ca-file", "", "without --account: PEM `file` of extra CA certificates to trust")
-	fs.StringVar(&f.user, "user", "", "without --account: user `name` to sign in with (needs --password-stdin)")
-	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input, once")
 	fs.StringVar(&f.from, "from", "", "sender `address` (default with --account: the account's)")
-	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689)")
-	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), hotfolderUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	f.defineConn(fs, "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "securesend hotfolder: "+format+" (see 'securesend hotfolder --help')\n", a...)
@@ -106,12 +92,10 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		return usageErr("missing --to")
 	case (f.account == "") == (f.server == ""):
 		return usageErr("give --account or --server")
-	case f.account != "" && (f.user != "" || f.passwordStdin || f.caFile != ""):
-		return usageErr("--account sets the server and sign-in; drop --user, --password-stdin and --ca-file")
+	case f.connProblem() != "":
+		return usageErr("%s", f.connProblem())
 	case f.account == "" && f.from == "":
 		return usageErr("--server needs --from")
-	case (f.user != "") != f.passwordStdin:
-		return usageErr("--user and --password-stdin go together (the password is never accepted on the command line)")
 	case interval <= 0 || settle < 0:
 		return usageErr("--interval must be positive and --settle not negative")
 	case limit <= 0:
@@ -176,25 +160,9 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 		return 0
 	}
 	fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", displayName(dir), keyText(f.to.String()))
-	// A sent/ or failed/ that cannot be used safely stops the watch:
-	// every round would refuse it again until someone fixes it.
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	var unsafe error
-	w.Run(runCtx, func(err error) {
-		var se *hotfolder.SubfolderError
-		if errors.As(err, &se) {
-			unsafe = err
-			stop()
-			return
-		}
-		if err != nil {
-			fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err))
-		}
-		h.run.RetryDue(runCtx)
-	})
-	if unsafe != nil {
-		return errorf(e, "%s", hotfolderErrorText(unsafe))
+	err = h.run.WatchHotFolder(ctx, w, func(err error) { fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err)) })
+	if err != nil { // sent/ or failed/ cannot be used safely
+		return errorf(e, "%s", hotfolderErrorText(err))
 	}
 	return 0 // interrupted
 }
@@ -282,11 +250,4 @@ func displayName(name string) string {
 		return name
 	}
 	return strconv.Quote(name)
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

@@ -211,7 +211,7 @@ func TestHotfolderCLIAfterCrash(t *testing.T) {
 	var out, errb bytes.Buffer
 	e := &env{stdin: strings.NewReader("pw\n"), stdout: &out, stderr: &errb, getenv: func(k string) string { return ae.vars[k] }}
 	f := &sendFlags{server: srv.Addr, security: "starttls", caFile: pki.CAFile, user: "clinic", passwordStdin: true,
-		from: "clinic@example.org", to: addrList{"ward3@example.org"}, subject: "Other", minTLS: "1.2", timeout: time.Minute,
+		from: "clinic@example.org", to: listFlag{"ward3@example.org"}, subject: "Other", minTLS: "1.2", timeout: time.Minute,
 		encrypt: "auto", docs: []string{path}}
 	ob, err := openOutbox(e, desk.OutboxOptions{})
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -64,14 +63,13 @@ func runInbox(ctx context.Context, e *env, args []string) int {
 }
 
 func inboxFetch(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox fetch", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox fetch")
 	name := fs.String("account", "", "account to fetch (default: the only account with an IMAP server)")
 	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
 	asJSON := fs.Bool("json", false, "print the new items as JSON")
 	limit := fs.Duration("timeout", receive.DefaultFetchTimeout, "overall time limit of the fetch")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if *limit <= 0 {
 		return errorf(e, "inbox fetch: --timeout must be positive")
@@ -85,9 +83,7 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "inbox fetch: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(res.FetchResult) //nolint:errcheck // stdout
+		printJSON(e, res.FetchResult)
 	} else {
 		for _, it := range res.New {
 			printItemLine(e.stdout, &it)
@@ -144,15 +140,19 @@ func verdictLabel(v receive.Verdict) string {
 	return termsafe.String(strings.ToUpper(string(v)))
 }
 
+// printItemLine prints the line of a newly fetched item.
 func printItemLine(w io.Writer, it *receive.Item) {
 	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
-	if s := supersedeWarning(it); s != "" {
-		line += "  " + s
-	}
-	if d := desk.DuplicateNote(it); d != "" {
-		line += "  " + d
+	if warn := itemWarning(it); warn != "" {
+		line += "  " + warn
 	}
 	fmt.Fprintln(w, line)
+}
+
+// itemWarning is what a list line warns of an item: cancelled or replaced
+// by its sender, a duplicate.
+func itemWarning(it *receive.Item) string {
+	return strings.TrimSpace(supersedeWarning(it) + "  " + desk.DuplicateNote(it))
 }
 
 // inboxListJSON is what 'inbox list --json' prints.
@@ -162,11 +162,10 @@ type inboxListJSON struct {
 }
 
 func inboxList(e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox list", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox list")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	d, err := openDesk(e)
 	if err != nil {
@@ -185,10 +184,7 @@ func inboxList(e *env, args []string) int {
 		for i := range all {
 			items[i] = *all[i].Item
 		}
-		if err := writeJSON(e.stdout, inboxListJSON{Items: items, Failures: failures}); err != nil {
-			return errorf(e, "inbox list: %v", err)
-		}
-		return 0
+		return printJSON(e, inboxListJSON{Items: items, Failures: failures})
 	}
 	defer printFailures(e.stdout, failures)
 	if len(all) == 0 {
@@ -199,7 +195,7 @@ func inboxList(e *env, args []string) int {
 	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCUMENT TYPE\tPATIENT NHI\tDOCS\tWARNING")
 	for _, r := range all {
 		it := r.Item
-		warn := strings.TrimSpace(supersedeWarning(it) + " " + desk.DuplicateNote(it))
+		warn := itemWarning(it)
 		if it.Archived != "" {
 			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
 		}
@@ -238,34 +234,38 @@ func banner(rep *receive.Report) string {
 	return "WARNING, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
 }
 
-func inboxShow(e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox show", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	asJSON := fs.Bool("json", false, "print the item and its report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+// receivedArg parses the flags of fs and the item ID (itemArg) and
+// returns the item with the Desk that holds it. A code >= 0 ends the
+// command (the error is printed).
+func receivedArg(e *env, fs *flag.FlagSet, args []string) (*desk.Desk, *desk.Received, int) {
+	id, code := itemArg(e, fs, args)
+	if code >= 0 {
+		return nil, nil, code
 	}
-	if fs.NArg() != 1 {
-		return errorf(e, "inbox show: give the item ID (see 'securesend inbox list')")
-	}
-	id := strings.TrimPrefix(fs.Arg(0), "#")
 	d, err := openDesk(e)
 	if err != nil {
-		return errorf(e, "inbox show: %v", err)
+		return nil, nil, errorf(e, "%s: %v", fs.Name(), err)
 	}
 	r, err := d.Received(id)
 	if err != nil {
-		return errorf(e, "inbox show: %v", err)
+		return nil, nil, errorf(e, "%s: %v", fs.Name(), err)
+	}
+	return d, r, -1
+}
+
+func inboxShow(e *env, args []string) int {
+	fs := newFlags(e, "inbox show")
+	asJSON := fs.Bool("json", false, "print the item and its report as JSON")
+	_, r, code := receivedArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
 	it, rep := r.Item, r.Report // rep: redacted when withheld
 	if *asJSON {
-		if err := writeJSON(e.stdout, struct {
+		return printJSON(e, struct {
 			Item   *receive.Item   `json:"item"`
 			Report *receive.Report `json:"report"`
-		}{it, rep}); err != nil {
-			return errorf(e, "inbox show: %v", err)
-		}
-		return 0
+		}{it, rep})
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "%s\n\n", banner(rep))
@@ -273,17 +273,7 @@ func inboxShow(e *env, args []string) int {
 	fmt.Fprintf(w, "Item:        #%s, received %s\n", it.ID, it.Received.Local().Format(time.RFC1123))
 	printHeaders(w, rep, it.MessageID)
 	fmt.Fprintf(w, "Encrypted:   %s\n", yesNo(rep.Encrypted))
-	if desk.Withheld(rep) {
-		fmt.Fprintln(w, "\nDocuments:   withheld: the message failed its integrity or signature check, so nothing from inside it is shown or opened.")
-	} else {
-		if rep.Note != "" {
-			fmt.Fprintf(w, "\nNote:\n  %s\n", strings.Join(termsafe.Lines(strings.TrimSpace(rep.Note)), "\n  "))
-		}
-		fmt.Fprintln(w, "\nDocuments:")
-		for i, d := range rep.Documents {
-			fmt.Fprintf(w, "  %d. %s (%s, %d bytes)\n     SHA-256 %s\n", i+1, termsafe.String(d.Name), termsafe.String(d.ContentType), d.Size, termsafe.String(d.SHA256))
-		}
-	}
+	printContent(w, rep, "opened")
 	for i, d := range it.Duplicates {
 		earlier := r.Earlier[i]
 		when := ""
@@ -301,29 +291,16 @@ func inboxShow(e *env, args []string) int {
 }
 
 func inboxOpen(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox open", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox open")
 	doc := fs.Int("doc", 1, "document number (see 'securesend inbox show')")
 	out := fs.String("out", "", "write the document into this directory instead of opening it")
 	yes := fs.Bool("yes-unverified", false, "open or write a document of a message that is not verified without asking (read its warning first)")
 	yesOld := fs.Bool("yes-superseded", false, "open or write a document of a message its sender cancelled or replaced without asking")
-	// Flags may follow the ID.
-	id, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	d, r, code := receivedArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
-	if id == "" {
-		return errorf(e, "inbox open: give the item ID (see 'securesend inbox list')")
-	}
-	id = strings.TrimPrefix(id, "#")
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "inbox open: %v", err)
-	}
-	r, err := d.Received(id)
-	if err != nil {
-		return errorf(e, "inbox open: %v", err)
-	}
+	id := r.Item.ID
 	fmt.Fprintln(e.stderr, banner(r.Report))
 	printSupersession(e.stderr, r.Item)
 	if note := desk.DuplicateNote(r.Item); note != "" && !desk.Withheld(r.Report) {
@@ -400,17 +377,12 @@ func confirmUnverified(e *env, u *desk.UnconfirmedError) error {
 }
 
 func inboxArchive(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox archive", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox archive")
 	to := fs.String("to", "Archive", "server mailbox to move the message to")
-	id, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	id, code := itemArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
-	if id == "" {
-		return errorf(e, "inbox archive: give the item ID (see 'securesend inbox list')")
-	}
-	id = strings.TrimPrefix(id, "#")
 	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "inbox archive: %v", err)
@@ -458,8 +430,7 @@ func openViewer(ctx context.Context, path string) error {
 // desk.Desk.TrustInboxIndex). It asks for --yes: an older index put back
 // by someone else hides messages.
 func inboxTrustIndex(e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox trust-index", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox trust-index")
 	yes := fs.Bool("yes", false, "accept the index as it is now")
 	pos, code := parseFlags(e, fs, args)
 	if code >= 0 {

@@ -69,18 +69,9 @@ func runKeys(ctx context.Context, e *env, args []string) int {
 	})
 }
 
-// openKeyStore opens the key store of the securesend home, with the OS
-// keychain for the secret key passphrases.
-func openKeyStore(e *env) (*pgp.Store, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, err
-	}
-	return d.Keys()
-}
-
-// openKeys opens the key store of the securesend home with the key use
-// cases (audited imports and pins).
+// openKeys opens the key store of the securesend home (the OS keychain
+// holds the secret key passphrases) with the key use cases (audited
+// imports and pins).
 func openKeys(e *env) (*desk.KeyManager, error) {
 	d, err := openDesk(e)
 	if err != nil {
@@ -92,8 +83,7 @@ func openKeys(e *env) (*desk.KeyManager, error) {
 // keysFlagSet returns a flag set for 'keys name' whose usage is the keys
 // usage.
 func keysFlagSet(e *env, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("keys "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "keys "+name)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), keysUsage)
 		fmt.Fprintf(fs.Output(), "\nFlags of 'keys %s':\n", name)
@@ -165,7 +155,7 @@ func keysGenerate(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend keys generate: --name and --email are required")
 		return 2
 	}
-	s, err := openKeyStore(e)
+	s, err := openKeys(e)
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
@@ -191,7 +181,7 @@ func keysList(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend keys list: takes no arguments")
 		return 2
 	}
-	s, err := openKeyStore(e)
+	s, err := openKeys(e)
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
@@ -285,11 +275,11 @@ func keysImport(e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "securesend keys import: --passphrase-stdin needs the key in a FILE")
 			return 2
 		}
-		line, err := bufio.NewReader(e.stdin).ReadString('\n')
-		if err != nil && err != io.EOF {
+		line, err := readLine(e.stdin)
+		if err != nil {
 			return errorf(e, "keys import: read passphrase: %v", err)
 		}
-		passphrase = []byte(strings.TrimRight(line, "\r\n"))
+		passphrase = []byte(line)
 	}
 	var in io.Reader = e.stdin
 	if pos[0] != "-" {

@@ -121,7 +121,7 @@ func TestKeysPinAsksPerAddress(t *testing.T) {
 			if tt.wantErr != "" && !strings.Contains(errOut, tt.wantErr) {
 				t.Errorf("stderr %q lacks %q", errOut, tt.wantErr)
 			}
-			s, err := openKeyStore(&env{getenv: func(v string) string { return ke.vars[v] }})
+			s, err := openKeys(&env{getenv: func(v string) string { return ke.vars[v] }})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/audit"
-	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send/outbox"
@@ -56,14 +54,13 @@ func runOutbox(ctx context.Context, e *env, args []string) int {
 	})
 }
 
-// openAudit opens the home's audit log (home/audit.log, head in the
-// keychain).
+// openAudit opens the home's audit log (desk.Desk.Audit).
 func openAudit(e *env) (*audit.Log, error) {
-	h, kc, err := openHome(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return nil, err
 	}
-	return audit.Open(h.Path("audit.log"), kc, audit.Options{})
+	return d.Audit()
 }
 
 // openOutbox opens the desk's outbox, delivering with opts.Via.
@@ -73,6 +70,20 @@ func openOutbox(e *env, opts desk.OutboxOptions) (*desk.Outbox, error) {
 		return nil, err
 	}
 	return d.Outbox(opts)
+}
+
+// outboxJob opens the outbox and finds the job that arg (an ID or its
+// first 6 or more characters) names. A code >= 0 ends the command.
+func outboxJob(e *env, arg string) (*desk.Outbox, string, int) {
+	ob, err := openOutbox(e, desk.OutboxOptions{})
+	if err != nil {
+		return nil, "", outboxFail(e, err)
+	}
+	id, err := ob.Resolve(arg)
+	if err != nil {
+		return nil, "", outboxFail(e, err)
+	}
+	return ob, id, -1
 }
 
 // outboxExplain tells the user what happens next to a job that was not
@@ -95,20 +106,13 @@ func outboxExplain(w io.Writer, rec *outbox.Record) {
 // outboxFlags parses the flags of a simple subcommand; it returns an exit
 // code >= 0 when the command should end.
 func outboxFlags(e *env, name, usage string, nargs int, args []string, define func(fs *flag.FlagSet)) ([]string, int) {
-	fs := flag.NewFlagSet("outbox "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "outbox "+name)
 	if define != nil {
 		define(fs)
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: securesend outbox %s\n", usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0
-		}
-		return nil, 2
+	fs.Usage = usageOf(fs, "Usage: securesend outbox "+usage+"\n")
+	if code := parseCode(fs, args); code >= 0 {
+		return nil, code
 	}
 	if nargs >= 0 && fs.NArg() != nargs {
 		fs.Usage()
@@ -126,14 +130,14 @@ func outboxList(e *env, args []string) int {
 	}
 	ob, err := openOutbox(e, desk.OutboxOptions{})
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	recs, err := ob.List()
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	if asJSON {
-		return outboxJSON(e, trackedJobs(ob, recs))
+		return printJSON(e, trackedJobs(ob, recs))
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(e.stdout, "The outbox is empty.")
@@ -159,7 +163,7 @@ func outboxList(e *env, args []string) int {
 		if len(note) > 60 {
 			note = note[:57] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID[:12], trackLabel(tracks[i]), r.Created.Local().Format("15:04 2 Jan"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", shortID(r.ID), trackLabel(tracks[i]), r.Created.Local().Format("15:04 2 Jan"),
 			strings.Join(r.Envelope.To, ", "), len(r.Documents), r.Attempts, note)
 	}
 	tw.Flush()
@@ -174,61 +178,43 @@ func outboxShow(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	ob, err := openOutbox(e, desk.OutboxOptions{})
-	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
-	}
-	id, err := ob.Resolve(rest[0])
-	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+	ob, id, code := outboxJob(e, rest[0])
+	if code >= 0 {
+		return code
 	}
 	r, err := ob.Get(id)
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	tr := ob.Track(r)
 	if asJSON {
-		return outboxJSON(e, newTrackedJob(r, tr))
+		return printJSON(e, newTrackedJob(r, tr))
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "Job:          %s\n", r.ID)
-	fmt.Fprintf(w, "State:        %s\n", r.State)
-	fmt.Fprintf(w, "Message-ID:   <%s>\n", r.MessageID)
+	field(w, "Job", "%s", r.ID)
+	field(w, "State", "%s", r.State)
 	if r.Account != "" {
-		fmt.Fprintf(w, "Account:      %s\n", r.Account)
+		field(w, "Account", "%s", r.Account)
 	}
-	fmt.Fprintf(w, "From:         %s\n", r.Envelope.From)
-	fmt.Fprintf(w, "To:           %s\n", strings.Join(r.Envelope.To, ", "))
-	fmt.Fprintf(w, "Queued:       %s\n", r.Created.Local().Format(time.RFC1123))
-	fmt.Fprintf(w, "Attempts:     %d\n", r.Attempts)
+	field(w, "From", "%s", r.Envelope.From)
+	field(w, "To", "%s", strings.Join(r.Envelope.To, ", "))
+	field(w, "Queued", "%s", r.Created.Local().Format(time.RFC1123))
+	field(w, "Attempts", "%d", r.Attempts)
 	if !r.LastAttempt.IsZero() {
-		fmt.Fprintf(w, "Last attempt: %s\n", r.LastAttempt.Local().Format(time.RFC1123))
+		field(w, "Last attempt", "%s", r.LastAttempt.Local().Format(time.RFC1123))
 	}
 	if !r.NextAttempt.IsZero() {
-		fmt.Fprintf(w, "Next attempt: %s\n", r.NextAttempt.Local().Format(time.RFC1123))
+		field(w, "Next attempt", "%s", r.NextAttempt.Local().Format(time.RFC1123))
 	}
 	if r.LastError != "" {
-		fmt.Fprintf(w, "Last error:   %s\n", termsafe.String(r.LastError))
+		field(w, "Last error", "%s", r.LastError)
 	}
-	fmt.Fprintf(w, "Size:         %d bytes\n", r.Size)
-	for _, d := range r.Documents {
-		fmt.Fprintf(w, "Document:     %s (%s, %d bytes) SHA-256 %s\n", d.Name, d.ContentType, d.Size, d.SHA256)
-	}
-	fmt.Fprintf(w, "Encrypted:    %s\n", yesNo(r.Encrypted))
-	if r.Signed {
-		fmt.Fprintf(w, "Signed:       yes, by %s\n", pgp.Fingerprint(r.SignerFingerprint).Grouped())
+	if r.Result != nil { // sent: the report 'send' printed
+		fmt.Fprintln(w)
+		printSummary(w, r.Result, nil)
 	} else {
-		fmt.Fprintln(w, "Signed:       no")
-	}
-	if res := r.Result; res != nil {
-		fmt.Fprintf(w, "Server:       %s replied %d %s %s\n", res.Server, res.Reply.Code, res.Reply.EnhancedCode, termsafe.String(res.Reply.Text))
-		fmt.Fprintf(w, "Encryption:   %s %s\n", res.TLS.Version, res.TLS.CipherSuite)
-		for _, a := range res.Accepted {
-			fmt.Fprintf(w, "Accepted:     %s\n", a.Address)
-		}
-		for _, a := range res.Rejected {
-			fmt.Fprintf(w, "Rejected:     %s (%d %s)\n", a.Address, a.Reply.Code, termsafe.String(a.Reply.Text))
-		}
+		field(w, "Message-ID", "<%s>", r.MessageID)
+		printProtection(w, r.Encrypted, r.Signed, r.SignerFingerprint, r.Size, r.Documents)
 	}
 	printTracking(w, tr)
 	outboxExplain(w, r)
@@ -240,15 +226,12 @@ func outboxChange(e *env, sub string, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	ob, err := openOutbox(e, desk.OutboxOptions{})
-	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
-	}
-	id, err := ob.Resolve(rest[0])
-	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+	ob, id, code := outboxJob(e, rest[0])
+	if code >= 0 {
+		return code
 	}
 	var rec *outbox.Record
+	var err error
 	switch sub {
 	case "retry":
 		rec, err = ob.Retry(id)
@@ -289,39 +272,20 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		watch bool
 		poll  time.Duration
 	)
-	fs := flag.NewFlagSet("outbox run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "outbox run")
+	fs.Usage = usageOf(fs, outboxRunUsage)
 	fs.BoolVar(&watch, "watch", false, "keep running and deliver jobs as they become due")
 	fs.DurationVar(&poll, "poll", time.Minute, "with --watch, how often to look for new jobs (`duration`)")
-	fs.StringVar(&f.server, "server", "", "mail submission server as `host:port` (required)")
-	fs.StringVar(&f.security, "security", "tls", "how to encrypt: `tls` (implicit TLS, port 465) or starttls (port 587)")
-	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust besides the system's")
-	fs.StringVar(&f.user, "user", "", "user `name` to sign in with (needs --password-stdin)")
-	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
-	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689)")
-	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
-	fs.StringVar(&f.account, "account", "", "deliver with the stored account `name` (jobs queued with an account always use their own)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), outboxRunUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	f.defineConn(fs, "deliver with the stored account `name` (jobs queued with an account always use their own)")
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 0 || (f.server == "") == (f.account == "") {
 		fmt.Fprintln(e.stderr, "securesend outbox run: give --server or --account (see 'securesend outbox run --help')")
 		return 2
 	}
-	if (f.user != "") != f.passwordStdin {
-		fmt.Fprintln(e.stderr, "securesend outbox run: --user and --password-stdin go together (the password is never accepted on the command line)")
-		return 2
-	}
-	if f.account != "" && (f.user != "" || f.caFile != "") {
-		fmt.Fprintln(e.stderr, "securesend outbox run: --account sets the sign-in and CA; drop --user, --password-stdin and --ca-file")
+	if p := f.connProblem(); p != "" {
+		fmt.Fprintf(e.stderr, "securesend outbox run: %s\n", p)
 		return 2
 	}
 	v, err := f.via(e.stdin)
@@ -337,11 +301,11 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		if errors.Is(err, context.Canceled) {
 			return 0
 		}
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	recs, err := ob.RunDue(ctx)
 	if err != nil {
-		return errorf(e, "outbox: %v", outboxTrim(err, "outbox: "))
+		return outboxFail(e, err)
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(e.stdout, "Nothing is due.")
@@ -360,19 +324,19 @@ func outboxReportJob(w io.Writer, r *outbox.Record) {
 	to := strings.Join(r.Envelope.To, ", ")
 	switch r.State {
 	case outbox.Sending:
-		fmt.Fprintf(w, "%s  sending to %s (attempt %d)\n", r.ID[:12], to, r.Attempts)
+		fmt.Fprintf(w, "%s  sending to %s (attempt %d)\n", shortID(r.ID), to, r.Attempts)
 	case outbox.Sent:
 		reply := ""
 		if r.Result != nil {
 			reply = fmt.Sprintf(" (server said: %d %s)", r.Result.Reply.Code, termsafe.String(r.Result.Reply.Text))
 		}
-		fmt.Fprintf(w, "%s  SENT to %s%s\n", r.ID[:12], to, reply)
+		fmt.Fprintf(w, "%s  SENT to %s%s\n", shortID(r.ID), to, reply)
 	case outbox.Deferred:
-		fmt.Fprintf(w, "%s  deferred until %s: %s\n", r.ID[:12], r.NextAttempt.Local().Format("15:04 2 Jan"), termsafe.String(r.LastError))
+		fmt.Fprintf(w, "%s  deferred until %s: %s\n", shortID(r.ID), r.NextAttempt.Local().Format("15:04 2 Jan"), termsafe.String(r.LastError))
 	case outbox.Failed:
-		fmt.Fprintf(w, "%s  FAILED: %s\n", r.ID[:12], termsafe.String(r.LastError))
+		fmt.Fprintf(w, "%s  FAILED: %s\n", shortID(r.ID), termsafe.String(r.LastError))
 	case outbox.PossiblySent:
-		fmt.Fprintf(w, "%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend\n", r.ID[:12], termsafe.String(r.LastError), r.ID[:12])
+		fmt.Fprintf(w, "%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend\n", shortID(r.ID), termsafe.String(r.LastError), shortID(r.ID))
 	}
 }
 
@@ -380,12 +344,6 @@ func outboxReportJob(w io.Writer, r *outbox.Record) {
 // "outbox: outbox: ..." does not reach the user.
 func outboxTrim(err error, prefix string) string { return strings.TrimPrefix(err.Error(), prefix) }
 
-// outboxJSON writes v indented to stdout.
-func outboxJSON(e *env, v any) int {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return errorf(e, "%v", err)
-	}
-	return 0
-}
+// outboxFail prints an outbox error (without a doubled "outbox: ") and
+// returns exit code 1.
+func outboxFail(e *env, err error) int { return errorf(e, "outbox: %v", outboxTrim(err, "outbox: ")) }

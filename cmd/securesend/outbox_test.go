@@ -86,7 +86,9 @@ func TestOutboxAuditCLI(t *testing.T) {
 	}
 
 	code, out, errOut = homeCLI(t, dir, "", "outbox", "show", id[:8])
-	for _, want := range []string{"State:        sent", "Message-ID:   <", "replied 250", "Document:     script.pdf (application/pdf", "SHA-256 "} {
+	// A sent job shows the transmission report 'send' prints.
+	for _, want := range []string{"State:         sent", "securesend transmission report", "Status:        SENT: accepted", "Message-ID:    <",
+		"Accepted:      pharmacy@example.org  [250", "Certificate:", "Document 1:    script.pdf (application/pdf", "  SHA-256:     "} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("show lacks %q: %d\n%s%s", want, code, out, errOut)
 		}
@@ -168,5 +170,18 @@ func TestOutboxAuditCLI(t *testing.T) {
 	code, _, errOut = homeCLI(t, dir, "", "audit", "verify")
 	if code != 1 || !strings.Contains(errOut, "broken at entry 2 (line 2)") {
 		t.Fatalf("verify after tampering: %d %s", code, errOut)
+	}
+}
+
+// TestOutboxUnknownJob: a job ID that names no job is one clear error
+// line (exit 1) for every command on one job, with "outbox: " once.
+func TestOutboxUnknownJob(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "home")
+	for _, sub := range []string{"show", "retry", "confirm", "cancel", "remove"} {
+		code, out, errOut := homeCLI(t, dir, "", "outbox", sub, "abcdef012345")
+		if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "securesend: outbox: ") ||
+			strings.Contains(errOut, "outbox: outbox:") {
+			t.Errorf("outbox %s of an unknown job: exit %d\nstdout %q\nstderr %q", sub, code, out, errOut)
+		}
 	}
 }

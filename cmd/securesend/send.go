@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,7 +25,7 @@ type sendFlags struct {
 	user          string
 	passwordStdin bool
 	from          string
-	to, cc        addrList
+	to, cc        listFlag // addresses ("Name <a@b>" or "a@b"), several per flag separated by commas
 	subject       string
 	note          string
 	requireTLS    bool
@@ -47,13 +45,6 @@ type sendFlags struct {
 	facilityHPI   string
 	replaces      string // Message-ID of a message this one replaces
 }
-
-// addrList is a repeatable flag of addresses ("Name <a@b>" or "a@b",
-// several per flag separated by commas).
-type addrList []string
-
-func (l *addrList) String() string     { return strings.Join(*l, ", ") }
-func (l *addrList) Set(v string) error { *l = append(*l, v); return nil }
 
 func sendCommand() command {
 	return command{
@@ -81,22 +72,13 @@ Flags:
 
 // newSendFlagSet defines the flags of 'securesend send' on f.
 func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.StringVar(&f.server, "server", "", "mail submission server as `host:port` (required), e.g. smtp.example.org:465")
-	fs.StringVar(&f.security, "security", "tls", "how to encrypt: `tls` (implicit TLS, port 465) or starttls (port 587)")
-	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust besides the system's")
-	fs.StringVar(&f.user, "user", "", "user `name` to sign in with (needs --password-stdin)")
-	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	fs := newFlags(e, "send")
 	fs.StringVar(&f.from, "from", "", "sender `address`, e.g. \"Dr A Ngata <a.ngata@clinic.example.nz>\" (required)")
 	fs.Var(&f.to, "to", "recipient `address`; repeat for several (at least one required)")
 	fs.Var(&f.cc, "cc", "copy recipient `address`; repeatable")
 	fs.StringVar(&f.subject, "subject", "", "subject `text`")
 	fs.StringVar(&f.note, "note", "", "short covering note `text` sent with the documents")
-	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689), so the message is never relayed without TLS")
-	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
 	fs.StringVar(&f.receipt, "receipt", "", "write the transmission result as JSON to `file`")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON instead of the summary")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
 	fs.BoolVar(&f.queueOnly, "queue-only", false, "only write the message to the outbox; 'securesend outbox run' delivers it")
@@ -106,9 +88,51 @@ func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
 	fs.StringVar(&f.prescriberCPN, "prescriber-cpn", "", "the clinician's HPI Common Person `number` (NNXXXX), carried in the signed manifest")
 	fs.StringVar(&f.facilityHPI, "facility-hpi", "", "your practice's HPI facility `ID` (FXXNNN-C), carried in the signed manifest")
 	fs.StringVar(&f.replaces, "replaces", "", "the `Message-ID` of a message you sent that this one replaces (the recipient sees the old one marked replaced)")
-	fs.StringVar(&f.account, "account", "", "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
+	f.defineConn(fs, "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
 	fs.Usage = func() {} // parseSendFlags prints help or a hint itself
 	return fs
+}
+
+// defineConn defines on fs the flags that say how messages are delivered,
+// the same for send, outbox run and hotfolder: a stored account (its flag
+// described by accountUse), or a server with its TLS and sign-in.
+func (f *sendFlags) defineConn(fs *flag.FlagSet, accountUse string) {
+	fs.StringVar(&f.account, "account", "", accountUse)
+	fs.StringVar(&f.server, "server", "", "mail submission server as `host:port`, e.g. smtp.example.org:465 (required without --account)")
+	fs.StringVar(&f.security, "security", "tls", "how to encrypt: `tls` (implicit TLS, port 465) or starttls (port 587)")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust besides the system's")
+	fs.StringVar(&f.user, "user", "", "user `name` to sign in with (needs --password-stdin)")
+	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	fs.BoolVar(&f.requireTLS, "require-tls", false, "fail unless the server supports REQUIRETLS (RFC 8689), so the message is never relayed without TLS")
+	fs.StringVar(&f.minTLS, "min-tls", "1.2", "lowest TLS `version` to accept: 1.2 or 1.3")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the server at each step (`duration`)")
+}
+
+// connProblem says what is wrong with the combination of the connection
+// flags (defineConn), or "" when nothing is: --account comes with no
+// server or sign-in flag, and --user only with --password-stdin.
+func (f *sendFlags) connProblem() string {
+	if f.account != "" {
+		var drop []string
+		for _, c := range []struct {
+			set  bool
+			name string
+		}{{f.server != "", "--server"}, {f.caFile != "", "--ca-file"}, {f.user != "", "--user"}, {f.passwordStdin, "--password-stdin"}} {
+			if c.set {
+				drop = append(drop, c.name)
+			}
+		}
+		if len(drop) > 0 {
+			return "--account sets the server and sign-in; drop " + strings.Join(drop, ", ")
+		}
+	}
+	switch {
+	case f.user != "" && !f.passwordStdin:
+		return "--user needs --password-stdin (the password is never accepted on the command line)"
+	case f.passwordStdin && f.user == "":
+		return "--password-stdin needs --user"
+	}
+	return ""
 }
 
 // parseSendFlags parses args; flags and documents may be mixed, and "--"
@@ -140,22 +164,12 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 		f.docs = append(f.docs, rest[0])
 		rest = rest[1:]
 	}
+	if p := f.connProblem(); p != "" {
+		fmt.Fprintf(e.stderr, "securesend send: %s\n", p)
+		return nil, 2
+	}
 	var missing []string
-	if f.account != "" {
-		var conflict []string
-		for _, c := range []struct {
-			set  bool
-			name string
-		}{{f.server != "", "--server"}, {f.caFile != "", "--ca-file"}, {f.user != "", "--user"}, {f.passwordStdin, "--password-stdin"}} {
-			if c.set {
-				conflict = append(conflict, c.name)
-			}
-		}
-		if len(conflict) > 0 {
-			fmt.Fprintf(e.stderr, "securesend send: --account sets the server and sign-in; drop %s\n", strings.Join(conflict, ", "))
-			return nil, 2
-		}
-	} else if f.server == "" {
+	if f.account == "" && f.server == "" {
 		missing = append(missing, "--server")
 	}
 	if f.from == "" && f.account == "" {
@@ -172,14 +186,6 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 		fmt.Fprintln(e.stderr, "securesend send: no documents given; name the files to send after the flags")
 		return nil, 2
 	}
-	if f.user != "" && !f.passwordStdin {
-		fmt.Fprintln(e.stderr, "securesend send: --user needs --password-stdin (the password is never accepted on the command line)")
-		return nil, 2
-	}
-	if f.passwordStdin && f.user == "" {
-		fmt.Fprintln(e.stderr, "securesend send: --password-stdin needs --user")
-		return nil, 2
-	}
 	return f, -1
 }
 
@@ -187,14 +193,12 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 func (f *sendFlags) message() (*send.Message, error) {
 	m := &send.Message{Subject: f.subject, Note: f.note, DocumentType: f.docType, PatientNHI: f.nhi,
 		PrescriberName: f.prescriber, PrescriberCPN: f.prescriberCPN, FacilityHPI: f.facilityHPI}
-	if f.from != "" || f.account == "" { // else the account's address
-		from, err := mail.ParseAddress(f.from)
-		if err != nil {
-			return nil, fmt.Errorf("--from %q is not an e-mail address: %v", f.from, err)
-		}
-		m.From = *from
-	}
 	var err error
+	if f.from != "" || f.account == "" { // else the account's address
+		if m.From, err = parseAddr("--from", f.from); err != nil {
+			return nil, err
+		}
+	}
 	if m.To, err = parseAddrs("--to", f.to); err != nil {
 		return nil, err
 	}
@@ -207,6 +211,17 @@ func (f *sendFlags) message() (*send.Message, error) {
 	return m, nil
 }
 
+// parseAddr parses the one address of flag flagName.
+func parseAddr(flagName, value string) (mail.Address, error) {
+	a, err := mail.ParseAddress(value)
+	if err != nil {
+		return mail.Address{}, fmt.Errorf("%s %q is not an e-mail address: %v", flagName, value, err)
+	}
+	return *a, nil
+}
+
+// parseAddrs parses the addresses of the repeatable flag flagName, each
+// value a comma-separated list.
 func parseAddrs(flagName string, values []string) ([]mail.Address, error) {
 	var out []mail.Address
 	for _, v := range values {
@@ -235,16 +250,12 @@ func (f *sendFlags) via(stdin io.Reader) (desk.Via, error) {
 	return o.Via()
 }
 
-// readPassword reads one line from r, without its line ending.
+// readPassword reads the password of --password-stdin from r.
 func readPassword(r io.Reader) (string, error) {
-	if r == nil {
-		return "", errors.New("--password-stdin: no standard input")
-	}
-	line, err := bufio.NewReaderSize(io.LimitReader(r, 4096), 4096).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	pw, err := readLine(r)
+	if err != nil {
 		return "", fmt.Errorf("--password-stdin: cannot read standard input: %v", err)
 	}
-	pw := strings.TrimRight(line, "\r\n")
 	if pw == "" {
 		return "", errors.New("--password-stdin: standard input is empty; pipe the password in, e.g. from a password manager")
 	}
@@ -270,7 +281,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	}
 	if f.queueOnly {
 		if f.json {
-			return outboxJSON(e, struct {
+			return printJSON(e, struct {
 				Job   string       `json:"job"`
 				State outbox.State `json:"state"`
 			}{id, outbox.Queued})
@@ -331,11 +342,16 @@ func printPolicyRefusal(w io.Writer, err error) bool {
 	if !errors.As(err, &refused) || !refused.Policy {
 		return false
 	}
-	fmt.Fprintln(w, "securesend: refused by your organisation's policy, so nothing was sent:")
+	printRefused(w, "refused by your organisation's policy, so nothing was sent", refused)
+	return true
+}
+
+// printRefused prints header and the reasons of refused, one a line.
+func printRefused(w io.Writer, header string, refused *desk.Refused) {
+	fmt.Fprintf(w, "securesend: %s:\n", header)
 	for _, line := range refused.Reasons() {
 		fmt.Fprintln(w, "  "+line)
 	}
-	return true
 }
 
 // sendError is err of desk's Send as 'securesend send' prints it: "send: "
@@ -355,13 +371,10 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 		res = se.Result // partial, for the record
 	}
 	if f.json {
-		out := struct {
+		printJSON(e, struct {
 			Result *send.Result `json:"result"`
 			Error  *jsonError   `json:"error"`
-		}{Result: res, Error: toJSONError(sendErr)}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
+		}{Result: res, Error: toJSONError(sendErr)})
 	} else if res != nil {
 		printSummary(e.stdout, res, sendErr)
 	}

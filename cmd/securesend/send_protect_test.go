@@ -246,7 +246,7 @@ func TestSendQueueOnlyCLI(t *testing.T) {
 		t.Fatalf("stored confirmation: %+v %+v", rec, res)
 	}
 	out = clinic.must(t, 0, "", "outbox", "show", id[1])
-	for _, want := range []string{"Encrypted:    yes", "Signed:       yes, by", "SHA-256 " + res.Documents[0].SHA256} {
+	for _, want := range []string{"Encrypted:     yes", "Signed:        yes, by", "  SHA-256:     " + res.Documents[0].SHA256} {
 		if !strings.Contains(out, want) {
 			t.Errorf("outbox show lacks %q:\n%s", want, out)
 		}

@@ -159,3 +159,56 @@ func TestSendCLIFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestSubcommandHelpSucceeds: --help on a subcommand prints its flags and
+// exits 0, as the commands do ('inbox list --help' used to exit 2), and
+// shows the connection flags send, outbox run and hotfolder share.
+func TestSubcommandHelpSucceeds(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inbox", "list", "--help"}, "-json"},
+		{[]string{"inbox", "show", "--help"}, "-json"},
+		{[]string{"inbox", "open", "--help"}, "-doc"},
+		{[]string{"inbox", "watch", "settle", "--help"}, "-printed"},
+		{[]string{"account", "list", "--help"}, "-json"},
+		{[]string{"audit", "export", "--help"}, "-since"},
+		{[]string{"outbox", "run", "--help"}, "-server host:port"},
+		{[]string{"hotfolder", "--help"}, "-server host:port"},
+		{[]string{"hotfolder", "--help"}, "-account name"},
+	} {
+		code, out, errOut := runCLI(t, "", c.args...)
+		if code != 0 || !strings.Contains(out+errOut, c.want) {
+			t.Errorf("%s: exit %d, want 0 and %q:\n%s%s", strings.Join(c.args, " "), code, c.want, out, errOut)
+		}
+	}
+}
+
+// TestReadLine: the one reader of a secret line on standard input takes
+// the first line without its ending, and refuses one that is too long
+// instead of cutting it short.
+func TestReadLine(t *testing.T) {
+	long := strings.Repeat("a", maxLine)
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"s3cret pass\nnext\n", "s3cret pass", true},
+		{"s3cret\r\n", "s3cret", true},
+		{"no newline", "no newline", true},
+		{"", "", true},
+		{long + "\n", long, true},
+		{long + "\r\n", long, true},
+		{long + "b\n", "", false},
+		{long + "bc", "", false},
+	} {
+		got, err := readLine(strings.NewReader(c.in))
+		if got != c.want || (err == nil) != c.ok {
+			t.Errorf("readLine(%.20q...) = %.20q, %v; want %.20q, ok %v", c.in, got, err, c.want, c.ok)
+		}
+	}
+	if _, err := readLine(nil); err == nil {
+		t.Error("readLine(nil): no error")
+	}
+}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -11,18 +14,14 @@ import (
 	"github.com/securesend/securesend/internal/home"
 )
 
-// openHome resolves the securesend home of e, creates it (0700) and returns
-// it with its keychain namespace. Every command that touches state starts
-// here.
+// openHome returns the securesend home of e (created, 0700, by openDesk)
+// with its keychain namespace, for what keeps its own files there.
 func openHome(e *env) (home.Home, *keychain.Keychain, error) {
-	h, err := home.Resolve(e.getenv)
+	d, err := openDesk(e)
 	if err != nil {
-		return h, nil, err
+		return home.Home{}, nil, err
 	}
-	if err := h.Ensure(); err != nil {
-		return h, nil, err
-	}
-	return h, keychain.New(h.KeychainService()), nil
+	return d.Home(), d.Keychain(), nil
 }
 
 // openDesk opens the Desk of e's home: the use cases a command calls.
@@ -40,6 +39,34 @@ func openDesk(e *env) (*desk.Desk, error) {
 			fmt.Fprintf(e.stderr, "securesend: warning: %v\n", err)
 		},
 	})
+}
+
+// newFlags returns the flag set of the command name ("inbox list"),
+// reporting its errors on e.stderr.
+func newFlags(e *env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// usageOf is a flag.FlagSet's Usage: the text usage, then the flags.
+func usageOf(fs *flag.FlagSet, usage string) func() {
+	return func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+}
+
+// parseCode parses args with fs: -1 to go on, 0 after --help (fs.Usage
+// printed it), 2 for a usage error (printed).
+func parseCode(fs *flag.FlagSet, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	return -1
 }
 
 // subcommands dispatches args to one of subs for the command group (e.g.
@@ -68,6 +95,27 @@ func subcommands(e *env, group, usage string, args []string, subs map[string]fun
 	return 2
 }
 
+// maxLine bounds a line read from standard input (readLine).
+const maxLine = 4096
+
+// readLine reads the first line of r (standard input: a password, a
+// passphrase), without its line ending; a line longer than maxLine bytes
+// is an error, not cut short.
+func readLine(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("no standard input")
+	}
+	line, err := bufio.NewReaderSize(io.LimitReader(r, maxLine+2), maxLine+2).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if len(line) > maxLine {
+		return "", fmt.Errorf("the line is longer than %d bytes", maxLine)
+	}
+	return line, nil
+}
+
 // parseOneArg parses args with fs, allowing the one positional argument
 // (an ID or a name) before or after the flags. It returns the argument
 // ("" when none was given) and ok=false when the flags did not parse (exit 2).
@@ -82,4 +130,26 @@ func parseOneArg(fs *flag.FlagSet, args []string) (arg string, ok bool) {
 		arg = fs.Arg(0)
 	}
 	return arg, true
+}
+
+// itemArg parses the flags of fs and the item ID (#N or N) before or
+// after them. A code >= 0 ends the command (the error is printed).
+func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
+	pos, code := parseFlags(e, fs, args)
+	switch {
+	case code >= 0:
+		return "", code
+	case len(pos) != 1:
+		return "", errorf(e, "%s: give the item ID (see 'securesend inbox list')", fs.Name())
+	}
+	return strings.TrimPrefix(pos[0], "#"), -1
+}
+
+// shortID is a job ID as lists and progress lines show it: its first 12
+// characters, which 'outbox' commands take as the ID.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -58,12 +57,8 @@ var verdictTitles = map[receive.Verdict]string{
 }
 
 func runVerify(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), verifyUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "verify")
+	fs.Usage = usageOf(fs, verifyUsage)
 	extract := fs.String("extract", "", "write the documents of a verified message into `DIR` (created if needed; existing files are never overwritten)")
 	extractUnverified := fs.Bool("extract-unverified", false, "with --extract, also extract documents of a message that is not verified (never of one that failed its integrity or signature check)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -125,6 +120,15 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	}
 	if rep.Verdict != receive.Verified {
 		return 1
+	}
+	return 0
+}
+
+// printJSON writes v to stdout as writeJSON does; it returns 0, or 1 with
+// the error printed.
+func printJSON(e *env, v any) int {
+	if err := writeJSON(e.stdout, v); err != nil {
+		return errorf(e, "%v", err)
 	}
 	return 0
 }
@@ -219,8 +223,16 @@ func printReport(e *env, r *receive.Report) {
 		fmt.Fprintln(w, "after comparing the fingerprint with the sender, run")
 		fmt.Fprintln(w, "'securesend keys import --pin --email ADDRESS FILE' for the address you confirmed.")
 	}
+	printContent(w, r, "extracted")
+}
+
+// printContent prints what a report shows of the inside of the message:
+// its note, what was left out and its documents (and where they were
+// saved), or for a withheld report that nothing is shown or, with verb,
+// opened or extracted.
+func printContent(w io.Writer, r *receive.Report, verb string) {
 	if desk.Withheld(r) {
-		fmt.Fprintln(w, "Documents:   withheld: the message failed its integrity or signature check, so nothing from inside it is shown or extracted.")
+		fmt.Fprintf(w, "Documents:   withheld: the message failed its integrity or signature check, so nothing from inside it is shown or %s.\n", verb)
 		return
 	}
 	if r.Note != "" {
@@ -233,10 +245,10 @@ func printReport(e *env, r *receive.Report) {
 		fmt.Fprintf(w, "Not shown:   %s\n", termsafe.String(o))
 	}
 	fmt.Fprintf(w, "Documents:   %d\n", len(r.Documents))
-	for _, d := range r.Documents {
-		fmt.Fprintf(w, "  %s  %d bytes  %s  sha256:%s\n", termsafe.String(d.Name), d.Size, termsafe.String(d.ContentType), termsafe.String(d.SHA256))
+	for i, d := range r.Documents { // numbered as 'inbox open --doc N' counts
+		fmt.Fprintf(w, "  %d. %s  %d bytes  %s  sha256:%s\n", i+1, termsafe.String(d.Name), d.Size, termsafe.String(d.ContentType), termsafe.String(d.SHA256))
 		if d.Path != "" {
-			fmt.Fprintf(w, "    saved to %s\n", termsafe.String(d.Path))
+			fmt.Fprintf(w, "     saved to %s\n", termsafe.String(d.Path))
 		}
 	}
 }

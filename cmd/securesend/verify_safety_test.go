@@ -152,19 +152,25 @@ func TestPrintReportFollowsVerdict(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			printReport(&env{stdout: &out}, desk.Redact(tt.rep()))
-			got := out.String()
-			assertTerminalSafe(t, "printReport", got)
-			for _, w := range tt.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("lacks %q:\n%s", w, got)
-				}
-			}
-			for _, l := range tt.lack {
-				if strings.Contains(got, l) {
-					t.Errorf("shows %q:\n%s", l, got)
-				}
-			}
+			assertShows(t, "printReport", out.String(), tt.want, tt.lack)
 		})
+	}
+}
+
+// assertShows fails unless got, what a printer printed, is safe for a
+// terminal, holds every string of want and none of lack.
+func assertShows(t *testing.T, what, got string, want, lack []string) {
+	t.Helper()
+	assertTerminalSafe(t, what, got)
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, got)
+		}
+	}
+	for _, l := range lack {
+		if strings.Contains(got, l) {
+			t.Errorf("%s shows %q:\n%s", what, l, got)
+		}
 	}
 }
 
@@ -267,4 +273,42 @@ func listDir(t *testing.T, dir string) []string {
 		return nil
 	})
 	return names
+}
+
+// TestPrintContent pins the one printer of a message's inside that 'inbox
+// show' and 'verify' share: documents numbered as 'inbox open --doc N'
+// counts them, the parts left out named (inbox show used to drop them),
+// everything made safe, and nothing from a withheld message, in the words
+// of the command.
+func TestPrintContent(t *testing.T) {
+	docs := []receive.Document{
+		{Name: "a.pdf", ContentType: "application/pdf", Size: 3, SHA256: "aa"},
+		{Name: "b\x1b[2J\u202e.pdf", ContentType: "application/pdf", Size: 4, SHA256: "bb", Path: "/out/b.pdf"},
+	}
+	verified := func() *receive.Report {
+		return &receive.Report{Verdict: receive.Verified, Note: "Dispense 90\x1b[1A", Documents: docs, Omitted: []string{"HTML part x.html"}}
+	}
+	tests := []struct {
+		name string
+		rep  *receive.Report
+		verb string
+		want []string
+		lack []string
+	}{
+		{"verified, inbox show", verified(), "opened",
+			[]string{"Documents:   2\n", "  1. a.pdf  3 bytes  application/pdf  sha256:aa\n", "  2. b", "     saved to /out/b.pdf\n",
+				"Not shown:   HTML part x.html\n", "Note:\n  Dispense 90"},
+			[]string{"withheld"}},
+		{"failed integrity, inbox show", &receive.Report{Verdict: receive.CannotDecrypt, Withheld: true, Note: "n", Documents: docs}, "opened",
+			[]string{"so nothing from inside it is shown or opened.\n"}, []string{"a.pdf", "Note", "Documents:   2"}},
+		{"bad signature, verify", &receive.Report{Verdict: receive.BadSignature, Note: "n", Documents: docs}, "extracted",
+			[]string{"so nothing from inside it is shown or extracted.\n"}, []string{"a.pdf", "Note"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			printContent(&out, tt.rep, tt.verb)
+			assertShows(t, "printContent", out.String(), tt.want, tt.lack)
+		})
+	}
 }

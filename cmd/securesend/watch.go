@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -37,12 +37,8 @@ func inboxWatch(ctx context.Context, e *env, args []string) int {
 	if len(args) > 0 && args[0] == "settle" {
 		return inboxWatchSettle(e, args[1:])
 	}
-	fs := flag.NewFlagSet("inbox watch", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, inboxWatchUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "inbox watch")
+	fs.Usage = usageOf(fs, inboxWatchUsage)
 	name := fs.String("account", "", "account to watch (default: the only account with an IMAP server)")
 	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
 	drop := fs.String("drop", "", "folder to write verified documents to")
@@ -51,8 +47,8 @@ func inboxWatch(ctx context.Context, e *env, args []string) int {
 	existing := fs.Bool("include-existing", false, "also deliver what was in the inbox before this destination was first watched")
 	poll := fs.Duration("poll", desk.DefaultWatchPoll, "how often to ask a server that does not offer IDLE")
 	asJSON := fs.Bool("json", false, "print events as JSON lines")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseCode(fs, args); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 0 {
 		return errorf(e, "inbox watch: unexpected argument %q", termsafe.String(fs.Arg(0)))
@@ -131,7 +127,7 @@ func watchEventLine(ev desk.WatchEvent) string {
 	case desk.EventNotDelivered:
 		s += doc + " NOT VERIFIED (" + ev.Detail + "): not dropped or printed; it waits in the inbox (securesend inbox show " + ev.Item + ")"
 	case desk.EventPossiblyDelivered:
-		s += doc + " POSSIBLY " + upper(pastTense(ev.Dest)) + ": " + ev.Detail
+		s += doc + " POSSIBLY " + strings.ToUpper(pastTense(ev.Dest)) + ": " + ev.Detail
 	case desk.EventFailed:
 		s += fmt.Sprintf("%s not %s: %v; tried again on the next round", doc, pastTense(ev.Dest), ev.Err)
 	default:
@@ -145,13 +141,6 @@ func pastTense(dest string) string {
 		return "printed"
 	}
 	return "dropped"
-}
-
-func upper(s string) string {
-	if s == "printed" {
-		return "PRINTED"
-	}
-	return "DROPPED"
 }
 
 // watchEventJSON is one line of 'inbox watch --json'.
@@ -192,26 +181,15 @@ Flags:
 
 // inboxWatchSettle runs 'securesend inbox watch settle'.
 func inboxWatchSettle(e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox watch settle", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, inboxWatchSettleUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(e, "inbox watch settle")
+	fs.Usage = usageOf(fs, inboxWatchSettleUsage)
 	printer := fs.String("print", "", "the CUPS printer (queue) the watch prints on (required)")
 	doc := fs.Int("doc", 0, "only document `N` of the message (default: all its possibly printed documents)")
 	printed := fs.Bool("printed", false, "the document came out of the printer: never print it again")
 	reprint := fs.Bool("reprint", false, "the document did not come out: print it again")
-	// Flags may come before and after the ID.
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	pos, code := parseFlags(e, fs, args) // flags before and after the ID
+	if code >= 0 {
+		return code
 	}
 	id := ""
 	if len(pos) > 0 {
