@@ -260,6 +260,31 @@ func (s *Store) List() ([]Item, error) {
 	return items, nil
 }
 
+// ListFrom returns the items after the first n, oldest first, and the
+// number of items in the store, so that a reader that keeps the count
+// (the inbox watch) reads only what was added since: its cost does not
+// grow with the number of items already there. Items are never removed
+// or reordered, compaction included. An n beyond the store's count (the
+// index was replaced by an older one and accepted, see TrustIndex) gets
+// every item, from the first.
+func (s *Store) ListFrom(n int) (items []Item, total int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
+	if err != nil {
+		return nil, 0, err
+	}
+	total = len(idx.items)
+	if n < 0 || n > total {
+		n = 0
+	}
+	items = slices.Clone(idx.items[n:])
+	for i := range items {
+		idx.decorate(&items[i])
+	}
+	return items, total, nil
+}
+
 // Get returns the item with id.
 func (s *Store) Get(id string) (*Item, error) {
 	s.mu.Lock()
