@@ -9,7 +9,10 @@
 #   N=1000 SMALL=0 bench/watch-1000.sh
 #
 # It runs desk's BenchmarkWatchDovecot (not a timed test) under
-# scripts/with-keyring.sh and prints one line per run.
+# scripts/with-keyring.sh and prints one line per run. The CPU time per
+# message (this process's user + system time, getrusage) is steadier than
+# the rate on a shared machine. SECURESEND_BENCH_CPUPROFILE=FILE writes a
+# CPU profile of the watch alone (the last run's).
 set -eu
 cd "$(dirname "$0")/.."
 N=${N:-1000}
@@ -26,6 +29,7 @@ for n in $N $SMALL; do
 	line=$(printf '%s\n' "$out" | grep '^BenchmarkWatchDovecot')
 	mps=$(printf '%s\n' "$line" | awk '{for (i = 1; i < NF; i++) if ($(i+1) == "msgs/s") print $i}')
 	rss=$(printf '%s\n' "$line" | awk '{for (i = 1; i < NF; i++) if ($(i+1) == "peak-RSS-MB") print $i}')
-	printf '%5d messages of %d KiB: %s messages/s, peak RSS %s MB (load before %s, after %s)\n' \
-		"$n" "$KB" "$mps" "$rss" "$load" "$(cut -d' ' -f1 /proc/loadavg)"
+	cpu=$(printf '%s\n' "$line" | awk '{for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ms/msg") print $i}')
+	printf '%5d messages of %d KiB: %s messages/s, %s ms of CPU per message, peak RSS %s MB (load before %s, after %s)\n' \
+		"$n" "$KB" "$mps" "$cpu" "$rss" "$load" "$(cut -d' ' -f1 /proc/loadavg)"
 done

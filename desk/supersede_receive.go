@@ -91,13 +91,18 @@ func (d *Desk) auditSupersessions(items []receive.Item) {
 		return
 	}
 	fresh, arrived := map[string]bool{}, map[string]bool{}
+	var ids, msgIDs []string
 	for _, it := range items {
 		fresh[it.ID] = true
+		ids = append(ids, it.ID)
 		if it.MessageID != "" {
 			arrived[it.MessageID] = true
+			msgIDs = append(msgIDs, it.MessageID)
 		}
 	}
-	all, err := st.List()
+	// Only the claims involved, not the whole inbox: a watch fetches
+	// each new message in a round of its own.
+	all, err := st.SupersessionsFor(ids, msgIDs)
 	if err != nil {
 		d.warn(fmt.Errorf("the audit log could not record cancellations and replacements: %w", err))
 		return

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,8 +11,11 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/securesend/securesend/internal/deliverjournal"
 	"github.com/securesend/securesend/receive"
@@ -38,6 +42,15 @@ type deliverer struct {
 	// told are the items (by destination) whose outcome was reported
 	// in this run, so each round does not repeat it.
 	told map[string]bool
+	// seen is how many items of the inbox (oldest first) a round has
+	// looked at, and retry the IDs among them with a document still to
+	// deliver (its last attempt failed): a round looks at those and at
+	// the items stored since, not at the whole inbox again, so that
+	// what a message costs the watch does not grow with the inbox.
+	seen  int
+	retry map[string]bool
+	// looked counts the items rounds looked at (for tests).
+	looked int
 }
 
 // destination is one place documents go: a drop folder or a printer.
@@ -60,7 +73,7 @@ func (d *Desk) openDeliverer(opts WatchOptions) (*deliverer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dl := &deliverer{d: d, st: st, includeExisting: opts.IncludeExisting, told: map[string]bool{}}
+	dl := &deliverer{d: d, st: st, includeExisting: opts.IncludeExisting, told: map[string]bool{}, retry: map[string]bool{}}
 	if opts.Drop != "" {
 		abs, err := filepath.Abs(opts.Drop)
 		if err != nil {
@@ -216,20 +229,67 @@ func docKey(it *receive.Item, n int) string {
 // an error of the inbox store or of a journal is returned (the watch
 // stops: it could no longer promise "exactly once"); a failed delivery
 // is recorded and tried again on the next round.
+//
+// The first round of a watch looks at every item (what arrived while
+// no watch ran, what a crash left undone); later rounds only at the
+// items stored since and those whose delivery failed. An item looked at
+// is settled for good unless a document of it is still to deliver: its
+// verdict and report never change, and only this watch writes its
+// destinations' journals (they are locked).
 func (dl *deliverer) deliverAll(ctx context.Context, event func(WatchEvent)) error {
-	items, err := dl.st.List()
-	if err != nil {
-		return err
-	}
-	for i := range items {
-		if err := ctx.Err(); err != nil {
+	for _, id := range slices.SortedFunc(maps.Keys(dl.retry), byNumber) {
+		if ctx.Err() != nil {
 			return nil
 		}
-		if err := dl.deliverItem(ctx, &items[i], event); err != nil {
+		it, err := dl.st.Get(id)
+		if err != nil {
+			return err
+		}
+		if err := dl.deliverOne(ctx, it, event); err != nil {
 			return err
 		}
 	}
+	items, total, err := dl.st.ListFrom(dl.seen)
+	if err != nil {
+		return err
+	}
+	if total < dl.seen {
+		// The index was replaced by an older one: start again; the
+		// journals keep what was delivered from being delivered again.
+		clear(dl.retry)
+	}
+	dl.seen = total - len(items)
+	for i := range items {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := dl.deliverOne(ctx, &items[i], event); err != nil {
+			return err
+		}
+		dl.seen++
+	}
 	return nil
+}
+
+// deliverOne delivers it and notes whether it is to be looked at again
+// on a later round.
+func (dl *deliverer) deliverOne(ctx context.Context, it *receive.Item, event func(WatchEvent)) error {
+	dl.looked++
+	again, err := dl.deliverItem(ctx, it, event)
+	if err != nil || again {
+		dl.retry[it.ID] = true
+	} else {
+		delete(dl.retry, it.ID)
+	}
+	return err
+}
+
+// byNumber orders item IDs ("1", "2", ..., "10") as numbers.
+func byNumber(a, b string) int {
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
 }
 
 // pending is one document still to deliver to one destination.
@@ -238,13 +298,13 @@ type pending struct {
 	n   int
 }
 
-func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event func(WatchEvent)) error {
+func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event func(WatchEvent)) (again bool, err error) {
 	if it.Verdict != receive.Verified {
 		// Never delivered; it waits in the inbox with its reason.
 		if dl.tell("verdict/" + it.ID) {
 			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: string(it.Verdict)})
 		}
-		return nil
+		return false, nil
 	}
 	if it.Superseded != nil {
 		// Cancelled or replaced by its sender before it was delivered:
@@ -283,11 +343,11 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 		}
 	}
 	if len(todo) == 0 {
-		return nil
+		return false, nil
 	}
 	rep, err := dl.st.Report(it.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !Trusted(rep) || Withheld(rep) || len(rep.Documents) != len(it.Documents) {
 		if dl.tell("verdict/" + it.ID) {
@@ -297,7 +357,7 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 			}
 			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: why})
 		}
-		return nil
+		return false, nil
 	}
 	for _, p := range todo {
 		doc := rep.Documents[p.n]
@@ -305,6 +365,7 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 		if doc.SHA256 != it.Documents[p.n].SHA256 {
 			ev.Kind, ev.Err = EventFailed, errors.New("the stored report and index disagree on the document's SHA-256")
 			event(ev)
+			again = true
 			continue
 		}
 		base := deliverjournal.Entry{Key: docKey(it, p.n), Item: it.ID, Doc: p.n}
@@ -318,22 +379,23 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 		var jerr *journalError
 		switch {
 		case errors.As(err, &jerr):
-			return jerr.err
+			return false, jerr.err
 		case errors.Is(err, errMaybeDelivered):
 			ev.Kind, ev.Err = EventPossiblyDelivered, err
 		case err != nil:
 			ev.Kind, ev.Err = EventFailed, err
+			again = true
 			rec := base
 			rec.State, rec.Time, rec.Detail = deliverjournal.Failed, dl.d.Now(), err.Error()
 			if jerr := p.dst.j.Record(rec); jerr != nil {
-				return jerr
+				return false, jerr
 			}
 		default:
 			ev.Kind, ev.Detail = EventDelivered, detail
 		}
 		event(ev)
 	}
-	return nil
+	return again, nil
 }
 
 func stateWords(s deliverjournal.State) string {

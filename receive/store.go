@@ -260,6 +260,68 @@ func (s *Store) List() ([]Item, error) {
 	return items, nil
 }
 
+// ListFrom returns the items after the first n, oldest first, and the
+// number of items in the store, so that a reader that keeps the count
+// (the inbox watch) reads only what was added since: its cost does not
+// grow with the number of items already there. Items are never removed
+// or reordered, compaction included. An n beyond the store's count (the
+// index was replaced by an older one and accepted, see TrustIndex) gets
+// every item, from the first.
+func (s *Store) ListFrom(n int) (items []Item, total int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
+	if err != nil {
+		return nil, 0, err
+	}
+	total = len(idx.items)
+	if n < 0 || n > total {
+		n = 0
+	}
+	items = slices.Clone(idx.items[n:])
+	for i := range items {
+		idx.decorate(&items[i])
+	}
+	return items, total, nil
+}
+
+// SupersessionsFor returns, oldest first, the items among ids that
+// cancel or replace a message (Item.Supersedes is set), and the items
+// whose cancellation or replacement names one of msgIDs: what a fetch
+// that stored the items ids, with the Message-IDs msgIDs, has to report
+// about cancellations and replacements. Its cost is that of the items
+// named, not of the store.
+func (s *Store) SupersessionsFor(ids, msgIDs []string) ([]Item, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
+	if err != nil {
+		return nil, err
+	}
+	at := map[int]bool{}
+	for _, id := range ids {
+		if _, ok := idx.claimBy[id]; ok {
+			if i, ok := idx.byID[id]; ok {
+				at[i] = true
+			}
+		}
+	}
+	for _, m := range msgIDs {
+		for _, c := range idx.claims[m] {
+			if i, ok := idx.byID[c.ID]; ok {
+				at[i] = true
+			}
+		}
+	}
+	out := make([]Item, 0, len(at))
+	for _, i := range slices.Sorted(maps.Keys(at)) {
+		it := idx.items[i]
+		idx.decorate(&it)
+		out = append(out, it)
+	}
+	return out, nil
+}
+
 // Get returns the item with id.
 func (s *Store) Get(id string) (*Item, error) {
 	s.mu.Lock()
