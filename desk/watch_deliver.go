@@ -312,7 +312,7 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 		if dl.tell("superseded/" + it.ID) {
 			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: SupersededBanner(it.Superseded)})
 		}
-		return nil
+		return false, nil
 	}
 	var todo []pending
 	for _, dst := range dl.dests {
