@@ -285,12 +285,13 @@ func (s *Store) ListFrom(n int) (items []Item, total int, err error) {
 	return items, total, nil
 }
 
-// SupersessionsFor returns, oldest first, the items among ids that
-// cancel or replace a message (Item.Supersedes is set), and the items
-// whose cancellation or replacement names one of msgIDs: what a fetch
-// that stored the items ids, with the Message-IDs msgIDs, has to report
-// about cancellations and replacements. Its cost is that of the items
-// named, not of the store.
+// SupersessionsFor returns, oldest first, the items ids themselves, the
+// items carrying a Message-ID that one of them cancels or replaces, the
+// items with one of msgIDs and the items whose cancellation or
+// replacement names one of msgIDs: what a fetch that stored the items
+// ids, with the Message-IDs msgIDs, has to report about cancellations and
+// replacements (claims, and the unverified copies a claim marks). Its cost
+// is that of the items named, not of the store.
 func (s *Store) SupersessionsFor(ids, msgIDs []string) ([]Item, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -300,9 +301,17 @@ func (s *Store) SupersessionsFor(ids, msgIDs []string) ([]Item, error) {
 	}
 	at := map[int]bool{}
 	for _, id := range ids {
-		if _, ok := idx.claimBy[id]; ok {
-			if i, ok := idx.byID[id]; ok {
-				at[i] = true
+		i, ok := idx.byID[id]
+		if !ok {
+			continue
+		}
+		// The item itself (a claim, or an unverified copy that a claim
+		// marks), and, for a claim, every item with the Message-ID it
+		// names: the original and any copy of it.
+		at[i] = true
+		if c, ok := idx.claimBy[id]; ok {
+			for _, j := range idx.byMsgIDs[c.Target] {
+				at[j] = true
 			}
 		}
 	}
@@ -311,6 +320,9 @@ func (s *Store) SupersessionsFor(ids, msgIDs []string) ([]Item, error) {
 			if i, ok := idx.byID[c.ID]; ok {
 				at[i] = true
 			}
+		}
+		for _, j := range idx.byMsgIDs[m] {
+			at[j] = true
 		}
 	}
 	out := make([]Item, 0, len(at))
