@@ -229,3 +229,35 @@ func TestInflateFirstBad(t *testing.T) {
 		})
 	}
 }
+
+// FuzzInflateFirst: on any stream inflateFirst does not panic, and when
+// both it (not passing the stream through) and go-crypto read a first
+// compressed packet without error, what it hands on starts with go-crypto's decompressed body.
+func FuzzInflateFirst(f *testing.F) {
+	f.Add([]byte{0xc8, 0x05, algoZIP, 0x01, 0x00, 0x00, 0xff, 0xff})
+	f.Add(append([]byte{0xa3, algoZIP}, compressBody(&testing.T{}, algoZIP, []byte("hello hello hello"))...))
+	f.Add(append([]byte{0xc8, 0xe9, algoZLIB}, bytes.Repeat([]byte{0x78}, 512)...))
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		br := bufio.NewReader(bytes.NewReader(stream))
+		r, err := inflateFirst(br, 1<<20)
+		if err != nil || r == io.Reader(br) { // passed through: go-crypto reads it
+			return
+		}
+		got, err := io.ReadAll(r)
+		if err != nil {
+			return
+		}
+		p, err := packet.NewReader(bytes.NewReader(stream)).Next()
+		c, ok := p.(*packet.Compressed)
+		if err != nil || !ok || len(stream) < 3 {
+			return
+		}
+		ref, err := io.ReadAll(io.LimitReader(c.Body, 1<<20))
+		if err != nil {
+			return
+		}
+		if !bytes.HasPrefix(got, ref) {
+			t.Fatalf("inflateFirst gave %q, go-crypto %q", got, ref)
+		}
+	})
+}
