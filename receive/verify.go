@@ -756,7 +756,7 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	// goroutine, about 1 MB of read-ahead between them: reading and
 	// de-armoring the ciphertext; decrypting it (go-crypto's OpenPGP CFB
 	// and the SHA-1 MDC, the most expensive, alone); reading the decrypted
-	// packets (go-crypto: decompression, the signature hash); parsing and
+	// packets (inflateFirst, then go-crypto: the signature hash); parsing and
 	// hashing the plaintext (v.content).
 	armored := readAhead(ct, aheadSize, aheadDepth)
 	defer armored.Close()
@@ -778,7 +778,12 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		v.decryptFailed = reason
 		return signature{}, ""
 	}
-	md, err := openpgp.ReadMessage(pbuf, v.ring, nil, cfg)
+	stream, err := inflateFirst(pbuf, hard)
+	if err != nil {
+		v.decryptFailed = damaged
+		return signature{}, ""
+	}
+	md, err := openpgp.ReadMessage(stream, v.ring, nil, cfg)
 	if err != nil || md.IsEncrypted {
 		// md.IsEncrypted: an encrypted message inside the encrypted one.
 		v.decryptFailed = damaged

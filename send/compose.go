@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/textproto"
+
+	"github.com/securesend/securesend/crypto/pgpmime"
 )
 
 // WriteHeader writes the outer RFC 5322 header fields of m: Date, From, To,
@@ -248,17 +249,13 @@ func writeDocument(mw *textproto.MultipartWriter, d *Document) (DocumentInfo, er
 	if err != nil {
 		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
 	}
-	lw := &lineWrapper{w: pw}
-	enc := base64.NewEncoder(base64.StdEncoding, lw)
+	enc := pgpmime.Base64Writer(pw)
 	sum := sha256.New()
 	size, err := io.Copy(enc, io.TeeReader(io.MultiReader(bytes.NewReader(head), f), sum))
 	if err != nil {
 		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
 	}
 	if err := enc.Close(); err != nil {
-		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
-	}
-	if err := lw.end(); err != nil {
 		return DocumentInfo{}, fmt.Errorf("send: document %s: %w", d.Path, err)
 	}
 	return DocumentInfo{Name: name, ContentType: ct, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}, nil

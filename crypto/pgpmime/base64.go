@@ -214,3 +214,93 @@ func decodeQuanta(dst, src []byte) bool {
 	}
 	return true
 }
+
+// Base64Writer returns a writer that encodes what is written to it as a
+// MIME base64 body (RFC 2045 section 6.8): 76-character lines ending in
+// CRLF, the last one shorter and padded. Whole lines are encoded straight
+// into a 64 KiB buffer with the armor writer's pair table (encodeLine) and
+// written to w when it is full, with no per-line write or allocation; its
+// output is the same as encoding/base64's StdEncoding cut into such lines.
+// Close writes the last line and what is buffered; it does not close w.
+func Base64Writer(w io.Writer) io.WriteCloser {
+	return &b64Writer{
+		w:    w,
+		pend: make([]byte, 0, armorLineBytes),
+		out:  make([]byte, 0, armorOutSize),
+	}
+}
+
+type b64Writer struct {
+	w    io.Writer
+	pend []byte // input of a line not yet complete (< armorLineBytes)
+	out  []byte // encoded lines not yet written
+	err  error  // the first write error: every later call returns it
+}
+
+func (b *b64Writer) Write(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n := len(p)
+	if len(b.pend) > 0 {
+		k := copy(b.pend[len(b.pend):armorLineBytes], p)
+		b.pend = b.pend[:len(b.pend)+k]
+		p = p[k:]
+		if len(b.pend) < armorLineBytes {
+			return n, nil
+		}
+		if err := b.line(b.pend); err != nil {
+			return 0, err
+		}
+		b.pend = b.pend[:0]
+	}
+	for len(p) >= armorLineBytes {
+		if err := b.line(p[:armorLineBytes]); err != nil {
+			return 0, err
+		}
+		p = p[armorLineBytes:]
+	}
+	b.pend = append(b.pend, p...)
+	return n, nil
+}
+
+// line appends the encoding of one full line of input (armorLineBytes)
+// and its CRLF, writing the buffer out first when it has no room.
+func (b *b64Writer) line(src []byte) error {
+	if len(b.out)+armorLineLen > cap(b.out) {
+		if err := b.flush(); err != nil {
+			return err
+		}
+	}
+	o := len(b.out)
+	b.out = b.out[:o+armorLineLen]
+	encodeLine(b.out[o:o+76], src)
+	b.out[o+76], b.out[o+77] = '\r', '\n'
+	return nil
+}
+
+func (b *b64Writer) flush() error {
+	if len(b.out) == 0 {
+		return nil
+	}
+	_, err := b.w.Write(b.out)
+	b.out = b.out[:0]
+	if err != nil {
+		b.err = err
+	}
+	return err
+}
+
+// Close encodes the last, shorter line (padded) and writes what is
+// buffered.
+func (b *b64Writer) Close() error {
+	if b.err != nil {
+		return b.err
+	}
+	if len(b.pend) > 0 {
+		b.out = base64.StdEncoding.AppendEncode(b.out, b.pend)
+		b.out = append(b.out, crlf...)
+		b.pend = b.pend[:0]
+	}
+	return b.flush()
+}
