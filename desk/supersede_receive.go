@@ -128,7 +128,12 @@ func (d *Desk) auditSupersessions(items []receive.Item) {
 			events = append(events, audit.Event{Kind: audit.ReceiveSuperseded, Fields: f})
 		}
 	}
-	for _, c := range all {
+	copies, err := st.MarkedCopiesFor(ids, msgIDs)
+	if err != nil {
+		d.warn(fmt.Errorf("the audit log could not record cancellations and replacements: %w", err))
+		return
+	}
+	for _, c := range copies {
 		s := c.Superseded
 		if s == nil || s.CopyOf == "" || !fresh[c.ID] && !fresh[s.ByID] && !fresh[s.CopyOf] {
 			continue

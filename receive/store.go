@@ -285,14 +285,51 @@ func (s *Store) ListFrom(n int) (items []Item, total int, err error) {
 	return items, total, nil
 }
 
-// SupersessionsFor returns, oldest first, the items ids themselves, the
-// items carrying a Message-ID that one of them cancels or replaces, the
-// items with one of msgIDs and the items whose cancellation or
-// replacement names one of msgIDs: what a fetch that stored the items
-// ids, with the Message-IDs msgIDs, has to report about cancellations and
-// replacements (claims, and the unverified copies a claim marks). Its cost
-// is that of the items named, not of the store.
+// SupersessionsFor returns, oldest first, the items among ids that
+// cancel or replace a message (Item.Supersedes is set), and the items
+// whose cancellation or replacement names one of msgIDs: what a fetch
+// that stored the items ids, with the Message-IDs msgIDs, has to report
+// about cancellations and replacements. Its cost is that of the items
+// named, not of the store.
 func (s *Store) SupersessionsFor(ids, msgIDs []string) ([]Item, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.refresh()
+	if err != nil {
+		return nil, err
+	}
+	at := map[int]bool{}
+	for _, id := range ids {
+		if _, ok := idx.claimBy[id]; ok {
+			if i, ok := idx.byID[id]; ok {
+				at[i] = true
+			}
+		}
+	}
+	for _, m := range msgIDs {
+		for _, c := range idx.claims[m] {
+			if i, ok := idx.byID[c.ID]; ok {
+				at[i] = true
+			}
+		}
+	}
+	out := make([]Item, 0, len(at))
+	for _, i := range slices.Sorted(maps.Keys(at)) {
+		it := idx.items[i]
+		idx.decorate(&it)
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// MarkedCopiesFor returns, oldest first, the unverified copies that a
+// cancellation or replacement marks (Item.Superseded.CopyOf is set) among
+// the items ids, the items with one of msgIDs, and the items carrying a
+// Message-ID that one of the items ids cancels or replaces: the other
+// half of what a fetch that stored the items ids reports (SupersessionsFor
+// gives the claims). Its cost is that of the items named, not of the
+// store.
+func (s *Store) MarkedCopiesFor(ids, msgIDs []string) ([]Item, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	idx, err := s.refresh()
@@ -305,9 +342,6 @@ func (s *Store) SupersessionsFor(ids, msgIDs []string) ([]Item, error) {
 		if !ok {
 			continue
 		}
-		// The item itself (a claim, or an unverified copy that a claim
-		// marks), and, for a claim, every item with the Message-ID it
-		// names: the original and any copy of it.
 		at[i] = true
 		if c, ok := idx.claimBy[id]; ok {
 			for _, j := range idx.byMsgIDs[c.Target] {
@@ -316,20 +350,17 @@ func (s *Store) SupersessionsFor(ids, msgIDs []string) ([]Item, error) {
 		}
 	}
 	for _, m := range msgIDs {
-		for _, c := range idx.claims[m] {
-			if i, ok := idx.byID[c.ID]; ok {
-				at[i] = true
-			}
-		}
 		for _, j := range idx.byMsgIDs[m] {
 			at[j] = true
 		}
 	}
-	out := make([]Item, 0, len(at))
+	var out []Item
 	for _, i := range slices.Sorted(maps.Keys(at)) {
 		it := idx.items[i]
 		idx.decorate(&it)
-		out = append(out, it)
+		if it.Superseded != nil && it.Superseded.CopyOf != "" {
+			out = append(out, it)
+		}
 	}
 	return out, nil
 }
