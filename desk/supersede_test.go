@@ -38,21 +38,7 @@ func newClinicHome(t *testing.T) *clinicHome {
 	t.Helper()
 	requireKeychain(t)
 	d, _ := testDesk(t)
-	ks, err := d.Keys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, bob := testKey(t, "alice"), testKey(t, "bob")
-	if _, err := ks.AddSecret(alice); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := bob.Public().WriteArmored(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ks.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
-		t.Fatal(err)
-	}
+	ownKeys(t, d, "alice", "bob")
 	pki := accounttest.NewPKI(t)
 	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "alice@clinic.test", Password: "smtp-pass"}, accounttest.Options{})
 	a := account.Account{Name: "clinic", Email: "alice@clinic.test", Auth: account.AuthPassword,
@@ -62,15 +48,6 @@ func newClinicHome(t *testing.T) *clinicHome {
 	}
 	t.Cleanup(func() { d.Accounts().Remove("clinic") })
 	return &clinicHome{d: d, smtp: srv}
-}
-
-func testKey(t *testing.T, name string) *pgp.Key {
-	t.Helper()
-	k, err := pgp.ReadSecretKey(bytes.NewReader(testdata(t, filepath.Join("keys", "test_only_"+name+".sec.asc"))), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // prescription is a message from Alice to Bob with one PDF.
@@ -139,13 +116,7 @@ func pharmacy(t *testing.T) (*Desk, *accounttest.IMAPServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := testKey(t, "mallory").Public().WriteArmored(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ks.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
-		t.Fatal(err)
-	}
+	pinPublic(t, ks, testKey(t, "mallory"))
 	return d, srv
 }
 
