@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -19,6 +15,7 @@ import (
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
@@ -439,7 +436,7 @@ func TestCancelStrippedCopy(t *testing.T) {
 			origMail := c.mail()
 			cancel := c.cancel(t, orig, "wrong patient")
 			cancelMail := c.mail()
-			stripped := stripSignature(t, origMail[0])
+			stripped := pgptest.StripSignature(t, origMail[0])
 			bob, srv := pharmacy(t)
 			fetch(t, bob, srv, origMail[0])
 			if order == "after" {
@@ -490,41 +487,4 @@ func TestCancelStrippedCopy(t *testing.T) {
 			}
 		})
 	}
-}
-
-// stripSignature is what a hostile server makes of a multipart/signed
-// message: the signed part alone, under the outer header fields.
-func stripSignature(t *testing.T, raw []byte) []byte {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/signed" {
-		t.Fatalf("not multipart/signed: %q %v", m.Header.Get("Content-Type"), err)
-	}
-	p, err := multipart.NewReader(m.Body, params["boundary"]).NextRawPart()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	for _, k := range []string{"From", "To", "Subject", "Date", "Message-Id"} {
-		if v := m.Header.Get(k); v != "" {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-		}
-	}
-	b.WriteString("MIME-Version: 1.0\r\n")
-	for k, vs := range p.Header {
-		for _, v := range vs {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-		}
-	}
-	b.WriteString("\r\n")
-	b.Write(body)
-	return b.Bytes()
 }
