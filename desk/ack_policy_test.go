@@ -13,8 +13,6 @@ import (
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/internal/home"
-	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 )
@@ -24,32 +22,9 @@ import (
 func policyDesk(t *testing.T, mode string) (*Desk, *accounttest.IMAPServer) {
 	t.Helper()
 	requireKeychain(t)
-	pass := []byte("TEST ONLY admin passphrase")
-	admin, err := profile.GenerateAdminKey("Pharmacy IT", "it@pharmacy.test", pass)
-	if err != nil {
-		t.Fatal(err)
-	}
 	data := []byte("format = 1\nserial = 1\n[organisation]\nname = \"Test Pharmacy\"\n[policy]\nmin_tls = \"1.2\"\nencryption = \"auto\"\n" +
 		"users_may_add_recipients = true\nusers_may_add_keys = true\nacknowledgements = \"" + mode + "\"\n")
-	sig, err := profile.Sign(data, admin.Private, pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	d, err := Open(Options{
-		Getenv: func(k string) string {
-			if k == home.EnvVar {
-				return dir
-			}
-			return ""
-		},
-		Baked: func() (profile.Baked, error) {
-			return profile.Baked{Fingerprint: admin.Fingerprint, AdminKey: admin.Public, Profile: data, Signature: sig}, nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := signedProfileDesk(t, "Pharmacy IT", "it@pharmacy.test", data)
 	bobsKeys(t, d)
 	return d, addIMAPAccount(t, d, "pharmacy", "bob@pharmacy.test", "imap-pass-for-ack-policy")
 }
