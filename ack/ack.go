@@ -37,10 +37,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/securesend/securesend/internal/fieldform"
 	"github.com/securesend/securesend/internal/manifest"
-	"github.com/securesend/securesend/internal/termsafe"
 )
 
 // Kind is what an acknowledgement says about the original message.
@@ -93,9 +92,7 @@ const (
 	// MaxEntity bounds the whole multipart/report entity.
 	MaxEntity = MaxNotification + MaxJSON + MaxText + 8<<10
 
-	maxMessageID = 998
-	maxAddress   = 254
-	maxVerdict   = 64
+	maxVerdict = 64
 )
 
 // ErrInvalid is wrapped by every error about the content of an
@@ -224,69 +221,32 @@ func (r *Receipt) SHA256s() []string {
 }
 
 // checkText refuses invalid UTF-8, control, bidi and invisible characters
-// and values over max bytes.
+// and values over max bytes (fieldform.Text).
 func checkText(field, s string, max int) error {
-	if !utf8.ValidString(s) {
-		return invalid(field, "is not valid UTF-8")
-	}
-	if len(s) > max {
-		return invalid(field, "is longer than %d bytes", max)
-	}
-	for _, c := range s {
-		if termsafe.Unsafe(c) {
-			return invalid(field, "contains a control, bidi or invisible character (%U)", c)
-		}
-	}
-	return nil
+	return formError(field, fieldform.Text(s, max))
 }
 
 // checkMessageID: printable ASCII local@domain without spaces, angle
-// brackets or quotes.
+// brackets or quotes (fieldform.MessageID).
 func checkMessageID(field, id string) error {
-	if id == "" {
-		return invalid(field, "is missing")
-	}
-	if len(id) > maxMessageID {
-		return invalid(field, "is too long")
-	}
-	local, domain, ok := strings.Cut(id, "@")
-	if !ok || local == "" || domain == "" {
-		return invalid(field, "is not of the form local@domain")
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`<>"\()[],;:`, c) >= 0 {
-			return invalid(field, "contains a character a Message-ID cannot")
-		}
-	}
-	return nil
+	return formError(field, fieldform.MessageID(id))
 }
 
-// checkAddress: a lower-case ASCII local@domain.
+// checkAddress: a lower-case ASCII local@domain (fieldform.Address).
 func checkAddress(field, a string) error {
-	if a == "" || len(a) > maxAddress {
-		return invalid(field, "is missing or too long")
-	}
-	local, domain, ok := strings.Cut(a, "@")
-	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
-		return invalid(field, "is not an e-mail address")
-	}
-	for i := 0; i < len(a); i++ {
-		if c := a[i]; c <= ' ' || c >= 0x7f || (c >= 'A' && c <= 'Z') || strings.IndexByte(`<>"\()[],;:`, c) >= 0 {
-			return invalid(field, "is not a lower-case e-mail address")
-		}
-	}
-	return nil
+	return formError(field, fieldform.Address(a))
 }
 
-// checkSHA256: 64 lower-case hex digits.
+// checkSHA256: 64 lower-case hex digits (fieldform.SHA256).
 func checkSHA256(field, s string) error {
-	if len(s) != 64 {
-		return invalid(field, "is not a SHA-256 (64 hex digits)")
+	return formError(field, fieldform.SHA256(s))
+}
+
+// formError is the *Error about field for an error of fieldform, nil for
+// nil.
+func formError(field string, err error) error {
+	if err == nil {
+		return nil
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return invalid(field, "is not a SHA-256 in lower-case hex")
-		}
-	}
-	return nil
+	return invalid(field, "%v", err)
 }

@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	mtextproto "github.com/emersion/go-message/textproto"
+
+	"github.com/securesend/securesend/internal/strictjson"
 )
 
 // Parse reads one acknowledgement entity (Write's form: header, blank
@@ -203,13 +205,12 @@ func readFields(b []byte) (*fields, error) {
 	return &f, nil
 }
 
-// readJSON parses the JSON part strictly.
+// readJSON parses the JSON part strictly (strictjson: one object, keys
+// in lower-case ASCII and each once, nesting at most maxDepth deep, no
+// key version 1 does not define).
 func readJSON(data []byte) (*wire, error) {
-	if !utf8.Valid(data) {
-		return nil, invalid("JSON part", "is not valid UTF-8")
-	}
-	if err := checkDuplicateKeys(data); err != nil {
-		return nil, err
+	if err := strictjson.Check(data, maxDepth); err != nil {
+		return nil, jsonError(err)
 	}
 	var probe struct {
 		Version json.RawMessage `json:"version"`
@@ -220,87 +221,24 @@ func readJSON(data []byte) (*wire, error) {
 	if string(probe.Version) != "1" {
 		return nil, invalid("version", "is missing or not 1")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var w wire
-	if err := dec.Decode(&w); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return nil, invalid(ute.Field, "has the wrong type")
-		}
-		return nil, invalid("JSON part", "is not valid JSON or has a field version 1 does not define")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalid("JSON part", "has data after the JSON object")
+	if err := strictjson.Decode(data, &w); err != nil {
+		return nil, jsonError(err)
 	}
 	return &w, nil
 }
 
-// checkDuplicateKeys refuses a JSON object that names a key twice
-// (encoding/json would silently keep the last) or names one in other than
-// lower-case ASCII letters, digits and "_" (encoding/json would take
-// "Kind" or "\u212aind" for "kind").
-func checkDuplicateKeys(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var walk func(depth int) error
-	walk = func(depth int) error {
-		if depth > 8 {
-			return invalid("JSON part", "is nested too deeply")
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return invalid("JSON part", "is not valid JSON")
-		}
-		switch tok {
-		case json.Delim('{'):
-			seen := map[string]bool{}
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return invalid("JSON part", "is not valid JSON")
-				}
-				key, _ := k.(string)
-				if !lowerKey(key) {
-					// encoding/json matches keys without regard to
-					// case (and folds U+212A to k, U+017F to s): a
-					// key spelled otherwise than version 1 does
-					// would be a second, hidden value for a field.
-					return invalid("JSON part", "names a key that is not lower-case ASCII, which version 1 does not define")
-				}
-				if seen[key] {
-					return invalid("JSON part", "names a key twice")
-				}
-				seen[key] = true
-				if err := walk(depth + 1); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return invalid("JSON part", "is not valid JSON")
-			}
-		case json.Delim('['):
-			for dec.More() {
-				if err := walk(depth + 1); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return invalid("JSON part", "is not valid JSON")
-			}
-		}
-		return nil
-	}
-	return walk(0)
-}
+// maxDepth bounds the nesting of the JSON part (version 1 needs 3).
+const maxDepth = 8
 
-// lowerKey reports whether key is made only of a-z, 0-9 and "_", as every
-// key of version 1 is.
-func lowerKey(key string) bool {
-	for i := 0; i < len(key); i++ {
-		if c := key[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
+// jsonError is the *Error for an error of strictjson.
+func jsonError(err error) error {
+	var te *strictjson.TypeError
+	if errors.As(err, &te) {
+		return invalid(te.Field, "has the wrong type")
 	}
-	return key != ""
+	if errors.Is(err, strictjson.ErrUnknownKey) {
+		return invalid("JSON part", "is not valid JSON or has a field version 1 does not define")
+	}
+	return invalid("JSON part", "%v", err)
 }

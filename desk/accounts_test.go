@@ -19,34 +19,11 @@ import (
 // locks accounts: no account of the user's own is allowed.
 func lockedDesk(t *testing.T) *Desk {
 	t.Helper()
-	pass := []byte("TEST ONLY admin passphrase")
-	admin, err := profile.GenerateAdminKey("Kowhai IT", "it@kowhai.example.nz", pass)
-	if err != nil {
-		t.Fatal(err)
-	}
 	data := profile.Example("Kowhai Medical Centre")
 	if !strings.Contains(string(data), `"accounts"]`) {
 		t.Fatal("the example profile no longer locks accounts")
 	}
-	sig, err := profile.Sign(data, admin.Private, pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	d, err := Open(Options{
-		Getenv: func(k string) string {
-			if k == "SECURESEND_HOME" {
-				return dir
-			}
-			return ""
-		},
-		Baked: func() (profile.Baked, error) {
-			return profile.Baked{Fingerprint: admin.Fingerprint, AdminKey: admin.Public, Profile: data, Signature: sig}, nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := signedProfileDesk(t, "Kowhai IT", "it@kowhai.example.nz", data)
 	if l, err := d.Profile(); err != nil || !l.Managed() {
 		t.Fatalf("profile: %v", err)
 	}

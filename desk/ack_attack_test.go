@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/crypto/pgp"
@@ -32,31 +31,8 @@ func alicesIMAPDesk(t *testing.T) (*Desk, *accounttest.IMAPServer) {
 	t.Helper()
 	requireKeychain(t)
 	d, _ := testDesk(t)
-	ks, err := d.Keys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ks.AddSecret(testKey(t, "alice")); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := testKey(t, "bob").Public().WriteArmored(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ks.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
-		t.Fatal(err)
-	}
-	const user, pw = "alice@clinic.test", "imap-pass-for-ack-attack"
-	pki := accounttest.NewPKI(t)
-	srv := accounttest.StartIMAP(t, pki, accounttest.Credentials{User: user, Password: pw}, accounttest.Options{StartTLS: true})
-	a := account.Account{Name: "clinic", Email: user, Auth: account.AuthPassword,
-		SMTP: account.Server{Address: "127.0.0.1:1", Security: account.StartTLS},
-		IMAP: account.Server{Address: srv.Addr, Security: account.StartTLS}, CAFile: pki.CAFile}
-	if err := d.Accounts().Add(a, account.Credentials{Password: pw}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Accounts().Remove("clinic") })
-	return d, srv
+	ownKeys(t, d, "alice", "bob")
+	return d, addIMAPAccount(t, d, "clinic", "alice@clinic.test", "imap-pass-for-ack-attack")
 }
 
 // queueSent puts in d's outbox the job of alicesPrescription(id) to bob
@@ -333,18 +309,7 @@ func TestAckAttackReplayForResend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enqueue := func(sum string) JobID {
-		job, err := o.ob.Enqueue(context.Background(), outbox.Job{MessageID: "rx@clinic.test", Signed: true,
-			Envelope: send.Envelope{From: "alice@clinic.test", To: []string{"bob@pharmacy.test"}}},
-			func(w io.Writer) ([]send.DocumentInfo, error) {
-				_, err := io.WriteString(w, "Subject: x\r\n\r\nx\r\n")
-				return []send.DocumentInfo{{Name: "script.pdf", ContentType: "application/pdf", Size: 1, SHA256: sum}}, err
-			})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return job
-	}
+	enqueue := func(sum string) JobID { return enqueueSent(t, o, sum) }
 	sum, other := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
 	first := enqueue(sum)
 	rep := func() *receive.Report {

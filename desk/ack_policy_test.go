@@ -10,12 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/crypto/pgp"
-	"github.com/securesend/securesend/internal/home"
-	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 )
@@ -25,44 +22,11 @@ import (
 func policyDesk(t *testing.T, mode string) (*Desk, *accounttest.IMAPServer) {
 	t.Helper()
 	requireKeychain(t)
-	pass := []byte("TEST ONLY admin passphrase")
-	admin, err := profile.GenerateAdminKey("Pharmacy IT", "it@pharmacy.test", pass)
-	if err != nil {
-		t.Fatal(err)
-	}
 	data := []byte("format = 1\nserial = 1\n[organisation]\nname = \"Test Pharmacy\"\n[policy]\nmin_tls = \"1.2\"\nencryption = \"auto\"\n" +
 		"users_may_add_recipients = true\nusers_may_add_keys = true\nacknowledgements = \"" + mode + "\"\n")
-	sig, err := profile.Sign(data, admin.Private, pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	d, err := Open(Options{
-		Getenv: func(k string) string {
-			if k == home.EnvVar {
-				return dir
-			}
-			return ""
-		},
-		Baked: func() (profile.Baked, error) {
-			return profile.Baked{Fingerprint: admin.Fingerprint, AdminKey: admin.Public, Profile: data, Signature: sig}, nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := signedProfileDesk(t, "Pharmacy IT", "it@pharmacy.test", data)
 	bobsKeys(t, d)
-	const user, pw = "bob@pharmacy.test", "imap-pass-for-ack-policy"
-	pki := accounttest.NewPKI(t)
-	srv := accounttest.StartIMAP(t, pki, accounttest.Credentials{User: user, Password: pw}, accounttest.Options{StartTLS: true})
-	a := account.Account{Name: "pharmacy", Email: user, Auth: account.AuthPassword,
-		SMTP: account.Server{Address: "127.0.0.1:1", Security: account.StartTLS},
-		IMAP: account.Server{Address: srv.Addr, Security: account.StartTLS}, CAFile: pki.CAFile}
-	if err := d.Accounts().Add(a, account.Credentials{Password: pw}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Accounts().Remove("pharmacy") })
-	return d, srv
+	return d, addIMAPAccount(t, d, "pharmacy", "bob@pharmacy.test", "imap-pass-for-ack-policy")
 }
 
 // alicesPrescription is a message from Alice to Bob as securesend sends
@@ -70,14 +34,7 @@ func policyDesk(t *testing.T, mode string) (*Desk, *accounttest.IMAPServer) {
 // header.
 func alicesPrescription(t *testing.T, id string) []byte {
 	t.Helper()
-	read := func(name string) *pgp.Key {
-		k, err := pgp.ReadSecretKey(bytes.NewReader(testdata(t, filepath.Join("keys", "test_only_"+name+".sec.asc"))), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	alice, bob := read("alice"), read("bob")
+	alice, bob := testKey(t, "alice"), testKey(t, "bob")
 	doc := filepath.Join(t.TempDir(), "script.pdf")
 	if err := os.WriteFile(doc, []byte("%PDF-1.4\n% TEST ONLY prescription\n%%EOF\n"), 0o600); err != nil {
 		t.Fatal(err)

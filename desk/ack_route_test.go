@@ -16,6 +16,23 @@ import (
 	"github.com/securesend/securesend/send/outbox"
 )
 
+// enqueueSent queues in o a signed job "rx@clinic.test" from Alice to Bob
+// whose one document (script.pdf) has the SHA-256 sum, as the job of a
+// message Alice sent; its body is a placeholder.
+func enqueueSent(t *testing.T, o *Outbox, sum string) JobID {
+	t.Helper()
+	job, err := o.ob.Enqueue(context.Background(), outbox.Job{MessageID: "rx@clinic.test", Signed: true,
+		Envelope: send.Envelope{From: "alice@clinic.test", To: []string{"bob@pharmacy.test"}}},
+		func(w io.Writer) ([]send.DocumentInfo, error) {
+			_, err := io.WriteString(w, "Subject: x\r\n\r\nx\r\n")
+			return []send.DocumentInfo{{Name: "script.pdf", ContentType: "application/pdf", Size: 1, SHA256: sum}}, err
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job
+}
+
 // ackParts are the decoded RFC 8098 and JSON parts of an acknowledgement
 // of kind for msgID by final, listing hashes.
 func ackParts(kind ack.Kind, msgID, final, verdict string, hashes ...string) []capturedPart {
@@ -48,15 +65,7 @@ func TestAckRouteIgnores(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := strings.Repeat("ab", 32)
-	job, err := o.ob.Enqueue(context.Background(), outbox.Job{MessageID: "rx@clinic.test", Signed: true,
-		Envelope: send.Envelope{From: "alice@clinic.test", To: []string{"bob@pharmacy.test"}}},
-		func(w io.Writer) ([]send.DocumentInfo, error) {
-			_, err := io.WriteString(w, "Subject: x\r\n\r\nx\r\n")
-			return []send.DocumentInfo{{Name: "script.pdf", ContentType: "application/pdf", Size: 1, SHA256: sum}}, err
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := enqueueSent(t, o, sum)
 	verified := func() *receive.Report {
 		return &receive.Report{Verdict: receive.Verified, From: "bob@pharmacy.test", SignerFingerprint: "F00D",
 			Documents: []receive.Document{{Path: ackPlaceholder + "0"}, {Path: ackPlaceholder + "1"}}}

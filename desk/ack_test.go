@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,25 +118,12 @@ func readAsAlice(t *testing.T, d *Desk, job JobID) *ack.Receipt {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	read := func(name string) *pgp.Key {
-		k, err := pgp.ReadSecretKey(bytes.NewReader(testdata(t, filepath.Join("keys", "test_only_"+name+".sec.asc"))), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	alice, bob := read("alice"), read("bob")
+	alice := testKey(t, "alice")
 	st, err := pgp.OpenStore(t.TempDir(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := bob.Public().WriteArmored(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
-		t.Fatal(err)
-	}
+	pinPublic(t, st, testKey(t, "bob"))
 	parts := map[string][]byte{}
 	rep, err := receive.Verify(context.Background(), rc, receive.VerifyOptions{Store: st, Secret: []*pgp.Key{alice}, Recipients: []string{"alice@clinic.test"},
 		Sink: func(_, ct string, r io.Reader) (string, error) {

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
@@ -58,31 +59,64 @@ func testdata(t *testing.T, name string) []byte {
 	return data
 }
 
-// bobsKeys gives d Bob's TEST ONLY secret key and Alice's public key,
-// pinned: d is Bob's, the pharmacist's.
-func bobsKeys(t *testing.T, d *Desk) {
+// testKey reads the TEST ONLY secret key of name ("alice", "bob",
+// "mallory") from testdata/keys.
+func testKey(t *testing.T, name string) *pgp.Key {
 	t.Helper()
-	ks, err := d.Keys()
+	k, err := pgp.ReadSecretKey(bytes.NewReader(testdata(t, filepath.Join("keys", "test_only_"+name+".sec.asc"))), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := func(name string) *pgp.Key {
-		k, err := pgp.ReadSecretKey(bytes.NewReader(testdata(t, filepath.Join("keys", "test_only_"+name+".sec.asc"))), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	if _, err := ks.AddSecret(read("bob")); err != nil {
-		t.Fatal(err)
-	}
+	return k
+}
+
+// pinPublic imports k's public key into ks, pinned to its addresses.
+func pinPublic(t *testing.T, ks *pgp.Store, k *pgp.Key) {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := read("alice").Public().WriteArmored(&buf); err != nil {
+	if err := k.Public().WriteArmored(&buf); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ks.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ownKeys gives d the TEST ONLY secret key of own and pins the public
+// keys of pinned.
+func ownKeys(t *testing.T, d *Desk, own string, pinned ...string) {
+	t.Helper()
+	ks, err := d.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ks.AddSecret(testKey(t, own)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range pinned {
+		pinPublic(t, ks, testKey(t, name))
+	}
+}
+
+// bobsKeys gives d Bob's TEST ONLY secret key and Alice's public key,
+// pinned: d is Bob's, the pharmacist's.
+func bobsKeys(t *testing.T, d *Desk) { ownKeys(t, d, "bob", "alice") }
+
+// addIMAPAccount starts an in-process IMAP server (STARTTLS with a
+// private CA, IDLE) for user with password pw and adds it to d as the
+// account name, removed again at the test's end.
+func addIMAPAccount(t *testing.T, d *Desk, name, user, pw string) *accounttest.IMAPServer {
+	t.Helper()
+	pki := accounttest.NewPKI(t)
+	srv := accounttest.StartIMAP(t, pki, accounttest.Credentials{User: user, Password: pw}, accounttest.Options{StartTLS: true})
+	a := account.Account{Name: name, Email: user, Auth: account.AuthPassword,
+		SMTP: account.Server{Address: "127.0.0.1:1", Security: account.StartTLS},
+		IMAP: account.Server{Address: srv.Addr, Security: account.StartTLS}, CAFile: pki.CAFile}
+	if err := d.Accounts().Add(a, account.Credentials{Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Accounts().Remove(name) })
+	return srv
 }
 
 // fetchFixtures fetches the named receive/testdata messages into a new
@@ -304,17 +338,8 @@ func firstBytes(b []byte) []byte { return b[:min(len(b), 8)] }
 func bobsIMAPDesk(t *testing.T) (*Desk, *[]error, *accounttest.IMAPServer) {
 	t.Helper()
 	requireKeychain(t)
-	const user, pw = "bob@pharmacy.test", "imap-pass-for-desk"
-	pki := accounttest.NewPKI(t)
-	srv := accounttest.StartIMAP(t, pki, accounttest.Credentials{User: user, Password: pw}, accounttest.Options{StartTLS: true})
 	d, warnings := testDesk(t)
 	bobsKeys(t, d)
-	a := account.Account{Name: "pharmacy", Email: user, Auth: account.AuthPassword,
-		SMTP: account.Server{Address: "127.0.0.1:1", Security: account.StartTLS},
-		IMAP: account.Server{Address: srv.Addr, Security: account.StartTLS}, CAFile: pki.CAFile}
-	if err := d.Accounts().Add(a, account.Credentials{Password: pw}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Accounts().Remove("pharmacy") })
+	srv := addIMAPAccount(t, d, "pharmacy", "bob@pharmacy.test", "imap-pass-for-desk")
 	return d, warnings, srv
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/crypto/pgp/pgptest"
+	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/profile/author"
 	"github.com/securesend/securesend/send"
@@ -23,6 +24,38 @@ func bakedDesk(t *testing.T, baked profile.Baked) *Desk {
 	t.Helper()
 	d := sendDesk(t)
 	d.opts.Baked = func() (profile.Baked, error) { return baked, nil }
+	return d
+}
+
+// signedProfileDesk is a Desk in a new home whose binary carries the
+// organisation profile data, signed with a new TEST ONLY admin key of
+// org (email).
+func signedProfileDesk(t *testing.T, org, email string, data []byte) *Desk {
+	t.Helper()
+	pass := []byte("TEST ONLY admin passphrase")
+	admin, err := profile.GenerateAdminKey(org, email, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := profile.Sign(data, admin.Private, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	d, err := Open(Options{
+		Getenv: func(k string) string {
+			if k == home.EnvVar {
+				return dir
+			}
+			return ""
+		},
+		Baked: func() (profile.Baked, error) {
+			return profile.Baked{Fingerprint: admin.Fingerprint, AdminKey: admin.Public, Profile: data, Signature: sig}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return d
 }
 

@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -19,6 +15,7 @@ import (
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
@@ -38,21 +35,7 @@ func newClinicHome(t *testing.T) *clinicHome {
 	t.Helper()
 	requireKeychain(t)
 	d, _ := testDesk(t)
-	ks, err := d.Keys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, bob := testKey(t, "alice"), testKey(t, "bob")
-	if _, err := ks.AddSecret(alice); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := bob.Public().WriteArmored(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ks.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
-		t.Fatal(err)
-	}
+	ownKeys(t, d, "alice", "bob")
 	pki := accounttest.NewPKI(t)
 	srv := accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "alice@clinic.test", Password: "smtp-pass"}, accounttest.Options{})
 	a := account.Account{Name: "clinic", Email: "alice@clinic.test", Auth: account.AuthPassword,
@@ -62,15 +45,6 @@ func newClinicHome(t *testing.T) *clinicHome {
 	}
 	t.Cleanup(func() { d.Accounts().Remove("clinic") })
 	return &clinicHome{d: d, smtp: srv}
-}
-
-func testKey(t *testing.T, name string) *pgp.Key {
-	t.Helper()
-	k, err := pgp.ReadSecretKey(bytes.NewReader(testdata(t, filepath.Join("keys", "test_only_"+name+".sec.asc"))), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // prescription is a message from Alice to Bob with one PDF.
@@ -139,13 +113,7 @@ func pharmacy(t *testing.T) (*Desk, *accounttest.IMAPServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := testKey(t, "mallory").Public().WriteArmored(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ks.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
-		t.Fatal(err)
-	}
+	pinPublic(t, ks, testKey(t, "mallory"))
 	return d, srv
 }
 
@@ -468,7 +436,7 @@ func TestCancelStrippedCopy(t *testing.T) {
 			origMail := c.mail()
 			cancel := c.cancel(t, orig, "wrong patient")
 			cancelMail := c.mail()
-			stripped := stripSignature(t, origMail[0])
+			stripped := pgptest.StripSignature(t, origMail[0])
 			bob, srv := pharmacy(t)
 			fetch(t, bob, srv, origMail[0])
 			if order == "after" {
@@ -519,41 +487,4 @@ func TestCancelStrippedCopy(t *testing.T) {
 			}
 		})
 	}
-}
-
-// stripSignature is what a hostile server makes of a multipart/signed
-// message: the signed part alone, under the outer header fields.
-func stripSignature(t *testing.T, raw []byte) []byte {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/signed" {
-		t.Fatalf("not multipart/signed: %q %v", m.Header.Get("Content-Type"), err)
-	}
-	p, err := multipart.NewReader(m.Body, params["boundary"]).NextRawPart()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	for _, k := range []string{"From", "To", "Subject", "Date", "Message-Id"} {
-		if v := m.Header.Get(k); v != "" {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-		}
-	}
-	b.WriteString("MIME-Version: 1.0\r\n")
-	for k, vs := range p.Header {
-		for _, v := range vs {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-		}
-	}
-	b.WriteString("\r\n")
-	b.Write(body)
-	return b.Bytes()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/mailserver"
 	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
@@ -42,18 +43,7 @@ func newAckHome(t *testing.T, srv *mailserver.Server, name, addr string) *ackHom
 	t.Helper()
 	dir := t.TempDir()
 	var warns []error
-	d, err := desk.Open(desk.Options{
-		Getenv: func(k string) string {
-			if k == home.EnvVar {
-				return dir
-			}
-			return ""
-		},
-		Warn: func(err error) { warns = append(warns, err) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openHome(t, dir, &warns)
 	ks, err := d.Keys()
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +51,7 @@ func newAckHome(t *testing.T, srv *mailserver.Server, name, addr string) *ackHom
 	if _, err := ks.Generate(name+" TEST ONLY", addr); err != nil {
 		t.Fatal(err)
 	}
-	a := account.Account{Name: name, Email: addr, Auth: account.AuthPassword, CAFile: srv.CAFile,
-		SMTP: account.Server{Address: mailserver.Addr(srv.Submission), Security: account.StartTLS},
-		IMAP: account.Server{Address: mailserver.Addr(srv.IMAPS), Security: account.ImplicitTLS}}
-	if err := d.Accounts().Add(a, account.Credentials{Password: srv.Password}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Accounts().Remove(name) })
+	addAccount(t, d, srv, name, addr, account.Server{Address: mailserver.Addr(srv.Submission), Security: account.StartTLS})
 	return &ackHome{dir: dir, d: d, addr: addr, warns: &warns}
 }
 
@@ -130,7 +114,7 @@ func (h *ackHome) cli(t *testing.T, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), home.EnvVar+"="+h.dir)
+	cmd.Env = append(os.Environ(), home.EnvVar+"="+h.dir, profile.SystemDirEnv+"="+noSystemProfile(h.dir))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

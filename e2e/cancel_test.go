@@ -14,7 +14,6 @@ import (
 	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/mailserver"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/receive"
@@ -35,7 +34,7 @@ func newTwoHomes(t *testing.T) *twoHomes {
 	t.Helper()
 	keychaintest.Require(t)
 	srv := mailserver.StartT(t, mailserver.Options{Domain: "clinic.test", Users: []string{"alice", "carol"}})
-	h := &twoHomes{srv: srv, clinic: openHome(t), pharm: openHome(t)}
+	h := &twoHomes{srv: srv, clinic: openHome(t, t.TempDir(), nil), pharm: openHome(t, t.TempDir(), nil)}
 	key := func(name string) *pgp.Key {
 		data, err := os.ReadFile(filepath.Join("..", "receive", "testdata", "keys", "test_only_"+name+".sec.asc"))
 		if err != nil {
@@ -65,36 +64,10 @@ func newTwoHomes(t *testing.T) *twoHomes {
 	}
 	own(h.clinic, "alice", "carol", "carol@clinic.test")
 	own(h.pharm, "carol", "alice", "alice@clinic.test")
-	addAccount := func(d *desk.Desk, name, email string) {
-		a := account.Account{Name: name, Email: email, Auth: account.AuthPassword, CAFile: srv.CAFile,
-			SMTP: account.Server{Address: mailserver.Addr(srv.SMTPS), Security: account.ImplicitTLS},
-			IMAP: account.Server{Address: mailserver.Addr(srv.IMAPS), Security: account.ImplicitTLS}}
-		if err := d.Accounts().Add(a, account.Credentials{Password: srv.Password}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Accounts().Remove(name) })
-	}
-	addAccount(h.clinic, "clinic", "alice@clinic.test")
-	addAccount(h.pharm, "pharmacy", "carol@clinic.test")
+	smtps := account.Server{Address: mailserver.Addr(srv.SMTPS), Security: account.ImplicitTLS}
+	addAccount(t, h.clinic, srv, "clinic", "alice@clinic.test", smtps)
+	addAccount(t, h.pharm, srv, "pharmacy", "carol@clinic.test", smtps)
 	return h
-}
-
-func openHome(t *testing.T) *desk.Desk {
-	t.Helper()
-	dir := t.TempDir()
-	d, err := desk.Open(desk.Options{Getenv: func(k string) string {
-		switch k {
-		case home.EnvVar:
-			return dir
-		case "SECURESEND_SYSTEM_DIR":
-			return filepath.Join(dir, "no-system-profile")
-		}
-		return ""
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 // deliver delivers the clinic's job through Postfix and returns its

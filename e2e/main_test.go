@@ -12,6 +12,12 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/securesend/securesend/account"
+	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/mailserver"
+	"github.com/securesend/securesend/profile"
 )
 
 // binary is the securesend CLI built once for all tests.
@@ -40,6 +46,48 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// openHome opens a Desk in the securesend home dir, collecting its
+// warnings in warns (nil: they are dropped). The organisation profile
+// directory is one that does not exist (noSystemProfile), so that no
+// profile installed on the machine applies.
+func openHome(t *testing.T, dir string, warns *[]error) *desk.Desk {
+	t.Helper()
+	opts := desk.Options{Getenv: func(k string) string {
+		switch k {
+		case home.EnvVar:
+			return dir
+		case profile.SystemDirEnv:
+			return noSystemProfile(dir)
+		}
+		return ""
+	}}
+	if warns != nil {
+		opts.Warn = func(err error) { *warns = append(*warns, err) }
+	}
+	d, err := desk.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// noSystemProfile is the (absent) system profile directory of the home
+// dir, for SECURESEND_SYSTEM_DIR.
+func noSystemProfile(dir string) string { return filepath.Join(dir, "no-system-profile") }
+
+// addAccount adds to d the account name for email on srv (its IMAPS
+// port, and smtp for sending), password srv.Password, removed again at
+// the test's end.
+func addAccount(t *testing.T, d *desk.Desk, srv *mailserver.Server, name, email string, smtp account.Server) {
+	t.Helper()
+	a := account.Account{Name: name, Email: email, Auth: account.AuthPassword, CAFile: srv.CAFile, SMTP: smtp,
+		IMAP: account.Server{Address: mailserver.Addr(srv.IMAPS), Security: account.ImplicitTLS}}
+	if err := d.Accounts().Add(a, account.Credentials{Password: srv.Password}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Accounts().Remove(name) })
 }
 
 // result is what one securesend run produced.

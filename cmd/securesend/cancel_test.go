@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send/outbox"
@@ -261,7 +257,7 @@ func TestCancelStrippedCopyCLI(t *testing.T) {
 	if len(msgs) != 2 {
 		t.Fatalf("server got %d messages, want 2", len(msgs))
 	}
-	stripped := stripSignature(t, msgs[0])
+	stripped := pgptest.StripSignature(t, msgs[0])
 	s.deliver(t, msgs[0], msgs[1], stripped)
 	s.delivered = len(s.smtp.Messages())
 	s.pharmacy.must(t, 0, "", "inbox", "fetch")
@@ -299,42 +295,4 @@ func TestCancelStrippedCopyCLI(t *testing.T) {
 	if got := listDir(t, dir); len(got) != 1 {
 		t.Errorf("inbox open of the stripped copy with both confirmations wrote %v", got)
 	}
-}
-
-// stripSignature is what a hostile server makes of a multipart/signed
-// message: the signed part alone, under the outer header fields, with no
-// signature.
-func stripSignature(t *testing.T, raw []byte) []byte {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/signed" {
-		t.Fatalf("not multipart/signed: %q %v", m.Header.Get("Content-Type"), err)
-	}
-	p, err := multipart.NewReader(m.Body, params["boundary"]).NextRawPart()
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	for _, k := range []string{"From", "To", "Subject", "Date", "Message-Id"} {
-		if v := m.Header.Get(k); v != "" {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-		}
-	}
-	b.WriteString("MIME-Version: 1.0\r\n")
-	for k, vs := range p.Header {
-		for _, v := range vs {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-		}
-	}
-	b.WriteString("\r\n")
-	b.Write(body)
-	return b.Bytes()
 }

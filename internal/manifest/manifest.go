@@ -22,11 +22,11 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/securesend/securesend/internal/fieldform"
 	"github.com/securesend/securesend/internal/hpi"
 	"github.com/securesend/securesend/internal/nhi"
-	"github.com/securesend/securesend/internal/termsafe"
+	"github.com/securesend/securesend/internal/strictjson"
 )
 
 // MediaType is the Content-Type of the manifest part. Its parameter
@@ -48,12 +48,10 @@ const MaxSize = 64 << 10
 
 // Limits on the fields.
 const (
-	maxMessageID    = 998
 	maxDocumentType = 64
 	maxName         = 200
 	maxFileName     = 255
 	maxContentType  = 200
-	maxAddress      = 254
 )
 
 // Kind says how a message supersedes an earlier one.
@@ -161,9 +159,11 @@ func invalid(field, format string, a ...any) error {
 
 // Parse reads one manifest from r, at most MaxSize bytes, and validates
 // it. It refuses more than MaxSize bytes, anything that is not exactly one
-// JSON object, a key given twice (readers could disagree on which one
-// counts), unknown keys (a newer version must say so in "version"), and
-// every field that Validate refuses. Content errors wrap ErrInvalid.
+// JSON object, a key given twice or spelled other than in lower-case
+// ASCII (readers could disagree on which value counts: strictjson),
+// nesting deeper than maxDepth, unknown keys (a newer version must say so
+// in "version"), and every field that Validate refuses. Content errors
+// wrap ErrInvalid.
 func Parse(r io.Reader) (*Manifest, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
@@ -172,11 +172,8 @@ func Parse(r io.Reader) (*Manifest, error) {
 	if len(data) > MaxSize {
 		return nil, invalid("", "it is larger than %d KiB", MaxSize>>10)
 	}
-	if !utf8.Valid(data) {
-		return nil, invalid("", "it is not valid UTF-8")
-	}
-	if err := checkDuplicateKeys(data); err != nil {
-		return nil, err
+	if err := strictjson.Check(data, maxDepth); err != nil {
+		return nil, jsonError(err)
 	}
 	var probe struct {
 		Version json.RawMessage `json:"version"`
@@ -191,27 +188,29 @@ func Parse(r io.Reader) (*Manifest, error) {
 	default:
 		return nil, invalid("version", "is missing or not a positive whole number")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return nil, invalid(ute.Field, "has the wrong type")
-		}
-		if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			// The key is content from the message: say only that there is one.
-			return nil, invalid("", "it has a field version 1 does not define")
-		}
-		return nil, invalid("", "it is not valid JSON")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalid("", "there is data after the JSON object")
+	if err := strictjson.Decode(data, &m); err != nil {
+		return nil, jsonError(err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// maxDepth bounds the nesting of a manifest's JSON (version 1 needs 3).
+const maxDepth = 16
+
+// jsonError is the *Error for an error of strictjson.
+func jsonError(err error) error {
+	var te *strictjson.TypeError
+	if errors.As(err, &te) {
+		return invalid(te.Field, "has the wrong type")
+	}
+	if errors.Is(err, strictjson.ErrUnknownKey) {
+		return invalid("", "it has a field version 1 does not define")
+	}
+	return invalid("", "it %v", err)
 }
 
 // Marshal validates m and returns its JSON encoding (compact, no HTML
@@ -351,18 +350,7 @@ func isPositiveInteger(s string) bool {
 // checkText refuses invalid UTF-8, control, bidi, invisible and
 // separator characters (termsafe.Unsafe), and values over max bytes.
 func checkText(field, s string, max int) error {
-	if !utf8.ValidString(s) {
-		return invalid(field, "is not valid UTF-8")
-	}
-	for _, r := range s {
-		if termsafe.Unsafe(r) {
-			return invalid(field, "contains a control, bidi or invisible character (%U)", r)
-		}
-	}
-	if len(s) > max {
-		return invalid(field, "is longer than %d bytes", max)
-	}
-	return nil
+	return formError(field, fieldform.Text(s, max))
 }
 
 // checkToken: 1 to 64 of a-z, 0-9 and '-', starting with a letter.
@@ -383,42 +371,15 @@ func checkToken(field, s string) error {
 }
 
 // checkMessageID: printable ASCII local@domain without spaces, angle
-// brackets or quotes.
+// brackets or quotes (fieldform.MessageID).
 func checkMessageID(field, id string) error {
-	if id == "" {
-		return invalid(field, "is missing")
-	}
-	if len(id) > maxMessageID {
-		return invalid(field, "is longer than %d characters", maxMessageID)
-	}
-	local, domain, ok := strings.Cut(id, "@")
-	if !ok || local == "" || domain == "" {
-		return invalid(field, "is not of the form local@domain")
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`<>"\()[],;:`, c) >= 0 {
-			return invalid(field, "is not of the form local@domain (it contains a character a Message-ID cannot)")
-		}
-	}
-	return nil
+	return formError(field, fieldform.MessageID(id))
 }
 
 // checkAddress: a lower-case ASCII addr-spec local@domain without spaces
-// or quotes, at most 254 characters.
+// or quotes, at most 254 characters (fieldform.Address).
 func checkAddress(field, a string) error {
-	if len(a) > maxAddress {
-		return invalid(field, "is longer than an e-mail address can be")
-	}
-	local, domain, ok := strings.Cut(a, "@")
-	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
-		return invalid(field, "is not an e-mail address")
-	}
-	for i := 0; i < len(a); i++ {
-		if c := a[i]; c <= ' ' || c >= 0x7f || (c >= 'A' && c <= 'Z') || strings.IndexByte(`<>"\()[],;:`, c) >= 0 {
-			return invalid(field, "is not a lower-case e-mail address")
-		}
-	}
-	return nil
+	return formError(field, fieldform.Address(a))
 }
 
 // checkMediaType: type/subtype in lower-case ASCII token characters.
@@ -442,64 +403,16 @@ func checkMediaType(field, s string) error {
 	return nil
 }
 
-// checkSHA256: 64 lower-case hex digits.
+// checkSHA256: 64 lower-case hex digits (fieldform.SHA256).
 func checkSHA256(field, s string) error {
-	if len(s) != 64 {
-		return invalid(field, "is not a SHA-256 (64 hex digits)")
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return invalid(field, "is not a SHA-256 in lower-case hex")
-		}
-	}
-	return nil
+	return formError(field, fieldform.SHA256(s))
 }
 
-// checkDuplicateKeys walks the JSON in data and refuses an object that
-// names a key twice (encoding/json would silently keep the last).
-func checkDuplicateKeys(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var walk func(depth int) error
-	walk = func(depth int) error {
-		if depth > 16 {
-			return invalid("", "it is nested too deeply")
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return invalid("", "it is not valid JSON")
-		}
-		switch tok {
-		case json.Delim('{'):
-			seen := map[string]bool{}
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return invalid("", "it is not valid JSON")
-				}
-				key, _ := k.(string)
-				if seen[key] {
-					return invalid("", "a key appears twice in one object")
-				}
-				seen[key] = true
-				if err := walk(depth + 1); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return invalid("", "it is not valid JSON")
-			}
-		case json.Delim('['):
-			for dec.More() {
-				if err := walk(depth + 1); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return invalid("", "it is not valid JSON")
-			}
-		}
+// formError is the *Error about field for an error of fieldform, nil for
+// nil.
+func formError(field string, err error) error {
+	if err == nil {
 		return nil
 	}
-	return walk(0)
+	return invalid(field, "%v", err)
 }

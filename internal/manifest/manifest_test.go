@@ -135,6 +135,17 @@ func TestParseRefuses(t *testing.T) {
 		{"invalid UTF-8", strings.Replace(good, "Āwhina", "\xff", 1), false},
 		{"too large", good[:len(good)-1] + `,"x":"` + strings.Repeat("a", MaxSize) + `"}`, false},
 		{"too deep", strings.Repeat("[", 100) + strings.Repeat("]", 100), false},
+		// encoding/json matches keys without regard to case and folds
+		// U+212A (Kelvin) to k and U+017F (long s) to s: a second key
+		// spelled so is a second value for the same field, which Go
+		// and a stricter reader of the signed manifest would read
+		// differently. Every key must be lower-case ASCII.
+		{"NHI twice, differing in case", strings.Replace(good, `"patient_nhi":"ZZZ0016"`, `"patient_nhi":"ZZZ0016","PATIENT_NHI":"ZZZ0024"`, 1), false},
+		{"NHI key in upper case alone", strings.Replace(good, `"patient_nhi"`, `"PATIENT_NHI"`, 1), false},
+		{"NHI key differing in case, escaped", strings.Replace(good, `"patient_nhi":"ZZZ0016"`, `"patient_nhi":"ZZZ0016","patient_\u004eHI":"ZZZ0024"`, 1), false},
+		{"documents twice, long s", strings.Replace(good, `"documents":`, "\"document\u017f\":[],\"documents\":", 1), false},
+		{"size twice, long s escaped", strings.Replace(good, `"size":3042`, `"size":3042,"\u017fize":1`, 1), false},
+		{"kind with Kelvin sign", strings.Replace(good, `"version":1,`, "\"version\":1,\"supersedes\":{\"message_id\":\"old@clinic.example.nz\",\"sha256s\":[],\"\u212aind\":\"replace\"},", 1), false},
 	}
 	for _, tt := range tests {
 		m, err := Parse(strings.NewReader(tt.in))

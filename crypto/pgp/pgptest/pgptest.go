@@ -1,6 +1,7 @@
 // Package pgptest runs the real GnuPG (gpg 2.2) for interoperability tests,
 // each in its own temporary GNUPGHOME, builds TEST ONLY keys, and splits
-// and frames raw OpenPGP packets (to forge damaged messages).
+// and frames raw OpenPGP packets and strips PGP/MIME signatures (to forge
+// damaged messages).
 package pgptest
 
 import (
