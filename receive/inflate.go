@@ -23,6 +23,11 @@ const (
 // errPacketFraming: a packet's length header is cut short or invalid.
 var errPacketFraming = errors.New("receive: malformed OpenPGP packet length")
 
+// errAfterCompressed: data follows the Compressed Data packet that
+// inflateFirst decompressed. RFC 9580's grammar (section 10.3) has nothing
+// after a Compressed Message's packet, and no implementation writes it.
+var errAfterCompressed = errors.New("receive: data after the compressed packet")
+
 // inflateFirst takes the compression layer off a decrypted packet stream
 // when its first packet is a ZIP or ZLIB Compressed Data packet, and
 // returns the stream go-crypto's message reader then walks: the
@@ -40,10 +45,21 @@ var errPacketFraming = errors.New("receive: malformed OpenPGP packet length")
 // and checkCompression (nested compression) to br first. As in go-crypto,
 // whatever follows the end of the deflate stream inside the packet is
 // skipped.
-func inflateFirst(br *bufio.Reader, hard int64) (io.Reader, error) {
+//
+// Unlike go-crypto's packet reader, which pops the decompressed stream at
+// its end and reads on in the outer one, the stream returned cannot tell
+// where the decompressed packets end: a packet cut at their end would go
+// on in whatever follows the compressed packet. So nothing may follow it:
+// reading past the decompressed packets fails with errAfterCompressed, and
+// finish, to be called once go-crypto has read the message, reads what is
+// left of the compressed stream (its end and checksum) and fails with
+// errAfterCompressed if anything follows the packet (go-crypto ignores
+// errors after the signature, so the stream's error alone is not enough).
+func inflateFirst(br *bufio.Reader, hard int64) (stream io.Reader, finish func() error, err error) {
+	none := func() error { return nil }
 	hdr, err := br.Peek(1)
 	if err != nil || hdr[0]&0x80 == 0 {
-		return br, nil // empty or not a packet: go-crypto reports it
+		return br, none, nil // empty or not a packet: go-crypto reports it
 	}
 	var tag byte
 	if hdr[0]&0x40 != 0 {
@@ -52,7 +68,7 @@ func inflateFirst(br *bufio.Reader, hard int64) (io.Reader, error) {
 		tag = (hdr[0] & 0x3f) >> 2
 	}
 	if tag != tagCompressed {
-		return br, nil
+		return br, none, nil
 	}
 	// The header's at most 6 bytes and the algorithm octet: peek them to
 	// decide without consuming, so that go-crypto still gets the stream
@@ -60,31 +76,54 @@ func inflateFirst(br *bufio.Reader, hard int64) (io.Reader, error) {
 	head, _ := br.Peek(7)
 	body, hlen, err := packetBody(head, br)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if hlen >= len(head) {
-		return nil, fmt.Errorf("%w: compressed packet cut short", errPacketFraming)
+		return nil, nil, fmt.Errorf("%w: compressed packet cut short", errPacketFraming)
 	}
 	algo := head[hlen]
 	if algo != algoZIP && algo != algoZLIB {
-		return br, nil
+		return br, none, nil
 	}
 	if _, err := br.Discard(hlen); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var one [1]byte
 	if _, err := io.ReadFull(body, one[:]); err != nil { // the algorithm octet, through the body's framing
-		return nil, fmt.Errorf("%w: compressed packet cut short", errPacketFraming)
+		return nil, nil, fmt.Errorf("%w: compressed packet cut short", errPacketFraming)
 	}
 	src := bufio.NewReaderSize(body, inflateBufSize)
 	var dec io.ReadCloser
 	if algo == algoZIP {
 		dec = flate.NewReader(src)
 	} else if dec, err = zlib.NewReader(src); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	inflated := &inflateReader{dec: dec, body: body}
-	return io.MultiReader(&packet.LimitReader{R: inflated, N: hard}, br), nil
+	inflated := &packet.LimitReader{R: &inflateReader{dec: dec, body: body}, N: hard}
+	after := &afterReader{br: br}
+	finish = func() error {
+		if _, err := io.Copy(io.Discard, inflated); err != nil {
+			return err
+		}
+		_, err := after.Read(one[:])
+		if err == io.EOF {
+			return nil
+		}
+		return err
+	}
+	return io.MultiReader(inflated, after), finish, nil
+}
+
+// afterReader stands for what follows the compressed packet: nothing.
+// It reports io.EOF at the end of br and errAfterCompressed before any
+// byte.
+type afterReader struct{ br *bufio.Reader }
+
+func (a *afterReader) Read([]byte) (int, error) {
+	if _, err := a.br.Peek(1); err != nil {
+		return 0, err
+	}
+	return 0, errAfterCompressed
 }
 
 // packetBody parses the packet header at the start of head (bytes peeked
