@@ -28,12 +28,15 @@ var errPacketFraming = errors.New("receive: malformed OpenPGP packet length")
 // after a Compressed Message's packet, and no implementation writes it.
 var errAfterCompressed = errors.New("receive: data after the compressed packet")
 
+// errAfterMessage: the decompressed data goes on after the message
+// go-crypto read from it (its literal data and signatures).
+var errAfterMessage = errors.New("receive: data after the message inside the compressed packet")
+
 // inflateFirst takes the compression layer off a decrypted packet stream
 // when its first packet is a ZIP or ZLIB Compressed Data packet, and
 // returns the stream go-crypto's message reader then walks: the
-// decompressed packets followed by whatever came after the compressed
-// packet in br (as go-crypto's own packet reader does when it pushes and
-// pops a compressed body). It decompresses with klauspost/compress's
+// decompressed packets, then an error if anything follows the compressed
+// packet in br (see below). It decompresses with klauspost/compress's
 // inflater, about twice as fast as compress/flate's that go-crypto calls
 // and offers no hook to replace. Every other stream (uncompressed,
 // BZip2, a compressed packet that is not first) is returned as it is, for
@@ -51,10 +54,13 @@ var errAfterCompressed = errors.New("receive: data after the compressed packet")
 // where the decompressed packets end: a packet cut at their end would go
 // on in whatever follows the compressed packet. So nothing may follow it:
 // reading past the decompressed packets fails with errAfterCompressed, and
-// finish, to be called once go-crypto has read the message, reads what is
-// left of the compressed stream (its end and checksum) and fails with
+// finish, to be called once go-crypto has read the message, reads the end
+// of the compressed stream (and its checksum) and fails with
 // errAfterCompressed if anything follows the packet (go-crypto ignores
 // errors after the signature, so the stream's error alone is not enough).
+// finish also fails with errAfterMessage if the decompressed data goes on
+// after what go-crypto read, and with the decompressor's error if the
+// deflate stream or its ZLIB checksum is bad (go-crypto ignores both).
 func inflateFirst(br *bufio.Reader, hard int64) (stream io.Reader, finish func() error, err error) {
 	none := func() error { return nil }
 	hdr, err := br.Peek(1)
@@ -102,7 +108,15 @@ func inflateFirst(br *bufio.Reader, hard int64) (stream io.Reader, finish func()
 	inflated := &packet.LimitReader{R: &inflateReader{dec: dec, body: body}, N: hard}
 	after := &afterReader{br: br}
 	finish = func() error {
-		if _, err := io.Copy(io.Discard, inflated); err != nil {
+		// go-crypto reads a signed message's packets to the end of the
+		// decompressed stream, an unsigned one's to the end of its literal
+		// data: what is left must be nothing but the end of the deflate
+		// stream. Not a byte more is inflated, so that data hidden after
+		// the message costs nothing to refuse.
+		switch n, err := io.ReadFull(inflated, one[:]); {
+		case n > 0:
+			return errAfterMessage
+		case err != io.EOF:
 			return err
 		}
 		_, err := after.Read(one[:])

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -265,4 +266,48 @@ func flipCiphertext(t *testing.T, msg []byte, back int) []byte {
 	w.Write(ct)
 	w.Close()
 	return append(append(bytes.Clone(msg[:start]), bytes.ReplaceAll(b.Bytes(), []byte("\n"), []byte("\r\n"))...), msg[end:]...)
+}
+
+// TestAttackInflateAfterMessage: data inside the compressed packet after
+// the signed message (a second literal packet, garbage, 1 GiB of zeros
+// that go-crypto never reads) is refused as malformed without inflating
+// it: cannot-decrypt, nothing released, well under a second.
+func TestAttackInflateAfterMessage(t *testing.T) {
+	alice, bob, store := compressedCast(t)
+	k := inflateKit{t: t, alice: alice}
+	ops, sig := k.signed(attackNote)
+	msg := append(append(append([]byte(nil), ops...), lit(attackNote)...), sig...)
+	// The message, then 1 GiB of zeros: one flushed deflate block of 1 MiB
+	// of zeros (back references only, so valid after any zeros) repeated.
+	var zeros bytes.Buffer
+	zw, _ := flate.NewWriter(&zeros, flate.BestCompression)
+	block := make([]byte, 1<<20)
+	zw.Write(msg)
+	zw.Write(block)
+	zw.Flush()
+	mark := zeros.Len()
+	zw.Write(block)
+	zw.Flush()
+	zeroBlock := bytes.Clone(zeros.Bytes()[mark:])
+	for range 1022 {
+		zeros.Write(zeroBlock)
+	}
+	zeros.Write([]byte{0x03, 0x00}) // an empty final block
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+	}{
+		{"second literal packet", comp(t, 1, append(append([]byte(nil), msg...), lit(attackNote2)...), nil)},
+		{"garbage", comp(t, 2, append(append([]byte(nil), msg...), "garbage"...), nil)},
+		{"1 GiB of zeros", pkt(8, append([]byte{1}, zeros.Bytes()...))},
+	} {
+		start := time.Now()
+		rep := verify(t, encryptPackets(t, bob, tc.raw), receive.VerifyOptions{Store: store, Secret: []*pgp.Key{bob}})
+		if rep.Verdict != receive.CannotDecrypt || rep.Note != "" || len(rep.Documents) != 0 {
+			t.Errorf("%s: %s (%s)", tc.name, rep.Verdict, rep.Reason)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s: took %v", tc.name, d)
+		}
+	}
 }
