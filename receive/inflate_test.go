@@ -239,20 +239,25 @@ func TestInflateFirstBad(t *testing.T) {
 
 // FuzzInflateFirst: on any stream inflateFirst does not panic, and when
 // both it (not passing the stream through) and go-crypto read a first
-// compressed packet without error, what it hands on starts with go-crypto's decompressed body.
+// compressed packet without error, what it hands on starts with go-crypto's decompressed body;
+// finish never panics and agrees with a stream read to its end.
 func FuzzInflateFirst(f *testing.F) {
 	f.Add([]byte{0xc8, 0x05, algoZIP, 0x01, 0x00, 0x00, 0xff, 0xff})
 	f.Add(append([]byte{0xa3, algoZIP}, compressBody(&testing.T{}, algoZIP, []byte("hello hello hello"))...))
 	f.Add(append([]byte{0xc8, 0xe9, algoZLIB}, bytes.Repeat([]byte{0x78}, 512)...))
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		br := bufio.NewReader(bytes.NewReader(stream))
-		r, _, err := inflateFirst(br, 1<<20)
+		r, finish, err := inflateFirst(br, 1<<20)
 		if err != nil || r == io.Reader(br) { // passed through: go-crypto reads it
 			return
 		}
 		got, err := io.ReadAll(r)
 		if err != nil {
+			finish() // must not panic either
 			return
+		}
+		if err := finish(); err != nil {
+			t.Fatalf("the stream reads to its end, finish fails: %v", err)
 		}
 		p, err := packet.NewReader(bytes.NewReader(stream)).Next()
 		c, ok := p.(*packet.Compressed)
