@@ -23,12 +23,20 @@ const (
 // errPacketFraming: a packet's length header is cut short or invalid.
 var errPacketFraming = errors.New("receive: malformed OpenPGP packet length")
 
+// errAfterCompressed: data follows the Compressed Data packet that
+// inflateFirst decompressed. RFC 9580's grammar (section 10.3) has nothing
+// after a Compressed Message's packet, and no implementation writes it.
+var errAfterCompressed = errors.New("receive: data after the compressed packet")
+
+// errAfterMessage: the decompressed data goes on after the message
+// go-crypto read from it (its literal data and signatures).
+var errAfterMessage = errors.New("receive: data after the message inside the compressed packet")
+
 // inflateFirst takes the compression layer off a decrypted packet stream
 // when its first packet is a ZIP or ZLIB Compressed Data packet, and
 // returns the stream go-crypto's message reader then walks: the
-// decompressed packets followed by whatever came after the compressed
-// packet in br (as go-crypto's own packet reader does when it pushes and
-// pops a compressed body). It decompresses with klauspost/compress's
+// decompressed packets, then an error if anything follows the compressed
+// packet in br (see below). It decompresses with klauspost/compress's
 // inflater, about twice as fast as compress/flate's that go-crypto calls
 // and offers no hook to replace. Every other stream (uncompressed,
 // BZip2, a compressed packet that is not first) is returned as it is, for
@@ -40,10 +48,24 @@ var errPacketFraming = errors.New("receive: malformed OpenPGP packet length")
 // and checkCompression (nested compression) to br first. As in go-crypto,
 // whatever follows the end of the deflate stream inside the packet is
 // skipped.
-func inflateFirst(br *bufio.Reader, hard int64) (io.Reader, error) {
+//
+// Unlike go-crypto's packet reader, which pops the decompressed stream at
+// its end and reads on in the outer one, the stream returned cannot tell
+// where the decompressed packets end: a packet cut at their end would go
+// on in whatever follows the compressed packet. So nothing may follow it:
+// reading past the decompressed packets fails with errAfterCompressed, and
+// finish, to be called once go-crypto has read the message, reads the end
+// of the compressed stream (and its checksum) and fails with
+// errAfterCompressed if anything follows the packet (go-crypto ignores
+// errors after the signature, so the stream's error alone is not enough).
+// finish also fails with errAfterMessage if the decompressed data goes on
+// after what go-crypto read, and with the decompressor's error if the
+// deflate stream or its ZLIB checksum is bad (go-crypto ignores both).
+func inflateFirst(br *bufio.Reader, hard int64) (stream io.Reader, finish func() error, err error) {
+	none := func() error { return nil }
 	hdr, err := br.Peek(1)
 	if err != nil || hdr[0]&0x80 == 0 {
-		return br, nil // empty or not a packet: go-crypto reports it
+		return br, none, nil // empty or not a packet: go-crypto reports it
 	}
 	var tag byte
 	if hdr[0]&0x40 != 0 {
@@ -52,7 +74,7 @@ func inflateFirst(br *bufio.Reader, hard int64) (io.Reader, error) {
 		tag = (hdr[0] & 0x3f) >> 2
 	}
 	if tag != tagCompressed {
-		return br, nil
+		return br, none, nil
 	}
 	// The header's at most 6 bytes and the algorithm octet: peek them to
 	// decide without consuming, so that go-crypto still gets the stream
@@ -60,31 +82,62 @@ func inflateFirst(br *bufio.Reader, hard int64) (io.Reader, error) {
 	head, _ := br.Peek(7)
 	body, hlen, err := packetBody(head, br)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if hlen >= len(head) {
-		return nil, fmt.Errorf("%w: compressed packet cut short", errPacketFraming)
+		return nil, nil, fmt.Errorf("%w: compressed packet cut short", errPacketFraming)
 	}
 	algo := head[hlen]
 	if algo != algoZIP && algo != algoZLIB {
-		return br, nil
+		return br, none, nil
 	}
 	if _, err := br.Discard(hlen); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var one [1]byte
 	if _, err := io.ReadFull(body, one[:]); err != nil { // the algorithm octet, through the body's framing
-		return nil, fmt.Errorf("%w: compressed packet cut short", errPacketFraming)
+		return nil, nil, fmt.Errorf("%w: compressed packet cut short", errPacketFraming)
 	}
 	src := bufio.NewReaderSize(body, inflateBufSize)
 	var dec io.ReadCloser
 	if algo == algoZIP {
 		dec = flate.NewReader(src)
 	} else if dec, err = zlib.NewReader(src); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	inflated := &inflateReader{dec: dec, body: body}
-	return io.MultiReader(&packet.LimitReader{R: inflated, N: hard}, br), nil
+	inflated := &packet.LimitReader{R: &inflateReader{dec: dec, body: body}, N: hard}
+	after := &afterReader{br: br}
+	finish = func() error {
+		// go-crypto reads a signed message's packets to the end of the
+		// decompressed stream, an unsigned one's to the end of its literal
+		// data: what is left must be nothing but the end of the deflate
+		// stream. Not a byte more is inflated, so that data hidden after
+		// the message costs nothing to refuse.
+		switch n, err := io.ReadFull(inflated, one[:]); {
+		case n > 0:
+			return errAfterMessage
+		case err != io.EOF:
+			return err
+		}
+		_, err := after.Read(one[:])
+		if err == io.EOF {
+			return nil
+		}
+		return err
+	}
+	return io.MultiReader(inflated, after), finish, nil
+}
+
+// afterReader stands for what follows the compressed packet: nothing.
+// It reports io.EOF at the end of br and errAfterCompressed before any
+// byte.
+type afterReader struct{ br *bufio.Reader }
+
+func (a *afterReader) Read([]byte) (int, error) {
+	if _, err := a.br.Peek(1); err != nil {
+		return 0, err
+	}
+	return 0, errAfterCompressed
 }
 
 // packetBody parses the packet header at the start of head (bytes peeked

@@ -99,7 +99,8 @@ func bitsOf(n int) int {
 // bytes (its Compressed packet's body, then the packets after it), for
 // every header form of RFC 9580 section 4.2, ZIP and ZLIB, data after the
 // end of the deflate stream inside the packet (skipped, as go-crypto
-// does), and packets after the compressed one.
+// does). Packets after the compressed one are refused: the stream fails
+// with errAfterCompressed where they start, and so does finish.
 func TestInflateFirst(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	small := []byte("\xcb\x0db\x00\x00\x00\x00\x00hello") // a literal data packet, as bytes
@@ -147,16 +148,19 @@ func TestInflateFirst(t *testing.T) {
 				t.Fatalf("go-crypto: %d bytes, %v", len(ref), err)
 			}
 
-			r, err := inflateFirst(bufio.NewReaderSize(bytes.NewReader(stream), 4096), 1<<30)
+			r, finish, err := inflateFirst(bufio.NewReaderSize(bytes.NewReader(stream), 4096), 1<<30)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, err := io.ReadAll(r)
-			if err != nil {
-				t.Fatal(err)
+			if tc.tail == nil && err != nil || tc.tail != nil && !errors.Is(err, errAfterCompressed) {
+				t.Fatalf("read: %v", err)
 			}
-			if want := append(append([]byte(nil), tc.payload...), tc.tail...); !bytes.Equal(got, want) {
-				t.Fatalf("got %d bytes, want %d", len(got), len(want))
+			if !bytes.Equal(got, tc.payload) {
+				t.Fatalf("got %d bytes, want %d", len(got), len(tc.payload))
+			}
+			if err := finish(); tc.tail == nil && err != nil || tc.tail != nil && !errors.Is(err, errAfterCompressed) {
+				t.Fatalf("finish: %v", err)
 			}
 		})
 	}
@@ -178,9 +182,12 @@ func TestInflateFirstPassThrough(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			br := bufio.NewReader(bytes.NewReader(tc.stream))
-			r, err := inflateFirst(br, 1<<30)
+			r, finish, err := inflateFirst(br, 1<<30)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if finish() != nil {
+				t.Fatal("finish fails on a stream left to go-crypto")
 			}
 			if r != io.Reader(br) {
 				t.Fatalf("got a %T, want the stream itself", r)
@@ -216,7 +223,7 @@ func TestInflateFirstBad(t *testing.T) {
 		{"over the bound", good, 64 << 10, pgperrors.ErrMessageTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := inflateFirst(bufio.NewReader(bytes.NewReader(tc.stream)), tc.bound)
+			r, _, err := inflateFirst(bufio.NewReader(bytes.NewReader(tc.stream)), tc.bound)
 			if err == nil {
 				_, err = io.ReadAll(r)
 			}
@@ -232,20 +239,25 @@ func TestInflateFirstBad(t *testing.T) {
 
 // FuzzInflateFirst: on any stream inflateFirst does not panic, and when
 // both it (not passing the stream through) and go-crypto read a first
-// compressed packet without error, what it hands on starts with go-crypto's decompressed body.
+// compressed packet without error, what it hands on starts with go-crypto's decompressed body;
+// finish never panics and agrees with a stream read to its end.
 func FuzzInflateFirst(f *testing.F) {
 	f.Add([]byte{0xc8, 0x05, algoZIP, 0x01, 0x00, 0x00, 0xff, 0xff})
 	f.Add(append([]byte{0xa3, algoZIP}, compressBody(&testing.T{}, algoZIP, []byte("hello hello hello"))...))
 	f.Add(append([]byte{0xc8, 0xe9, algoZLIB}, bytes.Repeat([]byte{0x78}, 512)...))
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		br := bufio.NewReader(bytes.NewReader(stream))
-		r, err := inflateFirst(br, 1<<20)
+		r, finish, err := inflateFirst(br, 1<<20)
 		if err != nil || r == io.Reader(br) { // passed through: go-crypto reads it
 			return
 		}
 		got, err := io.ReadAll(r)
 		if err != nil {
+			finish() // must not panic either
 			return
+		}
+		if err := finish(); err != nil {
+			t.Fatalf("the stream reads to its end, finish fails: %v", err)
 		}
 		p, err := packet.NewReader(bytes.NewReader(stream)).Next()
 		c, ok := p.(*packet.Compressed)

@@ -778,7 +778,7 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		v.decryptFailed = reason
 		return signature{}, ""
 	}
-	stream, err := inflateFirst(pbuf, hard)
+	stream, finish, err := inflateFirst(pbuf, hard)
 	if err != nil {
 		v.decryptFailed = damaged
 		return signature{}, ""
@@ -805,8 +805,19 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	if err == nil && dec.err == nil {
 		// go-crypto stops reading packets at the first error after the
 		// literal data (and does not report it); read the decrypted
-		// stream to its end so that the MDC is always checked.
+		// stream to its end so that the MDC is always checked. The
+		// compression layer inflateFirst took off must end cleanly, with
+		// nothing after its packet: a malformed stream, refused even when
+		// its MDC is good.
+		ferr := finish()
 		_, err = io.Copy(io.Discard, pbuf)
+		if err == nil && sealed.err == nil && ferr != nil && !errors.Is(ferr, pgperrors.ErrMessageTooLarge) {
+			v.decryptFailed = damaged
+			return signature{}, ""
+		}
+		if err == nil {
+			err = ferr
+		}
 	}
 	packets.Close()
 	armored.Close() // before the outer reader is used again (rr.NextPart)
