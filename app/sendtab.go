@@ -21,14 +21,17 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/nhi"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
 
-// Document types offered in the Send tab; the chosen one is the subject.
-var docTypes = []string{"Prescription", "Referral", "Results", "Other"}
+// Document types offered in the Send tab, as the hot folder and the relay
+// offer them: the chosen one is the subject and, in lower case, the signed
+// manifest's document type (desk.DocumentType).
+var docTypes = desk.DocumentTypes
 
 // sendTab is the clinician's tab: documents, recipient, optional details,
 // Send securely, progress, then the transmission confirmation.
@@ -738,12 +741,19 @@ func (s *sendTab) onSend() {
 	to, _ := s.recipient()
 	nhiText, _ := s.nhiValue()
 	s.problem.RemoveAll()
+	subject, manifestType, ok := desk.DocumentType(s.docType.Selected)
+	if !ok {
+		subject = s.docType.Selected
+	}
 	m := &send.Message{
-		From:       s.ui.cfg.From,
-		To:         []mail.Address{to},
-		Subject:    s.docType.Selected,
-		Note:       composeNote(nhiText, s.note.Text),
-		PatientNHI: nhiText,
+		From:    s.ui.cfg.From,
+		To:      []mail.Address{to},
+		Subject: subject,
+		// The pharmacist's app shows the signed manifest's type beside
+		// the patient's NHI: it must say what the sender chose.
+		DocumentType: manifestType,
+		Note:         composeNote(nhiText, s.note.Text),
+		PatientNHI:   nhiText,
 	}
 	s.replacing.apply(m)
 	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To, Replaces: s.replacing}
