@@ -521,13 +521,13 @@ func (a *accountsSection) onAdd() {
 
 // confirmRemove asks before removing an account.
 func (a *accountsSection) confirmRemove(acct account.Account) {
-	dialog.ShowConfirm("Remove account "+acct.Name+"?",
+	a.ui.showDialog(dialog.NewConfirm("Remove account "+acct.Name+"?",
 		"securesend forgets the account and its password or sign-in (kept in the system keychain). Mail already received stays in the inbox; messages waiting in the outbox for this account are not sent until it is added again.",
 		func(ok bool) {
 			if ok {
 				a.remove(acct.Name)
 			}
-		}, a.ui.win)
+		}, a.ui.win))
 }
 
 // use makes name the account in use; the app switches to it (UI.reload).

@@ -384,7 +384,7 @@ func (t *inboxTab) openDialog() {
 		t.openFile(path)
 	}, t.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".eml", ".EML"}))
-	d.Show()
+	t.ui.showDialog(d)
 }
 
 // openFile verifies a .eml file and shows it in the detail view.
@@ -640,7 +640,7 @@ func (t *inboxTab) confirmUnverified(r *receive.Report, verb, name string, do fu
 		}
 	}, t.ui.win)
 	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
+	t.ui.showDialog(d)
 }
 
 // readHead returns the first bytes of the file at p, for
@@ -667,7 +667,7 @@ func (t *inboxTab) saveAs(name, src string, temporary bool) {
 		t.saved(name, src, temporary, w, err)
 	}, t.ui.win)
 	dlg.SetFileName(name)
-	dlg.Show()
+	t.ui.showDialog(dlg)
 }
 
 // saved is the end of Save as…: it copies src to w (nil when cancelled),

@@ -261,7 +261,7 @@ func (k *keysSection) onExport() {
 		k.exportTo(w, w.URI().Name())
 	}, k.ui.win)
 	d.SetFileName("my-public-key.asc")
-	d.Show()
+	k.ui.showDialog(d)
 }
 
 // exportTo writes the user's public key, armored, to w and closes it.
@@ -302,7 +302,7 @@ func (k *keysSection) onImport() {
 	}, k.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".asc", ".pgp", ".gpg", ".key", ".txt"}))
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	k.ui.showDialog(d)
 }
 
 // importFile imports a correspondent's public key, unverified, and shows
@@ -341,17 +341,17 @@ func (k *keysSection) onImportOwn() {
 		path := r.URI().Path()
 		r.Close()
 		pass := widget.NewPasswordEntry()
-		dialog.ShowForm("Import your key", "Import", "Cancel",
+		k.ui.showDialog(dialog.NewForm("Import your key", "Import", "Cancel",
 			[]*widget.FormItem{widget.NewFormItem("Its passphrase", pass)},
 			func(ok bool) {
 				if ok {
 					k.importOwnFile(path, pass.Text)
 				}
-			}, k.ui.win)
+			}, k.ui.win))
 	}, k.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".asc", ".pgp", ".gpg", ".key", ".txt"}))
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	k.ui.showDialog(d)
 }
 
 // importOwnFile imports the user's secret key from path, unlocked with

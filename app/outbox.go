@@ -458,7 +458,7 @@ func (t *sentTab) askRemove() {
 	keep.onEscape, remove.onEscape = d.Hide, d.Hide
 	d.SetButtons([]fyne.CanvasObject{keep, remove})
 	d.Resize(fyne.NewSize(min(480, t.ui.win.Canvas().Size().Width-40), 220))
-	d.Show()
+	t.ui.showDialog(d)
 	t.ui.win.Canvas().Focus(keep)
 }
 
@@ -530,7 +530,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 				t.status.SetText(savePDF(w, w.URI().Name(), confirmationText(res, sum, t.ui.cfg.Protection)+ackConfirmation(tr)))
 			}, t.ui.win)
 			d.SetFileName("transmission-confirmation-" + res.Finished.Local().Format("2006-01-02-1504") + ".pdf")
-			d.Show()
+			t.ui.showDialog(d)
 		})
 		t.detail.Add(container.NewHBox(copyBtn, saveBtn))
 		t.supersedeActions(r) // supersede.go: Cancel…

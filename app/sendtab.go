@@ -323,7 +323,7 @@ func (s *sendTab) openFileDialog() {
 	}, s.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".PDF", ".TIF", ".TIFF", ".JPG", ".JPEG", ".PNG"}))
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	s.ui.showDialog(d)
 }
 
 // addPaths checks the files and makes their thumbnails off the UI

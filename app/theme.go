@@ -155,6 +155,9 @@ func (b *focusButton) TypedKey(ev *fyne.KeyEvent) {
 			b.onEscape()
 			return
 		}
+		if escapeToWindow(b, ev) {
+			return
+		}
 	}
 	b.Button.TypedKey(ev)
 }
@@ -251,9 +254,10 @@ func (e *focusEntry) FocusLost() {
 	}
 }
 
-// TypedKey never types a tab character.
+// TypedKey never types a tab character; Escape goes to the window (it
+// closes the dialog the field is in).
 func (e *focusEntry) TypedKey(ev *fyne.KeyEvent) {
-	if ev.Name == fyne.KeyTab {
+	if ev.Name == fyne.KeyTab || escapeToWindow(e, ev) {
 		return
 	}
 	e.Entry.TypedKey(ev)

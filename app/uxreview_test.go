@@ -4,9 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/receive"
+	"github.com/securesend/securesend/send/outbox"
 )
 
 // TestChosenDocumentTypeReachesThePharmacist: the document type the
@@ -57,5 +60,98 @@ func TestChosenDocumentTypeReachesThePharmacist(t *testing.T) {
 				t.Errorf("detail lacks the document type %q:\n%s", tc.manifest, d)
 			}
 		})
+	}
+}
+
+// TestEscapeClosesDialogs: Escape leaves every dialog as its Cancel, Close
+// or Keep it button would (Fyne's dialogs take no Escape): the file
+// chooser Ctrl+O opens, the Help menu's shortcuts, and Cancel… on a sent
+// message while its reason field has the focus, which sends nothing.
+func TestEscapeClosesDialogs(t *testing.T) {
+	u := newDemoUI(t, nil)
+	c := u.win.Canvas()
+	u.win.Resize(fyne.NewSize(1024, 720))
+	open := func() bool { return c.Overlays().Top() != nil }
+
+	press(t, u.UI, fyne.KeyO, fyne.KeyModifierShortcutDefault)
+	if !open() {
+		t.Fatal("Ctrl+O opened no file chooser")
+	}
+	press(t, u.UI, fyne.KeyEscape, 0)
+	if open() {
+		t.Error("Escape left the file chooser open")
+	}
+
+	u.showShortcuts()
+	press(t, u.UI, fyne.KeyEscape, 0)
+	if open() {
+		t.Error("Escape left the keyboard shortcuts open")
+	}
+
+	sendSamples(t, u)
+	st := u.sent
+	reloadSent(t, st, oneIn(outbox.Sent))
+	st.list.Select(0)
+	test.Tap(findButton(t, st.detail, "Cancel…"))
+	var reason *focusEntry
+	for _, o := range test.LaidOutObjects(c.Overlays().Top()) {
+		if e, ok := o.(*focusEntry); ok {
+			reason = e
+		}
+	}
+	if reason == nil {
+		t.Fatal("no reason field")
+	}
+	c.Focus(reason)
+	typeFocused(t, c, "wrong")
+	before := st.status.Text
+	press(t, u.UI, fyne.KeyEscape, 0)
+	if open() {
+		t.Fatal("Escape in the reason field left the Cancel… dialog open")
+	}
+	if st.status.Text != before {
+		t.Errorf("Escape did something: %q", st.status.Text)
+	}
+	if recs, err := u.cfg.Outbox.Box.List(); err != nil || len(recs) != 1 {
+		t.Errorf("after Escape the outbox holds %d jobs (%v): a cancellation went out", len(recs), err)
+	}
+}
+
+// TestCancelNeedsReasonBesideTheField: "Send cancellation" stays disabled
+// until a reason is typed, with the reason's error beside the field; the
+// dialog no longer closes and refuses in the status line under the list.
+func TestCancelNeedsReasonBesideTheField(t *testing.T) {
+	u := newDemoUI(t, nil)
+	sendSamples(t, u)
+	st := u.sent
+	reloadSent(t, st, oneIn(outbox.Sent))
+	st.list.Select(0)
+	test.Tap(findButton(t, st.detail, "Cancel…"))
+	top := u.win.Canvas().Overlays().Top()
+	var reason *focusEntry
+	var sendBtn *widget.Button
+	for _, o := range test.LaidOutObjects(top) {
+		switch v := o.(type) {
+		case *focusEntry:
+			reason = v
+		case *widget.Button:
+			if v.Text == "Send cancellation" {
+				sendBtn = v
+			}
+		}
+	}
+	if reason == nil || sendBtn == nil {
+		t.Fatal("no reason field or no Send cancellation button")
+	}
+	if !sendBtn.Disabled() {
+		t.Error("Send cancellation is enabled without a reason")
+	}
+	test.Type(reason, "wrong dose")
+	if sendBtn.Disabled() {
+		t.Error("Send cancellation still disabled with a reason")
+	}
+	reason.SetText("   ")
+	if !sendBtn.Disabled() {
+		t.Error("Send cancellation enabled with a blank reason")
 	}
 }
