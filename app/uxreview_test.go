@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -154,4 +155,68 @@ func TestCancelNeedsReasonBesideTheField(t *testing.T) {
 	if !sendBtn.Disabled() {
 		t.Error("Send cancellation enabled with a blank reason")
 	}
+}
+
+// shownWhole fails unless o lies wholly inside the window and inside
+// every scroll container that holds it.
+func shownWhole(t *testing.T, u *UI, o fyne.CanvasObject, what string) {
+	t.Helper()
+	d := fyne.CurrentApp().Driver()
+	pos := d.AbsolutePositionForObject(o)
+	end := pos.Add(o.Size())
+	win := u.win.Canvas().Size()
+	if pos.Y < 0 || end.Y > win.Height {
+		t.Errorf("%s at y %v–%v, outside the %v window", what, pos.Y, end.Y, win)
+	}
+	var path []*container.Scroll
+	if !scrollsTo(u.win.Canvas().Content(), o, &path) {
+		t.Fatalf("%s is not in the window", what)
+	}
+	for _, s := range path {
+		sp := d.AbsolutePositionForObject(s)
+		if pos.Y < sp.Y-0.5 || end.Y > sp.Y+s.Size().Height+0.5 {
+			t.Errorf("%s at y %v–%v, outside its scroll area %v–%v", what, pos.Y, end.Y, sp.Y, sp.Y+s.Size().Height)
+		}
+	}
+}
+
+// TestTabScrollsFocusIntoView: at 800×600 and 150% (533×400 in Fyne's
+// units), Tab from the top of the Send tab into the Patient NHI field and
+// the note, and into the account form's Add account in Settings, scrolls
+// each into view: what the receptionist types shows where she types it.
+func TestTabScrollsFocusIntoView(t *testing.T) {
+	u, _ := settingsUI(t, false, nil)
+	s := u.send
+	addSamples(t, s)
+	if c, ok := u.win.Canvas().(interface{ SetScale(float32) }); ok {
+		c.SetScale(1.5)
+	}
+	u.win.Resize(fyne.NewSize(800/1.5, 600/1.5))
+	u.tabs.Select(s.item)
+	relayout(u.UI)
+	u.win.Canvas().Unfocus()
+	tabTo(t, u.UI, s.nhiEntry)
+	shownWhole(t, u.UI, s.nhiEntry, "Patient NHI")
+	tabTo(t, u.UI, s.note)
+	shownWhole(t, u.UI, s.note, "Note")
+	// Shift+Tab back up to the first control scrolls back.
+	for u.win.Canvas().Focused() != s.addBtn {
+		press(t, u.UI, fyne.KeyTab, fyne.KeyModifierShift)
+		if u.win.Canvas().Focused() == nil {
+			t.Fatal("Shift+Tab lost the focus")
+		}
+	}
+	shownWhole(t, u.UI, s.addBtn, "Add documents")
+
+	a := u.settings.accounts
+	u.tabs.Select(u.settings.item)
+	for _, sec := range u.settings.sections {
+		if sec.title == "Mail accounts" {
+			u.settings.show(sec)
+		}
+	}
+	relayout(u.UI)
+	u.win.Canvas().Focus(a.preset)
+	tabTo(t, u.UI, a.addBtn)
+	shownWhole(t, u.UI, a.addBtn, "Add account")
 }
