@@ -296,6 +296,13 @@ func (t *sentTab) buildUI() {
 	t.status = &widget.Label{Text: "Everything you send goes through the outbox first, encrypted on this computer: nothing is lost if the network goes down.", Wrapping: fyne.TextWrapWord}
 	t.search = newEntry(false, "Find by patient NHI, name or document type")
 	t.search.OnChanged = func(string) { t.filter() }
+	// Enter opens the first match: typing the NHI and Enter shows its
+	// confirmation without a trip to the list.
+	t.search.OnSubmitted = func(string) {
+		if len(t.shown) > 0 {
+			t.list.Select(0)
+		}
+	}
 	t.list = widget.NewList(
 		func() int {
 			if len(t.recs) == 0 {

@@ -220,3 +220,47 @@ func TestTabScrollsFocusIntoView(t *testing.T) {
 	tabTo(t, u.UI, a.addBtn)
 	shownWhole(t, u.UI, a.addBtn, "Add account")
 }
+
+// sendWithNHI sends the samples for patient nhi and goes back to an empty
+// Send tab.
+func sendWithNHI(t *testing.T, u *demoUI, nhi string) {
+	t.Helper()
+	s := u.send
+	addSamples(t, s)
+	test.Type(s.nhiEntry, nhi)
+	sent := expect(&s.sendDone)
+	pressSend(t, s)
+	await(t, "send", sent)
+	if !s.confirm.root.Visible() {
+		t.Fatalf("not sent: %s", texts(s.problem))
+	}
+	test.Tap(s.confirm.another)
+}
+
+// TestSentSearchEnterOpensFirstMatch: on the Sent tab, typing a patient's
+// NHI into the search and pressing Enter opens that message's
+// confirmation; before, Enter did nothing and the receptionist had to find
+// the list with Tab and select the row with Space.
+func TestSentSearchEnterOpensFirstMatch(t *testing.T) {
+	u := newDemoUI(t, nil)
+	u.win.Resize(fyne.NewSize(1024, 720))
+	sendWithNHI(t, u, "ZZZ0016")
+	sendWithNHI(t, u, "ZZZ00AC")
+	st := u.sent
+	reloadSent(t, st, func(recs []*outbox.Record) bool { return len(recs) == 2 })
+
+	press(t, u.UI, fyne.Key2, fyne.KeyModifierShortcutDefault)
+	c := u.win.Canvas()
+	if c.Focused() != st.search {
+		t.Fatalf("Ctrl+2 put the focus on %T, not the search", c.Focused())
+	}
+	typeFocused(t, c, "zzz0016")
+	press(t, u.UI, fyne.KeyReturn, 0)
+	d := texts(st.detail)
+	if !strings.Contains(d, "Transmission confirmation") || !strings.Contains(d, "Patient NHI: ZZZ0016") || strings.Contains(d, "ZZZ00AC") {
+		t.Errorf("Enter in the search did not open the ZZZ0016 message:\n%s", d)
+	}
+	if c.Focused() != st.search {
+		t.Errorf("the focus left the search for %T", c.Focused())
+	}
+}
