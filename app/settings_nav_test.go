@@ -102,8 +102,8 @@ func TestSettingsNavigationByKeyboard(t *testing.T) {
 }
 
 // TestAccountFormProviderFirst: the form asks what the chosen provider
-// needs: Microsoft 365 only a name and address (its servers are known;
-// the application ID and tenant folded away), Other the servers and
+// needs: Microsoft 365 a name, address and application ID (its servers
+// are known; the optional tenant folded away), Other the servers and
 // password; an organisation's template comes first and needs only the
 // name, address and password, and its servers are used.
 func TestAccountFormProviderFirst(t *testing.T) {
@@ -120,9 +120,9 @@ func TestAccountFormProviderFirst(t *testing.T) {
 		want     []string
 	}{
 		{"Practice mailbox (from your organisation)", false, []string{"Name", "E-mail", "Password"}},
-		{presetMicrosoft, false, []string{"Name", "E-mail"}},
+		{presetMicrosoft, false, []string{"Name", "E-mail", "Application ID"}},
 		{presetMicrosoft, true, []string{"Name", "E-mail", "Application ID", "Tenant"}},
-		{presetGoogle, true, []string{"Name", "E-mail", "Application ID"}},
+		{presetGoogle, false, []string{"Name", "E-mail", "Application ID"}},
 		{presetCustom, false, []string{"Name", "E-mail", "Password", "Sending server", "Inbox server"}},
 	} {
 		a.advanced.SetChecked(false)

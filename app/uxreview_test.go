@@ -210,11 +210,7 @@ func TestTabScrollsFocusIntoView(t *testing.T) {
 
 	a := u.settings.accounts
 	u.tabs.Select(u.settings.item)
-	for _, sec := range u.settings.sections {
-		if sec.title == "Mail accounts" {
-			u.settings.show(sec)
-		}
-	}
+	showSection(u.UI, "Mail accounts")
 	relayout(u.UI)
 	u.win.Canvas().Focus(a.preset)
 	tabTo(t, u.UI, a.addBtn)
@@ -262,5 +258,44 @@ func TestSentSearchEnterOpensFirstMatch(t *testing.T) {
 	}
 	if c.Focused() != st.search {
 		t.Errorf("the focus left the search for %T", c.Focused())
+	}
+}
+
+// TestMicrosoftAccountAsksForApplicationID: Microsoft 365 needs an
+// application ID (there is no default), so the form asks for it with the
+// name and address: Tab from E-mail goes to it, and Add account without it
+// marks it beside the field with the advanced settings still folded.
+// Before, it was folded away under "Advanced settings" and surfaced only
+// as an error after Add account.
+func TestMicrosoftAccountAsksForApplicationID(t *testing.T) {
+	u, _ := settingsUI(t, false, nil)
+	a := u.settings.accounts
+	u.tabs.Select(u.settings.item)
+	showSection(u.UI, "Mail accounts")
+	a.preset.SetSelected(presetMicrosoft)
+	c := u.win.Canvas()
+	c.Focus(a.name)
+	typeFocused(t, c, "practice")
+	press(t, u.UI, fyne.KeyTab, 0)
+	typeFocused(t, c, "reception@practice.test")
+	press(t, u.UI, fyne.KeyTab, 0)
+	if c.Focused() != a.clientID {
+		t.Fatalf("Tab from E-mail went to %T, not the application ID", c.Focused())
+	}
+	test.Tap(a.addBtn)
+	if f := a.fields[a.clientID]; !f.err.Visible() || a.advanced.Checked {
+		t.Errorf("error beside the application ID %q (shown %v); advanced unfolded %v", f.err.Text, f.err.Visible(), a.advanced.Checked)
+	}
+	if a.status.Text != "Not added: correct the field marked in red." {
+		t.Errorf("status %q", a.status.Text)
+	}
+}
+
+// showSection shows the Settings section titled title.
+func showSection(u *UI, title string) {
+	for _, sec := range u.settings.sections {
+		if sec.title == title {
+			u.settings.show(sec)
+		}
 	}
 }
