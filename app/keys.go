@@ -211,7 +211,13 @@ func (k *keysSection) showEntries(entries []pgp.Entry, err error) {
 		k.list.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), action, text))
 	}
 	if !hasOwn {
-		k.own.Add(&widget.Label{Text: "You have no key yet, so what you send is not signed. Enter your name and address below and create one.", Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance})
+		if k.ui.cfg.Demo {
+			// The demo signs with its session's key (said above): "not
+			// signed" here contradicted it.
+			k.own.Add(&widget.Label{Text: "You have no key of your own yet. Create it here before you add your mail account: enter your name and address below.", Wrapping: fyne.TextWrapWord})
+		} else {
+			k.own.Add(&widget.Label{Text: "You have no key yet, so what you send is not signed. Enter your name and address below and create one.", Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance})
+		}
 		k.genBtn.SetText("Create my key")
 		k.exportBtn.Disable()
 	} else {

@@ -241,7 +241,8 @@ func TestAccountFormErrorsInOrderAndClearing(t *testing.T) {
 
 // TestYourKeyOneSource: the Your key section is the one place that shows
 // the key: in demo mode it says which key signs now and that the user has
-// none of their own yet; the form to create one is not filled with the
+// none of their own yet, without claiming that what is sent is not signed
+// (it is, with the demo's key); the form to create one is not filled with the
 // demo's identity; Export is off until there is a key.
 func TestYourKeyOneSource(t *testing.T) {
 	u, _ := settingsUI(t, true, nil)
@@ -251,7 +252,7 @@ func TestYourKeyOneSource(t *testing.T) {
 	}
 	u.tabs.Select(u.settings.item)
 	own := texts(u.settings.item.Content)
-	if !strings.Contains(own, u.cfg.OwnKey) || !strings.Contains(own, "You have no key yet") {
+	if !strings.Contains(own, u.cfg.OwnKey) || !strings.Contains(own, "You have no key of your own yet") || strings.Contains(own, "not signed") {
 		t.Errorf("Your key section:\n%s", own)
 	}
 	if k.name.Text != "" || k.email.Text != "" {
