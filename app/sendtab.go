@@ -700,6 +700,11 @@ func (s *sendTab) fillCheck() {
 		{"To", toText},
 		{"Documents", strings.Join(names, ", ")},
 	}
+	// The note is what the pharmacist reads first ("dispense today"):
+	// checked here with the rest.
+	if note := strings.TrimSpace(s.note.Text); note != "" {
+		lines = append(lines, [2]string{"Note", note})
+	}
 	if d := s.replacing; d != nil {
 		m := &send.Message{To: []mail.Address{to}}
 		d.apply(m)

@@ -299,3 +299,27 @@ func showSection(u *UI, title string) {
 		}
 	}
 }
+
+// TestCheckStepShowsTheNote: the check before sending shows the note with
+// the patient, document type, recipient and documents (the pharmacist
+// reads it first), and no Note line when there is none.
+func TestCheckStepShowsTheNote(t *testing.T) {
+	u := newDemoUI(t, nil)
+	s := u.send
+	addSamples(t, s)
+	test.Type(s.nhiEntry, "ZZZ0016")
+	test.Type(s.note, "Please dispense today.")
+	test.Tap(s.sendBtn)
+	if !s.check.Visible() {
+		t.Fatalf("no check step: %s", texts(s.problem))
+	}
+	if got := texts(s.check); !strings.Contains(got, "Note: Please dispense today.") {
+		t.Errorf("the check step lacks the note:\n%s", got)
+	}
+	s.cancelCheck()
+	s.note.SetText("  ")
+	test.Tap(s.sendBtn)
+	if got := texts(s.check); strings.Contains(got, "Note:") {
+		t.Errorf("a Note line without a note:\n%s", got)
+	}
+}
