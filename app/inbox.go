@@ -144,7 +144,7 @@ func (t *inboxTab) buildUI() {
 	t.detail = container.NewVBox()
 	t.clearDetail()
 	split := container.NewHSplit(
-		container.NewBorder(top, nil, nil, nil, t.list),
+		topFirst(top, t.list), // Tab: the buttons, then the list
 		container.NewVScroll(container.NewPadded(t.detail)))
 	split.Offset = 0.4
 	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(), split)
@@ -553,7 +553,16 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		container.NewBorder(nil, nil, &widget.Label{Text: "SHA-256"}, nil,
 			hashRow(t.ui, termsafe.String(d.SHA256), "SHA-256 of "+shown, func(s string) { say(s, widget.MediumImportance) })),
 	)
-	if d.Path == "" && t.ui.cfg.Document == nil {
+	// A stored message's document names its encrypted file in the store
+	// ("doc-1.enc"), relative to the store's item: only an absolute path
+	// is a file to read as it is. Read as a path, that name was looked up
+	// in the working directory, and Preview, Open and Save as… of every
+	// fetched document failed with "open doc-1.enc: no such file".
+	direct := d.Path
+	if !filepath.IsAbs(direct) {
+		direct = ""
+	}
+	if direct == "" && t.ui.cfg.Document == nil {
 		return info
 	}
 	// path finds the document on disk (decrypting it from the store when
@@ -561,8 +570,8 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 	// a temporary copy, to remove after saving or previewing.
 	verified := desk.Trusted(r) && t.current(key) // else opened only after a confirmation (superseded.go)
 	path := func() (p string, decrypted bool, err error) {
-		if d.Path != "" {
-			return d.Path, false, nil
+		if direct != "" {
+			return direct, false, nil
 		}
 		// Not verified: only called after the user confirmed.
 		p, err = t.ui.cfg.Document(key, n, !verified)

@@ -1,6 +1,9 @@
 package app
 
 import (
+	"fmt"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -321,5 +324,71 @@ func TestCheckStepShowsTheNote(t *testing.T) {
 	test.Tap(s.sendBtn)
 	if got := texts(s.check); strings.Contains(got, "Note:") {
 		t.Errorf("a Note line without a note:\n%s", got)
+	}
+}
+
+// TestKeyboardReceiveJourney: the pharmacist, by keyboard only: Ctrl+3
+// opens the Inbox, Tab goes in reading order (Check now, Open .eml file…,
+// then the message list, no longer the list first), Space opens the
+// message, Tab reaches Preview and Enter previews the first document.
+func TestKeyboardReceiveJourney(t *testing.T) {
+	u := newDemoUI(t, nil)
+	u.win.Resize(fyne.NewSize(1024, 720))
+	sendWithNHI(t, u, "ZZZ0016")
+	in := u.inbox
+	fetched := expect(&in.fetchDone)
+	test.Tap(in.check)
+	await(t, "fetch", fetched)
+	if len(in.rows) != 1 {
+		t.Fatalf("inbox has %d rows; status %q", len(in.rows), in.status.Text)
+	}
+
+	press(t, u.UI, fyne.Key3, fyne.KeyModifierShortcutDefault)
+	c := u.win.Canvas()
+	c.Focus(u.bannerToggle) // the first control of every tab
+	var order []string
+	for range 3 {
+		press(t, u.UI, fyne.KeyTab, 0)
+		switch f := c.Focused().(type) {
+		case *widget.Button:
+			order = append(order, f.Text)
+		case *widget.List:
+			order = append(order, "list")
+		default:
+			order = append(order, fmt.Sprintf("%T", f))
+		}
+	}
+	if want := []string{"Check now", "Open .eml file…", "list"}; !slices.Equal(order, want) {
+		t.Errorf("Tab order %v, want %v", order, want)
+	}
+	press(t, u.UI, fyne.KeySpace, 0)
+	d := texts(in.detail)
+	if !strings.Contains(d, "Verified") || !strings.Contains(d, "Patient NHI: ZZZ0016") {
+		t.Fatalf("Space on the list did not open the message:\n%s", d)
+	}
+	for i := 0; ; i++ {
+		press(t, u.UI, fyne.KeyTab, 0)
+		if b, ok := c.Focused().(*focusButton); ok && b.Text == "Preview" {
+			break
+		}
+		if i > 30 {
+			t.Fatal("Tab never reached Preview")
+		}
+	}
+	done := expect(&in.previewDone)
+	press(t, u.UI, fyne.KeyReturn, 0)
+	await(t, "preview", done)
+	p := labelsIn(in.detail)
+	if strings.Contains(p, "No preview: Open") || strings.Contains(p, "no such file") {
+		t.Fatalf("Preview could not read the stored document:\n%s", p)
+	}
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		if !strings.Contains(p, "PDF pages cannot be drawn here") {
+			t.Errorf("without poppler, Preview did not say why:\n%s", p)
+		}
+		return
+	}
+	if shownPreview(u) == nil {
+		t.Errorf("Enter on Preview showed no first page:\n%s", p)
 	}
 }
