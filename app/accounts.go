@@ -137,7 +137,7 @@ func (a *accountsSection) buildUI() {
 	a.password = a.field("Password", "the mailbox's password (kept in the system keychain only)", true)
 	a.smtp = a.field("Sending server", "e.g. mail.practice.co.nz:465", false)
 	a.imap = a.field("Inbox server", "e.g. mail.practice.co.nz:993 (optional)", false)
-	a.clientID = a.field("Application ID", "the OAuth client ID your IT provider registered", false)
+	a.clientID = a.field("Application ID", "from your IT provider, who registered securesend", false)
 	a.tenant = a.field("Tenant", "your organisation's domain or tenant ID (optional)", false)
 	a.form = widget.NewForm()
 	a.advanced = newCheck("Advanced settings", func(bool) { a.layoutForm() })
@@ -184,19 +184,23 @@ func (a *accountsSection) wanted() (basic, advanced []*focusEntry) {
 		}
 		return basic, nil
 	}
+	// The application ID has no default, so it is asked for with the
+	// name and address: folded away, it surfaced only as a third error
+	// after Add account. The tenant is optional and stays folded.
 	switch a.preset.Selected {
 	case presetMicrosoft:
-		return basic, []*focusEntry{a.clientID, a.tenant}
+		return append(basic, a.clientID), []*focusEntry{a.tenant}
 	case presetGoogle:
-		return basic, []*focusEntry{a.clientID}
+		return append(basic, a.clientID), nil
 	}
 	return append(basic, a.password, a.smtp, a.imap), nil
 }
 
 // layoutForm shows the fields the chosen provider needs (onPreset): its
 // servers are known for Microsoft 365, Google and the organisation's
-// templates, so only Other asks for them; the application ID and tenant
-// are folded away under the advanced settings.
+// templates, so only Other asks for them; Microsoft 365 and Google ask for
+// the application ID, and Microsoft 365's optional tenant is folded away
+// under the advanced settings.
 func (a *accountsSection) layoutForm() {
 	basic, adv := a.wanted()
 	if len(adv) == 0 {
@@ -521,13 +525,13 @@ func (a *accountsSection) onAdd() {
 
 // confirmRemove asks before removing an account.
 func (a *accountsSection) confirmRemove(acct account.Account) {
-	dialog.ShowConfirm("Remove account "+acct.Name+"?",
+	a.ui.showDialog(dialog.NewConfirm("Remove account "+acct.Name+"?",
 		"securesend forgets the account and its password or sign-in (kept in the system keychain). Mail already received stays in the inbox; messages waiting in the outbox for this account are not sent until it is added again.",
 		func(ok bool) {
 			if ok {
 				a.remove(acct.Name)
 			}
-		}, a.ui.win)
+		}, a.ui.win))
 }
 
 // use makes name the account in use; the app switches to it (UI.reload).

@@ -179,8 +179,7 @@ func reasonError(s string) error {
 // askReject asks for the reason and, once the user confirms, sends the
 // rejection.
 func (a *ackSection) askReject() {
-	reason := widget.NewEntry()
-	reason.SetPlaceHolder("e.g. Dose unclear, please phone the pharmacy")
+	reason := newEntry(false, "e.g. Dose unclear, please phone the pharmacy") // Escape closes the dialog
 	reason.Validator = reasonError
 	items := []*widget.FormItem{
 		widget.NewFormItem("", &widget.Label{Wrapping: fyne.TextWrapWord, Text: "The sender receives a signed rejection with your reason, in their Sent tab. It cannot be taken back. Phone them as well if the patient is waiting."}),
@@ -192,7 +191,7 @@ func (a *ackSection) askReject() {
 		}
 	}, a.t.ui.win)
 	d.Resize(fyne.NewSize(min(520, a.t.ui.win.Canvas().Size().Width-40), 0))
-	d.Show()
+	a.t.ui.showDialog(d)
 	a.t.ui.win.Canvas().Focus(reason)
 }
 

@@ -134,11 +134,14 @@ func TestAcceptRejectVerified(t *testing.T) {
 	if test.Tap(send[0]); l.calls != 1 {
 		t.Fatal("a rejection without a reason was sent")
 	}
-	var reason *widget.Entry
+	var reason *focusEntry
 	for _, o := range test.LaidOutObjects(top) {
-		if e, ok := o.(*widget.Entry); ok {
+		if e, ok := o.(*focusEntry); ok {
 			reason = e
 		}
+	}
+	if reason == nil {
+		t.Fatal("no reason field")
 	}
 	test.Type(reason, "Dose unclear, please phone")
 	done = expect(&u.inbox.ackDone)

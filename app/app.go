@@ -208,6 +208,8 @@ type UI struct {
 	// been applied (or has failed).
 	reloadMu   sync.Mutex
 	reloadDone func()
+	// dialogs are the dialogs open now, the top one last (showDialog).
+	dialogs []dialog.Dialog
 }
 
 // New builds the main window of a on the given configuration. Call
@@ -507,9 +509,12 @@ func (u *UI) sendShortcut() {
 	u.send.requestSend()
 }
 
-// onTypedKey handles keys nothing focused took: Escape leaves the check
-// step.
+// onTypedKey handles keys nothing focused took: Escape closes the dialog
+// on top, or else leaves the check step.
 func (u *UI) onTypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && u.dismissTopDialog() {
+		return
+	}
 	if ev.Name == fyne.KeyEscape && u.send.check.Visible() {
 		u.send.cancelCheck()
 	}
@@ -523,7 +528,7 @@ func (u *UI) showShortcuts() {
 	}
 	d := dialog.NewCustom("Keyboard shortcuts", "Close", form, u.win)
 	d.Resize(fyne.NewSize(min(640, u.win.Canvas().Size().Width-40), 420))
-	d.Show()
+	u.showDialog(d)
 }
 
 // demoBanner says plainly that this is a demo and nothing leaves the

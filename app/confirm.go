@@ -189,7 +189,7 @@ func (c *confirmView) onSavePDF() {
 		c.savePDF(w, w.URI().Name())
 	}, c.ui.win)
 	d.SetFileName("transmission-confirmation-" + c.ui.cfg.Now().Format("2006-01-02-1504") + ".pdf")
-	d.Show()
+	c.ui.showDialog(d)
 }
 
 // savePDF writes the confirmation as PDF to w and closes it.

@@ -144,7 +144,7 @@ func (t *inboxTab) buildUI() {
 	t.detail = container.NewVBox()
 	t.clearDetail()
 	split := container.NewHSplit(
-		container.NewBorder(top, nil, nil, nil, t.list),
+		topFirst(top, t.list), // Tab: the buttons, then the list
 		container.NewVScroll(container.NewPadded(t.detail)))
 	split.Offset = 0.4
 	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(), split)
@@ -384,7 +384,7 @@ func (t *inboxTab) openDialog() {
 		t.openFile(path)
 	}, t.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".eml", ".EML"}))
-	d.Show()
+	t.ui.showDialog(d)
 }
 
 // openFile verifies a .eml file and shows it in the detail view.
@@ -553,7 +553,16 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		container.NewBorder(nil, nil, &widget.Label{Text: "SHA-256"}, nil,
 			hashRow(t.ui, termsafe.String(d.SHA256), "SHA-256 of "+shown, func(s string) { say(s, widget.MediumImportance) })),
 	)
-	if d.Path == "" && t.ui.cfg.Document == nil {
+	// A stored message's document names its encrypted file in the store
+	// ("doc-1.enc"), relative to the store's item: only an absolute path
+	// is a file to read as it is. Read as a path, that name was looked up
+	// in the working directory, and Preview, Open and Save as… of every
+	// fetched document failed with "open doc-1.enc: no such file".
+	direct := d.Path
+	if !filepath.IsAbs(direct) {
+		direct = ""
+	}
+	if direct == "" && t.ui.cfg.Document == nil {
 		return info
 	}
 	// path finds the document on disk (decrypting it from the store when
@@ -561,8 +570,8 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 	// a temporary copy, to remove after saving or previewing.
 	verified := desk.Trusted(r) && t.current(key) // else opened only after a confirmation (superseded.go)
 	path := func() (p string, decrypted bool, err error) {
-		if d.Path != "" {
-			return d.Path, false, nil
+		if direct != "" {
+			return direct, false, nil
 		}
 		// Not verified: only called after the user confirmed.
 		p, err = t.ui.cfg.Document(key, n, !verified)
@@ -640,7 +649,7 @@ func (t *inboxTab) confirmUnverified(r *receive.Report, verb, name string, do fu
 		}
 	}, t.ui.win)
 	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
+	t.ui.showDialog(d)
 }
 
 // readHead returns the first bytes of the file at p, for
@@ -667,7 +676,7 @@ func (t *inboxTab) saveAs(name, src string, temporary bool) {
 		t.saved(name, src, temporary, w, err)
 	}, t.ui.win)
 	dlg.SetFileName(name)
-	dlg.Show()
+	t.ui.showDialog(dlg)
 }
 
 // saved is the end of Save as…: it copies src to w (nil when cancelled),

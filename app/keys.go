@@ -211,7 +211,13 @@ func (k *keysSection) showEntries(entries []pgp.Entry, err error) {
 		k.list.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), action, text))
 	}
 	if !hasOwn {
-		k.own.Add(&widget.Label{Text: "You have no key yet, so what you send is not signed. Enter your name and address below and create one.", Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance})
+		if k.ui.cfg.Demo {
+			// The demo signs with its session's key (said above): "not
+			// signed" here contradicted it.
+			k.own.Add(&widget.Label{Text: "You have no key of your own yet. Create it here before you add your mail account: enter your name and address below.", Wrapping: fyne.TextWrapWord})
+		} else {
+			k.own.Add(&widget.Label{Text: "You have no key yet, so what you send is not signed. Enter your name and address below and create one.", Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance})
+		}
 		k.genBtn.SetText("Create my key")
 		k.exportBtn.Disable()
 	} else {
@@ -261,7 +267,7 @@ func (k *keysSection) onExport() {
 		k.exportTo(w, w.URI().Name())
 	}, k.ui.win)
 	d.SetFileName("my-public-key.asc")
-	d.Show()
+	k.ui.showDialog(d)
 }
 
 // exportTo writes the user's public key, armored, to w and closes it.
@@ -302,7 +308,7 @@ func (k *keysSection) onImport() {
 	}, k.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".asc", ".pgp", ".gpg", ".key", ".txt"}))
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	k.ui.showDialog(d)
 }
 
 // importFile imports a correspondent's public key, unverified, and shows
@@ -341,17 +347,17 @@ func (k *keysSection) onImportOwn() {
 		path := r.URI().Path()
 		r.Close()
 		pass := widget.NewPasswordEntry()
-		dialog.ShowForm("Import your key", "Import", "Cancel",
+		k.ui.showDialog(dialog.NewForm("Import your key", "Import", "Cancel",
 			[]*widget.FormItem{widget.NewFormItem("Its passphrase", pass)},
 			func(ok bool) {
 				if ok {
 					k.importOwnFile(path, pass.Text)
 				}
-			}, k.ui.win)
+			}, k.ui.win))
 	}, k.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".asc", ".pgp", ".gpg", ".key", ".txt"}))
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	k.ui.showDialog(d)
 }
 
 // importOwnFile imports the user's secret key from path, unlocked with

@@ -296,6 +296,13 @@ func (t *sentTab) buildUI() {
 	t.status = &widget.Label{Text: "Everything you send goes through the outbox first, encrypted on this computer: nothing is lost if the network goes down.", Wrapping: fyne.TextWrapWord}
 	t.search = newEntry(false, "Find by patient NHI, name or document type")
 	t.search.OnChanged = func(string) { t.filter() }
+	// Enter opens the first match: typing the NHI and Enter shows its
+	// confirmation without a trip to the list.
+	t.search.OnSubmitted = func(string) {
+		if len(t.shown) > 0 {
+			t.list.Select(0)
+		}
+	}
 	t.list = widget.NewList(
 		func() int {
 			if len(t.recs) == 0 {
@@ -458,7 +465,7 @@ func (t *sentTab) askRemove() {
 	keep.onEscape, remove.onEscape = d.Hide, d.Hide
 	d.SetButtons([]fyne.CanvasObject{keep, remove})
 	d.Resize(fyne.NewSize(min(480, t.ui.win.Canvas().Size().Width-40), 220))
-	d.Show()
+	t.ui.showDialog(d)
 	t.ui.win.Canvas().Focus(keep)
 }
 
@@ -530,7 +537,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 				t.status.SetText(savePDF(w, w.URI().Name(), confirmationText(res, sum, t.ui.cfg.Protection)+ackConfirmation(tr)))
 			}, t.ui.win)
 			d.SetFileName("transmission-confirmation-" + res.Finished.Local().Format("2006-01-02-1504") + ".pdf")
-			d.Show()
+			t.ui.showDialog(d)
 		})
 		t.detail.Add(container.NewHBox(copyBtn, saveBtn))
 		t.supersedeActions(r) // supersede.go: Cancel…

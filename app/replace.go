@@ -70,7 +70,7 @@ func (t *sentTab) replace(r *outbox.Record) {
 			}, t.ui.win)
 		d.SetConfirmText("Replace")
 		d.SetDismissText("Keep them")
-		d.Show()
+		t.ui.showDialog(d)
 		return
 	}
 	t.startReplace(r)

@@ -21,14 +21,17 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/nhi"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
 
-// Document types offered in the Send tab; the chosen one is the subject.
-var docTypes = []string{"Prescription", "Referral", "Results", "Other"}
+// Document types offered in the Send tab, as the hot folder and the relay
+// offer them: the chosen one is the subject and, in lower case, the signed
+// manifest's document type (desk.DocumentType).
+var docTypes = desk.DocumentTypes
 
 // sendTab is the clinician's tab: documents, recipient, optional details,
 // Send securely, progress, then the transmission confirmation.
@@ -320,7 +323,7 @@ func (s *sendTab) openFileDialog() {
 	}, s.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".PDF", ".TIF", ".TIFF", ".JPG", ".JPEG", ".PNG"}))
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	s.ui.showDialog(d)
 }
 
 // addPaths checks the files and makes their thumbnails off the UI
@@ -697,6 +700,11 @@ func (s *sendTab) fillCheck() {
 		{"To", toText},
 		{"Documents", strings.Join(names, ", ")},
 	}
+	// The note is what the pharmacist reads first ("dispense today"):
+	// checked here with the rest.
+	if note := strings.TrimSpace(s.note.Text); note != "" {
+		lines = append(lines, [2]string{"Note", note})
+	}
 	if d := s.replacing; d != nil {
 		m := &send.Message{To: []mail.Address{to}}
 		d.apply(m)
@@ -738,12 +746,19 @@ func (s *sendTab) onSend() {
 	to, _ := s.recipient()
 	nhiText, _ := s.nhiValue()
 	s.problem.RemoveAll()
+	subject, manifestType, ok := desk.DocumentType(s.docType.Selected)
+	if !ok {
+		subject = s.docType.Selected
+	}
 	m := &send.Message{
-		From:       s.ui.cfg.From,
-		To:         []mail.Address{to},
-		Subject:    s.docType.Selected,
-		Note:       composeNote(nhiText, s.note.Text),
-		PatientNHI: nhiText,
+		From:    s.ui.cfg.From,
+		To:      []mail.Address{to},
+		Subject: subject,
+		// The pharmacist's app shows the signed manifest's type beside
+		// the patient's NHI: it must say what the sender chose.
+		DocumentType: manifestType,
+		Note:         composeNote(nhiText, s.note.Text),
+		PatientNHI:   nhiText,
 	}
 	s.replacing.apply(m)
 	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To, Replaces: s.replacing}

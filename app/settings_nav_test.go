@@ -102,8 +102,8 @@ func TestSettingsNavigationByKeyboard(t *testing.T) {
 }
 
 // TestAccountFormProviderFirst: the form asks what the chosen provider
-// needs: Microsoft 365 only a name and address (its servers are known;
-// the application ID and tenant folded away), Other the servers and
+// needs: Microsoft 365 a name, address and application ID (its servers
+// are known; the optional tenant folded away), Other the servers and
 // password; an organisation's template comes first and needs only the
 // name, address and password, and its servers are used.
 func TestAccountFormProviderFirst(t *testing.T) {
@@ -120,9 +120,9 @@ func TestAccountFormProviderFirst(t *testing.T) {
 		want     []string
 	}{
 		{"Practice mailbox (from your organisation)", false, []string{"Name", "E-mail", "Password"}},
-		{presetMicrosoft, false, []string{"Name", "E-mail"}},
+		{presetMicrosoft, false, []string{"Name", "E-mail", "Application ID"}},
 		{presetMicrosoft, true, []string{"Name", "E-mail", "Application ID", "Tenant"}},
-		{presetGoogle, true, []string{"Name", "E-mail", "Application ID"}},
+		{presetGoogle, false, []string{"Name", "E-mail", "Application ID"}},
 		{presetCustom, false, []string{"Name", "E-mail", "Password", "Sending server", "Inbox server"}},
 	} {
 		a.advanced.SetChecked(false)
@@ -241,7 +241,8 @@ func TestAccountFormErrorsInOrderAndClearing(t *testing.T) {
 
 // TestYourKeyOneSource: the Your key section is the one place that shows
 // the key: in demo mode it says which key signs now and that the user has
-// none of their own yet; the form to create one is not filled with the
+// none of their own yet, without claiming that what is sent is not signed
+// (it is, with the demo's key); the form to create one is not filled with the
 // demo's identity; Export is off until there is a key.
 func TestYourKeyOneSource(t *testing.T) {
 	u, _ := settingsUI(t, true, nil)
@@ -251,7 +252,7 @@ func TestYourKeyOneSource(t *testing.T) {
 	}
 	u.tabs.Select(u.settings.item)
 	own := texts(u.settings.item.Content)
-	if !strings.Contains(own, u.cfg.OwnKey) || !strings.Contains(own, "You have no key yet") {
+	if !strings.Contains(own, u.cfg.OwnKey) || !strings.Contains(own, "You have no key of your own yet") || strings.Contains(own, "not signed") {
 		t.Errorf("Your key section:\n%s", own)
 	}
 	if k.name.Text != "" || k.email.Text != "" {

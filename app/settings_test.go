@@ -145,7 +145,7 @@ func TestSettingsAccountsAddAndTest(t *testing.T) {
 	a.name.SetText("practice")
 	a.email.SetText("reception@practice.test")
 	test.Tap(a.addBtn)
-	if f := a.fields[a.clientID]; !f.err.Visible() || !strings.Contains(f.err.Text, "OAuth client) ID") || !a.advanced.Checked {
+	if f := a.fields[a.clientID]; !f.err.Visible() || !strings.Contains(f.err.Text, "OAuth client) ID") || a.advanced.Checked {
 		t.Errorf("without a client ID: %q, next to the field: %q", a.status.Text, f.err.Text)
 	}
 	a.clientID.SetText("00000000-1111-2222-3333-444444444444")

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -37,9 +38,11 @@ func (t *sentTab) supersedeActions(r *outbox.Record) {
 
 // askCancel asks for the reason and sends the cancellation of r.
 func (t *sentTab) askCancel(c Canceller, r *outbox.Record) {
-	reason := widget.NewMultiLineEntry()
-	reason.SetPlaceHolder("Why, e.g. wrong dose: a corrected prescription follows")
-	reason.Wrapping = fyne.TextWrapWord
+	reason := newEntry(true, "Why, e.g. wrong dose: a corrected prescription follows") // Escape closes the dialog
+	// The form keeps "Send cancellation" disabled until there is a
+	// reason, and says so beside the field, instead of closing and
+	// refusing in the status line under the list.
+	reason.Validator = cancelReasonError
 	items := []*widget.FormItem{
 		widget.NewFormItem("", &widget.Label{Wrapping: fyne.TextWrapWord, Text: "The recipients' securesend marks this message \"Cancelled by the sender\" with your reason. If it may already have been dispensed, phone the pharmacy as well."}),
 		widget.NewFormItem("Reason", reason),
@@ -50,7 +53,16 @@ func (t *sentTab) askCancel(c Canceller, r *outbox.Record) {
 		}
 	}, t.ui.win)
 	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
+	t.ui.showDialog(d)
+}
+
+// cancelReasonError is what is wrong with a cancellation's reason: the
+// pharmacist sees it, so there must be one.
+func cancelReasonError(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("give the reason: the pharmacist sees it")
+	}
+	return nil
 }
 
 // sendCancellation queues and delivers the cancellation of messageID,

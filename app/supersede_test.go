@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -26,9 +25,9 @@ func TestSentCancel(t *testing.T) {
 	if top == nil {
 		t.Fatal("no dialog asks for the reason")
 	}
-	var reason *widget.Entry
+	var reason *focusEntry
 	for _, o := range test.LaidOutObjects(top) {
-		if e, ok := o.(*widget.Entry); ok {
+		if e, ok := o.(*focusEntry); ok {
 			reason = e
 		}
 	}

@@ -87,5 +87,5 @@ func (t *inboxTab) confirmNotCurrent(key string, r *receive.Report, verb, name s
 		}
 	}, t.ui.win)
 	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
+	t.ui.showDialog(d)
 }

@@ -136,8 +136,12 @@ func (b *focusButton) CreateRenderer() fyne.WidgetRenderer {
 	return newRingRenderer(b.Button.CreateRenderer(), func() bool { return b.focused })
 }
 
-// FocusGained shows the ring.
-func (b *focusButton) FocusGained() { b.focused = true; b.Button.FocusGained() }
+// FocusGained shows the ring and scrolls the widget into view.
+func (b *focusButton) FocusGained() {
+	b.focused = true
+	b.Button.FocusGained()
+	revealFocused(b)
+}
 
 // FocusLost hides the ring.
 func (b *focusButton) FocusLost() { b.focused = false; b.Button.FocusLost() }
@@ -153,6 +157,9 @@ func (b *focusButton) TypedKey(ev *fyne.KeyEvent) {
 	case fyne.KeyEscape:
 		if b.onEscape != nil {
 			b.onEscape()
+			return
+		}
+		if escapeToWindow(b, ev) {
 			return
 		}
 	}
@@ -178,8 +185,12 @@ func (c *focusCheck) CreateRenderer() fyne.WidgetRenderer {
 	return newRingRenderer(c.Check.CreateRenderer(), func() bool { return c.focused })
 }
 
-// FocusGained shows the ring.
-func (c *focusCheck) FocusGained() { c.focused = true; c.Check.FocusGained() }
+// FocusGained shows the ring and scrolls the widget into view.
+func (c *focusCheck) FocusGained() {
+	c.focused = true
+	c.Check.FocusGained()
+	revealFocused(c)
+}
 
 // FocusLost hides the ring.
 func (c *focusCheck) FocusLost() { c.focused = false; c.Check.FocusLost() }
@@ -203,8 +214,12 @@ func (s *focusSelect) CreateRenderer() fyne.WidgetRenderer {
 	return newRingRenderer(s.Select.CreateRenderer(), func() bool { return s.focused })
 }
 
-// FocusGained shows the ring.
-func (s *focusSelect) FocusGained() { s.focused = true; s.Select.FocusGained() }
+// FocusGained shows the ring and scrolls the widget into view.
+func (s *focusSelect) FocusGained() {
+	s.focused = true
+	s.Select.FocusGained()
+	revealFocused(s)
+}
 
 // FocusLost hides the ring.
 func (s *focusSelect) FocusLost() { s.focused = false; s.Select.FocusLost() }
@@ -239,8 +254,12 @@ func (e *focusEntry) CreateRenderer() fyne.WidgetRenderer {
 	return newRingRenderer(e.Entry.CreateRenderer(), func() bool { return e.focused })
 }
 
-// FocusGained shows the ring.
-func (e *focusEntry) FocusGained() { e.focused = true; e.Entry.FocusGained() }
+// FocusGained shows the ring and scrolls the widget into view.
+func (e *focusEntry) FocusGained() {
+	e.focused = true
+	e.Entry.FocusGained()
+	revealFocused(e)
+}
 
 // FocusLost hides the ring and reports that the field was left.
 func (e *focusEntry) FocusLost() {
@@ -251,9 +270,10 @@ func (e *focusEntry) FocusLost() {
 	}
 }
 
-// TypedKey never types a tab character.
+// TypedKey never types a tab character; Escape goes to the window (it
+// closes the dialog the field is in).
 func (e *focusEntry) TypedKey(ev *fyne.KeyEvent) {
-	if ev.Name == fyne.KeyTab {
+	if ev.Name == fyne.KeyTab || escapeToWindow(e, ev) {
 		return
 	}
 	e.Entry.TypedKey(ev)
@@ -280,8 +300,12 @@ func (e *focusSelectEntry) CreateRenderer() fyne.WidgetRenderer {
 	return newRingRenderer(e.SelectEntry.CreateRenderer(), func() bool { return e.focused })
 }
 
-// FocusGained shows the ring.
-func (e *focusSelectEntry) FocusGained() { e.focused = true; e.SelectEntry.FocusGained() }
+// FocusGained shows the ring and scrolls the widget into view.
+func (e *focusSelectEntry) FocusGained() {
+	e.focused = true
+	e.SelectEntry.FocusGained()
+	revealFocused(e)
+}
 
 // FocusLost hides the ring and reports that the field was left.
 func (e *focusSelectEntry) FocusLost() {

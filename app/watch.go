@@ -148,7 +148,7 @@ func (w *watchSection) chooseFolder() {
 		}
 		w.drop.SetText(u.Path())
 	}, w.ui.win)
-	d.Show()
+	w.ui.showDialog(d)
 }
 
 // toggled is the user ticking or unticking the box: the choice is
