@@ -2,9 +2,11 @@ package receive_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -12,6 +14,72 @@ import (
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/receive"
 )
+
+// zeroDeflate returns a raw deflate stream of prefix followed by mib MiB
+// of zeros (mib >= 2), at about 1000:1: one flushed block of 1 MiB of
+// zeros (back references only, so valid after any zeros) repeated, then
+// an empty final block.
+func zeroDeflate(t *testing.T, prefix []byte, mib int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw, _ := flate.NewWriter(&out, flate.BestCompression)
+	block := make([]byte, 1<<20)
+	zw.Write(prefix)
+	zw.Write(block)
+	zw.Flush()
+	mark := out.Len()
+	zw.Write(block)
+	zw.Flush()
+	zeroBlock := bytes.Clone(out.Bytes()[mark:])
+	for range mib - 2 {
+		out.Write(zeroBlock)
+	}
+	out.Write([]byte{0x03, 0x00})
+	return out.Bytes()
+}
+
+// TestAttackInflateTrailingPacketBomb: inside the compressed packet, after
+// the signed message (one-pass signature, literal data, signature), a
+// packet that go-crypto reads on (a Padding packet, legal anywhere in RFC
+// 9580; a non-critical unknown packet, skipped) holding 96 MiB of zeros
+// in about 100 KB. go-crypto's signature loop reads it to its end, so it
+// is inflated, outside the literal data the expansion bound used to
+// count: the message expands 1000-fold, beyond max(64 MiB, 32 x
+// ciphertext), and must be refused as a compression bomb (row 6), not
+// verified.
+func TestAttackInflateTrailingPacketBomb(t *testing.T) {
+	alice, bob, store := compressedCast(t)
+	k := inflateKit{t: t, alice: alice}
+	ops, sig := k.signed(attackNote)
+	msg := append(append(append([]byte(nil), ops...), lit(attackNote)...), sig...)
+	const mib = 96
+	for _, tc := range []struct {
+		name string
+		tag  byte
+	}{
+		{"padding packet", 21},
+		{"unknown non-critical packet", 60},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := []byte{0xc0 | tc.tag, 255, 0, 0, 0, 0}
+			binary.BigEndian.PutUint32(hdr[2:], mib<<20)
+			raw := pkt(8, append([]byte{1}, zeroDeflate(t, append(bytes.Clone(msg), hdr...), mib)...))
+			ct := encryptPackets(t, bob, raw)
+			start := time.Now()
+			rep := verify(t, ct, receive.VerifyOptions{Store: store, Secret: []*pgp.Key{bob}})
+			t.Logf("%d KB of ciphertext: %s (%s) in %v", len(ct)>>10, rep.Verdict, rep.Reason, time.Since(start))
+			if rep.Verdict != receive.CannotDecrypt || !strings.Contains(rep.Reason, "compression bomb") || rep.Note != "" || len(rep.Documents) != 0 {
+				t.Errorf("%s (%s), note %q", rep.Verdict, rep.Reason, rep.Note)
+			}
+		})
+	}
+	// The same message with a small padding packet is an ordinary message.
+	pad := pkt(21, make([]byte, 4096))
+	raw := comp(t, 1, append(bytes.Clone(msg), pad...), nil)
+	if rep := verify(t, encryptPackets(t, bob, raw), receive.VerifyOptions{Store: store, Secret: []*pgp.Key{bob}}); rep.Verdict != receive.Verified {
+		t.Errorf("small padding packet: %s (%s)", rep.Verdict, rep.Reason)
+	}
+}
 
 // TestAttackInflateTruncatedBody: a compressed packet in partial lengths
 // whose deflate stream ends cleanly inside the first chunk but whose
