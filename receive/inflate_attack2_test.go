@@ -3,13 +3,17 @@ package receive_test
 import (
 	"bytes"
 	"compress/flate"
+	"compress/zlib"
 	"encoding/binary"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	kflate "github.com/klauspost/compress/flate"
+	kzlib "github.com/klauspost/compress/zlib"
 
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/receive"
@@ -154,4 +158,59 @@ func bodyLength(n int) []byte {
 	default:
 		return binary.BigEndian.AppendUint32([]byte{255}, uint32(n))
 	}
+}
+
+// FuzzInflateDifferential: inflateFirst decompresses with klauspost/compress
+// where go-crypto (the old path, and the fallback) uses compress/flate and
+// compress/zlib. The two must agree on every stream: the same output (up to
+// where one of them fails), and klauspost's never succeeding where the
+// standard library's fails (which would make the new path more accepting
+// than go-crypto's).
+func FuzzInflateDifferential(f *testing.F) {
+	f.Add(byte(1), []byte{0x03, 0x00})
+	f.Add(byte(2), []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	for _, payload := range []string{"", "a", attackNote, strings.Repeat("TEST ONLY ", 300)} {
+		for _, level := range []int{flate.HuffmanOnly, flate.BestSpeed, flate.BestCompression} {
+			var fb, zb bytes.Buffer
+			fw, _ := flate.NewWriter(&fb, level)
+			zw, _ := zlib.NewWriterLevel(&zb, level)
+			for _, w := range []io.WriteCloser{fw, zw} {
+				w.Write([]byte(payload))
+				w.Close()
+			}
+			f.Add(byte(1), fb.Bytes())
+			f.Add(byte(2), zb.Bytes())
+		}
+	}
+	f.Fuzz(func(t *testing.T, algo byte, data []byte) {
+		read := func(std bool) ([]byte, error) {
+			var r io.Reader
+			var err error
+			switch {
+			case algo&1 == 1 && std:
+				r = flate.NewReader(bytes.NewReader(data))
+			case algo&1 == 1:
+				r = kflate.NewReader(bytes.NewReader(data))
+			case std:
+				r, err = zlib.NewReader(bytes.NewReader(data))
+			default:
+				r, err = kzlib.NewReader(bytes.NewReader(data))
+			}
+			if err != nil {
+				return nil, err
+			}
+			return io.ReadAll(io.LimitReader(r, 1<<20))
+		}
+		so, serr := read(true)
+		ko, kerr := read(false)
+		// Before an error, the two may have passed on different amounts
+		// of output (buffering), but never different bytes.
+		n := min(len(so), len(ko))
+		if !bytes.Equal(so[:n], ko[:n]) || (serr == nil && kerr == nil && len(so) != len(ko)) {
+			t.Fatalf("algo %d: outputs differ (%d and %d bytes; errors %v, %v)", algo&1, len(so), len(ko), serr, kerr)
+		}
+		if serr != nil && kerr == nil {
+			t.Fatalf("algo %d: compress fails (%v), klauspost reads it", algo&1, serr)
+		}
+	})
 }
