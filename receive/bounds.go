@@ -45,14 +45,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // out of r than the bound allows for the ciphertext read so far (in). The
 // ciphertext count runs ahead of the decompressor by the read-ahead of the
 // decryption stage (under 1 MB), which the bound tolerates.
+// Once exceeded it fails every read after (err): go-crypto ignores the
+// errors of what it reads after the literal data, so the caller checks err.
 type expansionLimiter struct {
 	r    io.Reader
 	in   *countingReader
 	hard int64
 	out  int64
+	err  error
 }
 
 func (l *expansionLimiter) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
 	n, err := l.r.Read(p)
 	l.out += int64(n)
 	limit := max(int64(minExpansion), expansionRatio*l.in.n.Load())
@@ -60,6 +66,7 @@ func (l *expansionLimiter) Read(p []byte) (int, error) {
 		limit = l.hard
 	}
 	if l.out > limit {
+		l.err = errExpansion
 		return n, errExpansion
 	}
 	return n, err

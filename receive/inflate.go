@@ -60,7 +60,9 @@ var errAfterMessage = errors.New("receive: data after the message inside the com
 // errors after the signature, so the stream's error alone is not enough).
 // finish also fails with errAfterMessage if the decompressed data goes on
 // after what go-crypto read, and with the decompressor's error if the
-// deflate stream or its ZLIB checksum is bad (go-crypto ignores both).
+// deflate stream or its ZLIB checksum is bad, or io.ErrUnexpectedEOF if the
+// packet is cut short after the deflate stream (go-crypto ignores all
+// three).
 func inflateFirst(br *bufio.Reader, hard int64) (stream io.Reader, finish func() error, err error) {
 	none := func() error { return nil }
 	hdr, err := br.Peek(1)
@@ -150,17 +152,17 @@ func packetBody(head []byte, br *bufio.Reader) (io.Reader, int, error) {
 	if head[0]&0x40 == 0 { // legacy format: the length type is in the tag octet
 		switch head[0] & 3 {
 		case 0:
-			return io.LimitReader(br, int64(head[1])), 2, nil
+			return &fixedReader{br, int64(head[1])}, 2, nil
 		case 1:
 			if len(head) < 3 {
 				return nil, 0, fmt.Errorf("%w: header cut short", errPacketFraming)
 			}
-			return io.LimitReader(br, int64(binary.BigEndian.Uint16(head[1:3]))), 3, nil
+			return &fixedReader{br, int64(binary.BigEndian.Uint16(head[1:3]))}, 3, nil
 		case 2:
 			if len(head) < 5 {
 				return nil, 0, fmt.Errorf("%w: header cut short", errPacketFraming)
 			}
-			return io.LimitReader(br, int64(binary.BigEndian.Uint32(head[1:5]))), 5, nil
+			return &fixedReader{br, int64(binary.BigEndian.Uint32(head[1:5]))}, 5, nil
 		default: // indeterminate: the body runs to the end of the stream
 			return br, 1, nil
 		}
@@ -172,7 +174,7 @@ func packetBody(head []byte, br *bufio.Reader) (io.Reader, int, error) {
 	if partial {
 		return &partialReader{r: br, left: n, more: true}, 1 + hlen, nil
 	}
-	return io.LimitReader(br, n), 1 + hlen, nil
+	return &fixedReader{br, n}, 1 + hlen, nil
 }
 
 // newLength decodes an OpenPGP (new format) body length at the start of
@@ -238,13 +240,21 @@ func (p *partialReader) Read(b []byte) (int, error) {
 // inflateReader reads the decompressed packets; at the end of the
 // compressed stream it checks the decompressor and skips the rest of the
 // packet's body, as go-crypto's decompressionReader does.
+// Its errors are sticky: go-crypto's io.ReadFull drops an error that comes
+// with the last bytes it asked for, so an error reported once (the packet
+// cut short after the deflate stream) would otherwise vanish before finish
+// reads again.
 type inflateReader struct {
 	dec  io.ReadCloser
 	body io.Reader
 	done bool
+	err  error
 }
 
 func (r *inflateReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
 	if r.done {
 		return 0, io.EOF
 	}
@@ -252,11 +262,38 @@ func (r *inflateReader) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		r.done = true
 		if cerr := r.dec.Close(); cerr != nil {
-			return n, cerr
+			err = cerr
+		} else if _, cerr := io.Copy(io.Discard, r.body); cerr != nil {
+			err = cerr
 		}
-		if _, cerr := io.Copy(io.Discard, r.body); cerr != nil {
-			return n, cerr
-		}
+	}
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// fixedReader reads a packet body of a fixed length n from r, failing
+// with io.ErrUnexpectedEOF if r ends first (io.LimitReader would report a
+// clean io.EOF for a packet cut short).
+type fixedReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (f *fixedReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > f.n {
+		p = p[:f.n]
+	}
+	n, err := f.r.Read(p)
+	f.n -= int64(n)
+	if err == io.EOF && f.n > 0 {
+		err = io.ErrUnexpectedEOF
+	} else if err == io.EOF {
+		err = nil
 	}
 	return n, err
 }

@@ -783,7 +783,12 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		v.decryptFailed = damaged
 		return signature{}, ""
 	}
-	md, err := openpgp.ReadMessage(stream, v.ring, nil, cfg)
+	// All the packets go-crypto reads count against the expansion bound,
+	// not only the literal data (lim below): after it, go-crypto reads
+	// on to the end of the decompressed stream (a signed message's
+	// signature, padding, unknown packets), and that may be most of it.
+	bounded := &expansionLimiter{r: stream, in: consumed, hard: hard}
+	md, err := openpgp.ReadMessage(bounded, v.ring, nil, cfg)
 	if err != nil || md.IsEncrypted {
 		// md.IsEncrypted: an encrypted message inside the encrypted one.
 		v.decryptFailed = damaged
@@ -810,8 +815,11 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		// nothing after its packet: a malformed stream, refused even when
 		// its MDC is good.
 		ferr := finish()
+		if bounded.err != nil {
+			ferr = bounded.err // go-crypto did not report it
+		}
 		_, err = io.Copy(io.Discard, pbuf)
-		if err == nil && sealed.err == nil && ferr != nil && !errors.Is(ferr, pgperrors.ErrMessageTooLarge) {
+		if err == nil && sealed.err == nil && ferr != nil && !errors.Is(ferr, pgperrors.ErrMessageTooLarge) && !errors.Is(ferr, errExpansion) {
 			v.decryptFailed = damaged
 			return signature{}, ""
 		}
