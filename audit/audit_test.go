@@ -320,6 +320,24 @@ func TestCrashBeforeHead(t *testing.T) {
 	}
 }
 
+// TestCrashBeforeFirstHead: killed after writing the very first entry but
+// before the keychain head existed; that is not reported either, and
+// appending continues normally (send/outbox's TestCrashRandom hit it).
+func TestCrashBeforeFirstHead(t *testing.T) {
+	kc, _, l := newLog(t)
+	fill(t, l, 1)
+	if err := kc.Delete(audit.HeadNameForTest(l)); err != nil { // no head yet, as the crash left it
+		t.Fatal(err)
+	}
+	if s, err := l.Verify(); err != nil || s.Entries != 1 {
+		t.Fatalf("first entry without a head: %+v, %v", s, err)
+	}
+	fill(t, l, 1)
+	if s, err := l.Verify(); err != nil || s.Entries != 2 || s.KeyedFrom != 1 {
+		t.Fatalf("after append: %+v, %v", s, err)
+	}
+}
+
 // TestForgedEntryNotAdopted: an entry made up and appended one past the
 // head is not taken for a crash in progress: Verify reports it, and the
 // next real Append records the break instead of chaining onto it.

@@ -234,7 +234,9 @@ func (l *Log) Append(ev Event) (Entry, error) {
 		(hasHead && intact && t.last.Seq == h.Seq && t.last.Hash == h.Hash && (t.last.Keyed() || !h.Keyed)) ||
 		// A crash between writing the last entry and moving the head:
 		// only an entry securesend wrote, so keyed and authentic.
-		(hasHead && intact && t.last.Keyed() && t.last.Seq == h.Seq+1 && t.last.PrevHash == h.Hash)
+		(hasHead && intact && t.last.Keyed() && t.last.Seq == h.Seq+1 && t.last.PrevHash == h.Hash) ||
+		// The same crash at the very first entry, before any head existed.
+		(!hasHead && intact && t.last.Keyed() && t.last.Seq == 1 && t.last.PrevHash == genesis)
 	var out bytes.Buffer
 	if t.torn {
 		out.WriteByte('\n')
