@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/internal/doccheck"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/receive"
 )
@@ -163,15 +164,14 @@ func TestTabShortcutsWaitForTheDialog(t *testing.T) {
 
 // TestCheckStepNamesDocumentsAsSent: the check before sending lists the
 // documents under the names they are sent with: pictures and scans to be
-// put into one PDF as that PDF, saying what it is made from; PDFs as they
-// are. Before, it listed "sample-referral.tif" for a document sent as
+// put into one PDF as that PDF; PDFs as they are. Before, it listed "sample-referral.tif" for a document sent as
 // sample-referral.pdf.
 func TestCheckStepNamesDocumentsAsSent(t *testing.T) {
 	for _, tc := range []struct {
 		combine bool
 		want    string
 	}{
-		{true, "sample-prescription.pdf, sample-referral.pdf (made from sample-referral.tif)"},
+		{true, "sample-prescription.pdf, sample-referral.pdf"},
 		{false, "sample-prescription.pdf, sample-referral.tif"},
 	} {
 		u := newDemoUI(t, nil)
@@ -214,5 +214,25 @@ func TestToFieldKeyStateIsNeverCut(t *testing.T) {
 	})
 	if k := u.send.keyState; !strings.HasPrefix(k.Text, "No key: cannot send") || k.Importance != widget.DangerImportance {
 		t.Errorf("refused recipient: key line %q (%v)", k.Text, k.Importance)
+	}
+}
+
+// TestSentNames: the names the check step lists, as run sends them.
+func TestSentNames(t *testing.T) {
+	pdf := &doccheck.Info{Name: "letter.pdf", Kind: doccheck.PDF}
+	tif := &doccheck.Info{Name: "scan.tif", Kind: doccheck.TIFF}
+	jpg := &doccheck.Info{Name: "photo.jpg", Kind: doccheck.JPEG}
+	for _, tc := range []struct {
+		docs    []*doccheck.Info
+		combine bool
+		want    []string
+	}{
+		{[]*doccheck.Info{tif, pdf}, true, []string{"letter.pdf", "scan.pdf"}},
+		{[]*doccheck.Info{tif, jpg, pdf}, true, []string{"letter.pdf", "scan.pdf (2 pictures in one PDF)"}},
+		{[]*doccheck.Info{tif, jpg, pdf}, false, []string{"scan.tif", "photo.jpg", "letter.pdf"}},
+	} {
+		if got := sentNames(tc.docs, tc.combine); !slices.Equal(got, tc.want) {
+			t.Errorf("sentNames(combine %v) = %q, want %q", tc.combine, got, tc.want)
+		}
 	}
 }

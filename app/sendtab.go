@@ -1120,29 +1120,25 @@ func combinedName(images []*doccheck.Info) string {
 
 // sentNames are the names docs are sent under, in the order run sends
 // them: the files sent as they are, then, when combine is set, the one
-// PDF the pictures and scans become, saying what it is made from
-// ("referral.pdf (made from referral.tif)").
+// PDF the pictures and scans become ("referral.pdf", or "scan.pdf (3
+// pictures in one PDF)" when it holds more than one). Short: the check
+// step stays on a 1280×720 screen at 150%.
 func sentNames(docs []*doccheck.Info, combine bool) []string {
-	var names, from []string
+	var names []string
 	var images []*doccheck.Info
 	for _, d := range docs {
 		if combine && d.Kind.IsImage() {
 			images = append(images, d)
-			from = append(from, d.Name)
 			continue
 		}
 		names = append(names, d.Name)
 	}
-	if len(images) > 0 {
-		names = append(names, combinedName(images)+" (made from "+joinAnd(from)+")")
+	switch len(images) {
+	case 0:
+	case 1:
+		names = append(names, combinedName(images))
+	default:
+		names = append(names, fmt.Sprintf("%s (%d pictures in one PDF)", combinedName(images), len(images)))
 	}
 	return names
-}
-
-// joinAnd lists items as a sentence does: "a", "a and b", "a, b and c".
-func joinAnd(items []string) string {
-	if len(items) < 2 {
-		return strings.Join(items, "")
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
