@@ -427,8 +427,14 @@ var shortcuts = [][2]string{
 // mainMenu is the window's menu. Its shortcuts work wherever the focus
 // is, also in a text field.
 func (u *UI) mainMenu() *fyne.MainMenu {
+	// A shortcut does nothing while a dialog is open (UI.showDialog): it
+	// would switch tabs, open a file chooser or send behind it.
 	item := func(label string, sc fyne.Shortcut, fn func()) *fyne.MenuItem {
-		it := fyne.NewMenuItem(label, fn)
+		it := fyne.NewMenuItem(label, func() {
+			if len(u.dialogs) == 0 {
+				fn()
+			}
+		})
 		it.Shortcut = sc
 		return it
 	}
@@ -470,10 +476,12 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 }
 
 // selectTab shows tab i (wrapping around) and puts the focus on its first
-// control, so that Tab goes on from there.
+// control, so that Tab goes on from there. While a dialog is open it does
+// nothing: the dialog would stay over another tab than the one it asks
+// about, or its answer act on a tab the user no longer sees.
 func (u *UI) selectTab(i int) {
 	n := len(u.tabs.Items)
-	if n == 0 {
+	if n == 0 || len(u.dialogs) > 0 {
 		return
 	}
 	i = ((i % n) + n) % n
@@ -491,6 +499,8 @@ func (u *UI) selectTab(i int) {
 		if u.sent.search != nil {
 			c.Focus(u.sent.search)
 		}
+	case u.inbox.item:
+		c.Focus(u.inbox.search)
 	case u.settings.item:
 		u.settings.focusFirst()
 	default:

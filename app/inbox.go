@@ -41,12 +41,15 @@ type inboxTab struct {
 	items    []Received
 	rows     []Received
 	receipts *focusCheck
-	title    *widget.Label
-	list     *widget.List
-	status   *widget.Label
-	failed   *widget.Label // messages that could not be received
-	check    *widget.Button
-	detail   *fyne.Container
+	// search filters the rows by patient NHI, sender's name or address,
+	// or document type (inboxMatches); Enter opens the first match.
+	search *focusEntry
+	title  *widget.Label
+	list   *widget.List
+	status *widget.Label
+	failed *widget.Label // messages that could not be received
+	check  *widget.Button
+	detail *fyne.Container
 
 	known map[string]bool // keys already announced
 	// lastCheck is when the last check started (opened).
@@ -123,7 +126,7 @@ func (t *inboxTab) buildUI() {
 		newInboxRow,
 		func(id widget.ListItemID, o fyne.CanvasObject) {
 			if id < len(t.rows) {
-				fillInboxRow(o, t.rows[id])
+				fillInboxRow(o, t.rows[id], t.ui.cfg.Recipients)
 			}
 		},
 	)
@@ -134,9 +137,18 @@ func (t *inboxTab) buildUI() {
 	}
 	t.receipts = newCheck("Show acknowledgements of messages you sent", func(bool) { t.refilter() })
 	t.receipts.Hide()
+	t.search = newEntry(false, "Find by patient NHI, name or document type")
+	t.search.OnChanged = func(string) { t.refilter() }
+	// Enter opens the first match, as in the Sent tab.
+	t.search.OnSubmitted = func(string) {
+		if len(t.rows) > 0 {
+			t.list.Select(0)
+		}
+	}
 	top := container.NewVBox(
 		t.title,
 		container.NewHBox(t.check, open),
+		t.search,
 		t.status,
 		t.receipts,
 		t.failed,
@@ -425,11 +437,11 @@ func verifyFile(verify func(context.Context, io.Reader) (*receive.Report, error)
 	return verify(ctx, f)
 }
 
-// listLine is the second line of a list row: sender and subject, made
-// safe; the subject is left out when the content is withheld and marked
-// when the signature does not cover it.
-func listLine(r *receive.Report) string {
-	from := termsafe.String(r.From)
+// listLine is the second line of a list row: sender (senderName) and
+// subject, made safe; the subject is left out when the content is
+// withheld and marked when the signature does not cover it.
+func listLine(r *receive.Report, recips []Recipient) string {
+	from := senderName(r, recips)
 	switch {
 	case withheld(r):
 		return from + " — content withheld"

@@ -246,7 +246,7 @@ func TestHeadersNotSignedAreLabelled(t *testing.T) {
 	if strings.ContainsAny(d, "\u202e\x1b\r") {
 		t.Errorf("detail shows raw bidi or control characters:\n%q", d)
 	}
-	if line := listLine(r); !strings.HasSuffix(line, "(unprotected)") || strings.Contains(line, "\u202e") {
+	if line := listLine(r, nil); !strings.HasSuffix(line, "(unprotected)") || strings.Contains(line, "\u202e") {
 		t.Errorf("list line %q", line)
 	}
 }

@@ -2,7 +2,9 @@ package app
 
 import (
 	"fmt"
+	"net/mail"
 	"slices"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -75,9 +77,13 @@ func receiptsText(n int) string {
 func (t *inboxTab) refilter() {
 	n := countReceipts(t.items)
 	show := t.receipts.Checked
+	q := ""
+	if t.search != nil {
+		q = t.search.Text
+	}
 	t.rows = t.rows[:0]
 	for _, it := range t.items {
-		if show || !isReceipt(it.Report) {
+		if (show || !isReceipt(it.Report)) && inboxMatches(it.Report, q, t.ui.cfg.Recipients) {
 			t.rows = append(t.rows, it)
 		}
 	}
@@ -106,8 +112,9 @@ func newInboxRow() fyne.CanvasObject {
 		))
 }
 
-// fillInboxRow shows it in row o (made by newInboxRow).
-func fillInboxRow(o fyne.CanvasObject, it Received) {
+// fillInboxRow shows it in row o (made by newInboxRow); recips name
+// verified senders (senderName).
+func fillInboxRow(o fyne.CanvasObject, it Received, recips []Recipient) {
 	c := o.(*fyne.Container)
 	var icon *widget.Icon
 	var text *fyne.Container
@@ -130,20 +137,20 @@ func fillInboxRow(o fyne.CanvasObject, it Received) {
 		// Muted: not a document to act on.
 		icon.SetResource(theme.MailReplyIcon())
 		verdict.SetText("Receipt · " + when)
-		line.SetText("Acknowledgement from " + termsafe.String(r.From) + " — see the Sent tab")
+		line.SetText("Acknowledgement from " + senderName(r, recips) + " — see the Sent tab")
 		imp = widget.LowImportance
 		extra.SetText("")
 	case ignoredAck(r):
 		icon.SetResource(theme.WarningIcon())
 		verdict.SetText("Acknowledgement not counted · " + when)
-		line.SetText(listLine(r))
+		line.SetText(listLine(r, recips))
 		imp = widget.WarningImportance
 		extra.SetText(reportLook(r).Short)
 	default:
 		look := reportLook(r)
 		icon.SetResource(look.Icon)
 		verdict.SetText(look.Short + " · " + when)
-		l := listLine(r)
+		l := listLine(r, recips)
 		if it.Duplicate != "" {
 			l = "Duplicate · " + l
 		}
@@ -173,4 +180,58 @@ func fillInboxRow(o fyne.CanvasObject, it Received) {
 func ignoredAckBanner() fyne.CanvasObject {
 	return banner(theme.WarningIcon(), theme.ColorNameWarning, "An acknowledgement that did not count",
 		"This message looks like a signed acknowledgement, but it does not count as one: it is not verified, or it does not match a message you sent with the same documents to its signer. Nothing in the Sent tab changed. If you expected an answer from this pharmacy, phone them.")
+}
+
+// senderName names who sent r in the Inbox list, made safe: for a
+// verified message, the display name of its signed From, else the name
+// the directory gives its address, else the name on the pinned key that
+// signed it; otherwise (and whenever no name is known) the From address
+// alone. A display name no verified signature vouches for is never
+// shown: anyone can write "Dr Smith" in front of an address.
+func senderName(r *receive.Report, recips []Recipient) string {
+	if r == nil {
+		return ""
+	}
+	a, err := mail.ParseAddress(r.From)
+	if err != nil {
+		return termsafe.String(r.From)
+	}
+	if r.Verdict != receive.Verified || r.Impostor || withheld(r) {
+		return termsafe.String(a.Address)
+	}
+	if r.Signed.From && strings.TrimSpace(a.Name) != "" {
+		return termsafe.String(a.Name)
+	}
+	for _, rc := range recips {
+		if rc.Name != "" && strings.EqualFold(rc.Address, a.Address) {
+			return termsafe.String(rc.Name)
+		}
+	}
+	if u, err := mail.ParseAddress(r.SignerUserID); err == nil && u.Name != "" && strings.EqualFold(u.Address, a.Address) {
+		return termsafe.String(u.Name)
+	}
+	return termsafe.String(a.Address)
+}
+
+// inboxMatches reports whether the Inbox search text q finds r
+// (searchMatches, as in the Sent tab): by the sender's name or address,
+// or by the patient NHI or document type of its signed manifest; an
+// unverified message's manifest is never searched, as it is never shown
+// (desk.ManifestFields).
+func inboxMatches(r *receive.Report, q string, recips []Recipient) bool {
+	if r == nil {
+		return searchMatches(q, "")
+	}
+	hay := []string{senderName(r, recips)}
+	if a, err := mail.ParseAddress(r.From); err == nil {
+		hay = append(hay, a.Address)
+	} else {
+		hay = append(hay, r.From)
+	}
+	nhi := ""
+	if len(desk.ManifestFields(r)) > 0 {
+		nhi = r.Manifest.PatientNHI
+		hay = append(hay, r.Manifest.DocumentType)
+	}
+	return searchMatches(q, nhi, hay...)
 }

@@ -389,22 +389,30 @@ func jobSummary(r *outbox.Record, tr desk.Tracking, now time.Time) string {
 
 // matches reports whether r is found by the search text q: its patient
 // NHI (spaces and case ignored), a recipient's name or address, or its
-// document type.
+// document type (searchMatches).
 func matches(r *outbox.Record, q string) bool {
+	sum := summaryOf(r)
+	hay := []string{sum.DocType}
+	for _, a := range sum.To {
+		hay = append(hay, a.Name, a.Address)
+	}
+	return searchMatches(q, sum.NHI, hay...)
+}
+
+// searchMatches is the Sent and Inbox lists' search: whether the search
+// text q is empty, is found in the patient NHI nhi with spaces and case
+// ignored, or is found in one of hay (names, addresses, document type)
+// with case ignored.
+func searchMatches(q, nhi string, hay ...string) bool {
 	q = strings.ToLower(strings.TrimSpace(q))
 	if q == "" {
 		return true
 	}
-	sum := summaryOf(r)
-	if compact := strings.ReplaceAll(q, " ", ""); compact != "" && strings.Contains(strings.ToLower(sum.NHI), compact) {
+	if compact := strings.ReplaceAll(q, " ", ""); compact != "" && strings.Contains(strings.ToLower(nhi), compact) {
 		return true
 	}
-	hay := []string{strings.ToLower(sum.DocType)}
-	for _, a := range sum.To {
-		hay = append(hay, strings.ToLower(a.Name), strings.ToLower(a.Address))
-	}
 	for _, h := range hay {
-		if strings.Contains(h, q) {
+		if strings.Contains(strings.ToLower(h), q) {
 			return true
 		}
 	}

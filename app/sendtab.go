@@ -61,6 +61,9 @@ type sendTab struct {
 	from    *widget.Label
 	signing *widget.Label
 	to      *focusSelectEntry
+	// keyState says what is known of the chosen recipient's key, under
+	// the To field and wrapped, so that it is never cut off at 800 px.
+	keyState *widget.Label
 	// toOptions are the picker's entries.
 	toOptions []string
 	nhiEntry  *focusEntry
@@ -130,6 +133,8 @@ func (s *sendTab) buildUI() {
 	s.combine.SetChecked(true)
 
 	s.to = newSelectEntry("Pick a recipient or type an e-mail address")
+	s.keyState = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.keyState.Hide()
 	s.to.OnChanged = func(string) { s.formChanged() }
 	s.to.OnSubmitted = func(string) { s.requestSend() }
 	s.setRecipients("")
@@ -175,7 +180,7 @@ func (s *sendTab) buildUI() {
 	nhiRoom.SetMinSize(fyne.NewSize(1, 3*theme.TextSize()*1.3+theme.InnerPadding()))
 	nhiStatus := container.NewStack(nhiRoom, container.NewBorder(nil, nil, container.NewVBox(s.nhiIcon), nil, s.nhiMsg))
 	details := widget.NewForm(
-		widget.NewFormItem("To", s.to),
+		widget.NewFormItem("To", container.NewVBox(s.to, s.keyState)),
 		widget.NewFormItem("Patient NHI", container.NewVBox(s.nhiEntry, nhiStatus, s.noNHI)),
 		widget.NewFormItem("Document type", s.docType),
 		widget.NewFormItem("Note", s.note),
@@ -258,6 +263,44 @@ func (s *sendTab) setRecipients(picked string) {
 	s.toOptions = options
 	s.to.SetOptions(options)
 	s.to.SetText(choose)
+	s.showKeyState()
+}
+
+// showKeyState says under the To field what is known of the key of the
+// recipient it holds (keyStateText); nothing for an address not in the
+// directory or an empty field.
+func (s *sendTab) showKeyState() {
+	if s.keyState == nil {
+		return
+	}
+	text := strings.TrimSpace(s.to.Text)
+	for _, r := range s.ui.cfg.Recipients {
+		if text == s.optionText(r) || strings.EqualFold(text, r.Address) {
+			msg, imp := keyStateText(r.KeyState, s.blocked(r))
+			s.keyState.Text, s.keyState.Importance = msg, imp
+			s.keyState.Show()
+			s.keyState.Refresh()
+			return
+		}
+	}
+	s.keyState.Hide()
+}
+
+// keyStateText is what the To field's key line says for a recipient
+// whose key is in state ("pinned", "unverified", "none" or ""); blocked
+// when the policy requires encryption and there is no key.
+func keyStateText(state string, blocked bool) (string, widget.Importance) {
+	switch {
+	case blocked:
+		return "No key: cannot send, your organisation requires encryption. Import and check their key under Settings.", widget.DangerImportance
+	case state == "pinned":
+		return "Key checked: only they can read what you send.", widget.SuccessImportance
+	case state == "unverified":
+		return "Key not yet checked: compare its fingerprint with them under Settings.", widget.WarningImportance
+	case state == "none" || state == "":
+		return "No key: what you send is not encrypted.", widget.WarningImportance
+	}
+	return "Key " + state + ".", widget.WarningImportance
 }
 
 // pickedAddress is the address of the picker entry chosen now; "" when the
@@ -563,6 +606,7 @@ var errNoNHI = errors.New("type the patient's NHI, or tick No NHI for this patie
 // the check step (which showed the form as it was) closes, and a problem
 // shown goes once its cause is gone.
 func (s *sendTab) formChanged() {
+	s.showKeyState()
 	if s.check != nil && s.check.Visible() {
 		s.check.Hide()
 		s.sendBtn.Show()
@@ -597,13 +641,11 @@ func (s *sendTab) validate() (cause, title, detail string) {
 	return "", "", ""
 }
 
-// optionText is how r appears in the picker; when the policy requires
-// encryption and r has no key, it says that r cannot be chosen and why.
+// optionText is how r appears in the picker: name and address only, the
+// state of their key shows under the field (showKeyState), where it is
+// never cut off.
 func (s *sendTab) optionText(r Recipient) string {
-	if s.blocked(r) {
-		return displayAddress(mail.Address{Name: r.Name, Address: r.Address}) + " (no key: cannot send, encryption is required)"
-	}
-	return r.String()
+	return displayAddress(mail.Address{Name: r.Name, Address: r.Address})
 }
 
 func (s *sendTab) blocked(r Recipient) bool {
@@ -688,10 +730,7 @@ func (s *sendTab) fillCheck() {
 	if nhiText == "" {
 		nhiText = "None (no NHI for this patient)"
 	}
-	var names []string
-	for _, d := range s.docs {
-		names = append(names, d.Name)
-	}
+	names := sentNames(s.docs, s.combine.Checked)
 	s.checkBody.Items = nil
 	toText := displayAddress(to)
 	lines := [][2]string{
@@ -822,7 +861,7 @@ func (s *sendTab) run(ctx context.Context, cancel context.CancelFunc, via sendVi
 		var err error
 		tmp, err = os.MkdirTemp(via.tempDir, "securesend-combine-")
 		if err == nil {
-			name := strings.TrimSuffix(images[0].Name, filepath.Ext(images[0].Name)) + ".pdf"
+			name := combinedName(images)
 			out := filepath.Join(tmp, name)
 			fyne.Do(func() { s.status.SetText("Combining images into one PDF…") })
 			if err = doccheck.CombineToFile(ctx, out, images...); err == nil {
@@ -1071,4 +1110,35 @@ func (s *sendTab) clearDocuments() {
 	s.noNHI.SetChecked(false)
 	s.note.SetText("")
 	s.showNHIState(false)
+}
+
+// combinedName is the name of the PDF that images are combined into: the
+// first image's, with .pdf for its extension.
+func combinedName(images []*doccheck.Info) string {
+	return strings.TrimSuffix(images[0].Name, filepath.Ext(images[0].Name)) + ".pdf"
+}
+
+// sentNames are the names docs are sent under, in the order run sends
+// them: the files sent as they are, then, when combine is set, the one
+// PDF the pictures and scans become ("referral.pdf", or "scan.pdf (3
+// pictures in one PDF)" when it holds more than one). Short: the check
+// step stays on a 1280×720 screen at 150%.
+func sentNames(docs []*doccheck.Info, combine bool) []string {
+	var names []string
+	var images []*doccheck.Info
+	for _, d := range docs {
+		if combine && d.Kind.IsImage() {
+			images = append(images, d)
+			continue
+		}
+		names = append(names, d.Name)
+	}
+	switch len(images) {
+	case 0:
+	case 1:
+		names = append(names, combinedName(images))
+	default:
+		names = append(names, fmt.Sprintf("%s (%d pictures in one PDF)", combinedName(images), len(images)))
+	}
+	return names
 }

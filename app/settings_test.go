@@ -316,7 +316,7 @@ func TestSettingsChangesTakeEffectAtOnce(t *testing.T) {
 	if got := u.send.signing.Text; !strings.HasPrefix(got, "Not signed") {
 		t.Errorf("signing without a key: %q", got)
 	}
-	if u.send.to.Text != "dispensary@pharmacy.test (no key)" {
+	if u.send.to.Text != "dispensary@pharmacy.test" || !strings.HasPrefix(u.send.keyState.Text, "No key") {
 		t.Errorf("recipient picked: %q", u.send.to.Text)
 	}
 	if got := u.inbox.title.Text; got != "Inbox of reception@practice.test" {

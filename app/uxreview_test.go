@@ -329,7 +329,7 @@ func TestCheckStepShowsTheNote(t *testing.T) {
 
 // TestKeyboardReceiveJourney: the pharmacist, by keyboard only: Ctrl+3
 // opens the Inbox, Tab goes in reading order (Check now, Open .eml file…,
-// then the message list, no longer the list first), Space opens the
+// the search, then the message list, no longer the list first), Space opens the
 // message, Tab reaches Preview and Enter previews the first document.
 func TestKeyboardReceiveJourney(t *testing.T) {
 	u := newDemoUI(t, nil)
@@ -347,9 +347,11 @@ func TestKeyboardReceiveJourney(t *testing.T) {
 	c := u.win.Canvas()
 	c.Focus(u.bannerToggle) // the first control of every tab
 	var order []string
-	for range 3 {
+	for range 4 {
 		press(t, u.UI, fyne.KeyTab, 0)
 		switch f := c.Focused().(type) {
+		case *focusEntry:
+			order = append(order, "search")
 		case *widget.Button:
 			order = append(order, f.Text)
 		case *widget.List:
@@ -358,7 +360,7 @@ func TestKeyboardReceiveJourney(t *testing.T) {
 			order = append(order, fmt.Sprintf("%T", f))
 		}
 	}
-	if want := []string{"Check now", "Open .eml file…", "list"}; !slices.Equal(order, want) {
+	if want := []string{"Check now", "Open .eml file…", "search", "list"}; !slices.Equal(order, want) {
 		t.Errorf("Tab order %v, want %v", order, want)
 	}
 	press(t, u.UI, fyne.KeySpace, 0)
