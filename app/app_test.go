@@ -83,6 +83,10 @@ func newDemoUIWith(t *testing.T, opts desk.DemoOptions, edit func(*Config)) *dem
 	}
 	u := New(test.NewTempApp(t), cfg)
 	u.buildAll()
+	// Runs before the cleanups above: a fetch the test set off (opening
+	// the Inbox, a send's follow-up check) finishes before the session and
+	// the temporary folders it writes into go away.
+	t.Cleanup(func() { waitNoFetch(t, u) })
 	return &demoUI{UI: u, sys: sys, samples: cfg.Samples}
 }
 
@@ -637,4 +641,18 @@ func TestPDFThumbnailOrPageCountTile(t *testing.T) {
 	} else if _, ok := thumb.(*canvas.Image); !ok {
 		t.Errorf("pdftoppm is installed but the PDF shows %T", thumb)
 	}
+}
+
+// waitNoFetch waits (up to 30 s) until no inbox fetch of u is under way.
+func waitNoFetch(t *testing.T, u *UI) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		u.inbox.mu.Lock()
+		busy := u.inbox.fetching
+		u.inbox.mu.Unlock()
+		if !busy {
+			return
+		}
+	}
+	t.Error("an inbox fetch was still under way 30 s after the test")
 }
