@@ -18,6 +18,7 @@ import (
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/internal/termsafe"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -26,15 +27,19 @@ import (
 // one whose inbox the app shows): AcknowledgeJob queues an acknowledgement
 // of an inbox item in the outbox (desk refuses anything not verified,
 // ErrAckNotVerified, and each kind a second time, ErrAckTwice), and
-// SentAcknowledgements lists those already sent for it. Without one the
+// SentAcknowledgements lists those already sent for it, and
+// AcknowledgementMode is the organisation policy's mode (off: nothing is
+// offered; manual: "Confirm receipt" is offered as well). Without one the
 // Inbox offers no Accept or Reject.
 type Acknowledger interface {
 	AcknowledgeJob(ctx context.Context, inboxID string, kind ack.Kind, reason string) (desk.JobID, error)
 	SentAcknowledgements(inboxID string) ([]desk.SentAck, error)
+	AcknowledgementMode() (profile.AckMode, error)
 }
 
 // ackSection is the "Your answer to the sender" part of a message's
-// detail: what was already sent, Accept and Reject….
+// detail: what was already sent, Accept, Reject… and, when the policy
+// leaves receipts to staff, Confirm receipt.
 type ackSection struct {
 	t       *inboxTab
 	key     string
@@ -43,8 +48,15 @@ type ackSection struct {
 	msg     *widget.Label // what the last press did, or why not
 	accept  *focusButton
 	reject  *focusButton
-	stopped string // why Accept is not offered for a current message ("" when it is)
+	receipt *focusButton    // shown only in profile.AckManual
+	mode    profile.AckMode // the policy's mode, once read
+	modeErr error           // why the mode cannot be read
+	stopped string          // why Accept is not offered for a current message ("" when it is)
 }
+
+// ackOffText is what the section says when the organisation policy's
+// acknowledgement mode is off.
+const ackOffText = "Your organisation has switched acknowledgements off, so no answer can be sent from securesend: phone the sender if they need one."
 
 // ackActions adds the answer section to the detail of it: Accept and
 // Reject… on a verified message in the inbox; on anything else the
@@ -64,10 +76,13 @@ func (t *inboxTab) ackActions(it Received) {
 		msg:  &widget.Label{Wrapping: fyne.TextWrapWord}}
 	a.accept = newButton("Accept", theme.ConfirmIcon(), widget.SuccessImportance, func() { a.send(ack.Accepted, "") })
 	a.reject = newButton("Reject…", theme.CancelIcon(), widget.DangerImportance, a.askReject)
+	a.receipt = newButton("Confirm receipt", theme.MailSendIcon(), widget.MediumImportance, func() { a.send(ack.Received, "") })
 	a.accept.Disable()
 	a.reject.Disable()
+	a.receipt.Disable()
+	a.receipt.Hide()
 	t.detail.Add(heading("Your answer to the sender"))
-	t.detail.Add(newFitColumn(a.sent, container.NewHBox(a.accept, a.reject), a.msg))
+	t.detail.Add(newFitColumn(a.sent, container.NewHBox(a.accept, a.reject, a.receipt), a.msg))
 	why := ""
 	switch {
 	case acker == nil:
@@ -91,12 +106,16 @@ func (t *inboxTab) ackActions(it Received) {
 	a.load()
 }
 
-// load shows the answers already sent (read off the UI goroutine: the
-// record is sealed) and enables the buttons of the kinds not yet sent.
+// load reads the policy's acknowledgement mode and the answers already
+// sent (off the UI goroutine: the policy is verified and the record is
+// sealed), shows them and enables the buttons of the kinds not yet sent
+// that the mode allows.
 func (a *ackSection) load() {
 	go func() {
+		mode, merr := a.acker.AcknowledgementMode()
 		sent, err := a.acker.SentAcknowledgements(a.key)
 		fyne.Do(func() {
+			a.mode, a.modeErr = mode, merr
 			a.show(sent, err)
 			if a.t.ackDone != nil {
 				a.t.ackDone()
@@ -120,9 +139,21 @@ func (a *ackSection) show(sent []desk.SentAck, err error) {
 		}
 		return false
 	}
-	enable(a.accept, err == nil && !has(ack.Accepted) && a.stopped == "")
-	enable(a.reject, err == nil && !has(ack.Rejected))
-	if a.stopped != "" && a.msg.Text == "" {
+	open := err == nil && a.modeErr == nil && a.mode != profile.AckOff
+	enable(a.accept, open && !has(ack.Accepted) && a.stopped == "")
+	enable(a.reject, open && !has(ack.Rejected))
+	if a.modeErr == nil && a.mode == profile.AckManual {
+		a.receipt.Show()
+	} else {
+		a.receipt.Hide()
+	}
+	enable(a.receipt, open && a.mode == profile.AckManual && !has(ack.Received))
+	switch {
+	case a.modeErr != nil:
+		a.msg.SetText("No answer can be sent: your organisation's acknowledgement policy cannot be read (" + termsafe.String(a.modeErr.Error()) + ").")
+	case a.mode == profile.AckOff:
+		a.msg.SetText(ackOffText)
+	case a.stopped != "" && a.msg.Text == "":
 		a.msg.SetText(a.stopped)
 	}
 }
@@ -207,6 +238,7 @@ func (a *ackSection) send(kind ack.Kind, reason string) {
 	}
 	a.accept.Disable()
 	a.reject.Disable()
+	a.receipt.Disable()
 	a.msg.SetText("Sending your answer…")
 	ob := a.t.ui.cfg.Outbox
 	go func() {
@@ -234,6 +266,10 @@ func (a *ackSection) send(kind ack.Kind, reason string) {
 		}
 		sent, lerr := a.acker.SentAcknowledgements(a.key)
 		fyne.Do(func() {
+			if errors.Is(err, desk.ErrAckOff) {
+				// The policy changed since the section was shown.
+				a.mode, a.modeErr = profile.AckOff, nil
+			}
 			a.msg.SetText(msg)
 			a.show(sent, lerr)
 			a.t.ui.sent.refreshSoon()
@@ -250,7 +286,7 @@ func ackErrorText(err error) string {
 	case errors.Is(err, desk.ErrAckTwice):
 		return "Not sent: you already sent this answer for this message; each answer goes once."
 	case errors.Is(err, desk.ErrAckOff):
-		return "Not sent: your organisation's policy switches answers to senders off."
+		return "Not sent: your organisation has switched acknowledgements off."
 	case errors.Is(err, desk.ErrAckNotVerified):
 		return "Not sent: only a verified message can be accepted or rejected."
 	case errors.Is(err, ack.ErrInvalid):

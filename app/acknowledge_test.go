@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -15,25 +16,48 @@ import (
 	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/manifest"
+	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/receive"
 )
 
 // ackLog is an Acknowledger that keeps what it was asked to send, by the
 // rules desk.Desk.Acknowledge keeps (each kind once per item, ErrAckTwice;
 // a rejection needs a reason). refuseTwice makes it refuse an item's
-// first acknowledgement as sent before (another program sent it).
+// first acknowledgement as sent before (another program sent it). mode is
+// the policy's acknowledgement mode ("" is auto, as without a profile;
+// off refuses every acknowledgement, desk.ErrAckOff) and modeErr, when
+// set, is why it cannot be read.
 type ackLog struct {
 	mu          sync.Mutex
 	now         func() time.Time
 	sent        map[string][]desk.SentAck
 	calls       int
 	refuseTwice string
+	mode        profile.AckMode
+	modeErr     error
+	modeCalls   int
+}
+
+func (l *ackLog) AcknowledgementMode() (profile.AckMode, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.modeCalls++
+	if l.modeErr != nil {
+		return "", l.modeErr
+	}
+	if l.mode == "" {
+		return profile.AckAuto, nil
+	}
+	return l.mode, nil
 }
 
 func (l *ackLog) AcknowledgeJob(_ context.Context, id string, kind ack.Kind, reason string) (desk.JobID, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls++
+	if l.mode == profile.AckOff {
+		return "", desk.ErrAckOff
+	}
 	if id == l.refuseTwice {
 		return "", fmt.Errorf("item #%s, %s: %w", id, kind, desk.ErrAckTwice)
 	}
@@ -297,5 +321,96 @@ func TestDemoSendsNoAnswers(t *testing.T) {
 		if !findButton(t, u.inbox.detail, b).Disabled() {
 			t.Errorf("%s enabled in demo mode", b)
 		}
+	}
+}
+
+// TestAckModes: the answer section follows the organisation policy's
+// acknowledgement mode at once, before any press. Off: Accept and Reject…
+// disabled, no Confirm receipt, and the section says acknowledgements are
+// switched off. Manual: Confirm receipt beside Accept and Reject…, which
+// sends a "received" acknowledgement once and then shows "Receipt sent at
+// 09:30". Auto (as without a profile): Accept and Reject… only, the
+// receipt being sent automatically. A policy that cannot be read offers
+// nothing and says why.
+func TestAckModes(t *testing.T) {
+	local := time.Local
+	time.Local = time.UTC
+	t.Cleanup(func() { time.Local = local })
+	tests := []struct {
+		name    string
+		mode    profile.AckMode
+		modeErr error
+		open    bool   // Accept and Reject… enabled
+		receipt bool   // Confirm receipt shown and enabled
+		says    string // in the section, "" for no message
+	}{
+		{"auto", profile.AckAuto, nil, true, false, ""},
+		{"unset", "", nil, true, false, ""},
+		{"manual", profile.AckManual, nil, true, true, ""},
+		{"off", profile.AckOff, nil, false, false, "Your organisation has switched acknowledgements off"},
+		{"unreadable", "", errors.New("the organisation profile's signature does not verify"), false, false,
+			"your organisation's acknowledgement policy cannot be read (the organisation profile's signature does not verify)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &ackLog{now: func() time.Time { return at }, sent: map[string][]desk.SentAck{}, mode: tt.mode, modeErr: tt.modeErr}
+			verified := func() Received {
+				return Received{Report: &receive.Report{Verdict: receive.Verified, From: "alice@clinic.test", Documents: rxDoc, MessageID: "rx1@clinic.test"}}
+			}
+			u := ackInbox(t, l, verified(), verified())
+			u.cfg.Now = func() time.Time { return at }
+			selectAndLoad(t, u, 0)
+			if l.modeCalls == 0 {
+				t.Error("the policy's acknowledgement mode was not read")
+			}
+			d := labelsIn(u.inbox.detail)
+			if tt.says != "" && !strings.Contains(d, tt.says) {
+				t.Errorf("section does not say %q:\n%s", tt.says, d)
+			}
+			if tt.says == "" && strings.Contains(d, "switched acknowledgements off") {
+				t.Errorf("section says acknowledgements are off:\n%s", d)
+			}
+			for _, b := range []string{"Accept", "Reject…"} {
+				if got := !findButton(t, u.inbox.detail, b).Disabled(); got != tt.open {
+					t.Errorf("%s enabled %v, want %v", b, got, tt.open)
+				}
+			}
+			receipt := buttonsIn(u.inbox.detail, "Confirm receipt")
+			if !tt.receipt {
+				if len(receipt) != 0 {
+					t.Error("Confirm receipt shown")
+				}
+				if l.calls != 0 {
+					t.Errorf("desk was asked %d times", l.calls)
+				}
+				return
+			}
+			if len(receipt) != 1 || receipt[0].Disabled() {
+				t.Fatalf("Confirm receipt not offered (%d shown)", len(receipt))
+			}
+			done := expect(&u.inbox.ackDone)
+			test.Tap(receipt[0])
+			await(t, "confirm receipt", done)
+			if got := l.sent["a"]; len(got) != 1 || got[0].Kind != ack.Received || got[0].Reason != "" {
+				t.Fatalf("sent: %+v", got)
+			}
+			d = labelsIn(u.inbox.detail)
+			if !strings.Contains(d, "Receipt sent at 09:30") || !receipt[0].Disabled() {
+				t.Errorf("after Confirm receipt (disabled %v):\n%s", receipt[0].Disabled(), d)
+			}
+			if findButton(t, u.inbox.detail, "Accept").Disabled() || findButton(t, u.inbox.detail, "Reject…").Disabled() {
+				t.Error("Accept or Reject… disabled after a receipt")
+			}
+			test.Tap(receipt[0])
+			if l.calls != 1 {
+				t.Errorf("desk was asked %d times, want once", l.calls)
+			}
+			// Once sent, it stays sent when the message is shown again.
+			selectAndLoad(t, u, 1)
+			selectAndLoad(t, u, 0)
+			if r := buttonsIn(u.inbox.detail, "Confirm receipt"); len(r) != 1 || !r[0].Disabled() {
+				t.Error("Confirm receipt offered again after it was sent")
+			}
+		})
 	}
 }
