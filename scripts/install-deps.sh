@@ -32,8 +32,9 @@ esac
 # The installers and their tests (packaging/): wixl and msitools (the MSI,
 # msiinfo), osslsigncode (Authenticode), dpkg-dev (dpkg-shlibdeps computes
 # the .deb's Depends), lintian (checks the .deb), man-db (its manual page).
+# strace: crypto/pgp's test that the demo's volatile key stores make no fsync.
 if [ "$mode" = test ]; then
-	pkgs+=(wixl msitools osslsigncode dpkg-dev lintian man-db)
+	pkgs+=(wixl msitools osslsigncode dpkg-dev lintian man-db strace)
 fi
 
 export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
