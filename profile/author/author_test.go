@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"github.com/securesend/securesend/profile"
 )
 
@@ -39,12 +40,11 @@ func copyFixture(t *testing.T, dir, name string) string {
 }
 
 // testKeychain is a fresh namespace of the real OS keychain, removed
-// after the test; the test is skipped outside scripts/with-keyring.sh.
+// after the test; without a working keychain the test fails (run it via
+// scripts/with-keyring.sh), as keychaintest.Require says.
 func testKeychain(t *testing.T) *keychain.Keychain {
 	t.Helper()
-	if os.Getenv("SECURESEND_IN_KEYRING") != "1" {
-		t.Skip("run via scripts/with-keyring.sh to use the real OS keychain")
-	}
+	keychaintest.Require(t)
 	b := make([]byte, 6)
 	rand.Read(b)
 	return keychain.New("securesend-test-author-" + hex.EncodeToString(b))
