@@ -25,10 +25,14 @@ type GPG struct {
 	Home string
 }
 
-// New returns a GPG for t, skipping the test if gpg is not installed.
+// New returns a GPG for t, skipping the test if gpg is not installed
+// (failing it under CI=true, where scripts/install-deps.sh installs gpg).
 func New(t testing.TB) *GPG {
 	t.Helper()
 	if _, err := exec.LookPath("gpg"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("gpg is not installed (CI=true, so this is a failure, not a skip)")
+		}
 		t.Skip("gpg not installed")
 	}
 	// A short path: the agent's socket must fit in sun_path.
