@@ -114,7 +114,7 @@ func Open(path string) (*Journal, error) {
 }
 
 func tryLock(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := filelock.OpenFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("delivery journal: %w", err)
 	}
