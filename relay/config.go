@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -140,7 +139,7 @@ var ErrRunning = errors.New("another 'securesend relay' is running for this home
 // incoming folder, where it removes what a crashed relay left, and the
 // resend record): ErrRunning when another holds it.
 func Lock(dir string) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := filelock.OpenFile(filepath.Join(dir, lockFile))
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/securesend/securesend/internal/filelock"
 )
 
 func TestParseNetwork(t *testing.T) {
@@ -134,5 +138,27 @@ func TestLock(t *testing.T) {
 	unlock2()
 	if DevicesPath(dir) != filepath.Join(dir, "devices.json") {
 		t.Errorf("DevicesPath = %s", DevicesPath(dir))
+	}
+}
+
+// TestLockPlantedLink: a symbolic link planted as the relay's lock file is
+// refused, not followed.
+func TestLockPlantedLink(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("planting a symbolic link needs a privilege on Windows")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Symlink(target, filepath.Join(dir, lockFile)); err != nil {
+		t.Fatal(err)
+	}
+	if unlock, err := Lock(dir); !errors.Is(err, filelock.ErrUnsafeLockFile) {
+		if err == nil {
+			unlock()
+		}
+		t.Fatalf("Lock with a planted link: %v, want ErrUnsafeLockFile", err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link's target was created: %v", err)
 	}
 }

@@ -275,43 +275,5 @@ func Compose(w io.Writer, m *Message) ([]DocumentInfo, error) {
 	return WriteContent(w, &mm)
 }
 
-// lineWrapper breaks base64 output into 76-character CRLF lines
-// (RFC 2045 section 6.8).
-type lineWrapper struct {
-	w io.Writer
-	n int // characters on the current line
-}
-
+// base64Line is the length of a base64 body line (RFC 2045 section 6.8).
 const base64Line = 76
-
-var crlf = []byte("\r\n")
-
-func (l *lineWrapper) Write(p []byte) (int, error) {
-	written := 0
-	for len(p) > 0 {
-		chunk := min(base64Line-l.n, len(p))
-		if _, err := l.w.Write(p[:chunk]); err != nil {
-			return written, err
-		}
-		l.n += chunk
-		written += chunk
-		p = p[chunk:]
-		if l.n == base64Line {
-			if _, err := l.w.Write(crlf); err != nil {
-				return written, err
-			}
-			l.n = 0
-		}
-	}
-	return written, nil
-}
-
-// end terminates a partial last line.
-func (l *lineWrapper) end() error {
-	if l.n == 0 {
-		return nil
-	}
-	l.n = 0
-	_, err := l.w.Write(crlf)
-	return err
-}

@@ -1,7 +1,6 @@
 package send
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
+	"github.com/securesend/securesend/crypto/pgpmime"
 	"github.com/securesend/securesend/internal/hpi"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/internal/nhi"
@@ -163,15 +163,11 @@ func writeManifest(mw *textproto.MultipartWriter, m *Message, docs []DocumentInf
 	if err != nil {
 		return fmt.Errorf("send: manifest: %w", err)
 	}
-	lw := &lineWrapper{w: pw}
-	enc := base64.NewEncoder(base64.StdEncoding, lw)
+	enc := pgpmime.Base64Writer(pw)
 	if _, err := enc.Write(data); err != nil {
 		return fmt.Errorf("send: manifest: %w", err)
 	}
 	if err := enc.Close(); err != nil {
-		return fmt.Errorf("send: manifest: %w", err)
-	}
-	if err := lw.end(); err != nil {
 		return fmt.Errorf("send: manifest: %w", err)
 	}
 	return nil

@@ -20,12 +20,10 @@ import (
 // ("invalid radix64 character 2D") and the message fails its integrity
 // check.
 type armorWriter struct {
-	w         io.Writer
+	body      *b64Writer // the base64 lines, after the header in its buffer
 	blockType string
 	crc       uint32
 	started   bool
-	pend      []byte // input of a line not yet complete (< armorLineBytes)
-	out       []byte // encoded lines not yet written
 }
 
 const (
@@ -35,61 +33,16 @@ const (
 )
 
 func newArmorWriter(w io.Writer, blockType string) *armorWriter {
-	return &armorWriter{
-		w: w, blockType: blockType, crc: crc24Init,
-		pend: make([]byte, 0, armorLineBytes),
-		out:  make([]byte, 0, armorOutSize),
-	}
+	return &armorWriter{body: newB64Writer(w), blockType: blockType, crc: crc24Init}
 }
 
 func (a *armorWriter) Write(p []byte) (int, error) {
 	if !a.started {
 		a.started = true
-		a.out = append(a.out, "-----BEGIN "+a.blockType+"-----\r\n\r\n"...)
+		a.body.out = append(a.body.out, "-----BEGIN "+a.blockType+"-----\r\n\r\n"...)
 	}
 	a.crc = crc24Update(a.crc, p)
-	n := len(p)
-	if len(a.pend) > 0 {
-		k := copy(a.pend[len(a.pend):armorLineBytes], p)
-		a.pend = a.pend[:len(a.pend)+k]
-		p = p[k:]
-		if len(a.pend) < armorLineBytes {
-			return n, nil
-		}
-		if err := a.line(a.pend); err != nil {
-			return 0, err
-		}
-		a.pend = a.pend[:0]
-	}
-	for len(p) >= armorLineBytes {
-		if err := a.line(p[:armorLineBytes]); err != nil {
-			return 0, err
-		}
-		p = p[armorLineBytes:]
-	}
-	a.pend = append(a.pend, p...)
-	return n, nil
-}
-
-// line appends the encoding of one full line of input (armorLineBytes)
-// and its CRLF, writing the buffer out first when it has no room.
-func (a *armorWriter) line(src []byte) error {
-	if len(a.out)+armorLineLen > cap(a.out) {
-		if err := a.flush(); err != nil {
-			return err
-		}
-	}
-	o := len(a.out)
-	a.out = a.out[:o+armorLineLen]
-	encodeLine(a.out[o:o+76], src)
-	a.out[o+76], a.out[o+77] = '\r', '\n'
-	return nil
-}
-
-func (a *armorWriter) flush() error {
-	_, err := a.w.Write(a.out)
-	a.out = a.out[:0]
-	return err
+	return a.body.Write(p)
 }
 
 // Close ends the base64 (a last, shorter line, padded), writes the
@@ -100,16 +53,16 @@ func (a *armorWriter) Close() error {
 			return err
 		}
 	}
-	if len(a.pend) > 0 {
-		a.out = base64.StdEncoding.AppendEncode(a.out, a.pend)
-		a.out = append(a.out, crlf...)
-		a.pend = a.pend[:0]
+	b := a.body
+	if b.err != nil {
+		return b.err
 	}
+	b.end()
 	sum := crc24Sum(a.crc)
-	a.out = append(a.out, '=')
-	a.out = base64.StdEncoding.AppendEncode(a.out, []byte{byte(sum >> 16), byte(sum >> 8), byte(sum)})
-	a.out = append(a.out, "\r\n-----END "+a.blockType+"-----\r\n"...)
-	return a.flush()
+	b.out = append(b.out, '=')
+	b.out = base64.StdEncoding.AppendEncode(b.out, []byte{byte(sum >> 16), byte(sum >> 8), byte(sum)})
+	b.out = append(b.out, "\r\n-----END "+a.blockType+"-----\r\n"...)
+	return b.flush()
 }
 
 // b64Pairs maps 12 bits to the two base64 characters that encode them

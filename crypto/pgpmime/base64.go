@@ -223,6 +223,10 @@ func decodeQuanta(dst, src []byte) bool {
 // output is the same as encoding/base64's StdEncoding cut into such lines.
 // Close writes the last line and what is buffered; it does not close w.
 func Base64Writer(w io.Writer) io.WriteCloser {
+	return newB64Writer(w)
+}
+
+func newB64Writer(w io.Writer) *b64Writer {
 	return &b64Writer{
 		w:    w,
 		pend: make([]byte, 0, armorLineBytes),
@@ -297,10 +301,16 @@ func (b *b64Writer) Close() error {
 	if b.err != nil {
 		return b.err
 	}
+	b.end()
+	return b.flush()
+}
+
+// end appends the encoding of the last, shorter line (padded) and its
+// CRLF to the buffer, if any input is pending.
+func (b *b64Writer) end() {
 	if len(b.pend) > 0 {
 		b.out = base64.StdEncoding.AppendEncode(b.out, b.pend)
 		b.out = append(b.out, crlf...)
 		b.pend = b.pend[:0]
 	}
-	return b.flush()
 }

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/filelock"
 )
 
@@ -114,7 +115,7 @@ func Open(path string) (*Journal, error) {
 }
 
 func tryLock(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := filelock.OpenFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("delivery journal: %w", err)
 	}
@@ -141,7 +142,10 @@ func open(path string) (*Journal, error) {
 		return nil, fmt.Errorf("delivery journal: %w", err)
 	}
 	if created {
-		syncDir(filepath.Dir(path))
+		if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("delivery journal: %w", err)
+		}
 	}
 	j := &Journal{path: path, f: f, latest: map[string]Entry{}, created: created}
 	good, err := j.load()
@@ -248,13 +252,4 @@ func (j *Journal) Close() error {
 		j.release = nil
 	}
 	return err
-}
-
-// syncDir flushes a directory's entries to disk (best effort: not every
-// platform syncs directories).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() //nolint:errcheck // best effort
-		d.Close()
-	}
 }

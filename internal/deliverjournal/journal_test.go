@@ -4,8 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/securesend/securesend/internal/filelock"
 )
 
 func TestRecordReopen(t *testing.T) {
@@ -116,4 +119,27 @@ func TestCorruptMiddle(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
+}
+
+// TestPlantedLockLink: a symbolic link planted as the journal's lock file
+// (to make it create or lock a file elsewhere) is refused, not followed.
+func TestPlantedLockLink(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("planting a symbolic link needs a privilege on Windows")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "print.journal")
+	target := filepath.Join(dir, "elsewhere")
+	if err := os.Symlink(target, p+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := Open(p); !errors.Is(err, filelock.ErrUnsafeLockFile) {
+		if err == nil {
+			j.Close()
+		}
+		t.Fatalf("Open with a planted lock link: %v, want ErrUnsafeLockFile", err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link's target was created: %v", err)
+	}
 }
