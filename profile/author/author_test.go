@@ -39,10 +39,14 @@ func copyFixture(t *testing.T, dir, name string) string {
 }
 
 // testKeychain is a fresh namespace of the real OS keychain, removed
-// after the test; the test is skipped outside scripts/with-keyring.sh.
+// after the test; the test is skipped outside scripts/with-keyring.sh,
+// except in CI, where gnome-keyring is installed and a skip would hide it.
 func testKeychain(t *testing.T) *keychain.Keychain {
 	t.Helper()
 	if os.Getenv("SECURESEND_IN_KEYRING") != "1" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("not run via scripts/with-keyring.sh (CI=true, so this is a failure, not a skip)")
+		}
 		t.Skip("run via scripts/with-keyring.sh to use the real OS keychain")
 	}
 	b := make([]byte, 6)
