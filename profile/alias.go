@@ -65,18 +65,3 @@ func (p *Profile) Alias(name string) (Recipient, bool) {
 	}
 	return Recipient{}, false
 }
-
-// Aliases returns every relay alias of the directory and the address it
-// names.
-func (p *Profile) Aliases() map[string]string {
-	m := map[string]string{}
-	if p == nil {
-		return m
-	}
-	for _, r := range p.Recipients {
-		for _, a := range r.RelayAliases {
-			m[a] = r.Email
-		}
-	}
-	return m
-}

@@ -58,8 +58,10 @@ func TestRelayAliases(t *testing.T) {
 						t.Errorf("Alias(%q) = %+v, %v", a, r, ok)
 					}
 				}
-				if got := p.Aliases(); len(got) != len(tt.mainst)+len(tt.harbour) {
-					t.Errorf("Aliases() = %v", got)
+				for _, a := range tt.mainst {
+					if r, ok := p.Alias(a); !ok || r.Email != "orders@mainst-pharmacy.example.nz" {
+						t.Errorf("Alias(%q) = %+v, %v", a, r, ok)
+					}
 				}
 				if _, ok := p.Alias("nobody"); ok {
 					t.Error("an unknown alias resolved")
@@ -88,7 +90,7 @@ func TestRelayAliasWrongType(t *testing.T) {
 
 func TestNilProfileAliases(t *testing.T) {
 	var p *Profile
-	if _, ok := p.Alias("x"); ok || len(p.Aliases()) != 0 {
+	if _, ok := p.Alias("x"); ok {
 		t.Error("a nil profile has no aliases")
 	}
 }

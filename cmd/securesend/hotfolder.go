@@ -103,7 +103,8 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	case flagSet(fs, "max-size") && (maxMB <= 0 || maxMB > maxHotfolderMB):
 		return usageErr("--max-size must be a number of MB from 1 to %d, not %d", maxHotfolderMB, maxMB)
 	}
-	if _, err := send.ParseEncryptMode(f.encrypt); err != nil {
+	em, err := send.ParseEncryptMode(f.encrypt)
+	if err != nil {
 		return usageErr("--encrypt must be always, auto or never, not %q", f.encrypt)
 	}
 	var ok bool
@@ -140,7 +141,6 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "hotfolder: %v", outboxTrim(err, "outbox: "))
 	}
-	em, _ := send.ParseEncryptMode(f.encrypt)
 	h := &hotfolderRun{e: e}
 	h.run = ob.NewRun(h.delivered)
 	handle := ob.HotFolderHandler(desk.Draft{Message: m, Via: v, Encrypt: em})
