@@ -20,6 +20,7 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/profile"
 )
@@ -352,7 +353,7 @@ func (a *accountsSection) check() (account.Account, account.Credentials, []probl
 			}
 			return account.Server{}
 		}
-		srv, err := serverFromText(text, implicitPort)
+		srv, err := serverFromText(text)
 		if err != nil {
 			bad(e, "Enter the "+what+" as name:port, e.g. mail.practice.co.nz:"+implicitPort+".")
 		}
@@ -375,12 +376,13 @@ func (a *accountsSection) check() (account.Account, account.Credentials, []probl
 		if acct.OAuth.ClientID == "" {
 			bad(a.clientID, "Enter the application (OAuth client) ID your IT provider registered for securesend.")
 		}
-		acct.ApplyPreset()
+		desk.AccountDefaults(&acct)
 	case presetCustom:
 		acct.Auth = account.AuthPassword
 		needPassword()
 		acct.SMTP = server(a.smtp, "465", "sending server", false)
 		acct.IMAP = server(a.imap, "993", "inbox server", true)
+		desk.AccountDefaults(&acct)
 	default:
 		probs = append([]problem{{nil, "Choose your mail provider first."}}, probs...)
 	}
@@ -462,9 +464,9 @@ func (a *accountsSection) recheck(e *focusEntry) {
 	}
 }
 
-// serverFromText reads host:port; TLS from the first byte on the implicit
-// TLS port (465, 993), STARTTLS otherwise.
-func serverFromText(text, implicitPort string) (account.Server, error) {
+// serverFromText reads host:port; its security is left for
+// desk.AccountDefaults to pick from the port.
+func serverFromText(text string) (account.Server, error) {
 	text = strings.TrimSpace(text)
 	host, port, err := net.SplitHostPort(text)
 	if err != nil || host == "" || port == "" {
@@ -473,11 +475,7 @@ func serverFromText(text, implicitPort string) (account.Server, error) {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return account.Server{}, fmt.Errorf("%q has no valid port", text)
 	}
-	sec := account.StartTLS
-	if port == implicitPort {
-		sec = account.ImplicitTLS
-	}
-	return account.Server{Address: text, Security: sec}, nil
+	return account.Server{Address: text}, nil
 }
 
 func (a *accountsSection) onAdd() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/fieldform"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/profile"
@@ -193,7 +193,8 @@ func sentAcksText(sent []desk.SentAck, now time.Time) string {
 }
 
 // reasonError is why a rejection's reason cannot be sent, nil when it
-// can: one line of at most ack.MaxReason bytes.
+// can: what ack accepts (fieldform.Text: one line of at most
+// ack.MaxReason bytes, no control, bidi or invisible character).
 func reasonError(s string) error {
 	s = strings.TrimSpace(s)
 	switch {
@@ -201,8 +202,8 @@ func reasonError(s string) error {
 		return errors.New("give the reason: the sender sees it")
 	case len(s) > ack.MaxReason:
 		return fmt.Errorf("keep the reason under %d characters and phone the sender for the details", ack.MaxReason)
-	case strings.ContainsAny(s, "\r\n\t") || !utf8.ValidString(s):
-		return errors.New("write the reason on one line")
+	case fieldform.Text(s, ack.MaxReason) != nil:
+		return errors.New("write the reason on one line, without special characters")
 	}
 	return nil
 }
