@@ -33,6 +33,10 @@ var (
 	ErrAckTwice = errors.New("this acknowledgement was already sent for the message")
 	// ErrAckOff: the organisation's policy switches acknowledgements off.
 	ErrAckOff = errors.New("your organisation's policy switches acknowledgements off")
+	// ErrAckSuperseded: the message was cancelled or replaced by its
+	// sender, so it cannot be accepted (a receipt or a rejection still
+	// can be sent).
+	ErrAckSuperseded = errors.New("the sender cancelled or replaced this message, so it cannot be accepted")
 	// ErrAckOfAck: the item is itself an acknowledgement.
 	ErrAckOfAck = errors.New("the item is an acknowledgement; acknowledgements are not acknowledged")
 )
@@ -107,6 +111,9 @@ func (d *Desk) queueAck(ctx context.Context, it *receive.Item, rep *receive.Repo
 	}
 	if isAck(rep) {
 		return "", fmt.Errorf("item #%s: %w", it.ID, ErrAckOfAck)
+	}
+	if kind == ack.Accepted && it.Superseded != nil {
+		return "", fmt.Errorf("item #%s: %w", it.ID, ErrAckSuperseded)
 	}
 	to := strings.ToLower(rep.From)
 	if to == "" || rep.MessageID == "" || !rep.Signed.From {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/securesend/securesend/ack"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -229,6 +230,11 @@ func TestCancelAfterAndBeforeTheOriginal(t *testing.T) {
 			}
 			if _, err := bob.OpenDocument(o.ID, 0, OpenOptions{Dir: t.TempDir(), Confirmed: true}); err != nil {
 				t.Errorf("open after the confirmation: %v", err)
+			}
+			// Accepting a cancelled script is refused by desk, whatever the
+			// front end (the GUI hid the button; the CLI did not).
+			if err := bob.Acknowledge(t.Context(), o.ID, ack.Accepted, ""); !errors.Is(err, ErrAckSuperseded) {
+				t.Errorf("accept a cancelled message: %v, want ErrAckSuperseded", err)
 			}
 			ev := auditEvents(t, bob, audit.ReceiveSuperseded)
 			if len(ev) == 0 || ev[len(ev)-1].Fields["state"] != "cancel applied to #"+o.ID || ev[len(ev)-1].Fields["old"] != orig {
