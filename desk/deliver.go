@@ -96,11 +96,7 @@ func (o *Outbox) submitter(progress func(int64)) outbox.SubmitFunc {
 		case name == "":
 			return routeOf(nil, v)
 		}
-		s, err := side.accounts()
-		if err != nil {
-			return gate.Route{}, err
-		}
-		a, err := s.Get(name)
+		a, err := side.accounts().Get(name)
 		if err != nil {
 			return gate.Route{}, fmt.Errorf("account %s: %w", name, err)
 		}
@@ -111,11 +107,8 @@ func (o *Outbox) submitter(progress func(int64)) outbox.SubmitFunc {
 		if r.Stored != nil {
 			// The account's options once per attempt, so OAuth tokens
 			// refresh; read only now that the gate allowed the account.
-			s, err := side.accounts()
-			if err != nil {
-				return nil, err
-			}
-			if opts, err = r.Stored.SendOptions(ctx, s.Secrets()); err != nil {
+			var err error
+			if opts, err = r.Stored.SendOptions(ctx, side.accounts().Secrets()); err != nil {
 				return nil, fmt.Errorf("%s: %w", r, err)
 			}
 			if v.Timeout > 0 && (opts.Timeout <= 0 || v.Timeout < opts.Timeout) {

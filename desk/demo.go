@@ -129,8 +129,8 @@ func (s *demoSide) policy(t profile.UserSettings) (profile.Policy, error) {
 	return profile.Effective(nil, profile.UserSettings{Encryption: profile.EncryptAlways, RequireREQUIRETLS: true}, t), nil
 }
 
-func (s *demoSide) keys() (*pgp.Store, error)         { return s.store, nil }
-func (s *demoSide) accounts() (*account.Store, error) { return s.accts, nil }
+func (s *demoSide) keys() (*pgp.Store, error) { return s.store, nil }
+func (s *demoSide) accounts() *account.Store  { return s.accts }
 
 func (s *demoSide) openOutbox(notify func(outbox.Record)) (*outbox.Outbox, error) {
 	return outbox.Open(s.dir, s.key, outbox.Options{Notify: notify})

@@ -129,9 +129,7 @@ func (d *Desk) Keys() (*pgp.Store, error) {
 // accounts, with their passwords in memory).
 func (d *Desk) Accounts() *account.Store {
 	if d.mail != nil {
-		if a, err := d.mail.accounts(); err == nil {
-			return a
-		}
+		return d.mail.accounts()
 	}
 	return account.NewStore(d.home, d.kc)
 }

@@ -19,7 +19,7 @@ import (
 type mailSide interface {
 	policy(tighten profile.UserSettings) (profile.Policy, error)
 	keys() (*pgp.Store, error)
-	accounts() (*account.Store, error)
+	accounts() *account.Store
 	openOutbox(notify func(outbox.Record)) (*outbox.Outbox, error)
 	// send submits a message (send.Submit but in tests).
 	send(ctx context.Context, opts send.Options, env send.Envelope, body io.Reader) (*send.Result, error)
@@ -42,8 +42,8 @@ func (h homeSide) policy(t profile.UserSettings) (profile.Policy, error) {
 	return pol, err
 }
 
-func (h homeSide) keys() (*pgp.Store, error)         { return h.d.Keys() }
-func (h homeSide) accounts() (*account.Store, error) { return h.d.Accounts(), nil }
+func (h homeSide) keys() (*pgp.Store, error) { return h.d.Keys() }
+func (h homeSide) accounts() *account.Store  { return h.d.Accounts() }
 
 func (h homeSide) send(ctx context.Context, opts send.Options, env send.Envelope, body io.Reader) (*send.Result, error) {
 	return send.Submit(ctx, opts, env, body)

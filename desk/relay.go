@@ -1,9 +1,6 @@
 package desk
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // CheckRelaySigner makes sure, before any device connects to a relay
 // sending as addr, that one of the user's keys is for addr and unlocks:
@@ -19,17 +16,13 @@ func (d *Desk) CheckRelaySigner(addr string) error {
 		return err
 	}
 	for _, ent := range es {
-		if !ent.Secret {
+		if !ent.Secret || !containsFold(ent.Emails, addr) {
 			continue
 		}
-		for _, e := range ent.Emails {
-			if strings.EqualFold(e, addr) {
-				if _, err := ks.SecretKey(ent.Fingerprint); err != nil {
-					return fmt.Errorf("your key %s for %s cannot be unlocked, so nothing could be signed: %w", ent.Fingerprint.Grouped(), addr, err)
-				}
-				return nil
-			}
+		if _, err := ks.SecretKey(ent.Fingerprint); err != nil {
+			return fmt.Errorf("your key %s for %s cannot be unlocked, so nothing could be signed: %w", ent.Fingerprint.Grouped(), addr, err)
 		}
+		return nil
 	}
 	return fmt.Errorf("none of your keys is for %s, the account's address, so nothing could be signed; create one with 'securesend keys generate --email %s'", addr, addr)
 }

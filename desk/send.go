@@ -264,11 +264,7 @@ func (d *Desk) routeAccount(v Via, jobAccount string) (*account.Account, error) 
 		}
 		return nil, nil
 	}
-	s, err := d.side().accounts()
-	if err != nil {
-		return nil, err
-	}
-	a, err := s.Get(name)
+	a, err := d.side().accounts().Get(name)
 	if err != nil && name != v.Account {
 		return nil, fmt.Errorf("account %s: %w", name, err)
 	}
