@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/deliverjournal"
 	"github.com/securesend/securesend/receive"
 )
@@ -464,7 +465,9 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 		return "", fmt.Errorf("drop folder: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after the link there is nothing left
-	syncDir(dst.dir)
+	if err := atomicfile.SyncDir(dst.dir); err != nil {
+		return "", fmt.Errorf("drop folder: %w", err)
+	}
 	intent, _ := json.Marshal(dropIntent{Temp: tmp.Name(), Final: final})
 	rec := base
 	rec.State, rec.Time, rec.Detail = deliverjournal.Intent, dl.d.Now(), string(intent)
@@ -503,7 +506,10 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 	}
 	placed = true
 	os.Remove(tmp.Name())
-	syncDir(dst.dir)
+	if err := atomicfile.SyncDir(dst.dir); err != nil {
+		// The link may not survive a crash: do not record it as done.
+		return "", fmt.Errorf("drop folder: %w", err)
+	}
 	rec.State, rec.Time, rec.Detail = deliverjournal.Done, dl.d.Now(), final
 	if err := dst.j.Record(rec); err != nil {
 		return "", &journalError{err}
@@ -590,11 +596,3 @@ func copyDocument(w io.Writer, st *receive.Store, id string, n int) (string, err
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
-
-// syncDir flushes a directory's entries (best effort).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() //nolint:errcheck // best effort: not every platform syncs directories
-		d.Close()
-	}
-}
