@@ -190,6 +190,22 @@ func (s *Store) lock() (unlock func(), err error) {
 	return unlock, nil
 }
 
+// lockFresh takes the write lock and s.mu and brings the index up to date
+// under them; release lets go of both.
+func (s *Store) lockFresh() (idx *memIndex, release func(), err error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	if idx, err = s.refresh(); err != nil {
+		s.mu.Unlock()
+		unlock()
+		return nil, nil, err
+	}
+	return idx, func() { s.mu.Unlock(); unlock() }, nil
+}
+
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
@@ -731,17 +747,11 @@ func (s *Store) reseen(i int, src Source) (*Item, bool, error) {
 
 // setArchived records that item id was moved to mailbox on the server.
 func (s *Store) setArchived(id, mailbox string) error {
-	unlock, err := s.lock()
+	idx, release, err := s.lockFresh()
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	idx, err := s.refresh()
-	if err != nil {
-		return err
-	}
+	defer release()
 	if _, ok := idx.byID[id]; !ok {
 		return fmt.Errorf("inbox: item %q: %w", id, ErrNoItem)
 	}
@@ -950,17 +960,11 @@ func (s *Store) syncDue() bool { return time.Since(s.lastSync) >= logSyncEvery }
 // writeState records the positions in st that changed: one small record
 // each, flushed with a later record or at most logSyncEvery later.
 func (s *Store) writeState(st *fetchState) error {
-	unlock, err := s.lock()
+	idx, release, err := s.lockFresh()
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	idx, err := s.refresh()
-	if err != nil {
-		return err
-	}
+	defer release()
 	var recs []logRecord
 	for _, acct := range slices.Sorted(maps.Keys(st.Accounts)) {
 		for _, mbox := range slices.Sorted(maps.Keys(st.Accounts[acct])) {
