@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/filelock"
 	"github.com/securesend/securesend/internal/sealedlog"
 )
@@ -685,7 +686,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	if err := s.writeEncryptedJSON(filepath.Join(tmp, "report.json.enc"), rep); err != nil {
 		return fail("store", err)
 	}
-	if err := sealedlog.SyncDir(tmp); err != nil {
+	if err := atomicfile.SyncDir(tmp); err != nil {
 		return fail("store", err)
 	}
 
@@ -702,7 +703,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	if err := os.Rename(tmp, s.itemDir(it.ID)); err != nil {
 		return fail("store", err)
 	}
-	if err := sealedlog.SyncDir(filepath.Join(s.dir, "items")); err != nil {
+	if err := atomicfile.SyncDir(filepath.Join(s.dir, "items")); err != nil {
 		os.Rename(s.itemDir(it.ID), tmp)
 		return fail("store", err)
 	}
@@ -1030,7 +1031,7 @@ func (s *Store) migrate() error {
 			return fmt.Errorf("inbox: migrated the index, but: %w", err)
 		}
 	}
-	return sealedlog.SyncDir(s.dir)
+	return atomicfile.SyncDir(s.dir)
 }
 
 // readJSON decodes the JSON file at p into v; a missing file leaves v

@@ -15,7 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/securesend/securesend/internal/sealedlog"
+	"github.com/securesend/securesend/internal/atomicfile"
 )
 
 // MaxFetchAttempts is how many times a message that cannot be fetched,
@@ -165,7 +165,7 @@ func (s *Store) quarantine(st *Staged, src Source) error {
 	if err := os.Rename(filepath.Join(st.dir, "message.eml.enc"), s.quarantinePath(src)); err != nil {
 		return err
 	}
-	return sealedlog.SyncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 func (s *Store) removeQuarantined(src Source) {
