@@ -151,8 +151,5 @@ func marshal(r *Receipt) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// EncodedSizeBound bounds the bytes Write writes for any valid Receipt.
-const EncodedSizeBound = MaxEntity
-
 // normalizeSpace collapses runs of white space to one space.
 func normalizeSpace(s string) string { return strings.Join(strings.Fields(s), " ") }

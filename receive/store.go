@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/crypto/atrest"
+	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/filelock"
 	"github.com/securesend/securesend/internal/sealedlog"
 )
@@ -188,6 +189,22 @@ func (s *Store) lock() (unlock func(), err error) {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	return unlock, nil
+}
+
+// lockFresh takes the write lock and s.mu and brings the index up to date
+// under them; release lets go of both.
+func (s *Store) lockFresh() (idx *memIndex, release func(), err error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	if idx, err = s.refresh(); err != nil {
+		s.mu.Unlock()
+		unlock()
+		return nil, nil, err
+	}
+	return idx, func() { s.mu.Unlock(); unlock() }, nil
 }
 
 // Dir is the store's directory.
@@ -669,7 +686,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	if err := s.writeEncryptedJSON(filepath.Join(tmp, "report.json.enc"), rep); err != nil {
 		return fail("store", err)
 	}
-	if err := sealedlog.SyncDir(tmp); err != nil {
+	if err := atomicfile.SyncDir(tmp); err != nil {
 		return fail("store", err)
 	}
 
@@ -686,7 +703,7 @@ func (s *Store) Commit(ctx context.Context, st *Staged, src Source, verify Verif
 	if err := os.Rename(tmp, s.itemDir(it.ID)); err != nil {
 		return fail("store", err)
 	}
-	if err := sealedlog.SyncDir(filepath.Join(s.dir, "items")); err != nil {
+	if err := atomicfile.SyncDir(filepath.Join(s.dir, "items")); err != nil {
 		os.Rename(s.itemDir(it.ID), tmp)
 		return fail("store", err)
 	}
@@ -731,17 +748,11 @@ func (s *Store) reseen(i int, src Source) (*Item, bool, error) {
 
 // setArchived records that item id was moved to mailbox on the server.
 func (s *Store) setArchived(id, mailbox string) error {
-	unlock, err := s.lock()
+	idx, release, err := s.lockFresh()
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	idx, err := s.refresh()
-	if err != nil {
-		return err
-	}
+	defer release()
 	if _, ok := idx.byID[id]; !ok {
 		return fmt.Errorf("inbox: item %q: %w", id, ErrNoItem)
 	}
@@ -950,17 +961,11 @@ func (s *Store) syncDue() bool { return time.Since(s.lastSync) >= logSyncEvery }
 // writeState records the positions in st that changed: one small record
 // each, flushed with a later record or at most logSyncEvery later.
 func (s *Store) writeState(st *fetchState) error {
-	unlock, err := s.lock()
+	idx, release, err := s.lockFresh()
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	idx, err := s.refresh()
-	if err != nil {
-		return err
-	}
+	defer release()
 	var recs []logRecord
 	for _, acct := range slices.Sorted(maps.Keys(st.Accounts)) {
 		for _, mbox := range slices.Sorted(maps.Keys(st.Accounts[acct])) {
@@ -1026,7 +1031,7 @@ func (s *Store) migrate() error {
 			return fmt.Errorf("inbox: migrated the index, but: %w", err)
 		}
 	}
-	return sealedlog.SyncDir(s.dir)
+	return atomicfile.SyncDir(s.dir)
 }
 
 // readJSON decodes the JSON file at p into v; a missing file leaves v

@@ -15,7 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/securesend/securesend/internal/sealedlog"
+	"github.com/securesend/securesend/internal/atomicfile"
 )
 
 // MaxFetchAttempts is how many times a message that cannot be fetched,
@@ -57,17 +57,11 @@ func (s *Store) RecordFailure(src Source, stage string, cause error) (Failure, e
 	if cause == nil {
 		return Failure{}, errors.New("inbox: RecordFailure without an error")
 	}
-	unlock, err := s.lock()
+	idx, release, err := s.lockFresh()
 	if err != nil {
 		return Failure{}, err
 	}
-	defer unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	idx, err := s.refresh()
-	if err != nil {
-		return Failure{}, err
-	}
+	defer release()
 	now := s.now().UTC()
 	f, ok := idx.failures[src]
 	if !ok {
@@ -112,17 +106,11 @@ func (s *Store) Failures() ([]Failure, error) {
 // of its message, if any. Clearing what is not recorded is not an error.
 // Commit clears the record itself when the message is stored.
 func (s *Store) ClearFailure(src Source) error {
-	unlock, err := s.lock()
+	idx, release, err := s.lockFresh()
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	idx, err := s.refresh()
-	if err != nil {
-		return err
-	}
+	defer release()
 	if _, ok := idx.failures[src]; ok {
 		if err := s.append(true, logRecord{Op: opClearFailure, Source: &src}); err != nil {
 			return err
@@ -177,7 +165,7 @@ func (s *Store) quarantine(st *Staged, src Source) error {
 	if err := os.Rename(filepath.Join(st.dir, "message.eml.enc"), s.quarantinePath(src)); err != nil {
 		return err
 	}
-	return sealedlog.SyncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 func (s *Store) removeQuarantined(src Source) {

@@ -54,8 +54,7 @@ type memIndex struct {
 	items    []Item
 	byID     map[string]int           // item ID -> position in items
 	byRaw    map[string]int           // raw SHA-256 -> first item
-	byMsgID  map[string]int           // Message-ID -> first item
-	byMsgIDs map[string][]int         // Message-ID -> every item
+	byMsgIDs map[string][]int         // Message-ID -> every item, first first
 	claims   map[string][]claimRecord // original's Message-ID -> claims naming it, in log order
 	claimBy  map[string]claimRecord   // claiming item ID -> its claim
 	byDoc    map[string]int           // document SHA-256 -> first item
@@ -67,7 +66,7 @@ type memIndex struct {
 
 func newMemIndex() *memIndex {
 	return &memIndex{
-		byID: map[string]int{}, byRaw: map[string]int{}, byMsgID: map[string]int{}, byDoc: map[string]int{},
+		byID: map[string]int{}, byRaw: map[string]int{}, byDoc: map[string]int{},
 		byMsgIDs: map[string][]int{}, claims: map[string][]claimRecord{}, claimBy: map[string]claimRecord{},
 		byRelist: map[relistKey][]int{}, state: map[string]map[string]mailboxState{}, failures: map[Source]Failure{},
 	}
@@ -135,9 +134,6 @@ func (m *memIndex) addItem(it Item) {
 		m.byRaw[it.RawSHA256] = i
 	}
 	if it.MessageID != "" {
-		if _, ok := m.byMsgID[it.MessageID]; !ok {
-			m.byMsgID[it.MessageID] = i
-		}
 		m.byMsgIDs[it.MessageID] = append(m.byMsgIDs[it.MessageID], i)
 		k := relistKeyOf(&it)
 		m.byRelist[k] = append(m.byRelist[k], i)
@@ -172,8 +168,8 @@ func (m *memIndex) relisted(it *Item) int {
 // for each document, the earliest item with a document of the same hash.
 func (m *memIndex) duplicates(it *Item) []Duplicate {
 	var out []Duplicate
-	if i, ok := m.byMsgID[it.MessageID]; ok && it.MessageID != "" {
-		out = append(out, Duplicate{Kind: "message-id", Of: m.items[i].ID})
+	if same := m.byMsgIDs[it.MessageID]; len(same) > 0 && it.MessageID != "" {
+		out = append(out, Duplicate{Kind: "message-id", Of: m.items[same[0]].ID})
 	}
 	seen := map[string]bool{}
 	for _, d := range it.Documents {

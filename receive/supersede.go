@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/internal/manifest"
 )
 
@@ -168,7 +169,7 @@ func applies(c claimRecord, by, orig *Item) (bool, string) {
 		return false, fmt.Sprintf("This message says it %s message #%s, which is not verified (%s), so it changed nothing: a message can only be cancelled or replaced by the key that signed it.", what, orig.ID, orig.Verdict)
 	case by.SignerFingerprint == "" || !strings.EqualFold(by.SignerFingerprint, orig.SignerFingerprint):
 		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it is signed by a different key (%s) from the one that signed that message (%s), so it changed nothing. Only the original's signer can cancel or replace it. Phone the sender.",
-			what, orig.ID, groupFP(by.SignerFingerprint), groupFP(orig.SignerFingerprint))
+			what, orig.ID, pgp.Fingerprint(by.SignerFingerprint).Grouped(), pgp.Fingerprint(orig.SignerFingerprint).Grouped())
 	case !strings.EqualFold(claimFrom(by.From), claimFrom(orig.From)):
 		return false, fmt.Sprintf("WARNING: this message says it %s message #%s, but it is from %s and that message is from %s, so it changed nothing. Only the original's sender can cancel or replace it. Phone the sender.",
 			what, orig.ID, claimFrom(by.From), claimFrom(orig.From))
@@ -177,18 +178,6 @@ func applies(c claimRecord, by, orig *Item) (bool, string) {
 			what, orig.ID)
 	}
 	return true, ""
-}
-
-// groupFP writes a fingerprint in groups of four.
-func groupFP(fp string) string {
-	var b strings.Builder
-	for i, r := range fp {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // copyMark is the mark of it, an item that is not Verified, as a copy of

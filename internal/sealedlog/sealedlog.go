@@ -47,10 +47,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/securesend/securesend/internal/atomicfile"
 )
 
 const (
@@ -420,11 +421,11 @@ func (l *Log) RewriteWith(prepare func(next Head) error, recs ...[]byte) (Cursor
 			return Cursor{}, err
 		}
 	}
-	if err := os.Rename(tmp.Name(), l.path); err != nil {
+	if err := atomicfile.Rename(tmp.Name(), l.path); err != nil {
 		return Cursor{}, fmt.Errorf("sealedlog: %w", err)
 	}
-	if err := SyncDir(dir); err != nil {
-		return Cursor{}, err
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return Cursor{}, fmt.Errorf("sealedlog: %w", err)
 	}
 	return next, nil
 }
@@ -494,22 +495,4 @@ func (l *Log) aead(hdr []byte) (cipher.AEAD, error) {
 // ad is the additional data of record n of the file with header hdr.
 func ad(hdr []byte, n uint64) []byte {
 	return binary.BigEndian.AppendUint64(bytes.Clone(hdr), n)
-}
-
-// SyncDir flushes a directory's entries (new, renamed and removed files)
-// to disk. Windows cannot flush a directory (NTFS journals renames): there
-// it does nothing.
-func SyncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sealedlog: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sealedlog: sync %s: %w", filepath.Base(dir), err)
-	}
-	return nil
 }
