@@ -81,7 +81,7 @@ func newDemoUIWith(t *testing.T, opts desk.DemoOptions, edit func(*Config)) *dem
 	if edit != nil {
 		edit(&cfg)
 	}
-	u := New(test.NewTempApp(t), cfg)
+	u := New(newTestApp(t), cfg)
 	u.buildAll()
 	// Runs before the cleanups above: a fetch the test set off (opening
 	// the Inbox, a send's follow-up check) finishes before the session and
@@ -145,16 +145,19 @@ func texts(o fyne.CanvasObject) string {
 // expect arms hook (set it before starting the work it reports).
 func expect(hook *func()) chan struct{} {
 	ch := make(chan struct{}, 1)
-	*hook = func() { ch <- struct{}{} }
+	*hook = func() {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 	return ch
 }
 
 // await waits for an armed hook; the limit only stops a hung test.
 func await(t *testing.T, what string, ch chan struct{}) {
 	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(2 * time.Minute):
+	if _, ok := pumpRecv(ch, 2*time.Minute); !ok {
 		t.Fatalf("%s did not finish", what)
 	}
 }
@@ -338,7 +341,7 @@ func TestSendFailureKeepsDocuments(t *testing.T) {
 	addSamples(t, s)
 	s.noNHI.SetChecked(true)
 	want := &fyne.Notification{Title: "Not sent", Content: "Not sent: The mail server did not offer encryption (STARTTLS), so nothing was sent."}
-	test.AssertNotificationSent(t, want, func() {
+	assertNotificationSent(t, want, func() {
 		sent := expect(&s.sendDone)
 		pressSend(t, s)
 		await(t, "send", sent)
@@ -373,7 +376,7 @@ func TestCancelSend(t *testing.T) {
 	ch := make(chan struct{})
 	s.sendDone = func() { close(ch) }
 	test.Tap(s.cancel)
-	<-ch
+	await(t, "cancel", ch)
 	if got := texts(s.problem); !strings.Contains(got, "Sending was cancelled.") {
 		t.Errorf("after cancel:\n%s", got)
 	}
@@ -404,22 +407,21 @@ func TestDroppedTamperedEMLShowsBadVerdict(t *testing.T) {
 	os.WriteFile(bad, raw, 0o600)
 
 	in := u.inbox
-	ch := make(chan struct{}, 1)
-	in.fetchDone = func() { ch <- struct{}{} }
+	ch := expect(&in.fetchDone)
 	// The drop switches to the Inbox, which checks the mailbox when
 	// opened; let that check end first, so that ch reports the files.
 	u.tabs.Select(in.item)
 	if in.isFetching() {
-		<-ch
+		await(t, "the check on opening", ch)
 	}
 	u.tabs.Select(u.send.item)
 	u.onDropped(fyne.NewPos(1, 1), []fyne.URI{storage.NewFileURI(good)})
-	<-ch
+	await(t, "the good file", ch)
 	if d := texts(in.detail); !strings.Contains(d, "Verified — signed by") {
 		t.Errorf("good .eml:\n%s", d)
 	}
 	u.onDropped(fyne.NewPos(1, 1), []fyne.URI{storage.NewFileURI(bad)})
-	<-ch
+	await(t, "the tampered file", ch)
 	d := texts(in.detail)
 	if strings.Contains(d, "Verified") || !strings.Contains(d, " — ") {
 		t.Errorf("tampered .eml:\n%s", d)
@@ -598,7 +600,7 @@ func TestPDFThumbnailOrPageCountTile(t *testing.T) {
 	}
 	add := func(thumbnail func(*doccheck.Info, int) (image.Image, error)) (fyne.CanvasObject, string) {
 		t.Helper()
-		u := New(test.NewTempApp(t), Config{Demo: true, Home: home.Home{Dir: t.TempDir()}, TempDir: t.TempDir()})
+		u := New(newTestApp(t), Config{Demo: true, Home: home.Home{Dir: t.TempDir()}, TempDir: t.TempDir()})
 		u.send.thumbnail = thumbnail
 		added := expect(&u.send.addDone)
 		u.send.addPaths([]string{pdf})
@@ -646,13 +648,5 @@ func TestPDFThumbnailOrPageCountTile(t *testing.T) {
 // waitNoFetch waits (up to 30 s) until no inbox fetch of u is under way.
 func waitNoFetch(t *testing.T, u *UI) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		u.inbox.mu.Lock()
-		busy := u.inbox.fetching
-		u.inbox.mu.Unlock()
-		if !busy {
-			return
-		}
-	}
-	t.Error("an inbox fetch was still under way 30 s after the test")
+	pumpUntil(t, "an inbox fetch set off by the test", 30*time.Second, func() bool { return !u.inbox.isFetching() })
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"github.com/emersion/go-smtp"
 
 	"github.com/securesend/securesend/account/accounttest"
@@ -70,7 +69,7 @@ func TestExplainProviderRefusal(t *testing.T) {
 			s := u.send
 			addSamples(t, s)
 			s.noNHI.SetChecked(true)
-			test.AssertNotificationSent(t, &fyne.Notification{Title: "Not sent", Content: tt.wantTitle}, func() {
+			assertNotificationSent(t, &fyne.Notification{Title: "Not sent", Content: tt.wantTitle}, func() {
 				sent := expect(&s.sendDone)
 				pressSend(t, s)
 				await(t, "send", sent)

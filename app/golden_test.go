@@ -59,7 +59,7 @@ func goldenUI(t *testing.T) *UI {
 			Templates: []profile.AccountTemplate{{Name: "Harbour Medical mailbox", SMTPHost: "mail.harbourmedical.test", SMTPPort: 465, SMTPSecurity: "tls", Auth: "password"}}},
 		Watch: func(ctx context.Context, _ desk.WatchOptions) error { <-ctx.Done(); return nil },
 	}
-	u := New(test.NewTempApp(t), cfg)
+	u := New(newTestApp(t), cfg)
 	u.buildAll()
 	// The same pictures whether or not pdftoppm is installed: PDFs show
 	// the page-count tile.

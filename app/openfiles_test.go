@@ -30,10 +30,9 @@ func TestOpenFilesShowsMessageVerdict(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := u.inbox
-	done := make(chan struct{}, 1)
-	in.fetchDone = func() { done <- struct{}{} }
+	done := expect(&in.fetchDone)
 	u.OpenFiles([]string{path})
-	<-done
+	await(t, "opening the file", done)
 	if u.tabs.Selected() != in.item {
 		t.Error("opening an .eml did not show the Inbox")
 	}

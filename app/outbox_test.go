@@ -25,6 +25,7 @@ func reloadSent(t *testing.T, st *sentTab, cond func([]*outbox.Record) bool) {
 		if cond(st.recs) {
 			return
 		}
+		pumpUntil(t, "the next reload", time.Minute, func() bool { return true })
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("the Sent tab never showed what was expected: %d jobs", len(st.recs))
@@ -153,7 +154,7 @@ func TestOutboxPossiblySentNeedsConfirmation(t *testing.T) {
 	// Delivered from the Sent tab, not the Send tab: a notification says so
 	// (the running app listens to the outbox; here only for this).
 	u.cfg.Outbox.Events.set(u.sent.announce)
-	test.AssertNotificationSent(t, &fyne.Notification{Title: "Sent securely", Content: "The outbox delivered a message to pharmacy@demo.test."}, func() {
+	assertNotificationSent(t, &fyne.Notification{Title: "Sent securely", Content: "The outbox delivered a message to pharmacy@demo.test."}, func() {
 		done := expect(&st.actionDone)
 		test.Tap(st.confirmBtn)
 		await(t, "confirm resend", done)
