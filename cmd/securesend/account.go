@@ -410,20 +410,3 @@ func accountPassword(e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "Replaced the password of %s in the OS keychain.\n", name)
 	return 0
 }
-
-// storedAccount returns the store and the stored account name, for
-// 'securesend send --account NAME' and the deliveries of its jobs. It reads
-// no secret: the policy gate checks the account first, then the caller
-// reads its sign-in with a.SendOptions(ctx, store.Secrets()).
-func storedAccount(e *env, name string) (*account.Store, *account.Account, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, nil, err
-	}
-	s := d.Accounts()
-	a, err := s.Get(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, a, nil
-}
