@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -85,6 +86,7 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		scopes         = fs.String("scopes", "", "OAuth scopes, space-separated (custom provider)")
 		login          = fs.Bool("login", true, "for OAuth accounts, sign in in the browser right away")
 		interactiveOff = fs.Bool("no-prompt", false, "never ask on the terminal; fail when something is missing")
+		template       = fs.String("template", "", "add the account on your organisation's account template `NAME` (its servers and sign-in): give only --name, --email and the password")
 	)
 	fs.StringVar(&a.Name, "name", "", "short account name, used as --account NAME")
 	fs.StringVar(&a.Email, "email", "", "the mailbox's e-mail address")
@@ -106,6 +108,9 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	}
 	if *pwStdin && *secretStdin {
 		return errorf(e, "account add: --password-stdin and --client-secret-stdin both read standard input; use one")
+	}
+	if *template != "" {
+		return accountAddFromTemplate(ctx, e, fs, *template, a.Name, a.Email, *pwStdin, *secretStdin, *login, !*interactiveOff && isTerminal(e.stdin))
 	}
 	a.Auth = account.AuthMethod(*auth)
 	a.SMTP.Security = account.Security(*smtpSec)
@@ -132,14 +137,7 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if interactive {
-		in := bufio.NewReader(e.stdin)
-		ask := func(p *string, q string) {
-			if *p == "" {
-				fmt.Fprintf(e.stderr, "%s: ", q)
-				line, _ := in.ReadString('\n')
-				*p = strings.TrimSpace(line)
-			}
-		}
+		ask := asker(e)
 		ask(&a.Name, "Account name")
 		ask(&a.Email, "E-mail address")
 		ask(&a.SMTP.Address, "SMTP server (host:port)")
@@ -165,14 +163,88 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "account add: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "Added account %s (%s); secrets are in the OS keychain.\n", a.Name, a.Email)
-	if a.IsOAuth() {
-		if !*login || !interactive {
-			fmt.Fprintf(e.stdout, "Sign in with: securesend account login %s\n", a.Name)
-			return 0
-		}
-		return signIn(ctx, e, s, a.Name)
+	return accountSignInAfterAdd(ctx, e, s, a, *login && interactive)
+}
+
+// accountSignInAfterAdd signs in to OAuth account a just added, in the
+// browser when now, else says how to.
+func accountSignInAfterAdd(ctx context.Context, e *env, s *desk.AccountManager, a account.Account, now bool) int {
+	if !a.IsOAuth() {
+		return 0
 	}
-	return 0
+	if !now {
+		fmt.Fprintf(e.stdout, "Sign in with: securesend account login %s\n", a.Name)
+		return 0
+	}
+	return signIn(ctx, e, s, a.Name)
+}
+
+// asker returns ask, which asks on the terminal for *p when it is empty.
+func asker(e *env) (ask func(p *string, question string)) {
+	in := bufio.NewReader(e.stdin)
+	return func(p *string, q string) {
+		if *p == "" {
+			fmt.Fprintf(e.stderr, "%s: ", q)
+			line, _ := in.ReadString('\n')
+			*p = strings.TrimSpace(line)
+		}
+	}
+}
+
+// templateFlags are the flags of 'account add' that an organisation's
+// template decides: they may not be given with --template.
+var templateFlags = []string{"smtp", "imap", "smtp-security", "imap-security", "auth", "client-id", "tenant", "auth-url", "token-url", "scopes", "ca-file", "require-tls", "user"}
+
+// accountAddFromTemplate runs 'account add --template NAME': the servers
+// and sign-in are the template's (desk.AccountManager.AddFromTemplate, as
+// the Settings tab adds one); the name, address and password are asked
+// for on a terminal when not given.
+func accountAddFromTemplate(ctx context.Context, e *env, fs *flag.FlagSet, tmplName, name, email string, pwStdin, secretStdin, login, interactive bool) int {
+	for _, f := range templateFlags {
+		if flagSet(fs, f) {
+			return errorf(e, "account add: --%s is set by the template %s; give only --name, --email and the password", f, keyText(tmplName))
+		}
+	}
+	if secretStdin {
+		return errorf(e, "account add: the template %s has its own sign-in; --client-secret-stdin does not go with --template", keyText(tmplName))
+	}
+	s, err := manageAccounts(e)
+	if err != nil {
+		return errorf(e, "account add: %v", err)
+	}
+	t, err := s.Template(tmplName)
+	if err != nil {
+		return errorf(e, "account add: --template %s", keyText(err.Error()))
+	}
+	password := t.Auth != "oauth2"
+	var creds account.Credentials
+	if pwStdin {
+		if !password {
+			return errorf(e, "account add: the template %s signs in with %s, not a password; leave out --password-stdin", keyText(t.Name), keyText(t.OAuthProvider))
+		}
+		if creds.Password, err = readLine(e.stdin); err != nil || creds.Password == "" {
+			return errorf(e, "account add: read standard input: no password (%v)", err)
+		}
+	}
+	if interactive {
+		ask := asker(e)
+		ask(&name, "Account name")
+		ask(&email, "E-mail address")
+		if password && creds.Password == "" {
+			if creds.Password, err = readHidden(e, "Password"); err != nil {
+				return errorf(e, "account add: %v (use --password-stdin)", err)
+			}
+		}
+	}
+	if password && creds.Password == "" {
+		return errorf(e, "account add: the template %s signs in with a password: pipe it with --password-stdin", keyText(t.Name))
+	}
+	a, err := s.AddFromTemplate(t, name, email, creds)
+	if err != nil {
+		return errorf(e, "account add: %s", keyText(err.Error()))
+	}
+	fmt.Fprintf(e.stdout, "Added account %s (%s) on your organisation's template %s; secrets are in the OS keychain.\n", a.Name, a.Email, keyText(t.Name))
+	return accountSignInAfterAdd(ctx, e, s, a, login && interactive)
 }
 
 // readHidden asks for a secret on the terminal with echo off (stty).
