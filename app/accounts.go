@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -330,7 +329,7 @@ func (a *accountsSection) check() (account.Account, account.Credentials, []probl
 	switch {
 	case acct.Name == "":
 		bad(a.name, "Enter a short name for this account, e.g. practice.")
-	case !accountName.MatchString(acct.Name):
+	case !account.ValidName(acct.Name):
 		bad(a.name, "Use letters, digits, dots, dashes or underscores only, e.g. practice.")
 	}
 	if acct.Email == "" {
@@ -387,9 +386,6 @@ func (a *accountsSection) check() (account.Account, account.Credentials, []probl
 	}
 	return acct, creds, probs
 }
-
-// accountName is what account.Account.Validate accepts as a name.
-var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // showProblems shows each problem next to its field (unfolding the
 // advanced settings when one is there) and clears the others; the first

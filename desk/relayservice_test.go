@@ -28,22 +28,13 @@ import (
 // relayTestPW is the test device's password (TEST ONLY).
 const relayTestPW = "front-desk-mfd-TEST-ONLY-9d4k"
 
-// lockedBuffer is a bytes.Buffer safe for the relay's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// testLog is the relay's log in the test's (the relay is stopped before
+// the test ends).
+type testLog struct{ t *testing.T }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Logf("relay log: %s", bytes.TrimSuffix(p, []byte("\n")))
+	return len(p), nil
 }
 
 // loopback is the network of a relay listening on loopback.
@@ -60,17 +51,16 @@ func loopback(t *testing.T) relay.Network {
 type runningRelay struct {
 	started RelayStarted
 	stop    func() error
-	log     *lockedBuffer
 }
 
 // startRelayService runs d.Relay with cfg (loopback, the clinic's
 // account) and waits until it listens.
 func startRelayService(t *testing.T, d *Desk, edit func(*RelayConfig)) *runningRelay {
 	t.Helper()
-	r := &runningRelay{log: &lockedBuffer{}}
+	r := &runningRelay{}
 	got := make(chan RelayStarted, 1)
 	cfg := RelayConfig{Account: "clinic", Listen: "127.0.0.1:0", Network: loopback(t), DocType: "Other", Hostname: "relay.test",
-		Poll: 50 * time.Millisecond, Log: r.log, Started: func(s RelayStarted) { got <- s }}
+		Poll: 50 * time.Millisecond, Log: testLog{t}, Started: func(s RelayStarted) { got <- s }}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -220,13 +210,13 @@ func TestRelayService(t *testing.T) {
 		t.Errorf("started %+v", s)
 	}
 	if err := r.scanTo(t, "bob@pharmacy.test"); err != nil {
-		t.Fatalf("scan: %v\n%s", err, r.log)
+		t.Fatalf("scan: %v", err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); len(c.smtp.Messages()) == 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if msgs := c.smtp.Messages(); len(msgs) != 1 || !bytes.Contains(msgs[0], []byte("application/pgp-encrypted")) {
-		t.Fatalf("%d messages delivered (want 1, encrypted)\n%s", len(c.smtp.Messages()), r.log)
+		t.Fatalf("%d messages delivered (want 1, encrypted)", len(c.smtp.Messages()))
 	}
 	if err := r.stop(); err != nil {
 		t.Errorf("stop: %v", err)
