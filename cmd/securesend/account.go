@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/profile"
 )
 
 func accountCommand() command {
@@ -109,16 +109,33 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	if *pwStdin && *secretStdin {
 		return errorf(e, "account add: --password-stdin and --client-secret-stdin both read standard input; use one")
 	}
+	s, err := manageAccounts(e)
+	if err != nil {
+		return errorf(e, "account add: %v", err)
+	}
+	// An organisation's template gives the servers and sign-in (as the
+	// Settings tab adds one); otherwise the flags and a provider's preset.
+	var tmpl *profile.AccountTemplate
 	if *template != "" {
-		return accountAddFromTemplate(ctx, e, fs, *template, a.Name, a.Email, *pwStdin, *secretStdin, *login, !*interactiveOff && isTerminal(e.stdin))
+		for _, f := range append(templateFlags, "client-secret-stdin") {
+			if flagSet(fs, f) {
+				return errorf(e, "account add: --%s does not go with --template: the template sets the servers and sign-in", f)
+			}
+		}
+		t, err := s.Template(*template)
+		if err != nil {
+			return errorf(e, "account add: --template %s", keyText(err.Error()))
+		}
+		tmpl, a = &t, desk.AccountFromTemplate(t, a.Name, a.Email)
+	} else {
+		a.Auth = account.AuthMethod(*auth)
+		a.SMTP.Security = account.Security(*smtpSec)
+		a.IMAP.Security = account.Security(*imapSec)
+		if a.IsOAuth() {
+			a.OAuth = &account.OAuthSettings{ClientID: *clientID, Tenant: *tenant, AuthURL: *authURL, TokenURL: *tokenURL, Scopes: strings.Fields(*scopes)}
+		}
+		desk.AccountDefaults(&a) // the servers a provider preset gives, before asking
 	}
-	a.Auth = account.AuthMethod(*auth)
-	a.SMTP.Security = account.Security(*smtpSec)
-	a.IMAP.Security = account.Security(*imapSec)
-	if a.IsOAuth() {
-		a.OAuth = &account.OAuthSettings{ClientID: *clientID, Tenant: *tenant, AuthURL: *authURL, TokenURL: *tokenURL, Scopes: strings.Fields(*scopes)}
-	}
-	desk.AccountDefaults(&a) // the servers a provider preset gives, before asking
 
 	interactive := !*interactiveOff && isTerminal(e.stdin)
 	var creds account.Credentials
@@ -140,9 +157,11 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		ask := asker(e)
 		ask(&a.Name, "Account name")
 		ask(&a.Email, "E-mail address")
-		ask(&a.SMTP.Address, "SMTP server (host:port)")
-		if a.IsOAuth() {
-			ask(&a.OAuth.ClientID, "OAuth client ID")
+		if tmpl == nil {
+			ask(&a.SMTP.Address, "SMTP server (host:port)")
+			if a.IsOAuth() {
+				ask(&a.OAuth.ClientID, "OAuth client ID")
+			}
 		}
 		if a.Auth == account.AuthPassword && creds.Password == "" {
 			pw, err := readHidden(e, "Password")
@@ -152,32 +171,33 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 			creds.Password = pw
 		}
 	}
-	if a.Auth == account.AuthPassword && creds.Password == "" {
+	switch {
+	case a.Auth == account.AuthPassword && creds.Password == "":
 		return errorf(e, "account add: a password account needs its password: pipe it with --password-stdin")
+	case a.Auth != account.AuthPassword && tmpl != nil && creds.Password != "":
+		return errorf(e, "account add: the template %s signs in with %s, not a password; leave out --password-stdin", keyText(tmpl.Name), a.Auth)
+	case tmpl != nil:
+		a, err = s.AddFromTemplate(*tmpl, a.Name, a.Email, creds)
+	default:
+		err = s.Add(a, creds)
 	}
-	s, err := manageAccounts(e)
 	if err != nil {
-		return errorf(e, "account add: %v", err)
-	}
-	if err := s.Add(a, creds); err != nil {
-		return errorf(e, "account add: %v", err)
+		return errorf(e, "account add: %s", keyText(err.Error()))
 	}
 	fmt.Fprintf(e.stdout, "Added account %s (%s); secrets are in the OS keychain.\n", a.Name, a.Email)
-	return accountSignInAfterAdd(ctx, e, s, a, *login && interactive)
-}
-
-// accountSignInAfterAdd signs in to OAuth account a just added, in the
-// browser when now, else says how to.
-func accountSignInAfterAdd(ctx context.Context, e *env, s *desk.AccountManager, a account.Account, now bool) int {
 	if !a.IsOAuth() {
 		return 0
 	}
-	if !now {
+	if !*login || !interactive {
 		fmt.Fprintf(e.stdout, "Sign in with: securesend account login %s\n", a.Name)
 		return 0
 	}
 	return signIn(ctx, e, s, a.Name)
 }
+
+// templateFlags are the flags of 'account add' that an organisation's
+// template sets: they do not go with --template.
+var templateFlags = []string{"smtp", "imap", "smtp-security", "imap-security", "auth", "client-id", "tenant", "auth-url", "token-url", "scopes", "ca-file", "require-tls", "user"}
 
 // asker returns ask, which asks on the terminal for *p when it is empty.
 func asker(e *env) (ask func(p *string, question string)) {
@@ -189,62 +209,6 @@ func asker(e *env) (ask func(p *string, question string)) {
 			*p = strings.TrimSpace(line)
 		}
 	}
-}
-
-// templateFlags are the flags of 'account add' that an organisation's
-// template decides: they may not be given with --template.
-var templateFlags = []string{"smtp", "imap", "smtp-security", "imap-security", "auth", "client-id", "tenant", "auth-url", "token-url", "scopes", "ca-file", "require-tls", "user"}
-
-// accountAddFromTemplate runs 'account add --template NAME': the servers
-// and sign-in are the template's (desk.AccountManager.AddFromTemplate, as
-// the Settings tab adds one); the name, address and password are asked
-// for on a terminal when not given.
-func accountAddFromTemplate(ctx context.Context, e *env, fs *flag.FlagSet, tmplName, name, email string, pwStdin, secretStdin, login, interactive bool) int {
-	for _, f := range templateFlags {
-		if flagSet(fs, f) {
-			return errorf(e, "account add: --%s is set by the template %s; give only --name, --email and the password", f, keyText(tmplName))
-		}
-	}
-	if secretStdin {
-		return errorf(e, "account add: the template %s has its own sign-in; --client-secret-stdin does not go with --template", keyText(tmplName))
-	}
-	s, err := manageAccounts(e)
-	if err != nil {
-		return errorf(e, "account add: %v", err)
-	}
-	t, err := s.Template(tmplName)
-	if err != nil {
-		return errorf(e, "account add: --template %s", keyText(err.Error()))
-	}
-	password := t.Auth != "oauth2"
-	var creds account.Credentials
-	if pwStdin {
-		if !password {
-			return errorf(e, "account add: the template %s signs in with %s, not a password; leave out --password-stdin", keyText(t.Name), keyText(t.OAuthProvider))
-		}
-		if creds.Password, err = readLine(e.stdin); err != nil || creds.Password == "" {
-			return errorf(e, "account add: read standard input: no password (%v)", err)
-		}
-	}
-	if interactive {
-		ask := asker(e)
-		ask(&name, "Account name")
-		ask(&email, "E-mail address")
-		if password && creds.Password == "" {
-			if creds.Password, err = readHidden(e, "Password"); err != nil {
-				return errorf(e, "account add: %v (use --password-stdin)", err)
-			}
-		}
-	}
-	if password && creds.Password == "" {
-		return errorf(e, "account add: the template %s signs in with a password: pipe it with --password-stdin", keyText(t.Name))
-	}
-	a, err := s.AddFromTemplate(t, name, email, creds)
-	if err != nil {
-		return errorf(e, "account add: %s", keyText(err.Error()))
-	}
-	fmt.Fprintf(e.stdout, "Added account %s (%s) on your organisation's template %s; secrets are in the OS keychain.\n", a.Name, a.Email, keyText(t.Name))
-	return accountSignInAfterAdd(ctx, e, s, a, login && interactive)
 }
 
 // readHidden asks for a secret on the terminal with echo off (stty).
