@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -488,5 +489,30 @@ func TestRelayCLIResend(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("%s: FindJob = %q, %v; want %q", c.name, got, err, c.want)
 		}
+	}
+}
+
+// TestRelayCLIListenFails: a relay that cannot listen (the port is taken)
+// says so and exits 1 at once. Before, its delivery loop had already
+// started and the command waited for it until interrupted.
+func TestRelayCLIListenFails(t *testing.T) {
+	clinic, _, _ := relaySetup(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), clinic.env(strings.NewReader(""), &out, &errOut), []string{"relay", "--account", "clinic", "--listen", taken.Addr().String()})
+	}()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(errOut.String(), "address already in use") {
+			t.Errorf("exit %d\n%s%s", code, out.String(), errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the relay neither listened nor stopped:\n%s%s", out.String(), errOut.String())
 	}
 }
