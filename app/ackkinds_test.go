@@ -20,21 +20,20 @@ import (
 // its own copy that matched only the exact lower-case types and offered
 // Accept on both, which desk then refused.
 func TestInboxAckKindsAsDesk(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		rep  *receive.Report
-	}{
-		{"media types in upper case", &receive.Report{Verdict: receive.Verified, From: "pharmacy@pharm.test", Subject: "Accepted",
-			Documents: []receive.Document{{Name: "MDNPart.txt", ContentType: strings.ToUpper(ack.NotificationType)}}}},
-		{"marked ignored by desk", &receive.Report{Verdict: receive.Verified, From: "pharmacy@pharm.test", Subject: "Accepted",
-			Remarks: []string{desk.AckIgnoredRemark}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if !desk.IsAcknowledgement(tc.rep) {
+	upper := strings.ToUpper(ack.NotificationType)
+	reports := map[string]*receive.Report{
+		"media types in upper case": {Verdict: receive.Verified, From: "pharmacy@pharm.test", Subject: "Accepted",
+			Documents: []receive.Document{{Name: "MDNPart.txt", ContentType: upper}}},
+		"marked ignored by desk": {Verdict: receive.Verified, From: "pharmacy@pharm.test", Subject: "Accepted",
+			Remarks: []string{desk.AckIgnoredRemark}},
+	}
+	for name, rep := range reports {
+		t.Run(name, func(t *testing.T) {
+			if !desk.IsAcknowledgement(rep) {
 				t.Fatal("desk does not take it for an acknowledgement")
 			}
 			l := &ackLog{now: time.Now, sent: map[string][]desk.SentAck{}}
-			u := ackInbox(t, l, Received{Report: tc.rep})
+			u := ackInbox(t, l, Received{Report: rep})
 			if text, imp := rowText(u, 0); !strings.Contains(text, "Acknowledgement not counted") || imp != widget.WarningImportance {
 				t.Errorf("row (%v):\n%s", imp, text)
 			}
