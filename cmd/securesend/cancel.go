@@ -6,13 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/internal/termsafe"
-	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -90,35 +87,6 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Cancellation of %s sent as %s (job %s). Phone the pharmacy if the prescription may already be dispensed.\n", orig, rec.MessageID, job)
 	return 0
-}
-
-// supersedeWarning is the short mark of a cancelled or replaced item, or
-// of a cancellation or replacement that changed nothing, for lists.
-func supersedeWarning(it *receive.Item) string {
-	switch {
-	case it.Superseded != nil && it.Superseded.Kind == manifest.Cancel:
-		return "CANCELLED by the sender"
-	case it.Superseded != nil:
-		return "REPLACED by #" + it.Superseded.ByID
-	case it.Supersedes != nil && it.Supersedes.Refused != "":
-		return "WARNING: cancels or replaces nothing (see inbox show)"
-	}
-	return ""
-}
-
-// printSupersession prints the red lines of inbox show and open: the
-// item was cancelled or replaced, or is a cancellation or replacement
-// (and, in a WARNING, one that changed nothing).
-func printSupersession(w io.Writer, it *receive.Item) {
-	if b := desk.SupersededBanner(it.Superseded); b != "" {
-		fmt.Fprintf(w, "%s\n\n", b)
-	}
-	if note, warn := desk.SupersedesNote(it.Supersedes); note != "" {
-		if warn && !strings.HasPrefix(note, "WARNING") {
-			note = "WARNING: " + note
-		}
-		fmt.Fprintf(w, "%s\n\n", note)
-	}
 }
 
 // confirmSuperseded asks before a document of a message its sender

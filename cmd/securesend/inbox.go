@@ -8,8 +8,6 @@ import (
 	"io"
 	"os/exec"
 	"runtime"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/securesend/securesend/desk"
@@ -86,7 +84,7 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 		printJSON(e, res.FetchResult)
 	} else {
 		for _, it := range res.New {
-			printItemLine(e.stdout, &it)
+			fmt.Fprintln(e.stdout, desk.ItemLine(&it))
 		}
 		fmt.Fprintf(e.stdout, "%d new, %d already stored (%s over %s).\n", len(res.New), res.Known, res.Account.IMAP.Address, res.TLSVersion)
 		if res.UIDValidityChanged {
@@ -117,42 +115,6 @@ func printFailures(w io.Writer, failures []receive.Failure) {
 	for _, f := range failures {
 		fmt.Fprintln(w, "  "+desk.FailureLine(f))
 	}
-}
-
-// verdictLabel is the short label of a verdict for lists.
-func verdictLabel(v receive.Verdict) string {
-	switch v {
-	case receive.Verified:
-		return "VERIFIED"
-	case receive.UnknownSigner:
-		return "UNKNOWN SIGNER"
-	case receive.NotSigned:
-		return "NOT SIGNED"
-	case receive.BadSignature:
-		return "BAD SIGNATURE"
-	case receive.CannotDecrypt:
-		return "CANNOT DECRYPT"
-	case receive.SenderMismatch:
-		return "SENDER MISMATCH"
-	case receive.NotAddressed:
-		return "NOT ADDRESSED TO YOU"
-	}
-	return termsafe.String(strings.ToUpper(string(v)))
-}
-
-// printItemLine prints the line of a newly fetched item.
-func printItemLine(w io.Writer, it *receive.Item) {
-	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
-	if warn := itemWarning(it); warn != "" {
-		line += "  " + warn
-	}
-	fmt.Fprintln(w, line)
-}
-
-// itemWarning is what a list line warns of an item: cancelled or replaced
-// by its sender, a duplicate.
-func itemWarning(it *receive.Item) string {
-	return strings.TrimSpace(supersedeWarning(it) + "  " + desk.DuplicateNote(it))
 }
 
 // inboxListJSON is what 'inbox list --json' prints.
@@ -191,47 +153,12 @@ func inboxList(e *env, args []string) int {
 		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 		return 0
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCUMENT TYPE\tPATIENT NHI\tDOCS\tWARNING")
-	for _, r := range all {
-		it := r.Item
-		warn := itemWarning(it)
-		if it.Archived != "" {
-			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
-		}
-		docType, patient := "-", "-"
-		for _, f := range desk.ManifestFields(r.Report) { // signed, and made safe
-			switch f.Label {
-			case desk.LabelDocumentType:
-				docType = f.Value
-			case desk.LabelPatientNHI:
-				patient = f.Value
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), docType, patient, len(it.Documents), warn)
+	rows := make([][]string, len(all))
+	for i, r := range all {
+		rows[i] = desk.InboxRow(r)
 	}
-	tw.Flush()
+	printTable(e.stdout, desk.InboxRowHeader, rows)
 	return 0
-}
-
-// banner is the line that cannot be mistaken. Everything in it that came
-// from the message or a key is made safe for the terminal.
-func banner(rep *receive.Report) string {
-	switch {
-	case rep.Impostor:
-		return "WARNING, IMPOSTOR: " + termsafe.String(rep.Reason)
-	case rep.Verdict == receive.Verified:
-		who := rep.SignerUserID
-		if who == "" {
-			who = rep.From
-		}
-		return fmt.Sprintf("VERIFIED: signed by %s (key %s), not altered", termsafe.String(who), termsafe.String(rep.SignerFingerprint))
-	case rep.Verdict == receive.UnknownSigner:
-		return fmt.Sprintf("CAUTION, SIGNED BY AN UNKNOWN KEY %s: compare its fingerprint with the sender before trusting it", termsafe.String(rep.SignerFingerprint))
-	case rep.Verdict.Colour() == "amber":
-		return "CAUTION, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
-	}
-	return "WARNING, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
 }
 
 // receivedArg parses the flags of fs and the item ID (itemArg) and
@@ -267,26 +194,9 @@ func inboxShow(e *env, args []string) int {
 			Report *receive.Report `json:"report"`
 		}{it, rep})
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "%s\n\n", banner(rep))
-	printSupersession(w, it)
-	fmt.Fprintf(w, "Item:        #%s, received %s\n", it.ID, it.Received.Local().Format(time.RFC1123))
-	printHeaders(w, rep, it.MessageID)
-	fmt.Fprintf(w, "Encrypted:   %s\n", yesNo(rep.Encrypted))
-	printContent(w, rep, "opened")
-	for i, d := range it.Duplicates {
-		earlier := r.Earlier[i]
-		when := ""
-		if earlier != nil {
-			when = fmt.Sprintf(", received %s from %s", earlier.Received.Local().Format("2006-01-02 15:04"), termsafe.String(earlier.From))
-		}
-		switch d.Kind {
-		case "message-id":
-			fmt.Fprintf(w, "\nDUPLICATE: this message (same Message-ID) arrived before as item #%s%s.\n", d.Of, when)
-		default:
-			fmt.Fprintf(w, "\nDUPLICATE: a document with SHA-256 %s arrived before in item #%s%s. Do not dispense twice.\n", termsafe.String(d.SHA256), d.Of, when)
-		}
-	}
+	fmt.Fprintf(e.stdout, "%s\n\n", desk.Banner(rep))
+	printLines(e.stdout, desk.SupersessionLines(it))
+	printLines(e.stdout, desk.ItemLines(r))
 	return 0
 }
 
@@ -301,8 +211,8 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	id := r.Item.ID
-	fmt.Fprintln(e.stderr, banner(r.Report))
-	printSupersession(e.stderr, r.Item)
+	fmt.Fprintln(e.stderr, desk.Banner(r.Report))
+	printLines(e.stderr, desk.SupersessionLines(r.Item))
 	if note := desk.DuplicateNote(r.Item); note != "" && !desk.Withheld(r.Report) {
 		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", note, id)
 	}

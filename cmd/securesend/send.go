@@ -372,9 +372,9 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	}
 	if f.json {
 		printJSON(e, struct {
-			Result *send.Result `json:"result"`
-			Error  *jsonError   `json:"error"`
-		}{Result: res, Error: toJSONError(sendErr)})
+			Result *send.Result    `json:"result"`
+			Error  *desk.ErrorJSON `json:"error"`
+		}{Result: res, Error: desk.JSONError(sendErr)})
 	} else if res != nil {
 		printSummary(e.stdout, res, sendErr)
 	}
@@ -396,47 +396,8 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 // a server's words: pass it through termsafe before a terminal.
 func plainError(err error) string { return desk.PlainError(err) }
 
-// jsonError is the machine-readable form of a failure.
-type jsonError struct {
-	Kind    string      `json:"kind"`
-	Stage   string      `json:"stage,omitempty"`
-	Message string      `json:"message"`
-	Reply   *send.Reply `json:"reply,omitempty"`
-}
-
-var errorKinds = []struct {
-	err  error
-	name string
-}{
-	{send.ErrRecipientsRejected, "recipients_rejected"},
-	{send.ErrNoTLS, "no_tls"},
-	{send.ErrTLSVersion, "tls_version"},
-	{send.ErrCertificate, "certificate"},
-	{send.ErrAuth, "auth"},
-	{send.ErrRequireTLS, "requiretls"},
-	{send.ErrTemporary, "temporary"},
-	{send.ErrPermanent, "permanent"},
-	{send.ErrInvalidMessage, "invalid_message"},
-}
-
-func toJSONError(err error) *jsonError {
-	if err == nil {
-		return nil
-	}
-	je := &jsonError{Kind: "other", Message: plainError(err)}
-	for _, k := range errorKinds {
-		if errors.Is(err, k.err) {
-			je.Kind = k.name
-			break
-		}
-	}
-	var se *send.Error
-	if errors.As(err, &se) {
-		je.Stage = se.Stage
-		if se.Reply.Code != 0 {
-			r := se.Reply
-			je.Reply = &r
-		}
-	}
-	return je
+// printSummary prints the fax-style transmission report of a delivery
+// (desk.TransmissionLines).
+func printSummary(w io.Writer, res *send.Result, sendErr error) {
+	printLines(w, desk.TransmissionLines(res, sendErr))
 }

@@ -2,16 +2,20 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/termsafe"
 )
 
 // openHome returns the securesend home of e (created, 0700, by openDesk)
@@ -145,11 +149,65 @@ func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
 	return strings.TrimPrefix(pos[0], "#"), -1
 }
 
-// shortID is a job ID as lists and progress lines show it: its first 12
-// characters, which 'outbox' commands take as the ID.
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
+// shortID is a job ID as lists and progress lines show it (desk.ShortID).
+func shortID(id string) string { return desk.ShortID(id) }
+
+// parseFlags parses flags that may come before or after positional
+// arguments. It returns the positional arguments, or a non-zero exit code.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) ([]string, int) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, 0
+			}
+			return nil, 2
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, -1
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
 	}
-	return id
+}
+
+// printJSON writes v to stdout as writeJSON does; it returns 0, or 1 with
+// the error printed.
+func printJSON(e *env, v any) int {
+	if err := writeJSON(e.stdout, v); err != nil {
+		return errorf(e, "%v", err)
+	}
+	return 0
+}
+
+// writeJSON writes v as indented JSON with the characters that could
+// reorder or hide text on a terminal escaped (termsafe.JSON).
+func writeJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(termsafe.JSON(buf.Bytes()))
+	return err
+}
+
+// printLines prints lines, each ending in a newline. desk made what came
+// from a message, a key or a server in them safe for a terminal.
+func printLines(w io.Writer, lines []string) {
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+}
+
+// printTable prints rows under header as columns two spaces apart.
+func printTable(w io.Writer, header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
 }
