@@ -15,23 +15,21 @@ import (
 // banners, list rows and reports. Every string from a message or a key
 // is made safe for a terminal (termsafe) here, before it is returned.
 
+// verdictLabels are the short upper-case labels of the verdicts.
+var verdictLabels = map[receive.Verdict]string{
+	receive.Verified:       "VERIFIED",
+	receive.UnknownSigner:  "UNKNOWN SIGNER",
+	receive.NotSigned:      "NOT SIGNED",
+	receive.BadSignature:   "BAD SIGNATURE",
+	receive.CannotDecrypt:  "CANNOT DECRYPT",
+	receive.SenderMismatch: "SENDER MISMATCH",
+	receive.NotAddressed:   "NOT ADDRESSED TO YOU",
+}
+
 // VerdictLabel is the short upper-case label of a verdict for lists.
 func VerdictLabel(v receive.Verdict) string {
-	switch v {
-	case receive.Verified:
-		return "VERIFIED"
-	case receive.UnknownSigner:
-		return "UNKNOWN SIGNER"
-	case receive.NotSigned:
-		return "NOT SIGNED"
-	case receive.BadSignature:
-		return "BAD SIGNATURE"
-	case receive.CannotDecrypt:
-		return "CANNOT DECRYPT"
-	case receive.SenderMismatch:
-		return "SENDER MISMATCH"
-	case receive.NotAddressed:
-		return "NOT ADDRESSED TO YOU"
+	if l, ok := verdictLabels[v]; ok {
+		return l
 	}
 	return termsafe.String(strings.ToUpper(string(v)))
 }

@@ -118,11 +118,8 @@ func TestVerifyLinesFollowVerdict(t *testing.T) {
 // a line feed, or a bidi or other invisible format character.
 func assertTerminalSafe(t *testing.T, what, out string) {
 	t.Helper()
-	for _, r := range out {
-		if r != '\n' && termsafe.Unsafe(r) {
-			t.Errorf("%s prints the raw character %U:\n%s", what, r, out)
-			return
-		}
+	if i := strings.IndexFunc(out, func(r rune) bool { return r != '\n' && termsafe.Unsafe(r) }); i >= 0 {
+		t.Errorf("%s prints a raw unsafe character at byte %d:\n%s", what, i, out)
 	}
 }
 

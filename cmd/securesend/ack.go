@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -28,8 +27,7 @@ fails, 'securesend outbox run' sends it later.
 
 // inboxAck is `securesend inbox ack`.
 func inboxAck(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox ack", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox ack")
 	fs.Usage = func() { fmt.Fprint(e.stderr, inboxAckUsage) }
 	accept := fs.Bool("accept", false, "accept the message")
 	reject := fs.String("reject", "", "reject the message, with this reason")

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -38,9 +37,7 @@ Flags:
 `
 
 func runCancel(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, cancelUsage); fs.PrintDefaults() }
+	fs := commandFlags(e, "cancel", cancelUsage)
 	reason := fs.String("reason", "", "why the message is cancelled (required); the pharmacist sees it in red")
 	acct := fs.String("account", "", "send with the stored account `name` when the original was sent with --server")
 	queueOnly := fs.Bool("queue-only", false, "only write the cancellation to the outbox; 'securesend outbox run' delivers it")

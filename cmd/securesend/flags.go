@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -50,6 +51,15 @@ func openDesk(e *env) (*desk.Desk, error) {
 func newFlags(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// commandFlags returns the flag set of the command name ("keys pin")
+// whose help, after --help or a usage error, is usage followed by the
+// flags, on e.stderr.
+func commandFlags(e *env, name, usage string) *flag.FlagSet {
+	fs := newFlags(e, name)
+	fs.Usage = usageOf(fs, usage)
 	return fs
 }
 
@@ -118,6 +128,14 @@ func readLine(r io.Reader) (string, error) {
 		return "", fmt.Errorf("the line is longer than %d bytes", maxLine)
 	}
 	return line, nil
+}
+
+// openInput opens the file a command reads, standard input for "-".
+func openInput(e *env, path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(e.stdin), nil
+	}
+	return os.Open(path)
 }
 
 // parseOneArg parses args with fs, allowing the one positional argument

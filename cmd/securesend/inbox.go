@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os/exec"
 	"runtime"
 	"time"
@@ -83,17 +82,7 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	if *asJSON {
 		printJSON(e, res.FetchResult)
 	} else {
-		for _, it := range res.New {
-			fmt.Fprintln(e.stdout, desk.ItemLine(&it))
-		}
-		fmt.Fprintf(e.stdout, "%d new, %d already stored (%s over %s).\n", len(res.New), res.Known, res.Account.IMAP.Address, res.TLSVersion)
-		if res.UIDValidityChanged {
-			fmt.Fprintf(e.stdout, "Warning: the server renumbered the mailbox (UIDVALIDITY %d, was %d); the mail that arrived since the day before the last fetch was checked again. If this happens at every fetch, tell the mail provider.\n", res.UIDValidity, res.PreviousUIDValidity)
-		}
-		printFailures(e.stdout, res.Failed)
-		if n := len(res.Acknowledgements); n > 0 {
-			fmt.Fprintf(e.stdout, "%d signed acknowledgement(s) of received and verified messages queued to their senders.\n", n)
-		}
+		printLines(e.stdout, desk.FetchLines(res))
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -102,19 +91,6 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "inbox fetch: %v", err)
 	}
 	return 0
-}
-
-// printFailures lists the messages that could not be fetched, verified or
-// stored. Error texts can hold what a server sent: desk.FailureLine makes
-// them safe for the terminal.
-func printFailures(w io.Writer, failures []receive.Failure) {
-	if len(failures) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "%d message(s) could not be received:\n", len(failures))
-	for _, f := range failures {
-		fmt.Fprintln(w, "  "+desk.FailureLine(f))
-	}
 }
 
 // inboxListJSON is what 'inbox list --json' prints.
@@ -148,7 +124,7 @@ func inboxList(e *env, args []string) int {
 		}
 		return printJSON(e, inboxListJSON{Items: items, Failures: failures})
 	}
-	defer printFailures(e.stdout, failures)
+	defer printLines(e.stdout, desk.FailureLines(failures))
 	if len(all) == 0 {
 		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 		return 0

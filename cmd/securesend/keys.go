@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/securesend/securesend/crypto/pgp"
@@ -78,16 +77,10 @@ func openKeys(e *env) (*desk.KeyManager, error) {
 	return d.ManageKeys()
 }
 
-// keysFlagSet returns a flag set for 'keys name' whose usage is the keys
-// usage.
+// keysFlagSet returns the flag set of 'keys name', whose help is the keys
+// usage and its flags.
 func keysFlagSet(e *env, name string) *flag.FlagSet {
-	fs := newFlags(e, "keys "+name)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), keysUsage)
-		fmt.Fprintf(fs.Output(), "\nFlags of 'keys %s':\n", name)
-		fs.PrintDefaults()
-	}
-	return fs
+	return commandFlags(e, "keys "+name, keysUsage+"\nFlags of 'keys "+name+"':\n")
 }
 
 // fingerprintArg joins args (a fingerprint typed in groups) and parses it.
@@ -246,15 +239,11 @@ func keysImport(e *env, args []string) int {
 		}
 		passphrase = []byte(line)
 	}
-	var in io.Reader = e.stdin
-	if pos[0] != "-" {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return errorf(e, "keys import: %v", err)
-		}
-		defer f.Close()
-		in = f
+	in, err := openInput(e, pos[0])
+	if err != nil {
+		return errorf(e, "keys import: %v", err)
 	}
+	defer in.Close()
 	if *secret {
 		ent, err := s.ImportSecret(in, passphrase)
 		if err != nil {

@@ -95,11 +95,10 @@ func outboxExplain(w io.Writer, rec *outbox.Record) {
 // outboxFlags parses the flags of a simple subcommand; it returns an exit
 // code >= 0 when the command should end.
 func outboxFlags(e *env, name, usage string, nargs int, args []string, define func(fs *flag.FlagSet)) ([]string, int) {
-	fs := newFlags(e, "outbox "+name)
+	fs := commandFlags(e, "outbox "+name, "Usage: securesend outbox "+usage+"\n")
 	if define != nil {
 		define(fs)
 	}
-	fs.Usage = usageOf(fs, "Usage: securesend outbox "+usage+"\n")
 	if code := parseCode(fs, args); code >= 0 {
 		return nil, code
 	}
@@ -216,8 +215,7 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		watch bool
 		poll  time.Duration
 	)
-	fs := newFlags(e, "outbox run")
-	fs.Usage = usageOf(fs, outboxRunUsage)
+	fs := commandFlags(e, "outbox run", outboxRunUsage)
 	fs.BoolVar(&watch, "watch", false, "keep running and deliver jobs as they become due")
 	fs.DurationVar(&poll, "poll", time.Minute, "with --watch, how often to look for new jobs (`duration`)")
 	f.defineConn(fs, "deliver with the stored account `name` (jobs queued with an account always use their own)")

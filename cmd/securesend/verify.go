@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/receive"
@@ -40,8 +39,7 @@ func verifyCommand() command {
 }
 
 func runVerify(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "verify")
-	fs.Usage = usageOf(fs, verifyUsage)
+	fs := commandFlags(e, "verify", verifyUsage)
 	extract := fs.String("extract", "", "write the documents of a verified message into `DIR` (created if needed; existing files are never overwritten)")
 	extractUnverified := fs.Bool("extract-unverified", false, "with --extract, also extract documents of a message that is not verified (never of one that failed its integrity or signature check)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -62,29 +60,18 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
-	in := e.stdin
-	if pos[0] != "-" {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return errorf(e, "verify: %v", err)
-		}
-		defer f.Close()
-		in = f
+	in, err := openInput(e, pos[0])
+	if err != nil {
+		return errorf(e, "verify: %v", err)
 	}
+	defer in.Close()
 	v, err := d.Verify(ctx, in, desk.VerifyOptions{Extract: *extract, ExtractUnverified: *extractUnverified})
 	if err != nil {
 		return errorf(e, "verify: %v", err)
 	}
 	rep := v.Report
-	if *saveKey != "" && rep.SignerKey != "" {
-		f, err := os.OpenFile(*saveKey, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			_, err = f.WriteString(rep.SignerKey)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
+	if *saveKey != "" {
+		if _, err := v.SaveSignerKey(*saveKey); err != nil {
 			return errorf(e, "verify: --save-key: %v", err)
 		}
 	}
