@@ -125,12 +125,13 @@ func SupersessionLines(it *receive.Item) []string {
 	return out
 }
 
-// ItemLines are what 'inbox show' prints of r after its banner and the
-// supersession lines: the item, the header fields, the content and the
+// ItemLines are what 'inbox show' prints of r: its banner, the
+// supersession lines, the item, the header fields, the content and the
 // duplicate warnings.
 func ItemLines(r *Received) []string {
-	it, rep := r.Item, r.Report
-	out := []string{fmt.Sprintf("Item:        #%s, received %s", it.ID, it.Received.Local().Format(time.RFC1123))}
+	it, rep := r.Item, r.Report // rep: redacted when withheld
+	out := append([]string{Banner(rep), ""}, SupersessionLines(it)...)
+	out = append(out, fmt.Sprintf("Item:        #%s, received %s", it.ID, it.Received.Local().Format(time.RFC1123)))
 	out = append(out, HeaderLines(rep, it.MessageID)...)
 	out = append(out, "Encrypted:   "+yesNo(rep.Encrypted))
 	out = append(out, ContentLines(rep, "opened")...)

@@ -93,12 +93,6 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// inboxListJSON is what 'inbox list --json' prints.
-type inboxListJSON struct {
-	Items    []receive.Item    `json:"items"`
-	Failures []receive.Failure `json:"failures"`
-}
-
 func inboxList(e *env, args []string) int {
 	fs := newFlags(e, "inbox list")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -109,28 +103,20 @@ func inboxList(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
-	all, err := d.ReceivedAll()
-	if err != nil {
-		return errorf(e, "inbox list: %v", err)
-	}
-	failures, err := d.Failures()
+	l, err := d.Listing()
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
 	if *asJSON {
-		items := make([]receive.Item, len(all))
-		for i := range all {
-			items[i] = *all[i].Item
-		}
-		return printJSON(e, inboxListJSON{Items: items, Failures: failures})
+		return printJSON(e, l.JSON())
 	}
-	defer printLines(e.stdout, desk.FailureLines(failures))
-	if len(all) == 0 {
+	defer printLines(e.stdout, desk.FailureLines(l.Failures))
+	if len(l.Received) == 0 {
 		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 		return 0
 	}
-	rows := make([][]string, len(all))
-	for i, r := range all {
+	rows := make([][]string, len(l.Received))
+	for i, r := range l.Received {
 		rows[i] = desk.InboxRow(r)
 	}
 	printTable(e.stdout, desk.InboxRowHeader, rows)
@@ -163,15 +149,9 @@ func inboxShow(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	it, rep := r.Item, r.Report // rep: redacted when withheld
 	if *asJSON {
-		return printJSON(e, struct {
-			Item   *receive.Item   `json:"item"`
-			Report *receive.Report `json:"report"`
-		}{it, rep})
+		return printJSON(e, r.JSON())
 	}
-	fmt.Fprintf(e.stdout, "%s\n\n", desk.Banner(rep))
-	printLines(e.stdout, desk.SupersessionLines(it))
 	printLines(e.stdout, desk.ItemLines(r))
 	return 0
 }
