@@ -171,7 +171,10 @@ func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
 func shortID(id string) string { return desk.ShortID(id) }
 
 // parseFlags parses flags that may come before or after positional
-// arguments. It returns the positional arguments, or a non-zero exit code.
+// arguments; "--" ends the flags (what follows it is positional, even
+// when it starts with "-"). It returns the positional arguments, or an
+// exit code >= 0: 0 after --help (fs.Usage printed it), 2 for a usage
+// error.
 func parseFlags(e *env, fs *flag.FlagSet, args []string) ([]string, int) {
 	var pos []string
 	for {
@@ -181,12 +184,15 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) ([]string, int) {
 			}
 			return nil, 2
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), -1
+		}
+		if len(rest) == 0 {
 			return pos, -1
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 }
 

@@ -140,29 +140,16 @@ func (f *sendFlags) connProblem() string {
 func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 	f := &sendFlags{}
 	fs := newSendFlagSet(e, f)
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, sendUsage)
-				fs.SetOutput(e.stdout)
-				fs.PrintDefaults()
-				return nil, 0
-			}
-			fmt.Fprintln(e.stderr, "Run 'securesend send --help' for the flags.")
-			return nil, 2
-		}
-		consumed := len(rest) - len(fs.Args())
-		if consumed > 0 && rest[consumed-1] == "--" {
-			f.docs = append(f.docs, fs.Args()...)
-			break
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		f.docs = append(f.docs, rest[0])
-		rest = rest[1:]
+	var code int
+	switch f.docs, code = parseFlags(e, fs, args); code {
+	case 0:
+		fmt.Fprint(e.stdout, sendUsage)
+		fs.SetOutput(e.stdout)
+		fs.PrintDefaults()
+		return nil, 0
+	case 2:
+		fmt.Fprintln(e.stderr, "Run 'securesend send --help' for the flags.")
+		return nil, 2
 	}
 	if p := f.connProblem(); p != "" {
 		fmt.Fprintf(e.stderr, "securesend send: %s\n", p)
