@@ -172,7 +172,10 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	if note := desk.DuplicateNote(r.Item); note != "" && !desk.Withheld(r.Report) {
 		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", note, id)
 	}
-	opts := desk.OpenOptions{Dir: *out, Confirmed: *yes}
+	// Confirmed is set only after the confirmation that desk asks for:
+	// --yes-unverified must not pass for a message that is verified but
+	// cancelled or replaced.
+	opts := desk.OpenOptions{Dir: *out}
 	if *out == "" {
 		tmp, err := privtemp.New("")
 		if tmp == nil {
@@ -196,7 +199,7 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	got, err := d.OpenDocument(id, *doc-1, opts)
 	var unconfirmed *desk.UnconfirmedError
 	if errors.As(err, &unconfirmed) {
-		if err = confirmUnverified(e, unconfirmed); err == nil {
+		if err = confirmUnverified(e, unconfirmed, *yes); err == nil {
 			opts.Confirmed = true
 			got, err = d.OpenDocument(id, *doc-1, opts)
 		}
@@ -231,10 +234,13 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 }
 
 // confirmUnverified asks before a document of a message that is not
-// verified is opened or written: --yes-unverified, or y at a prompt that
-// shows the warning when standard input is a terminal. Otherwise it
+// verified is opened or written: --yes-unverified (yes), or y at a prompt
+// that shows the warning when standard input is a terminal. Otherwise it
 // refuses.
-func confirmUnverified(e *env, u *desk.UnconfirmedError) error {
+func confirmUnverified(e *env, u *desk.UnconfirmedError, yes bool) error {
+	if yes {
+		return nil
+	}
 	if !isTerminal(e.stdin) {
 		return fmt.Errorf("%w: read the warning above, then add --yes-unverified", u)
 	}
