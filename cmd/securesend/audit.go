@@ -138,3 +138,12 @@ func auditExport(e *env, args []string) int {
 	}
 	return 0
 }
+
+// openAudit opens the home's audit log (desk.Desk.Audit).
+func openAudit(e *env) (*audit.Log, error) {
+	d, err := openDesk(e)
+	if err != nil {
+		return nil, err
+	}
+	return d.Audit()
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -50,15 +49,6 @@ func runOutbox(ctx context.Context, e *env, args []string) int {
 		"cancel":  func(a []string) int { return outboxChange(e, "cancel", a) },
 		"remove":  func(a []string) int { return outboxChange(e, "remove", a) },
 	})
-}
-
-// openAudit opens the home's audit log (desk.Desk.Audit).
-func openAudit(e *env) (*audit.Log, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, err
-	}
-	return d.Audit()
 }
 
 // openOutbox opens the desk's outbox, delivering with opts.Via.
