@@ -13,7 +13,7 @@ import (
 func FetchLines(res *Fetched) []string {
 	var out []string
 	for i := range res.New {
-		out = append(out, ItemLine(&res.New[i]))
+		out = append(out, itemLine(&res.New[i]))
 	}
 	out = append(out, fmt.Sprintf("%d new, %d already stored (%s over %s).", len(res.New), res.Known, termsafe.String(res.Account.IMAP.Address), res.TLSVersion))
 	if res.UIDValidityChanged {

@@ -26,8 +26,8 @@ var verdictLabels = map[receive.Verdict]string{
 	receive.NotAddressed:   "NOT ADDRESSED TO YOU",
 }
 
-// VerdictLabel is the short upper-case label of a verdict for lists.
-func VerdictLabel(v receive.Verdict) string {
+// verdictLabel is the short upper-case label of a verdict for lists.
+func verdictLabel(v receive.Verdict) string {
 	if l, ok := verdictLabels[v]; ok {
 		return l
 	}
@@ -48,14 +48,14 @@ func Banner(rep *receive.Report) string {
 	case rep.Verdict == receive.UnknownSigner:
 		return fmt.Sprintf("CAUTION, SIGNED BY AN UNKNOWN KEY %s: compare its fingerprint with the sender before trusting it", termsafe.String(rep.SignerFingerprint))
 	case rep.Verdict.Colour() == "amber":
-		return "CAUTION, " + VerdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
+		return "CAUTION, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
 	}
-	return "WARNING, " + VerdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
+	return "WARNING, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
 }
 
-// SupersedeWarning is the short mark of a cancelled or replaced item, or
+// supersedeWarning is the short mark of a cancelled or replaced item, or
 // of a cancellation or replacement that changed nothing, for lists.
-func SupersedeWarning(it *receive.Item) string {
+func supersedeWarning(it *receive.Item) string {
 	switch {
 	case it.Superseded != nil && it.Superseded.Kind == manifest.Cancel:
 		return "CANCELLED by the sender"
@@ -67,16 +67,16 @@ func SupersedeWarning(it *receive.Item) string {
 	return ""
 }
 
-// ItemWarning is what a list line warns of an item: cancelled or replaced
+// itemWarning is what a list line warns of an item: cancelled or replaced
 // by its sender, a duplicate.
-func ItemWarning(it *receive.Item) string {
-	return strings.TrimSpace(SupersedeWarning(it) + "  " + DuplicateNote(it))
+func itemWarning(it *receive.Item) string {
+	return strings.TrimSpace(supersedeWarning(it) + "  " + DuplicateNote(it))
 }
 
-// ItemLine is the line of a newly fetched item.
-func ItemLine(it *receive.Item) string {
-	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, VerdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
-	if warn := ItemWarning(it); warn != "" {
+// itemLine is the line of a newly fetched item.
+func itemLine(it *receive.Item) string {
+	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
+	if warn := itemWarning(it); warn != "" {
 		line += "  " + warn
 	}
 	return line
@@ -90,7 +90,7 @@ var InboxRowHeader = []string{"ID", "RECEIVED", "VERDICT", "FROM", "DOCUMENT TYP
 // manifest only.
 func InboxRow(r Received) []string {
 	it := r.Item
-	warn := ItemWarning(it)
+	warn := itemWarning(it)
 	if it.Archived != "" {
 		warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
 	}
@@ -103,7 +103,7 @@ func InboxRow(r Received) []string {
 			patient = f.Value
 		}
 	}
-	return []string{it.ID, it.Received.Local().Format("2006-01-02 15:04"), VerdictLabel(it.Verdict), termsafe.String(it.From),
+	return []string{it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From),
 		docType, patient, fmt.Sprint(len(it.Documents)), warn}
 }
 
@@ -132,9 +132,9 @@ func ItemLines(r *Received) []string {
 	it, rep := r.Item, r.Report // rep: redacted when withheld
 	out := append([]string{Banner(rep), ""}, SupersessionLines(it)...)
 	out = append(out, fmt.Sprintf("Item:        #%s, received %s", it.ID, it.Received.Local().Format(time.RFC1123)))
-	out = append(out, HeaderLines(rep, it.MessageID)...)
+	out = append(out, headerLines(rep, it.MessageID)...)
 	out = append(out, "Encrypted:   "+yesNo(rep.Encrypted))
-	out = append(out, ContentLines(rep, "opened")...)
+	out = append(out, contentLines(rep, "opened")...)
 	for i, d := range it.Duplicates {
 		when := ""
 		if i < len(r.Earlier) && r.Earlier[i] != nil {
@@ -172,12 +172,12 @@ func headerLine(label, value string, signed bool) string {
 	return line
 }
 
-// HeaderLines are the message's header fields beside the verdict: each
+// headerLines are the message's header fields beside the verdict: each
 // one labelled unless the signature covers it, the signed manifest, the
 // outer values the signature does not cover, and the impostor warning and
 // remarks. For a withheld report only the sender and Message-ID, both
 // labelled, and the outer fields.
-func HeaderLines(r *receive.Report, messageID string) []string {
+func headerLines(r *receive.Report, messageID string) []string {
 	var out []string
 	if r.Impostor {
 		out = append(out, "IMPOSTOR WARNING: the signing key claims an address that belongs to a different pinned key. Do not act on this message.")
@@ -199,7 +199,7 @@ func HeaderLines(r *receive.Report, messageID string) []string {
 	if messageID != "" {
 		out = append(out, headerLine("Message-ID", messageID, r.Signed.MessageID && !held))
 	}
-	out = append(out, FieldLines(ManifestFields(r), 12)...) // signed, and made safe
+	out = append(out, fieldLines(ManifestFields(r), 12)...) // signed, and made safe
 	if len(r.Unprotected) > 0 {
 		out = append(out, "Outside the signature (not protected, may have been changed by anyone):")
 		for _, f := range r.Unprotected {
@@ -212,11 +212,11 @@ func HeaderLines(r *receive.Report, messageID string) []string {
 	return out
 }
 
-// ContentLines are what a report shows of the inside of the message: its
+// contentLines are what a report shows of the inside of the message: its
 // note, what was left out and its documents (and where they were saved),
 // or for a withheld report that nothing is shown or, with verb, opened or
 // extracted.
-func ContentLines(r *receive.Report, verb string) []string {
+func contentLines(r *receive.Report, verb string) []string {
 	if Withheld(r) {
 		return []string{fmt.Sprintf("Documents:   withheld: the message failed its integrity or signature check, so nothing from inside it is shown or %s.", verb)}
 	}
@@ -261,7 +261,7 @@ func VerifyLines(r *receive.Report) []string {
 		title = "NOT VERIFIED"
 	}
 	out := []string{bar, fmt.Sprintf("%s (%s)", title, termsafe.String(string(r.Verdict))), termsafe.String(r.Reason), bar}
-	out = append(out, HeaderLines(r, r.MessageID)...)
+	out = append(out, headerLines(r, r.MessageID)...)
 	out = append(out, fmt.Sprintf("%-12s %s", "Encrypted:", yesNo(r.Encrypted)))
 	if r.SignerFingerprint != "" {
 		out = append(out, fmt.Sprintf("%-12s %s", "Signer key:", pgp.Fingerprint(termsafe.String(r.SignerFingerprint)).Grouped()))
@@ -274,5 +274,5 @@ func VerifyLines(r *receive.Report) []string {
 			"after comparing the fingerprint with the sender, run",
 			"'securesend keys import --pin --email ADDRESS FILE' for the address you confirmed.")
 	}
-	return append(out, ContentLines(r, "extracted")...)
+	return append(out, contentLines(r, "extracted")...)
 }

@@ -171,8 +171,8 @@ func TestContentLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := strings.Join(ContentLines(tt.rep, tt.verb), "\n") + "\n"
-			assertShows(t, "ContentLines", out, tt.want, tt.lack)
+			out := strings.Join(contentLines(tt.rep, tt.verb), "\n") + "\n"
+			assertShows(t, "contentLines", out, tt.want, tt.lack)
 		})
 	}
 }

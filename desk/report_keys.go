@@ -13,9 +13,9 @@ import (
 // as <U+XXXX>, invalid UTF-8 as U+FFFD.
 func KeyText(s string) string { return termsafe.Key(s) }
 
-// BoundText describes the addresses ent is bound to, or what it claims
+// boundText describes the addresses ent is bound to, or what it claims
 // when it is bound to none, made safe (KeyText).
-func BoundText(ent pgp.Entry) string {
+func boundText(ent pgp.Entry) string {
 	if len(ent.Emails) > 0 {
 		return KeyText(strings.Join(ent.Emails, ", "))
 	}
@@ -29,7 +29,7 @@ func KeyLine(ent pgp.Entry) string {
 	if ent.Secret {
 		trust = "yours"
 	}
-	return fmt.Sprintf("%-10s %s  %s", trust, ent.Fingerprint.Grouped(), BoundText(ent))
+	return fmt.Sprintf("%-10s %s  %s", trust, ent.Fingerprint.Grouped(), boundText(ent))
 }
 
 // KeyDetails are what 'keys show' prints of the key fpr: its user IDs,
@@ -52,7 +52,7 @@ func (m *KeyManager) KeyDetails(fpr pgp.Fingerprint) ([]string, error) {
 	for _, id := range k.UserIDs() {
 		fs = append(fs, Field{"User ID", KeyText(id)})
 	}
-	fs = append(fs, Field{"Bound to", BoundText(ent)}, Field{"Trust", trust},
+	fs = append(fs, Field{"Bound to", boundText(ent)}, Field{"Trust", trust},
 		Field{"Created", k.Created().UTC().Format("2006-01-02")})
 	if exp := k.Expires(); !exp.IsZero() {
 		fs = append(fs, Field{"Expires", exp.UTC().Format("2006-01-02")})
@@ -61,5 +61,5 @@ func (m *KeyManager) KeyDetails(fpr pgp.Fingerprint) ([]string, error) {
 	if err := k.UsableForEncryption(m.d.Now()); err != nil {
 		status = "not usable to encrypt: " + KeyText(err.Error())
 	}
-	return FieldLines(append(fs, Field{"Status", status}), 12), nil
+	return fieldLines(append(fs, Field{"Status", status}), 12), nil
 }

@@ -21,9 +21,9 @@ func ShortID(id string) string {
 	return id
 }
 
-// FieldLines are fs as report lines: each label with its colon in a
+// fieldLines are fs as report lines: each label with its colon in a
 // column width characters wide, then the value.
-func FieldLines(fs []Field, width int) []string {
+func fieldLines(fs []Field, width int) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
 		out[i] = fmt.Sprintf("%-*s %s", width, f.Label+":", f.Value)
@@ -34,11 +34,11 @@ func FieldLines(fs []Field, width int) []string {
 // reportWidth is the label column of the transmission and job reports.
 const reportWidth = 14
 
-// TransmissionLines are the transmission report (TransmissionReport)
+// TransmissionLines are the transmission report (transmissionReport)
 // under its title, as printed after 'send' and for a sent job.
 func TransmissionLines(res *send.Result, sendErr error) []string {
-	return append([]string{TransmissionTitle, strings.Repeat("=", len(TransmissionTitle))},
-		FieldLines(TransmissionReport(res, sendErr), reportWidth)...)
+	return append([]string{transmissionTitle, strings.Repeat("=", len(transmissionTitle))},
+		fieldLines(transmissionReport(res, sendErr), reportWidth)...)
 }
 
 // JobLines are what 'outbox show' prints of job r with its tracking t:
@@ -66,22 +66,22 @@ func JobLines(r *outbox.Record, t Tracking) []string {
 	}
 	var lines []string
 	if r.Result != nil { // sent: the report 'send' printed
-		lines = append(FieldLines(fs, reportWidth), "")
+		lines = append(fieldLines(fs, reportWidth), "")
 		lines = append(lines, TransmissionLines(r.Result, nil)...)
 	} else {
 		fs.add("Message-ID", "<%s>", r.MessageID)
-		fs = append(fs, ProtectionFields(r.Encrypted, r.Signed, r.SignerFingerprint, r.Size, r.Documents)...)
-		lines = FieldLines(fs, reportWidth)
+		fs = append(fs, protectionFields(r.Encrypted, r.Signed, r.SignerFingerprint, r.Size, r.Documents)...)
+		lines = fieldLines(fs, reportWidth)
 	}
-	lines = append(lines, TrackingLines(t)...)
+	lines = append(lines, trackingLines(t)...)
 	if s := NextStep(r); s != "" {
 		lines = append(lines, s)
 	}
 	return lines
 }
 
-// TrackingLines are the acknowledgement lines of 'outbox show'.
-func TrackingLines(t Tracking) []string {
+// trackingLines are the acknowledgement lines of 'outbox show'.
+func trackingLines(t Tracking) []string {
 	switch {
 	case t.Receipt != nil:
 		out := []string{fmt.Sprintf("Acknowledged: %s by %s at %s (signed and verified)", t.Receipt.Kind, termsafe.String(t.From), t.Receipt.Time.Local().Format(time.RFC1123))}

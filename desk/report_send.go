@@ -11,15 +11,15 @@ import (
 	"github.com/securesend/securesend/send"
 )
 
-// TransmissionTitle heads the fax-style transmission report
-// (TransmissionReport).
-const TransmissionTitle = "securesend transmission report"
+// transmissionTitle heads the fax-style transmission report
+// (transmissionReport).
+const transmissionTitle = "securesend transmission report"
 
-// TransmissionReport is the fax-style transmission confirmation of a
+// transmissionReport is the fax-style transmission confirmation of a
 // delivery as labelled fields, every value made safe for a terminal (they
 // carry a server's words): after 'send', and in 'outbox show' of a sent
 // job (sendErr nil; its rejected recipients make it PARTLY SENT).
-func TransmissionReport(res *send.Result, sendErr error) []Field {
+func transmissionReport(res *send.Result, sendErr error) []Field {
 	var fs fields
 	status := "SENT: accepted by the server for every recipient"
 	switch {
@@ -38,13 +38,13 @@ func TransmissionReport(res *send.Result, sendErr error) []Field {
 	}
 	fs.add("Server", "%s (%s)", res.Server, sec)
 	for _, r := range res.Accepted {
-		fs.add("Accepted", "%s  [%s]", r.Address, ReplyText(r.Reply))
+		fs.add("Accepted", "%s  [%s]", r.Address, replyText(r.Reply))
 	}
 	for _, r := range res.Rejected {
-		fs.add("REJECTED", "%s  [%s]", r.Address, ReplyText(r.Reply))
+		fs.add("REJECTED", "%s  [%s]", r.Address, replyText(r.Reply))
 	}
 	if res.Reply.Code != 0 {
-		fs.add("Server reply", "%s", ReplyText(res.Reply))
+		fs.add("Server reply", "%s", replyText(res.Reply))
 	}
 	if res.QueueID != "" {
 		fs.add("Queue ID", "%s", res.QueueID)
@@ -63,7 +63,7 @@ func TransmissionReport(res *send.Result, sendErr error) []Field {
 	} else {
 		fs.add("Signed in", "no")
 	}
-	fs = append(fs, ProtectionFields(res.Encrypted, res.Signed, res.SignerFingerprint, res.Size, res.Documents)...)
+	fs = append(fs, protectionFields(res.Encrypted, res.Signed, res.SignerFingerprint, res.Size, res.Documents)...)
 	fs.add("Started", "%s", res.Started.Format(time.RFC3339))
 	if !res.Finished.IsZero() {
 		fs.add("Finished", "%s (%s)", res.Finished.Format(time.RFC3339), res.Finished.Sub(res.Started).Round(time.Millisecond))
@@ -71,9 +71,9 @@ func TransmissionReport(res *send.Result, sendErr error) []Field {
 	return fs
 }
 
-// ProtectionFields say how a message is protected and what it carries:
+// protectionFields say how a message is protected and what it carries:
 // for a delivery's report, and for a job not sent yet.
-func ProtectionFields(encrypted, signed bool, signer string, size int64, docs []send.DocumentInfo) []Field {
+func protectionFields(encrypted, signed bool, signer string, size int64, docs []send.DocumentInfo) []Field {
 	var fs fields
 	if encrypted {
 		fs.add("Encrypted", "yes (OpenPGP, for every recipient; the subject travels inside)")
@@ -104,9 +104,9 @@ func (fs *fields) add(label, format string, a ...any) {
 	*fs = append(*fs, Field{label, termsafe.String(fmt.Sprintf(format, a...))})
 }
 
-// ReplyText is an SMTP reply as one line: code, enhanced code, text (not
+// replyText is an SMTP reply as one line: code, enhanced code, text (not
 // made safe: it is the server's).
-func ReplyText(r send.Reply) string {
+func replyText(r send.Reply) string {
 	s := fmt.Sprint(r.Code)
 	if r.EnhancedCode != "" {
 		s += " " + r.EnhancedCode

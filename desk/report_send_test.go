@@ -84,11 +84,11 @@ func TestSummaryStatus(t *testing.T) {
 		{"not sent", all, errors.New("send: boom"), "Status:        NOT SENT\n"},
 	} {
 		out := strings.Join(TransmissionLines(c.res, c.err), "\n") + "\n"
-		if !strings.HasPrefix(out, TransmissionTitle+"\n"+strings.Repeat("=", 30)+"\n") || !strings.Contains(out, c.want) {
+		if !strings.HasPrefix(out, transmissionTitle+"\n"+strings.Repeat("=", 30)+"\n") || !strings.Contains(out, c.want) {
 			t.Errorf("%s: lacks the title or %q:\n%s", c.name, c.want, out)
 		}
 	}
-	out := strings.Join(FieldLines(ProtectionFields(true, true, strings.Repeat("AB", 20), 1234,
+	out := strings.Join(fieldLines(protectionFields(true, true, strings.Repeat("AB", 20), 1234,
 		[]send.DocumentInfo{{Name: "rx.pdf", ContentType: "application/pdf", Size: 1000, SHA256: "cd"}}), reportWidth), "\n") + "\n"
 	for _, want := range []string{"Encrypted:     yes (OpenPGP", "Signed:        yes, by your key ABAB", "Size:          1,234 bytes\n",
 		"Document 1:    rx.pdf (application/pdf, 1,000 bytes)\n", "  SHA-256:     cd\n"} {
