@@ -384,7 +384,11 @@ func jobSummary(r *outbox.Record, tr desk.Tracking, now time.Time) string {
 	if r.Result != nil && r.State == outbox.Sent && !r.Result.Finished.IsZero() {
 		when = r.Result.Finished
 	}
-	return state + " · " + when.Local().Format("Mon 2 Jan 15:04")
+	line := state + " · " + when.Local().Format("Mon 2 Jan 15:04")
+	if story := storyText(r, tr, now); story != "" {
+		line = story + " · " + line // first: the row is cut at its end
+	}
+	return line
 }
 
 // matches reports whether r is found by the search text q: its patient
@@ -526,6 +530,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 	}
 	sum := summaryOf(r)
 	t.detail.Add(banner(icon, colour, state+": to "+sum.toNames(r.Result)+".", trackedExplanation(r, tr, now)))
+	t.storyDetail(r, tr) // sentstory.go: replaced or cancelled by…
 	if r.Result != nil && r.State == outbox.Sent {
 		t.detail.Add(heading("Transmission confirmation"))
 		res := r.Result
@@ -563,6 +568,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 		add("Document type", sum.DocType)
 	}
 	add("To", sum.toText(nil))
+	storyForm(add, sum) // sentstory.go: the note, what it replaces
 	add("Queued", r.Created.Local().Format("Mon 2 Jan 2006, 15:04:05"))
 	add("Attempts", fmt.Sprint(r.Attempts))
 	if !r.LastAttempt.IsZero() {

@@ -800,7 +800,7 @@ func (s *sendTab) onSend() {
 		PatientNHI:   nhiText,
 	}
 	s.replacing.apply(m)
-	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To, Replaces: s.replacing}
+	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To, Note: noteText(s.note.Text, "", false), Replaces: s.replacing}
 	docs := append([]*doccheck.Info(nil), s.docs...)
 	combine := s.combine.Checked
 
