@@ -214,7 +214,7 @@ type sentTab struct {
 	shown  []*outbox.Record
 	search *focusEntry
 	list   *widget.List
-	status *widget.Label
+	status *statusLine // sentfit.go: takes no room while empty
 	detail *fyne.Container
 	// selected is the id of the job shown in the detail.
 	selected string
@@ -293,7 +293,7 @@ func (t *sentTab) track(r *outbox.Record) desk.Tracking {
 func (t *sentTab) tabItem() *container.TabItem { return t.item }
 
 func (t *sentTab) buildUI() {
-	t.status = &widget.Label{Text: "Everything you send goes through the outbox first, encrypted on this computer: nothing is lost if the network goes down.", Wrapping: fyne.TextWrapWord}
+	t.status = newStatusLine()
 	t.search = newEntry(false, "Find by patient NHI, name or document type")
 	t.search.OnChanged = func(string) { t.filter() }
 	// Enter opens the first match: typing the NHI and Enter shows its
@@ -348,7 +348,7 @@ func (t *sentTab) buildUI() {
 	t.cancelBtn = newButton("Cancel sending", theme.CancelIcon(), widget.MediumImportance, func() { t.act("cancel") })
 	t.confirmBtn = newButton("Confirm resend", theme.MailForwardIcon(), widget.WarningImportance, func() { t.act("confirm") })
 	t.removeBtn = newButton("Remove…", theme.DeleteIcon(), widget.MediumImportance, t.askRemove)
-	t.detail = container.NewVBox(&widget.Label{Text: "Select a message to see its state and transmission confirmation.", Wrapping: fyne.TextWrapWord})
+	t.detail = container.NewVBox(&widget.Label{Text: sentIntro, Wrapping: fyne.TextWrapWord})
 	buttons := container.NewHBox(t.retryBtn, t.confirmBtn, t.cancelBtn, t.removeBtn)
 	t.setButtons(nil)
 	left := topFirst(newFitColumn(heading("Sent and outbox"), t.status, t.search), t.list)
