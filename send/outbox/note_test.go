@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,5 +120,28 @@ func TestJobSupersedesChecked(t *testing.T) {
 	}
 	if recs, _ := f.ob.List(); len(recs) != 0 {
 		t.Errorf("%d jobs left behind", len(recs))
+	}
+}
+
+// TestJobJSONNames: the note and the supersession travel under stable
+// names in the record's JSON ('securesend outbox list --json' and
+// 'outbox show --json' print the record).
+func TestJobJSONNames(t *testing.T) {
+	rec := outbox.Record{ID: strings.Repeat("a", 32), Job: outbox.Job{MessageID: "new@clinic.example", Note: "Dose corrected", NoteCut: true,
+		Supersedes: &outbox.Supersedes{Kind: manifest.Cancel, MessageID: "orig@clinic.example", Subject: "Prescription", PatientNHI: "ZZZ0016",
+			SentAt: time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC)}}}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"note":"Dose corrected"`, `"note_cut":true`,
+		`"supersedes":{"kind":"cancel","message_id":"orig@clinic.example","subject":"Prescription","patient_nhi":"ZZZ0016","sent_at":"2026-03-02T08:30:00Z"}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, b)
+		}
+	}
+	var back outbox.Record
+	if err := json.Unmarshal(b, &back); err != nil || back.Note != rec.Note || *back.Supersedes != *rec.Supersedes {
+		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
