@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -299,4 +300,64 @@ func TestHoldAcrossHolds(t *testing.T) {
 			t.Fatalf("entry 3 is %v, want %s", got, audit.Break)
 		}
 	})
+}
+
+// TestHoldConcurrent: goroutines holding and releasing the same Log,
+// one appending without a hold, and a second Log on the same file (as
+// another process) all at once: the chain stays whole, no break is
+// recorded, and after the last release the head is at the end. Run
+// with -race for the locking.
+func TestHoldConcurrent(t *testing.T) {
+	kc, path, l := newLog(t)
+	other := openLog(t, kc, path)
+	const rounds, per = 6, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	appendN := func(lg *audit.Log, n int) {
+		for range n {
+			if _, err := lg.Append(audit.Event{Kind: audit.ReceiveVerified}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range rounds {
+				release := l.Hold()
+				appendN(l, per)
+				if err := release(); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Go(func() { appendN(l, rounds) })
+	wg.Go(func() {
+		for range rounds {
+			release := other.Hold()
+			appendN(other, per)
+			if err := release(); err != nil {
+				errs <- err
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	want := uint64(2*rounds*per + rounds + rounds*per)
+	s, err := l.Verify()
+	if err != nil || s.Entries != want {
+		t.Fatalf("Verify = %+v, %v; want %d entries", s, err, want)
+	}
+	for i, line := range readLines(t, path)[:want] {
+		if k := decode(t, line)["kind"]; k == string(audit.Break) {
+			t.Fatalf("entry %d is a break", i+1)
+		}
+	}
+	if h := headSeq(t, kc, l); h != want {
+		t.Fatalf("head = %d after every hold was released, want %d", h, want)
+	}
 }
