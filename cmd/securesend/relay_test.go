@@ -470,7 +470,7 @@ func TestRelayCLIListenFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	var out, errOut syncBuffer
+	var out, errOut relaytest.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(context.Background(), clinic.env(strings.NewReader(""), &out, &errOut), []string{"relay", "--account", "clinic", "--listen", taken.Addr().String()})
