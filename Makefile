@@ -17,7 +17,7 @@ TEST_TIMEOUT ?= 25m
 
 # Fuzz targets run for a bounded time in every test run (package:Target).
 FUZZTIME ?= 15s
-FUZZ_TARGETS := receive:FuzzVerify crypto/pgp:FuzzImport send:FuzzHeaders crypto/pgpmime:FuzzRawReader crypto/pgpmime:FuzzDecodeQuanta crypto/pgpmime:FuzzArmorReader profile:FuzzParse
+FUZZ_TARGETS := receive:FuzzVerify crypto/pgp:FuzzImport send:FuzzHeaders crypto/pgpmime:FuzzRawReader crypto/pgpmime:FuzzDecodeQuanta crypto/pgpmime:FuzzArmorReader profile:FuzzParse ack:FuzzParse
 
 .PHONY: run test build bench lint fuzz deps-run deps-test e2e windows
 

@@ -111,6 +111,11 @@ func (a *Account) IsOAuth() bool {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// ValidName reports whether name is one Validate accepts as an account's
+// name: 1 to 64 letters, digits, '.', '_' or '-', not starting with
+// '.', '_' or '-'.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
 // Validate checks the settings.
 func (a *Account) Validate() error {
 	if !nameRE.MatchString(a.Name) {

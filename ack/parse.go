@@ -141,6 +141,11 @@ func ParseParts(notification, data []byte) (*Receipt, error) {
 	if r.Documents == nil {
 		return nil, invalid("documents", "is missing")
 	}
+	if r.Time.Nanosecond() != 0 {
+		// Write sends whole seconds; a fraction would be lost by the next
+		// Write and make two records of one acknowledgement differ.
+		return nil, invalid("time", "is not a whole number of seconds")
+	}
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/profile"
 )
 
@@ -331,7 +329,7 @@ func (a *accountsSection) check() (account.Account, account.Credentials, []probl
 	switch {
 	case acct.Name == "":
 		bad(a.name, "Enter a short name for this account, e.g. practice.")
-	case !accountName.MatchString(acct.Name):
+	case !account.ValidName(acct.Name):
 		bad(a.name, "Use letters, digits, dots, dashes or underscores only, e.g. practice.")
 	}
 	if acct.Email == "" {
@@ -360,7 +358,7 @@ func (a *accountsSection) check() (account.Account, account.Credentials, []probl
 		return srv
 	}
 	if t, ok := a.template(); ok {
-		acct = fromTemplate(t, acct)
+		acct = desk.AccountFromTemplate(t, acct.Name, acct.Email)
 		if t.Auth != "oauth2" {
 			needPassword()
 		}
@@ -387,30 +385,6 @@ func (a *accountsSection) check() (account.Account, account.Credentials, []probl
 		probs = append([]problem{{nil, "Choose your mail provider first."}}, probs...)
 	}
 	return acct, creds, probs
-}
-
-// accountName is what account.Account.Validate accepts as a name.
-var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// fromTemplate completes acct (name, address) with the servers and
-// sign-in of an organisation's template.
-func fromTemplate(t profile.AccountTemplate, acct account.Account) account.Account {
-	sec := func(s string) account.Security {
-		if s == "starttls" {
-			return account.StartTLS
-		}
-		return account.ImplicitTLS
-	}
-	acct.SMTP = account.Server{Address: net.JoinHostPort(t.SMTPHost, strconv.Itoa(t.SMTPPort)), Security: sec(t.SMTPSecurity)}
-	if t.IMAPHost != "" {
-		acct.IMAP = account.Server{Address: net.JoinHostPort(t.IMAPHost, strconv.Itoa(t.IMAPPort)), Security: sec(t.IMAPSecurity)}
-	}
-	acct.Auth = account.AuthPassword
-	if t.Auth == "oauth2" {
-		acct.Auth = account.AuthMethod(t.OAuthProvider)
-		acct.OAuth = &account.OAuthSettings{ClientID: t.OAuthClientID, Tenant: t.OAuthTenant}
-	}
-	return acct
 }
 
 // showProblems shows each problem next to its field (unfolding the
@@ -494,18 +468,12 @@ func (a *accountsSection) onAdd() {
 	}
 	tmpl, isTemplate := a.template()
 	a.start("Adding the account…", func() string {
-		if isTemplate && tmpl.CAPEM != "" {
-			// The organisation's own CA for these servers, kept beside
-			// the accounts (Account.CAFile).
-			p := a.ui.cfg.Home.Path("ca-" + acct.Name + ".pem")
-			err := a.ui.cfg.Home.Ensure()
-			if err == nil {
-				err = atomicfile.WriteFile(p, []byte(tmpl.CAPEM))
+		if isTemplate {
+			// The organisation's own CA for these servers, if any, kept
+			// beside the accounts.
+			if err := desk.KeepTemplateCA(a.ui.cfg.Home, tmpl, &acct); err != nil {
+				return "Not added: " + sentence(err.Error())
 			}
-			if err != nil {
-				return "Not added: the organisation's certificate could not be saved: " + sentence(err.Error())
-			}
-			acct.CAFile = p
 		}
 		if err := a.cfg.Store.Add(acct, creds); err != nil {
 			return "Not added: " + sentence(err.Error())

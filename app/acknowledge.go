@@ -64,7 +64,7 @@ const ackOffText = "Your organisation has switched acknowledgements off, so no a
 // acknowledgement itself) gets none.
 func (t *inboxTab) ackActions(it Received) {
 	r := it.Report
-	if isReceipt(r) || ignoredAck(r) {
+	if desk.IsAcknowledgement(r) { // counted or not: never answered
 		return
 	}
 	acker := t.ui.cfg.Acknowledge

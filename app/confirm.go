@@ -25,14 +25,19 @@ import (
 type summary struct {
 	NHI, DocType string
 	To           []mail.Address
+	// Note is the clinician's note as shown (noteText), "" without one.
+	Note string
 	// Replaces is the sent message this one replaces (replace.go), nil
 	// for a new message.
 	Replaces *replaceDraft
+	// Supersedes is what an outbox record replaces or cancels
+	// (sentstory.go), nil for an ordinary message.
+	Supersedes *outbox.Supersedes
 }
 
 // summaryOf is the summary an outbox record keeps.
 func summaryOf(r *outbox.Record) summary {
-	sum := summary{NHI: r.PatientNHI, DocType: r.Subject}
+	sum := summary{NHI: r.PatientNHI, DocType: r.Subject, Note: noteText(r.Note, r.PatientNHI, r.NoteCut), Supersedes: r.Supersedes}
 	for i, a := range r.Envelope.To {
 		name := ""
 		if i < len(r.ToNames) {
@@ -258,8 +263,14 @@ func summaryLines(res *send.Result, sum summary, protectionLine string) [][2]str
 		{"Patient NHI", nhiText},
 		{"Document type", docType},
 	}
-	if sum.Replaces != nil {
+	if sum.Note != "" {
+		lines = append(lines, [2]string{"Note", sum.Note})
+	}
+	switch {
+	case sum.Replaces != nil:
 		lines = append(lines, replacedLine(sum.Replaces))
+	case sum.Supersedes != nil:
+		lines = append(lines, supersedesLine(sum.Supersedes))
 	}
 	lines = append(lines, [][2]string{
 		{"To", sum.toText(res)},

@@ -485,7 +485,7 @@ func (t *inboxTab) showDetail(it Received) {
 		t.detail.Add(banner(theme.WarningIcon(), theme.ColorNameWarning, "Arrived before — check that it is not dispensed twice", it.Duplicate))
 	}
 	t.showSupersession(it) // superseded.go: cancelled or replaced, in red
-	if ignoredAck(r) {
+	if !isReceipt(r) && desk.IsAcknowledgement(r) {
 		t.detail.Add(ignoredAckBanner())
 	}
 	enc := "no — it travelled readable by the mail servers"

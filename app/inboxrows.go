@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/internal/termsafe"
@@ -36,17 +35,6 @@ import (
 // counted for a message the user sent (desk.AckRemark).
 func isReceipt(r *receive.Report) bool {
 	return r != nil && slices.Contains(r.Remarks, desk.AckRemark)
-}
-
-// ignoredAck reports whether r carries the parts of an acknowledgement
-// that did not count (they are then stored as its documents).
-func ignoredAck(r *receive.Report) bool {
-	if r == nil || isReceipt(r) {
-		return false
-	}
-	return slices.ContainsFunc(r.Documents, func(d receive.Document) bool {
-		return d.ContentType == ack.NotificationType || d.ContentType == ack.MediaType
-	})
 }
 
 // countReceipts counts the counted acknowledgements among items.
@@ -140,7 +128,7 @@ func fillInboxRow(o fyne.CanvasObject, it Received, recips []Recipient) {
 		line.SetText("Acknowledgement from " + senderName(r, recips) + " — see the Sent tab")
 		imp = widget.LowImportance
 		extra.SetText("")
-	case ignoredAck(r):
+	case desk.IsAcknowledgement(r): // one that did not count
 		icon.SetResource(theme.WarningIcon())
 		verdict.SetText("Acknowledgement not counted · " + when)
 		line.SetText(listLine(r, recips))

@@ -30,6 +30,12 @@ type KeysConfig struct {
 	// Note, when set, is shown above the keys (e.g. in demo mode, that
 	// these are the user's real keys).
 	Note string
+	// Correspondents, when set, returns the key store whose
+	// correspondents the Send tab's To field offers now
+	// (desk.Setup.ManageKeys: the demo's in demo mode). The
+	// Correspondents' keys section lists, imports and pins there, so that
+	// it shows the keys the To field offers; Store when nil.
+	Correspondents func() (KeyStore, error)
 }
 
 // KeyStore is what the Settings tab does with keys: desk.KeyManager,
@@ -66,7 +72,9 @@ type keysSection struct {
 	exportBtn *focusButton
 	compare   *fyne.Container // the fingerprint to compare before pinning
 	list      *fyne.Container // correspondents' keys
-	status    *widget.Label
+	// demoNote says, in demo mode, whose keys the list shows.
+	demoNote *widget.Label
+	status   *widget.Label
 
 	// pending is the key whose fingerprint is shown for comparison.
 	pending *pgp.Entry
@@ -108,8 +116,12 @@ func (k *keysSection) buildUI() {
 		widget.NewForm(widget.NewFormItem("Name", k.name), widget.NewFormItem("E-mail", k.email)),
 		newFitColumn(container.NewHBox(k.genBtn, importOwnBtn), container.NewHBox(k.exportBtn)),
 	)
+	k.demoNote = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance,
+		Text: "Demo mode: these are the demo's correspondents, the keys the To field offers. A key you import here lasts for this demo session only."}
+	k.demoNote.Hide()
 	k.correspondents = container.NewVBox(
 		heading("Correspondents' keys"),
+		k.demoNote,
 		&widget.Label{Text: "Import the public key a pharmacy or practice gave you. Before relying on it, compare its fingerprint with them by phone or in person, then pin it.", Wrapping: fyne.TextWrapWord},
 		container.NewHBox(importBtn),
 		k.compare,
@@ -152,12 +164,12 @@ func (k *keysSection) start(working string, op func() (show func())) {
 	k.status.SetText(working)
 	go func() {
 		show := op()
-		entries, err := k.cfg.Store.List()
+		l := k.listKeys()
 		fyne.Do(func() {
 			k.mu.Lock()
 			k.busy = false
 			k.mu.Unlock()
-			k.showEntries(entries, err)
+			k.showEntries(l)
 			if show != nil {
 				show()
 			}
@@ -169,27 +181,89 @@ func (k *keysSection) start(working string, op func() (show func())) {
 	}()
 }
 
-// refresh lists the store again (a small index file).
+// refresh lists the stores again (small index files).
 func (k *keysSection) refresh() {
-	entries, err := k.cfg.Store.List()
-	k.showEntries(entries, err)
+	k.showEntries(k.listKeys())
 }
 
-func (k *keysSection) showEntries(entries []pgp.Entry, err error) {
+// keyListing is the user's key store listed (own) and the store of the
+// correspondents the To field offers (peers); the same listing when they
+// are one store.
+type keyListing struct {
+	own, peers       []pgp.Entry
+	ownErr, peersErr error
+	// demo: the peers are the demo's, not the user's store.
+	demo bool
+}
+
+// peers is the key store of the correspondents the To field offers now.
+func (k *keysSection) peers() (KeyStore, error) {
+	if k.cfg.Correspondents == nil {
+		return k.cfg.Store, nil
+	}
+	return k.cfg.Correspondents()
+}
+
+// listKeys lists the user's keys and the correspondents' (it reads the
+// stores: off the UI goroutine but at the section's start).
+func (k *keysSection) listKeys() keyListing {
+	var l keyListing
+	l.own, l.ownErr = k.cfg.Store.List()
+	ps, err := k.peers()
+	switch {
+	case err != nil:
+		l.peersErr = err
+	case ps == k.cfg.Store:
+		l.peers, l.peersErr = l.own, l.ownErr
+	default:
+		l.peers, l.peersErr = ps.List()
+		l.demo = k.ui.cfg.Demo
+	}
+	return l
+}
+
+func (k *keysSection) showEntries(l keyListing) {
 	k.own.RemoveAll()
 	k.list.RemoveAll()
-	if err != nil {
-		k.own.Add(&widget.Label{Text: "The key store could not be read: " + sentence(err.Error()), Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance})
+	k.demoNote.Hidden = !l.demo
+	if l.peersErr != nil {
+		k.list.Add(&widget.Label{Text: "The correspondents' keys could not be read: " + sentence(l.peersErr.Error()), Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance})
+	} else {
+		k.showPeers(l.peers)
+	}
+	if l.ownErr != nil {
+		k.own.Add(&widget.Label{Text: "The key store could not be read: " + sentence(l.ownErr.Error()), Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance})
 		return
 	}
 	hasOwn := false
-	for _, e := range entries {
-		e := e
+	for _, e := range l.own {
 		if e.Secret {
 			if !hasOwn {
 				k.own.Add(fingerprintBox(theme.AccountIcon(), "Your key ("+keyLabel(strings.Join(e.UserIDs, ", "))+")", e.Fingerprint))
 			}
 			hasOwn = true
+		}
+	}
+	if !hasOwn {
+		if k.ui.cfg.Demo {
+			// The demo signs with its session's key (said above): "not
+			// signed" here contradicted it.
+			k.own.Add(&widget.Label{Text: "You have no key of your own yet. Create it here before you add your mail account: enter your name and address below.", Wrapping: fyne.TextWrapWord})
+		} else {
+			k.own.Add(&widget.Label{Text: "You have no key yet, so what you send is not signed. Enter your name and address below and create one.", Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance})
+		}
+		k.genBtn.SetText("Create my key")
+		k.exportBtn.Disable()
+	} else {
+		k.genBtn.SetText("Create a new key")
+		k.exportBtn.Enable()
+	}
+}
+
+// showPeers lists the correspondents' keys of entries (the public ones).
+func (k *keysSection) showPeers(entries []pgp.Entry) {
+	for _, e := range entries {
+		if e.Secret {
 			continue
 		}
 		state := "Pinned: you compared the fingerprint"
@@ -209,20 +283,6 @@ func (k *keysSection) showEntries(entries []pgp.Entry, err error) {
 			&widget.Label{Text: e.Fingerprint.Grouped(), TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true},
 		)
 		k.list.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), action, text))
-	}
-	if !hasOwn {
-		if k.ui.cfg.Demo {
-			// The demo signs with its session's key (said above): "not
-			// signed" here contradicted it.
-			k.own.Add(&widget.Label{Text: "You have no key of your own yet. Create it here before you add your mail account: enter your name and address below.", Wrapping: fyne.TextWrapWord})
-		} else {
-			k.own.Add(&widget.Label{Text: "You have no key yet, so what you send is not signed. Enter your name and address below and create one.", Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance})
-		}
-		k.genBtn.SetText("Create my key")
-		k.exportBtn.Disable()
-	} else {
-		k.genBtn.SetText("Create a new key")
-		k.exportBtn.Enable()
 	}
 	if len(k.list.Objects) == 0 {
 		k.list.Add(&widget.Label{Text: "No correspondents' keys yet."})
@@ -316,9 +376,13 @@ func (k *keysSection) onImport() {
 func (k *keysSection) importFile(path string) {
 	k.start("Importing…", func() func() {
 		var e pgp.Entry
-		f, err := os.Open(path)
+		ps, err := k.peers()
+		var f *os.File
 		if err == nil {
-			e, err = k.cfg.Store.Import(f, pgp.ImportOptions{})
+			f, err = os.Open(path)
+		}
+		if err == nil {
+			e, err = ps.Import(f, pgp.ImportOptions{})
 			f.Close()
 		}
 		if err == nil && k.cfg.Changed != nil {
@@ -464,14 +528,17 @@ func (k *keysSection) onPin(addrs []string, replace bool) {
 	}
 	e := *k.pending
 	k.start("Pinning…", func() func() {
-		err := k.cfg.Store.PinAddresses(e.Fingerprint, addrs, replace)
+		ps, err := k.peers()
+		if err == nil {
+			err = ps.PinAddresses(e.Fingerprint, addrs, replace)
+		}
 		var conflict *pgp.PinConflictError
 		var other pgp.Entry
 		if errors.As(err, &conflict) {
-			other, _ = k.cfg.Store.Entry(conflict.Other) // for its names; the fingerprint is enough
+			other, _ = ps.Entry(conflict.Other) // for its names; the fingerprint is enough
 		}
 		if err == nil {
-			if e2, gerr := k.cfg.Store.Entry(e.Fingerprint); gerr == nil {
+			if e2, gerr := ps.Entry(e.Fingerprint); gerr == nil {
 				e = e2
 			}
 			if k.cfg.Changed != nil {

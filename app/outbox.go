@@ -214,7 +214,7 @@ type sentTab struct {
 	shown  []*outbox.Record
 	search *focusEntry
 	list   *widget.List
-	status *widget.Label
+	status *statusLine // sentfit.go: takes no room while empty
 	detail *fyne.Container
 	// selected is the id of the job shown in the detail.
 	selected string
@@ -293,7 +293,7 @@ func (t *sentTab) track(r *outbox.Record) desk.Tracking {
 func (t *sentTab) tabItem() *container.TabItem { return t.item }
 
 func (t *sentTab) buildUI() {
-	t.status = &widget.Label{Text: "Everything you send goes through the outbox first, encrypted on this computer: nothing is lost if the network goes down.", Wrapping: fyne.TextWrapWord}
+	t.status = newStatusLine()
 	t.search = newEntry(false, "Find by patient NHI, name or document type")
 	t.search.OnChanged = func(string) { t.filter() }
 	// Enter opens the first match: typing the NHI and Enter shows its
@@ -348,7 +348,7 @@ func (t *sentTab) buildUI() {
 	t.cancelBtn = newButton("Cancel sending", theme.CancelIcon(), widget.MediumImportance, func() { t.act("cancel") })
 	t.confirmBtn = newButton("Confirm resend", theme.MailForwardIcon(), widget.WarningImportance, func() { t.act("confirm") })
 	t.removeBtn = newButton("Remove…", theme.DeleteIcon(), widget.MediumImportance, t.askRemove)
-	t.detail = container.NewVBox(&widget.Label{Text: "Select a message to see its state and transmission confirmation.", Wrapping: fyne.TextWrapWord})
+	t.detail = container.NewVBox(&widget.Label{Text: sentIntro, Wrapping: fyne.TextWrapWord})
 	buttons := container.NewHBox(t.retryBtn, t.confirmBtn, t.cancelBtn, t.removeBtn)
 	t.setButtons(nil)
 	left := topFirst(newFitColumn(heading("Sent and outbox"), t.status, t.search), t.list)
@@ -384,7 +384,11 @@ func jobSummary(r *outbox.Record, tr desk.Tracking, now time.Time) string {
 	if r.Result != nil && r.State == outbox.Sent && !r.Result.Finished.IsZero() {
 		when = r.Result.Finished
 	}
-	return state + " · " + when.Local().Format("Mon 2 Jan 15:04")
+	line := state + " · " + when.Local().Format("Mon 2 Jan 15:04")
+	if story := storyText(r, tr, now); story != "" {
+		line = story + " · " + line // first: the row is cut at its end
+	}
+	return line
 }
 
 // matches reports whether r is found by the search text q: its patient
@@ -526,6 +530,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 	}
 	sum := summaryOf(r)
 	t.detail.Add(banner(icon, colour, state+": to "+sum.toNames(r.Result)+".", trackedExplanation(r, tr, now)))
+	t.storyDetail(r, tr) // sentstory.go: replaced or cancelled by…
 	if r.Result != nil && r.State == outbox.Sent {
 		t.detail.Add(heading("Transmission confirmation"))
 		res := r.Result
@@ -563,6 +568,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 		add("Document type", sum.DocType)
 	}
 	add("To", sum.toText(nil))
+	storyForm(add, sum) // sentstory.go: the note, what it replaces
 	add("Queued", r.Created.Local().Format("Mon 2 Jan 2006, 15:04:05"))
 	add("Attempts", fmt.Sprint(r.Attempts))
 	if !r.LastAttempt.IsZero() {

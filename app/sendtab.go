@@ -64,6 +64,9 @@ type sendTab struct {
 	// keyState says what is known of the chosen recipient's key, under
 	// the To field and wrapped, so that it is never cut off at 800 px.
 	keyState *widget.Label
+	// toFull names the picked recipient in full when the To field is too
+	// narrow to show them whole (sendto.go).
+	toFull *recipientLine
 	// toOptions are the picker's entries.
 	toOptions []string
 	nhiEntry  *focusEntry
@@ -134,6 +137,7 @@ func (s *sendTab) buildUI() {
 
 	s.to = newSelectEntry("Pick a recipient or type an e-mail address")
 	s.keyState = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.toFull = newRecipientLine()
 	s.keyState.Hide()
 	s.to.OnChanged = func(string) { s.formChanged() }
 	s.to.OnSubmitted = func(string) { s.requestSend() }
@@ -180,7 +184,7 @@ func (s *sendTab) buildUI() {
 	nhiRoom.SetMinSize(fyne.NewSize(1, 3*theme.TextSize()*1.3+theme.InnerPadding()))
 	nhiStatus := container.NewStack(nhiRoom, container.NewBorder(nil, nil, container.NewVBox(s.nhiIcon), nil, s.nhiMsg))
 	details := widget.NewForm(
-		widget.NewFormItem("To", container.NewVBox(s.to, s.keyState)),
+		widget.NewFormItem("To", container.New(toColumn{}, s.to, s.toFull, s.keyState)),
 		widget.NewFormItem("Patient NHI", container.NewVBox(s.nhiEntry, nhiStatus, s.noNHI)),
 		widget.NewFormItem("Document type", s.docType),
 		widget.NewFormItem("Note", s.note),
@@ -280,10 +284,12 @@ func (s *sendTab) showKeyState() {
 			s.keyState.Text, s.keyState.Importance = msg, imp
 			s.keyState.Show()
 			s.keyState.Refresh()
+			s.toFull.set(s.optionText(r))
 			return
 		}
 	}
 	s.keyState.Hide()
+	s.toFull.set("")
 }
 
 // keyStateText is what the To field's key line says for a recipient
@@ -800,7 +806,7 @@ func (s *sendTab) onSend() {
 		PatientNHI:   nhiText,
 	}
 	s.replacing.apply(m)
-	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To, Replaces: s.replacing}
+	sum := summary{NHI: nhiText, DocType: m.Subject, To: m.To, Note: noteText(s.note.Text, "", false), Replaces: s.replacing}
 	docs := append([]*doccheck.Info(nil), s.docs...)
 	combine := s.combine.Checked
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -47,7 +48,7 @@ func OpenDesk(ctx context.Context, d *desk.Desk, sopts desk.SessionOptions, opts
 	}
 	cfg.Reload = b.config
 	if km, err := d.ManageKeys(); err == nil {
-		cfg.Keys = &KeysConfig{Store: km}
+		cfg.Keys = &KeysConfig{Store: km, Correspondents: b.correspondentKeys}
 		if cfg.Demo {
 			cfg.Keys.Note = "These are your real keys, kept after the demo ends (the demo's own keys are made for this session)."
 		}
@@ -73,6 +74,24 @@ type deskBinding struct {
 
 	mu    sync.Mutex
 	boxes map[*desk.Outbox]*OutboxConfig
+	// setup is the Setup the last configuration was made from.
+	setup *desk.Setup
+}
+
+// correspondentKeys is KeysConfig.Correspondents: the key store of the
+// Setup in use, whose correspondents the To field offers.
+func (b *deskBinding) correspondentKeys() (KeyStore, error) {
+	b.mu.Lock()
+	st := b.setup
+	b.mu.Unlock()
+	if st == nil {
+		return nil, errors.New("no account or demo is in use yet")
+	}
+	km, err := st.ManageKeys()
+	if err != nil {
+		return nil, err
+	}
+	return km, nil
 }
 
 // outbox is the OutboxConfig of o.
@@ -97,6 +116,9 @@ func (b *deskBinding) config() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	b.mu.Lock()
+	b.setup = st
+	b.mu.Unlock()
 	a := st.Account
 	cfg := Config{
 		Home:       b.s.Desk().Home(),

@@ -233,6 +233,9 @@ func (t *settingsTab) applyConfig() {
 	if t.form != nil {
 		t.fill()
 	}
+	if t.keys != nil {
+		t.keys.refresh() // the correspondents the To field offers now
+	}
 	if t.watch != nil {
 		t.watch.accountChanged()
 	}

@@ -23,7 +23,7 @@ import (
 
 // newKeychain returns a keychain namespace private to this test (the real
 // OS keychain; run under scripts/with-keyring.sh).
-func newKeychain(t *testing.T) *keychain.Keychain {
+func newKeychain(t testing.TB) *keychain.Keychain {
 	t.Helper()
 	b := make([]byte, 6)
 	rand.Read(b)

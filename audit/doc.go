@@ -25,10 +25,16 @@
 //   - Append writes, fsyncs and moves the head one entry at a time (the
 //     audit.keyed or audit.break entry it adds, then the event), so a
 //     process killed between writing an entry and moving the keychain
-//     head leaves the file at most one entry ahead of the head; that one entry is
-//     accepted (by Verify and Append) when it links to the head and its MAC
-//     authenticates. Anything else at the end is reported, and Append does
-//     not chain onto it.
+//     head leaves the file at most one entry ahead of the head. Inside a
+//     Hold (one round of the inbox watch) the head moves only every
+//     MaxUnanchored entries and at the release, so the file may be up to
+//     MaxUnanchored entries ahead. Entries ahead of the head are accepted
+//     (by Verify and Append) only when each links to the one before, back
+//     to the entry the head names, and its MAC authenticates. Anything
+//     else at the end is reported, and Append does not chain onto it.
+//     What the head does not cover yet is the one part of the log whose
+//     removal from the end would go unnoticed: at most one entry, or
+//     MaxUnanchored while held.
 //   - If Append finds that the file no longer ends where the keychain head
 //     says (lines were removed, rewritten or made up), it first records a
 //     "audit.break" entry describing the gap, so the damage stays visible

@@ -30,6 +30,33 @@ type Log struct {
 	keyName  string
 	now      func() time.Time
 	mu       sync.Mutex
+
+	// held counts the open Holds; while it is above zero Append may leave
+	// the keychain head up to MaxUnanchored entries behind, and uses
+	// cache, what a held Append of this Log last wrote and the head as
+	// this Log last moved it, to skip the keychain when the file still
+	// ends there. Both are guarded by mu.
+	held  int
+	cache *anchor
+}
+
+// MaxUnanchored bounds how many entries the file may hold past the
+// keychain head: entries a Hold let Append write without moving the head,
+// or the one a crash left between writing an entry and moving the head.
+// Entries past the head are accepted (by Append and Verify) only when each
+// is keyed, authenticates and links to the one before, back to the entry
+// the head names; what the head does not cover yet is the only part of the
+// log whose removal from the end would go unnoticed, so it stays small.
+const MaxUnanchored = 16
+
+// anchor is what a held Log last wrote (or found and checked) at the end
+// of the file, and the keychain head as it last read or moved it.
+type anchor struct {
+	key  []byte
+	head head   // the keychain head; keyed
+	raw  []byte // the file's last line, without its newline
+	size int64  // the file's size with that line
+	last Entry  // the entry on that line
 }
 
 // Open opens (creating if needed, mode 0600) the audit log at path, whose
@@ -155,6 +182,7 @@ type tail struct {
 	parsed bool   // last decoded as JSON
 	valid  bool   // last is in canonical form with the right hash
 	raw    []byte // the last line
+	size   int64  // the file's size
 }
 
 // readTail reads the last line of f, reading backwards from the end.
@@ -189,14 +217,96 @@ func readTail(f *os.File) (tail, error) {
 			return tail{torn: true}, nil
 		}
 	}
-	t := tail{raw: raw, torn: buf[len(buf)-1] != '\n'}
+	t := tail{raw: raw, torn: buf[len(buf)-1] != '\n', size: st.Size()}
 	e, perr := parseLine(raw)
 	t.last, t.parsed, t.valid = e, e.Hash != "", perr == nil
 	return t, nil
 }
 
-// Append adds ev to the log, fsyncs it and moves the keychain head to it.
-// It returns the entry written.
+// Hold lets Append leave the keychain head behind until release is
+// called, for a batch of entries such as one round of the inbox watch:
+// each entry is still written and fsynced before Append returns, but the
+// head (a keychain round trip, most of an Append's cost) moves only when
+// MaxUnanchored entries are past it, when the entry is an audit.break or
+// audit.keyed one, or when the log has no keyed head yet, and at release.
+// While held, Append reads the log's key and head from the keychain only
+// when the file does not end with the entry this Log wrote last (another
+// process appended, or the file was changed).
+//
+// What this trades: a process killed while holding leaves up to
+// MaxUnanchored entries past the head, which Append and Verify accept as
+// they accept the one entry a crash could always leave (each keyed,
+// authentic and linked back to the head): nothing written is lost, but
+// until the head moves, someone who can write the file could delete those
+// last entries unnoticed. Entries the head covers are as protected as ever.
+//
+// Holds nest; the head is moved when the last one is released. release is
+// safe to call more than once; its error is the keychain's, when moving
+// the head failed (the entries stay in the file, past the head, and the
+// next Append moves it).
+func (l *Log) Hold() (release func() error) {
+	l.mu.Lock()
+	l.held++
+	l.mu.Unlock()
+	var once sync.Once
+	return func() error {
+		var err error
+		once.Do(func() { err = l.release() })
+		return err
+	}
+}
+
+// release ends one Hold; the last one moves the head to the entry this
+// Log wrote last, if the file still ends with it. The Log keeps what it
+// knows of the end (key, head, last entry) for the next Hold, whose first
+// Append then needs no keychain read either when the file still ends
+// there.
+func (l *Log) release() error {
+	l.mu.Lock()
+	l.held--
+	last := l.held == 0
+	l.mu.Unlock()
+	if !last {
+		return nil
+	}
+	f, unlock, err := l.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c := l.cache
+	if l.held > 0 || c == nil || c.last.Seq == c.head.Seq {
+		// Held again meanwhile (that Hold moves the head), or nothing
+		// past it.
+		return nil
+	}
+	t, err := readTail(f)
+	if err != nil {
+		return fmt.Errorf("audit: read log: %w", err)
+	}
+	if !c.matches(t) {
+		// Another process appended after it: the head is its to move
+		// (and what it left behind is within the crash bound).
+		l.cache = nil
+		return nil
+	}
+	h := head{Seq: c.last.Seq, Hash: c.last.Hash, Keyed: true}
+	if err := l.kc.Set(l.headName, h.String()); err != nil {
+		return fmt.Errorf("audit: store head: %w", err)
+	}
+	c.head = h
+	return nil
+}
+
+// matches reports whether the file (t) still ends with the entry c
+// records.
+func (c *anchor) matches(t tail) bool {
+	return !t.empty && !t.torn && t.valid && t.size == c.size && bytes.Equal(t.raw, c.raw)
+}
+
+// Append adds ev to the log, fsyncs it and moves the keychain head to it
+// (while a Hold is open, possibly later: see Hold). It returns the entry
+// written.
 func (l *Log) Append(ev Event) (Entry, error) {
 	if err := ev.validate(); err != nil {
 		return Entry{}, err
@@ -207,43 +317,65 @@ func (l *Log) Append(ev Event) (Entry, error) {
 	}
 	defer unlock()
 
-	// The key is created under the file lock, so two processes appending
-	// for the first time cannot each make one.
-	key, err := l.kc.Key(l.keyName)
-	if err != nil {
-		return Entry{}, fmt.Errorf("audit: the log's key: %w", err)
-	}
 	t, err := readTail(f)
 	if err != nil {
 		return Entry{}, fmt.Errorf("audit: read log: %w", err)
 	}
-	h, hasHead, err := l.readHead()
-	if err != nil {
-		return Entry{}, err
+	var (
+		key        []byte
+		h          head
+		hasHead    bool
+		consistent bool
+	)
+	if c := l.cache; l.held > 0 && c != nil && c.matches(t) {
+		// Held, and the file ends with the entry this Log wrote last:
+		// the key, the head and the chain between them are as it left
+		// them.
+		key, h, hasHead, consistent = c.key, c.head, true, true
+	} else {
+		// The key is created under the file lock, so two processes
+		// appending for the first time cannot each make one.
+		if key, err = l.kc.Key(l.keyName); err != nil {
+			return Entry{}, fmt.Errorf("audit: the log's key: %w", err)
+		}
+		if h, hasHead, err = l.readHead(); err != nil {
+			return Entry{}, err
+		}
+		// A keyed last entry counts only if it authenticates; a legacy
+		// one only if it is exactly the head (written by an older
+		// securesend). A head that records a keyed entry rules out an
+		// unkeyed one there (its MAC was removed: the hash alone does
+		// not show it).
+		intact := t.valid && !t.torn && (!t.last.Keyed() || t.last.authentic(key))
+		ahead := hasHead && intact && t.last.Keyed() && t.last.Seq > h.Seq && t.last.Seq-h.Seq <= MaxUnanchored
+		consistent = (t.empty && !hasHead) ||
+			(hasHead && intact && t.last.Seq == h.Seq && t.last.Hash == h.Hash && (t.last.Keyed() || !h.Keyed)) ||
+			// A crash between writing the last entry and moving the
+			// head: only an entry securesend wrote, so keyed and
+			// authentic.
+			(ahead && t.last.Seq == h.Seq+1 && t.last.PrevHash == h.Hash) ||
+			// Entries a Hold left past a keyed head (or a crash while
+			// held): each keyed, authentic and linked, back to the head.
+			(ahead && t.last.Seq > h.Seq+1 && h.Keyed && linksBack(f, t, h, key)) ||
+			// The same crash at the very first entry, before any head
+			// existed.
+			(!hasHead && intact && t.last.Keyed() && t.last.Seq == 1 && t.last.PrevHash == genesis)
 	}
 	prev := Entry{Seq: 0, Hash: genesis}
 	if t.parsed {
 		prev = t.last
 	}
-	// A keyed last entry counts only if it authenticates; a legacy one only
-	// if it is exactly the head (written by an older securesend).
-	// A head that records a keyed entry rules out an unkeyed one there
-	// (its MAC was removed: the hash alone does not show it).
-	intact := t.valid && !t.torn && (!t.last.Keyed() || t.last.authentic(key))
-	consistent := (t.empty && !hasHead) ||
-		(hasHead && intact && t.last.Seq == h.Seq && t.last.Hash == h.Hash && (t.last.Keyed() || !h.Keyed)) ||
-		// A crash between writing the last entry and moving the head:
-		// only an entry securesend wrote, so keyed and authentic.
-		(hasHead && intact && t.last.Keyed() && t.last.Seq == h.Seq+1 && t.last.PrevHash == h.Hash) ||
-		// The same crash at the very first entry, before any head existed.
-		(!hasHead && intact && t.last.Keyed() && t.last.Seq == 1 && t.last.PrevHash == genesis)
 	var out bytes.Buffer
 	if t.torn {
 		out.WriteByte('\n')
 	}
+	size := t.size
 	// add writes e, keyed, fsyncs it and moves the keychain head to it:
 	// one entry at a time, so a crash never leaves more than one entry
-	// past the head (the one the crash rule accepts).
+	// past the head (the one the crash rule accepts). While held, the
+	// head moves only every MaxUnanchored entries, and at once for an
+	// audit.keyed or audit.break entry or when there is no keyed head to
+	// stay behind.
 	add := func(e Entry) (Entry, error) {
 		if err := e.sealKeyed(key); err != nil {
 			return Entry{}, err
@@ -254,14 +386,25 @@ func (l *Log) Append(ev Event) (Entry, error) {
 		}
 		out.Write(b)
 		if _, err := f.Write(out.Bytes()); err != nil {
+			l.cache = nil
 			return Entry{}, fmt.Errorf("audit: write log: %w", err)
 		}
+		size += int64(out.Len())
 		out.Reset()
 		if err := f.Sync(); err != nil {
+			l.cache = nil
 			return Entry{}, fmt.Errorf("audit: sync log: %w", err)
 		}
-		if err := l.kc.Set(l.headName, head{Seq: e.Seq, Hash: e.Hash, Keyed: true}.String()); err != nil {
-			return Entry{}, fmt.Errorf("audit: store head: %w", err)
+		if !(l.held > 0 && hasHead && h.Keyed && e.Kind != Break && e.Kind != Keyed && e.Seq-h.Seq < MaxUnanchored) {
+			if err := l.kc.Set(l.headName, head{Seq: e.Seq, Hash: e.Hash, Keyed: true}.String()); err != nil {
+				l.cache = nil
+				return Entry{}, fmt.Errorf("audit: store head: %w", err)
+			}
+			h, hasHead = head{Seq: e.Seq, Hash: e.Hash, Keyed: true}, true
+		}
+		l.cache = nil
+		if l.held > 0 {
+			l.cache = &anchor{key: key, head: h, raw: b[:len(b)-1], size: size, last: e}
 		}
 		return e, nil
 	}
@@ -304,4 +447,56 @@ func (l *Log) Append(ev Event) (Entry, error) {
 		e.Fields = nil
 	}
 	return add(e)
+}
+
+// linksBack reports whether the last t.last.Seq-h.Seq entries of f (at
+// most MaxUnanchored; t is f's tail) are each keyed and authentic under
+// key, numbered one after the other, and linked to each other and to the
+// entry the head h names.
+func linksBack(f *os.File, t tail, h head, key []byte) bool {
+	n := t.last.Seq - h.Seq
+	if n == 0 || n > MaxUnanchored {
+		return false
+	}
+	lines, err := lastLines(f, t.size, int(n))
+	if err != nil || len(lines) != int(n) {
+		return false
+	}
+	prev := Entry{Seq: h.Seq, Hash: h.Hash}
+	for _, b := range lines {
+		e, err := parseLine(b)
+		if err != nil || !e.Keyed() || !e.authentic(key) || e.Seq != prev.Seq+1 || e.PrevHash != prev.Hash {
+			return false
+		}
+		prev = e
+	}
+	return prev.Hash == t.last.Hash
+}
+
+// lastLines returns the last n lines of the first size bytes of f (which
+// end with a newline), without their newlines; fewer when the file has
+// fewer.
+func lastLines(f *os.File, size int64, n int) ([][]byte, error) {
+	var buf []byte
+	off := size
+	for {
+		body := bytes.TrimSuffix(buf, []byte("\n"))
+		if c := bytes.Count(body, []byte("\n")); c >= n || off == 0 {
+			lines := bytes.Split(body, []byte("\n"))
+			if len(lines) > n {
+				lines = lines[len(lines)-n:]
+			}
+			return lines, nil
+		}
+		if int64(len(buf)) > int64(n+1)*maxLine {
+			return nil, errors.New("audit: the entries past the head are too long")
+		}
+		k := min(int64(16<<10), off)
+		off -= k
+		chunk := make([]byte, k, int64(len(buf))+k)
+		if _, err := f.ReadAt(chunk, off); err != nil {
+			return nil, err
+		}
+		buf = append(chunk, buf...)
+	}
 }

@@ -151,7 +151,9 @@ func (c *chain) entry(b []byte) error {
 // first bad entry; other errors (I/O, keychain) are returned as they are.
 //
 // An entry one past the keychain head (a crash between writing it and
-// moving the head) is accepted only when it is keyed and authenticates.
+// moving the head) is accepted only when it is keyed and authenticates;
+// so are up to MaxUnanchored entries past a keyed head (left by a Hold),
+// each keyed, authenticated and linked back to the entry the head names.
 func (l *Log) Verify() (Summary, error) {
 	f, unlock, err := l.lock()
 	if err != nil {
@@ -195,8 +197,13 @@ func (l *Log) Verify() (Summary, error) {
 		// The last entry was written (and authenticated above) but the
 		// process stopped before it moved the head: accepted, as Append
 		// does.
+	case h.Seq+1 < prev.Seq && prev.Seq-h.Seq <= MaxUnanchored && h.Keyed && c.atHead.Seq == h.Seq && c.atHead.Hash == h.Hash &&
+		c.atHead.Keyed() && c.sum.KeyedFrom != 0 && c.sum.KeyedFrom <= h.Seq:
+		// Entries a Hold wrote without moving the head yet (or a crash
+		// while holding left), all keyed and authenticated above and
+		// linked back to the head: accepted, as Append does.
 	case h.Seq < prev.Seq:
-		return Summary{}, &BrokenError{Seq: h.Seq + 1, Reason: fmt.Sprintf("entries after %d were not written by securesend's last append (the keychain head is entry %d): added outside securesend, or a crash just after writing", h.Seq, h.Seq)}
+		return Summary{}, &BrokenError{Seq: h.Seq + 1, Reason: fmt.Sprintf("entries after %d were not written by securesend's last append (the keychain head is entry %d): added outside securesend, or more than %d past the head", h.Seq, h.Seq, MaxUnanchored)}
 	case h.Hash != prev.Hash:
 		return Summary{}, &BrokenError{Seq: prev.Seq, Reason: "the log does not end with the entry the keychain recorded: it was rewritten"}
 	}

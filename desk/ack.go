@@ -109,7 +109,7 @@ func (d *Desk) queueAck(ctx context.Context, it *receive.Item, rep *receive.Repo
 	if rep.Verdict != receive.Verified || rep.Impostor || Withheld(rep) || it.Verdict != receive.Verified {
 		return "", fmt.Errorf("item #%s (%s): %w", it.ID, rep.Verdict, ErrAckNotVerified)
 	}
-	if isAck(rep) {
+	if IsAcknowledgement(rep) {
 		return "", fmt.Errorf("item #%s: %w", it.ID, ErrAckOfAck)
 	}
 	if kind == ack.Accepted && it.Superseded != nil {
@@ -200,11 +200,15 @@ func (d *Desk) queueAck(ctx context.Context, it *receive.Item, rep *receive.Repo
 	return id, nil
 }
 
-// isAck reports whether rep is of an acknowledgement, counted or not, or
-// of any disposition notification: RFC 8098 (section 2.1) forbids
-// answering one, and two programs that did would send each other
-// acknowledgements forever.
-func isAck(rep *receive.Report) bool {
+// IsAcknowledgement reports whether rep is of an acknowledgement, counted
+// (AckRemark) or not (AckIgnoredRemark, or parts of an acknowledgement
+// stored as documents), or of any disposition notification: RFC 8098
+// (section 2.1) forbids answering one, and two programs that did would
+// send each other acknowledgements forever. A nil rep is none.
+func IsAcknowledgement(rep *receive.Report) bool {
+	if rep == nil {
+		return false
+	}
 	if slices.Contains(rep.Remarks, AckRemark) || slices.Contains(rep.Remarks, AckIgnoredRemark) {
 		return true
 	}
@@ -267,7 +271,7 @@ func (d *Desk) autoAcknowledge(ctx context.Context, a *account.Account, items []
 			d.warn(err)
 			continue
 		}
-		if rep.DispositionNotificationTo == "" || isAck(rep) {
+		if rep.DispositionNotificationTo == "" || IsAcknowledgement(rep) {
 			continue
 		}
 		id, err := d.queueAck(ctx, it, rep, ack.Received, "")

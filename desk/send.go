@@ -226,6 +226,7 @@ func (o *Outbox) Send(ctx context.Context, dr Draft) (JobID, error) {
 	if err != nil {
 		return "", err
 	}
+	job.Supersedes = supersededBy(orig, m)
 	var r send.Result
 	r.SetProtection(prot)
 	job.Encrypted, job.Signed, job.SignerFingerprint = r.Encrypted, r.Signed, r.SignerFingerprint
@@ -377,7 +378,7 @@ func outboxJob(m *send.Message, account string, now time.Time) (outbox.Job, erro
 		m.Date = now
 	}
 	job := outbox.Job{Account: account, MessageID: m.MessageID, Envelope: send.Envelope{From: m.From.Address},
-		Subject: m.Subject, PatientNHI: m.PatientNHI}
+		Subject: m.Subject, PatientNHI: m.PatientNHI, Note: m.Note}
 	for _, a := range append(append([]mail.Address(nil), m.To...), m.Cc...) {
 		job.Envelope.To = append(job.Envelope.To, a.Address)
 		job.ToNames = append(job.ToNames, a.Name)

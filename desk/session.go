@@ -240,7 +240,9 @@ func (s *Session) accountSetup(a *account.Account) (*Setup, error) {
 // Desk fetches, verifies and opens.
 func (s *Session) demoSetup() (*Setup, error) {
 	if s.demo != nil {
-		return s.demo, nil
+		// The same Setup, with its correspondents as its key store
+		// holds them now (a key imported in Settings is offered).
+		return s.demo.withKeysNow()
 	}
 	st, sys, err := s.startDemo()
 	if err != nil {
@@ -304,6 +306,21 @@ func demoSetupOn(sys *demomail.System, opts SessionOptions, openOutbox func(*Des
 		}
 	}
 	return st, nil
+}
+
+// withKeysNow is a copy of the demo Setup st with its Recipients and own
+// key read again from the demo clinician's key store.
+func (st *Setup) withKeysNow() (*Setup, error) {
+	ks, err := st.Outbox.d.Keys()
+	if err != nil {
+		return nil, err
+	}
+	n := *st
+	if n.Recipients, err = Correspondents(ks, st.From.Address); err != nil {
+		return nil, err
+	}
+	n.OwnKey, n.OwnKeyNote = OwnKey(ks, st.From.Address)
+	return &n, nil
 }
 
 // openOutbox opens d's outbox for the Session: its changes go to

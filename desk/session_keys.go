@@ -46,6 +46,15 @@ func Correspondents(ks *pgp.Store, self string) ([]Correspondent, error) {
 	return out, nil
 }
 
+// ManageKeys returns, as a KeyManager, the key store whose
+// correspondents Recipients lists: the home's for an account, the demo
+// clinician's (made for this session) in demo mode. A front end lists,
+// imports and pins correspondents' keys there, so that what it shows is
+// what the To field offers.
+func (st *Setup) ManageKeys() (*KeyManager, error) {
+	return st.Outbox.d.ManageKeys()
+}
+
 // OwnKey finds the user's own key for addr in ks: its fingerprint in
 // groups of four ("" when there is none, so what is sent is not signed)
 // and a note saying the same in words for the Settings tab.

@@ -112,6 +112,22 @@ func (o *Outbox) supersedes(dr Draft) (*outbox.Record, error) {
 	return rec, nil
 }
 
+// supersededBy is what the job of m records of the original orig it
+// replaces or cancels (nil for an ordinary message): its Message-ID, and
+// its document type, patient and time, so that the Sent record names it
+// in words.
+func supersededBy(orig *outbox.Record, m *send.Message) *outbox.Supersedes {
+	if orig == nil || m.Supersedes == nil {
+		return nil
+	}
+	at := orig.Created
+	if orig.Result != nil && !orig.Result.Finished.IsZero() {
+		at = orig.Result.Finished
+	}
+	return &outbox.Supersedes{Kind: m.Supersedes.Kind, MessageID: orig.MessageID,
+		Subject: orig.Subject, PatientNHI: orig.PatientNHI, SentAt: at}
+}
+
 // checkSupersedeSigner refuses a cancellation or replacement that would be
 // signed by another key than its original: the recipient would refuse it.
 func checkSupersedeSigner(orig *outbox.Record, signer string) error {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/ack"
+	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -49,6 +50,48 @@ type Tracking struct {
 	// IsAcknowledgement: the job is itself an acknowledgement this home
 	// sent (never acknowledged, never overdue).
 	IsAcknowledgement bool
+	// SupersededBy is the latest later job of this outbox that replaces
+	// or cancels this message (nil when none, or when every such job was
+	// stopped in the outbox or failed: those superseded nothing).
+	SupersededBy *Superseding
+}
+
+// Superseding is a job of this outbox that replaces or cancels an earlier
+// message (its Job.Supersedes names that message).
+type Superseding struct {
+	// Kind is manifest.Replace or manifest.Cancel.
+	Kind manifest.Kind
+	// Job and MessageID are the later job's.
+	Job       JobID
+	MessageID string
+	// State is the later job's outbox state: sent, possibly sent, or on
+	// its way (queued, sending, deferred).
+	State outbox.State
+	// Time is when the mail server accepted it (when it was queued until
+	// then).
+	Time time.Time
+	// Subject (the document type) and PatientNHI are the later job's.
+	Subject, PatientNHI string
+}
+
+// supersessions maps the Message-ID of each message of recs that a later
+// job of recs replaces or cancels to the latest such job. A job stopped in
+// the outbox (cancelled) or failed for good supersedes nothing.
+func supersessions(recs []*outbox.Record) map[string]*Superseding {
+	out := map[string]*Superseding{}
+	for _, r := range recs { // oldest first: the latest wins
+		s := r.Supersedes
+		if s == nil || r.State == outbox.Cancelled || r.State == outbox.Failed {
+			continue
+		}
+		at := r.Created
+		if r.Result != nil && !r.Result.Finished.IsZero() {
+			at = r.Result.Finished
+		}
+		out[s.MessageID] = &Superseding{Kind: s.Kind, Job: r.ID, MessageID: r.MessageID, State: r.State, Time: at,
+			Subject: r.Subject, PatientNHI: r.PatientNHI}
+	}
+	return out
 }
 
 // Label is the state in words for a list: "rejected: REASON", the
@@ -80,7 +123,13 @@ func (o *Outbox) Track(rec *outbox.Record) Tracking {
 	if err != nil {
 		o.d.warn(fmt.Errorf("acknowledgements cannot be read: %w", err))
 	}
-	return o.track(rec, es, o.ackWait())
+	t := o.track(rec, es, o.ackWait())
+	recs, err := o.ob.List()
+	if err != nil {
+		o.d.warn(fmt.Errorf("the outbox cannot be listed to find what replaces or cancels a message: %w", err))
+	}
+	t.SupersededBy = supersessions(recs)[rec.MessageID]
+	return t
 }
 
 // TrackAll is Track of each of recs, reading the acknowledgement log once.
@@ -91,8 +140,10 @@ func (o *Outbox) TrackAll(recs []*outbox.Record) []Tracking {
 	}
 	out := make([]Tracking, len(recs))
 	wait := o.ackWait()
+	sup := supersessions(recs)
 	for i, r := range recs {
 		out[i] = o.track(r, es, wait)
+		out[i].SupersededBy = sup[r.MessageID]
 	}
 	return out
 }

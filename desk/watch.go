@@ -202,13 +202,9 @@ func (w *watcher) run(ctx context.Context) error {
 				continue
 			}
 		}
-		res, ferr := w.d.Fetch(ctx, FetchOptions{Account: w.acct.Name, Mailbox: w.opts.Mailbox})
-		if res != nil {
-			w.event(WatchEvent{Kind: EventFetched, Detail: fmt.Sprintf("%d new, %d failed", len(res.New), len(res.Failed))})
-		}
-		// What was stored is delivered even when the fetch stopped early.
-		if err := w.dl.deliverAll(ctx, w.event); err != nil {
-			return err
+		ferr, derr := w.round(ctx)
+		if derr != nil {
+			return derr
 		}
 		if ferr != nil {
 			if ctx.Err() != nil {
@@ -240,6 +236,31 @@ func (w *watcher) run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// round fetches and delivers once. The audit log is held meanwhile
+// (audit.Log.Hold): the round's entries are each written and fsynced as
+// before, but the keychain head, a D-Bus round trip per entry on Linux,
+// moves every audit.MaxUnanchored entries and once at the end of the
+// round. A crash during the round loses no entry; until the head moves,
+// removing the round's last entries from the file would go unnoticed.
+// ferr is the fetch's error (or the audit log's, when its head could not
+// be moved); derr is the delivery's, which waiting cannot mend.
+func (w *watcher) round(ctx context.Context) (ferr, derr error) {
+	if l, err := w.d.Audit(); err == nil {
+		release := l.Hold()
+		defer func() {
+			if err := release(); err != nil && ferr == nil {
+				ferr = fmt.Errorf("watch: %w", err)
+			}
+		}()
+	}
+	res, ferr := w.d.Fetch(ctx, FetchOptions{Account: w.acct.Name, Mailbox: w.opts.Mailbox})
+	if res != nil {
+		w.event(WatchEvent{Kind: EventFetched, Detail: fmt.Sprintf("%d new, %d failed", len(res.New), len(res.Failed))})
+	}
+	// What was stored is delivered even when the fetch stopped early.
+	return ferr, w.dl.deliverAll(ctx, w.event)
 }
 
 // fatal returns err when waiting cannot mend it.

@@ -6,13 +6,11 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +21,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/relay/relaytest"
 )
 
 // devicePassword is the test device's password (TEST ONLY).
@@ -117,25 +116,8 @@ type testRelay struct {
 	fingerprint string
 	sub         *recorder
 	audit       *auditRecorder
-	log         *syncBuffer
+	log         *relaytest.SyncBuffer
 	tempDir     string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startRelay runs a relay on a loopback port with one device ("frontdesk")
@@ -155,7 +137,7 @@ func startRelay(t *testing.T, edit func(*Options)) *testRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &testRelay{sub: &recorder{}, audit: &auditRecorder{}, log: &syncBuffer{}, tempDir: filepath.Join(dir, "tmp")}
+	tr := &testRelay{sub: &recorder{}, audit: &auditRecorder{}, log: &relaytest.SyncBuffer{}, tempDir: filepath.Join(dir, "tmp")}
 	if err := os.Mkdir(tr.tempDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -189,42 +171,11 @@ func startRelay(t *testing.T, edit func(*Options)) *testRelay {
 	return tr
 }
 
-// reply is the Python client's outcome.
-type reply struct {
-	Stage   string `json:"stage"`
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
-
-// mfd runs testdata/mfd_client.py (Python's smtplib, as an MFD) against
-// the relay, with the password on stdin.
-func (tr *testRelay) mfd(t *testing.T, password string, args ...string) reply {
+// mfd runs the MFD client (relaytest.MFD: Python's smtplib, as an MFD)
+// against the relay, with the password on stdin.
+func (tr *testRelay) mfd(t *testing.T, password string, args ...string) relaytest.Reply {
 	t.Helper()
-	return runMFD(t, tr.addr, tr.fingerprint, password, args...)
-}
-
-func runMFD(t *testing.T, addr, fingerprint, password string, args ...string) reply {
-	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 (the MFD-like SMTP client) is not installed (CI=true, so this is a failure, not a skip)")
-		}
-		t.Skip("python3 not installed; scripts/install-deps.sh test installs it")
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("python3", append([]string{filepath.Join(testdataDir(t), "mfd_client.py"), "--port", port, "--fingerprint", fingerprint}, args...)...)
-	cmd.Stdin = strings.NewReader(password + "\n")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("mfd_client.py %v: %v\n%s%s", args, err, out, stderr.String())
-	}
-	var r reply
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("mfd_client.py: %v\n%s", err, out)
-	}
-	return r
+	return relaytest.MFD(t, tr.addr, tr.fingerprint, password, args...)
 }
 
 func testdataDir(t *testing.T) string {
@@ -477,7 +428,7 @@ func (b *blockingSubmitter) Submit(ctx context.Context, s Submission) (string, e
 func TestRelay250OnlyAfterSubmit(t *testing.T) {
 	b := &blockingSubmitter{entered: make(chan struct{}), release: make(chan struct{})}
 	tr := startRelay(t, func(o *Options) { o.Submitter = b })
-	got := make(chan reply, 1)
+	got := make(chan relaytest.Reply, 1)
 	go func() {
 		got <- tr.mfd(t, devicePassword, "--user", "frontdesk", "--to", "mainst@relay", "--attach", filepath.Join(testdataDir(t), "good_scan.pdf"))
 	}()

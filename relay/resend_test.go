@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/securesend/securesend/relay/relaytest"
 )
 
 // clock is a test clock that moves only when told.
@@ -80,7 +82,7 @@ func TestRelayResend(t *testing.T) {
 	if err := os.WriteFile(other, append(b, []byte("\n% another page\n")...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	send := func(t *testing.T, tr *testRelay, extra ...string) reply {
+	send := func(t *testing.T, tr *testRelay, extra ...string) relaytest.Reply {
 		return tr.mfd(t, devicePassword, append([]string{"--user", "frontdesk", "--to", "mainst@relay"}, extra...)...)
 	}
 

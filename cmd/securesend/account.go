@@ -15,6 +15,7 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/oauth"
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/profile"
 )
 
 func accountCommand() command {
@@ -85,6 +86,7 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		scopes         = fs.String("scopes", "", "OAuth scopes, space-separated (custom provider)")
 		login          = fs.Bool("login", true, "for OAuth accounts, sign in in the browser right away")
 		interactiveOff = fs.Bool("no-prompt", false, "never ask on the terminal; fail when something is missing")
+		template       = fs.String("template", "", "add the account on your organisation's account template `NAME` (its servers and sign-in): give only --name, --email and the password")
 	)
 	fs.StringVar(&a.Name, "name", "", "short account name, used as --account NAME")
 	fs.StringVar(&a.Email, "email", "", "the mailbox's e-mail address")
@@ -107,13 +109,33 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 	if *pwStdin && *secretStdin {
 		return errorf(e, "account add: --password-stdin and --client-secret-stdin both read standard input; use one")
 	}
-	a.Auth = account.AuthMethod(*auth)
-	a.SMTP.Security = account.Security(*smtpSec)
-	a.IMAP.Security = account.Security(*imapSec)
-	if a.IsOAuth() {
-		a.OAuth = &account.OAuthSettings{ClientID: *clientID, Tenant: *tenant, AuthURL: *authURL, TokenURL: *tokenURL, Scopes: strings.Fields(*scopes)}
+	s, err := manageAccounts(e)
+	if err != nil {
+		return errorf(e, "account add: %v", err)
 	}
-	desk.AccountDefaults(&a) // the servers a provider preset gives, before asking
+	// An organisation's template gives the servers and sign-in (as the
+	// Settings tab adds one); otherwise the flags and a provider's preset.
+	var tmpl *profile.AccountTemplate
+	if *template != "" {
+		for _, f := range append(templateFlags, "client-secret-stdin") {
+			if flagSet(fs, f) {
+				return errorf(e, "account add: --%s does not go with --template: the template sets the servers and sign-in", f)
+			}
+		}
+		t, err := s.Template(*template)
+		if err != nil {
+			return errorf(e, "account add: --template %s", keyText(err.Error()))
+		}
+		tmpl, a = &t, desk.AccountFromTemplate(t, a.Name, a.Email)
+	} else {
+		a.Auth = account.AuthMethod(*auth)
+		a.SMTP.Security = account.Security(*smtpSec)
+		a.IMAP.Security = account.Security(*imapSec)
+		if a.IsOAuth() {
+			a.OAuth = &account.OAuthSettings{ClientID: *clientID, Tenant: *tenant, AuthURL: *authURL, TokenURL: *tokenURL, Scopes: strings.Fields(*scopes)}
+		}
+		desk.AccountDefaults(&a) // the servers a provider preset gives, before asking
+	}
 
 	interactive := !*interactiveOff && isTerminal(e.stdin)
 	var creds account.Credentials
@@ -132,19 +154,14 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if interactive {
-		in := bufio.NewReader(e.stdin)
-		ask := func(p *string, q string) {
-			if *p == "" {
-				fmt.Fprintf(e.stderr, "%s: ", q)
-				line, _ := in.ReadString('\n')
-				*p = strings.TrimSpace(line)
-			}
-		}
+		ask := asker(e)
 		ask(&a.Name, "Account name")
 		ask(&a.Email, "E-mail address")
-		ask(&a.SMTP.Address, "SMTP server (host:port)")
-		if a.IsOAuth() {
-			ask(&a.OAuth.ClientID, "OAuth client ID")
+		if tmpl == nil {
+			ask(&a.SMTP.Address, "SMTP server (host:port)")
+			if a.IsOAuth() {
+				ask(&a.OAuth.ClientID, "OAuth client ID")
+			}
 		}
 		if a.Auth == account.AuthPassword && creds.Password == "" {
 			pw, err := readHidden(e, "Password")
@@ -154,25 +171,44 @@ func accountAdd(ctx context.Context, e *env, args []string) int {
 			creds.Password = pw
 		}
 	}
-	if a.Auth == account.AuthPassword && creds.Password == "" {
+	switch {
+	case a.Auth == account.AuthPassword && creds.Password == "":
 		return errorf(e, "account add: a password account needs its password: pipe it with --password-stdin")
+	case a.Auth != account.AuthPassword && tmpl != nil && creds.Password != "":
+		return errorf(e, "account add: the template %s signs in with %s, not a password; leave out --password-stdin", keyText(tmpl.Name), a.Auth)
+	case tmpl != nil:
+		a, err = s.AddFromTemplate(*tmpl, a.Name, a.Email, creds)
+	default:
+		err = s.Add(a, creds)
 	}
-	s, err := manageAccounts(e)
 	if err != nil {
-		return errorf(e, "account add: %v", err)
-	}
-	if err := s.Add(a, creds); err != nil {
-		return errorf(e, "account add: %v", err)
+		return errorf(e, "account add: %s", keyText(err.Error()))
 	}
 	fmt.Fprintf(e.stdout, "Added account %s (%s); secrets are in the OS keychain.\n", a.Name, a.Email)
-	if a.IsOAuth() {
-		if !*login || !interactive {
-			fmt.Fprintf(e.stdout, "Sign in with: securesend account login %s\n", a.Name)
-			return 0
-		}
-		return signIn(ctx, e, s, a.Name)
+	if !a.IsOAuth() {
+		return 0
 	}
-	return 0
+	if !*login || !interactive {
+		fmt.Fprintf(e.stdout, "Sign in with: securesend account login %s\n", a.Name)
+		return 0
+	}
+	return signIn(ctx, e, s, a.Name)
+}
+
+// templateFlags are the flags of 'account add' that an organisation's
+// template sets: they do not go with --template.
+var templateFlags = []string{"smtp", "imap", "smtp-security", "imap-security", "auth", "client-id", "tenant", "auth-url", "token-url", "scopes", "ca-file", "require-tls", "user"}
+
+// asker returns ask, which asks on the terminal for *p when it is empty.
+func asker(e *env) (ask func(p *string, question string)) {
+	in := bufio.NewReader(e.stdin)
+	return func(p *string, q string) {
+		if *p == "" {
+			fmt.Fprintf(e.stderr, "%s: ", q)
+			line, _ := in.ReadString('\n')
+			*p = strings.TrimSpace(line)
+		}
+	}
 }
 
 // readHidden asks for a secret on the terminal with echo off (stty).
@@ -409,21 +445,4 @@ func accountPassword(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Replaced the password of %s in the OS keychain.\n", name)
 	return 0
-}
-
-// storedAccount returns the store and the stored account name, for
-// 'securesend send --account NAME' and the deliveries of its jobs. It reads
-// no secret: the policy gate checks the account first, then the caller
-// reads its sign-in with a.SendOptions(ctx, store.Secrets()).
-func storedAccount(e *env, name string) (*account.Store, *account.Account, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, nil, err
-	}
-	s := d.Accounts()
-	a, err := s.Get(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, a, nil
 }

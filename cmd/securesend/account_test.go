@@ -102,13 +102,18 @@ func TestAccountLifecycleCLI(t *testing.T) {
 	}
 
 	// The hook for 'send --account'.
-	s, a, err := storedAccount(&env{getenv: func(k string) string { return ae.vars[k] }}, "m365")
+	d, err := openDesk(&env{getenv: func(k string) string { return ae.vars[k] }})
 	if err != nil {
-		t.Fatalf("storedAccount: %v", err)
+		t.Fatal(err)
+	}
+	s := d.Accounts()
+	a, err := s.Get("m365")
+	if err != nil {
+		t.Fatalf("stored account: %v", err)
 	}
 	opts, err := a.SendOptions(context.Background(), s.Secrets())
 	if err != nil || a.Email != user || opts.Server != smtpXO.Addr || opts.Auth == nil {
-		t.Fatalf("storedAccount = %+v, SendOptions = %+v, %v", a, opts, err)
+		t.Fatalf("stored account = %+v, SendOptions = %+v, %v", a, opts, err)
 	}
 
 	// Replace the password: a wrong one is refused by the server, the

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
-	"time"
 
 	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/desk"
@@ -30,8 +27,7 @@ fails, 'securesend outbox run' sends it later.
 
 // inboxAck is `securesend inbox ack`.
 func inboxAck(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("inbox ack", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "inbox ack")
 	fs.Usage = func() { fmt.Fprint(e.stderr, inboxAckUsage) }
 	accept := fs.Bool("accept", false, "accept the message")
 	reject := fs.String("reject", "", "reject the message, with this reason")
@@ -93,68 +89,4 @@ func inboxAck(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, "Sent.")
 	return 0
-}
-
-// trackedJob is an outbox job as `outbox list --json` and `outbox show
-// --json` print it: the record, with "state" the tracked state
-// (queued, sent, acknowledged, accepted, rejected, or the outbox's
-// deferred, failed, possibly-sent, cancelled) and the outbox's own state
-// in "outbox_state".
-type trackedJob struct {
-	*outbox.Record
-	State           desk.TrackState `json:"state"`
-	OutboxState     outbox.State    `json:"outbox_state"`
-	Overdue         bool            `json:"overdue,omitempty"`
-	Acknowledgement *trackedAck     `json:"acknowledgement,omitempty"`
-	IsAck           bool            `json:"is_acknowledgement,omitempty"`
-}
-
-// trackedAck is the acknowledgement that set a job's state.
-type trackedAck struct {
-	Kind   ack.Kind  `json:"kind"`
-	From   string    `json:"from"`
-	Reason string    `json:"reason,omitempty"`
-	Time   time.Time `json:"time"`
-}
-
-func newTrackedJob(r *outbox.Record, t desk.Tracking) trackedJob {
-	j := trackedJob{Record: r, State: t.State, OutboxState: r.State, Overdue: t.Overdue, IsAck: t.IsAcknowledgement}
-	if t.Receipt != nil {
-		j.Acknowledgement = &trackedAck{Kind: t.Receipt.Kind, From: t.From, Reason: t.Receipt.Reason, Time: t.Receipt.Time}
-	}
-	return j
-}
-
-// trackedJobs are recs with their tracked states.
-func trackedJobs(ob *desk.Outbox, recs []*outbox.Record) []trackedJob {
-	ts := ob.TrackAll(recs)
-	out := make([]trackedJob, len(recs))
-	for i, r := range recs {
-		out[i] = newTrackedJob(r, ts[i])
-	}
-	return out
-}
-
-// trackLabel is the STATE column of `outbox list`.
-func trackLabel(t desk.Tracking) string {
-	s := termsafe.String(t.Label())
-	if len(s) > 70 {
-		s = s[:67] + "..."
-	}
-	return s
-}
-
-// printTracking adds the acknowledgement lines to `outbox show`.
-func printTracking(w io.Writer, t desk.Tracking) {
-	switch {
-	case t.Receipt != nil:
-		fmt.Fprintf(w, "Acknowledged: %s by %s at %s (signed and verified)\n", t.Receipt.Kind, termsafe.String(t.From), t.Receipt.Time.Local().Format(time.RFC1123))
-		if t.Receipt.Reason != "" {
-			fmt.Fprintf(w, "Reason:       %s\n", termsafe.String(t.Receipt.Reason))
-		}
-	case t.Overdue:
-		fmt.Fprintf(w, "Acknowledged: no — %s\n", desk.OverdueText)
-	case t.IsAcknowledgement:
-		fmt.Fprintln(w, "Acknowledged: (this job is an acknowledgement you sent)")
-	}
 }

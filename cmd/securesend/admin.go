@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -328,85 +326,12 @@ func adminProfileShow(e *env, args []string) int {
 	if !l.Managed() {
 		fmt.Fprintf(w, "No organisation profile: this installation is not managed (system-wide directory: %s).\n", profile.SystemDir(runtime.GOOS, e.getenv))
 	} else {
-		adminPrintProfile(w, l)
+		printLines(w, desk.ProfileLines(l))
 	}
 	if *effective {
-		adminPrintPolicy(w, pol)
+		printLines(w, desk.PolicyLines(pol))
 	}
 	return 0
-}
-
-func adminPrintProfile(w io.Writer, l *profile.Loaded) {
-	p := l.Profile
-	fmt.Fprintf(w, "Organisation: %s\n", p.Organisation.Name)
-	fmt.Fprintf(w, "Profile: serial %d, from %s, verified: signed by pinned admin key %s\n", p.Serial, l.Source, l.Fingerprint)
-	op := p.Policy
-	fmt.Fprintf(w, "Policy: min TLS %s; encryption %s", op.MinTLS, op.Encryption)
-	if len(op.EncryptDomains) > 0 {
-		fmt.Fprintf(w, " (%s)", strings.Join(op.EncryptDomains, ", "))
-	}
-	fmt.Fprintf(w, "; REQUIRETLS required: %t; max attachment: %s\n", op.RequireREQUIRETLS, adminMB(op.MaxAttachmentMB))
-	allowed := "any"
-	if len(op.AllowedRecipientDomains) > 0 {
-		allowed = strings.Join(op.AllowedRecipientDomains, ", ")
-	}
-	fmt.Fprintf(w, "Allowed recipient domains: %s\n", allowed)
-	fmt.Fprintf(w, "Users may add recipients: %t; users may add keys: %t\n", op.UsersMayAddRecipients, op.UsersMayAddKeys)
-	var locked []string
-	for _, s := range p.Locked {
-		locked = append(locked, string(s))
-	}
-	fmt.Fprintf(w, "Locked settings: %s\n", adminOrNone(strings.Join(locked, ", ")))
-	fmt.Fprintf(w, "Account templates: %d\n", len(p.Accounts))
-	for _, a := range p.Accounts {
-		fmt.Fprintf(w, "  %s: smtp %s:%d (%s), auth %s", a.Name, a.SMTPHost, a.SMTPPort, a.SMTPSecurity, a.Auth)
-		if a.OAuthProvider != "" {
-			fmt.Fprintf(w, " (%s)", a.OAuthProvider)
-		}
-		if a.IMAPHost != "" {
-			fmt.Fprintf(w, ", imap %s:%d (%s)", a.IMAPHost, a.IMAPPort, a.IMAPSecurity)
-		}
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "Directory: %d recipients (keys pinned)\n", len(p.Recipients))
-	for _, r := range p.Recipients {
-		fmt.Fprintf(w, "  %s <%s>", r.Name, r.Email)
-		if r.Organisation != "" {
-			fmt.Fprintf(w, ", %s", r.Organisation)
-		}
-		if r.HPIOrgID != "" {
-			fmt.Fprintf(w, ", HPI %s", r.HPIOrgID)
-		}
-		fmt.Fprintf(w, ", key %s\n", r.Fingerprint)
-	}
-}
-
-func adminPrintPolicy(w io.Writer, pol profile.Policy) {
-	fmt.Fprintln(w, "Effective policy:")
-	for _, l := range pol.Summary() {
-		locked := ""
-		if l.Locked {
-			locked = " (locked)"
-		}
-		fmt.Fprintf(w, "  %s: %s%s\n", l.Label, l.Value, locked)
-	}
-	for _, n := range pol.Notes() {
-		fmt.Fprintf(w, "  ignored: %s\n", n)
-	}
-}
-
-func adminMB(n int) string {
-	if n == 0 {
-		return "no limit"
-	}
-	return fmt.Sprintf("%d MB", n)
-}
-
-func adminOrNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
 
 func adminPolicyCheck(e *env, args []string) int {
@@ -445,11 +370,7 @@ func adminPolicyCheck(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "admin policy check: %v", err)
 	}
-	tlsv := "1.2"
-	if v.MinTLS == tls.VersionTLS13 {
-		tlsv = "1.3"
-	}
-	fmt.Fprintf(e.stdout, "Allowed by policy; must be encrypted: %s; connection: TLS %s or later, REQUIRETLS required: %t\n", yesNo(v.MustEncrypt), tlsv, v.RequireTLS)
+	fmt.Fprintln(e.stdout, v)
 	return 0
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/desk"
 )
 
 func auditCommand() command {
@@ -74,21 +75,7 @@ func auditVerify(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "audit: %v", outboxTrim(err, "audit: "))
 	}
-	if sum.Entries == 0 {
-		fmt.Fprintln(e.stdout, "Audit log OK: no entries yet.")
-		return 0
-	}
-	fmt.Fprintf(e.stdout, "Audit log OK: %d entries, the last (#%d, %s) matches the keychain; hash %s\n",
-		sum.Entries, sum.Last.Seq, sum.Last.Time.Local().Format(time.RFC1123), sum.Last.Hash)
-	switch {
-	case sum.Legacy == 0:
-		fmt.Fprintln(e.stdout, "Every entry is authenticated with this computer's audit key.")
-	case sum.KeyedFrom == 0:
-		fmt.Fprintf(e.stdout, "All %d entries were written before the log was keyed: their hash chain is intact and ends where the keychain says, but nothing shows who wrote them. The next entry starts the keyed part.\n", sum.Legacy)
-	default:
-		fmt.Fprintf(e.stdout, "Entries 1 to %d were written before the log was keyed (hash chain only); entries %d to %d are authenticated with this computer's audit key, and entry %d pins the earlier chain: those entries have not changed since, but nothing shows who wrote them.\n",
-			sum.Legacy, sum.KeyedFrom, sum.Last.Seq, sum.KeyedFrom)
-	}
+	printLines(e.stdout, desk.AuditLines(sum))
 	return 0
 }
 
@@ -110,18 +97,7 @@ func auditVerifyFile(e *env, path string) int {
 	if err != nil {
 		return errorf(e, "audit verify: %s: %v", path, outboxTrim(err, "audit: "))
 	}
-	if sum.Entries == 0 {
-		fmt.Fprintf(e.stdout, "%s holds no entries.\n", path)
-		return 0
-	}
-	fmt.Fprintf(e.stdout, "Chain OK: entries %d to %d (%d) of %s each match their hash, follow each other in order and link to the one before", sum.First.Seq, sum.Last.Seq, sum.Entries, path)
-	if sum.First.Seq > 1 {
-		fmt.Fprintf(e.stdout, " (entry %d's link to the entries before it is not in the file)", sum.First.Seq)
-	}
-	fmt.Fprintf(e.stdout, ".\nLast entry: #%d, %s, hash %s\n", sum.Last.Seq, sum.Last.Time.Local().Format(time.RFC1123), sum.Last.Hash)
-	fmt.Fprintf(e.stdout, "%d entries carry a MAC, %d were written before the log was keyed.\n", sum.Keyed, sum.Legacy)
-	fmt.Fprintln(e.stdout, "Checked without the audit key, so NOT proven: that securesend wrote these entries (anyone who knows the format can build a consistent chain with made-up MACs), that no entries are missing after the last one, or that this is the log's current state.")
-	fmt.Fprintln(e.stdout, "To prove those, run 'securesend audit verify' on the computer that keeps the log: it checks every MAC with the key in its keychain; its last hash must match the one above.")
+	printLines(e.stdout, desk.AuditFileLines(path, sum))
 	return 0
 }
 
@@ -161,4 +137,13 @@ func auditExport(e *env, args []string) int {
 		return errorf(e, "%v", err)
 	}
 	return 0
+}
+
+// openAudit opens the home's audit log (desk.Desk.Audit).
+func openAudit(e *env) (*audit.Log, error) {
+	d, err := openDesk(e)
+	if err != nil {
+		return nil, err
+	}
+	return d.Audit()
 }

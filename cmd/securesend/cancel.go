@@ -4,15 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/internal/termsafe"
-	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -41,9 +37,7 @@ Flags:
 `
 
 func runCancel(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, cancelUsage); fs.PrintDefaults() }
+	fs := commandFlags(e, "cancel", cancelUsage)
 	reason := fs.String("reason", "", "why the message is cancelled (required); the pharmacist sees it in red")
 	acct := fs.String("account", "", "send with the stored account `name` when the original was sent with --server")
 	queueOnly := fs.Bool("queue-only", false, "only write the cancellation to the outbox; 'securesend outbox run' delivers it")
@@ -90,35 +84,6 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Cancellation of %s sent as %s (job %s). Phone the pharmacy if the prescription may already be dispensed.\n", orig, rec.MessageID, job)
 	return 0
-}
-
-// supersedeWarning is the short mark of a cancelled or replaced item, or
-// of a cancellation or replacement that changed nothing, for lists.
-func supersedeWarning(it *receive.Item) string {
-	switch {
-	case it.Superseded != nil && it.Superseded.Kind == manifest.Cancel:
-		return "CANCELLED by the sender"
-	case it.Superseded != nil:
-		return "REPLACED by #" + it.Superseded.ByID
-	case it.Supersedes != nil && it.Supersedes.Refused != "":
-		return "WARNING: cancels or replaces nothing (see inbox show)"
-	}
-	return ""
-}
-
-// printSupersession prints the red lines of inbox show and open: the
-// item was cancelled or replaced, or is a cancellation or replacement
-// (and, in a WARNING, one that changed nothing).
-func printSupersession(w io.Writer, it *receive.Item) {
-	if b := desk.SupersededBanner(it.Superseded); b != "" {
-		fmt.Fprintf(w, "%s\n\n", b)
-	}
-	if note, warn := desk.SupersedesNote(it.Supersedes); note != "" {
-		if warn && !strings.HasPrefix(note, "WARNING") {
-			note = "WARNING: " + note
-		}
-		fmt.Fprintf(w, "%s\n\n", note)
-	}
 }
 
 // confirmSuperseded asks before a document of a message its sender

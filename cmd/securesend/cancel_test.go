@@ -232,6 +232,12 @@ func TestCancelAndReplaceCLI(t *testing.T) {
 		if got := listDir(t, dir); len(got) != 0 {
 			t.Errorf("inbox open %s without --yes-superseded wrote %v", id, got)
 		}
+		// --yes-unverified answers only for a message that is not
+		// verified; this one is verified but no longer current.
+		code, out, errOut = s.pharmacy.run(t, "", "inbox", "open", id, "--out", dir, "--yes-unverified")
+		if code != 1 || !strings.Contains(errOut, "--yes-superseded") || len(listDir(t, dir)) != 0 {
+			t.Errorf("inbox open %s --yes-unverified of a cancelled or replaced message: exit %d, wrote %v\nstdout: %s\nstderr: %s", id, code, listDir(t, dir), out, errOut)
+		}
 		s.pharmacy.must(t, 0, "", "inbox", "open", id, "--out", dir, "--yes-superseded")
 		if got := listDir(t, dir); len(got) != 1 {
 			t.Errorf("inbox open %s --yes-superseded wrote %v", id, got)

@@ -114,12 +114,8 @@ func demoSendSample(ctx context.Context, e *env, sys *demomail.System, tmp strin
 		return errorf(e, "%s", termsafe.String(plainError(got.DeliverErr)))
 	}
 	for _, r := range got.Received {
-		rep := r.Report
-		fmt.Fprintf(e.stdout, "\nReceived by %s: %s — %s\n", demomail.Pharmacy, rep.Verdict, termsafe.String(rep.Reason))
-		for _, d := range rep.Documents {
-			fmt.Fprintf(e.stdout, "  %s  %s\n", d.SHA256, termsafe.String(d.Name))
-		}
-		if rep.Verdict != receive.Verified {
+		printLines(e.stdout, desk.ReceivedLines(demomail.Pharmacy, r))
+		if r.Report.Verdict != receive.Verified {
 			return 1
 		}
 	}

@@ -137,34 +137,21 @@ func runHotfolder(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	ob, err := d.Outbox(desk.OutboxOptions{Via: v})
-	if err != nil {
-		return errorf(e, "hotfolder: %v", outboxTrim(err, "outbox: "))
-	}
-	h := &hotfolderRun{e: e}
-	h.run = ob.NewRun(h.delivered)
-	handle := ob.HotFolderHandler(desk.Draft{Message: m, Via: v, Encrypt: em})
-	w, err := hotfolder.New(hotfolder.Config{Dir: dir, Handle: handle, Report: h.report, Settle: settle, SettleLimit: limit,
-		MaxSize: maxSize, Interval: interval})
-	if err != nil {
-		return errorf(e, "%s", keyText(strings.TrimPrefix(err.Error(), "hotfolder: ")))
-	}
-	if once {
-		_, err := w.Drain(ctx)
-		if err != nil {
-			return errorf(e, "%s", hotfolderErrorText(err))
-		}
-		if h.failures > 0 {
-			return 1
-		}
-		return 0
-	}
-	fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", displayName(dir), keyText(f.to.String()))
-	err = h.run.WatchHotFolder(ctx, w, func(err error) { fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err)) })
-	if err != nil { // sent/ or failed/ cannot be used safely
+	h := &hotfolderReport{e: e}
+	err = d.HotFolder(ctx, desk.HotFolderConfig{Dir: dir, Draft: desk.Draft{Message: m, Via: v, Encrypt: em}, MaxSize: maxSize,
+		Settle: settle, SettleLimit: limit, Interval: interval, Once: once, Report: h.file, Delivered: h.delivered,
+		Watching: func() {
+			fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", displayName(dir), keyText(f.to.String()))
+		},
+		Warn: func(err error) { fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err)) },
+	})
+	switch {
+	case err != nil: // the outbox or DIR cannot be used, or sent/ or failed/ not safely
 		return errorf(e, "%s", hotfolderErrorText(err))
+	case once && h.failures > 0:
+		return 1
 	}
-	return 0 // interrupted
+	return 0 // done, or interrupted
 }
 
 // maxHotfolderMB bounds --max-size (64 GB): beyond it the size in bytes
@@ -173,8 +160,9 @@ const maxHotfolderMB = 64 << 10
 
 // hotfolderErrorText is a hot folder error as printed: a
 // *hotfolder.SubfolderError as it is (its message names the folder and
-// what to do), others without the package's "hotfolder: " prefix, both
-// made safe for the terminal (the folder's path may hold any character).
+// what to do), an outbox error with its "outbox: ", others with one
+// "hotfolder: ", all made safe for the terminal (the folder's path may
+// hold any character).
 func hotfolderErrorText(err error) string {
 	var se *hotfolder.SubfolderError
 	if errors.As(err, &se) {
@@ -190,16 +178,15 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// hotfolderRun reports the files of one 'securesend hotfolder': desk's
-// HotFolderHandler queues them, a desk.Run delivers them.
-type hotfolderRun struct {
+// hotfolderReport prints what one 'securesend hotfolder' (desk.HotFolder)
+// does with each file, and counts the failures.
+type hotfolderReport struct {
 	e        *env
-	run      *desk.Run
 	failures int
 }
 
-// report prints one line per file and delivers what was queued.
-func (h *hotfolderRun) report(ctx context.Context, ev hotfolder.Event) {
+// file prints one line per file.
+func (h *hotfolderReport) file(ev hotfolder.Event) {
 	w := h.e.stdout
 	name := displayName(ev.Name)
 	switch ev.Outcome {
@@ -211,13 +198,12 @@ func (h *hotfolderRun) report(ctx context.Context, ev hotfolder.Event) {
 		fmt.Fprintf(w, "%s: not sent yet, will try again: %s\n", name, ev.Reason)
 	case hotfolder.Queued, hotfolder.AlreadyQueued:
 		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", name, shortID(ev.JobID), displayName(filepath.Join(hotfolder.SentDir, filepath.Base(ev.Dest))))
-		h.run.Deliver(ctx, ev.JobID, name)
 	}
 }
 
 // delivered prints the outcome of one delivery attempt.
-func (h *hotfolderRun) delivered(ev desk.RunEvent) {
-	w, name, id, rec := h.e.stdout, ev.Label, shortID(ev.JobID), ev.Record
+func (h *hotfolderReport) delivered(ev desk.RunEvent) {
+	w, name, id, rec := h.e.stdout, displayName(ev.Label), shortID(ev.JobID), ev.Record
 	switch ev.Outcome {
 	case desk.RunLost:
 		fmt.Fprintf(w, "%s: job %s: %s\n", name, id, outboxTrim(ev.Err, "outbox: "))

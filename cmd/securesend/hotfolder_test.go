@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/relay/relaytest"
 	"github.com/securesend/securesend/send/hotfolder"
 )
 
@@ -302,31 +302,13 @@ func TestHotfolderCLIAccount(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestHotfolderCLIWatch runs the hot folder without --once: a scan saved
 // while it runs is sent, and cancelling (Ctrl-C) ends it with exit 0.
 func TestHotfolderCLIWatch(t *testing.T) {
 	srv, _, serverArgs := hotfolderSMTP(t, "pw")
 	ae := newAcctEnv(t)
 	dir := t.TempDir()
-	var out, errb syncBuffer
+	var out, errb relaytest.SyncBuffer
 	e := &env{stdin: strings.NewReader("pw\n"), stdout: &out, stderr: &errb, getenv: func(k string) string { return ae.vars[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -502,7 +484,7 @@ func TestHotfolderCLIUnsafeSubfolder(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out, errb syncBuffer
+	var out, errb relaytest.SyncBuffer
 	e := &env{stdin: strings.NewReader("pw\n"), stdout: &out, stderr: &errb, getenv: func(k string) string { return ae.vars[k] }}
 	code = run(ctx, e, append(base, serverArgs...))
 	if ctx.Err() != nil {

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os/exec"
 	"runtime"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/securesend/securesend/desk"
@@ -85,17 +82,7 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 	if *asJSON {
 		printJSON(e, res.FetchResult)
 	} else {
-		for _, it := range res.New {
-			printItemLine(e.stdout, &it)
-		}
-		fmt.Fprintf(e.stdout, "%d new, %d already stored (%s over %s).\n", len(res.New), res.Known, res.Account.IMAP.Address, res.TLSVersion)
-		if res.UIDValidityChanged {
-			fmt.Fprintf(e.stdout, "Warning: the server renumbered the mailbox (UIDVALIDITY %d, was %d); the mail that arrived since the day before the last fetch was checked again. If this happens at every fetch, tell the mail provider.\n", res.UIDValidity, res.PreviousUIDValidity)
-		}
-		printFailures(e.stdout, res.Failed)
-		if n := len(res.Acknowledgements); n > 0 {
-			fmt.Fprintf(e.stdout, "%d signed acknowledgement(s) of received and verified messages queued to their senders.\n", n)
-		}
+		printLines(e.stdout, desk.FetchLines(res))
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -104,61 +91,6 @@ func inboxFetch(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "inbox fetch: %v", err)
 	}
 	return 0
-}
-
-// printFailures lists the messages that could not be fetched, verified or
-// stored. Error texts can hold what a server sent: desk.FailureLine makes
-// them safe for the terminal.
-func printFailures(w io.Writer, failures []receive.Failure) {
-	if len(failures) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "%d message(s) could not be received:\n", len(failures))
-	for _, f := range failures {
-		fmt.Fprintln(w, "  "+desk.FailureLine(f))
-	}
-}
-
-// verdictLabel is the short label of a verdict for lists.
-func verdictLabel(v receive.Verdict) string {
-	switch v {
-	case receive.Verified:
-		return "VERIFIED"
-	case receive.UnknownSigner:
-		return "UNKNOWN SIGNER"
-	case receive.NotSigned:
-		return "NOT SIGNED"
-	case receive.BadSignature:
-		return "BAD SIGNATURE"
-	case receive.CannotDecrypt:
-		return "CANNOT DECRYPT"
-	case receive.SenderMismatch:
-		return "SENDER MISMATCH"
-	case receive.NotAddressed:
-		return "NOT ADDRESSED TO YOU"
-	}
-	return termsafe.String(strings.ToUpper(string(v)))
-}
-
-// printItemLine prints the line of a newly fetched item.
-func printItemLine(w io.Writer, it *receive.Item) {
-	line := fmt.Sprintf("#%s  %-15s  %s  %d document(s)", it.ID, verdictLabel(it.Verdict), termsafe.String(it.From), len(it.Documents))
-	if warn := itemWarning(it); warn != "" {
-		line += "  " + warn
-	}
-	fmt.Fprintln(w, line)
-}
-
-// itemWarning is what a list line warns of an item: cancelled or replaced
-// by its sender, a duplicate.
-func itemWarning(it *receive.Item) string {
-	return strings.TrimSpace(supersedeWarning(it) + "  " + desk.DuplicateNote(it))
-}
-
-// inboxListJSON is what 'inbox list --json' prints.
-type inboxListJSON struct {
-	Items    []receive.Item    `json:"items"`
-	Failures []receive.Failure `json:"failures"`
 }
 
 func inboxList(e *env, args []string) int {
@@ -171,67 +103,24 @@ func inboxList(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
-	all, err := d.ReceivedAll()
-	if err != nil {
-		return errorf(e, "inbox list: %v", err)
-	}
-	failures, err := d.Failures()
+	l, err := d.Listing()
 	if err != nil {
 		return errorf(e, "inbox list: %v", err)
 	}
 	if *asJSON {
-		items := make([]receive.Item, len(all))
-		for i := range all {
-			items[i] = *all[i].Item
-		}
-		return printJSON(e, inboxListJSON{Items: items, Failures: failures})
+		return printJSON(e, l.JSON())
 	}
-	defer printFailures(e.stdout, failures)
-	if len(all) == 0 {
+	defer printLines(e.stdout, desk.FailureLines(l.Failures))
+	if len(l.Received) == 0 {
 		fmt.Fprintln(e.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 		return 0
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tVERDICT\tFROM\tDOCUMENT TYPE\tPATIENT NHI\tDOCS\tWARNING")
-	for _, r := range all {
-		it := r.Item
-		warn := itemWarning(it)
-		if it.Archived != "" {
-			warn = strings.TrimSpace(warn + " (archived to " + termsafe.String(it.Archived) + ")")
-		}
-		docType, patient := "-", "-"
-		for _, f := range desk.ManifestFields(r.Report) { // signed, and made safe
-			switch f.Label {
-			case desk.LabelDocumentType:
-				docType = f.Value
-			case desk.LabelPatientNHI:
-				patient = f.Value
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Received.Local().Format("2006-01-02 15:04"), verdictLabel(it.Verdict), termsafe.String(it.From), docType, patient, len(it.Documents), warn)
+	rows := make([][]string, len(l.Received))
+	for i, r := range l.Received {
+		rows[i] = desk.InboxRow(r)
 	}
-	tw.Flush()
+	printTable(e.stdout, desk.InboxRowHeader, rows)
 	return 0
-}
-
-// banner is the line that cannot be mistaken. Everything in it that came
-// from the message or a key is made safe for the terminal.
-func banner(rep *receive.Report) string {
-	switch {
-	case rep.Impostor:
-		return "WARNING, IMPOSTOR: " + termsafe.String(rep.Reason)
-	case rep.Verdict == receive.Verified:
-		who := rep.SignerUserID
-		if who == "" {
-			who = rep.From
-		}
-		return fmt.Sprintf("VERIFIED: signed by %s (key %s), not altered", termsafe.String(who), termsafe.String(rep.SignerFingerprint))
-	case rep.Verdict == receive.UnknownSigner:
-		return fmt.Sprintf("CAUTION, SIGNED BY AN UNKNOWN KEY %s: compare its fingerprint with the sender before trusting it", termsafe.String(rep.SignerFingerprint))
-	case rep.Verdict.Colour() == "amber":
-		return "CAUTION, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
-	}
-	return "WARNING, " + verdictLabel(rep.Verdict) + ": " + termsafe.String(rep.Reason)
 }
 
 // receivedArg parses the flags of fs and the item ID (itemArg) and
@@ -260,33 +149,10 @@ func inboxShow(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	it, rep := r.Item, r.Report // rep: redacted when withheld
 	if *asJSON {
-		return printJSON(e, struct {
-			Item   *receive.Item   `json:"item"`
-			Report *receive.Report `json:"report"`
-		}{it, rep})
+		return printJSON(e, r.JSON())
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "%s\n\n", banner(rep))
-	printSupersession(w, it)
-	fmt.Fprintf(w, "Item:        #%s, received %s\n", it.ID, it.Received.Local().Format(time.RFC1123))
-	printHeaders(w, rep, it.MessageID)
-	fmt.Fprintf(w, "Encrypted:   %s\n", yesNo(rep.Encrypted))
-	printContent(w, rep, "opened")
-	for i, d := range it.Duplicates {
-		earlier := r.Earlier[i]
-		when := ""
-		if earlier != nil {
-			when = fmt.Sprintf(", received %s from %s", earlier.Received.Local().Format("2006-01-02 15:04"), termsafe.String(earlier.From))
-		}
-		switch d.Kind {
-		case "message-id":
-			fmt.Fprintf(w, "\nDUPLICATE: this message (same Message-ID) arrived before as item #%s%s.\n", d.Of, when)
-		default:
-			fmt.Fprintf(w, "\nDUPLICATE: a document with SHA-256 %s arrived before in item #%s%s. Do not dispense twice.\n", termsafe.String(d.SHA256), d.Of, when)
-		}
-	}
+	printLines(e.stdout, desk.ItemLines(r))
 	return 0
 }
 
@@ -301,12 +167,15 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	id := r.Item.ID
-	fmt.Fprintln(e.stderr, banner(r.Report))
-	printSupersession(e.stderr, r.Item)
+	fmt.Fprintln(e.stderr, desk.Banner(r.Report))
+	printLines(e.stderr, desk.SupersessionLines(r.Item))
 	if note := desk.DuplicateNote(r.Item); note != "" && !desk.Withheld(r.Report) {
 		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", note, id)
 	}
-	opts := desk.OpenOptions{Dir: *out, Confirmed: *yes}
+	// Confirmed is set only after the confirmation that desk asks for:
+	// --yes-unverified must not pass for a message that is verified but
+	// cancelled or replaced.
+	opts := desk.OpenOptions{Dir: *out}
 	if *out == "" {
 		tmp, err := privtemp.New("")
 		if tmp == nil {
@@ -330,7 +199,7 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	got, err := d.OpenDocument(id, *doc-1, opts)
 	var unconfirmed *desk.UnconfirmedError
 	if errors.As(err, &unconfirmed) {
-		if err = confirmUnverified(e, unconfirmed); err == nil {
+		if err = confirmUnverified(e, unconfirmed, *yes); err == nil {
 			opts.Confirmed = true
 			got, err = d.OpenDocument(id, *doc-1, opts)
 		}
@@ -365,10 +234,13 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 }
 
 // confirmUnverified asks before a document of a message that is not
-// verified is opened or written: --yes-unverified, or y at a prompt that
-// shows the warning when standard input is a terminal. Otherwise it
+// verified is opened or written: --yes-unverified (yes), or y at a prompt
+// that shows the warning when standard input is a terminal. Otherwise it
 // refuses.
-func confirmUnverified(e *env, u *desk.UnconfirmedError) error {
+func confirmUnverified(e *env, u *desk.UnconfirmedError, yes bool) error {
+	if yes {
+		return nil
+	}
 	if !isTerminal(e.stdin) {
 		return fmt.Errorf("%w: read the warning above, then add --yes-unverified", u)
 	}

@@ -27,7 +27,7 @@ func TestConfirmUnverifiedPrompt(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stderr bytes.Buffer
-		err := confirmUnverified(&env{stdin: tty, stderr: &stderr}, u)
+		err := confirmUnverified(&env{stdin: tty, stderr: &stderr}, u, false)
 		if (err == nil) != tt.ok {
 			t.Errorf("answer %q: %v", tt.answer, err)
 		}
@@ -37,7 +37,7 @@ func TestConfirmUnverifiedPrompt(t *testing.T) {
 		}
 	}
 	var stderr bytes.Buffer
-	if err := confirmUnverified(&env{stdin: strings.NewReader("y\n"), stderr: &stderr}, u); err == nil || !strings.Contains(err.Error(), "--yes-unverified") {
+	if err := confirmUnverified(&env{stdin: strings.NewReader("y\n"), stderr: &stderr}, u, false); err == nil || !strings.Contains(err.Error(), "--yes-unverified") {
 		t.Errorf("without a terminal: %v", err)
 	}
 }

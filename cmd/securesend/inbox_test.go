@@ -13,6 +13,7 @@ import (
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/receive"
 )
@@ -21,29 +22,27 @@ import (
 // (the user, own secret key) and Alice (pinned sender).
 func inboxKeys(t *testing.T, h home.Home) {
 	t.Helper()
-	read := func(name string) *pgp.Key {
-		data, err := os.ReadFile(filepath.Join("..", "..", "receive", "testdata", "keys", "test_only_"+name+".sec.asc"))
+	keys := map[string]*pgp.Key{}
+	for _, name := range []string{"bob", "alice"} {
+		f, err := os.Open(filepath.Join("..", "..", "receive", "testdata", "keys", "test_only_"+name+".sec.asc"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, err := pgp.ReadSecretKey(bytes.NewReader(data), nil)
+		keys[name], err = pgp.ReadSecretKey(f, nil)
+		f.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return k
 	}
 	ks, err := pgp.OpenStore(h.Path("keys"), keychain.New(h.KeychainService()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ks.AddSecret(read("bob")); err != nil {
+	if _, err := ks.AddSecret(keys["bob"]); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := read("alice").Public().WriteArmored(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ks.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
+	alice := bytes.NewReader(pgptest.Armored(t, keys["alice"].Public()))
+	if _, err := ks.Import(alice, pgp.ImportOptions{Pin: true}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,13 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/termsafe"
 )
 
 const keysUsage = `Usage: securesend keys COMMAND [flags] [args]
@@ -80,36 +77,10 @@ func openKeys(e *env) (*desk.KeyManager, error) {
 	return d.ManageKeys()
 }
 
-// keysFlagSet returns a flag set for 'keys name' whose usage is the keys
-// usage.
+// keysFlagSet returns the flag set of 'keys name', whose help is the keys
+// usage and its flags.
 func keysFlagSet(e *env, name string) *flag.FlagSet {
-	fs := newFlags(e, "keys "+name)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), keysUsage)
-		fmt.Fprintf(fs.Output(), "\nFlags of 'keys %s':\n", name)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses flags that may come before or after positional
-// arguments. It returns the positional arguments, or a non-zero exit code.
-func parseFlags(e *env, fs *flag.FlagSet, args []string) ([]string, int) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, 0
-			}
-			return nil, 2
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, -1
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+	return commandFlags(e, "keys "+name, keysUsage+"\nFlags of 'keys "+name+"':\n")
 }
 
 // fingerprintArg joins args (a fingerprint typed in groups) and parses it.
@@ -194,22 +165,9 @@ func keysList(e *env, args []string) int {
 		return 0
 	}
 	for _, ent := range es {
-		trust := string(ent.Trust)
-		if ent.Secret {
-			trust = "yours"
-		}
-		fmt.Fprintf(e.stdout, "%-10s %s  %s\n", trust, ent.Fingerprint.Grouped(), boundText(ent))
+		fmt.Fprintln(e.stdout, desk.KeyLine(ent))
 	}
 	return 0
-}
-
-// boundText describes the addresses ent is bound to, or what it claims
-// when it is bound to none.
-func boundText(ent pgp.Entry) string {
-	if len(ent.Emails) > 0 {
-		return keyText(strings.Join(ent.Emails, ", "))
-	}
-	return "(not bound to any address; claims " + keyText(strings.Join(ent.Claimed, ", ")) + ")"
 }
 
 func keysExport(e *env, args []string) int {
@@ -281,15 +239,11 @@ func keysImport(e *env, args []string) int {
 		}
 		passphrase = []byte(line)
 	}
-	var in io.Reader = e.stdin
-	if pos[0] != "-" {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return errorf(e, "keys import: %v", err)
-		}
-		defer f.Close()
-		in = f
+	in, err := openInput(e, pos[0])
+	if err != nil {
+		return errorf(e, "keys import: %v", err)
 	}
+	defer in.Close()
 	if *secret {
 		ent, err := s.ImportSecret(in, passphrase)
 		if err != nil {
@@ -382,33 +336,11 @@ func keysShow(e *env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	ent, err := s.Entry(fpr)
+	lines, err := s.KeyDetails(fpr)
 	if err != nil {
 		return errorf(e, "keys show: %v", err)
 	}
-	k, err := s.Public(fpr)
-	if err != nil {
-		return errorf(e, "keys show: %v", err)
-	}
-	trust := string(ent.Trust)
-	if ent.Secret {
-		trust = "yours (secret key locked on disk, passphrase in the OS keychain)"
-	}
-	fmt.Fprintf(e.stdout, "Fingerprint: %s\n", fpr.Grouped())
-	for _, id := range k.UserIDs() {
-		fmt.Fprintf(e.stdout, "User ID:     %s\n", keyText(id))
-	}
-	fmt.Fprintf(e.stdout, "Bound to:    %s\n", boundText(ent))
-	fmt.Fprintf(e.stdout, "Trust:       %s\n", trust)
-	fmt.Fprintf(e.stdout, "Created:     %s\n", k.Created().UTC().Format("2006-01-02"))
-	if exp := k.Expires(); !exp.IsZero() {
-		fmt.Fprintf(e.stdout, "Expires:     %s\n", exp.UTC().Format("2006-01-02"))
-	}
-	status := "usable"
-	if err := k.UsableForEncryption(time.Now()); err != nil {
-		status = "not usable to encrypt: " + err.Error()
-	}
-	fmt.Fprintf(e.stdout, "Status:      %s\n", status)
+	printLines(e.stdout, lines)
 	return 0
 }
 
@@ -428,7 +360,5 @@ func keysDelete(e *env, args []string) int {
 	return 0
 }
 
-// keyText makes text from a key (user IDs, addresses) safe to print on a
-// terminal: control, bidi and other invisible format characters are shown
-// as <U+XXXX>, invalid UTF-8 as U+FFFD.
-func keyText(s string) string { return termsafe.Key(s) }
+// keyText makes text from a key safe for a terminal (desk.KeyText).
+func keyText(s string) string { return desk.KeyText(s) }

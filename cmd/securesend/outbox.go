@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -54,15 +51,6 @@ func runOutbox(ctx context.Context, e *env, args []string) int {
 	})
 }
 
-// openAudit opens the home's audit log (desk.Desk.Audit).
-func openAudit(e *env) (*audit.Log, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, err
-	}
-	return d.Audit()
-}
-
 // openOutbox opens the desk's outbox, delivering with opts.Via.
 func openOutbox(e *env, opts desk.OutboxOptions) (*desk.Outbox, error) {
 	d, err := openDesk(e)
@@ -87,30 +75,20 @@ func outboxJob(e *env, arg string) (*desk.Outbox, string, int) {
 }
 
 // outboxExplain tells the user what happens next to a job that was not
-// sent (deferred, possibly sent, failed), after the error itself.
+// sent (desk.NextStep), after the error itself.
 func outboxExplain(w io.Writer, rec *outbox.Record) {
-	if rec == nil {
-		return
-	}
-	switch rec.State {
-	case outbox.Deferred:
-		fmt.Fprintf(w, "The message is safe in the outbox (job %s) and will be retried from %s; 'securesend outbox run' delivers it.\n",
-			rec.ID, rec.NextAttempt.Local().Format("15:04 Mon 2 Jan"))
-	case outbox.PossiblySent:
-		fmt.Fprintf(w, "The server may already have received the message. Check with the recipient; to send it again run 'securesend outbox confirm %s'.\n", rec.ID)
-	case outbox.Failed:
-		fmt.Fprintf(w, "The message is kept in the outbox (job %s); fix the cause and run 'securesend outbox retry %s', or remove it.\n", rec.ID, rec.ID)
+	if s := desk.NextStep(rec); s != "" {
+		fmt.Fprintln(w, s)
 	}
 }
 
 // outboxFlags parses the flags of a simple subcommand; it returns an exit
 // code >= 0 when the command should end.
 func outboxFlags(e *env, name, usage string, nargs int, args []string, define func(fs *flag.FlagSet)) ([]string, int) {
-	fs := newFlags(e, "outbox "+name)
+	fs := commandFlags(e, "outbox "+name, "Usage: securesend outbox "+usage+"\n")
 	if define != nil {
 		define(fs)
 	}
-	fs.Usage = usageOf(fs, "Usage: securesend outbox "+usage+"\n")
 	if code := parseCode(fs, args); code >= 0 {
 		return nil, code
 	}
@@ -137,36 +115,18 @@ func outboxList(e *env, args []string) int {
 		return outboxFail(e, err)
 	}
 	if asJSON {
-		return printJSON(e, trackedJobs(ob, recs))
+		return printJSON(e, ob.TrackedJobs(recs))
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(e.stdout, "The outbox is empty.")
 		return 0
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tQUEUED\tTO\tDOCS\tATTEMPTS\tNEXT / NOTE")
 	tracks := ob.TrackAll(recs)
+	rows := make([][]string, len(recs))
 	for i, r := range recs {
-		note := ""
-		switch r.State {
-		case outbox.Queued, outbox.Deferred:
-			note = r.NextAttempt.Local().Format("15:04 2 Jan")
-		case outbox.Sent:
-			if r.Result != nil {
-				note = r.Result.Reply.Text
-			}
-		case outbox.PossiblySent:
-			note = "check with the recipient, then 'outbox confirm'"
-		default:
-			note = r.LastError
-		}
-		if len(note) > 60 {
-			note = note[:57] + "..."
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", shortID(r.ID), trackLabel(tracks[i]), r.Created.Local().Format("15:04 2 Jan"),
-			strings.Join(r.Envelope.To, ", "), len(r.Documents), r.Attempts, note)
+		rows[i] = desk.JobRow(r, tracks[i])
 	}
-	tw.Flush()
+	printTable(e.stdout, desk.JobRowHeader, rows)
 	return 0
 }
 
@@ -188,36 +148,9 @@ func outboxShow(e *env, args []string) int {
 	}
 	tr := ob.Track(r)
 	if asJSON {
-		return printJSON(e, newTrackedJob(r, tr))
+		return printJSON(e, desk.NewTrackedJob(r, tr))
 	}
-	w := e.stdout
-	field(w, "Job", "%s", r.ID)
-	field(w, "State", "%s", r.State)
-	if r.Account != "" {
-		field(w, "Account", "%s", r.Account)
-	}
-	field(w, "From", "%s", r.Envelope.From)
-	field(w, "To", "%s", strings.Join(r.Envelope.To, ", "))
-	field(w, "Queued", "%s", r.Created.Local().Format(time.RFC1123))
-	field(w, "Attempts", "%d", r.Attempts)
-	if !r.LastAttempt.IsZero() {
-		field(w, "Last attempt", "%s", r.LastAttempt.Local().Format(time.RFC1123))
-	}
-	if !r.NextAttempt.IsZero() {
-		field(w, "Next attempt", "%s", r.NextAttempt.Local().Format(time.RFC1123))
-	}
-	if r.LastError != "" {
-		field(w, "Last error", "%s", r.LastError)
-	}
-	if r.Result != nil { // sent: the report 'send' printed
-		fmt.Fprintln(w)
-		printSummary(w, r.Result, nil)
-	} else {
-		field(w, "Message-ID", "<%s>", r.MessageID)
-		printProtection(w, r.Encrypted, r.Signed, r.SignerFingerprint, r.Size, r.Documents)
-	}
-	printTracking(w, tr)
-	outboxExplain(w, r)
+	printLines(e.stdout, desk.JobLines(r, tr))
 	return 0
 }
 
@@ -272,8 +205,7 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 		watch bool
 		poll  time.Duration
 	)
-	fs := newFlags(e, "outbox run")
-	fs.Usage = usageOf(fs, outboxRunUsage)
+	fs := commandFlags(e, "outbox run", outboxRunUsage)
 	fs.BoolVar(&watch, "watch", false, "keep running and deliver jobs as they become due")
 	fs.DurationVar(&poll, "poll", time.Minute, "with --watch, how often to look for new jobs (`duration`)")
 	f.defineConn(fs, "deliver with the stored account `name` (jobs queued with an account always use their own)")
@@ -319,24 +251,11 @@ func outboxRun(ctx context.Context, e *env, args []string) int {
 	return code
 }
 
-// outboxReportJob prints one line per state change during 'outbox run'.
+// outboxReportJob prints one line per state change during 'outbox run'
+// (desk.ProgressLine).
 func outboxReportJob(w io.Writer, r *outbox.Record) {
-	to := strings.Join(r.Envelope.To, ", ")
-	switch r.State {
-	case outbox.Sending:
-		fmt.Fprintf(w, "%s  sending to %s (attempt %d)\n", shortID(r.ID), to, r.Attempts)
-	case outbox.Sent:
-		reply := ""
-		if r.Result != nil {
-			reply = fmt.Sprintf(" (server said: %d %s)", r.Result.Reply.Code, termsafe.String(r.Result.Reply.Text))
-		}
-		fmt.Fprintf(w, "%s  SENT to %s%s\n", shortID(r.ID), to, reply)
-	case outbox.Deferred:
-		fmt.Fprintf(w, "%s  deferred until %s: %s\n", shortID(r.ID), r.NextAttempt.Local().Format("15:04 2 Jan"), termsafe.String(r.LastError))
-	case outbox.Failed:
-		fmt.Fprintf(w, "%s  FAILED: %s\n", shortID(r.ID), termsafe.String(r.LastError))
-	case outbox.PossiblySent:
-		fmt.Fprintf(w, "%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend\n", shortID(r.ID), termsafe.String(r.LastError), shortID(r.ID))
+	if l := desk.ProgressLine(r); l != "" {
+		fmt.Fprintln(w, l)
 	}
 }
 

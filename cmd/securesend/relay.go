@@ -2,21 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/profile"
 	"github.com/securesend/securesend/relay"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -64,23 +59,6 @@ Subcommands:
 The password is kept only as an argon2id hash; enter the same password in
 the device's scan-to-e-mail (SMTP AUTH) settings.
 `
-
-// relayDir is the relay's folder in the home: devices and certificate.
-func relayDir(e *env) (string, error) {
-	h, _, err := openHome(e)
-	if err != nil {
-		return "", err
-	}
-	return h.Sub("relay")
-}
-
-func relayDevices(e *env) (*relay.Devices, error) {
-	dir, err := relayDir(e)
-	if err != nil {
-		return nil, err
-	}
-	return relay.OpenDevices(relay.DevicesPath(dir)), nil
-}
 
 // listFlag is a repeatable string flag.
 type listFlag []string
@@ -150,7 +128,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if docType == "" {
 		return usageErr("--doc-type must be one of %s", strings.Join(desk.DocumentTypes, ", "))
 	}
-	cfg, err := relay.ParseNetwork(listen, allow, plainFrom)
+	network, err := relay.ParseNetwork(listen, allow, plainFrom)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -158,162 +136,39 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if hostname == "" {
-		hostname, _ = os.Hostname()
-	}
-
-	// The account, the profile and the keys now, so that a relay that
-	// cannot send stops at once rather than at the first scan.
-	_, acct, err := storedAccount(e, account)
-	if err != nil {
-		return errorf(e, "relay: %v", err)
+	out := &lockedWriter{w: e.stdout}
+	cfg := desk.RelayConfig{Account: account, Listen: listen, Network: network, Aliases: aliasMap, CertFile: certFile, KeyFile: keyFile,
+		Hostname: hostname, DocType: docType, MaxMessageBytes: maxMB << 20, MaxConnections: maxConns, MaxPerMinute: perMinute,
+		QueueOnly: queueOnly, Poll: poll, Log: &lockedWriter{w: e.stderr},
+		Notify:  func(r outbox.Record) { outboxReportJob(out, &r) },
+		Problem: func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error())) },
+		Started: func(s desk.RelayStarted) { relayStarted(e, s) },
 	}
 	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "relay: %v", err)
 	}
-	if err := d.CheckRelaySigner(acct.Email); err != nil {
-		return errorf(e, "relay: %s", keyText(err.Error()))
-	}
-	resolver := &relay.DirectoryResolver{Aliases: aliasMap, Current: func() (profile.Policy, *pgp.Store, error) {
-		pol, _, err := d.Policy(profile.UserSettings{})
-		if err != nil {
-			return pol, nil, err
-		}
-		ks, err := d.Keys()
-		return pol, ks, err
-	}}
-	if err := resolver.CheckAliases(); err != nil {
-		return errorf(e, "relay: --%s", keyText(err.Error()))
-	}
-	dir, err := relayDir(e)
-	if err != nil {
-		return errorf(e, "relay: %v", err)
-	}
-	unlock, err := relay.Lock(dir)
-	if err != nil {
-		return errorf(e, "relay: %v", err)
-	}
-	defer unlock()
-	devices, err := relayDevices(e)
-	if err != nil {
-		return errorf(e, "relay: %v", err)
-	}
-	devs, err := devices.List()
-	if err != nil {
-		return errorf(e, "%v", err)
-	}
-	if len(devs) == 0 {
-		return errorf(e, "relay: no devices may sign in yet: add one with 'securesend relay device add NAME --password-stdin'")
-	}
-	resends, err := relay.OpenResends(relay.ResendPath(dir), relay.ResendOptions{})
-	if err != nil {
-		return errorf(e, "%v", err)
-	}
-	defer resends.Close()
-	cert, fingerprint, err := relayCertificate(e, certFile, keyFile, relay.CertificateHosts(hostname, cfg.ListenAddr))
-	if err != nil {
-		return errorf(e, "%v", err)
-	}
-	auditLog, err := openAudit(e)
-	if err != nil {
-		return errorf(e, "relay: audit log: %v", err)
-	}
-	h, _, err := openHome(e)
-	if err != nil {
-		return errorf(e, "relay: %v", err)
-	}
-	tmp, err := h.Sub("relay", "incoming")
-	if err != nil {
-		return errorf(e, "relay: %v", err)
-	}
-
-	out := &lockedWriter{w: e.stdout}
-	via := desk.Via{Account: account}
-	ob, err := d.Outbox(desk.OutboxOptions{Via: via, Notify: func(r outbox.Record) { outboxReportJob(out, &r) }})
-	if err != nil {
-		return errorf(e, "relay: %v", err)
-	}
-	sub := &desk.RelaySubmitter{Outbox: ob, DocType: docType}
-	if !queueOnly {
-		// Each job is delivered at once when queued (the device has its
-		// 250 already), the deferred ones as they become due; Notify
-		// prints each state change.
-		run := ob.NewRun(func(ev desk.RunEvent) {
-			if ev.Record == nil && ev.Err != nil {
-				fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(ev.Err.Error()))
-			}
-		})
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// What a crash or a stop left queued (each already answered
-			// 250 to its device) is delivered first.
-			if _, err := run.Adopt(ctx); err != nil {
-				fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error()))
-			}
-			run.RetryEvery(ctx, poll)
-		}()
-		sub.Queued = func(id desk.JobID) {
-			wg.Add(1)
-			go func() { defer wg.Done(); run.Deliver(ctx, id, id) }()
-		}
-	}
-	log := &lockedWriter{w: e.stderr}
-	srv, err := relay.New(relay.Options{
-		Devices: devices, Resolver: resolver, Submitter: sub, Resends: resends, Audit: auditLog, TLS: cert,
-		Allow: cfg.Allow, PlainFrom: cfg.PlainFrom, Hostname: hostname, MaxMessageBytes: maxMB << 20,
-		MaxConnections: maxConns, MaxPerMinute: perMinute, TempDir: tmp, Log: log,
-	})
-	if err != nil {
-		return errorf(e, "%v", err)
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return errorf(e, "relay: %v", err)
-	}
-	names := make([]string, len(devs))
-	for i, d := range devs {
-		names[i] = d.Name
-	}
-	fmt.Fprintf(e.stdout, "Listening on %s for %s; sending as %s (account %s).\n", ln.Addr(), strings.Join(names, ", "), keyText(acct.Email), keyText(acct.Name))
-	fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint (pin it on each device): %s\n", fingerprint)
-	for _, a := range cfg.PlainFrom {
-		fmt.Fprintf(e.stderr, "WARNING: the device at %s may sign in and send WITHOUT TLS: its password and scans cross the network in clear. Each such message is recorded in the audit log. Replace it with a device that does STARTTLS.\n", a)
-	}
-	if queueOnly {
-		fmt.Fprintln(e.stdout, "Queue only: 'securesend outbox run' delivers the jobs.")
-	}
-	if err := srv.Serve(ctx, ln); err != nil {
-		return errorf(e, "%v", err)
+	if err := d.Relay(ctx, cfg); err != nil {
+		return errorf(e, "%s", keyText(err.Error()))
 	}
 	return 0
 }
 
-// relayCertificate is the TLS certificate (the admin's, or the one kept in
-// the home, generated the first time) and its fingerprint.
-func relayCertificate(e *env, certFile, keyFile string, hosts []string) (cert tls.Certificate, fingerprint string, err error) {
-	if certFile != "" {
-		c, err := relay.LoadCertificate(certFile, keyFile)
-		if err != nil {
-			return c, "", err
-		}
-		return c, relay.Fingerprint(c), nil
+// relayStarted prints what the relay serves: the address, the devices,
+// the account, the certificate's fingerprint to pin, and a warning for
+// every device allowed without TLS.
+func relayStarted(e *env, s desk.RelayStarted) {
+	if s.CertificateMade {
+		fmt.Fprintf(e.stdout, "Made a TLS certificate for the relay (kept in %s).\n", displayName(s.CertificateDir))
 	}
-	dir, err := relayDir(e)
-	if err != nil {
-		return cert, "", err
+	fmt.Fprintf(e.stdout, "Listening on %s for %s; sending as %s (account %s).\n", s.Addr, strings.Join(s.Devices, ", "), keyText(s.Account.Email), keyText(s.Account.Name))
+	fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint (pin it on each device): %s\n", s.Fingerprint)
+	for _, a := range s.PlainFrom {
+		fmt.Fprintf(e.stderr, "WARNING: the device at %s may sign in and send WITHOUT TLS: its password and scans cross the network in clear. Each such message is recorded in the audit log. Replace it with a device that does STARTTLS.\n", a)
 	}
-	c, created, err := relay.LoadOrCreateCertificate(dir, hosts, time.Now())
-	if err != nil {
-		return c, "", err
+	if s.QueueOnly {
+		fmt.Fprintln(e.stdout, "Queue only: 'securesend outbox run' delivers the jobs.")
 	}
-	if created {
-		fmt.Fprintf(e.stdout, "Made a TLS certificate for the relay (kept in %s).\n", displayName(dir))
-	}
-	return c, relay.Fingerprint(c), nil
 }
 
 func relayDeviceAdd(e *env, args []string) int {
@@ -332,11 +187,11 @@ func relayDeviceAdd(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "relay device add: %v", err)
 	}
-	devs, err := relayDevices(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "relay device add: %v", err)
 	}
-	if err := devs.Add(name, pw); err != nil {
+	if err := d.AddRelayDevice(name, pw); err != nil {
 		return errorf(e, "%s", keyText(err.Error()))
 	}
 	fmt.Fprintf(e.stdout, "Device %s may sign in to the relay. In its scan-to-e-mail settings: SMTP with STARTTLS, authentication on, user name %s, this password.\n", name, name)
@@ -348,11 +203,11 @@ func relayDeviceList(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend relay device list: takes no arguments")
 		return 2
 	}
-	devs, err := relayDevices(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "relay device list: %v", err)
 	}
-	list, err := devs.List()
+	list, err := d.RelayDeviceList()
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
@@ -362,8 +217,8 @@ func relayDeviceList(e *env, args []string) int {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DEVICE\tADDED")
-	for _, d := range list {
-		fmt.Fprintf(tw, "%s\t%s\n", keyText(d.Name), d.Added.Local().Format("2006-01-02 15:04"))
+	for _, dev := range list {
+		fmt.Fprintf(tw, "%s\t%s\n", keyText(dev.Name), dev.Added.Local().Format("2006-01-02 15:04"))
 	}
 	tw.Flush()
 	return 0
@@ -380,11 +235,11 @@ func relayDeviceRemove(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "securesend relay device remove: give the device's NAME")
 		return 2
 	}
-	devs, err := relayDevices(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return errorf(e, "relay device remove: %v", err)
 	}
-	if err := devs.Remove(name); err != nil {
+	if err := d.RemoveRelayDevice(name); err != nil {
 		return errorf(e, "%s", keyText(err.Error()))
 	}
 	fmt.Fprintf(e.stdout, "Device %s can no longer sign in.\n", keyText(name))

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/mailserver"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/relay/relaytest"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -38,12 +40,7 @@ var relayScan = filepath.Join("..", "..", "relay", "testdata", "good_scan.pdf")
 func relaySetup(t *testing.T) (clinic, pharmacy *user, srv *accounttest.SMTPServer) {
 	t.Helper()
 	requireKeychain(t)
-	if _, err := exec.LookPath("python3"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 (the MFD-like SMTP client) is not installed (CI=true, so this is a failure, not a skip)")
-		}
-		t.Skip("python3 not installed; scripts/install-deps.sh test installs it")
-	}
+	relaytest.RequirePython(t)
 	const pw = "account pass TEST ONLY"
 	pki := accounttest.NewPKI(t)
 	srv = accounttest.StartSMTP(t, pki, accounttest.Credentials{User: "clinic@example.org", Password: pw}, accounttest.Options{})
@@ -62,9 +59,9 @@ var (
 
 // startRelayCLI runs 'securesend relay args...' in-process as u until the
 // test ends, and returns its address, certificate fingerprint and output.
-func startRelayCLI(t *testing.T, u *user, args ...string) (addr, fingerprint string, out *syncBuffer) {
+func startRelayCLI(t *testing.T, u *user, args ...string) (addr, fingerprint string, out *relaytest.SyncBuffer) {
 	t.Helper()
-	out = &syncBuffer{}
+	out = &relaytest.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, u.env(strings.NewReader(""), out, out), append([]string{"relay"}, args...)) }()
@@ -87,34 +84,6 @@ func startRelayCLI(t *testing.T, u *user, args ...string) (addr, fingerprint str
 	}
 	t.Fatalf("relay did not start:\n%s", out)
 	return "", "", nil
-}
-
-// mfdReply is the outcome of relay/testdata/mfd_client.py.
-type mfdReply struct {
-	Stage   string `json:"stage"`
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
-
-// mfdSend sends as an MFD would (Python's smtplib, STARTTLS with the
-// certificate pinned, AUTH) to the relay at addr.
-func mfdSend(t *testing.T, addr, fingerprint, password string, args ...string) mfdReply {
-	t.Helper()
-	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	cmd := exec.Command("python3", append([]string{filepath.Join("..", "..", "relay", "testdata", "mfd_client.py"),
-		"--port", port, "--fingerprint", fingerprint}, args...)...)
-	cmd.Stdin = strings.NewReader(password + "\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("mfd_client.py: %v\n%s%s", err, b, stderr.String())
-	}
-	var r mfdReply
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("mfd_client.py: %v: %s", err, b)
-	}
-	return r
 }
 
 // pharmacyVerifies has the pharmacy verify the delivered message and
@@ -146,7 +115,7 @@ func TestRelayCLI(t *testing.T) {
 	addr, fp, out := startRelayCLI(t, clinic, "--account", "clinic", "--listen", "127.0.0.1:0",
 		"--alias", "mainst=pharmacy@example.org", "--max-size", "1")
 
-	r := mfdSend(t, addr, fp, relayDevicePW, "--user", "frontdesk", "--to", "mainst@relay", "--subject", "prescription", "--attach", relayScan)
+	r := relaytest.MFD(t, addr, fp, relayDevicePW, "--user", "frontdesk", "--to", "mainst@relay", "--subject", "prescription", "--attach", relayScan)
 	if r.Stage != "sent" || r.Code != 250 || !strings.Contains(r.Message, "Queued securely as job") {
 		t.Fatalf("reply %+v\nrelay:\n%s", r, out)
 	}
@@ -182,7 +151,7 @@ func TestRelayCLI(t *testing.T) {
 		{"oversize", relayDevicePW, []string{"--user", "frontdesk", "--to", "pharmacy@example.org", "--attach", big}, "mail", 552, "5.3.4"},
 		{"no document", relayDevicePW, []string{"--user", "frontdesk", "--to", "pharmacy@example.org"}, "data", 554, "5.6.0"},
 	} {
-		r := mfdSend(t, addr, fp, c.password, c.args...)
+		r := relaytest.MFD(t, addr, fp, c.password, c.args...)
 		if r.Stage != c.stage || r.Code != c.code || !strings.Contains(r.Message, c.contains) {
 			t.Errorf("%s: reply %+v, want %s %d %q", c.name, r, c.stage, c.code, c.contains)
 		}
@@ -204,7 +173,7 @@ func TestRelayCLIAllowList(t *testing.T) {
 		t.Fatalf("without --allow: exit %d\n%s", code, errOut)
 	}
 	addr, fp, out := startRelayCLI(t, clinic, "--account", "clinic", "--listen", "0.0.0.0:0", "--allow", "192.0.2.0/24")
-	r := mfdSend(t, "127.0.0.1"+addr[strings.LastIndexByte(addr, ':'):], fp, relayDevicePW, "--user", "frontdesk", "--to", "pharmacy@example.org", "--attach", relayScan)
+	r := relaytest.MFD(t, "127.0.0.1"+addr[strings.LastIndexByte(addr, ':'):], fp, relayDevicePW, "--user", "frontdesk", "--to", "pharmacy@example.org", "--attach", relayScan)
 	if r.Stage != "connect" || r.Code != 554 {
 		t.Fatalf("reply %+v, want 554 before the greeting\nrelay:\n%s", r, out)
 	}
@@ -247,7 +216,7 @@ func TestRelayCLIKilledAfter250(t *testing.T) {
 		t.Fatal("the relay did not start")
 	}
 	go io.Copy(io.Discard, stdout)
-	r := mfdSend(t, addr, fp, relayDevicePW, "--user", "frontdesk", "--to", "pharmacy@example.org", "--subject", "Referral", "--attach", relayScan)
+	r := relaytest.MFD(t, addr, fp, relayDevicePW, "--user", "frontdesk", "--to", "pharmacy@example.org", "--subject", "Referral", "--attach", relayScan)
 	if r.Code != 250 {
 		t.Fatalf("reply %+v", r)
 	}
@@ -360,7 +329,7 @@ func TestRelayCLIPostfixDovecot(t *testing.T) {
 	clinic.must(t, 0, relayDevicePW+"\n", "relay", "device", "add", "frontdesk", "--password-stdin")
 
 	addr, fp, out := startRelayCLI(t, clinic, "--account", "clinic", "--listen", "127.0.0.1:0", "--alias", "mainst="+pharmacyAddr)
-	r := mfdSend(t, addr, fp, relayDevicePW, "--user", "frontdesk", "--to", "mainst@relay", "--subject", "Prescription", "--attach", relayScan)
+	r := relaytest.MFD(t, addr, fp, relayDevicePW, "--user", "frontdesk", "--to", "mainst@relay", "--subject", "Prescription", "--attach", relayScan)
 	if r.Code != 250 {
 		t.Fatalf("reply %+v\nrelay:\n%s", r, out)
 	}
@@ -392,7 +361,7 @@ func TestRelayCLIPlainFrom(t *testing.T) {
 	if !strings.Contains(out.String(), "WARNING: the device at 127.0.0.1 may sign in and send WITHOUT TLS") {
 		t.Errorf("no warning at start:\n%s", out)
 	}
-	r := mfdSend(t, addr, fp, relayDevicePW, "--no-tls", "--user", "frontdesk", "--to", "pharmacy@example.org", "--attach", relayScan)
+	r := relaytest.MFD(t, addr, fp, relayDevicePW, "--no-tls", "--user", "frontdesk", "--to", "pharmacy@example.org", "--attach", relayScan)
 	if r.Code != 250 {
 		t.Fatalf("reply %+v\n%s", r, out)
 	}
@@ -438,7 +407,7 @@ func TestRelayCLIResend(t *testing.T) {
 	clinic, _, srv := relaySetup(t)
 	addr, fp, out := startRelayCLI(t, clinic, "--account", "clinic", "--listen", "127.0.0.1:0")
 	args := []string{"--user", "frontdesk", "--to", "pharmacy@example.org", "--message-id", "<scan-77@mfd.example>", "--attach", relayScan}
-	if r := mfdSend(t, addr, fp, relayDevicePW, append(args, "--hang-up-after-data")...); r.Stage != "hung-up" {
+	if r := relaytest.MFD(t, addr, fp, relayDevicePW, append(args, "--hang-up-after-data")...); r.Stage != "hung-up" {
 		t.Fatalf("first copy: %+v", r)
 	}
 	for deadline := time.Now().Add(30 * time.Second); len(srv.Messages()) == 0 && time.Now().Before(deadline); {
@@ -448,7 +417,7 @@ func TestRelayCLIResend(t *testing.T) {
 	if len(jobs) != 1 {
 		t.Fatalf("%d jobs after the first copy\n%s", len(jobs), out)
 	}
-	r := mfdSend(t, addr, fp, relayDevicePW, args...)
+	r := relaytest.MFD(t, addr, fp, relayDevicePW, args...)
 	if r.Code != 250 || !strings.Contains(r.Message, "Already queued securely as job "+jobs[0].ID) {
 		t.Fatalf("resend: %+v\n%s", r, out)
 	}
@@ -488,5 +457,30 @@ func TestRelayCLIResend(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("%s: FindJob = %q, %v; want %q", c.name, got, err, c.want)
 		}
+	}
+}
+
+// TestRelayCLIListenFails: a relay that cannot listen (the port is taken)
+// says so and exits 1 at once. Before, its delivery loop had already
+// started and the command waited for it until interrupted.
+func TestRelayCLIListenFails(t *testing.T) {
+	clinic, _, _ := relaySetup(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var out, errOut relaytest.SyncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), clinic.env(strings.NewReader(""), &out, &errOut), []string{"relay", "--account", "clinic", "--listen", taken.Addr().String()})
+	}()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(errOut.String(), "address already in use") {
+			t.Errorf("exit %d\n%s%s", code, out.String(), errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the relay neither listened nor stopped:\n%s%s", out.String(), errOut.String())
 	}
 }

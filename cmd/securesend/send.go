@@ -140,29 +140,16 @@ func (f *sendFlags) connProblem() string {
 func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 	f := &sendFlags{}
 	fs := newSendFlagSet(e, f)
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, sendUsage)
-				fs.SetOutput(e.stdout)
-				fs.PrintDefaults()
-				return nil, 0
-			}
-			fmt.Fprintln(e.stderr, "Run 'securesend send --help' for the flags.")
-			return nil, 2
-		}
-		consumed := len(rest) - len(fs.Args())
-		if consumed > 0 && rest[consumed-1] == "--" {
-			f.docs = append(f.docs, fs.Args()...)
-			break
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		f.docs = append(f.docs, rest[0])
-		rest = rest[1:]
+	var code int
+	switch f.docs, code = parseFlags(e, fs, args); code {
+	case 0:
+		fmt.Fprint(e.stdout, sendUsage)
+		fs.SetOutput(e.stdout)
+		fs.PrintDefaults()
+		return nil, 0
+	case 2:
+		fmt.Fprintln(e.stderr, "Run 'securesend send --help' for the flags.")
+		return nil, 2
 	}
 	if p := f.connProblem(); p != "" {
 		fmt.Fprintf(e.stderr, "securesend send: %s\n", p)
@@ -372,9 +359,9 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	}
 	if f.json {
 		printJSON(e, struct {
-			Result *send.Result `json:"result"`
-			Error  *jsonError   `json:"error"`
-		}{Result: res, Error: toJSONError(sendErr)})
+			Result *send.Result    `json:"result"`
+			Error  *desk.ErrorJSON `json:"error"`
+		}{Result: res, Error: desk.JSONError(sendErr)})
 	} else if res != nil {
 		printSummary(e.stdout, res, sendErr)
 	}
@@ -396,47 +383,8 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 // a server's words: pass it through termsafe before a terminal.
 func plainError(err error) string { return desk.PlainError(err) }
 
-// jsonError is the machine-readable form of a failure.
-type jsonError struct {
-	Kind    string      `json:"kind"`
-	Stage   string      `json:"stage,omitempty"`
-	Message string      `json:"message"`
-	Reply   *send.Reply `json:"reply,omitempty"`
-}
-
-var errorKinds = []struct {
-	err  error
-	name string
-}{
-	{send.ErrRecipientsRejected, "recipients_rejected"},
-	{send.ErrNoTLS, "no_tls"},
-	{send.ErrTLSVersion, "tls_version"},
-	{send.ErrCertificate, "certificate"},
-	{send.ErrAuth, "auth"},
-	{send.ErrRequireTLS, "requiretls"},
-	{send.ErrTemporary, "temporary"},
-	{send.ErrPermanent, "permanent"},
-	{send.ErrInvalidMessage, "invalid_message"},
-}
-
-func toJSONError(err error) *jsonError {
-	if err == nil {
-		return nil
-	}
-	je := &jsonError{Kind: "other", Message: plainError(err)}
-	for _, k := range errorKinds {
-		if errors.Is(err, k.err) {
-			je.Kind = k.name
-			break
-		}
-	}
-	var se *send.Error
-	if errors.As(err, &se) {
-		je.Stage = se.Stage
-		if se.Reply.Code != 0 {
-			r := se.Reply
-			je.Reply = &r
-		}
-	}
-	return je
+// printSummary prints the fax-style transmission report of a delivery
+// (desk.TransmissionLines).
+func printSummary(w io.Writer, res *send.Result, sendErr error) {
+	printLines(w, desk.TransmissionLines(res, sendErr))
 }

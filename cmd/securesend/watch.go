@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -61,13 +60,11 @@ func inboxWatch(ctx context.Context, e *env, args []string) int {
 	}
 	opts := desk.WatchOptions{Account: *name, Mailbox: *mailbox, Drop: *drop, Once: *once, IncludeExisting: *existing, Poll: *poll}
 	if *printer != "" {
-		if runtime.GOOS == "windows" {
-			return errorf(e, "inbox watch: --print needs CUPS (Linux, macOS); on Windows use --drop with the printing software's hot folder")
-		}
-		if err := desk.CheckPrinterName(*printer); err != nil {
+		lp, err := desk.CUPSPrinter(*printer)
+		if err != nil {
 			return errorf(e, "inbox watch: --print: %v", err)
 		}
-		opts.Printer = &desk.LP{Printer: *printer}
+		opts.Printer = lp
 	}
 	d, err := openDesk(e)
 	if err != nil {

@@ -10,7 +10,9 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
+	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/send"
 )
 
@@ -36,6 +38,12 @@ func (o *Outbox) Enqueue(ctx context.Context, job Job, compose ComposeFunc) (str
 		if a == "" || strings.ContainsAny(a, "\r\n<> \t") {
 			return "", fmt.Errorf("outbox: envelope address %q is not valid", a)
 		}
+	}
+	if err := boundNote(&job); err != nil {
+		return "", err
+	}
+	if s := job.Supersedes; s != nil && (s.MessageID == "" || (s.Kind != manifest.Replace && s.Kind != manifest.Cancel)) {
+		return "", fmt.Errorf("outbox: the job supersedes %q as %q: it needs the original's Message-ID and the kind replace or cancel", s.MessageID, s.Kind)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("outbox: %w", err)
@@ -85,6 +93,23 @@ func (o *Outbox) Enqueue(ctx context.Context, job Job, compose ComposeFunc) (str
 	}
 	o.notify(rec)
 	return id, nil
+}
+
+// boundNote checks job's note and keeps at most MaxNote bytes of it, cut
+// between characters, setting NoteCut when it cut.
+func boundNote(job *Job) error {
+	if !utf8.ValidString(job.Note) {
+		return errors.New("outbox: the note is not valid UTF-8 text")
+	}
+	if len(job.Note) <= MaxNote {
+		return nil
+	}
+	n := MaxNote
+	for n > 0 && !utf8.RuneStart(job.Note[n]) {
+		n--
+	}
+	job.Note, job.NoteCut = job.Note[:n], true
+	return nil
 }
 
 // discard removes a job's files after a failed Enqueue.

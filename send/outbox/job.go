@@ -3,8 +3,14 @@ package outbox
 import (
 	"time"
 
+	"github.com/securesend/securesend/internal/manifest"
 	"github.com/securesend/securesend/send"
 )
+
+// MaxNote bounds the copy of the clinician's note a job keeps (Job.Note),
+// in bytes: the record is read whole at every listing. The message itself
+// carries the whole note.
+const MaxNote = 4000
 
 // State is where a job is in its life.
 type State string
@@ -62,6 +68,32 @@ type Job struct {
 	Subject    string   `json:"subject,omitempty"`
 	PatientNHI string   `json:"patient_nhi,omitempty"`
 	ToNames    []string `json:"to_names,omitempty"`
+	// Note is the clinician's note as the message carries it ("" when
+	// none), stored encrypted at rest with the rest of the record. Enqueue
+	// keeps at most MaxNote bytes of it (cut between characters) and then
+	// sets NoteCut: the message in the outbox holds the whole note.
+	Note    string `json:"note,omitempty"`
+	NoteCut bool   `json:"note_cut,omitempty"`
+	// Supersedes, for a replacement or a cancellation, names the earlier
+	// message it supersedes; nil for an ordinary message.
+	Supersedes *Supersedes `json:"supersedes,omitempty"`
+}
+
+// Supersedes is what a job records of the earlier message it replaces or
+// cancels, from that message's own outbox record, so that the Sent record
+// says "Replaces the Prescription for ZZZ0016 sent at 09:30" without the
+// original (which may have been removed since).
+type Supersedes struct {
+	// Kind is manifest.Replace or manifest.Cancel.
+	Kind manifest.Kind `json:"kind"`
+	// MessageID is the original's Message-ID, without angle brackets.
+	MessageID string `json:"message_id"`
+	// Subject (the document type) and PatientNHI are the original's.
+	Subject    string `json:"subject,omitempty"`
+	PatientNHI string `json:"patient_nhi,omitempty"`
+	// SentAt is when the mail server accepted the original (when it was
+	// queued, for one only possibly sent).
+	SentAt time.Time `json:"sent_at,omitzero"`
 }
 
 // Record is a stored job with its delivery state.

@@ -2,16 +2,21 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/internal/termsafe"
 )
 
 // openHome returns the securesend home of e (created, 0700, by openDesk)
@@ -46,6 +51,15 @@ func openDesk(e *env) (*desk.Desk, error) {
 func newFlags(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// commandFlags returns the flag set of the command name ("keys pin")
+// whose help, after --help or a usage error, is usage followed by the
+// flags, on e.stderr.
+func commandFlags(e *env, name, usage string) *flag.FlagSet {
+	fs := newFlags(e, name)
+	fs.Usage = usageOf(fs, usage)
 	return fs
 }
 
@@ -116,6 +130,14 @@ func readLine(r io.Reader) (string, error) {
 	return line, nil
 }
 
+// openInput opens the file a command reads, standard input for "-".
+func openInput(e *env, path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(e.stdin), nil
+	}
+	return os.Open(path)
+}
+
 // parseOneArg parses args with fs, allowing the one positional argument
 // (an ID or a name) before or after the flags. It returns the argument
 // ("" when none was given) and ok=false when the flags did not parse (exit 2).
@@ -145,11 +167,71 @@ func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
 	return strings.TrimPrefix(pos[0], "#"), -1
 }
 
-// shortID is a job ID as lists and progress lines show it: its first 12
-// characters, which 'outbox' commands take as the ID.
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
+// shortID is a job ID as lists and progress lines show it (desk.ShortID).
+func shortID(id string) string { return desk.ShortID(id) }
+
+// parseFlags parses flags that may come before or after positional
+// arguments; "--" ends the flags (what follows it is positional, even
+// when it starts with "-"). It returns the positional arguments, or an
+// exit code >= 0: 0 after --help (fs.Usage printed it), 2 for a usage
+// error.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) ([]string, int) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, 0
+			}
+			return nil, 2
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), -1
+		}
+		if len(rest) == 0 {
+			return pos, -1
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	return id
+}
+
+// printJSON writes v to stdout as writeJSON does; it returns 0, or 1 with
+// the error printed.
+func printJSON(e *env, v any) int {
+	if err := writeJSON(e.stdout, v); err != nil {
+		return errorf(e, "%v", err)
+	}
+	return 0
+}
+
+// writeJSON writes v as indented JSON with the characters that could
+// reorder or hide text on a terminal escaped (termsafe.JSON).
+func writeJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(termsafe.JSON(buf.Bytes()))
+	return err
+}
+
+// printLines prints lines, each ending in a newline. desk made what came
+// from a message, a key or a server in them safe for a terminal.
+func printLines(w io.Writer, lines []string) {
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+}
+
+// printTable prints rows under header as columns two spaces apart.
+func printTable(w io.Writer, header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
 }

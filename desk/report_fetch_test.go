@@ -1,4 +1,4 @@
-package main
+package desk
 
 import (
 	"bytes"
@@ -8,9 +8,9 @@ import (
 	"github.com/securesend/securesend/receive"
 )
 
-// TestPrintFailures: failures are listed with their state, and server
+// TestFailureLines: failures are listed with their state, and server
 // text in an error cannot reach the terminal as an escape sequence.
-func TestPrintFailures(t *testing.T) {
+func TestFailureLines(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		f    receive.Failure
@@ -26,7 +26,9 @@ func TestPrintFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			printFailures(&b, []receive.Failure{tc.f})
+			for _, l := range FailureLines([]receive.Failure{tc.f}) {
+				b.WriteString(l + "\n")
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("output %q lacks %q", b.String(), w)

@@ -1,0 +1,33 @@
+package app
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+)
+
+// sentIntro is what the Sent tab says before a message is selected.
+const sentIntro = "Select a message to see its state and transmission confirmation. Everything you send goes through the outbox first, encrypted on this computer: nothing is lost if the network goes down."
+
+// statusLine is the Sent tab's status line (what an action did): it takes
+// no room while it has nothing to say, so that at 800×600 and 200%
+// scaling (400×300 in Fyne's units) the list and the detail, stacked,
+// fit the window.
+type statusLine struct{ widget.Label }
+
+func newStatusLine() *statusLine {
+	l := &statusLine{}
+	l.Wrapping = fyne.TextWrapWord
+	l.ExtendBaseWidget(l)
+	l.Hide()
+	return l
+}
+
+// SetText shows text, or hides the line when text is empty.
+func (l *statusLine) SetText(text string) {
+	l.Label.SetText(text)
+	if text == "" {
+		l.Hide()
+	} else {
+		l.Show()
+	}
+}
