@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"io"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -223,4 +225,39 @@ func TestBinaryPartUncovered(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestGenerateBinaryFixtures writes, with -update, the fixtures of the two
+// forms a binary part can take (they seed FuzzVerify too, whose signed
+// truth must then never include a document altered by its line ends):
+// good_encrypted_binary.eml, alice's manifest message to bob as
+// send.ComposeProtected writes it since issue 17 (documents in binary
+// inside the encryption; good_encrypted_manifest.eml is the base64 form),
+// and bad_signature_signed_binary_part.eml, the same content without its
+// manifest signed only (multipart/signed) with its document in binary:
+// before row 36 it was Verified, its document's LFs released as CRLF.
+func TestGenerateBinaryFixtures(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to regenerate fixtures")
+	}
+	ks := loadKeys(t)
+	m := manifestMessage(t)
+	m.Documents = m.Documents[:1]
+	var enc bytes.Buffer
+	if _, err := send.ComposeProtected(&enc, m, send.Protection{Signer: ks["alice"], Recipients: []*pgp.PublicKey{ks["bob"].Public()}, Encrypt: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(enc.Bytes(), []byte("-----BEGIN PGP MESSAGE-----")) {
+		t.Fatal("not encrypted")
+	}
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join("testdata", name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("good_encrypted_binary.eml", enc.Bytes())
+	// Without the manifest (as from another mail program): with it, the
+	// manifest's hash would catch the document's line ends made CRLF.
+	parts := contentParts(t, m)
+	write("bad_signature_signed_binary_part.eml", sealed(t, ks, m, binaryContent(t, parts[:len(parts)-1]), false))
 }
