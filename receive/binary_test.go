@@ -2,6 +2,7 @@ package receive_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -11,10 +12,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/crypto/pgpmime"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
@@ -260,4 +263,49 @@ func TestGenerateBinaryFixtures(t *testing.T) {
 	// manifest's hash would catch the document's line ends made CRLF.
 	parts := contentParts(t, m)
 	write("bad_signature_signed_binary_part.eml", sealed(t, ks, m, binaryContent(t, parts[:len(parts)-1]), false))
+}
+
+// TestBlankPageIsNotABomb: a large document that compresses extremely well
+// (80 MiB of white after a TIFF header: an uncompressed blank page, many
+// times over) is sent compressed, since it pays, and its own receiver
+// reads it back, Verified, byte for byte. Deflate with match search made
+// it a 150 KB message that expands 550 times, which verify refused as a
+// compression bomb (over 32 times its ciphertext); Huffman-only cannot
+// exceed 8 times. Keys made now list ZIP (the committed TEST ONLY keys
+// predate that and get uncompressed messages).
+func TestBlankPageIsNotABomb(t *testing.T) {
+	alice := pgptest.Key(t, "Dr Alice Test", "alice@clinic.test")
+	bob := pgptest.Key(t, "Bob Test", "bob@pharmacy.test")
+	store, err := pgp.OpenStore(t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Import(bytes.NewReader(pgptest.Armored(t, alice.Public())), pgp.ImportOptions{Pin: true}); err != nil {
+		t.Fatal(err)
+	}
+	data := append([]byte("II*\x00"), bytes.Repeat([]byte{0xff}, 80<<20)...)
+	doc := filepath.Join(t.TempDir(), "blank.tif")
+	if err := os.WriteFile(doc, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &send.Message{
+		From: mail.Address{Address: "alice@clinic.test"}, To: []mail.Address{{Address: "bob@pharmacy.test"}},
+		Subject: "blank pages", Documents: []send.Document{{Path: doc}}, MessageID: "blank@clinic.test",
+		Date: time.Now(),
+	}
+	var out bytes.Buffer
+	infos, err := send.ComposeProtected(&out, m, send.Protection{Signer: alice, Recipients: []*pgp.PublicKey{bob.Public()}, Encrypt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() > len(data)/4 {
+		t.Errorf("%d bytes for %d document bytes: not compressed", out.Len(), len(data))
+	}
+	rep, err := receive.Verify(context.Background(), &out, receive.VerifyOptions{Store: store, Secret: []*pgp.Key{bob}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != receive.Verified || len(rep.Documents) != 1 || rep.Documents[0].SHA256 != infos[0].SHA256 {
+		t.Fatalf("%s (%s), documents %+v, want the one sent (%s)", rep.Verdict, rep.Reason, rep.Documents, infos[0].SHA256)
+	}
 }

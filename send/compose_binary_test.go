@@ -63,7 +63,7 @@ func TestBoundaryGuard(t *testing.T) {
 
 // TestBinaryCompression: the compression of an encrypted message with
 // binary documents follows what samples of them deflate to: none for
-// random data (a scan's JPEG or CCITT stream), BestSpeed deflate for the
+// random data (a scan's JPEG or CCITT stream), Huffman-only deflate for the
 // sample TIFF (PackBits) and PDF, for text, for a note only (no documents)
 // and for a mix whose compressible share saves over 10%; an unreadable
 // document is an error naming it.
@@ -93,14 +93,14 @@ func TestBinaryCompression(t *testing.T) {
 	}{
 		{"random scan", []string{random("scan.pdf", 3<<20)}, pgpmime.CompressNone},
 		{"small random", []string{random("small.pdf", 5000)}, pgpmime.CompressNone},
-		{"sample TIFF", []string{sample("sample-referral.tif")}, pgpmime.CompressFast},
-		{"sample PDF", []string{sample("sample-prescription.pdf")}, pgpmime.CompressFast},
-		{"text", []string{writeFile(t, dir, "notes.txt", []byte(strings.Repeat("Amoxicillin 500 mg three times a day\r\n", 3000)))}, pgpmime.CompressFast},
-		{"no documents", nil, pgpmime.CompressFast},
-		{"empty document", []string{writeFile(t, dir, "empty.pdf", nil)}, pgpmime.CompressFast},
+		{"sample TIFF", []string{sample("sample-referral.tif")}, pgpmime.CompressHuffman},
+		{"sample PDF", []string{sample("sample-prescription.pdf")}, pgpmime.CompressHuffman},
+		{"text", []string{writeFile(t, dir, "notes.txt", []byte(strings.Repeat("Amoxicillin 500 mg three times a day\r\n", 3000)))}, pgpmime.CompressHuffman},
+		{"no documents", nil, pgpmime.CompressHuffman},
+		{"empty document", []string{writeFile(t, dir, "empty.pdf", nil)}, pgpmime.CompressHuffman},
 		{"a large scan and a small TIFF", []string{random("big.pdf", 2<<20), sample("sample-referral.tif")}, pgpmime.CompressNone},
-		{"half compressible", []string{random("half.pdf", 1<<20), writeFile(t, dir, "zeros.tif", make([]byte, 1<<20))}, pgpmime.CompressFast},
-		{"compressible middle", []string{writeFile(t, dir, "mixed.pdf", mixed)}, pgpmime.CompressFast},
+		{"half compressible", []string{random("half.pdf", 1<<20), writeFile(t, dir, "zeros.tif", make([]byte, 1<<20))}, pgpmime.CompressHuffman},
+		{"compressible middle", []string{writeFile(t, dir, "mixed.pdf", mixed)}, pgpmime.CompressHuffman},
 	} {
 		var docs []Document
 		for _, p := range tt.docs {

@@ -51,16 +51,19 @@ type Compression int
 
 const (
 	// CompressHuffman deflates Huffman-only (no match search): it wins
-	// back most of base64's 33% at high speed.
+	// back most of base64's 33% at high speed, and about half of
+	// uncompressed or PackBits TIFF and text PDFs. Each byte takes at
+	// least one bit, so the data never expands more than 8 times, well
+	// within what receivers accept before they call it a compression bomb
+	// (securesend: 32 times the ciphertext read, over 64 MiB). Deflate
+	// with match search (even BestSpeed) has no such bound: a blank page
+	// in an uncompressed TIFF deflates a thousandfold, and a large one
+	// would be refused.
 	CompressHuffman Compression = iota
 	// CompressNone writes the data uncompressed: for binary documents that
 	// do not compress (scans, image PDFs), where deflating costs CPU on
 	// both sides and saves nothing.
 	CompressNone
-	// CompressFast deflates at the fastest level with match search
-	// (BestSpeed): for binary documents that do compress (uncompressed or
-	// PackBits TIFF, text PDFs).
-	CompressFast
 )
 
 func (o Options) now() time.Time {
@@ -150,7 +153,7 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	if len(opts.Recipients) == 0 {
 		return errors.New("pgpmime: encrypt: no recipients")
 	}
-	if opts.Compression < CompressHuffman || opts.Compression > CompressFast {
+	if opts.Compression != CompressHuffman && opts.Compression != CompressNone {
 		return fmt.Errorf("pgpmime: encrypt: unknown compression %d", opts.Compression)
 	}
 	now := opts.now()
@@ -188,7 +191,7 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	// Inside the encryption, the entity is deflated (ZIP, RFC 1951) as
 	// opts.Compression says: base64 documents (1.37 bytes per document
 	// byte) Huffman-only, about 6 bits per base64 character at ~450 MB/s;
-	// binary documents not at all, or at BestSpeed when they compress.
+	// binary documents not at all, or Huffman-only when they compress.
 	// Only when every recipient's key, and the signer's, lists ZIP in its
 	// preferences (GnuPG's keys and ours do); else the data stays
 	// uncompressed. See signEncrypt.
@@ -196,9 +199,6 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	case CompressHuffman:
 		cfg.DefaultCompressionAlgo = packet.CompressionZIP
 		cfg.CompressionConfig = &packet.CompressionConfig{Level: flate.HuffmanOnly}
-	case CompressFast:
-		cfg.DefaultCompressionAlgo = packet.CompressionZIP
-		cfg.CompressionConfig = &packet.CompressionConfig{Level: flate.BestSpeed}
 	case CompressNone:
 		cfg.DefaultCompressionAlgo = packet.CompressionNone
 	}

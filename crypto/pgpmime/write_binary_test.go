@@ -34,7 +34,6 @@ func TestWriteEncryptedBinary(t *testing.T) {
 		compressed bool
 	}{
 		{"binary, uncompressed", true, CompressNone, entity, false},
-		{"binary, BestSpeed", true, CompressFast, entity, true},
 		{"binary, Huffman-only", true, CompressHuffman, entity, true},
 		{"canonicalized", false, CompressHuffman, []byte("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\r\na\r\nb\rc\r\n\x00\xff\r"), true},
 	} {
@@ -72,7 +71,7 @@ func TestWriteEncryptedBinary(t *testing.T) {
 
 	var out bytes.Buffer
 	write := func(w io.Writer) error { _, err := w.Write(entity); return err }
-	if err := WriteEncrypted(&out, Options{Signer: alice, Recipients: []*pgp.PublicKey{bob.Public()}, Compression: CompressFast + 1}, write); err == nil || out.Len() != 0 {
+	if err := WriteEncrypted(&out, Options{Signer: alice, Recipients: []*pgp.PublicKey{bob.Public()}, Compression: CompressNone + 1}, write); err == nil || out.Len() != 0 {
 		t.Errorf("an unknown compression: %v, %d bytes written", err, out.Len())
 	}
 	err := WriteSigned(&out, Options{Signer: alice, Binary: true}, write)
