@@ -176,8 +176,8 @@ func WriteContent(w io.Writer, m *Message) ([]DocumentInfo, error) {
 
 // writeContent is WriteContent; with binary, the documents' bodies are
 // their exact bytes under "Content-Transfer-Encoding: binary" instead of
-// base64 (for the inside of an encrypted message only, see
-// binaryProtection). Everything else is written as WriteContent writes it.
+// base64 (for the inside of an encrypted message only: ComposeProtected).
+// Everything else is written as WriteContent writes it.
 func writeContent(w io.Writer, m *Message, binary bool) ([]DocumentInfo, error) {
 	if m.MessageID == "" || !validMessageID(m.MessageID) {
 		return nil, errors.New("send: content: the message has no valid Message-ID for its manifest (see NewMessageID)")
@@ -358,10 +358,13 @@ const (
 // sent changes nothing but the size.
 func binaryCompression(docs []Document) (pgpmime.Compression, error) {
 	var total, saved float64
-	var zw *flate.Writer
+	zw, err := flate.NewWriter(io.Discard, flate.HuffmanOnly)
+	if err != nil {
+		return 0, fmt.Errorf("send: compression sample: %w", err)
+	}
 	buf := make([]byte, compressSample)
 	for i := range docs {
-		size, ratio, err := sampleRatio(docs[i].Path, buf, &zw)
+		size, ratio, err := sampleRatio(docs[i].Path, buf, zw)
 		if err != nil {
 			return 0, err
 		}
@@ -375,10 +378,9 @@ func binaryCompression(docs []Document) (pgpmime.Compression, error) {
 }
 
 // sampleRatio returns the size of the file at path and what its samples
-// deflate to Huffman-only, as a share of their size (1 for an empty
-// file).
-// *zw is reused across calls.
-func sampleRatio(path string, buf []byte, zw **flate.Writer) (int64, float64, error) {
+// (len(buf) bytes from its start and from its middle) deflate to with zw,
+// as a share of their size (1 for an empty file).
+func sampleRatio(path string, buf []byte, zw *flate.Writer) (int64, float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, 0, fmt.Errorf("send: document %s: %w", path, err)
@@ -390,13 +392,7 @@ func sampleRatio(path string, buf []byte, zw **flate.Writer) (int64, float64, er
 	}
 	size := fi.Size()
 	var out counter
-	if *zw == nil {
-		if *zw, err = flate.NewWriter(&out, flate.HuffmanOnly); err != nil {
-			return 0, 0, fmt.Errorf("send: compression sample: %w", err)
-		}
-	} else {
-		(*zw).Reset(&out)
-	}
+	zw.Reset(&out)
 	offsets := []int64{0}
 	if size > 2*int64(len(buf)) {
 		offsets = append(offsets, size/2)
@@ -408,11 +404,11 @@ func sampleRatio(path string, buf []byte, zw **flate.Writer) (int64, float64, er
 			return 0, 0, fmt.Errorf("send: document %s: %w", path, err)
 		}
 		in += int64(n)
-		if _, err := (*zw).Write(buf[:n]); err != nil {
+		if _, err := zw.Write(buf[:n]); err != nil {
 			return 0, 0, fmt.Errorf("send: compression sample: %w", err)
 		}
 	}
-	if err := (*zw).Close(); err != nil {
+	if err := zw.Close(); err != nil {
 		return 0, 0, fmt.Errorf("send: compression sample: %w", err)
 	}
 	if in == 0 {
