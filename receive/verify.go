@@ -138,6 +138,10 @@ type verifier struct {
 	mine          map[string]bool
 	manifests     []manifestPart // the manifest parts met (manifest.go)
 	signedScope   int            // >0 while reading content a signature covers
+	// binaryParts counts the parts met with Content-Transfer-Encoding
+	// binary: their bytes are the content itself, so only a signature
+	// over the exact bytes covers them (binaryUncovered).
+	binaryParts int
 }
 
 func newVerifier(ctx context.Context, opts VerifyOptions) (*verifier, error) {
@@ -334,6 +338,9 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 			}
 		}
 	}
+	if isBinaryCTE(h.Get("Content-Transfer-Encoding")) {
+		v.binaryParts++
+	}
 	decoded := transferDecoder(h.Get("Content-Transfer-Encoding"), body)
 	disp, _, _ := mh.ContentDisposition()
 	ah := gomail.AttachmentHeader{Header: mh}
@@ -368,8 +375,26 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 	}
 }
 
+// isBinaryCTE reports whether cte is "binary" (RFC 2045 section 2.9):
+// the part's bytes are the content, any octet, any line end.
+func isBinaryCTE(cte string) bool {
+	return strings.EqualFold(strings.TrimSpace(cte), "binary")
+}
+
+// binaryUncovered is the reason a good signature does not cover a
+// message with binary parts: the multipart/signed form (RFC 3156 section
+// 5) and an OpenPGP text signature (type 0x01, RFC 9580 section 5.2.1.2)
+// hash the content with its line ends made CRLF, so CR and LF in a binary
+// part could be changed (by anyone in transit for multipart/signed, by
+// anyone who re-encrypts the signed data for a text signature) and the
+// signature would still match, while the document's bytes would not be the
+// ones signed. Securesend sends binary parts only inside a binary
+// signature (the combined signed and encrypted form, RFC 3156 section
+// 6.2), which covers every byte.
+const binaryUncovered = "A document in this message is in binary form, and its kind of signature covers text with its line ends normalised, not the exact bytes of a binary document; the document could have been altered without breaking the signature. Ask the sender to send it again."
+
 // transferDecoder decodes a Content-Transfer-Encoding (RFC 2045); unknown
-// encodings are passed through undecoded.
+// encodings (and 7bit, 8bit, binary) are passed through undecoded.
 func transferDecoder(cte string, r io.Reader) io.Reader {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
@@ -470,7 +495,9 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 	h := algo.New()
 	tee := &trackingReader{r: io.TeeReader(part, pgpmime.CRLFWriter(h))}
 	v.signedScope++
+	binaryBefore := v.binaryParts
 	_, hdr, structErr := v.content(tee, depth+1, false)
+	binary := v.binaryParts > binaryBefore
 	v.signedScope--
 	if _, err := io.Copy(io.Discard, tee); err != nil || tee.err != nil {
 		return badSig("The signed message is malformed or truncated."), structErr
@@ -487,6 +514,12 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 		return badSig("The signed message has extra parts outside the signature."), structErr
 	}
 	res := v.check(h, algo, sig)
+	if binary && res.bad == "" {
+		// The hash is over the content with its line ends made CRLF
+		// (RFC 3156 section 5), so it does not cover a binary part's
+		// bytes: a good (or unknown) signature proves nothing about them.
+		return badSig("%s", binaryUncovered), structErr
+	}
 	res.hdr = hdr
 	return res, structErr
 }
@@ -801,7 +834,9 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		// The signature of the OpenPGP message covers all its plaintext.
 		v.signedScope++
 	}
+	binaryBefore := v.binaryParts
 	inner, hdr, structErr := v.content(plain, depth+1, true)
+	binary := v.binaryParts > binaryBefore
 	if md.IsSigned {
 		v.signedScope--
 	}
@@ -850,6 +885,9 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	}
 	v.encHdr = hdr
 	outer := v.messageSignature(md)
+	if binary && outer.present && outer.bad == "" && textSignature(md) {
+		outer = badSig("%s", binaryUncovered)
+	}
 	outer.hdr = hdr
 	switch {
 	case inner.present && outer.present && outer.bad != "":
@@ -859,6 +897,21 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	default:
 		return outer, structErr
 	}
+}
+
+// textSignature reports whether the signature of the OpenPGP message md,
+// verified or not, is a text signature (type 0x01: the literal data is
+// hashed with its line ends made CRLF).
+func textSignature(md *openpgp.MessageDetails) bool {
+	if md.Signature != nil && md.Signature.SigType == packet.SigTypeText {
+		return true
+	}
+	for _, s := range md.UnverifiedSignatures {
+		if s != nil && s.SigType == packet.SigTypeText {
+			return true
+		}
+	}
+	return false
 }
 
 // messageSignature is the verdict on the signature inside an OpenPGP

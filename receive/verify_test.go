@@ -39,6 +39,8 @@ func TestVerifyFixtures(t *testing.T) {
 	}{
 		{"good_signed.eml", receive.Verified, false, "alice", 1, "Prescription for J. Test (NHI ZZZ0016)"},
 		{"good_encrypted.eml", receive.Verified, true, "alice", 1, "Prescription for J. Test (NHI ZZZ0016)"},
+		{"good_encrypted_binary.eml", receive.Verified, true, "alice", 1, "Prescription (TEST ONLY)"},
+		{"bad_signature_signed_binary_part.eml", receive.BadSignature, false, "", 0, ""},
 		{"not_signed.eml", receive.NotSigned, false, "", 1, ""},
 		{"unknown_signer.eml", receive.UnknownSigner, false, "mallory", 1, ""},
 		{"unknown_signer_encrypted.eml", receive.UnknownSigner, true, "mallory", 1, ""},

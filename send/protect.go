@@ -161,7 +161,11 @@ func PlanProtection(m *Message, mode EncryptMode, signer *pgp.Key, keys KeyLooku
 //     multipart/signed entity (RFC 3156) over WriteContent's entity;
 //   - Encrypt: the outer header with PlaceholderSubject and a
 //     multipart/encrypted entity holding WriteContent's entity, signed and
-//     encrypted to the recipients and the sender.
+//     encrypted to the recipients and the sender, with one difference: the
+//     documents inside travel as their exact bytes
+//     (Content-Transfer-Encoding: binary, RFC 3156 section 6.2 signs the
+//     binary Literal Data packet), not base64, compressed only when
+//     samples of them compress (binaryCompression).
 //
 // In both protected forms the inner entity (the Cryptographic Payload)
 // carries the real Date, From, To, Cc, Subject and Message-Id, and its
@@ -182,12 +186,20 @@ func ComposeProtected(w io.Writer, m *Message, p Protection) ([]DocumentInfo, er
 	if err != nil {
 		return nil, err
 	}
+	// Encrypted, the documents travel in binary inside the OpenPGP message
+	// (compose.go: writeContent, binaryCompression); signed only, base64.
+	comp := pgpmime.CompressHuffman
+	if p.Encrypt {
+		if comp, err = binaryCompression(mm.Documents); err != nil {
+			return nil, err
+		}
+	}
 	var infos []DocumentInfo
 	err = writeProtected(w, &mm, p, outer, protected, func(pw io.Writer) error {
 		var err error
-		infos, err = WriteContent(pw, &mm)
+		infos, err = writeContent(pw, &mm, p.Encrypt)
 		return err
-	})
+	}, p.Encrypt, comp)
 	return infos, err
 }
 
@@ -209,13 +221,15 @@ func ComposeProtectedEntity(w io.Writer, m *Message, p Protection, content func(
 	if err != nil {
 		return err
 	}
-	return writeProtected(w, &mm, p, outer, protected, content)
+	return writeProtected(w, &mm, p, outer, protected, content, false, pgpmime.CompressHuffman)
 }
 
 // writeProtected writes the outer header block, the Autocrypt field and
 // the signed (or signed and encrypted) entity whose payload is the
-// protected header section followed by what content writes.
-func writeProtected(w io.Writer, mm *Message, p Protection, outer, protected []byte, body func(io.Writer) error) error {
+// protected header section followed by what content writes: with binary,
+// in its final form, binary parts included, and compressed as comp says
+// (encrypted only; pgpmime.Options).
+func writeProtected(w io.Writer, mm *Message, p Protection, outer, protected []byte, body func(io.Writer) error, binary bool, comp pgpmime.Compression) error {
 	hp := pgpmime.HPClear
 	if p.Encrypt {
 		hp = pgpmime.HPCipher
@@ -227,7 +241,7 @@ func writeProtected(w io.Writer, mm *Message, p Protection, outer, protected []b
 		}
 		return pw.Close()
 	}
-	opts := pgpmime.Options{Signer: p.Signer, Recipients: p.Recipients}
+	opts := pgpmime.Options{Signer: p.Signer, Recipients: p.Recipients, Binary: binary, Compression: comp}
 	if p.Encrypt {
 		if len(p.Recipients) == 0 {
 			return errors.New("send: encryption requested without recipient keys")

@@ -30,7 +30,41 @@ type Options struct {
 	Recipients []*pgp.PublicKey
 	// Now is the signature time source; time.Now when nil.
 	Now func() time.Time
+	// Binary says that the entity content writes is already in its final
+	// form, header sections and text with CRLF line ends and document
+	// bodies with "Content-Transfer-Encoding: binary": WriteEncrypted then
+	// passes it on unchanged instead of turning bare LFs into CRLF, which
+	// would alter the documents' bytes. Only the combined signed and
+	// encrypted form may carry binary parts (RFC 3156 section 6.2: the
+	// signed data is the binary Literal Data packet); WriteSigned refuses
+	// it (RFC 3156 section 5: multipart/signed content is 7-bit).
+	Binary bool
+	// Compression is how WriteEncrypted compresses the signed data inside
+	// the encryption (only when every key lists ZIP in its preferences;
+	// else the data stays uncompressed). The zero value is
+	// CompressHuffman.
+	Compression Compression
 }
+
+// Compression is a choice of compression inside the encryption.
+type Compression int
+
+const (
+	// CompressHuffman deflates Huffman-only (no match search): it wins
+	// back most of base64's 33% at high speed, and about half of
+	// uncompressed or PackBits TIFF and text PDFs. Each byte takes at
+	// least one bit, so the data never expands more than 8 times, well
+	// within what receivers accept before they call it a compression bomb
+	// (securesend: 32 times the ciphertext read, over 64 MiB). Deflate
+	// with match search (even BestSpeed) has no such bound: a blank page
+	// in an uncompressed TIFF deflates a thousandfold, and a large one
+	// would be refused.
+	CompressHuffman Compression = iota
+	// CompressNone writes the data uncompressed: for binary documents that
+	// do not compress (scans, image PDFs), where deflating costs CPU on
+	// both sides and saves nothing.
+	CompressNone
+)
 
 func (o Options) now() time.Time {
 	if o.Now == nil {
@@ -56,6 +90,9 @@ func NewBoundary() string {
 func WriteSigned(w io.Writer, opts Options, content EntityFunc) error {
 	if opts.Signer == nil {
 		return errors.New("pgpmime: sign: no signing key")
+	}
+	if opts.Binary {
+		return errors.New("pgpmime: sign: a multipart/signed entity cannot carry binary parts (RFC 3156 section 5); encrypt it, or use base64")
 	}
 	now := opts.now()
 	if err := opts.Signer.Public().UsableForSigning(now); err != nil {
@@ -105,7 +142,9 @@ func WriteSigned(w io.Writer, opts Options, content EntityFunc) error {
 // part, and the armored OpenPGP message that is the entity written by
 // content, canonicalized to CRLF, signed by opts.Signer and encrypted to
 // opts.Recipients and the signer (RFC 3156 section 6.2, as
-// "gpg --sign --encrypt"). Recipients whose keys are expired, revoked or
+// "gpg --sign --encrypt"), compressed inside as opts.Compression says.
+// With opts.Binary the entity is taken as written (it may hold binary
+// parts), not canonicalized. Recipients whose keys are expired, revoked or
 // unusable are refused before anything is written.
 func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	if opts.Signer == nil {
@@ -113,6 +152,9 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	}
 	if len(opts.Recipients) == 0 {
 		return errors.New("pgpmime: encrypt: no recipients")
+	}
+	if opts.Compression != CompressHuffman && opts.Compression != CompressNone {
+		return fmt.Errorf("pgpmime: encrypt: unknown compression %d", opts.Compression)
 	}
 	now := opts.now()
 	if err := opts.Signer.Public().UsableForSigning(now); err != nil {
@@ -146,21 +188,33 @@ func WriteEncrypted(w io.Writer, opts Options, content EntityFunc) error {
 	aw := newArmorWriter(bw, "PGP MESSAGE")
 	ct := newWriteBehind(aw, behindSize, behindDepth)
 	cfg := pgp.Config(func() time.Time { return now })
-	// Inside the encryption, the entity (base64 documents, 1.37 bytes per
-	// document byte) is deflated Huffman-only (ZIP, RFC 1951): about 6
-	// bits per base64 character at ~450 MB/s, no match search (scans are
-	// already compressed). Only when every recipient's key, and the
-	// signer's, lists ZIP in its preferences (GnuPG's keys and ours do);
-	// else the data stays uncompressed. See signEncrypt.
-	cfg.DefaultCompressionAlgo = packet.CompressionZIP
-	cfg.CompressionConfig = &packet.CompressionConfig{Level: flate.HuffmanOnly}
+	// Inside the encryption, the entity is deflated (ZIP, RFC 1951) as
+	// opts.Compression says: base64 documents (1.37 bytes per document
+	// byte) Huffman-only, about 6 bits per base64 character at ~450 MB/s;
+	// binary documents not at all, or Huffman-only when they compress.
+	// Only when every recipient's key, and the signer's, lists ZIP in its
+	// preferences (GnuPG's keys and ours do); else the data stays
+	// uncompressed. See signEncrypt.
+	switch opts.Compression {
+	case CompressHuffman:
+		cfg.DefaultCompressionAlgo = packet.CompressionZIP
+		cfg.CompressionConfig = &packet.CompressionConfig{Level: flate.HuffmanOnly}
+	case CompressNone:
+		cfg.DefaultCompressionAlgo = packet.CompressionNone
+	}
+	// A binary Literal Data packet ('b') and a binary signature (type
+	// 0x00): nothing on either side canonicalises line ends in it.
 	pt, err := signEncrypt(ct, to, opts.Signer.Entity(), &openpgp.FileHints{IsBinary: true}, cfg)
 	if err != nil {
 		ct.Close()
 		return fmt.Errorf("pgpmime: encrypt: %w", err)
 	}
 	plain := newWriteBehind(pt, behindSize, behindDepth)
-	err = content(CRLFWriter(plain))
+	var entity io.Writer = plain
+	if !opts.Binary {
+		entity = CRLFWriter(plain)
+	}
+	err = content(entity)
 	perr := plain.Close()
 	if err == nil && perr == nil {
 		perr = pt.Close()
