@@ -49,6 +49,21 @@ func newDemoUI(t *testing.T, edit func(*Config)) *demoUI {
 // without Reload, which the tests that use them add.
 func newDemoUIWith(t *testing.T, opts desk.DemoOptions, edit func(*Config)) *demoUI {
 	t.Helper()
+	cfg, sys := openDemo(t, opts)
+	if !cfg.Demo || len(cfg.Samples) == 0 {
+		t.Fatalf("not the demo: %+v", cfg)
+	}
+	cfg.Keys, cfg.Accounts, cfg.Reload = nil, nil, nil
+	if edit != nil {
+		edit(&cfg)
+	}
+	return &demoUI{UI: newUI(t, cfg), sys: sys, samples: cfg.Samples}
+}
+
+// openDemo opens the demo Config exactly as runGUI makes it (OpenDesk over
+// a desk in a new home) on a demo mail system of the test's.
+func openDemo(t *testing.T, opts desk.DemoOptions) (Config, *demomail.System) {
+	t.Helper()
 	sys, err := demomail.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -74,20 +89,20 @@ func newDemoUIWith(t *testing.T, opts desk.DemoOptions, edit func(*Config)) *dem
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if !cfg.Demo || len(cfg.Samples) == 0 {
-		t.Fatalf("not the demo: %+v", cfg)
-	}
-	cfg.Keys, cfg.Accounts, cfg.Reload = nil, nil, nil
-	if edit != nil {
-		edit(&cfg)
-	}
+	return cfg, sys
+}
+
+// newUI builds the whole window for cfg on the tests' app.
+func newUI(t *testing.T, cfg Config) *UI {
+	t.Helper()
 	u := New(newTestApp(t), cfg)
 	u.buildAll()
-	// Runs before the cleanups above: a fetch the test set off (opening
-	// the Inbox, a send's follow-up check) finishes before the session and
-	// the temporary folders it writes into go away.
+	// Runs before the cleanups of the desk and the demo mail system: a
+	// fetch the test set off (opening the Inbox, a send's follow-up check)
+	// finishes before the session and the temporary folders it writes
+	// into go away.
 	t.Cleanup(func() { waitNoFetch(t, u) })
-	return &demoUI{UI: u, sys: sys, samples: cfg.Samples}
+	return u
 }
 
 // sendThroughOutbox sends m through the app's outbox (the demo

@@ -1,19 +1,13 @@
 package app
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"fyne.io/fyne/v2/test"
-
 	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/demomail"
-	"github.com/securesend/securesend/internal/home"
-	"github.com/securesend/securesend/internal/privtemp"
 )
 
 // demoUIWithKeys is the demo window exactly as runGUI makes it (OpenDesk
@@ -22,38 +16,11 @@ import (
 func demoUIWithKeys(t *testing.T) *UI {
 	t.Helper()
 	testKeychain(t) // the home's key store is keyed in the keychain
-	sys, err := demomail.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sys.Close() })
-	tmp, err := privtemp.New(t.TempDir())
-	if tmp == nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tmp.Close() })
-	dir := t.TempDir()
-	d, err := desk.Open(desk.Options{Getenv: func(k string) string {
-		if k == home.EnvVar {
-			return dir
-		}
-		return ""
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, s, err := OpenDesk(context.Background(), d, desk.SessionOptions{Temp: tmp, Demo: true, System: sys}, DeskOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	cfg, _ := openDemo(t, desk.DemoOptions{})
 	if !cfg.Demo || cfg.Keys == nil || cfg.Reload == nil {
 		t.Fatalf("not the demo with key management: demo %v, keys %v", cfg.Demo, cfg.Keys)
 	}
-	u := New(test.NewTempApp(t), cfg)
-	u.buildAll()
-	t.Cleanup(func() { waitNoFetch(t, u) })
-	return u
+	return newUI(t, cfg)
 }
 
 // TestDemoCorrespondentsAreTheToFields: in demo mode, Settings'
