@@ -8,6 +8,8 @@ import (
 	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/send"
+	"github.com/securesend/securesend/send/outbox"
 )
 
 // hostile holds what can take over or fool a terminal: an ANSI escape
@@ -68,5 +70,22 @@ func TestReportLinesAttack(t *testing.T) {
 				t.Fatalf("the hostile text is not shown escaped:\n%s", strings.Join(tc.lines, "\n"))
 			}
 		})
+	}
+}
+
+// TestProgressLineAttack: the progress line of a job ('outbox run', the
+// relay, the hot folder) shows its recipients safe for a terminal. An
+// envelope address may hold an escape or a bidi override (Enqueue refuses
+// only CR, LF, <, >, space and tab; an acknowledgement goes to the address
+// a received message came from). Before, ProgressLine printed them as
+// they were, unlike JobRow.
+func TestProgressLineAttack(t *testing.T) {
+	to := "p\x1b]0;pwned\x07@x\u202egnp.nz"
+	for _, st := range []outbox.State{outbox.Sending, outbox.Sent, outbox.Deferred} {
+		r := &outbox.Record{ID: "0123456789abcdef", State: st, Job: outbox.Job{Envelope: send.Envelope{From: "a@b.nz", To: []string{to}}}}
+		l := ProgressLine(r)
+		if l == "" || termsafe.String(l) != l {
+			t.Errorf("%s: %q", st, l)
+		}
 	}
 }
