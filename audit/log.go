@@ -231,7 +231,11 @@ func readTail(f *os.File) (tail, error) {
 // audit.keyed one, or when the log has no keyed head yet, and at release.
 // While held, Append reads the log's key and head from the keychain only
 // when the file does not end with the entry this Log wrote last (another
-// process appended, or the file was changed).
+// process appended, or the file was changed), and before it moves the
+// head: if the head is no longer the one this Log left (another process
+// appended and moved it, then its entries were cut from the file), the
+// head is left alone, so the gap shows to Verify and the next Append
+// records it as an audit.break; release then returns an error.
 //
 // What this trades: a process killed while holding leaves up to
 // MaxUnanchored entries past the head, which Append and Verify accept as
@@ -291,10 +295,39 @@ func (l *Log) release() error {
 		return nil
 	}
 	h := head{Seq: c.last.Seq, Hash: c.last.Hash, Keyed: true}
-	if err := l.kc.Set(l.headName, h.String()); err != nil {
-		return fmt.Errorf("audit: store head: %w", err)
+	if err := l.moveHead(c.head, h, true); err != nil {
+		l.cache = nil
+		return err
 	}
 	c.head = h
+	return nil
+}
+
+// errHeadMoved is moveHead's error when the keychain head is not the one
+// this Log last knew while the file ends with the entry it wrote last.
+var errHeadMoved = errors.New("audit: the keychain head moved while this process held the log, yet the file still ends with the entry this process wrote: entries another process appended were removed from the file; the head was left where it is so the next append and Verify report the gap")
+
+// moveHead stores to as the keychain head, with the file locked. When
+// check is set, from is what this Log last knew of the head (its cache),
+// not read under this lock: the keychain must still hold it, or it gives
+// errHeadMoved and leaves the head alone. Another process moves the head
+// only by appending, which changes the file's end and so drops the cache;
+// a head that moved while the file still ends where this Log left it
+// means the file was cut back over an entry the head covered, and moving
+// the head over that gap would hide it.
+func (l *Log) moveHead(from, to head, check bool) error {
+	if check {
+		cur, ok, err := l.readHead()
+		if err != nil {
+			return err
+		}
+		if !ok || cur != from {
+			return errHeadMoved
+		}
+	}
+	if err := l.kc.Set(l.headName, to.String()); err != nil {
+		return fmt.Errorf("audit: store head: %w", err)
+	}
 	return nil
 }
 
@@ -326,12 +359,17 @@ func (l *Log) Append(ev Event) (Entry, error) {
 		h          head
 		hasHead    bool
 		consistent bool
+		// cached: h is what this Log last knew of the keychain head,
+		// not read from the keychain under this lock.
+		cached bool
 	)
 	if c := l.cache; l.held > 0 && c != nil && c.matches(t) {
 		// Held, and the file ends with the entry this Log wrote last:
 		// the key, the head and the chain between them are as it left
-		// them.
-		key, h, hasHead, consistent = c.key, c.head, true, true
+		// them, unless the file was cut back to that entry after
+		// another process appended and moved the head, which the
+		// keychain shows when the head is next moved (moveHead).
+		key, h, hasHead, consistent, cached = c.key, c.head, true, true, true
 	} else {
 		// The key is created under the file lock, so two processes
 		// appending for the first time cannot each make one.
@@ -395,14 +433,18 @@ func (l *Log) Append(ev Event) (Entry, error) {
 			l.cache = nil
 			return Entry{}, fmt.Errorf("audit: sync log: %w", err)
 		}
-		if !(l.held > 0 && hasHead && h.Keyed && e.Kind != Break && e.Kind != Keyed && e.Seq-h.Seq < MaxUnanchored) {
-			if err := l.kc.Set(l.headName, head{Seq: e.Seq, Hash: e.Hash, Keyed: true}.String()); err != nil {
-				l.cache = nil
-				return Entry{}, fmt.Errorf("audit: store head: %w", err)
-			}
-			h, hasHead = head{Seq: e.Seq, Hash: e.Hash, Keyed: true}, true
-		}
 		l.cache = nil
+		if !(l.held > 0 && hasHead && h.Keyed && e.Kind != Break && e.Kind != Keyed && e.Seq-h.Seq < MaxUnanchored) {
+			to := head{Seq: e.Seq, Hash: e.Hash, Keyed: true}
+			if err := l.moveHead(h, to, cached); errors.Is(err, errHeadMoved) {
+				// The entry is written; the next Append, reading the
+				// keychain, records the gap as an audit.break.
+				return e, nil
+			} else if err != nil {
+				return Entry{}, err
+			}
+			h, hasHead, cached = to, true, false
+		}
 		if l.held > 0 {
 			l.cache = &anchor{key: key, head: h, raw: b[:len(b)-1], size: size, last: e}
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/audit"
+	"github.com/securesend/securesend/internal/termsafe"
 )
 
 // AuditLines say what 'audit verify' proved of the home's log, from the
@@ -30,8 +31,10 @@ func AuditLines(sum audit.Summary) []string {
 
 // AuditFileLines say what 'audit verify --export' proved of a copy of a
 // log or an export (path) checked without the key (audit.VerifyFile), and
-// exactly what that does not prove.
+// exactly what that does not prove. path is shown made safe for a
+// terminal (termsafe).
 func AuditFileLines(path string, sum audit.FileSummary) []string {
+	path = termsafe.String(path)
 	if sum.Entries == 0 {
 		return []string{path + " holds no entries."}
 	}

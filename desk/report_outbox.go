@@ -117,9 +117,9 @@ func NextStep(rec *outbox.Record) string {
 
 // ProgressLine is the line a delivery prints when job r changes state
 // ('outbox run', the hot folder, the relay); "" for a state it does not
-// report.
+// report. Every string in it is made safe for a terminal (termsafe).
 func ProgressLine(r *outbox.Record) string {
-	to := strings.Join(r.Envelope.To, ", ")
+	to := termsafe.String(strings.Join(r.Envelope.To, ", "))
 	id := ShortID(r.ID)
 	switch r.State {
 	case outbox.Sending:

@@ -5,13 +5,30 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/profile"
 )
 
 // ProfileLines describe the organisation profile l ('admin profile
 // show'): the organisation, where the profile came from and who signed
-// it, its policy, locked settings, account templates and directory.
+// it, its policy, locked settings, account templates and directory. Every
+// line is made safe for a terminal (termsafe): the names, hosts and
+// domains come from a file.
 func ProfileLines(l *profile.Loaded) []string {
+	return safeLines(profileLines(l))
+}
+
+// safeLines makes each of lines safe for a terminal (termsafe.String), in
+// place, and returns it.
+func safeLines(lines []string) []string {
+	for i, l := range lines {
+		lines[i] = termsafe.String(l)
+	}
+	return lines
+}
+
+// profileLines are ProfileLines before they are made safe.
+func profileLines(l *profile.Loaded) []string {
 	p := l.Profile
 	out := []string{
 		"Organisation: " + p.Organisation.Name,
@@ -63,7 +80,9 @@ func ProfileLines(l *profile.Loaded) []string {
 }
 
 // PolicyLines are the effective policy pol, line by line, with the user
-// settings it ignored ('admin profile show --effective').
+// settings it ignored ('admin profile show --effective'), each made safe
+// for a terminal (domains and notes come from the profile and the user's
+// settings file).
 func PolicyLines(pol profile.Policy) []string {
 	out := []string{"Effective policy:"}
 	for _, l := range pol.Summary() {
@@ -76,7 +95,7 @@ func PolicyLines(pol profile.Policy) []string {
 	for _, n := range pol.Notes() {
 		out = append(out, "  ignored: "+n)
 	}
-	return out
+	return safeLines(out)
 }
 
 // megabytes is an attachment limit in words.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -28,6 +29,7 @@ const (
 	DefaultSubmitTimeout   = 2 * time.Minute
 	DefaultIdleTimeout     = 5 * time.Minute
 	DefaultAuthFailDelay   = time.Second
+	DefaultSignInTimeout   = time.Minute
 	// ShutdownGrace is how long Serve waits, once its context is done,
 	// for connections to end before it closes them. A device cut off
 	// before its 250 sends again; a message being queued is waited for.
@@ -110,6 +112,12 @@ type Options struct {
 	// AuthFailDelay is waited after a failed sign-in
 	// (DefaultAuthFailDelay).
 	AuthFailDelay time.Duration
+	// SignInTimeout bounds the time from connecting to signing in
+	// (DefaultSignInTimeout): a connection not signed in by then is
+	// closed, so that clients that never sign in cannot keep the
+	// MaxConnections slots from the devices by sending a command now and
+	// then (IdleTimeout bounds only the wait for each command).
+	SignInTimeout time.Duration
 	// Log receives one line per connection refused, sign-in failure,
 	// message queued or refused; never a password or document content.
 	// io.Discard if nil.
@@ -164,6 +172,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.SignInTimeout <= 0 {
+		opts.SignInTimeout = DefaultSignInTimeout
 	}
 	if opts.AuthFailDelay < 0 {
 		opts.AuthFailDelay = 0
@@ -324,6 +335,13 @@ func (l *gateListener) Accept() (net.Conn, error) {
 				l.mu.Unlock()
 				<-l.slots
 			}
+			timeout := l.s.opts.SignInTimeout
+			// Started once sc.signIn is set, which Close reads.
+			sc.signIn = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+				l.s.logf("closed the connection from %s: not signed in within %s of connecting", c.RemoteAddr(), timeout)
+				sc.Close()
+			})
+			sc.signIn.Reset(timeout)
 			l.mu.Lock()
 			l.open[sc] = struct{}{}
 			l.mu.Unlock()
@@ -355,16 +373,32 @@ func remoteIP(c net.Conn) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// slotConn gives its connection slot back when closed.
+// slotConn gives its connection slot back when closed, and is closed
+// when it is not signed in within Options.SignInTimeout.
 type slotConn struct {
 	net.Conn
 	once    sync.Once
 	release func()
+	signIn  *time.Timer // closes the connection; stopped at sign-in
 }
 
 func (c *slotConn) Close() error {
-	c.once.Do(c.release)
+	c.once.Do(func() {
+		c.signIn.Stop()
+		c.release()
+	})
 	return c.Conn.Close()
+}
+
+// markSignedIn stops the sign-in timer of the connection c (a *slotConn, or
+// a *tls.Conn over one after STARTTLS). It reports false when the timer
+// had fired already: the connection is being closed.
+func markSignedIn(c net.Conn) bool {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	sc, ok := c.(*slotConn)
+	return !ok || sc.signIn.Stop()
 }
 
 // rateLimiter counts the messages each device started in the last window.

@@ -106,6 +106,10 @@ func (ss *session) signIn(user, pass string) error {
 		ss.s.logf("sign-in from %s: %s", ss.conn.Conn().RemoteAddr(), safeReason(err))
 		return errAuthUnavailable
 	}
+	if !markSignedIn(ss.conn.Conn()) {
+		// The sign-in deadline passed while the password was checked.
+		return errAuthUnavailable
+	}
 	ss.device = name
 	return nil
 }
