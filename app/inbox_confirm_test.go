@@ -145,6 +145,9 @@ func TestCancelledSinceTheListAsksThen(t *testing.T) {
 			if button == "Preview" {
 				await(t, "preview", previewed)
 			}
+			if d := labelsIn(u.inbox.detail); strings.Contains(d, "Could not") || strings.Contains(d, "No preview") || strings.Contains(d, "Making the preview") {
+				t.Errorf("the refusal was shown as an error, not asked:\n%s", d)
+			}
 			q := question(t, u, "supersession", "NO LONGER CURRENT", "CANCELLED by the sender at ", ": wrong dose.")
 			if strings.Contains(labelsIn(q), "not verified") {
 				t.Errorf("a verified message's question says it is not verified:\n%s", labelsIn(q))

@@ -56,8 +56,8 @@ func (p *docPreview) show(img image.Image, caption string) {
 // rendered); only a PDF, TIFF, JPEG or PNG whose content matches its
 // name is rendered (doccheck.Check, then doccheck.Thumbnail). say tells
 // the outcome next to the buttons. When path fails, refused (if set) may
-// take the error over (a question desk still wants answered): then
-// nothing is said.
+// take the error over (a question desk still wants answered): then the
+// message is cleared.
 func (t *inboxTab) preview(p *docPreview, name, shown string, path func() (string, bool, error), say func(string, widget.Importance), refused func(error) bool) {
 	thumbnail := t.thumbnail
 	if thumbnail == nil {
@@ -72,6 +72,7 @@ func (t *inboxTab) preview(p *docPreview, name, shown string, path func() (strin
 		}, thumbnail)
 		fyne.Do(func() {
 			if pathErr != nil && refused != nil && refused(pathErr) {
+				say("", widget.MediumImportance) // no longer "Making the preview…": a question is asked
 				if t.previewDone != nil {
 					t.previewDone()
 				}
