@@ -30,6 +30,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/assets"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send"
@@ -124,12 +125,13 @@ type Config struct {
 	// Document, when set, returns a local file holding document n of the
 	// received message with the given key, for Open and Save as… (for
 	// stores that keep documents encrypted), by the rules of
-	// desk.Desk.OpenDocument: never for a withheld message, and for one
-	// that is not verified only when confirmed (the user confirmed after
-	// seeing the verdict). When nil, the report's Document.Path is used.
-	// The file is a decrypted temporary copy: the app removes it once it
-	// has been saved elsewhere.
-	Document func(key string, n int, confirmed bool) (path string, err error)
+	// desk.Desk.OpenDocument: never for a withheld message; for one its
+	// sender cancelled or replaced only with ok.Superseded, and for one
+	// that is not verified only with ok.Unverified (each set only when
+	// the user answered that question). When nil, the report's
+	// Document.Path is used. The file is a decrypted temporary copy: the
+	// app removes it once it has been saved elsewhere.
+	Document func(key string, n int, ok desk.Confirmations) (path string, err error)
 	// OpenFile opens a document that passed the checks in the system's
 	// viewer; Fyne's OpenURL when nil. (On Windows the front end passes
 	// ShellExecuteW: the URL handler Fyne uses loses paths with non-ASCII

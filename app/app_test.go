@@ -513,7 +513,7 @@ func TestDuplicateWarningAndStoredDocument(t *testing.T) {
 				Report: &receive.Report{Verdict: receive.Verified, From: "clinician@demo.test", Subject: "Prescription",
 					Documents: []receive.Document{{Name: "rx.pdf", ContentType: "application/pdf", Size: 9}}}}}, nil
 		}
-		c.Document = func(key string, n int, _ bool) (string, error) {
+		c.Document = func(key string, n int, _ desk.Confirmations) (string, error) {
 			asked = append(asked, fmt.Sprintf("%s/%d", key, n))
 			return doc, nil
 		}

@@ -547,10 +547,13 @@ func (t *inboxTab) showDetail(it Received) {
 }
 
 // documentRow shows one document with Preview, Open and Save as…, and
-// what they did next to the buttons. A document of a message that is not
-// verified is previewed, opened or saved only after a confirmation that
-// shows the verdict's reason; only a PDF, TIFF, JPEG or PNG whose content
-// matches its name is previewed or handed to the system viewer.
+// what they did next to the buttons. A document of a message its sender
+// cancelled or replaced is previewed, opened or saved only after a
+// question that shows what cancelled or replaced it and why, and one of a
+// message that is not verified only after a question that shows the
+// verdict's reason: each asked on its own, both for a message that is
+// both (confirmThen). Only a PDF, TIFF, JPEG or PNG whose content matches
+// its name is previewed or handed to the system viewer.
 func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.Document) fyne.CanvasObject {
 	name := receive.SanitizeName(d.Name)
 	shown := termsafe.String(d.Name)
@@ -578,21 +581,27 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		return info
 	}
 	// path finds the document on disk (decrypting it from the store when
-	// the store keeps it encrypted); decrypted reports whether that made
-	// a temporary copy, to remove after saving or previewing.
-	verified := desk.Trusted(r) && t.current(key) // else opened only after a confirmation (superseded.go)
-	path := func() (p string, decrypted bool, err error) {
+	// the store keeps it encrypted, with the user's answers ok);
+	// decrypted reports whether that made a temporary copy, to remove
+	// after saving or previewing.
+	path := func(ok desk.Confirmations) (p string, decrypted bool, err error) {
 		if direct != "" {
 			return direct, false, nil
 		}
-		// Not verified: only called after the user confirmed.
-		p, err = t.ui.cfg.Document(key, n, !verified)
+		p, err = t.ui.cfg.Document(key, n, ok)
 		return p, err == nil, err
 	}
-	open := func() {
-		p, _, err := path()
+	// Each action runs after confirmThen asked the questions that apply
+	// (superseded.go), with their answers; should the store refuse for a
+	// question the list did not know of yet (a cancellation fetched since),
+	// askRefused asks it and the action runs again.
+	var open, save, preview func(ok desk.Confirmations)
+	open = func(ok desk.Confirmations) {
+		p, _, err := path(ok)
 		if err != nil {
-			say("Could not open "+shown+": "+sentence(err.Error()), widget.DangerImportance)
+			if !t.askRefused(err, "Open", shown, ok, open) {
+				say("Could not open "+shown+": "+sentence(err.Error()), widget.DangerImportance)
+			}
 			return
 		}
 		head, err := readHead(p)
@@ -600,8 +609,8 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 			say("Could not open "+shown+": "+sentence(err.Error()), widget.DangerImportance)
 			return
 		}
-		kind, ok := doccheck.Openable(name, head)
-		if !ok {
+		kind, isOpenable := doccheck.Openable(name, head)
+		if !isOpenable {
 			say(shown+" is not a PDF, TIFF, JPEG or PNG whose content matches its name, so it is not opened. Use Save as… and check it before opening it.", widget.WarningImportance)
 			return
 		}
@@ -615,31 +624,28 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		}
 		say("Opened "+shown+".", widget.MediumImportance)
 	}
-	save := func() {
-		p, decrypted, err := path()
+	save = func(ok desk.Confirmations) {
+		p, decrypted, err := path(ok)
 		if err != nil {
-			say("Could not read "+shown+": "+sentence(err.Error()), widget.DangerImportance)
+			if !t.askRefused(err, "Save", shown, ok, save) {
+				say("Could not read "+shown+": "+sentence(err.Error()), widget.DangerImportance)
+			}
 			return
 		}
 		head, _ := readHead(p)
-		if _, ok := doccheck.Openable(name, head); !ok {
+		if _, isOpenable := doccheck.Openable(name, head); !isOpenable {
 			say("Warning: "+shown+" is not a PDF, TIFF, JPEG or PNG whose content matches its name; do not open it unless you expected it from this sender.", widget.WarningImportance)
 		}
 		t.saveAs(name, p, decrypted)
 	}
 	pv := newPreview()
-	preview := func() {
+	preview = func(ok desk.Confirmations) {
 		say("Making the preview…", widget.MediumImportance)
-		t.preview(pv, name, shown, path, say)
+		t.preview(pv, name, shown, func() (string, bool, error) { return path(ok) }, say,
+			func(err error) bool { return t.askRefused(err, "Preview", shown, ok, preview) })
 	}
-	guard := func(verb string, do func()) func() {
-		return func() {
-			if verified {
-				do()
-				return
-			}
-			t.confirmNotCurrent(key, r, verb, shown, do)
-		}
+	guard := func(verb string, do func(desk.Confirmations)) func() {
+		return func() { t.confirmThen(key, r, verb, shown, desk.Confirmations{}, do) }
 	}
 	previewBtn := newButton("Preview", theme.VisibilityIcon(), widget.MediumImportance, guard("Preview", preview))
 	openBtn := newButton("Open", theme.FileIcon(), widget.MediumImportance, guard("Open", open))
@@ -649,7 +655,9 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 
 // confirmUnverified asks before a document of a message that is not
 // verified is opened or saved, showing the verdict and its reason; do
-// runs only when the user confirms.
+// runs only when the user confirms. It answers that question only: one
+// its sender cancelled or replaced is asked about on its own
+// (confirmSuperseded).
 func (t *inboxTab) confirmUnverified(r *receive.Report, verb, name string, do func()) {
 	look := reportLook(r)
 	msg := &widget.Label{Wrapping: fyne.TextWrapWord, Text: bannerTitle(r) + "\n\n" + termsafe.String(r.Reason) +

@@ -22,7 +22,9 @@ import (
 // inboxWith starts the app with a mailbox holding reports, a Document
 // that hands out file (counting the calls) by desk.Desk.OpenDocument's
 // rules (never for a withheld message; for one that is not verified only
-// when the app says the user confirmed), fetches and selects item 0.
+// when the app says the user answered that question; none of these
+// messages is cancelled, so no other answer is ever passed), fetches and
+// selects item 0.
 func inboxWith(t *testing.T, file string, calls *int, reports ...*receive.Report) *demoUI {
 	t.Helper()
 	u := newDemoUI(t, func(c *Config) {
@@ -33,9 +35,9 @@ func inboxWith(t *testing.T, file string, calls *int, reports ...*receive.Report
 			}
 			return items, nil
 		}
-		c.Document = func(key string, _ int, confirmed bool) (string, error) {
+		c.Document = func(key string, _ int, ok desk.Confirmations) (string, error) {
 			r := reports[key[0]-'a']
-			if desk.Withheld(r) || (!desk.Trusted(r) && !confirmed) {
+			if desk.Withheld(r) || (!desk.Trusted(r) && !ok.Unverified) || ok.Superseded {
 				t.Errorf("Document asked for item %s (%s) without the user's confirmation", key, r.Verdict)
 				return "", errors.New("refused")
 			}

@@ -55,15 +55,29 @@ func (p *docPreview) show(img image.Image, caption string) {
 // that keeps documents encrypted; the temporary copy is removed once
 // rendered); only a PDF, TIFF, JPEG or PNG whose content matches its
 // name is rendered (doccheck.Check, then doccheck.Thumbnail). say tells
-// the outcome next to the buttons.
-func (t *inboxTab) preview(p *docPreview, name, shown string, path func() (string, bool, error), say func(string, widget.Importance)) {
+// the outcome next to the buttons. When path fails, refused (if set) may
+// take the error over (a question desk still wants answered): then the
+// message is cleared.
+func (t *inboxTab) preview(p *docPreview, name, shown string, path func() (string, bool, error), say func(string, widget.Importance), refused func(error) bool) {
 	thumbnail := t.thumbnail
 	if thumbnail == nil {
 		thumbnail = doccheck.Thumbnail
 	}
 	go func() {
-		img, msg, imp := renderPreview(name, shown, path, thumbnail)
+		var pathErr error
+		img, msg, imp := renderPreview(name, shown, func() (string, bool, error) {
+			p, temporary, err := path()
+			pathErr = err
+			return p, temporary, err
+		}, thumbnail)
 		fyne.Do(func() {
+			if pathErr != nil && refused != nil && refused(pathErr) {
+				say("", widget.MediumImportance) // no longer "Making the preview…": a question is asked
+				if t.previewDone != nil {
+					t.previewDone()
+				}
+				return
+			}
 			if img != nil {
 				p.show(img, "First page of "+shown+". Use Open to see every page, or Save as… to keep it.")
 			}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"errors"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -65,23 +67,72 @@ func (t *inboxTab) superseded(key string) *receive.Supersession {
 	return nil
 }
 
-// current reports whether the item with key was neither cancelled nor
-// replaced by its sender.
-func (t *inboxTab) current(key string) bool { return t.superseded(key) == nil }
-
-// confirmNotCurrent asks before a document is opened or saved: for a
-// message its sender cancelled or replaced, showing the red banner;
-// otherwise (not verified) as confirmUnverified. do runs only when the
-// user confirms.
-func (t *inboxTab) confirmNotCurrent(key string, r *receive.Report, verb, name string, do func()) {
-	s := t.superseded(key)
-	if s == nil {
-		t.confirmUnverified(r, verb, name, do)
-		return
+// confirmThen runs do with the user's answers once every question that
+// applies to the document of the item with key (report r) is answered
+// yes, one dialog at a time, each setting only its own answer in ok: for
+// a message its sender cancelled or replaced, the supersession first
+// (confirmSuperseded); for one that is not verified, the verdict
+// (confirmUnverified). A message that is both (an unverified copy of a
+// cancelled one) needs both. Cancel at either stops there.
+func (t *inboxTab) confirmThen(key string, r *receive.Report, verb, name string, ok desk.Confirmations, do func(desk.Confirmations)) {
+	switch s := t.superseded(key); {
+	case s != nil && !ok.Superseded:
+		t.confirmSuperseded(s, !desk.Trusted(r) && !ok.Unverified, verb, name, func() {
+			ok.Superseded = true
+			t.confirmThen(key, r, verb, name, ok, do)
+		})
+	case !desk.Trusted(r) && !ok.Unverified:
+		t.confirmUnverified(r, verb, name, func() {
+			ok.Unverified = true
+			t.confirmThen(key, r, verb, name, ok, do)
+		})
+	default:
+		do(ok)
 	}
-	msg := &widget.Label{Wrapping: fyne.TextWrapWord, Text: desk.SupersededBanner(s) + "\n\n" + name + " is from a message that is NO LONGER CURRENT. " + verb + " it anyway?"}
+}
+
+// askRefused handles a refusal by desk for want of an answer the inbox
+// list did not know was needed (it was fetched before a cancellation
+// arrived, say): it asks that question and, when the user says yes, runs
+// again with that answer added. It reports whether err was such a
+// refusal; any other error is the caller's to show.
+func (t *inboxTab) askRefused(err error, verb, name string, ok desk.Confirmations, again func(desk.Confirmations)) bool {
+	var se *desk.SupersededError
+	var ue *desk.UnconfirmedError
+	switch {
+	case errors.As(err, &se) && !ok.Superseded:
+		t.confirmSuperseded(se.Superseded, se.Unverified, verb, name, func() {
+			ok.Superseded = true
+			again(ok)
+		})
+	case errors.As(err, &ue) && !ok.Unverified:
+		t.confirmUnverified(ue.Report, verb, name, func() {
+			ok.Unverified = true
+			again(ok)
+		})
+	default:
+		return false
+	}
+	return true
+}
+
+// confirmSuperseded asks before a document of a message its sender
+// cancelled or replaced is opened or saved, showing the red banner (what
+// cancelled or replaced it, when, why); do runs only when the user
+// confirms. It answers that question only; unverifiedNext says that the
+// message is not verified either, which is asked next.
+func (t *inboxTab) confirmSuperseded(s *receive.Supersession, unverifiedNext bool, verb, name string, do func()) {
+	title := "Cancelled by the sender"
+	if s.Kind == manifest.Replace {
+		title = "Replaced by the sender"
+	}
+	text := desk.SupersededBanner(s) + "\n\n" + name + " is from a message that is NO LONGER CURRENT. " + verb + " it anyway?"
+	if unverifiedNext {
+		text += "\n\nIt is not verified either: you will be asked about that next."
+	}
+	msg := &widget.Label{Wrapping: fyne.TextWrapWord, Text: text}
 	content := container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), nil, msg)
-	d := dialog.NewCustomConfirm("No longer current", verb+" anyway", "Cancel", content, func(ok bool) {
+	d := dialog.NewCustomConfirm("No longer current: "+title, verb+" anyway", "Cancel", content, func(ok bool) {
 		if ok {
 			do()
 		}

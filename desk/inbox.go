@@ -147,8 +147,9 @@ func (e *WithheldError) Error() string {
 }
 
 // UnconfirmedError refuses a document of a message that is not verified
-// until the caller passes the user's confirmation (OpenOptions.Confirmed)
-// after showing Report's verdict and reason.
+// until the caller passes the user's answer to that question
+// (OpenOptions.Confirmed.Unverified) after showing Report's verdict and
+// reason. Report is the full report (never that of a withheld message).
 type UnconfirmedError struct {
 	ID     string
 	Report *receive.Report
@@ -179,13 +180,30 @@ type OpenOptions struct {
 	// (internal/doccheck.Openable) is written; otherwise any type is
 	// written and Document.Openable says whether it may be opened.
 	View bool
-	// Confirmed: the user confirmed opening a document of a message that
-	// is not verified, after being shown its verdict and reason, or of
-	// one its sender cancelled or replaced, after being shown
-	// SupersededBanner. A copy that is not verified of a cancelled message
-	// (receive.Supersession.CopyOf) needs both: the caller asks both
-	// questions before it sets Confirmed.
-	Confirmed bool
+	// Confirmed holds the user's answers to the questions asked before a
+	// document of a message that is not plainly current and verified is
+	// released: each answer passes its own refusal only.
+	Confirmed Confirmations
+}
+
+// Confirmations are the user's answers to the two questions a front end
+// asks before a document is released from a message that is not plainly
+// current and verified. They are separate because they approve different
+// dangers: a forged or altered document (not verified), and a withdrawn
+// or outdated one (cancelled or replaced: the pharmacist must not
+// dispense it). Each is set only from the answer to its own question,
+// never from the other's; a message that is both (an unverified copy of a
+// cancelled one, receive.Supersession.CopyOf, or a replaced message whose
+// key has since changed) needs both.
+type Confirmations struct {
+	// Superseded: the user, shown SupersededBanner (what cancelled or
+	// replaced the message, when and why), chose to open it anyway.
+	// Answers *SupersededError.
+	Superseded bool
+	// Unverified: the user, shown the verdict and its reason, chose to
+	// open a document of a message that is not verified (Trusted is
+	// false). Answers *UnconfirmedError.
+	Unverified bool
 }
 
 // Document is a decrypted copy of a received document.
@@ -202,10 +220,18 @@ type Document struct {
 
 // OpenDocument decrypts document n (from 0) of inbox item id into
 // opts.Dir, by the rules for releasing received content: a withheld
-// message's documents never (*WithheldError); a message that is not
-// verified, or that its sender cancelled or replaced, only with
-// opts.Confirmed (*UnconfirmedError, *SupersededError); for a viewer only
-// an openable type (*NotOpenableError).
+// message's documents never (*WithheldError); one of a message that its
+// sender cancelled or replaced only with opts.Confirmed.Superseded
+// (*SupersededError); one of a message that is not verified only with
+// opts.Confirmed.Unverified (*UnconfirmedError); for a viewer only an
+// openable type (*NotOpenableError).
+//
+// When both confirmations are missing the supersession is refused first
+// (its error says, in Unverified, that the other question follows): that
+// the sender withdrew the message is the answer that most often ends the
+// matter, and the second question is asked only if the pharmacist still
+// wants the document. A caller asks the question of the error it got,
+// sets that answer only, and calls again.
 func (d *Desk) OpenDocument(id string, n int, opts OpenOptions) (*Document, error) {
 	st, err := d.Inbox()
 	if err != nil {
@@ -221,13 +247,15 @@ func (d *Desk) OpenDocument(id string, n int, opts OpenOptions) (*Document, erro
 	if n < 0 || n >= len(rep.Documents) {
 		return nil, fmt.Errorf("item #%s has %d document(s)", id, len(rep.Documents))
 	}
-	if !Trusted(rep) && !opts.Confirmed {
-		return nil, &UnconfirmedError{ID: id, Report: rep}
-	}
-	if it, err := st.Get(id); err != nil {
+	it, err := st.Get(id)
+	if err != nil {
 		return nil, err
-	} else if it.Superseded != nil && !opts.Confirmed { // cancelled or replaced: no longer current
-		return nil, &SupersededError{ID: id, Superseded: it.Superseded}
+	}
+	if it.Superseded != nil && !opts.Confirmed.Superseded { // cancelled or replaced: no longer current
+		return nil, &SupersededError{ID: id, Superseded: it.Superseded, Unverified: !Trusted(rep) && !opts.Confirmed.Unverified}
+	}
+	if !Trusted(rep) && !opts.Confirmed.Unverified {
+		return nil, &UnconfirmedError{ID: id, Report: rep}
 	}
 	name := receive.SanitizeName(rep.Documents[n].Name)
 	head, err := sniffDocument(st, id, n)

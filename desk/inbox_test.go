@@ -240,6 +240,7 @@ func TestOpenDocumentRules(t *testing.T) {
 	var withheld *WithheldError
 	var unconfirmed *UnconfirmedError
 	var notOpenable *NotOpenableError
+	both := Confirmations{Unverified: true, Superseded: true}
 	tests := []struct {
 		name    string
 		id      string
@@ -249,13 +250,14 @@ func TestOpenDocumentRules(t *testing.T) {
 	}{
 		{"verified, to a folder", good, 0, OpenOptions{}, nil},
 		{"verified, for a viewer", good, 0, OpenOptions{View: true, Temp: tmp}, nil},
-		{"no such document", good, 7, OpenOptions{Confirmed: true}, "has 1 document(s)"},
+		{"no such document", good, 7, OpenOptions{Confirmed: both}, "has 1 document(s)"},
 		{"unknown signer, not confirmed", unknown, 0, OpenOptions{}, &unconfirmed},
 		{"unknown signer, not confirmed, viewer", unknown, 0, OpenOptions{View: true, Temp: tmp}, &unconfirmed},
-		{"unknown signer, confirmed", unknown, 0, OpenOptions{Confirmed: true}, nil},
+		{"unknown signer, confirmed", unknown, 0, OpenOptions{Confirmed: Confirmations{Unverified: true}}, nil},
+		{"unknown signer, only the other question answered", unknown, 0, OpenOptions{Confirmed: Confirmations{Superseded: true}}, &unconfirmed},
 		{"bad signature", bad, 0, OpenOptions{}, &withheld},
-		{"bad signature, confirmed", bad, 0, OpenOptions{Confirmed: true}, &withheld},
-		{"bad signature, confirmed, viewer", bad, 0, OpenOptions{Confirmed: true, View: true, Temp: tmp}, &withheld},
+		{"bad signature, confirmed", bad, 0, OpenOptions{Confirmed: both}, &withheld},
+		{"bad signature, confirmed, viewer", bad, 0, OpenOptions{Confirmed: both, View: true, Temp: tmp}, &withheld},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -308,16 +310,16 @@ func TestOpenDocumentRules(t *testing.T) {
 	if exe < 0 {
 		t.Fatalf("no .exe in %+v", rep.Report.Documents)
 	}
-	if _, err := d.OpenDocument(hostile, exe, OpenOptions{Temp: tmp, View: true, Confirmed: true}); !errors.As(err, &notOpenable) {
+	if _, err := d.OpenDocument(hostile, exe, OpenOptions{Temp: tmp, View: true, Confirmed: Confirmations{Unverified: true}}); !errors.As(err, &notOpenable) {
 		t.Errorf("executable for a viewer: %v", err)
 	}
 	dir := t.TempDir()
-	doc, err := d.OpenDocument(hostile, exe, OpenOptions{Dir: dir, Confirmed: true})
+	doc, err := d.OpenDocument(hostile, exe, OpenOptions{Dir: dir, Confirmed: Confirmations{Unverified: true}})
 	if err != nil || doc.Openable {
 		t.Errorf("executable saved: %+v, %v", doc, err)
 	}
 	// Never overwriting: the same document again into the same folder.
-	if _, err := d.OpenDocument(hostile, exe, OpenOptions{Dir: dir, Confirmed: true}); !errors.Is(err, os.ErrExist) {
+	if _, err := d.OpenDocument(hostile, exe, OpenOptions{Dir: dir, Confirmed: Confirmations{Unverified: true}}); !errors.Is(err, os.ErrExist) {
 		t.Errorf("second save over the first: %v", err)
 	}
 	// The withheld item's shown report carries nothing from inside.

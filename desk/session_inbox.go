@@ -47,10 +47,11 @@ func (st *Setup) Verify(ctx context.Context, r io.Reader) (*receive.Report, erro
 
 // Document decrypts document n of inbox item id into the Session's
 // private folder for a viewer or for saving elsewhere, by the rules of
-// Desk.OpenDocument (never for a withheld message; for one that is not
-// verified only when confirmed), and returns the copy's path.
-func (st *Setup) Document(id string, n int, confirmed bool) (string, error) {
-	doc, err := st.recv.OpenDocument(id, n, OpenOptions{Temp: st.temp, Confirmed: confirmed})
+// Desk.OpenDocument (never for a withheld message; for one its sender
+// cancelled or replaced only with ok.Superseded; for one that is not
+// verified only with ok.Unverified), and returns the copy's path.
+func (st *Setup) Document(id string, n int, ok Confirmations) (string, error) {
+	doc, err := st.recv.OpenDocument(id, n, OpenOptions{Temp: st.temp, Confirmed: ok})
 	if err != nil {
 		return "", err
 	}

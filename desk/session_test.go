@@ -202,7 +202,7 @@ func TestSessionDemo(t *testing.T) {
 	if err != nil || len(items) != 1 || items[0].Report.Verdict != receive.Verified {
 		t.Fatalf("demo inbox: %+v, %v", items, err)
 	}
-	path, err := st.Document(items[0].Item.ID, 0, false)
+	path, err := st.Document(items[0].Item.ID, 0, Confirmations{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,16 +11,24 @@ import (
 )
 
 // SupersededError refuses a document of a message that its sender
-// cancelled or replaced, until the caller passes the user's confirmation
-// (OpenOptions.Confirmed) after showing SupersededBanner: it is no longer
-// the current one.
+// cancelled or replaced, until the caller passes the user's answer to
+// that question (OpenOptions.Confirmed.Superseded) after showing
+// SupersededBanner: it is no longer the current one.
 type SupersededError struct {
 	ID         string
 	Superseded *receive.Supersession
+	// Unverified: the message is not verified either and that question
+	// is not answered yet, so a *UnconfirmedError follows once this one
+	// is.
+	Unverified bool
 }
 
 func (e *SupersededError) Error() string {
-	return fmt.Sprintf("item #%s is no longer current (%s), so its documents are opened only after a confirmation", e.ID, SupersededBanner(e.Superseded))
+	also := ""
+	if e.Unverified {
+		also = " (and, as it is not verified, after a second confirmation)"
+	}
+	return fmt.Sprintf("item #%s is no longer current (%s), so its documents are opened only after a confirmation that it is not the current one%s", e.ID, SupersededBanner(e.Superseded), also)
 }
 
 // SupersededBanner is the red line shown on a cancelled or replaced

@@ -228,7 +228,7 @@ func TestCancelAfterAndBeforeTheOriginal(t *testing.T) {
 			if !errors.As(err, &se) || se.Superseded.Kind != manifest.Cancel {
 				t.Fatalf("open a cancelled document: %v", err)
 			}
-			if _, err := bob.OpenDocument(o.ID, 0, OpenOptions{Dir: t.TempDir(), Confirmed: true}); err != nil {
+			if _, err := bob.OpenDocument(o.ID, 0, OpenOptions{Dir: t.TempDir(), Confirmed: Confirmations{Superseded: true}}); err != nil {
 				t.Errorf("open after the confirmation: %v", err)
 			}
 			// Accepting a cancelled script is refused by desk, whatever the
@@ -479,9 +479,14 @@ func TestCancelStrippedCopy(t *testing.T) {
 			if b := SupersededBanner(s); !strings.HasPrefix(b, "A message with this Message-ID (item #"+o.ID+") was CANCELLED by its verified sender at ") {
 				t.Errorf("banner %q", b)
 			}
-			var ue *UnconfirmedError
-			if _, err := bob.OpenDocument(cp.ID, 0, OpenOptions{Dir: t.TempDir()}); !errors.As(err, &ue) {
+			// both questions, the supersession first
+			var se *SupersededError
+			if _, err := bob.OpenDocument(cp.ID, 0, OpenOptions{Dir: t.TempDir()}); !errors.As(err, &se) || !se.Unverified {
 				t.Errorf("open the copy unconfirmed: %v", err)
+			}
+			var ue *UnconfirmedError
+			if _, err := bob.OpenDocument(cp.ID, 0, OpenOptions{Dir: t.TempDir(), Confirmed: Confirmations{Superseded: true}}); !errors.As(err, &ue) {
+				t.Errorf("open the copy with only the supersession confirmed: %v", err)
 			}
 			want := "cancel marked on #" + cp.ID + ", an unverified copy of #" + o.ID
 			var found bool

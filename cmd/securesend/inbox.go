@@ -160,8 +160,8 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "inbox open")
 	doc := fs.Int("doc", 1, "document number (see 'securesend inbox show')")
 	out := fs.String("out", "", "write the document into this directory instead of opening it")
-	yes := fs.Bool("yes-unverified", false, "open or write a document of a message that is not verified without asking (read its warning first)")
-	yesOld := fs.Bool("yes-superseded", false, "open or write a document of a message its sender cancelled or replaced without asking")
+	yes := fs.Bool("yes-unverified", false, "open or write a document of a message that is not verified without asking (read its warning first); it does not answer for a cancelled or replaced one")
+	yesOld := fs.Bool("yes-superseded", false, "open or write a document of a message its sender cancelled or replaced without asking; it does not answer for one that is not verified")
 	d, r, code := receivedArg(e, fs, args)
 	if code >= 0 {
 		return code
@@ -172,9 +172,10 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	if note := desk.DuplicateNote(r.Item); note != "" && !desk.Withheld(r.Report) {
 		fmt.Fprintf(e.stderr, "%s: see 'securesend inbox show %s'\n", note, id)
 	}
-	// Confirmed is set only after the confirmation that desk asks for:
-	// --yes-unverified must not pass for a message that is verified but
-	// cancelled or replaced.
+	// Each confirmation is set only from its own answer (desk asks the
+	// questions one at a time, the supersession first): --yes-unverified
+	// never passes for a message that is cancelled or replaced, nor
+	// --yes-superseded for one that is not verified.
 	opts := desk.OpenOptions{Dir: *out}
 	if *out == "" {
 		tmp, err := privtemp.New("")
@@ -189,28 +190,7 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 		// the next start of securesend removes once it is an hour old.
 		opts.Temp, opts.View = tmp, true
 	}
-	if r.Item.Superseded != nil && !desk.Trusted(r.Report) && !desk.Withheld(r.Report) {
-		// A copy that is not verified of a cancelled message (CopyOf): one
-		// confirmation (desk's Confirmed) would pass both, so ask this first.
-		if err := confirmSuperseded(e, &desk.SupersededError{ID: id, Superseded: r.Item.Superseded}, *yesOld); err != nil {
-			return errorf(e, "inbox open: %v", err)
-		}
-	}
-	got, err := d.OpenDocument(id, *doc-1, opts)
-	var unconfirmed *desk.UnconfirmedError
-	if errors.As(err, &unconfirmed) {
-		if err = confirmUnverified(e, unconfirmed, *yes); err == nil {
-			opts.Confirmed = true
-			got, err = d.OpenDocument(id, *doc-1, opts)
-		}
-	}
-	var superseded *desk.SupersededError
-	if errors.As(err, &superseded) {
-		if err = confirmSuperseded(e, superseded, *yesOld); err == nil {
-			opts.Confirmed = true
-			got, err = d.OpenDocument(id, *doc-1, opts)
-		}
-	}
+	got, err := openConfirmed(e, d, id, *doc-1, &opts, *yes, *yesOld)
 	if err != nil && opts.Temp != nil {
 		opts.Temp.Close()
 	}
@@ -231,6 +211,32 @@ func inboxOpen(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, termsafe.String(got.Path))
 	return 0
+}
+
+// openConfirmed opens document n of item id with opts, asking each
+// question desk refuses for (*desk.SupersededError, then
+// *desk.UnconfirmedError) with its own flag or prompt and setting only
+// that answer before it tries again.
+func openConfirmed(e *env, d *desk.Desk, id string, n int, opts *desk.OpenOptions, yesUnverified, yesSuperseded bool) (*desk.Document, error) {
+	for {
+		got, err := d.OpenDocument(id, n, *opts)
+		var superseded *desk.SupersededError
+		var unconfirmed *desk.UnconfirmedError
+		switch {
+		case errors.As(err, &superseded) && !opts.Confirmed.Superseded:
+			if err := confirmSuperseded(e, superseded, yesSuperseded); err != nil {
+				return nil, err
+			}
+			opts.Confirmed.Superseded = true
+		case errors.As(err, &unconfirmed) && !opts.Confirmed.Unverified:
+			if err := confirmUnverified(e, unconfirmed, yesUnverified); err != nil {
+				return nil, err
+			}
+			opts.Confirmed.Unverified = true
+		default:
+			return got, err
+		}
+	}
 }
 
 // confirmUnverified asks before a document of a message that is not

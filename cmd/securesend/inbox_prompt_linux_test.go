@@ -13,8 +13,9 @@ import (
 
 // TestConfirmUnverifiedPrompt: on a terminal, opening a non-verified
 // document asks y/N after showing the reason; only y opens. Without a
-// terminal it is refused, naming --yes-unverified (which desk.OpenOptions
-// Confirmed carries; see desk's TestOpenDocumentRules).
+// terminal it is refused, naming --yes-unverified (which sets only
+// desk.OpenOptions.Confirmed.Unverified; see desk's
+// TestOpenDocumentAsksEachQuestionOnItsOwn).
 func TestConfirmUnverifiedPrompt(t *testing.T) {
 	rep := &receive.Report{Verdict: receive.NotAddressed, Reason: "signed by Dr Alice for other@pharmacy.test\x1b[2K"}
 	u := &desk.UnconfirmedError{ID: "3", Report: rep}
