@@ -78,13 +78,23 @@ func (g *GPG) Try(stdin []byte, args ...string) (stdout, stderr []byte, err erro
 }
 
 // GenerateKey makes an ed25519/cv25519 key for uid in gpg, protected by
-// passphrase ("" for none), and returns its fingerprint.
+// passphrase ("" for none), and returns its fingerprint. Primary key and
+// subkey are made in one run: adding the subkey afterwards
+// (--quick-add-key) has the agent unlock the new primary key again, and
+// under load that once failed with "Corrupted protection".
 func (g *GPG) GenerateKey(uid, passphrase string) pgp.Fingerprint {
 	g.t.Helper()
-	g.Run(nil, "--passphrase", passphrase, "--quick-gen-key", uid, "ed25519", "sign,cert", "never")
-	fpr := g.Fingerprint(uid)
-	g.Run(nil, "--passphrase", passphrase, "--quick-add-key", string(fpr), "cv25519", "encr", "never")
-	return fpr
+	params := "Key-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign,cert\n" +
+		"Subkey-Type: ecdh\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\n" +
+		"Name-Real: " + uid + "\nExpire-Date: 0\n"
+	if passphrase == "" {
+		params += "%no-protection\n"
+	} else {
+		params += "Passphrase: " + passphrase + "\n"
+	}
+	params += "%commit\n"
+	g.Run([]byte(params), "--gen-key")
+	return g.Fingerprint(uid)
 }
 
 // Fingerprint returns the primary fingerprint of the key matching uid.
