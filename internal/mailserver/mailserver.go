@@ -118,17 +118,26 @@ const (
 // stopped again.
 //
 // The free ports are found before the servers bind them, so another process
-// may take one in between; Start then tries again with new ports, up to
-// three times.
+// may take one in between, and a daemon may fail to come up on a loaded
+// machine; Start then tries again with new ports and a new directory, up to
+// three times, and reports every failure if all three fail.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
 	reapStale(ctx)
+	var failed []error
 	for attempt := 1; ; attempt++ {
 		s, err := start(ctx, opts)
-		if err == nil || !errors.Is(err, errPortTaken) || attempt == 3 || opts.Dir != "" {
-			return s, err
+		if err == nil {
+			return s, nil
+		}
+		failed = append(failed, err)
+		// A port taken meanwhile, or a daemon that did not come up on a
+		// loaded machine (CI once saw "postfix start" fail there): each
+		// try is a new directory and new ports, so trying again is safe.
+		if attempt == 3 || opts.Dir != "" || ctx.Err() != nil {
+			return nil, errors.Join(failed...)
 		}
 	}
 }
@@ -136,8 +145,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // errPortTaken: a server could not bind a port found free a moment before.
 var errPortTaken = errors.New("a port was taken by another process")
 
-func start(ctx context.Context, opts Options) (s *Server, err error) {
-	s = &Server{Domain: opts.Domain, Dir: opts.Dir}
+// start's result is unnamed so that its error path (the deferred Logs and
+// Stop) still has the server after a "return nil, err".
+func start(ctx context.Context, opts Options) (_ *Server, err error) {
+	s := &Server{Domain: opts.Domain, Dir: opts.Dir}
 	if s.Domain == "" {
 		s.Domain = "example.test"
 	}

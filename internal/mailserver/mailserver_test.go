@@ -103,3 +103,26 @@ func TestPlainPortOffersNoTLS(t *testing.T) {
 		t.Error("STARTTLS offered on the plaintext-only port")
 	}
 }
+
+// TestStartFailureIsReported: a start that fails after its directory is
+// made (here: the context ends before Dovecot runs) returns the error and
+// leaves nothing behind. The error path used to read the logs of a nil
+// server and panic, hiding the error (CI, e2e.TestKilledSendsAreRetried).
+func TestStartFailureIsReported(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, err := Start(ctx, Options{})
+	if err == nil {
+		s.Stop()
+		t.Fatal("started with a cancelled context")
+	}
+	if s != nil {
+		t.Errorf("a server with the error: %+v", s)
+	}
+	if !strings.Contains(err.Error(), "dovecot") {
+		t.Errorf("error does not say what failed: %v", err)
+	}
+}
