@@ -493,7 +493,11 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 		return badSig("The signed message is malformed: %s.", plainError(err)), ""
 	}
 	h := algo.New()
-	tee := &trackingReader{r: io.TeeReader(part, pgpmime.CRLFWriter(h))}
+	// The signature covers the part with its line ends made CRLF, so the
+	// part is parsed from exactly those bytes, not as it arrived: line
+	// ends changed in transit (CRLF to LF, or back) in a 7bit, 8bit or
+	// quoted-printable part then change nothing that is released.
+	tee := &trackingReader{r: io.TeeReader(pgpmime.CRLFReader(part), h)}
 	v.signedScope++
 	binaryBefore := v.binaryParts
 	_, hdr, structErr := v.content(tee, depth+1, false)
@@ -807,7 +811,8 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	packets := readAhead(sealed, aheadSize, aheadDepth)
 	defer packets.Close()
 	pbuf := bufio.NewReaderSize(packets, compressionScan)
-	if reason := checkCompression(pbuf); reason != "" {
+	reason, textSig := checkCompression(pbuf)
+	if reason != "" {
 		v.decryptFailed = reason
 		return signature{}, ""
 	}
@@ -835,7 +840,16 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		v.signedScope++
 	}
 	binaryBefore := v.binaryParts
-	inner, hdr, structErr := v.content(plain, depth+1, true)
+	// A text signature covers the literal data with its line ends made
+	// CRLF (go-crypto's canonical form), not the data itself: the content
+	// is parsed from exactly the bytes hashed, so that line ends changed
+	// by whoever re-encrypted the signed data (a second recipient, the
+	// sender's mail system) change nothing released.
+	var signedBytes io.Reader = plain
+	if textSig {
+		signedBytes = pgpmime.TextSignatureReader(plain)
+	}
+	inner, hdr, structErr := v.content(signedBytes, depth+1, true)
 	binary := v.binaryParts > binaryBefore
 	if md.IsSigned {
 		v.signedScope--
@@ -885,7 +899,12 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	}
 	v.encHdr = hdr
 	outer := v.messageSignature(md)
-	if binary && outer.present && outer.bad == "" && textSignature(md) {
+	switch {
+	case outer.present && outer.bad == "" && md.Signature != nil && (md.Signature.SigType == packet.SigTypeText) != textSig:
+		// The One-Pass Signature packet, which is not signed, decided how
+		// the data was hashed; it must announce the signature that follows.
+		outer = badSig("%s", sigTypeMismatch)
+	case binary && outer.present && outer.bad == "" && (textSig || textSignature(md)):
 		outer = badSig("%s", binaryUncovered)
 	}
 	outer.hdr = hdr
@@ -898,6 +917,11 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		return outer, structErr
 	}
 }
+
+// sigTypeMismatch is the reason for a signed and encrypted message whose
+// signature is of another type (text or binary) than the One-Pass
+// Signature packet before the data announced.
+const sigTypeMismatch = "The signature inside the encrypted message is not of the kind announced before the signed data (text or binary), so it does not cover the data as it was read; the message was altered or forged. Ask the sender to send it again."
 
 // textSignature reports whether the signature of the OpenPGP message md,
 // verified or not, is a text signature (type 0x01: the literal data is
