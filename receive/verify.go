@@ -318,6 +318,9 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		for {
 			part, err := rr.NextPart()
 			if err == io.EOF {
+				if v.signedScope > 0 {
+					return blankEpilogue(rr.Epilogue())
+				}
 				return nil
 			}
 			if err != nil {
@@ -335,6 +338,14 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 			lr.N = 1 << 62
 			if err := v.collect(ph, br, depth+1, false); err != nil {
 				return err
+			}
+			if v.signedScope > 0 && isBinaryCTE(ph.Get("Content-Transfer-Encoding")) {
+				if _, err := io.Copy(io.Discard, part); err != nil {
+					return err
+				}
+				if rr.PartEndedAtBareLF() {
+					return errBinaryBareLF
+				}
 			}
 		}
 	}
@@ -372,6 +383,40 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		return err
 	default:
 		return v.document(name, mt, decoded)
+	}
+}
+
+// Signed content must be read one way only: a part of it that another
+// MIME parser would read differently, or that no parser shows, is
+// refused (a structural error: bad-signature under a good signature).
+var (
+	// errEpilogue: text after a multipart's close delimiter. RFC 2046
+	// lets a reader ignore it, so signed data there (a signed manifest,
+	// the rest of a binary document that held the close delimiter) would
+	// be dropped unseen while the rest showed as Verified.
+	errEpilogue = errors.New("signed content goes on after the end of its multipart (text after the closing boundary)")
+	// errBinaryBareLF: a binary part ends at a delimiter preceded by a
+	// bare LF. RFC 2046 requires CRLF before a delimiter, and a binary
+	// part's LF is content: a parser that follows the RFC reads the part
+	// on past it, as one document, where securesend would read two.
+	errBinaryBareLF = errors.New("a binary part ends at a boundary not preceded by CRLF, so MIME readers differ on where it ends")
+)
+
+// blankEpilogue reads the epilogue r to its end and fails with
+// errEpilogue if it holds anything but line breaks and white space.
+func blankEpilogue(r io.Reader) error {
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := r.Read(buf)
+		if len(bytes.Trim(buf[:n], " \t\r\n")) > 0 {
+			return errEpilogue
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 }
 
