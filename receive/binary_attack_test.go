@@ -1,10 +1,20 @@
 package receive_test
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/emersion/go-message/textproto"
 
 	"github.com/securesend/securesend/crypto/pgp"
 	"github.com/securesend/securesend/receive"
@@ -128,6 +138,151 @@ func TestSignedEpilogue(t *testing.T) {
 			if rep.Verdict != tt.want {
 				t.Errorf("%s (encrypted %v): %s (%s), want %s", tt.name, encrypt, rep.Verdict, rep.Reason, tt.want)
 			}
+		}
+	}
+}
+
+// entityMessage is entity signed by alice and encrypted to bob in the
+// binary form (binary signature, literal data 'b'), with m's protected
+// header fields.
+func entityMessage(t *testing.T, ks keys, entity string) []byte {
+	t.Helper()
+	return sealedBy(t, ks["alice"], ks["bob"], manifestMessage(t), []byte(entity), true)
+}
+
+// TestBinaryPartsHostileStructure: binary parts where a hostile sender or
+// a man in the middle puts them: outside the encrypted entity, nested,
+// with NULs and CR-only line ends, under a text signature over binary
+// literal data. Nothing outside the signature, nor a byte the signature
+// does not cover, may be released as Verified.
+func TestBinaryPartsHostileStructure(t *testing.T) {
+	ks := loadKeys(t)
+	opts := receive.VerifyOptions{Store: bobStore(t, ks), Secret: []*pgp.Key{ks["bob"]}}
+	binPart := func(b, name, body string) string {
+		return "--" + b + "\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"" + name + "\"\r\nContent-Transfer-Encoding: binary\r\n\r\n" + body + "\r\n"
+	}
+	odd := "%PDF-1.4\x00\x00\rline\rends\r\x00\xff\n\n\r\r\n--"
+	nested := "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n" +
+		"--o\r\nContent-Type: multipart/mixed; boundary=\"i\"\r\n\r\n" + binPart("i", "rx.pdf", odd) + "--i--\r\n" +
+		"--o--\r\n"
+	// The outer boundary inside the inner binary document: the outer part
+	// ends there, and the inner multipart is cut before its close.
+	outerInInner := "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n" +
+		"--o\r\nContent-Type: multipart/mixed; boundary=\"i\"\r\n\r\n" + binPart("i", "rx.pdf", "%PDF-1.4\r\n--o\r\n"+smuggled) + "--i--\r\n" +
+		"--o--\r\n"
+
+	good := entityMessage(t, ks, nested)
+	hdrEnd := bytes.Index(good, []byte("\r\n\r\n"))
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(good[:hdrEnd+4])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := h.Get("Content-Type")
+	h.Del("Content-Type")
+	var outer bytes.Buffer
+	textproto.WriteHeader(&outer, h)
+	outerFields := strings.TrimSuffix(outer.String(), "\r\n")
+	encBody := string(good[hdrEnd+4:])
+	_, params, _ := mime.ParseMediaType(ct)
+	encBoundary := params["boundary"]
+	// A binary document beside the encrypted part, in a multipart/mixed.
+	beside := outerFields + "Content-Type: multipart/mixed; boundary=\"w\"\r\n\r\n" +
+		"--w\r\nContent-Type: " + ct + "\r\n\r\n" + encBody + "\r\n" + binPart("w", "extra.pdf", "%PDF-1.4 unsigned") + "--w--\r\n"
+	// A binary part after the encrypted one, inside multipart/encrypted.
+	closing := "--" + encBoundary + "--"
+	i := strings.LastIndex(string(good), closing)
+	after := string(good[:i]) + binPart(encBoundary, "extra.pdf", "%PDF-1.4 unsigned") + closing + "\r\n"
+
+	// A text signature (go-crypto's EncryptText) over binary literal
+	// data ('b') holding a binary part: the signature covers the data
+	// with its line ends made CRLF, not the document's bytes.
+	var arm bytes.Buffer
+	aw, _ := armor.Encode(&arm, "PGP MESSAGE", nil)
+	w, err := openpgp.EncryptText(aw, openpgp.EntityList{ks["bob"].Entity()}, ks["alice"].Entity(), &openpgp.FileHints{IsBinary: true}, pgp.Config(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, nested)
+	w.Close()
+	aw.Close()
+	textOverBinary := wrapEncrypted(gpgHeader, arm.Bytes())
+
+	for _, tt := range []struct {
+		name string
+		msg  []byte
+		want receive.Verdict
+		doc  string // the document released, if Verified
+	}{
+		{"nested, NULs and CR-only line ends", good, receive.Verified, odd},
+		{"outer boundary inside a nested binary document", entityMessage(t, ks, outerInInner), receive.BadSignature, ""},
+		{"binary part beside the encrypted part", []byte(beside), receive.BadSignature, ""},
+		{"binary part after the encrypted part", []byte(after), receive.BadSignature, ""},
+		{"text signature over binary literal data", textOverBinary, receive.BadSignature, ""},
+	} {
+		rec := &recordingSink{}
+		o := opts
+		o.Sink = rec.sink
+		rep := verify(t, tt.msg, o)
+		t.Logf("%s: %s (%s)", tt.name, rep.Verdict, rep.Reason)
+		if rep.Verdict != tt.want {
+			t.Errorf("%s: %s (%s), want %s", tt.name, rep.Verdict, rep.Reason, tt.want)
+			continue
+		}
+		if tt.want != receive.Verified {
+			if !rep.Withheld || rec.calls != 0 {
+				t.Errorf("%s: withheld %v, %d documents released", tt.name, rep.Withheld, rec.calls)
+			}
+			continue
+		}
+		if len(rep.Documents) != 1 || string(rec.data["rx.pdf"]) != tt.doc {
+			t.Errorf("%s: documents %+v, released %q, signed %q", tt.name, rep.Documents, rec.data["rx.pdf"], tt.doc)
+		}
+	}
+}
+
+// TestHugeBinaryPartWithoutLineBreaks: a 64 MiB binary document with no
+// line break in a signed and encrypted message, and the same as a 7bit
+// part under a text signature (read through TextSignatureReader), are
+// read in bounded memory: the parts are streamed, never held whole.
+func TestHugeBinaryPartWithoutLineBreaks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MiB")
+	}
+	ks := loadKeys(t)
+	opts := receive.VerifyOptions{Store: bobStore(t, ks), Secret: []*pgp.Key{ks["bob"]}}
+	const size = 64 << 20
+	doc := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	head := "Content-Type: multipart/mixed; boundary=\"h\"\r\n\r\n--h\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"big.bin\"\r\nContent-Transfer-Encoding: "
+	tail := "\r\n--h--\r\n"
+	binMsg := entityMessage(t, ks, head+"binary\r\n\r\n"+string(doc)+tail)
+
+	var arm bytes.Buffer
+	w, err := openpgp.EncryptText(&arm, openpgp.EntityList{ks["bob"].Entity()}, ks["alice"].Entity(), &openpgp.FileHints{}, pgp.Config(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, head+"7bit\r\n\r\n")
+	w.Write(doc)
+	io.WriteString(w, tail)
+	w.Close()
+	var a bytes.Buffer
+	aw, _ := armor.Encode(&a, "PGP MESSAGE", nil)
+	aw.Write(arm.Bytes())
+	aw.Close()
+	textMsg := wrapEncrypted(gpgHeader, a.Bytes())
+	arm.Reset()
+
+	sum := sha256.Sum256(doc)
+	doc = nil
+	for name, msg := range map[string][]byte{"binary": binMsg, "7bit, text signature": textMsg} {
+		var rep *receive.Report
+		peak := peakHeap(func() { rep = verify(t, msg, opts) })
+		if rep.Verdict != receive.Verified || len(rep.Documents) != 1 || rep.Documents[0].SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: %s (%s), documents %+v", name, rep.Verdict, rep.Reason, rep.Documents)
+		}
+		t.Logf("%s: peak heap %d MiB for a %d MiB document", name, peak>>20, size>>20)
+		if peak > 24<<20 {
+			t.Errorf("%s: peak heap %d MiB for a %d MiB document: not streamed", name, peak>>20, size>>20)
 		}
 	}
 }
