@@ -163,13 +163,17 @@ func TestTextSignatureReencryptedWithLF(t *testing.T) {
 	store := bobStore(t, ks)
 	sig, s := aliceSignature(t, ks, true)
 	for name, change := range lineEndVariants {
-		data := onePassMessage(t, s, sig, packet.SigTypeText, false, change(textDocsEntity))
-		rec := &recordingSink{}
-		rep, err := receive.Verify(context.Background(), bytes.NewReader(encryptPackets(t, ks["bob"], data)), receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}, Sink: rec.sink})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+		// Literal data 't', and 'b' (a text signature over data marked
+		// binary: the signature type alone decides how it is hashed).
+		for _, binary := range []bool{false, true} {
+			data := onePassMessage(t, s, sig, packet.SigTypeText, binary, change(textDocsEntity))
+			rec := &recordingSink{}
+			rep, err := receive.Verify(context.Background(), bytes.NewReader(encryptPackets(t, ks["bob"], data)), receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}, Sink: rec.sink})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			checkTextDocs(t, fmt.Sprintf("%s, literal binary %v", name, binary), rep, rec)
 		}
-		checkTextDocs(t, name, rep, rec)
 	}
 }
 
