@@ -322,3 +322,65 @@ func TestManifestAgreesWithCanonicalText(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateTextFixtures writes, with -update, fixtures that seed
+// FuzzVerify with the forms a change of line ends or a close delimiter
+// can attack: good_signed_text_documents.eml, textDocsEntity signed only
+// (multipart/signed) by alice's key with protected header fields and no
+// manifest, its documents in 7bit, quoted-printable and 8bit (before the
+// canonical reading, one CR taken out of a document's line end made it
+// release a document nobody signed, as Verified); and
+// bad_signature_signed_epilogue.eml, alice's manifest message signed only
+// with its manifest after the closing boundary (was Verified, the manifest
+// dropped unseen).
+func TestGenerateTextFixtures(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to regenerate fixtures")
+	}
+	ks := loadKeys(t)
+	m := manifestMessage(t)
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join("testdata", name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("good_signed_text_documents.eml", sealed(t, ks, m, []byte(textDocsEntity), false))
+	parts := contentParts(t, m)
+	manifestPart := string(content(parts[len(parts)-1:]))
+	manifestPart = manifestPart[strings.Index(manifestPart, "--rebuilt\r\n")+len("--rebuilt\r\n") : strings.LastIndex(manifestPart, "--rebuilt--")]
+	write("bad_signature_signed_epilogue.eml", sealed(t, ks, m, append(content(parts[:len(parts)-1]), manifestPart...), false))
+}
+
+// TestTextFixtures: the committed fixtures of TestGenerateTextFixtures
+// read as they should, and good_signed_text_documents.eml still does with
+// its line ends made LF.
+func TestTextFixtures(t *testing.T) {
+	ks := loadKeys(t)
+	opts := receive.VerifyOptions{Store: bobStore(t, ks), Secret: []*pgp.Key{ks["bob"]}}
+	for _, tt := range []struct {
+		file string
+		lf   bool
+		want receive.Verdict
+	}{
+		{"good_signed_text_documents.eml", false, receive.Verified},
+		{"good_signed_text_documents.eml", true, receive.Verified},
+		{"bad_signature_signed_epilogue.eml", false, receive.BadSignature},
+	} {
+		data, err := os.ReadFile(filepath.Join("testdata", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.lf {
+			data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		}
+		rec := &recordingSink{}
+		o := opts
+		o.Sink = rec.sink
+		rep := verify(t, data, o)
+		if tt.want == receive.Verified {
+			checkTextDocs(t, tt.file, rep, rec)
+		} else if rep.Verdict != tt.want || rec.calls != 0 {
+			t.Errorf("%s: %s (%s), %d documents released", tt.file, rep.Verdict, rep.Reason, rec.calls)
+		}
+	}
+}
