@@ -286,3 +286,52 @@ func TestHugeBinaryPartWithoutLineBreaks(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryCompressionBomb: a hostile sender's signed message with a
+// binary document of zeros, ZLIB-compressed at level 9 (the binary form
+// compresses further than base64 did, so a bomb reaches a higher ratio):
+// the expansion bound must still stop it, with nothing released; a
+// positive MaxDecompressed lowers the bound for a smaller one.
+func TestBinaryCompressionBomb(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	entity := func(size int) func(io.Writer) {
+		return func(w io.Writer) {
+			io.WriteString(w, "Content-Type: multipart/mixed; boundary=\"z\"\r\n\r\n--z\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"rx.pdf\"\r\nContent-Transfer-Encoding: binary\r\n\r\n")
+			zero := make([]byte, 1<<20)
+			for range size >> 20 {
+				w.Write(zero)
+			}
+			io.WriteString(w, "\r\n--z--\r\n")
+		}
+	}
+	armored := func(ct []byte) []byte {
+		var a bytes.Buffer
+		aw, _ := armor.Encode(&a, "PGP MESSAGE", nil)
+		aw.Write(ct)
+		aw.Close()
+		return wrapEncrypted(gpgHeader, a.Bytes())
+	}
+	bomb := armored(encryptZLIB(t, ks, 9, entity(96<<20)))
+	small := armored(encryptZLIB(t, ks, 9, entity(4<<20)))
+	for _, tt := range []struct {
+		name  string
+		msg   []byte
+		limit int64
+		want  receive.Verdict
+	}{
+		{"96 MiB of zeros", bomb, 0, receive.CannotDecrypt},
+		{"4 MiB of zeros", small, 0, receive.Verified},
+		{"4 MiB of zeros, MaxDecompressed 1 MiB", small, 1 << 20, receive.CannotDecrypt},
+	} {
+		rec := &recordingSink{}
+		rep := verify(t, tt.msg, receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}, Sink: rec.sink, MaxDecompressed: tt.limit})
+		if rep.Verdict != tt.want {
+			t.Errorf("%s (%d bytes): %s (%s), want %s", tt.name, len(tt.msg), rep.Verdict, rep.Reason, tt.want)
+			continue
+		}
+		if tt.want == receive.CannotDecrypt && (!strings.Contains(rep.Reason, "compression bomb") || rec.calls != 0 || !rep.Withheld) {
+			t.Errorf("%s: reason %q, %d documents released, withheld %v", tt.name, rep.Reason, rec.calls, rep.Withheld)
+		}
+	}
+}
