@@ -56,6 +56,7 @@ func (m *RawReader) NextPart() (io.Reader, error) {
 		return nil, fmt.Errorf("pgpmime: more than %d parts: %w", m.maxParts, ErrMalformed)
 	}
 	m.cur = &rawPart{m: m}
+	m.endLF = false
 	return m.cur, nil
 }
 
