@@ -62,9 +62,14 @@ func TestBinaryDocumentHoldingTheBoundary(t *testing.T) {
 		// A delimiter for every MIME reader: the manifest tells.
 		{"delimiter after CRLF", "%PDF-1.4\r\n--" + binBoundary + "\r\n" + smuggled, receive.BadSignature, receive.Verified, 2},
 		{"delimiter at the start", "--" + binBoundary + "\r\n" + smuggled, receive.BadSignature, receive.Verified, 2},
-		// Not a delimiter (not at the start of a line, RFC 2046): one
-		// document, the one signed.
-		{"after a bare CR", "%PDF-1.4\r--" + binBoundary + "\r\n" + smuggled, receive.Verified, receive.Verified, 1},
+		// Not a delimiter for RFC 2046 (nor securesend), but one for
+		// readers that take a lone CR for a line end (Python's email
+		// package): refused, at the end of the document too.
+		{"delimiter after a bare CR", "%PDF-1.4\r--" + binBoundary + "\r\n" + smuggled, receive.BadSignature, receive.BadSignature, 0},
+		{"delimiter after a bare CR, at the end", "%PDF-1.4\r--" + binBoundary, receive.BadSignature, receive.BadSignature, 0},
+		{"close delimiter after a bare CR", "%PDF-1.4\r--" + binBoundary + "--\r\n", receive.BadSignature, receive.BadSignature, 0},
+		// Not a delimiter (not at the start of a line): one document,
+		// the one signed.
 		{"mid line", "%PDF-1.4 --" + binBoundary + "\r\n" + smuggled, receive.Verified, receive.Verified, 1},
 		{"prefix of the boundary", "%PDF-1.4\r\n--" + binBoundary[:20] + "\r\n" + smuggled, receive.Verified, receive.Verified, 1},
 		// A document whose bytes look like a MIME part: its content.

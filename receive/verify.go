@@ -326,6 +326,11 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 			if err != nil {
 				return err
 			}
+			var scan *boundaryScan
+			if v.signedScope > 0 {
+				scan = &boundaryScan{r: part, pat: []byte("\r--" + params["boundary"])}
+				part = scan
+			}
 			lr := &io.LimitedReader{R: part, N: maxHeaderSize}
 			br := bufio.NewReaderSize(lr, 16<<10)
 			ph, err := textproto.ReadHeader(br)
@@ -339,11 +344,14 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 			if err := v.collect(ph, br, depth+1, false); err != nil {
 				return err
 			}
-			if v.signedScope > 0 && isBinaryCTE(ph.Get("Content-Transfer-Encoding")) {
-				if _, err := io.Copy(io.Discard, part); err != nil {
+			if scan != nil {
+				if _, err := io.Copy(io.Discard, scan); err != nil {
 					return err
 				}
-				if rr.PartEndedAtBareLF() {
+				if scan.found {
+					return errBoundaryAfterCR
+				}
+				if isBinaryCTE(ph.Get("Content-Transfer-Encoding")) && rr.PartEndedAtBareLF() {
 					return errBinaryBareLF
 				}
 			}
@@ -400,7 +408,41 @@ var (
 	// part's LF is content: a parser that follows the RFC reads the part
 	// on past it, as one document, where securesend would read two.
 	errBinaryBareLF = errors.New("a binary part ends at a boundary not preceded by CRLF, so MIME readers differ on where it ends")
+	// errBoundaryAfterCR: a part holds its multipart's boundary after a
+	// bare CR. RawReader (like RFC 2046) does not end the part there, but
+	// readers that take a lone CR for a line end (Python's email package)
+	// do, and read a second part from the rest.
+	errBoundaryAfterCR = errors.New("a part holds its multipart's boundary after a bare CR, so MIME readers differ on where it ends")
 )
+
+// boundaryScan passes r through and records whether pat occurs in it,
+// across reads.
+type boundaryScan struct {
+	r     io.Reader
+	pat   []byte
+	tail  []byte // the last len(pat)-1 bytes read
+	win   []byte // scratch: tail and the head of the next read
+	found bool
+}
+
+func (b *boundaryScan) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n == 0 || b.found {
+		return n, err
+	}
+	keep := len(b.pat) - 1
+	b.win = append(append(b.win[:0], b.tail...), p[:min(n, keep)]...)
+	if bytes.Contains(b.win, b.pat) || bytes.Contains(p[:n], b.pat) {
+		b.found = true
+	}
+	if n >= keep {
+		b.tail = append(b.tail[:0], p[n-keep:n]...)
+	} else {
+		b.win = append(append(b.win[:0], b.tail...), p[:n]...)
+		b.tail = append(b.tail[:0], b.win[max(0, len(b.win)-keep):]...)
+	}
+	return n, err
+}
 
 // blankEpilogue reads the epilogue r to its end and fails with
 // errEpilogue if it holds anything but line breaks and white space.
