@@ -81,7 +81,13 @@ func (l *expansionLimiter) Read(p []byte) (int, error) {
 // with at most one compression layer. A stream whose literal data does not
 // start within the first compressionScan bytes (compressionScanOut
 // decompressed) is refused too: only a crafted message looks like that.
-func checkCompression(br *bufio.Reader) string {
+//
+// textSig reports whether the last One-Pass Signature packet before the
+// literal data announces a text signature (type 0x01): go-crypto's reader
+// takes the hash, and the way it makes the literal data canonical before
+// hashing it, from that packet, whatever the signature packet after the
+// data says, so it decides which bytes a good signature covers.
+func checkCompression(br *bufio.Reader) (reason string, textSig bool) {
 	head, err := br.Peek(compressionScan)
 	complete := err != nil // the whole stream is in head
 	packets := packet.NewReader(bytes.NewReader(head))
@@ -90,20 +96,22 @@ func checkCompression(br *bufio.Reader) string {
 		p, err := packets.Next()
 		if err != nil {
 			if complete {
-				return "" // malformed: go-crypto's reader reports it
+				return "", textSig // malformed: go-crypto's reader reports it
 			}
-			return "The encrypted message has an unusual structure (a long run of data before its content); it was not read."
+			return "The encrypted message has an unusual structure (a long run of data before its content); it was not read.", false
 		}
 		switch p := p.(type) {
 		case *packet.Compressed:
 			if layers++; layers > 1 {
-				return "The encrypted message holds compressed data inside compressed data (a compression bomb?); it was not read."
+				return "The encrypted message holds compressed data inside compressed data (a compression bomb?); it was not read.", false
 			}
 			if err := packets.Push(io.LimitReader(p.Body, compressionScanOut)); err != nil {
-				return "The encrypted message is damaged or malformed, so it cannot be decrypted."
+				return "The encrypted message is damaged or malformed, so it cannot be decrypted.", false
 			}
+		case *packet.OnePassSignature:
+			textSig = p.SigType == packet.SigTypeText
 		case *packet.LiteralData:
-			return ""
+			return "", textSig
 		}
 	}
 }

@@ -318,10 +318,18 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		for {
 			part, err := rr.NextPart()
 			if err == io.EOF {
+				if v.signedScope > 0 {
+					return blankEpilogue(rr.Epilogue())
+				}
 				return nil
 			}
 			if err != nil {
 				return err
+			}
+			var scan *boundaryScan
+			if v.signedScope > 0 {
+				scan = &boundaryScan{r: part, pat: []byte("\r--" + params["boundary"])}
+				part = scan
 			}
 			lr := &io.LimitedReader{R: part, N: maxHeaderSize}
 			br := bufio.NewReaderSize(lr, 16<<10)
@@ -335,6 +343,17 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 			lr.N = 1 << 62
 			if err := v.collect(ph, br, depth+1, false); err != nil {
 				return err
+			}
+			if scan != nil {
+				if _, err := io.Copy(io.Discard, scan); err != nil {
+					return err
+				}
+				if scan.found {
+					return errBoundaryAfterCR
+				}
+				if isBinaryCTE(ph.Get("Content-Transfer-Encoding")) && rr.PartEndedAtBareLF() {
+					return errBinaryBareLF
+				}
 			}
 		}
 	}
@@ -372,6 +391,74 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		return err
 	default:
 		return v.document(name, mt, decoded)
+	}
+}
+
+// Signed content must be read one way only: a part of it that another
+// MIME parser would read differently, or that no parser shows, is
+// refused (a structural error: bad-signature under a good signature).
+var (
+	// errEpilogue: text after a multipart's close delimiter. RFC 2046
+	// lets a reader ignore it, so signed data there (a signed manifest,
+	// the rest of a binary document that held the close delimiter) would
+	// be dropped unseen while the rest showed as Verified.
+	errEpilogue = errors.New("signed content goes on after the end of its multipart (text after the closing boundary)")
+	// errBinaryBareLF: a binary part ends at a delimiter preceded by a
+	// bare LF. RFC 2046 requires CRLF before a delimiter, and a binary
+	// part's LF is content: a parser that follows the RFC reads the part
+	// on past it, as one document, where securesend would read two.
+	errBinaryBareLF = errors.New("a binary part ends at a boundary not preceded by CRLF, so MIME readers differ on where it ends")
+	// errBoundaryAfterCR: a part holds its multipart's boundary after a
+	// bare CR. RawReader (like RFC 2046) does not end the part there, but
+	// readers that take a lone CR for a line end (Python's email package)
+	// do, and read a second part from the rest.
+	errBoundaryAfterCR = errors.New("a part holds its multipart's boundary after a bare CR, so MIME readers differ on where it ends")
+)
+
+// boundaryScan passes r through and records whether pat occurs in it,
+// across reads.
+type boundaryScan struct {
+	r     io.Reader
+	pat   []byte
+	tail  []byte // the last len(pat)-1 bytes read
+	win   []byte // scratch: tail and the head of the next read
+	found bool
+}
+
+func (b *boundaryScan) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n == 0 || b.found {
+		return n, err
+	}
+	keep := len(b.pat) - 1
+	b.win = append(append(b.win[:0], b.tail...), p[:min(n, keep)]...)
+	if bytes.Contains(b.win, b.pat) || bytes.Contains(p[:n], b.pat) {
+		b.found = true
+	}
+	if n >= keep {
+		b.tail = append(b.tail[:0], p[n-keep:n]...)
+	} else {
+		b.win = append(append(b.win[:0], b.tail...), p[:n]...)
+		b.tail = append(b.tail[:0], b.win[max(0, len(b.win)-keep):]...)
+	}
+	return n, err
+}
+
+// blankEpilogue reads the epilogue r to its end and fails with
+// errEpilogue if it holds anything but line breaks and white space.
+func blankEpilogue(r io.Reader) error {
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := r.Read(buf)
+		if len(bytes.Trim(buf[:n], " \t\r\n")) > 0 {
+			return errEpilogue
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 }
 
@@ -493,7 +580,11 @@ func (v *verifier) signed(params map[string]string, body io.Reader, depth int) (
 		return badSig("The signed message is malformed: %s.", plainError(err)), ""
 	}
 	h := algo.New()
-	tee := &trackingReader{r: io.TeeReader(part, pgpmime.CRLFWriter(h))}
+	// The signature covers the part with its line ends made CRLF, so the
+	// part is parsed from exactly those bytes, not as it arrived: line
+	// ends changed in transit (CRLF to LF, or back) in a 7bit, 8bit or
+	// quoted-printable part then change nothing that is released.
+	tee := &trackingReader{r: io.TeeReader(pgpmime.CRLFReader(part), h)}
 	v.signedScope++
 	binaryBefore := v.binaryParts
 	_, hdr, structErr := v.content(tee, depth+1, false)
@@ -807,7 +898,8 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	packets := readAhead(sealed, aheadSize, aheadDepth)
 	defer packets.Close()
 	pbuf := bufio.NewReaderSize(packets, compressionScan)
-	if reason := checkCompression(pbuf); reason != "" {
+	reason, textSig := checkCompression(pbuf)
+	if reason != "" {
 		v.decryptFailed = reason
 		return signature{}, ""
 	}
@@ -835,7 +927,16 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		v.signedScope++
 	}
 	binaryBefore := v.binaryParts
-	inner, hdr, structErr := v.content(plain, depth+1, true)
+	// A text signature covers the literal data with its line ends made
+	// CRLF (go-crypto's canonical form), not the data itself: the content
+	// is parsed from exactly the bytes hashed, so that line ends changed
+	// by whoever re-encrypted the signed data (a second recipient, the
+	// sender's mail system) change nothing released.
+	var signedBytes io.Reader = plain
+	if textSig {
+		signedBytes = pgpmime.TextSignatureReader(plain)
+	}
+	inner, hdr, structErr := v.content(signedBytes, depth+1, true)
 	binary := v.binaryParts > binaryBefore
 	if md.IsSigned {
 		v.signedScope--
@@ -885,7 +986,12 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	}
 	v.encHdr = hdr
 	outer := v.messageSignature(md)
-	if binary && outer.present && outer.bad == "" && textSignature(md) {
+	switch {
+	case outer.present && outer.bad == "" && md.Signature != nil && (md.Signature.SigType == packet.SigTypeText) != textSig:
+		// The One-Pass Signature packet, which is not signed, decided how
+		// the data was hashed; it must announce the signature that follows.
+		outer = badSig("%s", sigTypeMismatch)
+	case binary && outer.present && outer.bad == "" && (textSig || textSignature(md)):
 		outer = badSig("%s", binaryUncovered)
 	}
 	outer.hdr = hdr
@@ -898,6 +1004,11 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		return outer, structErr
 	}
 }
+
+// sigTypeMismatch is the reason for a signed and encrypted message whose
+// signature is of another type (text or binary) than the One-Pass
+// Signature packet before the data announced.
+const sigTypeMismatch = "The signature inside the encrypted message is not of the kind announced before the signed data (text or binary), so it does not cover the data as it was read; the message was altered or forged. Ask the sender to send it again."
 
 // textSignature reports whether the signature of the OpenPGP message md,
 // verified or not, is a text signature (type 0x01: the literal data is

@@ -21,6 +21,7 @@ type RawReader struct {
 	cur      *rawPart
 	maxParts int
 	parts    int
+	endLF    bool // the current part ended at a delimiter after a bare LF
 }
 
 // NewRawReader reads the multipart body r whose boundary is boundary.
@@ -55,8 +56,21 @@ func (m *RawReader) NextPart() (io.Reader, error) {
 		return nil, fmt.Errorf("pgpmime: more than %d parts: %w", m.maxParts, ErrMalformed)
 	}
 	m.cur = &rawPart{m: m}
+	m.endLF = false
 	return m.cur, nil
 }
+
+// PartEndedAtBareLF reports whether the part NextPart last returned, once
+// read to its end, ended at a delimiter line preceded by a bare LF rather
+// than CRLF. RFC 2046 requires CRLF; RawReader also accepts LF for copies
+// whose line ends were changed, but where the part's own bytes are its
+// content (Content-Transfer-Encoding: binary) a parser that requires CRLF
+// would read that part on past the delimiter.
+func (m *RawReader) PartEndedAtBareLF() bool { return m.endLF }
+
+// Epilogue returns a reader of what follows the close delimiter line (the
+// epilogue, RFC 2046 section 5.1.1), once NextPart has returned io.EOF.
+func (m *RawReader) Epilogue() io.Reader { return m.br }
 
 func (m *RawReader) skipPreamble() error {
 	midLine := false
@@ -154,6 +168,7 @@ func (p *rawPart) fill() {
 	line, err := p.m.br.ReadSlice('\n')
 	if !p.midLine && len(line) > 0 {
 		if closing, ok := p.m.delimiter(line); ok {
+			p.m.endLF = len(p.pending) == 1
 			p.end, p.closing, p.pending = true, closing, nil
 			return
 		}
