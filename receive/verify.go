@@ -317,6 +317,9 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		rr := pgpmime.NewRawReader(body, params["boundary"])
 		for {
 			part, err := rr.NextPart()
+			if v.signedScope > 0 && rr.Ambiguous() {
+				return errAmbiguousBoundary
+			}
 			if err == io.EOF {
 				if v.signedScope > 0 {
 					return blankEpilogue(rr.Epilogue())
@@ -413,6 +416,15 @@ var (
 	// readers that take a lone CR for a line end (Python's email package)
 	// do, and read a second part from the rest.
 	errBoundaryAfterCR = errors.New("a part holds its multipart's boundary after a bare CR, so MIME readers differ on where it ends")
+	// errAmbiguousBoundary: a boundary line of a multipart holds a bare
+	// CR (a delimiter line "--boundary\r\r\n", or the boundary after a
+	// bare CR in the preamble). RawReader (like RFC 2046) reads the
+	// delimiter to its CRLF and ignores the preamble, but readers that
+	// take a lone CR for a line end (Python's email package) end the
+	// delimiter at the CR, so the part's header lines become an empty
+	// header and a text body, or start a part in the preamble that
+	// securesend never shows (pgpmime.RawReader.Ambiguous).
+	errAmbiguousBoundary = errors.New("a boundary line of a multipart holds a bare CR, so MIME readers differ on where its parts begin")
 )
 
 // boundaryScan passes r through and records whether pat occurs in it,

@@ -1,0 +1,81 @@
+package receive_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securesend/securesend/receive"
+)
+
+// gpgSignedMessage has gpg (an aliceGPG home) sign entity, a MIME entity
+// in canonical (CRLF) form, with a detached signature, and returns the
+// multipart/signed message (RFC 3156 section 5) that carries it.
+func gpgSignedMessage(t *testing.T, entity string) string {
+	t.Helper()
+	ks := loadKeys(t)
+	g := aliceGPG(t, ks)
+	path := filepath.Join(t.TempDir(), "entity")
+	if err := os.WriteFile(path, []byte(entity), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sig := g.Run(nil, "--armor", "--detach-sign", "--digest-algo", "SHA256", "--local-user", "alice@clinic.test", "--output", "-", path)
+	return fmt.Sprintf("%sContent-Type: multipart/signed; micalg=pgp-sha256;\r\n protocol=\"application/pgp-signature\"; boundary=\"sig\"\r\n\r\n"+
+		"--sig\r\n%s\r\n--sig\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n%s\r\n--sig--\r\n",
+		gpgHeader, entity, bytes.ReplaceAll(sig, []byte("\n"), []byte("\r\n")))
+}
+
+// TestSignedBoundaryLinesReadersDisagreeOn: signed content whose inner
+// multipart has a boundary line that RFC 2046 readers (and securesend's
+// RawReader) and readers that take a lone CR for a line end (Python's
+// email package) split differently. Checked with Python 3's email
+// package: for "--inner\r\r\n" it ends the delimiter line at the lone CR
+// and reads the next CRLF as the end of an empty header, so the PDF part
+// securesend releases is a text note holding its header lines there; for
+// a preamble holding "\r--inner" it reads a whole extra part ("hidden
+// dose") that securesend never shows. Both were Verified before: the
+// signature is good (a faulty or hostile sender program), but what the
+// pharmacist sees depends on the program. Bad-signature (row 39), like a
+// boundary after a bare CR inside a part.
+func TestSignedBoundaryLinesReadersDisagreeOn(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	const head = "Content-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n"
+	const pdf = "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n%PDF-1.4 dose 5 mg\r\n"
+	for _, c := range []struct{ name, entity string }{
+		{"delimiter line with a lone CR before its CRLF", head + "--inner\r\r\n" + pdf + "--inner--\r\n"},
+		{"delimiter line with padding and a lone CR", head + "--inner \r\t\r\n" + pdf + "--inner--\r\n"},
+		{"second delimiter line with a lone CR", head + "--inner\r\nContent-Type: text/plain\r\n\r\nnote\r\n--inner\r\r\n" + pdf + "--inner--\r\n"},
+		{"preamble holding the boundary after a bare CR", head + "preamble\r--inner\r\nContent-Type: text/plain\r\n\r\nhidden dose 50 mg\r\n--inner\r\n" + pdf + "--inner--\r\n"},
+		{"preamble's first line is the boundary after a bare CR", head + "\r--inner\r\nContent-Type: text/plain\r\n\r\nhidden dose 50 mg\r\n--inner\r\n" + pdf + "--inner--\r\n"},
+	} {
+		rec := &recordingSink{}
+		rep, err := receive.Verify(context.Background(), strings.NewReader(gpgSignedMessage(t, c.entity)), receive.VerifyOptions{Store: store, Sink: rec.sink})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if rep.Verdict != receive.BadSignature || !rep.Withheld || rec.calls != 0 || !strings.Contains(rep.Reason, "MIME readers differ") {
+			t.Errorf("%s: %s (%s), withheld %v, %d documents released; want bad-signature, readers differ, nothing released", c.name, rep.Verdict, rep.Reason, rep.Withheld, rec.calls)
+		}
+	}
+
+	// Transport padding of spaces and tabs is a delimiter for every
+	// reader: still Verified.
+	for _, c := range []struct{ name, entity string }{
+		{"padding of spaces and tabs", head + "--inner \t\r\n" + pdf + "--inner--  \r\n"},
+		{"preamble without a bare CR", head + "This is a multi-part message in MIME format.\r\n--inner\r\n" + pdf + "--inner--\r\n"},
+	} {
+		rec := &recordingSink{}
+		rep, err := receive.Verify(context.Background(), strings.NewReader(gpgSignedMessage(t, c.entity)), receive.VerifyOptions{Store: store, Sink: rec.sink})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if rep.Verdict != receive.Verified || rec.calls != 1 {
+			t.Errorf("%s: %s (%s), %d documents released; want verified, one document", c.name, rep.Verdict, rep.Reason, rec.calls)
+		}
+	}
+}
