@@ -79,3 +79,42 @@ func TestSignedBoundaryLinesReadersDisagreeOn(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedHeaderBareCR: a header field of signed content holding a bare
+// CR. go-message reads the CR as part of the field's value; Python's
+// email package (checked) ends the field there and reads another:
+// "X-Comment: scan\rContent-Transfer-Encoding: base64" gives securesend a
+// note of base64 text and Python the decoded "Dose: 500 mg"; a signed
+// entity's own "Content-Type: text/plain\rContent-Transfer-Encoding:
+// base64" is an unreadable Content-Type (a document) for securesend and a
+// base64 note for Python. Both were Verified. Bad-signature (row 39); a
+// folded field (CRLF and white space) still verifies.
+func TestSignedHeaderBareCR(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	for _, c := range []struct {
+		name, entity string
+		want         receive.Verdict
+	}{
+		{"part field with a bare CR", "Content-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: text/plain\r\nX-Comment: scan\rContent-Transfer-Encoding: base64\r\n\r\nRG9zZTogNTAwIG1n\r\n--inner--\r\n", receive.BadSignature},
+		{"signed entity field with a bare CR", "Content-Type: text/plain\rContent-Transfer-Encoding: base64\r\n\r\nRG9zZTogNTAwIG1n\r\n", receive.BadSignature},
+		{"field ending in a bare CR", "Content-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: text/plain\r\nX-Comment: scan\r\r\n\r\nDose: 500 mg\r\n--inner--\r\n", receive.BadSignature},
+		{"folded fields", "Content-Type: multipart/mixed;\r\n boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: text/plain;\r\n\tcharset=utf-8\r\n\r\nDose: 500 mg\r\n--inner--\r\n", receive.Verified},
+	} {
+		rec := &recordingSink{}
+		rep, err := receive.Verify(context.Background(), strings.NewReader(gpgSignedMessage(t, c.entity)), receive.VerifyOptions{Store: store, Sink: rec.sink})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if rep.Verdict != c.want {
+			t.Errorf("%s: %s (%s), want %s", c.name, rep.Verdict, rep.Reason, c.want)
+			continue
+		}
+		if c.want == receive.BadSignature && (!rep.Withheld || rep.Note != "" || !strings.Contains(rep.Reason, "MIME readers differ")) {
+			t.Errorf("%s: %s, withheld %v, note %q; want withheld, readers differ", c.name, rep.Reason, rep.Withheld, rep.Note)
+		}
+		if c.want == receive.Verified && rep.Note != "Dose: 500 mg" {
+			t.Errorf("%s: note %q", c.name, rep.Note)
+		}
+	}
+}

@@ -344,6 +344,9 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 				return errPartHeader
 			}
 			lr.N = 1 << 62
+			if v.signedScope > 0 && bareCRField(ph) {
+				return errHeaderBareCR
+			}
 			if err := v.collect(ph, br, depth+1, false); err != nil {
 				return err
 			}
@@ -426,6 +429,35 @@ var (
 	// securesend never shows (pgpmime.RawReader.Ambiguous).
 	errAmbiguousBoundary = errors.New("a boundary line of a multipart holds a bare CR, so MIME readers differ on where its parts begin")
 )
+
+// errHeaderBareCR: a header field of signed content holds a bare CR
+// (one not followed by LF). go-message reads it as part of the field's
+// value, readers that take a lone CR for a line end (Python's email
+// package) as the start of another field: "X-Comment: scan\rContent-
+// Transfer-Encoding: base64" is a note of base64 text for securesend and
+// the decoded text for Python.
+var errHeaderBareCR = errors.New("a part's header holds a bare CR, so MIME readers differ on its fields")
+
+// bareCRField reports whether a field of h holds a CR not followed by LF
+// (a folded field's CRLF is not one).
+func bareCRField(h textproto.Header) bool {
+	for f := h.Fields(); f.Next(); {
+		if bareCR(f.Key()) || bareCR(f.Value()) {
+			return true
+		}
+	}
+	return false
+}
+
+func bareCR(s string) bool {
+	for i := strings.IndexByte(s, '\r'); i >= 0; i = strings.IndexByte(s, '\r') {
+		if i+1 >= len(s) || s[i+1] != '\n' {
+			return true
+		}
+		s = s[i+1:]
+	}
+	return false
+}
 
 // boundaryScan passes r through and records whether pat occurs in it,
 // across reads.
@@ -643,6 +675,9 @@ func (v *verifier) content(r io.Reader, depth int, root bool) (signature, *heade
 		return signature{}, nil, "The message content could not be read."
 	}
 	lr.N = 1 << 62
+	if v.signedScope > 0 && bareCRField(h) {
+		return signature{}, nil, "The message could not be read completely: " + errHeaderBareCR.Error()
+	}
 	var hdr *headerSet
 	if protectedMarker(h.Get("Content-Type")) {
 		hdr = readHeaderSet(h)
