@@ -118,3 +118,34 @@ func TestSignedHeaderBareCR(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedBase64AfterPadding: a base64 part of signed content that goes
+// on after its padding. RFC 2045 section 6.8 lets a decoder stop at the
+// padding, and Python's email package (checked) does: "RG9zZTog\r\nNQ==\r\n
+// MDAgbWc=" is the note "Dose: 5" there, "Dose: 500 mg" for a decoder
+// that goes on, as securesend's did, Verified. Now a malformed part (the
+// whole message is bad-signature, withheld), for documents as for notes.
+func TestSignedBase64AfterPadding(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	for _, c := range []struct {
+		name, entity string
+		want         receive.Verdict
+	}{
+		{"note", "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nRG9zZTog\r\nNQ==\r\nMDAgbWc=\r\n", receive.BadSignature},
+		{"document", "Content-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nRG9zZTog\r\nNQ==\r\nMDAgbWc=\r\n--inner--\r\n", receive.BadSignature},
+		{"padded at its end", "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nRG9zZTog\r\nNTAwIG1n\r\nIQ==\r\n\r\n", receive.Verified},
+	} {
+		rec := &recordingSink{}
+		rep, err := receive.Verify(context.Background(), strings.NewReader(gpgSignedMessage(t, c.entity)), receive.VerifyOptions{Store: store, Sink: rec.sink})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if rep.Verdict != c.want || (c.want == receive.BadSignature && (!rep.Withheld || rec.calls != 0 || rep.Note != "")) {
+			t.Errorf("%s: %s (%s), withheld %v, %d documents, note %q; want %s", c.name, rep.Verdict, rep.Reason, rep.Withheld, rec.calls, rep.Note, c.want)
+		}
+		if c.want == receive.Verified && rep.Note != "Dose: 500 mg!" {
+			t.Errorf("%s: note %q", c.name, rep.Note)
+		}
+	}
+}
