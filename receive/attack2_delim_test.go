@@ -149,3 +149,50 @@ func TestSignedBase64AfterPadding(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedQuotedPrintableReadersDiffer: quoted-printable in signed
+// content that decoders read differently. Checked with Python 3's quopri
+// (what its email package decodes with): "dose 5= \r\n00 mg" is "dose 5=
+// \r\n00 mg" there and "dose 500 mg" for Go's decoder (RFC 2045 section
+// 6.7 deletes the space, making "=" a soft line break); a line's trailing
+// tab is kept by Python and deleted by Go; "a==3D" is "a=3D" for Python,
+// "a==" for Go. All were Verified. Now the part is malformed: bad-signature,
+// withheld. Valid quoted-printable (soft breaks,
+// lower-case hex, an "=" at the very end) still verifies.
+func TestSignedQuotedPrintableReadersDiffer(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	note := func(qp string) string {
+		return "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + qp
+	}
+	doc := func(qp string) string {
+		return "Content-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"dose.csv\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + qp + "\r\n--inner--\r\n"
+	}
+	for _, c := range []struct {
+		name, entity string
+		want         receive.Verdict
+		note         string
+	}{
+		{"soft break after a space", note("dose 5= \r\n00 mg\r\n"), receive.BadSignature, ""},
+		{"soft break after a space, document", doc("dose 5= \r\n00 mg"), receive.BadSignature, ""},
+		{"trailing tab", note("dose\t\r\n500 mg\r\n"), receive.BadSignature, ""},
+		{"trailing space at the end", note("dose 500 mg "), receive.BadSignature, ""},
+		{"= starting no escape", note("a==3D\r\n"), receive.BadSignature, ""},
+		{"= then a letter", note("x=ZZy\r\n"), receive.BadSignature, ""},
+		{"= then one hex digit at the end", note("x=3"), receive.BadSignature, ""},
+		{"valid", note("dose 5=\r\n00 mg =3d=3D 1g!\r\nend="), receive.Verified, "dose 500 mg == 1g!\nend"},
+		{"spaces inside lines", note("dose  500\tmg\r\nnext=20\r\n"), receive.Verified, "dose  500\tmg\nnext \n"},
+	} {
+		rec := &recordingSink{}
+		rep, err := receive.Verify(context.Background(), strings.NewReader(gpgSignedMessage(t, c.entity)), receive.VerifyOptions{Store: store, Sink: rec.sink})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if rep.Verdict != c.want || (c.want == receive.BadSignature && (!rep.Withheld || rec.calls != 0 || rep.Note != "")) {
+			t.Errorf("%s: %s (%s), withheld %v, %d documents, note %q; want %s", c.name, rep.Verdict, rep.Reason, rep.Withheld, rec.calls, rep.Note, c.want)
+		}
+		if c.want == receive.Verified && rep.Note != c.note {
+			t.Errorf("%s: note %q, want %q", c.name, rep.Note, c.note)
+		}
+	}
+}

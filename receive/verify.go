@@ -366,7 +366,11 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 	if isBinaryCTE(h.Get("Content-Transfer-Encoding")) {
 		v.binaryParts++
 	}
-	decoded := transferDecoder(h.Get("Content-Transfer-Encoding"), body)
+	raw := body
+	if v.signedScope > 0 && strings.EqualFold(strings.TrimSpace(h.Get("Content-Transfer-Encoding")), "quoted-printable") {
+		raw = &qpCheck{r: body}
+	}
+	decoded := transferDecoder(h.Get("Content-Transfer-Encoding"), raw)
 	disp, _, _ := mh.ContentDisposition()
 	ah := gomail.AttachmentHeader{Header: mh}
 	name, _ := ah.Filename()
@@ -504,6 +508,77 @@ func blankEpilogue(r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// errQPAmbiguous: quoted-printable that decoders read differently. RFC
+// 2045 section 6.7 has a decoder delete white space at the end of a line
+// (so "=" then spaces then a line break is a soft line break), and Go's
+// decoder does; Python's email package (quopri) keeps it, and reads "5=
+// \r\n00 mg" as "5= 00 mg" where securesend reads "500 mg". An "=" that
+// starts no escape ("==3D") is also read differently.
+var errQPAmbiguous = errors.New("a quoted-printable part has white space at the end of a line or an \"=\" that starts no escape, which MIME readers decode differently")
+
+// qpCheck passes raw quoted-printable through, failing with
+// errQPAmbiguous at white space before a line break (or the end) and at
+// an "=" not followed by two hex digits, a line break or the end.
+type qpCheck struct {
+	r     io.Reader
+	eq    int  // bytes seen since an "=" (0: none pending; 1, 2)
+	eqCR  bool // "=" then CR: an LF must follow
+	space bool // the last byte was a space or tab
+	err   error
+}
+
+func (q *qpCheck) Read(p []byte) (int, error) {
+	if q.err != nil {
+		return 0, q.err
+	}
+	n, err := q.r.Read(p)
+	for _, c := range p[:n] {
+		if !q.step(c) {
+			q.err = errQPAmbiguous
+			return 0, q.err
+		}
+	}
+	if err == io.EOF && (q.space || q.eq == 2 || q.eqCR) {
+		q.err = errQPAmbiguous
+		return 0, q.err
+	}
+	return n, err
+}
+
+// step takes one byte and reports whether the input is still unambiguous.
+func (q *qpCheck) step(c byte) bool {
+	hex := c >= '0' && c <= '9' || c >= 'A' && c <= 'F' || c >= 'a' && c <= 'f'
+	switch {
+	case q.eqCR:
+		q.eqCR = false
+		return c == '\n'
+	case q.eq == 1:
+		switch {
+		case c == '\r':
+			q.eq, q.eqCR = 0, true
+			return true
+		case c == '\n':
+			q.eq = 0
+			return true
+		case hex:
+			q.eq = 2
+			return true
+		}
+		return false
+	case q.eq == 2:
+		q.eq = 0
+		return hex
+	}
+	if (c == '\r' || c == '\n') && q.space {
+		return false
+	}
+	q.space = c == ' ' || c == '\t'
+	if c == '=' {
+		q.eq = 1
+	}
+	return true
 }
 
 // isBinaryCTE reports whether cte is "binary" (RFC 2045 section 2.9):
