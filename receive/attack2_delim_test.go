@@ -196,3 +196,26 @@ func TestSignedQuotedPrintableReadersDiffer(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedHeaderNameSpace: a field name with white space before its
+// colon in signed content. go-message trims it ("Content-Type :
+// application/pdf" is a PDF document for securesend); Python's email
+// package (checked) takes that line for the start of the body (a text
+// note of the header lines). Verified before; bad-signature now (row 39).
+func TestSignedHeaderNameSpace(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	for _, c := range []struct{ name, entity string }{
+		{"part", "Content-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type : application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n%PDF-1.4 dose 5 mg\r\n--inner--\r\n"},
+		{"signed entity", "Content-Type\t: application/pdf\r\n\r\n%PDF-1.4 dose 5 mg\r\n"},
+	} {
+		rec := &recordingSink{}
+		rep, err := receive.Verify(context.Background(), strings.NewReader(gpgSignedMessage(t, c.entity)), receive.VerifyOptions{Store: store, Sink: rec.sink})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if rep.Verdict != receive.BadSignature || !rep.Withheld || rec.calls != 0 || !strings.Contains(rep.Reason, "MIME readers differ") {
+			t.Errorf("%s: %s (%s), withheld %v, %d documents; want bad-signature, readers differ", c.name, rep.Verdict, rep.Reason, rep.Withheld, rec.calls)
+		}
+	}
+}

@@ -344,8 +344,10 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 				return errPartHeader
 			}
 			lr.N = 1 << 62
-			if v.signedScope > 0 && bareCRField(ph) {
-				return errHeaderBareCR
+			if v.signedScope > 0 {
+				if err := ambiguousHeader(ph); err != nil {
+					return err
+				}
 			}
 			if err := v.collect(ph, br, depth+1, false); err != nil {
 				return err
@@ -442,15 +444,27 @@ var (
 // the decoded text for Python.
 var errHeaderBareCR = errors.New("a part's header holds a bare CR, so MIME readers differ on its fields")
 
-// bareCRField reports whether a field of h holds a CR not followed by LF
-// (a folded field's CRLF is not one).
-func bareCRField(h textproto.Header) bool {
+// errHeaderNameSpace: a header field of signed content has white space
+// in its name ("Content-Type : application/pdf"). go-message trims it and
+// reads the field; Python's email package (checked) takes the line for
+// the start of the body, so the part is a text note there.
+var errHeaderNameSpace = errors.New("a part's header has a field name with white space in it, so MIME readers differ on where its header ends")
+
+// ambiguousHeader returns errHeaderBareCR when a field of h holds a CR not
+// followed by LF (a folded field's CRLF is not one), errHeaderNameSpace
+// when a field's name as written holds white space, else nil.
+func ambiguousHeader(h textproto.Header) error {
 	for f := h.Fields(); f.Next(); {
 		if bareCR(f.Key()) || bareCR(f.Value()) {
-			return true
+			return errHeaderBareCR
+		}
+		if raw, err := f.Raw(); err == nil {
+			if i := bytes.IndexByte(raw, ':'); i >= 0 && bytes.ContainsAny(raw[:i], " \t") {
+				return errHeaderNameSpace
+			}
 		}
 	}
-	return false
+	return nil
 }
 
 func bareCR(s string) bool {
@@ -750,8 +764,10 @@ func (v *verifier) content(r io.Reader, depth int, root bool) (signature, *heade
 		return signature{}, nil, "The message content could not be read."
 	}
 	lr.N = 1 << 62
-	if v.signedScope > 0 && bareCRField(h) {
-		return signature{}, nil, "The message could not be read completely: " + errHeaderBareCR.Error()
+	if v.signedScope > 0 {
+		if err := ambiguousHeader(h); err != nil {
+			return signature{}, nil, "The message could not be read completely: " + err.Error()
+		}
 	}
 	var hdr *headerSet
 	if protectedMarker(h.Get("Content-Type")) {
