@@ -219,3 +219,24 @@ func TestSignedHeaderNameSpace(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedBoundaryTrailingSpace: a multipart in signed content whose
+// boundary parameter ends in a space ("inner "; RFC 2046 does not allow
+// it). Go keeps the space, so "--inner" is content for securesend;
+// Python's email package (checked) strips it, so "--inner" starts a part
+// there that securesend never shows as one (a second document, a hidden
+// note). Verified before; bad-signature now (row 39).
+func TestSignedBoundaryTrailingSpace(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	entity := "Content-Type: multipart/mixed; boundary=\"inner \"\r\n\r\n--inner \r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n%PDF-1.4\r\n" +
+		"--inner\r\nContent-Type: text/plain\r\n\r\nhidden dose 50 mg\r\n--inner --\r\n"
+	rec := &recordingSink{}
+	rep, err := receive.Verify(context.Background(), strings.NewReader(gpgSignedMessage(t, entity)), receive.VerifyOptions{Store: store, Sink: rec.sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != receive.BadSignature || !rep.Withheld || rec.calls != 0 || !strings.Contains(rep.Reason, "MIME readers differ") {
+		t.Errorf("%s (%s), withheld %v, %d documents; want bad-signature, readers differ", rep.Verdict, rep.Reason, rep.Withheld, rec.calls)
+	}
+}

@@ -314,6 +314,9 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		if params["boundary"] == "" {
 			return errors.New("a multipart part has no boundary")
 		}
+		if v.signedScope > 0 && strings.TrimRight(params["boundary"], " \t") != params["boundary"] {
+			return errBoundarySpace
+		}
 		rr := pgpmime.NewRawReader(body, params["boundary"])
 		for {
 			part, err := rr.NextPart()
@@ -443,6 +446,12 @@ var (
 // Transfer-Encoding: base64" is a note of base64 text for securesend and
 // the decoded text for Python.
 var errHeaderBareCR = errors.New("a part's header holds a bare CR, so MIME readers differ on its fields")
+
+// errBoundarySpace: a multipart's boundary parameter ends in white space,
+// which RFC 2046 (bcharsnospace) does not allow. Go keeps it as part of
+// the boundary; Python's email package (checked) strips it, so a line of
+// the boundary without the space is a delimiter there and content here.
+var errBoundarySpace = errors.New("a multipart's boundary ends in white space, so MIME readers differ on where its parts begin")
 
 // errHeaderNameSpace: a header field of signed content has white space
 // in its name ("Content-Type : application/pdf"). go-message trims it and
