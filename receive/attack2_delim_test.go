@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/crypto/pgp/pgptest"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -238,5 +240,35 @@ func TestSignedBoundaryTrailingSpace(t *testing.T) {
 	}
 	if rep.Verdict != receive.BadSignature || !rep.Withheld || rec.calls != 0 || !strings.Contains(rep.Reason, "MIME readers differ") {
 		t.Errorf("%s (%s), withheld %v, %d documents; want bad-signature, readers differ", rep.Verdict, rep.Reason, rep.Withheld, rec.calls)
+	}
+}
+
+// TestTwoSignersInsideEncryption: gpg signing with two keys (two One-Pass
+// Signature packets, two signatures) inside the encryption. go-crypto
+// checks one signature, that of the last One-Pass Signature's key, and
+// keeps an earlier packet's key when it does not know the last one: the
+// sender's and an unknown key together came out as "altered or forged",
+// and the sender's with another pinned key as sent by that other key.
+// Never Verified, but the reason was wrong; now it says what it is.
+func TestTwoSignersInsideEncryption(t *testing.T) {
+	ks := loadKeys(t)
+	store := bobStore(t, ks)
+	g := aliceGPG(t, ks)
+	g.Import(pgptest.ArmoredSecret(t, ks["mallory"]))
+	g.Import(pgptest.ArmoredSecret(t, ks["dave"]))
+	for _, signers := range [][2]string{{"alice@clinic.test", "mallory@evil.test"}, {"mallory@evil.test", "alice@clinic.test"}, {"alice@clinic.test", "dave@lab.test"}} {
+		for _, mode := range [][]string{nil, {"--textmode"}} {
+			args := append([]string{"--local-user", signers[0], "--local-user", signers[1]}, mode...)
+			ct := gpgSignEncrypt(t, g, "Content-Type: text/plain\r\n\r\nDose 5 mg\r\n", args...)
+			msg := fmt.Sprintf("%sContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n\r\n"+
+				"--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\nContent-Type: application/octet-stream\r\n\r\n%s\r\n--enc--\r\n", gpgHeader, ct)
+			rep, err := receive.Verify(context.Background(), strings.NewReader(msg), receive.VerifyOptions{Store: store, Secret: []*pgp.Key{ks["bob"]}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Verdict != receive.BadSignature || !rep.Withheld || !strings.Contains(rep.Reason, "more than one key") {
+				t.Errorf("%v %v: %s (%s), withheld %v; want bad-signature, signed with more than one key", signers, mode, rep.Verdict, rep.Reason, rep.Withheld)
+			}
+		}
 	}
 }

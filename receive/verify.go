@@ -1045,7 +1045,7 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	packets := readAhead(sealed, aheadSize, aheadDepth)
 	defer packets.Close()
 	pbuf := bufio.NewReaderSize(packets, compressionScan)
-	reason, textSig := checkCompression(pbuf)
+	reason, textSig, signers := checkCompression(pbuf)
 	if reason != "" {
 		v.decryptFailed = reason
 		return signature{}, ""
@@ -1134,6 +1134,12 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	v.encHdr = hdr
 	outer := v.messageSignature(md)
 	switch {
+	case signers > 1:
+		// go-crypto checks one signature, by the key of the last One-Pass
+		// Signature packet, and keeps the key of an earlier one when it
+		// does not know that one: a message signed by the sender and by
+		// a key not in the store came out as altered or forged.
+		outer = badSig("%s", manySigners)
 	case outer.present && outer.bad == "" && md.Signature != nil && (md.Signature.SigType == packet.SigTypeText) != textSig:
 		// The One-Pass Signature packet, which is not signed, decided how
 		// the data was hashed; it must announce the signature that follows.
@@ -1151,6 +1157,10 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		return outer, structErr
 	}
 }
+
+// manySigners is the reason for a signed and encrypted message with
+// more than one signature (One-Pass Signature packets).
+const manySigners = "The message inside the encryption is signed with more than one key; securesend checks messages signed with exactly one, so it cannot say who vouches for it. Ask the sender to sign with their own key only."
 
 // sigTypeMismatch is the reason for a signed and encrypted message whose
 // signature is of another type (text or binary) than the One-Pass
