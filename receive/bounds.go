@@ -86,8 +86,9 @@ func (l *expansionLimiter) Read(p []byte) (int, error) {
 // literal data announces a text signature (type 0x01): go-crypto's reader
 // takes the hash, and the way it makes the literal data canonical before
 // hashing it, from that packet, whatever the signature packet after the
-// data says, so it decides which bytes a good signature covers.
-func checkCompression(br *bufio.Reader) (reason string, textSig bool) {
+// data says, so it decides which bytes a good signature covers. signers
+// counts the One-Pass Signature packets before the literal data.
+func checkCompression(br *bufio.Reader) (reason string, textSig bool, signers int) {
 	head, err := br.Peek(compressionScan)
 	complete := err != nil // the whole stream is in head
 	packets := packet.NewReader(bytes.NewReader(head))
@@ -96,22 +97,23 @@ func checkCompression(br *bufio.Reader) (reason string, textSig bool) {
 		p, err := packets.Next()
 		if err != nil {
 			if complete {
-				return "", textSig // malformed: go-crypto's reader reports it
+				return "", textSig, signers // malformed: go-crypto's reader reports it
 			}
-			return "The encrypted message has an unusual structure (a long run of data before its content); it was not read.", false
+			return "The encrypted message has an unusual structure (a long run of data before its content); it was not read.", false, 0
 		}
 		switch p := p.(type) {
 		case *packet.Compressed:
 			if layers++; layers > 1 {
-				return "The encrypted message holds compressed data inside compressed data (a compression bomb?); it was not read.", false
+				return "The encrypted message holds compressed data inside compressed data (a compression bomb?); it was not read.", false, 0
 			}
 			if err := packets.Push(io.LimitReader(p.Body, compressionScanOut)); err != nil {
-				return "The encrypted message is damaged or malformed, so it cannot be decrypted.", false
+				return "The encrypted message is damaged or malformed, so it cannot be decrypted.", false, 0
 			}
 		case *packet.OnePassSignature:
 			textSig = p.SigType == packet.SigTypeText
+			signers++
 		case *packet.LiteralData:
-			return "", textSig
+			return "", textSig, signers
 		}
 	}
 }

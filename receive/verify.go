@@ -314,9 +314,15 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 		if params["boundary"] == "" {
 			return errors.New("a multipart part has no boundary")
 		}
+		if v.signedScope > 0 && strings.TrimRight(params["boundary"], " \t") != params["boundary"] {
+			return errBoundarySpace
+		}
 		rr := pgpmime.NewRawReader(body, params["boundary"])
 		for {
 			part, err := rr.NextPart()
+			if v.signedScope > 0 && rr.Ambiguous() {
+				return errAmbiguousBoundary
+			}
 			if err == io.EOF {
 				if v.signedScope > 0 {
 					return blankEpilogue(rr.Epilogue())
@@ -341,6 +347,11 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 				return errPartHeader
 			}
 			lr.N = 1 << 62
+			if v.signedScope > 0 {
+				if err := ambiguousHeader(ph); err != nil {
+					return err
+				}
+			}
 			if err := v.collect(ph, br, depth+1, false); err != nil {
 				return err
 			}
@@ -360,7 +371,11 @@ func (v *verifier) collect(h textproto.Header, body io.Reader, depth int, root b
 	if isBinaryCTE(h.Get("Content-Transfer-Encoding")) {
 		v.binaryParts++
 	}
-	decoded := transferDecoder(h.Get("Content-Transfer-Encoding"), body)
+	raw := body
+	if v.signedScope > 0 && strings.EqualFold(strings.TrimSpace(h.Get("Content-Transfer-Encoding")), "quoted-printable") {
+		raw = &qpCheck{r: body}
+	}
+	decoded := transferDecoder(h.Get("Content-Transfer-Encoding"), raw)
 	disp, _, _ := mh.ContentDisposition()
 	ah := gomail.AttachmentHeader{Header: mh}
 	name, _ := ah.Filename()
@@ -413,7 +428,63 @@ var (
 	// readers that take a lone CR for a line end (Python's email package)
 	// do, and read a second part from the rest.
 	errBoundaryAfterCR = errors.New("a part holds its multipart's boundary after a bare CR, so MIME readers differ on where it ends")
+	// errAmbiguousBoundary: a boundary line of a multipart holds a bare
+	// CR (a delimiter line "--boundary\r\r\n", or the boundary after a
+	// bare CR in the preamble). RawReader (like RFC 2046) reads the
+	// delimiter to its CRLF and ignores the preamble, but readers that
+	// take a lone CR for a line end (Python's email package) end the
+	// delimiter at the CR, so the part's header lines become an empty
+	// header and a text body, or start a part in the preamble that
+	// securesend never shows (pgpmime.RawReader.Ambiguous).
+	errAmbiguousBoundary = errors.New("a boundary line of a multipart holds a bare CR, so MIME readers differ on where its parts begin")
 )
+
+// errHeaderBareCR: a header field of signed content holds a bare CR
+// (one not followed by LF). go-message reads it as part of the field's
+// value, readers that take a lone CR for a line end (Python's email
+// package) as the start of another field: "X-Comment: scan\rContent-
+// Transfer-Encoding: base64" is a note of base64 text for securesend and
+// the decoded text for Python.
+var errHeaderBareCR = errors.New("a part's header holds a bare CR, so MIME readers differ on its fields")
+
+// errBoundarySpace: a multipart's boundary parameter ends in white space,
+// which RFC 2046 (bcharsnospace) does not allow. Go keeps it as part of
+// the boundary; Python's email package (checked) strips it, so a line of
+// the boundary without the space is a delimiter there and content here.
+var errBoundarySpace = errors.New("a multipart's boundary ends in white space, so MIME readers differ on where its parts begin")
+
+// errHeaderNameSpace: a header field of signed content has white space
+// in its name ("Content-Type : application/pdf"). go-message trims it and
+// reads the field; Python's email package (checked) takes the line for
+// the start of the body, so the part is a text note there.
+var errHeaderNameSpace = errors.New("a part's header has a field name with white space in it, so MIME readers differ on where its header ends")
+
+// ambiguousHeader returns errHeaderBareCR when a field of h holds a CR not
+// followed by LF (a folded field's CRLF is not one), errHeaderNameSpace
+// when a field's name as written holds white space, else nil.
+func ambiguousHeader(h textproto.Header) error {
+	for f := h.Fields(); f.Next(); {
+		if bareCR(f.Key()) || bareCR(f.Value()) {
+			return errHeaderBareCR
+		}
+		if raw, err := f.Raw(); err == nil {
+			if i := bytes.IndexByte(raw, ':'); i >= 0 && bytes.ContainsAny(raw[:i], " \t") {
+				return errHeaderNameSpace
+			}
+		}
+	}
+	return nil
+}
+
+func bareCR(s string) bool {
+	for i := strings.IndexByte(s, '\r'); i >= 0; i = strings.IndexByte(s, '\r') {
+		if i+1 >= len(s) || s[i+1] != '\n' {
+			return true
+		}
+		s = s[i+1:]
+	}
+	return false
+}
 
 // boundaryScan passes r through and records whether pat occurs in it,
 // across reads.
@@ -460,6 +531,77 @@ func blankEpilogue(r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// errQPAmbiguous: quoted-printable that decoders read differently. RFC
+// 2045 section 6.7 has a decoder delete white space at the end of a line
+// (so "=" then spaces then a line break is a soft line break), and Go's
+// decoder does; Python's email package (quopri) keeps it, and reads "5=
+// \r\n00 mg" as "5= 00 mg" where securesend reads "500 mg". An "=" that
+// starts no escape ("==3D") is also read differently.
+var errQPAmbiguous = errors.New("a quoted-printable part has white space at the end of a line or an \"=\" that starts no escape, which MIME readers decode differently")
+
+// qpCheck passes raw quoted-printable through, failing with
+// errQPAmbiguous at white space before a line break (or the end) and at
+// an "=" not followed by two hex digits, a line break or the end.
+type qpCheck struct {
+	r     io.Reader
+	eq    int  // bytes seen since an "=" (0: none pending; 1, 2)
+	eqCR  bool // "=" then CR: an LF must follow
+	space bool // the last byte was a space or tab
+	err   error
+}
+
+func (q *qpCheck) Read(p []byte) (int, error) {
+	if q.err != nil {
+		return 0, q.err
+	}
+	n, err := q.r.Read(p)
+	for _, c := range p[:n] {
+		if !q.step(c) {
+			q.err = errQPAmbiguous
+			return 0, q.err
+		}
+	}
+	if err == io.EOF && (q.space || q.eq == 2 || q.eqCR) {
+		q.err = errQPAmbiguous
+		return 0, q.err
+	}
+	return n, err
+}
+
+// step takes one byte and reports whether the input is still unambiguous.
+func (q *qpCheck) step(c byte) bool {
+	hex := c >= '0' && c <= '9' || c >= 'A' && c <= 'F' || c >= 'a' && c <= 'f'
+	switch {
+	case q.eqCR:
+		q.eqCR = false
+		return c == '\n'
+	case q.eq == 1:
+		switch {
+		case c == '\r':
+			q.eq, q.eqCR = 0, true
+			return true
+		case c == '\n':
+			q.eq = 0
+			return true
+		case hex:
+			q.eq = 2
+			return true
+		}
+		return false
+	case q.eq == 2:
+		q.eq = 0
+		return hex
+	}
+	if (c == '\r' || c == '\n') && q.space {
+		return false
+	}
+	q.space = c == ' ' || c == '\t'
+	if c == '=' {
+		q.eq = 1
+	}
+	return true
 }
 
 // isBinaryCTE reports whether cte is "binary" (RFC 2045 section 2.9):
@@ -631,6 +773,11 @@ func (v *verifier) content(r io.Reader, depth int, root bool) (signature, *heade
 		return signature{}, nil, "The message content could not be read."
 	}
 	lr.N = 1 << 62
+	if v.signedScope > 0 {
+		if err := ambiguousHeader(h); err != nil {
+			return signature{}, nil, "The message could not be read completely: " + err.Error()
+		}
+	}
 	var hdr *headerSet
 	if protectedMarker(h.Get("Content-Type")) {
 		hdr = readHeaderSet(h)
@@ -898,7 +1045,7 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	packets := readAhead(sealed, aheadSize, aheadDepth)
 	defer packets.Close()
 	pbuf := bufio.NewReaderSize(packets, compressionScan)
-	reason, textSig := checkCompression(pbuf)
+	reason, textSig, signers := checkCompression(pbuf)
 	if reason != "" {
 		v.decryptFailed = reason
 		return signature{}, ""
@@ -987,6 +1134,12 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 	v.encHdr = hdr
 	outer := v.messageSignature(md)
 	switch {
+	case signers > 1:
+		// go-crypto checks one signature, by the key of the last One-Pass
+		// Signature packet, and keeps the key of an earlier one when it
+		// does not know that one: a message signed by the sender and by
+		// a key not in the store came out as altered or forged.
+		outer = badSig("%s", manySigners)
 	case outer.present && outer.bad == "" && md.Signature != nil && (md.Signature.SigType == packet.SigTypeText) != textSig:
 		// The One-Pass Signature packet, which is not signed, decided how
 		// the data was hashed; it must announce the signature that follows.
@@ -1004,6 +1157,10 @@ func (v *verifier) encrypted(params map[string]string, body io.Reader, depth int
 		return outer, structErr
 	}
 }
+
+// manySigners is the reason for a signed and encrypted message with
+// more than one signature (One-Pass Signature packets).
+const manySigners = "The message inside the encryption is signed with more than one key; securesend checks messages signed with exactly one, so it cannot say who vouches for it. Ask the sender to sign with their own key only."
 
 // sigTypeMismatch is the reason for a signed and encrypted message whose
 // signature is of another type (text or binary) than the One-Pass

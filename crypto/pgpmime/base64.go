@@ -24,6 +24,9 @@ type b64Reader struct {
 	dec   []byte
 	out   []byte
 	err   error
+	// padded: the data decoded so far ended in padding ('='), which ends
+	// base64 data (RFC 2045 section 6.8): only white space may follow.
+	padded bool
 }
 
 func (r *b64Reader) Read(p []byte) (int, error) {
@@ -39,6 +42,10 @@ func (r *b64Reader) Read(p []byte) (int, error) {
 }
 
 func (r *b64Reader) next() {
+	if r.padded {
+		r.trailer()
+		return
+	}
 	if len(r.clean) == 0 && r.nextLines() {
 		return
 	}
@@ -90,10 +97,39 @@ func (r *b64Reader) next() {
 			return
 		}
 		r.out = r.dec[:m]
+		r.padded = r.clean[n-1] == '='
 		r.clean = append(r.clean[:0], r.clean[n:]...)
+		if r.padded && len(r.clean) > 0 {
+			r.err = errAfterPadding
+			return
+		}
 	}
 	if err == io.EOF {
 		r.err = io.EOF
+	}
+}
+
+// errAfterPadding: base64 data goes on after the padding that ends it.
+// RFC 2045 section 6.8 lets a decoder take '=' for the end of the data,
+// and some do (Python's email package), while others decode on: the
+// content would depend on the reader, so it is refused.
+var errAfterPadding = fmt.Errorf("pgpmime: base64: data after the padding ('=') that ends it: %w", ErrMalformed)
+
+// trailer reads what follows the padding: white space only, else
+// errAfterPadding.
+func (r *b64Reader) trailer() {
+	chunk, err := r.br.ReadSlice('\n')
+	for _, c := range chunk {
+		if b64Class[c] != b64Space {
+			r.err = errAfterPadding
+			return
+		}
+	}
+	switch {
+	case err == io.EOF:
+		r.err = io.EOF
+	case err != nil && err != bufio.ErrBufferFull:
+		r.err = err
 	}
 }
 

@@ -22,6 +22,9 @@ type RawReader struct {
 	maxParts int
 	parts    int
 	endLF    bool // the current part ended at a delimiter after a bare LF
+	// ambiguous: a delimiter line held a CR in its transport padding, or
+	// the preamble held the boundary after a bare CR (Ambiguous).
+	ambiguous bool
 }
 
 // NewRawReader reads the multipart body r whose boundary is boundary.
@@ -68,14 +71,30 @@ func (m *RawReader) NextPart() (io.Reader, error) {
 // would read that part on past the delimiter.
 func (m *RawReader) PartEndedAtBareLF() bool { return m.endLF }
 
+// Ambiguous reports whether the multipart read so far holds a boundary
+// that readers taking a lone CR for a line end (Python's email package)
+// split otherwise than RFC 2046 and RawReader: a delimiter line whose
+// transport padding holds a CR ("--boundary\r\r\n": such a reader ends
+// the delimiter at the first CR and takes the CRLF for the end of an
+// empty part header), or a preamble holding the boundary after a bare CR
+// (where such a reader starts a part RawReader never returns). Signed
+// content must be read one way only, so a verifier refuses it.
+func (m *RawReader) Ambiguous() bool { return m.ambiguous }
+
 // Epilogue returns a reader of what follows the close delimiter line (the
 // epilogue, RFC 2046 section 5.1.1), once NextPart has returned io.EOF.
 func (m *RawReader) Epilogue() io.Reader { return m.br }
 
 func (m *RawReader) skipPreamble() error {
 	midLine := false
+	crDash := append([]byte{'\r'}, m.dash...)
+	var tail []byte // the end of the previous piece of a long line
 	for {
 		line, err := m.br.ReadSlice('\n')
+		if !m.ambiguous && (bytes.Contains(line, crDash) || len(tail) > 0 && bytes.Contains(append(tail, line[:min(len(line), len(crDash))]...), crDash)) {
+			m.ambiguous = true
+		}
+		tail = append(tail[:0], line[max(0, len(line)-len(crDash)+1):]...)
 		if !midLine && len(line) > 0 {
 			if closing, ok := m.delimiter(line); ok {
 				if closing {
@@ -109,6 +128,10 @@ func (m *RawReader) delimiter(line []byte) (closing, ok bool) {
 	// Only transport padding (linear white space) may follow.
 	if len(bytes.TrimRight(rest, " \t\r\n")) != 0 {
 		return false, false
+	}
+	pad := bytes.TrimSuffix(bytes.TrimSuffix(rest, []byte("\n")), []byte("\r"))
+	if bytes.IndexByte(pad, '\r') >= 0 {
+		m.ambiguous = true
 	}
 	return closing, true
 }
