@@ -44,11 +44,13 @@ type RelayConfig struct {
 	// DocType is the subject when a device's names no type: one of
 	// DocumentTypes (relay.MatchDocType).
 	DocType string
-	// MaxMessageBytes, MaxConnections and MaxPerMinute bound what devices
-	// may send (relay.Options; its defaults when 0).
-	MaxMessageBytes int64
-	MaxConnections  int
-	MaxPerMinute    int
+	// MaxMessageBytes, MaxConnections, MaxConnectionsPerAddress and
+	// MaxPerMinute bound what devices may send (relay.Options; its
+	// defaults when 0).
+	MaxMessageBytes          int64
+	MaxConnections           int
+	MaxConnectionsPerAddress int
+	MaxPerMinute             int
 	// QueueOnly only queues: another process ('securesend outbox run')
 	// delivers. Otherwise each job is delivered as soon as it is queued,
 	// what an earlier run left queued first, and deferred jobs every Poll.
@@ -188,7 +190,8 @@ func (d *Desk) Relay(ctx context.Context, cfg RelayConfig) error {
 	srv, err := relay.New(relay.Options{
 		Devices: devices, Resolver: resolver, Submitter: sub, Resends: resends, Audit: auditLog, TLS: cert,
 		Allow: cfg.Network.Allow, PlainFrom: cfg.Network.PlainFrom, Hostname: cfg.Hostname, MaxMessageBytes: cfg.MaxMessageBytes,
-		MaxConnections: cfg.MaxConnections, MaxPerMinute: cfg.MaxPerMinute, TempDir: tmp, Log: cfg.Log,
+		MaxConnections: cfg.MaxConnections, MaxConnectionsPerAddress: cfg.MaxConnectionsPerAddress, MaxPerMinute: cfg.MaxPerMinute,
+		TempDir: tmp, Log: cfg.Log,
 	})
 	if err != nil {
 		return relayError(err)
