@@ -213,7 +213,12 @@ func New(opts Options) (*Server, error) {
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{opts.TLS}, MinVersion: tls.VersionTLS12}
-	srv.MaxMessageBytes = opts.MaxMessageBytes
+	// The size limit is the session's (Mail, limitReader), not go-smtp's:
+	// go-smtp refuses a BDAT chunk over its limit itself, and the session
+	// would see only an aborted message, audited as unreadable. The
+	// price: EHLO offers SIZE without the number (RFC 1870: no fixed
+	// limit announced); a declared SIZE over it is still refused at MAIL.
+	srv.MaxMessageBytes = 0
 	srv.MaxRecipients = opts.MaxRecipients
 	srv.ReadTimeout = opts.IdleTimeout
 	srv.WriteTimeout = opts.IdleTimeout
