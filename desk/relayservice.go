@@ -95,8 +95,9 @@ type RelayStarted struct {
 // ErrNoRelayDevices stops a relay that no device could sign in to.
 var ErrNoRelayDevices = errors.New("relay: no devices may sign in yet: add one with 'securesend relay device add NAME --password-stdin'")
 
-// Relay runs the relay service until ctx is done: it checks first that it
-// could send (the account, a key of the user's for its address that
+// Relay runs the relay service until ctx is done: it checks first that
+// cfg.Network fits cfg.Listen (relay.CheckNetwork: an address reachable
+// from the network needs allowed client networks), that it could send (the account, a key of the user's for its address that
 // unlocks, the aliases, at least one device), takes the home's relay lock
 // so that no second relay runs on it, loads or generates the certificate,
 // listens, tells cfg.Started, and then takes the devices' scans through
@@ -104,6 +105,11 @@ var ErrNoRelayDevices = errors.New("relay: no devices may sign in yet: add one w
 // encryption, the outbox, the audit log) and delivers them. It returns
 // nil when ctx ends it and waits for the deliveries it started.
 func (d *Desk) Relay(ctx context.Context, cfg RelayConfig) error {
+	// Whom it lets in must fit where it listens (relay.ParseNetwork made
+	// from the flags does): never a relay on the network open to all.
+	if err := relay.CheckNetwork(cfg.Listen, cfg.Network); err != nil {
+		return err
+	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Minute
 	}

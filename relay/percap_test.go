@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -171,6 +172,43 @@ func waitFor(t *testing.T, cond func() bool) {
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out")
+		}
+	}
+}
+
+// TestServeCancelledBeforeStart: Serve with a context already done
+// returns. Before, go-smtp's Shutdown could run before its Serve had
+// registered the listener, which it then served for ever (seen when a
+// Started callback cancelled the relay).
+func TestServeCancelledBeforeStart(t *testing.T) {
+	for range 20 {
+		tr := &testRelay{}
+		dir := t.TempDir()
+		cert, _, err := LoadOrCreateCertificate(dir, []string{"127.0.0.1"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.sub, tr.audit = &recorder{}, &auditRecorder{}
+		srv, err := New(Options{Devices: OpenDevices(filepath.Join(dir, "devices.json")), Resolver: directory, Submitter: tr.sub,
+			Audit: tr.audit, TLS: cert, Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, TempDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx, ln) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("Serve did not return after its context was done")
 		}
 	}
 }

@@ -255,6 +255,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.smtp.Shutdown(sctx); err != nil {
 		gl.closeAll() // the server is closed already: its Close would do nothing
 	}
+	// Shutdown closes only the listeners go-smtp's Serve has registered:
+	// when ctx was done before that goroutine ran, it would serve ln for
+	// ever. Closed here, its Accept fails and it sees it was shut down.
+	_ = ln.Close()
 	<-errc
 	s.busy.Wait()
 	return nil
