@@ -65,8 +65,9 @@ type RelayConfig struct {
 	// Problem, when set, is told what went wrong delivering that is not
 	// one job's (the outbox could not be listed).
 	Problem func(error)
-	// Log receives the relay's log: a line per connection refused,
-	// sign-in failure, message queued or refused (relay.Options.Log). It
+	// Log receives the relay's log: a line per sign-in failure, message
+	// queued or refused, and per burst of connections refused
+	// (relay.Options.Log). It
 	// is written from many goroutines: the caller serialises it.
 	Log io.Writer
 }

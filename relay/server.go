@@ -128,9 +128,9 @@ type Options struct {
 	// MaxConnections slots from the devices by sending a command now and
 	// then (IdleTimeout bounds only the wait for each command).
 	SignInTimeout time.Duration
-	// Log receives one line per connection refused, sign-in failure,
-	// message queued or refused; never a password or document content.
-	// io.Discard if nil.
+	// Log receives one line per sign-in failure, message queued or
+	// refused, and per burst of connections refused (then a count a
+	// minute); never a password or document content. io.Discard if nil.
 	Log io.Writer
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
