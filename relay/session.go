@@ -365,7 +365,8 @@ func (ss *session) Reset() {
 	done := ss.receiving
 	ss.receiving = nil
 	ss.mu.Unlock()
-	ss.rcpts = nil
+	// rcpts is cleared only once Data, which reads it, has returned.
+	defer func() { ss.rcpts = nil }()
 	if done == nil {
 		return
 	}
