@@ -44,11 +44,13 @@ type RelayConfig struct {
 	// DocType is the subject when a device's names no type: one of
 	// DocumentTypes (relay.MatchDocType).
 	DocType string
-	// MaxMessageBytes, MaxConnections and MaxPerMinute bound what devices
-	// may send (relay.Options; its defaults when 0).
-	MaxMessageBytes int64
-	MaxConnections  int
-	MaxPerMinute    int
+	// MaxMessageBytes, MaxConnections, MaxConnectionsPerAddress and
+	// MaxPerMinute bound what devices may send (relay.Options; its
+	// defaults when 0).
+	MaxMessageBytes          int64
+	MaxConnections           int
+	MaxConnectionsPerAddress int
+	MaxPerMinute             int
 	// QueueOnly only queues: another process ('securesend outbox run')
 	// delivers. Otherwise each job is delivered as soon as it is queued,
 	// what an earlier run left queued first, and deferred jobs every Poll.
@@ -63,8 +65,9 @@ type RelayConfig struct {
 	// Problem, when set, is told what went wrong delivering that is not
 	// one job's (the outbox could not be listed).
 	Problem func(error)
-	// Log receives the relay's log: a line per connection refused,
-	// sign-in failure, message queued or refused (relay.Options.Log). It
+	// Log receives the relay's log: a line per sign-in failure, message
+	// queued or refused, and per burst of connections refused
+	// (relay.Options.Log). It
 	// is written from many goroutines: the caller serialises it.
 	Log io.Writer
 }
@@ -93,8 +96,9 @@ type RelayStarted struct {
 // ErrNoRelayDevices stops a relay that no device could sign in to.
 var ErrNoRelayDevices = errors.New("relay: no devices may sign in yet: add one with 'securesend relay device add NAME --password-stdin'")
 
-// Relay runs the relay service until ctx is done: it checks first that it
-// could send (the account, a key of the user's for its address that
+// Relay runs the relay service until ctx is done: it checks first that
+// cfg.Network fits cfg.Listen (relay.CheckNetwork: an address reachable
+// from the network needs allowed client networks), that it could send (the account, a key of the user's for its address that
 // unlocks, the aliases, at least one device), takes the home's relay lock
 // so that no second relay runs on it, loads or generates the certificate,
 // listens, tells cfg.Started, and then takes the devices' scans through
@@ -102,6 +106,11 @@ var ErrNoRelayDevices = errors.New("relay: no devices may sign in yet: add one w
 // encryption, the outbox, the audit log) and delivers them. It returns
 // nil when ctx ends it and waits for the deliveries it started.
 func (d *Desk) Relay(ctx context.Context, cfg RelayConfig) error {
+	// Whom it lets in must fit where it listens (relay.ParseNetwork made
+	// from the flags does): never a relay on the network open to all.
+	if err := relay.CheckNetwork(cfg.Listen, cfg.Network); err != nil {
+		return err
+	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Minute
 	}
@@ -188,7 +197,8 @@ func (d *Desk) Relay(ctx context.Context, cfg RelayConfig) error {
 	srv, err := relay.New(relay.Options{
 		Devices: devices, Resolver: resolver, Submitter: sub, Resends: resends, Audit: auditLog, TLS: cert,
 		Allow: cfg.Network.Allow, PlainFrom: cfg.Network.PlainFrom, Hostname: cfg.Hostname, MaxMessageBytes: cfg.MaxMessageBytes,
-		MaxConnections: cfg.MaxConnections, MaxPerMinute: cfg.MaxPerMinute, TempDir: tmp, Log: cfg.Log,
+		MaxConnections: cfg.MaxConnections, MaxConnectionsPerAddress: cfg.MaxConnectionsPerAddress, MaxPerMinute: cfg.MaxPerMinute,
+		TempDir: tmp, Log: cfg.Log,
 	})
 	if err != nil {
 		return relayError(err)

@@ -253,3 +253,42 @@ func wrap76(s string) string {
 	b.WriteString(s)
 	return b.String()
 }
+
+// TestRelayServiceNetworkFitsListen: Desk.Relay itself refuses a Network
+// that does not fit its listen address, before it listens, whoever
+// builds the config (the CLI parses both with relay.ParseNetwork; a GUI
+// might not): an address reachable from the network with no allowed
+// client networks, and a Network made for another listen address. Before,
+// the first failed only in relay.New with a vague "no allowed client
+// networks", and the second listened.
+func TestRelayServiceNetworkFitsListen(t *testing.T) {
+	c := newClinicHome(t)
+	if err := c.d.AddRelayDevice("frontdesk", relayTestPW); err != nil {
+		t.Fatal(err)
+	}
+	lan, err := relay.ParseNetwork("0.0.0.0:2525", []string{"192.0.2.0/24"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		listen string
+		n      relay.Network
+		words  string
+	}{
+		{"all addresses, no Network", "0.0.0.0:0", relay.Network{}, "0.0.0.0:0 is reachable from the network but no client networks are allowed"},
+		{"IPv6 all addresses, no Network", "[::]:0", relay.Network{}, "reachable from the network"},
+		{"loopback's Network on all addresses", "0.0.0.0:0", loopback(t), "not made for the listen address 0.0.0.0:0"},
+		{"all addresses' Network on loopback", "127.0.0.1:0", lan, "not made for the listen address 127.0.0.1:0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := c.d.Relay(ctx, RelayConfig{Account: "clinic", Listen: tc.listen, Network: tc.n, DocType: "Other", Log: testLog{t},
+				Started: func(s RelayStarted) { t.Errorf("the relay listened on %s", s.Addr); cancel() }})
+			if !errors.Is(err, relay.ErrNetworkMismatch) || !strings.Contains(err.Error(), tc.words) {
+				t.Fatalf("%v, want ErrNetworkMismatch saying %q", err, tc.words)
+			}
+		})
+	}
+}

@@ -42,8 +42,9 @@ func TransmissionLines(res *send.Result, sendErr error) []string {
 }
 
 // JobLines are what 'outbox show' prints of job r with its tracking t:
-// the job's fields, the transmission report of a sent job (else how it is
-// protected), the acknowledgement and what happens next.
+// the job's fields (a server's text made safe and bounded, shownError),
+// the transmission report of a sent job (else how it is protected), the
+// acknowledgement and what happens next.
 func JobLines(r *outbox.Record, t Tracking) []string {
 	var fs fields
 	fs.add("Job", "%s", r.ID)
@@ -62,7 +63,7 @@ func JobLines(r *outbox.Record, t Tracking) []string {
 		fs.add("Next attempt", "%s", r.NextAttempt.Local().Format(time.RFC1123))
 	}
 	if r.LastError != "" {
-		fs.add("Last error", "%s", r.LastError)
+		fs.add("Last error", "%s", shownError(r.LastError))
 	}
 	var lines []string
 	if r.Result != nil { // sent: the report 'send' printed
@@ -127,18 +128,24 @@ func ProgressLine(r *outbox.Record) string {
 	case outbox.Sent:
 		reply := ""
 		if r.Result != nil {
-			reply = fmt.Sprintf(" (server said: %d %s)", r.Result.Reply.Code, termsafe.String(r.Result.Reply.Text))
+			reply = fmt.Sprintf(" (server said: %d %s)", r.Result.Reply.Code, shownError(r.Result.Reply.Text))
 		}
 		return fmt.Sprintf("%s  SENT to %s%s", id, to, reply)
 	case outbox.Deferred:
-		return fmt.Sprintf("%s  deferred until %s: %s", id, r.NextAttempt.Local().Format("15:04 2 Jan"), termsafe.String(r.LastError))
+		return fmt.Sprintf("%s  deferred until %s: %s", id, r.NextAttempt.Local().Format("15:04 2 Jan"), shownError(r.LastError))
 	case outbox.Failed:
-		return fmt.Sprintf("%s  FAILED: %s", id, termsafe.String(r.LastError))
+		return fmt.Sprintf("%s  FAILED: %s", id, shownError(r.LastError))
 	case outbox.PossiblySent:
-		return fmt.Sprintf("%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend", id, termsafe.String(r.LastError), id)
+		return fmt.Sprintf("%s  POSSIBLY SENT: %s; check with the recipient, then 'securesend outbox confirm %s' to resend", id, shownError(r.LastError), id)
 	}
 	return ""
 }
+
+// shownError is a server's reply or a job's last error as a report shows
+// it: made safe for a terminal, then cut to outbox.MaxErrorText
+// characters (a record stored before the outbox bounded its last error,
+// or a reply stored with a job's result, may hold a hostile megabyte).
+func shownError(s string) string { return outbox.BoundError(termsafe.String(s)) }
 
 // JobRow is the row of job r in 'outbox list': its columns ID, STATE,
 // QUEUED, TO, DOCS, ATTEMPTS and NEXT / NOTE, with t its tracking.

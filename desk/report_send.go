@@ -104,15 +104,15 @@ func (fs *fields) add(label, format string, a ...any) {
 	*fs = append(*fs, Field{label, termsafe.String(fmt.Sprintf(format, a...))})
 }
 
-// replyText is an SMTP reply as one line: code, enhanced code, text (not
-// made safe: it is the server's).
+// replyText is an SMTP reply as one line: code, enhanced code, text
+// (made safe and bounded, shownError).
 func replyText(r send.Reply) string {
 	s := fmt.Sprint(r.Code)
 	if r.EnhancedCode != "" {
 		s += " " + r.EnhancedCode
 	}
 	if r.Text != "" {
-		s += " " + r.Text
+		s += " " + shownError(r.Text)
 	}
 	return s
 }

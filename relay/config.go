@@ -75,6 +75,50 @@ func ParseNetwork(listen string, allow, plainFrom []string) (Network, error) {
 	return c, nil
 }
 
+// ErrNetworkMismatch: a Network does not fit the address it is used to
+// listen on (CheckNetwork).
+var ErrNetworkMismatch = errors.New("the relay's client networks do not fit its listen address")
+
+// CheckNetwork checks that n, whom a relay lets in, fits listen, where it
+// listens, as ParseNetwork would have made it: a listen address other
+// than loopback needs allowed networks, n must have been parsed from this
+// address, and each plain-text device must be in an allowed network.
+// Callers that build a Network themselves (not from the flags) get
+// ErrNetworkMismatch instead of a relay open to any client.
+func CheckNetwork(listen string, n Network) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("relay: listen address %q: %w", listen, err)
+	}
+	loopback := host == "localhost"
+	var addr netip.Addr // invalid for "localhost", as in ParseNetwork
+	if !loopback {
+		if addr, err = netip.ParseAddr(host); err != nil {
+			return fmt.Errorf("relay: listen address %q: give an IP address and port, e.g. 0.0.0.0:2525", listen)
+		}
+		loopback = addr.IsLoopback()
+	}
+	if len(n.Allow) == 0 {
+		if loopback {
+			return fmt.Errorf("relay: %w: no client networks are allowed, so no device could connect to %s (relay.ParseNetwork allows loopback)", ErrNetworkMismatch, listen)
+		}
+		return fmt.Errorf("relay: %w: %s is reachable from the network but no client networks are allowed; say which may connect (--allow, relay.ParseNetwork)", ErrNetworkMismatch, listen)
+	}
+	if n.ListenAddr != addr {
+		return fmt.Errorf("relay: %w: they were not made for the listen address %s (relay.ParseNetwork makes them from it)", ErrNetworkMismatch, listen)
+	}
+	for _, a := range n.PlainFrom {
+		ok := false
+		for _, p := range n.Allow {
+			ok = ok || p.Contains(a.Unmap())
+		}
+		if !ok {
+			return fmt.Errorf("relay: %w: the plain-text device %s is not in an allowed network", ErrNetworkMismatch, a)
+		}
+	}
+	return nil
+}
+
 // ParseAliases parses --alias NAME=ADDRESS flags: NAME a valid alias
 // (profile.ValidAliasName, any case), ADDRESS an e-mail address, each
 // NAME once. Whether ADDRESS may be sent to is DirectoryResolver's

@@ -162,3 +162,55 @@ func TestLockPlantedLink(t *testing.T) {
 		t.Errorf("the link's target was created: %v", err)
 	}
 }
+
+// TestCheckNetwork: a Network is accepted only with the listen address it
+// was parsed from, and never as a relay on the network open to all (an
+// empty allow-list), whoever built it.
+func TestCheckNetwork(t *testing.T) {
+	parsed := func(listen string, allow ...string) Network {
+		n, err := ParseNetwork(listen, allow, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	lan := parsed("0.0.0.0:2525", "192.0.2.0/24")
+	for _, tc := range []struct {
+		name   string
+		listen string
+		n      Network
+		words  string // "" for no error
+	}{
+		{"loopback, parsed", "127.0.0.1:0", parsed("127.0.0.1:0"), ""},
+		{"localhost, parsed", "localhost:2525", parsed("localhost:2525"), ""},
+		{"all addresses, parsed with --allow", "0.0.0.0:2525", lan, ""},
+		{"another port of the same address", "0.0.0.0:0", lan, ""},
+		{"all addresses, no Network", "0.0.0.0:2525", Network{}, "reachable from the network but no client networks are allowed"},
+		{"a LAN address, no Network", "192.0.2.5:2525", Network{}, "reachable from the network"},
+		{"IPv6 all addresses, no Network", "[::]:2525", Network{}, "reachable from the network"},
+		{"loopback, no Network", "127.0.0.1:2525", Network{}, "no device could connect"},
+		{"Network of loopback on all addresses", "0.0.0.0:2525", parsed("127.0.0.1:2525"), "not made for the listen address"},
+		{"Network of all addresses on another", "192.0.2.5:2525", lan, "not made for the listen address"},
+		{"Network of all addresses on localhost", "localhost:2525", lan, "not made for the listen address"},
+		{"plain-text device outside", "0.0.0.0:2525", Network{ListenAddr: lan.ListenAddr, Allow: lan.Allow,
+			PlainFrom: []netip.Addr{netip.MustParseAddr("198.51.100.1")}}, "not in an allowed network"},
+		{"no port", "0.0.0.0", lan, "listen address"},
+		{"a name", "relay.example:2525", lan, "give an IP address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckNetwork(tc.listen, tc.n)
+			if tc.words == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.words) {
+				t.Fatalf("got %v, want %q", err, tc.words)
+			}
+		})
+	}
+	if err := CheckNetwork("0.0.0.0:2525", Network{}); !errors.Is(err, ErrNetworkMismatch) {
+		t.Errorf("%v is not ErrNetworkMismatch", err)
+	}
+}

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/emersion/go-smtp"
@@ -25,6 +26,29 @@ var (
 	errTooManyMessages = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
 		Message: "Too many messages from this device in the last minute; try again shortly"}
 )
+
+// errAborted answers a message the device stopped sending (go-smtp
+// does not send it: the transaction is over).
+var errAborted = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+	Message: "The message was not received in full; nothing was sent, send it again"}
+
+// errTooBig answers a message over the size limit of max bytes, declared
+// with SIZE or found while receiving it (DATA or BDAT).
+func errTooBig(max int64) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+		Message: fmt.Sprintf("The message is over this relay's size limit of %s; scan fewer pages or at a lower resolution", sizeText(max))}
+}
+
+// sizeText is a size in bytes as a device's screen shows it.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 func errUnknownRecipient(addr string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
@@ -77,7 +101,8 @@ func safeReason(err error) string {
 	return replyText(err.Error())
 }
 
-// isTooLarge reports whether err is go-smtp's "message too big".
+// isTooLarge reports whether err is the "message too big" of
+// limitReader (or go-smtp's).
 func isTooLarge(err error) bool {
 	return errors.Is(err, smtp.ErrDataTooLarge)
 }

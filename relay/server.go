@@ -24,12 +24,16 @@ import (
 const (
 	DefaultMaxMessageBytes = 32 << 20
 	DefaultMaxConnections  = 8
-	DefaultMaxPerMinute    = 20
-	DefaultMaxRecipients   = 5
-	DefaultSubmitTimeout   = 2 * time.Minute
-	DefaultIdleTimeout     = 5 * time.Minute
-	DefaultAuthFailDelay   = time.Second
-	DefaultSignInTimeout   = time.Minute
+	// DefaultMaxConnectionsPerAddress: an MFD opens one connection a
+	// scan, two at most at once; four leave room for two devices behind
+	// one address, and half the default MaxConnections for the others.
+	DefaultMaxConnectionsPerAddress = 4
+	DefaultMaxPerMinute             = 20
+	DefaultMaxRecipients            = 5
+	DefaultSubmitTimeout            = 2 * time.Minute
+	DefaultIdleTimeout              = 5 * time.Minute
+	DefaultAuthFailDelay            = time.Second
+	DefaultSignInTimeout            = time.Minute
 	// ShutdownGrace is how long Serve waits, once its context is done,
 	// for connections to end before it closes them. A device cut off
 	// before its 250 sends again; a message being queued is waited for.
@@ -93,6 +97,12 @@ type Options struct {
 	MaxMessageBytes int64
 	// MaxConnections bounds concurrent connections (DefaultMaxConnections).
 	MaxConnections int
+	// MaxConnectionsPerAddress bounds the concurrent connections from one
+	// IP address (DefaultMaxConnectionsPerAddress), so that one host, or
+	// one reconnecting in a loop, cannot take every MaxConnections slot
+	// from the devices. Loopback counts like any other address: when the
+	// relay listens on loopback, all its clients share that one address.
+	MaxConnectionsPerAddress int
 	// MaxPerMinute bounds the messages one device may start in a minute
 	// (DefaultMaxPerMinute).
 	MaxPerMinute int
@@ -118,9 +128,9 @@ type Options struct {
 	// MaxConnections slots from the devices by sending a command now and
 	// then (IdleTimeout bounds only the wait for each command).
 	SignInTimeout time.Duration
-	// Log receives one line per connection refused, sign-in failure,
-	// message queued or refused; never a password or document content.
-	// io.Discard if nil.
+	// Log receives one line per sign-in failure, message queued or
+	// refused, and per burst of connections refused (then a count a
+	// minute); never a password or document content. io.Discard if nil.
 	Log io.Writer
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
@@ -128,10 +138,12 @@ type Options struct {
 
 // Server is a running relay's state.
 type Server struct {
-	opts  Options
-	smtp  *smtp.Server
-	rate  *rateLimiter
-	logMu sync.Mutex
+	opts Options
+	smtp *smtp.Server
+	rate *rateLimiter
+	// refusals logs and audits refused connections once per burst.
+	refusals *refusalLog
+	logMu    sync.Mutex
 	// hashing bounds the password checks running at once.
 	hashing chan struct{}
 	// busy counts messages being received and queued; Serve waits for
@@ -160,6 +172,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = DefaultMaxConnections
+	}
+	if opts.MaxConnectionsPerAddress <= 0 {
+		opts.MaxConnectionsPerAddress = DefaultMaxConnectionsPerAddress
 	}
 	if opts.MaxPerMinute <= 0 {
 		opts.MaxPerMinute = DefaultMaxPerMinute
@@ -194,10 +209,16 @@ func New(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, rate: newRateLimiter(opts.MaxPerMinute, time.Minute, opts.Now), hashing: make(chan struct{}, maxConcurrentHashes)}
+	s.refusals = newRefusalLog(s)
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{opts.TLS}, MinVersion: tls.VersionTLS12}
-	srv.MaxMessageBytes = opts.MaxMessageBytes
+	// The size limit is the session's (Mail, limitReader), not go-smtp's:
+	// go-smtp refuses a BDAT chunk over its limit itself, and the session
+	// would see only an aborted message, audited as unreadable. The
+	// price: EHLO offers SIZE without the number (RFC 1870: no fixed
+	// limit announced); a declared SIZE over it is still refused at MAIL.
+	srv.MaxMessageBytes = 0
 	srv.MaxRecipients = opts.MaxRecipients
 	srv.ReadTimeout = opts.IdleTimeout
 	srv.WriteTimeout = opts.IdleTimeout
@@ -212,14 +233,16 @@ func New(opts Options) (*Server, error) {
 // Serve answers connections on ln until ctx is done, then stops
 // accepting, gives open connections ShutdownGrace to end, closes the rest,
 // waits for the messages being queued and returns nil. Connections from
-// outside the allow-list, and those over MaxConnections, are refused
-// before the greeting. It first removes the private folders a crashed
+// outside the allow-list, and those over MaxConnectionsPerAddress or
+// MaxConnections, are refused before the greeting, logged (and, but for
+// the first, audited) once per burst. Serve may be called once. It first removes the private folders a crashed
 // relay left in TempDir (decrypted scans must not stay on disk).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.sweep(); err != nil {
 		return err
 	}
-	gl := &gateListener{Listener: ln, s: s, slots: make(chan struct{}, s.opts.MaxConnections), open: map[*slotConn]struct{}{}}
+	gl := &gateListener{Listener: ln, s: s, slots: make(chan struct{}, s.opts.MaxConnections), open: map[*slotConn]struct{}{}, perAddr: map[netip.Addr]int{}}
+	defer s.refusals.close()
 	errc := make(chan error, 1)
 	go func() { errc <- s.smtp.Serve(gl) }()
 	select {
@@ -232,6 +255,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.smtp.Shutdown(sctx); err != nil {
 		gl.closeAll() // the server is closed already: its Close would do nothing
 	}
+	// Shutdown closes only the listeners go-smtp's Serve has registered:
+	// when ctx was done before that goroutine ran, it would serve ln for
+	// ever. Closed here, its Accept fails and it sees it was shut down.
+	_ = ln.Close()
 	<-errc
 	s.busy.Wait()
 	return nil
@@ -292,13 +319,15 @@ func (s *Server) plainAllowed(addr netip.Addr) bool {
 }
 
 // gateListener refuses connections from outside the allow-list, and
-// beyond the connection limit, before go-smtp greets them.
+// beyond the connection limits, before go-smtp greets them.
 type gateListener struct {
 	net.Listener
 	s     *Server
 	slots chan struct{}
 	mu    sync.Mutex
 	open  map[*slotConn]struct{}
+	// perAddr counts the open connections of each address.
+	perAddr map[netip.Addr]int
 }
 
 // closeAll closes every open connection.
@@ -322,8 +351,19 @@ func (l *gateListener) Accept() (net.Conn, error) {
 		}
 		ip := remoteIP(c)
 		if !l.s.allowed(ip) {
-			l.s.logf("refused a connection from %s: not in the allowed networks (--allow)", c.RemoteAddr())
+			l.s.refusals.note(refusedNetwork, ip, c.RemoteAddr().String())
 			refuse(c, "554 5.7.1 This relay does not accept connections from your network\r\n")
+			continue
+		}
+		l.mu.Lock()
+		full := l.perAddr[ip] >= l.s.opts.MaxConnectionsPerAddress
+		if !full {
+			l.perAddr[ip]++
+		}
+		l.mu.Unlock()
+		if full {
+			l.s.refusals.note(refusedAddress, ip, c.RemoteAddr().String())
+			refuse(c, "421 4.7.0 Too many connections from your address; close one, or try again shortly\r\n")
 			continue
 		}
 		select {
@@ -332,6 +372,7 @@ func (l *gateListener) Accept() (net.Conn, error) {
 			sc.release = func() {
 				l.mu.Lock()
 				delete(l.open, sc)
+				l.unclaim(ip)
 				l.mu.Unlock()
 				<-l.slots
 			}
@@ -347,9 +388,19 @@ func (l *gateListener) Accept() (net.Conn, error) {
 			l.mu.Unlock()
 			return sc, nil
 		default:
-			l.s.logf("refused a connection from %s: %d connections already open", c.RemoteAddr(), cap(l.slots))
+			l.mu.Lock()
+			l.unclaim(ip)
+			l.mu.Unlock()
+			l.s.refusals.note(refusedServer, ip, c.RemoteAddr().String())
 			refuse(c, "421 4.7.0 Too many connections; try again shortly\r\n")
 		}
+	}
+}
+
+// unclaim gives back one of ip's connections; l.mu is held.
+func (l *gateListener) unclaim(ip netip.Addr) {
+	if l.perAddr[ip]--; l.perAddr[ip] <= 0 {
+		delete(l.perAddr, ip)
 	}
 }
 

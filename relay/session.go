@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -28,6 +29,12 @@ type session struct {
 	// failures counts failed sign-ins; at maxAuthFailures the
 	// connection is closed.
 	failures int
+	// receiving is closed when the Data running returns: with BDAT, Data
+	// runs in its own goroutine, and Reset (RSET, or go-smtp ending a
+	// transfer) waits for it so that it neither races with Data for
+	// rcpts nor lets Data's answer outlive its message.
+	mu        sync.Mutex
+	receiving chan struct{}
 }
 
 // maxAuthFailures is how many wrong passwords one connection may try.
@@ -117,12 +124,16 @@ func (ss *session) signIn(user, pass string) error {
 // Mail starts a message: only a signed-in device over TLS (or allowed
 // plain text), within its messages per minute. The sender address is not
 // used: the message is sent as the relay's account.
-func (ss *session) Mail(_ string, _ *smtp.MailOptions) error {
+func (ss *session) Mail(_ string, opts *smtp.MailOptions) error {
 	if !ss.secure() {
 		return errNeedTLS
 	}
 	if ss.device == "" {
 		return errNeedAuth
+	}
+	if opts != nil && opts.Size > ss.s.opts.MaxMessageBytes {
+		ss.s.logf("device %s at %s: refused a message of %d bytes declared with SIZE: over the size limit of %d", ss.device, ss.conn.Conn().RemoteAddr(), opts.Size, ss.s.opts.MaxMessageBytes)
+		return errTooBig(ss.s.opts.MaxMessageBytes)
 	}
 	if !ss.s.rate.take(ss.device) {
 		ss.s.logf("device %s at %s: over %d messages a minute; told to try again", ss.device, ss.conn.Conn().RemoteAddr(), ss.s.opts.MaxPerMinute)
@@ -165,6 +176,11 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	ss.s.busy.Add(1)
 	defer ss.s.busy.Done()
+	done := make(chan struct{})
+	ss.mu.Lock()
+	ss.receiving = done
+	ss.mu.Unlock()
+	defer close(done)
 	dir, err := os.MkdirTemp(ss.s.opts.TempDir, incomingPrefix)
 	if err != nil {
 		ss.s.logf("device %s: cannot make a private folder: %s", ss.device, safeReason(err))
@@ -175,11 +191,24 @@ func (ss *session) Data(r io.Reader) error {
 		ss.s.logf("device %s: private folder: %s", ss.device, safeReason(err))
 		return errOutboxUnavailable
 	}
-	tr := &tooLargeReader{r: r}
+	// The size limit is the relay's own, for DATA and BDAT alike (go-smtp's
+	// refuses an oversized BDAT chunk without telling the session why).
+	// The whole message is read, so that a limit crossed after the last
+	// MIME part counts too.
+	tr := &limitReader{r: r, left: ss.s.opts.MaxMessageBytes}
 	msg, err := extract(tr, dir)
-	if tr.tooLarge {
-		ss.refused("message over the size limit", nil)
-		return smtp.ErrDataTooLarge
+	if err == nil {
+		_, err = io.Copy(io.Discard, tr)
+	}
+	switch {
+	case tr.tooLarge:
+		ss.refused(fmt.Sprintf("message over the size limit of %d bytes", ss.s.opts.MaxMessageBytes), nil)
+		return errTooBig(ss.s.opts.MaxMessageBytes)
+	case tr.aborted:
+		// RSET, a closed connection, or the end of a BDAT transfer
+		// never sent: the device did not send the whole message.
+		ss.s.logf("device %s at %s: stopped sending the message before its end; nothing queued", ss.device, ss.conn.Conn().RemoteAddr())
+		return errAborted
 	}
 	var bad *badDocumentError
 	switch {
@@ -324,22 +353,65 @@ func (ss *session) auditFields(docs []Document) audit.Fields {
 	return f
 }
 
-// Reset forgets the message being received (not the sign-in).
-func (ss *session) Reset() { ss.rcpts = nil }
+// Reset forgets the message being received (not the sign-in). A Data
+// still reading one (a BDAT transfer stopped with RSET, or EHLO) is
+// waited for (go-smtp has closed its reader, so it returns at once), and
+// the connection is closed: go-smtp would hand that Data's answer to the
+// session's next message (its BDAT result channel is per connection and
+// written without a lock, go-smtp v0.25.1), so the device reconnects and
+// sends its next message afresh.
+func (ss *session) Reset() {
+	ss.mu.Lock()
+	done := ss.receiving
+	ss.receiving = nil
+	ss.mu.Unlock()
+	// rcpts is cleared only once Data, which reads it, has returned.
+	defer func() { ss.rcpts = nil }()
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+		return
+	default:
+	}
+	select {
+	case <-done:
+	case <-time.After(ss.s.opts.IdleTimeout):
+	}
+	ss.s.logf("device %s at %s: ended a message being sent (BDAT) before its end; closed the connection", ss.device, ss.conn.Conn().RemoteAddr())
+	_ = ss.conn.Conn().Close()
+}
 
 // Logout ends the session.
 func (ss *session) Logout() error { return nil }
 
-// tooLargeReader notes when go-smtp's size limit cut the message off.
-type tooLargeReader struct {
+// limitReader reads a message of at most left bytes: beyond that it
+// fails with smtp.ErrDataTooLarge and notes it; it notes too when the
+// device stopped sending before the end (smtp.ErrDataReset).
+type limitReader struct {
 	r        io.Reader
+	left     int64
 	tooLarge bool
+	aborted  bool
 }
 
-func (t *tooLargeReader) Read(p []byte) (int, error) {
+func (t *limitReader) Read(p []byte) (int, error) {
+	if t.tooLarge {
+		return 0, smtp.ErrDataTooLarge
+	}
+	// One byte more than allowed tells a message of exactly the limit
+	// from a longer one.
+	if int64(len(p)) > t.left+1 {
+		p = p[:t.left+1]
+	}
 	n, err := t.r.Read(p)
-	if isTooLarge(err) {
+	if t.left -= int64(n); t.left < 0 || isTooLarge(err) {
 		t.tooLarge = true
+		return 0, smtp.ErrDataTooLarge
+	}
+	if errors.Is(err, smtp.ErrDataReset) {
+		t.aborted = true
 	}
 	return n, err
 }

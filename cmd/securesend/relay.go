@@ -78,7 +78,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 		account, listen, certFile, keyFile, hostname, docType string
 		allow, plainFrom, aliases                             listFlag
 		maxMB                                                 int64
-		maxConns, perMinute                                   int
+		maxConns, maxPerAddr, perMinute                       int
 		queueOnly                                             bool
 		poll                                                  time.Duration
 	)
@@ -95,6 +95,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&docType, "doc-type", "Other", "document type when the subject does not name one: "+strings.Join(desk.DocumentTypes, ", "))
 	fs.Int64Var(&maxMB, "max-size", relay.DefaultMaxMessageBytes>>20, "largest message taken, in `MB`")
 	fs.IntVar(&maxConns, "max-connections", relay.DefaultMaxConnections, "most connections at once")
+	fs.IntVar(&maxPerAddr, "max-per-address", relay.DefaultMaxConnectionsPerAddress, "most connections at once from one IP address (a device opens one or two)")
 	fs.IntVar(&perMinute, "per-minute", relay.DefaultMaxPerMinute, "most messages a minute per device")
 	fs.BoolVar(&queueOnly, "queue-only", false, "only queue; deliver with 'securesend outbox run' (e.g. its own service)")
 	fs.DurationVar(&poll, "poll", time.Minute, "how often to retry deferred jobs, a `duration` such as 30s")
@@ -121,8 +122,8 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if (certFile == "") != (keyFile == "") {
 		return usageErr("--cert and --key go together")
 	}
-	if maxMB <= 0 || maxMB > 1<<10 || maxConns <= 0 || perMinute <= 0 || poll <= 0 {
-		return usageErr("--max-size (1 to 1024), --max-connections, --per-minute and --poll must be positive")
+	if maxMB <= 0 || maxMB > 1<<10 || maxConns <= 0 || maxPerAddr <= 0 || perMinute <= 0 || poll <= 0 {
+		return usageErr("--max-size (1 to 1024), --max-connections, --max-per-address, --per-minute and --poll must be positive")
 	}
 	docType = relay.MatchDocType(desk.DocumentTypes, docType)
 	if docType == "" {
@@ -138,7 +139,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	}
 	out := &lockedWriter{w: e.stdout}
 	cfg := desk.RelayConfig{Account: account, Listen: listen, Network: network, Aliases: aliasMap, CertFile: certFile, KeyFile: keyFile,
-		Hostname: hostname, DocType: docType, MaxMessageBytes: maxMB << 20, MaxConnections: maxConns, MaxPerMinute: perMinute,
+		Hostname: hostname, DocType: docType, MaxMessageBytes: maxMB << 20, MaxConnections: maxConns, MaxConnectionsPerAddress: maxPerAddr, MaxPerMinute: perMinute,
 		QueueOnly: queueOnly, Poll: poll, Log: &lockedWriter{w: e.stderr},
 		Notify:  func(r outbox.Record) { outboxReportJob(out, &r) },
 		Problem: func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error())) },

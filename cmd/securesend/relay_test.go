@@ -484,3 +484,31 @@ func TestRelayCLIListenFails(t *testing.T) {
 		t.Fatalf("the relay neither listened nor stopped:\n%s%s", out.String(), errOut.String())
 	}
 }
+
+// TestRelayCLIMaxPerAddress: --max-per-address must be positive, and
+// bounds the connections from one address: the one over it gets 421
+// before the greeting, saying so.
+func TestRelayCLIMaxPerAddress(t *testing.T) {
+	clinic, _, _ := relaySetup(t)
+	code, _, errOut := clinic.run(t, "", "relay", "--account", "clinic", "--max-per-address", "0")
+	if code != 2 || !strings.Contains(errOut, "--max-per-address") {
+		t.Fatalf("--max-per-address 0: exit %d\n%s", code, errOut)
+	}
+	addr, _, out := startRelayCLI(t, clinic, "--account", "clinic", "--max-per-address", "1")
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if line, err := bufio.NewReader(first).ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("first connection: %q, %v", line, err)
+	}
+	second, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if line, err := bufio.NewReader(second).ReadString('\n'); err != nil || !strings.HasPrefix(line, "421 4.7.0 Too many connections from your address") {
+		t.Fatalf("second connection: %q, %v\nrelay:\n%s", line, err, out)
+	}
+}

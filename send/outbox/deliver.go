@@ -12,6 +12,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/securesend/securesend/send"
 )
@@ -317,6 +318,7 @@ func (o *Outbox) claim(id string, due bool) (*Record, func(), error) {
 		if rec.LastError != "" {
 			reason += "; last error: " + rec.LastError
 		}
+		reason = BoundError(reason)
 		rec.State, rec.LastError, rec.NextAttempt = Failed, reason, time.Time{}
 		if err := o.save(rec); err != nil {
 			return fail(err)
@@ -528,12 +530,12 @@ func (o *Outbox) classify(rec *Record, res *send.Result, err error) eventKind {
 		rec.Result = o.fill(rec, res)
 		return eventSent
 	case errors.Is(err, errDamaged), errors.Is(err, ErrWrongKey), errors.Is(err, send.ErrInvalidMessage), errors.Is(err, ErrRefused):
-		rec.State, rec.LastError = Failed, err.Error()
+		rec.State, rec.LastError = Failed, BoundError(err.Error())
 		return eventFailed
 	case errors.As(err, &se) && errors.Is(err, send.ErrRecipientsRejected):
 		// Accepted for some recipients: resending would duplicate it for
 		// them, so it is sent, with the rejections noted.
-		rec.State, rec.LastError = Sent, err.Error()
+		rec.State, rec.LastError = Sent, BoundError(err.Error())
 		rec.Result = o.fill(rec, se.Result)
 		return eventSent
 	case errors.As(err, &se) && se.Temporary() && se.Stage == "data-reply" && se.Reply.Code == 0:
@@ -543,13 +545,13 @@ func (o *Outbox) classify(rec *Record, res *send.Result, err error) eventKind {
 		// discards an unterminated message, so a retry is safe.)
 		rec.State = PossiblySent
 		rec.ResendConfirmed = false
-		rec.LastError = "the connection was lost after the message was transmitted, before the server confirmed it; it may have been received: " + err.Error()
+		rec.LastError = BoundError("the connection was lost after the message was transmitted, before the server confirmed it; it may have been received: " + err.Error())
 		return eventPossiblySent
 	case se != nil && !se.Temporary():
-		rec.State, rec.LastError = Failed, err.Error()
+		rec.State, rec.LastError = Failed, BoundError(err.Error())
 		return eventFailed
 	default:
-		rec.State, rec.LastError = Deferred, err.Error()
+		rec.State, rec.LastError = Deferred, BoundError(err.Error())
 		rec.NextAttempt = now.Add(o.opts.Backoff.Delay(rec.Attempts))
 		if deadline := rec.Since.Add(o.maxAge()); rec.NextAttempt.After(deadline) {
 			rec.NextAttempt = deadline
@@ -588,4 +590,25 @@ func (o *Outbox) notify(rec *Record) {
 	if o.opts.Notify != nil {
 		o.pending = append(o.pending, *rec)
 	}
+}
+
+// MaxErrorText bounds Record.LastError, in characters: a server's reply
+// can be as long as it likes (one of a megabyte was seen to pass), and
+// the reason is stored, audited and shown in every list and report.
+const MaxErrorText = 1000
+
+// BoundError is s cut to MaxErrorText characters, ending in "…" when it
+// was longer.
+func BoundError(s string) string {
+	if utf8.RuneCountInString(s) <= MaxErrorText {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == MaxErrorText-1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }

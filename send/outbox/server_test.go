@@ -29,7 +29,13 @@ const (
 	drop                  // read the data, then drop the connection without a reply
 	tempRcpt              // 450 to RCPT TO
 	cut                   // read 64 KiB of the data, then drop the connection mid-upload
+	hugeTemp              // 450 4.2.1 to RCPT TO, a reply of 1 MB
+	hugePerm              // 550 5.7.1 to RCPT TO, a reply of 1 MB
 )
+
+// hugeReplyText is a hostile server's reply of 1 MB: 1,160 lines of 900
+// bytes (go-smtp's client takes lines up to 2,000 bytes, and any number).
+var hugeReplyText = "Try again\n" + strings.Repeat(strings.Repeat("é", 450)+"\n", 1160)
 
 // server is an in-process SMTP server with implicit TLS on 127.0.0.1 that
 // answers DATA from a script and records what it accepted.
@@ -183,6 +189,12 @@ func (ss *session) Mail(string, *smtp.MailOptions) error {
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if strings.HasPrefix(to, "nobody@") {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+	}
+	switch ss.reply {
+	case hugeTemp:
+		return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: hugeReplyText}
+	case hugePerm:
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: hugeReplyText}
 	}
 	if ss.reply == tempRcpt {
 		return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "Mailbox busy, try later"}
