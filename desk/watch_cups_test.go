@@ -198,7 +198,7 @@ func TestWatchPrintsThroughCUPS(t *testing.T) {
 		t.Fatalf("events:\n%s", &ev)
 	}
 	_, sum := verifiedDoc(t, d)
-	waitFor(t, 20*time.Second, func() bool { return len(c.received()) == 1 }, &ev)
+	waitFor(t, time.Minute, func() bool { return len(c.received()) == 1 }, &ev)
 	if got := c.received()[0]; sha(got) != sum {
 		t.Errorf("the printer received %d bytes, SHA-256 %s; verified %s", len(got), sha(got), sum)
 	}
@@ -234,7 +234,7 @@ func TestWatchPrintFailureRetried(t *testing.T) {
 	if ev2.count(EventDelivered) != 1 {
 		t.Fatalf("retry events:\n%s", &ev2)
 	}
-	waitFor(t, 20*time.Second, func() bool { return len(c.received()) == 1 }, &ev2)
+	waitFor(t, time.Minute, func() bool { return len(c.received()) == 1 }, &ev2)
 }
 
 // crashEnv names, for the helper process of TestWatchPrintCrash, the
@@ -280,7 +280,7 @@ func TestWatchPrintCrash(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
 		t.Fatalf("the helper was not killed: %v\n%s", err, out)
 	}
-	waitFor(t, 20*time.Second, func() bool { return len(c.received()) == 1 }, &events{})
+	waitFor(t, time.Minute, func() bool { return len(c.received()) == 1 }, &events{})
 	var ev events
 	if err := d.Watch(context.Background(), WatchOptions{Printer: c.printer(), Once: true, Event: ev.add}); err != nil {
 		t.Fatal(err)

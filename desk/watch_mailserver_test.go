@@ -100,19 +100,19 @@ func TestWatchDovecot(t *testing.T) {
 			t.Errorf("watch: %v", err)
 		}
 	}()
-	waitFor(t, 20*time.Second, func() bool { return ev.count(EventFetched) > 0 }, &ev)
+	waitFor(t, time.Minute, func() bool { return ev.count(EventFetched) > 0 }, &ev)
 
 	deliver("not_signed.eml")
 	deliver("bad_signature_body_altered.eml")
 	deliver("unknown_signer.eml")
-	waitFor(t, 20*time.Second, func() bool { return ev.count(EventNotDelivered) == 3 }, &ev)
+	waitFor(t, time.Minute, func() bool { return ev.count(EventNotDelivered) == 3 }, &ev)
 	start := time.Now()
 	deliver("good_encrypted.eml")
 	waitFor(t, 5*time.Second, func() bool { return len(dropped(t, drop)) == 2 }, &ev)
 	t.Logf("dropped %v after it was handed to Postfix", time.Since(start).Round(time.Millisecond))
 
 	restartDovecot(t, srv)
-	waitFor(t, 20*time.Second, func() bool { return ev.count(EventConnected) >= 2 }, &ev)
+	waitFor(t, time.Minute, func() bool { return ev.count(EventConnected) >= 2 }, &ev)
 	if ev.count(EventDisconnected) == 0 {
 		t.Errorf("no disconnection reported:\n%s", &ev)
 	}
@@ -143,7 +143,7 @@ func TestWatchDovecotLongIdle(t *testing.T) {
 			t.Errorf("watch: %v", err)
 		}
 	}()
-	waitFor(t, 20*time.Second, func() bool { return ev.count(EventFetched) > 0 }, &ev)
+	waitFor(t, time.Minute, func() bool { return ev.count(EventFetched) > 0 }, &ev)
 	time.Sleep(40 * time.Second)
 	deliver("good_encrypted.eml")
 	waitFor(t, 5*time.Second, func() bool { return len(dropped(t, drop)) == 2 }, &ev)

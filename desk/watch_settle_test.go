@@ -32,7 +32,7 @@ func possiblyPrinted(t *testing.T, c *cups) *Desk {
 	if ev.count(EventPossiblyDelivered) != 1 {
 		t.Fatalf("not possibly printed:\n%s", &ev)
 	}
-	waitFor(t, 20*time.Second, func() bool { return len(c.received()) == 1 }, &ev)
+	waitFor(t, time.Minute, func() bool { return len(c.received()) == 1 }, &ev)
 	return d
 }
 
@@ -105,7 +105,7 @@ func TestWatchSettle(t *testing.T) {
 			want := before + 1
 			if s == SettleReprint {
 				want++
-				waitFor(t, 20*time.Second, func() bool { return len(c.received()) == want }, &ev)
+				waitFor(t, time.Minute, func() bool { return len(c.received()) == want }, &ev)
 			}
 			time.Sleep(time.Second)
 			if n := len(c.received()); n != want {
