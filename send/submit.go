@@ -505,6 +505,34 @@ type deadlineConn struct {
 
 	mu       sync.Mutex
 	startTLS bool
+	read     int64 // bytes read from the server so far
+}
+
+// maxServerBytes bounds what one submission reads from the server: the TLS
+// handshake (certificate chains of a few kilobytes) and replies of a few
+// lines each. go-smtp's client reads a multi-line reply whole, however
+// long, so without this bound a hostile server could keep it reading
+// until memory runs out ("250-" lines without end).
+const maxServerBytes = 4 << 20
+
+// ErrServerTooMuch: the server sent more than maxServerBytes.
+var ErrServerTooMuch = errors.New("the server sent more than 4 MiB of replies, which no mail server does; the connection was closed")
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	d.mu.Lock()
+	left := maxServerBytes - d.read
+	d.mu.Unlock()
+	if left <= 0 {
+		return 0, ErrServerTooMuch
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := d.Conn.Read(p)
+	d.mu.Lock()
+	d.read += int64(n)
+	d.mu.Unlock()
+	return n, err
 }
 
 func (d *deadlineConn) SetDeadline(t time.Time) error {
