@@ -3,6 +3,7 @@ package app
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -50,5 +51,26 @@ func TestInboxJoinsWindowWhenShown(t *testing.T) {
 	}
 	if !inWindow() {
 		t.Error("the Inbox's list left the window after a second showing")
+	}
+}
+
+// TestFirstCheckAfterFirstFrame: the app's first check for mail starts
+// when the window's first frame is drawn, not before (it competed with
+// the first frame for the CPU), and then it does run.
+func TestFirstCheckAfterFirstFrame(t *testing.T) {
+	cfg, _ := openDemo(t, desk.DemoOptions{})
+	u := New(newTestApp(t), cfg)
+	t.Cleanup(func() { waitNoFetch(t, u) })
+	// The test driver's ShowAndRun shows the window and returns.
+	u.ShowAndRun()
+	if u.inbox.isFetching() || u.inbox.status.Text != "Not checked yet." {
+		t.Fatalf("a check started before the first frame: %q", u.inbox.status.Text)
+	}
+	u.win.Canvas().Capture() // draws a frame
+	pumpUntil(t, "the first check", 30*time.Second, func() bool {
+		return !u.inbox.lastCheck.IsZero() && !u.inbox.isFetching()
+	})
+	if s := u.inbox.status.Text; s == "Not checked yet." || s == "Checking for new messages…" {
+		t.Errorf("the first check did not finish: %q", s)
 	}
 }
