@@ -105,8 +105,13 @@ func inboxVerdicts(t *testing.T, u *app.UI) []shownBanner {
 			for _, it := range tabs.Items {
 				if it.Text == "Inbox" {
 					// The tab's content is the list beside the detail
-					// (a Split), possibly inside a sideways scroll.
+					// (a Split), possibly inside a sideways scroll, in
+					// a stack that holds it once the tab is shown.
+					tabs.Select(it)
 					content := it.Content
+					if st, ok := content.(*fyne.Container); ok && len(st.Objects) == 1 {
+						content = st.Objects[0]
+					}
 					if sc, ok := content.(*container.Scroll); ok {
 						content = sc.Content
 					}
