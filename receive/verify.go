@@ -508,8 +508,7 @@ func (b *boundaryScan) Read(p []byte) (int, error) {
 	}
 	if n >= keep {
 		b.tail = append(b.tail[:0], p[n-keep:n]...)
-	} else {
-		b.win = append(append(b.win[:0], b.tail...), p[:n]...)
+	} else { // win is tail and all of p[:n]
 		b.tail = append(b.tail[:0], b.win[max(0, len(b.win)-keep):]...)
 	}
 	return n, err
