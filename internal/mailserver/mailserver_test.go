@@ -109,9 +109,7 @@ func TestPlainPortOffersNoTLS(t *testing.T) {
 // leaves nothing behind. The error path used to read the logs of a nil
 // server and panic, hiding the error (CI, e2e.TestKilledSendsAreRetried).
 func TestStartFailureIsReported(t *testing.T) {
-	if err := Available(); err != nil {
-		t.Skip(err)
-	}
+	RequireAvailable(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	s, err := Start(ctx, Options{})

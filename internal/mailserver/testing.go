@@ -14,12 +14,7 @@ import (
 // reason, unless CI=true, where it fails instead: CI must run every test.
 func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if err := Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v (CI=true, so this is a failure, not a skip)", err)
-		}
-		t.Skipf("%v; install with: scripts/install-deps.sh test, and run the tests as root", err)
-	}
+	RequireAvailable(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := Start(ctx, opts)
@@ -35,6 +30,19 @@ func StartT(t testing.TB, opts Options) *Server {
 		}
 	})
 	return s
+}
+
+// RequireAvailable skips t when the machine cannot run a server (see
+// Available), with the reason, unless CI=true, where it fails instead: CI
+// must run every test.
+func RequireAvailable(t testing.TB) {
+	t.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v (CI=true, so this is a failure, not a skip)", err)
+		}
+		t.Skipf("%v; install with: scripts/install-deps.sh test, and run the tests as root", err)
+	}
 }
 
 // IsUnavailable reports whether err says the machine cannot run a server.
