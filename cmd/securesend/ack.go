@@ -33,9 +33,9 @@ func inboxAck(ctx context.Context, e *env, args []string) int {
 	reject := fs.String("reject", "", "reject the message, with this reason")
 	received := fs.Bool("received", false, "send the received-and-verified acknowledgement")
 	reason := fs.String("reason", "", "a note with --accept")
-	id, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	id, code := parseOneArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
 	if id == "" {
 		return errorf(e, "inbox ack: give the item ID (see 'securesend inbox list')")
