@@ -71,7 +71,7 @@ func inboxAck(ctx context.Context, e *env, args []string) int {
 		}
 		return errorf(e, "inbox ack: %v", err)
 	}
-	fmt.Fprintf(e.stdout, "Acknowledgement (%s) of #%s queued as job %s.\n", kind, id, shortID(job))
+	fmt.Fprintf(e.stdout, "Acknowledgement (%s) of #%s queued as job %s.\n", kind, id, desk.ShortID(job))
 	ob, err := d.Outbox(desk.OutboxOptions{})
 	if err != nil {
 		return errorf(e, "inbox ack: it stays queued: %v", err)

@@ -13,21 +13,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/termsafe"
 )
-
-// openHome returns the securesend home of e (created, 0700, by openDesk)
-// with its keychain namespace, for what keeps its own files there.
-func openHome(e *env) (home.Home, *keychain.Keychain, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return home.Home{}, nil, err
-	}
-	return d.Home(), d.Keychain(), nil
-}
 
 // openDesk opens the Desk of e's home: the use cases a command calls.
 // What goes wrong without stopping a journey is printed to e.stderr as a
@@ -162,9 +150,6 @@ func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
 	}
 	return strings.TrimPrefix(pos[0], "#"), -1
 }
-
-// shortID is a job ID as lists and progress lines show it (desk.ShortID).
-func shortID(id string) string { return desk.ShortID(id) }
 
 // parseFlags parses flags that may come before or after positional
 // arguments; "--" ends the flags (what follows it is positional, even
