@@ -13,12 +13,6 @@ import (
 // banner is a tinted strip with an icon, a bold title and an explanation:
 // its meaning never rests on the colour alone.
 func banner(icon fyne.Resource, tint fyne.ThemeColorName, title, detail string) *fyne.Container {
-	bg := canvas.NewRectangle(withAlpha(theme.Color(tint), 0x40))
-	bg.CornerRadius = theme.InputRadiusSize()
-	border := canvas.NewRectangle(color.Transparent)
-	border.StrokeColor = theme.Color(tint)
-	border.StrokeWidth = 2
-	border.CornerRadius = theme.InputRadiusSize()
 	img := widget.NewIcon(icon)
 	text := container.NewVBox(
 		&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
@@ -26,8 +20,18 @@ func banner(icon fyne.Resource, tint fyne.ThemeColorName, title, detail string) 
 	if detail != "" {
 		text.Add(&widget.Label{Text: detail, Wrapping: fyne.TextWrapWord})
 	}
-	return container.NewStack(bg, border, container.NewPadded(
-		container.NewBorder(nil, nil, container.NewCenter(img), nil, text)))
+	return tinted(tint, container.NewBorder(nil, nil, container.NewCenter(img), nil, text))
+}
+
+// tinted is content, padded, on a strip tinted and outlined in tint.
+func tinted(tint fyne.ThemeColorName, content fyne.CanvasObject) *fyne.Container {
+	bg := canvas.NewRectangle(withAlpha(theme.Color(tint), 0x40))
+	bg.CornerRadius = theme.InputRadiusSize()
+	border := canvas.NewRectangle(color.Transparent)
+	border.StrokeColor = theme.Color(tint)
+	border.StrokeWidth = 2
+	border.CornerRadius = theme.InputRadiusSize()
+	return container.NewStack(bg, border, container.NewPadded(content))
 }
 
 func withAlpha(c color.Color, a uint8) color.Color {
@@ -39,12 +43,6 @@ func withAlpha(c color.Color, a uint8) color.Color {
 // More button, so that it takes one line of a small screen until asked.
 // It starts folded; toggle is the More/Less button.
 func collapsibleBanner(icon fyne.Resource, tint fyne.ThemeColorName, title, detail string) (c *fyne.Container, toggle *focusButton) {
-	bg := canvas.NewRectangle(withAlpha(theme.Color(tint), 0x40))
-	bg.CornerRadius = theme.InputRadiusSize()
-	border := canvas.NewRectangle(color.Transparent)
-	border.StrokeColor = theme.Color(tint)
-	border.StrokeWidth = 2
-	border.CornerRadius = theme.InputRadiusSize()
 	more := &widget.Label{Text: detail, Wrapping: fyne.TextWrapWord}
 	more.Hide()
 	toggle = newButton("More", theme.MenuDropDownIcon(), widget.LowImportance, nil)
@@ -61,7 +59,7 @@ func collapsibleBanner(icon fyne.Resource, tint fyne.ThemeColorName, title, deta
 	}
 	head := container.NewBorder(nil, nil, container.NewCenter(widget.NewIcon(icon)), toggle,
 		&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord})
-	return container.NewStack(bg, border, container.NewPadded(container.NewVBox(head, more))), toggle
+	return tinted(tint, container.NewVBox(head, more)), toggle
 }
 
 // newFitColumn stacks objects like a VBox whose height follows its width:

@@ -413,9 +413,9 @@ func accountRemove(e *env, args []string) int {
 func accountPassword(e *env, args []string) int {
 	fs := newFlags(e, "account password")
 	pwStdin := fs.Bool("password-stdin", false, "read the new password from standard input (first line)")
-	name, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	name, code := parseOneArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
 	if name == "" {
 		return errorf(e, "account password: give the account name")

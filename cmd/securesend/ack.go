@@ -33,9 +33,9 @@ func inboxAck(ctx context.Context, e *env, args []string) int {
 	reject := fs.String("reject", "", "reject the message, with this reason")
 	received := fs.Bool("received", false, "send the received-and-verified acknowledgement")
 	reason := fs.String("reason", "", "a note with --accept")
-	id, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	id, code := parseOneArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
 	if id == "" {
 		return errorf(e, "inbox ack: give the item ID (see 'securesend inbox list')")
@@ -71,7 +71,7 @@ func inboxAck(ctx context.Context, e *env, args []string) int {
 		}
 		return errorf(e, "inbox ack: %v", err)
 	}
-	fmt.Fprintf(e.stdout, "Acknowledgement (%s) of #%s queued as job %s.\n", kind, id, shortID(job))
+	fmt.Fprintf(e.stdout, "Acknowledgement (%s) of #%s queued as job %s.\n", kind, id, desk.ShortID(job))
 	ob, err := d.Outbox(desk.OutboxOptions{})
 	if err != nil {
 		return errorf(e, "inbox ack: it stays queued: %v", err)

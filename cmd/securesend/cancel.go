@@ -41,15 +41,11 @@ func runCancel(ctx context.Context, e *env, args []string) int {
 	reason := fs.String("reason", "", "why the message is cancelled (required); the pharmacist sees it in red")
 	acct := fs.String("account", "", "send with the stored account `name` when the original was sent with --server")
 	queueOnly := fs.Bool("queue-only", false, "only write the cancellation to the outbox; 'securesend outbox run' delivers it")
-	if len(args) == 1 && isHelpFlag(args[0]) {
-		fs.Usage()
-		return 0
+	id, code := parseOneArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
-	id, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
-	}
-	if id == "" || fs.NArg() > 0 {
+	if id == "" {
 		return errorf(e, "cancel: give the Message-ID of one message you sent (see 'securesend outbox list --json')")
 	}
 	d, err := openDesk(e)

@@ -115,6 +115,7 @@ func TestCancelRefusalsCLI(t *testing.T) {
 	}{
 		{"no Message-ID", []string{"--reason", "wrong dose"}, []string{"give the Message-ID of one message you sent"}},
 		{"unknown Message-ID", []string{"nosuch@example.org", "--reason", "wrong dose"}, []string{"nosuch@example.org", "no message with this Message-ID was sent from this outbox"}},
+		{"Message-ID after the flags", []string{"--reason", "wrong dose", "nosuch@example.org"}, []string{"nosuch@example.org", "no message with this Message-ID was sent from this outbox"}},
 		{"no reason", []string{sentID}, []string{"give the reason for the cancellation"}},
 		{"blank reason", []string{sentID, "--reason", " \t "}, []string{"give the reason for the cancellation"}},
 		{"not sent yet", []string{queued.MessageID, "--reason", "wrong dose"}, []string{"has not been sent", "securesend outbox cancel " + queued.ID[:8]}},

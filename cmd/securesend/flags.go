@@ -13,21 +13,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/termsafe"
 )
-
-// openHome returns the securesend home of e (created, 0700, by openDesk)
-// with its keychain namespace, for what keeps its own files there.
-func openHome(e *env) (home.Home, *keychain.Keychain, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return home.Home{}, nil, err
-	}
-	return d.Home(), d.Keychain(), nil
-}
 
 // openDesk opens the Desk of e's home: the use cases a command calls.
 // What goes wrong without stopping a journey is printed to e.stderr as a
@@ -138,20 +126,16 @@ func openInput(e *env, path string) (io.ReadCloser, error) {
 	return os.Open(path)
 }
 
-// parseOneArg parses args with fs, allowing the one positional argument
-// (an ID or a name) before or after the flags. It returns the argument
-// ("" when none was given) and ok=false when the flags did not parse (exit 2).
-func parseOneArg(fs *flag.FlagSet, args []string) (arg string, ok bool) {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		arg, args = args[0], args[1:]
+// parseOneArg parses args with fs as parseFlags does, for a command of
+// one positional argument (an ID or a name) before, after or among the
+// flags. It returns the argument ("" when none or more than one was
+// given), or an exit code >= 0 as parseFlags does.
+func parseOneArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
+	pos, code := parseFlags(e, fs, args)
+	if code >= 0 || len(pos) != 1 {
+		return "", code
 	}
-	if err := fs.Parse(args); err != nil {
-		return "", false
-	}
-	if arg == "" && fs.NArg() == 1 {
-		arg = fs.Arg(0)
-	}
-	return arg, true
+	return pos[0], -1
 }
 
 // itemArg parses the flags of fs and the item ID (#N or N) before or
@@ -166,9 +150,6 @@ func itemArg(e *env, fs *flag.FlagSet, args []string) (string, int) {
 	}
 	return strings.TrimPrefix(pos[0], "#"), -1
 }
-
-// shortID is a job ID as lists and progress lines show it (desk.ShortID).
-func shortID(id string) string { return desk.ShortID(id) }
 
 // parseFlags parses flags that may come before or after positional
 // arguments; "--" ends the flags (what follows it is positional, even

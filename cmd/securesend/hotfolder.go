@@ -197,13 +197,13 @@ func (h *hotfolderReport) file(ev hotfolder.Event) {
 		h.failures++
 		fmt.Fprintf(w, "%s: not sent yet, will try again: %s\n", name, ev.Reason)
 	case hotfolder.Queued, hotfolder.AlreadyQueued:
-		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", name, shortID(ev.JobID), displayName(filepath.Join(hotfolder.SentDir, filepath.Base(ev.Dest))))
+		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", name, desk.ShortID(ev.JobID), displayName(filepath.Join(hotfolder.SentDir, filepath.Base(ev.Dest))))
 	}
 }
 
 // delivered prints the outcome of one delivery attempt.
 func (h *hotfolderReport) delivered(ev desk.RunEvent) {
-	w, name, id, rec := h.e.stdout, displayName(ev.Label), shortID(ev.JobID), ev.Record
+	w, name, id, rec := h.e.stdout, displayName(ev.Label), desk.ShortID(ev.JobID), ev.Record
 	switch ev.Outcome {
 	case desk.RunLost:
 		fmt.Fprintf(w, "%s: job %s: %s\n", name, id, outboxTrim(ev.Err, "outbox: "))

@@ -16,10 +16,11 @@ import (
 // kind.
 func outboxEnqueue(ctx context.Context, e *env, m *send.Message, account string,
 	compose func(io.Writer, *send.Message) ([]send.DocumentInfo, error), opts outbox.Options) (*outbox.Outbox, string, error) {
-	h, kc, err := openHome(e)
+	d, err := openDesk(e)
 	if err != nil {
 		return nil, "", err
 	}
+	h, kc := d.Home(), d.Keychain()
 	key, err := kc.Key("outbox")
 	if err != nil {
 		return nil, "", err

@@ -176,11 +176,11 @@ func relayDeviceAdd(e *env, args []string) int {
 	fs := flag.NewFlagSet("relay device add", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	stdin := fs.Bool("password-stdin", false, "read the device's password from the first line of standard input (required)")
-	name, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	name, code := parseOneArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
-	if name == "" || fs.NArg() > 1 || !*stdin {
+	if name == "" || !*stdin {
 		fmt.Fprintln(e.stderr, "securesend relay device add: give NAME and --password-stdin (the password is never accepted on the command line)")
 		return 2
 	}
@@ -228,11 +228,11 @@ func relayDeviceList(e *env, args []string) int {
 func relayDeviceRemove(e *env, args []string) int {
 	fs := flag.NewFlagSet("relay device remove", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	name, ok := parseOneArg(fs, args)
-	if !ok {
-		return 2
+	name, code := parseOneArg(e, fs, args)
+	if code >= 0 {
+		return code
 	}
-	if name == "" || fs.NArg() > 1 {
+	if name == "" {
 		fmt.Fprintln(e.stderr, "securesend relay device remove: give the device's NAME")
 		return 2
 	}
