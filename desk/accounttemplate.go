@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 
@@ -102,10 +103,20 @@ func (m *AccountManager) AddFromTemplate(t profile.AccountTemplate, name, email 
 	if err := a.Validate(); err != nil {
 		return a, err // before anything is written
 	}
+	// An account of that name keeps its own CA file: ca-NAME.pem is
+	// not overwritten for an Add that would refuse the name.
+	if _, err := m.Get(name); err == nil {
+		return a, fmt.Errorf("account %q: %w", name, account.ErrExists)
+	} else if !errors.Is(err, account.ErrNotFound) {
+		return a, err
+	}
 	if err := KeepTemplateCA(m.d.home, t, &a); err != nil {
 		return a, err
 	}
 	if err := m.Add(a, c); err != nil {
+		if a.CAFile != "" {
+			os.Remove(a.CAFile) // written above for this account only
+		}
 		return a, err
 	}
 	return a, nil

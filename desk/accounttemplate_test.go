@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -68,6 +69,13 @@ func TestAddFromTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Remove("clinic") })
+	// A second account of the name is refused without touching the
+	// first one's CA file.
+	other := tmpl
+	other.CAPEM = "not the clinic's CA"
+	if _, err := m.AddFromTemplate(other, "clinic", "bob@clinic.test", account.Credentials{Password: "pw"}); !errors.Is(err, account.ErrExists) {
+		t.Errorf("second clinic: %v, want ErrExists", err)
+	}
 	got, err := m.Get("clinic")
 	if err != nil || got.SMTP != a.SMTP || got.CAFile != d.Home().Path("ca-clinic.pem") {
 		t.Fatalf("stored %+v, %v", got, err)

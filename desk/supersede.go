@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/securesend/securesend/audit"
@@ -120,12 +121,17 @@ func supersededBy(orig *outbox.Record, m *send.Message) *outbox.Supersedes {
 	if orig == nil || m.Supersedes == nil {
 		return nil
 	}
-	at := orig.Created
-	if orig.Result != nil && !orig.Result.Finished.IsZero() {
-		at = orig.Result.Finished
-	}
 	return &outbox.Supersedes{Kind: m.Supersedes.Kind, MessageID: orig.MessageID,
-		Subject: orig.Subject, PatientNHI: orig.PatientNHI, SentAt: at}
+		Subject: orig.Subject, PatientNHI: orig.PatientNHI, SentAt: finishedAt(orig)}
+}
+
+// finishedAt is when the mail server accepted r (Result.Finished), or
+// when r was queued until then.
+func finishedAt(r *outbox.Record) time.Time {
+	if r.Result != nil && !r.Result.Finished.IsZero() {
+		return r.Result.Finished
+	}
+	return r.Created
 }
 
 // checkSupersedeSigner refuses a cancellation or replacement that would be

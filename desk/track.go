@@ -84,11 +84,7 @@ func supersessions(recs []*outbox.Record) map[string]*Superseding {
 		if s == nil || r.State == outbox.Cancelled || r.State == outbox.Failed {
 			continue
 		}
-		at := r.Created
-		if r.Result != nil && !r.Result.Finished.IsZero() {
-			at = r.Result.Finished
-		}
-		out[s.MessageID] = &Superseding{Kind: s.Kind, Job: r.ID, MessageID: r.MessageID, State: r.State, Time: at,
+		out[s.MessageID] = &Superseding{Kind: s.Kind, Job: r.ID, MessageID: r.MessageID, State: r.State, Time: finishedAt(r),
 			Subject: r.Subject, PatientNHI: r.PatientNHI}
 	}
 	return out
