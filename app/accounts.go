@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -469,6 +470,18 @@ func (a *accountsSection) onAdd() {
 	tmpl, isTemplate := a.template()
 	a.start("Adding the account…", func() string {
 		if isTemplate {
+			// An account of that name keeps its own CA file: ca-NAME.pem
+			// is not overwritten for an Add that would refuse the name
+			// (as desk.AccountManager.AddFromTemplate does).
+			existing, err := a.cfg.Store.List()
+			if err != nil {
+				return "Not added: " + sentence(err.Error())
+			}
+			for _, e := range existing {
+				if e.Name == acct.Name {
+					return "Not added: " + sentence(fmt.Sprintf("account %q: %v", acct.Name, account.ErrExists))
+				}
+			}
 			// The organisation's own CA for these servers, if any, kept
 			// beside the accounts.
 			if err := desk.KeepTemplateCA(a.ui.cfg.Home, tmpl, &acct); err != nil {
@@ -476,6 +489,9 @@ func (a *accountsSection) onAdd() {
 			}
 		}
 		if err := a.cfg.Store.Add(acct, creds); err != nil {
+			if isTemplate && acct.CAFile != "" {
+				os.Remove(acct.CAFile) // written above for this account only
+			}
 			return "Not added: " + sentence(err.Error())
 		}
 		fyne.Do(func() { a.password.SetText("") })

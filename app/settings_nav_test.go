@@ -181,6 +181,28 @@ func TestAccountFormProviderFirst(t *testing.T) {
 	if pem, err := os.ReadFile(got.CAFile); err != nil || string(pem) != string(ca) || !strings.HasPrefix(got.CAFile, u.cfg.Home.Dir) {
 		t.Errorf("CA file %q: %v", got.CAFile, err)
 	}
+	// The same name again, from a template with another CA: refused, and
+	// the existing account still trusts its own CA (the file was once
+	// overwritten before Add refused the name).
+	other, err := os.ReadFile(accounttest.NewPKI(t).CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.Name, tmpl.CAPEM = "Other mailbox", string(other)
+	a.cfg.Templates = append(a.cfg.Templates, tmpl)
+	a.preset.Options = append([]string{"Other mailbox (from your organisation)"}, a.preset.Options...)
+	a.preset.SetSelected("Other mailbox (from your organisation)")
+	a.name.SetText("clinic")
+	a.password.SetText("pw")
+	done = expect(&a.done)
+	test.Tap(a.addBtn)
+	await(t, "add", done)
+	if !strings.Contains(a.status.Text, "Not added") {
+		t.Errorf("a second account named clinic: %q", a.status.Text)
+	}
+	if pem, err := os.ReadFile(got.CAFile); err != nil || string(pem) != string(ca) {
+		t.Errorf("the existing account's CA file was changed by a refused add: %v", err)
+	}
 }
 
 // TestAccountFormErrorsInOrderAndClearing: each problem shows under its
