@@ -47,7 +47,13 @@ func TestLockWaitsForHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan time.Time)
+	// The waiter's release must have closed the file before the test
+	// ends: Windows refuses to remove an open file (under Wine the
+	// clean-up once failed with a sharing violation).
+	done := make(chan struct{})
+	t.Cleanup(func() { <-done })
 	go func() {
+		defer close(done)
 		r, err := Path(p)
 		if err != nil {
 			t.Error(err)
