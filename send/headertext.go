@@ -10,9 +10,10 @@ import (
 
 // encodeText returns s ready for an unstructured header field such as
 // Subject (RFC 5322 section 3.2.5). Plain printable ASCII is kept as is;
-// anything else (non-ASCII, leading or trailing blanks, a literal "=?" that
-// a reader would take for an encoded word) becomes RFC 2047 encoded words,
-// so the value reads back exactly as given.
+// anything else (non-ASCII, leading or trailing blanks, a tab or a run of
+// blanks that folding a long line would change, a literal "=?" that a
+// reader would take for an encoded word) becomes RFC 2047 encoded words, so
+// the value reads back exactly as given.
 func encodeText(s string) string {
 	if plainText(s) {
 		return s
@@ -25,11 +26,11 @@ func plainText(s string) bool {
 	if s == "" {
 		return true
 	}
-	if strings.Contains(s, "=?") || s != strings.TrimSpace(s) {
+	if strings.Contains(s, "=?") || strings.Contains(s, "  ") || s != strings.TrimSpace(s) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t') || c > 0x7e {
+		if c := s[i]; c < 0x20 || c > 0x7e {
 			return false
 		}
 	}
@@ -69,7 +70,7 @@ func formatAddress(a mail.Address) string {
 	if a.Name == "" {
 		return addr
 	}
-	if plainText(a.Name) && !strings.Contains(a.Name, "\t") {
+	if plainText(a.Name) {
 		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 		return `"` + r.Replace(a.Name) + `" ` + addr
 	}
