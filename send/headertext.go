@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"mime"
 	"net/mail"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -88,6 +89,44 @@ func formatAddressList(as []mail.Address) string {
 
 // formatParams formats a Content-Type or Content-Disposition value with
 // parameters; non-ASCII values use RFC 2231 extended notation (name*=utf-8).
+// So does a value with a run of blanks: a reader trims the blanks before a
+// line fold, so folding a long header line inside a quoted string could
+// change it.
 func formatParams(value string, params map[string]string) string {
-	return mime.FormatMediaType(value, params)
+	plain := make(map[string]string, len(params))
+	var extended []string
+	for k, v := range params {
+		if strings.Contains(v, "  ") || strings.Contains(v, "\t") {
+			extended = append(extended, k)
+			continue
+		}
+		plain[k] = v
+	}
+	s := mime.FormatMediaType(value, plain)
+	if s == "" {
+		return ""
+	}
+	sort.Strings(extended)
+	for _, k := range extended {
+		s += "; " + k + "*=utf-8''" + percentEncode(params[k])
+	}
+	return s
+}
+
+// percentEncode encodes v as an RFC 2231 extended value: every byte that
+// is not an attribute character becomes %XX.
+func percentEncode(v string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c > ' ' && c < 0x7f && !strings.ContainsRune("*'%()<>@,;:\\\"/[]?=", rune(c)) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
