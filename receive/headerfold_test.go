@@ -22,23 +22,25 @@ import (
 func TestFoldedHeadersReadBackExactly(t *testing.T) {
 	ks := loadKeys(t)
 	st := bobStore(t, ks)
-	subject := strings.Repeat("Referral for review ", 4) + "wi\t\t\ttwo  spaces   three"
-	name := strings.Repeat("0", 60) + "  scan   of  referral.pdf"
-	m := manifestMessage(t)
-	m.Subject = subject
 	doc := filepath.Join(t.TempDir(), "scan.pdf")
 	if err := os.WriteFile(doc, []byte("%PDF-1.4\n% TEST ONLY\n%%EOF\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m.Documents = []send.Document{{Path: doc, Name: name}}
-	for _, p := range []struct {
-		name string
-		prot send.Protection
-	}{
-		{"signed", send.Protection{Signer: ks["alice"]}},
-		{"encrypted", send.Protection{Signer: ks["alice"], Encrypt: true, Recipients: []*pgp.PublicKey{ks["bob"].Public()}}},
-	} {
-		t.Run(p.name, func(t *testing.T) {
+	// Every shift from 0 to 39 moves the runs of blanks across the places
+	// where the lines fold.
+	for shift := 0; shift < 40; shift++ {
+		subject := strings.Repeat("x", shift) + strings.Repeat(" Referral\t\t\tfor  review  ", 8)
+		name := strings.Repeat("0", shift) + "x" + strings.Repeat(" scan   of  referral", 4) + ".pdf"
+		m := manifestMessage(t)
+		m.Subject = subject
+		m.Documents = []send.Document{{Path: doc, Name: name}}
+		for _, p := range []struct {
+			name string
+			prot send.Protection
+		}{
+			{"signed", send.Protection{Signer: ks["alice"]}},
+			{"encrypted", send.Protection{Signer: ks["alice"], Encrypt: true, Recipients: []*pgp.PublicKey{ks["bob"].Public()}}},
+		} {
 			var b bytes.Buffer
 			if _, err := send.ComposeProtected(&b, m, p.prot); err != nil {
 				t.Fatal(err)
@@ -49,14 +51,14 @@ func TestFoldedHeadersReadBackExactly(t *testing.T) {
 				t.Fatal(err)
 			}
 			if rep.Verdict != receive.Verified {
-				t.Fatalf("verdict %s: %s", rep.Verdict, rep.Reason)
+				t.Fatalf("%s, shift %d: verdict %s: %s", p.name, shift, rep.Verdict, rep.Reason)
 			}
 			if rep.Subject != subject {
-				t.Errorf("subject %q, want %q", rep.Subject, subject)
+				t.Errorf("%s, shift %d: subject %q, want %q", p.name, shift, rep.Subject, subject)
 			}
 			if len(rep.Documents) != 1 || rep.Documents[0].Name != name {
-				t.Errorf("documents %+v, want one named %q", rep.Documents, name)
+				t.Errorf("%s, shift %d: documents %+v, want one named %q", p.name, shift, rep.Documents, name)
 			}
-		})
+		}
 	}
 }
