@@ -1,37 +1,46 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"io"
 	"slices"
 	"testing"
 )
 
-// TestParseFlags: flags may come before, between and after the
+// TestParseArgs: flags may come before, between and after the
 // positional arguments, and "--" ends them: what follows is positional
 // even when it looks like a flag (a file named "-x", or "--json" meant as
-// a name), as 'send' always did and the other commands now do too.
-func TestParseFlags(t *testing.T) {
+// a name), for every command.
+func TestParseArgs(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		args []string
 		pos  []string
 		json bool
-		code int
+		err  string // "", "help" or "usage"
 	}{
-		{"mixed", []string{"a", "--json", "b"}, []string{"a", "b"}, true, -1},
-		{"none", nil, nil, false, -1},
-		{"dash dash ends the flags", []string{"a", "--", "-b", "--json"}, []string{"a", "-b", "--json"}, false, -1},
-		{"dash dash first", []string{"--", "--json"}, []string{"--json"}, false, -1},
-		{"help", []string{"a", "--help"}, nil, false, 0},
-		{"unknown flag", []string{"--bogus"}, nil, false, 2},
+		{"mixed", []string{"a", "--json", "b"}, []string{"a", "b"}, true, ""},
+		{"none", nil, nil, false, ""},
+		{"dash dash ends the flags", []string{"a", "--", "-b", "--json"}, []string{"a", "-b", "--json"}, false, ""},
+		{"dash dash first", []string{"--", "--json"}, []string{"--json"}, false, ""},
+		{"help", []string{"a", "--help"}, nil, false, "help"},
+		{"unknown flag", []string{"--bogus"}, nil, false, "usage"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := &env{stdout: io.Discard, stderr: io.Discard}
-			fs := newFlags(e, "test")
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
 			asJSON := fs.Bool("json", false, "")
-			pos, code := parseFlags(e, fs, c.args)
-			if code != c.code || !slices.Equal(pos, c.pos) || *asJSON != c.json {
-				t.Errorf("got %q, code %d, json %t; want %q, code %d, json %t", pos, code, *asJSON, c.pos, c.code, c.json)
+			pos, err := parseArgs(fs, c.args)
+			got := ""
+			switch {
+			case errors.Is(err, flag.ErrHelp):
+				got = "help"
+			case err != nil:
+				got = "usage"
+			}
+			if got != c.err || !slices.Equal(pos, c.pos) || *asJSON != c.json {
+				t.Errorf("got %q, %q, json %t; want %q, %q, json %t", pos, got, *asJSON, c.pos, c.err, c.json)
 			}
 		})
 	}
