@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -68,32 +67,4 @@ func cancelDefine(fs *flag.FlagSet) runFunc {
 		fmt.Fprintf(c.stdout, "Cancellation of %s sent as %s (job %s). Phone the pharmacy if the prescription may already be dispensed.\n", orig, rec.MessageID, job)
 		return nil
 	}
-}
-
-// confirmSuperseded asks before a document of a message its sender
-// cancelled or replaced is opened or written: --yes-superseded, or y at a
-// prompt when standard input is a terminal. Otherwise it refuses.
-func confirmSuperseded(e *env, s *desk.SupersededError, yes bool) error {
-	if yes {
-		return nil
-	}
-	if !isTerminal(e.stdin) {
-		return fmt.Errorf("%w: read the warning above, then add --yes-superseded", s)
-	}
-	return askOpen(e, fmt.Sprintf("%s\nThis document is no longer current. Open it anyway? [y/N] ", desk.SupersededBanner(s.Superseded)))
-}
-
-// askOpen asks question on standard error and reads the answer from
-// standard input: nil for yes, else an error that says it was not opened.
-func askOpen(e *env, question string) error {
-	fmt.Fprint(e.stderr, question)
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("not opened: %w", err)
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return nil
-	}
-	return errors.New("not opened")
 }

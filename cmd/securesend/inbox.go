@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -193,34 +194,48 @@ func openConfirmed(e *env, d *desk.Desk, id string, n int, opts *desk.OpenOption
 		var unconfirmed *desk.UnconfirmedError
 		switch {
 		case errors.As(err, &superseded) && !opts.Confirmed.Superseded:
-			if err := confirmSuperseded(e, superseded, yesSuperseded); err != nil {
-				return nil, err
-			}
+			err = confirmOpen(e, superseded, yesSuperseded, "--yes-superseded",
+				desk.SupersededBanner(superseded.Superseded)+"\nThis document is no longer current. Open it anyway? [y/N] ")
 			opts.Confirmed.Superseded = true
 		case errors.As(err, &unconfirmed) && !opts.Confirmed.Unverified:
-			if err := confirmUnverified(e, unconfirmed, yesUnverified); err != nil {
-				return nil, err
-			}
+			err = confirmUnverified(e, unconfirmed, yesUnverified)
 			opts.Confirmed.Unverified = true
 		default:
 			return got, err
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }
 
 // confirmUnverified asks before a document of a message that is not
-// verified is opened or written: --yes-unverified (yes), or y at a prompt
-// that shows the warning when standard input is a terminal. Otherwise it
-// refuses.
+// verified is opened or written (confirmOpen), showing the warning.
 func confirmUnverified(e *env, u *desk.UnconfirmedError, yes bool) error {
+	return confirmOpen(e, u, yes, "--yes-unverified", fmt.Sprintf("This document comes from a message that is NOT VERIFIED (%s):\n  %s\nOpen it anyway? [y/N] ",
+		u.Report.Verdict, termsafe.String(u.Report.Reason)))
+}
+
+// confirmOpen asks before a document that desk refused to open without a
+// confirmation (refusal) is opened or written: yes (its flag), or y at a
+// prompt that shows question when standard input is a terminal.
+// Otherwise it refuses, naming the flag.
+func confirmOpen(e *env, refusal error, yes bool, flag, question string) error {
 	if yes {
 		return nil
 	}
 	if !isTerminal(e.stdin) {
-		return fmt.Errorf("%w: read the warning above, then add --yes-unverified", u)
+		return fmt.Errorf("%w: read the warning above, then add %s", refusal, flag)
 	}
-	rep := u.Report
-	return askOpen(e, fmt.Sprintf("This document comes from a message that is NOT VERIFIED (%s):\n  %s\nOpen it anyway? [y/N] ", rep.Verdict, termsafe.String(rep.Reason)))
+	fmt.Fprint(e.stderr, question)
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("not opened: %w", err)
+	}
+	if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+		return errors.New("not opened")
+	}
+	return nil
 }
 
 func inboxArchive(fs *flag.FlagSet) runFunc {

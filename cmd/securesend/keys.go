@@ -100,10 +100,7 @@ func keysGenerate(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "Created your key for %s\n", keyText(strings.Join(ent.UserIDs, ", ")))
-		fmt.Fprintf(c.stdout, "Fingerprint: %s\n", ent.Fingerprint.Grouped())
-		fmt.Fprintln(c.stdout, "The secret key is locked on disk; its passphrase is in the OS keychain.")
-		fmt.Fprintln(c.stdout, "Give your correspondents 'securesend keys export' and read them the fingerprint.")
+		printLines(c.stdout, desk.OwnKeyLines(ent, true))
 		return nil
 	}
 }
@@ -188,8 +185,7 @@ func keysImport(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.stdout, "Imported your key %s (%s).\n", ent.Fingerprint.Grouped(), keyText(strings.Join(ent.UserIDs, ", ")))
-			fmt.Fprintln(c.stdout, "It is now locked with a new random passphrase kept in the OS keychain.")
+			printLines(c.stdout, desk.OwnKeyLines(ent, false))
 			return nil
 		}
 		var confirm desk.ConfirmAddresses
@@ -200,16 +196,7 @@ func keysImport(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if len(ent.Emails) == 0 {
-			fmt.Fprintf(c.stdout, "Imported %s (%s), not bound to any address; it claims %s.\n",
-				ent.Fingerprint.Grouped(), ent.Trust, keyText(strings.Join(ent.Claimed, ", ")))
-			fmt.Fprintf(c.stdout, "Compare the fingerprint with its owner (by phone, in person), then run 'securesend keys pin %s --email ADDRESS' for each address they confirm.\n", ent.Fingerprint)
-			return nil
-		}
-		fmt.Fprintf(c.stdout, "Imported %s for %s (%s).\n", ent.Fingerprint.Grouped(), keyText(strings.Join(ent.Emails, ", ")), ent.Trust)
-		if ent.Trust != pgp.Pinned {
-			fmt.Fprintf(c.stdout, "Compare the fingerprint with its owner (by phone, in person), then run 'securesend keys pin %s --email %s'.\n", ent.Fingerprint, ent.Emails[0])
-		}
+		printLines(c.stdout, desk.KeyImportedLines(ent))
 		return nil
 	}
 }

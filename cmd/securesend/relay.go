@@ -115,21 +115,11 @@ func relayDefine(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// relayStarted prints what the relay serves: the address, the devices,
-// the account, the certificate's fingerprint to pin, and a warning for
-// every device allowed without TLS.
+// relayStarted prints what the relay serves (desk.RelayStartedLines).
 func relayStarted(e *env, s desk.RelayStarted) {
-	if s.CertificateMade {
-		fmt.Fprintf(e.stdout, "Made a TLS certificate for the relay (kept in %s).\n", desk.DisplayName(s.CertificateDir))
-	}
-	fmt.Fprintf(e.stdout, "Listening on %s for %s; sending as %s (account %s).\n", s.Addr, strings.Join(s.Devices, ", "), keyText(s.Account.Email), keyText(s.Account.Name))
-	fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint (pin it on each device): %s\n", s.Fingerprint)
-	for _, a := range s.PlainFrom {
-		fmt.Fprintf(e.stderr, "WARNING: the device at %s may sign in and send WITHOUT TLS: its password and scans cross the network in clear. Each such message is recorded in the audit log. Replace it with a device that does STARTTLS.\n", a)
-	}
-	if s.QueueOnly {
-		fmt.Fprintln(e.stdout, "Queue only: 'securesend outbox run' delivers the jobs.")
-	}
+	lines, warnings := desk.RelayStartedLines(s)
+	printLines(e.stdout, lines)
+	printLines(e.stderr, warnings)
 }
 
 func relayDeviceAdd(fs *flag.FlagSet) runFunc {

@@ -326,11 +326,11 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 			Error  *desk.ErrorJSON `json:"error"`
 		}{Result: res, Error: desk.JSONError(sendErr)})
 	} else if res != nil {
-		printSummary(e.stdout, res, sendErr)
+		printLines(e.stdout, desk.TransmissionLines(res, sendErr))
 	}
 	code := 0
 	if sendErr != nil {
-		fmt.Fprintf(e.stderr, "securesend: %s\n", termsafe.String(plainError(sendErr)))
+		fmt.Fprintf(e.stderr, "securesend: %s\n", termsafe.String(desk.PlainError(sendErr)))
 		code = 1
 	}
 	if f.receipt != "" {
@@ -340,14 +340,4 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 		}
 	}
 	return code
-}
-
-// plainError is the message for people (desk.PlainError). It may carry
-// a server's words: pass it through termsafe before a terminal.
-func plainError(err error) string { return desk.PlainError(err) }
-
-// printSummary prints the fax-style transmission report of a delivery
-// (desk.TransmissionLines).
-func printSummary(w io.Writer, res *send.Result, sendErr error) {
-	printLines(w, desk.TransmissionLines(res, sendErr))
 }
