@@ -19,28 +19,16 @@ import (
 )
 
 func accountCommand() command {
-	return command{name: "account", summary: "add, list, sign in to, test and remove mail accounts", usage: accountUsage, subs: []command{
-		{name: "add", usage: "Usage: securesend account add --name NAME --email ADDR [flags]\n\nSecrets are never taken as flags: use --password-stdin, or answer the prompt on a terminal.\n", flags: accountAdd},
-		{name: "list", usage: "Usage: securesend account list [--json]\n", flags: accountList},
-		{name: "login", usage: "Usage: securesend account login NAME [--timeout 10m]\n", args: accountName, flags: accountLogin},
-		{name: "test", usage: "Usage: securesend account test NAME [--json]\n", args: accountName, flags: accountTest},
-		{name: "remove", usage: "Usage: securesend account remove NAME\n", args: accountName, run: accountRemove},
-		{name: "password", usage: "Usage: securesend account password NAME --password-stdin\n", args: accountName, flags: accountPassword},
+	return command{name: "account", summary: "add, list, sign in to, test and remove mail accounts", usage: "Mail accounts: settings in accounts.json, secrets in the OS keychain.\n", subs: []command{
+		{name: "add", summary: "add an account",
+			usage: "Usage: securesend account add --name NAME --email ADDR [flags]\n\nAdds an account. Secrets are never taken as flags: use --password-stdin, or\nanswer the prompt on a terminal.\n", flags: accountAdd},
+		{name: "list", summary: "list accounts", usage: "Usage: securesend account list [--json]\n", flags: accountList},
+		{name: "login", summary: "sign in to an OAuth account in the browser", usage: "Usage: securesend account login NAME [--timeout 10m]\n", args: accountName, flags: accountLogin},
+		{name: "test", summary: "sign in to both servers over TLS; sends no mail", usage: "Usage: securesend account test NAME [--json]\n", args: accountName, flags: accountTest},
+		{name: "password", summary: "replace the password of a password account", usage: "Usage: securesend account password NAME --password-stdin\n", args: accountName, flags: accountPassword},
+		{name: "remove", summary: "remove an account and its keychain entries", usage: "Usage: securesend account remove NAME\n", args: accountName, run: accountRemove},
 	}}
 }
-
-const accountUsage = `Usage: securesend account SUBCOMMAND [flags]
-
-Subcommands:
-  add      add an account (settings to accounts.json, secrets to the OS keychain)
-  list     list accounts
-  login    sign in to an OAuth account (Microsoft 365, Google, other) in the browser
-  test     connect to both servers over enforced TLS and sign in; sends no mail
-  password replace the password of a password account (--password-stdin)
-  remove   remove an account and its keychain entries
-
-Run 'securesend account SUBCOMMAND --help' for its flags.
-`
 
 // accountName is the NAME argument of the commands on one account.
 var accountName = oneArg("give the account name")

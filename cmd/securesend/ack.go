@@ -12,12 +12,10 @@ import (
 	"github.com/securesend/securesend/send/outbox"
 )
 
-const inboxAckUsage = `Usage: securesend inbox ack ID --accept [--reason TEXT]
-       securesend inbox ack ID --reject REASON
-       securesend inbox ack ID --received
+const inboxAckUsage = `Usage: securesend inbox ack ID --accept | --reject REASON | --received
 
 Send the verified sender of item ID a signed, encrypted acknowledgement:
-accepted, or rejected with the reason (one line). --received sends the
+accepted (--reason TEXT adds a note), or rejected with the reason (one line). --received sends the
 "received and verified" acknowledgement by hand (when your organisation's
 policy does not send it automatically). Only a verified message is ever
 acknowledged, each kind once, and only to the address that signed it.

@@ -18,38 +18,26 @@ import (
 
 func adminCommand() command {
 	return command{name: "admin", summary: "organisation admin: admin key, signed profile, preconfigured installers", usage: adminUsage, subs: []command{
-		adminCmd("key generate", "Creates the organisation admin key: admin-key.asc (public, pinned into installers)\nand admin-key.private.asc (private, passphrase-protected; keep it offline).\nThe passphrase is read from stdin with --passphrase-stdin, otherwise a random one\nis generated and kept in this computer's OS keychain.", adminKeyGenerate),
-		adminCmd("profile init", "Writes a commented example profile to edit (reference: docs/profile.md).", adminProfileInit),
-		adminCmd("profile add-recipient", "Appends a directory entry to a profile. The key must be the recipient's\narmored OpenPGP public key with an identity for --email and an encryption subkey.\nSign the profile again afterwards (and raise its serial).", adminProfileAddRecipient),
-		adminCmd("profile sign", "Checks the profile and writes a detached OpenPGP signature next to it.\nThe passphrase comes from stdin with --passphrase-stdin, otherwise from the\nOS keychain where 'admin key generate' put it.", adminProfileSign),
-		adminCmd("profile verify", "Checks that a profile is valid and signed by the admin key.", adminProfileVerify),
-		adminCmd("profile show", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user's settings (the security.toml file in the securesend\nhome, then the flags below), which can only tighten it.", adminProfileShow),
-		adminCmd("policy check", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Keys are the\ndirectory's and, when the policy lets users add keys, the key store's.", adminPolicyCheck),
-		adminCmd("package", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go.\n\nLinux: a .tar.xz (needs the fyne tool: go install fyne.io/tools/cmd/fyne@v1.7.4)\nand a .deb (needs dpkg-deb and dpkg-shlibdeps; maintainer: the organisation's\nname and the admin key's e-mail address).\nWindows: a .exe (needs mingw-w64) and a per-machine MSI for Intune and Group\nPolicy (needs wixl), both signed with osslsigncode when --sign-cert is given.\nThe MSI's version is APP-VERSION's x.y and the profile serial, so a newer\nserial upgrades an installed one in place.", adminPackage),
+		adminCmd("key generate", "create the organisation admin key (Ed25519, OpenPGP)", "Creates the organisation admin key: admin-key.asc (public, pinned into installers)\nand admin-key.private.asc (private, passphrase-protected; keep it offline).\nThe passphrase is read from stdin with --passphrase-stdin, otherwise a random one\nis generated and kept in this computer's OS keychain.", adminKeyGenerate),
+		adminCmd("profile init", "write a commented example profile", "Writes a commented example profile to edit (reference: docs/profile.md).", adminProfileInit),
+		adminCmd("profile add-recipient", "add a directory entry with its OpenPGP key", "Appends a directory entry to a profile. The key must be the recipient's\narmored OpenPGP public key with an identity for --email and an encryption subkey.\nSign the profile again afterwards (and raise its serial).", adminProfileAddRecipient),
+		adminCmd("profile sign", "sign a profile with the admin key", "Checks the profile and writes a detached OpenPGP signature next to it.\nThe passphrase comes from stdin with --passphrase-stdin, otherwise from the\nOS keychain where 'admin key generate' put it.", adminProfileSign),
+		adminCmd("profile verify", "check a profile's signature and content", "Checks that a profile is valid and signed by the admin key.", adminProfileVerify),
+		adminCmd("profile show", "show the profile in force (--embedded: the baked one)", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user's settings (the security.toml file in the securesend\nhome, then the flags below), which can only tighten it.", adminProfileShow),
+		adminCmd("policy check", "dry-run the policy for a message", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Keys are the\ndirectory's and, when the policy lets users add keys, the key store's.", adminPolicyCheck),
+		adminCmd("package", "build a preconfigured installer (--os linux|windows)", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go.\n\nLinux: a .tar.xz (needs the fyne tool: go install fyne.io/tools/cmd/fyne@v1.7.4)\nand a .deb (needs dpkg-deb and dpkg-shlibdeps; maintainer: the organisation's\nname and the admin key's e-mail address).\nWindows: a .exe (needs mingw-w64) and a per-machine MSI for Intune and Group\nPolicy (needs wixl), both signed with osslsigncode when --sign-cert is given.\nThe MSI's version is APP-VERSION's x.y and the profile serial, so a newer\nserial upgrades an installed one in place.", adminPackage),
 	}}
 }
 
 // adminCmd is the admin command name ("profile sign"), described by desc;
+// summary is its line in the list of admin commands;
 // it opens a desk only when it needs one (the keychain), so that an admin
 // can work without a securesend home.
-func adminCmd(name, desc string, flags func(fs *flag.FlagSet) runFunc) command {
-	return command{name: name, usage: "Usage: securesend admin " + name + " [flags]\n\n" + desc + "\n", noDesk: true, flags: flags}
+func adminCmd(name, summary, desc string, flags func(fs *flag.FlagSet) runFunc) command {
+	return command{name: name, summary: summary, usage: "Usage: securesend admin " + name + " [flags]\n\n" + desc + "\n", noDesk: true, flags: flags}
 }
 
-const adminUsage = `Usage: securesend admin COMMAND [flags]
-
-Commands for the organisation's administrator (see docs/admin.md):
-  key generate          create the organisation admin key (Ed25519, OpenPGP)
-  profile init          write a commented example profile
-  profile add-recipient add a directory entry with its OpenPGP key
-  profile sign          sign a profile with the admin key
-  profile verify        check a profile's signature and content
-  profile show          show the profile in force (--embedded: the baked one)
-  policy check          dry-run the policy for a message
-  package               build a preconfigured installer (--os linux|windows)
-
-Run 'securesend admin COMMAND --help' for the flags.
-`
+const adminUsage = "Commands for the organisation's administrator (see docs/admin.md).\n"
 
 // adminPassphrase is where an admin key's passphrase comes from: the
 // first line of stdin with --passphrase-stdin, else the home's keychain.

@@ -15,31 +15,29 @@ import (
 
 func auditCommand() command {
 	return command{name: "audit", summary: "verify and export the tamper-evident audit log", usage: auditUsage, subs: []command{
-		{name: "verify", usage: "Usage: securesend audit verify [--export FILE]\n", flags: auditVerify},
-		{name: "export", usage: "Usage: securesend audit export --csv|--json [--since DATE]\n", flags: auditExport},
+		{name: "verify", summary: "check the log (--export FILE: a copy, without the key)",
+			usage: "Usage: securesend audit verify [--export FILE]\n\n" + auditVerifyUsage, flags: auditVerify},
+		{name: "export", summary: "write the entries to standard output",
+			usage: "Usage: securesend audit export --csv|--json [--since DATE]\n", flags: auditExport},
 	}}
 }
 
-const auditUsage = `Usage: securesend audit SUBCOMMAND [flags]
-
-The audit log records every send attempt and outcome, every verification
+const auditUsage = `The audit log records every send attempt and outcome, every verification
 of received mail, key imports and pins, account and policy changes:
 addresses, hashes, fingerprints, verdicts and times, never document
 content, subjects or secrets. Each entry is chained to the previous one by
 its hash and authenticated with a key (HMAC-SHA-256) that is kept only in
 this computer's OS keychain, with the last entry; nobody can add, change or
 remove entries without that keychain.
+`
 
-Subcommands:
-  verify                                check every entry with the keychain key; names the first broken entry (exit 1)
-  verify --export FILE                  check a copy of the log or a JSON export without the key (auditors; see below)
-  export --csv|--json [--since DATE]    write the entries (from DATE, e.g. 2026-01-02) to standard output
-
-Without the key (verify --export) only the chain can be checked: that the
-entries are unchanged relative to each other and in order. It cannot tell
-whether securesend wrote them, nor whether entries are missing at the end.
-For that, run 'securesend audit verify' on the computer that keeps the log
-and compare the last hash it prints with the one for the copy.
+const auditVerifyUsage = `Checks every entry with the keychain key and names the first broken entry
+(exit 1). With --export FILE it checks a copy of the log or a JSON export
+without the key (for auditors): then only the chain can be checked, that
+the entries are unchanged relative to each other and in order. It cannot
+tell whether securesend wrote them, nor whether entries are missing at the
+end. For that, run 'securesend audit verify' on the computer that keeps the
+log and compare the last hash it prints with the one for the copy.
 `
 
 func auditVerify(fs *flag.FlagSet) runFunc {

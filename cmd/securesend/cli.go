@@ -15,9 +15,13 @@ import (
 // a command that runs ("keys pin"), or both ("relay", with "relay device").
 type command struct {
 	name    string // as typed after its parent: "pin"; "profile sign" under admin
-	summary string // one line, for the list of commands
-	usage   string // the help: "Usage: securesend ..." lines, a blank line, then the description
-	args    argRule
+	summary string // one line, for its group's list of subcommands
+	// usage is a command's help: its "Usage: securesend ..." lines, then
+	// (after a blank line) what it does, which is its summary when left
+	// out. A group's usage is what the group is for, before the list of
+	// its subcommands.
+	usage string
+	args  argRule
 	// flags defines the command's flags on fs and returns what it does; a
 	// command without flags sets run instead.
 	flags func(fs *flag.FlagSet) runFunc
@@ -112,19 +116,45 @@ func dispatch(ctx context.Context, e *env, d *desk.Desk, c command, path string,
 		return runLeaf(ctx, e, d, c, path, args)
 	}
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, c.usage)
+		fmt.Fprint(e.stderr, groupHelp(c, path))
 		return 2
 	}
 	if isHelp(args[0]) || args[0] == "help" {
-		fmt.Fprint(e.stdout, c.usage)
+		fmt.Fprint(e.stdout, groupHelp(c, path))
 		return 0
 	}
 	names := make([]string, len(c.subs))
 	for i, s := range c.subs {
 		names[i] = s.name
 	}
-	fmt.Fprintf(e.stderr, "%s: unknown subcommand %q (one of: %s)\n\n%s", path, strings.Join(args, " "), strings.Join(names, ", "), c.usage)
+	fmt.Fprintf(e.stderr, "%s: unknown subcommand %q (one of: %s)\n\n%s", path, strings.Join(args, " "), strings.Join(names, ", "), groupHelp(c, path))
 	return 2
+}
+
+// groupHelp is the help of the group c at path: what it is for, then each
+// subcommand's usage line and summary.
+func groupHelp(c command, path string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: %s SUBCOMMAND [flags]\n\n%s\nSubcommands:\n", path, c.usage)
+	for _, s := range c.subs {
+		line, _, _ := strings.Cut(strings.TrimPrefix(s.usage, "Usage: "+path+" "), "\n")
+		if len(line) > 30 {
+			line += "\n" + strings.Repeat(" ", 32)
+		}
+		fmt.Fprintf(&b, "  %-30s  %s\n", line, s.summary)
+	}
+	fmt.Fprintf(&b, "\nRun '%s SUBCOMMAND --help' for more.\n", path)
+	return b.String()
+}
+
+// leafHelp is the help of the command c: its usage, with its summary
+// when the usage does not say what it does.
+func leafHelp(c command) string {
+	h := strings.TrimSuffix(c.usage, "\n") + "\n"
+	if !strings.Contains(h, "\n\n") && c.summary != "" {
+		h += "\n" + strings.ToUpper(c.summary[:1]) + c.summary[1:] + ".\n"
+	}
+	return h
 }
 
 // runLeaf parses the flags of c (before, among or after its arguments;
@@ -144,7 +174,7 @@ func runLeaf(ctx context.Context, e *env, d *desk.Desk, c command, path string, 
 	pos, err := parseArgs(fs, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(e.stdout, strings.TrimSuffix(c.usage, "\n")+"\n")
+		fmt.Fprint(e.stdout, leafHelp(c))
 		if hasFlags(fs) {
 			fmt.Fprint(e.stdout, "\nFlags:\n")
 			fs.SetOutput(e.stdout)

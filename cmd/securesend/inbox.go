@@ -19,47 +19,31 @@ import (
 
 func inboxCommand() command {
 	return command{name: "inbox", summary: "fetch, list, show and open received documents with their verdicts", usage: inboxUsage, subs: []command{
-		{name: "fetch", usage: "Usage: securesend inbox fetch [--account NAME] [--timeout 10m] [--json]\n", flags: inboxFetch},
-		{name: "list", usage: "Usage: securesend inbox list [--json]\n", flags: inboxList},
-		{name: "show", usage: "Usage: securesend inbox show ID [--json]\n", args: itemID, flags: inboxShow},
-		{name: "open", usage: "Usage: securesend inbox open ID [--doc N] [--out DIR]\n", args: itemID, flags: inboxOpen},
-		{name: "archive", usage: "Usage: securesend inbox archive ID [--to MAILBOX]\n", args: itemID, flags: inboxArchive},
-		{name: "trust-index", usage: "Usage: securesend inbox trust-index --yes\n", flags: inboxTrustIndex},
-		{name: "watch", usage: inboxWatchUsage, args: argRule{max: -1}, flags: inboxWatch, subs: []command{
+		{name: "fetch", summary: "download new mail over TLS and verify it", usage: "Usage: securesend inbox fetch [--account NAME] [--timeout 10m] [--json]\n", flags: inboxFetch},
+		{name: "list", summary: "list received items with their verdicts", usage: "Usage: securesend inbox list [--json]\n", flags: inboxList},
+		{name: "show", summary: "show an item: verdict, sender, documents", usage: "Usage: securesend inbox show ID [--json]\n", args: itemID, flags: inboxShow},
+		{name: "open", summary: "decrypt a document and open it, or write it to DIR",
+			usage: "Usage: securesend inbox open ID [--doc N] [--out DIR]\n", args: itemID, flags: inboxOpen},
+		{name: "archive", summary: "move the server copy to MAILBOX (default Archive)", usage: "Usage: securesend inbox archive ID [--to MAILBOX]\n", args: itemID, flags: inboxArchive},
+		{name: "ack", summary: "send the verified sender a signed acknowledgement", usage: inboxAckUsage, args: itemID, flags: inboxAck},
+		{name: "watch", summary: "deliver verified documents as they arrive", usage: inboxWatchUsage, args: argRule{max: -1}, flags: inboxWatch, subs: []command{
 			{name: "settle", usage: inboxWatchSettleUsage, args: argRule{max: -1}, flags: inboxWatchSettle},
 		}},
-		{name: "ack", usage: inboxAckUsage, args: itemID, flags: inboxAck},
+		{name: "trust-index", summary: "accept the index after restoring it from a backup",
+			usage: "Usage: securesend inbox trust-index --yes\n\nAccepts the inbox index as it is now, after putting an older copy back from a\nbackup on purpose; what came after it is fetched again.\n", flags: inboxTrustIndex},
 	}}
 }
+
+const inboxUsage = `Received messages and documents are stored encrypted; the key is in the OS
+keychain. Mail on the server is never deleted or marked read; only archive
+moves it.
+`
 
 // itemID is the ID of an inbox item (#N or N).
 var itemID = oneArg("give the item ID (see 'securesend inbox list')")
 
 // item is the inbox item ID of c, without its "#".
 func (c *call) item() string { return strings.TrimPrefix(c.arg(), "#") }
-
-const inboxUsage = `Usage: securesend inbox SUBCOMMAND [flags]
-
-Subcommands:
-  fetch [--account NAME] [--timeout 10m]
-                                  download new mail over enforced TLS and verify it
-                                  (server mail is never deleted or marked read)
-  list                            list received items with verdicts and duplicate warnings
-  show ID                         show an item: verdict banner, sender, documents, warnings
-  open ID [--doc N] [--out DIR]   decrypt a document and open it in the system viewer,
-                                  or write it to DIR
-  archive ID [--to MAILBOX]       move the server copy to MAILBOX (default Archive);
-                                  the only command that changes server mail
-  ack ID --accept | --reject REASON
-                                  send the verified sender a signed acknowledgement
-  watch [--drop DIR] [--print PRINTER] [--once]
-                                  deliver verified documents as they arrive (see watch -h)
-  trust-index --yes               accept the inbox index as it is now, after putting an
-                                  older copy back from a backup on purpose (what came
-                                  after it is fetched again)
-
-Received messages and documents are stored encrypted; the key is in the OS keychain.
-`
 
 func inboxFetch(fs *flag.FlagSet) runFunc {
 	name := fs.String("account", "", "account to fetch (default: the only account with an IMAP server)")

@@ -13,57 +13,38 @@ import (
 	"github.com/securesend/securesend/desk"
 )
 
-const keysUsage = `Usage: securesend keys COMMAND [flags] [args]
-
-Manages OpenPGP keys: your own (to sign, and to decrypt what is sent to
+const keysUsage = `Manages OpenPGP keys: your own (to sign, and to decrypt what is sent to
 you) and your correspondents' (to encrypt to them, and to verify their
 signatures). Your secret key is stored locked on disk; the passphrase that
-unlocks it lives only in the OS keychain.
+unlocks it lives only in the OS keychain. Fingerprints may be typed with or
+without spaces.
+`
 
-Commands:
-  generate --name NAME --email ADDRESS   create your key (Ed25519/X25519)
-  list                                   list all keys with their trust
-  export [FINGERPRINT | ADDRESS]         print a public key (yours by default;
-                                         for an ADDRESS, the keys bound to it)
-  import FILE [--email ADDRESS]... [--pin [--replace]]
-                                         add a correspondent's public key
-  import --secret FILE [--passphrase-stdin]
-                                         import your existing key (from gpg)
-  pin FINGERPRINT [--email ADDRESS]... [--replace]
-                                         mark a key pinned for ADDRESS, after
-                                         comparing its fingerprint with its
-                                         owner
-
-A key is bound only to the addresses you name with --email (repeat it for
+// keysBinding is the help of 'keys import' and 'keys pin' on the
+// addresses a key is bound to.
+const keysBinding = `A key is bound only to the addresses you name with --email (repeat it for
 more than one). A key may claim any address about itself; pin it only for
 the addresses whose owner read you its fingerprint. Without --email a key
 with one address is bound to it; for a key with more, securesend asks
 about each on a terminal and refuses otherwise. --replace moves an address
 pinned to another key to this one (the owner confirmed the new key).
-  show FINGERPRINT                       show a key's details
-  delete FINGERPRINT [--yes]             remove a key (--yes for your own)
-
-Fingerprints may be typed with or without spaces.
 `
 
 func keysCommand() command {
 	return command{name: "keys", summary: "manage OpenPGP keys: yours and your correspondents'", usage: keysUsage, subs: []command{
-		{name: "generate", usage: keysHelp("generate --name NAME --email ADDRESS"), flags: keysGenerate},
-		{name: "list", usage: keysHelp("list"), run: keysList},
-		{name: "export", usage: keysHelp("export [FINGERPRINT | ADDRESS]"), args: argRule{max: -1}, run: keysExport},
-		{name: "import", usage: keysHelp("import FILE [--email ADDRESS]... [--pin [--replace]]\n       securesend keys import --secret FILE [--passphrase-stdin]"),
+		{name: "generate", summary: "create your key (Ed25519/X25519)", usage: "Usage: securesend keys generate --name NAME --email ADDRESS\n", flags: keysGenerate},
+		{name: "list", summary: "list all keys with their trust", usage: "Usage: securesend keys list\n", run: keysList},
+		{name: "export", summary: "print your public key, or those of FINGERPRINT or ADDRESS",
+			usage: "Usage: securesend keys export [FINGERPRINT | ADDRESS]\n", args: argRule{max: -1}, run: keysExport},
+		{name: "import", summary: "add a correspondent's key (--secret: your own)",
+			usage: "Usage: securesend keys import FILE [--email ADDRESS]... [--pin [--replace]]\n       securesend keys import --secret FILE [--passphrase-stdin]\n\n" +
+				"Adds a correspondent's public key, or with --secret your existing key (from gpg).\n" + keysBinding,
 			args: oneArg("need exactly one FILE ('-' for standard input)"), flags: keysImport},
-		{name: "pin", usage: keysHelp("pin FINGERPRINT [--email ADDRESS]... [--replace]"), args: fingerprintArg, flags: keysPin},
-		{name: "show", usage: keysHelp("show FINGERPRINT"), args: fingerprintArg, run: keysShow},
-		{name: "delete", usage: keysHelp("delete FINGERPRINT [--yes]"), args: fingerprintArg, flags: keysDelete},
+		{name: "pin", summary: "pin a key for ADDRESS after comparing its fingerprint",
+			usage: "Usage: securesend keys pin FINGERPRINT [--email ADDRESS]... [--replace]\n\n" + keysBinding, args: fingerprintArg, flags: keysPin},
+		{name: "show", summary: "show a key's details", usage: "Usage: securesend keys show FINGERPRINT\n", args: fingerprintArg, run: keysShow},
+		{name: "delete", summary: "remove a key (--yes for your own)", usage: "Usage: securesend keys delete FINGERPRINT [--yes]\n", args: fingerprintArg, flags: keysDelete},
 	}}
-}
-
-// keysHelp is the help of 'keys SYNOPSIS...': its usage line, then the
-// keys usage from its description on.
-func keysHelp(synopsis string) string {
-	_, rest, _ := strings.Cut(keysUsage, "\n\n")
-	return "Usage: securesend keys " + synopsis + "\n\n" + rest
 }
 
 // fingerprintArg is a FINGERPRINT, which may be typed in groups (several

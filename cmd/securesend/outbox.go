@@ -14,36 +14,27 @@ import (
 )
 
 func outboxCommand() command {
-	job := func(sub string, run runFunc) command {
-		return command{name: sub, usage: "Usage: securesend outbox " + sub + " ID\n", args: jobID, run: outboxErrors(run)}
+	job := func(sub, summary string, run runFunc) command {
+		return command{name: sub, summary: summary, usage: "Usage: securesend outbox " + sub + " ID\n", args: jobID, run: outboxErrors(run)}
 	}
 	flags := func(define func(*flag.FlagSet) runFunc) func(*flag.FlagSet) runFunc {
 		return func(fs *flag.FlagSet) runFunc { return outboxErrors(define(fs)) }
 	}
 	return command{name: "outbox", summary: "list, retry, cancel and deliver queued messages", usage: outboxUsage, subs: []command{
-		{name: "list", usage: "Usage: securesend outbox list [--json]\n", flags: flags(outboxList)},
-		{name: "show", usage: "Usage: securesend outbox show [--json] ID\n", args: jobID, flags: flags(outboxShow)},
-		{name: "run", usage: outboxRunUsage, flags: flags(outboxRun)},
-		job("retry", outboxRetry), job("confirm", outboxConfirm), job("cancel", outboxCancel), job("remove", outboxRemove),
+		{name: "list", summary: "list the jobs, oldest first", usage: "Usage: securesend outbox list [--json]\n", flags: flags(outboxList)},
+		{name: "show", summary: "show one job and its transmission result", usage: "Usage: securesend outbox show [--json] ID\n", args: jobID, flags: flags(outboxShow)},
+		{name: "run", summary: "deliver the jobs that are due", usage: outboxRunUsage, flags: flags(outboxRun)},
+		job("retry", "queue a deferred, failed or cancelled job again, now", outboxRetry),
+		job("confirm", `resend a "possibly sent" job (ask the recipient first)`, outboxConfirm),
+		job("cancel", "stop delivering a job (its message is kept)", outboxCancel),
+		job("remove", "delete a sent, failed or cancelled job and its message", outboxRemove),
 	}}
 }
 
-const outboxUsage = `Usage: securesend outbox SUBCOMMAND [flags]
-
-Every message is written to the outbox, encrypted, before it is sent, and
+const outboxUsage = `Every message is written to the outbox, encrypted, before it is sent, and
 kept there until you remove it, so nothing is lost when the network or the
-computer goes down.
-
-Subcommands:
-  list [--json]            list the jobs, oldest first
-  show [--json] ID         show one job and its transmission result
-  run [--watch] SERVER...  deliver the jobs that are due (see 'outbox run --help')
-  retry ID                 queue a deferred, failed or cancelled job again, now
-  confirm ID               resend a "possibly sent" job (check with the recipient first)
-  cancel ID                stop delivering a job (its message is kept)
-  remove ID                delete a sent, failed or cancelled job and its message
-
-ID may be shortened to its first 6 or more characters.
+computer goes down. A job's ID may be shortened to its first 6 or more
+characters.
 `
 
 // outboxErrors is run with its errors printed as "securesend: outbox: ...",

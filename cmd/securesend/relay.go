@@ -16,10 +16,10 @@ import (
 
 func relayCommand() command {
 	return command{name: "relay", summary: "receive scans from the practice's printers (scan to e-mail) and send them securely", usage: relayUsage, flags: relayDefine,
-		subs: []command{{name: "device", usage: relayDeviceUsage, subs: []command{
-			{name: "add", usage: "Usage: securesend relay device add NAME --password-stdin\n", args: argRule{max: -1}, flags: relayDeviceAdd},
-			{name: "list", usage: "Usage: securesend relay device list\n", run: relayDeviceList},
-			{name: "remove", usage: "Usage: securesend relay device remove NAME\n", args: deviceName, run: relayDeviceRemove},
+		subs: []command{{name: "device", summary: "manage the devices that may sign in", usage: relayDeviceUsage, subs: []command{
+			{name: "add", summary: "let a device sign in as NAME", usage: "Usage: securesend relay device add NAME --password-stdin\n", args: argRule{max: -1}, flags: relayDeviceAdd},
+			{name: "list", summary: "list the devices", usage: "Usage: securesend relay device list\n", run: relayDeviceList},
+			{name: "remove", summary: "stop a device signing in, at once", usage: "Usage: securesend relay device remove NAME\n", args: deviceName, run: relayDeviceRemove},
 		}}}}
 }
 
@@ -49,15 +49,9 @@ until interrupted (see docs/relay.md for the systemd unit and Windows
 service).
 `
 
-const relayDeviceUsage = `Usage: securesend relay device SUBCOMMAND
-
-Subcommands:
-  add NAME --password-stdin   let a device sign in as NAME with the password on standard input
-  list                        list the devices
-  remove NAME                 stop a device from signing in (at once, also while the relay runs)
-
-The password is kept only as an argon2id hash; enter the same password in
-the device's scan-to-e-mail (SMTP AUTH) settings.
+const relayDeviceUsage = `The devices that may sign in to the relay. A device's password is kept only
+as an argon2id hash; enter the same password in the device's scan-to-e-mail
+(SMTP AUTH) settings.
 `
 
 func relayDefine(fs *flag.FlagSet) runFunc {
