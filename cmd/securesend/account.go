@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -32,16 +28,6 @@ func accountCommand() command {
 
 // accountName is the NAME argument of the commands on one account.
 var accountName = oneArg("give the account name")
-
-// isTerminal reports whether r is an interactive terminal.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
 
 func accountAdd(fs *flag.FlagSet) runFunc {
 	var (
@@ -159,42 +145,6 @@ func accountAdd(fs *flag.FlagSet) runFunc {
 // templateFlags are the flags of 'account add' that an organisation's
 // template sets: they do not go with --template.
 var templateFlags = []string{"smtp", "imap", "smtp-security", "imap-security", "auth", "client-id", "tenant", "auth-url", "token-url", "scopes", "ca-file", "require-tls", "user"}
-
-// asker returns ask, which asks on the terminal for *p when it is empty.
-func asker(e *env) (ask func(p *string, question string)) {
-	in := bufio.NewReader(e.stdin)
-	return func(p *string, q string) {
-		if *p == "" {
-			fmt.Fprintf(e.stderr, "%s: ", q)
-			line, _ := in.ReadString('\n')
-			*p = strings.TrimSpace(line)
-		}
-	}
-}
-
-// readHidden asks for a secret on the terminal with echo off (stty).
-func readHidden(e *env, prompt string) (string, error) {
-	f, ok := e.stdin.(*os.File)
-	if !ok {
-		return "", errors.New("not a terminal")
-	}
-	stty := func(arg string) error {
-		cmd := exec.Command("stty", arg)
-		cmd.Stdin = f
-		return cmd.Run()
-	}
-	if err := stty("-echo"); err != nil {
-		return "", errors.New("cannot turn off echo on this terminal")
-	}
-	defer stty("echo") //nolint:errcheck // best effort restore
-	fmt.Fprintf(e.stderr, "%s: ", prompt)
-	line, err := bufio.NewReader(f).ReadString('\n')
-	fmt.Fprintln(e.stderr)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", err
-	}
-	return strings.TrimRight(line, "\r\n"), nil
-}
 
 func accountList(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print JSON")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"text/tabwriter"
 
@@ -100,3 +101,49 @@ type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ", ") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// isTerminal reports whether r is an interactive terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// asker returns ask, which asks on the terminal for *p when it is empty.
+func asker(e *env) (ask func(p *string, question string)) {
+	in := bufio.NewReader(e.stdin)
+	return func(p *string, q string) {
+		if *p == "" {
+			fmt.Fprintf(e.stderr, "%s: ", q)
+			line, _ := in.ReadString('\n')
+			*p = strings.TrimSpace(line)
+		}
+	}
+}
+
+// readHidden asks for a secret on the terminal with echo off (stty).
+func readHidden(e *env, prompt string) (string, error) {
+	f, ok := e.stdin.(*os.File)
+	if !ok {
+		return "", errors.New("not a terminal")
+	}
+	stty := func(arg string) error {
+		cmd := exec.Command("stty", arg)
+		cmd.Stdin = f
+		return cmd.Run()
+	}
+	if err := stty("-echo"); err != nil {
+		return "", errors.New("cannot turn off echo on this terminal")
+	}
+	defer stty("echo") //nolint:errcheck // best effort restore
+	fmt.Fprintf(e.stderr, "%s: ", prompt)
+	line, err := bufio.NewReader(f).ReadString('\n')
+	fmt.Fprintln(e.stderr)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
