@@ -48,7 +48,7 @@ type sendFlags struct {
 
 func sendCommand() command {
 	return command{name: "send", summary: "send documents securely over TLS-enforced SMTP", usage: sendUsage,
-		args: someArgs("no documents given; name the files to send after the flags"), flags: sendDefine}
+		args: argRule{max: -1}, flags: sendDefine}
 }
 
 const sendUsage = `Usage: securesend send --server HOST:PORT --from ADDRESS --to ADDRESS [flags] DOCUMENT...
@@ -149,6 +149,9 @@ func (f *sendFlags) check() error {
 	}
 	if len(missing) > 0 {
 		return usagef("missing %s", strings.Join(missing, ", "))
+	}
+	if len(f.docs) == 0 {
+		return usagef("no documents given; name the files to send after the flags")
 	}
 	return nil
 }
