@@ -85,12 +85,13 @@ func accountAdd(fs *flag.FlagSet) runFunc {
 		interactive := !*interactiveOff && isTerminal(c.stdin)
 		var creds account.Credentials
 		if *pwStdin || *secretStdin { // a pipe: on a terminal a read takes one line
-			v, err := readLine(c.stdin)
-			if err != nil {
-				return fmt.Errorf("read standard input: %v", err)
+			flag := "--client-secret-stdin"
+			if *pwStdin {
+				flag = "--password-stdin"
 			}
-			if v == "" {
-				return errors.New("standard input is empty")
+			v, err := readSecret(c.stdin, flag)
+			if err != nil {
+				return err
 			}
 			if *pwStdin {
 				creds.Password = v
@@ -250,8 +251,8 @@ func accountPassword(fs *flag.FlagSet) runFunc {
 		var err error
 		switch {
 		case *pwStdin:
-			if pw, err = readLine(c.stdin); err != nil {
-				return fmt.Errorf("read standard input: %v", err)
+			if pw, err = readSecret(c.stdin, "--password-stdin"); err != nil {
+				return err
 			}
 		case isTerminal(c.stdin):
 			if pw, err = readHidden(c.env, "New password"); err != nil {

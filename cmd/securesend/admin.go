@@ -43,26 +43,14 @@ const adminUsage = "Commands for the organisation's administrator (see docs/admi
 // first line of stdin with --passphrase-stdin, else the home's keychain.
 func adminPassphrase(e *env, fromStdin bool) (author.Passphrase, error) {
 	if fromStdin {
-		p, err := adminReadPassphrase(e)
-		return author.Passphrase{Given: p}, err
+		p, err := readSecret(e.stdin, "--passphrase-stdin")
+		return author.Passphrase{Given: []byte(p)}, err
 	}
 	d, err := openDesk(e)
 	if err != nil {
 		return author.Passphrase{}, err
 	}
 	return author.Passphrase{Keychain: d.Keychain()}, nil
-}
-
-// adminReadPassphrase reads one line from stdin.
-func adminReadPassphrase(e *env) ([]byte, error) {
-	line, err := readLine(e.stdin)
-	if err != nil {
-		return nil, fmt.Errorf("read passphrase from stdin: %w", err)
-	}
-	if line == "" {
-		return nil, errors.New("empty passphrase on stdin")
-	}
-	return []byte(line), nil
 }
 
 func adminKeyGenerate(fs *flag.FlagSet) runFunc {
@@ -330,9 +318,11 @@ func adminPackage(fs *flag.FlagSet) runFunc {
 				a.PKCS12 = *cert
 			}
 			if *certPass {
-				if a.Password, err = adminReadPassphrase(c.env); err != nil {
+				p, err := readSecret(c.stdin, "--sign-pass-stdin")
+				if err != nil {
 					return err
 				}
+				a.Password = []byte(p)
 			}
 			o.Authenticode = a
 		}

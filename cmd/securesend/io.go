@@ -54,6 +54,20 @@ func readLine(r io.Reader) (string, error) {
 	return line, nil
 }
 
+// readSecret reads the secret (a password, a passphrase) that flag
+// ("--password-stdin") says is on the first line of standard input r. An
+// empty line is an error: nothing was piped in.
+func readSecret(r io.Reader, flag string) (string, error) {
+	s, err := readLine(r)
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot read standard input: %v", flag, err)
+	}
+	if s == "" {
+		return "", fmt.Errorf("%s: standard input is empty; pipe the secret in, e.g. from a password manager", flag)
+	}
+	return s, nil
+}
+
 // openInput opens the file a command reads, standard input for "-".
 func openInput(e *env, path string) (io.ReadCloser, error) {
 	if path == "-" {

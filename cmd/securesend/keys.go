@@ -150,9 +150,9 @@ func keysImport(fs *flag.FlagSet) runFunc {
 		}
 		var passphrase []byte
 		if *passStdin {
-			line, err := readLine(c.stdin)
+			line, err := readSecret(c.stdin, "--passphrase-stdin")
 			if err != nil {
-				return fmt.Errorf("read passphrase: %v", err)
+				return err
 			}
 			passphrase = []byte(line)
 		}

@@ -122,7 +122,7 @@ func relayDeviceAdd(fs *flag.FlagSet) runFunc {
 		if len(c.args) != 1 || !*stdin {
 			return usagef("give NAME and --password-stdin (the password is never accepted on the command line)")
 		}
-		pw, err := readPassword(c.stdin)
+		pw, err := readSecret(c.stdin, "--password-stdin")
 		if err != nil {
 			return err
 		}

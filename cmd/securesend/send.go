@@ -212,21 +212,9 @@ func (f *sendFlags) via(stdin io.Reader) (desk.Via, error) {
 	o := desk.ViaOptions{Account: f.account, Server: f.server, Security: f.security, CAFile: f.caFile, User: f.user,
 		MinTLS: f.minTLS, RequireTLS: f.requireTLS, Timeout: f.timeout}
 	if f.passwordStdin {
-		o.Password = func() (string, error) { return readPassword(stdin) }
+		o.Password = func() (string, error) { return readSecret(stdin, "--password-stdin") }
 	}
 	return o.Via()
-}
-
-// readPassword reads the password of --password-stdin from r.
-func readPassword(r io.Reader) (string, error) {
-	pw, err := readLine(r)
-	if err != nil {
-		return "", fmt.Errorf("--password-stdin: cannot read standard input: %v", err)
-	}
-	if pw == "" {
-		return "", errors.New("--password-stdin: standard input is empty; pipe the password in, e.g. from a password manager")
-	}
-	return pw, nil
 }
 
 func runSend(ctx context.Context, c *call, f *sendFlags) error {
