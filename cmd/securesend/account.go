@@ -162,11 +162,7 @@ func accountList(fs *flag.FlagSet) runFunc {
 			fmt.Fprintln(c.stdout, "No accounts. Add one with 'securesend account add'.")
 			return nil
 		}
-		rows := make([][]string, len(accts))
-		for i, a := range accts {
-			rows[i] = desk.AccountRow(a)
-		}
-		printTable(c.stdout, desk.AccountRowHeader, rows)
+		printTable(c.stdout, desk.AccountRowHeader, accts, func(_ int, a account.Account) []string { return desk.AccountRow(a) })
 		return nil
 	}
 }

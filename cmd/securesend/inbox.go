@@ -85,11 +85,7 @@ func inboxList(fs *flag.FlagSet) runFunc {
 			fmt.Fprintln(c.stdout, "The inbox is empty. Fetch with 'securesend inbox fetch'.")
 			return nil
 		}
-		rows := make([][]string, len(l.Received))
-		for i, r := range l.Received {
-			rows[i] = desk.InboxRow(r)
-		}
-		printTable(c.stdout, desk.InboxRowHeader, rows)
+		printTable(c.stdout, desk.InboxRowHeader, l.Received, func(_ int, r desk.Received) []string { return desk.InboxRow(r) })
 		return nil
 	}
 }

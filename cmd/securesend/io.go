@@ -100,12 +100,13 @@ func printLines(w io.Writer, lines []string) {
 	}
 }
 
-// printTable prints rows under header as columns two spaces apart.
-func printTable(w io.Writer, header []string, rows [][]string) {
+// printTable prints a row of each item under header, as columns two
+// spaces apart; row(i, item) makes the row of items[i].
+func printTable[T any](w io.Writer, header []string, items []T, row func(int, T) []string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	for i, it := range items {
+		fmt.Fprintln(tw, strings.Join(row(i, it), "\t"))
 	}
 	tw.Flush()
 }

@@ -90,11 +90,7 @@ func outboxList(fs *flag.FlagSet) runFunc {
 			return nil
 		}
 		tracks := ob.TrackAll(recs)
-		rows := make([][]string, len(recs))
-		for i, r := range recs {
-			rows[i] = desk.JobRow(r, tracks[i])
-		}
-		printTable(c.stdout, desk.JobRowHeader, rows)
+		printTable(c.stdout, desk.JobRowHeader, recs, func(i int, r *outbox.Record) []string { return desk.JobRow(r, tracks[i]) })
 		return nil
 	}
 }

@@ -143,11 +143,9 @@ func relayDeviceList(_ context.Context, c *call) error {
 		fmt.Fprintln(c.stdout, "No devices. Add one with 'securesend relay device add NAME --password-stdin'.")
 		return nil
 	}
-	rows := make([][]string, len(list))
-	for i, dev := range list {
-		rows[i] = []string{keyText(dev.Name), dev.Added.Local().Format("2006-01-02 15:04")}
-	}
-	printTable(c.stdout, []string{"DEVICE", "ADDED"}, rows)
+	printTable(c.stdout, []string{"DEVICE", "ADDED"}, list, func(_ int, dev relay.Device) []string {
+		return []string{keyText(dev.Name), dev.Added.Local().Format("2006-01-02 15:04")}
+	})
 	return nil
 }
 

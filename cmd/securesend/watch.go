@@ -122,11 +122,9 @@ func inboxWatchSettle(fs *flag.FlagSet) runFunc {
 				fmt.Fprintf(c.stdout, "Nothing is possibly printed on %s.\n", p)
 				return nil
 			}
-			rows := make([][]string, len(list))
-			for i, u := range list {
-				rows[i] = []string{termsafe.String(u.Item), strconv.Itoa(u.Doc + 1), u.Since, termsafe.String(u.SHA256)}
-			}
-			printTable(c.stdout, []string{"ID", "DOCUMENT", "HANDED TO THE PRINTER", "SHA-256"}, rows)
+			printTable(c.stdout, []string{"ID", "DOCUMENT", "HANDED TO THE PRINTER", "SHA-256"}, list, func(_ int, u desk.Unsettled) []string {
+				return []string{termsafe.String(u.Item), strconv.Itoa(u.Doc + 1), u.Since, termsafe.String(u.SHA256)}
+			})
 			fmt.Fprintf(c.stdout, "Check the printer, then: securesend inbox watch settle --print %s ID --printed (or --reprint)\n", p)
 			return nil
 		}
