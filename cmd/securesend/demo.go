@@ -50,27 +50,9 @@ func runDemo(ctx context.Context, e *env, sendSample bool) error {
 		return demoSendSample(ctx, e, sys, tmp)
 	}
 
-	w := e.stdout
-	fmt.Fprintln(w, "securesend demo mail system (loopback only; stops with Ctrl-C)")
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  SMTP, implicit TLS:  %s\n", sys.SMTPAddr)
-	fmt.Fprintf(w, "  SMTP, STARTTLS:      %s\n", sys.StartTLSAddr)
-	fmt.Fprintf(w, "  IMAP, implicit TLS:  %s\n", sys.IMAPAddr)
-	fmt.Fprintf(w, "  CA certificate:      %s\n", caFile)
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Accounts (user name = address; the passwords are for this run only):")
-	for _, a := range sys.Accounts {
-		fmt.Fprintf(w, "  %-22s %s\n", a.Address, a.Password)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Try it, for example:")
-	cl := sys.Accounts[0]
-	fmt.Fprintf(w, "  securesend send --server %s --ca-file %s --user %s --password-stdin \\\n", sys.SMTPAddr, caFile, cl.Address)
-	fmt.Fprintf(w, "      --from %s --to %s FILE.pdf\n", cl.Address, demomail.Pharmacy)
-	fmt.Fprintln(w, "then type the clinician's password and press Enter.")
-	fmt.Fprintln(w, "(see 'securesend send --help' for the exact flags)")
+	printLines(e.stdout, desk.DemoSystemLines(sys, caFile))
 	<-ctx.Done()
-	fmt.Fprintln(w, "demo mail system stopped")
+	fmt.Fprintln(e.stdout, "demo mail system stopped")
 	return nil
 }
 
