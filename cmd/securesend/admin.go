@@ -23,10 +23,17 @@ func adminCommand() command {
 		adminCmd("profile add-recipient", "add a directory entry with its OpenPGP key", "Appends a directory entry to a profile. The key must be the recipient's\narmored OpenPGP public key with an identity for --email and an encryption subkey.\nSign the profile again afterwards (and raise its serial).", adminProfileAddRecipient),
 		adminCmd("profile sign", "sign a profile with the admin key", "Checks the profile and writes a detached OpenPGP signature next to it.\nThe passphrase comes from stdin with --passphrase-stdin, otherwise from the\nOS keychain where 'admin key generate' put it.", adminProfileSign),
 		adminCmd("profile verify", "check a profile's signature and content", "Checks that a profile is valid and signed by the admin key.", adminProfileVerify),
-		adminCmd("profile show", "show the profile in force (--embedded: the baked one)", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user's settings (the security.toml file in the securesend\nhome, then the flags below), which can only tighten it.", adminProfileShow),
-		adminCmd("policy check", "dry-run the policy for a message", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Keys are the\ndirectory's and, when the policy lets users add keys, the key store's.", adminPolicyCheck),
+		withDesk(adminCmd("profile show", "show the profile in force (--embedded: the baked one)", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user's settings (the security.toml file in the securesend\nhome, then the flags below), which can only tighten it.", adminProfileShow)),
+		withDesk(adminCmd("policy check", "dry-run the policy for a message", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Keys are the\ndirectory's and, when the policy lets users add keys, the key store's.", adminPolicyCheck)),
 		adminCmd("package", "build a preconfigured installer (--os linux|windows)", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go.\n\nLinux: a .tar.xz (needs the fyne tool: go install fyne.io/tools/cmd/fyne@v1.7.4)\nand a .deb (needs dpkg-deb and dpkg-shlibdeps; maintainer: the organisation's\nname and the admin key's e-mail address).\nWindows: a .exe (needs mingw-w64) and a per-machine MSI for Intune and Group\nPolicy (needs wixl), both signed with osslsigncode when --sign-cert is given.\nThe MSI's version is APP-VERSION's x.y and the profile serial, so a newer\nserial upgrades an installed one in place.", adminPackage),
 	}}
+}
+
+// withDesk is c with the desk open when it runs (the profile in force
+// and the user's security settings are the desk's).
+func withDesk(c command) command {
+	c.noDesk = false
+	return c
 }
 
 // adminCmd is the admin command name ("profile sign"), described by desc;
@@ -207,23 +214,14 @@ func adminUserFlags(fs *flag.FlagSet) func() profile.UserSettings {
 	}
 }
 
-// adminPolicy is the effective policy of the profile a show or check works
-// on (see adminBundleFlags.source): the user's security.toml, then the flags.
-func adminPolicy(e *env, embedded bool, b adminBundleFlags, flags profile.UserSettings) (profile.Policy, *profile.Loaded, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	return d.PolicyFrom(b.source(embedded), flags)
-}
-
 func adminProfileShow(fs *flag.FlagSet) runFunc {
 	embedded := fs.Bool("embedded", false, "show only the profile baked into this binary")
 	effective := fs.Bool("effective", false, "show the effective policy")
 	b := adminBundle(fs, "")
 	user := adminUserFlags(fs)
 	return func(ctx context.Context, c *call) error {
-		pol, l, err := adminPolicy(c.env, *embedded, b, user())
+		// the user's security.toml, then the flags
+		pol, l, err := c.desk.PolicyFrom(b.source(*embedded), user())
 		if err != nil {
 			return err
 		}
@@ -260,11 +258,7 @@ func adminPolicyCheck(fs *flag.FlagSet) runFunc {
 		for _, d := range docs {
 			m.Documents = append(m.Documents, send.Document{Path: d})
 		}
-		d, err := openDesk(c.env)
-		if err != nil {
-			return err
-		}
-		v, err := d.CheckPolicyOf(b.source(*embedded), user(), m)
+		v, err := c.desk.CheckPolicyOf(b.source(*embedded), user(), m)
 		var refused *desk.Refused
 		if errors.As(err, &refused) {
 			printRefused(c.stderr, "refused by policy", refused)
