@@ -36,11 +36,10 @@ type command struct {
 // unless the command says noDesk, its desk open.
 type runFunc func(ctx context.Context, c *call) error
 
-// call is one run of a command: what it may touch, its name ("keys pin"),
-// its positional arguments and its desk.
+// call is one run of a command: what it may touch, its positional
+// arguments, its desk and its flags.
 type call struct {
 	*env
-	name string
 	args []string
 	desk *desk.Desk
 	fs   *flag.FlagSet
@@ -190,7 +189,7 @@ func runLeaf(ctx context.Context, e *env, d *desk.Desk, c command, path string, 
 	case c.args.max > 0 && len(pos) > c.args.max:
 		err = usagef("unexpected argument %q", termsafe.String(pos[c.args.max]))
 	}
-	cl := &call{env: e, name: name, args: pos, desk: d, fs: fs}
+	cl := &call{env: e, args: pos, desk: d, fs: fs}
 	if err == nil && d == nil && !c.noDesk {
 		if cl.desk, err = openDesk(e); err != nil {
 			err = bare(err)

@@ -102,7 +102,7 @@ func hotfolderDefine(fs *flag.FlagSet) runFunc {
 		err = c.desk.HotFolder(ctx, desk.HotFolderConfig{Dir: *dir, Draft: desk.Draft{Message: m, Via: v, Encrypt: em}, MaxSize: maxSize,
 			Settle: *settle, SettleLimit: *limit, Interval: *interval, Once: *once, Report: h.file, Delivered: h.delivered,
 			Watching: func() {
-				fmt.Fprintf(c.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", desk.DisplayName(*dir), keyText(f.to.String()))
+				fmt.Fprintf(c.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", desk.DisplayName(*dir), desk.KeyText(f.to.String()))
 			},
 			Warn: func(err error) { fmt.Fprintf(c.stderr, "securesend: %s\n", hotfolderErrorText(err)) },
 		})
@@ -128,9 +128,9 @@ const maxHotfolderMB = 64 << 10
 func hotfolderErrorText(err error) string {
 	var se *hotfolder.SubfolderError
 	if errors.As(err, &se) {
-		return keyText(se.Error())
+		return desk.KeyText(se.Error())
 	}
-	return "hotfolder: " + keyText(strings.TrimPrefix(err.Error(), "hotfolder: "))
+	return "hotfolder: " + desk.KeyText(strings.TrimPrefix(err.Error(), "hotfolder: "))
 }
 
 // hotfolderReport prints what one 'securesend hotfolder' (desk.HotFolder)

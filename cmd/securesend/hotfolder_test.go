@@ -457,7 +457,7 @@ func TestHotfolderCLIUnsafeSubfolder(t *testing.T) {
 	base := []string{"hotfolder", "--settle", "0", "--interval", "50ms", "--dir", dir, "--from", "clinic@example.org", "--to", "ward3@example.org"}
 	check := func(mode, stdout, stderr string, code int) {
 		t.Helper()
-		want := "securesend: hotfolder: " + keyText(filepath.Join(dir, "sent")) + " is a link or a file, not a real folder, so no scan was moved (remove or fix it, then try again)\n"
+		want := "securesend: hotfolder: " + desk.KeyText(filepath.Join(dir, "sent")) + " is a link or a file, not a real folder, so no scan was moved (remove or fix it, then try again)\n"
 		if code != 1 || !strings.HasSuffix(stderr, want) {
 			t.Errorf("%s: exit %d, want 1 and %q\nstdout:\n%s\nstderr:\n%s", mode, code, want, stdout, stderr)
 		}

@@ -202,7 +202,7 @@ func confirmAddresses(e *env, k *pgp.PublicKey) ([]string, error) {
 	in := bufio.NewReader(e.stdin)
 	var yes []string
 	for _, a := range k.Emails() {
-		fmt.Fprintf(e.stderr, "Pin it for %s? [y/N] ", keyText(k.UserIDFor(a)))
+		fmt.Fprintf(e.stderr, "Pin it for %s? [y/N] ", desk.KeyText(k.UserIDFor(a)))
 		line, err := in.ReadString('\n')
 		if err != nil && (err != io.EOF || line == "") {
 			fmt.Fprintln(e.stderr)
@@ -235,7 +235,7 @@ func keysPin(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "Pinned %s for %s.\n", fpr.Grouped(), keyText(strings.Join(ent.Emails, ", ")))
+		fmt.Fprintf(c.stdout, "Pinned %s for %s.\n", fpr.Grouped(), desk.KeyText(strings.Join(ent.Emails, ", ")))
 		return nil
 	}
 }
@@ -266,6 +266,3 @@ func keysDelete(fs *flag.FlagSet) runFunc {
 		return nil
 	}
 }
-
-// keyText makes text from a key safe for a terminal (desk.KeyText).
-func keyText(s string) string { return desk.KeyText(s) }

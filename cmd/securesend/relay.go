@@ -103,7 +103,7 @@ func relayDefine(fs *flag.FlagSet) runFunc {
 			Hostname: hostname, DocType: docType, MaxMessageBytes: maxMB << 20, MaxConnections: maxConns, MaxConnectionsPerAddress: maxPerAddr, MaxPerMinute: perMinute,
 			QueueOnly: queueOnly, Poll: poll, Log: &lockedWriter{w: c.stderr},
 			Notify:  func(r outbox.Record) { outboxReportJob(out, &r) },
-			Problem: func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error())) },
+			Problem: func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", desk.KeyText(err.Error())) },
 			Started: func(s desk.RelayStarted) { relayStarted(c.env, s) },
 		}))
 	}
@@ -144,7 +144,7 @@ func relayDeviceList(_ context.Context, c *call) error {
 		return nil
 	}
 	printTable(c.stdout, []string{"DEVICE", "ADDED"}, list, func(_ int, dev relay.Device) []string {
-		return []string{keyText(dev.Name), dev.Added.Local().Format("2006-01-02 15:04")}
+		return []string{desk.KeyText(dev.Name), dev.Added.Local().Format("2006-01-02 15:04")}
 	})
 	return nil
 }
@@ -153,7 +153,7 @@ func relayDeviceRemove(_ context.Context, c *call) error {
 	if err := c.desk.RemoveRelayDevice(c.arg()); err != nil {
 		return bare(err)
 	}
-	fmt.Fprintf(c.stdout, "Device %s can no longer sign in.\n", keyText(c.arg()))
+	fmt.Fprintf(c.stdout, "Device %s can no longer sign in.\n", desk.KeyText(c.arg()))
 	return nil
 }
 
