@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"io/fs"
 	"net/http"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/account/oauth/oauthtest"

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/securesend/securesend/ack"
 	"github.com/securesend/securesend/desk"
@@ -12,12 +12,10 @@ import (
 	"github.com/securesend/securesend/send/outbox"
 )
 
-const inboxAckUsage = `Usage: securesend inbox ack ID --accept [--reason TEXT]
-       securesend inbox ack ID --reject REASON
-       securesend inbox ack ID --received
+const inboxAckUsage = `Usage: securesend inbox ack ID --accept | --reject REASON | --received
 
 Send the verified sender of item ID a signed, encrypted acknowledgement:
-accepted, or rejected with the reason (one line). --received sends the
+accepted (--reason TEXT adds a note), or rejected with the reason (one line). --received sends the
 "received and verified" acknowledgement by hand (when your organisation's
 policy does not send it automatically). Only a verified message is ever
 acknowledged, each kind once, and only to the address that signed it.
@@ -26,67 +24,55 @@ fails, 'securesend outbox run' sends it later.
 `
 
 // inboxAck is `securesend inbox ack`.
-func inboxAck(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "inbox ack")
-	fs.Usage = func() { fmt.Fprint(e.stderr, inboxAckUsage) }
+func inboxAck(fs *flag.FlagSet) runFunc {
 	accept := fs.Bool("accept", false, "accept the message")
 	reject := fs.String("reject", "", "reject the message, with this reason")
 	received := fs.Bool("received", false, "send the received-and-verified acknowledgement")
 	reason := fs.String("reason", "", "a note with --accept")
-	id, code := parseOneArg(e, fs, args)
-	if code >= 0 {
-		return code
-	}
-	if id == "" {
-		return errorf(e, "inbox ack: give the item ID (see 'securesend inbox list')")
-	}
-	id = strings.TrimPrefix(id, "#")
-	var kind ack.Kind
-	n := 0
-	if *accept {
-		kind, n = ack.Accepted, n+1
-	}
-	if *reject != "" {
-		kind, n = ack.Rejected, n+1
-	}
-	if *received {
-		kind, n = ack.Received, n+1
-	}
-	switch {
-	case n != 1:
-		return errorf(e, "inbox ack: give exactly one of --accept, --reject REASON or --received")
-	case kind != ack.Accepted && *reason != "":
-		return errorf(e, "inbox ack: --reason goes with --accept (a rejection's reason is --reject's value)")
-	case kind == ack.Rejected:
-		*reason = *reject
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "inbox ack: %v", err)
-	}
-	job, err := d.AcknowledgeJob(ctx, id, kind, *reason)
-	if err != nil {
+	return func(ctx context.Context, c *call) error {
+		id := c.item()
+		var kind ack.Kind
+		n := 0
+		if *accept {
+			kind, n = ack.Accepted, n+1
+		}
+		if *reject != "" {
+			kind, n = ack.Rejected, n+1
+		}
+		if *received {
+			kind, n = ack.Received, n+1
+		}
+		switch {
+		case n != 1:
+			return errors.New("give exactly one of --accept, --reject REASON or --received")
+		case kind != ack.Accepted && *reason != "":
+			return errors.New("--reason goes with --accept (a rejection's reason is --reject's value)")
+		case kind == ack.Rejected:
+			*reason = *reject
+		}
+		job, err := c.desk.AcknowledgeJob(ctx, id, kind, *reason)
 		if errors.Is(err, ack.ErrInvalid) {
-			return errorf(e, "inbox ack: the reason cannot be sent: %v", err)
+			return fmt.Errorf("the reason cannot be sent: %w", err)
+		} else if err != nil {
+			return err
 		}
-		return errorf(e, "inbox ack: %v", err)
-	}
-	fmt.Fprintf(e.stdout, "Acknowledgement (%s) of #%s queued as job %s.\n", kind, id, desk.ShortID(job))
-	ob, err := d.Outbox(desk.OutboxOptions{})
-	if err != nil {
-		return errorf(e, "inbox ack: it stays queued: %v", err)
-	}
-	rec, err := ob.Deliver(ctx, job, nil)
-	if err != nil || rec.State != outbox.Sent {
-		why := ""
+		fmt.Fprintf(c.stdout, "Acknowledgement (%s) of #%s queued as job %s.\n", kind, id, desk.ShortID(job))
+		ob, err := c.desk.Outbox(desk.OutboxOptions{})
 		if err != nil {
-			why = ": " + termsafe.String(err.Error())
-		} else if rec.LastError != "" {
-			why = ": " + termsafe.String(rec.LastError)
+			return fmt.Errorf("it stays queued: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "It is not sent yet%s; 'securesend outbox run' sends it.\n", why)
-		return 0
+		rec, err := ob.Deliver(ctx, job, nil)
+		if err != nil || rec.State != outbox.Sent {
+			why := ""
+			if err != nil {
+				why = ": " + termsafe.String(err.Error())
+			} else if rec.LastError != "" {
+				why = ": " + termsafe.String(rec.LastError)
+			}
+			fmt.Fprintf(c.stdout, "It is not sent yet%s; 'securesend outbox run' sends it.\n", why)
+			return nil
+		}
+		fmt.Fprintln(c.stdout, "Sent.")
+		return nil
 	}
-	fmt.Fprintln(e.stdout, "Sent.")
-	return 0
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/packaging"
@@ -18,103 +17,41 @@ import (
 )
 
 func adminCommand() command {
-	return command{
-		name:    "admin",
-		summary: "organisation admin: admin key, signed profile, preconfigured installers",
-		run:     runAdmin,
-	}
+	return command{name: "admin", summary: "organisation admin: admin key, signed profile, preconfigured installers", usage: adminUsage, subs: []command{
+		adminCmd("key generate", "create the organisation admin key (Ed25519, OpenPGP)", "Creates the organisation admin key: admin-key.asc (public, pinned into installers)\nand admin-key.private.asc (private, passphrase-protected; keep it offline).\nThe passphrase is read from stdin with --passphrase-stdin, otherwise a random one\nis generated and kept in this computer's OS keychain.", adminKeyGenerate),
+		adminCmd("profile init", "write a commented example profile", "Writes a commented example profile to edit (reference: docs/profile.md).", adminProfileInit),
+		adminCmd("profile add-recipient", "add a directory entry with its OpenPGP key", "Appends a directory entry to a profile. The key must be the recipient's\narmored OpenPGP public key with an identity for --email and an encryption subkey.\nSign the profile again afterwards (and raise its serial).", adminProfileAddRecipient),
+		adminCmd("profile sign", "sign a profile with the admin key", "Checks the profile and writes a detached OpenPGP signature next to it.\nThe passphrase comes from stdin with --passphrase-stdin, otherwise from the\nOS keychain where 'admin key generate' put it.", adminProfileSign),
+		adminCmd("profile verify", "check a profile's signature and content", "Checks that a profile is valid and signed by the admin key.", adminProfileVerify),
+		withDesk(adminCmd("profile show", "show the profile in force (--embedded: the baked one)", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user's settings (the security.toml file in the securesend\nhome, then the flags below), which can only tighten it.", adminProfileShow)),
+		withDesk(adminCmd("policy check", "dry-run the policy for a message", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Keys are the\ndirectory's and, when the policy lets users add keys, the key store's.", adminPolicyCheck)),
+		adminCmd("package", "build a preconfigured installer (--os linux|windows)", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go.\n\nLinux: a .tar.xz (needs the fyne tool: go install fyne.io/tools/cmd/fyne@v1.7.4)\nand a .deb (needs dpkg-deb and dpkg-shlibdeps; maintainer: the organisation's\nname and the admin key's e-mail address).\nWindows: a .exe (needs mingw-w64) and a per-machine MSI for Intune and Group\nPolicy (needs wixl), both signed with osslsigncode when --sign-cert is given.\nThe MSI's version is APP-VERSION's x.y and the profile serial, so a newer\nserial upgrades an installed one in place.", adminPackage),
+	}}
 }
 
-const adminUsage = `Usage: securesend admin COMMAND [flags]
-
-Commands for the organisation's administrator (see docs/admin.md):
-  key generate          create the organisation admin key (Ed25519, OpenPGP)
-  profile init          write a commented example profile
-  profile add-recipient add a directory entry with its OpenPGP key
-  profile sign          sign a profile with the admin key
-  profile verify        check a profile's signature and content
-  profile show          show the profile in force (--embedded: the baked one)
-  policy check          dry-run the policy for a message
-  package               build a preconfigured installer (--os linux|windows)
-
-Run 'securesend admin COMMAND --help' for the flags.
-`
-
-func runAdmin(ctx context.Context, e *env, args []string) int {
-	sub := func(n int) string {
-		if len(args) > n {
-			return args[n]
-		}
-		return ""
-	}
-	switch sub(0) + " " + sub(1) {
-	case "key generate":
-		return adminKeyGenerate(e, args[2:])
-	case "profile init":
-		return adminProfileInit(e, args[2:])
-	case "profile add-recipient":
-		return adminProfileAddRecipient(e, args[2:])
-	case "profile sign":
-		return adminProfileSign(e, args[2:])
-	case "profile verify":
-		return adminProfileVerify(e, args[2:])
-	case "profile show":
-		return adminProfileShow(e, args[2:])
-	case "policy check":
-		return adminPolicyCheck(e, args[2:])
-	}
-	if sub(0) == "package" {
-		return adminPackage(ctx, e, args[1:])
-	}
-	switch sub(0) {
-	case "", "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, adminUsage)
-		return 0
-	}
-	fmt.Fprintf(e.stderr, "securesend: admin: unknown command %q\n\n%s", strings.TrimSpace(sub(0)+" "+sub(1)), adminUsage)
-	return 2
+// withDesk is c with the desk open when it runs (the profile in force
+// and the user's security settings are the desk's).
+func withDesk(c command) command {
+	c.noDesk = false
+	return c
 }
 
-// adminFlagSet is a subcommand's flags with its help text.
-type adminFlagSet struct {
-	*flag.FlagSet
-	e           *env
-	name, usage string
+// adminCmd is the admin command name ("profile sign"), described by desc;
+// summary is its line in the list of admin commands;
+// it opens a desk only when it needs one (the keychain), so that an admin
+// can work without a securesend home.
+func adminCmd(name, summary, desc string, flags func(fs *flag.FlagSet) runFunc) command {
+	return command{name: name, summary: summary, usage: "Usage: securesend admin " + name + " [flags]\n\n" + desc + "\n", noDesk: true, flags: flags}
 }
 
-// adminFlags makes the flag set of "admin name"; usage is its help text.
-func adminFlags(e *env, name, usage string) adminFlagSet {
-	fs := newFlags(e, "admin "+name)
-	fs.Usage = func() {} // adminParse prints help or a hint itself
-	return adminFlagSet{FlagSet: fs, e: e, name: name, usage: usage}
-}
-
-// adminParse parses flags; it returns -1 to continue, or an exit code:
-// 0 after --help (printed on stdout), 2 for a usage error.
-func adminParse(fs adminFlagSet, args []string) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(fs.e.stdout, "Usage: securesend admin %s [flags]\n\n%s\n\nFlags:\n", fs.name, fs.usage)
-			fs.SetOutput(fs.e.stdout)
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintf(fs.e.stderr, "Run 'securesend admin %s --help' for usage.\n", fs.name)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.e.stderr, "securesend: admin %s: unexpected argument %q\n", fs.name, fs.Arg(0))
-		return 2
-	}
-	return -1
-}
+const adminUsage = "Commands for the organisation's administrator (see docs/admin.md).\n"
 
 // adminPassphrase is where an admin key's passphrase comes from: the
 // first line of stdin with --passphrase-stdin, else the home's keychain.
 func adminPassphrase(e *env, fromStdin bool) (author.Passphrase, error) {
 	if fromStdin {
-		p, err := adminReadPassphrase(e)
-		return author.Passphrase{Given: p}, err
+		p, err := readSecret(e.stdin, "--passphrase-stdin")
+		return author.Passphrase{Given: []byte(p)}, err
 	}
 	d, err := openDesk(e)
 	if err != nil {
@@ -123,66 +60,49 @@ func adminPassphrase(e *env, fromStdin bool) (author.Passphrase, error) {
 	return author.Passphrase{Keychain: d.Keychain()}, nil
 }
 
-// adminReadPassphrase reads one line from stdin.
-func adminReadPassphrase(e *env) ([]byte, error) {
-	line, err := readLine(e.stdin)
-	if err != nil {
-		return nil, fmt.Errorf("read passphrase from stdin: %w", err)
-	}
-	if line == "" {
-		return nil, errors.New("empty passphrase on stdin")
-	}
-	return []byte(line), nil
-}
-
-func adminKeyGenerate(e *env, args []string) int {
-	fs := adminFlags(e, "key generate", "Creates the organisation admin key: admin-key.asc (public, pinned into installers)\nand admin-key.private.asc (private, passphrase-protected; keep it offline).\nThe passphrase is read from stdin with --passphrase-stdin, otherwise a random one\nis generated and kept in this computer's OS keychain.")
+func adminKeyGenerate(fs *flag.FlagSet) runFunc {
 	name := fs.String("name", "", "organisation or admin name (required)")
 	email := fs.String("email", "", "admin e-mail address (required)")
 	out := fs.String("out", ".", "directory to write the key files to")
 	stdinPass := fs.Bool("passphrase-stdin", false, "read the passphrase from the first line of stdin")
 	force := fs.Bool("force", false, "replace existing key files")
-	if c := adminParse(fs, args); c >= 0 {
-		return c
-	}
-	if *name == "" || *email == "" {
-		return errorf(e, "admin key generate: --name and --email are required")
-	}
-	pass, err := adminPassphrase(e, *stdinPass)
-	if err != nil {
-		return errorf(e, "admin key generate: %v", err)
-	}
-	k, err := author.GenerateKey(*out, *name, *email, pass, *force)
-	if err != nil {
-		if errors.Is(err, author.ErrKeepPassphrase) {
-			return errorf(e, "admin key generate: %v (or use --passphrase-stdin)", err)
+	return func(ctx context.Context, c *call) error {
+		if *name == "" || *email == "" {
+			return errors.New("--name and --email are required")
 		}
-		return errorf(e, "admin key generate: %v", err)
+		pass, err := adminPassphrase(c.env, *stdinPass)
+		if err != nil {
+			return err
+		}
+		k, err := author.GenerateKey(*out, *name, *email, pass, *force)
+		if err != nil {
+			if errors.Is(err, author.ErrKeepPassphrase) {
+				return fmt.Errorf("%w (or use --passphrase-stdin)", err)
+			}
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Organisation admin key created.\n  fingerprint: %s\n  public key:  %s (goes into installers)\n  private key: %s (passphrase-protected; keep it offline and backed up)\n", k.Fingerprint, k.Public, k.Private)
+		if k.InKeychain {
+			fmt.Fprintln(c.stdout, "  passphrase:  kept in this computer's OS keychain")
+		}
+		return nil
 	}
-	fmt.Fprintf(e.stdout, "Organisation admin key created.\n  fingerprint: %s\n  public key:  %s (goes into installers)\n  private key: %s (passphrase-protected; keep it offline and backed up)\n", k.Fingerprint, k.Public, k.Private)
-	if k.InKeychain {
-		fmt.Fprintln(e.stdout, "  passphrase:  kept in this computer's OS keychain")
-	}
-	return 0
 }
 
-func adminProfileInit(e *env, args []string) int {
-	fs := adminFlags(e, "profile init", "Writes a commented example profile to edit (reference: docs/profile.md).")
+func adminProfileInit(fs *flag.FlagSet) runFunc {
 	out := fs.String("out", "profile.toml", "file to write")
 	org := fs.String("org", "Example Medical Centre", "organisation name")
 	force := fs.Bool("force", false, "replace an existing file")
-	if c := adminParse(fs, args); c >= 0 {
-		return c
+	return func(ctx context.Context, c *call) error {
+		if err := author.WriteExample(*out, *org, *force); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Wrote %s. Edit it, add recipients, then sign it.\n", *out)
+		return nil
 	}
-	if err := author.WriteExample(*out, *org, *force); err != nil {
-		return errorf(e, "admin profile init: %v", err)
-	}
-	fmt.Fprintf(e.stdout, "Wrote %s. Edit it, add recipients, then sign it.\n", *out)
-	return 0
 }
 
-func adminProfileAddRecipient(e *env, args []string) int {
-	fs := adminFlags(e, "profile add-recipient", "Appends a directory entry to a profile. The key must be the recipient's\narmored OpenPGP public key with an identity for --email and an encryption subkey.\nSign the profile again afterwards (and raise its serial).")
+func adminProfileAddRecipient(fs *flag.FlagSet) runFunc {
 	path := fs.String("profile", "profile.toml", "profile file")
 	email := fs.String("email", "", "recipient address (required)")
 	name := fs.String("name", "", "display name (required)")
@@ -192,52 +112,49 @@ func adminProfileAddRecipient(e *env, args []string) int {
 	hpiFac := fs.String("hpi-facility", "", "HPI facility id")
 	var relayAliases listFlag
 	fs.Var(&relayAliases, "relay-alias", "short `name` by which scanners reach this recipient through 'securesend relay' (NAME@relay); repeatable")
-	if c := adminParse(fs, args); c >= 0 {
-		return c
+	return func(ctx context.Context, c *call) error {
+		if *email == "" || *name == "" || *keyFile == "" {
+			return errors.New("--email, --name and --key are required")
+		}
+		key, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		p, err := author.AddRecipient(*path, profile.Recipient{
+			Name: *name, Email: *email, Organisation: *org, HPIOrgID: *hpiOrg, HPIFacilityID: *hpiFac, PublicKey: string(key),
+			RelayAliases: relayAliases,
+		})
+		if err != nil {
+			return err
+		}
+		r := p.Recipients[len(p.Recipients)-1]
+		fmt.Fprintf(c.stdout, "Added %s <%s>, key %s. The profile now has %d recipients; raise its serial and sign it again.\n", r.Name, r.Email, r.Fingerprint, len(p.Recipients))
+		return nil
 	}
-	if *email == "" || *name == "" || *keyFile == "" {
-		return errorf(e, "admin profile add-recipient: --email, --name and --key are required")
-	}
-	key, err := os.ReadFile(*keyFile)
-	if err != nil {
-		return errorf(e, "admin profile add-recipient: %v", err)
-	}
-	p, err := author.AddRecipient(*path, profile.Recipient{
-		Name: *name, Email: *email, Organisation: *org, HPIOrgID: *hpiOrg, HPIFacilityID: *hpiFac, PublicKey: string(key),
-		RelayAliases: relayAliases,
-	})
-	if err != nil {
-		return errorf(e, "admin profile add-recipient: %v", err)
-	}
-	r := p.Recipients[len(p.Recipients)-1]
-	fmt.Fprintf(e.stdout, "Added %s <%s>, key %s. The profile now has %d recipients; raise its serial and sign it again.\n", r.Name, r.Email, r.Fingerprint, len(p.Recipients))
-	return 0
 }
 
-func adminProfileSign(e *env, args []string) int {
-	fs := adminFlags(e, "profile sign", "Checks the profile and writes a detached OpenPGP signature next to it.\nThe passphrase comes from stdin with --passphrase-stdin, otherwise from the\nOS keychain where 'admin key generate' put it.")
+func adminProfileSign(fs *flag.FlagSet) runFunc {
 	path := fs.String("profile", "profile.toml", "profile file")
 	keyFile := fs.String("key", "admin-key.private.asc", "private admin key file")
 	out := fs.String("out", "", "signature file (default: PROFILE.sig)")
 	stdinPass := fs.Bool("passphrase-stdin", false, "read the passphrase from the first line of stdin")
-	if c := adminParse(fs, args); c >= 0 {
-		return c
+	return func(ctx context.Context, c *call) error {
+		if *out == "" {
+			*out = *path + ".sig"
+		}
+		pass, err := adminPassphrase(c.env, *stdinPass)
+		if err != nil {
+			return err
+		}
+		p, err := author.SignFile(*path, *keyFile, *out, pass)
+		if errors.Is(err, author.ErrNoPassphrase) {
+			return fmt.Errorf("%w; use --passphrase-stdin", err)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Signed %s (serial %d) -> %s\n", *path, p.Serial, *out)
+		return nil
 	}
-	if *out == "" {
-		*out = *path + ".sig"
-	}
-	pass, err := adminPassphrase(e, *stdinPass)
-	if err != nil {
-		return errorf(e, "admin profile sign: %v", err)
-	}
-	p, err := author.SignFile(*path, *keyFile, *out, pass)
-	if errors.Is(err, author.ErrNoPassphrase) {
-		return errorf(e, "admin profile sign: %v; use --passphrase-stdin", err)
-	} else if err != nil {
-		return errorf(e, "admin profile sign: %v", err)
-	}
-	fmt.Fprintf(e.stdout, "Signed %s (serial %d) -> %s\n", *path, p.Serial, *out)
-	return 0
 }
 
 // adminBundleFlags are the flags that name a profile bundle on disk.
@@ -245,7 +162,7 @@ type adminBundleFlags struct {
 	profile, sig, key, fingerprint *string
 }
 
-func adminBundle(fs adminFlagSet, profileDefault string) adminBundleFlags {
+func adminBundle(fs *flag.FlagSet, profileDefault string) adminBundleFlags {
 	return adminBundleFlags{
 		profile:     fs.String("profile", profileDefault, "profile file"),
 		sig:         fs.String("sig", "", "signature file (default: PROFILE.sig)"),
@@ -269,23 +186,21 @@ func (b adminBundleFlags) source(embedded bool) desk.ProfileSource {
 	return desk.ProfileSource{Embedded: embedded}
 }
 
-func adminProfileVerify(e *env, args []string) int {
-	fs := adminFlags(e, "profile verify", "Checks that a profile is valid and signed by the admin key.")
+func adminProfileVerify(fs *flag.FlagSet) runFunc {
 	b := adminBundle(fs, "profile.toml")
-	if c := adminParse(fs, args); c >= 0 {
-		return c
+	return func(ctx context.Context, c *call) error {
+		bundle, p, err := b.bundle().Verify()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "OK: %s is signed by %s; serial %d, %q, %d recipients\n", *b.profile, bundle.Fingerprint, p.Serial, p.Organisation.Name, len(p.Recipients))
+		return nil
 	}
-	bundle, p, err := b.bundle().Verify()
-	if err != nil {
-		return errorf(e, "admin profile verify: %v", err)
-	}
-	fmt.Fprintf(e.stdout, "OK: %s is signed by %s; serial %d, %q, %d recipients\n", *b.profile, bundle.Fingerprint, p.Serial, p.Organisation.Name, len(p.Recipients))
-	return 0
 }
 
 // adminUserFlags are the user's own security settings as CLI flags; they
 // may only tighten the organisation's policy.
-func adminUserFlags(fs adminFlagSet) func() profile.UserSettings {
+func adminUserFlags(fs *flag.FlagSet) func() profile.UserSettings {
 	minTLS := fs.String("min-tls", "", `user setting: minimum TLS version ("1.2" or "1.3")`)
 	enc := fs.String("encryption", "", "user setting: auto, domains or always")
 	var encDomains, allow listFlag
@@ -299,43 +214,31 @@ func adminUserFlags(fs adminFlagSet) func() profile.UserSettings {
 	}
 }
 
-// adminPolicy is the effective policy of the profile a show or check works
-// on (see adminBundleFlags.source): the user's security.toml, then the flags.
-func adminPolicy(e *env, embedded bool, b adminBundleFlags, flags profile.UserSettings) (profile.Policy, *profile.Loaded, error) {
-	d, err := openDesk(e)
-	if err != nil {
-		return profile.Policy{}, nil, err
-	}
-	return d.PolicyFrom(b.source(embedded), flags)
-}
-
-func adminProfileShow(e *env, args []string) int {
-	fs := adminFlags(e, "profile show", "Shows the organisation profile in force, as the app loads and verifies it\n(baked into this binary, or system-wide), with --embedded only the baked one,\nor with --profile a signed profile on disk. --effective adds the effective\npolicy after the user's settings (the security.toml file in the securesend\nhome, then the flags below), which can only tighten it.")
+func adminProfileShow(fs *flag.FlagSet) runFunc {
 	embedded := fs.Bool("embedded", false, "show only the profile baked into this binary")
 	effective := fs.Bool("effective", false, "show the effective policy")
 	b := adminBundle(fs, "")
 	user := adminUserFlags(fs)
-	if c := adminParse(fs, args); c >= 0 {
-		return c
+	return func(ctx context.Context, c *call) error {
+		// the user's security.toml, then the flags
+		pol, l, err := c.desk.PolicyFrom(b.source(*embedded), user())
+		if err != nil {
+			return err
+		}
+		w := c.stdout
+		if !l.Managed() {
+			fmt.Fprintf(w, "No organisation profile: this installation is not managed (system-wide directory: %s).\n", profile.SystemDir(runtime.GOOS, c.getenv))
+		} else {
+			printLines(w, desk.ProfileLines(l))
+		}
+		if *effective {
+			printLines(w, desk.PolicyLines(pol))
+		}
+		return nil
 	}
-	pol, l, err := adminPolicy(e, *embedded, b, user())
-	if err != nil {
-		return errorf(e, "admin profile show: %v", err)
-	}
-	w := e.stdout
-	if !l.Managed() {
-		fmt.Fprintf(w, "No organisation profile: this installation is not managed (system-wide directory: %s).\n", profile.SystemDir(runtime.GOOS, e.getenv))
-	} else {
-		printLines(w, desk.ProfileLines(l))
-	}
-	if *effective {
-		printLines(w, desk.PolicyLines(pol))
-	}
-	return 0
 }
 
-func adminPolicyCheck(e *env, args []string) int {
-	fs := adminFlags(e, "policy check", "Dry-runs the effective policy for a message, as 'send' checks it: which\nrecipients are refused and whether it must be encrypted. Keys are the\ndirectory's and, when the policy lets users add keys, the key store's.")
+func adminPolicyCheck(fs *flag.FlagSet) runFunc {
 	from := fs.String("from", "", "sender address (required)")
 	var to, docs listFlag
 	fs.Var(&to, "to", "recipient address (repeatable)")
@@ -343,39 +246,33 @@ func adminPolicyCheck(e *env, args []string) int {
 	embedded := fs.Bool("embedded", false, "use only the profile baked into this binary")
 	b := adminBundle(fs, "")
 	user := adminUserFlags(fs)
-	if c := adminParse(fs, args); c >= 0 {
-		return c
+	return func(ctx context.Context, c *call) error {
+		m := &send.Message{}
+		var err error
+		if m.From, err = parseAddr("--from", *from); err != nil {
+			return err
+		}
+		if m.To, err = parseAddrs("--to", to); err != nil {
+			return err
+		}
+		for _, d := range docs {
+			m.Documents = append(m.Documents, send.Document{Path: d})
+		}
+		v, err := c.desk.CheckPolicyOf(b.source(*embedded), user(), m)
+		var refused *desk.Refused
+		if errors.As(err, &refused) {
+			printRefused(c.stderr, "refused by policy", refused)
+			return exitCode(1)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, v)
+		return nil
 	}
-	m := &send.Message{}
-	var err error
-	if m.From, err = parseAddr("--from", *from); err != nil {
-		return errorf(e, "admin policy check: %v", err)
-	}
-	if m.To, err = parseAddrs("--to", to); err != nil {
-		return errorf(e, "admin policy check: %v", err)
-	}
-	for _, d := range docs {
-		m.Documents = append(m.Documents, send.Document{Path: d})
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "admin policy check: %v", err)
-	}
-	v, err := d.CheckPolicyOf(b.source(*embedded), user(), m)
-	var refused *desk.Refused
-	if errors.As(err, &refused) {
-		printRefused(e.stderr, "refused by policy", refused)
-		return 1
-	}
-	if err != nil {
-		return errorf(e, "admin policy check: %v", err)
-	}
-	fmt.Fprintln(e.stdout, v)
-	return 0
 }
 
-func adminPackage(ctx context.Context, e *env, args []string) int {
-	fs := adminFlags(e, "package", "Builds a preconfigured installer with the signed profile and the pinned admin\nkey baked in. Needs the securesend source (--src) and Go.\n\nLinux: a .tar.xz (needs the fyne tool: go install fyne.io/tools/cmd/fyne@v1.7.4)\nand a .deb (needs dpkg-deb and dpkg-shlibdeps; maintainer: the organisation's\nname and the admin key's e-mail address).\nWindows: a .exe (needs mingw-w64) and a per-machine MSI for Intune and Group\nPolicy (needs wixl), both signed with osslsigncode when --sign-cert is given.\nThe MSI's version is APP-VERSION's x.y and the profile serial, so a newer\nserial upgrades an installed one in place.")
+func adminPackage(fs *flag.FlagSet) runFunc {
 	b := adminBundle(fs, "profile.toml")
 	goos := fs.String("os", "linux", "target: linux or windows")
 	arch := fs.String("arch", "amd64", "target architecture")
@@ -389,49 +286,50 @@ func adminPackage(ctx context.Context, e *env, args []string) int {
 	certPass := fs.Bool("sign-pass-stdin", false, "Windows: read the certificate password from stdin")
 	ts := fs.String("timestamp-url", "", "Windows: RFC 3161 time-stamping server")
 	verbose := fs.Bool("v", false, "print the build commands and their output")
-	if c := adminParse(fs, args); c >= 0 {
-		return c
-	}
-	bundle, err := b.bundle().Read()
-	if err != nil {
-		return errorf(e, "admin package: %v", err)
-	}
-	if *src == "" {
-		wd, err := os.Getwd()
-		if err == nil {
-			*src, err = author.FindSource(wd)
-		}
+	return func(ctx context.Context, c *call) error {
+		bundle, err := b.bundle().Read()
 		if err != nil {
-			return errorf(e, "admin package: %v", err)
+			return err
 		}
-	}
-	o := packaging.Options{OS: *goos, Arch: *arch, ModuleDir: *src, OutDir: *out, Baked: bundle, Version: *version, Deb: *deb, MSI: *msi}
-	if *verbose {
-		o.Log = e.stderr
-	}
-	if *cert != "" {
-		a := &packaging.Authenticode{TimestampURL: *ts}
-		if *certKey != "" {
-			a.CertFile, a.KeyFile = *cert, *certKey
-		} else {
-			a.PKCS12 = *cert
-		}
-		if *certPass {
-			if a.Password, err = adminReadPassphrase(e); err != nil {
-				return errorf(e, "admin package: %v", err)
+		if *src == "" {
+			wd, err := os.Getwd()
+			if err == nil {
+				*src, err = author.FindSource(wd)
+			}
+			if err != nil {
+				return err
 			}
 		}
-		o.Authenticode = a
+		o := packaging.Options{OS: *goos, Arch: *arch, ModuleDir: *src, OutDir: *out, Baked: bundle, Version: *version, Deb: *deb, MSI: *msi}
+		if *verbose {
+			o.Log = c.stderr
+		}
+		if *cert != "" {
+			a := &packaging.Authenticode{TimestampURL: *ts}
+			if *certKey != "" {
+				a.CertFile, a.KeyFile = *cert, *certKey
+			} else {
+				a.PKCS12 = *cert
+			}
+			if *certPass {
+				p, err := readSecret(c.stdin, "--sign-pass-stdin")
+				if err != nil {
+					return err
+				}
+				a.Password = []byte(p)
+			}
+			o.Authenticode = a
+		}
+		res, err := packaging.Build(ctx, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Built for %s/%s with %q profile serial %d, admin key %s pinned (build %s, package %s):\n",
+			*goos, *arch, res.Profile.Organisation.Name, res.Profile.Serial, bundle.Fingerprint, res.BuildTime.Round(100e6), res.PackageTime.Round(100e6))
+		for _, a := range res.Artifacts {
+			fmt.Fprintf(c.stdout, "  %s\n    sha256 %s\n", a, res.SHA256[filepath.Base(a)])
+		}
+		fmt.Fprintf(c.stdout, "  %s (publish it with the downloads)\n", res.SumsFile)
+		return nil
 	}
-	res, err := packaging.Build(ctx, o)
-	if err != nil {
-		return errorf(e, "admin package: %v", err)
-	}
-	fmt.Fprintf(e.stdout, "Built for %s/%s with %q profile serial %d, admin key %s pinned (build %s, package %s):\n",
-		*goos, *arch, res.Profile.Organisation.Name, res.Profile.Serial, bundle.Fingerprint, res.BuildTime.Round(100e6), res.PackageTime.Round(100e6))
-	for _, a := range res.Artifacts {
-		fmt.Fprintf(e.stdout, "  %s\n    sha256 %s\n", a, res.SHA256[filepath.Base(a)])
-	}
-	fmt.Fprintf(e.stdout, "  %s (publish it with the downloads)\n", res.SumsFile)
-	return 0
 }

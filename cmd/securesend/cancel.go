@@ -1,23 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
 	"github.com/securesend/securesend/desk"
-	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/send/outbox"
 )
 
 func cancelCommand() command {
-	return command{
-		name:    "cancel",
-		summary: "cancel a message you sent: the pharmacy sees it marked cancelled",
-		run:     runCancel,
-	}
+	return command{name: "cancel", summary: "cancel a message you sent: the pharmacy sees it marked cancelled", usage: cancelUsage,
+		args: argRule{max: -1}, flags: cancelDefine}
 }
 
 const cancelUsage = `Usage: securesend cancel MESSAGE-ID --reason TEXT [flags]
@@ -32,80 +28,43 @@ To correct a message instead, send the new one with
 'securesend send --replaces MESSAGE-ID ...'.
 
 The Message-ID is in 'securesend outbox list --json' (message_id).
-
-Flags:
 `
 
-func runCancel(ctx context.Context, e *env, args []string) int {
-	fs := commandFlags(e, "cancel", cancelUsage)
+func cancelDefine(fs *flag.FlagSet) runFunc {
 	reason := fs.String("reason", "", "why the message is cancelled (required); the pharmacist sees it in red")
 	acct := fs.String("account", "", "send with the stored account `name` when the original was sent with --server")
 	queueOnly := fs.Bool("queue-only", false, "only write the cancellation to the outbox; 'securesend outbox run' delivers it")
-	id, code := parseOneArg(e, fs, args)
-	if code >= 0 {
-		return code
-	}
-	if id == "" {
-		return errorf(e, "cancel: give the Message-ID of one message you sent (see 'securesend outbox list --json')")
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "cancel: %v", err)
-	}
-	ob, err := d.Outbox(desk.OutboxOptions{Via: desk.Via{Account: *acct}})
-	if err != nil {
-		return errorf(e, "cancel: %v", err)
-	}
-	job, err := ob.SendCancellation(ctx, id, *reason)
-	if printPolicyRefusal(e.stderr, err) {
-		return 1
-	}
-	if err != nil {
-		return errorf(e, "cancel: %s", termsafe.String(desk.PlainError(err)))
-	}
-	orig := strings.Trim(strings.TrimSpace(id), "<>")
-	if *queueOnly {
-		fmt.Fprintf(e.stdout, "The cancellation of %s is queued as job %s; 'securesend outbox run' delivers it.\n", orig, job)
-		return 0
-	}
-	rec, err := ob.Deliver(ctx, job, nil)
-	if err != nil || rec == nil || rec.State != outbox.Sent {
-		if rec != nil {
-			outboxExplain(e.stderr, rec)
+	return func(ctx context.Context, c *call) error {
+		if len(c.args) != 1 {
+			return errors.New("give the Message-ID of one message you sent (see 'securesend outbox list --json')")
 		}
-		if err == nil {
-			err = fmt.Errorf("the job is %s", rec.State)
+		ob, err := c.desk.Outbox(desk.OutboxOptions{Via: desk.Via{Account: *acct}})
+		if err != nil {
+			return err
 		}
-		return errorf(e, "cancel: the cancellation of %s (job %s) was not sent: %s", orig, job, termsafe.String(desk.PlainError(err)))
-	}
-	fmt.Fprintf(e.stdout, "Cancellation of %s sent as %s (job %s). Phone the pharmacy if the prescription may already be dispensed.\n", orig, rec.MessageID, job)
-	return 0
-}
-
-// confirmSuperseded asks before a document of a message its sender
-// cancelled or replaced is opened or written: --yes-superseded, or y at a
-// prompt when standard input is a terminal. Otherwise it refuses.
-func confirmSuperseded(e *env, s *desk.SupersededError, yes bool) error {
-	if yes {
+		job, err := ob.SendCancellation(ctx, c.arg(), *reason)
+		if printPolicyRefusal(c.stderr, err) {
+			return exitCode(1)
+		}
+		if err != nil {
+			return errors.New(desk.PlainError(err))
+		}
+		orig := strings.Trim(strings.TrimSpace(c.arg()), "<>")
+		if *queueOnly {
+			fmt.Fprintf(c.stdout, "The cancellation of %s is queued as job %s; 'securesend outbox run' delivers it.\n", orig, job)
+			return nil
+		}
+		rec, err := ob.Deliver(ctx, job, nil)
+		if err != nil || rec == nil || rec.State != outbox.Sent {
+			if rec != nil {
+				outboxExplain(c.stderr, rec)
+			}
+			if err == nil {
+				err = fmt.Errorf("the job is %s", rec.State)
+			}
+			return fmt.Errorf("the cancellation of %s (job %s) was not sent: %s", orig, job, desk.PlainError(err))
+		}
+		fmt.Fprintf(c.stdout, "Cancellation of %s sent as %s (job %s). Phone the pharmacy if the prescription may already be dispensed.\n", orig, rec.MessageID, job)
 		return nil
 	}
-	if !isTerminal(e.stdin) {
-		return fmt.Errorf("%w: read the warning above, then add --yes-superseded", s)
-	}
-	return askOpen(e, fmt.Sprintf("%s\nThis document is no longer current. Open it anyway? [y/N] ", desk.SupersededBanner(s.Superseded)))
-}
-
-// askOpen asks question on standard error and reads the answer from
-// standard input: nil for yes, else an error that says it was not opened.
-func askOpen(e *env, question string) error {
-	fmt.Fprint(e.stderr, question)
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("not opened: %w", err)
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return nil
-	}
-	return errors.New("not opened")
 }

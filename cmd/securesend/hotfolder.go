@@ -5,12 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/send"
@@ -18,11 +16,7 @@ import (
 )
 
 func hotfolderCommand() command {
-	return command{
-		name:    "hotfolder",
-		summary: "send scans saved into a folder automatically to a set recipient",
-		run:     runHotfolder,
-	}
+	return command{name: "hotfolder", summary: "send scans saved into a folder automatically to a set recipient", usage: hotfolderUsage, flags: hotfolderDefine}
 }
 
 const hotfolderUsage = `Usage: securesend hotfolder --dir DIR --to ADDRESS --account NAME [flags]
@@ -44,114 +38,82 @@ it runs until interrupted, retrying such messages itself. With
 --password-stdin the password is read once, for every file. If DIR/sent or
 DIR/failed cannot be used safely (a link, a file, another user's), nothing
 is moved and it stops with exit 1.
-
-Flags:
 `
 
-// hotfolderDocTypes are the document types (the message's Subject).
-var hotfolderDocTypes = desk.DocumentTypes
-
-func runHotfolder(ctx context.Context, e *env, args []string) int {
-	var (
-		f        sendFlags
-		dir      string
-		docType  string
-		once     bool
-		interval time.Duration
-		settle   time.Duration
-		maxMB    int64
-		limit    time.Duration
-	)
-	fs := newFlags(e, "hotfolder")
-	fs.Usage = usageOf(fs, hotfolderUsage)
-	fs.StringVar(&dir, "dir", "", "the hot `folder` to watch (required)")
+func hotfolderDefine(fs *flag.FlagSet) runFunc {
+	var f sendFlags
+	dir := fs.String("dir", "", "the hot `folder` to watch (required)")
 	fs.Var(&f.to, "to", "recipient `address` of every file (required); repeat for several")
 	fs.StringVar(&f.encrypt, "encrypt", "auto", "always, auto or never")
-	fs.StringVar(&docType, "doc-type", "Other", "document type, the message's subject: "+strings.Join(hotfolderDocTypes, ", "))
+	docType := fs.String("doc-type", "Other", "document type, the message's subject: "+strings.Join(desk.DocumentTypes, ", "))
 	fs.StringVar(&f.note, "note", "", "short covering note `text` sent with every file")
-	fs.BoolVar(&once, "once", false, "send what is in the folder now, then exit")
-	fs.DurationVar(&interval, "interval", 10*time.Second, "how often to look in the folder (`duration`)")
-	fs.DurationVar(&settle, "settle", 5*time.Second, "how long a file must stay unchanged before it is sent (`duration`)")
-	fs.Int64Var(&maxMB, "max-size", 0, "largest file taken, in `MB` (default: your organisation's document limit, else "+strconv.Itoa(hotfolder.DefaultMaxSize>>20)+")")
-	fs.DurationVar(&limit, "settle-limit", hotfolder.DefaultSettleLimit, "with --once: how long to wait for a file that keeps changing before moving it to failed/ (`duration`)")
+	once := fs.Bool("once", false, "send what is in the folder now, then exit")
+	interval := fs.Duration("interval", 10*time.Second, "how often to look in the folder (`duration`)")
+	settle := fs.Duration("settle", 5*time.Second, "how long a file must stay unchanged before it is sent (`duration`)")
+	maxMB := fs.Int64("max-size", 0, "largest file taken, in `MB` (default: your organisation's document limit, else "+strconv.Itoa(hotfolder.DefaultMaxSize>>20)+")")
+	limit := fs.Duration("settle-limit", hotfolder.DefaultSettleLimit, "with --once: how long to wait for a file that keeps changing before moving it to failed/ (`duration`)")
 	fs.StringVar(&f.from, "from", "", "sender `address` (default with --account: the account's)")
 	f.defineConn(fs, "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
-	if code := parseCode(fs, args); code >= 0 {
-		return code
+	return func(ctx context.Context, c *call) error {
+		switch {
+		case *dir == "":
+			return usagef("missing --dir")
+		case len(f.to) == 0:
+			return usagef("missing --to")
+		case (f.account == "") == (f.server == ""):
+			return usagef("give --account or --server")
+		case f.connProblem() != "":
+			return usagef("%s", f.connProblem())
+		case f.account == "" && f.from == "":
+			return usagef("--server needs --from")
+		case *interval <= 0 || *settle < 0:
+			return usagef("--interval must be positive and --settle not negative")
+		case *limit <= 0:
+			return usagef("--settle-limit must be positive")
+		case c.given("max-size") && (*maxMB <= 0 || *maxMB > maxHotfolderMB):
+			return usagef("--max-size must be a number of MB from 1 to %d, not %d", maxHotfolderMB, *maxMB)
+		}
+		em, err := send.ParseEncryptMode(f.encrypt)
+		if err != nil {
+			return usagef("--encrypt must be always, auto or never, not %q", f.encrypt)
+		}
+		var ok bool
+		if f.subject, f.docType, ok = desk.DocumentType(*docType); !ok {
+			return usagef("--doc-type must be one of %s, not %q", strings.Join(desk.DocumentTypes, ", "), *docType)
+		}
+		m, err := f.message() // From: the account's when not given
+		if err != nil {
+			return usagef("%v", err)
+		}
+		maxSize, err := c.desk.HotFolderMaxSize(*maxMB)
+		var over *desk.OverPolicyLimitError
+		if errors.As(err, &over) {
+			return usagef("--max-size %d is over your organisation's document limit of %d MB", over.GivenMB, over.PolicyMB)
+		} else if err != nil {
+			return err
+		}
+		// The policy gate checks the server before the password is read (once:
+		// every file is queued with it), and every job again at delivery.
+		v, err := f.via(c.stdin)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		h := &hotfolderReport{e: c.env}
+		err = c.desk.HotFolder(ctx, desk.HotFolderConfig{Dir: *dir, Draft: desk.Draft{Message: m, Via: v, Encrypt: em}, MaxSize: maxSize,
+			Settle: *settle, SettleLimit: *limit, Interval: *interval, Once: *once, Report: h.file, Delivered: h.delivered,
+			Watching: func() {
+				fmt.Fprintf(c.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", desk.DisplayName(*dir), desk.KeyText(f.to.String()))
+			},
+			Warn: func(err error) { fmt.Fprintf(c.stderr, "securesend: %s\n", hotfolderErrorText(err)) },
+		})
+		switch {
+		case err != nil: // the outbox or DIR cannot be used, or sent/ or failed/ not safely
+			return bare(errors.New(hotfolderErrorText(err)))
+		case *once && h.failures > 0:
+			return exitCode(1)
+		}
+		return nil // done, or interrupted
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(e.stderr, "securesend hotfolder: "+format+" (see 'securesend hotfolder --help')\n", a...)
-		return 2
-	}
-	switch {
-	case fs.NArg() != 0:
-		return usageErr("unexpected argument %q", fs.Arg(0))
-	case dir == "":
-		return usageErr("missing --dir")
-	case len(f.to) == 0:
-		return usageErr("missing --to")
-	case (f.account == "") == (f.server == ""):
-		return usageErr("give --account or --server")
-	case f.connProblem() != "":
-		return usageErr("%s", f.connProblem())
-	case f.account == "" && f.from == "":
-		return usageErr("--server needs --from")
-	case interval <= 0 || settle < 0:
-		return usageErr("--interval must be positive and --settle not negative")
-	case limit <= 0:
-		return usageErr("--settle-limit must be positive")
-	case flagSet(fs, "max-size") && (maxMB <= 0 || maxMB > maxHotfolderMB):
-		return usageErr("--max-size must be a number of MB from 1 to %d, not %d", maxHotfolderMB, maxMB)
-	}
-	em, err := send.ParseEncryptMode(f.encrypt)
-	if err != nil {
-		return usageErr("--encrypt must be always, auto or never, not %q", f.encrypt)
-	}
-	var ok bool
-	if f.subject, f.docType, ok = desk.DocumentType(docType); !ok {
-		return usageErr("--doc-type must be one of %s, not %q", strings.Join(hotfolderDocTypes, ", "), docType)
-	}
-	if _, err := parseAddrs("--to", f.to); err != nil {
-		return usageErr("%v", err)
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "hotfolder: %v", err)
-	}
-	f.docs = []string{"-"} // each file's, in the handler; From: the account's when not given
-	m, err := f.message()
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	m.Documents = nil
-	maxSize, err := d.HotFolderMaxSize(maxMB)
-	var over *desk.OverPolicyLimitError
-	if errors.As(err, &over) {
-		return usageErr("--max-size %d is over your organisation's document limit of %d MB", over.GivenMB, over.PolicyMB)
-	} else if err != nil {
-		return errorf(e, "hotfolder: %v", err)
-	}
-	// The policy gate checks the server before the password is read (once:
-	// every file is queued with it), and every job again at delivery.
-	v, err := f.via(e.stdin)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	h := &hotfolderReport{e: e}
-	err = d.HotFolder(ctx, desk.HotFolderConfig{Dir: dir, Draft: desk.Draft{Message: m, Via: v, Encrypt: em}, MaxSize: maxSize,
-		Settle: settle, SettleLimit: limit, Interval: interval, Once: once, Report: h.file, Delivered: h.delivered,
-		Watching: func() {
-			fmt.Fprintf(e.stdout, "Watching %s; files are sent to %s. Stop with Ctrl-C.\n", displayName(dir), keyText(f.to.String()))
-		},
-		Warn: func(err error) { fmt.Fprintf(e.stderr, "securesend: %s\n", hotfolderErrorText(err)) },
-	})
-	switch {
-	case err != nil: // the outbox or DIR cannot be used, or sent/ or failed/ not safely
-		return errorf(e, "%s", hotfolderErrorText(err))
-	case once && h.failures > 0:
-		return 1
-	}
-	return 0 // done, or interrupted
 }
 
 // maxHotfolderMB bounds --max-size (64 GB): beyond it the size in bytes
@@ -166,74 +128,28 @@ const maxHotfolderMB = 64 << 10
 func hotfolderErrorText(err error) string {
 	var se *hotfolder.SubfolderError
 	if errors.As(err, &se) {
-		return keyText(se.Error())
+		return desk.KeyText(se.Error())
 	}
-	return "hotfolder: " + keyText(strings.TrimPrefix(err.Error(), "hotfolder: "))
-}
-
-// flagSet reports whether the flag name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
+	return "hotfolder: " + desk.KeyText(strings.TrimPrefix(err.Error(), "hotfolder: "))
 }
 
 // hotfolderReport prints what one 'securesend hotfolder' (desk.HotFolder)
-// does with each file, and counts the failures.
+// does with each file and each delivery, and counts the failures.
 type hotfolderReport struct {
 	e        *env
+	mu       sync.Mutex
 	failures int
 }
 
-// file prints one line per file.
-func (h *hotfolderReport) file(ev hotfolder.Event) {
-	w := h.e.stdout
-	name := displayName(ev.Name)
-	switch ev.Outcome {
-	case hotfolder.Failed:
+// print prints lines and counts a failure.
+func (h *hotfolderReport) print(lines []string, failed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	printLines(h.e.stdout, lines)
+	if failed {
 		h.failures++
-		fmt.Fprintf(w, "%s: FAILED: %s; moved to %s\n", name, ev.Reason, displayName(filepath.Join(hotfolder.FailedDir, filepath.Base(ev.Dest))))
-	case hotfolder.Retry:
-		h.failures++
-		fmt.Fprintf(w, "%s: not sent yet, will try again: %s\n", name, ev.Reason)
-	case hotfolder.Queued, hotfolder.AlreadyQueued:
-		fmt.Fprintf(w, "%s: queued as job %s; moved to %s\n", name, desk.ShortID(ev.JobID), displayName(filepath.Join(hotfolder.SentDir, filepath.Base(ev.Dest))))
 	}
 }
 
-// delivered prints the outcome of one delivery attempt.
-func (h *hotfolderReport) delivered(ev desk.RunEvent) {
-	w, name, id, rec := h.e.stdout, displayName(ev.Label), desk.ShortID(ev.JobID), ev.Record
-	switch ev.Outcome {
-	case desk.RunLost:
-		fmt.Fprintf(w, "%s: job %s: %s\n", name, id, outboxTrim(ev.Err, "outbox: "))
-	case desk.RunAlreadySent:
-		fmt.Fprintf(w, "%s: was already sent (job %s)\n", name, id)
-	case desk.RunHandedOver:
-		outboxExplain(w, rec)
-	case desk.RunSent:
-		fmt.Fprintf(w, "%s: sent to %s (job %s)\n", name, strings.Join(rec.Envelope.To, ", "), id)
-	case desk.RunDeferred:
-		fmt.Fprintf(w, "%s: queued, not sent yet: %s; retried from %s\n", name, plainError(ev.Err), rec.NextAttempt.Local().Format("15:04 Mon 2 Jan"))
-	default:
-		h.failures++
-		reason := "not sent"
-		if ev.Err != nil {
-			reason = plainError(ev.Err)
-		}
-		fmt.Fprintf(w, "%s: FAILED to send (job %s): %s\n", name, id, reason)
-		outboxExplain(w, rec)
-	}
-}
-
-// displayName is a file name from the hot folder as printed: quoted, with
-// escapes, when it has characters that would act on the terminal (a
-// newline, an escape sequence, a bidi override) instead of showing.
-func displayName(name string) string {
-	if strings.IndexFunc(name, func(r rune) bool {
-		return r == utf8.RuneError || !unicode.IsPrint(r) || unicode.Is(unicode.Bidi_Control, r)
-	}) < 0 {
-		return name
-	}
-	return strconv.Quote(name)
-}
+func (h *hotfolderReport) file(ev hotfolder.Event)    { h.print(desk.HotFolderFileLines(ev)) }
+func (h *hotfolderReport) delivered(ev desk.RunEvent) { h.print(desk.HotFolderDeliveryLines(ev)) }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/securesend/securesend/internal/manifest"
 	"image"
 	"image/png"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/securesend/securesend/internal/manifest"
 
 	"github.com/emersion/go-message/mail"
 
@@ -146,21 +147,6 @@ func TestHotfolderCLI(t *testing.T) {
 	}
 }
 
-func TestHotfolderDisplayName(t *testing.T) {
-	for in, want := range map[string]string{
-		"scan 1.pdf":      "scan 1.pdf",
-		"Überweisung.pdf": "Überweisung.pdf",
-		"a\nb.pdf":        `"a\nb.pdf"`,
-		"\x1b[31mred.png": `"\x1b[31mred.png"`,
-		"fdp.\u202egnp":   `"fdp.\u202egnp"`,
-		"bad\xffutf8.tif": `"bad\xffutf8.tif"`,
-	} {
-		if got := displayName(in); got != want {
-			t.Errorf("displayName(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestHotfolderUsage(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range []struct {
@@ -213,7 +199,11 @@ func TestHotfolderCLIAfterCrash(t *testing.T) {
 	f := &sendFlags{server: srv.Addr, security: "starttls", caFile: pki.CAFile, user: "clinic", passwordStdin: true,
 		from: "clinic@example.org", to: listFlag{"ward3@example.org"}, subject: "Other", minTLS: "1.2", timeout: time.Minute,
 		encrypt: "auto", docs: []string{path}}
-	ob, err := openOutbox(e, desk.OutboxOptions{})
+	d, err := openDesk(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := d.Outbox(desk.OutboxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +457,7 @@ func TestHotfolderCLIUnsafeSubfolder(t *testing.T) {
 	base := []string{"hotfolder", "--settle", "0", "--interval", "50ms", "--dir", dir, "--from", "clinic@example.org", "--to", "ward3@example.org"}
 	check := func(mode, stdout, stderr string, code int) {
 		t.Helper()
-		want := "securesend: hotfolder: " + keyText(filepath.Join(dir, "sent")) + " is a link or a file, not a real folder, so no scan was moved (remove or fix it, then try again)\n"
+		want := "securesend: hotfolder: " + desk.KeyText(filepath.Join(dir, "sent")) + " is a link or a file, not a real folder, so no scan was moved (remove or fix it, then try again)\n"
 		if code != 1 || !strings.HasSuffix(stderr, want) {
 			t.Errorf("%s: exit %d, want 1 and %q\nstdout:\n%s\nstderr:\n%s", mode, code, want, stdout, stderr)
 		}

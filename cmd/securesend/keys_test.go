@@ -121,7 +121,11 @@ func TestKeysPinAsksPerAddress(t *testing.T) {
 			if tt.wantErr != "" && !strings.Contains(errOut, tt.wantErr) {
 				t.Errorf("stderr %q lacks %q", errOut, tt.wantErr)
 			}
-			s, err := openKeys(&env{getenv: func(v string) string { return ke.vars[v] }})
+			d, err := openDesk(&env{getenv: func(v string) string { return ke.vars[v] }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := d.ManageKeys()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	_ "github.com/securesend/securesend/internal/clocale" // before Fyne: see its doc
 	"io"
 	"os"
 	"os/signal"
@@ -18,6 +17,9 @@ import (
 	"strings"
 	"syscall"
 
+	_ "github.com/securesend/securesend/internal/clocale" // before Fyne: see its doc
+
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/profile"
 )
 
@@ -29,13 +31,6 @@ type env struct {
 	// baked, when non-nil, replaces the profile baked into the binary
 	// (tests: a TEST ONLY pinned admin key without an -overlay build).
 	baked func() (profile.Baked, error)
-}
-
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e *env, args []string) int
 }
 
 // commands lists every subcommand. Each lives in its own file.
@@ -85,23 +80,24 @@ func run(ctx context.Context, e *env, args []string) int {
 	// profile stops every command but admin (which is how it gets fixed),
 	// and "COMMAND --help" alone, which only prints (the installer build
 	// makes the manual page from it without touching the keychain).
-	if name != "admin" && !(len(args) == 2 && isHelpFlag(args[1])) {
-		if _, err := loadOrgProfile(e); err != nil {
+	var d *desk.Desk
+	if name != "admin" && !(len(args) == 2 && isHelp(args[1])) {
+		var err error
+		if d, err = openDesk(e); err == nil {
+			_, err = d.Profile()
+		}
+		if err != nil {
 			return errorf(e, "%v", err)
 		}
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return c.run(ctx, e, args[1:])
+			return dispatch(ctx, e, d, c, "securesend "+name, args[1:])
 		}
 	}
 	fmt.Fprintf(e.stderr, "securesend: unknown command %q\n\n", name)
 	usage(e.stderr)
 	return 2
-}
-
-func isHelpFlag(s string) bool {
-	return s == "-h" || s == "-help" || s == "--help"
 }
 
 // isMessageFile reports whether path names an existing regular file with

@@ -26,7 +26,7 @@ func outboxEnqueue(ctx context.Context, e *env, m *send.Message, account string,
 		return nil, "", err
 	}
 	if opts.Audit == nil {
-		if opts.Audit, err = openAudit(e); err != nil {
+		if opts.Audit, err = d.Audit(); err != nil {
 			return nil, "", err
 		}
 	}

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/securesend/securesend/desk"
@@ -17,12 +15,16 @@ import (
 )
 
 func relayCommand() command {
-	return command{
-		name:    "relay",
-		summary: "receive scans from the practice's printers (scan to e-mail) and send them securely",
-		run:     runRelay,
-	}
+	return command{name: "relay", summary: "receive scans from the practice's printers (scan to e-mail) and send them securely", usage: relayUsage, flags: relayDefine,
+		subs: []command{{name: "device", summary: "manage the devices that may sign in", usage: relayDeviceUsage, subs: []command{
+			{name: "add", summary: "let a device sign in as NAME", usage: "Usage: securesend relay device add NAME --password-stdin\n", args: argRule{max: -1}, flags: relayDeviceAdd},
+			{name: "list", summary: "list the devices", usage: "Usage: securesend relay device list\n", run: relayDeviceList},
+			{name: "remove", summary: "stop a device signing in, at once", usage: "Usage: securesend relay device remove NAME\n", args: deviceName, run: relayDeviceRemove},
+		}}}}
 }
+
+// deviceName is the NAME of a relay device.
+var deviceName = oneArg("give the device's NAME")
 
 const relayUsage = `Usage: securesend relay --account NAME [flags]
        securesend relay device add NAME --password-stdin
@@ -45,35 +47,14 @@ may send in plain text only from an address given with --allow-plain-from
 (each such message is recorded in the audit log). Runs in the foreground
 until interrupted (see docs/relay.md for the systemd unit and Windows
 service).
-
-Flags:
 `
 
-const relayDeviceUsage = `Usage: securesend relay device SUBCOMMAND
-
-Subcommands:
-  add NAME --password-stdin   let a device sign in as NAME with the password on standard input
-  list                        list the devices
-  remove NAME                 stop a device from signing in (at once, also while the relay runs)
-
-The password is kept only as an argon2id hash; enter the same password in
-the device's scan-to-e-mail (SMTP AUTH) settings.
+const relayDeviceUsage = `The devices that may sign in to the relay. A device's password is kept only
+as an argon2id hash; enter the same password in the device's scan-to-e-mail
+(SMTP AUTH) settings.
 `
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ", ") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-func runRelay(ctx context.Context, e *env, args []string) int {
-	if len(args) > 0 && args[0] == "device" {
-		return subcommands(e, "relay device", relayDeviceUsage, args[1:], map[string]func([]string) int{
-			"add":    func(a []string) int { return relayDeviceAdd(e, a) },
-			"list":   func(a []string) int { return relayDeviceList(e, a) },
-			"remove": func(a []string) int { return relayDeviceRemove(e, a) },
-		})
-	}
+func relayDefine(fs *flag.FlagSet) runFunc {
 	var (
 		account, listen, certFile, keyFile, hostname, docType string
 		allow, plainFrom, aliases                             listFlag
@@ -82,8 +63,6 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 		queueOnly                                             bool
 		poll                                                  time.Duration
 	)
-	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	fs.StringVar(&account, "account", "", "send as the stored account `name` (required; see 'securesend account add')")
 	fs.StringVar(&listen, "listen", "127.0.0.1:2525", "`address` to listen on")
 	fs.Var(&allow, "allow", "client `network` allowed to connect, e.g. 192.0.2.0/24; repeat for several (required unless --listen is loopback)")
@@ -99,152 +78,83 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&perMinute, "per-minute", relay.DefaultMaxPerMinute, "most messages a minute per device")
 	fs.BoolVar(&queueOnly, "queue-only", false, "only queue; deliver with 'securesend outbox run' (e.g. its own service)")
 	fs.DurationVar(&poll, "poll", time.Minute, "how often to retry deferred jobs, a `duration` such as 30s")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), relayUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	return func(ctx context.Context, c *call) error {
+		switch {
+		case account == "":
+			return usagef("missing --account")
+		case (certFile == "") != (keyFile == ""):
+			return usagef("--cert and --key go together")
+		case maxMB <= 0 || maxMB > 1<<10 || maxConns <= 0 || maxPerAddr <= 0 || perMinute <= 0 || poll <= 0:
+			return usagef("--max-size (1 to 1024), --max-connections, --max-per-address, --per-minute and --poll must be positive")
 		}
-		return 2
+		if docType = relay.MatchDocType(desk.DocumentTypes, docType); docType == "" {
+			return usagef("--doc-type must be one of %s", strings.Join(desk.DocumentTypes, ", "))
+		}
+		network, err := relay.ParseNetwork(listen, allow, plainFrom)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		aliasMap, err := relay.ParseAliases(aliases)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		out := &lockedWriter{w: c.stdout}
+		return bare(c.desk.Relay(ctx, desk.RelayConfig{Account: account, Listen: listen, Network: network, Aliases: aliasMap, CertFile: certFile, KeyFile: keyFile,
+			Hostname: hostname, DocType: docType, MaxMessageBytes: maxMB << 20, MaxConnections: maxConns, MaxConnectionsPerAddress: maxPerAddr, MaxPerMinute: perMinute,
+			QueueOnly: queueOnly, Poll: poll, Log: &lockedWriter{w: c.stderr},
+			Notify:  func(r outbox.Record) { outboxReportJob(out, &r) },
+			Problem: func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", desk.KeyText(err.Error())) },
+			Started: func(s desk.RelayStarted) { relayStarted(c.env, s) },
+		}))
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(e.stderr, "securesend relay: "+format+" (see 'securesend relay --help')\n", a...)
-		return 2
-	}
-	if fs.NArg() != 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
-	}
-	if account == "" {
-		return usageErr("missing --account")
-	}
-	if (certFile == "") != (keyFile == "") {
-		return usageErr("--cert and --key go together")
-	}
-	if maxMB <= 0 || maxMB > 1<<10 || maxConns <= 0 || maxPerAddr <= 0 || perMinute <= 0 || poll <= 0 {
-		return usageErr("--max-size (1 to 1024), --max-connections, --max-per-address, --per-minute and --poll must be positive")
-	}
-	docType = relay.MatchDocType(desk.DocumentTypes, docType)
-	if docType == "" {
-		return usageErr("--doc-type must be one of %s", strings.Join(desk.DocumentTypes, ", "))
-	}
-	network, err := relay.ParseNetwork(listen, allow, plainFrom)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	aliasMap, err := relay.ParseAliases(aliases)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	out := &lockedWriter{w: e.stdout}
-	cfg := desk.RelayConfig{Account: account, Listen: listen, Network: network, Aliases: aliasMap, CertFile: certFile, KeyFile: keyFile,
-		Hostname: hostname, DocType: docType, MaxMessageBytes: maxMB << 20, MaxConnections: maxConns, MaxConnectionsPerAddress: maxPerAddr, MaxPerMinute: perMinute,
-		QueueOnly: queueOnly, Poll: poll, Log: &lockedWriter{w: e.stderr},
-		Notify:  func(r outbox.Record) { outboxReportJob(out, &r) },
-		Problem: func(err error) { fmt.Fprintf(out, "securesend: outbox: %s\n", keyText(err.Error())) },
-		Started: func(s desk.RelayStarted) { relayStarted(e, s) },
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "relay: %v", err)
-	}
-	if err := d.Relay(ctx, cfg); err != nil {
-		return errorf(e, "%s", keyText(err.Error()))
-	}
-	return 0
 }
 
-// relayStarted prints what the relay serves: the address, the devices,
-// the account, the certificate's fingerprint to pin, and a warning for
-// every device allowed without TLS.
+// relayStarted prints what the relay serves (desk.RelayStartedLines).
 func relayStarted(e *env, s desk.RelayStarted) {
-	if s.CertificateMade {
-		fmt.Fprintf(e.stdout, "Made a TLS certificate for the relay (kept in %s).\n", displayName(s.CertificateDir))
-	}
-	fmt.Fprintf(e.stdout, "Listening on %s for %s; sending as %s (account %s).\n", s.Addr, strings.Join(s.Devices, ", "), keyText(s.Account.Email), keyText(s.Account.Name))
-	fmt.Fprintf(e.stdout, "TLS certificate SHA-256 fingerprint (pin it on each device): %s\n", s.Fingerprint)
-	for _, a := range s.PlainFrom {
-		fmt.Fprintf(e.stderr, "WARNING: the device at %s may sign in and send WITHOUT TLS: its password and scans cross the network in clear. Each such message is recorded in the audit log. Replace it with a device that does STARTTLS.\n", a)
-	}
-	if s.QueueOnly {
-		fmt.Fprintln(e.stdout, "Queue only: 'securesend outbox run' delivers the jobs.")
-	}
+	lines, warnings := desk.RelayStartedLines(s)
+	printLines(e.stdout, lines)
+	printLines(e.stderr, warnings)
 }
 
-func relayDeviceAdd(e *env, args []string) int {
-	fs := flag.NewFlagSet("relay device add", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+func relayDeviceAdd(fs *flag.FlagSet) runFunc {
 	stdin := fs.Bool("password-stdin", false, "read the device's password from the first line of standard input (required)")
-	name, code := parseOneArg(e, fs, args)
-	if code >= 0 {
-		return code
+	return func(_ context.Context, c *call) error {
+		if len(c.args) != 1 || !*stdin {
+			return usagef("give NAME and --password-stdin (the password is never accepted on the command line)")
+		}
+		pw, err := readSecret(c.stdin, "--password-stdin")
+		if err != nil {
+			return err
+		}
+		if err := c.desk.AddRelayDevice(c.arg(), pw); err != nil {
+			return bare(err)
+		}
+		fmt.Fprintf(c.stdout, "Device %s may sign in to the relay. In its scan-to-e-mail settings: SMTP with STARTTLS, authentication on, user name %s, this password.\n", c.arg(), c.arg())
+		return nil
 	}
-	if name == "" || !*stdin {
-		fmt.Fprintln(e.stderr, "securesend relay device add: give NAME and --password-stdin (the password is never accepted on the command line)")
-		return 2
-	}
-	pw, err := readPassword(e.stdin)
-	if err != nil {
-		return errorf(e, "relay device add: %v", err)
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "relay device add: %v", err)
-	}
-	if err := d.AddRelayDevice(name, pw); err != nil {
-		return errorf(e, "%s", keyText(err.Error()))
-	}
-	fmt.Fprintf(e.stdout, "Device %s may sign in to the relay. In its scan-to-e-mail settings: SMTP with STARTTLS, authentication on, user name %s, this password.\n", name, name)
-	return 0
 }
 
-func relayDeviceList(e *env, args []string) int {
-	if len(args) != 0 {
-		fmt.Fprintln(e.stderr, "securesend relay device list: takes no arguments")
-		return 2
-	}
-	d, err := openDesk(e)
+func relayDeviceList(_ context.Context, c *call) error {
+	list, err := c.desk.RelayDeviceList()
 	if err != nil {
-		return errorf(e, "relay device list: %v", err)
-	}
-	list, err := d.RelayDeviceList()
-	if err != nil {
-		return errorf(e, "%v", err)
+		return bare(err)
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(e.stdout, "No devices. Add one with 'securesend relay device add NAME --password-stdin'.")
-		return 0
+		fmt.Fprintln(c.stdout, "No devices. Add one with 'securesend relay device add NAME --password-stdin'.")
+		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tADDED")
-	for _, dev := range list {
-		fmt.Fprintf(tw, "%s\t%s\n", keyText(dev.Name), dev.Added.Local().Format("2006-01-02 15:04"))
-	}
-	tw.Flush()
-	return 0
+	printTable(c.stdout, []string{"DEVICE", "ADDED"}, list, func(_ int, dev relay.Device) []string {
+		return []string{desk.KeyText(dev.Name), dev.Added.Local().Format("2006-01-02 15:04")}
+	})
+	return nil
 }
 
-func relayDeviceRemove(e *env, args []string) int {
-	fs := flag.NewFlagSet("relay device remove", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	name, code := parseOneArg(e, fs, args)
-	if code >= 0 {
-		return code
+func relayDeviceRemove(_ context.Context, c *call) error {
+	if err := c.desk.RemoveRelayDevice(c.arg()); err != nil {
+		return bare(err)
 	}
-	if name == "" {
-		fmt.Fprintln(e.stderr, "securesend relay device remove: give the device's NAME")
-		return 2
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "relay device remove: %v", err)
-	}
-	if err := d.RemoveRelayDevice(name); err != nil {
-		return errorf(e, "%s", keyText(err.Error()))
-	}
-	fmt.Fprintf(e.stdout, "Device %s can no longer sign in.\n", keyText(name))
-	return 0
+	fmt.Fprintf(c.stdout, "Device %s can no longer sign in.\n", desk.KeyText(c.arg()))
+	return nil
 }
 
 // lockedWriter serialises the relay's log lines with other output.

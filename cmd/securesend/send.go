@@ -47,11 +47,8 @@ type sendFlags struct {
 }
 
 func sendCommand() command {
-	return command{
-		name:    "send",
-		summary: "send documents securely over TLS-enforced SMTP",
-		run:     runSend,
-	}
+	return command{name: "send", summary: "send documents securely over TLS-enforced SMTP", usage: sendUsage,
+		args: argRule{max: -1}, flags: sendDefine}
 }
 
 const sendUsage = `Usage: securesend send --server HOST:PORT --from ADDRESS --to ADDRESS [flags] DOCUMENT...
@@ -66,13 +63,11 @@ outbox first, so nothing is lost if the connection fails; the organisation
 policy is checked before that. Prints a fax-style confirmation.
 Exit status: 0 when every recipient was accepted, 1 otherwise, 2 for usage
 errors.
-
-Flags:
 `
 
-// newSendFlagSet defines the flags of 'securesend send' on f.
-func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
-	fs := newFlags(e, "send")
+// sendDefine defines the flags of 'securesend send' on fs.
+func sendDefine(fs *flag.FlagSet) runFunc {
+	f := &sendFlags{}
 	fs.StringVar(&f.from, "from", "", "sender `address`, e.g. \"Dr A Ngata <a.ngata@clinic.example.nz>\" (required)")
 	fs.Var(&f.to, "to", "recipient `address`; repeat for several (at least one required)")
 	fs.Var(&f.cc, "cc", "copy recipient `address`; repeatable")
@@ -89,8 +84,10 @@ func newSendFlagSet(e *env, f *sendFlags) *flag.FlagSet {
 	fs.StringVar(&f.facilityHPI, "facility-hpi", "", "your practice's HPI facility `ID` (FXXNNN-C), carried in the signed manifest")
 	fs.StringVar(&f.replaces, "replaces", "", "the `Message-ID` of a message you sent that this one replaces (the recipient sees the old one marked replaced)")
 	f.defineConn(fs, "send with the stored account `name` (see 'securesend account add'): its server, sign-in and address")
-	fs.Usage = func() {} // parseSendFlags prints help or a hint itself
-	return fs
+	return func(ctx context.Context, c *call) error {
+		f.docs = c.args
+		return runSend(ctx, c, f)
+	}
 }
 
 // defineConn defines on fs the flags that say how messages are delivered,
@@ -135,25 +132,10 @@ func (f *sendFlags) connProblem() string {
 	return ""
 }
 
-// parseSendFlags parses args; flags and documents may be mixed, and "--"
-// ends the flags. It returns an exit code >= 0 when the command should end.
-func parseSendFlags(e *env, args []string) (*sendFlags, int) {
-	f := &sendFlags{}
-	fs := newSendFlagSet(e, f)
-	var code int
-	switch f.docs, code = parseFlags(e, fs, args); code {
-	case 0:
-		fmt.Fprint(e.stdout, sendUsage)
-		fs.SetOutput(e.stdout)
-		fs.PrintDefaults()
-		return nil, 0
-	case 2:
-		fmt.Fprintln(e.stderr, "Run 'securesend send --help' for the flags.")
-		return nil, 2
-	}
+// check says what is wrong with the flags of 'send' as a usage error.
+func (f *sendFlags) check() error {
 	if p := f.connProblem(); p != "" {
-		fmt.Fprintf(e.stderr, "securesend send: %s\n", p)
-		return nil, 2
+		return usagef("%s", p)
 	}
 	var missing []string
 	if f.account == "" && f.server == "" {
@@ -166,14 +148,12 @@ func parseSendFlags(e *env, args []string) (*sendFlags, int) {
 		missing = append(missing, "--to")
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(e.stderr, "securesend send: missing %s (see 'securesend send --help')\n", strings.Join(missing, ", "))
-		return nil, 2
+		return usagef("missing %s", strings.Join(missing, ", "))
 	}
 	if len(f.docs) == 0 {
-		fmt.Fprintln(e.stderr, "securesend send: no documents given; name the files to send after the flags")
-		return nil, 2
+		return usagef("no documents given; name the files to send after the flags")
 	}
-	return f, -1
+	return nil
 }
 
 // message builds the send.Message from the flags.
@@ -232,49 +212,35 @@ func (f *sendFlags) via(stdin io.Reader) (desk.Via, error) {
 	o := desk.ViaOptions{Account: f.account, Server: f.server, Security: f.security, CAFile: f.caFile, User: f.user,
 		MinTLS: f.minTLS, RequireTLS: f.requireTLS, Timeout: f.timeout}
 	if f.passwordStdin {
-		o.Password = func() (string, error) { return readPassword(stdin) }
+		o.Password = func() (string, error) { return readSecret(stdin, "--password-stdin") }
 	}
 	return o.Via()
 }
 
-// readPassword reads the password of --password-stdin from r.
-func readPassword(r io.Reader) (string, error) {
-	pw, err := readLine(r)
-	if err != nil {
-		return "", fmt.Errorf("--password-stdin: cannot read standard input: %v", err)
-	}
-	if pw == "" {
-		return "", errors.New("--password-stdin: standard input is empty; pipe the password in, e.g. from a password manager")
-	}
-	return pw, nil
-}
-
-func runSend(ctx context.Context, e *env, args []string) int {
-	f, code := parseSendFlags(e, args)
-	if code >= 0 {
-		return code
+func runSend(ctx context.Context, c *call, f *sendFlags) error {
+	if err := f.check(); err != nil {
+		return err
 	}
 	em, err := send.ParseEncryptMode(f.encrypt)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "securesend send: --encrypt must be always, auto or never, not %q\n", f.encrypt)
-		return 2
+		return usagef("--encrypt must be always, auto or never, not %q", f.encrypt)
 	}
-	ob, id, err := queueSend(ctx, e, f, em)
-	if printPolicyRefusal(e.stderr, err) {
-		return 1
+	ob, id, err := queueSend(ctx, c, f, em)
+	if printPolicyRefusal(c.stderr, err) {
+		return exitCode(1)
 	}
 	if err != nil {
-		return errorf(e, "%s", err)
+		return err
 	}
 	if f.queueOnly {
 		if f.json {
-			return printJSON(e, struct {
+			return printJSON(c.env, struct {
 				Job   string       `json:"job"`
 				State outbox.State `json:"state"`
 			}{id, outbox.Queued})
 		}
-		fmt.Fprintf(e.stdout, "Queued as job %s; 'securesend outbox run' delivers it.\n", id)
-		return 0
+		fmt.Fprintf(c.stdout, "Queued as job %s; 'securesend outbox run' delivers it.\n", id)
+		return nil
 	}
 	// Delivered now, through the policy gate in force at this moment, as
 	// 'outbox run' delivers it.
@@ -287,38 +253,36 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	if errors.Is(sendErr, outbox.ErrNeedsConfirmation) && errors.As(sendErr, &se) {
 		sendErr = se // the explanation follows from outboxExplain
 	}
-	code = reportSend(e, f, res, sendErr)
-	outboxExplain(e.stderr, rec)
-	return code
+	code := reportSend(c.env, f, res, sendErr)
+	outboxExplain(c.stderr, rec)
+	return exitCode(code)
 }
 
 // queueSend does what 'securesend send' does before delivery, for the
 // flags f: the message from the flags, then desk's Send (the policy gate,
 // the protection, the outbox job) into the outbox that delivers with f's
-// account or server. An error's text is for the user ("send: ..."); a
-// *desk.Refused is a refusal of the message itself.
-func queueSend(ctx context.Context, e *env, f *sendFlags, em send.EncryptMode) (*desk.Outbox, string, error) {
-	v, err := f.via(e.stdin)
+// account or server. A *desk.Refused is a refusal of the message itself;
+// an invalid message's error says what to fix (bare).
+func queueSend(ctx context.Context, c *call, f *sendFlags, em send.EncryptMode) (*desk.Outbox, string, error) {
+	v, err := f.via(c.stdin)
 	if err != nil {
-		return nil, "", fmt.Errorf("send: %w", err)
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return nil, "", fmt.Errorf("send: %w", err)
+		return nil, "", err
 	}
 	m, err := f.message()
 	if err != nil {
-		return nil, "", fmt.Errorf("send: %w", err)
+		return nil, "", err
 	}
-	ob, err := d.Outbox(desk.OutboxOptions{Via: v})
-	if err != nil {
-		return nil, "", sendError(err)
+	ob, err := c.desk.Outbox(desk.OutboxOptions{Via: v})
+	if err == nil {
+		var id string
+		if id, err = ob.Send(ctx, desk.Draft{Message: m, Via: v, Encrypt: em, Replaces: f.replaces}); err == nil {
+			return ob, id, nil
+		}
 	}
-	id, err := ob.Send(ctx, desk.Draft{Message: m, Via: v, Encrypt: em, Replaces: f.replaces})
-	if err != nil {
-		return nil, "", sendError(err)
+	if errors.Is(err, send.ErrInvalidMessage) {
+		err = bare(err)
 	}
-	return ob, id, nil
+	return nil, "", err
 }
 
 // printPolicyRefusal prints err's reasons when it is the organisation's
@@ -341,16 +305,6 @@ func printRefused(w io.Writer, header string, refused *desk.Refused) {
 	}
 }
 
-// sendError is err of desk's Send as 'securesend send' prints it: "send: "
-// first but for an invalid message, whose text says what to fix.
-func sendError(err error) error {
-	var refused *desk.Refused
-	if errors.As(err, &refused) && (refused.Policy || errors.Is(err, send.ErrInvalidMessage)) {
-		return err
-	}
-	return fmt.Errorf("send: %w", err)
-}
-
 // reportSend prints the outcome, writes the receipt and picks the exit code.
 func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 	var se *send.Error
@@ -363,11 +317,11 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 			Error  *desk.ErrorJSON `json:"error"`
 		}{Result: res, Error: desk.JSONError(sendErr)})
 	} else if res != nil {
-		printSummary(e.stdout, res, sendErr)
+		printLines(e.stdout, desk.TransmissionLines(res, sendErr))
 	}
 	code := 0
 	if sendErr != nil {
-		fmt.Fprintf(e.stderr, "securesend: %s\n", termsafe.String(plainError(sendErr)))
+		fmt.Fprintf(e.stderr, "securesend: %s\n", termsafe.String(desk.PlainError(sendErr)))
 		code = 1
 	}
 	if f.receipt != "" {
@@ -377,14 +331,4 @@ func reportSend(e *env, f *sendFlags, res *send.Result, sendErr error) int {
 		}
 	}
 	return code
-}
-
-// plainError is the message for people (desk.PlainError). It may carry
-// a server's words: pass it through termsafe before a terminal.
-func plainError(err error) string { return desk.PlainError(err) }
-
-// printSummary prints the fax-style transmission report of a delivery
-// (desk.TransmissionLines).
-func printSummary(w io.Writer, res *send.Result, sendErr error) {
-	printLines(w, desk.TransmissionLines(res, sendErr))
 }

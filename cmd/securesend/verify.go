@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
 	"github.com/securesend/securesend/desk"
@@ -26,70 +27,51 @@ integrity or signature check (cannot-decrypt, bad-signature).
 Exit status: 0 only when the message is verified (and, with --extract,
 its documents were written); 1 for every other verdict, a refused
 extraction or an error; 2 for usage errors.
-
-Flags:
 `
 
 func verifyCommand() command {
-	return command{
-		name:    "verify",
-		summary: "verify a received message and list (or extract) its documents",
-		run:     runVerify,
-	}
+	return command{name: "verify", summary: "verify a received message and list (or extract) its documents", usage: verifyUsage,
+		args: oneArg("need exactly one MESSAGE file ('-' for standard input)"), flags: verifyDefine}
 }
 
-func runVerify(ctx context.Context, e *env, args []string) int {
-	fs := commandFlags(e, "verify", verifyUsage)
+func verifyDefine(fs *flag.FlagSet) runFunc {
 	extract := fs.String("extract", "", "write the documents of a verified message into `DIR` (created if needed; existing files are never overwritten)")
 	extractUnverified := fs.Bool("extract-unverified", false, "with --extract, also extract documents of a message that is not verified (never of one that failed its integrity or signature check)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	saveKey := fs.String("save-key", "", "when signed by a key you do not have but the message carries, write that public key to `FILE` (to import with 'keys import --pin --email ADDRESS FILE' after comparing its fingerprint)")
-	pos, code := parseFlags(e, fs, args)
-	if code >= 0 {
-		return code
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "securesend verify: need exactly one MESSAGE file ('-' for standard input)")
-		return 2
-	}
-	if *extractUnverified && *extract == "" {
-		fmt.Fprintln(e.stderr, "securesend verify: --extract-unverified needs --extract DIR")
-		return 2
-	}
-	d, err := openDesk(e)
-	if err != nil {
-		return errorf(e, "%v", err)
-	}
-	in, err := openInput(e, pos[0])
-	if err != nil {
-		return errorf(e, "verify: %v", err)
-	}
-	defer in.Close()
-	v, err := d.Verify(ctx, in, desk.VerifyOptions{Extract: *extract, ExtractUnverified: *extractUnverified})
-	if err != nil {
-		return errorf(e, "verify: %v", err)
-	}
-	rep := v.Report
-	if *saveKey != "" {
-		if _, err := v.SaveSignerKey(*saveKey); err != nil {
-			return errorf(e, "verify: --save-key: %v", err)
+	return func(ctx context.Context, c *call) error {
+		if *extractUnverified && *extract == "" {
+			return usagef("--extract-unverified needs --extract DIR")
 		}
-	}
-	refused := v.Refused
-	shown := v.Shown()
-	if *asJSON {
-		if err := writeJSON(e.stdout, shown); err != nil {
-			return errorf(e, "verify: %v", err)
+		in, err := openInput(c.env, c.arg())
+		if err != nil {
+			return err
 		}
-	} else {
-		printLines(e.stdout, desk.VerifyLines(shown))
+		defer in.Close()
+		v, err := c.desk.Verify(ctx, in, desk.VerifyOptions{Extract: *extract, ExtractUnverified: *extractUnverified})
+		if err != nil {
+			return err
+		}
+		if *saveKey != "" {
+			if _, err := v.SaveSignerKey(*saveKey); err != nil {
+				return fmt.Errorf("--save-key: %w", err)
+			}
+		}
+		shown := v.Shown()
+		if *asJSON {
+			if err := writeJSON(c.stdout, shown); err != nil {
+				return err
+			}
+		} else {
+			printLines(c.stdout, desk.VerifyLines(shown))
+		}
+		if v.Refused != "" {
+			fmt.Fprintf(c.stderr, "securesend verify: %s\n", v.Refused)
+			return exitCode(1)
+		}
+		if v.Report.Verdict != receive.Verified {
+			return exitCode(1)
+		}
+		return nil
 	}
-	if refused != "" {
-		fmt.Fprintf(e.stderr, "securesend verify: %s\n", refused)
-		return 1
-	}
-	if rep.Verdict != receive.Verified {
-		return 1
-	}
-	return 0
 }
