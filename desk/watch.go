@@ -60,6 +60,16 @@ type WatchOptions struct {
 	// attempts (1 s and DefaultWatchMaxBackoff when zero); it doubles
 	// after each failure and starts again after a successful fetch.
 	MinBackoff, MaxBackoff time.Duration
+	// RetryFailed tries again, once, every message of the mailbox that
+	// earlier fetches could not fetch, verify or store, given up or not
+	// (securesend inbox watch --retry-failed). Without it a running
+	// watch tries such a message again only when the keys or the
+	// organisation profile changed since its last attempt, or, until it
+	// is given up, after RetryWait (doubled after each attempt), so that
+	// a mailbox with many of them does not fetch them all on every round.
+	RetryFailed bool
+	// RetryWait is DefaultWatchRetryWait when zero.
+	RetryWait time.Duration
 	// Event, when set, is told what the watch does.
 	Event func(WatchEvent)
 }
@@ -136,7 +146,14 @@ func (d *Desk) Watch(ctx context.Context, opts WatchOptions) error {
 	if err := dl.start(); err != nil {
 		return err
 	}
-	w := &watcher{d: d, opts: opts, acct: a, dl: dl}
+	dir, err := d.home.Sub("watch")
+	if err != nil {
+		return err
+	}
+	w := &watcher{d: d, opts: opts, acct: a, dl: dl, failed: openFailedState(dir, a.Name, opts.Mailbox, d.warn)}
+	if opts.RetryFailed {
+		w.retryAll = time.Now()
+	}
 	return w.run(ctx)
 }
 
@@ -159,6 +176,9 @@ func (o *WatchOptions) defaults() {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = DefaultWatchMaxBackoff
 	}
+	if o.RetryWait <= 0 {
+		o.RetryWait = DefaultWatchRetryWait
+	}
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
 	}
@@ -170,6 +190,10 @@ type watcher struct {
 	opts WatchOptions
 	acct *account.Account
 	dl   *deliverer
+	// failed remembers the mailbox's failed messages (watch_failed.go);
+	// retryAll is the watch's start with RetryFailed.
+	failed   *failedState
+	retryAll time.Time
 
 	mon     *account.IMAPConn // the connection that waits (IDLE), or nil
 	idle    bool
@@ -255,7 +279,20 @@ func (w *watcher) round(ctx context.Context) (ferr, derr error) {
 			}
 		}()
 	}
-	res, ferr := w.d.Fetch(ctx, FetchOptions{Account: w.acct.Name, Mailbox: w.opts.Mailbox})
+	stamp, err := w.d.verifyStamp()
+	if err != nil {
+		return err, nil
+	}
+	started := time.Now()
+	rule := retryRule{st: w.failed, stamp: stamp, now: started, wait: w.opts.RetryWait, all: w.retryAll}
+	res, ferr := w.d.Fetch(ctx, FetchOptions{Account: w.acct.Name, Mailbox: w.opts.Mailbox, RetryFailure: rule.due})
+	if st, err := w.d.Inbox(); err == nil {
+		if fs, err := st.Failures(); err == nil {
+			if err := w.failed.update(fs, w.acct.Name, w.opts.Mailbox, started, stamp); err != nil {
+				w.d.warn(err)
+			}
+		}
+	}
 	if res != nil {
 		w.event(WatchEvent{Kind: EventFetched, Detail: fmt.Sprintf("%d new, %d failed", len(res.New), len(res.Failed))})
 	}
