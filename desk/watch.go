@@ -12,6 +12,7 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/receive"
 )
 
 // Defaults of WatchOptions.
@@ -229,6 +230,13 @@ func (w *watcher) run(ctx context.Context) error {
 		ferr, derr := w.round(ctx)
 		if derr != nil {
 			return derr
+		}
+		if errors.Is(ferr, receive.ErrTooManyFailures) && ctx.Err() == nil {
+			// Many messages in a row failed (each recorded); the
+			// connection is fine and the next round goes on after
+			// them: at once, not after a reconnection and a backoff,
+			// so that the mail behind them is not kept waiting.
+			continue
 		}
 		if ferr != nil {
 			if ctx.Err() != nil {

@@ -224,3 +224,42 @@ func TestWatchDoesNotRefetchFailed(t *testing.T) {
 		t.Fatalf("dropped: %v", dropped(t, drop))
 	}
 }
+
+// TestWatchGoesOnAfterManyFailures: more messages in a row than
+// receive.MaxFailuresInRow that the server will not serve do not stop a
+// watch (--once returned "too many messages in a row could not be
+// fetched"; a running watch took it for a lost connection and backed
+// off): the verified message behind them is dropped, and the next
+// rounds do not fetch the failures again.
+func TestWatchGoesOnAfterManyFailures(t *testing.T) {
+	d, fc := failedDesk(t, 0)
+	const n = 45
+	for range n {
+		fc.deliver(t, testdata(t, "not_signed.eml"), true)
+	}
+	fc.deliver(t, testdata(t, "good_encrypted.eml"), false)
+	drop := t.TempDir()
+	var ev events
+	opts := WatchOptions{Drop: drop, Once: true, IncludeExisting: true, Event: ev.add}
+	if err := d.Watch(context.Background(), opts); err != nil {
+		t.Fatalf("watch: %v\n%s", err, &ev)
+	}
+	if got := len(dropped(t, drop)); got != 2 {
+		t.Fatalf("dropped %v, want the verified document and its sidecar\n%s", dropped(t, drop), &ev)
+	}
+	if ev.count(EventDisconnected) != 0 {
+		t.Errorf("the watch reported a lost connection:\n%s", &ev)
+	}
+	fs, err := d.Failures()
+	if err != nil || len(fs) != n {
+		t.Fatalf("%d failures recorded (%v), want %d", len(fs), err, n)
+	}
+	before := fc.served()
+	opts.Event = nil
+	if err := d.Watch(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := fc.served() - before; got != 0 {
+		t.Errorf("the next watch fetched %d bodies again", got)
+	}
+}
