@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +19,10 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
+	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/internal/home"
+	"github.com/securesend/securesend/receive"
 )
 
 // fetchCounter is an IMAP server (implicit TLS, IDLE) with one user
@@ -105,17 +112,34 @@ func (s *countingSession) Fetch(w *imapserver.FetchWriter, ns imap.NumSet, o *im
 	return s.Session.Fetch(w, ns, o)
 }
 
-// failedDesk is a Desk of Bob's whose account is on a fetchCounter
-// holding n messages whose bodies the server will not serve, each after
-// an unsigned message it serves (stored, not verified).
-func failedDesk(t *testing.T, n int) (*Desk, *fetchCounter) {
+// failedDesk is a Desk of Bob's (his key, Alice's pinned) whose
+// account is on a fetchCounter holding n messages whose bodies the
+// server will not serve, each after an unsigned message it serves
+// (stored, not verified). It takes a testing.TB, for the benchmark too.
+func failedDesk(t testing.TB, n int) (*Desk, *fetchCounter) {
 	t.Helper()
-	requireKeychain(t)
+	keychaintest.Require(t)
 	const user, pw = "bob@pharmacy.test", "imap-pass-for-failed"
 	pki := accounttest.NewPKI(t)
 	fc := startFetchCounter(t, pki, user, pw)
-	d, _ := testDesk(t)
-	bobsKeys(t, d)
+	dir := t.TempDir()
+	d, err := Open(Options{Getenv: func(k string) string {
+		if k == home.EnvVar {
+			return dir
+		}
+		return ""
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := d.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ks.AddSecret(readTestKey(t, "bob")); err != nil {
+		t.Fatal(err)
+	}
+	pinTestKey(t, d, "alice")
 	a := account.Account{Name: "pharmacy", Email: user, Auth: account.AuthPassword, CAFile: pki.CAFile,
 		SMTP: account.Server{Address: "127.0.0.1:1", Security: account.StartTLS},
 		IMAP: account.Server{Address: fc.Addr, Security: account.ImplicitTLS}}
@@ -125,9 +149,45 @@ func failedDesk(t *testing.T, n int) (*Desk, *fetchCounter) {
 	t.Cleanup(func() { d.Accounts().Remove("pharmacy") })
 	for i := range n {
 		fc.deliver(t, fmt.Appendf(nil, "From: clinic@example.test\r\nTo: bob@pharmacy.test\r\nSubject: %d\r\n\r\nnot signed %d\r\n", i, i), false)
-		fc.deliver(t, testdata(t, "not_signed.eml"), true)
+		fc.deliver(t, receiveTestdata(t, "not_signed.eml"), true)
 	}
 	return d, fc
+}
+
+// receiveTestdata reads a file of receive/testdata.
+func receiveTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "receive", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// readTestKey reads the TEST ONLY secret key of name.
+func readTestKey(t testing.TB, name string) *pgp.Key {
+	t.Helper()
+	k, err := pgp.ReadSecretKey(bytes.NewReader(receiveTestdata(t, filepath.Join("keys", "test_only_"+name+".sec.asc"))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// pinTestKey imports and pins the public key of name in d's key store.
+func pinTestKey(t testing.TB, d *Desk, name string) {
+	t.Helper()
+	ks, err := d.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := readTestKey(t, name).Public().WriteArmored(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ks.Import(&buf, pgp.ImportOptions{Pin: true}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestWatchDoesNotRefetchFailed: a watch over a mailbox with messages
@@ -182,11 +242,7 @@ func TestWatchDoesNotRefetchFailed(t *testing.T) {
 		t.Fatalf("%d attempts, want %d", a, n)
 	}
 	// A key pinned since: each failure is tried once more.
-	ks, err := d.Keys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pinPublic(t, ks, testKey(t, "carol"))
+	pinTestKey(t, d, "carol")
 	if got := round("after a key was pinned", WatchOptions{}); got != n {
 		t.Fatalf("after a key was pinned: %d bodies, want %d", got, n)
 	}
@@ -262,4 +318,28 @@ func TestWatchGoesOnAfterManyFailures(t *testing.T) {
 	if got := fc.served() - before; got != 0 {
 		t.Errorf("the next watch fetched %d bodies again", got)
 	}
+}
+
+// BenchmarkWatchRoundFailed: the rounds of a watch over a mailbox holding
+// 200 messages the server will not serve (and 200 stored, unverified),
+// after its first round; nothing new arrives. Reports the bodies fetched
+// and the time per round. -benchtime 10x.
+func BenchmarkWatchRoundFailed(b *testing.B) {
+	const n = 200
+	d, fc := failedDesk(b, n)
+	drop := b.TempDir()
+	opts := WatchOptions{Drop: drop, Once: true}
+	if err := d.Watch(context.Background(), opts); err != nil {
+		b.Fatal(err)
+	}
+	before := fc.served()
+	b.ResetTimer()
+	for range b.N {
+		if err := d.Watch(context.Background(), opts); err != nil && !errors.Is(err, receive.ErrTooManyFailures) {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(fc.served()-before)/float64(b.N), "bodies/round")
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/round")
 }
