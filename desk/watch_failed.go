@@ -10,7 +10,9 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/securesend/securesend/internal/atomicfile"
@@ -166,8 +168,10 @@ func (d *Desk) verifyStamp() (string, error) {
 	}
 	keys := make([]key, 0, len(es))
 	for _, e := range es {
-		keys = append(keys, key{e.Fingerprint.String(), e.Emails, fmt.Sprint(e.Trust), e.Secret})
+		emails := slices.Sorted(slices.Values(e.Emails))
+		keys = append(keys, key{e.Fingerprint.String(), emails, fmt.Sprint(e.Trust), e.Secret})
 	}
+	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	b, err := json.Marshal(struct {
 		Keys    []key            `json:"keys"`
 		Profile *profile.Profile `json:"profile"`
