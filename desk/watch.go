@@ -43,6 +43,15 @@ type WatchOptions struct {
 	// Drop, when set, is the folder verified documents are written to,
 	// each with a sidecar JSON of its verdict and manifest.
 	Drop string
+	// DropGroupRead creates the dropped documents and sidecars readable
+	// by the folder's group (0640) instead of by their owner only
+	// (0600), for dispensing software that runs as another user on
+	// Linux or macOS: give the folder that software's group and the
+	// setgid bit, so that new files take the group. A default (inherited)
+	// POSIX ACL cannot do it with 0600 files: their mode empties the
+	// ACL's mask. Without effect on Windows, where the files have the
+	// folder's inherited ACL.
+	DropGroupRead bool
 	// Printer, when set, prints each verified document.
 	Printer Printer
 	// Once fetches and delivers what is there, then returns.

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -60,6 +61,8 @@ type destination struct {
 	j       *deliverjournal.Journal
 	dir     string
 	printer Printer
+	// mode is the permission of the files dropped (DropMode).
+	mode os.FileMode
 }
 
 // openDeliverer opens the inbox and the journal of each destination
@@ -89,7 +92,11 @@ func (d *Desk) openDeliverer(opts WatchOptions) (*deliverer, error) {
 		if err != nil {
 			return nil, err
 		}
-		dl.dests = append(dl.dests, &destination{kind: DestDrop, j: j, dir: abs})
+		mode := os.FileMode(0o600)
+		if opts.DropGroupRead {
+			mode = 0o640
+		}
+		dl.dests = append(dl.dests, &destination{kind: DestDrop, j: j, dir: abs, mode: mode})
 	}
 	if opts.Printer != nil {
 		j, err := deliverjournal.Open(filepath.Join(dir, "print-"+shortHash(opts.Printer.Name())+".journal"))
@@ -465,6 +472,10 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 		return "", fmt.Errorf("drop folder: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after the link there is nothing left
+	if err := setMode(tmp, dst.mode); err != nil {
+		tmp.Close()
+		return "", err
+	}
 	if err := atomicfile.SyncDir(dst.dir); err != nil {
 		return "", fmt.Errorf("drop folder: %w", err)
 	}
@@ -478,7 +489,7 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 	// The sidecar, like the document, is linked into place, never over a
 	// file: what another watch or the software reading the folder left
 	// under that name stays as it was.
-	if err := linkNew(dst.dir, final+".json", append(meta, '\n')); err != nil {
+	if err := linkNew(dst.dir, final+".json", append(meta, '\n'), dst.mode); err != nil {
 		tmp.Close()
 		return "", err
 	}
@@ -520,13 +531,16 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 // linkNew writes data to a new file at path, in dir, whole and flushed
 // before it appears, by a link: never over a file, a link or anything
 // else already at path.
-func linkNew(dir, path string, data []byte) error {
+func linkNew(dir, path string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(dir, DropTempPattern)
 	if err != nil {
 		return fmt.Errorf("drop folder: %w", err)
 	}
 	defer os.Remove(f.Name())
-	_, err = f.Write(data)
+	err = setMode(f, mode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -540,6 +554,19 @@ func linkNew(dir, path string, data []byte) error {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s already exists in the drop folder; it is not overwritten", filepath.Base(path))
 		}
+		return fmt.Errorf("drop folder: %w", err)
+	}
+	return nil
+}
+
+// setMode gives a file just created (0600, by os.CreateTemp) mode, when
+// it is another, before anything is written to it. On Windows the file
+// has the folder's inherited ACL whatever the mode.
+func setMode(f *os.File, mode os.FileMode) error {
+	if mode == 0 || mode == 0o600 || runtime.GOOS == "windows" {
+		return nil
+	}
+	if err := f.Chmod(mode); err != nil {
 		return fmt.Errorf("drop folder: %w", err)
 	}
 	return nil
