@@ -298,7 +298,9 @@ func (w *watcher) round(ctx context.Context) (ferr, derr error) {
 	}
 	stamp, err := w.d.verifyStamp()
 	if err != nil {
-		return err, nil
+		// The fetch would fail the same way; what was stored is
+		// delivered all the same.
+		return err, w.dl.deliverAll(ctx, w.event)
 	}
 	started := time.Now()
 	rule := retryRule{st: w.failed, stamp: stamp, now: started, wait: w.opts.RetryWait, all: w.retryAll}
