@@ -137,10 +137,10 @@ func (st *failedState) update(failures []receive.Failure, account, mailbox strin
 	return nil
 }
 
-// verifyStamp is a hash of what decides how a message verifies: the key
-// store's entries (keys imported, pinned, removed, own keys), the
-// organisation profile in force and the own addresses. It changes when
-// any of them does.
+// verifyStamp is a hash of what decides how a message is fetched and
+// verified: the key store's entries (keys imported, pinned, removed, own
+// keys), the organisation profile in force, the user's security.toml
+// and the own addresses. It changes when any of them does.
 func (d *Desk) verifyStamp() (string, error) {
 	ks, err := d.Keys()
 	if err != nil {
@@ -172,11 +172,16 @@ func (d *Desk) verifyStamp() (string, error) {
 		keys = append(keys, key{e.Fingerprint.String(), emails, fmt.Sprint(e.Trust), e.Secret})
 	}
 	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	us, err := d.UserSettings()
+	if err != nil {
+		return "", err
+	}
 	b, err := json.Marshal(struct {
-		Keys    []key            `json:"keys"`
-		Profile *profile.Profile `json:"profile"`
-		Own     []string         `json:"own"`
-	}{keys, prof, d.ownAddresses(es)})
+		Keys     []key                `json:"keys"`
+		Profile  *profile.Profile     `json:"profile"`
+		Settings profile.UserSettings `json:"settings"`
+		Own      []string             `json:"own"`
+	}{keys, prof, us, d.ownAddresses(es)})
 	if err != nil {
 		return "", err
 	}
