@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -264,6 +265,21 @@ func TestWatchDoesNotRefetchFailed(t *testing.T) {
 	}
 	if got := round("after --retry-failed", WatchOptions{}); got != 0 {
 		t.Fatalf("after --retry-failed: %d bodies, want 0", got)
+	}
+	// A damaged record is started again (a warning): nothing is fetched
+	// again for it, and the watch goes on.
+	rec, err := filepath.Glob(filepath.Join(d.home.Path("watch"), "failed-*.json"))
+	if err != nil || len(rec) != 1 {
+		t.Fatalf("record %v %v", rec, err)
+	}
+	if err := os.WriteFile(rec[0], []byte(`{"tried":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := round("damaged record", WatchOptions{}); got != 0 {
+		t.Fatalf("damaged record: %d bodies, want 0", got)
+	}
+	if b, err := os.ReadFile(rec[0]); err != nil || !json.Valid(b) {
+		t.Fatalf("the record was not written again: %q %v", b, err)
 	}
 	// The message the server serves again is stored and delivered no
 	// more than any other: it is not signed, so nothing is dropped.
