@@ -205,3 +205,73 @@ func TestAckParsePartsExtensionFields(t *testing.T) {
 		t.Errorf("kind %s", r.Kind)
 	}
 }
+
+// TestAckParseFieldControls: a control, bidi or invisible character in
+// any RFC 8098 field Parse reads (Reporting-UA, which it never uses,
+// included) is refused, naming the field and not quoting it; blanks and
+// tabs between words, and folding, are read as before.
+func TestAckParseFieldControls(t *testing.T) {
+	in := testReceipt(Accepted, "")
+	data, err := marshal(&in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := map[string]string{
+		"Reporting-UA":        "securesend; securesend",
+		"Final-Recipient":     "rfc822; pharmacy@pharmacy.example",
+		"Original-Message-ID": "<abc123@clinic.example>",
+		"Disposition":         "manual-action/MDN-sent-manually; processed",
+	}
+	order := []string{"Reporting-UA", "Final-Recipient", "Original-Message-ID", "Disposition"}
+	entity := func(field, value string) []byte {
+		var b strings.Builder
+		for _, f := range order {
+			v := good[f]
+			if f == field {
+				v = value
+			}
+			b.WriteString(f + ": " + v + "\r\n")
+		}
+		return []byte(b.String())
+	}
+	tests := []struct {
+		field, value string
+		ok           bool
+	}{
+		{"Reporting-UA", "securesend; securesend", true},
+		{"Reporting-UA", "securesend;\tsecuresend", true},
+		{"Reporting-UA", "securesend;\r\n securesend", true}, // folded
+		{"Reporting-UA", "securesend\x00", false},
+		{"Reporting-UA", "securesend \x1b[2J\x1b[31mVERIFIED", false},
+		{"Reporting-UA", "securesend\x7f", false},
+		{"Reporting-UA", "securesend \u0085", false},
+		{"Reporting-UA", "securesend \u202egnp.exe", false},
+		{"Reporting-UA", "secure\u200bsend", false},
+		{"Reporting-UA", "securesend\u2028", false},
+		{"Reporting-UA", "securesend \u009b31m", false},
+		{"Final-Recipient", "rfc822; pharmacy@pharmacy.example\x0b", false},
+		{"Final-Recipient", "rfc822;\x0cpharmacy@pharmacy.example", false},
+		{"Final-Recipient", "rfc822; pharmacy@pharmacy.example\u00a0", true}, // a separator, not a control: trimmed, as before
+		{"Original-Message-ID", "<abc123@clinic.example>\x1b", false},
+		{"Disposition", "manual-action/MDN-sent-manually;\x00processed", false},
+		{"Disposition", "manual-action/MDN-sent-manually;\t processed", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field+" "+strings.ToValidUTF8(tt.value, "?"), func(t *testing.T) {
+			_, err := ParseParts(entity(tt.field, tt.value), data)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || e.Field != tt.field {
+				t.Fatalf("error %v (%T), want an *Error about %s", err, err, tt.field)
+			}
+			if strings.ContainsAny(err.Error(), "\x00\x1b\x7f\u202e\u200b") {
+				t.Errorf("the error quotes the value: %q", err)
+			}
+		})
+	}
+}

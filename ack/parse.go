@@ -18,6 +18,7 @@ import (
 	mtextproto "github.com/emersion/go-message/textproto"
 
 	"github.com/securesend/securesend/internal/strictjson"
+	"github.com/securesend/securesend/internal/termsafe"
 )
 
 // Parse reads one acknowledgement entity (Write's form: header, blank
@@ -181,6 +182,9 @@ func readFields(b []byte) (*fields, error) {
 		if len(vs) != 1 {
 			return "", invalid(name, "must appear exactly once")
 		}
+		if err := fieldValue(vs[0]); err != nil {
+			return "", invalid(name, "%v", err)
+		}
 		return strings.TrimSpace(vs[0]), nil
 	}
 	var f fields
@@ -208,6 +212,19 @@ func readFields(b []byte) (*fields, error) {
 		return nil, err
 	}
 	return &f, nil
+}
+
+// fieldValue refuses a field value (unfolded) holding a control, bidi,
+// invisible or line-separator character other than the blank and the
+// tab RFC 5322 allows between words: every field read is kept or could
+// be shown, Reporting-UA included, and none needs one.
+func fieldValue(v string) error {
+	for _, r := range v {
+		if r != ' ' && r != '\t' && termsafe.Unsafe(r) {
+			return fmt.Errorf("contains a control, bidi or invisible character (%U)", r)
+		}
+	}
+	return nil
 }
 
 // readJSON parses the JSON part strictly (strictjson: one object, keys

@@ -37,6 +37,9 @@ type FetchOptions struct {
 	// Progress, when set, is called after each message with the number
 	// done and the number to do.
 	Progress func(done, total int)
+	// RetryFailure, when set, decides which earlier failures of the
+	// mailbox are tried again (receive.FetchOptions.RetryFailure).
+	RetryFailure func(receive.Failure) bool
 }
 
 // Fetched is what one Fetch did.
@@ -96,7 +99,7 @@ func (d *Desk) Fetch(ctx context.Context, opts FetchOptions) (*Fetched, error) {
 	}
 	defer conn.Close()
 	in := &receive.Inbox{Store: st, Verify: verify}
-	res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name, Mailbox: opts.Mailbox, Progress: opts.Progress, Cause: conn.Err})
+	res, err := in.Fetch(ctx, conn.Client, receive.FetchOptions{Account: a.Name, Mailbox: opts.Mailbox, Progress: opts.Progress, Cause: conn.Err, RetryFailure: opts.RetryFailure})
 	if res == nil {
 		return nil, err
 	}

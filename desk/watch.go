@@ -12,6 +12,7 @@ import (
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/receive"
 )
 
 // Defaults of WatchOptions.
@@ -42,6 +43,15 @@ type WatchOptions struct {
 	// Drop, when set, is the folder verified documents are written to,
 	// each with a sidecar JSON of its verdict and manifest.
 	Drop string
+	// DropGroupRead creates the dropped documents and sidecars readable
+	// by the folder's group (0640) instead of by their owner only
+	// (0600), for dispensing software that runs as another user on
+	// Linux or macOS: give the folder that software's group and the
+	// setgid bit, so that new files take the group. A default (inherited)
+	// POSIX ACL cannot do it with 0600 files: their mode empties the
+	// ACL's mask. Without effect on Windows, where the files have the
+	// folder's inherited ACL.
+	DropGroupRead bool
 	// Printer, when set, prints each verified document.
 	Printer Printer
 	// Once fetches and delivers what is there, then returns.
@@ -60,6 +70,16 @@ type WatchOptions struct {
 	// attempts (1 s and DefaultWatchMaxBackoff when zero); it doubles
 	// after each failure and starts again after a successful fetch.
 	MinBackoff, MaxBackoff time.Duration
+	// RetryFailed tries again, once, every message of the mailbox that
+	// earlier fetches could not fetch, verify or store, given up or not
+	// (securesend inbox watch --retry-failed). Without it a running
+	// watch tries such a message again only when the keys or the
+	// organisation profile changed since its last attempt, or, until it
+	// is given up, after RetryWait (doubled after each attempt), so that
+	// a mailbox with many of them does not fetch them all on every round.
+	RetryFailed bool
+	// RetryWait is DefaultWatchRetryWait when zero.
+	RetryWait time.Duration
 	// Event, when set, is told what the watch does.
 	Event func(WatchEvent)
 }
@@ -136,7 +156,14 @@ func (d *Desk) Watch(ctx context.Context, opts WatchOptions) error {
 	if err := dl.start(); err != nil {
 		return err
 	}
-	w := &watcher{d: d, opts: opts, acct: a, dl: dl}
+	dir, err := d.home.Sub("watch")
+	if err != nil {
+		return err
+	}
+	w := &watcher{d: d, opts: opts, acct: a, dl: dl, failed: openFailedState(dir, a.Name, opts.Mailbox, d.warn)}
+	if opts.RetryFailed {
+		w.retryAll = time.Now()
+	}
 	return w.run(ctx)
 }
 
@@ -159,6 +186,9 @@ func (o *WatchOptions) defaults() {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = DefaultWatchMaxBackoff
 	}
+	if o.RetryWait <= 0 {
+		o.RetryWait = DefaultWatchRetryWait
+	}
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
 	}
@@ -170,6 +200,10 @@ type watcher struct {
 	opts WatchOptions
 	acct *account.Account
 	dl   *deliverer
+	// failed remembers the mailbox's failed messages (watch_failed.go);
+	// retryAll is the watch's start with RetryFailed.
+	failed   *failedState
+	retryAll time.Time
 
 	mon     *account.IMAPConn // the connection that waits (IDLE), or nil
 	idle    bool
@@ -205,6 +239,13 @@ func (w *watcher) run(ctx context.Context) error {
 		ferr, derr := w.round(ctx)
 		if derr != nil {
 			return derr
+		}
+		if errors.Is(ferr, receive.ErrTooManyFailures) && ctx.Err() == nil {
+			// Many messages in a row failed (each recorded); the
+			// connection is fine and the next round goes on after
+			// them: at once, not after a reconnection and a backoff,
+			// so that the mail behind them is not kept waiting.
+			continue
 		}
 		if ferr != nil {
 			if ctx.Err() != nil {
@@ -255,7 +296,22 @@ func (w *watcher) round(ctx context.Context) (ferr, derr error) {
 			}
 		}()
 	}
-	res, ferr := w.d.Fetch(ctx, FetchOptions{Account: w.acct.Name, Mailbox: w.opts.Mailbox})
+	stamp, err := w.d.verifyStamp()
+	if err != nil {
+		// The fetch would fail the same way; what was stored is
+		// delivered all the same.
+		return err, w.dl.deliverAll(ctx, w.event)
+	}
+	started := time.Now()
+	rule := retryRule{st: w.failed, stamp: stamp, now: started, wait: w.opts.RetryWait, all: w.retryAll}
+	res, ferr := w.d.Fetch(ctx, FetchOptions{Account: w.acct.Name, Mailbox: w.opts.Mailbox, RetryFailure: rule.due})
+	if st, err := w.d.Inbox(); err == nil {
+		if fs, err := st.Failures(); err == nil {
+			if err := w.failed.update(fs, w.acct.Name, w.opts.Mailbox, started, stamp); err != nil {
+				w.d.warn(err)
+			}
+		}
+	}
 	if res != nil {
 		w.event(WatchEvent{Kind: EventFetched, Detail: fmt.Sprintf("%d new, %d failed", len(res.New), len(res.Failed))})
 	}

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -50,6 +51,13 @@ type deliverer struct {
 	// what a message costs the watch does not grow with the inbox.
 	seen  int
 	retry map[string]bool
+	// reported is how far an earlier run reported the outcomes that
+	// never change (watch_reported.go); quiet is that position, checked
+	// against the inbox, and hush is set while a round looks at an item
+	// before it: such an outcome is then not reported again.
+	reported *reportedState
+	quiet    int
+	hush     bool
 	// looked counts the items rounds looked at (for tests).
 	looked int
 }
@@ -60,6 +68,8 @@ type destination struct {
 	j       *deliverjournal.Journal
 	dir     string
 	printer Printer
+	// mode is the permission of the files dropped (DropMode).
+	mode os.FileMode
 }
 
 // openDeliverer opens the inbox and the journal of each destination
@@ -89,7 +99,11 @@ func (d *Desk) openDeliverer(opts WatchOptions) (*deliverer, error) {
 		if err != nil {
 			return nil, err
 		}
-		dl.dests = append(dl.dests, &destination{kind: DestDrop, j: j, dir: abs})
+		mode := os.FileMode(0o600)
+		if opts.DropGroupRead {
+			mode = 0o640
+		}
+		dl.dests = append(dl.dests, &destination{kind: DestDrop, j: j, dir: abs, mode: mode})
 	}
 	if opts.Printer != nil {
 		j, err := deliverjournal.Open(filepath.Join(dir, "print-"+shortHash(opts.Printer.Name())+".journal"))
@@ -99,6 +113,7 @@ func (d *Desk) openDeliverer(opts WatchOptions) (*deliverer, error) {
 		}
 		dl.dests = append(dl.dests, &destination{kind: DestPrint, j: j, printer: opts.Printer})
 	}
+	dl.reported = openReportedState(dir, dl.dests, d.warn)
 	return dl, nil
 }
 
@@ -260,13 +275,32 @@ func (dl *deliverer) deliverAll(ctx context.Context, event func(WatchEvent)) err
 		clear(dl.retry)
 	}
 	dl.seen = total - len(items)
+	if dl.seen == 0 {
+		// The first round (or the index started again): what an
+		// earlier run reported is not reported again, if the inbox
+		// still has the item it reported last in its place.
+		dl.quiet = 0
+		if n := dl.reported.Items; n > 0 && n <= len(items) && items[n-1].ID == dl.reported.LastID {
+			dl.quiet = n
+		}
+	}
+	last := ""
+	defer func() {
+		if err := dl.reported.save(dl.seen, last); err != nil {
+			dl.d.warn(err)
+		}
+	}()
 	for i := range items {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := dl.deliverOne(ctx, &items[i], event); err != nil {
+		dl.hush = dl.seen < dl.quiet
+		err := dl.deliverOne(ctx, &items[i], event)
+		dl.hush = false
+		if err != nil {
 			return err
 		}
+		last = items[i].ID
 		dl.seen++
 	}
 	return nil
@@ -302,7 +336,7 @@ type pending struct {
 func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event func(WatchEvent)) (again bool, err error) {
 	if it.Verdict != receive.Verified {
 		// Never delivered; it waits in the inbox with its reason.
-		if dl.tell("verdict/" + it.ID) {
+		if dl.report("verdict/" + it.ID) {
 			event(WatchEvent{Kind: EventNotDelivered, Item: it.ID, Detail: string(it.Verdict)})
 		}
 		return false, nil
@@ -323,7 +357,7 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 		for n := range it.Documents {
 			key := docKey(it, n)
 			if m, seen := first[key]; seen {
-				if dl.tell(dst.kind + "/" + it.ID + "/" + fmt.Sprint(n)) {
+				if dl.report(dst.kind + "/" + it.ID + "/" + fmt.Sprint(n)) {
 					event(WatchEvent{Kind: EventAlreadyDelivered, Item: it.ID, Doc: n, Dest: dst.kind,
 						Detail: fmt.Sprintf("the same document as document %d of this message; delivered once", m+1)})
 				}
@@ -334,7 +368,7 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 			switch {
 			case !ok || e.State == deliverjournal.Failed:
 				todo = append(todo, pending{dst, n})
-			case e.Item != it.ID && (e.State == deliverjournal.Done || e.State == deliverjournal.Intent) && dl.tell(dst.kind+"/"+it.ID+"/"+fmt.Sprint(n)):
+			case e.Item != it.ID && (e.State == deliverjournal.Done || e.State == deliverjournal.Intent) && dl.report(dst.kind+"/"+it.ID+"/"+fmt.Sprint(n)):
 				event(WatchEvent{Kind: EventAlreadyDelivered, Item: it.ID, Doc: n, Dest: dst.kind,
 					Detail: fmt.Sprintf("the same document from the same signer, item #%s, was %s", e.Item, stateWords(e.State))})
 			case e.State == deliverjournal.Intent && dl.tell(dst.kind+"/"+it.ID+"/"+fmt.Sprint(n)):
@@ -351,7 +385,7 @@ func (dl *deliverer) deliverItem(ctx context.Context, it *receive.Item, event fu
 		return false, err
 	}
 	if !Trusted(rep) || Withheld(rep) || len(rep.Documents) != len(it.Documents) {
-		if dl.tell("verdict/" + it.ID) {
+		if dl.report("verdict/" + it.ID) {
 			why := string(rep.Verdict)
 			if rep.Impostor {
 				why += ", but signed by a key other than the one pinned for the sender"
@@ -415,6 +449,11 @@ func (dl *deliverer) tell(key string) bool {
 	return true
 }
 
+// report is tell for an outcome that never changes (not verified, the
+// same document delivered already): false, though marked, for an item
+// an earlier run reported already.
+func (dl *deliverer) report(key string) bool { return dl.tell(key) && !dl.hush }
+
 // journalError is an error of writing a journal: the watch stops, since
 // it can no longer promise "exactly once".
 type journalError struct{ err error }
@@ -465,6 +504,10 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 		return "", fmt.Errorf("drop folder: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after the link there is nothing left
+	if err := setMode(tmp, dst.mode); err != nil {
+		tmp.Close()
+		return "", err
+	}
 	if err := atomicfile.SyncDir(dst.dir); err != nil {
 		return "", fmt.Errorf("drop folder: %w", err)
 	}
@@ -478,7 +521,7 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 	// The sidecar, like the document, is linked into place, never over a
 	// file: what another watch or the software reading the folder left
 	// under that name stays as it was.
-	if err := linkNew(dst.dir, final+".json", append(meta, '\n')); err != nil {
+	if err := linkNew(dst.dir, final+".json", append(meta, '\n'), dst.mode); err != nil {
 		tmp.Close()
 		return "", err
 	}
@@ -520,13 +563,16 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 // linkNew writes data to a new file at path, in dir, whole and flushed
 // before it appears, by a link: never over a file, a link or anything
 // else already at path.
-func linkNew(dir, path string, data []byte) error {
+func linkNew(dir, path string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(dir, DropTempPattern)
 	if err != nil {
 		return fmt.Errorf("drop folder: %w", err)
 	}
 	defer os.Remove(f.Name())
-	_, err = f.Write(data)
+	err = setMode(f, mode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -540,6 +586,19 @@ func linkNew(dir, path string, data []byte) error {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s already exists in the drop folder; it is not overwritten", filepath.Base(path))
 		}
+		return fmt.Errorf("drop folder: %w", err)
+	}
+	return nil
+}
+
+// setMode gives a file just created (0600, by os.CreateTemp) mode, when
+// it is another, before anything is written to it. On Windows the file
+// has the folder's inherited ACL whatever the mode.
+func setMode(f *os.File, mode os.FileMode) error {
+	if mode == 0 || mode == 0o600 || runtime.GOOS == "windows" {
+		return nil
+	}
+	if err := f.Chmod(mode); err != nil {
 		return fmt.Errorf("drop folder: %w", err)
 	}
 	return nil

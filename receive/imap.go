@@ -84,6 +84,10 @@ type FetchOptions struct {
 	// Cause, when set, says why the connection was cut (see
 	// account.IMAPConn.Err); go-imap reports it as text only.
 	Cause func() error
+	// RetryFailure, when set, decides which earlier failures of this
+	// mailbox (under its current UIDVALIDITY) the fetch tries again,
+	// given up or not; when nil, those not given up are.
+	RetryFailure func(Failure) bool
 }
 
 // FetchResult is what one Fetch did.
@@ -243,7 +247,11 @@ func (in *Inbox) retry(ctx context.Context, c *imapclient.Client, uidValidity ui
 	}
 	for _, f := range failures {
 		src := f.Source
-		if f.GaveUp || tried[src] || src.Account != opts.Account || src.Mailbox != opts.Mailbox || src.UIDValidity != uidValidity {
+		again := !f.GaveUp
+		if opts.RetryFailure != nil {
+			again = opts.RetryFailure(f)
+		}
+		if !again || tried[src] || src.Account != opts.Account || src.Mailbox != opts.Mailbox || src.UIDValidity != uidValidity {
 			continue
 		}
 		if err := ctx.Err(); err != nil {

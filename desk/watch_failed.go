@@ -1,0 +1,190 @@
+package desk
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/securesend/securesend/internal/atomicfile"
+	"github.com/securesend/securesend/profile"
+	"github.com/securesend/securesend/receive"
+)
+
+// DefaultWatchRetryWait is how long a running watch waits after a
+// message's first failed attempt (it could not be fetched, verified or
+// stored) before it tries again; the wait doubles after each further
+// attempt, up to receive.MaxFetchAttempts.
+const DefaultWatchRetryWait = time.Minute
+
+// failedState is what a watch remembers of the messages of its mailbox
+// that a fetch could not fetch, verify or store (receive.Failure): for
+// each, the stamp of what decides a verification (the keys, the
+// organisation profile, the own addresses) when it was last tried. The
+// store's failure records (attempts, times, given up) stay where they
+// are; this only lets a watch tell that the keys or the profile changed
+// since a message was last tried, which is worth a new attempt even when
+// it was given up. It is kept in home/watch/failed-HASH.json, written
+// whole by an atomic rename: losing it loses no message, only such a
+// new attempt.
+type failedState struct {
+	path string
+	// Tried maps "UIDVALIDITY/UID" to the stamp of the last attempt.
+	Tried   map[string]string `json:"tried"`
+	Version int               `json:"version"`
+}
+
+// openFailedState reads the failed-message state of the watch of
+// account's mailbox in dir. A missing file is an empty state; a damaged
+// one is reported by warn and replaced.
+func openFailedState(dir, account, mailbox string, warn func(error)) *failedState {
+	fs0 := &failedState{path: filepath.Join(dir, "failed-"+shortHash(account+"\x00"+mailbox)+".json"), Tried: map[string]string{}, Version: 1}
+	b, err := os.ReadFile(fs0.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fs0
+	}
+	var st failedState
+	if err == nil {
+		err = json.Unmarshal(b, &st)
+		if err == nil && st.Version != 1 {
+			err = fmt.Errorf("version %d, not 1", st.Version)
+		}
+	}
+	if err != nil {
+		warn(fmt.Errorf("watch: the record of failed messages %s is unreadable (%w); it is started again: a message given up is tried again only with --retry-failed", fs0.path, err))
+		return fs0
+	}
+	if st.Tried != nil {
+		fs0.Tried = st.Tried
+	}
+	return fs0
+}
+
+func failureKey(f receive.Failure) string {
+	return strconv.FormatUint(uint64(f.Source.UIDValidity), 10) + "/" + strconv.FormatUint(uint64(f.Source.UID), 10)
+}
+
+// retryRule decides which of the mailbox's failures a round tries again.
+type retryRule struct {
+	st    *failedState
+	stamp string
+	now   time.Time
+	wait  time.Duration
+	// all, when not zero, is the start of a watch asked to try every
+	// failure again (--retry-failed): each failure last tried before
+	// it is due, given up or not, once.
+	all time.Time
+}
+
+// due reports whether f is to be tried again: asked for; the keys or the
+// profile changed since its last attempt; or, not given up, its wait
+// (wait, doubled after each further attempt) has passed. A message that
+// failed is otherwise not fetched again on every round.
+func (r retryRule) due(f receive.Failure) bool {
+	if !r.all.IsZero() && f.Last.Before(r.all) {
+		return true
+	}
+	if last, ok := r.st.Tried[failureKey(f)]; ok && last != r.stamp {
+		return true
+	}
+	if f.GaveUp {
+		return false
+	}
+	n := min(max(f.Attempts, 1), 8)
+	return r.now.Sub(f.Last) >= r.wait<<(n-1)
+}
+
+// update records stamp for the failures of account's mailbox tried in
+// this round (last attempt at or after since) and for those it did not
+// know, forgets those no longer failing, and writes the state when it
+// changed.
+func (st *failedState) update(failures []receive.Failure, account, mailbox string, since time.Time, stamp string) error {
+	keep := map[string]string{}
+	for _, f := range failures {
+		if f.Source.Account != account || f.Source.Mailbox != mailbox {
+			continue
+		}
+		k := failureKey(f)
+		old, ok := st.Tried[k]
+		if !ok || !f.Last.Before(since) {
+			keep[k] = stamp
+		} else {
+			keep[k] = old
+		}
+	}
+	if maps.Equal(keep, st.Tried) {
+		return nil
+	}
+	prev := st.Tried
+	st.Tried = keep
+	b, err := json.Marshal(st)
+	if err == nil {
+		err = atomicfile.WriteFile(st.path, b)
+	}
+	if err != nil {
+		st.Tried = prev
+		return fmt.Errorf("watch: record failed messages: %w", err)
+	}
+	return nil
+}
+
+// verifyStamp is a hash of what decides how a message is fetched and
+// verified: the key store's entries (keys imported, pinned, removed, own
+// keys), the organisation profile in force, the user's security.toml
+// and the own addresses. It changes when any of them does.
+func (d *Desk) verifyStamp() (string, error) {
+	ks, err := d.Keys()
+	if err != nil {
+		return "", err
+	}
+	es, err := ks.List()
+	if err != nil {
+		return "", err
+	}
+	_, l, err := d.Policy(profile.UserSettings{})
+	if err != nil {
+		return "", err
+	}
+	var prof *profile.Profile
+	if l.Managed() {
+		prof = l.Profile
+	}
+	// Not the keys' Added times: the directory's keys are imported
+	// again by every fetch.
+	type key struct {
+		Fingerprint string   `json:"fpr"`
+		Emails      []string `json:"emails"`
+		Trust       string   `json:"trust"`
+		Secret      bool     `json:"secret"`
+	}
+	keys := make([]key, 0, len(es))
+	for _, e := range es {
+		emails := slices.Sorted(slices.Values(e.Emails))
+		keys = append(keys, key{e.Fingerprint.String(), emails, fmt.Sprint(e.Trust), e.Secret})
+	}
+	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	us, err := d.UserSettings()
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(struct {
+		Keys     []key                `json:"keys"`
+		Profile  *profile.Profile     `json:"profile"`
+		Settings profile.UserSettings `json:"settings"`
+		Own      []string             `json:"own"`
+	}{keys, prof, us, d.ownAddresses(es)})
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
