@@ -39,6 +39,8 @@ func inboxWatch(fs *flag.FlagSet) runFunc {
 	existing := fs.Bool("include-existing", false, "also deliver what was in the inbox before this destination was first watched")
 	poll := fs.Duration("poll", desk.DefaultWatchPoll, "how often to ask a server that does not offer IDLE")
 	asJSON := fs.Bool("json", false, "print events as JSON lines")
+	retry := fs.Bool("retry-failed", false, "fetch again at once every message that could not be fetched or stored before, even one given up on")
+	groupRead := fs.Bool("drop-group-read", false, "drop files readable by the folder's group (0640), for dispensing software running as another user (Linux, macOS)")
 	return func(ctx context.Context, c *call) error {
 		switch {
 		case len(c.args) > 0:
@@ -48,7 +50,8 @@ func inboxWatch(fs *flag.FlagSet) runFunc {
 		case *poll <= 0:
 			return errors.New("--poll must be positive")
 		}
-		opts := desk.WatchOptions{Account: *name, Mailbox: *mailbox, Drop: *drop, Once: *once, IncludeExisting: *existing, Poll: *poll}
+		opts := desk.WatchOptions{Account: *name, Mailbox: *mailbox, Drop: *drop, Once: *once, IncludeExisting: *existing, Poll: *poll,
+			RetryFailed: *retry, DropGroupRead: *groupRead}
 		if *printer != "" {
 			lp, err := desk.CUPSPrinter(*printer)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,25 @@ func TestInboxWatchCLI(t *testing.T) {
 	}
 	if es, _ := os.ReadDir(drop); len(es) != 2 {
 		t.Errorf("drop folder has %d entries, want the document and its sidecar", len(es))
+	}
+	// --drop-group-read reaches the watch: a second folder gets the same
+	// document readable by its group; --retry-failed is taken.
+	if runtime.GOOS != "windows" {
+		groupDrop := t.TempDir()
+		run(0, "inbox", "watch", "--once", "--include-existing", "--retry-failed", "--drop-group-read", "--drop", groupDrop)
+		es, _ := os.ReadDir(groupDrop)
+		dropped := 0
+		for _, e := range es {
+			if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+				dropped++
+				if fi.Mode().Perm() != 0o640 {
+					t.Errorf("%s dropped with --drop-group-read: mode %v, want 0640", e.Name(), fi.Mode().Perm())
+				}
+			}
+		}
+		if dropped != 2 {
+			t.Errorf("--drop-group-read folder has %d files, want the document and its sidecar", dropped)
+		}
 	}
 	srv.Deliver(t, fixture(t, "unknown_signer.eml"))
 	out = run(0, "inbox", "watch", "--once", "--json", "--drop", drop)
