@@ -14,7 +14,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -507,13 +506,11 @@ func (a *accountsSection) onAdd() {
 
 // confirmRemove asks before removing an account.
 func (a *accountsSection) confirmRemove(acct account.Account) {
-	a.ui.showDialog(dialog.NewConfirm("Remove account "+acct.Name+"?",
-		"securesend forgets the account and its password or sign-in (kept in the system keychain). Mail already received stays in the inbox; messages waiting in the outbox for this account are not sent until it is added again.",
-		func(ok bool) {
-			if ok {
-				a.remove(acct.Name)
-			}
-		}, a.ui.win))
+	d, _ := a.ui.askDialog("Remove account "+acct.Name+"?",
+		&widget.Label{Wrapping: fyne.TextWrapWord, Text: "securesend forgets the account and its password or sign-in (kept in the system keychain). Mail already received stays in the inbox; messages waiting in the outbox for this account are not sent until it is added again."},
+		"No", "Yes", func() { a.remove(acct.Name) })
+	d.Resize(fyne.NewSize(min(480, a.ui.win.Canvas().Size().Width-40), 0))
+	a.ui.showDialog(d)
 }
 
 // use makes name the account in use; the app switches to it (UI.reload).

@@ -587,7 +587,7 @@ func (u *UI) showShortcuts() {
 	for _, s := range shortcuts {
 		form.Append(s[0], &widget.Label{Text: s[1], Wrapping: fyne.TextWrapWord})
 	}
-	d := dialog.NewCustom("Keyboard shortcuts", "Close", form, u.win)
+	d, _ := u.askDialog("Keyboard shortcuts", form, "Close", "", nil)
 	d.Resize(fyne.NewSize(min(640, u.win.Canvas().Size().Width-40), 420))
 	u.showDialog(d)
 }

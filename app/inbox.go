@@ -663,11 +663,7 @@ func (t *inboxTab) confirmUnverified(r *receive.Report, verb, name string, do fu
 	msg := &widget.Label{Wrapping: fyne.TextWrapWord, Text: bannerTitle(r) + "\n\n" + termsafe.String(r.Reason) +
 		"\n\n" + name + " is from a message that is NOT VERIFIED. " + verb + " it anyway?"}
 	content := container.NewBorder(nil, nil, widget.NewIcon(look.Icon), nil, msg)
-	d := dialog.NewCustomConfirm("Not verified: "+look.Short, verb+" anyway", "Cancel", content, func(ok bool) {
-		if ok {
-			do()
-		}
-	}, t.ui.win)
+	d, _ := t.ui.askDialog("Not verified: "+look.Short, content, "Cancel", verb+" anyway", do)
 	d.Resize(fyne.NewSize(520, 0))
 	t.ui.showDialog(d)
 }
