@@ -267,10 +267,16 @@ func newEntry(multiLine bool, placeholder string) *focusEntry {
 // AcceptsTab is false: Tab leaves the field.
 func (e *focusEntry) AcceptsTab() bool { return false }
 
-// CreateRenderer adds the focus ring.
+// CreateRenderer adds the focus ring and, on a single-line field (which
+// has nothing to scroll up or down), passes the mouse wheel to the page
+// (wheelPass).
 func (e *focusEntry) CreateRenderer() fyne.WidgetRenderer {
 	e.ExtendBaseWidget(e)
-	return newRingRenderer(e.Entry.CreateRenderer(), func() bool { return e.focused })
+	r := newRingRenderer(e.Entry.CreateRenderer(), func() bool { return e.focused })
+	if e.MultiLine {
+		return r
+	}
+	return withWheelPass(r)
 }
 
 // FocusGained shows the ring and scrolls the widget into view.
@@ -313,10 +319,11 @@ func newSelectEntry(placeholder string) *focusSelectEntry {
 	return e
 }
 
-// CreateRenderer adds the focus ring.
+// CreateRenderer adds the focus ring and passes the mouse wheel to the
+// page (wheelPass).
 func (e *focusSelectEntry) CreateRenderer() fyne.WidgetRenderer {
 	e.ExtendBaseWidget(e)
-	return newRingRenderer(e.SelectEntry.CreateRenderer(), func() bool { return e.focused })
+	return withWheelPass(newRingRenderer(e.SelectEntry.CreateRenderer(), func() bool { return e.focused }))
 }
 
 // FocusGained shows the ring and scrolls the widget into view.
