@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +45,10 @@ type AccountsConfig struct {
 type AccountStore interface {
 	List() ([]account.Account, error)
 	Add(a account.Account, c account.Credentials) error
+	// AddFromTemplate adds account name, address email, on the
+	// organisation's template t (its servers, sign-in and CA), as
+	// 'securesend account add --template' does.
+	AddFromTemplate(t profile.AccountTemplate, name, email string, c account.Credentials) (account.Account, error)
 	Remove(name string) error
 	SignIn(ctx context.Context, name string, opts oauth.LoginOptions) error
 	// Test connects to both servers and signs in; it sends no mail.
@@ -468,29 +471,16 @@ func (a *accountsSection) onAdd() {
 	}
 	tmpl, isTemplate := a.template()
 	a.start("Adding the account…", func() string {
+		var err error
 		if isTemplate {
-			// An account of that name keeps its own CA file: ca-NAME.pem
-			// is not overwritten for an Add that would refuse the name
-			// (as desk.AccountManager.AddFromTemplate does).
-			existing, err := a.cfg.Store.List()
-			if err != nil {
-				return "Not added: " + sentence(err.Error())
-			}
-			for _, e := range existing {
-				if e.Name == acct.Name {
-					return "Not added: " + sentence(fmt.Sprintf("account %q: %v", acct.Name, account.ErrExists))
-				}
-			}
-			// The organisation's own CA for these servers, if any, kept
-			// beside the accounts.
-			if err := desk.KeepTemplateCA(a.ui.cfg.Home, tmpl, &acct); err != nil {
-				return "Not added: " + sentence(err.Error())
-			}
+			// One path with the command line's --template: the desk
+			// checks the name is free before it keeps the template's
+			// CA, and removes the CA again if the account is refused.
+			acct, err = a.cfg.Store.AddFromTemplate(tmpl, acct.Name, acct.Email, creds)
+		} else {
+			err = a.cfg.Store.Add(acct, creds)
 		}
-		if err := a.cfg.Store.Add(acct, creds); err != nil {
-			if isTemplate && acct.CAFile != "" {
-				os.Remove(acct.CAFile) // written above for this account only
-			}
+		if err != nil {
 			return "Not added: " + sentence(err.Error())
 		}
 		fyne.Do(func() { a.password.SetText("") })
