@@ -568,15 +568,11 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		container.NewBorder(nil, nil, &widget.Label{Text: "SHA-256"}, nil,
 			hashRow(t.ui, termsafe.String(d.SHA256), "SHA-256 of "+shown, func(s string) { say(s, widget.MediumImportance) })),
 	)
-	// A stored message's document names its encrypted file in the store
-	// ("doc-1.enc"), relative to the store's item: only an absolute path
-	// is a file to read as it is. Read as a path, that name was looked up
-	// in the working directory, and Preview, Open and Save as… of every
-	// fetched document failed with "open doc-1.enc: no such file".
-	direct := d.Path
-	if !filepath.IsAbs(direct) {
-		direct = ""
-	}
+	// The desk says whether the document is a file to read as it is (one
+	// verified into a folder) or is kept in the inbox store, read through
+	// cfg.Document: a stored document's Path names its encrypted copy
+	// inside the store's item, never a file to open.
+	direct := desk.AppDocumentFile(r, n)
 	if direct == "" && t.ui.cfg.Document == nil {
 		return info
 	}
