@@ -110,9 +110,11 @@ type Config struct {
 	From mail.Address
 	// Recipients are offered in the picker; any address can also be typed.
 	Recipients []Recipient
-	// RequireEncryption is the policy that every recipient must have a
-	// key: recipients whose KeyState is "none" are marked and refused.
-	RequireEncryption bool
+	// EncryptionRequired, when set, says whether the organisation policy
+	// requires a message to addr to be encrypted (the desk's
+	// Outbox.EncryptionRequired): such recipients whose KeyState is
+	// "none" are marked at once and refused before the check step.
+	EncryptionRequired func(addr string) bool
 	// Send submits m, calling progress with the bytes written so far.
 	Send func(ctx context.Context, m *send.Message, progress func(sent int64)) (*send.Result, error)
 	// InboxOwner names the mailbox the Inbox tab shows.
