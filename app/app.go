@@ -236,7 +236,8 @@ func New(a fyne.App, cfg Config) *UI {
 	a.SetIcon(assets.Icon)
 	a.Settings().SetTheme(newTheme(a.Settings().Theme()))
 	demo, toggle := demoBanner()
-	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: newFitColumn(demo), bannerToggle: toggle}
+	banner, fit := newBannerBox(newFitColumn(demo), theme.InfoIcon(), theme.ColorNamePrimary, demoTitle)
+	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: banner, bannerToggle: toggle}
 	u.win.SetIcon(assets.Icon)
 	u.send = newSendTab(u)
 	u.inbox = newInboxTab(u)
@@ -261,7 +262,9 @@ func New(a fyne.App, cfg Config) *UI {
 	if !cfg.Demo {
 		u.banner.Hide()
 	}
-	u.win.SetContent(topFirst(u.banner, u.tabs))
+	// The banner on top, in one short line on a low window
+	// (bannerfit.go).
+	u.win.SetContent(container.New(&windowLayout{banner: fit}, u.banner, u.tabs))
 	u.restoreSize()
 	u.win.SetOnClosed(u.saveSize)
 	u.win.SetOnDropped(u.onDropped)
@@ -594,10 +597,12 @@ func (u *UI) showShortcuts() {
 	u.showDialog(d)
 }
 
+// demoTitle is the demo banner's title, its one line on a low window.
+const demoTitle = "Demo mode: nothing leaves this computer."
+
 // demoBanner says plainly that this is a demo and nothing leaves the
 // machine.
 func demoBanner() (*fyne.Container, *focusButton) {
-	return collapsibleBanner(theme.InfoIcon(), theme.ColorNamePrimary,
-		"Demo mode: nothing leaves this computer.",
+	return collapsibleBanner(theme.InfoIcon(), theme.ColorNamePrimary, demoTitle,
 		"Messages go to a practice and a pharmacy mailbox that run inside this app, encrypted on the way just as real mail is. To send for real, add your practice's mail account under Settings: the app switches to it at once.")
 }
