@@ -455,7 +455,7 @@ func TestLockedSettingNotEditable(t *testing.T) {
 			continue
 		}
 		for _, o := range c.Objects {
-			if e, ok := o.(*widget.Entry); ok {
+			if e, ok := o.(*focusEntry); ok {
 				if e.Disabled() {
 					locked++
 				} else {
