@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -47,6 +45,10 @@ type AccountsConfig struct {
 type AccountStore interface {
 	List() ([]account.Account, error)
 	Add(a account.Account, c account.Credentials) error
+	// AddFromTemplate adds account name, address email, on the
+	// organisation's template t (its servers, sign-in and CA), as
+	// 'securesend account add --template' does.
+	AddFromTemplate(t profile.AccountTemplate, name, email string, c account.Credentials) (account.Account, error)
 	Remove(name string) error
 	SignIn(ctx context.Context, name string, opts oauth.LoginOptions) error
 	// Test connects to both servers and signs in; it sends no mail.
@@ -469,29 +471,16 @@ func (a *accountsSection) onAdd() {
 	}
 	tmpl, isTemplate := a.template()
 	a.start("Adding the account…", func() string {
+		var err error
 		if isTemplate {
-			// An account of that name keeps its own CA file: ca-NAME.pem
-			// is not overwritten for an Add that would refuse the name
-			// (as desk.AccountManager.AddFromTemplate does).
-			existing, err := a.cfg.Store.List()
-			if err != nil {
-				return "Not added: " + sentence(err.Error())
-			}
-			for _, e := range existing {
-				if e.Name == acct.Name {
-					return "Not added: " + sentence(fmt.Sprintf("account %q: %v", acct.Name, account.ErrExists))
-				}
-			}
-			// The organisation's own CA for these servers, if any, kept
-			// beside the accounts.
-			if err := desk.KeepTemplateCA(a.ui.cfg.Home, tmpl, &acct); err != nil {
-				return "Not added: " + sentence(err.Error())
-			}
+			// One path with the command line's --template: the desk
+			// checks the name is free before it keeps the template's
+			// CA, and removes the CA again if the account is refused.
+			acct, err = a.cfg.Store.AddFromTemplate(tmpl, acct.Name, acct.Email, creds)
+		} else {
+			err = a.cfg.Store.Add(acct, creds)
 		}
-		if err := a.cfg.Store.Add(acct, creds); err != nil {
-			if isTemplate && acct.CAFile != "" {
-				os.Remove(acct.CAFile) // written above for this account only
-			}
+		if err != nil {
 			return "Not added: " + sentence(err.Error())
 		}
 		fyne.Do(func() { a.password.SetText("") })
@@ -507,13 +496,11 @@ func (a *accountsSection) onAdd() {
 
 // confirmRemove asks before removing an account.
 func (a *accountsSection) confirmRemove(acct account.Account) {
-	a.ui.showDialog(dialog.NewConfirm("Remove account "+acct.Name+"?",
-		"securesend forgets the account and its password or sign-in (kept in the system keychain). Mail already received stays in the inbox; messages waiting in the outbox for this account are not sent until it is added again.",
-		func(ok bool) {
-			if ok {
-				a.remove(acct.Name)
-			}
-		}, a.ui.win))
+	d, _ := a.ui.askDialog("Remove account "+acct.Name+"?",
+		&widget.Label{Wrapping: fyne.TextWrapWord, Text: "securesend forgets the account and its password or sign-in (kept in the system keychain). Mail already received stays in the inbox; messages waiting in the outbox for this account are not sent until it is added again."},
+		"No", "Yes", func() { a.remove(acct.Name) })
+	d.Resize(fyne.NewSize(min(480, a.ui.win.Canvas().Size().Width-40), 0))
+	a.ui.showDialog(d)
 }
 
 // use makes name the account in use; the app switches to it (UI.reload).

@@ -9,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -217,11 +216,7 @@ func (a *ackSection) askReject() {
 		widget.NewFormItem("", &widget.Label{Wrapping: fyne.TextWrapWord, Text: "The sender receives a signed rejection with your reason, in their Sent tab. It cannot be taken back. Phone them as well if the patient is waiting."}),
 		widget.NewFormItem("Reason", reason),
 	}
-	d := dialog.NewForm("Reject this message?", "Send rejection", "Keep it", items, func(ok bool) {
-		if ok {
-			a.send(ack.Rejected, reason.Text)
-		}
-	}, a.t.ui.win)
+	d := a.t.ui.askForm("Reject this message?", items, "Keep it", "Send rejection", func() { a.send(ack.Rejected, reason.Text) })
 	d.Resize(fyne.NewSize(min(520, a.t.ui.win.Canvas().Size().Width-40), 0))
 	a.t.ui.showDialog(d)
 	a.t.ui.win.Canvas().Focus(reason)

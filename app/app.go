@@ -110,9 +110,11 @@ type Config struct {
 	From mail.Address
 	// Recipients are offered in the picker; any address can also be typed.
 	Recipients []Recipient
-	// RequireEncryption is the policy that every recipient must have a
-	// key: recipients whose KeyState is "none" are marked and refused.
-	RequireEncryption bool
+	// EncryptionRequired, when set, says whether the organisation policy
+	// requires a message to addr to be encrypted (the desk's
+	// Outbox.EncryptionRequired): such recipients whose KeyState is
+	// "none" are marked at once and refused before the check step.
+	EncryptionRequired func(addr string) bool
 	// Send submits m, calling progress with the bytes written so far.
 	Send func(ctx context.Context, m *send.Message, progress func(sent int64)) (*send.Result, error)
 	// InboxOwner names the mailbox the Inbox tab shows.
@@ -234,7 +236,8 @@ func New(a fyne.App, cfg Config) *UI {
 	a.SetIcon(assets.Icon)
 	a.Settings().SetTheme(newTheme(a.Settings().Theme()))
 	demo, toggle := demoBanner()
-	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: newFitColumn(demo), bannerToggle: toggle}
+	banner, fit := newBannerBox(newFitColumn(demo), theme.InfoIcon(), theme.ColorNamePrimary, demoTitle)
+	u := &UI{app: a, cfg: cfg, win: a.NewWindow(title), banner: banner, bannerToggle: toggle}
 	u.win.SetIcon(assets.Icon)
 	u.send = newSendTab(u)
 	u.inbox = newInboxTab(u)
@@ -259,7 +262,9 @@ func New(a fyne.App, cfg Config) *UI {
 	if !cfg.Demo {
 		u.banner.Hide()
 	}
-	u.win.SetContent(topFirst(u.banner, u.tabs))
+	// The banner on top, in one short line on a low window
+	// (bannerfit.go).
+	u.win.SetContent(container.New(&windowLayout{banner: fit}, u.banner, u.tabs))
 	u.restoreSize()
 	u.win.SetOnClosed(u.saveSize)
 	u.win.SetOnDropped(u.onDropped)
@@ -587,15 +592,17 @@ func (u *UI) showShortcuts() {
 	for _, s := range shortcuts {
 		form.Append(s[0], &widget.Label{Text: s[1], Wrapping: fyne.TextWrapWord})
 	}
-	d := dialog.NewCustom("Keyboard shortcuts", "Close", form, u.win)
+	d, _ := u.askDialog("Keyboard shortcuts", form, "Close", "", nil)
 	d.Resize(fyne.NewSize(min(640, u.win.Canvas().Size().Width-40), 420))
 	u.showDialog(d)
 }
 
+// demoTitle is the demo banner's title, its one line on a low window.
+const demoTitle = "Demo mode: nothing leaves this computer."
+
 // demoBanner says plainly that this is a demo and nothing leaves the
 // machine.
 func demoBanner() (*fyne.Container, *focusButton) {
-	return collapsibleBanner(theme.InfoIcon(), theme.ColorNamePrimary,
-		"Demo mode: nothing leaves this computer.",
+	return collapsibleBanner(theme.InfoIcon(), theme.ColorNamePrimary, demoTitle,
 		"Messages go to a practice and a pharmacy mailbox that run inside this app, encrypted on the way just as real mail is. To send for real, add your practice's mail account under Settings: the app switches to it at once.")
 }

@@ -455,7 +455,7 @@ func TestLockedSettingNotEditable(t *testing.T) {
 			continue
 		}
 		for _, o := range c.Objects {
-			if e, ok := o.(*widget.Entry); ok {
+			if e, ok := o.(*focusEntry); ok {
 				if e.Disabled() {
 					locked++
 				} else {
@@ -536,7 +536,7 @@ func TestDuplicateWarningAndStoredDocument(t *testing.T) {
 func TestRecipientWithoutKeyRefusedWhenEncryptionRequired(t *testing.T) {
 	sent := false
 	u := newDemoUI(t, func(c *Config) {
-		c.RequireEncryption = true
+		c.EncryptionRequired = func(string) bool { return true }
 		c.Recipients = append(c.Recipients, Recipient{Name: "Old Pharmacy", Address: "old@pharmacy.test", KeyState: "none"})
 		c.Outbox = nil // the direct path
 		c.Send = func(context.Context, *send.Message, func(int64)) (*send.Result, error) {

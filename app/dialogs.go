@@ -5,6 +5,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 )
 
 // showDialog shows d and lets Escape close it as its Cancel (or Close,
@@ -42,4 +44,42 @@ func escapeToWindow(o fyne.CanvasObject, ev *fyne.KeyEvent) bool {
 	}
 	c.OnTypedKey()(ev)
 	return true
+}
+
+// askDialog is a dialog whose buttons are the app's focusButtons: Escape
+// on them closes the dialog (Fyne's stock dialog buttons swallow it once
+// Tab has put the focus on them), Enter presses them and their focus ring
+// shows. dismiss closes it; confirm, when not empty, closes it and calls
+// onConfirm. The confirm button is returned to enable or disable.
+func (u *UI) askDialog(title string, content fyne.CanvasObject, dismiss, confirm string, onConfirm func()) (*dialog.CustomDialog, *focusButton) {
+	d := dialog.NewCustomWithoutButtons(title, content, u.win)
+	cancel := newButton(dismiss, theme.CancelIcon(), widget.MediumImportance, d.Hide)
+	if confirm == "" {
+		d.SetButtons([]fyne.CanvasObject{cancel})
+		return d, nil
+	}
+	ok := newButton(confirm, theme.ConfirmIcon(), widget.HighImportance, func() {
+		d.Hide()
+		onConfirm()
+	})
+	d.SetButtons([]fyne.CanvasObject{cancel, ok})
+	return d, ok
+}
+
+// askForm is askDialog with a form of items: the confirm button is
+// enabled only while every field the form validates is valid, as in
+// Fyne's form dialog.
+func (u *UI) askForm(title string, items []*widget.FormItem, dismiss, confirm string, onConfirm func()) *dialog.CustomDialog {
+	form := widget.NewForm(items...)
+	d, ok := u.askDialog(title, form, dismiss, confirm, onConfirm)
+	submitState := func(err error) {
+		if err != nil {
+			ok.Disable()
+		} else {
+			ok.Enable()
+		}
+	}
+	submitState(form.Validate())
+	form.SetOnValidationChanged(submitState)
+	return d
 }

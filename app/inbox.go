@@ -568,15 +568,11 @@ func (t *inboxTab) documentRow(key string, r *receive.Report, n int, d receive.D
 		container.NewBorder(nil, nil, &widget.Label{Text: "SHA-256"}, nil,
 			hashRow(t.ui, termsafe.String(d.SHA256), "SHA-256 of "+shown, func(s string) { say(s, widget.MediumImportance) })),
 	)
-	// A stored message's document names its encrypted file in the store
-	// ("doc-1.enc"), relative to the store's item: only an absolute path
-	// is a file to read as it is. Read as a path, that name was looked up
-	// in the working directory, and Preview, Open and Save as… of every
-	// fetched document failed with "open doc-1.enc: no such file".
-	direct := d.Path
-	if !filepath.IsAbs(direct) {
-		direct = ""
-	}
+	// The desk says whether the document is a file to read as it is (one
+	// verified into a folder) or is kept in the inbox store, read through
+	// cfg.Document: a stored document's Path names its encrypted copy
+	// inside the store's item, never a file to open.
+	direct := desk.AppDocumentFile(r, n)
 	if direct == "" && t.ui.cfg.Document == nil {
 		return info
 	}
@@ -663,11 +659,7 @@ func (t *inboxTab) confirmUnverified(r *receive.Report, verb, name string, do fu
 	msg := &widget.Label{Wrapping: fyne.TextWrapWord, Text: bannerTitle(r) + "\n\n" + termsafe.String(r.Reason) +
 		"\n\n" + name + " is from a message that is NOT VERIFIED. " + verb + " it anyway?"}
 	content := container.NewBorder(nil, nil, widget.NewIcon(look.Icon), nil, msg)
-	d := dialog.NewCustomConfirm("Not verified: "+look.Short, verb+" anyway", "Cancel", content, func(ok bool) {
-		if ok {
-			do()
-		}
-	}, t.ui.win)
+	d, _ := t.ui.askDialog("Not verified: "+look.Short, content, "Cancel", verb+" anyway", do)
 	d.Resize(fyne.NewSize(520, 0))
 	t.ui.showDialog(d)
 }

@@ -209,7 +209,7 @@ func TestToFieldKeyStateIsNeverCut(t *testing.T) {
 		shownWhole(t, u.UI, s.keyState, "the key state")
 	}
 	u := newDemoUI(t, func(c *Config) {
-		c.RequireEncryption = true
+		c.EncryptionRequired = func(string) bool { return true }
 		c.Recipients = []Recipient{{Name: "Old Pharmacy", Address: "old@pharmacy.test", KeyState: "none"}}
 	})
 	if k := u.send.keyState; !strings.HasPrefix(k.Text, "No key: cannot send") || k.Importance != widget.DangerImportance {

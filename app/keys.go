@@ -410,14 +410,11 @@ func (k *keysSection) onImportOwn() {
 		}
 		path := r.URI().Path()
 		r.Close()
-		pass := widget.NewPasswordEntry()
-		k.ui.showDialog(dialog.NewForm("Import your key", "Import", "Cancel",
+		pass := newEntry(false, "") // Escape closes the dialog
+		pass.Password = true
+		k.ui.showDialog(k.ui.askForm("Import your key",
 			[]*widget.FormItem{widget.NewFormItem("Its passphrase", pass)},
-			func(ok bool) {
-				if ok {
-					k.importOwnFile(path, pass.Text)
-				}
-			}, k.ui.win))
+			"Cancel", "Import", func() { k.importOwnFile(path, pass.Text) }))
 	}, k.ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".asc", ".pgp", ".gpg", ".key", ".txt"}))
 	d.Resize(fyne.NewSize(800, 560))

@@ -529,7 +529,7 @@ func (t *sentTab) showDetail(r *outbox.Record) {
 		colour = theme.ColorNameWarning
 	}
 	sum := summaryOf(r)
-	t.detail.Add(banner(icon, colour, state+": to "+sum.toNames(r.Result)+".", trackedExplanation(r, tr, now)))
+	t.detail.Add(banner(icon, colour, state+": to "+sum.toNames(r.Result)+"."+supersedesTitle(r.Supersedes), trackedExplanation(r, tr, now)))
 	t.storyDetail(r, tr) // sentstory.go: replaced or cancelled by…
 	if r.Result != nil && r.State == outbox.Sent {
 		t.detail.Add(heading("Transmission confirmation"))

@@ -62,7 +62,7 @@ func (u *UI) apply(n Config) {
 	picked := u.send.pickedAddress()
 
 	c := &u.cfg
-	c.Demo, c.From, c.Recipients, c.RequireEncryption = n.Demo, n.From, n.Recipients, n.RequireEncryption
+	c.Demo, c.From, c.Recipients, c.EncryptionRequired = n.Demo, n.From, n.Recipients, n.EncryptionRequired
 	c.Send, c.InboxOwner, c.Fetch, c.Document, c.Verify = n.Send, n.InboxOwner, n.Fetch, n.Document, n.Verify
 	c.Failures, c.OpenFile, c.Acknowledge = n.Failures, n.OpenFile, n.Acknowledge
 	c.Samples, c.Protection, c.Settings, c.Account, c.OwnKey = n.Samples, n.Protection, n.Settings, n.Account, n.OwnKey

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -61,15 +61,10 @@ func replaceable(r *outbox.Record) bool {
 func (t *sentTab) replace(r *outbox.Record) {
 	s := t.ui.send
 	if len(s.docs) > 0 || strings.TrimSpace(s.note.Text) != "" {
-		d := dialog.NewConfirm("Put aside what the Send tab holds?",
-			"The Send tab holds documents or a note you have not sent. The replacement starts from an empty form: they are taken off the form (the files stay where they are).",
-			func(ok bool) {
-				if ok {
-					t.startReplace(r)
-				}
-			}, t.ui.win)
-		d.SetConfirmText("Replace")
-		d.SetDismissText("Keep them")
+		d, _ := t.ui.askDialog("Put aside what the Send tab holds?",
+			&widget.Label{Wrapping: fyne.TextWrapWord, Text: "The Send tab holds documents or a note you have not sent. The replacement starts from an empty form: they are taken off the form (the files stay where they are)."},
+			"Keep them", "Replace", func() { t.startReplace(r) })
+		d.Resize(fyne.NewSize(min(480, t.ui.win.Canvas().Size().Width-40), 0))
 		t.ui.showDialog(d)
 		return
 	}

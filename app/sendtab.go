@@ -655,7 +655,8 @@ func (s *sendTab) optionText(r Recipient) string {
 }
 
 func (s *sendTab) blocked(r Recipient) bool {
-	return s.ui.cfg.RequireEncryption && (r.KeyState == "none" || r.KeyState == "")
+	req := s.ui.cfg.EncryptionRequired
+	return req != nil && (r.KeyState == "none" || r.KeyState == "") && req(r.Address)
 }
 
 // recipient parses the To field: a picker entry or a typed address.

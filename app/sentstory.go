@@ -109,10 +109,36 @@ func storyText(r *outbox.Record, tr desk.Tracking, now time.Time) string {
 	return ""
 }
 
+// supersedesTitle is what the Sent detail's headline adds for a
+// replacement or cancellation, as the confirmation's does: " It replaces
+// the Prescription for ZZZ0016 sent on … at 09:30."; "" for an ordinary
+// message.
+func supersedesTitle(s *outbox.Supersedes) string {
+	if s == nil {
+		return ""
+	}
+	verb := "replaces"
+	if s.Kind == manifest.Cancel {
+		verb = "cancels"
+	}
+	return " It " + verb + " " + originalText(s) + "."
+}
+
 // storyDetail adds to the Sent tab's detail of r what replaced or
 // cancelled it, with a button to show that message: in red once sent, so
-// that nobody files the original as current.
+// that nobody files the original as current. For a replacement or
+// cancellation, whose headline names the original, a button shows the
+// original when it is still in the Sent list.
 func (t *sentTab) storyDetail(r *outbox.Record, tr desk.Tracking) {
+	if r.Supersedes != nil {
+		for _, o := range t.recs {
+			if o.ID != r.ID && o.MessageID == r.Supersedes.MessageID {
+				id := o.ID
+				t.detail.Add(container.NewHBox(newButton("Show the original", theme.NavigateBackIcon(), widget.MediumImportance, func() { t.selectJob(id) })))
+				break
+			}
+		}
+	}
 	s := tr.SupersededBy
 	if s == nil {
 		return

@@ -77,6 +77,16 @@ func TestSentRecordStory(t *testing.T) {
 			t.Errorf("the replacement's detail lacks %q:\n%s", want, f)
 		}
 	}
+	// The headline says it too, as the confirmation's did, and leads
+	// back to the original.
+	if d := labelsIn(st.detail); !strings.Contains(d, "It replaces the Prescription for ZZZ0016 sent on ") {
+		t.Errorf("the replacement's headline does not say what it replaces:\n%s", d)
+	}
+	test.Tap(findButton(t, st.detail, "Show the original"))
+	if st.selected != orig.ID {
+		t.Errorf("Show the original selected %s, want %s", st.selected, orig.ID)
+	}
+	st.selectJob(repl.ID)
 	test.Tap(findButton(t, st.detail, "Copy confirmation"))
 	copied := u.app.Clipboard().Content()
 	for _, want := range []string{confLine("Note", "Dose corrected to 250mg"), fmt.Sprintf("%-20s %s", "Replaces:", "The Prescription for ZZZ0016 sent on ")} {

@@ -133,6 +133,15 @@ func (b *deskBinding) config() (Config, error) {
 		OpenFile:   b.opts.OpenFile,
 		Samples:    st.Samples,
 	}
+	if ob := st.Outbox; ob != nil {
+		// The policy the outbox sends under, asked per recipient; one
+		// that cannot be read counts as requiring encryption (the gate
+		// then refuses to send anyway).
+		cfg.EncryptionRequired = func(addr string) bool {
+			req, err := ob.EncryptionRequired(addr)
+			return err != nil || req
+		}
+	}
 	if d := st.Acknowledger(); d != nil {
 		cfg.Acknowledge = d
 	}

@@ -251,7 +251,7 @@ func settingValue(s Setting) fyne.CanvasObject {
 	if note == "" {
 		note = "Locked by your organisation"
 	}
-	e := widget.NewEntry()
+	e := newEntry(false, "") // the mouse wheel over it scrolls the page
 	e.SetText(s.Value)
 	e.Disable()
 	return container.NewBorder(nil, nil, nil,

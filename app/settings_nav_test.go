@@ -17,6 +17,7 @@ import (
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/crypto/pgp"
+	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/demomail"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/profile"
@@ -109,7 +110,15 @@ func TestSettingsNavigationByKeyboard(t *testing.T) {
 func TestAccountFormProviderFirst(t *testing.T) {
 	tmpl := profile.AccountTemplate{Name: "Practice mailbox", SMTPHost: "mail.practice.test", SMTPPort: 587, SMTPSecurity: "starttls",
 		IMAPHost: "mail.practice.test", IMAPPort: 993, IMAPSecurity: "tls", Auth: "password"}
-	u, store := settingsUI(t, false, func(c *Config) { c.Accounts.Templates = []profile.AccountTemplate{tmpl} })
+	// The demo desk's own account manager, as the app has it: templates
+	// go through desk.AccountManager.AddFromTemplate.
+	cfg, _ := openDemo(t, desk.DemoOptions{})
+	cfg.Keys, cfg.Reload = nil, nil
+	rec := &recordingAccounts{AccountManager: cfg.Accounts.Store.(*desk.AccountManager)}
+	cfg.Accounts.Store, cfg.Accounts.Templates = rec, []profile.AccountTemplate{tmpl}
+	u := &demoUI{UI: newUI(t, cfg)}
+	u.tabs.Select(u.settings.item)
+	store := rec.AccountManager
 	a := u.settings.accounts
 	if a.preset.Selected != "Practice mailbox (from your organisation)" {
 		t.Errorf("first choice %q", a.preset.Selected)
@@ -158,6 +167,9 @@ func TestAccountFormProviderFirst(t *testing.T) {
 	}
 	if got.CAFile != "" {
 		t.Errorf("a CA file without the template's certificate: %q", got.CAFile)
+	}
+	if want := []string{"AddFromTemplate practice"}; !slices.Equal(rec.calls, want) {
+		t.Errorf("the Settings tab called %q on the desk, want %q (the command line's path)", rec.calls, want)
 	}
 	// A template with the organisation's own CA: its certificate is kept
 	// in the home and the account trusts it.
@@ -351,4 +363,21 @@ func TestFingerprintGroups(t *testing.T) {
 			t.Errorf("groupFingerprint(%q) = %q", in, got)
 		}
 	}
+}
+
+// recordingAccounts is the desk's account manager that notes which of its
+// ways to add an account the Settings tab takes.
+type recordingAccounts struct {
+	*desk.AccountManager
+	calls []string
+}
+
+func (r *recordingAccounts) Add(a account.Account, c account.Credentials) error {
+	r.calls = append(r.calls, "Add "+a.Name)
+	return r.AccountManager.Add(a, c)
+}
+
+func (r *recordingAccounts) AddFromTemplate(t profile.AccountTemplate, name, email string, c account.Credentials) (account.Account, error) {
+	r.calls = append(r.calls, "AddFromTemplate "+name)
+	return r.AccountManager.AddFromTemplate(t, name, email, c)
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/profile"
 
 	"fyne.io/fyne/v2/test"
 
@@ -504,6 +506,12 @@ func TestSettingsUseAnotherAccount(t *testing.T) {
 // without an organisation policy (desk.AccountManager adds the policy and
 // the audit log): Test tests with no TLS floor beyond account's own.
 type storeAccounts struct{ *account.Store }
+
+// AddFromTemplate is refused: templates are the desk's (the tests that add
+// from one use the demo desk's desk.AccountManager).
+func (s storeAccounts) AddFromTemplate(t profile.AccountTemplate, name, email string, c account.Credentials) (account.Account, error) {
+	return account.Account{}, errors.New("storeAccounts has no organisation templates: use the desk's AccountManager")
+}
 
 func (s storeAccounts) Test(ctx context.Context, name string) (*account.TestReport, error) {
 	a, err := s.Get(name)

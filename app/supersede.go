@@ -7,7 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -47,11 +46,7 @@ func (t *sentTab) askCancel(c Canceller, r *outbox.Record) {
 		widget.NewFormItem("", &widget.Label{Wrapping: fyne.TextWrapWord, Text: "The recipients' securesend marks this message \"Cancelled by the sender\" with your reason. If it may already have been dispensed, phone the pharmacy as well."}),
 		widget.NewFormItem("Reason", reason),
 	}
-	d := dialog.NewForm("Cancel this message?", "Send cancellation", "Keep it", items, func(ok bool) {
-		if ok {
-			t.sendCancellation(c, r.MessageID, reason.Text)
-		}
-	}, t.ui.win)
+	d := t.ui.askForm("Cancel this message?", items, "Keep it", "Send cancellation", func() { t.sendCancellation(c, r.MessageID, reason.Text) })
 	d.Resize(fyne.NewSize(520, 0))
 	t.ui.showDialog(d)
 }

@@ -5,7 +5,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -132,11 +131,7 @@ func (t *inboxTab) confirmSuperseded(s *receive.Supersession, unverifiedNext boo
 	}
 	msg := &widget.Label{Wrapping: fyne.TextWrapWord, Text: text}
 	content := container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), nil, msg)
-	d := dialog.NewCustomConfirm("No longer current: "+title, verb+" anyway", "Cancel", content, func(ok bool) {
-		if ok {
-			do()
-		}
-	}, t.ui.win)
+	d, _ := t.ui.askDialog("No longer current: "+title, content, "Cancel", verb+" anyway", do)
 	d.Resize(fyne.NewSize(520, 0))
 	t.ui.showDialog(d)
 }

@@ -195,6 +195,15 @@ func (c *focusCheck) FocusGained() {
 // FocusLost hides the ring.
 func (c *focusCheck) FocusLost() { c.focused = false; c.Check.FocusLost() }
 
+// TypedKey passes Escape to the window (it closes the dialog the box is
+// in); widget.Check swallows it.
+func (c *focusCheck) TypedKey(ev *fyne.KeyEvent) {
+	if escapeToWindow(c, ev) {
+		return
+	}
+	c.Check.TypedKey(ev)
+}
+
 // focusSelect is a drop-down with a focus ring.
 type focusSelect struct {
 	widget.Select
@@ -224,6 +233,16 @@ func (s *focusSelect) FocusGained() {
 // FocusLost hides the ring.
 func (s *focusSelect) FocusLost() { s.focused = false; s.Select.FocusLost() }
 
+// TypedKey passes Escape to the window (it closes the dialog the
+// drop-down is in); widget.Select swallows it. An open list of choices
+// has the focus itself, so Escape there closes only the list.
+func (s *focusSelect) TypedKey(ev *fyne.KeyEvent) {
+	if escapeToWindow(s, ev) {
+		return
+	}
+	s.Select.TypedKey(ev)
+}
+
 // focusEntry is a text field with a focus ring that never keeps the Tab
 // key: Tab and Shift+Tab always move to the next or previous control, also
 // out of a multi-line field (a note has no use for tab characters).
@@ -248,10 +267,16 @@ func newEntry(multiLine bool, placeholder string) *focusEntry {
 // AcceptsTab is false: Tab leaves the field.
 func (e *focusEntry) AcceptsTab() bool { return false }
 
-// CreateRenderer adds the focus ring.
+// CreateRenderer adds the focus ring and, on a single-line field (which
+// has nothing to scroll up or down), passes the mouse wheel to the page
+// (wheelPass).
 func (e *focusEntry) CreateRenderer() fyne.WidgetRenderer {
 	e.ExtendBaseWidget(e)
-	return newRingRenderer(e.Entry.CreateRenderer(), func() bool { return e.focused })
+	r := newRingRenderer(e.Entry.CreateRenderer(), func() bool { return e.focused })
+	if e.MultiLine {
+		return r
+	}
+	return withWheelPass(r)
 }
 
 // FocusGained shows the ring and scrolls the widget into view.
@@ -294,10 +319,11 @@ func newSelectEntry(placeholder string) *focusSelectEntry {
 	return e
 }
 
-// CreateRenderer adds the focus ring.
+// CreateRenderer adds the focus ring and passes the mouse wheel to the
+// page (wheelPass).
 func (e *focusSelectEntry) CreateRenderer() fyne.WidgetRenderer {
 	e.ExtendBaseWidget(e)
-	return newRingRenderer(e.SelectEntry.CreateRenderer(), func() bool { return e.focused })
+	return withWheelPass(newRingRenderer(e.SelectEntry.CreateRenderer(), func() bool { return e.focused }))
 }
 
 // FocusGained shows the ring and scrolls the widget into view.
@@ -314,4 +340,28 @@ func (e *focusSelectEntry) FocusLost() {
 	if e.OnLeft != nil {
 		e.OnLeft()
 	}
+}
+
+// SetOptions sets the choices. The drop-down button beside the field is
+// a focusButton: Tab reaches it, and a stock button there would swallow
+// Escape.
+func (e *focusSelectEntry) SetOptions(options []string) {
+	e.SelectEntry.SetOptions(options)
+	if b, ok := e.ActionItem.(*widget.Button); ok {
+		fb := newButton(b.Text, b.Icon, b.Importance, b.OnTapped)
+		if b.Disabled() {
+			fb.Disable()
+		}
+		e.ActionItem = fb
+	}
+}
+
+// TypedKey passes Escape to the window (it closes the dialog the field is
+// in); widget.SelectEntry swallows it. An open list of choices has the
+// focus itself, so Escape there closes only the list.
+func (e *focusSelectEntry) TypedKey(ev *fyne.KeyEvent) {
+	if escapeToWindow(e, ev) {
+		return
+	}
+	e.SelectEntry.TypedKey(ev)
 }

@@ -133,12 +133,12 @@ func TestCancelNeedsReasonBesideTheField(t *testing.T) {
 	test.Tap(findButton(t, st.detail, "Cancel…"))
 	top := u.win.Canvas().Overlays().Top()
 	var reason *focusEntry
-	var sendBtn *widget.Button
+	var sendBtn *focusButton
 	for _, o := range test.LaidOutObjects(top) {
 		switch v := o.(type) {
 		case *focusEntry:
 			reason = v
-		case *widget.Button:
+		case *focusButton:
 			if v.Text == "Send cancellation" {
 				sendBtn = v
 			}

@@ -13,13 +13,13 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/account"
 	"github.com/securesend/securesend/account/accounttest"
 	"github.com/securesend/securesend/app"
+	"github.com/securesend/securesend/app/apptest"
 	"github.com/securesend/securesend/desk"
 	"github.com/securesend/securesend/internal/home"
 	"github.com/securesend/securesend/internal/privtemp"
@@ -94,8 +94,19 @@ type shownBanner struct {
 	colour color.Color
 }
 
+// checkInbox checks the inbox, or waits for the check under way, running
+// the tests' main loop (apptest) meanwhile: the fetch's changes to the
+// widgets happen on the test's goroutine, never while the test reads them.
+func checkInbox(t *testing.T, u *app.UI) {
+	t.Helper()
+	done := make(chan struct{})
+	u.CheckInbox(func() { close(done) })
+	apptest.Await(t, "the inbox check", time.Minute, done)
+}
+
 // inboxVerdicts selects each message in the Inbox tab in turn, as the
-// pharmacist does, and returns the verdict banner shown for it.
+// pharmacist does, and returns the verdict banner shown for it. Opening
+// the tab may start a check; it waits for it first.
 func inboxVerdicts(t *testing.T, u *app.UI) []shownBanner {
 	t.Helper()
 	var list *widget.List
@@ -129,6 +140,7 @@ func inboxVerdicts(t *testing.T, u *app.UI) []shownBanner {
 	if list == nil || detail == nil {
 		t.Fatal("no Inbox tab with a message list")
 	}
+	checkInbox(t, u)
 	var out []shownBanner
 	for i := 0; i < list.Length(); i++ {
 		list.Select(i)
@@ -200,29 +212,21 @@ func TestGUIInboxDirectoryKeyVerified(t *testing.T) {
 	if cfg.Demo || cfg.Account != "desk" || cfg.Home != h {
 		t.Fatalf("not the reception's account: demo %v, %q", cfg.Demo, cfg.Account)
 	}
-	u := app.New(test.NewTempApp(t), cfg)
+	u := app.New(apptest.NewApp(t), cfg)
 	u.Window().Resize(fyne.NewSize(1024, 720))
-	check := func() {
-		t.Helper()
-		done := make(chan struct{})
-		u.CheckInbox(func() { close(done) })
-		select {
-		case <-done:
-		case <-time.After(time.Minute):
-			t.Fatal("the inbox check did not finish")
-		}
-	}
+	// Runs before the session is closed: no fetch is left writing into it.
+	t.Cleanup(func() { checkInbox(t, u) })
 	green, amber := theme.Color(theme.ColorNameSuccess), theme.Color(theme.ColorNameWarning)
 
 	deliver(pharmacy, "pharmacy@example.org")
-	check()
+	checkInbox(t, u)
 	got := inboxVerdicts(t, u)
 	if len(got) != 1 || !strings.HasPrefix(got[0].title, "Verified — signed by Main St Pharmacy TEST ONLY <pharmacy@example.org>") || got[0].colour != green {
 		t.Fatalf("mail signed with the directory's key: %+v", got)
 	}
 
 	deliver(stranger, "stranger@example.org")
-	check()
+	checkInbox(t, u)
 	got = inboxVerdicts(t, u)
 	var verified, unknown int
 	for _, b := range got {
