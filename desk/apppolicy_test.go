@@ -27,6 +27,13 @@ func TestOutboxEncryptionRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The outbox's own tightening (Via.Tighten) counts, as it does for
+	// Send: encryption always, so also for a domain the settings do not
+	// list.
+	tightBox, err := home.Outbox(OutboxOptions{Via: Via{Tighten: profile.UserSettings{Encryption: profile.EncryptAlways}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		box  *Outbox
@@ -37,6 +44,7 @@ func TestOutboxEncryptionRequired(t *testing.T) {
 		{"home, listed domain", homeBox, "rx@health.test", true},
 		{"home, subdomain", homeBox, "rx@pharmacy.health.test", true},
 		{"home, other domain", homeBox, "rx@example.org", false},
+		{"home, tightened by the outbox's Via", tightBox, "rx@example.org", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
