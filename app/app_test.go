@@ -548,7 +548,7 @@ func TestRecipientWithoutKeyRefusedWhenEncryptionRequired(t *testing.T) {
 	addSamples(t, s)
 	s.to.SetText("old@pharmacy.test")
 	pressSend(t, s)
-	if got := texts(s.problem); !strings.Contains(got, "old@pharmacy.test has no key, and your organisation requires every message to be encrypted") {
+	if got := texts(s.problem); !strings.Contains(got, "old@pharmacy.test has no key, and your organisation requires messages to them to be encrypted") {
 		t.Errorf("problem:\n%s", got)
 	}
 	if sent {

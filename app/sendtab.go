@@ -665,7 +665,7 @@ func (s *sendTab) recipient() (mail.Address, error) {
 	for _, r := range s.ui.cfg.Recipients {
 		if text == s.optionText(r) || strings.EqualFold(text, r.Address) {
 			if s.blocked(r) {
-				return mail.Address{}, fmt.Errorf("%s has no key, and your organisation requires every message to be encrypted; import and pin their key first", r.Address)
+				return mail.Address{}, fmt.Errorf("%s has no key, and your organisation requires messages to them to be encrypted; import and pin their key first", r.Address)
 			}
 			return mail.Address{Name: r.Name, Address: r.Address}, nil
 		}
