@@ -13,8 +13,14 @@ import (
 
 // HotFolderFileLines are what 'securesend hotfolder' prints for what the
 // hot folder did with one file (none for an outcome it does not report),
-// and whether that counts as a failure of the run.
+// and whether that counts as a failure of the run. The reason (which may
+// quote the file or a server) is made safe for a terminal.
 func HotFolderFileLines(ev hotfolder.Event) (lines []string, failed bool) {
+	lines, failed = hotFolderFileLines(ev)
+	return safeLines(lines), failed
+}
+
+func hotFolderFileLines(ev hotfolder.Event) (lines []string, failed bool) {
 	name := DisplayName(ev.Name)
 	switch ev.Outcome {
 	case hotfolder.Failed:
@@ -30,8 +36,13 @@ func HotFolderFileLines(ev hotfolder.Event) (lines []string, failed bool) {
 // HotFolderDeliveryLines are what 'securesend hotfolder' prints for one
 // delivery attempt of a file's job (Run's report), with what happens next
 // to a job that was not sent (NextStep), and whether it counts as a
-// failure of the run.
+// failure of the run. What the server said is made safe for a terminal.
 func HotFolderDeliveryLines(ev RunEvent) (lines []string, failed bool) {
+	lines, failed = hotFolderDeliveryLines(ev)
+	return safeLines(lines), failed
+}
+
+func hotFolderDeliveryLines(ev RunEvent) (lines []string, failed bool) {
 	name, id, rec := DisplayName(ev.Label), ShortID(ev.JobID), ev.Record
 	switch ev.Outcome {
 	case RunLost:

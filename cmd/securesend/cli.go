@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/securesend/securesend/desk"
@@ -164,7 +165,9 @@ func leafHelp(c command) string {
 func runLeaf(ctx context.Context, e *env, d *desk.Desk, c command, path string, args []string) int {
 	name := strings.TrimPrefix(path, "securesend ")
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	// The flag package would echo a bad flag as typed; it is printed
+	// below, made safe for a terminal.
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	run := c.run
 	if c.flags != nil {
@@ -180,7 +183,8 @@ func runLeaf(ctx context.Context, e *env, d *desk.Desk, c command, path string, 
 			fs.PrintDefaults()
 		}
 		return 0
-	case err != nil: // the flag package printed what was wrong
+	case err != nil:
+		fmt.Fprintln(e.stderr, termsafe.String(err.Error()))
 		return usageHint(e, c, path)
 	case len(pos) < c.args.min:
 		err = usagef("%s", c.args.missing)
