@@ -32,3 +32,16 @@ func TestRunLeafBadFlagTermSafe(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorfTermSafe: every error the command prints passes termsafe,
+// whatever text its caller put in (a file name, a server reply).
+func TestErrorfTermSafe(t *testing.T) {
+	var errb bytes.Buffer
+	if code := errorf(&env{stderr: &errb}, "open %s: %v", "\x1b]0;pwned\a.pdf", "reply \u202eFDP.exe\r\n"); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	s := errb.String()
+	if strings.ContainsAny(s, "\x1b\a\u202e\r") || !strings.HasPrefix(s, `securesend: open \x1b]0;pwned\x07.pdf: reply <U+202E>FDP.exe`) || !strings.HasSuffix(s, "\n") {
+		t.Errorf("stderr %q", s)
+	}
+}

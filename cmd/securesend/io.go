@@ -28,7 +28,7 @@ func openDesk(e *env) (*desk.Desk, error) {
 		Getenv: e.getenv,
 		Baked:  baked,
 		Warn: func(err error) {
-			fmt.Fprintf(e.stderr, "securesend: warning: %v\n", err)
+			fmt.Fprintf(e.stderr, "securesend: warning: %s\n", termsafe.Text(err.Error()))
 		},
 	})
 }

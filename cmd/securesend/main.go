@@ -20,6 +20,7 @@ import (
 	_ "github.com/securesend/securesend/internal/clocale" // before Fyne: see its doc
 
 	"github.com/securesend/securesend/desk"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/profile"
 )
 
@@ -129,6 +130,8 @@ func usage(w io.Writer) {
 
 // errorf prints a one-line error for the user and returns exit code 1.
 func errorf(e *env, format string, a ...any) int {
-	fmt.Fprintf(e.stderr, "securesend: "+strings.TrimSuffix(format, "\n")+"\n", a...)
+	// Errors carry file names, server replies and text from messages:
+	// made safe for the terminal here, whatever the caller did.
+	fmt.Fprintln(e.stderr, "securesend: "+termsafe.Text(strings.TrimSuffix(fmt.Sprintf(format, a...), "\n")))
 	return 1
 }
