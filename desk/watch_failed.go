@@ -23,7 +23,7 @@ import (
 // DefaultWatchRetryWait is how long a running watch waits after a
 // message's first failed attempt (it could not be fetched, verified or
 // stored) before it tries again; the wait doubles after each further
-// attempt, up to receive.MaxFetchAttempts.
+// attempt, up to DefaultWatchRetryWait << maxRetryWaitDoublings.
 const DefaultWatchRetryWait = time.Minute
 
 // failedState is what a watch remembers of the messages of its mailbox
@@ -86,9 +86,12 @@ type retryRule struct {
 }
 
 // due reports whether f is to be tried again: asked for; the keys or the
-// profile changed since its last attempt; or, not given up, its wait
-// (wait, doubled after each further attempt) has passed. A message that
-// failed is otherwise not fetched again on every round.
+// profile changed since its last attempt; its wait (wait, doubled after
+// each further attempt, at most maxRetryWaitDoublings times: about 2 h
+// with the default) has passed and it was not given up; or its last
+// attempt is more than a wait in the future, the clock having gone back
+// since. A message that failed is otherwise not fetched again on every
+// round.
 func (r retryRule) due(f receive.Failure) bool {
 	if !r.all.IsZero() && f.Last.Before(r.all) {
 		return true
@@ -96,12 +99,19 @@ func (r retryRule) due(f receive.Failure) bool {
 	if last, ok := r.st.Tried[failureKey(f)]; ok && last != r.stamp {
 		return true
 	}
+	if f.Last.Sub(r.now) > r.wait {
+		return true
+	}
 	if f.GaveUp {
 		return false
 	}
-	n := min(max(f.Attempts, 1), 8)
+	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
 	return r.now.Sub(f.Last) >= r.wait<<(n-1)
 }
+
+// maxRetryWaitDoublings bounds the wait between attempts at a failed
+// message: DefaultWatchRetryWait << 7 is 128 minutes.
+const maxRetryWaitDoublings = 7
 
 // update records stamp for the failures of account's mailbox tried in
 // this round (last attempt at or after since) and for those it did not

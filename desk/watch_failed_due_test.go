@@ -1,0 +1,62 @@
+package desk
+
+import (
+	"testing"
+	"time"
+
+	"github.com/securesend/securesend/receive"
+)
+
+// TestWatchRetryDue: which failed messages a watch round tries again
+// (retryRule.due), for a failure whose last attempt is at various
+// times against the round's clock. An attack on the old rule: a clock
+// that went back (an NTP step, a dead CMOS battery corrected) left a
+// failure whose last attempt is in the future untried until the clock
+// caught up, even with --retry-failed.
+func TestWatchRetryDue(t *testing.T) {
+	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	const stamp = "stamp"
+	src := receive.Source{Account: "pharmacy", Mailbox: "INBOX", UIDValidity: 7, UID: 42}
+	tests := []struct {
+		name     string
+		attempts int
+		gaveUp   bool
+		last     time.Duration // from now
+		tried    string        // stamp recorded, "" for none
+		all      bool          // --retry-failed, started a second before now
+		want     bool
+	}{
+		{"first attempt, wait not passed", 1, false, -30 * time.Second, stamp, false, false},
+		{"first attempt, wait passed", 1, false, -time.Minute, stamp, false, true},
+		{"second attempt, 1 min", 2, false, -time.Minute, stamp, false, false},
+		{"second attempt, 2 min", 2, false, -2 * time.Minute, stamp, false, true},
+		{"keys changed", 1, false, -time.Second, "other", false, true},
+		{"unknown to the record", 1, false, -time.Second, "", false, false},
+		{"--retry-failed", 1, false, -2 * time.Second, stamp, true, true},
+		{"--retry-failed, tried in this watch", 1, false, 0, stamp, true, false},
+		{"given up, keys changed", 3, true, -time.Second, "other", false, true},
+		{"given up, --retry-failed", 3, true, -2 * time.Second, stamp, true, true},
+		{"given up, 3 min", 3, true, -3 * time.Minute, stamp, false, false},
+		{"many attempts, within the longest wait", 50, true, -127 * time.Minute, stamp, false, false},
+		{"clock went back a day", 1, false, 24 * time.Hour, stamp, false, true},
+		{"clock went back a day, given up", 3, true, 24 * time.Hour, stamp, false, true},
+		{"clock went back a day, --retry-failed", 3, true, 24 * time.Hour, stamp, true, true},
+		{"another watch tried it just now", 1, false, time.Second, stamp, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &failedState{Tried: map[string]string{}}
+			f := receive.Failure{Source: src, Attempts: tt.attempts, GaveUp: tt.gaveUp, First: now.Add(tt.last), Last: now.Add(tt.last)}
+			if tt.tried != "" {
+				st.Tried[failureKey(f)] = tt.tried
+			}
+			r := retryRule{st: st, stamp: stamp, now: now, wait: DefaultWatchRetryWait}
+			if tt.all {
+				r.all = now.Add(-time.Second)
+			}
+			if got := r.due(f); got != tt.want {
+				t.Errorf("due %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
