@@ -88,10 +88,12 @@ type retryRule struct {
 // due reports whether f is to be tried again: asked for; the keys or the
 // profile changed since its last attempt; its wait (wait, doubled after
 // each further attempt, at most maxRetryWaitDoublings times: about 2 h
-// with the default) has passed and it was not given up; or its last
-// attempt is more than a wait in the future, the clock having gone back
-// since. A message that failed is otherwise not fetched again on every
-// round.
+// with the default) has passed; or its last attempt is more than a wait
+// in the future, the clock having gone back since. A message given up
+// is still tried again after the longest wait: a server that would not
+// serve a genuine prescription for a few minutes (three attempts) does
+// not keep it out of the inbox for good. A message that failed is
+// otherwise not fetched again on every round.
 func (r retryRule) due(f receive.Failure) bool {
 	if !r.all.IsZero() && f.Last.Before(r.all) {
 		return true
@@ -101,9 +103,6 @@ func (r retryRule) due(f receive.Failure) bool {
 	}
 	if f.Last.Sub(r.now) > r.wait {
 		return true
-	}
-	if f.GaveUp {
-		return false
 	}
 	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
 	return r.now.Sub(f.Last) >= r.wait<<(n-1)

@@ -9,10 +9,13 @@ import (
 
 // TestWatchRetryDue: which failed messages a watch round tries again
 // (retryRule.due), for a failure whose last attempt is at various
-// times against the round's clock. An attack on the old rule: a clock
+// times against the round's clock. Two attacks on the old rule: a clock
 // that went back (an NTP step, a dead CMOS battery corrected) left a
 // failure whose last attempt is in the future untried until the clock
-// caught up, even with --retry-failed.
+// caught up, even with --retry-failed; and a message given up after
+// three attempts in three minutes of a flaky server was never tried
+// again without the user, a genuine prescription kept out of the inbox
+// for good.
 func TestWatchRetryDue(t *testing.T) {
 	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
 	const stamp = "stamp"
@@ -36,8 +39,11 @@ func TestWatchRetryDue(t *testing.T) {
 		{"--retry-failed, tried in this watch", 1, false, 0, stamp, true, false},
 		{"given up, keys changed", 3, true, -time.Second, "other", false, true},
 		{"given up, --retry-failed", 3, true, -2 * time.Second, stamp, true, true},
+		{"given up, 4 min", 3, true, -4 * time.Minute, stamp, false, true},
 		{"given up, 3 min", 3, true, -3 * time.Minute, stamp, false, false},
+		{"given up long ago", 3, true, -24 * time.Hour, stamp, false, true},
 		{"many attempts, within the longest wait", 50, true, -127 * time.Minute, stamp, false, false},
+		{"many attempts, the longest wait passed", 50, true, -128 * time.Minute, stamp, false, true},
 		{"clock went back a day", 1, false, 24 * time.Hour, stamp, false, true},
 		{"clock went back a day, given up", 3, true, 24 * time.Hour, stamp, false, true},
 		{"clock went back a day, --retry-failed", 3, true, 24 * time.Hour, stamp, true, true},

@@ -250,14 +250,21 @@ func TestWatchDoesNotRefetchFailed(t *testing.T) {
 	if got := round("and the round after", WatchOptions{}); got != 0 {
 		t.Fatalf("the round after: %d bodies, want 0", got)
 	}
-	// Their wait passed: tried until given up, then no more.
-	for i, want := range []int{n, 0, 0} {
-		if got := round(fmt.Sprintf("wait passed %d", i+1), WatchOptions{RetryWait: time.Nanosecond}); got != want {
-			t.Fatalf("wait passed, round %d: %d bodies, want %d", i+1, got, want)
-		}
+	// Their wait passed: tried again, and given up (the third attempt).
+	if got := round("wait passed", WatchOptions{RetryWait: time.Nanosecond}); got != n {
+		t.Fatalf("wait passed: %d bodies, want %d", got, n)
 	}
 	if a := attempts(); a != 3*n {
 		t.Fatalf("%d attempts, want %d (each given up)", a, 3*n)
+	}
+	if got := round("given up, within its wait", WatchOptions{}); got != 0 {
+		t.Fatalf("given up, within its wait: %d bodies, want 0", got)
+	}
+	// Given up, its (longer) wait passed: tried again all the same, so
+	// that a server that failed for a few minutes does not keep a
+	// message out for good.
+	if got := round("given up, wait passed", WatchOptions{RetryWait: time.Nanosecond}); got != n {
+		t.Fatalf("given up, wait passed: %d bodies, want %d", got, n)
 	}
 	// Given up, asked for: once each.
 	if got := round("--retry-failed", WatchOptions{RetryFailed: true}); got != n {
