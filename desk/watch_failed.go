@@ -197,3 +197,46 @@ func (d *Desk) verifyStamp() (string, error) {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:]), nil
 }
+
+// reportFailures tells, by EventNotReceived, of each message this round
+// failed to fetch, verify or store, and, at the watch's first round that
+// could read them, of every other failure of the mailbox still
+// recorded: a message given up by an earlier run is not left to be
+// found in 'securesend inbox list' only.
+func (w *watcher) reportFailures(res *receive.FetchResult, rule retryRule) {
+	told := map[string]bool{}
+	if res != nil {
+		for _, f := range res.Failed {
+			told[failureKey(f)] = true
+			w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule)})
+		}
+	}
+	if w.toldFailures {
+		return
+	}
+	fs, err := w.d.Failures()
+	if err != nil {
+		return // told at the next round
+	}
+	w.toldFailures = true
+	for _, f := range fs {
+		if f.Source.Account != w.acct.Name || f.Source.Mailbox != w.opts.Mailbox || told[failureKey(f)] {
+			continue
+		}
+		w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule)})
+	}
+}
+
+// watchFailureDetail describes f for EventNotReceived, in one line safe
+// for a terminal: "ACCOUNT MAILBOX UID n (UIDVALIDITY v): STAGE failed
+// (attempt k): ERROR; " and when the watch tries it again, and, given
+// up, what to do.
+func watchFailureDetail(f receive.Failure, r retryRule) string {
+	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
+	next := "tried again after " + f.Last.Add(r.wait<<(n-1)).Local().Format(time.DateTime)
+	if f.GaveUp {
+		next = "given up: ask the sender to send it again (the watch tries it again after " + f.Last.Add(r.wait<<(n-1)).Local().Format(time.DateTime) + ", less and less often; 'securesend inbox watch --retry-failed' tries it now)"
+	}
+	return fmt.Sprintf("%s %s UID %d (UIDVALIDITY %d): %s failed (attempt %d): %s; %s", lineSafe(f.Source.Account), lineSafe(f.Source.Mailbox),
+		f.Source.UID, f.Source.UIDValidity, lineSafe(f.Stage), f.Attempts, lineSafe(f.Error), next)
+}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -365,4 +366,67 @@ func BenchmarkWatchRoundFailed(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(fc.served()-before)/float64(b.N), "bodies/round")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/round")
+}
+
+// TestWatchReportsNotReceived: a message the server will not serve is
+// told to the pharmacist by the watch (EventNotReceived) at each failed
+// attempt, with when it is tried again, and, given up, with what to do;
+// a watch started again tells of it at its first round, though it does
+// not fetch it. Before, the watch said only "0 new, 1 failed" once per
+// attempt, and a given-up message was then in 'securesend inbox list'
+// only: a scheduled --once run or a watch restarted every morning never
+// mentioned it again.
+func TestWatchReportsNotReceived(t *testing.T) {
+	d, fc := failedDesk(t, 1)
+	drop := t.TempDir()
+	run := func(name string, wait time.Duration) *events {
+		t.Helper()
+		var ev events
+		before := fc.served()
+		if err := d.Watch(context.Background(), WatchOptions{Drop: drop, Once: true, RetryWait: wait, Event: ev.add}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Logf("%s: %d bodies\n%s", name, fc.served()-before, &ev)
+		return &ev
+	}
+	detail := func(ev *events) string {
+		t.Helper()
+		ev.mu.Lock()
+		defer ev.mu.Unlock()
+		var got []string
+		for _, e := range ev.all {
+			if e.Kind == EventNotReceived {
+				got = append(got, e.Detail)
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("%d not-received events, want 1:\n%v", len(got), got)
+		}
+		if line := WatchEventLine(WatchEvent{Kind: EventNotReceived, Detail: got[0]}); !strings.Contains(line, "NOT RECEIVED: pharmacy INBOX UID 2 ") {
+			t.Errorf("line %q", line)
+		}
+		return got[0]
+	}
+	for i, want := range []string{"failed (attempt 1): ", "failed (attempt 2): ", "failed (attempt 3): "} {
+		ev := run(fmt.Sprintf("attempt %d", i+1), time.Nanosecond)
+		got := detail(ev)
+		if !strings.Contains(got, want) || !strings.Contains(got, "the mail file is damaged") {
+			t.Errorf("attempt %d: %q, want %q and the server's reason", i+1, got, want)
+		}
+		if i < 2 && !strings.Contains(got, "; tried again after ") {
+			t.Errorf("attempt %d: %q does not say when it is tried again", i+1, got)
+		}
+	}
+	// Given up, and the watch started again: not fetched, but told.
+	ev := run("restarted", time.Hour)
+	got := detail(ev)
+	for _, want := range []string{"failed (attempt 3)", "given up: ask the sender to send it again", "--retry-failed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("restarted: %q, want %q", got, want)
+		}
+	}
+	l, err := d.Listing()
+	if err != nil || len(l.Failures) != 1 || !strings.Contains(FailureLine(l.Failures[0]), "ask the sender to send it again") {
+		t.Fatalf("inbox list: %+v %v", l, err)
+	}
 }
