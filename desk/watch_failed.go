@@ -205,10 +205,12 @@ func (d *Desk) verifyStamp() (string, error) {
 // found in 'securesend inbox list' only.
 func (w *watcher) reportFailures(res *receive.FetchResult, rule retryRule) {
 	told := map[string]bool{}
+	var uidValidity uint32
 	if res != nil {
+		uidValidity = res.UIDValidity
 		for _, f := range res.Failed {
 			told[failureKey(f)] = true
-			w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule)})
+			w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule, uidValidity)})
 		}
 	}
 	if w.toldFailures {
@@ -223,19 +225,25 @@ func (w *watcher) reportFailures(res *receive.FetchResult, rule retryRule) {
 		if f.Source.Account != w.acct.Name || f.Source.Mailbox != w.opts.Mailbox || told[failureKey(f)] {
 			continue
 		}
-		w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule)})
+		w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule, uidValidity)})
 	}
 }
 
 // watchFailureDetail describes f for EventNotReceived, in one line safe
 // for a terminal: "ACCOUNT MAILBOX UID n (UIDVALIDITY v): STAGE failed
 // (attempt k): ERROR; " and when the watch tries it again, and, given
-// up, what to do.
-func watchFailureDetail(f receive.Failure, r retryRule) string {
+// up, what to do. uidValidity is the mailbox's now, 0 when unknown: a
+// failure under another is not tried again by its UID (the fetch after
+// the renumbering listed the whole mailbox again).
+func watchFailureDetail(f receive.Failure, r retryRule, uidValidity uint32) string {
 	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
-	next := "tried again after " + f.Last.Add(r.wait<<(n-1)).Local().Format(time.DateTime)
-	if f.GaveUp {
-		next = "given up: ask the sender to send it again (the watch tries it again after " + f.Last.Add(r.wait<<(n-1)).Local().Format(time.DateTime) + ", less and less often; 'securesend inbox watch --retry-failed' tries it now)"
+	again := f.Last.Add(r.wait << (n - 1)).Local().Format(time.DateTime)
+	next := "tried again after " + again
+	switch {
+	case uidValidity != 0 && f.Source.UIDValidity != uidValidity:
+		next = fmt.Sprintf("the server has renumbered the mailbox since (UIDVALIDITY now %d) and it was fetched again whole: if this message is not in the inbox, ask the sender to send it again", uidValidity)
+	case f.GaveUp:
+		next = "given up: ask the sender to send it again (the watch tries it again after " + again + ", less and less often; 'securesend inbox watch --retry-failed' tries it now)"
 	}
 	return fmt.Sprintf("%s %s UID %d (UIDVALIDITY %d): %s failed (attempt %d): %s; %s", lineSafe(f.Source.Account), lineSafe(f.Source.Mailbox),
 		f.Source.UID, f.Source.UIDValidity, lineSafe(f.Stage), f.Attempts, lineSafe(f.Error), next)

@@ -430,3 +430,59 @@ func TestWatchReportsNotReceived(t *testing.T) {
 		t.Fatalf("inbox list: %+v %v", l, err)
 	}
 }
+
+// TestWatchFetchesFailedAfterRenumbering: a verified prescription the
+// server would not serve, then renumbered (the mailbox repaired or
+// restored: a new UIDVALIDITY) and served, is fetched and dropped. Before,
+// a failure is retried by its UID under the old UIDVALIDITY only, and the
+// fetch after a renumbering lists only the messages since a day before
+// the last fetch: a message that arrived earlier and failed was never
+// fetched again, not even with --retry-failed, though the repair that
+// renumbers a mailbox is just what makes it servable.
+func TestWatchFetchesFailedAfterRenumbering(t *testing.T) {
+	d, fc := failedDesk(t, 0)
+	raw := testdata(t, "good_encrypted.eml")
+	arrived := time.Now().AddDate(0, 0, -3)
+	if _, err := fc.user.Append("INBOX", literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Time: arrived}); err != nil {
+		t.Fatal(err)
+	}
+	fc.mu.Lock()
+	fc.broken[1] = true
+	fc.mu.Unlock()
+	drop := t.TempDir()
+	var ev events
+	opts := WatchOptions{Drop: drop, Once: true, IncludeExisting: true, Event: ev.add}
+	if err := d.Watch(context.Background(), opts); err != nil {
+		t.Fatalf("watch: %v\n%s", err, &ev)
+	}
+	if fs, err := d.Failures(); err != nil || len(fs) != 1 || len(dropped(t, drop)) != 0 {
+		t.Fatalf("before the repair: failures %v %v, dropped %v", fs, err, dropped(t, drop))
+	}
+	// The repair: the mailbox is recreated (UIDVALIDITY changes) with the
+	// message, which the server now serves.
+	if err := fc.user.Delete("INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.user.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	fc.mu.Lock()
+	clear(fc.broken)
+	fc.mu.Unlock()
+	if _, err := fc.user.Append("INBOX", literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Time: arrived}); err != nil {
+		t.Fatal(err)
+	}
+	fc.deliver(t, []byte("From: clinic@example.test\r\nTo: bob@pharmacy.test\r\nSubject: today\r\n\r\nnot signed\r\n"), false)
+	for _, retry := range []bool{false, true} {
+		opts.RetryFailed = retry
+		if err := d.Watch(context.Background(), opts); err != nil {
+			t.Fatalf("watch: %v\n%s", err, &ev)
+		}
+	}
+	if !strings.Contains(ev.String(), "(UIDVALIDITY 1): fetch failed (attempt 1): inbox: fetch message 1: imap: NO [SERVERBUG] the mail file is damaged; the server has renumbered the mailbox since (UIDVALIDITY now 2)") {
+		t.Errorf("the failure under the old UIDVALIDITY is not told as such:\n%s", &ev)
+	}
+	if got := len(dropped(t, drop)); got != 2 {
+		t.Fatalf("after the repair: dropped %v, want the document and its sidecar\n%s", dropped(t, drop), &ev)
+	}
+}
