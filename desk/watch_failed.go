@@ -89,10 +89,10 @@ type retryRule struct {
 // profile changed since its last attempt; its wait (wait, doubled after
 // each further attempt, at most maxRetryWaitDoublings times: about 2 h
 // with the default) has passed; or its last attempt is more than a wait
-// in the future, the clock having gone back since. A message given up
-// is still tried again after the longest wait: a server that would not
-// serve a genuine prescription for a few minutes (three attempts) does
-// not keep it out of the inbox for good. A message that failed is
+// in the future, the clock having gone back since. A message the server
+// would not serve, given up, is still tried again after the longest
+// wait: a server that would not serve a genuine prescription for a few
+// minutes (three attempts) does not keep it out of the inbox for good. A message that failed is
 // otherwise not fetched again on every round.
 func (r retryRule) due(f receive.Failure) bool {
 	if !r.all.IsZero() && f.Last.Before(r.all) {
@@ -103,6 +103,13 @@ func (r retryRule) due(f receive.Failure) bool {
 	}
 	if f.Last.Sub(r.now) > r.wait {
 		return true
+	}
+	if f.GaveUp && f.Stage != "fetch" {
+		// Verified or stored in vain three times: the same bytes
+		// give the same result until the keys change. Fetching
+		// them again every two hours would let a sender of many
+		// such messages make the watch download them all again.
+		return false
 	}
 	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
 	return r.now.Sub(f.Last) >= r.wait<<(n-1)
@@ -202,32 +209,43 @@ func (d *Desk) verifyStamp() (string, error) {
 // failed to fetch, verify or store, and, at the watch's first round that
 // could read them, of every other failure of the mailbox still
 // recorded: a message given up by an earlier run is not left to be
-// found in 'securesend inbox list' only.
+// found in 'securesend inbox list' only. At most maxToldFailures lines
+// a round, then one that counts the rest: a sender of thousands of
+// messages that fail cannot bury the log.
 func (w *watcher) reportFailures(res *receive.FetchResult, rule retryRule) {
+	var (
+		tell        []receive.Failure
+		uidValidity uint32
+	)
 	told := map[string]bool{}
-	var uidValidity uint32
 	if res != nil {
 		uidValidity = res.UIDValidity
 		for _, f := range res.Failed {
 			told[failureKey(f)] = true
-			w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule, uidValidity)})
+			tell = append(tell, f)
 		}
 	}
-	if w.toldFailures {
-		return
+	if !w.toldFailures {
+		if fs, err := w.d.Failures(); err == nil {
+			w.toldFailures = true
+			for _, f := range fs {
+				if f.Source.Account == w.acct.Name && f.Source.Mailbox == w.opts.Mailbox && !told[failureKey(f)] {
+					tell = append(tell, f)
+				}
+			}
+		}
 	}
-	fs, err := w.d.Failures()
-	if err != nil {
-		return // told at the next round
-	}
-	w.toldFailures = true
-	for _, f := range fs {
-		if f.Source.Account != w.acct.Name || f.Source.Mailbox != w.opts.Mailbox || told[failureKey(f)] {
-			continue
+	for i, f := range tell {
+		if i == maxToldFailures {
+			w.event(WatchEvent{Kind: EventNotReceived, Detail: fmt.Sprintf("and %d more messages that could not be received: see securesend inbox list", len(tell)-i)})
+			break
 		}
 		w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule, uidValidity)})
 	}
 }
+
+// maxToldFailures bounds the EventNotReceived lines of one round.
+const maxToldFailures = 20
 
 // watchFailureDetail describes f for EventNotReceived, in one line safe
 // for a terminal: "ACCOUNT MAILBOX UID n (UIDVALIDITY v): STAGE failed

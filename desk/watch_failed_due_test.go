@@ -15,7 +15,10 @@ import (
 // caught up, even with --retry-failed; and a message given up after
 // three attempts in three minutes of a flaky server was never tried
 // again without the user, a genuine prescription kept out of the inbox
-// for good.
+// for good. Given up after failing to verify or store, it is not
+// fetched again (the same bytes fail the same way until the keys
+// change): a sender of many such messages cannot make the watch
+// download them all every two hours.
 func TestWatchRetryDue(t *testing.T) {
 	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
 	const stamp = "stamp"
@@ -28,31 +31,40 @@ func TestWatchRetryDue(t *testing.T) {
 		tried    string        // stamp recorded, "" for none
 		all      bool          // --retry-failed, started a second before now
 		want     bool
+		stage    string // "fetch" when empty
 	}{
-		{"first attempt, wait not passed", 1, false, -30 * time.Second, stamp, false, false},
-		{"first attempt, wait passed", 1, false, -time.Minute, stamp, false, true},
-		{"second attempt, 1 min", 2, false, -time.Minute, stamp, false, false},
-		{"second attempt, 2 min", 2, false, -2 * time.Minute, stamp, false, true},
-		{"keys changed", 1, false, -time.Second, "other", false, true},
-		{"unknown to the record", 1, false, -time.Second, "", false, false},
-		{"--retry-failed", 1, false, -2 * time.Second, stamp, true, true},
-		{"--retry-failed, tried in this watch", 1, false, 0, stamp, true, false},
-		{"given up, keys changed", 3, true, -time.Second, "other", false, true},
-		{"given up, --retry-failed", 3, true, -2 * time.Second, stamp, true, true},
-		{"given up, 4 min", 3, true, -4 * time.Minute, stamp, false, true},
-		{"given up, 3 min", 3, true, -3 * time.Minute, stamp, false, false},
-		{"given up long ago", 3, true, -24 * time.Hour, stamp, false, true},
-		{"many attempts, within the longest wait", 50, true, -127 * time.Minute, stamp, false, false},
-		{"many attempts, the longest wait passed", 50, true, -128 * time.Minute, stamp, false, true},
-		{"clock went back a day", 1, false, 24 * time.Hour, stamp, false, true},
-		{"clock went back a day, given up", 3, true, 24 * time.Hour, stamp, false, true},
-		{"clock went back a day, --retry-failed", 3, true, 24 * time.Hour, stamp, true, true},
-		{"another watch tried it just now", 1, false, time.Second, stamp, false, false},
+		{"first attempt, wait not passed", 1, false, -30 * time.Second, stamp, false, false, ""},
+		{"first attempt, wait passed", 1, false, -time.Minute, stamp, false, true, ""},
+		{"second attempt, 1 min", 2, false, -time.Minute, stamp, false, false, ""},
+		{"second attempt, 2 min", 2, false, -2 * time.Minute, stamp, false, true, ""},
+		{"keys changed", 1, false, -time.Second, "other", false, true, ""},
+		{"unknown to the record", 1, false, -time.Second, "", false, false, ""},
+		{"--retry-failed", 1, false, -2 * time.Second, stamp, true, true, ""},
+		{"--retry-failed, tried in this watch", 1, false, 0, stamp, true, false, ""},
+		{"given up, keys changed", 3, true, -time.Second, "other", false, true, ""},
+		{"given up, --retry-failed", 3, true, -2 * time.Second, stamp, true, true, ""},
+		{"given up, 4 min", 3, true, -4 * time.Minute, stamp, false, true, ""},
+		{"given up, 3 min", 3, true, -3 * time.Minute, stamp, false, false, ""},
+		{"given up long ago", 3, true, -24 * time.Hour, stamp, false, true, ""},
+		{"many attempts, within the longest wait", 50, true, -127 * time.Minute, stamp, false, false, ""},
+		{"many attempts, the longest wait passed", 50, true, -128 * time.Minute, stamp, false, true, ""},
+		{"clock went back a day", 1, false, 24 * time.Hour, stamp, false, true, ""},
+		{"clock went back a day, given up", 3, true, 24 * time.Hour, stamp, false, true, ""},
+		{"clock went back a day, --retry-failed", 3, true, 24 * time.Hour, stamp, true, true, ""},
+		{"another watch tried it just now", 1, false, time.Second, stamp, false, false, ""},
+		{name: "verify failed, given up long ago", attempts: 3, gaveUp: true, last: -24 * time.Hour, tried: stamp, all: false, want: false, stage: "verify"},
+		{name: "store failed, given up long ago", attempts: 3, gaveUp: true, last: -24 * time.Hour, tried: stamp, all: false, want: false, stage: "store"},
+		{name: "verify failed, given up, keys changed", attempts: 3, gaveUp: true, last: -time.Second, tried: "other", all: false, want: true, stage: "verify"},
+		{name: "verify failed, given up, --retry-failed", attempts: 3, gaveUp: true, last: -2 * time.Second, tried: stamp, all: true, want: true, stage: "verify"},
+		{name: "verify failed, second attempt due", attempts: 2, gaveUp: false, last: -2 * time.Minute, tried: stamp, all: false, want: true, stage: "verify"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := &failedState{Tried: map[string]string{}}
-			f := receive.Failure{Source: src, Attempts: tt.attempts, GaveUp: tt.gaveUp, First: now.Add(tt.last), Last: now.Add(tt.last)}
+			if tt.stage == "" {
+				tt.stage = "fetch"
+			}
+			f := receive.Failure{Source: src, Stage: tt.stage, Attempts: tt.attempts, GaveUp: tt.gaveUp, First: now.Add(tt.last), Last: now.Add(tt.last)}
 			if tt.tried != "" {
 				st.Tried[failureKey(f)] = tt.tried
 			}

@@ -334,10 +334,19 @@ func TestWatchGoesOnAfterManyFailures(t *testing.T) {
 	if err != nil || len(fs) != n {
 		t.Fatalf("%d failures recorded (%v), want %d", len(fs), err, n)
 	}
+	if got := ev.count(EventNotReceived); got != n {
+		t.Errorf("%d not-received events, want %d:\n%s", got, n, &ev)
+	}
 	before := fc.served()
-	opts.Event = nil
+	var again events
+	opts.Event = again.add
 	if err := d.Watch(context.Background(), opts); err != nil {
 		t.Fatal(err)
+	}
+	// A watch started again tells of them, but not one line each: at
+	// most maxToldFailures, then a count of the rest.
+	if got := again.count(EventNotReceived); got != maxToldFailures+1 || !strings.Contains(again.String(), fmt.Sprintf("and %d more messages that could not be received: see securesend inbox list", n-maxToldFailures)) {
+		t.Errorf("restarted: %d not-received events:\n%s", got, &again)
 	}
 	if got := fc.served() - before; got != 0 {
 		t.Errorf("the next watch fetched %d bodies again", got)
