@@ -280,11 +280,11 @@ func (dl *deliverer) deliverAll(ctx context.Context, event func(WatchEvent)) err
 		// earlier run reported is not reported again, if the inbox
 		// still has the item it reported last in its place.
 		dl.quiet = 0
-		if n := dl.reported.Items; n > 0 && n <= len(items) && items[n-1].ID == dl.reported.LastID {
-			dl.quiet = n
+		if dl.reported.matches(items) {
+			dl.quiet = dl.reported.Items
 		}
 	}
-	last := ""
+	var last *receive.Item
 	defer func() {
 		if err := dl.reported.save(dl.seen, last); err != nil {
 			dl.d.warn(err)
@@ -300,7 +300,7 @@ func (dl *deliverer) deliverAll(ctx context.Context, event func(WatchEvent)) err
 		if err != nil {
 			return err
 		}
-		last = items[i].ID
+		last = &items[i]
 		dl.seen++
 	}
 	return nil
