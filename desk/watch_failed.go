@@ -260,6 +260,8 @@ func watchFailureDetail(f receive.Failure, r retryRule, uidValidity uint32) stri
 	switch {
 	case uidValidity != 0 && f.Source.UIDValidity != uidValidity:
 		next = fmt.Sprintf("the server has renumbered the mailbox since (UIDVALIDITY now %d) and it was fetched again whole: if this message is not in the inbox, ask the sender to send it again", uidValidity)
+	case f.GaveUp && f.Stage != "fetch":
+		next = "given up: ask the sender to send it again (the watch tries it again when the keys or the profile change; 'securesend inbox watch --retry-failed' tries it now)"
 	case f.GaveUp:
 		next = "given up: ask the sender to send it again (the watch tries it again after " + again + ", less and less often; 'securesend inbox watch --retry-failed' tries it now)"
 	}

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,42 @@ func TestWatchRetryDue(t *testing.T) {
 			}
 			if got := r.due(f); got != tt.want {
 				t.Errorf("due %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWatchFailureDetail: what the watch says of a failure matches what
+// retryRule.due will do with it: a given-up message the server would not
+// serve is tried again after a time; one that could not be verified is
+// not, until the keys change; one under an old UIDVALIDITY is not tried
+// by its UID at all. And nothing of the server's text reaches the
+// terminal unescaped.
+func TestWatchFailureDetail(t *testing.T) {
+	last := time.Date(2026, 12, 8, 9, 0, 0, 0, time.Local)
+	r := retryRule{now: last, wait: DefaultWatchRetryWait}
+	src := receive.Source{Account: "pharmacy", Mailbox: "INBOX", UIDValidity: 7, UID: 42}
+	tests := []struct {
+		name        string
+		f           receive.Failure
+		uidValidity uint32
+		want        string
+	}{
+		{"first attempt", receive.Failure{Source: src, Stage: "fetch", Attempts: 1, Last: last, Error: "NO"}, 7,
+			"pharmacy INBOX UID 42 (UIDVALIDITY 7): fetch failed (attempt 1): NO; tried again after 2026-12-08 09:01:00"},
+		{"given up, fetch", receive.Failure{Source: src, Stage: "fetch", Attempts: 3, GaveUp: true, Last: last, Error: "NO"}, 7,
+			"; given up: ask the sender to send it again (the watch tries it again after 2026-12-08 09:04:00, less and less often;"},
+		{"given up, verify", receive.Failure{Source: src, Stage: "verify", Attempts: 3, GaveUp: true, Last: last, Error: "x"}, 7,
+			"; given up: ask the sender to send it again (the watch tries it again when the keys or the profile change;"},
+		{"renumbered", receive.Failure{Source: src, Stage: "fetch", Attempts: 1, Last: last, Error: "NO"}, 8,
+			"; the server has renumbered the mailbox since (UIDVALIDITY now 8)"},
+		{"hostile server text", receive.Failure{Source: src, Stage: "fetch", Attempts: 1, Last: last, Error: "NO \x1b[2J\u202eok"}, 0,
+			"fetch failed (attempt 1): NO ?[2J?ok; tried again after"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := watchFailureDetail(tt.f, r, tt.uidValidity); !strings.Contains(got, tt.want) {
+				t.Errorf("%q\nwant it to hold %q", got, tt.want)
 			}
 		})
 	}
