@@ -60,7 +60,7 @@ func openFailedState(dir, account, mailbox string, warn func(error)) *failedStat
 		}
 	}
 	if err != nil {
-		warn(fmt.Errorf("watch: the record of failed messages %s is unreadable (%w); it is started again: a message given up is tried again only with --retry-failed", fs0.path, err))
+		warn(fmt.Errorf("watch: the record of failed messages %s is unreadable (%w); it is started again: a change of the keys or the profile since a message's last attempt brings no new attempt (--retry-failed does)", fs0.path, err))
 		return fs0
 	}
 	if st.Tried != nil {
