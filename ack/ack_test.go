@@ -249,6 +249,15 @@ func TestAckParseFieldControls(t *testing.T) {
 		{"Reporting-UA", "secure\u200bsend", false},
 		{"Reporting-UA", "securesend\u2028", false},
 		{"Reporting-UA", "securesend \u009b31m", false},
+		{"Reporting-UA", "secure\ufe0fsend", false},                // a variation selector
+		{"Reporting-UA", "secure\U000e0100send", false},            // a variation selector, supplement
+		{"Reporting-UA", "secure\u034fsend", false},                // combining grapheme joiner
+		{"Reporting-UA", "secure\u3164send", false},                // Hangul filler: blank, not a space
+		{"Reporting-UA", "secure\u115fsend", false},                // Hangul choseong filler
+		{"Reporting-UA", "secure\U000e0041send", false},            // a tag character
+		{"Reporting-UA", "securesend\u2029", false},                // paragraph separator
+		{"Reporting-UA", "caf\u00e9 mail; Th\u00fcnderbird", true}, // letters beyond ASCII stay
+		{"Reporting-UA", "=?utf-8?q?=1B[31m?=", true},              // an encoded word is never decoded: ASCII as it stands
 		{"Final-Recipient", "rfc822; pharmacy@pharmacy.example\x0b", false},
 		{"Final-Recipient", "rfc822;\x0cpharmacy@pharmacy.example", false},
 		{"Final-Recipient", "rfc822; pharmacy@pharmacy.example\u00a0", true}, // a separator, not a control: trimmed, as before
@@ -271,6 +280,42 @@ func TestAckParseFieldControls(t *testing.T) {
 			}
 			if strings.ContainsAny(err.Error(), "\x00\x1b\x7f\u202e\u200b") {
 				t.Errorf("the error quotes the value: %q", err)
+			}
+		})
+	}
+}
+
+// TestAckParsePartsOtherMailPrograms: the RFC 8098 part in the shapes
+// other mail programs write (RFC 8098's own example, section 9.1;
+// Thunderbird's nsMsgMdnGenerator: "rfc822;" without a blank, an
+// Original-Recipient, bare LF line ends, a folded Reporting-UA, a
+// comment-free non-ASCII product name) parses, with the JSON part of a
+// securesend acknowledgement beside it.
+func TestAckParsePartsOtherMailPrograms(t *testing.T) {
+	in := testReceipt(Accepted, "")
+	data, err := marshal(&in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]string{
+		"RFC 8098 example": "Reporting-UA: joes-pc.cs.example.com; Foomail 97.1\r\n" +
+			"Original-Recipient: rfc822;pharmacy@pharmacy.example\r\nFinal-Recipient: rfc822;pharmacy@pharmacy.example\r\n" +
+			"Original-Message-ID: <abc123@clinic.example>\r\nDisposition: manual-action/MDN-sent-manually; processed\r\n",
+		"Thunderbird": "Reporting-UA: pharmacy-pc.pharmacy.example; Mozilla Thunderbird\n" +
+			"Final-Recipient: rfc822;pharmacy@pharmacy.example\nOriginal-Message-ID: <abc123@clinic.example>\n" +
+			"Disposition: manual-action/MDN-sent-manually; processed\n",
+		"folded, non-ASCII product": "Reporting-UA: pharmacy-pc.pharmacy.example;\r\n\tApoth\u00e9ke Mail 2.1\r\n" +
+			"Final-Recipient: RFC822; Pharmacy@Pharmacy.example\r\nOriginal-Message-ID: <abc123@clinic.example>\r\n" +
+			"Disposition: Manual-Action/MDN-Sent-Manually;\r\n processed\r\n",
+	}
+	for name, n := range tests {
+		t.Run(name, func(t *testing.T) {
+			r, err := ParseParts([]byte(n), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Kind != Accepted || r.FinalRecipient != "pharmacy@pharmacy.example" || r.OriginalMessageID != "abc123@clinic.example" {
+				t.Errorf("receipt %+v", r)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"mime/quotedprintable"
 	"net/textproto"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	mtextproto "github.com/emersion/go-message/textproto"
@@ -217,10 +218,13 @@ func readFields(b []byte) (*fields, error) {
 // fieldValue refuses a field value (unfolded) holding a control, bidi,
 // invisible or line-separator character other than the blank and the
 // tab RFC 5322 allows between words: every field read is kept or could
-// be shown, Reporting-UA included, and none needs one.
+// be shown, Reporting-UA included, and none needs one. Invisible
+// includes what termsafe lets through as letters or marks but a reader
+// cannot see: variation selectors, the combining grapheme joiner and
+// the Hangul fillers (Unicode's other default-ignorable code points).
 func fieldValue(v string) error {
 	for _, r := range v {
-		if r != ' ' && r != '\t' && termsafe.Unsafe(r) {
+		if r != ' ' && r != '\t' && (termsafe.Unsafe(r) || unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)) {
 			return fmt.Errorf("contains a control, bidi or invisible character (%U)", r)
 		}
 	}

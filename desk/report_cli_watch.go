@@ -40,6 +40,8 @@ func WatchEventLine(ev WatchEvent) string {
 		s += doc + " NOT VERIFIED (" + ev.Detail + "): not dropped or printed; it waits in the inbox (securesend inbox show " + ev.Item + ")"
 	case EventPossiblyDelivered:
 		s += doc + " POSSIBLY " + strings.ToUpper(pastTense(ev.Dest)) + ": " + ev.Detail
+	case EventNotReceived:
+		s += "NOT RECEIVED: " + ev.Detail
 	case EventFailed:
 		s += fmt.Sprintf("%s not %s: %v; tried again on the next round", doc, pastTense(ev.Dest), ev.Err)
 	default:

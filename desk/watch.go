@@ -113,6 +113,13 @@ const (
 	// EventFailed: a delivery failed before the document was handed
 	// over (Err); it is tried again on the next round.
 	EventFailed WatchEventKind = "failed"
+	// EventNotReceived: a message of the mailbox could not be fetched,
+	// verified or stored (a receive.Failure): at each attempt that
+	// fails, and, at the watch's first round, for every such message
+	// still outstanding. Detail says which, why, whether it was given
+	// up and what to do (watchFailureDetail); nothing of it is in the
+	// inbox.
+	EventNotReceived WatchEventKind = "not-received"
 )
 
 // WatchEvent is one thing a watch did.
@@ -204,6 +211,9 @@ type watcher struct {
 	// retryAll is the watch's start with RetryFailed.
 	failed   *failedState
 	retryAll time.Time
+	// toldFailures is set once the watch reported the mailbox's
+	// outstanding failures (reportFailures).
+	toldFailures bool
 
 	mon     *account.IMAPConn // the connection that waits (IDLE), or nil
 	idle    bool
@@ -315,6 +325,11 @@ func (w *watcher) round(ctx context.Context) (ferr, derr error) {
 	if res != nil {
 		w.event(WatchEvent{Kind: EventFetched, Detail: fmt.Sprintf("%d new, %d failed", len(res.New), len(res.Failed))})
 	}
+	var fr *receive.FetchResult
+	if res != nil {
+		fr = res.FetchResult
+	}
+	w.reportFailures(fr, rule)
 	// What was stored is delivered even when the fetch stopped early.
 	return ferr, w.dl.deliverAll(ctx, w.event)
 }

@@ -280,11 +280,11 @@ func (dl *deliverer) deliverAll(ctx context.Context, event func(WatchEvent)) err
 		// earlier run reported is not reported again, if the inbox
 		// still has the item it reported last in its place.
 		dl.quiet = 0
-		if n := dl.reported.Items; n > 0 && n <= len(items) && items[n-1].ID == dl.reported.LastID {
-			dl.quiet = n
+		if dl.reported.matches(items) {
+			dl.quiet = dl.reported.Items
 		}
 	}
-	last := ""
+	var last *receive.Item
 	defer func() {
 		if err := dl.reported.save(dl.seen, last); err != nil {
 			dl.d.warn(err)
@@ -300,7 +300,7 @@ func (dl *deliverer) deliverAll(ctx context.Context, event func(WatchEvent)) err
 		if err != nil {
 			return err
 		}
-		last = items[i].ID
+		last = &items[i]
 		dl.seen++
 	}
 	return nil
@@ -504,7 +504,7 @@ func (dl *deliverer) drop(dst *destination, base deliverjournal.Entry, it *recei
 		return "", fmt.Errorf("drop folder: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after the link there is nothing left
-	if err := setMode(tmp, dst.mode); err != nil {
+	if err := setMode(tmp, dst.dir, dst.mode); err != nil {
 		tmp.Close()
 		return "", err
 	}
@@ -569,7 +569,7 @@ func linkNew(dir, path string, data []byte, mode os.FileMode) error {
 		return fmt.Errorf("drop folder: %w", err)
 	}
 	defer os.Remove(f.Name())
-	err = setMode(f, mode)
+	err = setMode(f, dir, mode)
 	if err == nil {
 		_, err = f.Write(data)
 	}
@@ -591,12 +591,19 @@ func linkNew(dir, path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-// setMode gives a file just created (0600, by os.CreateTemp) mode, when
-// it is another, before anything is written to it. On Windows the file
-// has the folder's inherited ACL whatever the mode.
-func setMode(f *os.File, mode os.FileMode) error {
+// setMode gives a file just created (0600, by os.CreateTemp) in dir
+// mode, when it is another, before anything is written to it; a mode
+// readable by the group only when the file's group is dir's
+// (checkDropGroup). On Windows the file has the folder's inherited ACL
+// whatever the mode.
+func setMode(f *os.File, dir string, mode os.FileMode) error {
 	if mode == 0 || mode == 0o600 || runtime.GOOS == "windows" {
 		return nil
+	}
+	if mode&0o070 != 0 {
+		if err := checkDropGroup(f, dir); err != nil {
+			return err
+		}
 	}
 	if err := f.Chmod(mode); err != nil {
 		return fmt.Errorf("drop folder: %w", err)

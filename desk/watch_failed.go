@@ -23,7 +23,7 @@ import (
 // DefaultWatchRetryWait is how long a running watch waits after a
 // message's first failed attempt (it could not be fetched, verified or
 // stored) before it tries again; the wait doubles after each further
-// attempt, up to receive.MaxFetchAttempts.
+// attempt, up to DefaultWatchRetryWait << maxRetryWaitDoublings.
 const DefaultWatchRetryWait = time.Minute
 
 // failedState is what a watch remembers of the messages of its mailbox
@@ -60,7 +60,7 @@ func openFailedState(dir, account, mailbox string, warn func(error)) *failedStat
 		}
 	}
 	if err != nil {
-		warn(fmt.Errorf("watch: the record of failed messages %s is unreadable (%w); it is started again: a message given up is tried again only with --retry-failed", fs0.path, err))
+		warn(fmt.Errorf("watch: the record of failed messages %s is unreadable (%w); it is started again: a change of the keys or the profile since a message's last attempt brings no new attempt (--retry-failed does)", fs0.path, err))
 		return fs0
 	}
 	if st.Tried != nil {
@@ -86,9 +86,14 @@ type retryRule struct {
 }
 
 // due reports whether f is to be tried again: asked for; the keys or the
-// profile changed since its last attempt; or, not given up, its wait
-// (wait, doubled after each further attempt) has passed. A message that
-// failed is otherwise not fetched again on every round.
+// profile changed since its last attempt; its wait (wait, doubled after
+// each further attempt, at most maxRetryWaitDoublings times: about 2 h
+// with the default) has passed; or its last attempt is more than a wait
+// in the future, the clock having gone back since. A message the server
+// would not serve, given up, is still tried again after the longest
+// wait: a server that would not serve a genuine prescription for a few
+// minutes (three attempts) does not keep it out of the inbox for good. A message that failed is
+// otherwise not fetched again on every round.
 func (r retryRule) due(f receive.Failure) bool {
 	if !r.all.IsZero() && f.Last.Before(r.all) {
 		return true
@@ -96,12 +101,23 @@ func (r retryRule) due(f receive.Failure) bool {
 	if last, ok := r.st.Tried[failureKey(f)]; ok && last != r.stamp {
 		return true
 	}
-	if f.GaveUp {
+	if f.Last.Sub(r.now) > r.wait {
+		return true
+	}
+	if f.GaveUp && f.Stage != "fetch" {
+		// Verified or stored in vain three times: the same bytes
+		// give the same result until the keys change. Fetching
+		// them again every two hours would let a sender of many
+		// such messages make the watch download them all again.
 		return false
 	}
-	n := min(max(f.Attempts, 1), 8)
+	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
 	return r.now.Sub(f.Last) >= r.wait<<(n-1)
 }
+
+// maxRetryWaitDoublings bounds the wait between attempts at a failed
+// message: DefaultWatchRetryWait << 7 is 128 minutes.
+const maxRetryWaitDoublings = 7
 
 // update records stamp for the failures of account's mailbox tried in
 // this round (last attempt at or after since) and for those it did not
@@ -187,4 +203,68 @@ func (d *Desk) verifyStamp() (string, error) {
 	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:]), nil
+}
+
+// reportFailures tells, by EventNotReceived, of each message this round
+// failed to fetch, verify or store, and, at the watch's first round that
+// could read them, of every other failure of the mailbox still
+// recorded: a message given up by an earlier run is not left to be
+// found in 'securesend inbox list' only. At most maxToldFailures lines
+// a round, then one that counts the rest: a sender of thousands of
+// messages that fail cannot bury the log.
+func (w *watcher) reportFailures(res *receive.FetchResult, rule retryRule) {
+	var (
+		tell        []receive.Failure
+		uidValidity uint32
+	)
+	told := map[string]bool{}
+	if res != nil {
+		uidValidity = res.UIDValidity
+		for _, f := range res.Failed {
+			told[failureKey(f)] = true
+			tell = append(tell, f)
+		}
+	}
+	if !w.toldFailures {
+		if fs, err := w.d.Failures(); err == nil {
+			w.toldFailures = true
+			for _, f := range fs {
+				if f.Source.Account == w.acct.Name && f.Source.Mailbox == w.opts.Mailbox && !told[failureKey(f)] {
+					tell = append(tell, f)
+				}
+			}
+		}
+	}
+	for i, f := range tell {
+		if i == maxToldFailures {
+			w.event(WatchEvent{Kind: EventNotReceived, Detail: fmt.Sprintf("and %d more messages that could not be received: see securesend inbox list", len(tell)-i)})
+			break
+		}
+		w.event(WatchEvent{Kind: EventNotReceived, Detail: watchFailureDetail(f, rule, uidValidity)})
+	}
+}
+
+// maxToldFailures bounds the EventNotReceived lines of one round.
+const maxToldFailures = 20
+
+// watchFailureDetail describes f for EventNotReceived, in one line safe
+// for a terminal: "ACCOUNT MAILBOX UID n (UIDVALIDITY v): STAGE failed
+// (attempt k): ERROR; " and when the watch tries it again, and, given
+// up, what to do. uidValidity is the mailbox's now, 0 when unknown: a
+// failure under another is not tried again by its UID (the fetch after
+// the renumbering listed the whole mailbox again).
+func watchFailureDetail(f receive.Failure, r retryRule, uidValidity uint32) string {
+	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
+	again := f.Last.Add(r.wait << (n - 1)).Local().Format(time.DateTime)
+	next := "tried again after " + again
+	switch {
+	case uidValidity != 0 && f.Source.UIDValidity != uidValidity:
+		next = fmt.Sprintf("the server has renumbered the mailbox since (UIDVALIDITY now %d) and it was fetched again whole: if this message is not in the inbox, ask the sender to send it again", uidValidity)
+	case f.GaveUp && f.Stage != "fetch":
+		next = "given up: ask the sender to send it again (the watch tries it again when the keys or the profile change; 'securesend inbox watch --retry-failed' tries it now)"
+	case f.GaveUp:
+		next = "given up: ask the sender to send it again (the watch tries it again after " + again + ", less and less often; 'securesend inbox watch --retry-failed' tries it now)"
+	}
+	return fmt.Sprintf("%s %s UID %d (UIDVALIDITY %d): %s failed (attempt %d): %s; %s", lineSafe(f.Source.Account), lineSafe(f.Source.Mailbox),
+		f.Source.UID, f.Source.UIDValidity, lineSafe(f.Stage), f.Attempts, lineSafe(f.Error), next)
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -250,14 +251,21 @@ func TestWatchDoesNotRefetchFailed(t *testing.T) {
 	if got := round("and the round after", WatchOptions{}); got != 0 {
 		t.Fatalf("the round after: %d bodies, want 0", got)
 	}
-	// Their wait passed: tried until given up, then no more.
-	for i, want := range []int{n, 0, 0} {
-		if got := round(fmt.Sprintf("wait passed %d", i+1), WatchOptions{RetryWait: time.Nanosecond}); got != want {
-			t.Fatalf("wait passed, round %d: %d bodies, want %d", i+1, got, want)
-		}
+	// Their wait passed: tried again, and given up (the third attempt).
+	if got := round("wait passed", WatchOptions{RetryWait: time.Nanosecond}); got != n {
+		t.Fatalf("wait passed: %d bodies, want %d", got, n)
 	}
 	if a := attempts(); a != 3*n {
 		t.Fatalf("%d attempts, want %d (each given up)", a, 3*n)
+	}
+	if got := round("given up, within its wait", WatchOptions{}); got != 0 {
+		t.Fatalf("given up, within its wait: %d bodies, want 0", got)
+	}
+	// Given up, its (longer) wait passed: tried again all the same, so
+	// that a server that failed for a few minutes does not keep a
+	// message out for good.
+	if got := round("given up, wait passed", WatchOptions{RetryWait: time.Nanosecond}); got != n {
+		t.Fatalf("given up, wait passed: %d bodies, want %d", got, n)
 	}
 	// Given up, asked for: once each.
 	if got := round("--retry-failed", WatchOptions{RetryFailed: true}); got != n {
@@ -326,10 +334,19 @@ func TestWatchGoesOnAfterManyFailures(t *testing.T) {
 	if err != nil || len(fs) != n {
 		t.Fatalf("%d failures recorded (%v), want %d", len(fs), err, n)
 	}
+	if got := ev.count(EventNotReceived); got != n {
+		t.Errorf("%d not-received events, want %d:\n%s", got, n, &ev)
+	}
 	before := fc.served()
-	opts.Event = nil
+	var again events
+	opts.Event = again.add
 	if err := d.Watch(context.Background(), opts); err != nil {
 		t.Fatal(err)
+	}
+	// A watch started again tells of them, but not one line each: at
+	// most maxToldFailures, then a count of the rest.
+	if got := again.count(EventNotReceived); got != maxToldFailures+1 || !strings.Contains(again.String(), fmt.Sprintf("and %d more messages that could not be received: see securesend inbox list", n-maxToldFailures)) {
+		t.Errorf("restarted: %d not-received events:\n%s", got, &again)
 	}
 	if got := fc.served() - before; got != 0 {
 		t.Errorf("the next watch fetched %d bodies again", got)
@@ -358,4 +375,123 @@ func BenchmarkWatchRoundFailed(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(fc.served()-before)/float64(b.N), "bodies/round")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/round")
+}
+
+// TestWatchReportsNotReceived: a message the server will not serve is
+// told to the pharmacist by the watch (EventNotReceived) at each failed
+// attempt, with when it is tried again, and, given up, with what to do;
+// a watch started again tells of it at its first round, though it does
+// not fetch it. Before, the watch said only "0 new, 1 failed" once per
+// attempt, and a given-up message was then in 'securesend inbox list'
+// only: a scheduled --once run or a watch restarted every morning never
+// mentioned it again.
+func TestWatchReportsNotReceived(t *testing.T) {
+	d, fc := failedDesk(t, 1)
+	drop := t.TempDir()
+	run := func(name string, wait time.Duration) *events {
+		t.Helper()
+		var ev events
+		before := fc.served()
+		if err := d.Watch(context.Background(), WatchOptions{Drop: drop, Once: true, RetryWait: wait, Event: ev.add}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Logf("%s: %d bodies\n%s", name, fc.served()-before, &ev)
+		return &ev
+	}
+	detail := func(ev *events) string {
+		t.Helper()
+		ev.mu.Lock()
+		defer ev.mu.Unlock()
+		var got []string
+		for _, e := range ev.all {
+			if e.Kind == EventNotReceived {
+				got = append(got, e.Detail)
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("%d not-received events, want 1:\n%v", len(got), got)
+		}
+		if line := WatchEventLine(WatchEvent{Kind: EventNotReceived, Detail: got[0]}); !strings.Contains(line, "NOT RECEIVED: pharmacy INBOX UID 2 ") {
+			t.Errorf("line %q", line)
+		}
+		return got[0]
+	}
+	for i, want := range []string{"failed (attempt 1): ", "failed (attempt 2): ", "failed (attempt 3): "} {
+		ev := run(fmt.Sprintf("attempt %d", i+1), time.Nanosecond)
+		got := detail(ev)
+		if !strings.Contains(got, want) || !strings.Contains(got, "the mail file is damaged") {
+			t.Errorf("attempt %d: %q, want %q and the server's reason", i+1, got, want)
+		}
+		if i < 2 && !strings.Contains(got, "; tried again after ") {
+			t.Errorf("attempt %d: %q does not say when it is tried again", i+1, got)
+		}
+	}
+	// Given up, and the watch started again: not fetched, but told.
+	ev := run("restarted", time.Hour)
+	got := detail(ev)
+	for _, want := range []string{"failed (attempt 3)", "given up: ask the sender to send it again", "--retry-failed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("restarted: %q, want %q", got, want)
+		}
+	}
+	l, err := d.Listing()
+	if err != nil || len(l.Failures) != 1 || !strings.Contains(FailureLine(l.Failures[0]), "ask the sender to send it again") {
+		t.Fatalf("inbox list: %+v %v", l, err)
+	}
+}
+
+// TestWatchFetchesFailedAfterRenumbering: a verified prescription the
+// server would not serve, then renumbered (the mailbox repaired or
+// restored: a new UIDVALIDITY) and served, is fetched and dropped. Before,
+// a failure is retried by its UID under the old UIDVALIDITY only, and the
+// fetch after a renumbering lists only the messages since a day before
+// the last fetch: a message that arrived earlier and failed was never
+// fetched again, not even with --retry-failed, though the repair that
+// renumbers a mailbox is just what makes it servable.
+func TestWatchFetchesFailedAfterRenumbering(t *testing.T) {
+	d, fc := failedDesk(t, 0)
+	raw := testdata(t, "good_encrypted.eml")
+	arrived := time.Now().AddDate(0, 0, -3)
+	if _, err := fc.user.Append("INBOX", literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Time: arrived}); err != nil {
+		t.Fatal(err)
+	}
+	fc.mu.Lock()
+	fc.broken[1] = true
+	fc.mu.Unlock()
+	drop := t.TempDir()
+	var ev events
+	opts := WatchOptions{Drop: drop, Once: true, IncludeExisting: true, Event: ev.add}
+	if err := d.Watch(context.Background(), opts); err != nil {
+		t.Fatalf("watch: %v\n%s", err, &ev)
+	}
+	if fs, err := d.Failures(); err != nil || len(fs) != 1 || len(dropped(t, drop)) != 0 {
+		t.Fatalf("before the repair: failures %v %v, dropped %v", fs, err, dropped(t, drop))
+	}
+	// The repair: the mailbox is recreated (UIDVALIDITY changes) with the
+	// message, which the server now serves.
+	if err := fc.user.Delete("INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.user.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	fc.mu.Lock()
+	clear(fc.broken)
+	fc.mu.Unlock()
+	if _, err := fc.user.Append("INBOX", literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Time: arrived}); err != nil {
+		t.Fatal(err)
+	}
+	fc.deliver(t, []byte("From: clinic@example.test\r\nTo: bob@pharmacy.test\r\nSubject: today\r\n\r\nnot signed\r\n"), false)
+	for _, retry := range []bool{false, true} {
+		opts.RetryFailed = retry
+		if err := d.Watch(context.Background(), opts); err != nil {
+			t.Fatalf("watch: %v\n%s", err, &ev)
+		}
+	}
+	if !strings.Contains(ev.String(), "(UIDVALIDITY 1): fetch failed (attempt 1): inbox: fetch message 1: imap: NO [SERVERBUG] the mail file is damaged; the server has renumbered the mailbox since (UIDVALIDITY now 2)") {
+		t.Errorf("the failure under the old UIDVALIDITY is not told as such:\n%s", &ev)
+	}
+	if got := len(dropped(t, drop)); got != 2 {
+		t.Fatalf("after the repair: dropped %v, want the document and its sidecar\n%s", dropped(t, drop), &ev)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/securesend/securesend/internal/atomicfile"
+	"github.com/securesend/securesend/receive"
 )
 
 // reportedState is how far into the inbox (oldest first) the watches of
@@ -24,12 +25,23 @@ import (
 // losing it only repeats those reports once.
 type reportedState struct {
 	path string
-	// Items is how many items of the inbox were looked at; LastID is
-	// the ID of the last of them, which must still be there, in that
-	// place, for the count to mean anything.
+	// Items is how many items of the inbox were looked at; LastID and
+	// LastRaw are the ID and the message's SHA-256 (receive.Item's
+	// RawSHA256) of the last of them, which must still be there, in
+	// that place, for the count to mean anything. IDs are numbers given
+	// in order, the same in every inbox: LastRaw is what ties the
+	// record to this one (a record without it hushes nothing).
 	Items   int    `json:"items"`
 	LastID  string `json:"last_id"`
+	LastRaw string `json:"last_raw,omitempty"`
 	Version int    `json:"version"`
+}
+
+// matches reports whether the record describes items, the inbox from
+// its first item: then its first Items items were looked at already.
+func (st *reportedState) matches(items []receive.Item) bool {
+	n := st.Items
+	return n > 0 && n <= len(items) && st.LastRaw != "" && items[n-1].ID == st.LastID && items[n-1].RawSHA256 == st.LastRaw
 }
 
 // openReportedState reads the reported position of the destinations
@@ -56,24 +68,24 @@ func openReportedState(dir string, dests []*destination, warn func(error)) *repo
 		warn(fmt.Errorf("watch: the record of what was reported %s is unreadable (%w); messages not delivered are reported again", st.path, err))
 		return st
 	}
-	st.Items, st.LastID = got.Items, got.LastID
+	st.Items, st.LastID, st.LastRaw = got.Items, got.LastID, got.LastRaw
 	return st
 }
 
-// save records that the first n items, the last of them lastID, were
+// save records that the first n items, the last of them last, were
 // looked at, when that is not what is recorded.
-func (st *reportedState) save(n int, lastID string) error {
-	if lastID == "" || (n == st.Items && lastID == st.LastID) {
+func (st *reportedState) save(n int, last *receive.Item) error {
+	if last == nil || (n == st.Items && last.ID == st.LastID && last.RawSHA256 == st.LastRaw) {
 		return nil
 	}
-	prevN, prevID := st.Items, st.LastID
-	st.Items, st.LastID = n, lastID
+	prev := *st
+	st.Items, st.LastID, st.LastRaw = n, last.ID, last.RawSHA256
 	b, err := json.Marshal(st)
 	if err == nil {
 		err = atomicfile.WriteFile(st.path, b)
 	}
 	if err != nil {
-		st.Items, st.LastID = prevN, prevID
+		*st = prev
 		return fmt.Errorf("watch: record what was reported: %w", err)
 	}
 	return nil

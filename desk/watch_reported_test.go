@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +60,55 @@ func TestWatchReportsOnce(t *testing.T) {
 	run("and then", 0, 0, 0)
 	if n := len(dropped(t, drop)); n != 4 {
 		t.Errorf("%d files dropped, want 2 documents and their sidecars", n)
+	}
+}
+
+// TestWatchReportedRecordOfAnotherInbox: a reported-*.json that does not
+// describe this inbox (an inbox started again beside the old watch
+// folder, a record copied from another computer, or forged) hushes
+// nothing. Item IDs are numbers given in order, so before, a record
+// "2 items, the last #2" matched any inbox of two or more items, and
+// the NOT VERIFIED lines of two messages no watch had reported never
+// appeared; the record now also names the last item's message by its
+// SHA-256.
+func TestWatchReportedRecordOfAnotherInbox(t *testing.T) {
+	d, srv := watchDesk(t)
+	srv.Deliver(t, testdata(t, "unknown_signer.eml"))
+	srv.Deliver(t, testdata(t, "not_signed.eml"))
+	if _, err := d.Fetch(context.Background(), FetchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	drop := t.TempDir()
+	opts := WatchOptions{Drop: drop, Once: true, IncludeExisting: true}
+	dl, err := d.openDeliverer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := dl.reported.path
+	dl.Close()
+	for _, rec := range []string{
+		`{"items":2,"last_id":"2","version":1}`,
+		`{"items":2,"last_id":"2","last_raw":"` + strings.Repeat("0", 64) + `","version":1}`,
+	} {
+		if err := os.WriteFile(path, []byte(rec), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var ev events
+		opts.Event = ev.add
+		if err := d.Watch(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.count(EventNotDelivered); got != 2 {
+			t.Errorf("record %s: %d not-verified reported, want 2\n%s", rec, got, &ev)
+		}
+	}
+	// The record the watch wrote is its own: nothing again.
+	var ev events
+	opts.Event = ev.add
+	if err := d.Watch(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := ev.count(EventNotDelivered); got != 0 {
+		t.Errorf("reported again: %d\n%s", got, &ev)
 	}
 }

@@ -160,6 +160,17 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 		if pos.UIDValidity != 0 {
 			res.UIDValidityChanged, res.PreviousUIDValidity = true, pos.UIDValidity
 			since = pos.LastFetch
+			// A failure under the old numbering can no longer be
+			// tried by its UID, and the message may have arrived
+			// long before the last fetch: the whole mailbox is
+			// listed again (what is stored already is only known).
+			old, err := in.failedUnder(opts, pos.UIDValidity)
+			if err != nil {
+				return nil, err
+			}
+			if old {
+				since = time.Time{}
+			}
 		}
 		pos = mailboxState{UIDValidity: sel.UIDValidity, NextUID: 1}
 	}
@@ -231,6 +242,21 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 		return res, err
 	}
 	return res, in.retry(ctx, c, sel.UIDValidity, verify, opts, res)
+}
+
+// failedUnder reports whether the store holds a failure of the mailbox
+// under the UIDVALIDITY uidValidity.
+func (in *Inbox) failedUnder(opts FetchOptions, uidValidity uint32) (bool, error) {
+	failures, err := in.Store.Failures()
+	if err != nil {
+		return false, err
+	}
+	for _, f := range failures {
+		if f.Source.Account == opts.Account && f.Source.Mailbox == opts.Mailbox && f.Source.UIDValidity == uidValidity {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // retry tries again the failures of this mailbox (under its current
