@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
@@ -25,6 +27,11 @@ import (
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 )
+
+// detailMinWidth is the least width, in Fyne's units, at which the
+// Inbox shows a message's detail beside the list: "Select a message…"
+// wrapped mid-word in the 60 units a 400-unit-wide window left it.
+const detailMinWidth = 240
 
 // pollEvery is how often the inbox checks for new mail while the app runs.
 const pollEvery = 2 * time.Minute
@@ -45,11 +52,19 @@ type inboxTab struct {
 	// or document type (inboxMatches); Enter opens the first match.
 	search *focusEntry
 	title  *widget.Label
-	list   *widget.List
-	status *widget.Label
-	failed *widget.Label // messages that could not be received
-	check  *widget.Button
-	detail *fyne.Container
+	// lowTitle says whose inbox this is, in the body text's size and
+	// above the scrolled rest, instead of title on a low window (setLow).
+	lowTitle    *widget.Label
+	lowTitleBox *fyne.Container // holds lowTitle; hidden with it
+	// tools lays out the buttons and the search (toolsBox) side by side
+	// on a low window, one above the other otherwise.
+	tools    *toolsLayout
+	toolsBox *fyne.Container
+	list     *widget.List
+	status   *widget.Label
+	failed   *widget.Label // messages that could not be received
+	check    *widget.Button
+	detail   *fyne.Container
 
 	known map[string]bool // keys already announced
 	// lastCheck is when the last check started (opened).
@@ -120,6 +135,9 @@ func (t *inboxTab) buildUI() {
 		t.check.Disable()
 	}
 	t.title = heading("")
+	t.lowTitle = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
+	t.lowTitleBox = newFitColumn(t.lowTitle)
+	t.lowTitleBox.Hide()
 	t.showOwner()
 	t.list = widget.NewList(
 		func() int { return len(t.rows) },
@@ -145,21 +163,50 @@ func (t *inboxTab) buildUI() {
 			t.list.Select(0)
 		}
 	}
+	t.tools = &toolsLayout{}
+	t.toolsBox = container.New(t.tools, container.NewHBox(t.check, open), t.search)
 	top := container.NewVBox(
 		t.title,
-		container.NewHBox(t.check, open),
-		t.search,
+		t.toolsBox,
 		t.status,
 		t.receipts,
 		t.failed,
 	)
 	t.detail = container.NewVBox()
 	t.clearDetail()
+	// The detail asks for detailMinWidth so that, rather than wrap its
+	// words letter by letter beside the list, it goes below it.
+	width := canvas.NewRectangle(color.Transparent)
+	width.SetMinSize(fyne.NewSize(detailMinWidth, 0))
 	split := container.NewHSplit(
 		topFirst(top, t.list), // Tab: the buttons, then the list
-		container.NewVScroll(container.NewPadded(t.detail)))
+		container.NewStack(width, container.NewVScroll(container.NewPadded(t.detail))))
 	split.Offset = 0.4
-	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(), split)
+	// Side by side when the window is wide enough for both, else the
+	// list above the detail, as in the Sent tab.
+	// The heading and the rest scroll, sideways and up and down, rather
+	// than make the window wider or higher than a small or scaled screen
+	// (the heading made it at least 816 wide, the tab at least 276
+	// high); on a low window the heading shrinks to lowTitle, which
+	// stays in view above the scroll.
+	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(),
+		topFirst(t.lowTitleBox, container.NewScroll(newTurningSplit(split))))
+}
+
+// setLow shows whose inbox this is in lowTitle, above the scrolled rest
+// and in the body text's size, on a window lower than compactBannerBelow
+// (an 800×600 screen at 200% scaling leaves the tab 239 units of height),
+// and in the heading again on a higher one.
+func (t *inboxTab) setLow(low bool) {
+	if low {
+		t.title.Hide()
+		t.lowTitleBox.Show()
+	} else {
+		t.lowTitleBox.Hide()
+		t.title.Show()
+	}
+	t.tools.low = low
+	t.toolsBox.Refresh()
 }
 
 // showOwner shows whose mailbox this is.
@@ -169,6 +216,7 @@ func (t *inboxTab) showOwner() {
 		owner = "your mailbox"
 	}
 	t.title.SetText("Inbox of " + owner)
+	t.lowTitle.SetText(t.title.Text)
 }
 
 func (t *inboxTab) clearDetail() {

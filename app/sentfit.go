@@ -31,3 +31,18 @@ func (l *statusLine) SetText(text string) {
 		l.Show()
 	}
 }
+
+// setLow hides the Sent tab's heading on a window lower than
+// compactBannerBelow, and shows it again: at 800×600 and 200% scaling the
+// window, banner and tab bar included, has 239 units of height for a
+// tab, and the heading took 45 of them (the tab's name says "Sent").
+func (t *sentTab) setLow(low bool) {
+	if t.title == nil { // not built yet: buildUI reads ui.low
+		return
+	}
+	if low {
+		t.title.Hide()
+	} else {
+		t.title.Show()
+	}
+}
