@@ -1,24 +1,65 @@
 package app
 
 import (
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/securesend/securesend/send/outbox"
 )
 
+// onScreen reports whether target is in u's window through visible
+// objects only (containers and widgets' renderers), with a size.
+func onScreen(u *demoUI, target fyne.CanvasObject) bool {
+	var walk func(o fyne.CanvasObject) bool
+	walk = func(o fyne.CanvasObject) bool {
+		if !o.Visible() {
+			return false
+		}
+		if o == target {
+			return o.Size().Width > 0 && o.Size().Height > 0
+		}
+		var kids []fyne.CanvasObject
+		switch v := o.(type) {
+		case *fyne.Container:
+			kids = v.Objects
+		case fyne.Widget:
+			kids = test.WidgetRenderer(v).Objects()
+		}
+		for _, k := range kids {
+			if walk(k) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(u.win.Content())
+}
+
+// scaleTo sets the window's scale (the test driver's canvas can).
+func scaleTo(u *demoUI, s float32) {
+	if c, ok := u.win.Canvas().(interface{ SetScale(float32) }); ok {
+		c.SetScale(s)
+	}
+}
+
 // TestWindowFitsAt200: on an 800×600 screen at 200% scaling (400×300 in
 // Fyne's units), in demo mode with its banner, the whole window's minimum
 // size fits the screen with each tab selected: Send, Sent (with a
-// confirmation shown), Inbox and Settings. Before, with the Inbox tab the
-// window needed 337 units of height: its heading, toolbar, list and
-// detail side by side took 276.
+// confirmation shown), Inbox and Settings. Before, the window needed 337
+// units of height whatever the tab (AppTabs asks for its largest
+// content): the Inbox's heading, toolbar, list and detail side by side
+// took 276, and the Sent tab 254 of the 239 left under the banner and the
+// tab bar. The Inbox still says whose inbox it is, and the Settings
+// section has the window's width (it was cut at the right beside the
+// section buttons); on a window of ordinary height the headings and the
+// buttons come back.
 func TestWindowFitsAt200(t *testing.T) {
 	u, _ := settingsUI(t, false, nil)
-	if c, ok := u.win.Canvas().(interface{ SetScale(float32) }); ok {
-		c.SetScale(2)
-	}
+	scaleTo(u, 2)
 	size := fyne.NewSize(400, 300)
 	u.win.Resize(size)
 	relayout(u.UI)
@@ -32,10 +73,127 @@ func TestWindowFitsAt200(t *testing.T) {
 			u.sent.selectJob(sentRecord().ID)
 		}
 		relayout(u.UI)
+		if it == u.sent.item && onScreen(u, u.sent.title) {
+			t.Error("400×300: the Sent tab still shows its heading")
+		}
 		m := u.win.Content().MinSize()
-		t.Logf("%s: window needs %v (tab content %v)", it.Text, m, it.Content.MinSize())
 		if m.Height > size.Height || m.Width > size.Width {
 			t.Errorf("%s tab: the window needs %v, the screen has %v", it.Text, m, size)
 		}
+	}
+
+	// The Inbox names its mailbox, in view above what scrolls.
+	u.tabs.Select(u.inbox.item)
+	relayout(u.UI)
+	owner := u.cfg.InboxOwner
+	if owner == "" {
+		t.Fatal("the demo has no inbox owner")
+	}
+	if !onScreen(u, u.inbox.lowTitle) || !strings.Contains(u.inbox.lowTitle.Text, owner) {
+		t.Errorf("400×300: the Inbox does not show %q (%q shown %v)", owner, u.inbox.lowTitle.Text, onScreen(u, u.inbox.lowTitle))
+	}
+	if y := u.inbox.lowTitle.Position().Y + u.inbox.lowTitle.Size().Height; y > u.inbox.item.Content.Size().Height {
+		t.Errorf("the Inbox's heading ends at %v, below the tab's %v", y, u.inbox.item.Content.Size().Height)
+	}
+
+	// Settings: the section chosen from a list above it, as wide as the
+	// window; no line of it wider than the pane.
+	u.tabs.Select(u.settings.item)
+	relayout(u.UI)
+	if !onScreen(u, u.settings.pick) || onScreen(u, u.settings.sections[0].button) {
+		t.Errorf("400×300: section choice shown %v, section buttons shown %v", onScreen(u, u.settings.pick), onScreen(u, u.settings.sections[0].button))
+	}
+	for _, s := range u.settings.sections {
+		u.settings.pick.SetSelected(s.title)
+		relayout(u.UI)
+		if u.settings.current != s {
+			t.Fatalf("choosing %q showed %q", s.title, u.settings.current.title)
+		}
+		if w, pane := s.content.Size().Width, u.settings.pane.Size().Width; w > pane {
+			t.Errorf("section %q is %v wide in a pane of %v: cut at the right", s.title, w, pane)
+		}
+	}
+
+	// Back on an ordinary window: headings and buttons as before.
+	scaleTo(u, 1)
+	u.win.Resize(fyne.NewSize(1024, 720))
+	relayout(u.UI)
+	if !onScreen(u, u.settings.sections[0].button) || onScreen(u, u.settings.pick) {
+		t.Error("1024×720: the section buttons did not come back")
+	}
+	u.tabs.Select(u.inbox.item)
+	relayout(u.UI)
+	if !onScreen(u, u.inbox.title) || onScreen(u, u.inbox.lowTitle) {
+		t.Error("1024×720: the Inbox's heading did not come back")
+	}
+	u.tabs.Select(u.sent.item)
+	relayout(u.UI)
+	if !onScreen(u, u.sent.title) {
+		t.Error("1024×720: the Sent tab's heading did not come back")
+	}
+}
+
+// TestDemoExplanationMenu: the Go menu's "Show or hide the demo
+// explanation" unfolds and folds the banner's explanation while the full
+// banner shows, and opens it in a dialog while the banner is its one
+// compact line (400×300), where it did nothing visible before (it
+// toggled the More of the hidden full banner).
+func TestDemoExplanationMenu(t *testing.T) {
+	u := newDemoUI(t, nil)
+	var action func()
+	for _, m := range u.win.MainMenu().Items {
+		for _, it := range m.Items {
+			if it.Label == "Show or hide the demo explanation" {
+				action = it.Action
+			}
+		}
+	}
+	if action == nil {
+		t.Fatal("no menu item to show the demo explanation")
+	}
+	explanationShown := func() bool {
+		for _, o := range test.LaidOutObjects(u.banner) {
+			if l, ok := o.(*widget.Label); ok && l.Text == demoExplanation {
+				return isShown(l)
+			}
+		}
+		return false
+	}
+
+	u.win.Resize(fyne.NewSize(1024, 720))
+	relayout(u.UI)
+	if explanationShown() {
+		t.Fatal("the explanation starts unfolded")
+	}
+	action()
+	relayout(u.UI)
+	if !explanationShown() || len(u.dialogs) != 0 {
+		t.Errorf("1024×720: the menu did not unfold the explanation (dialogs %d)", len(u.dialogs))
+	}
+	action()
+	relayout(u.UI)
+	if explanationShown() {
+		t.Error("1024×720: the menu did not fold the explanation again")
+	}
+
+	scaleTo(u, 2)
+	u.win.Resize(fyne.NewSize(400, 300))
+	relayout(u.UI)
+	action()
+	if len(u.dialogs) != 1 {
+		t.Fatalf("400×300: the menu opened %d dialogs", len(u.dialogs))
+	}
+	var says bool
+	for _, o := range test.LaidOutObjects(u.win.Canvas().Overlays().Top()) {
+		if l, ok := o.(*widget.Label); ok && l.Text == demoExplanation && l.Visible() {
+			says = true
+		}
+	}
+	if !says {
+		t.Error("400×300: the dialog does not show the explanation")
+	}
+	u.dismissTopDialog()
+	if len(u.dialogs) != 0 {
+		t.Error("the explanation's dialog did not close")
 	}
 }
