@@ -632,6 +632,7 @@ func (u *UI) toggleDemoExplanation() {
 // compactBannerBelow (an 800×600 screen at 200% scaling), and back.
 func (u *UI) setLow(low bool) {
 	u.low = low
+	u.send.setLow(low)
 	u.sent.setLow(low)
 	u.inbox.setLow(low)
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -45,4 +46,27 @@ func (t *sentTab) setLow(low bool) {
 	} else {
 		t.title.Show()
 	}
+}
+
+// body is the Send form below its replacement notice: the documents and
+// the recipient's details in two columns, each scrolling, with the
+// actions below the second; on a low window (low), both in one scroll
+// above the actions, as two scrolls of 45 units each showed little of
+// either (the To field was cut).
+func (s *sendTab) body(low bool) fyne.CanvasObject {
+	actions := container.NewPadded(s.actions)
+	if low {
+		return container.NewBorder(nil, actions, nil, nil,
+			container.NewVScroll(container.NewPadded(container.NewVBox(s.left, s.right))))
+	}
+	return newColumns(
+		container.NewVScroll(container.NewPadded(s.left)),
+		container.NewBorder(nil, actions, nil, nil, container.NewVScroll(container.NewPadded(s.right))))
+}
+
+// setLow lays the Send form out for a window lower than
+// compactBannerBelow (body), or of ordinary height.
+func (s *sendTab) setLow(low bool) {
+	s.form.Objects[1] = s.body(low)
+	s.form.Refresh()
 }

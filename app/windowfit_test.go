@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -195,5 +196,65 @@ func TestDemoExplanationMenu(t *testing.T) {
 	u.dismissTopDialog()
 	if len(u.dialogs) != 0 {
 		t.Error("the explanation's dialog did not close")
+	}
+}
+
+// scrollHolding is the innermost scroll container in u's window that
+// holds target, or nil.
+func scrollHolding(u *demoUI, target fyne.CanvasObject) *container.Scroll {
+	var found *container.Scroll
+	var walk func(o fyne.CanvasObject, in *container.Scroll) bool
+	walk = func(o fyne.CanvasObject, in *container.Scroll) bool {
+		if o == target {
+			found = in
+			return true
+		}
+		var kids []fyne.CanvasObject
+		switch v := o.(type) {
+		case *fyne.Container:
+			kids = v.Objects
+		case *container.Scroll:
+			in, kids = v, []fyne.CanvasObject{v.Content}
+		case fyne.Widget:
+			kids = test.WidgetRenderer(v).Objects()
+		}
+		for _, k := range kids {
+			if walk(k, in) {
+				return true
+			}
+		}
+		return false
+	}
+	walk(u.win.Content(), nil)
+	return found
+}
+
+// TestSendFormOneScrollOnLowWindow: at 800×600 and 200% scaling (400×300
+// units) the Send form's documents and recipient's details share one
+// scroll above the Send button, so that the To field scrolls into a view
+// of most of the tab's height; before, each had its own scroll of about
+// 85 units, and the To field was cut. On an ordinary window they are two
+// columns again.
+func TestSendFormOneScrollOnLowWindow(t *testing.T) {
+	u := newDemoUI(t, nil)
+	scaleTo(u, 2)
+	u.win.Resize(fyne.NewSize(400, 300))
+	relayout(u.UI)
+	s := u.send
+	docs, to := scrollHolding(u, s.addBtn), scrollHolding(u, s.to)
+	if docs == nil || docs != to {
+		t.Fatalf("400×300: the documents and the To field are in different scrolls (%p, %p)", docs, to)
+	}
+	if h := to.Size().Height; h < 150 {
+		t.Errorf("400×300: the To field scrolls in a view %v high", h)
+	}
+	if !onScreen(u, s.sendBtn) {
+		t.Error("400×300: the Send button is not on screen")
+	}
+	scaleTo(u, 1)
+	u.win.Resize(fyne.NewSize(1024, 720))
+	relayout(u.UI)
+	if scrollHolding(u, s.addBtn) == scrollHolding(u, s.to) {
+		t.Error("1024×720: the documents and the details are not two columns")
 	}
 }
