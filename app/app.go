@@ -257,7 +257,7 @@ func New(a fyne.App, cfg Config) *UI {
 	// every label of a tab that is not shown, ~40 ms of CPU of every
 	// start (bench/gui-startup). Its widgets exist from here on, so
 	// checking for mail and its status work before it is shown. It
-	// scrolls below its heading on a small screen (inboxTab.buildUI).
+	// shows its list or its detail on a low window (inboxTab.layoutBody).
 	u.inboxContent = u.inbox.item.Content
 	u.inbox.item.Content = container.NewStack()
 	u.tabs = container.NewAppTabs(items...)

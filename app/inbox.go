@@ -58,13 +58,21 @@ type inboxTab struct {
 	lowTitleBox *fyne.Container // holds lowTitle; hidden with it
 	// tools lays out the buttons and the search (toolsBox) side by side
 	// on a low window, one above the other otherwise.
-	tools    *toolsLayout
-	toolsBox *fyne.Container
-	list     *widget.List
-	status   *widget.Label
-	failed   *widget.Label // messages that could not be received
-	check    *widget.Button
-	detail   *fyne.Container
+	tools *toolsLayout
+	// body holds, below the heading, the list (left, with the buttons
+	// above it) and the detail (detailPane) side by side or stacked in
+	// a sideways scroll; on a low window (setLow) one of the two at a
+	// time, the detail under back, which returns to the list.
+	body       *fyne.Container
+	left       *fyne.Container
+	detailPane *fyne.Container
+	back       *focusButton
+	toolsBox   *fyne.Container
+	list       *widget.List
+	status     *widget.Label
+	failed     *widget.Label // messages that could not be received
+	check      *widget.Button
+	detail     *fyne.Container
 
 	known map[string]bool // keys already announced
 	// lastCheck is when the last check started (opened).
@@ -151,6 +159,9 @@ func (t *inboxTab) buildUI() {
 	t.list.OnSelected = func(id widget.ListItemID) {
 		if id < len(t.rows) {
 			t.showDetail(t.rows[id])
+			if t.ui.low {
+				t.showLow(true)
+			}
 		}
 	}
 	t.receipts = newCheck("Show acknowledgements of messages you sent", func(bool) { t.refilter() })
@@ -178,23 +189,58 @@ func (t *inboxTab) buildUI() {
 	// words letter by letter beside the list, it goes below it.
 	width := canvas.NewRectangle(color.Transparent)
 	width.SetMinSize(fyne.NewSize(detailMinWidth, 0))
-	split := container.NewHSplit(
-		topFirst(top, t.list), // Tab: the buttons, then the list
-		container.NewStack(width, container.NewVScroll(container.NewPadded(t.detail))))
-	split.Offset = 0.4
-	// Side by side when the window is wide enough for both, else the
-	// list above the detail, as in the Sent tab.
-	// The heading and the rest scroll, sideways and up and down, rather
-	// than make the window wider or higher than a small or scaled screen
-	// (the heading made it at least 816 wide, the tab at least 276
-	// high); on a low window the heading shrinks to lowTitle, which
-	// stays in view above the scroll.
+	t.detailPane = container.NewStack(width, container.NewVScroll(container.NewPadded(t.detail)))
+	t.left = topFirst(top, t.list) // Tab: the buttons, then the list
+	t.back = newButton("Back to the list", theme.NavigateBackIcon(), widget.MediumImportance, func() { t.showLow(false) })
+	t.body = container.NewStack()
+	t.layoutBody(false)
 	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(),
-		topFirst(t.lowTitleBox, container.NewScroll(newTurningSplit(split))))
+		topFirst(t.lowTitleBox, t.body))
 }
 
-// setLow shows whose inbox this is in lowTitle, above the scrolled rest
-// and in the body text's size, on a window lower than compactBannerBelow
+// layoutBody puts the list and the detail into the body: side by side
+// when the window is wide enough for both, else the list above the
+// detail, as in the Sent tab, sideways scrolling rather than make the
+// window wider than a small or scaled screen (the heading made it at
+// least 816 wide); on a low window (low) one at a time, as no scroll
+// holds them: Fyne finds what a click hits by the innermost scroll alone,
+// so a list scrolled out of an outer scroll's view still took the clicks
+// meant for the tab bar above it.
+func (t *inboxTab) layoutBody(low bool) {
+	if low {
+		t.body.Objects = []fyne.CanvasObject{container.NewStack(t.left, topFirst(container.NewHBox(t.back), t.detailPane))}
+		t.body.Refresh()
+		t.showLow(false)
+		return
+	}
+	t.left.Show()
+	t.detailPane.Show()
+	split := container.NewHSplit(t.left, t.detailPane)
+	split.Offset = 0.4
+	t.body.Objects = []fyne.CanvasObject{container.NewHScroll(newTurningSplit(split))}
+	t.body.Refresh()
+}
+
+// showLow shows, on a low window, the detail of the message selected
+// (detail) or the list; back to the list, no message stays selected, so
+// that choosing the same one again shows it.
+func (t *inboxTab) showLow(detail bool) {
+	box := t.body.Objects[0].(*fyne.Container)
+	if detail {
+		t.left.Hide()
+		box.Objects[1].Show()
+		t.ui.win.Canvas().Focus(t.back)
+	} else {
+		box.Objects[1].Hide()
+		t.left.Show()
+		t.list.UnselectAll()
+	}
+	box.Refresh()
+}
+
+// setLow shows whose inbox this is in lowTitle, in the body text's size,
+// with the buttons and the search in one row and the list or the detail
+// below (layoutBody), on a window lower than compactBannerBelow
 // (an 800×600 screen at 200% scaling leaves the tab 239 units of height),
 // and in the heading again on a higher one.
 func (t *inboxTab) setLow(low bool) {
@@ -207,6 +253,7 @@ func (t *inboxTab) setLow(low bool) {
 	}
 	t.tools.low = low
 	t.toolsBox.Refresh()
+	t.layoutBody(low)
 }
 
 // showOwner shows whose mailbox this is.

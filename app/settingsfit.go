@@ -22,7 +22,7 @@ type settingsLayout struct {
 // sideBySide reports whether the buttons and the section shown fit next
 // to each other at width w.
 func (l *settingsLayout) sideBySide(side fyne.CanvasObject, w float32) bool {
-	need := side.MinSize().Width
+	need := side.MinSize().Width + theme.Padding()
 	if s := l.t.current; s != nil {
 		// The section, padded, and room for its scroll bar.
 		need += s.content.MinSize().Width + 2*theme.Padding() + theme.ScrollBarSize()
@@ -36,11 +36,13 @@ func (l *settingsLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 	if l.sideBySide(side, size.Width) {
 		pick.Hide()
 		side.Show()
+		// As container.NewBorder with side on the left did.
 		w := side.MinSize().Width
 		side.Move(fyne.NewPos(0, 0))
 		side.Resize(fyne.NewSize(w, size.Height))
-		pane.Move(fyne.NewPos(w, 0))
-		pane.Resize(fyne.NewSize(size.Width-w, size.Height))
+		p := theme.Padding()
+		pane.Move(fyne.NewPos(w+p, 0))
+		pane.Resize(fyne.NewSize(size.Width-w-p, size.Height))
 		return
 	}
 	side.Hide()
@@ -58,7 +60,7 @@ func (l *settingsLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
 	pm := pane.MinSize()
 	if l.width == 0 || l.sideBySide(side, l.width) {
 		sm := side.MinSize()
-		return fyne.NewSize(sm.Width+pm.Width, fyne.Max(sm.Height, pm.Height))
+		return fyne.NewSize(sm.Width+theme.Padding()+pm.Width, fyne.Max(sm.Height, pm.Height))
 	}
 	k := pick.MinSize()
 	p := theme.Padding()

@@ -3,12 +3,14 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/securesend/securesend/receive"
 	"github.com/securesend/securesend/send/outbox"
 )
 
@@ -256,5 +258,67 @@ func TestSendFormOneScrollOnLowWindow(t *testing.T) {
 	relayout(u.UI)
 	if scrollHolding(u, s.addBtn) == scrollHolding(u, s.to) {
 		t.Error("1024×720: the documents and the details are not two columns")
+	}
+}
+
+// TestInboxListOrDetailOnLowWindow: at 400×300 units the Inbox shows its
+// list, and choosing a message shows its detail in the list's place with
+// most of the tab's height, under a button back to the list; back there,
+// the same message can be chosen again. Before, the detail sat under the
+// list, out of view, 40 units high, and the whole tab scrolled; with a
+// scroll around the list, a click on the tab bar went to the list
+// scrolled out of view under it (Fyne finds what a click hits by the
+// innermost scroll), so the tab bar is checked too.
+func TestInboxListOrDetailOnLowWindow(t *testing.T) {
+	u := newDemoUI(t, nil)
+	scaleTo(u, 2)
+	u.win.Resize(fyne.NewSize(400, 300))
+	u.tabs.Select(u.inbox.item)
+	relayout(u.UI)
+	in := u.inbox
+	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	in.setItems([]Received{
+		{Key: "1", Received: at, Source: "mailbox", Report: &receive.Report{
+			Verdict: receive.BadSignature, Reason: "The signature does not match the content.",
+			From: "someone@example.test", Subject: "Prescription", Date: at}},
+		{Key: "2", Received: at, Source: "mailbox", Report: &receive.Report{
+			Verdict: receive.BadSignature, Reason: "The signature does not match the content.",
+			From: "other@example.test", Subject: "Prescription", Date: at}},
+	})
+	relayout(u.UI)
+	if !onScreen(u, in.list) || onScreen(u, in.detailPane) {
+		t.Fatalf("400×300: list shown %v, detail shown %v", onScreen(u, in.list), onScreen(u, in.detailPane))
+	}
+	for round := 0; round < 2; round++ {
+		in.list.Select(0)
+		relayout(u.UI)
+		if onScreen(u, in.list) || !onScreen(u, in.detailPane) || !onScreen(u, in.back) {
+			t.Fatalf("round %d: after choosing a message, list shown %v, detail shown %v, back shown %v",
+				round, onScreen(u, in.list), onScreen(u, in.detailPane), onScreen(u, in.back))
+		}
+		if h, tab := in.detailPane.Size().Height, in.item.Content.Size().Height; h < tab*3/5 {
+			t.Errorf("the detail is %v high in a tab of %v", h, tab)
+		}
+		test.Tap(in.back)
+		relayout(u.UI)
+		if !onScreen(u, in.list) || onScreen(u, in.detailPane) {
+			t.Fatalf("round %d: back: list shown %v, detail shown %v", round, onScreen(u, in.list), onScreen(u, in.detailPane))
+		}
+	}
+
+	// The Send tab's button in the tab bar takes a click.
+	d := fyne.CurrentApp().Driver()
+	test.TapCanvas(u.win.Canvas(), fyne.NewPos(30, d.AbsolutePositionForObject(u.tabs).Y+15))
+	if u.tabs.Selected() != u.send.item {
+		t.Errorf("a click on the Send tab selected %q", u.tabs.Selected().Text)
+	}
+
+	// Back on an ordinary window: list and detail side by side.
+	u.tabs.Select(u.inbox.item)
+	scaleTo(u, 1)
+	u.win.Resize(fyne.NewSize(1024, 720))
+	relayout(u.UI)
+	if !onScreen(u, in.list) || !onScreen(u, in.detailPane) || onScreen(u, in.back) {
+		t.Errorf("1024×720: list shown %v, detail shown %v, back shown %v", onScreen(u, in.list), onScreen(u, in.detailPane), onScreen(u, in.back))
 	}
 }
