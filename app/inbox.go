@@ -209,8 +209,8 @@ func (t *inboxTab) buildUI() {
 func (t *inboxTab) layoutBody(low bool) {
 	if low {
 		t.body.Objects = []fyne.CanvasObject{container.NewStack(t.left, topFirst(container.NewHBox(t.back), t.detailPane))}
-		t.body.Refresh()
 		t.showLow(false)
+		t.refreshBody()
 		return
 	}
 	t.left.Show()
@@ -218,7 +218,16 @@ func (t *inboxTab) layoutBody(low bool) {
 	split := container.NewHSplit(t.left, t.detailPane)
 	split.Offset = 0.4
 	t.body.Objects = []fyne.CanvasObject{container.NewHScroll(newTurningSplit(split))}
-	t.body.Refresh()
+	t.refreshBody()
+}
+
+// refreshBody lays the body out again once it is in the window: before
+// the tab is first shown, a refresh would lay out, measure and wrap
+// every label of the Inbox at start-up (TestInboxJoinsWindowWhenShown).
+func (t *inboxTab) refreshBody() {
+	if !t.body.Size().IsZero() {
+		t.body.Refresh()
+	}
 }
 
 // showLow shows, on a low window, the detail of the message selected
@@ -235,7 +244,7 @@ func (t *inboxTab) showLow(detail bool) {
 		t.left.Show()
 		t.list.UnselectAll()
 	}
-	box.Refresh()
+	t.refreshBody()
 }
 
 // setLow shows whose inbox this is in lowTitle, in the body text's size,
@@ -315,6 +324,9 @@ func (t *inboxTab) applyConfig(mailboxChanged bool) {
 	t.list.UnselectAll()
 	t.refilter()
 	t.clearDetail()
+	if t.ui.low {
+		t.showLow(false) // the list, as the detail shown is gone
+	}
 	if t.ui.cfg.Fetch == nil {
 		t.status.SetText("No mail account with an inbox server: add one under Settings.")
 		return
@@ -513,6 +525,9 @@ func (t *inboxTab) openFile(path string) {
 				t.refilter()
 				t.status.SetText("Opened " + filepath.Base(path) + ".")
 				t.showDetail(it)
+				if t.ui.low {
+					t.showLow(true)
+				}
 			}
 			if t.fetchDone != nil {
 				t.fetchDone()
