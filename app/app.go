@@ -206,6 +206,10 @@ type UI struct {
 	// bannerToggle folds its explanation away and back.
 	banner       *fyne.Container
 	bannerToggle *focusButton
+	// bannerFit chooses between the full banner and its one line; low is
+	// whether the window is lower than compactBannerBelow (setLow).
+	bannerFit *fitBanner
+	low       bool
 	// running is the context of ShowAndRun (nil before); stopWatch ends
 	// the outbox delivery loop of the outbox in use.
 	running   context.Context
@@ -248,14 +252,13 @@ func New(a fyne.App, cfg Config) *UI {
 		items = append(items, u.sent.tabItem())
 	}
 	items = append(items, u.inbox.tabItem(), u.settings.tabItem())
-	// The Inbox may need more width than a small screen has (its heading
-	// made the window at least 816 wide): it scrolls sideways rather than
-	// make the window wider. Its content joins the window the first time
-	// the tab is shown (ensureBuilt): the window's first layout measured
-	// and wrapped every label of a tab that is not shown, ~40 ms of CPU
-	// of every start (bench/gui-startup). Its widgets exist from here on,
-	// so checking for mail and its status work before it is shown.
-	u.inboxContent = container.NewHScroll(u.inbox.item.Content)
+	// The Inbox's content joins the window the first time the tab is
+	// shown (ensureBuilt): the window's first layout measured and wrapped
+	// every label of a tab that is not shown, ~40 ms of CPU of every
+	// start (bench/gui-startup). Its widgets exist from here on, so
+	// checking for mail and its status work before it is shown. It
+	// shows its list or its detail on a low window (inboxTab.layoutBody).
+	u.inboxContent = u.inbox.item.Content
 	u.inbox.item.Content = container.NewStack()
 	u.tabs = container.NewAppTabs(items...)
 	u.tabs.OnSelected = func(it *container.TabItem) { u.ensureBuilt(it) }
@@ -264,7 +267,8 @@ func New(a fyne.App, cfg Config) *UI {
 	}
 	// The banner on top, in one short line on a low window
 	// (bannerfit.go).
-	u.win.SetContent(container.New(&windowLayout{banner: fit}, u.banner, u.tabs))
+	u.bannerFit = fit
+	u.win.SetContent(container.New(&windowLayout{banner: fit, onLow: u.setLow}, u.banner, u.tabs))
 	u.restoreSize()
 	u.win.SetOnClosed(u.saveSize)
 	u.win.SetOnDropped(u.onDropped)
@@ -519,11 +523,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		item("Next tab", &desktop.CustomShortcut{KeyName: fyne.KeyTab, Modifier: fyne.KeyModifierControl}, func() { u.selectTab(u.tabs.SelectedIndex() + 1) }),
 		item("Previous tab", &desktop.CustomShortcut{KeyName: fyne.KeyTab, Modifier: fyne.KeyModifierControl | fyne.KeyModifierShift}, func() { u.selectTab(u.tabs.SelectedIndex() - 1) }),
 		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Show or hide the demo explanation", func() {
-			if u.bannerToggle != nil {
-				u.bannerToggle.OnTapped()
-			}
-		}),
+		fyne.NewMenuItem("Show or hide the demo explanation", u.toggleDemoExplanation),
 	)
 	help := fyne.NewMenu("Help",
 		fyne.NewMenuItem("Keyboard shortcuts", u.showShortcuts),
@@ -600,9 +600,39 @@ func (u *UI) showShortcuts() {
 // demoTitle is the demo banner's title, its one line on a low window.
 const demoTitle = "Demo mode: nothing leaves this computer."
 
+// demoExplanation is what the demo banner's More shows.
+const demoExplanation = "Messages go to a practice and a pharmacy mailbox that run inside this app, encrypted on the way just as real mail is. To send for real, add your practice's mail account under Settings: the app switches to it at once."
+
 // demoBanner says plainly that this is a demo and nothing leaves the
 // machine.
 func demoBanner() (*fyne.Container, *focusButton) {
-	return collapsibleBanner(theme.InfoIcon(), theme.ColorNamePrimary, demoTitle,
-		"Messages go to a practice and a pharmacy mailbox that run inside this app, encrypted on the way just as real mail is. To send for real, add your practice's mail account under Settings: the app switches to it at once.")
+	return collapsibleBanner(theme.InfoIcon(), theme.ColorNamePrimary, demoTitle, demoExplanation)
+}
+
+// toggleDemoExplanation is the Go menu's "Show or hide the demo
+// explanation": the banner's More/Less while the full banner shows; on a
+// low window, where the banner is one line with no room to unfold, a
+// dialog with the explanation (and nothing outside demo mode).
+func (u *UI) toggleDemoExplanation() {
+	if !u.cfg.Demo || u.bannerToggle == nil {
+		return
+	}
+	if u.bannerFit == nil || !u.bannerFit.small {
+		u.bannerToggle.OnTapped()
+		return
+	}
+	text := &widget.Label{Text: demoExplanation, Wrapping: fyne.TextWrapWord}
+	d, _ := u.askDialog(demoTitle, newFitColumn(text), "Close", "", nil)
+	// As wide as the window allows, as high as the text needs there.
+	d.Resize(fyne.NewSize(min(480, u.win.Canvas().Size().Width-16), 1))
+	u.showDialog(d)
+}
+
+// setLow folds the tabs' headings away on a window lower than
+// compactBannerBelow (an 800×600 screen at 200% scaling), and back.
+func (u *UI) setLow(low bool) {
+	u.low = low
+	u.send.setLow(low)
+	u.sent.setLow(low)
+	u.inbox.setLow(low)
 }

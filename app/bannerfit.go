@@ -104,13 +104,24 @@ func (rowLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
 
 // windowLayout is the window's layout: the banner on top, the tabs under
 // it, the banner in its compact form while the window is lower than
-// compactBannerBelow.
+// compactBannerBelow. onLow, when set, is told when the window becomes
+// lower than that or no longer is, before the tabs are laid out, so that
+// they can fold their headings away too.
 type windowLayout struct {
 	banner *fitBanner
+	onLow  func(low bool)
+	low    bool
 }
 
 func (l *windowLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
-	l.banner.setSmall(size.Height < compactBannerBelow)
+	low := size.Height < compactBannerBelow
+	l.banner.setSmall(low)
+	if low != l.low {
+		l.low = low
+		if l.onLow != nil {
+			l.onLow(low)
+		}
+	}
 	top, rest := objects[0], objects[1]
 	y := float32(0)
 	if top.Visible() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
@@ -25,6 +27,11 @@ import (
 	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 )
+
+// detailMinWidth is the least width, in Fyne's units, at which the
+// Inbox shows a message's detail beside the list: "Select a message…"
+// wrapped mid-word in the 60 units a 400-unit-wide window left it.
+const detailMinWidth = 240
 
 // pollEvery is how often the inbox checks for new mail while the app runs.
 const pollEvery = 2 * time.Minute
@@ -45,11 +52,27 @@ type inboxTab struct {
 	// or document type (inboxMatches); Enter opens the first match.
 	search *focusEntry
 	title  *widget.Label
-	list   *widget.List
-	status *widget.Label
-	failed *widget.Label // messages that could not be received
-	check  *widget.Button
-	detail *fyne.Container
+	// lowTitle says whose inbox this is, in the body text's size and
+	// above the scrolled rest, instead of title on a low window (setLow).
+	lowTitle    *widget.Label
+	lowTitleBox *fyne.Container // holds lowTitle; hidden with it
+	// tools lays out the buttons and the search (toolsBox) side by side
+	// on a low window, one above the other otherwise.
+	tools *toolsLayout
+	// body holds, below the heading, the list (left, with the buttons
+	// above it) and the detail (detailPane) side by side or stacked in
+	// a sideways scroll; on a low window (setLow) one of the two at a
+	// time, the detail under back, which returns to the list.
+	body       *fyne.Container
+	left       *fyne.Container
+	detailPane *fyne.Container
+	back       *focusButton
+	toolsBox   *fyne.Container
+	list       *widget.List
+	status     *widget.Label
+	failed     *widget.Label // messages that could not be received
+	check      *widget.Button
+	detail     *fyne.Container
 
 	known map[string]bool // keys already announced
 	// lastCheck is when the last check started (opened).
@@ -120,6 +143,9 @@ func (t *inboxTab) buildUI() {
 		t.check.Disable()
 	}
 	t.title = heading("")
+	t.lowTitle = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
+	t.lowTitleBox = newFitColumn(t.lowTitle)
+	t.lowTitleBox.Hide()
 	t.showOwner()
 	t.list = widget.NewList(
 		func() int { return len(t.rows) },
@@ -133,6 +159,9 @@ func (t *inboxTab) buildUI() {
 	t.list.OnSelected = func(id widget.ListItemID) {
 		if id < len(t.rows) {
 			t.showDetail(t.rows[id])
+			if t.ui.low {
+				t.showLow(true)
+			}
 		}
 	}
 	t.receipts = newCheck("Show acknowledgements of messages you sent", func(bool) { t.refilter() })
@@ -145,21 +174,95 @@ func (t *inboxTab) buildUI() {
 			t.list.Select(0)
 		}
 	}
+	t.tools = &toolsLayout{}
+	t.toolsBox = container.New(t.tools, container.NewHBox(t.check, open), t.search)
 	top := container.NewVBox(
 		t.title,
-		container.NewHBox(t.check, open),
-		t.search,
+		t.toolsBox,
 		t.status,
 		t.receipts,
 		t.failed,
 	)
 	t.detail = container.NewVBox()
 	t.clearDetail()
-	split := container.NewHSplit(
-		topFirst(top, t.list), // Tab: the buttons, then the list
-		container.NewVScroll(container.NewPadded(t.detail)))
+	// The detail asks for detailMinWidth so that, rather than wrap its
+	// words letter by letter beside the list, it goes below it.
+	width := canvas.NewRectangle(color.Transparent)
+	width.SetMinSize(fyne.NewSize(detailMinWidth, 0))
+	t.detailPane = container.NewStack(width, container.NewVScroll(container.NewPadded(t.detail)))
+	t.left = topFirst(top, t.list) // Tab: the buttons, then the list
+	t.back = newButton("Back to the list", theme.NavigateBackIcon(), widget.MediumImportance, func() { t.showLow(false) })
+	t.body = container.NewStack()
+	t.layoutBody(false)
+	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(),
+		topFirst(t.lowTitleBox, t.body))
+}
+
+// layoutBody puts the list and the detail into the body: side by side
+// when the window is wide enough for both, else the list above the
+// detail, as in the Sent tab, sideways scrolling rather than make the
+// window wider than a small or scaled screen (the heading made it at
+// least 816 wide); on a low window (low) one at a time, as no scroll
+// holds them: Fyne finds what a click hits by the innermost scroll alone,
+// so a list scrolled out of an outer scroll's view still took the clicks
+// meant for the tab bar above it.
+func (t *inboxTab) layoutBody(low bool) {
+	if low {
+		t.body.Objects = []fyne.CanvasObject{container.NewStack(t.left, topFirst(container.NewHBox(t.back), t.detailPane))}
+		t.showLow(false)
+		t.refreshBody()
+		return
+	}
+	t.left.Show()
+	t.detailPane.Show()
+	split := container.NewHSplit(t.left, t.detailPane)
 	split.Offset = 0.4
-	t.item = container.NewTabItemWithIcon("Inbox", theme.MailComposeIcon(), split)
+	t.body.Objects = []fyne.CanvasObject{container.NewHScroll(newTurningSplit(split))}
+	t.refreshBody()
+}
+
+// refreshBody lays the body out again once it is in the window: before
+// the tab is first shown, a refresh would lay out, measure and wrap
+// every label of the Inbox at start-up (TestInboxJoinsWindowWhenShown).
+func (t *inboxTab) refreshBody() {
+	if !t.body.Size().IsZero() {
+		t.body.Refresh()
+	}
+}
+
+// showLow shows, on a low window, the detail of the message selected
+// (detail) or the list; back to the list, no message stays selected, so
+// that choosing the same one again shows it.
+func (t *inboxTab) showLow(detail bool) {
+	box := t.body.Objects[0].(*fyne.Container)
+	if detail {
+		t.left.Hide()
+		box.Objects[1].Show()
+		t.ui.win.Canvas().Focus(t.back)
+	} else {
+		box.Objects[1].Hide()
+		t.left.Show()
+		t.list.UnselectAll()
+	}
+	t.refreshBody()
+}
+
+// setLow shows whose inbox this is in lowTitle, in the body text's size,
+// with the buttons and the search in one row and the list or the detail
+// below (layoutBody), on a window lower than compactBannerBelow
+// (an 800×600 screen at 200% scaling leaves the tab 239 units of height),
+// and in the heading again on a higher one.
+func (t *inboxTab) setLow(low bool) {
+	if low {
+		t.title.Hide()
+		t.lowTitleBox.Show()
+	} else {
+		t.lowTitleBox.Hide()
+		t.title.Show()
+	}
+	t.tools.low = low
+	t.toolsBox.Refresh()
+	t.layoutBody(low)
 }
 
 // showOwner shows whose mailbox this is.
@@ -169,6 +272,7 @@ func (t *inboxTab) showOwner() {
 		owner = "your mailbox"
 	}
 	t.title.SetText("Inbox of " + owner)
+	t.lowTitle.SetText(t.title.Text)
 }
 
 func (t *inboxTab) clearDetail() {
@@ -220,6 +324,9 @@ func (t *inboxTab) applyConfig(mailboxChanged bool) {
 	t.list.UnselectAll()
 	t.refilter()
 	t.clearDetail()
+	if t.ui.low {
+		t.showLow(false) // the list, as the detail shown is gone
+	}
 	if t.ui.cfg.Fetch == nil {
 		t.status.SetText("No mail account with an inbox server: add one under Settings.")
 		return
@@ -418,6 +525,9 @@ func (t *inboxTab) openFile(path string) {
 				t.refilter()
 				t.status.SetText("Opened " + filepath.Base(path) + ".")
 				t.showDetail(it)
+				if t.ui.low {
+					t.showLow(true)
+				}
 			}
 			if t.fetchDone != nil {
 				t.fetchDone()

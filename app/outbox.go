@@ -215,6 +215,9 @@ type sentTab struct {
 	search *focusEntry
 	list   *widget.List
 	status *statusLine // sentfit.go: takes no room while empty
+	// title is the "Sent and outbox" heading, hidden on a low window
+	// (setLow, sentfit.go), where the tab's name says it.
+	title  *widget.Label
 	detail *fyne.Container
 	// selected is the id of the job shown in the detail.
 	selected string
@@ -351,7 +354,9 @@ func (t *sentTab) buildUI() {
 	t.detail = container.NewVBox(&widget.Label{Text: sentIntro, Wrapping: fyne.TextWrapWord})
 	buttons := container.NewHBox(t.retryBtn, t.confirmBtn, t.cancelBtn, t.removeBtn)
 	t.setButtons(nil)
-	left := topFirst(newFitColumn(heading("Sent and outbox"), t.status, t.search), t.list)
+	t.title = heading("Sent and outbox")
+	t.title.Hidden = t.ui.low
+	left := topFirst(newFitColumn(t.title, t.status, t.search), t.list)
 	right := container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(t.detail)))
 	split := container.NewHSplit(container.NewPadded(left), right)
 	split.SetOffset(0.4)

@@ -39,6 +39,10 @@ type sendTab struct {
 	ui   *UI
 	item *container.TabItem
 
+	// left (documents), right (recipient and details) and actions (the
+	// Send button and its check step) make the form's body (body).
+	left, right, actions fyne.CanvasObject
+
 	docs    []*doccheck.Info
 	docBox  *fyne.Container // one row per accepted document
 	refused *fyne.Container // one row per refused file
@@ -95,7 +99,7 @@ type sendTab struct {
 	sendNow   *focusButton
 	goBack    *focusButton
 
-	form fyne.CanvasObject
+	form *fyne.Container
 	// replacing is the sent message this draft replaces (replace.go),
 	// nil for a new message; replaceBox shows it above the form (its
 	// banner and button in replaceBody).
@@ -214,9 +218,8 @@ func (s *sendTab) buildUI() {
 	s.replaceBody = newFitColumn()
 	s.replaceBox = container.NewPadded(s.replaceBody)
 	s.replaceBox.Hide()
-	s.form = topFirst(s.replaceBox, newColumns(
-		container.NewVScroll(container.NewPadded(left)),
-		container.NewBorder(nil, container.NewPadded(actions), nil, nil, container.NewVScroll(container.NewPadded(right)))))
+	s.left, s.right, s.actions = left, right, actions
+	s.form = topFirst(s.replaceBox, s.body(s.ui.low))
 	s.confirm = newConfirmView(s.ui, s.reset)
 	s.confirm.root.Hide()
 	s.stack = container.NewStack(s.form, s.confirm.root)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -30,4 +31,42 @@ func (l *statusLine) SetText(text string) {
 	} else {
 		l.Show()
 	}
+}
+
+// setLow hides the Sent tab's heading on a window lower than
+// compactBannerBelow, and shows it again: at 800×600 and 200% scaling the
+// window, banner and tab bar included, has 239 units of height for a
+// tab, and the heading took 45 of them (the tab's name says "Sent").
+func (t *sentTab) setLow(low bool) {
+	if t.title == nil { // not built yet: buildUI reads ui.low
+		return
+	}
+	if low {
+		t.title.Hide()
+	} else {
+		t.title.Show()
+	}
+}
+
+// body is the Send form below its replacement notice: the documents and
+// the recipient's details in two columns, each scrolling, with the
+// actions below the second; on a low window (low), both in one scroll
+// above the actions, as two scrolls of 45 units each showed little of
+// either (the To field was cut).
+func (s *sendTab) body(low bool) fyne.CanvasObject {
+	actions := container.NewPadded(s.actions)
+	if low {
+		return container.NewBorder(nil, actions, nil, nil,
+			container.NewVScroll(container.NewPadded(container.NewVBox(s.left, s.right))))
+	}
+	return newColumns(
+		container.NewVScroll(container.NewPadded(s.left)),
+		container.NewBorder(nil, actions, nil, nil, container.NewVScroll(container.NewPadded(s.right))))
+}
+
+// setLow lays the Send form out for a window lower than
+// compactBannerBelow (body), or of ordinary height.
+func (s *sendTab) setLow(low bool) {
+	s.form.Objects[1] = s.body(low)
+	s.form.Refresh()
 }

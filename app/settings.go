@@ -42,7 +42,10 @@ type settingsTab struct {
 	sections []*settingsSection
 	nav      *fyne.Container // the section buttons
 	pane     *fyne.Container // the section shown
-	current  *settingsSection
+	// pick chooses the section instead of nav on a narrow window
+	// (settingsLayout).
+	pick    *widget.Select
+	current *settingsSection
 }
 
 // settingsSection is one section of the Settings tab.
@@ -112,8 +115,11 @@ func (t *settingsTab) buildUI() {
 	}
 
 	t.pane = container.NewStack()
-	split := container.NewBorder(nil, nil,
-		container.NewHBox(container.NewPadded(t.nav), widget.NewSeparator()), nil, t.pane)
+	t.pick = t.newSectionPick()
+	// The buttons beside the section, or a choice above it on a narrow
+	// window (settingsfit.go).
+	split := container.New(&settingsLayout{t: t},
+		container.NewHBox(container.NewPadded(t.nav), widget.NewSeparator()), t.pick, t.pane)
 	stack := t.item.Content.(*fyne.Container)
 	stack.Objects = []fyne.CanvasObject{split}
 	t.show(t.sections[0])
@@ -144,6 +150,9 @@ func (t *settingsTab) show(s *settingsSection) {
 			o.button.Importance = imp
 			o.button.Refresh()
 		}
+	}
+	if t.pick != nil {
+		t.pick.SetSelected(s.title)
 	}
 	var bottom fyne.CanvasObject
 	if s.status != nil {
