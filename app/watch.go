@@ -349,6 +349,8 @@ func (w *watchSection) show(ev desk.WatchEvent) {
 		w.addActivity(theme.ErrorIcon(), widget.DangerImportance, when+" "+name+" not "+dest+": "+sentence(errText(ev.Err))+" It is tried again.")
 	case desk.EventNotDelivered:
 		w.addActivity(theme.InfoIcon(), widget.MediumImportance, when+" A message was not delivered because it is not verified ("+termsafe.String(ev.Detail)+"). It waits in the Inbox.")
+	case desk.EventNotReceived:
+		w.addActivity(theme.ErrorIcon(), widget.DangerImportance, when+" A message could not be received: "+termsafe.String(ev.Detail))
 	}
 }
 

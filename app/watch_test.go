@@ -228,7 +228,11 @@ func TestWatchShowsPossiblyPrinted(t *testing.T) {
 	events(desk.WatchEvent{Time: at, Kind: desk.EventPossiblyDelivered, Dest: "print", Name: "rx.pdf"})
 	await(t, "the Inbox check after new mail", fetched) // not at its next poll
 	events(desk.WatchEvent{Time: at, Kind: desk.EventDelivered, Dest: "print", Name: "rx2.pdf"})
+	events(desk.WatchEvent{Time: at, Kind: desk.EventNotReceived, Detail: "work INBOX UID 7: fetch failed (attempt 3): \x1b[2J; ask the sender to send it again"})
 	got := texts(w.activity)
+	if !strings.Contains(got, "09:30 A message could not be received: work INBOX UID 7") || strings.Contains(got, "\x1b") {
+		t.Errorf("a message not received is not shown, or not safely:\n%s", got)
+	}
 	if !strings.Contains(got, "09:30 Possibly printed: rx.pdf.") || !strings.Contains(got, "not delivered again") || !strings.Contains(got, "09:30 rx2.pdf printed.") {
 		t.Errorf("activity:\n%s", got)
 	}

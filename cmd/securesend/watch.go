@@ -64,7 +64,8 @@ func inboxWatch(fs *flag.FlagSet) runFunc {
 		opts.Event = func(ev desk.WatchEvent) {
 			mu.Lock()
 			defer mu.Unlock()
-			if ev.Kind == desk.EventFailed || ev.Kind == desk.EventPossiblyDelivered {
+			switch ev.Kind {
+			case desk.EventFailed, desk.EventPossiblyDelivered, desk.EventNotReceived:
 				troubled = true
 			}
 			if *asJSON {
