@@ -30,17 +30,20 @@ const (
 // TestKilledSendsAreRetried kills 'securesend send' with SIGKILL at a few
 // moments spread across one send through the real Postfix, restarts
 // ('outbox list', then 'outbox run'), and checks that no queued job is
-// lost, none reaches the mailbox twice, and only a job killed between its
-// commit point and the server's reply is left possibly sent: the others
-// are retried by themselves.
+// lost, none reaches the mailbox twice, and only a job killed after its
+// commit point (recorded before the kill) is left possibly sent: one
+// killed before it is retried by itself (measureKills checks each job).
+//
+// How many kills land in the commit window is not checked: the window
+// ends with Postfix's and the outbox's fsyncs, which a loaded machine
+// stretches (CI once saw 2 of 4 kills there); that the commit point comes
+// only after every byte reached the server is send.TestSubmitCommitPoint's
+// job, byte for byte.
 func TestKilledSendsAreRetried(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	m := measureKills(t, 4<<20, 4, 1)
-	if m.possiblySent > 1 {
-		t.Errorf("%d of %d killed jobs left possibly sent; the commit point leaves at most the one killed in its short window", m.possiblySent, m.queued)
-	}
+	measureKills(t, 4<<20, 4, 1)
 }
 
 // TestKillMeasurement is the measurement of issue 16 point 5: twelve kills
@@ -75,7 +78,9 @@ func measureKills(t *testing.T, size, kills, runs int) killCounts {
 	}
 	server := []string{"--server", mailserver.Addr(srv.Submission), "--security", "starttls",
 		"--ca-file", srv.CAFile, "--user", doctor, "--password-stdin", "--timeout", "2m"}
-	run := func(home string, kill time.Duration, args ...string) (time.Duration, error) {
+	// run runs securesend; with kill > 0 it kills it then and returns the
+	// moment the kill was done (zero when it had finished before).
+	run := func(home string, kill time.Duration, args ...string) (time.Duration, time.Time, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, args...)
@@ -87,15 +92,27 @@ func measureKills(t *testing.T, size, kills, runs int) killCounts {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		killed := make(chan time.Time, 1)
 		if kill > 0 {
-			timer := time.AfterFunc(kill, func() { cmd.Process.Kill() }) // SIGKILL
+			timer := time.AfterFunc(kill, func() {
+				if cmd.Process.Kill() == nil { // SIGKILL
+					killed <- time.Now()
+				}
+			})
 			defer timer.Stop()
 		}
 		err := cmd.Wait()
 		if err != nil && kill == 0 {
 			t.Fatalf("securesend %v: %v\n%s", args, err, out.String())
 		}
-		return time.Since(start), err
+		var at time.Time
+		if err != nil {
+			select {
+			case at = <-killed:
+			default:
+			}
+		}
+		return time.Since(start), at, err
 	}
 	sendArgs := func(subject string) []string {
 		return append(append([]string{"send", "--from", doctor, "--to", pharmacy, "--subject", subject}, server...), doc)
@@ -105,7 +122,7 @@ func measureKills(t *testing.T, size, kills, runs int) killCounts {
 	// already has its keys and outbox (the first send also sets those up).
 	calib := t.TempDir()
 	run(calib, 0, sendArgs("calibration 1")...)
-	full, _ := run(calib, 0, sendArgs("calibration 2")...)
+	full, _, _ := run(calib, 0, sendArgs("calibration 2")...)
 	t.Logf("one send of a %d MB document takes %v", size>>20, full.Round(time.Millisecond))
 
 	var total killCounts
@@ -116,11 +133,15 @@ func measureKills(t *testing.T, size, kills, runs int) killCounts {
 	for r := range runs {
 		home := t.TempDir()
 		var c killCounts
+		killedAt := map[string]time.Time{} // subject: when its send was killed
 		for i := range kills {
 			at := full * time.Duration(2*i+1) / time.Duration(2*kills)
-			if _, err := run(home, at, sendArgs(fmt.Sprintf("run %d kill %d", r, i))...); err == nil {
+			subject := fmt.Sprintf("run %d kill %d", r, i)
+			_, when, err := run(home, at, sendArgs(subject)...)
+			if err == nil {
 				t.Logf("kill %d at %v: the send had finished", i, at)
 			}
+			killedAt[subject] = when
 			c.kills++
 		}
 		// The restart: what the outbox says, then a run delivers.
@@ -130,8 +151,16 @@ func measureKills(t *testing.T, size, kills, runs int) killCounts {
 			switch j.State {
 			case outbox.PossiblySent:
 				c.possiblySent++
+				// Undecided only when it died after its commit point.
+				if k := killedAt[j.Subject]; !j.TracksCommit || j.Committed.IsZero() || k.IsZero() || j.Committed.After(k) {
+					t.Errorf("job %s (%s) is possibly sent, but its commit point %v was not recorded before the kill at %v",
+						j.ID, j.Subject, j.Committed, k)
+				}
 			case outbox.Queued:
 				c.requeued++
+				if !j.Committed.IsZero() {
+					t.Errorf("job %s (%s) passed its commit point at %v, yet it is queued to be sent again", j.ID, j.Subject, j.Committed)
+				}
 			case outbox.Sent:
 				c.sent++
 			default:

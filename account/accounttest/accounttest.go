@@ -10,7 +10,9 @@ package accounttest
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -182,13 +184,38 @@ func listen(t testing.TB, o Options, p *PKI) net.Listener {
 type SMTPServer struct {
 	Addr string
 	Log
+	sessions int           // open sessions; guarded by Log.mu
+	ended    chan struct{} // closed and replaced when a session ends; guarded by Log.mu
+}
+
+// Idle waits until no SMTP session is open. A client killed after its
+// final "." leaves its message in the server's socket; once Idle returns,
+// that message is in Messages or was discarded, so a count taken then
+// does not change behind the caller's back.
+func (s *SMTPServer) Idle(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		n, ended := s.sessions, s.ended
+		s.mu.Unlock()
+		if n <= 0 {
+			return nil
+		}
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return fmt.Errorf("accounttest: %d SMTP sessions still open: %w", n, ctx.Err())
+		}
+	}
 }
 
 // StartSMTP starts a submission server; it stops when the test ends.
 func StartSMTP(t testing.TB, p *PKI, creds Credentials, o Options) *SMTPServer {
 	t.Helper()
-	s := &SMTPServer{}
+	s := &SMTPServer{ended: make(chan struct{})}
 	be := smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		s.mu.Lock()
+		s.sessions++
+		s.mu.Unlock()
 		return &smtpSession{srv: s, creds: creds, mechs: o.mechanisms(), reply: o.AuthReply}, nil
 	})
 	srv := smtp.NewServer(be)
@@ -294,8 +321,18 @@ func (s *smtpSession) Data(r io.Reader) error {
 	s.srv.mu.Unlock()
 	return nil
 }
-func (s *smtpSession) Reset()        {}
-func (s *smtpSession) Logout() error { return nil }
+func (s *smtpSession) Reset() {}
+
+// Logout ends the session: go-smtp calls it once per session, when its
+// connection closes (after any DATA it was reading) or at STARTTLS.
+func (s *smtpSession) Logout() error {
+	s.srv.mu.Lock()
+	defer s.srv.mu.Unlock()
+	s.srv.sessions--
+	close(s.srv.ended)
+	s.srv.ended = make(chan struct{})
+	return nil
+}
 
 // IMAPServer is a running IMAP server with one user and an INBOX.
 type IMAPServer struct {

@@ -89,6 +89,7 @@ func TestOutboxRunKilled(t *testing.T) {
 		delay := time.Duration(rand.IntN(250)) * time.Millisecond
 		time.AfterFunc(delay, func() { cmd.Process.Kill() })
 		cmd.Wait()
+		serverIdle(t, srv)
 
 		// The restart.
 		code, out, errOut := homeCLI(t, dir, "pw\n", runArgs...)
@@ -148,8 +149,10 @@ func TestSendKilled(t *testing.T) {
 		}
 		time.AfterFunc(time.Duration(rand.IntN(300))*time.Millisecond, func() { cmd.Process.Kill() })
 		cmd.Wait()
+		serverIdle(t, srv)
 		homeCLI(t, dir, "pw\n", append([]string{"outbox", "run"}, server...)...)
 	}
+	serverIdle(t, srv)
 	// Every job: sent once, or possibly sent and then confirmed.
 	code, out, errOut := homeCLI(t, dir, "", "outbox", "list", "--json")
 	if code != 0 {
@@ -185,4 +188,17 @@ func TestSendKilled(t *testing.T) {
 		}
 	}
 	t.Logf("%d jobs: %v", len(recs), outcomes)
+}
+
+// serverIdle waits until srv has finished every session, so that what a
+// killed child wrote before it died (its final "." included, which the
+// server may still be reading under load) is counted in srv.Messages
+// before the test compares, not after.
+func serverIdle(t *testing.T, srv *accounttest.SMTPServer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := srv.Idle(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -242,7 +242,11 @@ func TestWindowsJourneys(t *testing.T) {
 		if _, err := srv.WaitForMessages(wctx, pharmacyAddr, before+jobs); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Second) // a duplicate would arrive by now
+		// Both runs have exited; once Postfix's queue is empty every
+		// message they submitted, a duplicate included, is in the mailbox.
+		if err := srv.WaitQueueEmpty(wctx); err != nil {
+			t.Fatal(err)
+		}
 		all, err := srv.FetchAll(ctx, pharmacyAddr)
 		if err != nil {
 			t.Fatal(err)

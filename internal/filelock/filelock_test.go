@@ -86,8 +86,12 @@ func TestLockAcrossProcesses(t *testing.T) {
 		}
 		defer release()
 		os.Stdout.WriteString("locked\n")
-		// Hold until killed.
-		select {}
+		// Hold until killed. Not select {}: with no timer pending (a test
+		// binary run directly, as under Wine, has no -test.timeout alarm)
+		// Go's deadlock detector ends the child ("all goroutines are
+		// asleep") and the lock goes with it.
+		time.Sleep(time.Hour)
+		os.Exit(4)
 	}
 	p := filepath.Join(tempDir(t), "lock")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLockAcrossProcesses$")
