@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/securesend/securesend/internal/smtptest"
 	"github.com/securesend/securesend/internal/testpki"
 )
 
@@ -172,8 +173,9 @@ func startServer(t testing.TB, be smtp.Backend, sc serverConfig) Options {
 	if sc.implicit {
 		l = tls.NewListener(l, srv.TLSConfig)
 	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	// Not srv.Close: its race with a BDAT chunk in flight showed in
+	// TestSubmitFaults (see smtptest).
+	smtptest.Serve(t, srv, l)
 	opts := Options{
 		Server:  l.Addr().String(),
 		RootCAs: testCA().Pool(),
