@@ -228,8 +228,8 @@ func floodSearch(s *hostileimap.Session, tag, cmd, args string) bool {
 // TestAttackUntaggedFlood: endless small untagged responses, each under
 // the line limit and arriving without pause, in reply to a command whose
 // untagged data go-imap gathers (SEARCH, after a UIDVALIDITY change) or
-// drops (EXISTS, OK): memory must stay bounded and the fetch must end
-// well before its overall deadline.
+// drops (EXISTS, OK): memory must stay bounded and the fetch must be
+// stopped by the bound on untagged bytes, not by its overall deadline.
 func TestAttackUntaggedFlood(t *testing.T) {
 	floodLines := func(line string) func(s *hostileimap.Session, tag, cmd, args string) bool {
 		return func(s *hostileimap.Session, tag, cmd, args string) bool {
@@ -262,9 +262,12 @@ func TestAttackUntaggedFlood(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// The overall deadline is far off: the byte bound, not the
+			// time, must stop the flood (ErrUntaggedFlood, not
+			// ErrDeadline), however slowly a loaded machine parses it.
 			var err error
 			start := time.Now()
-			peak := peakHeap(func() { _, err = h.fetchOnce(t, in, 5*time.Second, 8*time.Second, 0) })
+			peak := peakHeap(func() { _, err = h.fetchOnce(t, in, 5*time.Second, 2*time.Minute, 0) })
 			if err == nil {
 				t.Fatal("a flood of untagged responses was accepted")
 			}
@@ -274,9 +277,7 @@ func TestAttackUntaggedFlood(t *testing.T) {
 			if peak > memCeiling {
 				t.Errorf("live heap grew by %d MiB", peak>>20)
 			}
-			if d := time.Since(start); d > 6*time.Second {
-				t.Errorf("took %s: only the overall deadline stopped the flood", d)
-			}
+			t.Logf("stopped after %s", time.Since(start).Round(time.Millisecond))
 		})
 	}
 }

@@ -473,7 +473,22 @@ func fetchOne(c *imapclient.Client, uid imap.UID, s *Store) (*Staged, error) {
 			if !ok || body.Literal == nil || staged != nil || stageErr != nil {
 				continue
 			}
-			staged, stageErr = s.Stage(body.Literal)
+			lit := &literalReader{r: body.Literal}
+			staged, stageErr = s.Stage(lit)
+			if lit.err != nil {
+				// The connection failed in the middle of the body. As
+				// soon as the literal's read fails, go-imap's reader
+				// goroutine reads on from the connection's buffer, and
+				// going on here (m.Next, cmd.Close) would read the rest
+				// of the literal from that same buffer at the same time
+				// (a data race in go-imap v2.0.0-beta.8). The connection
+				// is unusable anyway: close it and stop.
+				c.Close()
+				if staged != nil {
+					staged.Discard()
+				}
+				return nil, fmt.Errorf("inbox: fetch message %d: %w", uid, lit.err)
+			}
 		}
 	}
 	if err := cmd.Close(); err != nil {
@@ -489,6 +504,28 @@ func fetchOne(c *imapclient.Client, uid imap.UID, s *Store) (*Staged, error) {
 		return nil, fmt.Errorf("inbox: the server returned no body for message %d", uid)
 	}
 	return staged, nil
+}
+
+// literalReader reads a message body from the server and keeps the error
+// if reading it failed: an error other than io.EOF, or io.EOF before the
+// size the server announced (go-imap passes a connection's EOF on as is).
+type literalReader struct {
+	r    imap.LiteralReader
+	read int64
+	err  error
+}
+
+func (l *literalReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.read += int64(n)
+	switch {
+	case err == nil || l.err != nil:
+	case err != io.EOF:
+		l.err = err
+	case l.read < l.r.Size():
+		l.err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }
 
 func (f *fetchState) get(acct, mbox string) mailboxState {

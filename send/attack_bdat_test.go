@@ -140,13 +140,13 @@ func TestAttackStartTLSNothingInClear(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := tc.h
 			addr := h.start(t)
-			opts := Options{Server: addr, Security: StartTLS, RootCAs: testCA().Pool(), Auth: PasswordAuth(testUser, testPassword), Timeout: 3 * time.Second}
+			opts := Options{Server: addr, Security: StartTLS, RootCAs: testCA().Pool(), Auth: PasswordAuth(testUser, testPassword), Timeout: 30 * time.Second}
 			_, err := Submit(context.Background(), opts, attackEnvelope, bytes.NewReader(attackBody(10_000)))
 			var se *Error
 			if !errors.Is(err, tc.want) || !errors.As(err, &se) || se.Stage != tc.stage {
 				t.Errorf("Submit = %v (stage %q), want %v at stage %s", err, stageOf(se), tc.want, tc.stage)
 			}
-			time.Sleep(50 * time.Millisecond) // let the server record the last bytes
+			h.idle() // the server has recorded the last bytes
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			wire := append(h.clear.Bytes(), h.afterTLS.Bytes()...)
@@ -293,7 +293,7 @@ func TestAttackBDATFaults(t *testing.T) {
 			h := &hostile{implicit: true, tlsEHLO: exts, bdat: tc.bdat, bdatCut: tc.cut}
 			addr := h.start(t)
 			commits := 0
-			opts := Options{Server: addr, RootCAs: testCA().Pool(), Timeout: 3 * time.Second}
+			opts := Options{Server: addr, RootCAs: testCA().Pool(), Timeout: 30 * time.Second}
 			opts.BeforeCommit = func() error {
 				h.mu.Lock()
 				defer h.mu.Unlock()
@@ -311,7 +311,7 @@ func TestAttackBDATFaults(t *testing.T) {
 			if strings.HasPrefix(tc.name, "endless") && !errors.Is(err, errReplyTooLong) {
 				t.Errorf("Submit = %v, want %v", err, errReplyTooLong)
 			}
-			time.Sleep(50 * time.Millisecond)
+			h.idle()
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			if h.gotLast != tc.wantLast || len(h.chunks) > tc.maxChunks {

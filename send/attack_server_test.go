@@ -44,7 +44,13 @@ type hostile struct {
 	gotDot   bool         // the final "." of DATA arrived
 	body     bytes.Buffer // the chunks or the DATA body
 	handshk  *tls.ClientHelloInfo
+
+	srv *rawSrv
 }
+
+// idle waits until the server has handled every connection so far: what
+// it recorded is then all the client sent.
+func (h *hostile) idle() { h.srv.idle() }
 
 // recConn records what is read from the client into buf while rec is set.
 type recConn struct {
@@ -84,7 +90,7 @@ func (h *hostile) start(t *testing.T) string {
 		}
 		return nil, nil
 	}
-	return rawServer(t, func(c net.Conn) {
+	h.srv = startRaw(t, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		rc := &recConn{Conn: c, h: h, buf: &h.clear}
 		var conn net.Conn = rc
@@ -139,6 +145,7 @@ func (h *hostile) start(t *testing.T) string {
 		}
 		h.session(tc)
 	})
+	return h.srv.addr
 }
 
 // ehlo makes a 250 EHLO reply listing exts (space-separated keywords;

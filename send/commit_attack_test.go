@@ -60,6 +60,8 @@ type dataWire struct {
 	mu    sync.Mutex
 	wires [][]byte // one per DATA, the end of data included
 	ended bool
+
+	srv *rawSrv
 }
 
 func (d *dataWire) start(t *testing.T) string {
@@ -69,7 +71,7 @@ func (d *dataWire) start(t *testing.T) string {
 		t.Fatal(err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
-	return rawServer(t, func(c net.Conn) {
+	d.srv = startRaw(t, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		tc := tls.Server(c, cfg)
 		if tc.Handshake() != nil {
@@ -92,13 +94,19 @@ func (d *dataWire) start(t *testing.T) string {
 				if d.early != "" {
 					io.WriteString(tc, d.early)
 				}
+				// Line by line (a line ends at LF), not byte by byte: a
+				// slow server here makes the client's wait for the reply
+				// time out on a loaded machine.
 				var wire []byte
 				for {
-					b, err := r.ReadByte()
+					line, err := r.ReadSlice('\n')
+					wire = append(wire, line...)
+					if err == bufio.ErrBufferFull {
+						continue
+					}
 					if err != nil {
 						return
 					}
-					wire = append(wire, b)
 					if bytes.Equal(wire, []byte(".\r\n")) || bytes.HasSuffix(wire, []byte("\r\n.\r\n")) {
 						break
 					}
@@ -121,7 +129,12 @@ func (d *dataWire) start(t *testing.T) string {
 			}
 		}
 	})
+	return d.srv.addr
 }
+
+// idle waits until the server has handled every connection so far: what
+// it recorded is then all the client sent.
+func (d *dataWire) idle() { d.srv.idle() }
 
 func (d *dataWire) last(t *testing.T) []byte {
 	t.Helper()
@@ -214,30 +227,38 @@ func TestAttackRepliesAfterCommit(t *testing.T) {
 		code   int  // reply code of the *Error
 		temp   bool // ErrTemporary
 		ending bool // the final "." went out
+		// silent: no final reply comes, so the client's timeout ends
+		// the wait; kept short. Every other case waits for what the
+		// server does, with room for a loaded machine.
+		silent bool
 	}{
-		{"250", &dataWire{final: "250 2.0.0 Ok: queued as X1\r\n"}, true, 0, false, true},
-		{"251, another success", &dataWire{final: "251 2.1.5 Ok, forwarded\r\n"}, true, 0, false, true},
-		{"multi-line 250", &dataWire{final: "250-2.0.0 Ok\r\n250 2.0.0 queued as X2\r\n"}, true, 0, false, true},
-		{"552 after the dot", &dataWire{final: "552 5.3.4 too big\r\n"}, false, 552, false, true},
-		{"554 after the dot", &dataWire{final: "554 5.7.1 rejected\r\n"}, false, 554, false, true},
-		{"451 after the dot", &dataWire{final: "451 4.3.0 try later\r\n"}, false, 451, true, true},
-		{"no reply, hang-up", &dataWire{hangUp: true}, false, 0, true, true},
-		{"no reply at all", &dataWire{}, false, 0, true, true},
-		{"garbage", &dataWire{final: "hello there\r\n"}, false, 0, true, true},
-		{"354 again", &dataWire{final: "354 more please\r\n"}, false, 0, true, true},
-		{"a 1xx", &dataWire{final: "199 hm\r\n"}, false, 0, true, true},
-		{"554 mid-data", &dataWire{early: "554 5.7.1 go away\r\n", final: "250 2.0.0 Ok\r\n"}, false, 554, false, true},
+		{"250", &dataWire{final: "250 2.0.0 Ok: queued as X1\r\n"}, true, 0, false, true, false},
+		{"251, another success", &dataWire{final: "251 2.1.5 Ok, forwarded\r\n"}, true, 0, false, true, false},
+		{"multi-line 250", &dataWire{final: "250-2.0.0 Ok\r\n250 2.0.0 queued as X2\r\n"}, true, 0, false, true, false},
+		{"552 after the dot", &dataWire{final: "552 5.3.4 too big\r\n"}, false, 552, false, true, false},
+		{"554 after the dot", &dataWire{final: "554 5.7.1 rejected\r\n"}, false, 554, false, true, false},
+		{"451 after the dot", &dataWire{final: "451 4.3.0 try later\r\n"}, false, 451, true, true, false},
+		{"no reply, hang-up", &dataWire{hangUp: true}, false, 0, true, true, false},
+		{"no reply at all", &dataWire{}, false, 0, true, true, true},
+		{"garbage", &dataWire{final: "hello there\r\n"}, false, 0, true, true, false},
+		{"354 again", &dataWire{final: "354 more please\r\n"}, false, 0, true, true, false},
+		{"a 1xx", &dataWire{final: "199 hm\r\n"}, false, 0, true, true, false},
+		{"554 mid-data", &dataWire{early: "554 5.7.1 go away\r\n", final: "250 2.0.0 Ok\r\n"}, false, 554, false, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := tc.d
-			opts := Options{Server: d.start(t), RootCAs: testCA().Pool(), Timeout: 2 * time.Second}
+			timeout := 30 * time.Second
+			if tc.silent {
+				timeout = 2 * time.Second
+			}
+			opts := Options{Server: d.start(t), RootCAs: testCA().Pool(), Timeout: timeout}
 			committed := 0
 			opts.BeforeCommit = func() error { committed++; return nil }
 			_, err := Submit(context.Background(), opts, attackEnvelope, bytes.NewReader(attackBody(100_000)))
 			if committed != 1 {
 				t.Errorf("commit point reached %d times", committed)
 			}
-			time.Sleep(20 * time.Millisecond)
+			d.idle()
 			d.mu.Lock()
 			ended := d.ended
 			d.mu.Unlock()
@@ -272,7 +293,7 @@ func TestAttackDropAfterCommit(t *testing.T) {
 	d := &dataWire{final: "250 2.0.0 Ok\r\n"}
 	addr := d.start(t)
 	var conn net.Conn
-	opts := Options{Server: addr, RootCAs: testCA().Pool(), Timeout: 2 * time.Second,
+	opts := Options{Server: addr, RootCAs: testCA().Pool(), Timeout: 30 * time.Second,
 		Dial: func(ctx context.Context, network, a string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, a)
 			conn = c
@@ -284,7 +305,7 @@ func TestAttackDropAfterCommit(t *testing.T) {
 	if !errors.As(err, &se) || se.Stage != "data" || !se.Temporary() {
 		t.Fatalf("Submit = %v (%+v), want a temporary failure at stage data", err, se)
 	}
-	time.Sleep(20 * time.Millisecond)
+	d.idle()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ended {
@@ -298,14 +319,14 @@ func TestAttackCancelAtCommit(t *testing.T) {
 	d := &dataWire{final: "250 2.0.0 Ok\r\n"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	opts := Options{Server: d.start(t), RootCAs: testCA().Pool(), Timeout: 2 * time.Second,
+	opts := Options{Server: d.start(t), RootCAs: testCA().Pool(), Timeout: 30 * time.Second,
 		BeforeCommit: func() error { cancel(); return nil }}
 	_, err := Submit(ctx, opts, attackEnvelope, bytes.NewReader(attackBody(50_000)))
 	var se *Error
 	if !errors.As(err, &se) || se.Stage == "data-reply" || !se.Temporary() {
 		t.Fatalf("Submit = %v, want a temporary failure before the end of data", err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	d.idle()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ended {
@@ -338,7 +359,7 @@ func TestAttackRepliesAfterBDATLast(t *testing.T) {
 				}
 				return "250 2.0.0 chunk OK\r\n", false
 			}}
-			opts := Options{Server: h.start(t), RootCAs: testCA().Pool(), Timeout: 2 * time.Second,
+			opts := Options{Server: h.start(t), RootCAs: testCA().Pool(), Timeout: 30 * time.Second,
 				BeforeCommit: func() error { return nil }}
 			res, err := Submit(context.Background(), opts, attackEnvelope, bytes.NewReader(attackBody(bdatChunk+100)))
 			if tc.ok {

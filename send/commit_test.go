@@ -66,7 +66,7 @@ func TestSubmitCommitPoint(t *testing.T) {
 			if calls != 1 {
 				t.Errorf("commit point reached %d times, want once", calls)
 			}
-			time.Sleep(50 * time.Millisecond)
+			h.idle()
 			h.mu.Lock()
 			done := h.gotDot || h.gotLast
 			h.mu.Unlock()

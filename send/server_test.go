@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/securesend/securesend/internal/smtptest"
 	"github.com/securesend/securesend/internal/testpki"
 )
 
@@ -172,8 +173,9 @@ func startServer(t testing.TB, be smtp.Backend, sc serverConfig) Options {
 	if sc.implicit {
 		l = tls.NewListener(l, srv.TLSConfig)
 	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	// Not srv.Close: its race with a BDAT chunk in flight showed in
+	// TestSubmitFaults (see smtptest).
+	smtptest.Serve(t, srv, l)
 	opts := Options{
 		Server:  l.Addr().String(),
 		RootCAs: testCA().Pool(),
@@ -190,28 +192,89 @@ type discardLogger struct{}
 func (discardLogger) Printf(string, ...any) {}
 func (discardLogger) Println(...any)        {}
 
-// rawServer accepts one connection at a time on 127.0.0.1 and hands it to
-// handle (for replies go-smtp's server cannot produce).
+// rawServer accepts connections on 127.0.0.1 and hands each to handle on
+// its own goroutine (for replies go-smtp's server cannot produce). When
+// the test ends it closes the listener and every open connection and
+// waits for the handlers, so that none outlives its test.
 func rawServer(t testing.TB, handle func(net.Conn)) string {
+	t.Helper()
+	return startRaw(t, handle).addr
+}
+
+// rawSrv is a running rawServer.
+type rawSrv struct {
+	t    testing.TB
+	addr string
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{} // open connections
+	active int                   // handlers running
+	zero   chan struct{}         // closed while active is 0
+}
+
+func startRaw(t testing.TB, handle func(net.Conn)) *rawSrv {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	s := &rawSrv{t: t, addr: l.Addr().String(), conns: map[net.Conn]struct{}{}, zero: make(chan struct{})}
+	close(s.zero)
+	accepting := make(chan struct{})
+	t.Cleanup(func() {
+		l.Close()
+		<-accepting
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.idle()
+	})
 	go func() {
+		defer close(accepting)
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			s.conns[c] = struct{}{}
+			if s.active == 0 {
+				s.zero = make(chan struct{})
+			}
+			s.active++
+			s.mu.Unlock()
 			go func() {
-				defer c.Close()
+				defer func() {
+					c.Close()
+					s.mu.Lock()
+					delete(s.conns, c)
+					if s.active--; s.active == 0 {
+						close(s.zero)
+					}
+					s.mu.Unlock()
+				}()
 				handle(c)
 			}()
 		}
 	}()
-	return l.Addr().String()
+	return s
+}
+
+// idle waits until the handler of every connection accepted so far has
+// returned, so what the server recorded is final: the client has closed
+// the connection, or the handler hung up. The handlers in this package
+// set a deadline on their connection, so the wait is bounded by it.
+func (s *rawSrv) idle() {
+	s.mu.Lock()
+	zero := s.zero
+	s.mu.Unlock()
+	select {
+	case <-zero:
+	case <-time.After(time.Minute):
+		s.t.Errorf("a connection handler of the test server is still running after a minute")
+	}
 }
 
 type sasl_Client = sasl.Client

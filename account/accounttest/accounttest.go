@@ -29,6 +29,7 @@ import (
 
 	"github.com/securesend/securesend/account/oauth/oauthtest"
 	"github.com/securesend/securesend/account/xoauth2"
+	"github.com/securesend/securesend/internal/smtptest"
 	"github.com/securesend/securesend/internal/testpki"
 )
 
@@ -230,8 +231,7 @@ func StartSMTP(t testing.TB, p *PKI, creds Credentials, o Options) *SMTPServer {
 	srv.ErrorLog = discard{}
 	ln := listen(t, o, p)
 	s.Addr = ln.Addr().String()
-	go srv.Serve(ln) //nolint:errcheck // ends with Close
-	t.Cleanup(func() { srv.Close() })
+	smtptest.Serve(t, srv, ln) // not srv.Close: see smtptest
 	return s
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/securesend/securesend/internal/smtptest"
 	"github.com/securesend/securesend/send"
 	"github.com/securesend/securesend/send/outbox"
 )
@@ -64,8 +65,7 @@ func startVerdict(t *testing.T, f *fixture, v *verdictServer) {
 		t.Fatal(err)
 	}
 	v.addr = ln.Addr().String()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	smtptest.Serve(t, srv, ln) // not srv.Close: see smtptest
 }
 
 // TestAttackDeliveredNeverRetryable: through the outbox, with the commit

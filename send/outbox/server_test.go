@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/securesend/securesend/internal/smtptest"
 	"github.com/securesend/securesend/internal/testpki"
 	"github.com/securesend/securesend/send"
 )
@@ -46,7 +47,7 @@ type server struct {
 	leaf *testpki.Leaf
 
 	mu       sync.Mutex
-	srv      *smtp.Server
+	halt     func()  // stops the running server; nil when down
 	script   []reply // consumed one per message; accept when empty
 	accepted [][]byte
 	attempts int
@@ -89,20 +90,20 @@ func (s *server) start(addr string) {
 	srv.Domain = "mx.test"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.MaxMessageBytes = 64 << 20
+	halt := smtptest.Serve(s.t, srv, ln) // not srv.Close: see smtptest
 	s.mu.Lock()
-	s.srv, s.addr = srv, ln.Addr().String()
+	s.halt, s.addr = halt, ln.Addr().String()
 	s.mu.Unlock()
-	go srv.Serve(ln)
 }
 
 // stop closes the listener and every connection: the server is down.
 func (s *server) stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	halt := s.halt
+	s.halt = nil
 	s.mu.Unlock()
-	if srv != nil {
-		srv.Close()
+	if halt != nil {
+		halt()
 	}
 }
 
