@@ -115,18 +115,19 @@ func inboxVerdicts(t *testing.T, u *app.UI) []shownBanner {
 		if tabs, ok := o.(*container.AppTabs); ok {
 			for _, it := range tabs.Items {
 				if it.Text == "Inbox" {
-					// The tab's content is the list beside the detail
-					// (a Split), possibly inside a sideways scroll, in
-					// a stack that holds it once the tab is shown.
+					// The tab's content holds the list beside the detail
+					// (a Split) under whatever wraps it for the window's
+					// size: the first Split below the tab.
 					tabs.Select(it)
-					content := it.Content
-					if st, ok := content.(*fyne.Container); ok && len(st.Objects) == 1 {
-						content = st.Objects[0]
+					var split *container.Split
+					walk(it.Content, func(o fyne.CanvasObject) {
+						if sp, ok := o.(*container.Split); ok && split == nil {
+							split = sp
+						}
+					})
+					if split == nil {
+						t.Fatal("the Inbox tab shows no list beside a detail")
 					}
-					if sc, ok := content.(*container.Scroll); ok {
-						content = sc.Content
-					}
-					split := content.(*container.Split)
 					detail = split.Trailing
 					walk(split.Leading, func(o fyne.CanvasObject) {
 						if l, ok := o.(*widget.List); ok {
