@@ -57,6 +57,10 @@ const MaxListed = 1 << 20
 // IMAP forbids (RFC 9051 section 2.3.1.1): UIDs mean nothing without it.
 var ErrUIDValidity = errors.New("the IMAP server gave the mailbox no valid UIDVALIDITY")
 
+// ErrEmptyBody means the server returned an empty body for a message;
+// the message is recorded as failed and tried again.
+var ErrEmptyBody = errors.New("the server returned an empty body")
+
 // MaxFailuresInRow is how many messages in a row one fetch may fail to
 // fetch, verify or store before it stops with ErrTooManyFailures; the
 // next fetch goes on after them. It bounds what a server that serves
@@ -511,6 +515,13 @@ func fetchOne(c *imapclient.Client, uid imap.UID, s *Store) (*Staged, error) {
 		for item := m.Next(); item != nil; item = m.Next() {
 			body, ok := item.(imapclient.FetchItemDataBodySection)
 			if !ok || body.Literal == nil || staged != nil || stageErr != nil {
+				continue
+			}
+			if body.Literal.Size() == 0 {
+				// No message is empty (RFC 5322 requires From and
+				// Date): storing it would mark the UID done and the
+				// real message would never be fetched.
+				stageErr = fmt.Errorf("inbox: fetch message %d: %w", uid, ErrEmptyBody)
 				continue
 			}
 			lit := &literalReader{r: body.Literal}
