@@ -57,6 +57,10 @@ const MaxListed = 1 << 20
 // IMAP forbids (RFC 9051 section 2.3.1.1): UIDs mean nothing without it.
 var ErrUIDValidity = errors.New("the IMAP server gave the mailbox no valid UIDVALIDITY")
 
+// ErrEmptyBody means the server returned an empty body for a message;
+// the message is recorded as failed and tried again.
+var ErrEmptyBody = errors.New("the server returned an empty body")
+
 // MaxFailuresInRow is how many messages in a row one fetch may fail to
 // fetch, verify or store before it stops with ErrTooManyFailures; the
 // next fetch goes on after them. It bounds what a server that serves
@@ -115,7 +119,16 @@ type mailboxState struct {
 	NextUID     uint32 `json:"next_uid"`
 	// LastFetch is when the last complete fetch started.
 	LastFetch time.Time `json:"last_fetch,omitzero"`
+	// LastRelist is when a UIDVALIDITY change last made a fetch list the
+	// whole mailbox again (see relistEvery).
+	LastRelist time.Time `json:"last_relist,omitzero"`
 }
+
+// relistEvery is how often at most a UIDVALIDITY change with a failure
+// outstanding lists the whole mailbox again. A server whose UIDVALIDITY
+// changes at every SELECT, with one message that always fails, would
+// otherwise have every fetch download the whole mailbox.
+const relistEvery = 24 * time.Hour
 
 // fetchState is the fetch positions: account -> mailbox -> position.
 type fetchState struct {
@@ -156,6 +169,7 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 	pos := st.get(opts.Account, opts.Mailbox)
 	res := &FetchResult{UIDValidity: sel.UIDValidity}
 	var since time.Time
+	relist := false
 	if pos.UIDValidity != sel.UIDValidity {
 		if pos.UIDValidity != 0 {
 			res.UIDValidityChanged, res.PreviousUIDValidity = true, pos.UIDValidity
@@ -164,15 +178,16 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 			// tried by its UID, and the message may have arrived
 			// long before the last fetch: the whole mailbox is
 			// listed again (what is stored already is only known).
-			old, err := in.failedUnder(opts, pos.UIDValidity)
+			// At most once every relistEvery, though: see there.
+			old, err := in.failedUnderOther(opts, sel.UIDValidity)
 			if err != nil {
 				return nil, err
 			}
-			if old {
-				since = time.Time{}
+			if old && (pos.LastRelist.IsZero() || started.Sub(pos.LastRelist) >= relistEvery || started.Before(pos.LastRelist)) {
+				since, relist = time.Time{}, true
 			}
 		}
-		pos = mailboxState{UIDValidity: sel.UIDValidity, NextUID: 1}
+		pos = mailboxState{UIDValidity: sel.UIDValidity, NextUID: 1, LastRelist: pos.LastRelist}
 	}
 	if pos.NextUID == 0 {
 		pos.NextUID = 1
@@ -238,25 +253,54 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 		pos.NextUID = n
 	}
 	pos.LastFetch = started
+	if relist {
+		pos.LastRelist = started
+	}
 	if err := save(); err != nil {
 		return res, err
+	}
+	if relist {
+		// The whole mailbox was listed under the new numbering: each
+		// message of a failure under an older one was stored now or
+		// failed again under the new one, so the old records go.
+		if err := in.clearOtherValidities(opts, sel.UIDValidity); err != nil {
+			return res, err
+		}
 	}
 	return res, in.retry(ctx, c, sel.UIDValidity, verify, opts, res)
 }
 
-// failedUnder reports whether the store holds a failure of the mailbox
-// under the UIDVALIDITY uidValidity.
-func (in *Inbox) failedUnder(opts FetchOptions, uidValidity uint32) (bool, error) {
+// failedUnderOther reports whether the store holds a failure of the
+// mailbox under a UIDVALIDITY other than uidValidity (not only the last
+// one: one whose re-listing was put off by relistEvery counts too).
+func (in *Inbox) failedUnderOther(opts FetchOptions, uidValidity uint32) (bool, error) {
 	failures, err := in.Store.Failures()
 	if err != nil {
 		return false, err
 	}
 	for _, f := range failures {
-		if f.Source.Account == opts.Account && f.Source.Mailbox == opts.Mailbox && f.Source.UIDValidity == uidValidity {
+		if f.Source.Account == opts.Account && f.Source.Mailbox == opts.Mailbox && f.Source.UIDValidity != uidValidity {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// clearOtherValidities clears the failures of the mailbox under a
+// UIDVALIDITY other than uidValidity.
+func (in *Inbox) clearOtherValidities(opts FetchOptions, uidValidity uint32) error {
+	failures, err := in.Store.Failures()
+	if err != nil {
+		return err
+	}
+	for _, f := range failures {
+		if f.Source.Account == opts.Account && f.Source.Mailbox == opts.Mailbox && f.Source.UIDValidity != uidValidity {
+			if err := in.Store.ClearFailure(f.Source); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // retry tries again the failures of this mailbox (under its current
@@ -471,6 +515,13 @@ func fetchOne(c *imapclient.Client, uid imap.UID, s *Store) (*Staged, error) {
 		for item := m.Next(); item != nil; item = m.Next() {
 			body, ok := item.(imapclient.FetchItemDataBodySection)
 			if !ok || body.Literal == nil || staged != nil || stageErr != nil {
+				continue
+			}
+			if body.Literal.Size() == 0 {
+				// No message is empty (RFC 5322 requires From and
+				// Date): storing it would mark the UID done and the
+				// real message would never be fetched.
+				stageErr = fmt.Errorf("inbox: fetch message %d: %w", uid, ErrEmptyBody)
 				continue
 			}
 			lit := &literalReader{r: body.Literal}
