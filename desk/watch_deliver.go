@@ -138,7 +138,7 @@ type JournalBrokenError struct {
 }
 
 func (e *JournalBrokenError) Error() string {
-	return fmt.Sprintf("the delivery journal of the %s does not verify, so nothing is delivered: every document stays in the inbox. %v (see docs/watch.md, \"A journal that does not verify\")", termsafe.String(e.Dest), e.Err)
+	return fmt.Sprintf("the delivery journal of the %s does not verify, so nothing is delivered: every document stays in the inbox. %v (to go on: docs/watch.md, \"Sealed journals\")", termsafe.String(e.Dest), e.Err)
 }
 
 func (e *JournalBrokenError) Unwrap() error { return e.Err }

@@ -54,7 +54,7 @@ func (e *SealError) Error() string {
 	if e.Line > 0 {
 		at = fmt.Sprintf(" line %d:", e.Line)
 	}
-	return fmt.Sprintf("delivery journal %s:%s %s; nothing is delivered there until a person has checked what it received and moved the journal aside", e.Path, at, e.Reason)
+	return fmt.Sprintf("delivery journal %s:%s %s; nothing of it is trusted", e.Path, at, e.Reason)
 }
 
 // ErrSealBroken is what every *SealError matches with errors.Is.
