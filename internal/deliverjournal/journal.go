@@ -378,10 +378,20 @@ func migrateOne(path string, held bool, kc *keychain.Keychain, key []byte) error
 	if err != nil {
 		return err
 	}
-	if len(lines) == 0 || !lines[0].plain {
-		return nil // nothing to seal, or sealed already (Open checks it)
-	}
 	s := &sealer{kc: kc, key: key, name: filepath.Base(path)}
+	if len(lines) == 0 {
+		return nil
+	}
+	if !lines[0].plain {
+		// Sealed by a migration a crash interrupted, perhaps before its
+		// head was stored: verified and anchored now, while the home is
+		// not marked sealed and a missing head is still expected.
+		j, err := open(path, s, true)
+		if err != nil {
+			return err
+		}
+		return j.f.Close()
+	}
 	var (
 		out  []byte
 		prev string

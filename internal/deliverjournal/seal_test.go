@@ -320,3 +320,47 @@ func TestMigrateWaitsForLockedJournal(t *testing.T) {
 		t.Errorf("b: %+v", e)
 	}
 }
+
+// TestMigrateCrash: a crash while the home's journals were being sealed
+// (one rewritten sealed, its head not stored yet, another still plain,
+// the home not marked) is finished by the next Open: nothing is lost and
+// nothing refused.
+func TestMigrateCrash(t *testing.T) {
+	kc := testKC(t, "drop-a.journal", "print-b.journal")
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "drop-a.journal"), filepath.Join(dir, "print-b.journal")
+	os.WriteFile(a, []byte(`{"key":"fpr/1","state":"done","item":"1","doc":0,"time":"2026-12-07T09:00:00Z"}`+"\n"+
+		`{"key":"fpr/4","state":"skipped","item":"4","doc":0,"time":"2026-12-07T09:00:00Z"}`+"\n"), 0o600)
+	os.WriteFile(b, []byte(`{"key":"fpr/2","state":"resolved","item":"2","doc":0,"time":"2026-12-07T09:00:00Z"}`+"\n"), 0o600)
+	key, err := kc.Key(KeyName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateOne(a, false, kc, key); err != nil {
+		t.Fatal(err)
+	}
+	kc.Delete(headPrefix + "drop-a.journal") // the crash came before it was stored
+
+	jb, err := Open(b, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := jb.Lookup("fpr/2"); e.State != Resolved {
+		t.Errorf("b: %+v", e)
+	}
+	jb.Close()
+	ja, err := Open(a, kc)
+	if err != nil {
+		t.Fatalf("the journal sealed before the crash: %v", err)
+	}
+	if e, _ := ja.Lookup("fpr/4"); e.State != Skipped {
+		t.Errorf("a: %+v", e)
+	}
+	ja.Close()
+	if _, err := kc.Get(SealedName); err != nil {
+		t.Errorf("the home is not marked sealed: %v", err)
+	}
+	// Sealed now, a's head anchored: cutting its last line is found.
+	setLines(t, a, lines(t, a)[:1])
+	wantSeal(t, a, kc, 0, "cut off its end")
+}
