@@ -16,7 +16,7 @@ import (
 // testKC is the real OS keychain in the test's own namespace, without
 // what an earlier run of the test left there (the journals' key, the
 // sealed mark, the heads of journals named names), and cleaned after.
-func testKC(t *testing.T, names ...string) *keychain.Keychain {
+func testKC(t testing.TB, names ...string) *keychain.Keychain {
 	t.Helper()
 	kc := keychaintest.Require(t)
 	clean := func() {
