@@ -18,8 +18,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/securesend/securesend/audit"
 	"github.com/securesend/securesend/internal/atomicfile"
 	"github.com/securesend/securesend/internal/deliverjournal"
+	"github.com/securesend/securesend/internal/termsafe"
 	"github.com/securesend/securesend/receive"
 )
 
@@ -95,7 +97,7 @@ func (d *Desk) openDeliverer(opts WatchOptions) (*deliverer, error) {
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("drop folder %s is not a folder", abs)
 		}
-		j, err := deliverjournal.Open(filepath.Join(dir, "drop-"+shortHash(abs)+".journal"))
+		j, err := d.openJournal(filepath.Join(dir, "drop-"+shortHash(abs)+".journal"), "drop folder "+abs)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +108,7 @@ func (d *Desk) openDeliverer(opts WatchOptions) (*deliverer, error) {
 		dl.dests = append(dl.dests, &destination{kind: DestDrop, j: j, dir: abs, mode: mode})
 	}
 	if opts.Printer != nil {
-		j, err := deliverjournal.Open(filepath.Join(dir, "print-"+shortHash(opts.Printer.Name())+".journal"))
+		j, err := d.openJournal(filepath.Join(dir, "print-"+shortHash(opts.Printer.Name())+".journal"), "printer "+opts.Printer.Name())
 		if err != nil {
 			dl.Close()
 			return nil, err
@@ -115,6 +117,46 @@ func (d *Desk) openDeliverer(opts WatchOptions) (*deliverer, error) {
 	}
 	dl.reported = openReportedState(dir, dl.dests, d.warn)
 	return dl, nil
+}
+
+// AuditWatchJournalBroken is the audit entry of a delivery journal that
+// did not verify (forged, edited, reordered, cut short, copied from
+// another destination, or its key gone from the keychain): nothing is
+// delivered to that destination until a person has checked it.
+const AuditWatchJournalBroken audit.Kind = "watch.journal_broken"
+
+// JournalBrokenError is openDeliverer's (and the print settlement's)
+// error when a destination's delivery journal does not verify. The watch
+// does not start: with the journal untrusted it can tell neither what was
+// delivered there (a forged "done" would make a document never delivered)
+// nor what was not (a rolled back journal would deliver it twice), so it
+// delivers nothing anywhere and every document stays in the inbox.
+type JournalBrokenError struct {
+	// Dest names the destination ("drop folder DIR", "printer QUEUE").
+	Dest string
+	Err  *deliverjournal.SealError
+}
+
+func (e *JournalBrokenError) Error() string {
+	return fmt.Sprintf("the delivery journal of the %s does not verify, so nothing is delivered: every document stays in the inbox. %v (to go on: docs/watch.md, \"Sealed journals\")", termsafe.String(e.Dest), e.Err)
+}
+
+func (e *JournalBrokenError) Unwrap() error { return e.Err }
+
+// openJournal opens the delivery journal at path, sealed with the home's
+// keychain; one that does not verify is audited (watch.journal_broken)
+// and a *JournalBrokenError.
+func (d *Desk) openJournal(path, dest string) (*deliverjournal.Journal, error) {
+	j, err := deliverjournal.Open(path, d.kc)
+	var se *deliverjournal.SealError
+	if !errors.As(err, &se) {
+		return j, err
+	}
+	jerr := &JournalBrokenError{Dest: dest, Err: se}
+	if aerr := d.record(AuditWatchJournalBroken, audit.Fields{"state": "not delivering", "reason": jerr.Error()}); aerr != nil {
+		return nil, fmt.Errorf("%w (and the audit log: %v)", jerr, aerr)
+	}
+	return nil, jerr
 }
 
 func shortHash(s string) string {

@@ -56,7 +56,7 @@ func (d *Desk) openPrintJournal(printer string) (*deliverjournal.Journal, error)
 	if err != nil {
 		return nil, err
 	}
-	j, err := deliverjournal.Open(filepath.Join(dir, "print-"+shortHash(printer)+".journal"))
+	j, err := d.openJournal(filepath.Join(dir, "print-"+shortHash(printer)+".journal"), "printer "+printer)
 	if errors.Is(err, deliverjournal.ErrLocked) {
 		return nil, ErrWatchRunning
 	}

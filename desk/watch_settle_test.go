@@ -69,7 +69,7 @@ func TestWatchSettle(t *testing.T) {
 				t.Errorf("another printer: %v", err)
 			}
 			dir, _ := d.home.Sub("watch")
-			held, err := deliverjournal.Open(filepath.Join(dir, "print-"+shortHash(c.Queue)+".journal"))
+			held, err := deliverjournal.Open(filepath.Join(dir, "print-"+shortHash(c.Queue)+".journal"), d.Keychain())
 			if err != nil {
 				t.Fatal(err)
 			}

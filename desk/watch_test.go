@@ -226,7 +226,7 @@ func TestWatchDropRecovery(t *testing.T) {
 		t.Fatalf("drop %v", files)
 	}
 	jpath := filepath.Join(d.Home().Path("watch"), "drop-"+shortHash(drop)+".journal")
-	j, err := deliverjournal.Open(jpath)
+	j, err := deliverjournal.Open(jpath, d.Keychain())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestWatchDropRecovery(t *testing.T) {
 		t.Errorf("after a crash before the rename: %v, events\n%s", f, &ev)
 	}
 	// Crash after the rename: the file is there, the record says intent.
-	j, err = deliverjournal.Open(jpath)
+	j, err = deliverjournal.Open(jpath, d.Keychain())
 	if err != nil {
 		t.Fatal(err)
 	}

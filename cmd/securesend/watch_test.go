@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/securesend/securesend/account/accounttest"
+	"github.com/securesend/securesend/crypto/keychain"
 	"github.com/securesend/securesend/internal/deliverjournal"
 	"github.com/securesend/securesend/internal/home"
 )
@@ -103,7 +104,7 @@ func TestInboxWatchSettleCLI(t *testing.T) {
 	// What a watch killed after lp and before recording it leaves (the
 	// journal the watch keeps for the queue "frontdesk").
 	sum := sha256.Sum256([]byte("frontdesk"))
-	j, err := deliverjournal.Open(filepath.Join(dir, "print-"+hex.EncodeToString(sum[:8])+".journal"))
+	j, err := deliverjournal.Open(filepath.Join(dir, "print-"+hex.EncodeToString(sum[:8])+".journal"), keychain.New(h.KeychainService()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,12 +8,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securesend/securesend/crypto/keychain"
+	"github.com/securesend/securesend/crypto/keychain/keychaintest"
 	"github.com/securesend/securesend/internal/filelock"
 )
 
+// testKC is the real OS keychain in the test's own namespace, without
+// what an earlier run of the test left there (the journals' key, the
+// sealed mark, the heads of journals named names), and cleaned after.
+func testKC(t testing.TB, names ...string) *keychain.Keychain {
+	t.Helper()
+	kc := keychaintest.Require(t)
+	clean := func() {
+		for _, n := range append([]string{KeyName, SealedName}, names...) {
+			if n != KeyName && n != SealedName {
+				n = headPrefix + n
+			}
+			kc.Delete(n) //nolint:errcheck // absent is fine
+		}
+	}
+	clean()
+	t.Cleanup(clean)
+	return kc
+}
+
 func TestRecordReopen(t *testing.T) {
+	kc := testKC(t, "print.journal")
 	p := filepath.Join(t.TempDir(), "j", "print.journal")
-	j, err := Open(p)
+	j, err := Open(p, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,11 +52,11 @@ func TestRecordReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := Open(p); !errors.Is(err, ErrLocked) {
+	if _, err := Open(p, kc); !errors.Is(err, ErrLocked) {
 		t.Errorf("second Open: %v, want ErrLocked", err)
 	}
 	j.Close()
-	j, err = Open(p)
+	j, err = Open(p, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +87,11 @@ func TestTornLastLine(t *testing.T) {
 		"empty-nl": "\n",
 	} {
 		t.Run(name, func(t *testing.T) {
+			kc := testKC(t, "drop.journal")
 			if err := os.WriteFile(p, []byte(good+tail), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			j, err := Open(p)
+			j, err := Open(p, kc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +102,7 @@ func TestTornLastLine(t *testing.T) {
 				t.Fatal(err)
 			}
 			j.Close()
-			j, err = Open(p)
+			j, err = Open(p, kc)
 			if err != nil {
 				t.Fatalf("reopen after the torn line was replaced: %v", err)
 			}
@@ -97,6 +120,7 @@ func TestTornLastLine(t *testing.T) {
 // TestCorruptMiddle: a damaged record before the last is an error, not a
 // guess: which documents were printed is unknown.
 func TestCorruptMiddle(t *testing.T) {
+	kc := testKC(t, "print.journal")
 	p := filepath.Join(t.TempDir(), "print.journal")
 	data := `{"key":"a","state":"intent","doc":0,"time":"2026-12-07T09:00:00Z"}` + "\n" +
 		"garbage\n" +
@@ -104,7 +128,7 @@ func TestCorruptMiddle(t *testing.T) {
 	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(p)
+	_, err := Open(p, kc)
 	var ce *CorruptError
 	if !errors.As(err, &ce) || ce.Line != 2 {
 		t.Fatalf("Open: %v, want a CorruptError at line 2", err)
@@ -114,7 +138,7 @@ func TestCorruptMiddle(t *testing.T) {
 	}
 	// The lock was released.
 	os.WriteFile(p, nil, 0o600)
-	j, err := Open(p)
+	j, err := Open(p, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,13 +151,14 @@ func TestPlantedLockLink(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("planting a symbolic link needs a privilege on Windows")
 	}
+	kc := testKC(t, "print.journal")
 	dir := t.TempDir()
 	p := filepath.Join(dir, "print.journal")
 	target := filepath.Join(dir, "elsewhere")
 	if err := os.Symlink(target, p+".lock"); err != nil {
 		t.Fatal(err)
 	}
-	if j, err := Open(p); !errors.Is(err, filelock.ErrUnsafeLockFile) {
+	if j, err := Open(p, kc); !errors.Is(err, filelock.ErrUnsafeLockFile) {
 		if err == nil {
 			j.Close()
 		}
