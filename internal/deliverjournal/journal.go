@@ -88,6 +88,10 @@ type Entry struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// SealLockName is the lock file, in the journals' directory, that every
+// Open holds while it checks the home's seal (creates the key, migrates).
+const SealLockName = "seal.lock"
+
 // ErrLocked means another process has the journal open.
 var ErrLocked = errors.New("the delivery journal is in use by another securesend watch")
 
@@ -137,6 +141,16 @@ func Open(path string, kc *keychain.Keychain) (*Journal, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("delivery journal: %w", err)
 	}
+	// One Open at a time in the home while the seal is checked: two
+	// processes opening their journals of a home not yet sealed would
+	// otherwise each create a key (the last one stored wins, and the
+	// journal sealed with the other is refused from then on) and each
+	// migrate the other's journal.
+	unlockHome, err := filelock.Path(filepath.Join(filepath.Dir(path), SealLockName))
+	if err != nil {
+		return nil, fmt.Errorf("delivery journal: %w", err)
+	}
+	defer unlockHome()
 	release, err := tryLock(path + ".lock")
 	if err != nil {
 		return nil, err
