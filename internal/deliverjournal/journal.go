@@ -326,11 +326,12 @@ func (j *Journal) load(migrating bool) error {
 		}
 	case !hasHead && (n <= 1 || migrating):
 		// New (a crash may have come before its first head), or just
-		// rewritten sealed by the migration.
-		if n > 0 {
-			if err := j.seal.setHead(head{n, prev}); err != nil {
-				return err
-			}
+		// rewritten sealed by the migration. An empty journal is
+		// anchored too (head 0), so that deleting it is not taken for a
+		// destination never watched (Created), whose documents already
+		// in the inbox are skipped.
+		if err := j.seal.setHead(head{n, prev}); err != nil {
+			return err
 		}
 	case hasHead && h.seq > n:
 		return &SealError{Path: j.path, Reason: fmt.Sprintf("it has %d lines but the keychain records %d: lines were cut off its end (truncated, removed, or an older copy put back)", n, h.seq)}
@@ -338,6 +339,10 @@ func (j *Journal) load(migrating bool) error {
 		return &SealError{Path: j.path, Reason: "the keychain holds no head for it: the file was put there from elsewhere, or its anchor was removed"}
 	default:
 		return &SealError{Path: j.path, Reason: fmt.Sprintf("it does not end where the keychain records (line %d): replaced by another or an older copy", h.seq)}
+	}
+	if hasHead {
+		// Watched before: an empty file in its place is not new.
+		j.created = false
 	}
 	for _, l := range lines {
 		j.note(l.e)
@@ -436,7 +441,8 @@ func (j *Journal) note(e Entry) {
 }
 
 // Created reports whether Open created the journal: the destination was
-// never watched before.
+// never watched before (neither the file nor its keychain anchor existed;
+// a deleted empty journal is not new).
 func (j *Journal) Created() bool { return j.created }
 
 // Path is the journal's file.

@@ -18,7 +18,8 @@ import (
 const (
 	// KeyName is the per-home 32-byte HMAC key of every delivery journal.
 	KeyName = "deliver-journal-hmac"
-	// headPrefix + a journal's file name holds "SEQ MAC" of its last line.
+	// headPrefix + a journal's file name holds "SEQ MAC" of its last line
+	// ("0 " for a journal with none).
 	headPrefix = "deliver-journal-head:"
 	// SealedName marks that every journal of the home was sealed: from
 	// then on a journal without MACs is refused, not migrated.
@@ -75,7 +76,7 @@ func (h head) String() string { return strconv.FormatUint(h.seq, 10) + " " + h.m
 func parseHead(s string) (head, bool) {
 	seq, mac, ok := strings.Cut(s, " ")
 	n, err := strconv.ParseUint(seq, 10, 64)
-	if !ok || err != nil || len(mac) != macLen {
+	if !ok || err != nil || (len(mac) != macLen && (n != 0 || mac != "")) {
 		return head{}, false
 	}
 	return head{seq: n, mac: mac}, true
