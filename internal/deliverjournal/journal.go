@@ -208,9 +208,14 @@ func tryLock(path string) (func(), error) {
 // being sealed, so a journal with no head in the keychain is one just
 // rewritten sealed (a crash came before its head was stored).
 func open(path string, s *sealer, migrating bool) (*Journal, error) {
-	_, statErr := os.Stat(path)
+	_, statErr := os.Lstat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	// Never through a link someone planted (Open would truncate and
+	// append to its target), and only a regular file of this user.
+	f, err := filelock.OpenFile(path)
+	if errors.Is(err, filelock.ErrUnsafeLockFile) {
+		return nil, fmt.Errorf("delivery journal %s: it is a link, not a regular file, or belongs to another user: move it aside and check what the destination received: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("delivery journal: %w", err)
 	}
