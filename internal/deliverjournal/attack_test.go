@@ -1,6 +1,8 @@
 package deliverjournal
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -64,5 +66,61 @@ func TestPlantedJournalLink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "s3cret-token\n" {
 		t.Fatalf("the link's target was changed: %q", b)
+	}
+}
+
+// BenchmarkRecord is one sealed record: the line, its fsync and the
+// keychain anchor (the real Secret Service: run under
+// scripts/with-keyring.sh).
+func BenchmarkRecord(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "drop-bench.journal")
+	kc := testKC(b, filepath.Base(p))
+	j, err := Open(p, kc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := j.Record(Entry{Key: fmt.Sprint("k", i), State: Done, Time: t0}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpen10k is Open of a journal of 10,000 lines: one MAC a line,
+// three keychain reads in all.
+func BenchmarkOpen10k(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "drop-bench.journal")
+	kc := testKC(b, filepath.Base(p))
+	j, err := Open(p, kc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf []byte
+	for i := 0; i < 10000; i++ {
+		body, _ := json.Marshal(sealedLine{Seq: j.seq + 1, Entry: Entry{Key: fmt.Sprint("k", i), State: Done, Time: t0}})
+		l := j.seal.seal(j.seq+1, j.last, body)
+		j.seq++
+		j.last = string(l[len(l)-macLen-3 : len(l)-3])
+		buf = append(buf, l...)
+	}
+	if _, err := j.f.Write(buf); err != nil {
+		b.Fatal(err)
+	}
+	if err := j.seal.setHead(head{j.seq, j.last}); err != nil {
+		b.Fatal(err)
+	}
+	j.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j, err := Open(p, kc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(j.Entries()) != 10000 {
+			b.Fatal(len(j.Entries()))
+		}
+		j.Close()
 	}
 }
