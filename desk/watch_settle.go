@@ -3,6 +3,7 @@ package desk
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -46,6 +47,9 @@ var ErrWatchRunning = errors.New("a 'securesend inbox watch' printing there is r
 // ErrNotUnsettled: the document is not possibly printed on that printer.
 var ErrNotUnsettled = errors.New("not a possibly printed document of that printer")
 
+// errNeverWatched: the printer has no journal (openPrintJournal).
+var errNeverWatched = errors.New("never watched")
+
 // openPrintJournal opens the print journal of printer (the one the watch
 // keeps), or ErrWatchRunning.
 func (d *Desk) openPrintJournal(printer string) (*deliverjournal.Journal, error) {
@@ -56,7 +60,14 @@ func (d *Desk) openPrintJournal(printer string) (*deliverjournal.Journal, error)
 	if err != nil {
 		return nil, err
 	}
-	j, err := d.openJournal(filepath.Join(dir, "print-"+shortHash(printer)+".journal"), "printer "+printer)
+	path := filepath.Join(dir, "print-"+shortHash(printer)+".journal")
+	// A printer never watched has nothing to settle, and its journal is
+	// not created here: the first watch would take it for watched
+	// before and print every document already in the inbox.
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, errNeverWatched
+	}
+	j, err := d.openJournal(path, "printer "+printer)
 	if errors.Is(err, deliverjournal.ErrLocked) {
 		return nil, ErrWatchRunning
 	}
@@ -82,6 +93,9 @@ func unsettled(j *deliverjournal.Journal, printer string) []Unsettled {
 // what happened.
 func (d *Desk) PossiblyPrinted(printer string) ([]Unsettled, error) {
 	j, err := d.openPrintJournal(printer)
+	if errors.Is(err, errNeverWatched) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +115,9 @@ func (d *Desk) SettlePrint(printer, id string, doc int, s Settlement) ([]Unsettl
 		return nil, fmt.Errorf("settle: %q is neither %q nor %q", s, SettlePrinted, SettleReprint)
 	}
 	j, err := d.openPrintJournal(printer)
+	if errors.Is(err, errNeverWatched) {
+		return nil, fmt.Errorf("%w %s: no watch ever printed there", ErrNotUnsettled, printer)
+	}
 	if err != nil {
 		return nil, err
 	}
