@@ -68,10 +68,13 @@ func (u *UI) askDialog(title string, content fyne.CanvasObject, dismiss, confirm
 
 // askForm is askDialog with a form of items: the confirm button is
 // enabled only while every field the form validates is valid, as in
-// Fyne's form dialog.
+// Fyne's form dialog. With no confirm the form only shows.
 func (u *UI) askForm(title string, items []*widget.FormItem, dismiss, confirm string, onConfirm func()) *dialog.CustomDialog {
 	form := widget.NewForm(items...)
 	d, ok := u.askDialog(title, form, dismiss, confirm, onConfirm)
+	if ok == nil {
+		return d
+	}
 	submitState := func(err error) {
 		if err != nil {
 			ok.Disable()

@@ -64,6 +64,11 @@ func TestEscapeClosesDialogsFromEveryControl(t *testing.T) {
 			}, "Cancel", "OK", func() { confirmed = true })
 			u.showDialog(d)
 		}},
+		{"a form with no confirm button", func() {
+			u.showDialog(u.askForm("Details", []*widget.FormItem{
+				widget.NewFormItem("Choice", newSelect([]string{"one", "two"}, "one")),
+			}, "Close", "", nil))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
