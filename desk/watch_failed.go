@@ -111,8 +111,15 @@ func (r retryRule) due(f receive.Failure) bool {
 		// such messages make the watch download them all again.
 		return false
 	}
+	return r.now.Sub(f.Last) >= r.waitAfter(f)
+}
+
+// waitAfter is how long after f's last attempt it is tried again: wait,
+// doubled after each attempt past the first, at most
+// maxRetryWaitDoublings times.
+func (r retryRule) waitAfter(f receive.Failure) time.Duration {
 	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
-	return r.now.Sub(f.Last) >= r.wait<<(n-1)
+	return r.wait << (n - 1)
 }
 
 // maxRetryWaitDoublings bounds the wait between attempts at a failed
@@ -254,8 +261,7 @@ const maxToldFailures = 20
 // failure under another is not tried again by its UID (the fetch after
 // the renumbering listed the whole mailbox again).
 func watchFailureDetail(f receive.Failure, r retryRule, uidValidity uint32) string {
-	n := min(max(f.Attempts, 1), maxRetryWaitDoublings+1)
-	again := f.Last.Add(r.wait << (n - 1)).Local().Format(time.DateTime)
+	again := f.Last.Add(r.waitAfter(f)).Local().Format(time.DateTime)
 	next := "tried again after " + again
 	switch {
 	case uidValidity != 0 && f.Source.UIDValidity != uidValidity:

@@ -183,7 +183,7 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 			if err != nil {
 				return nil, err
 			}
-			if old && (pos.LastRelist.IsZero() || started.Sub(pos.LastRelist) >= relistEvery || started.Before(pos.LastRelist)) {
+			if len(old) > 0 && (pos.LastRelist.IsZero() || started.Sub(pos.LastRelist) >= relistEvery || started.Before(pos.LastRelist)) {
 				since, relist = time.Time{}, true
 			}
 		}
@@ -270,34 +270,33 @@ func (in *Inbox) Fetch(ctx context.Context, c *imapclient.Client, opts FetchOpti
 	return res, in.retry(ctx, c, sel.UIDValidity, verify, opts, res)
 }
 
-// failedUnderOther reports whether the store holds a failure of the
-// mailbox under a UIDVALIDITY other than uidValidity (not only the last
-// one: one whose re-listing was put off by relistEvery counts too).
-func (in *Inbox) failedUnderOther(opts FetchOptions, uidValidity uint32) (bool, error) {
+// failedUnderOther returns the failures of the mailbox under a
+// UIDVALIDITY other than uidValidity (not only the last one: one whose
+// re-listing was put off by relistEvery counts too).
+func (in *Inbox) failedUnderOther(opts FetchOptions, uidValidity uint32) ([]Failure, error) {
 	failures, err := in.Store.Failures()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	var out []Failure
 	for _, f := range failures {
 		if f.Source.Account == opts.Account && f.Source.Mailbox == opts.Mailbox && f.Source.UIDValidity != uidValidity {
-			return true, nil
+			out = append(out, f)
 		}
 	}
-	return false, nil
+	return out, nil
 }
 
 // clearOtherValidities clears the failures of the mailbox under a
 // UIDVALIDITY other than uidValidity.
 func (in *Inbox) clearOtherValidities(opts FetchOptions, uidValidity uint32) error {
-	failures, err := in.Store.Failures()
+	old, err := in.failedUnderOther(opts, uidValidity)
 	if err != nil {
 		return err
 	}
-	for _, f := range failures {
-		if f.Source.Account == opts.Account && f.Source.Mailbox == opts.Mailbox && f.Source.UIDValidity != uidValidity {
-			if err := in.Store.ClearFailure(f.Source); err != nil {
-				return err
-			}
+	for _, f := range old {
+		if err := in.Store.ClearFailure(f.Source); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -428,8 +428,8 @@ func migrateOne(path string, held bool, kc *keychain.Keychain, key []byte) error
 		if err != nil {
 			return fmt.Errorf("delivery journal: %w", err)
 		}
-		sealed := s.seal(uint64(i+1), prev, body)
-		prev = string(sealed[len(sealed)-macLen-3 : len(sealed)-3])
+		sealed, mac := s.seal(uint64(i+1), prev, body)
+		prev = mac
 		out = append(out, sealed...)
 	}
 	if err := atomicfile.WriteFile(path, out); err != nil {
@@ -479,7 +479,7 @@ func (j *Journal) Record(e Entry) error {
 	if err != nil {
 		return fmt.Errorf("delivery journal: %w", err)
 	}
-	b := j.seal.seal(j.seq+1, j.last, body)
+	b, mac := j.seal.seal(j.seq+1, j.last, body)
 	if _, err := j.f.Write(b); err != nil {
 		return fmt.Errorf("delivery journal %s: %w", j.path, err)
 	}
@@ -487,7 +487,7 @@ func (j *Journal) Record(e Entry) error {
 		return fmt.Errorf("delivery journal %s: %w", j.path, err)
 	}
 	j.seq++
-	j.last = string(b[len(b)-macLen-3 : len(b)-3])
+	j.last = mac
 	j.note(e)
 	// The line is in the file: Open accepts one line past the head.
 	return j.seal.setHead(head{j.seq, j.last})

@@ -100,14 +100,15 @@ func (s *sealer) mac(seq uint64, prev string, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// seal returns the line for body (a JSON object) with its MAC.
-func (s *sealer) seal(seq uint64, prev string, body []byte) []byte {
-	mac := s.mac(seq, prev, body)
+// seal returns the line for body (a JSON object) with its MAC, and the
+// MAC.
+func (s *sealer) seal(seq uint64, prev string, body []byte) (line []byte, mac string) {
+	mac = s.mac(seq, prev, body)
 	out := make([]byte, 0, len(body)+len(macSuffix)+macLen+3)
 	out = append(out, body[:len(body)-1]...)
 	out = append(out, macSuffix...)
 	out = append(out, mac...)
-	return append(out, '"', '}', '\n')
+	return append(out, '"', '}', '\n'), mac
 }
 
 // splitMAC splits a trimmed sealed line into its body (as sealed) and
